@@ -1,0 +1,1 @@
+"""groupbuy: headless multi-tenant community group-buying."""

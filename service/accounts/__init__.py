@@ -1,0 +1,1 @@
+"""Tenants, user accounts, API keys and authentication."""

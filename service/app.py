@@ -1,0 +1,109 @@
+"""The Starlette app: /graphql, /app (leader and supplier client), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.config import get_settings
+from service.db import app_engine, dispose_engines
+from service.redis_conn import async_redis, close_redis
+from service.schema import schema
+from service.schema.view import GraphQLView, error_response
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).parent / "web"
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit, whether or not they announce their length."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(scope, receive, send)
+        seen = 0
+
+        async def limited_receive():  # type: ignore[no-untyped-def]
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            Request(scope), "REQUEST_TOO_LARGE", f"Request bodies are limited to {self.max_bytes} bytes.", 413
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        async with app_engine().connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as e:  # noqa: BLE001 - readiness reports, never raises
+        log.warning("readyz: database unreachable: %s", e)
+        checks["database"] = "unreachable"
+    try:
+        await async_redis().ping()
+        checks["redis"] = "ok"
+    except Exception as e:  # noqa: BLE001
+        log.warning("readyz: redis unreachable: %s", e)
+        checks["redis"] = "unreachable"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    await dispose_engines()
+    await close_redis()
+
+
+def create_app() -> ASGIApp:
+    s = get_settings()
+    graphql = GraphQLView(schema(), graphql_ide="graphiql" if s.graphiql_enabled else None)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/", lambda r: RedirectResponse("/app/")),
+        Route("/app", lambda r: RedirectResponse("/app/")),
+        Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="app"),
+    ]
+    return BodyLimit(Starlette(routes=routes, lifespan=lifespan), s.max_body_bytes)

@@ -1,0 +1,167 @@
+"""The `groupbuy` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from service.config import get_settings
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=get_settings().log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """groupbuy: headless multi-tenant community group-buying.
+
+    \b
+    run        everything on one machine (embedded PostgreSQL and Redis unless configured)
+    serve      the API (uvicorn)
+    worker     a dramatiq worker
+    scheduler  opens/closes batches on time and relays the outbox (one leader at a time)
+    migrate    apply database migrations and grant the app role
+    tenant     tenant administration (tenant create)
+    demo       seed demo data into an empty database
+    schema     print the GraphQL SDL
+    """
+    _setup_logging()
+
+
+@main.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL)."""
+    from service.schema import sdl
+
+    click.echo(sdl(), nl=False)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the migrations as the owner and (re)grant the app role."""
+    from service.migrate import migrate as run_migrations
+
+    run_migrations()
+    click.echo("migrations applied")
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo tenant when the database is empty."""
+    from service.demo import seed_demo
+
+    logins = asyncio.run(_seed())
+    click.echo("demo data created" if logins else "database not empty: nothing seeded")
+
+
+async def _seed():  # type: ignore[no-untyped-def]
+    from service.db import dispose_engines
+    from service.demo import seed_demo
+
+    try:
+        return await seed_demo()
+    finally:
+        await dispose_engines()
+
+
+@main.group()
+def tenant() -> None:
+    """Tenant administration."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--admin-email", required=True)
+@click.option("--admin-password", required=True, prompt=True, hide_input=True)
+@click.option("--timezone", default="Asia/Shanghai", show_default=True)
+@click.option("--currency", default="CNY", show_default=True)
+@click.option("--payment-mode", type=click.Choice(["PREPAID", "PAY_AT_PICKUP"]), default="PREPAID",
+              show_default=True)
+def tenant_create(slug: str, name: str, admin_email: str, admin_password: str, timezone: str,
+                  currency: str, payment_mode: str) -> None:
+    """Create a tenant with its first admin; prints its API key once."""
+    from service.accounts import operations
+    from service.accounts.models import PaymentMode
+    from service.db import dispose_engines, tenant_transaction
+    from service.errors import UserErrors
+
+    async def create() -> str:
+        try:
+            async with tenant_transaction(None) as session:
+                created = await operations.create_tenant(
+                    session, slug=slug, name=name, timezone=timezone, currency=currency,
+                    payment_mode=PaymentMode(payment_mode), admin_email=admin_email,
+                    admin_password=admin_password,
+                )
+                return created.api_key
+        finally:
+            await dispose_engines()
+
+    try:
+        key = asyncio.run(create())
+    except UserErrors as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"tenant '{slug}' created; API key (shown once): {key}")
+
+
+@main.command()
+@click.option("--host", default=None, help="default 127.0.0.1 (GROUPBUY_HOST)")
+@click.option("--port", type=int, default=None, help="default 8000 (PORT)")
+@click.option("--workers", type=int, default=1, show_default=True)
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the API and the web client with uvicorn."""
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run(
+        "service.app:create_app", factory=True, host=host or s.host, port=port or s.port,
+        workers=workers, log_level=s.log_level.lower(), timeout_keep_alive=5,
+        limit_concurrency=1000, access_log=False, proxy_headers=True,
+    )
+
+
+@main.command()
+@click.option("--processes", type=int, default=1, show_default=True)
+@click.option("--threads", type=int, default=4, show_default=True)
+def worker(processes: int, threads: int) -> None:
+    """Run a dramatiq worker for every actor."""
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "dramatiq", "--processes", str(processes), "--threads", str(threads),
+         "service.tasks.worker"],
+    )
+
+
+@main.command()
+@click.option("--interval", type=float, default=1.0, show_default=True)
+def scheduler(interval: float) -> None:
+    """Open and close batches on time, expire unpaid orders, relay the outbox."""
+    from service.tasks.scheduler import run_scheduler
+
+    asyncio.run(run_scheduler(interval))
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="API port (default 8000, or PORT)")
+def run(port: int | None) -> None:
+    """Everything on this machine: database, broker, migrations, demo data, API, worker, scheduler."""
+    from service.supervisor import run_all
+
+    sys.exit(run_all(port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Column conventions shared by every table.
+
+Tenant-owned tables have `tenant_id` first in the primary key and in every foreign key,
+so the schema can be distributed by tenant (Citus) and no join can cross tenants.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, text
+from sqlmodel import Field
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def tenant_key() -> UUID:
+    return Field(primary_key=True, foreign_key="tenant.id", nullable=False)
+
+
+def row_id() -> UUID:
+    return Field(default_factory=uuid4, primary_key=True, nullable=False)
+
+
+def created_at() -> datetime:
+    return Field(
+        default_factory=now_utc,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": text("clock_timestamp()")},
+        nullable=False,
+    )
+
+
+def timestamp(nullable: bool = True) -> datetime | None:
+    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)

@@ -1,0 +1,95 @@
+"""Settings from the environment.
+
+Secrets that are not given are generated once and kept under the data directory,
+so a second `make run` finds the same platform token and the same signing key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GROUPBUY_", extra="ignore")
+
+    env: str = "dev"
+    data_dir: Path = Path(".data")
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    # The role the service connects as; it owns no table and cannot bypass RLS.
+    app_database_url: str | None = None
+    app_db_role: str = "groupbuy_app"
+    app_db_password: str | None = None
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "GROUPBUY_PORT"))
+    platform_token: str | None = None
+    jwt_secret: str | None = None
+    token_ttl_seconds: int = 7 * 24 * 3600
+    # OWASP's Argon2id baseline is m=19 MiB, t=2; we default above it.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    max_query_depth: int = 12
+    max_query_tokens: int = 4000
+    max_aliases: int = 30
+    max_page_size: int = 100
+    max_body_bytes: int = 256 * 1024
+    max_batch_operations: int = 10
+    login_attempts_per_login: int = 5
+    login_attempts_per_address: int = 30
+    login_window_seconds: int = 300
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env != "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.is_dev if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.is_dev if self.introspection is None else self.introspection
+
+    def secret(self, name: str, given: str | None, prefix: str = "") -> str:
+        """A configured secret, or one generated once and kept in the data directory."""
+        if given:
+            return given
+        path = self.data_dir / name
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = prefix + secrets.token_urlsafe(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process generated it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+        return value
+
+    @property
+    def platform_token_value(self) -> str:
+        return self.secret("platform-token", self.platform_token, prefix="gbp_")
+
+    @property
+    def jwt_secret_value(self) -> str:
+        return self.secret("jwt-secret", self.jwt_secret)
+
+    @property
+    def app_db_password_value(self) -> str:
+        return self.secret("db-app-password", self.app_db_password)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,63 @@
+"""Keyset pagination on (created_at, id): stable under inserts, unlike OFFSET."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import get_settings
+
+R = TypeVar("R")
+
+
+class BadPage(ValueError):
+    """A page request that cannot be served: `first` out of range or a foreign cursor."""
+
+
+def encode_cursor(created_at: datetime, id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, id = raw.partition("|")
+        return datetime.fromisoformat(created), UUID(id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        raise BadPage("The cursor is not valid.") from e
+
+
+def check_first(first: int) -> int:
+    limit = get_settings().max_page_size
+    if first < 1 or first > limit:
+        raise BadPage(f"'first' must be between 1 and {limit}.")
+    return first
+
+
+@dataclass
+class Page(Generic[R]):
+    items: list[R]
+    cursors: list[str]
+    has_next: bool
+
+
+async def fetch_page(
+    session: AsyncSession, stmt: Select[Any], model: Any, *, first: int, after: str | None
+) -> Page[Any]:
+    """`stmt` selects `model` entities; they come back ordered by (created_at, id)."""
+    check_first(first)
+    if after:
+        created, id = decode_cursor(after)
+        stmt = stmt.where(tuple_(model.created_at, model.id) > tuple_(created, id))
+    stmt = stmt.order_by(model.created_at, model.id).limit(first + 1)
+    rows = list((await session.execute(stmt)).scalars().all())
+    has_next = len(rows) > first
+    rows = rows[:first]
+    return Page(items=rows, cursors=[encode_cursor(r.created_at, r.id) for r in rows], has_next=has_next)

@@ -1,0 +1,58 @@
+"""The GraphQL schema: each domain's queries and mutations joined in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from service.config import get_settings
+from service.schema.accounts import AccountsMutation, AccountsQuery
+from service.schema.extensions import Guards, RequestLifecycle
+from service.schema.node import NodeQuery
+
+QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
+MUTATIONS: tuple[type, ...] = (AccountsMutation,)
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
+        """Expected errors are not logged; RequestLifecycle logs the unexpected ones with the request id."""
+
+
+def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
+    s = get_settings()
+    introspection = s.introspection_enabled if introspection is None else introspection
+    extensions: list = [
+        ParserCache(maxsize=4096),
+        MaxTokensLimiter(max_token_count=s.max_query_tokens),
+        QueryDepthLimiter(max_depth=s.max_query_depth),
+        MaxAliasesLimiter(max_alias_count=s.max_aliases),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection())
+    extensions += [Guards, RequestLifecycle]
+    return Schema(
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS),
+        extensions=extensions,
+        config=StrawberryConfig(),
+    )
+
+
+@lru_cache
+def schema() -> strawberry.Schema:
+    return build_schema()
+
+
+def sdl() -> str:
+    return build_schema(introspection=True).as_str() + "\n"

@@ -1,0 +1,91 @@
+"""The per-request GraphQL context: who calls, for which tenant, and one lazy transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from service.accounts.models import Role
+from service.accounts.roles import load_roles
+from service.db import app_engine, set_tenant
+from service.errors import AuthError, PermissionDenied
+from service.tenants.principal import Principal, TenantInfo
+
+ADMIN_ROLES = (Role.TENANT_ADMIN, Role.PLATFORM_ADMIN)
+
+
+class Context:
+    def __init__(self, request: Request, principal: Principal) -> None:
+        self.request = request
+        self.principal = principal
+        self.request_id: str = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        self._session: AsyncSession | None = None
+        # DataLoaders, one instance per request, created on first use by each domain.
+        self.loaders: dict[str, Any] = {}
+
+    # -- tenant and roles ------------------------------------------------------------------
+    @property
+    def tenant(self) -> TenantInfo:
+        if self.principal.tenant is None:
+            raise AuthError(
+                "TENANT_REQUIRED",
+                "This request names no tenant: send a token or the 'X-Tenant: <slug>' header.",
+                status=400,
+            )
+        return self.principal.tenant
+
+    @property
+    def client_address(self) -> str | None:
+        return self.request.client.host if self.request.client else None
+
+    async def roles(self) -> frozenset[Role]:
+        if self.principal.roles is None:
+            assert self.principal.user_id is not None
+            self.principal.roles = await load_roles(await self.session(), self.principal.user_id)
+        return self.principal.roles
+
+    async def has_role(self, *roles: Role) -> bool:
+        if self.principal.user_id is None and self.principal.roles is None:
+            return False
+        return bool((await self.roles()).intersection(roles))
+
+    async def is_admin(self) -> bool:
+        return await self.has_role(*ADMIN_ROLES)
+
+    async def require(self, *roles: Role) -> None:
+        """Raise PermissionDenied unless the caller has one of these roles (admins pass too)."""
+        if self.principal.user_id is None and self.principal.roles is None:
+            raise PermissionDenied("Sign in first.")
+        if not await self.has_role(*roles, *ADMIN_ROLES):
+            raise PermissionDenied()
+        self.tenant  # noqa: B018 - a platform token must still name a tenant
+
+    async def require_user(self) -> uuid.UUID:
+        if self.principal.user_id is None:
+            raise PermissionDenied("Sign in first.")
+        return self.principal.user_id
+
+    # -- the transaction -----------------------------------------------------------------
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            session = AsyncSession(app_engine(), expire_on_commit=False)
+            await session.begin()
+            await set_tenant(session, self.principal.tenant.id if self.principal.tenant else None)
+            self._session = session
+        return self._session
+
+    async def finish(self, *, commit: bool) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if commit:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+            self.loaders.clear()

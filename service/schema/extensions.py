@@ -1,0 +1,142 @@
+"""Request guards and the request's lifecycle: limits before any database work, one commit
+at the end, and internal errors masked (the trace goes to the log with the request id)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLError,
+    IntValueNode,
+    VariableNode,
+    visit,
+    Visitor,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+from service.config import get_settings
+from service.errors import AuthError, PermissionDenied
+
+log = logging.getLogger("service.graphql")
+
+
+class _FirstArguments(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[ArgumentNode] = []
+
+    def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+        if node.name.value == "first":
+            self.values.append(node)
+
+
+def _variable_defaults(document: DocumentNode) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    for definition in document.definitions:
+        for var in getattr(definition, "variable_definitions", None) or ():
+            if isinstance(var.default_value, IntValueNode):
+                defaults[var.variable.name.value] = int(var.default_value.value)
+    return defaults
+
+
+def page_size_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
+    limit = get_settings().max_page_size
+    finder = _FirstArguments()
+    visit(document, finder)
+    values = {**_variable_defaults(document), **(variables or {})}
+    errors = []
+    for arg in finder.values:
+        if isinstance(arg.value, IntValueNode):
+            value: Any = int(arg.value.value)
+        elif isinstance(arg.value, VariableNode):
+            value = values.get(arg.value.name.value)
+        else:
+            continue
+        if isinstance(value, int) and (value > limit or value < 0):
+            errors.append(
+                GraphQLError(
+                    f"'first' must be between 0 and {limit}; asked for {value}.",
+                    nodes=[arg],
+                    extensions={"code": "PAGE_SIZE_EXCEEDED"},
+                )
+            )
+    return errors
+
+
+class Guards(SchemaExtension):
+    """Runs the (cached) validation, then the page-size cap that needs the variables."""
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.pre_execution_errors is None and ec.graphql_document is not None:
+            errors = list(_validate(ec.schema, ec.query or "", ec.graphql_document, tuple(ec.validation_rules)))
+            if not errors:
+                errors = page_size_errors(ec.graphql_document, ec.variables)
+            ec.pre_execution_errors = errors
+        yield
+
+
+_validation_cache: dict[tuple[int, str, tuple], tuple[GraphQLError, ...]] = {}
+
+
+def _validate(schema: Any, query: str, document: DocumentNode, rules: tuple) -> tuple[GraphQLError, ...]:
+    key = (id(schema), query, tuple(r if isinstance(r, type) else type(r) for r in rules))
+    hit = _validation_cache.get(key)
+    if hit is None:
+        hit = tuple(validate_document(schema._schema, document, rules))
+        if len(_validation_cache) < 2048 and query:
+            _validation_cache[key] = hit
+    return hit
+
+
+def _expected(error: GraphQLError) -> GraphQLError | None:
+    """The client-facing form of an error we meant to raise, or None for a bug."""
+    original = error.original_error
+    if original is None:
+        return error
+    if isinstance(original, AuthError):
+        return GraphQLError(original.message, nodes=error.nodes, path=error.path,
+                            extensions={"code": original.code})
+    if isinstance(original, PermissionDenied):
+        return GraphQLError(original.message, nodes=error.nodes, path=error.path,
+                            extensions={"code": "FORBIDDEN"})
+    if isinstance(original, GraphQLError):
+        return GraphQLError(original.message, nodes=error.nodes, path=error.path,
+                            extensions=original.extensions)
+    return None
+
+
+class RequestLifecycle(SchemaExtension):
+    """Commits the request's transaction when nothing unexpected happened, else rolls back;
+    replaces unexpected errors by a generic one that carries the request id."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        ec = self.execution_context
+        context = ec.context
+        result = ec.result
+        unexpected = False
+        if result is not None and result.errors:
+            cleaned = []
+            for error in result.errors:
+                shown = _expected(error)
+                if shown is None:
+                    unexpected = True
+                    log.error(
+                        "internal error in %s (request %s)", ec.operation_name or "anonymous operation",
+                        context.request_id, exc_info=error.original_error,
+                    )
+                    shown = GraphQLError(
+                        f"Internal server error (request {context.request_id}).",
+                        nodes=error.nodes, path=error.path,
+                        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
+                    )
+                cleaned.append(shown)
+            result.errors = cleaned
+        if hasattr(context, "finish"):
+            await context.finish(commit=not unexpected)

@@ -1,0 +1,66 @@
+"""GraphQL over HTTP at /graphql: GET and POST, `application/graphql-response+json` when asked,
+the principal resolved before anything runs, refusals with a clear code."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from service.errors import AuthError
+from service.schema.context import Context
+from service.tenants.resolution import resolve_principal
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def _wants_graphql_response(request: Request) -> bool:
+    return GRAPHQL_RESPONSE in request.headers.get("accept", "")
+
+
+def error_response(request: Request, code: str, message: str, status: int) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    media = GRAPHQL_RESPONSE if _wants_graphql_response(request) else "application/json"
+    return Response(json.dumps(body), status_code=status, media_type=media)
+
+
+class GraphQLView(GraphQL):
+    async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]
+        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        if request.method in ("GET", "POST") and not self._is_ide_request(request):
+            try:
+                request.state.principal = await resolve_principal(request.headers)
+            except AuthError as e:
+                return error_response(request, e.code, e.message, e.status)
+        response = await super().run(request)
+        response.headers["x-request-id"] = request.state.request_id
+        if _wants_graphql_response(request) and response.media_type == "application/json":
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            # graphql-response+json: a request that could not be executed at all is a 400.
+            if getattr(request.state, "not_executed", False):
+                response.status_code = 400
+        return response
+
+    def _is_ide_request(self, request: Request) -> bool:
+        return (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        principal = getattr(request.state, "principal", None)
+        if principal is None:
+            principal = await resolve_principal(request.headers)
+        return Context(request, principal)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if result.data is None and result.errors:
+            request.state.not_executed = True
+        return await super().process_result(request, result)

@@ -1,0 +1,14 @@
+"""Every table of the service, so the metadata is complete for migrations and checks."""
+
+from sqlmodel import SQLModel
+
+from service.accounts import models as _accounts  # noqa: F401
+
+metadata = SQLModel.metadata
+
+# Tables shared by all tenants (Citus reference tables); every other table is tenant-owned.
+PLATFORM_TABLES = frozenset({"tenant"})
+
+
+def tenant_tables() -> list[str]:
+    return sorted(t.name for t in metadata.sorted_tables if "tenant_id" in t.columns)

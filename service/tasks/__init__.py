@@ -1,0 +1,1 @@
+"""dramatiq actors: thin wrappers over domain operations. Import `service.tasks.broker` first."""

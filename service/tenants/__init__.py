@@ -1,0 +1,1 @@
+"""Tenant resolution from the request, authentication, roles and row-level security."""

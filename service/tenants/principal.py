@@ -1,0 +1,43 @@
+"""Who is calling, for which tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID
+
+from service.accounts.models import PaymentMode, Role
+
+
+class PrincipalKind(str, Enum):
+    ANONYMOUS = "anonymous"
+    PLATFORM = "platform"
+    API_KEY = "api_key"
+    USER = "user"
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    id: UUID
+    slug: str
+    name: str
+    timezone: str
+    currency: str
+    payment_mode: PaymentMode
+    default_commission_rate: Decimal
+    payment_window_minutes: int
+
+
+@dataclass
+class Principal:
+    kind: PrincipalKind
+    tenant: TenantInfo | None
+    user_id: UUID | None = None
+    api_key_id: UUID | None = None
+    # Loaded on first use for users, so a refused request never touches the database.
+    roles: frozenset[Role] | None = field(default=None)
+
+    @property
+    def is_platform(self) -> bool:
+        return self.kind is PrincipalKind.PLATFORM
