@@ -3,6 +3,8 @@
 from sqlmodel import SQLModel
 
 from service.accounts import models as _accounts  # noqa: F401
+from service.catalog import models as _catalog  # noqa: F401
+from service.leaders import models as _leaders  # noqa: F401
 
 metadata = SQLModel.metadata
 

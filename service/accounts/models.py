@@ -54,6 +54,8 @@ class Tenant(SQLModel, table=True):
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
     __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "supplier_id"], ["supplier.tenant_id", "supplier.id"],
+                             use_alter=True, name="app_user_supplier_fk"),
         Index("app_user_email_key", "tenant_id", func.lower(text("email")), unique=True),
         Index("app_user_phone_key", "tenant_id", "phone", unique=True),
     )
@@ -65,6 +67,8 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=20)
     password_hash: str
+    # Set for a supplier's staff account: what it may see of the catalog and purchase orders.
+    supplier_id: UUID | None = None
     disabled_at: datetime | None = timestamp()
     created_at: datetime = created_at()
 

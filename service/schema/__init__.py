@@ -33,13 +33,13 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
     s = get_settings()
     introspection = s.introspection_enabled if introspection is None else introspection
     extensions: list = [
-        ParserCache(maxsize=4096),
-        MaxTokensLimiter(max_token_count=s.max_query_tokens),
-        QueryDepthLimiter(max_depth=s.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=s.max_aliases),
+        lambda: ParserCache(maxsize=4096),
+        lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
+        lambda: QueryDepthLimiter(max_depth=s.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=s.max_aliases),
     ]
     if not introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     extensions += [Guards, RequestLifecycle]
     return Schema(
         query=merge_types("Query", QUERIES),

@@ -1,0 +1,1 @@
+"""Group leaders, their pickup points and community groups."""

@@ -1,0 +1,29 @@
+"""Installs the Debian packages the test suite needs when they are missing (run by `make test`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+# (command that must exist, Debian packages that provide it)
+NEEDED: list[tuple[str, list[str]]] = []
+
+
+def main() -> int:
+    missing = [pkgs for cmd, pkgs in NEEDED if shutil.which(cmd) is None]
+    if not missing:
+        return 0
+    packages = sorted({p for pkgs in missing for p in pkgs})
+    if os.geteuid() != 0:
+        print(f"missing Debian packages {packages}; install them as root (apt-get install)", file=sys.stderr)
+        return 1
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], check=True, env=env)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
