@@ -1,10 +1,17 @@
-"""Demo data for a fresh database: one tenant with an admin (more comes with each domain)."""
+"""Demo data: one tenant with data in every domain, created when the database is empty.
+
+`seed_tenant` also fills any tenant created by the tests, so checks that must see a row in
+every tenant table (isolation, Citus readiness) cover new tables as soon as a domain seeds them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.accounts import operations
 from service.accounts.models import PaymentMode
@@ -21,9 +28,22 @@ class DemoLogins:
     api_key: str | None = None
 
 
+# Each domain appends an async seed(session, tenant_id, logins) that creates its demo objects;
+# seeds run in order in one transaction with the tenant set, later seeds may use earlier ones' rows.
+Seed = Callable[[AsyncSession, UUID, DemoLogins], Awaitable[None]]
+DEMO_SEEDS: list[Seed] = []
+
+
 async def database_is_empty() -> bool:
     async with tenant_transaction(None) as session:
         return (await session.execute(text("SELECT count(*) FROM tenant"))).scalar_one() == 0
+
+
+async def seed_tenant(tenant_id: UUID, logins: DemoLogins, *, engine: AsyncEngine | None = None) -> DemoLogins:
+    async with tenant_transaction(tenant_id, engine=engine) as session:
+        for seed in DEMO_SEEDS:
+            await seed(session, tenant_id, logins)
+    return logins
 
 
 async def seed_demo() -> DemoLogins | None:
@@ -35,12 +55,6 @@ async def seed_demo() -> DemoLogins | None:
             session, slug=DEMO_SLUG, name="邻里鲜 Demo Market", timezone="Asia/Shanghai", currency="CNY",
             payment_mode=PaymentMode.PREPAID, admin_email=DEMO_ADMIN[0], admin_password=DEMO_ADMIN[1],
         )
-        logins = DemoLogins(tenant_slug=DEMO_SLUG, api_key=created.api_key)
-        logins.logins.append(("TENANT_ADMIN", *DEMO_ADMIN))
-        for seed in DEMO_SEEDS:
-            await seed(session, created.tenant.id, logins)
-    return logins
-
-
-# Each domain appends an async seed(session, tenant_id, logins) for its demo objects.
-DEMO_SEEDS: list = []
+    logins = DemoLogins(tenant_slug=DEMO_SLUG, api_key=created.api_key)
+    logins.logins.append(("TENANT_ADMIN", *DEMO_ADMIN))
+    return await seed_tenant(created.tenant.id, logins)

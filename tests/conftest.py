@@ -256,3 +256,54 @@ def app_db_url(services: Services) -> str:
     from service.db import app_url, libpq_url
 
     return libpq_url(app_url())
+
+
+def run_db(fn):  # type: ignore[no-untyped-def]
+    """Runs `await fn(engine)` with a private app-role engine, outside the API server's loop."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from service.db import app_url
+
+    async def main():  # type: ignore[no-untyped-def]
+        engine = create_async_engine(app_url(), poolclass=NullPool)
+        try:
+            return await fn(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def seeded_tenant(make_tenant):  # type: ignore[no-untyped-def]
+    """A tenant with demo data in every domain (every domain's DEMO_SEEDS)."""
+
+    def make() -> TenantHandle:
+        from service.demo import DemoLogins, seed_tenant
+
+        handle = make_tenant()
+        run_db(lambda engine: seed_tenant(handle.uuid, DemoLogins(handle.slug), engine=engine))
+        return handle
+
+    return make
+
+
+@pytest.fixture
+def sql_statements(api_url):  # type: ignore[no-untyped-def]
+    """Statements the API sends to PostgreSQL, counted while the test runs (the API is in-process)."""
+    from sqlalchemy import event
+
+    from service.db import app_engine
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    engine = app_engine().sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)

@@ -1,0 +1,134 @@
+"""The /graphql endpoint: GraphQL over HTTP, limits refused before any database work,
+internal errors masked with a request id."""
+
+from __future__ import annotations
+
+import strawberry
+from click.testing import CliRunner
+
+TENANT = "{ tenant { slug name } }"
+
+
+def test_get_and_post(gql, tenant):  # type: ignore[no-untyped-def]
+    r = gql.http.get("/graphql", params={"query": TENANT}, headers={"X-Tenant": tenant.slug})
+    assert r.status_code == 200 and r.json()["data"]["tenant"]["slug"] == tenant.slug
+    assert gql.data(TENANT, tenant=tenant.slug)["tenant"]["slug"] == tenant.slug
+
+
+def test_mutations_are_refused_over_get(gql, tenant):  # type: ignore[no-untyped-def]
+    r = gql.http.get("/graphql", params={"query": 'mutation { apiKeyCreate(name: "x") { apiKey } }'},
+                     headers={"X-Tenant": tenant.slug})
+    assert r.status_code in (400, 405)
+
+
+def test_graphql_response_media_type(gql, tenant):  # type: ignore[no-untyped-def]
+    accept = {"Accept": "application/graphql-response+json"}
+    ok = gql.post(TENANT, tenant=tenant.slug, headers=accept)
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/graphql-response+json")
+    bad = gql.post("{ tenant { nosuchfield } }", tenant=tenant.slug, headers=accept)
+    assert bad.status_code == 400 and bad.json()["errors"]
+    plain = gql.post("{ tenant { nosuchfield } }", tenant=tenant.slug)
+    assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
+
+
+def _refused_without_sql(gql, tenant, sql_statements, query, variables=None) -> dict:  # type: ignore[no-untyped-def]
+    gql.data(TENANT, tenant=tenant.slug)  # tenant now cached, as in steady state
+    sql_statements.clear()
+    body = gql(query, variables, tenant=tenant.slug)
+    assert body.get("errors"), body
+    assert sql_statements == [], f"refused request touched the database: {sql_statements}"
+    return body
+
+
+def test_too_deep_query_is_refused_before_the_database(gql, tenant, sql_statements):  # type: ignore[no-untyped-def]
+    # A valid document (contract types) nested past the limit: leader -> pickupPoints -> leader -> ...
+    inner = "id"
+    for _ in range(10):
+        inner = f"leader {{ pickupPoints {{ {inner} }} }}"
+    body = _refused_without_sql(gql, tenant, sql_statements, f"{{ me {{ {inner} }} }}")
+    assert [e["message"] for e in body["errors"]] == [body["errors"][0]["message"]]
+    assert "depth" in body["errors"][0]["message"].lower()
+
+
+def test_alias_flood_is_refused_before_the_database(gql, tenant, sql_statements):  # type: ignore[no-untyped-def]
+    query = "{ " + " ".join(f"a{i}: tenant {{ slug }}" for i in range(200)) + " }"
+    body = _refused_without_sql(gql, tenant, sql_statements, query)
+    assert "alias" in body["errors"][0]["message"].lower()
+
+
+def test_token_flood_is_refused(gql, tenant, sql_statements):  # type: ignore[no-untyped-def]
+    query = "{ tenant { " + " ".join(["slug"] * 5000) + " } }"
+    body = _refused_without_sql(gql, tenant, sql_statements, query)
+    assert "token" in body["errors"][0]["message"].lower()
+
+
+def test_page_size_over_the_cap_is_an_error_not_a_truncation(gql, tenant, sql_statements):  # type: ignore[no-untyped-def]
+    from service.schema import schema
+
+    # Any connection field with `first` is checked, literal or variable.
+    name = "batches"
+    assert "first" in schema()._schema.query_type.fields[name].args
+    body = _refused_without_sql(gql, tenant, sql_statements, f"{{ {name}(first: 1000) {{ __typename }} }}")
+    assert body["errors"][0]["extensions"]["code"] == "PAGE_SIZE_EXCEEDED"
+    body = _refused_without_sql(gql, tenant, sql_statements,
+                                f"query($n: Int) {{ {name}(first: $n) {{ __typename }} }}", {"n": 101})
+    assert body["errors"][0]["extensions"]["code"] == "PAGE_SIZE_EXCEEDED"
+
+
+def test_oversized_body_is_refused(gql, tenant):  # type: ignore[no-untyped-def]
+    from service.config import get_settings
+
+    big = "{ tenant { slug } }" + " " * (get_settings().max_body_bytes + 10)
+    r = gql.post(big, tenant=tenant.slug)
+    assert r.status_code == 413
+    assert r.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_internal_errors_are_masked_with_a_request_id(caplog):  # type: ignore[no-untyped-def]
+    import asyncio
+    import logging
+
+    from service.schema.extensions import RequestLifecycle
+
+    class Ctx:
+        request_id = "req-123"
+        finished: list[bool] = []
+
+        async def finish(self, *, commit: bool) -> None:
+            self.finished.append(commit)
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def boom(self) -> str:
+            raise RuntimeError("secret detail: password=hunter2")
+
+    schema = strawberry.Schema(Query, extensions=[RequestLifecycle])
+    ctx = Ctx()
+    with caplog.at_level(logging.ERROR, logger="service.graphql"):
+        result = asyncio.run(schema.execute("{ boom }", context_value=ctx))
+    error = result.errors[0]
+    assert "hunter2" not in error.message and "req-123" in error.message
+    assert error.extensions == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-123"}
+    assert ctx.finished == [False]  # rolled back
+    assert "hunter2" in caplog.text  # the trace goes to the log, not to the client
+
+
+def test_health_and_readiness(gql):  # type: ignore[no-untyped-def]
+    assert gql.http.get("/healthz").json() == {"status": "ok"}
+    ready = gql.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_graphiql_is_served_when_enabled(gql):  # type: ignore[no-untyped-def]
+    r = gql.http.get("/graphql", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and "graphiql" in r.text.lower()
+
+
+def test_cli_lists_every_subcommand():
+    from service.cli import main
+
+    out = CliRunner().invoke(main, ["--help"]).output
+    for command in ("run", "serve", "worker", "scheduler", "migrate", "tenant", "demo", "schema"):
+        assert f"  {command} " in out or f"  {command}\n" in out, command
+    assert "create" in CliRunner().invoke(main, ["tenant", "--help"]).output
