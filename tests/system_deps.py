@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 # (command that must exist, Debian packages that provide it)
-NEEDED: list[tuple[str, list[str]]] = []
+NEEDED: list[tuple[str, list[str]]] = [
+    ("chromium", ["chromium"]),  # the end-to-end tests of the web client (tests/e2e)
+]
 
 
 def main() -> int:
