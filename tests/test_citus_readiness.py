@@ -1,0 +1,260 @@
+"""The schema can be distributed by tenant with Citus, unchanged.
+
+Everything here is read from the SQLAlchemy metadata (service/tables.py), so a table added by
+anyone is checked without touching this file:
+
+- the tables without `tenant_id` are exactly PLATFORM_TABLES (Citus reference tables);
+- every tenant table has `tenant_id` (NOT NULL, same type as tenant.id) first in its primary key;
+- every foreign key between tenant tables has `tenant_id` first on both sides, so the join it
+  describes stays on one node; reference tables refer to no tenant table;
+- every unique constraint, unique index and exclusion constraint of a tenant table includes
+  `tenant_id` (Citus can only enforce uniqueness that includes the distribution column);
+- every model module is registered in service/tables.py (or Alembic would not see its tables);
+- deploy/citus.sql distributes every tenant table by tenant_id, co-located, parents first, and
+  makes every platform table a reference table.
+
+deploy/citus.sql is generated from the metadata:  .venv/bin/python -m tests.test_citus_readiness --write
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Table, UniqueConstraint
+from sqlalchemy.sql import visitors
+
+import service
+from service.tables import PLATFORM_TABLES, metadata, tenant_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+CITUS_SQL = ROOT / "deploy" / "citus.sql"
+TENANT_COLUMN = "tenant_id"
+REGENERATE = ".venv/bin/python -m tests.test_citus_readiness --write"
+
+
+def _all_tables() -> list[Table]:
+    return list(metadata.sorted_tables)
+
+
+def _tenant_owned() -> list[Table]:
+    return [t for t in _all_tables() if TENANT_COLUMN in t.columns]
+
+
+def _columns_of(element: object) -> list[str]:
+    """Plain column names an index or constraint expression refers to (expressions included)."""
+    if isinstance(element, str):
+        return [element]
+    return [c.name for c in visitors.iterate(element) if isinstance(c, Column)]
+
+
+def _index_columns(index: Index) -> list[str]:
+    names: list[str] = []
+    for expr in index.expressions:
+        names.extend(_columns_of(expr))
+    return names
+
+
+# ---------------------------------------------------------------------------------------------
+# the metadata
+
+
+def test_model_modules_are_all_registered_in_service_tables() -> None:
+    """A table defined in some `models` module but not imported by service/tables.py would be
+    invisible to Alembic and to these checks."""
+    registered = set(metadata.tables)
+    for info in pkgutil.walk_packages(service.__path__, prefix="service."):
+        if info.name.rsplit(".", 1)[-1] in {"models", "tables"} or info.name.endswith("_models"):
+            importlib.import_module(info.name)
+    missing = sorted(set(metadata.tables) - registered)
+    assert not missing, f"tables defined but not imported by service/tables.py: {missing}"
+
+
+def test_tables_without_tenant_id_are_exactly_the_platform_tables() -> None:
+    without = {t.name for t in _all_tables() if TENANT_COLUMN not in t.columns}
+    assert without == set(PLATFORM_TABLES), (
+        f"tables without {TENANT_COLUMN}: {sorted(without)}; PLATFORM_TABLES: {sorted(PLATFORM_TABLES)}. "
+        "A tenant-owned table needs tenant_id; a shared one must be listed in PLATFORM_TABLES."
+    )
+    assert sorted(tenant_tables()) == sorted(t.name for t in _tenant_owned())
+
+
+def test_tenant_id_is_first_in_every_tenant_primary_key() -> None:
+    tenant_id_type = type(metadata.tables["tenant"].c.id.type)
+    problems = []
+    for table in _tenant_owned():
+        pk = [c.name for c in table.primary_key.columns]
+        if not pk or pk[0] != TENANT_COLUMN:
+            problems.append(f"{table.name}: primary key {pk} does not start with {TENANT_COLUMN}")
+        col = table.c[TENANT_COLUMN]
+        if col.nullable:
+            problems.append(f"{table.name}.{TENANT_COLUMN} is nullable")
+        if not isinstance(col.type, tenant_id_type):
+            problems.append(f"{table.name}.{TENANT_COLUMN} is {col.type!r}, tenant.id is {tenant_id_type.__name__}"
+                            " (co-location needs the same type)")
+    assert not problems, "\n".join(problems)
+
+
+def test_foreign_keys_between_tenant_tables_lead_with_tenant_id() -> None:
+    owned = {t.name for t in _tenant_owned()}
+    problems = []
+    for table in _all_tables():
+        for fk in table.foreign_key_constraints:
+            target = fk.referred_table.name
+            local = [c.name for c in fk.columns]
+            remote = [e.column.name for e in fk.elements]
+            label = f"{table.name}.{fk.name or local} -> {target}{remote}"
+            if table.name not in owned:
+                if target in owned:
+                    problems.append(f"{label}: a platform (reference) table cannot refer to a tenant table")
+                continue
+            if target not in owned:
+                continue  # tenant table -> reference table: fine in Citus
+            if local[0] != TENANT_COLUMN or remote[0] != TENANT_COLUMN:
+                problems.append(f"{label}: must start with {TENANT_COLUMN} on both sides")
+    assert not problems, "\n".join(problems)
+
+
+def test_unique_constraints_and_indexes_include_tenant_id() -> None:
+    problems = []
+    for table in _tenant_owned():
+        for constraint in table.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                cols = [c.name for c in constraint.columns]
+                if TENANT_COLUMN not in cols:
+                    problems.append(f"{table.name}: unique constraint {constraint.name or cols} lacks {TENANT_COLUMN}")
+            elif type(constraint).__name__ == "ExcludeConstraint":
+                cols = [c.name for c in constraint.columns]
+                if TENANT_COLUMN not in cols:
+                    problems.append(f"{table.name}: exclusion constraint {constraint.name or cols} lacks {TENANT_COLUMN}")
+        for index in table.indexes:
+            if index.unique and TENANT_COLUMN not in _index_columns(index):
+                problems.append(f"{table.name}: unique index {index.name} lacks {TENANT_COLUMN}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_checks_see_expression_indexes() -> None:
+    """Sanity check of the helper on an expression index such as lower(email)."""
+    for table in _tenant_owned():
+        for index in table.indexes:
+            assert _index_columns(index), f"{table.name}.{index.name}: no column found in {index.expressions}"
+
+
+# ---------------------------------------------------------------------------------------------
+# deploy/citus.sql
+
+
+def _dependency_order() -> list[str]:
+    """Every table after all the tables it refers to, counting every foreign key (also those
+    created later with use_alter, which metadata.sorted_tables ignores): Citus distributes a
+    table only once the tables its foreign keys point to are distributed. Ties by name."""
+    parents = {
+        t.name: {fk.referred_table.name for fk in t.foreign_key_constraints} - {t.name}
+        for t in _all_tables()
+    }
+    ordered: list[str] = []
+    while len(ordered) < len(parents):
+        ready = sorted(n for n, p in parents.items() if n not in ordered and p <= set(ordered))
+        if not ready:
+            cycle = sorted(n for n in parents if n not in ordered)
+            raise AssertionError(f"foreign keys form a cycle among {cycle}: Citus cannot distribute them "
+                                 "in one pass (drop one foreign key, distribute, re-create it)")
+        ordered.append(ready[0])
+    return ordered
+
+
+def distribution_order() -> tuple[list[str], list[str]]:
+    """(reference tables, tenant tables) in an order where every referenced table comes first."""
+    ordered = _dependency_order()
+    return [n for n in ordered if n in PLATFORM_TABLES], [n for n in ordered if n not in PLATFORM_TABLES]
+
+
+def generate_citus_sql() -> str:
+    reference, distributed = distribution_order()
+    lines = [
+        "-- Distribute the groupbuy schema over a Citus cluster, by tenant.",
+        "-- GENERATED from the SQLAlchemy metadata (service/tables.py) by",
+        f"--   {REGENERATE}",
+        "-- and checked by tests/test_citus_readiness.py. Do not edit by hand.",
+        "--",
+        "-- Run once, as the owner, on the coordinator, after `groupbuy migrate` created the schema",
+        "-- there (deploy/README.md, \"Moving to Citus\"). Existing rows are copied into the shards.",
+        "-- alembic_version stays a local table on the coordinator.",
+        "",
+        "CREATE EXTENSION IF NOT EXISTS citus;",
+        "",
+        "-- The function the row-level security policies call must exist on every node.",
+        "SELECT create_distributed_function('current_tenant_id()');",
+        "",
+        "-- Platform tables: one full copy on every node, joinable with every tenant table.",
+    ]
+    lines += [f"SELECT create_reference_table('{name}');" for name in reference]
+    lines += [
+        "",
+        "-- Tenant tables, referenced tables first, all co-located with the first one: every row",
+        "-- of a tenant lives on the same node, so every query and foreign key of one tenant is local.",
+    ]
+    first = distributed[0] if distributed else None
+    for name in distributed:
+        if name == first:
+            lines.append(f"SELECT create_distributed_table('{name}', '{TENANT_COLUMN}');")
+        else:
+            lines.append(
+                f"SELECT create_distributed_table('{name}', '{TENANT_COLUMN}', colocate_with => '{first}');"
+            )
+    return "\n".join(lines) + "\n"
+
+
+_REFERENCE = re.compile(r"create_reference_table\(\s*'([^']+)'\s*\)", re.I)
+_DISTRIBUTED = re.compile(
+    r"create_distributed_table\(\s*'([^']+)'\s*,\s*'([^']+)'\s*(?:,\s*colocate_with\s*=>\s*'([^']+)'\s*)?\)", re.I
+)
+
+
+def _statements(sql: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+def test_citus_sql_makes_every_platform_table_a_reference_table() -> None:
+    assert CITUS_SQL.exists(), f"deploy/citus.sql is missing: {REGENERATE}"
+    assert set(PLATFORM_TABLES) <= set(metadata.tables), "PLATFORM_TABLES names a table that does not exist"
+    reference = _REFERENCE.findall(_statements(CITUS_SQL.read_text()))
+    assert sorted(reference) == sorted(PLATFORM_TABLES), f"deploy/citus.sql is out of date: {REGENERATE}"
+
+
+def test_citus_sql_distributes_every_tenant_table_by_tenant_id_colocated_parents_first() -> None:
+    calls = _DISTRIBUTED.findall(_statements(CITUS_SQL.read_text()))
+    names = [name for name, _, _ in calls]
+    assert sorted(names) == sorted(tenant_tables()), (
+        f"deploy/citus.sql is out of date (tables missing: {sorted(set(tenant_tables()) - set(names))}, "
+        f"unknown: {sorted(set(names) - set(tenant_tables()))}): {REGENERATE}"
+    )
+    assert len(names) == len(set(names)), "a table is distributed twice"
+    first = names[0]
+    for name, column, colocate in calls:
+        assert column == TENANT_COLUMN, f"{name} distributed by {column}"
+        if name != first:
+            assert colocate == first, f"{name} is not co-located with {first}"
+    position = {name: i for i, name in enumerate(names)}
+    for table in _tenant_owned():
+        for fk in table.foreign_key_constraints:
+            target = fk.referred_table.name
+            if target in position and target != table.name:
+                assert position[target] < position[table.name], (
+                    f"{table.name} refers to {target}, which must be distributed first: {REGENERATE}"
+                )
+
+
+def test_citus_sql_is_what_the_generator_writes() -> None:
+    assert CITUS_SQL.read_text() == generate_citus_sql(), f"deploy/citus.sql is out of date: {REGENERATE}"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:
+        CITUS_SQL.write_text(generate_citus_sql())
+        print(f"wrote {CITUS_SQL.relative_to(ROOT)}")
+    else:
+        sys.stdout.write(generate_citus_sql())
