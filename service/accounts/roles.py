@@ -20,10 +20,18 @@ _KIND_ROLE = {
 async def load_roles(session: AsyncSession, user_id: UUID) -> frozenset[Role]:
     row = (
         await session.execute(
-            text("SELECT kind, disabled_at FROM app_user WHERE id = :id"), {"id": user_id}
+            text(
+                "SELECT u.kind, u.disabled_at, u.supplier_id, l.status AS leader_status FROM app_user u"
+                " LEFT JOIN leader l ON l.tenant_id = u.tenant_id AND l.user_id = u.id WHERE u.id = :id"
+            ),
+            {"id": user_id},
         )
     ).first()
     if row is None or row.disabled_at is not None:
         raise AuthError("INVALID_TOKEN", "The account behind this token no longer exists or is disabled.")
     roles = {_KIND_ROLE[AccountKind(row.kind)]}
+    if row.leader_status == "APPROVED":  # a pending, suspended or rejected leader is a customer
+        roles.add(Role.LEADER)
+    if row.supplier_id is not None:
+        roles.add(Role.SUPPLIER)
     return frozenset(roles)

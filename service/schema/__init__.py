@@ -17,11 +17,13 @@ from strawberry.tools import merge_types
 
 from service.config import get_settings
 from service.schema.accounts import AccountsMutation, AccountsQuery
+from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.extensions import Guards, RequestLifecycle
+from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
 
-QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
-MUTATIONS: tuple[type, ...] = (AccountsMutation,)
+QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery)
+MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation,)
 
 
 class Schema(strawberry.Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
@@ -20,6 +21,10 @@ from service.schema.context import Context
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.tenants.principal import TenantInfo
+
+if TYPE_CHECKING:
+    from service.schema.catalog import Supplier
+    from service.schema.leaders import Leader
 
 Info = strawberry.Info[Context, None]
 
@@ -57,6 +62,18 @@ class Viewer:
     display_name: str | None
     roles: list[Role]
     tenant: Tenant
+
+    @strawberry.field(description="The caller's leader record (any status), when they applied or lead.")
+    async def leader(self, info: Info) -> Annotated["Leader", strawberry.lazy("service.schema.leaders")] | None:
+        from service.schema.leaders import viewer_leader
+
+        return await viewer_leader(info.context, self.user_id)
+
+    @strawberry.field(description="Set when the caller is a supplier's staff account.")
+    async def supplier(self, info: Info) -> Annotated["Supplier", strawberry.lazy("service.schema.catalog")] | None:
+        from service.schema.catalog import viewer_supplier
+
+        return await viewer_supplier(info.context, self.user_id)
 
 
 async def build_viewer(

@@ -1,0 +1,142 @@
+"""Suppliers, their staff accounts and their products: the operations behind the mutations.
+
+Referenced IDs arrive already decoded; `None` means the caller sent something that is not one
+of our IDs of the right type, which is reported exactly like an ID that does not exist here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts.models import AccountKind, User
+from service.accounts.operations import create_user
+from service.catalog.models import Product, Supplier
+from service.errors import Collector, ErrorCode, fail
+from service.money import exponent, to_minor
+from service.validation import decimal_value, email_value, text_value
+
+# A ceiling far above any real unit cost, well inside BIGINT minor units.
+MAX_COST = Decimal("100000000")
+
+
+async def create_supplier(
+    session: AsyncSession, *, tenant_id: UUID, name: str, contact_email: str | None
+) -> Supplier:
+    errors = Collector()
+    clean_name = text_value(errors, name, ["name"], max_length=200)
+    clean_email = email_value(errors, contact_email, ["contactEmail"])
+    errors.raise_if_any()
+    supplier = Supplier(tenant_id=tenant_id, name=clean_name or "", contact_email=clean_email)
+    session.add(supplier)
+    await session.flush()
+    return supplier
+
+
+async def create_supplier_account(
+    session: AsyncSession, *, tenant_id: UUID, supplier_id: UUID | None, email: str, password: str
+) -> tuple[Supplier, User]:
+    """A login for a supplier's staff: it sees that supplier's products and purchase orders only."""
+    supplier = await session.get(Supplier, (tenant_id, supplier_id)) if supplier_id else None
+    if supplier is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such supplier.", ["supplierId"])
+    if email is None or not email.strip():
+        raise fail(ErrorCode.INVALID, "An e-mail address is required.", ["email"])
+    user = await create_user(
+        session, tenant_id=tenant_id, kind=AccountKind.SUPPLIER, display_name=supplier.name[:100],
+        password=password, email=email,
+    )
+    user.supplier_id = supplier.id
+    await session.flush()
+    return supplier, user
+
+
+async def _clean_product(
+    session: AsyncSession,
+    errors: Collector,
+    *,
+    tenant_id: UUID,
+    currency: str,
+    supplier_id: UUID | None,
+    name: str,
+    unit: str,
+    description: str | None,
+    image_url: str | None,
+    cost: Decimal,
+) -> dict:
+    if supplier_id is None or await session.get(Supplier, (tenant_id, supplier_id)) is None:
+        errors.add(ErrorCode.NOT_FOUND, "No such supplier.", ["supplierId"])
+    clean = {
+        "supplier_id": supplier_id,
+        "name": text_value(errors, name, ["name"], max_length=200),
+        "unit": text_value(errors, unit, ["unit"], max_length=50),
+        "description": text_value(errors, description, ["description"], max_length=2000, required=False),
+        "image_url": text_value(errors, image_url, ["imageUrl"], max_length=1000, required=False),
+    }
+    if clean["image_url"] and not clean["image_url"].startswith(("https://", "http://")):
+        errors.add(ErrorCode.INVALID, "An image URL starts with https:// or http://.", ["imageUrl"])
+    amount = decimal_value(errors, cost, ["cost"], minimum=Decimal(0), maximum=MAX_COST,
+                           places=exponent(currency))
+    if cost is None:
+        errors.add(ErrorCode.INVALID, "This field is required.", ["cost"])
+    errors.raise_if_any()
+    assert amount is not None
+    clean["cost_minor"] = to_minor(amount, currency)
+    return clean
+
+
+async def create_product(
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    currency: str,
+    supplier_id: UUID | None,
+    name: str,
+    unit: str,
+    cost: Decimal,
+    description: str | None = None,
+    image_url: str | None = None,
+    active: bool = True,
+) -> Product:
+    clean = await _clean_product(
+        session, Collector(), tenant_id=tenant_id, currency=currency, supplier_id=supplier_id, name=name,
+        unit=unit, description=description, image_url=image_url, cost=cost,
+    )
+    product = Product(tenant_id=tenant_id, active=active, **clean)
+    session.add(product)
+    await session.flush()
+    return product
+
+
+async def update_product(
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    currency: str,
+    product_id: UUID | None,
+    supplier_id: UUID | None,
+    name: str,
+    unit: str,
+    cost: Decimal,
+    description: str | None = None,
+    image_url: str | None = None,
+    active: bool = True,
+) -> Product:
+    """Replaces every field of the product (the input is the whole product, as on create)."""
+    product = (
+        await session.execute(select(Product).where(Product.tenant_id == tenant_id, Product.id == product_id).with_for_update())
+    ).scalar_one_or_none() if product_id else None
+    if product is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such product.", ["id"])
+    clean = await _clean_product(
+        session, Collector(), tenant_id=tenant_id, currency=currency, supplier_id=supplier_id, name=name,
+        unit=unit, description=description, image_url=image_url, cost=cost,
+    )
+    for key, value in clean.items():
+        setattr(product, key, value)
+    product.active = active
+    await session.flush()
+    return product

@@ -1,0 +1,92 @@
+"""Reading the catalog: pages for the lists and batched look-ups for the DataLoaders.
+
+Every function filters by tenant explicitly; row-level security enforces the same underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts.models import User
+from service.catalog.models import Product, Supplier
+from service.pagination import Page, check_first, decode_cursor, encode_cursor, fetch_page
+
+
+def _like_pattern(search: str) -> str:
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def supplier_page(
+    session: AsyncSession, *, tenant_id: UUID, first: int, after: str | None
+) -> Page[Supplier]:
+    stmt = select(Supplier).where(Supplier.tenant_id == tenant_id)
+    return await fetch_page(session, stmt, Supplier, first=first, after=after)
+
+
+async def product_page(
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    first: int,
+    after: str | None,
+    search: str | None = None,
+    supplier_id: UUID | None = None,
+) -> Page[Product]:
+    """Products by creation; `supplier_id` narrows to one supplier (a supplier's own view)."""
+    stmt = select(Product).where(Product.tenant_id == tenant_id)
+    if supplier_id is not None:
+        stmt = stmt.where(Product.supplier_id == supplier_id)
+    if search and search.strip():
+        pattern = _like_pattern(search.strip())
+        stmt = stmt.where(Product.name.ilike(pattern, escape="\\") | Product.unit.ilike(pattern, escape="\\"))
+    return await fetch_page(session, stmt, Product, first=first, after=after)
+
+
+async def suppliers_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Supplier]:
+    rows = await session.execute(select(Supplier).where(Supplier.tenant_id == tenant_id, Supplier.id.in_(ids)))
+    return {s.id: s for s in rows.scalars()}
+
+
+async def products_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Product]:
+    rows = await session.execute(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(ids)))
+    return {p.id: p for p in rows.scalars()}
+
+
+async def product_pages_by_supplier(
+    session: AsyncSession, *, tenant_id: UUID, supplier_ids: Sequence[UUID], first: int, after: str | None
+) -> dict[UUID, Page[Product]]:
+    """The same page of products for many suppliers in one statement (Supplier.products in a list)."""
+    check_first(first)
+    ranked = select(
+        Product,
+        func.row_number().over(partition_by=Product.supplier_id, order_by=(Product.created_at, Product.id))
+        .label("rank"),
+    ).where(Product.tenant_id == tenant_id, Product.supplier_id.in_(supplier_ids))
+    if after:
+        created, id = decode_cursor(after)
+        ranked = ranked.where(tuple_(Product.created_at, Product.id) > tuple_(created, id))
+    sub = ranked.subquery()
+    product = select(Product).from_statement(
+        select(sub).where(sub.c.rank <= first + 1).order_by(sub.c.supplier_id, sub.c.created_at, sub.c.id)
+    )
+    grouped: dict[UUID, list[Product]] = {sid: [] for sid in supplier_ids}
+    for p in (await session.execute(product)).scalars():
+        grouped[p.supplier_id].append(p)
+    pages = {}
+    for sid, rows in grouped.items():
+        items = rows[:first]
+        pages[sid] = Page(items=items, cursors=[encode_cursor(p.created_at, p.id) for p in items],
+                          has_next=len(rows) > first)
+    return pages
+
+
+async def supplier_id_of_user(session: AsyncSession, *, tenant_id: UUID, user_id: UUID) -> UUID | None:
+    """The supplier a staff account works for, if any: what that account may see of the catalog."""
+    return (
+        await session.execute(select(User.supplier_id).where(User.tenant_id == tenant_id, User.id == user_id))
+    ).scalar_one_or_none()

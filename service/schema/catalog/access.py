@@ -1,0 +1,104 @@
+"""Per-request access helpers shared by the catalog and community schema.
+
+The request has one AsyncSession, and an AsyncSession must not run two statements at once;
+GraphQL resolves sibling fields and DataLoader batches concurrently, so every read here goes
+through `serial_session`, which takes a per-request lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from uuid import UUID
+
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import global_id
+from service.accounts.models import Role
+from service.catalog import queries
+from service.errors import UserErrors
+from service.pagination import BadPage, check_first, decode_cursor
+from service.schema.context import ADMIN_ROLES, Context
+
+L = TypeVar("L")
+_LOCK = "SessionLock"
+_NO_SUPPLIER = object()
+
+
+@asynccontextmanager
+async def serial_session(context: Context) -> AsyncIterator[AsyncSession]:
+    lock = context.loaders.get(_LOCK)
+    if lock is None:
+        lock = context.loaders[_LOCK] = asyncio.Lock()
+    async with lock:
+        yield await context.session()
+
+
+def get_loader(context: Context, cls: type[L]) -> L:
+    """One instance of each DataLoader per request, kept in `context.loaders` under its name."""
+    loader = context.loaders.get(cls.__name__)
+    if loader is None:
+        loader = context.loaders[cls.__name__] = cls(context)  # type: ignore[call-arg]
+    return loader  # type: ignore[no-any-return]
+
+
+async def roles_of(context: Context) -> frozenset[Role]:
+    if context.principal.roles is None and context.principal.user_id is None:
+        return frozenset()
+    if context.principal.roles is None:
+        async with serial_session(context):
+            return await context.roles()
+    return context.principal.roles
+
+
+async def is_admin(context: Context) -> bool:
+    return bool((await roles_of(context)).intersection(ADMIN_ROLES))
+
+
+async def viewer_supplier_id(context: Context) -> UUID | None:
+    """The supplier whose staff account is calling, or None: loaded once per request."""
+    cached = context.loaders.get("ViewerSupplierId", _NO_SUPPLIER)
+    if cached is not _NO_SUPPLIER:
+        return cached  # type: ignore[return-value]
+    value = None
+    user_id = context.principal.user_id
+    if user_id is not None and Role.SUPPLIER in await roles_of(context):
+        async with serial_session(context) as session:
+            value = await queries.supplier_id_of_user(session, tenant_id=context.tenant.id, user_id=user_id)
+    context.loaders["ViewerSupplierId"] = value
+    return value
+
+
+def decode(value: str | None, type_name: str) -> UUID | None:
+    """A UUID, or None for anything that is not one of our IDs of this type (→ NOT_FOUND)."""
+    return global_id.decode_as(value, type_name) if value else None
+
+
+def check_page(first: int | None, after: str | None, *, default: int = 20) -> int:
+    """The page size to use (the contract's `first: Int = 20` accepts an explicit null)."""
+    size = default if first is None else first
+    try:
+        check_first(size)
+        if after:
+            decode_cursor(after)
+    except BadPage as e:
+        raise GraphQLError(str(e), extensions={"code": "INVALID"}) from None
+    return size
+
+
+def query_error(e: UserErrors) -> GraphQLError:
+    """A query cannot return a payload: its input mistakes become one GraphQL error with a code."""
+    first = e.errors[0]
+    return GraphQLError(
+        "; ".join(err.message for err in e.errors),
+        extensions={"code": first.code.value,
+                    "fields": [list(err.field) if err.field else None for err in e.errors]},
+    )
+
+
+def in_key_order(values: dict[Any, Any], keys: list[Any], default: Any = None) -> list[Any]:
+    """What a DataLoader returns: one value per key, in the keys' order."""
+    return [values.get(k, default) for k in keys]

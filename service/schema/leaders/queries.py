@@ -1,0 +1,60 @@
+"""Community lists: `leaders` (admins), `pickupPoints` and `nearestPickupPoints` (anyone)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from service.errors import PermissionDenied, UserErrors
+from service.leaders import geo, queries
+from service.leaders.models import LeaderStatus as LeaderStatusEnum
+from service.schema.catalog.access import check_page, is_admin, query_error, serial_session
+from service.schema.context import Context
+from service.schema.leaders.types import Leader, LeaderStatus, PickupPoint, PickupPointDistance
+from service.schema.pagination import Connection
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class LeadersQuery:
+    @strawberry.field(description="Admins.")
+    async def leaders(
+        self, info: Info, status: LeaderStatus | None = None, first: int | None = 20, after: str | None = None  # type: ignore[valid-type]
+    ) -> Connection[Leader]:
+        context = info.context
+        first = check_page(first, after)
+        if not await is_admin(context):
+            raise PermissionDenied("Only administrators list leaders.")
+        async with serial_session(context) as session:
+            page = await queries.leader_page(
+                session, tenant_id=context.tenant.id, first=first, after=after,
+                status=LeaderStatusEnum(status) if status is not None else None,
+            )
+        return Connection.of(page, Leader.of)  # type: ignore[return-value]
+
+    @strawberry.field(description="Anyone (with X-Tenant): the points taking orders. Admins: every point.")
+    async def pickup_points(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[PickupPoint]:
+        context = info.context
+        first = check_page(first, after)
+        public_only = not await is_admin(context)
+        async with serial_session(context) as session:
+            page = await queries.pickup_point_page(
+                session, tenant_id=context.tenant.id, first=first, after=after, public_only=public_only
+            )
+        return Connection.of(page, PickupPoint.of)  # type: ignore[return-value]
+
+    @strawberry.field(description="The points taking orders nearest to a place, by great-circle distance.")
+    async def nearest_pickup_points(
+        self, info: Info, latitude: float, longitude: float, first: int | None = 5
+    ) -> list[PickupPointDistance]:
+        context = info.context
+        first = check_page(first, None, default=5)
+        try:
+            geo.check_coordinates(latitude, longitude)
+            async with serial_session(context) as session:
+                found = await geo.nearest_pickup_points(
+                    session, tenant_id=context.tenant.id, latitude=latitude, longitude=longitude, first=first
+                )
+        except UserErrors as e:
+            raise query_error(e) from None
+        return [PickupPointDistance(pickup_point=PickupPoint.of(p), distance_meters=d) for p, d in found]
