@@ -1,0 +1,1 @@
+"""The batch close and what it produces: purchase orders, pick lists, commissions."""
