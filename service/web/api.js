@@ -1,0 +1,103 @@
+// The one way the client talks to the service: POST /graphql with the user's token and tenant.
+// Every failure becomes an ApiError with a `kind` the screens can explain:
+//   auth     the token expired or is not valid (HTTP 401, TOKEN_EXPIRED, INVALID_TOKEN): sign in again
+//   tenant   no such tenant (UNKNOWN_TENANT) or token and tenant disagree
+//   network  the server could not be reached (offline, timeout)
+//   graphql  the request was refused or failed (unknown field while the API is being built, FORBIDDEN, ...)
+//   http     the server answered with something that is not GraphQL (e.g. a 502 page)
+import { session } from './session.js';
+
+const ENDPOINT = '/graphql';
+const TIMEOUT_MS = 20000;
+const AUTH_CODES = new Set(['TOKEN_EXPIRED', 'INVALID_TOKEN', 'UNAUTHENTICATED']);
+const TENANT_CODES = new Set(['UNKNOWN_TENANT', 'TENANT_MISMATCH', 'TENANT_REQUIRED']);
+
+export class ApiError extends Error {
+  constructor(kind, message, { code = null, status = null, errors = [] } = {}) {
+    super(message);
+    this.kind = kind;
+    this.code = code;
+    this.status = status;
+    this.errors = errors;
+  }
+}
+
+let onAuthFailure = () => {};
+/** app.js registers what happens when the token is refused (back to sign in). */
+export function setAuthFailureHandler(fn) { onAuthFailure = fn; }
+
+function headers({ tenant, anonymous } = {}) {
+  const h = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json' };
+  const token = anonymous ? null : session.token;
+  if (token) h.Authorization = `Bearer ${token}`;
+  // The token already names the tenant; the header is for anonymous calls (sign in, tenant settings).
+  else if (tenant || session.slug) h['X-Tenant'] = tenant || session.slug;
+  return h;
+}
+
+async function send(url, init) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  try {
+    return await fetch(url, { ...init, signal: controller.signal });
+  } catch (e) {
+    throw new ApiError('network', e && e.name === 'AbortError' ? 'timeout' : 'unreachable');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs one GraphQL operation and returns its `data`; throws ApiError on any GraphQL or transport error.
+ * Options: tenant (slug for X-Tenant), anonymous (send no token).
+ */
+export async function gql(query, variables = {}, options = {}) {
+  const operationName = (query.match(/^\s*(?:query|mutation)\s+(\w+)/) || [])[1];
+  const response = await send(ENDPOINT, {
+    method: 'POST',
+    headers: headers(options),
+    body: JSON.stringify({ query, variables, operationName }),
+  });
+  let body = null;
+  try { body = await response.json(); } catch { body = null; }
+  const errors = (body && Array.isArray(body.errors)) ? body.errors : [];
+  const codes = errors.map((e) => e && e.extensions && e.extensions.code).filter(Boolean);
+  const code = codes[0] || null;
+  if (response.status === 401 || codes.some((c) => AUTH_CODES.has(c))) {
+    const err = new ApiError('auth', errors[0]?.message || 'unauthenticated', { code, status: response.status, errors });
+    if (!options.anonymous) onAuthFailure(err);
+    throw err;
+  }
+  if (codes.some((c) => TENANT_CODES.has(c))) {
+    throw new ApiError('tenant', errors[0].message, { code, status: response.status, errors });
+  }
+  if (!body || typeof body !== 'object') {
+    throw new ApiError('http', `HTTP ${response.status}`, { status: response.status });
+  }
+  if (errors.length) {
+    throw new ApiError('graphql', errors.map((e) => e.message).join('\n'), { code, status: response.status, errors });
+  }
+  if (!response.ok || !body.data) {
+    throw new ApiError('http', `HTTP ${response.status}`, { status: response.status });
+  }
+  return body.data;
+}
+
+/** Fetches an authenticated download (e.g. a purchase order's csvUrl) and saves it as a file. */
+export async function download(url, filename) {
+  const response = await send(url, { headers: { Authorization: `Bearer ${session.token}` } });
+  if (response.status === 401) {
+    const err = new ApiError('auth', 'unauthenticated', { status: 401 });
+    onAuthFailure(err);
+    throw err;
+  }
+  if (!response.ok) throw new ApiError('http', `HTTP ${response.status}`, { status: response.status });
+  const blob = await response.blob();
+  const href = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 10000);
+  return blob;
+}

@@ -1,0 +1,55 @@
+// Showing money, times and durations. Times display in the tenant's time zone, not the device's.
+import { lang, t } from './i18n.js';
+
+let zone = 'Asia/Shanghai';
+export function setTimeZone(tz) { if (tz) zone = tz; }
+export function timeZone() { return zone; }
+
+export function money(m) {
+  if (!m) return '';
+  try {
+    return new Intl.NumberFormat(lang(), { style: 'currency', currency: m.currency }).format(Number(m.amount));
+  } catch {
+    return `${m.amount} ${m.currency}`;
+  }
+}
+
+/** Decimal string -> integer minor units (BigInt), so sums are exact: "12.5" -> 1250n with 2 digits. */
+export function toMinor(amount, digits = 2) {
+  const negative = String(amount).trim().startsWith('-');
+  const [whole, frac = ''] = String(amount).replace('-', '').trim().split('.');
+  const minor = BigInt(whole || '0') * 10n ** BigInt(digits) + BigInt((frac + '0'.repeat(digits)).slice(0, digits) || '0');
+  return negative ? -minor : minor;
+}
+
+export function fromMinor(minor, currency, digits = 2) {
+  const negative = minor < 0n;
+  const abs = negative ? -minor : minor;
+  const base = 10n ** BigInt(digits);
+  const frac = digits ? '.' + String(abs % base).padStart(digits, '0') : '';
+  return { amount: `${negative ? '-' : ''}${abs / base}${frac}`, currency };
+}
+
+export function dateTime(iso) {
+  if (!iso) return '';
+  return new Intl.DateTimeFormat(lang(), {
+    timeZone: zone, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false,
+  }).format(new Date(iso));
+}
+
+/** A GraphQL Date ("2025-06-01") is already in the tenant's zone: format it without shifting. */
+export function date(ymd) {
+  if (!ymd) return '';
+  const [y, m, d] = ymd.split('-').map(Number);
+  return new Intl.DateTimeFormat(lang(), { timeZone: 'UTC', month: 'short', day: 'numeric', weekday: 'short' })
+    .format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+export function countdown(closesAtIso, now = Date.now()) {
+  const left = Math.floor((new Date(closesAtIso).getTime() - now) / 1000);
+  if (left <= 0) return null;
+  const two = (n) => String(n).padStart(2, '0');
+  const d = Math.floor(left / 86400);
+  const params = { d, h: two(Math.floor((left % 86400) / 3600)), m: two(Math.floor((left % 3600) / 60)), s: two(left % 60) };
+  return t(d ? 'duration.dhms' : 'duration.hms', params);
+}

@@ -1,0 +1,35 @@
+// What the client remembers between visits: the token, the tenant slug and the chosen language.
+// Nothing else is kept on the device.
+
+const KEY = 'groupbuy.session';
+const LANG_KEY = 'groupbuy.lang';
+
+export const session = {
+  get token() { return read().token || null; },
+  get slug() { return read().slug || null; },
+  save({ token, slug }) { localStorage.setItem(KEY, JSON.stringify({ token, slug })); },
+  /** Sign out (or an expired token): forget the token, keep the tenant so signing in again is quick. */
+  clearToken() { const { slug } = read(); localStorage.setItem(KEY, JSON.stringify({ slug })); },
+  get chosenLang() { return localStorage.getItem(LANG_KEY); },
+  set chosenLang(lang) { localStorage.setItem(LANG_KEY, lang); },
+};
+
+function read() {
+  try { return JSON.parse(localStorage.getItem(KEY) || '{}') || {}; } catch { return {}; }
+}
+
+/**
+ * The tenant named by the page's address: `?tenant=<slug>`, or the first label of a
+ * `<slug>.<brand domain>` host name (not for IP addresses, localhost or www/app).
+ */
+export function tenantFromAddress(loc = window.location) {
+  const fromQuery = new URLSearchParams(loc.search).get('tenant');
+  if (fromQuery) return fromQuery.trim().toLowerCase();
+  const host = loc.hostname;
+  if (/^[\d.]+$/.test(host) || host.includes(':')) return null;
+  const labels = host.split('.');
+  if (labels.length < 3) return null;
+  const first = labels[0].toLowerCase();
+  if (['www', 'app', 'api'].includes(first) || !/^[a-z0-9-]{3,40}$/.test(first)) return null;
+  return first;
+}
