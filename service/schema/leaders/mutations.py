@@ -155,7 +155,7 @@ class LeadersMutation:
             row = await operations.create_pickup_point(
                 session, tenant_id=context.tenant.id, leader_id=leader_id, fields=_fields(input)
             )
-            return {"pickupPoint": PickupPoint.of(row)}
+            return {"pickup_point": PickupPoint.of(row)}
 
         return await run_mutation(context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER))
 
@@ -176,7 +176,7 @@ class LeadersMutation:
                 leader_id=decode(input.leader_id, "Leader") if input.leader_id is not None else None,
                 leader_id_given=input.leader_id is not None, fields=_fields(input),
             )
-            return {"pickupPoint": PickupPoint.of(row)}
+            return {"pickup_point": PickupPoint.of(row)}
 
         return await run_mutation(context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER))
 
@@ -189,7 +189,7 @@ class LeadersMutation:
             row = await operations.create_community_group(
                 session, tenant_id=context.tenant.id, leader_id=leader.id, name=input.name
             )
-            return {"communityGroup": CommunityGroup.of(row)}
+            return {"community_group": CommunityGroup.of(row)}
 
         return await run_mutation(context, CommunityGroupPayload, action)
 
@@ -201,6 +201,6 @@ class LeadersMutation:
             row = await operations.join_community_group(
                 session, tenant_id=context.tenant.id, user_id=await _customer(context), invite_code=invite_code
             )
-            return {"communityGroup": CommunityGroup.of(row)}
+            return {"community_group": CommunityGroup.of(row)}
 
         return await run_mutation(context, CommunityGroupPayload, action, check=lambda: _customer(context))

@@ -34,6 +34,12 @@ Info = strawberry.Info[Context, None]
 LeaderStatus = strawberry.enum(LeaderStatusEnum, name="LeaderStatus")
 
 
+def rate_text(rate: Decimal) -> Decimal:
+    """At least two decimals, no trailing zeros beyond: 0.1000 → "0.10", 0.1250 → "0.125"."""
+    hundredths = rate.quantize(Decimal("0.01"))
+    return hundredths if hundredths == rate else rate.normalize()
+
+
 async def owns_leader(context: Context, leader: models.Leader) -> bool:
     """Admins, or the leader's own account (whatever the leader's status)."""
     user_id = context.principal.user_id
@@ -69,7 +75,7 @@ class Leader(Node):
     @strawberry.field(description="The leader's rate, or the tenant's default until one is set at approval.")
     def commission_rate(self, info: Info) -> Decimal:
         rate = self.row.commission_rate
-        return rate if rate is not None else info.context.tenant.default_commission_rate
+        return rate_text(rate if rate is not None else info.context.tenant.default_commission_rate)
 
     @strawberry.field(description="Admins and the leader see every point; others the ones taking orders.")
     async def pickup_points(self, info: Info) -> list[PickupPoint]:
