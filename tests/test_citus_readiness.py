@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from sqlalchemy import Column, ForeignKeyConstraint, Index, Table, UniqueConstraint
+from sqlalchemy import Column, Index, Table, UniqueConstraint
 from sqlalchemy.sql import visitors
 
 import service
@@ -93,7 +93,8 @@ def test_tenant_id_is_first_in_every_tenant_primary_key() -> None:
         if col.nullable:
             problems.append(f"{table.name}.{TENANT_COLUMN} is nullable")
         if not isinstance(col.type, tenant_id_type):
-            problems.append(f"{table.name}.{TENANT_COLUMN} is {col.type!r}, tenant.id is {tenant_id_type.__name__}"
+            problems.append(f"{table.name}.{TENANT_COLUMN} is {col.type!r}, "
+                            f"tenant.id is {tenant_id_type.__name__}"
                             " (co-location needs the same type)")
     assert not problems, "\n".join(problems)
 
@@ -125,11 +126,13 @@ def test_unique_constraints_and_indexes_include_tenant_id() -> None:
             if isinstance(constraint, UniqueConstraint):
                 cols = [c.name for c in constraint.columns]
                 if TENANT_COLUMN not in cols:
-                    problems.append(f"{table.name}: unique constraint {constraint.name or cols} lacks {TENANT_COLUMN}")
+                    problems.append(f"{table.name}: unique constraint {constraint.name or cols} "
+                                    f"lacks {TENANT_COLUMN}")
             elif type(constraint).__name__ == "ExcludeConstraint":
                 cols = [c.name for c in constraint.columns]
                 if TENANT_COLUMN not in cols:
-                    problems.append(f"{table.name}: exclusion constraint {constraint.name or cols} lacks {TENANT_COLUMN}")
+                    problems.append(f"{table.name}: exclusion constraint {constraint.name or cols} "
+                                    f"lacks {TENANT_COLUMN}")
         for index in table.indexes:
             if index.unique and TENANT_COLUMN not in _index_columns(index):
                 problems.append(f"{table.name}: unique index {index.name} lacks {TENANT_COLUMN}")
@@ -210,7 +213,9 @@ def generate_citus_sql() -> str:
 
 _REFERENCE = re.compile(r"create_reference_table\(\s*'([^']+)'\s*\)", re.I)
 _DISTRIBUTED = re.compile(
-    r"create_distributed_table\(\s*'([^']+)'\s*,\s*'([^']+)'\s*(?:,\s*colocate_with\s*=>\s*'([^']+)'\s*)?\)", re.I
+    r"create_distributed_table\(\s*'([^']+)'\s*,\s*'([^']+)'\s*"
+    r"(?:,\s*colocate_with\s*=>\s*'([^']+)'\s*)?\)",
+    re.I,
 )
 
 
