@@ -66,15 +66,22 @@ export function userErrorText(errors) {
   return errors.map((e) => e.message || e.code).join(' ');
 }
 
+function showTimeLeft(el) {
+  const left = countdown(el.dataset.closesAt);
+  el.textContent = left ? t('today.closesIn', { time: left }) : t('today.closed');
+  el.classList.toggle('over', !left);
+}
+
+/** A live countdown to `closesAt` (kept ticking by startCountdowns). */
+export function countdownTimer(closesAt, attrs = {}) {
+  const el = h('span', { class: 'countdown', role: 'timer', ...attrs, dataset: { closesAt } });
+  showTimeLeft(el);
+  return el;
+}
+
 /** Live countdowns: every element with data-closes-at shows the time left until then. Returns a stop function. */
 export function startCountdowns(root) {
-  const tick = () => {
-    for (const el of root.querySelectorAll('[data-closes-at]')) {
-      const left = countdown(el.dataset.closesAt);
-      el.textContent = left ? t('today.closesIn', { time: left }) : t('today.closed');
-      el.classList.toggle('over', !left);
-    }
-  };
+  const tick = () => root.querySelectorAll('[data-closes-at]').forEach(showTimeLeft);
   tick();
   const timer = setInterval(tick, 1000);
   return () => clearInterval(timer);

@@ -3,7 +3,7 @@ import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { t } from '../i18n.js';
 import { date, dateTime, money } from '../format.js';
-import { area, badge, edges, empty, errorBox, startCountdowns } from '../ui.js';
+import { area, badge, countdownTimer, edges, empty, errorBox, startCountdowns } from '../ui.js';
 
 const OPEN_BATCHES = `query TodayOpenBatches {
   batches(status: [OPEN], first: 50) {
@@ -28,7 +28,7 @@ export function render({ main }) {
     return h('ul', { class: 'cards' }, batches.map((b) => h('li', { class: 'card batch' },
       h('div', { class: 'row between' },
         h('h3', {}, b.title),
-        h('span', { class: 'countdown', role: 'timer', dataset: { closesAt: b.closesAt }, title: dateTime(b.closesAt) })),
+        countdownTimer(b.closesAt, { title: dateTime(b.closesAt) })),
       h('p', { class: 'muted' }, t('today.pickupDate', { date: date(b.pickupDate) })),
       h('ul', { class: 'offers' }, b.offers.map((o) => h('li', { class: 'offer' },
         h('span', { class: 'offer-name' }, o.product.name, h('small', {}, ` · ${o.product.unit}`)),
