@@ -209,3 +209,34 @@ def test_node_of_other_tenant_is_null(gql, make_tenant):  # type: ignore[no-unty
     # Another type's ID with this UUID is null too, never an error.
     wrong_type = global_id.encode("Leader", global_id.decode(pid)[1])
     assert gql.data(NODE, {"id": wrong_type}, token=a.admin_token)["node"] is None
+
+
+PRODUCTS_WITH_SUPPLIERS = """
+query($first: Int) {
+  products(first: $first) {
+    edges { node { name cost { amount } supplier { name contactEmail products(first: 3) { edges { node { name } } } } } }
+  }
+}"""
+
+
+def test_statements_for_a_page_of_products_do_not_grow_with_it(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    from tests.test_pickup_points import counted_statements
+
+    owner_db.execute(
+        """WITH s AS (INSERT INTO supplier (tenant_id, id, name, created_at)
+                      SELECT %(t)s, gen_random_uuid(), 'supplier ' || i, clock_timestamp()
+                      FROM generate_series(1, 30) i RETURNING id)
+           INSERT INTO product (tenant_id, id, supplier_id, name, unit, cost_minor, active, created_at)
+           SELECT %(t)s, gen_random_uuid(), s.id, 'product ' || n, 'box', 100 * n, true, clock_timestamp()
+           FROM s, generate_series(1, 4) n""", {"t": tenant.uuid})
+    gql.data(PRODUCTS_WITH_SUPPLIERS, {"first": 1}, token=tenant.admin_token)  # warm the tenant cache
+    counts = {}
+    for first in (10, 100):
+        with counted_statements() as seen:
+            edges = gql.data(PRODUCTS_WITH_SUPPLIERS, {"first": first}, token=tenant.admin_token)["products"]["edges"]
+        assert len(edges) == first
+        assert all(e["node"]["cost"] and len(e["node"]["supplier"]["products"]["edges"]) == 3 for e in edges)
+        counts[first] = len(seen)
+    print("SQL statements for products with suppliers and their products:", counts)
+    # set tenant, roles, the page, the suppliers, the suppliers' first products
+    assert counts == {10: 5, 100: 5}, counts

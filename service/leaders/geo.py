@@ -70,7 +70,7 @@ def nearest_statement(
     box = bounding_box(latitude, longitude, radius_m)
     conditions = [
         PickupPoint.tenant_id == tenant_id,
-        PickupPoint.active.is_(True),  # the partial index's predicate, so the planner can use it
+        PickupPoint.active,  # the partial index's predicate verbatim (not "IS TRUE"), so the planner can use it
         PickupPoint.latitude.between(box.min_lat, box.max_lat),
     ]
     if box.lon_ranges is not None:

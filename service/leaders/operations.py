@@ -234,7 +234,7 @@ async def orderable_pickup_point(
             select(PickupPoint)
             .join(Leader, (Leader.tenant_id == PickupPoint.tenant_id) & (Leader.id == PickupPoint.leader_id))
             .where(PickupPoint.tenant_id == tenant_id, PickupPoint.id == pickup_point_id,
-                   PickupPoint.active.is_(True), Leader.status == LeaderStatus.APPROVED)
+                   PickupPoint.active, Leader.status == LeaderStatus.APPROVED)
             .with_for_update(read=True, of=Leader)
         )
     ).scalar_one_or_none()

@@ -31,7 +31,7 @@ async def pickup_point_page(
     if public_only:
         stmt = stmt.join(
             Leader, and_(Leader.tenant_id == PickupPoint.tenant_id, Leader.id == PickupPoint.leader_id)
-        ).where(PickupPoint.active.is_(True), Leader.status == LeaderStatus.APPROVED)
+        ).where(PickupPoint.active, Leader.status == LeaderStatus.APPROVED)
     return await fetch_page(session, stmt, PickupPoint, first=first, after=after)
 
 
