@@ -17,13 +17,15 @@ from strawberry.tools import merge_types
 
 from service.config import get_settings
 from service.schema.accounts import AccountsMutation, AccountsQuery
+from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.extensions import Guards, RequestLifecycle
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
+from service.schema.orders import OrdersMutation, OrdersQuery
 
-QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery)
-MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation,)
+QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery, BatchesQuery, OrdersQuery)
+MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation, BatchesMutation, OrdersMutation)
 
 
 class Schema(strawberry.Schema):

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import dramatiq
 
 
 @dramatiq.actor(max_retries=0, time_limit=10_000)
 def ping(token: str) -> None:
     """Liveness probe for the worker pool; has no effect, so running it twice is harmless."""
+
+
+@dramatiq.actor(max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=60_000)
+async def open_batch(tenant_id: str, batch_id: str) -> None:
+    """Sent with a delay at publish to open the batch at opensAt. Safe twice and in a race with
+    the scheduler: only a SCHEDULED batch whose opensAt has passed is opened."""
+    from service.batches.opening import open_batch as open_one
+
+    await open_one(UUID(tenant_id), UUID(batch_id))

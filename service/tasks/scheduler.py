@@ -39,6 +39,9 @@ async def run_jobs() -> None:
 
 
 async def run_scheduler(interval: float = 1.0, stop: asyncio.Event | None = None) -> None:
+    import service.batches.opening  # noqa: F401  (registers open-due-batches)
+    import service.orders.expiry  # noqa: F401  (registers expire-unpaid-orders)
+
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

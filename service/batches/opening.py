@@ -1,0 +1,63 @@
+"""Opening batches at `opens_at`: by the scheduler's tick and by a delayed message sent at publish,
+whichever comes first; the state guard (`WHERE status = 'SCHEDULED'`) makes the other a no-op."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.batches.outbox import record_event
+from service.db import tenant_transaction
+from service.tasks.scheduler import job
+
+log = logging.getLogger(__name__)
+
+_OPEN = text(
+    "UPDATE batch SET status = 'OPEN', opened_at = clock_timestamp() "
+    "WHERE tenant_id = :t AND id = ANY(:ids) AND status = 'SCHEDULED' AND opens_at <= clock_timestamp() "
+    "RETURNING id, title"
+)
+
+
+async def open_batches(tenant_id: UUID, batch_ids: list[UUID], *, engine: AsyncEngine | None = None) -> list[UUID]:
+    """Opens those of `batch_ids` that are SCHEDULED and due; returns the ones this call opened."""
+    if not batch_ids:
+        return []
+    async with tenant_transaction(tenant_id, engine=engine) as session:
+        opened = (await session.execute(_OPEN, {"t": tenant_id, "ids": batch_ids})).all()
+        for row in opened:
+            await record_event(session, tenant_id=tenant_id, event="BATCH_OPENED", subject_type="batch",
+                               subject_id=row.id,
+                               payload={"batchId": str(row.id), "title": row.title, "audience": ["customers"]})
+    return [row.id for row in opened]
+
+
+async def open_batch(tenant_id: UUID, batch_id: UUID, *, engine: AsyncEngine | None = None) -> bool:
+    return bool(await open_batches(tenant_id, [batch_id], engine=engine))
+
+
+@job("open-due-batches")
+async def open_due_batches(*, engine: AsyncEngine | None = None) -> int:
+    """Every tenant's due SCHEDULED batches. The tenant list is platform data (no RLS); each
+    tenant's batches are then looked up as that tenant."""
+    async with tenant_transaction(None, engine=engine) as session:
+        tenant_ids = [r.id for r in (await session.execute(text("SELECT id FROM tenant"))).all()]
+    total = 0
+    for tenant_id in tenant_ids:
+        async with tenant_transaction(tenant_id, engine=engine) as session:
+            due = [
+                r.id for r in (
+                    await session.execute(
+                        text("SELECT id FROM batch WHERE tenant_id = :t AND status = 'SCHEDULED' "
+                             "AND opens_at <= clock_timestamp()"),
+                        {"t": tenant_id},
+                    )
+                ).all()
+            ]
+        total += len(await open_batches(tenant_id, due, engine=engine))
+    if total:
+        log.info("opened %d batches", total)
+    return total

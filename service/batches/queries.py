@@ -1,0 +1,49 @@
+"""Reading batches and offers; non-admins see only SCHEDULED, OPEN and CLOSED batches."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.batches.models import PUBLIC_BATCH_STATUSES, Batch, BatchStatus, Offer
+from service.pagination import Page, fetch_page
+
+
+def visible_statuses(is_admin: bool, asked: Sequence[BatchStatus] | None) -> list[BatchStatus]:
+    allowed = list(BatchStatus) if is_admin else list(PUBLIC_BATCH_STATUSES)
+    return [s for s in allowed if not asked or s in asked]
+
+
+async def list_batches(
+    session: AsyncSession, *, is_admin: bool, statuses: Sequence[BatchStatus] | None, first: int, after: str | None
+) -> Page[Batch]:
+    shown = visible_statuses(is_admin, statuses)
+    stmt = select(Batch).where(Batch.status.in_([s.value for s in shown])).execution_options(populate_existing=True)
+    return await fetch_page(session, stmt, Batch, first=first, after=after)
+
+
+async def batches_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Batch]:
+    rows = (await session.execute(select(Batch).where(Batch.id.in_(list(ids))).execution_options(populate_existing=True))).scalars()
+    return {r.id: r for r in rows}
+
+
+async def offers_by_batches(session: AsyncSession, *, batch_ids: Sequence[UUID]) -> dict[UUID, list[Offer]]:
+    rows = (
+        await session.execute(
+            select(Offer).where(Offer.batch_id.in_(list(batch_ids)))
+            .order_by(Offer.position, Offer.created_at).execution_options(populate_existing=True)
+        )
+    ).scalars()
+    found: dict[UUID, list[Offer]] = defaultdict(list)
+    for r in rows:
+        found[r.batch_id].append(r)
+    return found
+
+
+async def offers_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Offer]:
+    rows = (await session.execute(select(Offer).where(Offer.id.in_(list(ids))).execution_options(populate_existing=True))).scalars()
+    return {r.id: r for r in rows}

@@ -1,0 +1,81 @@
+"""Checks on batch and offer input; each error names its field path (e.g. offers.1.price)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from service.errors import Collector, ErrorCode
+from service.money import exponent, to_minor
+from service.validation import decimal_value
+
+MAX_QUANTITY = 1_000_000
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    """An offer as asked for; `product_id` is None when the client's ID was not a Product ID."""
+
+    product_id: UUID | None
+    price: Decimal | str
+    stock_limit: int | None = None
+    per_customer_limit: int | None = None
+    min_group_quantity: int | None = 1
+
+
+@dataclass(frozen=True)
+class CleanOffer:
+    product_id: UUID
+    price_minor: int
+    stock_limit: int | None
+    per_customer_limit: int | None
+    min_group_quantity: int
+
+
+def _limit(errors: Collector, value: int | None, field: Sequence[str]) -> None:
+    if value is not None and not 1 <= value <= MAX_QUANTITY:
+        errors.add(ErrorCode.INVALID, f"Must be between 1 and {MAX_QUANTITY}.", field)
+
+
+def clean_offer(errors: Collector, spec: OfferSpec, field: Sequence[str], currency: str) -> CleanOffer | None:
+    f = list(field)
+    before = len(errors.errors)
+    if spec.product_id is None:
+        errors.add(ErrorCode.NOT_FOUND, "No such product.", [*f, "productId"])
+    places = exponent(currency)
+    price = decimal_value(errors, spec.price, [*f, "price"], minimum=Decimal(0), exclusive_minimum=True,
+                          maximum=Decimal(10) ** 12, places=places)
+    _limit(errors, spec.stock_limit, [*f, "stockLimit"])
+    _limit(errors, spec.per_customer_limit, [*f, "perCustomerLimit"])
+    minimum = 1 if spec.min_group_quantity is None else spec.min_group_quantity
+    _limit(errors, minimum, [*f, "minGroupQuantity"])
+    if spec.stock_limit is not None and spec.stock_limit >= 1 and minimum > spec.stock_limit:
+        errors.add(ErrorCode.INVALID, "The minimum group quantity cannot exceed the stock limit.",
+                   [*f, "minGroupQuantity"])
+    if len(errors.errors) > before or price is None or spec.product_id is None:
+        return None
+    return CleanOffer(
+        product_id=spec.product_id, price_minor=to_minor(price, currency), stock_limit=spec.stock_limit,
+        per_customer_limit=spec.per_customer_limit, min_group_quantity=minimum,
+    )
+
+
+def clean_window(
+    errors: Collector, *, opens_at: datetime, closes_at: datetime, pickup_date: date, timezone: str
+) -> None:
+    naive = [name for name, value in (("opensAt", opens_at), ("closesAt", closes_at)) if value.tzinfo is None]
+    for name in naive:
+        errors.add(ErrorCode.INVALID, "Give the time with its UTC offset (ISO 8601).", [name])
+    if naive:
+        return
+    if closes_at <= opens_at:
+        errors.add(ErrorCode.INVALID, "The cutoff must be after the opening time.", ["closesAt"])
+    close_day = closes_at.astimezone(ZoneInfo(timezone)).date()
+    if pickup_date < close_day:
+        errors.add(ErrorCode.INVALID,
+                   f"The pickup date cannot be before the cutoff's date ({close_day.isoformat()}, {timezone}).",
+                   ["pickupDate"])

@@ -1,0 +1,43 @@
+"""orderCancel: a customer cancels their own order before the cutoff; stock comes back at once."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.errors import ErrorCode, fail
+from service.orders.models import OPEN_ORDER_STATUSES, OrderStatus
+from service.orders.release import cancel_orders
+
+
+async def cancel_own_order(session: AsyncSession, *, tenant_id: UUID, customer_id: UUID,
+                           order_id: UUID | None) -> UUID:
+    order = None
+    if order_id is not None:
+        order = (
+            await session.execute(
+                text("SELECT id, batch_id, status FROM customer_order WHERE id = :id AND customer_id = :c"),
+                {"id": order_id, "c": customer_id},
+            )
+        ).first()
+    if order is None:  # someone else's order looks exactly like a missing one
+        raise fail(ErrorCode.NOT_FOUND, "No such order.", ["id"])
+    if order.status == OrderStatus.CANCELLED.value:
+        return order.id  # cancelling twice is harmless
+    if order.status not in {s.value for s in OPEN_ORDER_STATUSES}:
+        raise fail(ErrorCode.CONFLICT, f"A {order.status} order can no longer be cancelled.", ["id"])
+    # FOR SHARE, like placement: a close or batch cancellation (UPDATE of the batch) waits for us,
+    # and a close that began first is seen here.
+    batch = (
+        await session.execute(
+            text("SELECT status, closes_at > clock_timestamp() AS before_cutoff FROM batch WHERE id = :b FOR SHARE"),
+            {"b": order.batch_id},
+        )
+    ).one()
+    if batch.status != "OPEN" or not batch.before_cutoff:
+        raise fail(ErrorCode.BATCH_NOT_OPEN, "The batch's cutoff has passed: orders can no longer be cancelled.",
+                   ["id"])
+    await cancel_orders(session, tenant_id=tenant_id, order_ids=[order.id], reason="Cancelled by the customer")
+    return order.id

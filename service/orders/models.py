@@ -1,0 +1,160 @@
+"""Orders, their lines, the per-customer counters that enforce offer limits, and refunds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from service.columns import created_at, tenant_key, timestamp
+
+
+class OrderStatus(str, Enum):
+    PENDING_PAYMENT = "PENDING_PAYMENT"
+    PAID = "PAID"
+    PLACED = "PLACED"
+    CONFIRMED = "CONFIRMED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    PICKED_UP = "PICKED_UP"
+    CANCELLED = "CANCELLED"
+
+
+# Orders that still hold stock and that their customer may cancel before the cutoff.
+OPEN_ORDER_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PLACED)
+PICKABLE_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
+
+
+class OrderLineStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    CANCELLED = "CANCELLED"
+
+
+class Order(SQLModel, table=True):
+    # "order" is an SQL keyword; the table name avoids quoting everywhere.
+    __tablename__ = "customer_order"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "batch_id"], ["batch.tenant_id", "batch.id"]),
+        ForeignKeyConstraint(["tenant_id", "pickup_point_id"], ["pickup_point.tenant_id", "pickup_point.id"]),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["app_user.tenant_id", "app_user.id"]),
+        ForeignKeyConstraint(["tenant_id", "leader_id"], ["leader.tenant_id", "leader.id"]),
+        UniqueConstraint("tenant_id", "number", name="customer_order_number_key"),
+        # A retried orderPlace finds the first order here; concurrent retries wait on this index.
+        UniqueConstraint("tenant_id", "customer_id", "idempotency_key", name="customer_order_idempotency_key"),
+        UniqueConstraint("tenant_id", "batch_id", "pickup_point_id", "pickup_code",
+                         name="customer_order_pickup_code_key"),
+        CheckConstraint("total_minor >= 0 AND refunded_minor >= 0", name="customer_order_amounts_check"),
+        Index("customer_order_page_idx", "tenant_id", "created_at", "id"),
+        Index("customer_order_customer_idx", "tenant_id", "customer_id", "created_at", "id"),
+        Index("customer_order_point_idx", "tenant_id", "pickup_point_id", "created_at", "id"),
+        Index("customer_order_batch_idx", "tenant_id", "batch_id", "status"),
+        Index("customer_order_unpaid_idx", "tenant_id", "created_at",
+              postgresql_where=text("status = 'PENDING_PAYMENT'")),
+    )
+
+    tenant_id: UUID = tenant_key()
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    number: str = Field(max_length=16)
+    batch_id: UUID
+    pickup_point_id: UUID
+    customer_id: UUID
+    customer_name: str = Field(max_length=100)
+    # Attribution for commissions: the pickup point's leader and their rate when the order was placed.
+    leader_id: UUID
+    commission_rate: Decimal = Field(sa_column=Column(Numeric(5, 4), nullable=False))
+    status: OrderStatus = Field(sa_column=Column(String(20), nullable=False))
+    currency: str = Field(max_length=3)
+    # Of ACTIVE lines, in minor units.
+    total_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    refunded_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    pickup_code: str = Field(max_length=12)
+    idempotency_key: str = Field(max_length=200)
+    # sha256 of the request's meaningful content: the same key with another body is refused.
+    request_hash: str = Field(max_length=64)
+    payment_reference: str | None = Field(default=None, max_length=200)
+    paid_at: datetime | None = timestamp()
+    cancelled_at: datetime | None = timestamp()
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    picked_up_at: datetime | None = timestamp()
+    # Set by the deferred cutoff trigger with clock_timestamp() as the order's transaction commits.
+    commit_checked_at: datetime | None = timestamp()
+    created_at: datetime = created_at()
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "order_id"], ["customer_order.tenant_id", "customer_order.id"]),
+        ForeignKeyConstraint(["tenant_id", "offer_id"], ["offer.tenant_id", "offer.id"]),
+        ForeignKeyConstraint(["tenant_id", "product_id"], ["product.tenant_id", "product.id"]),
+        UniqueConstraint("tenant_id", "order_id", "offer_id", name="order_line_one_per_offer"),
+        CheckConstraint("quantity >= 1", name="order_line_quantity_check"),
+        CheckConstraint("unit_price_minor > 0", name="order_line_price_check"),
+        Index("order_line_offer_idx", "tenant_id", "offer_id", "status"),
+    )
+
+    tenant_id: UUID = tenant_key()
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    order_id: UUID
+    offer_id: UUID
+    product_id: UUID
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    product_name: str = Field(max_length=200)
+    quantity: int
+    unit_price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: OrderLineStatus = Field(
+        default=OrderLineStatus.ACTIVE, sa_column=Column(String(20), nullable=False, server_default="ACTIVE")
+    )
+    cancelled_at: datetime | None = timestamp()
+
+
+class OfferCustomerQuantity(SQLModel, table=True):
+    """How many units of an offer one customer holds; reserved with a conditional upsert."""
+
+    __tablename__ = "offer_customer_quantity"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "offer_id"], ["offer.tenant_id", "offer.id"]),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["app_user.tenant_id", "app_user.id"]),
+        CheckConstraint("quantity >= 0", name="offer_customer_quantity_check"),
+    )
+
+    tenant_id: UUID = tenant_key()
+    offer_id: UUID = Field(primary_key=True)
+    customer_id: UUID = Field(primary_key=True)
+    quantity: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class Refund(SQLModel, table=True):
+    """Money owed back to a customer for what they paid; the tenant's back end executes it."""
+
+    __tablename__ = "refund"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "order_id"], ["customer_order.tenant_id", "customer_order.id"]),
+        ForeignKeyConstraint(["tenant_id", "order_line_id"], ["order_line.tenant_id", "order_line.id"]),
+        CheckConstraint("amount_minor > 0", name="refund_amount_check"),
+        Index("refund_order_idx", "tenant_id", "order_id"),
+    )
+
+    tenant_id: UUID = tenant_key()
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    order_id: UUID
+    # Null: the whole order's paid amount.
+    order_line_id: UUID | None = None
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=500)
+    created_at: datetime = created_at()

@@ -1,0 +1,58 @@
+"""Order numbers and pickup codes.
+
+Order numbers come from one database sequence (no lock: concurrent orders never queue on a
+counter row), passed through a fixed 40-bit Feistel permutation so they look unrelated and say
+nothing about a tenant's volume, then written in Crockford base32: 'GB' + 8 characters. A
+permutation of distinct sequence values is distinct, so numbers are unique (the unique index on
+(tenant_id, number) stays as a guard).
+
+Pickup codes are 6 random digits from `secrets`; uniqueness among a batch's orders at one
+pickup point is the unique index's job, the caller retries on a collision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_HALF_BITS = 20
+_HALF_MASK = (1 << _HALF_BITS) - 1
+_ROUNDS = 4
+# Fixed forever: changing it would let new numbers collide with old ones.
+_KEY = b"groupbuy-order-number-v1"
+PICKUP_CODE_DIGITS = 6
+
+
+def _round(value: int, round_no: int) -> int:
+    digest = hashlib.blake2b(value.to_bytes(4, "big") + bytes([round_no]), key=_KEY, digest_size=4).digest()
+    return int.from_bytes(digest, "big") & _HALF_MASK
+
+
+def permute(value: int) -> int:
+    """A bijection on [0, 2**40)."""
+    left, right = value >> _HALF_BITS, value & _HALF_MASK
+    for r in range(_ROUNDS):
+        left, right = right, left ^ _round(right, r)
+    return (left << _HALF_BITS) | right
+
+
+def format_number(value: int, prefix: str = "GB") -> str:
+    scrambled = permute(value)
+    chars = []
+    for _ in range(8):
+        chars.append(_ALPHABET[scrambled & 31])
+        scrambled >>= 5
+    return prefix + "".join(reversed(chars))
+
+
+async def next_order_number(session: AsyncSession) -> str:
+    value = (await session.execute(text("SELECT nextval('order_number_seq')"))).scalar_one()
+    return format_number(int(value))
+
+
+def new_pickup_code() -> str:
+    return f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"

@@ -1,0 +1,106 @@
+"""pickupConfirm: the pickup point's leader hands the goods over against the customer's code.
+
+Wrong codes are counted per leader and pickup point in Redis (fixed window): a leader's account
+cannot be used to walk through the 10^6 possible codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from uuid import UUID
+
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.batches.outbox import record_event
+from service.errors import ErrorCode, fail
+from service.redis_conn import async_redis
+
+log = logging.getLogger(__name__)
+
+WRONG_CODES_ALLOWED = 10
+WINDOW_SECONDS = 15 * 60
+CODE_RE = re.compile(r"^[0-9]{6,12}$")
+
+
+def _key(tenant_id: UUID, user_id: UUID, pickup_point_id: UUID) -> str:
+    return f"pickup-fail:{tenant_id}:{user_id}:{pickup_point_id}"
+
+
+async def _blocked(key: str) -> bool:
+    try:
+        count = await async_redis().get(key)
+    except RedisError:
+        log.warning("pickup code rate limit unavailable (Redis); allowing the attempt")
+        return False
+    return count is not None and int(count) >= WRONG_CODES_ALLOWED
+
+
+async def _record_wrong_code(key: str) -> None:
+    try:
+        async with async_redis().pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, WINDOW_SECONDS, nx=True)
+            await pipe.execute()
+    except RedisError:
+        log.warning("could not record a wrong pickup code (Redis)")
+
+
+async def confirm_pickup(
+    session: AsyncSession, *, tenant_id: UUID, user_id: UUID, pickup_point_id: UUID | None, pickup_code: str
+) -> UUID:
+    point = None
+    if pickup_point_id is not None:
+        point = (
+            await session.execute(
+                text("SELECT p.id, l.user_id, l.status FROM pickup_point p "
+                     "JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id WHERE p.id = :p"),
+                {"p": pickup_point_id},
+            )
+        ).first()
+    if point is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such pickup point.", ["pickupPointId"])
+    if point.user_id != user_id or point.status != "APPROVED":
+        raise fail(ErrorCode.FORBIDDEN, "Only this pickup point's leader confirms pickups here.",
+                   ["pickupPointId"])
+    key = _key(tenant_id, user_id, point.id)
+    if await _blocked(key):
+        raise fail(ErrorCode.RATE_LIMITED, "Too many wrong pickup codes; wait a few minutes.", ["pickupCode"])
+    code = pickup_code.strip()
+    # Among this point's orders with that code (codes are unique per batch and point), the one
+    # waiting to be picked up first, else one already picked up (confirming twice is harmless).
+    order = None
+    if CODE_RE.match(code):
+        order = (
+            await session.execute(
+                text("SELECT id, status FROM customer_order WHERE pickup_point_id = :p AND pickup_code = :c "
+                     "AND status <> 'CANCELLED' "
+                     "ORDER BY (status IN ('CONFIRMED', 'READY_FOR_PICKUP')) DESC, "
+                     "         (status = 'PICKED_UP') DESC, created_at LIMIT 1"),
+                {"p": point.id, "c": code},
+            )
+        ).first()
+    if order is None:
+        await _record_wrong_code(key)
+        raise fail(ErrorCode.NOT_FOUND, "No order with this pickup code at this pickup point.", ["pickupCode"])
+    if order.status == "PICKED_UP":
+        return order.id
+    if order.status not in ("CONFIRMED", "READY_FOR_PICKUP"):
+        raise fail(ErrorCode.CONFLICT, "This order is not ready for pickup yet (its batch has not closed).",
+                   ["pickupCode"])
+    done = (
+        await session.execute(
+            text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
+                 "WHERE id = :id AND status IN ('CONFIRMED', 'READY_FOR_PICKUP') "
+                 "RETURNING id, number, customer_id, leader_id"),
+            {"id": order.id},
+        )
+    ).first()
+    if done is not None:
+        await record_event(session, tenant_id=tenant_id, event="ORDER_PICKED_UP", subject_type="order",
+                           subject_id=done.id,
+                           payload={"orderId": str(done.id), "number": done.number,
+                                    "customerId": str(done.customer_id), "leaderId": str(done.leader_id)})
+    return order.id

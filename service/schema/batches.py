@@ -1,0 +1,282 @@
+"""Batches and offers: types, queries (visibility by role) and the admins' mutations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from service import global_id
+from service.batches import models, operations, queries
+from service.batches.validation import OfferSpec
+from service.schema.catalog.access import check_page, decode, get_loader, is_admin, serial_session
+from service.schema.catalog.dataloaders import ProductByIdLoader
+from service.schema.catalog.types import Product
+from service.schema.common import Money, Node, UserError
+from service.schema.context import Context
+from service.schema.mutation import run_mutation
+from service.schema.node import node_loader
+from service.schema.pagination import Connection
+
+log = logging.getLogger(__name__)
+Info = strawberry.Info[Context, None]
+
+BatchStatus = strawberry.enum(models.BatchStatus, name="BatchStatus")
+OfferStatus = strawberry.enum(models.OfferStatus, name="OfferStatus")
+
+
+# -- loaders --------------------------------------------------------------------------------
+class _Loader(DataLoader[UUID, Any]):
+    fetch: Callable[..., Any]
+    keyword = "ids"
+    default: Any = None
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
+        async with serial_session(self.context) as session:
+            found = await type(self).fetch(session, **{self.keyword: list(keys)})
+        default = self.default
+        return [found.get(k, default() if callable(default) else default) for k in keys]
+
+
+class BatchByIdLoader(_Loader):
+    fetch = staticmethod(queries.batches_by_ids)
+
+
+class OfferByIdLoader(_Loader):
+    fetch = staticmethod(queries.offers_by_ids)
+
+
+class OffersByBatchLoader(_Loader):
+    fetch = staticmethod(queries.offers_by_batches)
+    keyword = "batch_ids"
+    default = list
+
+
+async def visible_batch(context: Context, batch_id: UUID) -> models.Batch | None:
+    row = await get_loader(context, BatchByIdLoader).load(batch_id)
+    if row is None or (row.status not in models.PUBLIC_BATCH_STATUSES and not await is_admin(context)):
+        return None
+    return row
+
+
+# -- types ----------------------------------------------------------------------------------
+@strawberry.type(name="Batch")
+class Batch(Node):
+    id: strawberry.ID
+    title: str
+    status: BatchStatus  # type: ignore[valid-type]
+    opens_at: datetime
+    closes_at: datetime
+    pickup_date: date
+    closed_at: datetime | None
+    published_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    row: strawberry.Private[models.Batch]
+
+    @classmethod
+    def of(cls, row: models.Batch) -> Batch:
+        return cls(
+            id=strawberry.ID(global_id.encode("Batch", row.id)), title=row.title,
+            status=models.BatchStatus(row.status), opens_at=row.opens_at, closes_at=row.closes_at,
+            pickup_date=row.pickup_date, closed_at=row.closed_at, published_at=row.published_at,
+            cancelled_at=row.cancelled_at, cancel_reason=row.cancel_reason, row=row,
+        )
+
+    @strawberry.field
+    async def offers(self, info: Info) -> list[Offer]:
+        rows = await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
+        return [Offer.of(r) for r in rows]
+
+
+@strawberry.type(name="Offer")
+class Offer(Node):
+    id: strawberry.ID
+    stock_limit: int | None
+    remaining_stock: int | None = strawberry.field(description="Null when unlimited; never negative.")
+    sold_quantity: int = strawberry.field(description="Placed and not cancelled.")
+    per_customer_limit: int | None
+    min_group_quantity: int
+    status: OfferStatus  # type: ignore[valid-type]
+    row: strawberry.Private[models.Offer]
+
+    @classmethod
+    def of(cls, row: models.Offer) -> Offer:
+        remaining = None if row.stock_limit is None else max(row.stock_limit - row.sold, 0)
+        return cls(
+            id=strawberry.ID(global_id.encode("Offer", row.id)), stock_limit=row.stock_limit,
+            remaining_stock=remaining, sold_quantity=row.sold, per_customer_limit=row.per_customer_limit,
+            min_group_quantity=row.min_group_quantity, status=models.OfferStatus(row.status), row=row,
+        )
+
+    @strawberry.field
+    def price(self, info: Info) -> Money:
+        return Money.of(self.row.price_minor, info.context.tenant.currency)
+
+    @strawberry.field
+    async def batch(self, info: Info) -> Batch:
+        row = await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id)
+        return Batch.of(row)
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        row = await get_loader(info.context, ProductByIdLoader).load(self.row.product_id)
+        return Product.of(row)
+
+
+@node_loader("Batch")
+async def _load_batch_node(context: Context, id: UUID) -> Batch | None:
+    row = await visible_batch(context, id)
+    return Batch.of(row) if row else None
+
+
+@node_loader("Offer")
+async def _load_offer_node(context: Context, id: UUID) -> Offer | None:
+    row = await get_loader(context, OfferByIdLoader).load(id)
+    if row is None or await visible_batch(context, row.batch_id) is None:
+        return None
+    return Offer.of(row)
+
+
+# -- queries --------------------------------------------------------------------------------
+@strawberry.type
+class BatchesQuery:
+    @strawberry.field(description="Anonymous callers and customers see SCHEDULED, OPEN and CLOSED batches; "
+                                  "admins every batch.")
+    async def batches(
+        self, info: Info, status: list[BatchStatus] | None = None,  # type: ignore[valid-type]
+        first: int | None = 20, after: str | None = None,
+    ) -> Connection[Batch]:
+        context = info.context
+        size = check_page(first, after)
+        admin = await is_admin(context)
+        async with serial_session(context) as session:
+            page = await queries.list_batches(session, is_admin=admin, statuses=status, first=size, after=after)
+        return Connection.of(page, Batch.of)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def batch(self, info: Info, id: strawberry.ID) -> Batch | None:
+        batch_id = decode(id, "Batch")
+        if batch_id is None:
+            return None
+        row = await visible_batch(info.context, batch_id)
+        return Batch.of(row) if row else None
+
+
+# -- mutations ------------------------------------------------------------------------------
+@strawberry.input
+class OfferInput:
+    product_id: strawberry.ID
+    price: Decimal
+    stock_limit: int | None = None
+    per_customer_limit: int | None = None
+    min_group_quantity: int | None = 1
+
+    def spec(self) -> OfferSpec:
+        return OfferSpec(product_id=decode(self.product_id, "Product"), price=self.price,
+                         stock_limit=self.stock_limit, per_customer_limit=self.per_customer_limit,
+                         min_group_quantity=self.min_group_quantity)
+
+
+@strawberry.input
+class BatchCreateInput:
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    pickup_date: date
+    offers: list[OfferInput] | None = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BatchPayload:
+    errors: list[UserError]
+    batch: Batch | None = None
+
+
+@strawberry.type
+class OfferPayload:
+    errors: list[UserError]
+    offer: Offer | None = None
+
+
+def after_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
+    """Runs `fn` once the request's transaction has committed (never for a rolled-back one)."""
+    event.listen(session.sync_session, "after_commit", lambda _s: fn(), once=True)
+
+
+def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None:
+    """The delayed message that opens the batch at opensAt. If the broker is unreachable the
+    scheduler opens the batch anyway, so a failure here is only logged."""
+    try:
+        from service.tasks import broker  # noqa: F401  (the broker before the actors)
+        from service.tasks.actors import open_batch
+
+        delay_ms = max(0, int((opens_at - datetime.now(UTC)).total_seconds() * 1000))
+        open_batch.send_with_options(args=(str(tenant_id), str(batch_id)), delay=delay_ms)
+    except Exception:  # noqa: BLE001
+        log.warning("could not enqueue open_batch for %s; the scheduler will open it", batch_id, exc_info=True)
+
+
+@strawberry.type
+class BatchesMutation:
+    @strawberry.mutation(description="Admins: a DRAFT batch with its offers.")
+    async def batch_create(self, info: Info, input: BatchCreateInput) -> BatchPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            batch = await operations.create_batch(
+                session, tenant=context.tenant, title=input.title, opens_at=input.opens_at,
+                closes_at=input.closes_at, pickup_date=input.pickup_date,
+                offers=[o.spec() for o in input.offers or []], created_by=context.principal.user_id,
+            )
+            return {"batch": Batch.of(batch)}
+
+        return await run_mutation(context, BatchPayload, action, check=context.require)
+
+    @strawberry.mutation(description="Admins: one more offer, while the batch is DRAFT or SCHEDULED.")
+    async def batch_offer_add(self, info: Info, batch_id: strawberry.ID, input: OfferInput) -> OfferPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            offer = await operations.add_offer(session, tenant=context.tenant, batch_id=decode(batch_id, "Batch"),
+                                               spec=input.spec())
+            return {"offer": Offer.of(offer)}
+
+        return await run_mutation(context, OfferPayload, action, check=context.require)
+
+    @strawberry.mutation(description="Admins: DRAFT -> SCHEDULED; the batch opens by itself at opensAt.")
+    async def batch_publish(self, info: Info, id: strawberry.ID) -> BatchPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            batch = await operations.publish_batch(session, batch_id=decode(id, "Batch"))
+            tenant_id, batch_id, opens_at = context.tenant.id, batch.id, batch.opens_at
+            after_commit(session, lambda: send_open_batch(tenant_id, batch_id, opens_at))
+            return {"batch": Batch.of(batch)}
+
+        return await run_mutation(context, BatchPayload, action, check=context.require)
+
+    @strawberry.mutation(description="Admins: cancels every order, records refunds for what was paid, "
+                                     "notifies customers and leaders.")
+    async def batch_cancel(self, info: Info, id: strawberry.ID, reason: str) -> BatchPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            done = await operations.cancel_batch(session, tenant=context.tenant, batch_id=decode(id, "Batch"),
+                                                 reason=reason)
+            return {"batch": Batch.of(done.batch)}
+
+        return await run_mutation(context, BatchPayload, action, check=context.require)
+

@@ -1,0 +1,300 @@
+"""Orders: types, role-scoped queries, placing, cancelling, payment and pickup."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from service import global_id
+from service.accounts.models import Role
+from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
+from service.orders import cancellation, payment, pickup, placement, queries
+from service.orders import models
+from service.orders.queries import OrderScope
+from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
+from service.schema.catalog.access import check_page, decode, get_loader, is_admin, roles_of, serial_session
+from service.schema.common import Money, Node, UserError, user_errors
+from service.schema.context import Context
+from service.schema.leaders.dataloaders import PickupPointByIdLoader
+from service.schema.leaders.types import PickupPoint
+from service.schema.mutation import run_mutation
+from service.schema.node import node_loader
+from service.schema.pagination import Connection
+from service.tenants.principal import PrincipalKind
+
+Info = strawberry.Info[Context, None]
+
+OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
+OrderLineStatus = strawberry.enum(models.OrderLineStatus, name="OrderLineStatus")
+
+
+async def order_scope(context: Context) -> OrderScope:
+    return OrderScope(user_id=context.principal.user_id, is_admin=await is_admin(context))
+
+
+class OrderByIdLoader(DataLoader[UUID, Any]):
+    """Only orders the caller may see: the scope is part of the query."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
+        scope = await order_scope(self.context)
+        async with serial_session(self.context) as session:
+            found = await queries.orders_by_ids(session, scope=scope, ids=list(keys))
+        return [found.get(k) for k in keys]
+
+
+class LinesByOrderLoader(DataLoader[UUID, Any]):
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
+        async with serial_session(self.context) as session:
+            found = await queries.lines_by_orders(session, order_ids=list(keys))
+        return [found.get(k, []) for k in keys]
+
+
+@strawberry.type(name="OrderLine")
+class OrderLine:
+    id: strawberry.ID
+    product_name: str = strawberry.field(description="Snapshot at order time.")
+    quantity: int
+    status: OrderLineStatus  # type: ignore[valid-type]
+    row: strawberry.Private[models.OrderLine]
+    currency: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, row: models.OrderLine, currency: str) -> OrderLine:
+        return cls(id=strawberry.ID(global_id.encode("OrderLine", row.id)), product_name=row.product_name,
+                   quantity=row.quantity, status=models.OrderLineStatus(row.status), row=row, currency=currency)
+
+    @strawberry.field
+    def unit_price(self) -> Money:
+        return Money.of(self.row.unit_price_minor, self.currency)
+
+    @strawberry.field
+    def total(self) -> Money:
+        return Money.of(self.row.unit_price_minor * self.row.quantity, self.currency)
+
+    @strawberry.field
+    async def offer(self, info: Info) -> Offer:
+        return Offer.of(await get_loader(info.context, OfferByIdLoader).load(self.row.offer_id))
+
+
+@strawberry.type(name="Order")
+class Order(Node):
+    id: strawberry.ID
+    number: str = strawberry.field(description="Short human number, unique in the tenant.")
+    customer_name: str
+    status: OrderStatus  # type: ignore[valid-type]
+    pickup_code: str | None = strawberry.field(
+        description="Only its customer, the pickup point's leader and admins can reach an order at all.")
+    payment_reference: str | None
+    placed_at: datetime
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    picked_up_at: datetime | None
+    row: strawberry.Private[models.Order]
+
+    @classmethod
+    def of(cls, row: models.Order) -> Order:
+        return cls(
+            id=strawberry.ID(global_id.encode("Order", row.id)), number=row.number,
+            customer_name=row.customer_name, status=models.OrderStatus(row.status), pickup_code=row.pickup_code,
+            payment_reference=row.payment_reference, placed_at=row.created_at, paid_at=row.paid_at,
+            cancelled_at=row.cancelled_at, picked_up_at=row.picked_up_at, row=row,
+        )
+
+    @strawberry.field
+    async def batch(self, info: Info) -> Batch:
+        return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
+
+    @strawberry.field
+    async def pickup_point(self, info: Info) -> PickupPoint:
+        return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.row.pickup_point_id))
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        rows = await get_loader(info.context, LinesByOrderLoader).load(self.row.id)
+        return [OrderLine.of(r, self.row.currency) for r in rows]
+
+    @strawberry.field(description="Of ACTIVE lines.")
+    async def total(self, info: Info) -> Money:
+        rows = await get_loader(info.context, LinesByOrderLoader).load(self.row.id)
+        active = sum(r.unit_price_minor * r.quantity for r in rows if r.status == models.OrderLineStatus.ACTIVE)
+        return Money.of(active, self.row.currency)
+
+    @strawberry.field
+    def refunded(self) -> Money:
+        return Money.of(self.row.refunded_minor, self.row.currency)
+
+
+@node_loader("Order")
+async def _load_order_node(context: Context, id: UUID) -> Order | None:
+    row = await get_loader(context, OrderByIdLoader).load(id)
+    return Order.of(row) if row else None
+
+
+# -- queries --------------------------------------------------------------------------------
+@strawberry.type
+class OrdersQuery:
+    @strawberry.field(description="A customer sees their own orders, a leader those at their pickup points, "
+                                  "admins all.")
+    async def orders(
+        self, info: Info, batch_id: strawberry.ID | None = None, pickup_point_id: strawberry.ID | None = None,
+        status: list[OrderStatus] | None = None,  # type: ignore[valid-type]
+        first: int | None = 20, after: str | None = None,
+    ) -> Connection[Order]:
+        context = info.context
+        if context.principal.user_id is None and not await is_admin(context):
+            raise PermissionDenied("Sign in first.")
+        size = check_page(first, after)
+        scope = await order_scope(context)
+        batch = decode(batch_id, "Batch") if batch_id else None
+        point = decode(pickup_point_id, "PickupPoint") if pickup_point_id else None
+        if (batch_id and batch is None) or (pickup_point_id and point is None):
+            return Connection.of(queries.Page(items=[], cursors=[], has_next=False), Order.of)  # type: ignore
+        async with serial_session(context) as session:
+            page = await queries.list_orders(session, scope=scope, batch_id=batch, pickup_point_id=point,
+                                             statuses=status, first=size, after=after)
+        return Connection.of(page, Order.of)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        order_id = decode(id, "Order")
+        if order_id is None:
+            return None
+        return await _load_order_node(info.context, order_id)
+
+
+# -- mutations ------------------------------------------------------------------------------
+@strawberry.input
+class OrderLineInput:
+    offer_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class OrderPlaceInput:
+    batch_id: strawberry.ID
+    pickup_point_id: strawberry.ID
+    lines: list[OrderLineInput]
+    idempotency_key: str = strawberry.field(
+        description="The same key from the same customer returns the same order, never a second one.")
+
+
+@strawberry.type
+class OrderPayload:
+    errors: list[UserError]
+    order: Order | None = None
+
+
+async def _order_payload(context: Context, order_id: UUID) -> dict:
+    async with serial_session(context) as session:
+        found = await queries.orders_by_ids(session, scope=OrderScope(user_id=None, is_admin=True), ids=[order_id])
+    return {"order": Order.of(found[order_id])}
+
+
+async def _customer(context: Context) -> UUID:
+    user_id = context.principal.user_id
+    if user_id is None:
+        raise PermissionDenied("Sign in as a customer first.")
+    if Role.CUSTOMER not in await roles_of(context):
+        raise PermissionDenied("Only customers place and cancel orders.")
+    return user_id
+
+
+async def _run(context: Context, action: Callable[[], Awaitable[UUID]]) -> OrderPayload:
+    try:
+        order_id = await action()
+    except UserErrors as e:
+        return OrderPayload(errors=user_errors(e))
+    except PermissionDenied as e:
+        return OrderPayload(errors=[UserError.of(FieldError(ErrorCode.FORBIDDEN, e.message))])
+    return OrderPayload(errors=[], **await _order_payload(context, order_id))
+
+
+@strawberry.type
+class OrdersMutation:
+    @strawberry.mutation(description="A signed-in customer orders from an OPEN batch for pickup at a point.")
+    async def order_place(self, info: Info, input: OrderPlaceInput) -> OrderPayload:
+        context = info.context
+
+        async def action() -> UUID:
+            customer_id = await _customer(context)
+            session = await context.session()
+            async with session.begin_nested():
+                placed = await placement.place_order(
+                    session, tenant=context.tenant, customer_id=customer_id,
+                    batch_id=decode(input.batch_id, "Batch"),
+                    pickup_point_id=decode(input.pickup_point_id, "PickupPoint"),
+                    lines=[placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines],
+                    idempotency_key=input.idempotency_key,
+                )
+            # Commit here, not at the end of the request: the cutoff trigger runs at this commit,
+            # with the database clock, and its refusal must become this payload's error.
+            await placement.commit_placement(session, context.tenant.id)
+            return placed.order_id
+
+        return await _run(context, action)
+
+    @strawberry.mutation(description="Its customer, before the cutoff: the stock is released at once.")
+    async def order_cancel(self, info: Info, id: strawberry.ID) -> OrderPayload:
+        context = info.context
+        holder: dict[str, UUID] = {}
+
+        async def action(session: Any) -> dict:
+            customer_id = await _customer(context)
+            holder["id"] = await cancellation.cancel_own_order(
+                session, tenant_id=context.tenant.id, customer_id=customer_id, order_id=decode(id, "Order"))
+            return {}
+
+        return await _with_order(context, action, holder)
+
+    @strawberry.mutation(description="The tenant's back end (API key): the order was paid. Idempotent on the "
+                                     "payment reference.")
+    async def order_mark_paid(self, info: Info, id: strawberry.ID, payment_reference: str) -> OrderPayload:
+        context = info.context
+        holder: dict[str, UUID] = {}
+
+        async def check() -> None:
+            if context.principal.kind not in (PrincipalKind.API_KEY, PrincipalKind.PLATFORM):
+                raise PermissionDenied("Payments are reported by the tenant's back end with its API key.")
+
+        async def action(session: Any) -> dict:
+            holder["id"] = await payment.mark_paid(session, tenant_id=context.tenant.id,
+                                                   order_id=decode(id, "Order"), payment_reference=payment_reference)
+            return {}
+
+        return await _with_order(context, action, holder, check=check)
+
+    @strawberry.mutation(description="That pickup point's leader: the customer collected the order.")
+    async def pickup_confirm(self, info: Info, pickup_point_id: strawberry.ID, pickup_code: str) -> OrderPayload:
+        context = info.context
+        holder: dict[str, UUID] = {}
+
+        async def action(session: Any) -> dict:
+            user_id = context.principal.user_id
+            if user_id is None:
+                raise PermissionDenied("Sign in as the pickup point's leader.")
+            holder["id"] = await pickup.confirm_pickup(
+                session, tenant_id=context.tenant.id, user_id=user_id,
+                pickup_point_id=decode(pickup_point_id, "PickupPoint"), pickup_code=pickup_code)
+            return {}
+
+        return await _with_order(context, action, holder)
+
+
+async def _with_order(context: Context, action: Any, holder: dict[str, UUID], check: Any = None) -> OrderPayload:
+    payload = await run_mutation(context, OrderPayload, action, check=check)
+    if payload.errors or "id" not in holder:
+        return payload
+    return OrderPayload(errors=[], **await _order_payload(context, holder["id"]))
