@@ -1,0 +1,157 @@
+"""Logging: one JSON object per line in production, readable text in development.
+
+Every record carries the request context — request id, tenant slug, GraphQL operation name — from
+context variables set once per request (`log_context`), so nothing has to be passed to loggers.
+
+Secrets and personal data never reach the output: fields whose name says password, token, secret,
+key, authorization, cookie, phone or pickup code are replaced by "[redacted]", and the message
+text is scrubbed of what those values look like (bearer tokens, JWTs, groupbuy platform tokens and
+API keys, `password=...`-style pairs, phone numbers).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json as jsonlib
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import IO, Any
+
+REDACTED = "[redacted]"
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", default=None)
+operation_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
+_CONTEXT = {"request_id": request_id_var, "tenant": tenant_var, "operation": operation_var}
+
+# A field is sensitive when its name (any case, camelCase or snake_case) contains one of these.
+_SENSITIVE_NAME = re.compile(
+    r"pass(word|wd)?|secret|token|authori[sz]ation|cookie|api_?key|private_?key|signature|phone|mobile|"
+    r"pickup_?code|credential",
+    re.I,
+)
+_SCRUB = [
+    # name=value / "name": "value" pairs with a sensitive name
+    (re.compile(r"""(?P<k>["']?[\w-]*(?:pass(?:word|wd)?|secret|token|api_?key|pickup_?code|phone)[\w-]*["']?"""
+                r"""\s*[:=]\s*)(?P<q>["']?)[^"'\s,;&}]+(?P=q)""", re.I),
+     lambda m: f"{m.group('k')}{m.group('q')}{REDACTED}{m.group('q')}"),
+    (re.compile(r"\b(Bearer|Basic)\s+[\w\-.~+/=]+", re.I), lambda m: f"{m.group(1)} {REDACTED}"),
+    (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+"), lambda m: REDACTED),  # JWT
+    (re.compile(r"\bgb[pk]_[\w-]+"), lambda m: REDACTED),  # platform token, API key
+    # phone numbers: mainland mobiles and E.164
+    (re.compile(r"(?<![\w+])(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)"), lambda m: REDACTED),
+    (re.compile(r"(?<![\w+])\+[1-9]\d{7,14}(?!\d)"), lambda m: REDACTED),
+]
+# Attributes every LogRecord has: anything else was passed with `extra=`.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+def scrub(text: str) -> str:
+    for pattern, replacement in _SCRUB:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact(value: Any, name: str = "") -> Any:
+    """A copy of value with sensitive fields replaced, recursively."""
+    if name and _SENSITIVE_NAME.search(name):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return scrub(str(value))
+
+
+@contextmanager
+def log_context(**fields: str | None) -> Iterator[None]:
+    """Set request_id, tenant and/or operation for the records logged inside the block."""
+    unknown = set(fields) - set(_CONTEXT)
+    if unknown:
+        raise TypeError(f"unknown log context fields: {sorted(unknown)}")
+    tokens = [(_CONTEXT[k], _CONTEXT[k].set(v)) for k, v in fields.items()]
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
+
+
+def current_context() -> dict[str, str]:
+    return {k: v for k, var in _CONTEXT.items() if (v := var.get()) is not None}
+
+
+class ContextFilter(logging.Filter):
+    """Copies the request context onto each record (record.request_id, .tenant, .operation)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, var in _CONTEXT.items():
+            if not hasattr(record, key):
+                setattr(record, key, var.get())
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": scrub(record.getMessage()),
+        }
+        for key in _CONTEXT:
+            value = getattr(record, key, None)
+            if value is not None:
+                out[key] = scrub(str(value))
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in _CONTEXT and not key.startswith("_"):
+                out[key] = redact(value, key)
+        if record.exc_info:
+            out["exc"] = scrub("".join(traceback.format_exception(*record.exc_info)))
+        elif record.exc_text:
+            out["exc"] = scrub(record.exc_text)
+        return jsonlib.dumps(out, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s%(ctx)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        ctx = " ".join(f"{k}={getattr(record, k)}" for k in _CONTEXT if getattr(record, k, None) is not None)
+        record.ctx = f" [{ctx}]" if ctx else ""
+        return scrub(super().format(record))
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the handler configure_logging installed, so a second call replaces it."""
+
+
+def configure_logging(
+    json: bool, level: str | int = "INFO", stream: IO[str] | None = None
+) -> logging.Handler:
+    """Send every log record to stream (stderr) as JSON lines, or as text; returns the handler."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _Handler):
+            root.removeHandler(handler)
+    handler = _Handler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if json else TextFormatter())
+    handler.addFilter(ContextFilter())
+    root.addHandler(handler)
+    root.setLevel(level if isinstance(level, int) else level.upper())
+    # uvicorn's and dramatiq's loggers propagate to the root: one format for everything.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    return handler
