@@ -122,11 +122,15 @@ class FakeApi:
         if op == "PickupConfirm":
             for o in self.orders:
                 if o["pickupCode"] == v["pickupCode"]:
-                    if o["status"] == "PICKED_UP":
-                        return {"pickupConfirm": {"order": None, "errors": [
-                            {"code": "CONFLICT", "field": ["pickupCode"], "message": "already picked up"}]}}
+                    if o["status"] == "PICKED_UP":  # confirming twice returns the order, as the API does
+                        return {"pickupConfirm": {"order": o, "errors": []}}
+                    if o["status"] not in ("CONFIRMED", "READY_FOR_PICKUP"):
+                        return {"pickupConfirm": {"order": None, "errors": [{"code": "CONFLICT", "field": ["pickupCode"],
+                                "message": "This order is not ready for pickup yet (its batch has not closed)."}]}}
                     o["status"] = "PICKED_UP"
-                    return {"pickupConfirm": {"order": {**o, "pickedUpAt": "2025-06-11T09:00:00+00:00"}, "errors": []}}
+                    o["pickedUpAt"] = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()  # as if earlier
+                    return {"pickupConfirm": {"order": {**o, "pickedUpAt": datetime.now(timezone.utc).isoformat()},
+                                              "errors": []}}
             return {"pickupConfirm": {"order": None, "errors": [
                 {"code": "NOT_FOUND", "field": ["pickupCode"], "message": "no such pickup code"}]}}
         if op == "MyCommunityGroups":

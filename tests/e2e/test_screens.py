@@ -117,9 +117,11 @@ def test_pickup_by_code_right_wrong_and_twice(fake):  # type: ignore[no-untyped-
     assert code.input_value() == ""  # ready for the next customer
     assert "#1042 · 王阿姨" in page.locator(".recent").inner_text()
 
-    code.fill("123456")
+    code.fill("123456")  # the same code again: the API says it was picked up before; do not hand over twice
     code.press("Enter")
-    page.locator("#pickup-feedback .result.fail", has_text="cannot be picked up now").wait_for()
+    warn = page.locator("#pickup-feedback .result.warn")
+    warn.wait_for()
+    assert "Already picked up" in warn.inner_text() and "do not hand it over again" in warn.inner_text()
 
 
 def test_pickup_network_failure_keeps_the_code(fake):  # type: ignore[no-untyped-def]

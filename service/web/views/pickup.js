@@ -5,6 +5,7 @@ import { gql } from '../api.js';
 import { t } from '../i18n.js';
 import { myPickupPoints } from '../points.js';
 import { area, empty, explain } from '../ui.js';
+import { dateTime } from '../format.js';
 
 const PICKUP_CONFIRM = `mutation PickupConfirm($pickupPointId: ID!, $pickupCode: String!) {
   pickupConfirm(pickupPointId: $pickupPointId, pickupCode: $pickupCode) {
@@ -52,17 +53,22 @@ export function render({ main, me, query }) {
       if (!code) { fill(feedback, result('fail', t('pickup.empty'))); input.focus(); return; }
       submit.disabled = true;
       submit.textContent = t('common.saving');
+      const sentAt = Date.now();
       try {
         const { pickupConfirm: payload } = await gql(PICKUP_CONFIRM, { pickupPointId: pointId, pickupCode: code });
         if (payload.errors.length || !payload.order) {
           fill(feedback, result('fail', whyNot(payload.errors, code)));
           input.select();
+        } else if (handedOverBefore(payload.order, sentAt)) {
+          // Confirming twice is harmless for the API; for the leader it means: do not hand it over again.
+          const o = payload.order;
+          fill(feedback, result('warn', t('pickup.already', { number: o.number, customer: o.customerName, time: dateTime(o.pickedUpAt) }),
+            handover(o)));
+          input.select();
         } else {
           const o = payload.order;
           recent.unshift({ number: o.number, customerName: o.customerName });
-          fill(feedback, result('ok', t('pickup.okOrder', { number: o.number, customer: o.customerName }),
-            h('ul', { class: 'handover' }, o.lines.filter((l) => l.status !== 'CANCELLED').map((l) =>
-              h('li', {}, h('span', {}, l.productName), h('strong', {}, `× ${l.quantity}`))))));
+          fill(feedback, result('ok', t('pickup.okOrder', { number: o.number, customer: o.customerName }), handover(o)));
           input.value = '';
           showRecent();
         }
@@ -108,12 +114,24 @@ export function render({ main, me, query }) {
   return () => { if (stopScan) stopScan(); };
 }
 
+const HEADS = { ok: ['✓', 'pickup.ok'], warn: ['!', 'pickup.warn'], fail: ['✗', 'pickup.fail'] };
+
 function result(kind, title, details = null) {
-  return h('div', { class: `result ${kind}`, role: kind === 'fail' ? 'alert' : 'status' },
-    h('p', { class: 'result-head' }, h('span', { class: 'result-icon', 'aria-hidden': 'true' }, kind === 'ok' ? '✓' : '✗'),
-      kind === 'ok' ? t('pickup.ok') : t('pickup.fail')),
+  const [icon, head] = HEADS[kind];
+  return h('div', { class: `result ${kind}`, role: kind === 'ok' ? 'status' : 'alert' },
+    h('p', { class: 'result-head' }, h('span', { class: 'result-icon', 'aria-hidden': 'true' }, icon), t(head)),
     h('p', { class: 'result-title' }, title),
     details);
+}
+
+function handover(order) {
+  return h('ul', { class: 'handover' }, order.lines.filter((l) => l.status !== 'CANCELLED').map((l) =>
+    h('li', {}, h('span', {}, l.productName), h('strong', {}, `× ${l.quantity}`))));
+}
+
+/** Picked up well before this request was sent: an earlier confirmation, not this one. */
+function handedOverBefore(order, sentAt) {
+  return order.status === 'PICKED_UP' && order.pickedUpAt && new Date(order.pickedUpAt).getTime() < sentAt - 30000;
 }
 
 function whyNot(errors, code) {
