@@ -349,3 +349,21 @@ def test_sign_in_as_leader_has_leader_role(gql, tenant, make_customer):  # type:
     token = sign_in(gql, tenant.slug, leader.phone, "customer-pass-1")
     me = gql.data(ME, token=token)["me"]
     assert set(me["roles"]) == {"CUSTOMER", "LEADER"} and me["leader"]["id"] == leader.id
+
+
+def test_sibling_fields_share_the_request_transaction_safely(gql, tenant, make_customer):  # type: ignore[no-untyped-def]
+    """Sibling fields resolve concurrently; they must not trip over the one per-request session."""
+    leader = make_leader(gql, tenant, make_customer)
+    point = create_point(gql, leader.token)
+    group = create_group(gql, leader.token)
+    query = """query($p: ID!, $g: ID!, $l: ID!) {
+      me { roles leader { id pickupPoints { id } } supplier { id } }
+      a: node(id: $p) { id } b: node(id: $g) { id } c: node(id: $l) { id }
+      pickupPoints { edges { node { id leader { id } } } }
+      nearestPickupPoints(latitude: 31.2, longitude: 121.4) { pickupPoint { id } }
+    }"""
+    for _ in range(5):
+        data = gql.data(query, {"p": point["id"], "g": group["id"], "l": leader.id}, token=leader.token)
+        assert data["me"]["leader"]["pickupPoints"] == [{"id": point["id"]}]
+        assert (data["a"]["id"], data["b"]["id"], data["c"]["id"]) == (point["id"], group["id"], leader.id)
+        assert data["nearestPickupPoints"][0]["pickupPoint"]["id"] == point["id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -23,6 +24,8 @@ class Context:
         self.principal = principal
         self.request_id: str = getattr(request.state, "request_id", None) or uuid.uuid4().hex
         self._session: AsyncSession | None = None
+        # Sibling fields resolve concurrently: without this, two could each open a transaction.
+        self._session_opening = asyncio.Lock()
         # DataLoaders, one instance per request, created on first use by each domain.
         self.loaders: dict[str, Any] = {}
 
@@ -71,10 +74,12 @@ class Context:
     # -- the transaction -----------------------------------------------------------------
     async def session(self) -> AsyncSession:
         if self._session is None:
-            session = AsyncSession(app_engine(), expire_on_commit=False)
-            await session.begin()
-            await set_tenant(session, self.principal.tenant.id if self.principal.tenant else None)
-            self._session = session
+            async with self._session_opening:
+                if self._session is None:
+                    session = AsyncSession(app_engine(), expire_on_commit=False)
+                    await session.begin()
+                    await set_tenant(session, self.principal.tenant.id if self.principal.tenant else None)
+                    self._session = session
         return self._session
 
     async def finish(self, *, commit: bool) -> None:
