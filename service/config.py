@@ -47,6 +47,21 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # Notifications: the key every webhook subscription's secret is derived from, SMTP for e-mail
+    # (off when no host), and the webhook retry schedule in seconds after each failed attempt.
+    webhook_key: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "groupbuy@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    delivery_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    delivery_timeout_seconds: float = 10.0
+    # A due delivery whose message has not run this long after it was enqueued is enqueued again
+    # (the broker lost it); a SENDING one claimed this long ago is retried (its worker died).
+    delivery_requeue_seconds: float = 60.0
+    delivery_stuck_seconds: float = 120.0
 
     @property
     def is_dev(self) -> bool:
@@ -84,6 +99,10 @@ class Settings(BaseSettings):
     @property
     def jwt_secret_value(self) -> str:
         return self.secret("jwt-secret", self.jwt_secret)
+
+    @property
+    def webhook_key_value(self) -> str:
+        return self.secret("webhook-key", self.webhook_key)
 
     @property
     def app_db_password_value(self) -> str:

@@ -22,10 +22,13 @@ from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.extensions import Guards, RequestLifecycle
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
+from service.schema.notify import NotifyMutation, NotifyQuery
 from service.schema.orders import OrdersMutation, OrdersQuery
 
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery, BatchesQuery, OrdersQuery)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation, BatchesMutation, OrdersMutation)
+QUERIES += (NotifyQuery,)
+MUTATIONS += (NotifyMutation,)
 
 
 class Schema(strawberry.Schema):

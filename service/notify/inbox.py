@@ -1,0 +1,42 @@
+"""A user's in-app notifications: newest first, keyset pages, marking read (own only)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.notify.models import Notification
+from service.pagination import Page, check_first, decode_cursor, encode_cursor
+
+
+async def notification_page(
+    session: AsyncSession, *, tenant_id: UUID, user_id: UUID, unread_only: bool, first: int, after: str | None,
+) -> Page[Notification]:
+    check_first(first)
+    stmt = select(Notification).where(Notification.tenant_id == tenant_id, Notification.user_id == user_id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
+    if after:
+        created, id_ = decode_cursor(after)
+        stmt = stmt.where(tuple_(Notification.created_at, Notification.id) < tuple_(created, id_))
+    stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(first + 1)  # type: ignore[attr-defined]
+    rows = list((await session.execute(stmt)).scalars().all())
+    has_next = len(rows) > first
+    rows = rows[:first]
+    return Page(items=rows, cursors=[encode_cursor(r.created_at, r.id) for r in rows], has_next=has_next)
+
+
+async def get_own(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, id: UUID) -> Notification | None:
+    row = await session.get(Notification, (tenant_id, id))
+    return row if row is not None and row.user_id == user_id else None
+
+
+async def mark_read(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, id: UUID) -> bool:
+    """True when the notification is the user's own (read now or already); false for anything else."""
+    found = (await session.execute(text(
+        "UPDATE notification SET read_at = COALESCE(read_at, clock_timestamp()) "
+        "WHERE tenant_id = :tenant_id AND id = :id AND user_id = :user_id RETURNING id"
+    ), {"tenant_id": tenant_id, "id": id, "user_id": user_id})).first()
+    return found is not None

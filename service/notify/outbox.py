@@ -1,0 +1,45 @@
+"""Writing an event to the outbox, in the caller's transaction (invariant 5).
+
+The INSERT itself lives in `service.batches.outbox` (written with the outbox table); this is the
+name every domain should call. The relay (`service.notify.relay`) reads what `payload` carries:
+
+- ORDER_* / REFUND_CREATED: subject "order" (or "refund", whose order is looked up; or an
+  `orderId` in the payload) → the order's customer.
+- PICK_LIST_READY: `pickupPointId` in the payload (or subject "pickup_point") → that point's leader.
+- PURCHASE_ORDER_CREATED: `supplierId` in the payload (or subject "supplier") → the supplier's accounts
+  and its contact e-mail.
+- BATCH_CANCELLED: subject "batch" → customers with orders in it and the leaders of their points.
+- any event: `userIds` in the payload adds those users.
+Keys may be camelCase or snake_case; ids in the payload are sent to webhooks as global IDs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.batches.outbox import record_events
+from service.notify.events import EVENT_NAMES
+
+
+async def emit(
+    session: AsyncSession, *, tenant_id: UUID, event: str, subject_type: str, subject_id: UUID,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """One outbox event about one subject, committed (or rolled back) with the caller's change."""
+    await emit_many(session, tenant_id=tenant_id, event=event, subject_type=subject_type,
+                    subject_ids=[subject_id], payload=payload)
+
+
+async def emit_many(
+    session: AsyncSession, *, tenant_id: UUID, event: str, subject_type: str, subject_ids: Iterable[UUID],
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """One event per subject, in one statement (e.g. ORDER_CANCELLED for every order of a batch)."""
+    if event not in EVENT_NAMES:
+        raise ValueError(f"unknown event {event!r}")
+    await record_events(session, tenant_id=tenant_id, event=event, subject_type=subject_type,
+                        subject_ids=subject_ids, payload=payload)

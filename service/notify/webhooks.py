@@ -1,0 +1,135 @@
+"""Webhook subscriptions: create (the secret shown once), list, and their deliveries."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from uuid import UUID, uuid4
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import get_settings
+from service.errors import Collector, ErrorCode
+from service.notify.events import EVENT_NAMES
+from service.notify.models import Delivery, DeliveryStatus, WebhookSubscription
+from service.notify.signing import fingerprint, shown_secret, subscription_secret
+
+MAX_SUBSCRIPTIONS = 50
+_LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass
+class CreatedSubscription:
+    subscription: WebhookSubscription
+    secret: str  # shown once
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, errors: Collector) -> None:
+    """https only; plain http to a loopback address in dev and test, for local receivers."""
+    field = ["input", "url"]
+    if len(url) > 2000:
+        errors.add(ErrorCode.INVALID, "The URL is too long (2000 characters at most).", field)
+        return
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        errors.add(ErrorCode.INVALID, "The URL is not valid.", field)
+        return
+    if not host or parts.username or parts.password:
+        errors.add(ErrorCode.INVALID, "The URL needs a host and must not carry credentials.", field)
+    elif parts.scheme == "https":
+        return
+    elif parts.scheme == "http" and _is_loopback(host) and get_settings().env in ("dev", "test"):
+        return
+    else:
+        errors.add(ErrorCode.INVALID, "Webhook URLs must use https (http only to loopback in dev and test).",
+                   field)
+
+
+async def create_subscription(
+    session: AsyncSession, *, tenant_id: UUID, url: str, events: list[str], created_by: UUID | None,
+) -> CreatedSubscription:
+    errors = Collector()
+    url = url.strip()
+    check_url(url, errors)
+    chosen = sorted(set(events))
+    if not chosen:
+        errors.add(ErrorCode.INVALID, "Choose at least one event.", ["input", "events"])
+    elif not set(chosen) <= EVENT_NAMES:
+        errors.add(ErrorCode.INVALID, "Unknown event.", ["input", "events"])
+    count = (await session.execute(
+        select(func.count()).select_from(WebhookSubscription).where(WebhookSubscription.tenant_id == tenant_id)
+    )).scalar_one()
+    if count >= MAX_SUBSCRIPTIONS:
+        errors.add(ErrorCode.LIMIT_EXCEEDED, f"A tenant has at most {MAX_SUBSCRIPTIONS} webhook subscriptions.")
+    errors.raise_if_any()
+    subscription_id = uuid4()
+    secret = subscription_secret(subscription_id, 1)
+    subscription = WebhookSubscription(
+        tenant_id=tenant_id, id=subscription_id, url=url, events=chosen, active=True, secret_version=1,
+        secret_fingerprint=fingerprint(secret), created_by=created_by,
+    )
+    session.add(subscription)
+    await session.flush()
+    # created_at from the database clock, so "events after the subscription" compares like with like.
+    await session.refresh(subscription)
+    return CreatedSubscription(subscription=subscription, secret=shown_secret(secret))
+
+
+async def list_subscriptions(session: AsyncSession, *, tenant_id: UUID) -> list[WebhookSubscription]:
+    stmt = (select(WebhookSubscription).where(WebhookSubscription.tenant_id == tenant_id)
+            .order_by(WebhookSubscription.created_at, WebhookSubscription.id))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def get_subscription(session: AsyncSession, *, tenant_id: UUID, id: UUID) -> WebhookSubscription | None:
+    return await session.get(WebhookSubscription, (tenant_id, id))
+
+
+@dataclass
+class DeliveryView:
+    delivery: Delivery
+    event: str
+    webhook_id: str
+
+
+async def subscription_deliveries(
+    session: AsyncSession, *, tenant_id: UUID, subscription_ids: list[UUID],
+    statuses: list[DeliveryStatus] | None, first: int,
+) -> dict[UUID, list[DeliveryView]]:
+    """The newest `first` deliveries of each subscription (one query for all of them)."""
+    rows = (await session.execute(text("""
+        SELECT x.* FROM unnest(CAST(:subs AS uuid[])) AS s(id)
+        CROSS JOIN LATERAL (
+            SELECT d.*, e.event AS event_name
+              FROM delivery d JOIN outbox_event e ON e.tenant_id = d.tenant_id AND e.id = d.outbox_event_id
+             WHERE d.tenant_id = :tenant_id AND d.subscription_id = s.id
+               AND (CAST(:statuses AS text[]) IS NULL OR d.status = ANY(CAST(:statuses AS text[])))
+             ORDER BY d.created_at DESC, d.id DESC LIMIT :first) AS x
+    """), {"tenant_id": tenant_id, "subs": [str(s) for s in subscription_ids], "first": first,
+           "statuses": [s.value for s in statuses] if statuses else None})).mappings().all()
+    found: dict[UUID, list[DeliveryView]] = {s: [] for s in subscription_ids}
+    for row in rows:
+        fields = {k: row[k] for k in Delivery.model_fields}
+        delivery = Delivery.model_validate(fields)
+        found[delivery.subscription_id].append(  # type: ignore[index]
+            DeliveryView(delivery=delivery, event=row["event_name"], webhook_id=webhook_id(delivery.outbox_event_id)))
+    return found
+
+
+def webhook_id(outbox_event_id: UUID) -> str:
+    """The `webhook-id` of an event: the same for every attempt and every subscription."""
+    return f"msg_{outbox_event_id.hex}"

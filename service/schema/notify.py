@@ -1,0 +1,185 @@
+"""Notifications over GraphQL: the caller's inbox, webhook subscriptions and their deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+
+from service import global_id
+from service.errors import PermissionDenied
+from service.notify import inbox, webhooks
+from service.notify.events import WebhookEvent as WebhookEventEnum
+from service.notify.models import DeliveryChannel as DeliveryChannelEnum
+from service.notify.models import DeliveryStatus as DeliveryStatusEnum
+from service.notify.models import Notification as NotificationRow
+from service.notify.models import WebhookSubscription as SubscriptionRow
+from service.schema.catalog.access import check_page, is_admin, serial_session
+from service.schema.common import Node, UserError
+from service.schema.context import Context
+from service.schema.mutation import run_mutation
+from service.schema.node import node_loader
+from service.schema.pagination import Connection
+
+Info = strawberry.Info[Context, None]
+
+WebhookEvent = strawberry.enum(WebhookEventEnum, name="WebhookEvent")
+DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus")
+DeliveryChannel = strawberry.enum(DeliveryChannelEnum, name="DeliveryChannel")
+
+
+@strawberry.type(name="Notification")
+class Notification(Node):
+    id: strawberry.ID
+    event: WebhookEvent  # type: ignore[valid-type]
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, row: NotificationRow) -> Notification:
+        return cls(id=strawberry.ID(global_id.encode("Notification", row.id)), event=WebhookEventEnum(row.event),
+                   title=row.title, body=row.body, created_at=row.created_at, read_at=row.read_at)
+
+
+@strawberry.type(name="WebhookDelivery", description="One event sent to one subscription, with its retries.")
+class WebhookDelivery:
+    id: strawberry.ID
+    event: WebhookEvent  # type: ignore[valid-type]
+    webhook_id: str = strawberry.field(description="The `webhook-id` header: the same on every attempt.")
+    status: DeliveryStatus  # type: ignore[valid-type]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = strawberry.field(description="Set while the delivery is pending.")
+    delivered_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: webhooks.DeliveryView) -> WebhookDelivery:
+        d = view.delivery
+        pending = d.status in (DeliveryStatusEnum.PENDING, DeliveryStatusEnum.SENDING)
+        return cls(id=strawberry.ID(global_id.encode("WebhookDelivery", d.id)), event=WebhookEventEnum(view.event),
+                   webhook_id=view.webhook_id, status=DeliveryStatusEnum(d.status), attempts=d.attempts,
+                   last_status_code=d.last_status_code, last_error=d.last_error, last_attempt_at=d.last_attempt_at,
+                   next_attempt_at=d.next_attempt_at if pending else None, delivered_at=d.delivered_at,
+                   created_at=d.created_at)
+
+
+@strawberry.type(name="WebhookSubscription")
+class WebhookSubscription(Node):
+    id: strawberry.ID
+    url: str
+    events: list[WebhookEvent]  # type: ignore[valid-type]
+    active: bool
+    created_at: datetime
+    row: strawberry.Private[SubscriptionRow]
+
+    @classmethod
+    def of(cls, row: SubscriptionRow) -> WebhookSubscription:
+        return cls(id=strawberry.ID(global_id.encode("WebhookSubscription", row.id)), url=row.url,
+                   events=[WebhookEventEnum(e) for e in row.events], active=row.active, created_at=row.created_at,
+                   row=row)
+
+    @strawberry.field(description="The newest deliveries to this endpoint: status, attempts, last error.")
+    async def deliveries(
+        self, info: Info, status: list[DeliveryStatus] | None = None, first: int | None = 20,  # type: ignore[valid-type]
+    ) -> list[WebhookDelivery]:
+        context = info.context
+        size = check_page(first, None)
+        async with serial_session(context) as session:
+            found = await webhooks.subscription_deliveries(
+                session, tenant_id=context.tenant.id, subscription_ids=[self.row.id],
+                statuses=[DeliveryStatusEnum(s) for s in status] if status else None, first=size)
+        return [WebhookDelivery.of(v) for v in found[self.row.id]]
+
+
+@strawberry.input
+class WebhookSubscriptionInput:
+    url: str
+    events: list[WebhookEvent]  # type: ignore[valid-type]
+
+
+@strawberry.type
+class WebhookSubscriptionPayload:
+    errors: list[UserError]
+    webhook_subscription: WebhookSubscription | None = None
+    secret: str | None = strawberry.field(
+        default=None, description="`whsec_` + base64: shown once, never stored; verify signatures with it.")
+
+
+@node_loader("Notification")
+async def _load_notification(context: Context, id: UUID) -> Notification | None:
+    user_id = context.principal.user_id
+    if user_id is None:
+        return None
+    async with serial_session(context) as session:
+        row = await inbox.get_own(session, tenant_id=context.tenant.id, user_id=user_id, id=id)
+    return Notification.of(row) if row else None
+
+
+@node_loader("WebhookSubscription")
+async def _load_subscription(context: Context, id: UUID) -> WebhookSubscription | None:
+    if not await is_admin(context):
+        return None
+    async with serial_session(context) as session:
+        row = await webhooks.get_subscription(session, tenant_id=context.tenant.id, id=id)
+    return WebhookSubscription.of(row) if row else None
+
+
+@strawberry.type
+class NotifyQuery:
+    @strawberry.field(description="The caller's own notifications, newest first.")
+    async def notifications(
+        self, info: Info, unread_only: bool | None = False, first: int | None = 20, after: str | None = None,
+    ) -> Connection[Notification]:
+        context = info.context
+        size = check_page(first, after)
+        user_id = context.principal.user_id
+        if user_id is None:
+            raise PermissionDenied("Sign in first.")
+        async with serial_session(context) as session:
+            page = await inbox.notification_page(session, tenant_id=context.tenant.id, user_id=user_id,
+                                                 unread_only=bool(unread_only), first=size, after=after)
+        return Connection.of(page, Notification.of)  # type: ignore[return-value]
+
+    @strawberry.field(description="Admins.")
+    async def webhook_subscriptions(self, info: Info) -> list[WebhookSubscription]:
+        context = info.context
+        if not await is_admin(context):
+            raise PermissionDenied("Only administrators manage webhooks.")
+        async with serial_session(context) as session:
+            rows = await webhooks.list_subscriptions(session, tenant_id=context.tenant.id)
+        return [WebhookSubscription.of(r) for r in rows]
+
+
+@strawberry.type
+class NotifyMutation:
+    @strawberry.mutation(description="Admins: an https endpoint (http to loopback in dev/test) for events; "
+                                     "the signing secret is returned once.")
+    async def webhook_subscription_create(self, info: Info, input: WebhookSubscriptionInput) -> WebhookSubscriptionPayload:
+        context = info.context
+
+        async def action(session):  # type: ignore[no-untyped-def]
+            created = await webhooks.create_subscription(
+                session, tenant_id=context.tenant.id, url=input.url,
+                events=[WebhookEventEnum(e).value for e in input.events], created_by=context.principal.user_id,
+            )
+            return {"webhook_subscription": WebhookSubscription.of(created.subscription), "secret": created.secret}
+
+        return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
+
+    @strawberry.mutation(description="Marks one of the caller's own notifications read; false for any other ID.")
+    async def notification_mark_read(self, info: Info, id: strawberry.ID) -> bool:
+        context = info.context
+        user_id = context.principal.user_id
+        notification_id = global_id.decode_as(id, "Notification")
+        if user_id is None or notification_id is None or context.principal.tenant is None:
+            return False
+        async with serial_session(context) as session:
+            return await inbox.mark_read(session, tenant_id=context.tenant.id, user_id=user_id, id=notification_id)
+
+

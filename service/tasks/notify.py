@@ -1,0 +1,127 @@
+"""Notification actors and scheduler jobs: thin wrappers over `service.notify`.
+
+The outbox in PostgreSQL is the record; Redis only carries wake-ups. Every message can be lost
+(broker down, restarted without its data) or delivered twice, so:
+- `relay-outbox` (scheduler) relays whatever is pending, whether or not a message asked for it;
+- `retry-deliveries` (scheduler) re-enqueues deliveries that are due but have no live message;
+- actors check the database state before acting (see their docstrings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from uuid import UUID
+
+import dramatiq
+
+from service.notify import delivery, relay
+from service.tasks import broker as _broker  # noqa: F401  (the broker before any actor)
+from service.tasks.scheduler import job
+
+log = logging.getLogger(__name__)
+
+
+class BadMessage(ValueError):
+    """A message whose arguments are not ids: retrying it cannot help."""
+
+
+def _uuid(value: str) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as e:
+        raise BadMessage(f"not an id: {value!r}") from e
+
+
+@dramatiq.actor(queue_name="notify", max_retries=10, min_backoff=1_000, max_backoff=60_000,
+                time_limit=120_000, throws=(BadMessage,))
+async def deliver(tenant_id: str, delivery_id: str) -> None:
+    """Sends one attempt of one delivery (webhook or e-mail), if one is due.
+
+    Idempotent: the attempt is claimed with a conditional UPDATE (PENDING and due, or SENDING and
+    stuck), so a duplicate message finds nothing to claim, and a DELIVERED or FAILED delivery is
+    never sent again. Send failures are recorded in the row and retried on the delivery's own
+    schedule (a delayed message, re-enqueued by `retry-deliveries` if that message is lost);
+    dramatiq's retries only cover errors of our own, such as the database being unreachable.
+    """
+    tenant, id_ = _uuid(tenant_id), _uuid(delivery_id)
+    delay = await delivery.deliver(tenant, id_)
+    if delay is not None:
+        await enqueue_deliveries(tenant, [id_], delay=delay)
+
+
+@dramatiq.actor(queue_name="notify", max_retries=5, min_backoff=1_000, max_backoff=30_000,
+                time_limit=120_000, throws=(BadMessage,))
+async def relay_tenant_outbox(tenant_id: str) -> None:
+    """Relays one tenant's pending outbox events now (sent right after a commit that wrote some).
+
+    Idempotent: the relay locks pending events (SKIP LOCKED), inserts notifications and deliveries
+    with ON CONFLICT DO NOTHING on their unique keys and marks the events relayed in the same
+    transaction; a second run finds nothing pending. Lost messages are covered by `relay-outbox`.
+    """
+    await relay_now(_uuid(tenant_id))
+
+
+async def enqueue_deliveries(tenant_id: UUID, ids: Iterable[UUID], *, delay: float | None = None) -> int:
+    """Puts one `deliver` message per delivery in the broker. A broker outage is logged, not
+    raised: the deliveries stay PENDING with no message and `retry-deliveries` sends them later."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    options = {"delay": int(delay * 1000)} if delay else {}
+
+    def send_all() -> list[UUID]:
+        sent: list[UUID] = []
+        for id_ in ids:
+            try:
+                deliver.send_with_options(args=(str(tenant_id), str(id_)), **options)
+            except Exception as e:  # noqa: BLE001 - any broker failure: retry-deliveries will resend
+                log.warning("could not enqueue delivery %s (%s); it will be re-enqueued later", id_, e)
+                break
+            sent.append(id_)
+        return sent
+
+    sent = await asyncio.to_thread(send_all)
+    await delivery.mark_enqueued(tenant_id, sent)
+    return len(sent)
+
+
+async def relay_now(tenant_id: UUID) -> relay.Relayed:
+    """Relays one tenant's pending events and enqueues the new deliveries (after the commit)."""
+    relayed = await relay.relay_tenant(tenant_id)
+    await enqueue_deliveries(tenant_id, relayed.delivery_ids)
+    return relayed
+
+
+def request_relay(tenant_id: UUID) -> None:
+    """For a domain that just committed events: ask a worker to relay now. Best effort — the
+    scheduler relays within a tick anyway, so a broker outage here loses nothing."""
+    try:
+        relay_tenant_outbox.send(str(tenant_id))
+    except Exception as e:  # noqa: BLE001
+        log.warning("could not request an outbox relay for %s (%s)", tenant_id, e)
+
+
+@job("relay-outbox")
+async def relay_outbox() -> int:
+    """Every tenant's pending outbox events → notifications and deliveries; returns events relayed."""
+    total = 0
+    for tenant_id in await relay.tenants_with_pending_events():
+        try:
+            total += (await relay_now(tenant_id)).events
+        except Exception:  # noqa: BLE001 - one tenant's failure must not hold up the others
+            log.exception("relaying the outbox of tenant %s failed", tenant_id)
+    return total
+
+
+@job("retry-deliveries")
+async def retry_deliveries() -> int:
+    """Re-enqueues due deliveries that have no live message (enqueue failed, message lost, worker died)."""
+    total = 0
+    for tenant_id in await delivery.tenants_with_due_deliveries():
+        try:
+            total += await enqueue_deliveries(tenant_id, await delivery.due_deliveries(tenant_id))
+        except Exception:  # noqa: BLE001
+            log.exception("re-enqueueing the deliveries of tenant %s failed", tenant_id)
+    return total
