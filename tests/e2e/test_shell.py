@@ -262,3 +262,16 @@ def test_the_client_needs_nothing_from_other_hosts(web, make_tenant, api_url):  
     page = tab.open("groups")
     page.wait_for_selector("#sign-out")
     assert requested and all(u.startswith(api_url) or u.startswith("about:") for u in requested), requested
+
+
+def test_tenant_from_the_address(web):  # type: ignore[no-untyped-def]
+    page = web().open("signin")
+    page.wait_for_selector("#login")
+    found = page.evaluate("""async () => {
+        const { tenantFromAddress } = await import('./session.js');
+        const at = (href) => tenantFromAddress(new URL(href));
+        return [at('https://fresh-mart.groupbuy.example/app/'), at('https://groupbuy.example/app/?tenant=Fresh-Mart'),
+                at('http://127.0.0.1:8000/app/'), at('http://localhost:8000/app/'), at('https://www.groupbuy.example/app/'),
+                at('https://app.groupbuy.example/app/')];
+    }""")
+    assert found == ["fresh-mart", "fresh-mart", None, None, None, None]
