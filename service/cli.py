@@ -149,6 +149,7 @@ def worker(processes: int, threads: int) -> None:
 @click.option("--interval", type=float, default=1.0, show_default=True)
 def scheduler(interval: float) -> None:
     """Open and close batches on time, expire unpaid orders, relay the outbox."""
+    from service.tasks import jobs  # noqa: F401  (registers every job)
     from service.tasks.scheduler import run_scheduler
 
     asyncio.run(run_scheduler(interval))

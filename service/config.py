@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # Fault injection for reliability tests: the close sleeps half-way (0 = never).
+    close_pause_seconds: float = 0.0
+    # A requested close that has not finished after this long is requested again.
+    close_retry_seconds: int = 60
+    # A CLOSED batch becomes COMPLETED this many days after its pickup date at the latest.
+    pickup_window_days: int = 3
     # Notifications: the key every webhook subscription's secret is derived from, SMTP for e-mail
     # (off when no host), and the webhook retry schedule in seconds after each failed attempt.
     webhook_key: str | None = None

@@ -128,12 +128,16 @@ class EmbeddedPostgres:
             ]
             if self.fast:
                 options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-            self._run(
-                "pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60",
-                "-l", str(self.pgdata / "server.log"),
-                "-o", " ".join(options), "start",
-                timeout=90,
-            )
+            try:
+                self._run(
+                    "pg_ctl", "-D", str(self.pgdata), "-w", "-t", "60",
+                    "-l", str(self.pgdata / "server.log"),
+                    "-o", " ".join(options), "start",
+                    timeout=90,
+                )
+            except subprocess.CalledProcessError as e:
+                log_tail = (self.pgdata / "server.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"PostgreSQL did not start: {e.stderr}\n{log_tail}") from e
         self._ensure_database()
         return self.url()
 

@@ -7,6 +7,8 @@ Each test makes its own tenant(s), so tests never see each other's data.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -45,11 +47,12 @@ def _create_database(server_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def services() -> Iterator[Services]:
     from service.config import get_settings
     from service.embedded import EmbeddedPostgres, EmbeddedRedis
 
-    data_dir = tmp_path_factory.mktemp(f"data-{WORKER}")
+    # A private directory: pytest prunes its own old temp dirs, which another session may still use.
+    data_dir = Path(tempfile.mkdtemp(prefix=f"groupbuy-test-{WORKER}-"))
     stop: list = []
     server_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
@@ -82,6 +85,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     yield Services(owner_url=owner, redis_url=redis_url, data_dir=data_dir, stop=stop)
     for fn in reversed(stop):
         fn()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 class ServerThread(threading.Thread):

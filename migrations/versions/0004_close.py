@@ -16,14 +16,46 @@ branch_labels = None
 depends_on = None
 
 
+# Platform jobs over every tenant: SECURITY DEFINER (run as the owner, which bypasses RLS) and
+# returning ids only, so the service's role can ask "what is due" without seeing any tenant's data.
+REQUEST_DUE_BATCH_CLOSES = """
+CREATE OR REPLACE FUNCTION request_due_batch_closes(retry_seconds int)
+RETURNS TABLE (tenant_id uuid, batch_id uuid)
+LANGUAGE sql SECURITY DEFINER SET search_path = public
+AS $$
+  INSERT INTO batch_close AS c (tenant_id, batch_id, requested_at)
+  SELECT b.tenant_id, b.id, clock_timestamp() FROM batch b
+  WHERE b.status = 'OPEN' AND b.closes_at <= clock_timestamp()
+  ON CONFLICT (tenant_id, batch_id) DO UPDATE SET requested_at = EXCLUDED.requested_at
+  WHERE c.requested_at IS NULL OR c.requested_at < clock_timestamp() - make_interval(secs => retry_seconds)
+  RETURNING c.tenant_id, c.batch_id
+$$
+"""
+
+COMPLETE_FINISHED_BATCHES = """
+CREATE OR REPLACE FUNCTION complete_finished_batches(window_days int)
+RETURNS TABLE (tenant_id uuid, batch_id uuid)
+LANGUAGE sql SECURITY DEFINER SET search_path = public
+AS $$
+  UPDATE batch b SET status = 'COMPLETED'
+  WHERE b.status = 'CLOSED' AND (
+    b.pickup_date + window_days < (clock_timestamp() AT TIME ZONE (SELECT t.timezone FROM tenant t WHERE t.id = b.tenant_id))::date
+    OR NOT EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = b.tenant_id AND o.batch_id = b.id
+                   AND o.status IN ('CONFIRMED', 'READY_FOR_PICKUP')))
+  RETURNING b.tenant_id, b.id
+$$
+"""
+
+
 def upgrade() -> None:
+    op.execute("CREATE SEQUENCE purchase_order_number_seq")
     op.create_table('batch_close',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('batch_id', sa.Uuid(), nullable=False),
     sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('order_lines', sa.Integer(), nullable=False),
-    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('order_lines', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('duration_ms', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('clock_timestamp()'), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id', 'batch_id'], ['batch.tenant_id', 'batch.id'], ),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
@@ -132,11 +164,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
     sa.PrimaryKeyConstraint('tenant_id', 'purchase_order_id', 'product_id', 'pickup_point_id')
     )
+    op.execute(REQUEST_DUE_BATCH_CLOSES)
+    op.execute(COMPLETE_FINISHED_BATCHES)
     enable_tenant_rls(op.execute, "batch_close", "purchase_order", "purchase_order_line", "purchase_order_delivery",
                       "pick_list", "pick_list_line", "commission")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS request_due_batch_closes(int)")
+    op.execute("DROP FUNCTION IF EXISTS complete_finished_batches(int)")
     op.drop_table('purchase_order_delivery')
     op.drop_table('pick_list_line')
     op.drop_index('commission_leader_idx', table_name='commission')
@@ -149,3 +185,4 @@ def downgrade() -> None:
     op.drop_index('purchase_order_page_idx', table_name='purchase_order')
     op.drop_table('purchase_order')
     op.drop_table('batch_close')
+    op.execute("DROP SEQUENCE purchase_order_number_seq")

@@ -170,6 +170,6 @@ class BatchClose(SQLModel, table=True):
     batch_id: UUID = Field(primary_key=True)
     requested_at: datetime | None = timestamp()
     finished_at: datetime | None = timestamp()
-    order_lines: int = 0
-    duration_ms: int = 0
+    order_lines: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    duration_ms: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = created_at()

@@ -6,6 +6,8 @@ from uuid import UUID
 
 import dramatiq
 
+from service.tasks import broker  # noqa: F401  (before any actor is declared)
+
 
 @dramatiq.actor(max_retries=0, time_limit=10_000)
 def ping(token: str) -> None:

@@ -1,0 +1,294 @@
+"""Closing a batch: one transaction, set-based SQL, exactly once.
+
+The batch row is updated OPEN -> CLOSED first. Order placement, cancellation and the cutoff
+trigger all lock that row FOR SHARE, so the close waits for orders in flight, and no order can
+commit after it began: invariants 2 and 4. Concurrent or repeated closes wait on the same row
+and then find nothing to do; a close killed half-way rolls back whole and runs again later. The
+unique keys of purchase orders, pick lists and commissions back this up in the database.
+
+Steps (the issue's numbering): unpaid orders cancelled and their stock released; offers below
+their minimum group quantity cancelled and refunded; orders CONFIRMED or CANCELLED; one purchase
+order per supplier with lines per product and quantities per pickup point; one pick list per
+pickup point; one commission per confirmed order; outbox events; CLOSED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import get_settings
+from service.orders.numbers import format_number
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    batch_id: UUID
+    order_lines: int
+    purchase_orders: int
+    pick_lists: int
+    commissions: int
+    refunds: int
+    cancelled_orders: int
+    duration_ms: int
+
+
+_START = text(
+    "UPDATE batch SET status = 'CLOSED', closed_at = clock_timestamp() "
+    "WHERE tenant_id = :t AND id = :b AND status = 'OPEN' RETURNING closed_at"
+)
+
+# 1. Unpaid orders: cancelled, their lines too, their stock and per-customer quantities released.
+_CANCEL_UNPAID = text("""
+WITH cancelled AS (
+  UPDATE customer_order SET status = 'CANCELLED', cancelled_at = clock_timestamp(),
+         cancel_reason = 'Not paid before the cutoff'
+  WHERE tenant_id = :t AND batch_id = :b AND status = 'PENDING_PAYMENT'
+  RETURNING id, customer_id
+), lines AS (
+  UPDATE order_line l SET status = 'CANCELLED', cancelled_at = clock_timestamp()
+  FROM cancelled c WHERE l.tenant_id = :t AND l.order_id = c.id AND l.status = 'ACTIVE'
+  RETURNING l.offer_id, c.customer_id, l.quantity
+), per_offer AS (
+  UPDATE offer o SET sold = o.sold - q.quantity
+  FROM (SELECT offer_id, sum(quantity) AS quantity FROM lines GROUP BY offer_id) q
+  WHERE o.tenant_id = :t AND o.id = q.offer_id
+  RETURNING o.id
+), per_customer AS (
+  UPDATE offer_customer_quantity c SET quantity = c.quantity - q.quantity
+  FROM (SELECT offer_id, customer_id, sum(quantity) AS quantity FROM lines GROUP BY offer_id, customer_id) q
+  WHERE c.tenant_id = :t AND c.offer_id = q.offer_id AND c.customer_id = q.customer_id
+  RETURNING c.offer_id
+), events AS (
+  INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+  SELECT :t, gen_random_uuid(), 'ORDER_CANCELLED', 'order', id,
+         jsonb_build_object('orderId', id, 'customerId', customer_id, 'reason', 'Not paid before the cutoff')
+  FROM cancelled
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM cancelled) AS orders, (SELECT count(*) FROM per_offer) AS offers,
+       (SELECT count(*) FROM per_customer) AS counters, (SELECT count(*) FROM events) AS events
+""")
+
+# 2a. Offers go ahead only when what was sold reaches their minimum group quantity.
+_OFFER_OUTCOME = text(
+    "UPDATE offer SET status = CASE WHEN sold >= min_group_quantity THEN 'CONFIRMED' ELSE 'BELOW_MINIMUM' END "
+    "WHERE tenant_id = :t AND batch_id = :b"
+)
+
+# 2b. Lines of offers below their minimum: cancelled, released, refunded where paid (one refund per order).
+_CANCEL_BELOW_MINIMUM = text("""
+WITH lines AS (
+  UPDATE order_line l SET status = 'CANCELLED', cancelled_at = clock_timestamp()
+  FROM offer f
+  WHERE l.tenant_id = :t AND f.tenant_id = :t AND f.batch_id = :b AND f.status = 'BELOW_MINIMUM'
+    AND l.offer_id = f.id AND l.status = 'ACTIVE'
+  RETURNING l.order_id, l.offer_id, l.quantity, l.quantity * l.unit_price_minor AS amount
+), per_order AS (
+  SELECT order_id, sum(amount) AS amount FROM lines GROUP BY order_id
+), released AS (
+  UPDATE offer o SET sold = o.sold - q.quantity
+  FROM (SELECT offer_id, sum(quantity) AS quantity FROM lines GROUP BY offer_id) q
+  WHERE o.tenant_id = :t AND o.id = q.offer_id
+  RETURNING o.id
+), orders AS (
+  UPDATE customer_order o
+  SET total_minor = o.total_minor - p.amount,
+      refunded_minor = o.refunded_minor + CASE WHEN o.status = 'PAID' THEN p.amount ELSE 0 END
+  FROM per_order p WHERE o.tenant_id = :t AND o.id = p.order_id
+  RETURNING o.id, o.status, o.currency, o.customer_id, p.amount
+), refunds AS (
+  INSERT INTO refund (tenant_id, id, order_id, amount_minor, currency, reason)
+  SELECT :t, gen_random_uuid(), id, amount, currency, 'Below the minimum group quantity'
+  FROM orders WHERE status = 'PAID'
+  RETURNING id, order_id, amount_minor, currency
+), events AS (
+  INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+  SELECT :t, gen_random_uuid(), 'REFUND_CREATED', 'refund', r.id,
+         jsonb_build_object('refundId', r.id, 'orderId', r.order_id, 'amountMinor', r.amount_minor,
+                            'currency', r.currency, 'customerId', o.customer_id)
+  FROM refunds r JOIN orders o ON o.id = r.order_id
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM refunds) AS refunds, (SELECT count(*) FROM released) AS offers,
+       (SELECT count(*) FROM events) AS events
+""")
+
+# 3. Orders with an active line are confirmed; the others cancelled (and told so).
+_CONFIRM_ORDERS = text(
+    "UPDATE customer_order o SET status = 'CONFIRMED' "
+    "WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED') AND EXISTS ("
+    "  SELECT 1 FROM order_line l WHERE l.tenant_id = :t AND l.order_id = o.id AND l.status = 'ACTIVE')"
+)
+_CANCEL_EMPTY_ORDERS = text("""
+WITH cancelled AS (
+  UPDATE customer_order SET status = 'CANCELLED', cancelled_at = clock_timestamp(),
+         cancel_reason = 'No product of this order reached its minimum group quantity'
+  WHERE tenant_id = :t AND batch_id = :b AND status IN ('PAID', 'PLACED')
+  RETURNING id, customer_id
+)
+INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+SELECT :t, gen_random_uuid(), 'ORDER_CANCELLED', 'order', id,
+       jsonb_build_object('orderId', id, 'customerId', customer_id,
+                          'reason', 'No product of this order reached its minimum group quantity')
+FROM cancelled
+""")
+
+# 4-5. One pass over the confirmed lines, aggregated per (supplier, product, pickup point);
+# purchase orders, their lines and deliveries, and pick lists are all built from it.
+_CONFIRMED_LINES = text("""
+CREATE TEMP TABLE close_lines ON COMMIT DROP AS
+SELECT p.supplier_id, l.product_id, o.pickup_point_id,
+       sum(l.quantity)::bigint AS quantity,
+       sum(l.quantity * l.unit_price_minor)::bigint AS revenue,
+       count(*)::bigint AS lines
+FROM customer_order o
+JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id
+JOIN product p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
+WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status = 'CONFIRMED' AND l.status = 'ACTIVE'
+GROUP BY p.supplier_id, l.product_id, o.pickup_point_id
+""")
+
+_SUPPLIERS = text("SELECT DISTINCT supplier_id FROM close_lines ORDER BY supplier_id")
+
+_PURCHASE_ORDERS = text("""
+INSERT INTO purchase_order (tenant_id, id, batch_id, supplier_id, number, status, currency,
+                            total_cost_minor, revenue_minor)
+SELECT :t, gen_random_uuid(), :b, s.supplier_id, s.number, 'SENT', :currency, a.cost, a.revenue
+FROM unnest(CAST(:suppliers AS uuid[]), CAST(:numbers AS text[])) AS s(supplier_id, number)
+JOIN (SELECT c.supplier_id, sum(c.quantity * p.cost_minor) AS cost, sum(c.revenue) AS revenue
+      FROM close_lines c JOIN product p ON p.tenant_id = :t AND p.id = c.product_id
+      GROUP BY c.supplier_id) a ON a.supplier_id = s.supplier_id
+""")
+
+_PURCHASE_ORDER_LINES = text("""
+INSERT INTO purchase_order_line (tenant_id, purchase_order_id, product_id, product_name, unit, quantity,
+                                 unit_cost_minor, total_cost_minor, revenue_minor)
+SELECT :t, po.id, c.product_id, p.name, p.unit, sum(c.quantity), p.cost_minor,
+       sum(c.quantity) * p.cost_minor, sum(c.revenue)
+FROM close_lines c
+JOIN purchase_order po ON po.tenant_id = :t AND po.batch_id = :b AND po.supplier_id = c.supplier_id
+JOIN product p ON p.tenant_id = :t AND p.id = c.product_id
+GROUP BY po.id, c.product_id, p.name, p.unit, p.cost_minor
+""")
+
+_DELIVERIES = text("""
+INSERT INTO purchase_order_delivery (tenant_id, purchase_order_id, product_id, pickup_point_id, quantity)
+SELECT :t, po.id, c.product_id, c.pickup_point_id, c.quantity
+FROM close_lines c
+JOIN purchase_order po ON po.tenant_id = :t AND po.batch_id = :b AND po.supplier_id = c.supplier_id
+""")
+
+_PICK_LISTS = text("""
+INSERT INTO pick_list (tenant_id, id, batch_id, pickup_point_id, leader_id)
+SELECT :t, gen_random_uuid(), :b, pp.id, pp.leader_id
+FROM (SELECT DISTINCT pickup_point_id FROM close_lines) c
+JOIN pickup_point pp ON pp.tenant_id = :t AND pp.id = c.pickup_point_id
+""")
+
+_PICK_LIST_LINES = text("""
+INSERT INTO pick_list_line (tenant_id, pick_list_id, product_id, product_name, unit, quantity)
+SELECT :t, pl.id, c.product_id, p.name, p.unit, sum(c.quantity)
+FROM close_lines c
+JOIN pick_list pl ON pl.tenant_id = :t AND pl.batch_id = :b AND pl.pickup_point_id = c.pickup_point_id
+JOIN product p ON p.tenant_id = :t AND p.id = c.product_id
+GROUP BY pl.id, c.product_id, p.name, p.unit
+""")
+
+# 6. Commission = rate (snapshot at order time) x goods value, rounded half-up once per line.
+_COMMISSIONS = text("""
+INSERT INTO commission (tenant_id, id, leader_id, order_id, batch_id, rate, currency, amount_minor, status)
+SELECT :t, gen_random_uuid(), o.leader_id, o.id, :b, o.commission_rate, o.currency,
+       sum(round(o.commission_rate * l.quantity * l.unit_price_minor))::bigint, 'PENDING'
+FROM customer_order o
+JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id
+WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status = 'CONFIRMED' AND l.status = 'ACTIVE'
+GROUP BY o.id, o.leader_id, o.commission_rate, o.currency
+""")
+
+# 7. Events: the batch, each supplier's purchase order, each leader's pick list.
+_CLOSE_EVENTS = text("""
+INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+SELECT :t, gen_random_uuid(), 'BATCH_CLOSED', 'batch', CAST(:b AS uuid), jsonb_build_object('batchId', CAST(:b AS uuid))
+UNION ALL
+SELECT :t, gen_random_uuid(), 'PURCHASE_ORDER_CREATED', 'purchase_order', id,
+       jsonb_build_object('purchaseOrderId', id, 'batchId', batch_id, 'supplierId', supplier_id, 'number', number)
+FROM purchase_order WHERE tenant_id = :t AND batch_id = :b
+UNION ALL
+SELECT :t, gen_random_uuid(), 'PICK_LIST_READY', 'pick_list', id,
+       jsonb_build_object('pickListId', id, 'batchId', batch_id, 'pickupPointId', pickup_point_id,
+                          'leaderId', leader_id)
+FROM pick_list WHERE tenant_id = :t AND batch_id = :b
+""")
+
+_RECORD = text("""
+INSERT INTO batch_close (tenant_id, batch_id, requested_at, finished_at, order_lines, duration_ms)
+VALUES (:t, :b, clock_timestamp(), clock_timestamp(), :lines, :ms)
+ON CONFLICT (tenant_id, batch_id) DO UPDATE
+SET finished_at = EXCLUDED.finished_at, order_lines = EXCLUDED.order_lines, duration_ms = EXCLUDED.duration_ms
+""")
+
+
+async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID) -> CloseResult | None:
+    """Closes an OPEN batch in the caller's transaction; None when it is not OPEN (already
+    closed by someone else, cancelled, or not open yet), so running it twice is harmless."""
+    started = time.monotonic()
+    params = {"t": tenant_id, "b": batch_id}
+    if (await session.execute(_START, params)).first() is None:
+        return None
+    unpaid = (await session.execute(_CANCEL_UNPAID, params)).one()
+    await session.execute(_OFFER_OUTCOME, params)
+    below = (await session.execute(_CANCEL_BELOW_MINIMUM, params)).one()
+    await session.execute(_CONFIRM_ORDERS, params)
+    empty = (await session.execute(_CANCEL_EMPTY_ORDERS, params)).rowcount
+
+    await session.execute(_CONFIRMED_LINES, params)
+    suppliers = [r.supplier_id for r in (await session.execute(_SUPPLIERS)).all()]
+    numbers = await _purchase_order_numbers(session, len(suppliers))
+    currency = (await session.execute(text("SELECT currency FROM tenant WHERE id = :t"), params)).scalar_one()
+    await session.execute(_PURCHASE_ORDERS, {**params, "suppliers": suppliers, "numbers": numbers,
+                                             "currency": currency})
+    await session.execute(_PURCHASE_ORDER_LINES, params)
+    await session.execute(_DELIVERIES, params)
+    pick_lists = (await session.execute(_PICK_LISTS, params)).rowcount
+    await session.execute(_PICK_LIST_LINES, params)
+    await _pause_for_fault_injection()
+    commissions = (await session.execute(_COMMISSIONS, params)).rowcount
+    await session.execute(_CLOSE_EVENTS, params)
+    lines = (await session.execute(text("SELECT coalesce(sum(lines), 0) FROM close_lines"))).scalar_one()
+    duration_ms = int((time.monotonic() - started) * 1000)
+    await session.execute(_RECORD, {**params, "lines": int(lines), "ms": duration_ms})
+    result = CloseResult(
+        batch_id=batch_id, order_lines=int(lines), purchase_orders=len(suppliers), pick_lists=pick_lists,
+        commissions=commissions, refunds=int(below.refunds), cancelled_orders=int(unpaid.orders) + empty,
+        duration_ms=duration_ms,
+    )
+    log.info("closed batch %s: %s", batch_id, result)
+    return result
+
+
+async def _purchase_order_numbers(session: AsyncSession, count: int) -> list[str]:
+    if count == 0:
+        return []
+    values = (
+        await session.execute(
+            text("SELECT nextval('purchase_order_number_seq') FROM generate_series(1, :n)"), {"n": count}
+        )
+    ).scalars().all()
+    return [format_number(int(v), prefix="PO") for v in values]
+
+
+async def _pause_for_fault_injection() -> None:
+    """Reliability tests kill a worker here, half-way through a close (off unless configured)."""
+    pause = get_settings().close_pause_seconds
+    if pause > 0:
+        log.warning("close paused for %.1fs (GROUPBUY_CLOSE_PAUSE_SECONDS)", pause)
+        await asyncio.sleep(pause)
