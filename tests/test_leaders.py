@@ -367,3 +367,19 @@ def test_sibling_fields_share_the_request_transaction_safely(gql, tenant, make_c
         assert data["me"]["leader"]["pickupPoints"] == [{"id": point["id"]}]
         assert (data["a"]["id"], data["b"]["id"], data["c"]["id"]) == (point["id"], group["id"], leader.id)
         assert data["nearestPickupPoints"][0]["pickupPoint"]["id"] == point["id"]
+
+
+def test_demo_seed_logins_work(gql, seeded_tenant):  # type: ignore[no-untyped-def]
+    from service.catalog.demo import SUPPLIER_LOGIN
+    from service.leaders.demo import LEADER_LOGIN, MEMBER_LOGIN
+
+    tenant = seeded_tenant()
+    leader = gql.data(ME, token=sign_in(gql, tenant.slug, *LEADER_LOGIN))["me"]
+    assert "LEADER" in leader["roles"] and len(leader["leader"]["pickupPoints"]) == 3
+    assert leader["leader"]["communityGroups"][0]["memberCount"] >= 1
+    supplier = gql.data("{ me { roles supplier { name products { edges { node { cost { amount } } } } } } }",
+                        token=sign_in(gql, tenant.slug, *SUPPLIER_LOGIN))["me"]
+    assert "SUPPLIER" in supplier["roles"] and supplier["supplier"]["products"]["edges"]
+    assert gql.data(ME, token=sign_in(gql, tenant.slug, *MEMBER_LOGIN))["me"]["roles"] == ["CUSTOMER"]
+    near = gql.data(NEAREST, {"lat": 31.2237, "lon": 121.4453, "first": 3}, tenant=tenant.slug)["nearestPickupPoints"]
+    assert near[0]["pickupPoint"]["name"] == "静安寺社区便利店" and near[0]["distanceMeters"] < 1
