@@ -12,8 +12,14 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 740}
 
@@ -34,10 +40,13 @@ class Page:
     """A browser tab on the web client, at phone size unless told otherwise, failing the test on any
     uncaught script error."""
 
-    def __init__(self, browser: Any, base_url: str, viewport: dict | None = None, locale: str = "en-US") -> None:
+    def __init__(
+        self, browser: Any, base_url: str, viewport: dict | None = None, locale: str = "en-US"
+    ) -> None:
         self.base_url = base_url
-        self.context = browser.new_context(viewport=viewport or PHONE, locale=locale, accept_downloads=True,
-                                           service_workers="block")
+        self.context = browser.new_context(
+            viewport=viewport or PHONE, locale=locale, accept_downloads=True, service_workers="block"
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -58,14 +67,19 @@ class Page:
     def set_session(self, token: str, slug: str, lang: str | None = None) -> None:
         """Starts signed in, as if the user had signed in earlier (localStorage); then open() a route."""
         self.page.goto(f"{self.base_url}/app/#/schema")
-        self.page.evaluate("([s, lang]) => { localStorage.setItem('groupbuy.session', s);"
-                           " if (lang) localStorage.setItem('groupbuy.lang', lang); }",
-                           [json.dumps({"token": token, "slug": slug}), lang])
+        self.page.evaluate(
+            "([s, lang]) => { localStorage.setItem('groupbuy.session', s);"
+            " if (lang) localStorage.setItem('groupbuy.lang', lang); }",
+            [json.dumps({"token": token, "slug": slug}), lang],
+        )
         self.page.goto("about:blank")
 
     def has_horizontal_overflow(self) -> bool:
-        return bool(self.page.evaluate(
-            "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1"))
+        return bool(
+            self.page.evaluate(
+                "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1"
+            )
+        )
 
     def close(self) -> None:
         self.context.close()

@@ -6,7 +6,7 @@ can validate it against the contract (test_screens.py)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 CNY = "CNY"
@@ -18,16 +18,26 @@ def money(amount: str) -> dict:
 
 class FakeApi:
     def __init__(self, roles: list[str] | None = None, timezone_name: str = "Asia/Shanghai") -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.documents: list[str] = []
         self.roles = roles or ["CUSTOMER", "LEADER"]
         self.tz = timezone_name
-        self.point = {"id": "UGlja3VwUG9pbnQ6MQ", "name": "幸福里小区 3 号门便利店", "address": "上海市徐汇区幸福路 88 号",
-                      "active": True}
-        self.point2 = {"id": "UGlja3VwUG9pbnQ6Mg", "name": "绿地花园菜鸟驿站", "address": "上海市徐汇区绿地路 12 号",
-                       "active": True}
+        self.point = {
+            "id": "UGlja3VwUG9pbnQ6MQ",
+            "name": "幸福里小区 3 号门便利店",
+            "address": "上海市徐汇区幸福路 88 号",
+            "active": True,
+        }
+        self.point2 = {
+            "id": "UGlja3VwUG9pbnQ6Mg",
+            "name": "绿地花园菜鸟驿站",
+            "address": "上海市徐汇区绿地路 12 号",
+            "active": True,
+        }
         self.open_batch = {
-            "id": "QmF0Y2g6MQ", "title": "周五鲜果团", "status": "OPEN",
+            "id": "QmF0Y2g6MQ",
+            "title": "周五鲜果团",
+            "status": "OPEN",
             "closesAt": (now + timedelta(hours=5, minutes=12, seconds=30)).isoformat(),
             "pickupDate": (now + timedelta(days=1)).date().isoformat(),
             "offers": [
@@ -36,67 +46,138 @@ class FakeApi:
                 self._offer("T2ZmZXI6Mw", "土鸡蛋", "30 枚", "32.50", None, None, 58),
             ],
         }
-        self.closed_batch = {"id": "QmF0Y2g6Mg", "title": "周三蔬菜团", "status": "CLOSED",
-                             "pickupDate": now.date().isoformat()}
+        self.closed_batch = {
+            "id": "QmF0Y2g6Mg",
+            "title": "周三蔬菜团",
+            "status": "CLOSED",
+            "pickupDate": now.date().isoformat(),
+        }
         self.orders = [
-            self._order("1042", "王阿姨", "CONFIRMED", "123456", [("丹东草莓", "500g 盒", 2, "29.90"), ("土鸡蛋", "30 枚", 1, "32.50")]),
+            self._order(
+                "1042",
+                "王阿姨",
+                "CONFIRMED",
+                "123456",
+                [("丹东草莓", "500g 盒", 2, "29.90"), ("土鸡蛋", "30 枚", 1, "32.50")],
+            ),
             self._order("1043", "李先生", "CONFIRMED", "654321", [("赣南脐橙", "5 斤装", 1, "39.00")]),
             self._order("1044", "Zhang Wei", "CONFIRMED", "777001", [("丹东草莓", "500g 盒", 1, "29.90")]),
         ]
         self.pos = [self._po("PO-20250611-001", "SENT"), self._po("PO-20250604-007", "SHIPPED")]
         self.notifications = [
-            {"id": "Tm90aWZpY2F0aW9uOjE", "event": "PICK_LIST_READY", "title": "分拣单已生成",
-             "body": "周三蔬菜团 · 幸福里小区 3 号门便利店：3 单", "createdAt": (now - timedelta(minutes=40)).isoformat(),
-             "readAt": None},
+            {
+                "id": "Tm90aWZpY2F0aW9uOjE",
+                "event": "PICK_LIST_READY",
+                "title": "分拣单已生成",
+                "body": "周三蔬菜团 · 幸福里小区 3 号门便利店：3 单",
+                "createdAt": (now - timedelta(minutes=40)).isoformat(),
+                "readAt": None,
+            },
         ]
 
-    def _offer(self, oid: str, name: str, unit: str, price: str, limit: int | None, remaining: int | None,
-               sold: int) -> dict:
-        return {"id": oid, "status": "ACTIVE", "price": money(price), "stockLimit": limit, "remainingStock": remaining,
-                "soldQuantity": sold, "product": {"name": name, "unit": unit}}
+    def _offer(
+        self, oid: str, name: str, unit: str, price: str, limit: int | None, remaining: int | None, sold: int
+    ) -> dict:
+        return {
+            "id": oid,
+            "status": "ACTIVE",
+            "price": money(price),
+            "stockLimit": limit,
+            "remainingStock": remaining,
+            "soldQuantity": sold,
+            "product": {"name": name, "unit": unit},
+        }
 
     def _order(self, number: str, customer: str, status: str, code: str, lines: list) -> dict:
         def total(q: int, p: str) -> str:
             return f"{q * float(p):.2f}"
+
         return {
-            "id": f"T3JkZXI6{number}", "number": number, "customerName": customer, "status": status,
-            "pickupCode": code, "placedAt": "2025-06-10T02:15:00+00:00", "pickedUpAt": None,
+            "id": f"T3JkZXI6{number}",
+            "number": number,
+            "customerName": customer,
+            "status": status,
+            "pickupCode": code,
+            "placedAt": "2025-06-10T02:15:00+00:00",
+            "pickedUpAt": None,
             "total": money(f"{sum(q * float(p) for _, _, q, p in lines):.2f}"),
-            "batch": {"id": self.closed_batch["id"], "title": self.closed_batch["title"],
-                      "pickupDate": self.closed_batch["pickupDate"]},
+            "batch": {
+                "id": self.closed_batch["id"],
+                "title": self.closed_batch["title"],
+                "pickupDate": self.closed_batch["pickupDate"],
+            },
             "pickupPoint": {"id": self.point["id"], "name": self.point["name"]},
-            "lines": [{"productName": n, "unit": u, "quantity": q, "status": "ACTIVE", "total": money(total(q, p))}
-                      for n, u, q, p in lines],
+            "lines": [
+                {"productName": n, "unit": u, "quantity": q, "status": "ACTIVE", "total": money(total(q, p))}
+                for n, u, q, p in lines
+            ],
         }
 
     def _po(self, number: str, status: str) -> dict:
         return {
-            "id": f"UHVyY2hhc2VPcmRlcjo{number[-1]}", "number": number, "status": status,
-            "createdAt": "2025-06-10T15:00:05+00:00", "csvUrl": f"/exports/purchase-orders/{number}.csv",
-            "totalCost": money("1686.00"), "supplier": {"id": "U3VwcGxpZXI6MQ", "name": "丹东绿源果业"},
-            "batch": {"id": self.closed_batch["id"], "title": self.closed_batch["title"],
-                      "pickupDate": self.closed_batch["pickupDate"]},
+            "id": f"UHVyY2hhc2VPcmRlcjo{number[-1]}",
+            "number": number,
+            "status": status,
+            "createdAt": "2025-06-10T15:00:05+00:00",
+            "csvUrl": f"/exports/purchase-orders/{number}.csv",
+            "totalCost": money("1686.00"),
+            "supplier": {"id": "U3VwcGxpZXI6MQ", "name": "丹东绿源果业"},
+            "batch": {
+                "id": self.closed_batch["id"],
+                "title": self.closed_batch["title"],
+                "pickupDate": self.closed_batch["pickupDate"],
+            },
             "lines": [
-                {"quantity": 48, "product": {"id": "UHJvZHVjdDox", "name": "丹东草莓", "unit": "500g 盒"},
-                 "unitCost": money("21.00"), "total": money("1008.00"),
-                 "deliveries": [{"quantity": 30, "pickupPoint": self.point}, {"quantity": 18, "pickupPoint": self.point2}]},
-                {"quantity": 20, "product": {"id": "UHJvZHVjdDoy", "name": "赣南脐橙", "unit": "5 斤装"},
-                 "unitCost": money("33.90"), "total": money("678.00"),
-                 "deliveries": [{"quantity": 12, "pickupPoint": self.point}, {"quantity": 8, "pickupPoint": self.point2}]},
+                {
+                    "quantity": 48,
+                    "product": {"id": "UHJvZHVjdDox", "name": "丹东草莓", "unit": "500g 盒"},
+                    "unitCost": money("21.00"),
+                    "total": money("1008.00"),
+                    "deliveries": [
+                        {"quantity": 30, "pickupPoint": self.point},
+                        {"quantity": 18, "pickupPoint": self.point2},
+                    ],
+                },
+                {
+                    "quantity": 20,
+                    "product": {"id": "UHJvZHVjdDoy", "name": "赣南脐橙", "unit": "5 斤装"},
+                    "unitCost": money("33.90"),
+                    "total": money("678.00"),
+                    "deliveries": [
+                        {"quantity": 12, "pickupPoint": self.point},
+                        {"quantity": 8, "pickupPoint": self.point2},
+                    ],
+                },
             ],
         }
 
     # --- the operations, by the names the client gives them ---------------------------------------
     def answer(self, op: str, v: dict) -> dict:
         if op == "Me":
-            return {"me": {"userId": "VXNlcjox", "displayName": "陈姐", "roles": self.roles,
-                           "tenant": {"slug": "fresh", "name": "鲜邻优选", "timezone": self.tz, "currency": CNY}}}
+            return {
+                "me": {
+                    "userId": "VXNlcjox",
+                    "displayName": "陈姐",
+                    "roles": self.roles,
+                    "tenant": {"slug": "fresh", "name": "鲜邻优选", "timezone": self.tz, "currency": CNY},
+                }
+            }
         if op == "TenantSettings":
             return {"tenant": {"slug": "fresh", "name": "鲜邻优选", "timezone": self.tz}}
         if op == "TokenCreate":
-            return {"tokenCreate": {"token": "fake-token", "errors": [], "viewer": self.answer("Me", {})["me"]}}
+            return {
+                "tokenCreate": {"token": "fake-token", "errors": [], "viewer": self.answer("Me", {})["me"]}
+            }
         if op == "MyPickupPoints":
-            return {"me": {"leader": {"id": "TGVhZGVyOjE", "displayName": "陈姐", "pickupPoints": [self.point, self.point2]}}}
+            return {
+                "me": {
+                    "leader": {
+                        "id": "TGVhZGVyOjE",
+                        "displayName": "陈姐",
+                        "pickupPoints": [self.point, self.point2],
+                    }
+                }
+            }
         if op == "TodayOpenBatches":
             return {"batches": self._conn([self.open_batch])}
         if op == "TodayAwaitingDelivery":
@@ -125,25 +206,73 @@ class FakeApi:
                     if o["status"] == "PICKED_UP":  # confirming twice returns the order, as the API does
                         return {"pickupConfirm": {"order": o, "errors": []}}
                     if o["status"] not in ("CONFIRMED", "READY_FOR_PICKUP"):
-                        return {"pickupConfirm": {"order": None, "errors": [{"code": "CONFLICT", "field": ["pickupCode"],
-                                "message": "This order is not ready for pickup yet (its batch has not closed)."}]}}
+                        return {
+                            "pickupConfirm": {
+                                "order": None,
+                                "errors": [
+                                    {
+                                        "code": "CONFLICT",
+                                        "field": ["pickupCode"],
+                                        "message": "This order is not ready for pickup yet "
+                                        "(its batch has not closed).",
+                                    }
+                                ],
+                            }
+                        }
                     o["status"] = "PICKED_UP"
-                    o["pickedUpAt"] = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()  # as if earlier
-                    return {"pickupConfirm": {"order": {**o, "pickedUpAt": datetime.now(timezone.utc).isoformat()},
-                                              "errors": []}}
-            return {"pickupConfirm": {"order": None, "errors": [
-                {"code": "NOT_FOUND", "field": ["pickupCode"], "message": "no such pickup code"}]}}
+                    o["pickedUpAt"] = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()  # as if earlier
+                    return {
+                        "pickupConfirm": {
+                            "order": {**o, "pickedUpAt": datetime.now(UTC).isoformat()},
+                            "errors": [],
+                        }
+                    }
+            return {
+                "pickupConfirm": {
+                    "order": None,
+                    "errors": [
+                        {"code": "NOT_FOUND", "field": ["pickupCode"], "message": "no such pickup code"}
+                    ],
+                }
+            }
         if op == "MyCommunityGroups":
-            return {"me": {"leader": {"id": "TGVhZGVyOjE", "communityGroups": [
-                {"id": "Q29tbXVuaXR5R3JvdXA6MQ", "name": "幸福里邻居团购群", "inviteCode": "XFL8K2", "memberCount": 186}]}}}
+            return {
+                "me": {
+                    "leader": {
+                        "id": "TGVhZGVyOjE",
+                        "communityGroups": [
+                            {
+                                "id": "Q29tbXVuaXR5R3JvdXA6MQ",
+                                "name": "幸福里邻居团购群",
+                                "inviteCode": "XFL8K2",
+                                "memberCount": 186,
+                            }
+                        ],
+                    }
+                }
+            }
         if op == "MyCommissions":
+
             def c(i: int, status: str, amount: str, o: dict) -> dict:
-                return {"id": f"Q29tbWlzc2lvbjo{i}", "status": status, "amount": money(amount),
-                        "order": {"id": o["id"], "number": o["number"], "customerName": o["customerName"],
-                                  "status": o["status"], "batch": o["batch"]}}
+                return {
+                    "id": f"Q29tbWlzc2lvbjo{i}",
+                    "status": status,
+                    "amount": money(amount),
+                    "order": {
+                        "id": o["id"],
+                        "number": o["number"],
+                        "customerName": o["customerName"],
+                        "status": o["status"],
+                        "batch": o["batch"],
+                    },
+                }
+
             o1, o2, o3 = self.orders
-            return {"commissions": self._conn([c(1, "EARNED", "9.23", o1), c(2, "PENDING", "3.90", o2),
-                                               c(3, "REVERSED", "2.99", o3)])}
+            return {
+                "commissions": self._conn(
+                    [c(1, "EARNED", "9.23", o1), c(2, "PENDING", "3.90", o2), c(3, "REVERSED", "2.99", o3)]
+                )
+            }
         if op == "PurchaseOrders":
             return {"purchaseOrders": self._conn(self.pos)}
         if op == "PurchaseOrder":
@@ -151,7 +280,9 @@ class FakeApi:
         if op in ("PurchaseOrderAcknowledge", "PurchaseOrderMarkShipped"):
             po = next(p for p in self.pos if p["id"] == v["id"])
             po["status"] = "ACKNOWLEDGED" if op == "PurchaseOrderAcknowledge" else "SHIPPED"
-            field = "purchaseOrderAcknowledge" if op == "PurchaseOrderAcknowledge" else "purchaseOrderMarkShipped"
+            field = (
+                "purchaseOrderAcknowledge" if op == "PurchaseOrderAcknowledge" else "purchaseOrderMarkShipped"
+            )
             return {field: {"purchaseOrder": po, "errors": []}}
         raise KeyError(op)
 
@@ -159,20 +290,37 @@ class FakeApi:
         totals: dict[tuple[str, str], int] = {}
         for o in self.orders:
             for line in o["lines"]:
-                totals[(line["productName"], line["unit"])] = totals.get((line["productName"], line["unit"]), 0) + line["quantity"]
+                totals[(line["productName"], line["unit"])] = (
+                    totals.get((line["productName"], line["unit"]), 0) + line["quantity"]
+                )
         return {
-            "batch": self.closed_batch, "pickupPoint": self.point,
+            "batch": self.closed_batch,
+            "pickupPoint": self.point,
             "totals": [{"productName": n, "unit": u, "quantity": q} for (n, u), q in totals.items()],
-            "orders": [{"customerName": o["customerName"], "pickupCode": o["pickupCode"],
-                        "order": {"id": o["id"], "number": o["number"], "status": o["status"]},
-                        "lines": [{"productName": line["productName"], "unit": line["unit"], "quantity": line["quantity"]}
-                                  for line in o["lines"]]} for o in self.orders],
+            "orders": [
+                {
+                    "customerName": o["customerName"],
+                    "pickupCode": o["pickupCode"],
+                    "order": {"id": o["id"], "number": o["number"], "status": o["status"]},
+                    "lines": [
+                        {
+                            "productName": line["productName"],
+                            "unit": line["unit"],
+                            "quantity": line["quantity"],
+                        }
+                        for line in o["lines"]
+                    ],
+                }
+                for o in self.orders
+            ],
         }
 
     @staticmethod
     def _conn(nodes: list) -> dict:
-        return {"edges": [{"node": n, "cursor": str(i)} for i, n in enumerate(nodes)],
-                "pageInfo": {"hasNextPage": False, "endCursor": None}}
+        return {
+            "edges": [{"node": n, "cursor": str(i)} for i, n in enumerate(nodes)],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
 
     # --- Playwright routing ------------------------------------------------------------------------
     def install(self, page: Any) -> None:
@@ -187,9 +335,14 @@ class FakeApi:
             route.fulfill(status=200, content_type="application/json", body=json.dumps(payload))
 
         def export(route: Any) -> None:
-            assert route.request.headers.get("authorization", "").startswith("Bearer "), "CSV fetched without the token"
-            route.fulfill(status=200, content_type="text/csv",
-                          body="product,unit,pickup_point,quantity\n丹东草莓,500g 盒,幸福里小区 3 号门便利店,30\n")
+            assert route.request.headers.get("authorization", "").startswith("Bearer "), (
+                "CSV fetched without the token"
+            )
+            route.fulfill(
+                status=200,
+                content_type="text/csv",
+                body="product,unit,pickup_point,quantity\n丹东草莓,500g 盒,幸福里小区 3 号门便利店,30\n",
+            )
 
         page.route("**/graphql", graphql)
         page.route("**/exports/**", export)

@@ -22,12 +22,16 @@ ORIGIN = "http://groupbuy.localhost"
 
 
 def serve_static(route) -> None:  # type: ignore[no-untyped-def]
-    path = route.request.url.split("#")[0].split("?")[0][len(ORIGIN) + len("/app/"):] or "index.html"
+    path = route.request.url.split("#")[0].split("?")[0][len(ORIGIN) + len("/app/") :] or "index.html"
     file = (WEB / path).resolve()
     if WEB not in file.parents or not file.is_file():
         route.fulfill(status=404, body="not found")
         return
-    kind = "text/javascript" if file.suffix == ".js" else mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    kind = (
+        "text/javascript"
+        if file.suffix == ".js"
+        else mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    )
     route.fulfill(status=200, body=file.read_bytes(), content_type=kind)
 
 
@@ -48,9 +52,11 @@ def main() -> None:
             page.route(f"{ORIGIN}/app/**", serve_static)
             api.install(page)
             page.goto(f"{ORIGIN}/app/#/schema")
-            page.evaluate("([s, l]) => { if (s) localStorage.setItem('groupbuy.session', s);"
-                          " localStorage.setItem('groupbuy.lang', l); }",
-                          [json.dumps({"token": "t", "slug": "fresh"}) if signed_in else None, lang])
+            page.evaluate(
+                "([s, l]) => { if (s) localStorage.setItem('groupbuy.session', s);"
+                " localStorage.setItem('groupbuy.lang', l); }",
+                [json.dumps({"token": "t", "slug": "fresh"}) if signed_in else None, lang],
+            )
             return page
 
         def shoot(page, route: str, name: str, before=None) -> None:  # type: ignore[no-untyped-def]
@@ -84,8 +90,7 @@ def main() -> None:
         shoot(page, "pickup", "05-pickup-confirmed", confirm)
         shoot(page, "pickup", "06-pickup-wrong-code", wrong)
         shoot(page, "groups", "07-groups")
-        shoot(page, "commissions", "08-commissions",
-              lambda pg: pg.locator("details summary").first.click())
+        shoot(page, "commissions", "08-commissions", lambda pg: pg.locator("details summary").first.click())
         supplier = FakeApi(roles=["SUPPLIER"])
         page = tab(supplier)
         shoot(page, "purchase-orders", "09-purchase-orders")

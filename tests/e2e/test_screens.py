@@ -50,7 +50,9 @@ def test_today_counts_down_and_shows_stock_deliveries_and_notifications(fake):  
     timer = page.locator("#open-batches .countdown")
     first = timer.inner_text()
     assert first.startswith("Closes in 05:12:")
-    page.wait_for_function("t => document.querySelector('#open-batches .countdown').textContent !== t", arg=first)
+    page.wait_for_function(
+        "t => document.querySelector('#open-batches .countdown').textContent !== t", arg=first
+    )
     offers = page.locator("#open-batches .offer").all_inner_texts()
     assert "37 left" in offers[0] and "Sold out" in offers[1] and "Unlimited" in offers[2]
     awaiting = page.locator("#awaiting-delivery .card")
@@ -161,10 +163,13 @@ def test_groups_show_invite_link_and_qr_code(fake):  # type: ignore[no-untyped-d
     assert link.endswith("/app/#/join/XFL8K2?tenant=fresh")
     qr = group.locator(".qr svg")
     assert qr.count() == 1 and qr.bounding_box()["width"] >= 150
-    modules = page.evaluate("""async (text) => {
+    modules = page.evaluate(
+        """async (text) => {
         const { default: qrcode } = await import('./vendor/qrcode.js');
         const q = qrcode(0, 'M'); q.addData(text); q.make(); return q.getModuleCount();
-    }""", link)
+    }""",
+        link,
+    )
     assert modules >= 25  # a real QR symbol (version 2 or more for a link this long)
     page.goto(link)  # the invite link opens a page that shows the code
     page.locator(".big-code", has_text="XFL8K2").wait_for()
@@ -228,8 +233,16 @@ def test_desktop_layout(fake):  # type: ignore[no-untyped-def]
 
 def test_phone_layout_of_every_screen(fake):  # type: ignore[no-untyped-def]
     tab, api = fake(lang="zh-CN")
-    for route in ["today", "orders", f"picklist/{api.closed_batch['id']}/{api.point['id']}", "pickup", "groups",
-                  "commissions", "purchase-orders", f"purchase-order/{api.pos[0]['id']}"]:
+    for route in [
+        "today",
+        "orders",
+        f"picklist/{api.closed_batch['id']}/{api.point['id']}",
+        "pickup",
+        "groups",
+        "commissions",
+        "purchase-orders",
+        f"purchase-order/{api.pos[0]['id']}",
+    ]:
         page = tab.open(route)
         settle(page)
         assert not tab.has_horizontal_overflow(), route

@@ -26,7 +26,8 @@ def test_sign_in_wrong_password_then_right(web, make_tenant):  # type: ignore[no
     assert alert.inner_text() == "Wrong phone/e-mail or password."
     assert page.input_value("#login") == tenant.admin_email  # what was typed is kept
     assert page.evaluate("localStorage.getItem('groupbuy.session')") is None or "token" not in page.evaluate(
-        "localStorage.getItem('groupbuy.session')")
+        "localStorage.getItem('groupbuy.session')"
+    )
 
     page.fill("#password", tenant.admin_password)
     page.click("button[type=submit]")
@@ -135,8 +136,10 @@ def test_token_refused_while_using_the_app_goes_back_to_sign_in(web, make_tenant
     page = tab.open("today")
     page.wait_for_selector("#sign-out")
     # the token expires while the app is open: the next request is refused with TOKEN_EXPIRED
-    page.evaluate("t => localStorage.setItem('groupbuy.session', JSON.stringify({token: t, slug: %r}))"
-                  % tenant.slug, _expired_token(tenant.admin_token))
+    page.evaluate(
+        "([t, slug]) => localStorage.setItem('groupbuy.session', JSON.stringify({token: t, slug}))",
+        [_expired_token(tenant.admin_token), tenant.slug],
+    )
     page.click("nav.menu a[href='#/orders']")
     page.wait_for_selector("#login")
     assert "expired" in page.locator(".notice.warning").inner_text()
@@ -185,8 +188,10 @@ def test_server_error_page_is_explained(web, make_tenant):  # type: ignore[no-un
     tab.set_session(tenant.admin_token, tenant.slug)
     page = tab.open("today")
     page.wait_for_selector("#sign-out")
-    page.route("**/graphql", lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>",
-                                                         content_type="text/html"))
+    page.route(
+        "**/graphql",
+        lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>", content_type="text/html"),
+    )
     page.click("nav.menu a[href='#/commissions']")
     error = page.locator("main .notice.error")
     error.wait_for()
@@ -222,7 +227,8 @@ def test_controls_are_labelled(web, make_tenant):  # type: ignore[no-untyped-def
             page.wait_for_function("!document.querySelector('main [aria-busy=true]')")
         unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, button, textarea')]
             .filter(el => !el.hidden && el.type !== 'hidden')
-            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+            .filter(el => !el.textContent.trim())
             .map(el => el.outerHTML)""")
         assert unlabelled == [], (route, unlabelled)
         if route == "signin":
@@ -237,7 +243,10 @@ def test_developer_links_on_the_sign_in_page(web, make_tenant, api_url):  # type
     sdl = page.locator("pre.sdl")
     sdl.wait_for()
     text = sdl.inner_text()
-    assert re.search(r"^type Query \{", text, re.M) and "tokenCreate(input: TokenCreateInput!): AuthPayload!" in text
+    assert (
+        re.search(r"^type Query \{", text, re.M)
+        and "tokenCreate(input: TokenCreateInput!): AuthPayload!" in text
+    )
 
 
 def test_dictionaries_have_the_same_keys(web):  # type: ignore[no-untyped-def]
