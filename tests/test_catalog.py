@@ -38,38 +38,48 @@ query($search: String, $first: Int, $after: String) {
 SUPPLIERS = """
 query($first: Int, $after: String) {
   suppliers(first: $first, after: $after) {
-    edges { node { id name contactEmail products(first: 2) { edges { node { name } } pageInfo { hasNextPage } } } }
+    edges { node { id name contactEmail
+      products(first: 2) { edges { node { name } } pageInfo { hasNextPage } } } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
-NODE = "query($id: ID!) { node(id: $id) { __typename id ... on Product { name cost { amount } } ... on Supplier { name contactEmail } } }"
+NODE = """query($id: ID!) { node(id: $id) { __typename id
+  ... on Product { name cost { amount } } ... on Supplier { name contactEmail } } }"""
 ME_SUPPLIER = "{ me { roles supplier { id name } leader { id } } }"
 
 
 def create_supplier(gql, tenant, name="绿源农场", email="farm@example.com") -> str:  # type: ignore[no-untyped-def]
-    payload = gql.data(SUPPLIER_CREATE, {"input": {"name": name, "contactEmail": email}},
-                       token=tenant.admin_token)["supplierCreate"]
+    payload = gql.data(
+        SUPPLIER_CREATE, {"input": {"name": name, "contactEmail": email}}, token=tenant.admin_token
+    )["supplierCreate"]
     assert payload["errors"] == [], payload
     return payload["supplier"]["id"]
 
 
 def create_product(gql, tenant, supplier_id, name="有机菠菜", cost="3.50", **extra) -> dict:  # type: ignore[no-untyped-def]
-    payload = gql.data(PRODUCT_CREATE, {"input": {"supplierId": supplier_id, "name": name, "unit": "500g 袋",
-                                                  "cost": cost, **extra}}, token=tenant.admin_token)["productCreate"]
+    payload = gql.data(
+        PRODUCT_CREATE,
+        {"input": {"supplierId": supplier_id, "name": name, "unit": "500g 袋", "cost": cost, **extra}},
+        token=tenant.admin_token,
+    )["productCreate"]
     assert payload["errors"] == [], payload
     return payload["product"]  # type: ignore[no-any-return]
 
 
 def supplier_login(gql, tenant, supplier_id, email) -> str:  # type: ignore[no-untyped-def]
-    payload = gql.data(SUPPLIER_ACCOUNT_CREATE, {"input": {"supplierId": supplier_id, "email": email,
-                                                           "password": "supplier-pw-1"}},
-                       token=tenant.admin_token)["supplierAccountCreate"]
+    payload = gql.data(
+        SUPPLIER_ACCOUNT_CREATE,
+        {"input": {"supplierId": supplier_id, "email": email, "password": "supplier-pw-1"}},
+        token=tenant.admin_token,
+    )["supplierAccountCreate"]
     assert payload["errors"] == [], payload
     return sign_in(gql, tenant.slug, email, "supplier-pw-1")
 
 
 def _count(owner_db, table, tenant) -> int:  # type: ignore[no-untyped-def]
-    return owner_db.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0]
+    return owner_db.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[
+        0
+    ]
 
 
 def test_admin_creates_supplier_and_product(gql, tenant):  # type: ignore[no-untyped-def]
@@ -78,9 +88,14 @@ def test_admin_creates_supplier_and_product(gql, tenant):  # type: ignore[no-unt
     assert product["cost"] == {"amount": "3.50", "currency": "CNY"}
     assert product["supplier"] == {"id": sid, "name": "绿源农场"}
     assert product["active"] is True and product["unit"] == "500g 袋"
-    updated = gql.data(PRODUCT_UPDATE, {"id": product["id"], "input": {
-        "supplierId": sid, "name": "菠菜", "unit": "1kg", "cost": "6", "active": False}},
-        token=tenant.admin_token)["productUpdate"]
+    updated = gql.data(
+        PRODUCT_UPDATE,
+        {
+            "id": product["id"],
+            "input": {"supplierId": sid, "name": "菠菜", "unit": "1kg", "cost": "6", "active": False},
+        },
+        token=tenant.admin_token,
+    )["productUpdate"]
     assert updated["errors"] == []
     assert updated["product"]["name"] == "菠菜" and updated["product"]["active"] is False
     assert updated["product"]["cost"]["amount"] == "6.00"
@@ -96,12 +111,17 @@ def test_products_search_and_keyset_pages(gql, tenant):  # type: ignore[no-untyp
     assert page1["pageInfo"]["hasNextPage"] is True
     # An insert between pages does not shift the next page (keyset, not OFFSET).
     create_product(gql, tenant, sid, name="苹果 new")
-    page2 = gql.data(PRODUCTS, {"search": "苹果", "first": 2, "after": page1["pageInfo"]["endCursor"]},
-                     token=tenant.admin_token)["products"]
+    page2 = gql.data(
+        PRODUCTS,
+        {"search": "苹果", "first": 2, "after": page1["pageInfo"]["endCursor"]},
+        token=tenant.admin_token,
+    )["products"]
     assert [e["node"]["name"] for e in page2["edges"]] == ["苹果 2", "苹果 3"]
     # LIKE wildcards in the search are literal characters.
-    assert [e["node"]["name"] for e in gql.data(PRODUCTS, {"search": "%_"}, token=tenant.admin_token)
-            ["products"]["edges"]] == ["100%_橙汁"]
+    assert [
+        e["node"]["name"]
+        for e in gql.data(PRODUCTS, {"search": "%_"}, token=tenant.admin_token)["products"]["edges"]
+    ] == ["100%_橙汁"]
 
 
 def test_page_size_is_capped(gql, tenant):  # type: ignore[no-untyped-def]
@@ -117,7 +137,11 @@ def test_supplier_account_sees_own_products_and_cost_only(gql, tenant, make_cust
     other_product = create_product(gql, tenant, other, name="theirs")
     token = supplier_login(gql, tenant, mine, "staff@mine.example")
     me = gql.data(ME_SUPPLIER, token=token)["me"]
-    assert set(me["roles"]) == {"SUPPLIER"} and me["supplier"] == {"id": mine, "name": "Mine"} and me["leader"] is None
+    assert (
+        set(me["roles"]) == {"SUPPLIER"}
+        and me["supplier"] == {"id": mine, "name": "Mine"}
+        and me["leader"] is None
+    )
     listed = gql.data(PRODUCTS, token=token)["products"]["edges"]
     assert [(e["node"]["name"], e["node"]["cost"]) for e in listed] == [("own", {"amount": "3.50"})]
     # Nothing of the other supplier through node() either.
@@ -130,7 +154,11 @@ def test_supplier_account_sees_own_products_and_cost_only(gql, tenant, make_cust
     node = gql.data(NODE, {"id": own_product["id"]}, token=customer.token)["node"]
     assert node["name"] == "own" and node["cost"] is None
     assert gql.data(NODE, {"id": mine}, token=customer.token)["node"] == {
-        "__typename": "Supplier", "id": mine, "name": "Mine", "contactEmail": None}
+        "__typename": "Supplier",
+        "id": mine,
+        "name": "Mine",
+        "contactEmail": None,
+    }
     body = gql(PRODUCTS, token=customer.token)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = gql(SUPPLIERS, token=token)
@@ -143,58 +171,111 @@ def test_suppliers_with_their_products(gql, tenant):  # type: ignore[no-untyped-
         create_product(gql, tenant, a, name=f"a{i}")
     create_product(gql, tenant, b, name="b0")
     edges = gql.data(SUPPLIERS, token=tenant.admin_token)["suppliers"]["edges"]
-    got = {e["node"]["name"]: ([p["node"]["name"] for p in e["node"]["products"]["edges"]],
-                               e["node"]["products"]["pageInfo"]["hasNextPage"]) for e in edges}
+    got = {
+        e["node"]["name"]: (
+            [p["node"]["name"] for p in e["node"]["products"]["edges"]],
+            e["node"]["products"]["pageInfo"]["hasNextPage"],
+        )
+        for e in edges
+    }
     assert got == {"A": (["a0", "a1"], True), "B": (["b0"], False)}
 
 
 def test_invalid_input_changes_nothing(gql, tenant, make_tenant, owner_db):  # type: ignore[no-untyped-def]
     sid = create_supplier(gql, tenant)
     product = create_product(gql, tenant, sid)
-    before = (_count(owner_db, "supplier", tenant), _count(owner_db, "product", tenant),
-              _count(owner_db, "app_user", tenant))
-    bad = gql.data(SUPPLIER_CREATE, {"input": {"name": "  ", "contactEmail": "nope"}},
-                   token=tenant.admin_token)["supplierCreate"]
-    assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {("INVALID", ("name",)),
-                                                                       ("INVALID", ("contactEmail",))}
-    too_long = gql.data(SUPPLIER_CREATE, {"input": {"name": "x" * 201}}, token=tenant.admin_token)["supplierCreate"]
-    assert [(e["code"], e["field"]) for e in too_long["errors"]] == [("INVALID", ["name"])]
-    bad = gql.data(PRODUCT_CREATE, {"input": {"supplierId": sid, "name": "", "unit": "u" * 51, "cost": "-1",
-                                              "imageUrl": "javascript:alert(1)"}},
-                   token=tenant.admin_token)["productCreate"]
+    before = (
+        _count(owner_db, "supplier", tenant),
+        _count(owner_db, "product", tenant),
+        _count(owner_db, "app_user", tenant),
+    )
+    bad = gql.data(
+        SUPPLIER_CREATE, {"input": {"name": "  ", "contactEmail": "nope"}}, token=tenant.admin_token
+    )["supplierCreate"]
     assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {
-        ("INVALID", ("name",)), ("INVALID", ("unit",)), ("INVALID", ("cost",)), ("INVALID", ("imageUrl",))}
-    bad = gql.data(PRODUCT_CREATE, {"input": {"supplierId": sid, "name": "x", "unit": "x", "cost": "1.234"}},
-                   token=tenant.admin_token)["productCreate"]
+        ("INVALID", ("name",)),
+        ("INVALID", ("contactEmail",)),
+    }
+    too_long = gql.data(SUPPLIER_CREATE, {"input": {"name": "x" * 201}}, token=tenant.admin_token)[
+        "supplierCreate"
+    ]
+    assert [(e["code"], e["field"]) for e in too_long["errors"]] == [("INVALID", ["name"])]
+    bad = gql.data(
+        PRODUCT_CREATE,
+        {
+            "input": {
+                "supplierId": sid,
+                "name": "",
+                "unit": "u" * 51,
+                "cost": "-1",
+                "imageUrl": "javascript:alert(1)",
+            }
+        },
+        token=tenant.admin_token,
+    )["productCreate"]
+    assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {
+        ("INVALID", ("name",)),
+        ("INVALID", ("unit",)),
+        ("INVALID", ("cost",)),
+        ("INVALID", ("imageUrl",)),
+    }
+    bad = gql.data(
+        PRODUCT_CREATE,
+        {"input": {"supplierId": sid, "name": "x", "unit": "x", "cost": "1.234"}},
+        token=tenant.admin_token,
+    )["productCreate"]
     assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["cost"])]
     # Unknown, malformed, wrong-type and other tenants' IDs: NOT_FOUND on the id field.
     other = make_tenant()
     foreign_supplier = create_supplier(gql, other)
-    for wrong in (foreign_supplier, global_id.encode("Supplier", global_id.decode(product["id"])[1]),
-                  product["id"], "not-an-id"):
-        bad = gql.data(PRODUCT_CREATE, {"input": {"supplierId": wrong, "name": "x", "unit": "x", "cost": "1"}},
-                       token=tenant.admin_token)["productCreate"]
+    for wrong in (
+        foreign_supplier,
+        global_id.encode("Supplier", global_id.decode(product["id"])[1]),
+        product["id"],
+        "not-an-id",
+    ):
+        bad = gql.data(
+            PRODUCT_CREATE,
+            {"input": {"supplierId": wrong, "name": "x", "unit": "x", "cost": "1"}},
+            token=tenant.admin_token,
+        )["productCreate"]
         assert [(e["code"], e["field"]) for e in bad["errors"]] == [("NOT_FOUND", ["supplierId"])], wrong
-        bad = gql.data(SUPPLIER_ACCOUNT_CREATE, {"input": {"supplierId": wrong, "email": "s@x.example",
-                                                           "password": "password-1"}},
-                       token=tenant.admin_token)["supplierAccountCreate"]
+        bad = gql.data(
+            SUPPLIER_ACCOUNT_CREATE,
+            {"input": {"supplierId": wrong, "email": "s@x.example", "password": "password-1"}},
+            token=tenant.admin_token,
+        )["supplierAccountCreate"]
         assert [(e["code"], e["field"]) for e in bad["errors"]] == [("NOT_FOUND", ["supplierId"])], wrong
     for wrong in (sid, "not-an-id", create_product(gql, other, foreign_supplier)["id"]):
-        bad = gql.data(PRODUCT_UPDATE, {"id": wrong, "input": {"supplierId": sid, "name": "changed", "unit": "x",
-                                                               "cost": "1"}}, token=tenant.admin_token)["productUpdate"]
+        bad = gql.data(
+            PRODUCT_UPDATE,
+            {"id": wrong, "input": {"supplierId": sid, "name": "changed", "unit": "x", "cost": "1"}},
+            token=tenant.admin_token,
+        )["productUpdate"]
         assert [(e["code"], e["field"]) for e in bad["errors"]] == [("NOT_FOUND", ["id"])], wrong
-    bad = gql.data(PRODUCT_UPDATE, {"id": product["id"], "input": {"supplierId": sid, "name": "changed",
-                                                                   "unit": "", "cost": "1"}},
-                   token=tenant.admin_token)["productUpdate"]
+    bad = gql.data(
+        PRODUCT_UPDATE,
+        {"id": product["id"], "input": {"supplierId": sid, "name": "changed", "unit": "", "cost": "1"}},
+        token=tenant.admin_token,
+    )["productUpdate"]
     assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["unit"])]
-    bad = gql.data(SUPPLIER_ACCOUNT_CREATE, {"input": {"supplierId": sid, "email": "bad", "password": "short"}},
-                   token=tenant.admin_token)["supplierAccountCreate"]
-    assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {("INVALID", ("email",)),
-                                                                       ("INVALID", ("password",))}
-    assert (_count(owner_db, "supplier", tenant), _count(owner_db, "product", tenant),
-            _count(owner_db, "app_user", tenant)) == before
-    name = owner_db.execute("SELECT name FROM product WHERE id = %s",
-                            (global_id.decode(product["id"])[1],)).fetchone()[0]
+    bad = gql.data(
+        SUPPLIER_ACCOUNT_CREATE,
+        {"input": {"supplierId": sid, "email": "bad", "password": "short"}},
+        token=tenant.admin_token,
+    )["supplierAccountCreate"]
+    assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {
+        ("INVALID", ("email",)),
+        ("INVALID", ("password",)),
+    }
+    assert (
+        _count(owner_db, "supplier", tenant),
+        _count(owner_db, "product", tenant),
+        _count(owner_db, "app_user", tenant),
+    ) == before
+    name = owner_db.execute(
+        "SELECT name FROM product WHERE id = %s", (global_id.decode(product["id"])[1],)
+    ).fetchone()[0]
     assert name == "有机菠菜"
 
 
@@ -214,7 +295,8 @@ def test_node_of_other_tenant_is_null(gql, make_tenant):  # type: ignore[no-unty
 PRODUCTS_WITH_SUPPLIERS = """
 query($first: Int) {
   products(first: $first) {
-    edges { node { name cost { amount } supplier { name contactEmail products(first: 3) { edges { node { name } } } } } }
+    edges { node { name cost { amount }
+      supplier { name contactEmail products(first: 3) { edges { node { name } } } } } }
   }
 }"""
 
@@ -228,12 +310,16 @@ def test_statements_for_a_page_of_products_do_not_grow_with_it(gql, tenant, owne
                       FROM generate_series(1, 30) i RETURNING id)
            INSERT INTO product (tenant_id, id, supplier_id, name, unit, cost_minor, active, created_at)
            SELECT %(t)s, gen_random_uuid(), s.id, 'product ' || n, 'box', 100 * n, true, clock_timestamp()
-           FROM s, generate_series(1, 4) n""", {"t": tenant.uuid})
+           FROM s, generate_series(1, 4) n""",
+        {"t": tenant.uuid},
+    )
     gql.data(PRODUCTS_WITH_SUPPLIERS, {"first": 1}, token=tenant.admin_token)  # warm the tenant cache
     counts = {}
     for first in (10, 100):
         with counted_statements() as seen:
-            edges = gql.data(PRODUCTS_WITH_SUPPLIERS, {"first": first}, token=tenant.admin_token)["products"]["edges"]
+            edges = gql.data(PRODUCTS_WITH_SUPPLIERS, {"first": first}, token=tenant.admin_token)["products"][
+                "edges"
+            ]
         assert len(edges) == first
         assert all(e["node"]["cost"] and len(e["node"]["supplier"]["products"]["edges"]) == 3 for e in edges)
         counts[first] = len(seen)

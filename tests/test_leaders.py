@@ -12,20 +12,20 @@ from tests.conftest import sign_in
 LEADER_FIELDS = "id displayName phone status statusReason commissionRate"
 LEADER_APPLY = """
 mutation($input: LeaderApplyInput!) {
-  leaderApply(input: $input) { leader { %s } errors { code field message } }
-}""" % LEADER_FIELDS
+  leaderApply(input: $input) { leader { FIELDS } errors { code field message } }
+}""".replace("FIELDS", LEADER_FIELDS)
 LEADER_APPROVE = """
 mutation($id: ID!, $rate: Decimal) {
-  leaderApprove(id: $id, commissionRate: $rate) { leader { %s } errors { code field message } }
-}""" % LEADER_FIELDS
+  leaderApprove(id: $id, commissionRate: $rate) { leader { FIELDS } errors { code field message } }
+}""".replace("FIELDS", LEADER_FIELDS)
 LEADER_REJECT = """
 mutation($id: ID!, $reason: String!) {
-  leaderReject(id: $id, reason: $reason) { leader { %s } errors { code field message } }
-}""" % LEADER_FIELDS
+  leaderReject(id: $id, reason: $reason) { leader { FIELDS } errors { code field message } }
+}""".replace("FIELDS", LEADER_FIELDS)
 LEADER_SUSPEND = """
 mutation($id: ID!, $reason: String!) {
-  leaderSuspend(id: $id, reason: $reason) { leader { %s } errors { code field message } }
-}""" % LEADER_FIELDS
+  leaderSuspend(id: $id, reason: $reason) { leader { FIELDS } errors { code field message } }
+}""".replace("FIELDS", LEADER_FIELDS)
 LEADERS = """
 query($status: LeaderStatus, $first: Int, $after: String) {
   leaders(status: $status, first: $first, after: $after) {
@@ -35,19 +35,23 @@ query($status: LeaderStatus, $first: Int, $after: String) {
 POINT_FIELDS = "id name address latitude longitude openingHours active leader { id displayName }"
 POINT_CREATE = """
 mutation($input: PickupPointInput!) {
-  pickupPointCreate(input: $input) { pickupPoint { %s } errors { code field message } }
-}""" % POINT_FIELDS
+  pickupPointCreate(input: $input) { pickupPoint { FIELDS } errors { code field message } }
+}""".replace("FIELDS", POINT_FIELDS)
 POINT_UPDATE = """
 mutation($id: ID!, $input: PickupPointInput!) {
-  pickupPointUpdate(id: $id, input: $input) { pickupPoint { %s } errors { code field message } }
-}""" % POINT_FIELDS
+  pickupPointUpdate(id: $id, input: $input) { pickupPoint { FIELDS } errors { code field message } }
+}""".replace("FIELDS", POINT_FIELDS)
 POINTS = """
 query($first: Int, $after: String) {
-  pickupPoints(first: $first, after: $after) { edges { node { id name active } } pageInfo { hasNextPage endCursor } }
+  pickupPoints(first: $first, after: $after) {
+    edges { node { id name active } } pageInfo { hasNextPage endCursor }
+  }
 }"""
 NEAREST = """
 query($lat: Float!, $lon: Float!, $first: Int) {
-  nearestPickupPoints(latitude: $lat, longitude: $lon, first: $first) { distanceMeters pickupPoint { id name } }
+  nearestPickupPoints(latitude: $lat, longitude: $lon, first: $first) {
+    distanceMeters pickupPoint { id name }
+  }
 }"""
 GROUP_CREATE = """
 mutation($input: CommunityGroupInput!) {
@@ -57,9 +61,12 @@ mutation($input: CommunityGroupInput!) {
 }"""
 GROUP_JOIN = """
 mutation($code: String!) {
-  communityGroupJoin(inviteCode: $code) { communityGroup { id name memberCount } errors { code field message } }
+  communityGroupJoin(inviteCode: $code) {
+    communityGroup { id name memberCount } errors { code field message }
+  }
 }"""
-ME = "{ me { roles leader { id status phone commissionRate pickupPoints { name } communityGroups { name inviteCode memberCount } } } }"
+ME = """{ me { roles leader { id status phone commissionRate pickupPoints { name }
+  communityGroups { name inviteCode memberCount } } } }"""
 NODE = """query($id: ID!) { node(id: $id) { __typename id
   ... on Leader { displayName phone status }
   ... on PickupPoint { name active }
@@ -78,8 +85,9 @@ class LeaderHandle:
 
 
 def apply(gql, tenant, customer, name="王阿姨", phone="+8613900001111") -> str:  # type: ignore[no-untyped-def]
-    payload = gql.data(LEADER_APPLY, {"input": {"displayName": name, "phone": phone}},
-                       token=customer.token)["leaderApply"]
+    payload = gql.data(LEADER_APPLY, {"input": {"displayName": name, "phone": phone}}, token=customer.token)[
+        "leaderApply"
+    ]
     assert payload["errors"] == [], payload
     return payload["leader"]["id"]
 
@@ -88,14 +96,22 @@ def make_leader(gql, tenant, make_customer, name="王阿姨", rate=None) -> Lead
     """An approved leader with a fresh token (roles are read when the token is used)."""
     customer = make_customer(tenant, name)
     leader_id = apply(gql, tenant, customer, name, phone=customer.phone)
-    payload = gql.data(LEADER_APPROVE, {"id": leader_id, "rate": rate}, token=tenant.admin_token)["leaderApprove"]
+    payload = gql.data(LEADER_APPROVE, {"id": leader_id, "rate": rate}, token=tenant.admin_token)[
+        "leaderApprove"
+    ]
     assert payload["errors"] == [], payload
     return LeaderHandle(id=leader_id, token=customer.token, user_id=customer.user_id, phone=customer.phone)
 
 
 def point_input(name="幸福小区自提点", lat=PEOPLES_SQUARE[0], lon=PEOPLES_SQUARE[1], **extra) -> dict:  # type: ignore[no-untyped-def]
-    return {"name": name, "address": "黄浦区人民大道 1 号", "latitude": lat, "longitude": lon,
-            "openingHours": "08:00-20:00", **extra}
+    return {
+        "name": name,
+        "address": "黄浦区人民大道 1 号",
+        "latitude": lat,
+        "longitude": lon,
+        "openingHours": "08:00-20:00",
+        **extra,
+    }
 
 
 def create_point(gql, token, **kw) -> dict:  # type: ignore[no-untyped-def]
@@ -115,22 +131,32 @@ def codes(payload: dict) -> set[tuple[str, tuple[str, ...] | None]]:
 
 
 def count(owner_db, table, tenant) -> int:  # type: ignore[no-untyped-def]
-    return owner_db.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0]
+    return owner_db.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[
+        0
+    ]
 
 
 def test_apply_approve_with_default_and_explicit_rate(gql, make_tenant, make_customer):  # type: ignore[no-untyped-def]
     tenant = make_tenant(defaultCommissionRate="0.12")
     customer = make_customer(tenant)
-    payload = gql.data(LEADER_APPLY, {"input": {"displayName": " 王阿姨 ", "phone": "+86 139-0000-1111"}},
-                       token=customer.token)["leaderApply"]
+    payload = gql.data(
+        LEADER_APPLY,
+        {"input": {"displayName": " 王阿姨 ", "phone": "+86 139-0000-1111"}},
+        token=customer.token,
+    )["leaderApply"]
     assert payload["errors"] == []
     leader = payload["leader"]
-    assert leader["status"] == "PENDING" and leader["displayName"] == "王阿姨" and leader["phone"] == "+8613900001111"
+    assert (
+        leader["status"] == "PENDING"
+        and leader["displayName"] == "王阿姨"
+        and leader["phone"] == "+8613900001111"
+    )
     me = gql.data(ME, token=customer.token)["me"]
     assert me["roles"] == ["CUSTOMER"] and me["leader"]["status"] == "PENDING"
     # One application per user per tenant.
-    again = gql.data(LEADER_APPLY, {"input": {"displayName": "x", "phone": "+8613900002222"}},
-                     token=customer.token)["leaderApply"]
+    again = gql.data(
+        LEADER_APPLY, {"input": {"displayName": "x", "phone": "+8613900002222"}}, token=customer.token
+    )["leaderApply"]
     assert codes(again) == {("ALREADY_EXISTS", None)}
     approved = gql.data(LEADER_APPROVE, {"id": leader["id"]}, token=tenant.admin_token)["leaderApprove"]
     assert approved["errors"] == [] and approved["leader"]["status"] == "APPROVED"
@@ -138,7 +164,9 @@ def test_apply_approve_with_default_and_explicit_rate(gql, make_tenant, make_cus
     me = gql.data(ME, token=customer.token)["me"]
     assert set(me["roles"]) == {"CUSTOMER", "LEADER"}
     # A later approval with a rate changes the rate only.
-    again = gql.data(LEADER_APPROVE, {"id": leader["id"], "rate": "0.5"}, token=tenant.admin_token)["leaderApprove"]
+    again = gql.data(LEADER_APPROVE, {"id": leader["id"], "rate": "0.5"}, token=tenant.admin_token)[
+        "leaderApprove"
+    ]
     assert again["leader"]["commissionRate"] == "0.50" and again["leader"]["status"] == "APPROVED"
 
 
@@ -147,26 +175,37 @@ def test_rate_out_of_range_and_unknown_ids_change_nothing(gql, make_tenant, make
     leader_id = apply(gql, tenant, make_customer(tenant))
     foreign = apply(gql, other, make_customer(other))
     for rate in ("0.51", "-0.01", "0.12345"):
-        bad = gql.data(LEADER_APPROVE, {"id": leader_id, "rate": rate}, token=tenant.admin_token)["leaderApprove"]
+        bad = gql.data(LEADER_APPROVE, {"id": leader_id, "rate": rate}, token=tenant.admin_token)[
+            "leaderApprove"
+        ]
         assert codes(bad) == {("INVALID", ("commissionRate",))}, rate
     for wrong in (foreign, "nope", global_id.encode("PickupPoint", global_id.decode(leader_id)[1])):
-        for query, variables, name in ((LEADER_APPROVE, {"id": wrong}, "leaderApprove"),
-                                       (LEADER_SUSPEND, {"id": wrong, "reason": "r"}, "leaderSuspend"),
-                                       (LEADER_REJECT, {"id": wrong, "reason": "r"}, "leaderReject")):
+        for query, variables, name in (
+            (LEADER_APPROVE, {"id": wrong}, "leaderApprove"),
+            (LEADER_SUSPEND, {"id": wrong, "reason": "r"}, "leaderSuspend"),
+            (LEADER_REJECT, {"id": wrong, "reason": "r"}, "leaderReject"),
+        ):
             bad = gql.data(query, variables, token=tenant.admin_token)[name]
             assert codes(bad) == {("NOT_FOUND", ("id",))}, (name, wrong)
-    bad = gql.data(LEADER_SUSPEND, {"id": leader_id, "reason": " "}, token=tenant.admin_token)["leaderSuspend"]
+    bad = gql.data(LEADER_SUSPEND, {"id": leader_id, "reason": " "}, token=tenant.admin_token)[
+        "leaderSuspend"
+    ]
     assert codes(bad) == {("INVALID", ("reason",))}
-    row = owner_db.execute("SELECT status, commission_rate FROM leader WHERE id = %s",
-                           (global_id.decode(leader_id)[1],)).fetchone()
+    row = owner_db.execute(
+        "SELECT status, commission_rate FROM leader WHERE id = %s", (global_id.decode(leader_id)[1],)
+    ).fetchone()
     assert row == ("PENDING", None)
-    assert owner_db.execute("SELECT status FROM leader WHERE id = %s",
-                            (global_id.decode(foreign)[1],)).fetchone() == ("PENDING",)
+    assert owner_db.execute(
+        "SELECT status FROM leader WHERE id = %s", (global_id.decode(foreign)[1],)
+    ).fetchone() == ("PENDING",)
     customer = make_customer(tenant)
-    bad = gql.data(LEADER_APPLY, {"input": {"displayName": "", "phone": "12ab"}}, token=customer.token)["leaderApply"]
+    bad = gql.data(LEADER_APPLY, {"input": {"displayName": "", "phone": "12ab"}}, token=customer.token)[
+        "leaderApply"
+    ]
     assert codes(bad) == {("INVALID", ("displayName",)), ("INVALID", ("phone",))}
-    bad = gql.data(LEADER_APPLY, {"input": {"displayName": "x" * 101, "phone": "+8613900001111"}},
-                   token=customer.token)["leaderApply"]
+    bad = gql.data(
+        LEADER_APPLY, {"input": {"displayName": "x" * 101, "phone": "+8613900001111"}}, token=customer.token
+    )["leaderApply"]
     assert codes(bad) == {("INVALID", ("displayName",))}
     assert count(owner_db, "leader", tenant) == 1
 
@@ -174,10 +213,13 @@ def test_rate_out_of_range_and_unknown_ids_change_nothing(gql, make_tenant, make
 def test_reject(gql, tenant, make_customer):  # type: ignore[no-untyped-def]
     customer = make_customer(tenant)
     leader_id = apply(gql, tenant, customer)
-    rejected = gql.data(LEADER_REJECT, {"id": leader_id, "reason": "不在服务范围"}, token=tenant.admin_token)["leaderReject"]
+    rejected = gql.data(LEADER_REJECT, {"id": leader_id, "reason": "不在服务范围"}, token=tenant.admin_token)[
+        "leaderReject"
+    ]
     assert rejected["leader"]["status"] == "REJECTED" and rejected["leader"]["statusReason"] == "不在服务范围"
     assert codes(gql.data(LEADER_APPROVE, {"id": leader_id}, token=tenant.admin_token)["leaderApprove"]) == {
-        ("CONFLICT", ("id",))}
+        ("CONFLICT", ("id",))
+    }
     assert gql.data(ME, token=customer.token)["me"]["roles"] == ["CUSTOMER"]
 
 
@@ -196,7 +238,9 @@ def test_pickup_points_of_a_leader_and_suspension(gql, tenant, make_customer):  
     point = create_point(gql, leader.token)
     assert point["leader"] == {"id": leader.id, "displayName": "王阿姨"}
     hidden = create_point(gql, leader.token, name="暂停的点", active=False)
-    admin_point = create_point(gql, tenant.admin_token, name="管理员建的点", leaderId=leader.id, lat=31.24, lon=121.48)
+    admin_point = create_point(
+        gql, tenant.admin_token, name="管理员建的点", leaderId=leader.id, lat=31.24, lon=121.48
+    )
     public = [e["node"]["id"] for e in gql.data(POINTS, tenant=tenant.slug)["pickupPoints"]["edges"]]
     assert public == [point["id"], admin_point["id"]]
     every = [e["node"]["id"] for e in gql.data(POINTS, token=tenant.admin_token)["pickupPoints"]["edges"]]
@@ -208,12 +252,17 @@ def test_pickup_points_of_a_leader_and_suspension(gql, tenant, make_customer):  
     assert gql.data(NODE, {"id": leader.id}, tenant=tenant.slug)["node"]["phone"] is None
     assert gql.data(NODE, {"id": leader.id}, token=leader.token)["node"]["phone"] == leader.phone
 
-    suspended = gql.data(LEADER_SUSPEND, {"id": leader.id, "reason": "投诉较多"},
-                         token=tenant.admin_token)["leaderSuspend"]
+    suspended = gql.data(LEADER_SUSPEND, {"id": leader.id, "reason": "投诉较多"}, token=tenant.admin_token)[
+        "leaderSuspend"
+    ]
     assert suspended["errors"] == [] and suspended["leader"]["status"] == "SUSPENDED"
     assert gql.data(POINTS, tenant=tenant.slug)["pickupPoints"]["edges"] == []
-    assert gql.data(NEAREST, {"lat": PEOPLES_SQUARE[0], "lon": PEOPLES_SQUARE[1]},
-                    tenant=tenant.slug)["nearestPickupPoints"] == []
+    assert (
+        gql.data(NEAREST, {"lat": PEOPLES_SQUARE[0], "lon": PEOPLES_SQUARE[1]}, tenant=tenant.slug)[
+            "nearestPickupPoints"
+        ]
+        == []
+    )
     assert gql.data(NODE, {"id": point["id"]}, tenant=tenant.slug)["node"] is None
     assert gql.data(NODE, {"id": leader.id}, tenant=tenant.slug)["node"] is None
     assert len(gql.data(POINTS, token=tenant.admin_token)["pickupPoints"]["edges"]) == 3
@@ -236,14 +285,25 @@ def test_pickup_point_validation_changes_nothing(gql, make_tenant, make_customer
     foreign_leader = make_leader(gql, other, make_customer, "外人")
     point = create_point(gql, leader.token)
     before = count(owner_db, "pickup_point", tenant)
-    bad = gql.data(POINT_CREATE, {"input": point_input(name="", lat=90.5, lon=-180.01, address="a" * 501)},
-                   token=leader.token)["pickupPointCreate"]
-    assert codes(bad) == {("INVALID", ("name",)), ("INVALID", ("latitude",)), ("INVALID", ("longitude",)),
-                          ("INVALID", ("address",))}
+    bad = gql.data(
+        POINT_CREATE,
+        {"input": point_input(name="", lat=90.5, lon=-180.01, address="a" * 501)},
+        token=leader.token,
+    )["pickupPointCreate"]
+    assert codes(bad) == {
+        ("INVALID", ("name",)),
+        ("INVALID", ("latitude",)),
+        ("INVALID", ("longitude",)),
+        ("INVALID", ("address",)),
+    }
     for lat, lon in ((-91, 0), (0, 181)):
-        bad = gql.data(POINT_CREATE, {"input": point_input(lat=lat, lon=lon)}, token=leader.token)["pickupPointCreate"]
+        bad = gql.data(POINT_CREATE, {"input": point_input(lat=lat, lon=lon)}, token=leader.token)[
+            "pickupPointCreate"
+        ]
         assert {c for c, _ in codes(bad)} == {"INVALID"}
-    ok = gql.data(POINT_CREATE, {"input": point_input(lat=-90, lon=180)}, token=tenant.admin_token)  # admins need leaderId
+    ok = gql.data(
+        POINT_CREATE, {"input": point_input(lat=-90, lon=180)}, token=tenant.admin_token
+    )  # admins need leaderId
     assert codes(ok["pickupPointCreate"]) == {("NOT_FOUND", ("leaderId",))}
     for wrong in (foreign_leader.id, "garbage", point["id"]):
         bad = gql.data(POINT_CREATE, {"input": point_input(leaderId=wrong)}, token=tenant.admin_token)
@@ -251,30 +311,49 @@ def test_pickup_point_validation_changes_nothing(gql, make_tenant, make_customer
     # A leader cannot create for, or update the points of, another leader.
     bad = gql.data(POINT_CREATE, {"input": point_input(leaderId=other_leader.id)}, token=leader.token)
     assert codes(bad["pickupPointCreate"]) == {("FORBIDDEN", None)}
-    bad = gql.data(POINT_UPDATE, {"id": point["id"], "input": point_input(name="改名")}, token=other_leader.token)
+    bad = gql.data(
+        POINT_UPDATE, {"id": point["id"], "input": point_input(name="改名")}, token=other_leader.token
+    )
     assert codes(bad["pickupPointUpdate"]) == {("FORBIDDEN", None)}
-    bad = gql.data(POINT_UPDATE, {"id": point["id"], "input": point_input(name="改名", leaderId=other_leader.id)},
-                   token=tenant.admin_token)
+    bad = gql.data(
+        POINT_UPDATE,
+        {"id": point["id"], "input": point_input(name="改名", leaderId=other_leader.id)},
+        token=tenant.admin_token,
+    )
     assert codes(bad["pickupPointUpdate"]) == {("INVALID", ("leaderId",))}
-    bad = gql.data(POINT_UPDATE, {"id": point["id"], "input": point_input(name="改名", lat=100)}, token=leader.token)
+    bad = gql.data(
+        POINT_UPDATE, {"id": point["id"], "input": point_input(name="改名", lat=100)}, token=leader.token
+    )
     assert codes(bad["pickupPointUpdate"]) == {("INVALID", ("latitude",))}
     for wrong in (leader.id, "garbage"):
         bad = gql.data(POINT_UPDATE, {"id": wrong, "input": point_input()}, token=tenant.admin_token)
         assert codes(bad["pickupPointUpdate"]) == {("NOT_FOUND", ("id",))}
     assert count(owner_db, "pickup_point", tenant) == before
-    assert owner_db.execute("SELECT name FROM pickup_point WHERE id = %s",
-                            (global_id.decode(point["id"])[1],)).fetchone() == ("幸福小区自提点",)
-    updated = gql.data(POINT_UPDATE, {"id": point["id"], "input": point_input(name="改名", active=False,
-                                                                             leaderId=leader.id)},
-                       token=leader.token)["pickupPointUpdate"]
-    assert updated["errors"] == [] and updated["pickupPoint"]["name"] == "改名" and not updated["pickupPoint"]["active"]
+    assert owner_db.execute(
+        "SELECT name FROM pickup_point WHERE id = %s", (global_id.decode(point["id"])[1],)
+    ).fetchone() == ("幸福小区自提点",)
+    updated = gql.data(
+        POINT_UPDATE,
+        {"id": point["id"], "input": point_input(name="改名", active=False, leaderId=leader.id)},
+        token=leader.token,
+    )["pickupPointUpdate"]
+    assert (
+        updated["errors"] == []
+        and updated["pickupPoint"]["name"] == "改名"
+        and not updated["pickupPoint"]["active"]
+    )
 
 
 def test_groups_invite_codes_and_idempotent_join(gql, tenant, make_customer, owner_db):  # type: ignore[no-untyped-def]
     leader = make_leader(gql, tenant, make_customer)
     group = create_group(gql, leader.token)
     code = group["inviteCode"]
-    assert len(code) == 10 and code.isalnum() and group["memberCount"] == 0 and group["leader"]["id"] == leader.id
+    assert (
+        len(code) == 10
+        and code.isalnum()
+        and group["memberCount"] == 0
+        and group["leader"]["id"] == leader.id
+    )
     other_group = create_group(gql, leader.token, "第二个群")
     assert other_group["inviteCode"] != code
     alice, bob = make_customer(tenant), make_customer(tenant)
@@ -282,17 +361,31 @@ def test_groups_invite_codes_and_idempotent_join(gql, tenant, make_customer, own
     assert joined["errors"] == [] and joined["communityGroup"]["memberCount"] == 1
     again = gql.data(GROUP_JOIN, {"code": code.lower()}, token=alice.token)["communityGroupJoin"]
     assert again["errors"] == [] and again["communityGroup"]["memberCount"] == 1
-    assert gql.data(GROUP_JOIN, {"code": code}, token=bob.token)["communityGroupJoin"]["communityGroup"][
-        "memberCount"] == 2
-    assert owner_db.execute("SELECT count(*) FROM group_member WHERE group_id = %s",
-                            (global_id.decode(group["id"])[1],)).fetchone()[0] == 2
+    assert (
+        gql.data(GROUP_JOIN, {"code": code}, token=bob.token)["communityGroupJoin"]["communityGroup"][
+            "memberCount"
+        ]
+        == 2
+    )
+    assert (
+        owner_db.execute(
+            "SELECT count(*) FROM group_member WHERE group_id = %s", (global_id.decode(group["id"])[1],)
+        ).fetchone()[0]
+        == 2
+    )
     # The invite code is the leader's and the admins' only.
-    body = gql("query($id: ID!) { node(id: $id) { ... on CommunityGroup { name inviteCode } } }",
-               {"id": group["id"]}, token=alice.token)
+    body = gql(
+        "query($id: ID!) { node(id: $id) { ... on CommunityGroup { name inviteCode } } }",
+        {"id": group["id"]},
+        token=alice.token,
+    )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     for token in (leader.token, tenant.admin_token):
-        got = gql.data("query($id: ID!) { node(id: $id) { ... on CommunityGroup { inviteCode memberCount } } }",
-                       {"id": group["id"]}, token=token)["node"]
+        got = gql.data(
+            "query($id: ID!) { node(id: $id) { ... on CommunityGroup { inviteCode memberCount } } }",
+            {"id": group["id"]},
+            token=token,
+        )["node"]
         assert got == {"inviteCode": code, "memberCount": 2}
     groups = gql.data(ME, token=leader.token)["me"]["leader"]["communityGroups"]
     assert [(g["name"], g["memberCount"]) for g in groups] == [("幸福小区团购群", 2), ("第二个群", 0)]
@@ -324,17 +417,28 @@ def test_attributed_leader(gql, tenant, make_customer, services):  # type: ignor
     point = create_point(gql, leader.token)
     member, outsider = make_customer(tenant), make_customer(tenant)
     gql.data(GROUP_JOIN, {"code": create_group(gql, leader.token)["inviteCode"]}, token=member.token)
-    ids = {name: global_id.decode(gid)[1] for name, gid in
-           (("leader", leader.id), ("other", other.id), ("member", member.user_id), ("outsider", outsider.user_id),
-            ("point", point["id"]))}
+    ids = {
+        name: global_id.decode(gid)[1]
+        for name, gid in (
+            ("leader", leader.id),
+            ("other", other.id),
+            ("member", member.user_id),
+            ("outsider", outsider.user_id),
+            ("point", point["id"]),
+        )
+    }
 
     async def check() -> tuple:
         engine = create_async_engine(app_url())
         try:
             async with tenant_transaction(tenant.uuid, engine=engine) as session:
-                answers = [await attributed_leader(session, tenant_id=tenant.uuid, user_id=ids[u], leader_id=ids[ld])
-                           for u, ld in (("member", "leader"), ("outsider", "leader"), ("member", "other"))]
-                orderable = await orderable_pickup_point(session, tenant_id=tenant.uuid, pickup_point_id=ids["point"])
+                answers = [
+                    await attributed_leader(session, tenant_id=tenant.uuid, user_id=ids[u], leader_id=ids[ld])
+                    for u, ld in (("member", "leader"), ("outsider", "leader"), ("member", "other"))
+                ]
+                orderable = await orderable_pickup_point(
+                    session, tenant_id=tenant.uuid, pickup_point_id=ids["point"]
+                )
             return tuple(answers), orderable is not None
         finally:
             await engine.dispose()
@@ -377,9 +481,13 @@ def test_demo_seed_logins_work(gql, seeded_tenant):  # type: ignore[no-untyped-d
     leader = gql.data(ME, token=sign_in(gql, tenant.slug, *LEADER_LOGIN))["me"]
     assert "LEADER" in leader["roles"] and len(leader["leader"]["pickupPoints"]) == 3
     assert leader["leader"]["communityGroups"][0]["memberCount"] >= 1
-    supplier = gql.data("{ me { roles supplier { name products { edges { node { cost { amount } } } } } } }",
-                        token=sign_in(gql, tenant.slug, *SUPPLIER_LOGIN))["me"]
+    supplier = gql.data(
+        "{ me { roles supplier { name products { edges { node { cost { amount } } } } } } }",
+        token=sign_in(gql, tenant.slug, *SUPPLIER_LOGIN),
+    )["me"]
     assert "SUPPLIER" in supplier["roles"] and supplier["supplier"]["products"]["edges"]
     assert gql.data(ME, token=sign_in(gql, tenant.slug, *MEMBER_LOGIN))["me"]["roles"] == ["CUSTOMER"]
-    near = gql.data(NEAREST, {"lat": 31.2237, "lon": 121.4453, "first": 3}, tenant=tenant.slug)["nearestPickupPoints"]
+    near = gql.data(NEAREST, {"lat": 31.2237, "lon": 121.4453, "first": 3}, tenant=tenant.slug)[
+        "nearestPickupPoints"
+    ]
     assert near[0]["pickupPoint"]["name"] == "静安寺社区便利店" and near[0]["distanceMeters"] < 1

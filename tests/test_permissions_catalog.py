@@ -20,13 +20,19 @@ from tests.test_leaders import (
     GROUP_CREATE,
     LEADER_APPLY,
     LEADER_APPROVE,
-    POINT_CREATE,
     PEOPLES_SQUARE,
+    POINT_CREATE,
     point_input,
 )
 
 ROLES = ("anonymous", "customer", "leader", "supplier", "admin", "other_admin")
-OWN_PAYLOADS = {"SupplierPayload", "ProductPayload", "LeaderPayload", "PickupPointPayload", "CommunityGroupPayload"}
+OWN_PAYLOADS = {
+    "SupplierPayload",
+    "ProductPayload",
+    "LeaderPayload",
+    "PickupPointPayload",
+    "CommunityGroupPayload",
+}
 TABLES = ("supplier", "product", "app_user", "leader", "pickup_point", "community_group", "group_member")
 
 
@@ -47,22 +53,43 @@ class World:
 
     def applicant(self) -> str:
         """A fresh PENDING leader application in tenant A."""
-        token = self.gql.data(CUSTOMER_REGISTER, {"input": {
-            "displayName": "applicant", "phone": f"+86137{uuid.uuid4().int % 10**8:08d}",
-            "password": "customer-pass-1"}}, tenant=self.slug)["customerRegister"]["token"]
-        return self.gql.data(LEADER_APPLY, {"input": {"displayName": "申请人", "phone": "+8613700000000"}},
-                             token=token)["leaderApply"]["leader"]["id"]
+        token = self.gql.data(
+            CUSTOMER_REGISTER,
+            {
+                "input": {
+                    "displayName": "applicant",
+                    "phone": f"+86137{uuid.uuid4().int % 10**8:08d}",
+                    "password": "customer-pass-1",
+                }
+            },
+            tenant=self.slug,
+        )["customerRegister"]["token"]
+        return self.gql.data(
+            LEADER_APPLY, {"input": {"displayName": "申请人", "phone": "+8613700000000"}}, token=token
+        )["leaderApply"]["leader"]["id"]
 
 
 def _tenant(gql: GraphQLClient, platform_token: str) -> tuple[str, str, str]:
     slug = unique("perm")
-    payload = gql.data(TENANT_CREATE, {"input": {"slug": slug, "name": slug, "adminEmail": f"a@{slug}.example",
-                                                 "adminPassword": "admin-password-1"}},
-                       token=platform_token)["tenantCreate"]
+    payload = gql.data(
+        TENANT_CREATE,
+        {
+            "input": {
+                "slug": slug,
+                "name": slug,
+                "adminEmail": f"a@{slug}.example",
+                "adminPassword": "admin-password-1",
+            }
+        },
+        token=platform_token,
+    )["tenantCreate"]
     from service import global_id
 
-    return slug, str(global_id.decode(payload["tenant"]["id"])[1]), sign_in(gql, slug, f"a@{slug}.example",
-                                                                             "admin-password-1")
+    return (
+        slug,
+        str(global_id.decode(payload["tenant"]["id"])[1]),
+        sign_in(gql, slug, f"a@{slug}.example", "admin-password-1"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,29 +99,56 @@ def world(gql: GraphQLClient, platform_token: str) -> World:
 
     def customer(name: str) -> tuple[str, str]:
         phone = f"+86136{uuid.uuid4().int % 10**8:08d}"
-        token = gql.data(CUSTOMER_REGISTER, {"input": {"displayName": name, "phone": phone,
-                                                       "password": "customer-pass-1"}},
-                         tenant=slug)["customerRegister"]["token"]
+        token = gql.data(
+            CUSTOMER_REGISTER,
+            {"input": {"displayName": name, "phone": phone, "password": "customer-pass-1"}},
+            tenant=slug,
+        )["customerRegister"]["token"]
         return token, phone
 
-    supplier_id = gql.data(SUPPLIER_CREATE, {"input": {"name": "S"}}, token=admin)["supplierCreate"]["supplier"]["id"]
-    product_id = gql.data(PRODUCT_CREATE, {"input": {"supplierId": supplier_id, "name": "P", "unit": "u",
-                                                     "cost": "1"}}, token=admin)["productCreate"]["product"]["id"]
-    gql.data(SUPPLIER_ACCOUNT_CREATE, {"input": {"supplierId": supplier_id, "email": f"s@{slug}.example",
-                                                 "password": "supplier-pw-1"}}, token=admin)
+    supplier_id = gql.data(SUPPLIER_CREATE, {"input": {"name": "S"}}, token=admin)["supplierCreate"][
+        "supplier"
+    ]["id"]
+    product_id = gql.data(
+        PRODUCT_CREATE,
+        {"input": {"supplierId": supplier_id, "name": "P", "unit": "u", "cost": "1"}},
+        token=admin,
+    )["productCreate"]["product"]["id"]
+    gql.data(
+        SUPPLIER_ACCOUNT_CREATE,
+        {"input": {"supplierId": supplier_id, "email": f"s@{slug}.example", "password": "supplier-pw-1"}},
+        token=admin,
+    )
     supplier = sign_in(gql, slug, f"s@{slug}.example", "supplier-pw-1")
     leader, _ = customer("leader")
-    leader_id = gql.data(LEADER_APPLY, {"input": {"displayName": "L", "phone": "+8613500000000"}},
-                         token=leader)["leaderApply"]["leader"]["id"]
+    leader_id = gql.data(
+        LEADER_APPLY, {"input": {"displayName": "L", "phone": "+8613500000000"}}, token=leader
+    )["leaderApply"]["leader"]["id"]
     gql.data(LEADER_APPROVE, {"id": leader_id}, token=admin)
-    point_id = gql.data(POINT_CREATE, {"input": point_input()}, token=leader)["pickupPointCreate"]["pickupPoint"]["id"]
-    code = gql.data(GROUP_CREATE, {"input": {"name": "G"}}, token=leader)["communityGroupCreate"]["communityGroup"][
-        "inviteCode"]
-    return World(gql=gql, slug=slug, tenant_uuid=tenant_uuid,
-                 tokens={"anonymous": None, "customer": customer("customer")[0], "leader": leader,
-                         "supplier": supplier, "admin": admin, "other_admin": other_admin},
-                 supplier_id=supplier_id, product_id=product_id, leader_id=leader_id, point_id=point_id,
-                 invite_code=code)
+    point_id = gql.data(POINT_CREATE, {"input": point_input()}, token=leader)["pickupPointCreate"][
+        "pickupPoint"
+    ]["id"]
+    code = gql.data(GROUP_CREATE, {"input": {"name": "G"}}, token=leader)["communityGroupCreate"][
+        "communityGroup"
+    ]["inviteCode"]
+    return World(
+        gql=gql,
+        slug=slug,
+        tenant_uuid=tenant_uuid,
+        tokens={
+            "anonymous": None,
+            "customer": customer("customer")[0],
+            "leader": leader,
+            "supplier": supplier,
+            "admin": admin,
+            "other_admin": other_admin,
+        },
+        supplier_id=supplier_id,
+        product_id=product_id,
+        leader_id=leader_id,
+        point_id=point_id,
+        invite_code=code,
+    )
 
 
 @dataclass
@@ -120,41 +174,73 @@ POINT = {"name": "点", "address": "地址", "latitude": PEOPLES_SQUARE[0], "lon
 MUTATIONS: dict[str, Operation] = {
     "supplierCreate": Operation(
         _mutation("supplierCreate", "($i: SupplierInput!)", "input: $i"),
-        lambda w: {"i": {"name": "New supplier"}}, (F, F, F, F, OK, OK)),
+        lambda w: {"i": {"name": "New supplier"}},
+        (F, F, F, F, OK, OK),
+    ),
     "supplierAccountCreate": Operation(
         _mutation("supplierAccountCreate", "($i: SupplierAccountInput!)", "input: $i"),
-        lambda w: {"i": {"supplierId": w.supplier_id, "email": f"{uuid.uuid4().hex[:8]}@s.example",
-                         "password": "supplier-pw-2"}}, (F, F, F, F, OK, N)),
+        lambda w: {
+            "i": {
+                "supplierId": w.supplier_id,
+                "email": f"{uuid.uuid4().hex[:8]}@s.example",
+                "password": "supplier-pw-2",
+            }
+        },
+        (F, F, F, F, OK, N),
+    ),
     "productCreate": Operation(
         _mutation("productCreate", "($i: ProductInput!)", "input: $i"),
-        lambda w: {"i": {"supplierId": w.supplier_id, "name": "new", "unit": "u", "cost": "2"}}, (F, F, F, F, OK, N)),
+        lambda w: {"i": {"supplierId": w.supplier_id, "name": "new", "unit": "u", "cost": "2"}},
+        (F, F, F, F, OK, N),
+    ),
     "productUpdate": Operation(
         _mutation("productUpdate", "($id: ID!, $i: ProductInput!)", "id: $id, input: $i"),
-        lambda w: {"id": w.product_id, "i": {"supplierId": w.supplier_id, "name": "P", "unit": "u", "cost": "1"}},
-        (F, F, F, F, OK, N)),
+        lambda w: {
+            "id": w.product_id,
+            "i": {"supplierId": w.supplier_id, "name": "P", "unit": "u", "cost": "1"},
+        },
+        (F, F, F, F, OK, N),
+    ),
     "leaderApply": Operation(
         _mutation("leaderApply", "($i: LeaderApplyInput!)", "input: $i"),
-        lambda w: {"i": {"displayName": "me", "phone": "+8613400000000"}}, (F, OK, A, F, F, F)),
+        lambda w: {"i": {"displayName": "me", "phone": "+8613400000000"}},
+        (F, OK, A, F, F, F),
+    ),
     "leaderApprove": Operation(
-        _mutation("leaderApprove", "($id: ID!)", "id: $id"), lambda w: {"id": w.applicant()}, (F, F, F, F, OK, N)),
+        _mutation("leaderApprove", "($id: ID!)", "id: $id"),
+        lambda w: {"id": w.applicant()},
+        (F, F, F, F, OK, N),
+    ),
     "leaderReject": Operation(
-        _mutation("leaderReject", "($id: ID!)", 'id: $id, reason: "no"'), lambda w: {"id": w.applicant()},
-        (F, F, F, F, OK, N)),
+        _mutation("leaderReject", "($id: ID!)", 'id: $id, reason: "no"'),
+        lambda w: {"id": w.applicant()},
+        (F, F, F, F, OK, N),
+    ),
     "leaderSuspend": Operation(
-        _mutation("leaderSuspend", "($id: ID!)", 'id: $id, reason: "no"'), lambda w: {"id": w.applicant()},
-        (F, F, F, F, OK, N)),
+        _mutation("leaderSuspend", "($id: ID!)", 'id: $id, reason: "no"'),
+        lambda w: {"id": w.applicant()},
+        (F, F, F, F, OK, N),
+    ),
     "pickupPointCreate": Operation(
         _mutation("pickupPointCreate", "($i: PickupPointInput!)", "input: $i"),
-        lambda w: {"i": {**POINT, "leaderId": w.leader_id}}, (F, F, OK, F, OK, N)),
+        lambda w: {"i": {**POINT, "leaderId": w.leader_id}},
+        (F, F, OK, F, OK, N),
+    ),
     "pickupPointUpdate": Operation(
         _mutation("pickupPointUpdate", "($id: ID!, $i: PickupPointInput!)", "id: $id, input: $i"),
-        lambda w: {"id": w.point_id, "i": {**POINT, "leaderId": w.leader_id}}, (F, F, OK, F, OK, N)),
+        lambda w: {"id": w.point_id, "i": {**POINT, "leaderId": w.leader_id}},
+        (F, F, OK, F, OK, N),
+    ),
     "communityGroupCreate": Operation(
         _mutation("communityGroupCreate", "($i: CommunityGroupInput!)", "input: $i"),
-        lambda w: {"i": {"name": "another group"}}, (F, F, OK, F, F, F)),
+        lambda w: {"i": {"name": "another group"}},
+        (F, F, OK, F, F, F),
+    ),
     "communityGroupJoin": Operation(
         _mutation("communityGroupJoin", "($c: String!)", "inviteCode: $c"),
-        lambda w: {"c": w.invite_code}, (F, OK, OK, F, F, F)),
+        lambda w: {"c": w.invite_code},
+        (F, OK, OK, F, F, F),
+    ),
 }
 
 QUERIES: dict[str, Operation] = {
@@ -163,30 +249,46 @@ QUERIES: dict[str, Operation] = {
     "leaders": Operation(_query("leaders { edges { node { id } } }"), lambda w: {}, (F, F, F, F, OK, OK)),
     "pickupPoints": Operation(_query("pickupPoints { edges { node { id } } }"), lambda w: {}, (OK,) * 6),
     "nearestPickupPoints": Operation(
-        _query("nearestPickupPoints(latitude: 31.23, longitude: 121.47) { distanceMeters }"), lambda w: {},
-        (OK,) * 6),
+        _query("nearestPickupPoints(latitude: 31.23, longitude: 121.47) { distanceMeters }"),
+        lambda w: {},
+        (OK,) * 6,
+    ),
 }
 
 
 def _fingerprint(owner_db, tenant_uuid: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {t: owner_db.execute(f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x "
-                                "WHERE tenant_id = %s", (tenant_uuid,)).fetchone()[0] for t in TABLES}
+    return {
+        t: owner_db.execute(
+            f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x "
+            "WHERE tenant_id = %s",
+            (tenant_uuid,),
+        ).fetchone()[0]
+        for t in TABLES
+    }
 
 
 def _outcome(body: dict) -> str:
     if body.get("errors"):
         return str(body["errors"][0]["extensions"]["code"])
-    errors = body["data"]["result"]["errors"] if isinstance(body["data"]["result"], dict) and \
-        "errors" in body["data"]["result"] else []
+    errors = (
+        body["data"]["result"]["errors"]
+        if isinstance(body["data"]["result"], dict) and "errors" in body["data"]["result"]
+        else []
+    )
     return errors[0]["code"] if errors else OK
 
 
-CELLS = [(kind, name, role, i) for kind, table in (("mutation", MUTATIONS), ("query", QUERIES))
-         for name in table for i, role in enumerate(ROLES)]
+CELLS = [
+    (kind, name, role, i)
+    for kind, table in (("mutation", MUTATIONS), ("query", QUERIES))
+    for name in table
+    for i, role in enumerate(ROLES)
+]
 
 
-@pytest.mark.parametrize(("kind", "name", "role", "column"), CELLS,
-                         ids=[f"{kind}-{name}-{role}" for kind, name, role, _ in CELLS])
+@pytest.mark.parametrize(
+    ("kind", "name", "role", "column"), CELLS, ids=[f"{kind}-{name}-{role}" for kind, name, role, _ in CELLS]
+)
 def test_permission(world: World, owner_db, kind: str, name: str, role: str, column: int) -> None:  # type: ignore[no-untyped-def]
     operation = (MUTATIONS if kind == "mutation" else QUERIES)[name]
     variables = operation.variables(world)
@@ -209,8 +311,11 @@ def test_every_operation_of_these_domains_has_a_row() -> None:
         return {to_camel_case(f.python_name) for c in classes for f in c.__strawberry_definition__.fields}
 
     graphql_schema = schema()._schema
-    by_payload = {n for n, f in graphql_schema.mutation_type.fields.items()
-                  if get_named_type(f.type).name in OWN_PAYLOADS}
+    by_payload = {
+        n
+        for n, f in graphql_schema.mutation_type.fields.items()
+        if get_named_type(f.type).name in OWN_PAYLOADS
+    }
     assert set(MUTATIONS) == names(CatalogMutation, LeadersMutation) | by_payload
     assert set(QUERIES) == names(CatalogQuery, LeadersQuery)
     assert all(len(op.outcomes) == len(ROLES) for op in (*MUTATIONS.values(), *QUERIES.values()))

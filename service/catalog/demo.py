@@ -38,16 +38,27 @@ async def seed_catalog(session: AsyncSession, tenant_id: UUID, logins: DemoLogin
     currency = (await session.execute(select(Tenant.currency).where(Tenant.id == tenant_id))).scalar_one()
     first_supplier = None
     for (name, email), products in CATALOG.items():
-        supplier = await operations.create_supplier(session, tenant_id=tenant_id, name=name, contact_email=email)
+        supplier = await operations.create_supplier(
+            session, tenant_id=tenant_id, name=name, contact_email=email
+        )
         first_supplier = first_supplier or supplier
         for product, unit, cost, description in products:
             await operations.create_product(
-                session, tenant_id=tenant_id, currency=currency, supplier_id=supplier.id, name=product,
-                unit=unit, cost=Decimal(cost), description=description,
+                session,
+                tenant_id=tenant_id,
+                currency=currency,
+                supplier_id=supplier.id,
+                name=product,
+                unit=unit,
+                cost=Decimal(cost),
+                description=description,
             )
     assert first_supplier is not None
     await operations.create_supplier_account(
-        session, tenant_id=tenant_id, supplier_id=first_supplier.id, email=SUPPLIER_LOGIN[0],
+        session,
+        tenant_id=tenant_id,
+        supplier_id=first_supplier.id,
+        email=SUPPLIER_LOGIN[0],
         password=SUPPLIER_LOGIN[1],
     )
     logins.logins.append(("SUPPLIER", *SUPPLIER_LOGIN))

@@ -46,8 +46,12 @@ async def create_supplier_account(
     if email is None or not email.strip():
         raise fail(ErrorCode.INVALID, "An e-mail address is required.", ["email"])
     user = await create_user(
-        session, tenant_id=tenant_id, kind=AccountKind.SUPPLIER, display_name=supplier.name[:100],
-        password=password, email=email,
+        session,
+        tenant_id=tenant_id,
+        kind=AccountKind.SUPPLIER,
+        display_name=supplier.name[:100],
+        password=password,
+        email=email,
     )
     user.supplier_id = supplier.id
     await session.flush()
@@ -78,8 +82,9 @@ async def _clean_product(
     }
     if clean["image_url"] and not clean["image_url"].startswith(("https://", "http://")):
         errors.add(ErrorCode.INVALID, "An image URL starts with https:// or http://.", ["imageUrl"])
-    amount = decimal_value(errors, cost, ["cost"], minimum=Decimal(0), maximum=MAX_COST,
-                           places=exponent(currency))
+    amount = decimal_value(
+        errors, cost, ["cost"], minimum=Decimal(0), maximum=MAX_COST, places=exponent(currency)
+    )
     if cost is None:
         errors.add(ErrorCode.INVALID, "This field is required.", ["cost"])
     errors.raise_if_any()
@@ -102,8 +107,16 @@ async def create_product(
     active: bool = True,
 ) -> Product:
     clean = await _clean_product(
-        session, Collector(), tenant_id=tenant_id, currency=currency, supplier_id=supplier_id, name=name,
-        unit=unit, description=description, image_url=image_url, cost=cost,
+        session,
+        Collector(),
+        tenant_id=tenant_id,
+        currency=currency,
+        supplier_id=supplier_id,
+        name=name,
+        unit=unit,
+        description=description,
+        image_url=image_url,
+        cost=cost,
     )
     product = Product(tenant_id=tenant_id, active=active, **clean)
     session.add(product)
@@ -127,13 +140,29 @@ async def update_product(
 ) -> Product:
     """Replaces every field of the product (the input is the whole product, as on create)."""
     product = (
-        await session.execute(select(Product).where(Product.tenant_id == tenant_id, Product.id == product_id).with_for_update())
-    ).scalar_one_or_none() if product_id else None
+        (
+            await session.execute(
+                select(Product)
+                .where(Product.tenant_id == tenant_id, Product.id == product_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if product_id
+        else None
+    )
     if product is None:
         raise fail(ErrorCode.NOT_FOUND, "No such product.", ["id"])
     clean = await _clean_product(
-        session, Collector(), tenant_id=tenant_id, currency=currency, supplier_id=supplier_id, name=name,
-        unit=unit, description=description, image_url=image_url, cost=cost,
+        session,
+        Collector(),
+        tenant_id=tenant_id,
+        currency=currency,
+        supplier_id=supplier_id,
+        name=name,
+        unit=unit,
+        description=description,
+        image_url=image_url,
+        cost=cost,
     )
     for key, value in clean.items():
         setattr(product, key, value)

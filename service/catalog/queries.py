@@ -47,12 +47,18 @@ async def product_page(
     return await fetch_page(session, stmt, Product, first=first, after=after)
 
 
-async def suppliers_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Supplier]:
-    rows = await session.execute(select(Supplier).where(Supplier.tenant_id == tenant_id, Supplier.id.in_(ids)))
+async def suppliers_by_ids(
+    session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
+) -> dict[UUID, Supplier]:
+    rows = await session.execute(
+        select(Supplier).where(Supplier.tenant_id == tenant_id, Supplier.id.in_(ids))
+    )
     return {s.id: s for s in rows.scalars()}
 
 
-async def products_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Product]:
+async def products_by_ids(
+    session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
+) -> dict[UUID, Product]:
     rows = await session.execute(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(ids)))
     return {p.id: p for p in rows.scalars()}
 
@@ -64,7 +70,8 @@ async def product_pages_by_supplier(
     check_first(first)
     ranked = select(
         Product,
-        func.row_number().over(partition_by=Product.supplier_id, order_by=(Product.created_at, Product.id))
+        func.row_number()
+        .over(partition_by=Product.supplier_id, order_by=(Product.created_at, Product.id))
         .label("rank"),
     ).where(Product.tenant_id == tenant_id, Product.supplier_id.in_(supplier_ids))
     if after:
@@ -80,8 +87,11 @@ async def product_pages_by_supplier(
     pages = {}
     for sid, rows in grouped.items():
         items = rows[:first]
-        pages[sid] = Page(items=items, cursors=[encode_cursor(p.created_at, p.id) for p in items],
-                          has_next=len(rows) > first)
+        pages[sid] = Page(
+            items=items,
+            cursors=[encode_cursor(p.created_at, p.id) for p in items],
+            has_next=len(rows) > first,
+        )
     return pages
 
 

@@ -58,7 +58,8 @@ def distance_expression(latitude: float, longitude: float):  # type: ignore[no-u
     dlat = lat2 - literal(lat1, Float)
     dlon = func.radians(PickupPoint.longitude) - literal(math.radians(longitude), Float)
     a = func.power(func.sin(dlat / 2), 2) + literal(math.cos(lat1), Float) * func.cos(lat2) * func.power(
-        func.sin(dlon / 2), 2)
+        func.sin(dlon / 2), 2
+    )
     return (2 * EARTH_RADIUS_M) * func.asin(func.least(1.0, func.sqrt(a)))
 
 
@@ -70,7 +71,8 @@ def nearest_statement(
     box = bounding_box(latitude, longitude, radius_m)
     conditions = [
         PickupPoint.tenant_id == tenant_id,
-        PickupPoint.active,  # the partial index's predicate verbatim (not "IS TRUE"), so the planner can use it
+        # The partial index's predicate verbatim (not "IS TRUE"), so the planner can use the index.
+        PickupPoint.active,
         PickupPoint.latitude.between(box.min_lat, box.max_lat),
     ]
     if box.lon_ranges is not None:
@@ -103,8 +105,9 @@ async def nearest_pickup_points(
         return []
     radius = FIRST_RADIUS_M
     while True:
-        stmt = nearest_statement(tenant_id=tenant_id, latitude=latitude, longitude=longitude,
-                                 radius_m=radius, first=first)
+        stmt = nearest_statement(
+            tenant_id=tenant_id, latitude=latitude, longitude=longitude, radius_m=radius, first=first
+        )
         rows = [(point, float(distance)) for point, distance in (await session.execute(stmt)).all()]
         if len(rows) >= first or radius >= HALF_CIRCUMFERENCE_M:
             return rows

@@ -33,6 +33,7 @@ INVITE_LENGTH = 10  # 31**10 ≈ 8e14 codes: guessing one in a tenant is hopeles
 
 # -- leaders -----------------------------------------------------------------------------------
 
+
 async def apply_as_leader(
     session: AsyncSession, *, tenant_id: UUID, user_id: UUID, display_name: str, phone: str
 ) -> Leader:
@@ -43,11 +44,19 @@ async def apply_as_leader(
     if clean_phone is None and not errors.errors:
         errors.add(ErrorCode.INVALID, "A phone number is required.", ["phone"])
     errors.raise_if_any()
-    leader = Leader(tenant_id=tenant_id, user_id=user_id, display_name=clean_name or "",
-                    phone=clean_phone or "", status=LeaderStatus.PENDING)
+    leader = Leader(
+        tenant_id=tenant_id,
+        user_id=user_id,
+        display_name=clean_name or "",
+        phone=clean_phone or "",
+        status=LeaderStatus.PENDING,
+    )
     already = fail(ErrorCode.ALREADY_EXISTS, "You have already applied to be a leader.")
-    if (await session.execute(select(Leader.id).where(Leader.tenant_id == tenant_id,
-                                                      Leader.user_id == user_id))).first():
+    if (
+        await session.execute(
+            select(Leader.id).where(Leader.tenant_id == tenant_id, Leader.user_id == user_id)
+        )
+    ).first():
         raise already
     session.add(leader)
     try:
@@ -60,10 +69,14 @@ async def apply_as_leader(
 
 async def _leader_for_update(session: AsyncSession, tenant_id: UUID, leader_id: UUID | None) -> Leader:
     leader = (
-        await session.execute(
-            select(Leader).where(Leader.tenant_id == tenant_id, Leader.id == leader_id).with_for_update()
-        )
-    ).scalar_one_or_none() if leader_id else None
+        (
+            await session.execute(
+                select(Leader).where(Leader.tenant_id == tenant_id, Leader.id == leader_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if leader_id
+        else None
+    )
     if leader is None:
         raise fail(ErrorCode.NOT_FOUND, "No such leader.", ["id"])
     return leader
@@ -77,15 +90,17 @@ async def approve_leader(
     Without a rate, a first approval takes the tenant's default and a later one keeps the rate.
     """
     errors = Collector()
-    rate = decimal_value(errors, commission_rate, ["commissionRate"], minimum=Decimal(0),
-                         maximum=MAX_COMMISSION_RATE, places=4)
+    rate = decimal_value(
+        errors, commission_rate, ["commissionRate"], minimum=Decimal(0), maximum=MAX_COMMISSION_RATE, places=4
+    )
     errors.raise_if_any()
     leader = await _leader_for_update(session, tenant_id, leader_id)
     if leader.status == LeaderStatus.REJECTED:
         raise fail(ErrorCode.CONFLICT, "A rejected application cannot be approved.", ["id"])
     if rate is None and leader.commission_rate is None:
-        rate = (await session.execute(select(Tenant.default_commission_rate)
-                                      .where(Tenant.id == tenant_id))).scalar_one()
+        rate = (
+            await session.execute(select(Tenant.default_commission_rate).where(Tenant.id == tenant_id))
+        ).scalar_one()
     if rate is not None:
         leader.commission_rate = rate
     if leader.status != LeaderStatus.APPROVED:
@@ -131,13 +146,18 @@ async def suspend_leader(
 
 async def approved_leader_of_user(session: AsyncSession, *, tenant_id: UUID, user_id: UUID) -> Leader | None:
     return (
-        await session.execute(select(Leader).where(
-            Leader.tenant_id == tenant_id, Leader.user_id == user_id, Leader.status == LeaderStatus.APPROVED
-        ))
+        await session.execute(
+            select(Leader).where(
+                Leader.tenant_id == tenant_id,
+                Leader.user_id == user_id,
+                Leader.status == LeaderStatus.APPROVED,
+            )
+        )
     ).scalar_one_or_none()
 
 
 # -- pickup points -----------------------------------------------------------------------------
+
 
 @dataclass
 class PickupPointFields:
@@ -158,8 +178,9 @@ def _clean_point(errors: Collector, fields: PickupPointFields) -> dict:
     clean = {
         "name": text_value(errors, fields.name, ["name"], max_length=200),
         "address": text_value(errors, fields.address, ["address"], max_length=500),
-        "opening_hours": text_value(errors, fields.opening_hours, ["openingHours"], max_length=200,
-                                    required=False),
+        "opening_hours": text_value(
+            errors, fields.opening_hours, ["openingHours"], max_length=200, required=False
+        ),
         "latitude": fields.latitude,
         "longitude": fields.longitude,
         "active": bool(fields.active),
@@ -188,17 +209,29 @@ async def pickup_point_for_update(
     session: AsyncSession, *, tenant_id: UUID, point_id: UUID | None
 ) -> PickupPoint:
     point = (
-        await session.execute(select(PickupPoint).where(
-            PickupPoint.tenant_id == tenant_id, PickupPoint.id == point_id).with_for_update())
-    ).scalar_one_or_none() if point_id else None
+        (
+            await session.execute(
+                select(PickupPoint)
+                .where(PickupPoint.tenant_id == tenant_id, PickupPoint.id == point_id)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if point_id
+        else None
+    )
     if point is None:
         raise fail(ErrorCode.NOT_FOUND, "No such pickup point.", ["id"])
     return point
 
 
 async def update_pickup_point(
-    session: AsyncSession, *, tenant_id: UUID, point: PickupPoint, leader_id: UUID | None,
-    leader_id_given: bool, fields: PickupPointFields,
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    point: PickupPoint,
+    leader_id: UUID | None,
+    leader_id_given: bool,
+    fields: PickupPointFields,
 ) -> PickupPoint:
     """Replaces the point's fields; a point stays with its leader (orders and commissions refer
     to it), so a different `leaderId` is refused rather than silently ignored."""
@@ -233,8 +266,12 @@ async def orderable_pickup_point(
         await session.execute(
             select(PickupPoint)
             .join(Leader, (Leader.tenant_id == PickupPoint.tenant_id) & (Leader.id == PickupPoint.leader_id))
-            .where(PickupPoint.tenant_id == tenant_id, PickupPoint.id == pickup_point_id,
-                   PickupPoint.active, Leader.status == LeaderStatus.APPROVED)
+            .where(
+                PickupPoint.tenant_id == tenant_id,
+                PickupPoint.id == pickup_point_id,
+                PickupPoint.active,
+                Leader.status == LeaderStatus.APPROVED,
+            )
             .with_for_update(read=True, of=Leader)
         )
     ).scalar_one_or_none()
@@ -242,6 +279,7 @@ async def orderable_pickup_point(
 
 
 # -- community groups --------------------------------------------------------------------------
+
 
 def new_invite_code() -> str:
     return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
@@ -258,8 +296,9 @@ async def create_community_group(
     clean_name = text_value(errors, name, ["name"], max_length=100)
     errors.raise_if_any()
     for _ in range(5):  # a collision is astronomically rare; retry rather than fail
-        group = CommunityGroup(tenant_id=tenant_id, leader_id=leader_id, name=clean_name or "",
-                               invite_code=new_invite_code())
+        group = CommunityGroup(
+            tenant_id=tenant_id, leader_id=leader_id, name=clean_name or "", invite_code=new_invite_code()
+        )
         session.add(group)
         try:
             async with session.begin_nested():
@@ -276,13 +315,23 @@ async def join_community_group(
     """Idempotent: joining a group twice is not an error and the member counts once."""
     code = normalise_invite_code(invite_code or "")
     group = (
-        await session.execute(select(CommunityGroup).where(
-            CommunityGroup.tenant_id == tenant_id, CommunityGroup.invite_code == code))
-    ).scalar_one_or_none() if code else None
+        (
+            await session.execute(
+                select(CommunityGroup).where(
+                    CommunityGroup.tenant_id == tenant_id, CommunityGroup.invite_code == code
+                )
+            )
+        ).scalar_one_or_none()
+        if code
+        else None
+    )
     if group is None:
         raise fail(ErrorCode.NOT_FOUND, "No group has this invite code.", ["inviteCode"])
-    status = (await session.execute(select(Leader.status).where(
-        Leader.tenant_id == tenant_id, Leader.id == group.leader_id))).scalar_one()
+    status = (
+        await session.execute(
+            select(Leader.status).where(Leader.tenant_id == tenant_id, Leader.id == group.leader_id)
+        )
+    ).scalar_one()
     if status != LeaderStatus.APPROVED:
         raise fail(ErrorCode.CONFLICT, "This group's leader is not active.", ["inviteCode"])
     await session.execute(
@@ -302,8 +351,10 @@ async def attributed_leader(
     when it is placed: leaving a group later does not rewrite history.
     """
     member = exists().where(
-        GroupMember.tenant_id == tenant_id, GroupMember.user_id == user_id,
-        CommunityGroup.tenant_id == GroupMember.tenant_id, CommunityGroup.id == GroupMember.group_id,
+        GroupMember.tenant_id == tenant_id,
+        GroupMember.user_id == user_id,
+        CommunityGroup.tenant_id == GroupMember.tenant_id,
+        CommunityGroup.id == GroupMember.group_id,
         CommunityGroup.leader_id == leader_id,
     )
     return bool((await session.execute(select(member))).scalar())

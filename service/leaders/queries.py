@@ -15,7 +15,12 @@ from service.pagination import Page, fetch_page
 
 
 async def leader_page(
-    session: AsyncSession, *, tenant_id: UUID, first: int, after: str | None, status: LeaderStatus | None = None
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    first: int,
+    after: str | None,
+    status: LeaderStatus | None = None,
 ) -> Page[Leader]:
     stmt = select(Leader).where(Leader.tenant_id == tenant_id)
     if status is not None:
@@ -35,7 +40,9 @@ async def pickup_point_page(
     return await fetch_page(session, stmt, PickupPoint, first=first, after=after)
 
 
-async def leaders_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Leader]:
+async def leaders_by_ids(
+    session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
+) -> dict[UUID, Leader]:
     rows = await session.execute(select(Leader).where(Leader.tenant_id == tenant_id, Leader.id.in_(ids)))
     return {r.id: r for r in rows.scalars()}
 
@@ -43,16 +50,18 @@ async def leaders_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequenc
 async def leaders_by_users(
     session: AsyncSession, *, tenant_id: UUID, user_ids: Sequence[UUID]
 ) -> dict[UUID, Leader]:
-    rows = await session.execute(select(Leader).where(Leader.tenant_id == tenant_id,
-                                                      Leader.user_id.in_(user_ids)))
+    rows = await session.execute(
+        select(Leader).where(Leader.tenant_id == tenant_id, Leader.user_id.in_(user_ids))
+    )
     return {r.user_id: r for r in rows.scalars()}
 
 
 async def pickup_points_by_ids(
     session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[UUID, PickupPoint]:
-    rows = await session.execute(select(PickupPoint).where(PickupPoint.tenant_id == tenant_id,
-                                                           PickupPoint.id.in_(ids)))
+    rows = await session.execute(
+        select(PickupPoint).where(PickupPoint.tenant_id == tenant_id, PickupPoint.id.in_(ids))
+    )
     return {r.id: r for r in rows.scalars()}
 
 
@@ -60,7 +69,8 @@ async def pickup_points_by_leaders(
     session: AsyncSession, *, tenant_id: UUID, leader_ids: Sequence[UUID]
 ) -> dict[UUID, list[PickupPoint]]:
     rows = await session.execute(
-        select(PickupPoint).where(PickupPoint.tenant_id == tenant_id, PickupPoint.leader_id.in_(leader_ids))
+        select(PickupPoint)
+        .where(PickupPoint.tenant_id == tenant_id, PickupPoint.leader_id.in_(leader_ids))
         .order_by(PickupPoint.created_at, PickupPoint.id)
     )
     grouped: dict[UUID, list[PickupPoint]] = defaultdict(list)
@@ -72,8 +82,9 @@ async def pickup_points_by_leaders(
 async def groups_by_ids(
     session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[UUID, CommunityGroup]:
-    rows = await session.execute(select(CommunityGroup).where(CommunityGroup.tenant_id == tenant_id,
-                                                              CommunityGroup.id.in_(ids)))
+    rows = await session.execute(
+        select(CommunityGroup).where(CommunityGroup.tenant_id == tenant_id, CommunityGroup.id.in_(ids))
+    )
     return {r.id: r for r in rows.scalars()}
 
 
@@ -81,8 +92,8 @@ async def groups_by_leaders(
     session: AsyncSession, *, tenant_id: UUID, leader_ids: Sequence[UUID]
 ) -> dict[UUID, list[CommunityGroup]]:
     rows = await session.execute(
-        select(CommunityGroup).where(CommunityGroup.tenant_id == tenant_id,
-                                     CommunityGroup.leader_id.in_(leader_ids))
+        select(CommunityGroup)
+        .where(CommunityGroup.tenant_id == tenant_id, CommunityGroup.leader_id.in_(leader_ids))
         .order_by(CommunityGroup.created_at, CommunityGroup.id)
     )
     grouped: dict[UUID, list[CommunityGroup]] = defaultdict(list)
@@ -91,10 +102,12 @@ async def groups_by_leaders(
     return grouped
 
 
-async def member_counts(session: AsyncSession, *, tenant_id: UUID, group_ids: Sequence[UUID]) -> dict[UUID, int]:
+async def member_counts(
+    session: AsyncSession, *, tenant_id: UUID, group_ids: Sequence[UUID]
+) -> dict[UUID, int]:
     rows = await session.execute(
-        select(GroupMember.group_id, func.count()).where(GroupMember.tenant_id == tenant_id,
-                                                         GroupMember.group_id.in_(group_ids))
+        select(GroupMember.group_id, func.count())
+        .where(GroupMember.tenant_id == tenant_id, GroupMember.group_id.in_(group_ids))
         .group_by(GroupMember.group_id)
     )
     return {gid: n for gid, n in rows.all()}

@@ -94,8 +94,10 @@ def query_error(e: UserErrors) -> GraphQLError:
     first = e.errors[0]
     return GraphQLError(
         "; ".join(err.message for err in e.errors),
-        extensions={"code": first.code.value,
-                    "fields": [list(err.field) if err.field else None for err in e.errors]},
+        extensions={
+            "code": first.code.value,
+            "fields": [list(err.field) if err.field else None for err in e.errors],
+        },
     )
 
 

@@ -53,7 +53,11 @@ class ProductsBySupplierLoader(DataLoader[tuple[UUID, int, str | None], Page[Pro
         async with serial_session(self.context) as session:
             for (first, after), supplier_ids in by_page.items():
                 found = await queries.product_pages_by_supplier(
-                    session, tenant_id=self.context.tenant.id, supplier_ids=supplier_ids, first=first, after=after
+                    session,
+                    tenant_id=self.context.tenant.id,
+                    supplier_ids=supplier_ids,
+                    first=first,
+                    after=after,
                 )
                 pages.update({(sid, first, after): page for sid, page in found.items()})
         return [pages[k] for k in keys]

@@ -55,9 +55,14 @@ class ProductPayload:
 
 def _product_fields(context: Context, input: ProductInput) -> dict:
     return {
-        "tenant_id": context.tenant.id, "currency": context.tenant.currency,
-        "supplier_id": decode(input.supplier_id, "Supplier"), "name": input.name, "unit": input.unit,
-        "cost": input.cost, "description": input.description, "image_url": input.image_url,
+        "tenant_id": context.tenant.id,
+        "currency": context.tenant.currency,
+        "supplier_id": decode(input.supplier_id, "Supplier"),
+        "name": input.name,
+        "unit": input.unit,
+        "cost": input.cost,
+        "description": input.description,
+        "image_url": input.image_url,
         "active": input.active is not False,
     }
 
@@ -82,8 +87,11 @@ class CatalogMutation:
 
         async def action(session: AsyncSession) -> dict:
             supplier, _ = await operations.create_supplier_account(
-                session, tenant_id=context.tenant.id, supplier_id=decode(input.supplier_id, "Supplier"),
-                email=input.email, password=input.password,
+                session,
+                tenant_id=context.tenant.id,
+                supplier_id=decode(input.supplier_id, "Supplier"),
+                email=input.email,
+                password=input.password,
             )
             return {"supplier": Supplier.of(supplier)}
 

@@ -18,7 +18,9 @@ Info = strawberry.Info[Context, None]
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(description="Admins.")
-    async def suppliers(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[Supplier]:
+    async def suppliers(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Supplier]:
         context = info.context
         first = check_page(first, after)
         if not await is_admin(context):
@@ -40,7 +42,11 @@ class CatalogQuery:
                 raise PermissionDenied("Only administrators and suppliers list products.")
         async with serial_session(context) as session:
             page = await queries.product_page(
-                session, tenant_id=context.tenant.id, first=first, after=after, search=search,
+                session,
+                tenant_id=context.tenant.id,
+                first=first,
+                after=after,
+                search=search,
                 supplier_id=supplier_id,
             )
         return Connection.of(page, Product.of)  # type: ignore[return-value]

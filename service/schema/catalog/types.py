@@ -54,7 +54,9 @@ class Supplier(Node):
         return self.row.contact_email if await sees_supplier_private(info.context, self.row.id) else None
 
     @strawberry.field(description="Admins and the supplier's own staff; empty for anyone else.")
-    async def products(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[Product]:
+    async def products(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Product]:
         first = check_page(first, after)
         if not await sees_supplier_private(info.context, self.row.id):
             return Connection.of(Page(items=[], cursors=[], has_next=False), Product.of)  # type: ignore[return-value]
@@ -75,8 +77,13 @@ class Product(Node):
     @classmethod
     def of(cls, row: models.Product) -> Product:
         return cls(
-            id=strawberry.ID(global_id.encode("Product", row.id)), name=row.name, unit=row.unit,
-            description=row.description, image_url=row.image_url, active=row.active, row=row,
+            id=strawberry.ID(global_id.encode("Product", row.id)),
+            name=row.name,
+            unit=row.unit,
+            description=row.description,
+            image_url=row.image_url,
+            active=row.active,
+            row=row,
         )
 
     @strawberry.field

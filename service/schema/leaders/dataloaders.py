@@ -29,7 +29,9 @@ class _TenantLoader(DataLoader[UUID, Any]):
 
     async def _load(self, keys: Sequence[UUID]) -> list[Any]:
         async with serial_session(self.context) as session:
-            found = await type(self).fetch(session, tenant_id=self.context.tenant.id, **{self.keyword: list(keys)})
+            found = await type(self).fetch(
+                session, tenant_id=self.context.tenant.id, **{self.keyword: list(keys)}
+            )
         default = self.default
         return [found.get(k, default() if callable(default) else default) for k in keys]
 

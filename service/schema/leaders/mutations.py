@@ -78,15 +78,23 @@ async def _own_leader(context: Context, session: AsyncSession) -> LeaderRow:
     user_id = await context.require_user()
     leader = None
     if Role.LEADER in await roles_of(context):
-        leader = await operations.approved_leader_of_user(session, tenant_id=context.tenant.id, user_id=user_id)
+        leader = await operations.approved_leader_of_user(
+            session, tenant_id=context.tenant.id, user_id=user_id
+        )
     if leader is None:
         raise PermissionDenied("Only an approved leader can do this.")
     return leader
 
 
 def _fields(input: PickupPointInput) -> PickupPointFields:
-    return PickupPointFields(name=input.name, address=input.address, latitude=input.latitude,
-                             longitude=input.longitude, opening_hours=input.opening_hours, active=input.active is not False)
+    return PickupPointFields(
+        name=input.name,
+        address=input.address,
+        latitude=input.latitude,
+        longitude=input.longitude,
+        opening_hours=input.opening_hours,
+        active=input.active is not False,
+    )
 
 
 @strawberry.type
@@ -97,20 +105,28 @@ class LeadersMutation:
 
         async def action(session: AsyncSession) -> dict:
             row = await operations.apply_as_leader(
-                session, tenant_id=context.tenant.id, user_id=await _customer(context),
-                display_name=input.display_name, phone=input.phone,
+                session,
+                tenant_id=context.tenant.id,
+                user_id=await _customer(context),
+                display_name=input.display_name,
+                phone=input.phone,
             )
             return {"leader": Leader.of(row)}
 
         return await run_mutation(context, LeaderPayload, action, check=lambda: _customer(context))
 
     @strawberry.mutation(description="Admins: rate in [0, 0.5], default the tenant's default rate.")
-    async def leader_approve(self, info: Info, id: strawberry.ID, commission_rate: Decimal | None = None) -> LeaderPayload:
+    async def leader_approve(
+        self, info: Info, id: strawberry.ID, commission_rate: Decimal | None = None
+    ) -> LeaderPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
             row = await operations.approve_leader(
-                session, tenant_id=context.tenant.id, leader_id=decode(id, "Leader"), commission_rate=commission_rate
+                session,
+                tenant_id=context.tenant.id,
+                leader_id=decode(id, "Leader"),
+                commission_rate=commission_rate,
             )
             return {"leader": Leader.of(row)}
 
@@ -157,10 +173,14 @@ class LeadersMutation:
             )
             return {"pickup_point": PickupPoint.of(row)}
 
-        return await run_mutation(context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER))
+        return await run_mutation(
+            context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER)
+        )
 
     @strawberry.mutation(description="The point's approved leader, or admins.")
-    async def pickup_point_update(self, info: Info, id: strawberry.ID, input: PickupPointInput) -> PickupPointPayload:
+    async def pickup_point_update(
+        self, info: Info, id: strawberry.ID, input: PickupPointInput
+    ) -> PickupPointPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -172,13 +192,18 @@ class LeadersMutation:
             if own is not None and point.leader_id != own.id:
                 raise PermissionDenied("A leader updates their own pickup points only.")
             row = await operations.update_pickup_point(
-                session, tenant_id=context.tenant.id, point=point,
+                session,
+                tenant_id=context.tenant.id,
+                point=point,
                 leader_id=decode(input.leader_id, "Leader") if input.leader_id is not None else None,
-                leader_id_given=input.leader_id is not None, fields=_fields(input),
+                leader_id_given=input.leader_id is not None,
+                fields=_fields(input),
             )
             return {"pickup_point": PickupPoint.of(row)}
 
-        return await run_mutation(context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER))
+        return await run_mutation(
+            context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER)
+        )
 
     @strawberry.mutation(description="An approved leader: a group with a fresh invite code.")
     async def community_group_create(self, info: Info, input: CommunityGroupInput) -> CommunityGroupPayload:
@@ -199,7 +224,10 @@ class LeadersMutation:
 
         async def action(session: AsyncSession) -> dict:
             row = await operations.join_community_group(
-                session, tenant_id=context.tenant.id, user_id=await _customer(context), invite_code=invite_code
+                session,
+                tenant_id=context.tenant.id,
+                user_id=await _customer(context),
+                invite_code=invite_code,
             )
             return {"community_group": CommunityGroup.of(row)}
 

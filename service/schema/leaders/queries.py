@@ -19,7 +19,11 @@ Info = strawberry.Info[Context, None]
 class LeadersQuery:
     @strawberry.field(description="Admins.")
     async def leaders(
-        self, info: Info, status: LeaderStatus | None = None, first: int | None = 20, after: str | None = None  # type: ignore[valid-type]
+        self,
+        info: Info,
+        status: LeaderStatus | None = None,
+        first: int | None = 20,
+        after: str | None = None,  # type: ignore[valid-type]
     ) -> Connection[Leader]:
         context = info.context
         first = check_page(first, after)
@@ -27,13 +31,18 @@ class LeadersQuery:
             raise PermissionDenied("Only administrators list leaders.")
         async with serial_session(context) as session:
             page = await queries.leader_page(
-                session, tenant_id=context.tenant.id, first=first, after=after,
+                session,
+                tenant_id=context.tenant.id,
+                first=first,
+                after=after,
                 status=LeaderStatusEnum(status) if status is not None else None,
             )
         return Connection.of(page, Leader.of)  # type: ignore[return-value]
 
     @strawberry.field(description="Anyone (with X-Tenant): the points taking orders. Admins: every point.")
-    async def pickup_points(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[PickupPoint]:
+    async def pickup_points(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[PickupPoint]:
         context = info.context
         first = check_page(first, after)
         public_only = not await is_admin(context)

@@ -61,8 +61,12 @@ class Leader(Node):
 
     @classmethod
     def of(cls, row: models.Leader) -> Leader:
-        return cls(id=strawberry.ID(global_id.encode("Leader", row.id)), display_name=row.display_name,
-                   status=LeaderStatusEnum(row.status), row=row)
+        return cls(
+            id=strawberry.ID(global_id.encode("Leader", row.id)),
+            display_name=row.display_name,
+            status=LeaderStatusEnum(row.status),
+            row=row,
+        )
 
     @strawberry.field(description="Admins and the leader only.")
     async def phone(self, info: Info) -> str | None:
@@ -104,9 +108,14 @@ class PickupPoint(Node):
     @classmethod
     def of(cls, row: models.PickupPoint) -> PickupPoint:
         return cls(
-            id=strawberry.ID(global_id.encode("PickupPoint", row.id)), name=row.name, address=row.address,
-            latitude=row.latitude, longitude=row.longitude, opening_hours=row.opening_hours,
-            active=row.active, row=row,
+            id=strawberry.ID(global_id.encode("PickupPoint", row.id)),
+            name=row.name,
+            address=row.address,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            opening_hours=row.opening_hours,
+            active=row.active,
+            row=row,
         )
 
     @strawberry.field
