@@ -5,8 +5,10 @@ The order of work matters:
    in-flight orders, and no order can start after they began);
 2. the order row is inserted first: its unique (tenant, customer, idempotency key) index makes a
    concurrent retry of the same request wait here, then find the first order — it never reserves;
-3. stock and per-customer quantities are reserved line by line in offer-id order, each with one
-   conditional statement; any refusal rolls the savepoint back: all lines or none;
+3. its lines and its ORDER_PLACED event follow, then per-customer quantities and stock are
+   reserved line by line in offer-id order, each with one conditional statement; any refusal
+   rolls the savepoint back: all lines or none. Stock comes last so the hot offer row is locked
+   only for the few statements before the commit;
 4. `commit_placement` commits, which runs the deferred cutoff trigger with the database clock;
    its refusal becomes BATCH_NOT_OPEN.
 """
@@ -166,8 +168,12 @@ _INSERT_ORDER = text(
     "INSERT INTO customer_order (tenant_id, id, number, batch_id, pickup_point_id, customer_id, customer_name, "
     "  leader_id, commission_rate, status, currency, total_minor, refunded_minor, pickup_code, "
     "  idempotency_key, request_hash) "
-    "SELECT :t, :id, :number, :batch, :point, :customer, u.display_name, :leader, :rate, :status, :currency, "
-    "  :total, 0, :code, :key, :hash FROM app_user u WHERE u.id = :customer"
+    "VALUES (:t, :id, :number, :batch, :point, :customer, "
+    "  (SELECT display_name FROM app_user WHERE id = :customer), :leader, :rate, :status, :currency, "
+    "  :total, 0, :code, :key, :hash) "
+    # A pickup code already used at this point in this batch: draw another one. Any other
+    # conflict (the idempotency key) raises.
+    "ON CONFLICT ON CONSTRAINT customer_order_pickup_code_key DO NOTHING"
 )
 
 _INSERT_LINES = text(
@@ -181,24 +187,16 @@ _INSERT_LINES = text(
 )
 
 
-async def _insert_order(session: AsyncSession, params: dict) -> str | None:
-    """Inserts the order, drawing a new pickup code on a collision. Returns None on success, or
-    'idempotency' when another request with the same key got there first."""
+async def _insert_order(session: AsyncSession, params: dict) -> None:
     for _ in range(PICKUP_CODE_ATTEMPTS):
         params["code"] = new_pickup_code()
-        try:
-            async with session.begin_nested():
-                result = await session.execute(_INSERT_ORDER, params)
-                if result.rowcount != 1:
-                    raise fail(ErrorCode.FORBIDDEN, "Sign in as a customer of this tenant.")
-            return None
-        except IntegrityError as e:
-            constraint = getattr(getattr(e.orig, "diag", None), "constraint_name", None)
-            if constraint == "customer_order_idempotency_key":
-                return "idempotency"
-            if constraint != "customer_order_pickup_code_key":
-                raise
+        if (await session.execute(_INSERT_ORDER, params)).rowcount == 1:
+            return
     raise RuntimeError("could not draw a free pickup code")
+
+
+def _is_idempotency_conflict(e: IntegrityError) -> bool:
+    return getattr(getattr(e.orig, "diag", None), "constraint_name", None) == "customer_order_idempotency_key"
 
 
 async def place_order(
@@ -211,6 +209,7 @@ async def place_order(
     lines: Sequence[LineSpec],
     idempotency_key: str,
 ) -> Placed:
+    """Leaves the order written but not committed: the caller commits with `commit_placement`."""
     _clean(batch_id, pickup_point_id, lines, idempotency_key)
     assert batch_id is not None and pickup_point_id is not None
     digest = request_hash(batch_id, pickup_point_id, lines)
@@ -221,36 +220,34 @@ async def place_order(
 
     order_id = uuid4()
     status = OrderStatus.PENDING_PAYMENT if tenant.payment_mode is PaymentMode.PREPAID else OrderStatus.PLACED
-    total = sum(offers[line.offer_id].price_minor * line.quantity for line in lines)  # type: ignore[index]
+    chosen = [offers[line.offer_id] for line in lines]  # type: ignore[index]
     params = {
         "t": tenant.id, "id": order_id, "number": await next_order_number(session), "batch": batch_id,
         "point": pickup_point_id, "customer": customer_id, "leader": leader_id, "rate": rate,
-        "status": status.value, "currency": tenant.currency, "total": total, "key": idempotency_key,
-        "hash": digest,
+        "status": status.value, "currency": tenant.currency,
+        "total": sum(o.price_minor * line.quantity for o, line in zip(chosen, lines, strict=True)),
+        "key": idempotency_key, "hash": digest,
     }
-    async with session.begin_nested():
-        if await _insert_order(session, params) == "idempotency":
-            first = None
-        else:
-            first = order_id
-        if first is not None:
-            await _reserve(session, tenant.id, customer_id, lines, offers)
-            ordered = list(lines)
+    try:
+        async with session.begin_nested():  # all or nothing
+            await _insert_order(session, params)
             await session.execute(_INSERT_LINES, {
-                "t": tenant.id, "order": order_id,
-                "offers": [line.offer_id for line in ordered],
-                "products": [offers[line.offer_id].product_id for line in ordered],  # type: ignore[index]
-                "positions": list(range(len(ordered))),
-                "names": [offers[line.offer_id].product_name for line in ordered],  # type: ignore[index]
-                "quantities": [line.quantity for line in ordered],
-                "prices": [offers[line.offer_id].price_minor for line in ordered],  # type: ignore[index]
+                "t": tenant.id, "order": order_id, "offers": [o.id for o in chosen],
+                "products": [o.product_id for o in chosen], "positions": list(range(len(chosen))),
+                "names": [o.product_name for o in chosen], "quantities": [line.quantity for line in lines],
+                "prices": [o.price_minor for o in chosen],
             })
             await record_event(
                 session, tenant_id=tenant.id, event="ORDER_PLACED", subject_type="order", subject_id=order_id,
                 payload={"orderId": str(order_id), "number": params["number"], "customerId": str(customer_id),
                          "leaderId": str(leader_id), "batchId": str(batch_id)},
             )
-            return Placed(order_id=order_id, replayed=False)
+            # Last, so the contended offer rows stay locked only from here to the commit.
+            await _reserve(session, tenant.id, customer_id, lines, offers)
+        return Placed(order_id=order_id, replayed=False)
+    except IntegrityError as e:
+        if not _is_idempotency_conflict(e):
+            raise
     # A concurrent request with the same key committed its order first: that one is the answer.
     replay = await _existing(session, customer_id, idempotency_key, digest)
     if replay is None:  # it rolled back after all; the caller may retry with the same key
@@ -263,17 +260,10 @@ async def _reserve(
     session: AsyncSession, tenant_id: UUID, customer_id: UUID, lines: Sequence[LineSpec],
     offers: dict[UUID, _Offer],
 ) -> None:
-    """All lines or none: the first refusal raises, and the caller's savepoint undoes the rest."""
+    """All lines or none: the first refusal raises, and the caller's savepoint undoes the rest.
+    Per-customer counters first, then offers, each in offer-id order: the same lock order as
+    every release (`stock.give_back`), so nothing can deadlock."""
     indexed = sorted(enumerate(lines), key=lambda pair: pair[1].offer_id)  # type: ignore[arg-type, return-value]
-    for i, line in indexed:
-        assert line.offer_id is not None
-        if not await take_stock(session, tenant_id=tenant_id, offer_id=line.offer_id, quantity=line.quantity):
-            left = (
-                await session.execute(
-                    text("SELECT greatest(stock_limit - sold, 0) FROM offer WHERE id = :id"), {"id": line.offer_id}
-                )
-            ).scalar_one()
-            raise fail(ErrorCode.OUT_OF_STOCK, f"Only {left} left.", ["lines", str(i), "quantity"])
     for i, line in indexed:
         assert line.offer_id is not None
         limit = offers[line.offer_id].per_customer_limit
@@ -283,6 +273,15 @@ async def _reserve(
         ):
             raise fail(ErrorCode.LIMIT_EXCEEDED, f"At most {limit} per customer, counting your other orders.",
                        ["lines", str(i), "quantity"])
+    for i, line in indexed:
+        assert line.offer_id is not None
+        if not await take_stock(session, tenant_id=tenant_id, offer_id=line.offer_id, quantity=line.quantity):
+            left = (
+                await session.execute(
+                    text("SELECT greatest(stock_limit - sold, 0) FROM offer WHERE id = :id"), {"id": line.offer_id}
+                )
+            ).scalar_one()
+            raise fail(ErrorCode.OUT_OF_STOCK, f"Only {left} left.", ["lines", str(i), "quantity"])
 
 
 async def commit_placement(session: AsyncSession, tenant_id: UUID) -> None:

@@ -231,14 +231,13 @@ class OrdersMutation:
         async def action() -> UUID:
             customer_id = await _customer(context)
             session = await context.session()
-            async with session.begin_nested():
-                placed = await placement.place_order(
-                    session, tenant=context.tenant, customer_id=customer_id,
-                    batch_id=decode(input.batch_id, "Batch"),
-                    pickup_point_id=decode(input.pickup_point_id, "PickupPoint"),
-                    lines=[placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines],
-                    idempotency_key=input.idempotency_key,
-                )
+            placed = await placement.place_order(
+                session, tenant=context.tenant, customer_id=customer_id,
+                batch_id=decode(input.batch_id, "Batch"),
+                pickup_point_id=decode(input.pickup_point_id, "PickupPoint"),
+                lines=[placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines],
+                idempotency_key=input.idempotency_key,
+            )
             # Commit here, not at the end of the request: the cutoff trigger runs at this commit,
             # with the database clock, and its refusal must become this payload's error.
             await placement.commit_placement(session, context.tenant.id)
