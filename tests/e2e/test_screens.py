@@ -4,6 +4,7 @@ against the public contract, so the screens cannot drift from the API they are w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,24 @@ def test_pick_list_goods_arrived_and_print_views(fake):  # type: ignore[no-untyp
     page.evaluate("document.body.classList.add('print-receipt')")
     width_px = page.evaluate("document.body.getBoundingClientRect().width")
     assert width_px <= 80 / 25.4 * 96  # the receipt layout fits an 80 mm roll
+
+
+def test_pick_list_prints_on_a4_and_on_an_80mm_roll(fake):  # type: ignore[no-untyped-def]
+    tab, api = fake()
+    page = tab.open(f"picklist/{api.closed_batch['id']}/{api.point['id']}")
+    settle(page)
+    page.evaluate("window.print = () => { window.printed = (window.printed || 0) + 1; }")
+    sizes = {}
+    for button in ("Print (A4)", "Print (80 mm receipt)"):
+        page.click(f"button:has-text('{button}')")
+        pdf = page.pdf(prefer_css_page_size=True, print_background=False)
+        boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+        assert boxes, "no page in the PDF"
+        sizes[button] = (round(float(boxes[0][0])), round(float(boxes[0][1])), len(boxes))
+    assert page.evaluate("window.printed") >= 2  # each button opens the print dialog
+    assert sizes["Print (A4)"][:2] == (595, 842)  # A4 in points
+    assert sizes["Print (80 mm receipt)"][0] == round(80 / 25.4 * 72)  # 227 pt wide
+    assert sizes["Print (A4)"][2] == 1  # this pick list fits one A4 page
 
 
 def test_pickup_by_code_right_wrong_and_twice(fake):  # type: ignore[no-untyped-def]

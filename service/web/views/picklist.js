@@ -51,7 +51,7 @@ function sheet(list, vars, show, note = null) {
 
   const print = (receipt) => () => {
     document.body.classList.toggle('print-receipt', receipt);
-    setPageSize(receipt ? '80mm auto' : 'A4');
+    setPageSize(receipt ? '80mm 297mm' : 'A4'); // a receipt printer feeds its roll page after page
     window.print();
   };
 
