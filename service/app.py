@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
+from service.exports import purchase_order_csv
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema
 from service.schema.view import GraphQLView, error_response
@@ -100,6 +101,7 @@ def create_app() -> ASGIApp:
     graphql = GraphQLView(schema(), graphql_ide="graphiql" if s.graphiql_enabled else None)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/exports/purchase-orders/{id}.csv", purchase_order_csv),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/", lambda r: RedirectResponse("/app/")),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.outbox import record_event
 from service.errors import ErrorCode, fail
+from service.procurement.commissions import earn_commission
 from service.redis_conn import async_redis
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ async def confirm_pickup(
         )
     ).first()
     if done is not None:
+        await earn_commission(session, tenant_id=tenant_id, order_id=done.id)
         await record_event(session, tenant_id=tenant_id, event="ORDER_PICKED_UP", subject_type="order",
                            subject_id=done.id,
                            payload={"orderId": str(done.id), "number": done.number,

@@ -24,11 +24,12 @@ from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
 from service.schema.orders import OrdersMutation, OrdersQuery
+from service.schema.procurement import ProcurementMutation, ProcurementQuery
 
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery, BatchesQuery, OrdersQuery)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation, BatchesMutation, OrdersMutation)
-QUERIES += (NotifyQuery,)
-MUTATIONS += (NotifyMutation,)
+QUERIES += (NotifyQuery, ProcurementQuery)
+MUTATIONS += (NotifyMutation, ProcurementMutation)
 
 
 class Schema(strawberry.Schema):

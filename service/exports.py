@@ -1,0 +1,67 @@
+"""Downloads over plain HTTP (the GraphQL API hands out their URLs)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service import global_id
+from service.accounts.models import Role
+from service.accounts.roles import load_roles
+from service.db import tenant_transaction
+from service.errors import AuthError
+from service.procurement.exports import purchase_order_csv as render
+from service.procurement.exports import signature_valid
+from service.tenants.resolution import resolve_principal
+
+
+async def purchase_order_csv(request: Request) -> Response:
+    """GET /exports/purchase-orders/<id>.csv: with a signed link (csvUrl) or a bearer token of an
+    admin or that supplier's staff. Anything else, including another tenant's id, is a 404."""
+    not_found = JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+    po_id = global_id.decode_as(request.path_params["id"], "PurchaseOrder")
+    if po_id is None:
+        return not_found
+    tenant_id = None
+    params = request.query_params
+    if "signature" in params:
+        try:
+            tenant_id, expires = UUID(params.get("tenant", "")), int(params.get("expires", "0"))
+        except ValueError:
+            return not_found
+        if not signature_valid(tenant_id, po_id, expires, params["signature"]):
+            return JSONResponse({"error": "LINK_EXPIRED_OR_INVALID"}, status_code=403)
+        supplier_only = None
+    else:
+        try:
+            principal = await resolve_principal(request.headers)
+        except AuthError as e:
+            return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status)
+        if principal.tenant is None or principal.user_id is None and principal.roles is None:
+            return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+        tenant_id = principal.tenant.id
+        supplier_only = "check"
+    async with tenant_transaction(tenant_id) as session:
+        if supplier_only:
+            allowed = await _may_download(session, principal, po_id)
+            if not allowed:
+                return not_found
+        found = await render(session, purchase_order_id=po_id)
+    if found is None:
+        return not_found
+    name, body = found
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+async def _may_download(session, principal, po_id) -> bool:  # type: ignore[no-untyped-def]
+    roles = principal.roles if principal.roles is not None else await load_roles(session, principal.user_id)
+    if roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
+        return True
+    row = (await session.execute(
+        text("SELECT 1 FROM purchase_order po JOIN app_user u ON u.supplier_id = po.supplier_id "
+             "WHERE po.id = :po AND u.id = :u"), {"po": po_id, "u": principal.user_id})).first()
+    return row is not None

@@ -1,0 +1,134 @@
+"""Reads for purchase orders, pick lists and commissions (batched for the DataLoaders)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.pagination import Page, fetch_page
+from service.procurement.models import Commission, PickList, PurchaseOrder, PurchaseOrderLine
+
+
+async def purchase_order_page(
+    session: AsyncSession, *, supplier_id: UUID | None, batch_id: UUID | None, first: int, after: str | None
+) -> Page[PurchaseOrder]:
+    stmt = select(PurchaseOrder)
+    if supplier_id is not None:
+        stmt = stmt.where(PurchaseOrder.supplier_id == supplier_id)
+    if batch_id is not None:
+        stmt = stmt.where(PurchaseOrder.batch_id == batch_id)
+    return await fetch_page(session, stmt, PurchaseOrder, first=first, after=after)
+
+
+async def purchase_orders_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, PurchaseOrder]:
+    rows = (await session.execute(select(PurchaseOrder).where(PurchaseOrder.id.in_(list(ids))))).scalars()
+    return {r.id: r for r in rows}
+
+
+async def lines_by_purchase_orders(
+    session: AsyncSession, *, ids: Sequence[UUID]
+) -> dict[UUID, list[PurchaseOrderLine]]:
+    rows = (
+        await session.execute(
+            select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id.in_(list(ids)))
+            .order_by(PurchaseOrderLine.product_name)
+        )
+    ).scalars()
+    out: dict[UUID, list[PurchaseOrderLine]] = defaultdict(list)
+    for r in rows:
+        out[r.purchase_order_id].append(r)
+    return out
+
+
+async def deliveries_by_purchase_orders(
+    session: AsyncSession, *, ids: Sequence[UUID]
+) -> dict[tuple[UUID, UUID], list[tuple[UUID, int]]]:
+    """(purchase order, product) -> [(pickup point, quantity)]."""
+    rows = await session.execute(
+        text("SELECT purchase_order_id, product_id, pickup_point_id, quantity FROM purchase_order_delivery "
+             "WHERE purchase_order_id = ANY(:ids) ORDER BY pickup_point_id"),
+        {"ids": list(ids)},
+    )
+    out: dict[tuple[UUID, UUID], list[tuple[UUID, int]]] = defaultdict(list)
+    for r in rows:
+        out[(r.purchase_order_id, r.product_id)].append((r.pickup_point_id, r.quantity))
+    return out
+
+
+@dataclass
+class PickListTotal:
+    product_id: UUID
+    product_name: str
+    unit: str
+    quantity: int
+
+
+@dataclass
+class PickListOrderLine:
+    order_id: UUID
+    product_name: str
+    unit: str
+    quantity: int
+
+
+@dataclass
+class PickListContent:
+    pick_list: PickList | None  # None before the close: a live preview from the orders so far
+    totals: list[PickListTotal]
+    order_ids: list[UUID]
+    lines: dict[UUID, list[PickListOrderLine]]
+
+
+async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_point_id: UUID) -> PickListContent:
+    pick_list = (
+        await session.execute(
+            select(PickList).where(PickList.batch_id == batch_id, PickList.pickup_point_id == pickup_point_id)
+        )
+    ).scalar_one_or_none()
+    # After the close the orders that count are the confirmed ones (and what became of them);
+    # before, the preview shows what is placed so far.
+    statuses = ("CONFIRMED", "READY_FOR_PICKUP", "PICKED_UP") if pick_list else ("PAID", "PLACED")
+    rows = (
+        await session.execute(
+            text("SELECT o.id AS order_id, l.product_id, l.product_name, p.unit, l.quantity "
+                 "FROM customer_order o JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id "
+                 "JOIN product p ON p.tenant_id = l.tenant_id AND p.id = l.product_id "
+                 "WHERE o.batch_id = :b AND o.pickup_point_id = :p AND o.status = ANY(:s) AND l.status = 'ACTIVE' "
+                 "ORDER BY o.number, l.position"),
+            {"b": batch_id, "p": pickup_point_id, "s": list(statuses)},
+        )
+    ).all()
+    lines: dict[UUID, list[PickListOrderLine]] = defaultdict(list)
+    for r in rows:
+        lines[r.order_id].append(PickListOrderLine(r.order_id, r.product_name, r.unit, r.quantity))
+    if pick_list is not None:
+        totals = [
+            PickListTotal(r.product_id, r.product_name, r.unit, r.quantity) for r in (
+                await session.execute(
+                    text("SELECT product_id, product_name, unit, quantity FROM pick_list_line "
+                         "WHERE pick_list_id = :id ORDER BY product_name"), {"id": pick_list.id})
+            ).all()
+        ]
+    else:
+        summed: dict[UUID, PickListTotal] = {}
+        for r in rows:
+            t = summed.setdefault(r.product_id, PickListTotal(r.product_id, r.product_name, r.unit, 0))
+            t.quantity += r.quantity
+        totals = sorted(summed.values(), key=lambda t: t.product_name)
+    return PickListContent(pick_list=pick_list, totals=totals, order_ids=list(lines), lines=dict(lines))
+
+
+async def commission_page(
+    session: AsyncSession, *, leader_id: UUID | None, batch_id: UUID | None, first: int, after: str | None
+) -> Page[Commission]:
+    stmt = select(Commission)
+    if leader_id is not None:
+        stmt = stmt.where(Commission.leader_id == leader_id)
+    if batch_id is not None:
+        stmt = stmt.where(Commission.batch_id == batch_id)
+    return await fetch_page(session, stmt, Commission, first=first, after=after)

@@ -1,0 +1,446 @@
+"""After the cutoff: batchClose, purchase orders (suppliers), pick lists and deliveries
+(leaders), commissions, after-sales refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import select, text
+from strawberry.dataloader import DataLoader
+
+from service import global_id
+from service.accounts.models import Role
+from service.errors import ErrorCode, PermissionDenied, UserErrors, fail
+from service.leaders.operations import approved_leader_of_user
+from service.procurement import models, operations, queries
+from service.procurement.close import close_batch
+from service.procurement.exports import signed_path
+from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
+from service.schema.catalog.access import (
+    check_page,
+    decode,
+    get_loader,
+    is_admin,
+    query_error,
+    roles_of,
+    serial_session,
+    viewer_supplier_id,
+)
+from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
+from service.schema.catalog.types import Product, Supplier
+from service.schema.common import Money, Node, UserError
+from service.schema.context import Context
+from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
+from service.schema.leaders.types import Leader, PickupPoint
+from service.schema.mutation import run_mutation
+from service.schema.node import node_loader
+from service.schema.orders import Order, OrderByIdLoader, OrderPayload
+from service.schema.pagination import Connection
+
+Info = strawberry.Info[Context, None]
+PurchaseOrderStatus = strawberry.enum(models.PurchaseOrderStatus, name="PurchaseOrderStatus")
+CommissionStatus = strawberry.enum(models.CommissionStatus, name="CommissionStatus")
+
+
+class _ByIds(DataLoader[UUID, Any]):
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
+        async with serial_session(self.context) as session:
+            found = await self.fetch(session, ids=list(keys))
+        return [found.get(k, self.default()) for k in keys]
+
+    @staticmethod
+    def default() -> Any:
+        return None
+
+
+class PurchaseOrderByIdLoader(_ByIds):
+    fetch = staticmethod(queries.purchase_orders_by_ids)
+
+
+class LinesByPurchaseOrderLoader(_ByIds):
+    fetch = staticmethod(queries.lines_by_purchase_orders)
+    default = staticmethod(list)
+
+
+class DeliveriesByPurchaseOrderLoader(DataLoader[UUID, Any]):
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
+        async with serial_session(self.context) as session:
+            found = await queries.deliveries_by_purchase_orders(session, ids=list(keys))
+        return [{product: v for (po, product), v in found.items() if po == k} for k in keys]
+
+
+# -- who may see what -----------------------------------------------------------------------
+async def supplier_scope(context: Context) -> UUID | None:
+    """None for admins (every purchase order); the supplier's id for its staff; else refused."""
+    if await is_admin(context):
+        return None
+    supplier_id = await viewer_supplier_id(context)
+    if supplier_id is None:
+        raise PermissionDenied("Purchase orders are for admins and the supplier's own staff.")
+    return supplier_id
+
+
+async def viewer_leader_id(context: Context) -> UUID | None:
+    user_id = context.principal.user_id
+    if user_id is None or Role.LEADER not in await roles_of(context):
+        return None
+    async with serial_session(context) as session:
+        leader = await approved_leader_of_user(session, tenant_id=context.tenant.id, user_id=user_id)
+    return leader.id if leader else None
+
+
+async def may_see_purchase_order(context: Context, row: models.PurchaseOrder) -> bool:
+    if await is_admin(context):
+        return True
+    return (await viewer_supplier_id(context)) == row.supplier_id
+
+
+# -- types ----------------------------------------------------------------------------------
+@strawberry.type(name="PickupPointQuantity")
+class PickupPointQuantity:
+    quantity: int
+    pickup_point_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def pickup_point(self, info: Info) -> PickupPoint:
+        return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.pickup_point_id))
+
+
+@strawberry.type(name="PurchaseOrderLine")
+class PurchaseOrderLine:
+    quantity: int
+    row: strawberry.Private[models.PurchaseOrderLine]
+    currency: strawberry.Private[str]
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        return Product.of(await get_loader(info.context, ProductByIdLoader).load(self.row.product_id))
+
+    @strawberry.field(description="Snapshot at the close.")
+    def product_name(self) -> str:
+        return self.row.product_name
+
+    @strawberry.field
+    def unit(self) -> str:
+        return self.row.unit
+
+    @strawberry.field
+    def unit_cost(self) -> Money:
+        return Money.of(self.row.unit_cost_minor, self.currency)
+
+    @strawberry.field
+    def total(self) -> Money:
+        return Money.of(self.row.total_cost_minor, self.currency)
+
+    @strawberry.field(description="How many of this product go to each pickup point.")
+    async def deliveries(self, info: Info) -> list[PickupPointQuantity]:
+        by_product = await get_loader(info.context, DeliveriesByPurchaseOrderLoader).load(self.row.purchase_order_id)
+        return [PickupPointQuantity(quantity=q, pickup_point_id=p) for p, q in by_product.get(self.row.product_id, [])]
+
+
+@strawberry.type(name="PurchaseOrder")
+class PurchaseOrder(Node):
+    id: strawberry.ID
+    number: str
+    status: PurchaseOrderStatus  # type: ignore[valid-type]
+    created_at: datetime
+    acknowledged_at: datetime | None
+    shipped_at: datetime | None
+    row: strawberry.Private[models.PurchaseOrder]
+
+    @classmethod
+    def of(cls, row: models.PurchaseOrder) -> PurchaseOrder:
+        return cls(id=strawberry.ID(global_id.encode("PurchaseOrder", row.id)), number=row.number,
+                   status=models.PurchaseOrderStatus(row.status), created_at=row.created_at,
+                   acknowledged_at=row.acknowledged_at, shipped_at=row.shipped_at, row=row)
+
+    @strawberry.field
+    async def batch(self, info: Info) -> Batch:
+        return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
+
+    @strawberry.field
+    async def supplier(self, info: Info) -> Supplier:
+        return Supplier.of(await get_loader(info.context, SupplierByIdLoader).load(self.row.supplier_id))
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[PurchaseOrderLine]:
+        rows = await get_loader(info.context, LinesByPurchaseOrderLoader).load(self.row.id)
+        return [PurchaseOrderLine(quantity=r.quantity, row=r, currency=self.row.currency) for r in rows]
+
+    @strawberry.field
+    def total_cost(self) -> Money:
+        return Money.of(self.row.total_cost_minor, self.row.currency)
+
+    @strawberry.field(description="Authenticated download of the same content as CSV (a signed link, "
+                                  "valid for 7 days; a bearer token works as well).")
+    def csv_url(self, info: Info) -> str:
+        base = str(info.context.request.base_url).rstrip("/")
+        return base + signed_path(self.row.tenant_id, self.row.id, str(self.id))
+
+
+@node_loader("PurchaseOrder")
+async def _load_purchase_order(context: Context, id: UUID) -> PurchaseOrder | None:
+    row = await get_loader(context, PurchaseOrderByIdLoader).load(id)
+    return PurchaseOrder.of(row) if row is not None and await may_see_purchase_order(context, row) else None
+
+
+@strawberry.type(name="PickListLine")
+class PickListLine:
+    product_name: str
+    unit: str
+    quantity: int
+
+
+@strawberry.type(name="PickListOrder")
+class PickListOrder:
+    customer_name: str
+    pickup_code: str
+    lines: list[PickListLine]
+    row: strawberry.Private[Any]
+
+    @strawberry.field
+    def order(self) -> Order:
+        return Order.of(self.row)
+
+
+@strawberry.type(name="PickList")
+class PickList:
+    totals: list[PickListLine] = strawberry.field(description="What the leader receives, summed per product.")
+    orders: list[PickListOrder]
+    final: bool = strawberry.field(description="False before the batch closes: a live preview of the orders so far.")
+    received_at: datetime | None
+    batch_id: strawberry.Private[UUID]
+    pickup_point_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def batch(self, info: Info) -> Batch:
+        return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.batch_id))
+
+    @strawberry.field
+    async def pickup_point(self, info: Info) -> PickupPoint:
+        return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.pickup_point_id))
+
+
+async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUID) -> PickList:
+    async with serial_session(context) as session:
+        content = await queries.pick_list_content(session, batch_id=batch_id, pickup_point_id=pickup_point_id)
+    rows = await get_loader(context, OrderByIdLoader).load_many(content.order_ids)
+    orders = [
+        PickListOrder(customer_name=r.customer_name, pickup_code=r.pickup_code, row=r,
+                      lines=[PickListLine(product_name=ln.product_name, unit=ln.unit, quantity=ln.quantity)
+                             for ln in content.lines[r.id]])
+        for r in rows if r is not None
+    ]
+    return PickList(
+        totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity) for t in content.totals],
+        orders=orders, final=content.pick_list is not None,
+        received_at=content.pick_list.received_at if content.pick_list else None,
+        batch_id=batch_id, pickup_point_id=pickup_point_id,
+    )
+
+
+async def _point_for_leader_or_admin(context: Context, batch_id: str, pickup_point_id: str) -> tuple[UUID, UUID]:
+    """The batch and point, when the caller is that point's leader or an admin (GraphQL errors otherwise)."""
+    bid, pid = decode(batch_id, "Batch"), decode(pickup_point_id, "PickupPoint")
+    point = await get_loader(context, PickupPointByIdLoader).load(pid) if pid else None
+    batch = await get_loader(context, BatchByIdLoader).load(bid) if bid else None
+    if point is None or batch is None:
+        raise GraphQLError("No such batch or pickup point.", extensions={"code": "NOT_FOUND"})
+    if not await is_admin(context) and await viewer_leader_id(context) != point.leader_id:
+        raise PermissionDenied("Only this pickup point's leader and admins see its pick list.")
+    return batch.id, point.id
+
+
+@strawberry.type(name="Commission")
+class Commission(Node):
+    id: strawberry.ID
+    status: CommissionStatus  # type: ignore[valid-type]
+    rate: Decimal
+    created_at: datetime
+    earned_at: datetime | None
+    reversed_at: datetime | None
+    row: strawberry.Private[models.Commission]
+
+    @classmethod
+    def of(cls, row: models.Commission) -> Commission:
+        return cls(id=strawberry.ID(global_id.encode("Commission", row.id)),
+                   status=models.CommissionStatus(row.status), rate=row.rate, created_at=row.created_at,
+                   earned_at=row.earned_at, reversed_at=row.reversed_at, row=row)
+
+    @strawberry.field(description="What the leader gets for this order now (after any reversal).")
+    def amount(self) -> Money:
+        return Money.of(self.row.amount_minor, self.row.currency)
+
+    @strawberry.field
+    def reversed_amount(self) -> Money:
+        return Money.of(self.row.reversed_minor, self.row.currency)
+
+    @strawberry.field
+    async def leader(self, info: Info) -> Leader:
+        return Leader.of(await get_loader(info.context, LeaderByIdLoader).load(self.row.leader_id))
+
+    @strawberry.field
+    async def order(self, info: Info) -> Order:
+        return Order.of(await get_loader(info.context, OrderByIdLoader).load(self.row.order_id))
+
+    @strawberry.field
+    async def batch(self, info: Info) -> Batch:
+        return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
+
+
+class CommissionByIdLoader(_ByIds):
+    @staticmethod
+    async def fetch(session, ids):  # type: ignore[no-untyped-def]
+        rows = (await session.execute(select(models.Commission).where(models.Commission.id.in_(ids)))).scalars()
+        return {r.id: r for r in rows}
+
+
+@node_loader("Commission")
+async def _load_commission(context: Context, id: UUID) -> Commission | None:
+    row = await get_loader(context, CommissionByIdLoader).load(id)
+    if row is None:
+        return None
+    if await is_admin(context) or await viewer_leader_id(context) == row.leader_id:
+        return Commission.of(row)
+    return None
+
+
+# -- queries --------------------------------------------------------------------------------
+@strawberry.type
+class ProcurementQuery:
+    @strawberry.field(description="Admins see every purchase order; a supplier's staff their own.")
+    async def purchase_orders(self, info: Info, batch_id: strawberry.ID | None = None, first: int | None = 20,
+                              after: str | None = None) -> Connection[PurchaseOrder]:
+        size = check_page(first, after)
+        supplier_id = await supplier_scope(info.context)
+        bid = decode(batch_id, "Batch") if batch_id else None
+        if batch_id and bid is None:
+            raise GraphQLError("No such batch.", extensions={"code": "NOT_FOUND"})
+        async with serial_session(info.context) as session:
+            page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=bid,
+                                                     first=size, after=after)
+        return Connection.of(page, PurchaseOrder.of)  # type: ignore[return-value]
+
+    @strawberry.field(description="That point's leader and admins. Before the close: a live preview.")
+    async def pick_list(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
+        bid, pid = await _point_for_leader_or_admin(info.context, batch_id, pickup_point_id)
+        return await build_pick_list(info.context, bid, pid)
+
+    @strawberry.field(description="A leader sees their own commissions; admins all (filter by leaderId).")
+    async def commissions(self, info: Info, leader_id: strawberry.ID | None = None,
+                          batch_id: strawberry.ID | None = None, first: int | None = 20,
+                          after: str | None = None) -> Connection[Commission]:
+        size = check_page(first, after)
+        context = info.context
+        if await is_admin(context):
+            lid = decode(leader_id, "Leader") if leader_id else None
+            if leader_id and lid is None:
+                raise GraphQLError("No such leader.", extensions={"code": "NOT_FOUND"})
+        else:
+            lid = await viewer_leader_id(context)
+            if lid is None:
+                raise PermissionDenied("Commissions are for leaders (their own) and admins.")
+            if leader_id and decode(leader_id, "Leader") != lid:
+                raise PermissionDenied("A leader sees only their own commissions.")
+        bid = decode(batch_id, "Batch") if batch_id else None
+        if batch_id and bid is None:
+            raise GraphQLError("No such batch.", extensions={"code": "NOT_FOUND"})
+        async with serial_session(context) as session:
+            page = await queries.commission_page(session, leader_id=lid, batch_id=bid, first=size, after=after)
+        return Connection.of(page, Commission.of)  # type: ignore[return-value]
+
+
+@strawberry.type
+class PurchaseOrderPayload:
+    errors: list[UserError]
+    purchase_order: PurchaseOrder | None = None
+
+
+# -- mutations ------------------------------------------------------------------------------
+@strawberry.type
+class ProcurementMutation:
+    @strawberry.mutation(description="Admins: close now, the same pipeline as the cutoff. Closing a batch "
+                                     "that is already closed returns it unchanged.")
+    async def batch_close(self, info: Info, id: strawberry.ID) -> BatchPayload:
+        context = info.context
+
+        async def action(session):  # type: ignore[no-untyped-def]
+            bid = decode(id, "Batch")
+            status = (await session.execute(text("SELECT status FROM batch WHERE id = :id"), {"id": bid})
+                      ).scalar_one_or_none() if bid else None
+            if status is None:
+                raise fail(ErrorCode.NOT_FOUND, "No such batch.", ["id"])
+            await close_batch(session, tenant_id=context.tenant.id, batch_id=bid)
+            context.loaders.pop(BatchByIdLoader.__name__, None)
+            row = await get_loader(context, BatchByIdLoader).load(bid)
+            if row.status not in ("CLOSED", "COMPLETED"):
+                raise fail(ErrorCode.CONFLICT, f"A {row.status} batch cannot be closed.", ["id"])
+            return {"batch": Batch.of(row)}
+
+        return await run_mutation(context, BatchPayload, action, check=context.require)
+
+    @strawberry.mutation(description="The supplier (or an admin): SENT -> ACKNOWLEDGED.")
+    async def purchase_order_acknowledge(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
+        return await _advance(info.context, id, models.PurchaseOrderStatus.ACKNOWLEDGED)
+
+    @strawberry.mutation(description="The supplier (or an admin): -> SHIPPED.")
+    async def purchase_order_mark_shipped(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
+        return await _advance(info.context, id, models.PurchaseOrderStatus.SHIPPED)
+
+    @strawberry.mutation(description="That point's leader: the goods arrived; its CONFIRMED orders become "
+                                     "READY_FOR_PICKUP and their customers are notified.")
+    async def delivery_receive(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
+        context = info.context
+        bid, pid = await _point_for_leader_or_admin(context, batch_id, pickup_point_id)
+        session = await context.session()
+        try:
+            async with session.begin_nested():
+                await operations.receive_delivery(session, tenant_id=context.tenant.id, batch_id=bid,
+                                                  pickup_point_id=pid)
+        except UserErrors as e:
+            raise query_error(e) from None
+        context.loaders.pop(OrderByIdLoader.__name__, None)
+        return await build_pick_list(context, bid, pid)
+
+    @strawberry.mutation(description="Admins: after-sales refund of lines, reversing the leader's commission "
+                                     "on them.")
+    async def order_refund(self, info: Info, id: strawberry.ID, line_ids: list[strawberry.ID],
+                           reason: str) -> OrderPayload:
+        context = info.context
+
+        async def action(session):  # type: ignore[no-untyped-def]
+            oid = await operations.refund_lines(
+                session, tenant=context.tenant, order_id=decode(id, "Order"),
+                line_ids=[decode(i, "OrderLine") for i in line_ids], reason=reason)
+            context.loaders.clear()
+            return {"order": Order.of(await get_loader(context, OrderByIdLoader).load(oid))}
+
+        return await run_mutation(context, OrderPayload, action, check=context.require)
+
+
+async def _advance(context: Context, id: str, to: models.PurchaseOrderStatus) -> PurchaseOrderPayload:
+    async def check() -> None:
+        if not await is_admin(context) and await viewer_supplier_id(context) is None:
+            raise PermissionDenied("Only the supplier's staff (or an admin) updates a purchase order.")
+
+    async def action(session):  # type: ignore[no-untyped-def]
+        supplier_id = None if await is_admin(context) else await viewer_supplier_id(context)
+        row = await operations.advance_purchase_order(session, purchase_order_id=decode(id, "PurchaseOrder"),
+                                                      supplier_id=supplier_id, to=to)
+        return {"purchase_order": PurchaseOrder.of(row)}
+
+    return await run_mutation(context, PurchaseOrderPayload, action, check=check)
