@@ -75,7 +75,6 @@ def test_leader_sees_open_batch_orders_groups_and_refused_codes(web, gql, shop, 
     assert tab.has_horizontal_overflow() is False
 
 
-@pytest.mark.skip(reason="needs batchClose, pickList, deliveryReceive and commissions (the close, issue 5)")
 def test_leader_confirms_arrival_and_pickup_and_earns_commission(web, gql, shop, make_customer):  # type: ignore[no-untyped-def]
     open_batch(gql, shop)
     alice, bob = make_customer(shop.tenant, "王阿姨"), make_customer(shop.tenant, "李先生")
@@ -127,10 +126,6 @@ def test_leader_confirms_arrival_and_pickup_and_earns_commission(web, gql, shop,
     assert page.locator("ul.commissions .sum-earned dd").first.inner_text() != "CN¥0.00"
 
 
-@pytest.mark.skip(
-    reason="needs batchClose, purchaseOrders, purchaseOrderAcknowledge, purchaseOrderMarkShipped "
-    "and the csvUrl download (the close, issue 5)"
-)
 def test_supplier_acknowledges_ships_and_downloads_the_csv(web, gql, shop, make_customer):  # type: ignore[no-untyped-def]
     open_batch(gql, shop)
     place_order(gql, shop, make_customer(shop.tenant, "王阿姨"), [(0, 2)])
