@@ -169,3 +169,33 @@ def test_cancel_batch_cancels_orders_refunds_paid_and_notifies(gql, tenant, owne
     late = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=a.token)["orderPlace"]
     assert late["errors"][0]["code"] == "BATCH_NOT_OPEN"
     assert ob["status"] == "PENDING_PAYMENT"
+
+
+def test_publish_sends_a_delayed_message_that_a_worker_uses_to_open(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    """No scheduler runs here: only the message sent at publish can open the batch."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    world = make_world(owner_db, tenant)
+    batch = create_batch(gql, world, [offer_input(world, 0)], opens_in=1.5)
+    assert gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=tenant.admin_token)["batchPublish"]["errors"] == []
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "2", "service.tasks.worker"],
+        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            status = gql.data(BATCH, {"id": batch["id"]}, token=tenant.admin_token)["batch"]["status"]
+            if status == "OPEN":
+                break
+            time.sleep(0.2)
+        assert status == "OPEN"
+    finally:
+        worker.terminate()
+        worker.wait(15)
+    opened_at, opens_at = owner_db.execute("SELECT opened_at, opens_at FROM batch WHERE id = %s",
+                                           (global_id.decode_as(batch["id"], "Batch"),)).fetchone()
+    assert opened_at >= opens_at
