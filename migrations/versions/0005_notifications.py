@@ -7,9 +7,9 @@ Every table has RLS like the others. The relay and the retry job find the tenant
 work as the owner (ids only) and then work per tenant as the app role, so no SECURITY DEFINER
 function is needed.
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from service.tenants.rls import enable_tenant_rls

@@ -101,7 +101,8 @@ SELECT e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug,
 """)
 
 _RECORD = text("""
-UPDATE delivery SET status = CAST(:status AS varchar), claimed_at = NULL, last_status_code = :code, last_error = :error,
+UPDATE delivery SET status = CAST(:status AS varchar), claimed_at = NULL,
+       last_status_code = :code, last_error = :error,
        delivered_at = CASE WHEN CAST(:status AS varchar) = 'DELIVERED' THEN clock_timestamp() END,
        next_attempt_at = clock_timestamp() + make_interval(secs => :delay), enqueued_at = NULL
  WHERE tenant_id = :tenant_id AND id = :id AND status = 'SENDING' AND attempts = :attempt
@@ -112,18 +113,42 @@ RETURNING next_attempt_at
 async def claim(tenant_id: UUID, delivery_id: UUID, *, engine: AsyncEngine | None = None) -> Claimed | None:
     """Marks the delivery SENDING for one attempt, or None when there is nothing to send now."""
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        row = (await session.execute(_CLAIM, {"tenant_id": tenant_id, "id": delivery_id,
-                                              "stuck": get_settings().delivery_stuck_seconds})).first()
+        row = (
+            await session.execute(
+                _CLAIM,
+                {"tenant_id": tenant_id, "id": delivery_id, "stuck": get_settings().delivery_stuck_seconds},
+            )
+        ).first()
         if row is None:
             return None
-        d = (await session.execute(_DETAILS, {"tenant_id": tenant_id, "event_id": row.outbox_event_id,
-                                              "subscription_id": row.subscription_id})).one()
+        d = (
+            await session.execute(
+                _DETAILS,
+                {
+                    "tenant_id": tenant_id,
+                    "event_id": row.outbox_event_id,
+                    "subscription_id": row.subscription_id,
+                },
+            )
+        ).one()
     payload = d.payload if isinstance(d.payload, dict) else json.loads(d.payload)
     return Claimed(
-        tenant_id=tenant_id, id=row.id, attempt=row.attempts, channel=row.channel, target=row.target,
-        subscription_id=row.subscription_id, event_id=row.outbox_event_id, event=d.event,
-        subject_type=d.subject_type, subject_id=d.subject_id, payload=payload, event_created_at=d.created_at,
-        tenant_slug=d.slug, url=d.url, secret_version=d.secret_version, secret_fingerprint=d.secret_fingerprint,
+        tenant_id=tenant_id,
+        id=row.id,
+        attempt=row.attempts,
+        channel=row.channel,
+        target=row.target,
+        subscription_id=row.subscription_id,
+        event_id=row.outbox_event_id,
+        event=d.event,
+        subject_type=d.subject_type,
+        subject_id=d.subject_id,
+        payload=payload,
+        event_created_at=d.created_at,
+        tenant_slug=d.slug,
+        url=d.url,
+        secret_version=d.secret_version,
+        secret_fingerprint=d.secret_fingerprint,
         subscription_active=d.active,
     )
 
@@ -133,11 +158,20 @@ async def record(claimed: Claimed, outcome: Outcome, *, engine: AsyncEngine | No
     delay = None if outcome.delivered or outcome.permanent else retry_delay(claimed.attempt)
     status = "DELIVERED" if outcome.delivered else ("PENDING" if delay is not None else "FAILED")
     async with tenant_transaction(claimed.tenant_id, engine=engine) as session:
-        row = (await session.execute(_RECORD, {
-            "tenant_id": claimed.tenant_id, "id": claimed.id, "attempt": claimed.attempt, "status": status,
-            "code": outcome.status_code, "error": (outcome.error or None) and outcome.error[:1000],
-            "delay": delay or 0.0,
-        })).first()
+        row = (
+            await session.execute(
+                _RECORD,
+                {
+                    "tenant_id": claimed.tenant_id,
+                    "id": claimed.id,
+                    "attempt": claimed.attempt,
+                    "status": status,
+                    "code": outcome.status_code,
+                    "error": (outcome.error or None) and outcome.error[:1000],
+                    "delay": delay or 0.0,
+                },
+            )
+        ).first()
     if row is None:  # another run took the delivery over (we were presumed stuck): it records
         return None
     return delay
@@ -166,6 +200,7 @@ async def deliver(tenant_id: UUID, delivery_id: UUID, *, engine: AsyncEngine | N
 
 # -- webhooks ----------------------------------------------------------------------------------
 
+
 def _type_name(snake_or_camel: str) -> str:
     words = snake_or_camel.replace("-", "_").split("_")
     return "".join(w[:1].upper() + w[1:] for w in words if w)
@@ -187,8 +222,10 @@ def webhook_data(claimed: Claimed) -> dict[str, Any]:
     """The event's payload for the outside world: camelCase keys, every id a global ID."""
     data: dict[str, Any] = {
         "tenant": claimed.tenant_slug,
-        "subject": {"type": _type_name(claimed.subject_type),
-                    "id": global_id.encode(_type_name(claimed.subject_type), claimed.subject_id)},
+        "subject": {
+            "type": _type_name(claimed.subject_type),
+            "id": global_id.encode(_type_name(claimed.subject_type), claimed.subject_id),
+        },
     }
     for key, value in claimed.payload.items():
         key = _camel(key)
@@ -205,8 +242,11 @@ def webhook_data(claimed: Claimed) -> dict[str, Any]:
 
 def webhook_body(claimed: Claimed) -> bytes:
     """The same bytes on every attempt: only the timestamp header and signature change."""
-    message = {"type": claimed.event, "timestamp": claimed.event_created_at.isoformat(),
-               "data": webhook_data(claimed)}
+    message = {
+        "type": claimed.event,
+        "timestamp": claimed.event_created_at.isoformat(),
+        "data": webhook_data(claimed),
+    }
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
@@ -218,8 +258,11 @@ async def send_webhook(claimed: Claimed) -> Outcome:
     assert claimed.subscription_id is not None
     secret = subscription_secret(claimed.subscription_id, claimed.secret_version)
     if fingerprint(secret) != claimed.secret_fingerprint:
-        return Outcome(False, error="the server's webhook key changed: this subscription cannot be signed",
-                       permanent=True)
+        return Outcome(
+            False,
+            error="the server's webhook key changed: this subscription cannot be signed",
+            permanent=True,
+        )
     msg_id = webhook_id(claimed.event_id)
     body = webhook_body(claimed)
     timestamp = int(time.time())
@@ -232,8 +275,9 @@ async def send_webhook(claimed: Claimed) -> Outcome:
     }
     timeout = get_settings().delivery_timeout_seconds
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-                                     follow_redirects=False, trust_env=False) as client:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False, trust_env=False
+        ) as client:
             response = await client.post(claimed.url, content=body, headers=headers)
     except httpx.HTTPError as e:
         return Outcome(False, error=f"{type(e).__name__}: {e}"[:1000])
@@ -243,6 +287,7 @@ async def send_webhook(claimed: Claimed) -> Outcome:
 
 
 # -- e-mail ------------------------------------------------------------------------------------
+
 
 def email_message(claimed: Claimed) -> EmailMessage:
     s = get_settings()
@@ -272,8 +317,12 @@ def send_email(claimed: Claimed) -> Outcome:
     except smtplib.SMTPRecipientsRefused as e:
         return Outcome(False, error=f"recipient refused: {e.recipients}"[:1000], permanent=True)
     except smtplib.SMTPResponseException as e:
-        return Outcome(False, status_code=e.smtp_code, error=f"SMTP {e.smtp_code}: {e.smtp_error!r}"[:1000],
-                       permanent=e.smtp_code >= 500)
+        return Outcome(
+            False,
+            status_code=e.smtp_code,
+            error=f"SMTP {e.smtp_code}: {e.smtp_error!r}"[:1000],
+            permanent=e.smtp_code >= 500,
+        )
     except (OSError, smtplib.SMTPException) as e:
         return Outcome(False, error=f"{type(e).__name__}: {e}"[:1000])
     return Outcome(True, status_code=250)
@@ -304,12 +353,22 @@ SELECT DISTINCT tenant_id FROM delivery
 """)
 
 
-async def due_deliveries(tenant_id: UUID, *, limit: int = 500, engine: AsyncEngine | None = None) -> list[UUID]:
+async def due_deliveries(
+    tenant_id: UUID, *, limit: int = 500, engine: AsyncEngine | None = None
+) -> list[UUID]:
     s = get_settings()
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        rows = (await session.execute(_DUE, {"tenant_id": tenant_id, "limit": limit,
-                                             "requeue": s.delivery_requeue_seconds,
-                                             "stuck": s.delivery_stuck_seconds})).all()
+        rows = (
+            await session.execute(
+                _DUE,
+                {
+                    "tenant_id": tenant_id,
+                    "limit": limit,
+                    "requeue": s.delivery_requeue_seconds,
+                    "stuck": s.delivery_stuck_seconds,
+                },
+            )
+        ).all()
     return [r.id for r in rows]
 
 
@@ -322,4 +381,6 @@ async def mark_enqueued(tenant_id: UUID, ids: list[UUID], *, engine: AsyncEngine
 
 async def tenants_with_due_deliveries(limit: int = 1000) -> list[UUID]:
     async with owner_engine().connect() as conn:
-        return [r.tenant_id for r in (await conn.execute(_TENANTS_WITH_DUE_DELIVERIES, {"limit": limit})).all()]
+        return [
+            r.tenant_id for r in (await conn.execute(_TENANTS_WITH_DUE_DELIVERIES, {"limit": limit})).all()
+        ]

@@ -12,7 +12,13 @@ from service.pagination import Page, check_first, decode_cursor, encode_cursor
 
 
 async def notification_page(
-    session: AsyncSession, *, tenant_id: UUID, user_id: UUID, unread_only: bool, first: int, after: str | None,
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    user_id: UUID,
+    unread_only: bool,
+    first: int,
+    after: str | None,
 ) -> Page[Notification]:
     check_first(first)
     stmt = select(Notification).where(Notification.tenant_id == tenant_id, Notification.user_id == user_id)
@@ -35,8 +41,13 @@ async def get_own(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, id: 
 
 async def mark_read(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, id: UUID) -> bool:
     """True when the notification is the user's own (read now or already); false for anything else."""
-    found = (await session.execute(text(
-        "UPDATE notification SET read_at = COALESCE(read_at, clock_timestamp()) "
-        "WHERE tenant_id = :tenant_id AND id = :id AND user_id = :user_id RETURNING id"
-    ), {"tenant_id": tenant_id, "id": id, "user_id": user_id})).first()
+    found = (
+        await session.execute(
+            text(
+                "UPDATE notification SET read_at = COALESCE(read_at, clock_timestamp()) "
+                "WHERE tenant_id = :tenant_id AND id = :id AND user_id = :user_id RETURNING id"
+            ),
+            {"tenant_id": tenant_id, "id": id, "user_id": user_id},
+        )
+    ).first()
     return found is not None

@@ -8,32 +8,51 @@ from service.notify.events import WebhookEvent as E
 
 # (title, body); bodies may name payload values in {braces}, filled when present.
 TEXTS: dict[str, tuple[str, str]] = {
-    E.ORDER_PLACED: ("订单已提交 / Order placed",
-                     "您的订单{number}已提交。\nYour order{number} has been placed."),
-    E.ORDER_PAID: ("订单已支付 / Order paid",
-                   "您的订单{number}已支付成功。\nYour order{number} has been paid."),
-    E.ORDER_CANCELLED: ("订单已取消 / Order cancelled",
-                        "您的订单{number}已取消。{reason}\nYour order{number} has been cancelled."),
-    E.ORDER_READY_FOR_PICKUP: ("订单已可取货 / Order ready for pickup",
-                               "您的订单{number}已到货，请凭取货码到自提点取货。\n"
-                               "Your order{number} has arrived: collect it at your pickup point with your pickup code."),
-    E.ORDER_PICKED_UP: ("订单已取货 / Order picked up",
-                        "您的订单{number}已取货，感谢惠顾。\nYour order{number} has been picked up. Thank you."),
-    E.BATCH_OPENED: ("团购已开团 / Group buy open",
-                     "团期{title}已开始接受订单。\nThe batch{title} is open for orders."),
-    E.BATCH_CLOSED: ("团购已截单 / Group buy closed",
-                     "团期{title}已截单。\nThe batch{title} has closed."),
-    E.BATCH_CANCELLED: ("团购已取消 / Group buy cancelled",
-                        "团期{title}已取消，已付款项将退回。{reason}\n"
-                        "The batch{title} has been cancelled; what was paid will be refunded."),
-    E.PURCHASE_ORDER_CREATED: ("新采购单 / New purchase order",
-                               "您有一张新的采购单{number}，请按时备货发货。\n"
-                               "You have a new purchase order{number}: please prepare and ship it on time."),
-    E.PICK_LIST_READY: ("分拣单已生成 / Pick list ready",
-                        "自提点{pointName}的分拣单已生成，请查看并准备到货。\n"
-                        "The pick list for your pickup point{pointName} is ready."),
-    E.REFUND_CREATED: ("退款已受理 / Refund created",
-                       "您的订单{number}有一笔退款{amount}已受理。\nA refund{amount} for your order{number} is on its way."),
+    E.ORDER_PLACED: (
+        "订单已提交 / Order placed",
+        "您的订单{number}已提交。\nYour order{number} has been placed.",
+    ),
+    E.ORDER_PAID: (
+        "订单已支付 / Order paid",
+        "您的订单{number}已支付成功。\nYour order{number} has been paid.",
+    ),
+    E.ORDER_CANCELLED: (
+        "订单已取消 / Order cancelled",
+        "您的订单{number}已取消。{reason}\nYour order{number} has been cancelled.",
+    ),
+    E.ORDER_READY_FOR_PICKUP: (
+        "订单已可取货 / Order ready for pickup",
+        "您的订单{number}已到货，请凭取货码到自提点取货。\n"
+        "Your order{number} has arrived: collect it at your pickup point with your pickup code.",
+    ),
+    E.ORDER_PICKED_UP: (
+        "订单已取货 / Order picked up",
+        "您的订单{number}已取货，感谢惠顾。\nYour order{number} has been picked up. Thank you.",
+    ),
+    E.BATCH_OPENED: (
+        "团购已开团 / Group buy open",
+        "团期{title}已开始接受订单。\nThe batch{title} is open for orders.",
+    ),
+    E.BATCH_CLOSED: ("团购已截单 / Group buy closed", "团期{title}已截单。\nThe batch{title} has closed."),
+    E.BATCH_CANCELLED: (
+        "团购已取消 / Group buy cancelled",
+        "团期{title}已取消，已付款项将退回。{reason}\n"
+        "The batch{title} has been cancelled; what was paid will be refunded.",
+    ),
+    E.PURCHASE_ORDER_CREATED: (
+        "新采购单 / New purchase order",
+        "您有一张新的采购单{number}，请按时备货发货。\n"
+        "You have a new purchase order{number}: please prepare and ship it on time.",
+    ),
+    E.PICK_LIST_READY: (
+        "分拣单已生成 / Pick list ready",
+        "自提点{pointName}的分拣单已生成，请查看并准备到货。\n"
+        "The pick list for your pickup point{pointName} is ready.",
+    ),
+    E.REFUND_CREATED: (
+        "退款已受理 / Refund created",
+        "您的订单{number}有一笔退款{amount}已受理。\nA refund{amount} for your order{number} is on its way.",
+    ),
 }
 
 

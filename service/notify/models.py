@@ -50,7 +50,9 @@ class WebhookSubscription(SQLModel, table=True):
     url: str = Field(max_length=2000)
     events: list[str] = Field(sa_column=Column(ARRAY(String(40)), nullable=False))
     active: bool = True
-    secret_version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default=text("1")))
+    secret_version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
     # sha256 hex of the derived secret: tells a changed server key from a valid one.
     secret_fingerprint: str = Field(max_length=64)
     created_by: UUID | None = None
@@ -67,8 +69,14 @@ class Notification(SQLModel, table=True):
         # Re-relaying an event never notifies a user twice.
         UniqueConstraint("tenant_id", "outbox_event_id", "user_id", name="notification_once_per_user"),
         Index("notification_user_idx", "tenant_id", "user_id", "created_at", "id"),
-        Index("notification_unread_idx", "tenant_id", "user_id", "created_at", "id",
-              postgresql_where=text("read_at IS NULL")),
+        Index(
+            "notification_unread_idx",
+            "tenant_id",
+            "user_id",
+            "created_at",
+            "id",
+            postgresql_where=text("read_at IS NULL"),
+        ),
     )
 
     tenant_id: UUID = tenant_key()
@@ -88,15 +96,22 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "outbox_event_id"], ["outbox_event.tenant_id", "outbox_event.id"]),
-        ForeignKeyConstraint(["tenant_id", "subscription_id"],
-                             ["webhook_subscription.tenant_id", "webhook_subscription.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "subscription_id"], ["webhook_subscription.tenant_id", "webhook_subscription.id"]
+        ),
         # Re-relaying an event (twice, concurrently, after a crash) never creates a second delivery.
-        UniqueConstraint("tenant_id", "outbox_event_id", "channel", "target", name="delivery_once_per_target"),
-        CheckConstraint("status IN ('PENDING', 'SENDING', 'DELIVERED', 'FAILED')", name="delivery_status_check"),
+        UniqueConstraint(
+            "tenant_id", "outbox_event_id", "channel", "target", name="delivery_once_per_target"
+        ),
+        CheckConstraint(
+            "status IN ('PENDING', 'SENDING', 'DELIVERED', 'FAILED')", name="delivery_status_check"
+        ),
         CheckConstraint("channel IN ('WEBHOOK', 'EMAIL')", name="delivery_channel_check"),
         Index("delivery_subscription_idx", "tenant_id", "subscription_id", "created_at", "id"),
         # The retry job's "what is due" lookup, across tenants (as the owner).
-        Index("delivery_due_idx", "next_attempt_at", postgresql_where=text("status IN ('PENDING', 'SENDING')")),
+        Index(
+            "delivery_due_idx", "next_attempt_at", postgresql_where=text("status IN ('PENDING', 'SENDING')")
+        ),
     )
 
     tenant_id: UUID = tenant_key()

@@ -26,20 +26,42 @@ from service.notify.events import EVENT_NAMES
 
 
 async def emit(
-    session: AsyncSession, *, tenant_id: UUID, event: str, subject_type: str, subject_id: UUID,
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    event: str,
+    subject_type: str,
+    subject_id: UUID,
     payload: dict[str, Any] | None = None,
 ) -> None:
     """One outbox event about one subject, committed (or rolled back) with the caller's change."""
-    await emit_many(session, tenant_id=tenant_id, event=event, subject_type=subject_type,
-                    subject_ids=[subject_id], payload=payload)
+    await emit_many(
+        session,
+        tenant_id=tenant_id,
+        event=event,
+        subject_type=subject_type,
+        subject_ids=[subject_id],
+        payload=payload,
+    )
 
 
 async def emit_many(
-    session: AsyncSession, *, tenant_id: UUID, event: str, subject_type: str, subject_ids: Iterable[UUID],
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    event: str,
+    subject_type: str,
+    subject_ids: Iterable[UUID],
     payload: dict[str, Any] | None = None,
 ) -> None:
     """One event per subject, in one statement (e.g. ORDER_CANCELLED for every order of a batch)."""
     if event not in EVENT_NAMES:
         raise ValueError(f"unknown event {event!r}")
-    await record_events(session, tenant_id=tenant_id, event=event, subject_type=subject_type,
-                        subject_ids=subject_ids, payload=payload)
+    await record_events(
+        session,
+        tenant_id=tenant_id,
+        event=event,
+        subject_type=subject_type,
+        subject_ids=subject_ids,
+        payload=payload,
+    )

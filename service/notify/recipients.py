@@ -15,8 +15,10 @@ def _uuid(key: str) -> str:
     """The payload value under `key` (camelCase or snake_case) as a uuid, or NULL."""
     snake = "".join("_" + c.lower() if c.isupper() else c for c in key)
     value = f"COALESCE(e.payload->>'{key}', e.payload->>'{snake}')"
-    return (f"(CASE WHEN {value} ~* '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$' "
-            f"THEN CAST({value} AS uuid) END)")
+    return (
+        f"(CASE WHEN {value} ~* '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$' "
+        f"THEN CAST({value} AS uuid) END)"
+    )
 
 
 def _subject_or(subject_type: str, key: str) -> str:
@@ -24,15 +26,24 @@ def _subject_or(subject_type: str, key: str) -> str:
 
 
 _EVENTS = "e.tenant_id = :tenant_id AND e.id = ANY(CAST(:ids AS uuid[]))"
-_ORDER_EVENTS = ", ".join(f"'{e.value}'" for e in (E.ORDER_PLACED, E.ORDER_PAID, E.ORDER_CANCELLED,
-                                                  E.ORDER_READY_FOR_PICKUP, E.ORDER_PICKED_UP, E.REFUND_CREATED))
+_ORDER_EVENTS = ", ".join(
+    f"'{e.value}'"
+    for e in (
+        E.ORDER_PLACED,
+        E.ORDER_PAID,
+        E.ORDER_CANCELLED,
+        E.ORDER_READY_FOR_PICKUP,
+        E.ORDER_PICKED_UP,
+        E.REFUND_CREATED,
+    )
+)
 
 # The order an ORDER_* or REFUND_CREATED event is about: its subject, the refund's order, or `orderId`.
 _ORDER_OF_EVENT = f"""COALESCE(
     CASE WHEN e.subject_type = 'order' THEN e.subject_id END,
     (SELECT r.order_id FROM refund r
       WHERE e.subject_type = 'refund' AND r.tenant_id = e.tenant_id AND r.id = e.subject_id),
-    {_uuid('orderId')})"""
+    {_uuid("orderId")})"""
 
 _POINT_OF_EVENT = _subject_or("pickup_point", "pickupPointId")
 _SUPPLIER_OF_EVENT = _subject_or("supplier", "supplierId")

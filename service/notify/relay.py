@@ -30,11 +30,12 @@ _PENDING = text(
 )
 
 _NOTIFY = text(f"""
-INSERT INTO notification (tenant_id, id, user_id, outbox_event_id, event, title, body)
-SELECT e.tenant_id, gen_random_uuid(), r.user_id, e.id, e.event, t.title, t.body
+INSERT INTO notification (tenant_id, id, user_id, outbox_event_id, event, title, body, created_at)
+SELECT e.tenant_id, gen_random_uuid(), r.user_id, e.id, e.event, t.title, t.body, e.created_at
   FROM ({IN_APP_RECIPIENTS}) AS r
   JOIN outbox_event e ON e.tenant_id = :tenant_id AND e.id = r.event_id
-  JOIN unnest(CAST(:ids AS uuid[]), CAST(:titles AS text[]), CAST(:bodies AS text[])) AS t(event_id, title, body)
+  JOIN unnest(CAST(:ids AS uuid[]), CAST(:titles AS text[]), CAST(:bodies AS text[]))
+       AS t(event_id, title, body)
     ON t.event_id = e.id
   JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = r.user_id AND u.disabled_at IS NULL
 ON CONFLICT (tenant_id, outbox_event_id, user_id) DO NOTHING
@@ -78,7 +79,9 @@ class Relayed:
     delivery_ids: list[UUID] = field(default_factory=list)
 
 
-async def relay_batch(tenant_id: UUID, *, limit: int = BATCH_SIZE, engine: AsyncEngine | None = None) -> Relayed:
+async def relay_batch(
+    tenant_id: UUID, *, limit: int = BATCH_SIZE, engine: AsyncEngine | None = None
+) -> Relayed:
     """Relays up to `limit` pending events of one tenant in one transaction."""
     result = Relayed(tenant_id)
     async with tenant_transaction(tenant_id, engine=engine) as session:
@@ -88,7 +91,9 @@ async def relay_batch(tenant_id: UUID, *, limit: int = BATCH_SIZE, engine: Async
         ids = [str(r.id) for r in rows]
         texts = [render(r.event, _payload(r.payload)) for r in rows]
         params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
-        await session.execute(_NOTIFY, {**params, "titles": [t for t, _ in texts], "bodies": [b for _, b in texts]})
+        await session.execute(
+            _NOTIFY, {**params, "titles": [t for t, _ in texts], "bodies": [b for _, b in texts]}
+        )
         result.delivery_ids += [r.id for r in (await session.execute(_WEBHOOKS, params)).all()]
         if get_settings().smtp_host:
             result.delivery_ids += [r.id for r in (await session.execute(_EMAILS, params)).all()]
@@ -110,7 +115,9 @@ async def relay_tenant(tenant_id: UUID, *, engine: AsyncEngine | None = None) ->
 
 async def tenants_with_pending_events(limit: int = 1000) -> list[UUID]:
     async with owner_engine().connect() as conn:
-        return [r.tenant_id for r in (await conn.execute(_TENANTS_WITH_PENDING_EVENTS, {"limit": limit})).all()]
+        return [
+            r.tenant_id for r in (await conn.execute(_TENANTS_WITH_PENDING_EVENTS, {"limit": limit})).all()
+        ]
 
 
 def _payload(value: Any) -> dict[str, Any]:

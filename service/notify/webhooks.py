@@ -55,12 +55,18 @@ def check_url(url: str, errors: Collector) -> None:
     elif parts.scheme == "http" and _is_loopback(host) and get_settings().env in ("dev", "test"):
         return
     else:
-        errors.add(ErrorCode.INVALID, "Webhook URLs must use https (http only to loopback in dev and test).",
-                   field)
+        errors.add(
+            ErrorCode.INVALID, "Webhook URLs must use https (http only to loopback in dev and test).", field
+        )
 
 
 async def create_subscription(
-    session: AsyncSession, *, tenant_id: UUID, url: str, events: list[str], created_by: UUID | None,
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    url: str,
+    events: list[str],
+    created_by: UUID | None,
 ) -> CreatedSubscription:
     errors = Collector()
     url = url.strip()
@@ -70,17 +76,29 @@ async def create_subscription(
         errors.add(ErrorCode.INVALID, "Choose at least one event.", ["input", "events"])
     elif not set(chosen) <= EVENT_NAMES:
         errors.add(ErrorCode.INVALID, "Unknown event.", ["input", "events"])
-    count = (await session.execute(
-        select(func.count()).select_from(WebhookSubscription).where(WebhookSubscription.tenant_id == tenant_id)
-    )).scalar_one()
+    count = (
+        await session.execute(
+            select(func.count())
+            .select_from(WebhookSubscription)
+            .where(WebhookSubscription.tenant_id == tenant_id)
+        )
+    ).scalar_one()
     if count >= MAX_SUBSCRIPTIONS:
-        errors.add(ErrorCode.LIMIT_EXCEEDED, f"A tenant has at most {MAX_SUBSCRIPTIONS} webhook subscriptions.")
+        errors.add(
+            ErrorCode.LIMIT_EXCEEDED, f"A tenant has at most {MAX_SUBSCRIPTIONS} webhook subscriptions."
+        )
     errors.raise_if_any()
     subscription_id = uuid4()
     secret = subscription_secret(subscription_id, 1)
     subscription = WebhookSubscription(
-        tenant_id=tenant_id, id=subscription_id, url=url, events=chosen, active=True, secret_version=1,
-        secret_fingerprint=fingerprint(secret), created_by=created_by,
+        tenant_id=tenant_id,
+        id=subscription_id,
+        url=url,
+        events=chosen,
+        active=True,
+        secret_version=1,
+        secret_fingerprint=fingerprint(secret),
+        created_by=created_by,
     )
     session.add(subscription)
     await session.flush()
@@ -90,8 +108,11 @@ async def create_subscription(
 
 
 async def list_subscriptions(session: AsyncSession, *, tenant_id: UUID) -> list[WebhookSubscription]:
-    stmt = (select(WebhookSubscription).where(WebhookSubscription.tenant_id == tenant_id)
-            .order_by(WebhookSubscription.created_at, WebhookSubscription.id))
+    stmt = (
+        select(WebhookSubscription)
+        .where(WebhookSubscription.tenant_id == tenant_id)
+        .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+    )
     return list((await session.execute(stmt)).scalars().all())
 
 
@@ -107,11 +128,18 @@ class DeliveryView:
 
 
 async def subscription_deliveries(
-    session: AsyncSession, *, tenant_id: UUID, subscription_ids: list[UUID],
-    statuses: list[DeliveryStatus] | None, first: int,
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    subscription_ids: list[UUID],
+    statuses: list[DeliveryStatus] | None,
+    first: int,
 ) -> dict[UUID, list[DeliveryView]]:
     """The newest `first` deliveries of each subscription (one query for all of them)."""
-    rows = (await session.execute(text("""
+    rows = (
+        (
+            await session.execute(
+                text("""
         SELECT x.* FROM unnest(CAST(:subs AS uuid[])) AS s(id)
         CROSS JOIN LATERAL (
             SELECT d.*, e.event AS event_name
@@ -119,14 +147,27 @@ async def subscription_deliveries(
              WHERE d.tenant_id = :tenant_id AND d.subscription_id = s.id
                AND (CAST(:statuses AS text[]) IS NULL OR d.status = ANY(CAST(:statuses AS text[])))
              ORDER BY d.created_at DESC, d.id DESC LIMIT :first) AS x
-    """), {"tenant_id": tenant_id, "subs": [str(s) for s in subscription_ids], "first": first,
-           "statuses": [s.value for s in statuses] if statuses else None})).mappings().all()
+    """),
+                {
+                    "tenant_id": tenant_id,
+                    "subs": [str(s) for s in subscription_ids],
+                    "first": first,
+                    "statuses": [s.value for s in statuses] if statuses else None,
+                },
+            )
+        )
+        .mappings()
+        .all()
+    )
     found: dict[UUID, list[DeliveryView]] = {s: [] for s in subscription_ids}
     for row in rows:
         fields = {k: row[k] for k in Delivery.model_fields}
         delivery = Delivery.model_validate(fields)
         found[delivery.subscription_id].append(  # type: ignore[index]
-            DeliveryView(delivery=delivery, event=row["event_name"], webhook_id=webhook_id(delivery.outbox_event_id)))
+            DeliveryView(
+                delivery=delivery, event=row["event_name"], webhook_id=webhook_id(delivery.outbox_event_id)
+            )
+        )
     return found
 
 

@@ -40,8 +40,14 @@ class Notification(Node):
 
     @classmethod
     def of(cls, row: NotificationRow) -> Notification:
-        return cls(id=strawberry.ID(global_id.encode("Notification", row.id)), event=WebhookEventEnum(row.event),
-                   title=row.title, body=row.body, created_at=row.created_at, read_at=row.read_at)
+        return cls(
+            id=strawberry.ID(global_id.encode("Notification", row.id)),
+            event=WebhookEventEnum(row.event),
+            title=row.title,
+            body=row.body,
+            created_at=row.created_at,
+            read_at=row.read_at,
+        )
 
 
 @strawberry.type(name="WebhookDelivery", description="One event sent to one subscription, with its retries.")
@@ -62,11 +68,19 @@ class WebhookDelivery:
     def of(cls, view: webhooks.DeliveryView) -> WebhookDelivery:
         d = view.delivery
         pending = d.status in (DeliveryStatusEnum.PENDING, DeliveryStatusEnum.SENDING)
-        return cls(id=strawberry.ID(global_id.encode("WebhookDelivery", d.id)), event=WebhookEventEnum(view.event),
-                   webhook_id=view.webhook_id, status=DeliveryStatusEnum(d.status), attempts=d.attempts,
-                   last_status_code=d.last_status_code, last_error=d.last_error, last_attempt_at=d.last_attempt_at,
-                   next_attempt_at=d.next_attempt_at if pending else None, delivered_at=d.delivered_at,
-                   created_at=d.created_at)
+        return cls(
+            id=strawberry.ID(global_id.encode("WebhookDelivery", d.id)),
+            event=WebhookEventEnum(view.event),
+            webhook_id=view.webhook_id,
+            status=DeliveryStatusEnum(d.status),
+            attempts=d.attempts,
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            last_attempt_at=d.last_attempt_at,
+            next_attempt_at=d.next_attempt_at if pending else None,
+            delivered_at=d.delivered_at,
+            created_at=d.created_at,
+        )
 
 
 @strawberry.type(name="WebhookSubscription")
@@ -80,20 +94,32 @@ class WebhookSubscription(Node):
 
     @classmethod
     def of(cls, row: SubscriptionRow) -> WebhookSubscription:
-        return cls(id=strawberry.ID(global_id.encode("WebhookSubscription", row.id)), url=row.url,
-                   events=[WebhookEventEnum(e) for e in row.events], active=row.active, created_at=row.created_at,
-                   row=row)
+        return cls(
+            id=strawberry.ID(global_id.encode("WebhookSubscription", row.id)),
+            url=row.url,
+            events=[WebhookEventEnum(e) for e in row.events],
+            active=row.active,
+            created_at=row.created_at,
+            row=row,
+        )
 
     @strawberry.field(description="The newest deliveries to this endpoint: status, attempts, last error.")
     async def deliveries(
-        self, info: Info, status: list[DeliveryStatus] | None = None, first: int | None = 20,  # type: ignore[valid-type]
+        self,
+        info: Info,
+        status: list[DeliveryStatus] | None = None,
+        first: int | None = 20,  # type: ignore[valid-type]
     ) -> list[WebhookDelivery]:
         context = info.context
         size = check_page(first, None)
         async with serial_session(context) as session:
             found = await webhooks.subscription_deliveries(
-                session, tenant_id=context.tenant.id, subscription_ids=[self.row.id],
-                statuses=[DeliveryStatusEnum(s) for s in status] if status else None, first=size)
+                session,
+                tenant_id=context.tenant.id,
+                subscription_ids=[self.row.id],
+                statuses=[DeliveryStatusEnum(s) for s in status] if status else None,
+                first=size,
+            )
         return [WebhookDelivery.of(v) for v in found[self.row.id]]
 
 
@@ -108,7 +134,8 @@ class WebhookSubscriptionPayload:
     errors: list[UserError]
     webhook_subscription: WebhookSubscription | None = None
     secret: str | None = strawberry.field(
-        default=None, description="`whsec_` + base64: shown once, never stored; verify signatures with it.")
+        default=None, description="`whsec_` + base64: shown once, never stored; verify signatures with it."
+    )
 
 
 @node_loader("Notification")
@@ -134,7 +161,11 @@ async def _load_subscription(context: Context, id: UUID) -> WebhookSubscription 
 class NotifyQuery:
     @strawberry.field(description="The caller's own notifications, newest first.")
     async def notifications(
-        self, info: Info, unread_only: bool | None = False, first: int | None = 20, after: str | None = None,
+        self,
+        info: Info,
+        unread_only: bool | None = False,
+        first: int | None = 20,
+        after: str | None = None,
     ) -> Connection[Notification]:
         context = info.context
         size = check_page(first, after)
@@ -142,8 +173,14 @@ class NotifyQuery:
         if user_id is None:
             raise PermissionDenied("Sign in first.")
         async with serial_session(context) as session:
-            page = await inbox.notification_page(session, tenant_id=context.tenant.id, user_id=user_id,
-                                                 unread_only=bool(unread_only), first=size, after=after)
+            page = await inbox.notification_page(
+                session,
+                tenant_id=context.tenant.id,
+                user_id=user_id,
+                unread_only=bool(unread_only),
+                first=size,
+                after=after,
+            )
         return Connection.of(page, Notification.of)  # type: ignore[return-value]
 
     @strawberry.field(description="Admins.")
@@ -158,21 +195,33 @@ class NotifyQuery:
 
 @strawberry.type
 class NotifyMutation:
-    @strawberry.mutation(description="Admins: an https endpoint (http to loopback in dev/test) for events; "
-                                     "the signing secret is returned once.")
-    async def webhook_subscription_create(self, info: Info, input: WebhookSubscriptionInput) -> WebhookSubscriptionPayload:
+    @strawberry.mutation(
+        description="Admins: an https endpoint (http to loopback in dev/test) for events; "
+        "the signing secret is returned once."
+    )
+    async def webhook_subscription_create(
+        self, info: Info, input: WebhookSubscriptionInput
+    ) -> WebhookSubscriptionPayload:
         context = info.context
 
         async def action(session):  # type: ignore[no-untyped-def]
             created = await webhooks.create_subscription(
-                session, tenant_id=context.tenant.id, url=input.url,
-                events=[WebhookEventEnum(e).value for e in input.events], created_by=context.principal.user_id,
+                session,
+                tenant_id=context.tenant.id,
+                url=input.url,
+                events=[WebhookEventEnum(e).value for e in input.events],
+                created_by=context.principal.user_id,
             )
-            return {"webhook_subscription": WebhookSubscription.of(created.subscription), "secret": created.secret}
+            return {
+                "webhook_subscription": WebhookSubscription.of(created.subscription),
+                "secret": created.secret,
+            }
 
         return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
 
-    @strawberry.mutation(description="Marks one of the caller's own notifications read; false for any other ID.")
+    @strawberry.mutation(
+        description="Marks one of the caller's own notifications read; false for any other ID."
+    )
     async def notification_mark_read(self, info: Info, id: strawberry.ID) -> bool:
         context = info.context
         user_id = context.principal.user_id
@@ -180,6 +229,6 @@ class NotifyMutation:
         if user_id is None or notification_id is None or context.principal.tenant is None:
             return False
         async with serial_session(context) as session:
-            return await inbox.mark_read(session, tenant_id=context.tenant.id, user_id=user_id, id=notification_id)
-
-
+            return await inbox.mark_read(
+                session, tenant_id=context.tenant.id, user_id=user_id, id=notification_id
+            )

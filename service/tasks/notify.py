@@ -34,8 +34,14 @@ def _uuid(value: str) -> UUID:
         raise BadMessage(f"not an id: {value!r}") from e
 
 
-@dramatiq.actor(queue_name="notify", max_retries=10, min_backoff=1_000, max_backoff=60_000,
-                time_limit=120_000, throws=(BadMessage,))
+@dramatiq.actor(
+    queue_name="notify",
+    max_retries=10,
+    min_backoff=1_000,
+    max_backoff=60_000,
+    time_limit=120_000,
+    throws=(BadMessage,),
+)
 async def deliver(tenant_id: str, delivery_id: str) -> None:
     """Sends one attempt of one delivery (webhook or e-mail), if one is due.
 
@@ -51,8 +57,14 @@ async def deliver(tenant_id: str, delivery_id: str) -> None:
         await enqueue_deliveries(tenant, [id_], delay=delay)
 
 
-@dramatiq.actor(queue_name="notify", max_retries=5, min_backoff=1_000, max_backoff=30_000,
-                time_limit=120_000, throws=(BadMessage,))
+@dramatiq.actor(
+    queue_name="notify",
+    max_retries=5,
+    min_backoff=1_000,
+    max_backoff=30_000,
+    time_limit=120_000,
+    throws=(BadMessage,),
+)
 async def relay_tenant_outbox(tenant_id: str) -> None:
     """Relays one tenant's pending outbox events now (sent right after a commit that wrote some).
 
