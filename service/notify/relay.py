@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.config import get_settings
 from service.db import owner_engine, tenant_transaction
@@ -83,22 +83,25 @@ async def relay_batch(
     tenant_id: UUID, *, limit: int = BATCH_SIZE, engine: AsyncEngine | None = None
 ) -> Relayed:
     """Relays up to `limit` pending events of one tenant in one transaction."""
-    result = Relayed(tenant_id)
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        rows = (await session.execute(_PENDING, {"tenant_id": tenant_id, "limit": limit})).all()
-        if not rows:
-            return result
-        ids = [str(r.id) for r in rows]
-        texts = [render(r.event, _payload(r.payload)) for r in rows]
-        params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
-        await session.execute(
-            _NOTIFY, {**params, "titles": [t for t, _ in texts], "bodies": [b for _, b in texts]}
-        )
-        result.delivery_ids += [r.id for r in (await session.execute(_WEBHOOKS, params)).all()]
-        if get_settings().smtp_host:
-            result.delivery_ids += [r.id for r in (await session.execute(_EMAILS, params)).all()]
-        await session.execute(_MARK_RELAYED, params)
-        result.events = len(rows)
+        return await relay_in_session(session, tenant_id=tenant_id, limit=limit)
+
+
+async def relay_in_session(session: AsyncSession, *, tenant_id: UUID, limit: int = BATCH_SIZE) -> Relayed:
+    """The relay's work in the caller's tenant transaction; enqueue the deliveries after its commit."""
+    result = Relayed(tenant_id)
+    rows = (await session.execute(_PENDING, {"tenant_id": tenant_id, "limit": limit})).all()
+    if not rows:
+        return result
+    ids = [str(r.id) for r in rows]
+    texts = [render(r.event, _payload(r.payload)) for r in rows]
+    params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
+    await session.execute(_NOTIFY, {**params, "titles": [t for t, _ in texts], "bodies": [b for _, b in texts]})
+    result.delivery_ids += [r.id for r in (await session.execute(_WEBHOOKS, params)).all()]
+    if get_settings().smtp_host:
+        result.delivery_ids += [r.id for r in (await session.execute(_EMAILS, params)).all()]
+    await session.execute(_MARK_RELAYED, params)
+    result.events = len(rows)
     return result
 
 
