@@ -7,7 +7,7 @@ import logging
 from uuid import UUID
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.batches.outbox import record_event
 from service.db import tenant_transaction
@@ -27,11 +27,16 @@ async def open_batches(tenant_id: UUID, batch_ids: list[UUID], *, engine: AsyncE
     if not batch_ids:
         return []
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        opened = (await session.execute(_OPEN, {"t": tenant_id, "ids": batch_ids})).all()
-        for row in opened:
-            await record_event(session, tenant_id=tenant_id, event="BATCH_OPENED", subject_type="batch",
-                               subject_id=row.id,
-                               payload={"batchId": str(row.id), "title": row.title, "audience": ["customers"]})
+        return await open_batches_in(session, tenant_id, batch_ids)
+
+
+async def open_batches_in(session: AsyncSession, tenant_id: UUID, batch_ids: list[UUID]) -> list[UUID]:
+    """The same, in the caller's transaction."""
+    opened = (await session.execute(_OPEN, {"t": tenant_id, "ids": batch_ids})).all()
+    for row in opened:
+        await record_event(session, tenant_id=tenant_id, event="BATCH_OPENED", subject_type="batch",
+                           subject_id=row.id,
+                           payload={"batchId": str(row.id), "title": row.title, "audience": ["customers"]})
     return [row.id for row in opened]
 
 
