@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from service.accounts import operations
 from service.accounts.models import PaymentMode
 from service.batches.demo import seed_batches
-from service.batches.demo import seed_batches
 from service.catalog.demo import seed_catalog
 from service.db import tenant_transaction
 from service.leaders.demo import seed_community
@@ -36,7 +35,7 @@ class DemoLogins:
 # Each domain appends an async seed(session, tenant_id, logins) that creates its demo objects;
 # seeds run in order in one transaction with the tenant set, later seeds may use earlier ones' rows.
 Seed = Callable[[AsyncSession, UUID, DemoLogins], Awaitable[None]]
-DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_batches, seed_notifications]
+DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_notifications]
 
 
 async def database_is_empty() -> bool:
