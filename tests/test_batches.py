@@ -27,13 +27,20 @@ mutation($b: ID!, $input: OfferInput!) {
   errors { code field message } }
 }"""
 BATCH_CANCEL = """
-mutation($id: ID!, $r: String!) { batchCancel(id: $id, reason: $r) { batch { id status } errors { code field } } }"""
+mutation($id: ID!, $r: String!) {
+  batchCancel(id: $id, reason: $r) { batch { id status } errors { code field } }
+}"""
 
 
 def _create(gql, world, **input):  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
-    base = {"title": "B", "opensAt": iso(now + timedelta(hours=1)), "closesAt": iso(now + timedelta(hours=5)),
-            "pickupDate": (now + timedelta(days=2)).date().isoformat(), "offers": []}
+    base = {
+        "title": "B",
+        "opensAt": iso(now + timedelta(hours=1)),
+        "closesAt": iso(now + timedelta(hours=5)),
+        "pickupDate": (now + timedelta(days=2)).date().isoformat(),
+        "offers": [],
+    }
     return gql.data(BATCH_CREATE, {"input": {**base, **input}}, token=world.tenant.admin_token)["batchCreate"]
 
 
@@ -41,30 +48,50 @@ def test_create_validation_names_fields(gql, tenant, owner_db):  # type: ignore[
     world = make_world(owner_db, tenant)
     now = datetime.now(UTC)
     payload = _create(
-        gql, world, title=" ", opensAt=iso(now + timedelta(hours=2)), closesAt=iso(now + timedelta(hours=1)),
-        offers=[offer_input(world, 0), offer_input(world, 1, price="0"), offer_input(world, 2, price="1.234"),
-                offer_input(world, 0), offer_input(world, 1, stockLimit=0, perCustomerLimit=0, minGroupQuantity=0),
-                {"productId": "nope", "price": "1"}],
+        gql,
+        world,
+        title=" ",
+        opensAt=iso(now + timedelta(hours=2)),
+        closesAt=iso(now + timedelta(hours=1)),
+        offers=[
+            offer_input(world, 0),
+            offer_input(world, 1, price="0"),
+            offer_input(world, 2, price="1.234"),
+            offer_input(world, 0),
+            offer_input(world, 1, stockLimit=0, perCustomerLimit=0, minGroupQuantity=0),
+            {"productId": "nope", "price": "1"},
+        ],
     )
     got = {(e["code"], tuple(e["field"])) for e in payload["errors"]}
     assert got == {
-        ("INVALID", ("title",)), ("INVALID", ("closesAt",)),
-        ("INVALID", ("offers", "1", "price")), ("INVALID", ("offers", "2", "price")),
-        ("INVALID", ("offers", "3", "productId")), ("INVALID", ("offers", "4", "productId")),
-        ("INVALID", ("offers", "4", "stockLimit")), ("INVALID", ("offers", "4", "perCustomerLimit")),
-        ("INVALID", ("offers", "4", "minGroupQuantity")), ("NOT_FOUND", ("offers", "5", "productId")),
+        ("INVALID", ("title",)),
+        ("INVALID", ("closesAt",)),
+        ("INVALID", ("offers", "1", "price")),
+        ("INVALID", ("offers", "2", "price")),
+        ("INVALID", ("offers", "3", "productId")),
+        ("INVALID", ("offers", "4", "productId")),
+        ("INVALID", ("offers", "4", "stockLimit")),
+        ("INVALID", ("offers", "4", "perCustomerLimit")),
+        ("INVALID", ("offers", "4", "minGroupQuantity")),
+        ("NOT_FOUND", ("offers", "5", "productId")),
     }, payload["errors"]
     assert payload["batch"] is None
-    assert owner_db.execute("SELECT count(*) FROM batch WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0] == 0
+    assert (
+        owner_db.execute("SELECT count(*) FROM batch WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0] == 0
+    )
 
 
 def test_pickup_date_in_tenant_time_zone(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
     world = make_world(owner_db, tenant)
     # 2030-01-01 17:00 UTC is already 2030-01-02 01:00 in Asia/Shanghai (the tenant's zone).
     close = datetime(2030, 1, 1, 17, 0, tzinfo=UTC)
-    bad = _create(gql, world, opensAt=iso(close - timedelta(hours=3)), closesAt=iso(close), pickupDate="2030-01-01")
+    bad = _create(
+        gql, world, opensAt=iso(close - timedelta(hours=3)), closesAt=iso(close), pickupDate="2030-01-01"
+    )
     assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["pickupDate"])]
-    good = _create(gql, world, opensAt=iso(close - timedelta(hours=3)), closesAt=iso(close), pickupDate="2030-01-02")
+    good = _create(
+        gql, world, opensAt=iso(close - timedelta(hours=3)), closesAt=iso(close), pickupDate="2030-01-02"
+    )
     assert good["errors"] == []
 
 
@@ -75,7 +102,10 @@ def test_offers_money_and_jpy_decimals(gql, make_tenant, owner_db):  # type: ign
     assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["offers", "0", "price"])]
     ok = _create(gql, world, offers=[offer_input(world, 0, price="980", stockLimit=5)])
     assert ok["batch"]["offers"][0]["price"] == {"amount": "980", "currency": "JPY"}
-    assert owner_db.execute("SELECT price_minor FROM offer WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0] == 980
+    assert (
+        owner_db.execute("SELECT price_minor FROM offer WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0]
+        == 980
+    )
 
 
 def test_offer_add_publish_and_states(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
@@ -83,31 +113,56 @@ def test_offer_add_publish_and_states(gql, tenant, owner_db):  # type: ignore[no
     admin = tenant.admin_token
     batch = _create(gql, world)["batch"]
     # no offers yet: cannot publish
-    assert gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=admin)["batchPublish"]["errors"][0]["code"] == "INVALID"
-    added = gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 0, price="12.30")},
-                     token=admin)["batchOfferAdd"]
+    assert (
+        gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=admin)["batchPublish"]["errors"][0]["code"]
+        == "INVALID"
+    )
+    added = gql.data(
+        OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 0, price="12.30")}, token=admin
+    )["batchOfferAdd"]
     assert added["errors"] == [] and added["offer"]["price"]["amount"] == "12.30"
     assert added["offer"]["product"]["name"] == "Product 0"
-    again = gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 0)}, token=admin)["batchOfferAdd"]
+    again = gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 0)}, token=admin)[
+        "batchOfferAdd"
+    ]
     assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_EXISTS", ["productId"])]
-    assert gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=admin)["batchPublish"]["batch"]["status"] == "SCHEDULED"
+    assert (
+        gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=admin)["batchPublish"]["batch"]["status"]
+        == "SCHEDULED"
+    )
     twice = gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=admin)["batchPublish"]
     assert twice["errors"][0]["code"] == "CONFLICT"
     # SCHEDULED still takes offers
-    assert gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 1)}, token=admin)[
-        "batchOfferAdd"]["errors"] == []
+    assert (
+        gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 1)}, token=admin)["batchOfferAdd"][
+            "errors"
+        ]
+        == []
+    )
     # customers cannot create batches
-    assert gql.data(BATCH_CREATE, {"input": {"title": "x", "opensAt": iso(datetime.now(UTC)),
-                                             "closesAt": iso(datetime.now(UTC) + timedelta(hours=1)),
-                                             "pickupDate": "2099-01-01"}},
-                    tenant=tenant.slug)["batchCreate"]["errors"][0]["code"] == "FORBIDDEN"
+    assert (
+        gql.data(
+            BATCH_CREATE,
+            {
+                "input": {
+                    "title": "x",
+                    "opensAt": iso(datetime.now(UTC)),
+                    "closesAt": iso(datetime.now(UTC) + timedelta(hours=1)),
+                    "pickupDate": "2099-01-01",
+                }
+            },
+            tenant=tenant.slug,
+        )["batchCreate"]["errors"][0]["code"]
+        == "FORBIDDEN"
+    )
 
 
 def test_open_batch_offers_cannot_be_edited(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
     world = make_world(owner_db, tenant)
     batch = open_batch_with_offers(gql, world, [offer_input(world, 0)])
-    edit = gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 1)},
-                    token=tenant.admin_token)["batchOfferAdd"]
+    edit = gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 1)}, token=tenant.admin_token)[
+        "batchOfferAdd"
+    ]
     assert [(e["code"], e["field"]) for e in edit["errors"]] == [("CONFLICT", ["batchId"])]
 
 
@@ -122,11 +177,14 @@ def test_due_batches_open_once_by_the_scheduler_job(gql, tenant, owner_db):  # t
         gql.data(BATCH_PUBLISH, {"id": b["id"]}, token=tenant.admin_token)
     assert run_domain(lambda e: open_due_batches(engine=e)) >= 1
     assert run_domain(lambda e: open_due_batches(engine=e)) == 0  # nothing left to do
-    status = {b["id"]: gql.data(BATCH, {"id": b["id"]}, token=tenant.admin_token)["batch"]["status"]
-              for b in (due, later, draft)}
+    status = {
+        b["id"]: gql.data(BATCH, {"id": b["id"]}, token=tenant.admin_token)["batch"]["status"]
+        for b in (due, later, draft)
+    }
     assert status == {due["id"]: "OPEN", later["id"]: "SCHEDULED", draft["id"]: "DRAFT"}
-    events = owner_db.execute("SELECT count(*) FROM outbox_event WHERE tenant_id = %s AND event = 'BATCH_OPENED'",
-                              (tenant.uuid,)).fetchone()[0]
+    events = owner_db.execute(
+        "SELECT count(*) FROM outbox_event WHERE tenant_id = %s AND event = 'BATCH_OPENED'", (tenant.uuid,)
+    ).fetchone()[0]
     assert events == 1
 
 
@@ -150,19 +208,36 @@ def test_cancel_batch_cancels_orders_refunds_paid_and_notifies(gql, tenant, owne
     a, b = make_customer(tenant), make_customer(tenant)
     oa = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 2)]), token=a.token)["orderPlace"]["order"]
     ob = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 3)]), token=b.token)["orderPlace"]["order"]
-    assert gql.data(ORDER_MARK_PAID, {"id": oa["id"], "ref": "pay-1"}, token=tenant.api_key)[
-        "orderMarkPaid"]["order"]["status"] == "PAID"
-    done = gql.data(BATCH_CANCEL, {"id": batch["id"], "r": "supplier failed"}, token=tenant.admin_token)["batchCancel"]
+    assert (
+        gql.data(ORDER_MARK_PAID, {"id": oa["id"], "ref": "pay-1"}, token=tenant.api_key)["orderMarkPaid"][
+            "order"
+        ]["status"]
+        == "PAID"
+    )
+    done = gql.data(BATCH_CANCEL, {"id": batch["id"], "r": "supplier failed"}, token=tenant.admin_token)[
+        "batchCancel"
+    ]
     assert done["errors"] == [] and done["batch"]["status"] == "CANCELLED"
-    rows = owner_db.execute("SELECT status, refunded_minor FROM customer_order WHERE batch_id = %s ORDER BY number",
-                            (global_id.decode_as(batch["id"], "Batch"),)).fetchall()
+    rows = owner_db.execute(
+        "SELECT status, refunded_minor FROM customer_order WHERE batch_id = %s ORDER BY number",
+        (global_id.decode_as(batch["id"], "Batch"),),
+    ).fetchall()
     assert sorted(rows) == [("CANCELLED", 0), ("CANCELLED", 2000)]
-    refunds = owner_db.execute("SELECT amount_minor FROM refund WHERE tenant_id = %s", (tenant.uuid,)).fetchall()
+    refunds = owner_db.execute(
+        "SELECT amount_minor FROM refund WHERE tenant_id = %s", (tenant.uuid,)
+    ).fetchall()
     assert refunds == [(2000,)]
-    assert owner_db.execute("SELECT sold FROM offer WHERE batch_id = %s",
-                            (global_id.decode_as(batch["id"], "Batch"),)).fetchone()[0] == 0
-    events = dict(owner_db.execute("SELECT event, count(*) FROM outbox_event WHERE tenant_id = %s GROUP BY event",
-                                   (tenant.uuid,)).fetchall())
+    assert (
+        owner_db.execute(
+            "SELECT sold FROM offer WHERE batch_id = %s", (global_id.decode_as(batch["id"], "Batch"),)
+        ).fetchone()[0]
+        == 0
+    )
+    events = dict(
+        owner_db.execute(
+            "SELECT event, count(*) FROM outbox_event WHERE tenant_id = %s GROUP BY event", (tenant.uuid,)
+        ).fetchall()
+    )
     assert events["BATCH_CANCELLED"] == 1 and events["ORDER_CANCELLED"] == 2 and events["REFUND_CREATED"] == 1
     again = gql.data(BATCH_CANCEL, {"id": batch["id"], "r": "again"}, token=tenant.admin_token)["batchCancel"]
     assert again["errors"][0]["code"] == "CONFLICT"
@@ -180,10 +255,15 @@ def test_publish_sends_a_delayed_message_that_a_worker_uses_to_open(gql, tenant,
 
     world = make_world(owner_db, tenant)
     batch = create_batch(gql, world, [offer_input(world, 0)], opens_in=1.5)
-    assert gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=tenant.admin_token)["batchPublish"]["errors"] == []
+    assert (
+        gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=tenant.admin_token)["batchPublish"]["errors"] == []
+    )
     worker = subprocess.Popen(
         [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "2", "service.tasks.worker"],
-        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         status = None
@@ -196,6 +276,7 @@ def test_publish_sends_a_delayed_message_that_a_worker_uses_to_open(gql, tenant,
     finally:
         worker.terminate()
         worker.wait(15)
-    opened_at, opens_at = owner_db.execute("SELECT opened_at, opens_at FROM batch WHERE id = %s",
-                                           (global_id.decode_as(batch["id"], "Batch"),)).fetchone()
+    opened_at, opens_at = owner_db.execute(
+        "SELECT opened_at, opens_at FROM batch WHERE id = %s", (global_id.decode_as(batch["id"], "Batch"),)
+    ).fetchone()
     assert opened_at >= opens_at

@@ -24,7 +24,6 @@ import pytest
 from service import global_id
 from tests.ordering_fixtures import (
     OFFER_QUERY,
-    ORDER_PLACE,
     bulk_customers,
     make_world,
     offer_input,
@@ -49,8 +48,14 @@ def api_processes(services, tmp_path_factory) -> Iterator[list[str]]:  # type: i
     for n in range(2):
         port = free_port()
         log = open(Path(logs) / f"api-{n}.log", "w")  # noqa: SIM115 - closed with the process
-        procs.append(subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-                                      env=env, stdout=log, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
         urls.append(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + 60
@@ -91,8 +96,11 @@ class Hammer:
 
     def place(self, n: int, token: str, variables: dict) -> dict:
         url = self.urls[n % len(self.urls)]
-        response = self._client().post(f"{url}/graphql", json={"query": PLACE, "variables": variables},
-                                       headers={"Authorization": f"Bearer {token}"})
+        response = self._client().post(
+            f"{url}/graphql",
+            json={"query": PLACE, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         body = response.json()
         assert not body.get("errors"), body
         return body["data"]["orderPlace"]
@@ -125,37 +133,47 @@ def test_300_customers_race_for_50_units(gql, make_tenant, owner_db, api_process
     assert codes == Counter({"OK": 50, "OUT_OF_STOCK": 250}), codes
     offer = batch["offers"][0]["id"]
     assert offer_state(owner_db, offer) == (50, 50, 50)
-    assert owner_db.execute("SELECT count(*), count(DISTINCT customer_id) FROM customer_order WHERE batch_id = %s",
-                            (global_id.decode_as(batch["id"], "Batch"),)).fetchone() == (50, 50)
+    assert owner_db.execute(
+        "SELECT count(*), count(DISTINCT customer_id) FROM customer_order WHERE batch_id = %s",
+        (global_id.decode_as(batch["id"], "Batch"),),
+    ).fetchone() == (50, 50)
     assert gql.data(OFFER_QUERY, {"id": offer}, tenant=tenant.slug)["node"] == {
-        "soldQuantity": 50, "remainingStock": 0, "stockLimit": 50}
+        "soldQuantity": 50,
+        "remainingStock": 0,
+        "stockLimit": 50,
+    }
 
 
 def test_one_customer_20_concurrent_orders_against_limit_2(gql, make_tenant, owner_db, api_processes):  # type: ignore[no-untyped-def]
     tenant = make_tenant(paymentMode="PAY_AT_PICKUP")
     world = make_world(owner_db, tenant)
     batch = open_batch_with_offers(gql, world, [offer_input(world, 0, perCustomerLimit=2)])
-    (customer_id, token), = bulk_customers(owner_db, tenant, 1)
+    ((customer_id, token),) = bulk_customers(owner_db, tenant, 1)
     results = Hammer(api_processes, threads=20).run(
-        [(token, place_input(batch, world, [(0, 1)])) for _ in range(20)])
+        [(token, place_input(batch, world, [(0, 1)])) for _ in range(20)]
+    )
     assert _codes(results) == Counter({"OK": 2, "LIMIT_EXCEEDED": 18})
     offer_id = global_id.decode_as(batch["offers"][0]["id"], "Offer")
     assert offer_state(owner_db, batch["offers"][0]["id"]) == (2, None, 2)
-    assert owner_db.execute("SELECT quantity FROM offer_customer_quantity WHERE offer_id = %s AND customer_id = %s",
-                            (offer_id, customer_id)).fetchone() == (2,)
+    assert owner_db.execute(
+        "SELECT quantity FROM offer_customer_quantity WHERE offer_id = %s AND customer_id = %s",
+        (offer_id, customer_id),
+    ).fetchone() == (2,)
 
 
 def test_20_concurrent_requests_with_one_idempotency_key(gql, make_tenant, owner_db, api_processes):  # type: ignore[no-untyped-def]
     tenant = make_tenant()
     world = make_world(owner_db, tenant)
     batch = open_batch_with_offers(gql, world, [offer_input(world, 0, stockLimit=10)])
-    (_, token), = bulk_customers(owner_db, tenant, 1)
+    ((_, token),) = bulk_customers(owner_db, tenant, 1)
     body = place_input(batch, world, [(0, 3)], key=f"retry-{uuid.uuid4().hex}")
     results = Hammer(api_processes, threads=20).run([(token, body) for _ in range(20)])
     assert all(not r["errors"] for r in results), _codes(results)
     assert len({r["order"]["id"] for r in results}) == 1
-    assert owner_db.execute("SELECT count(*) FROM customer_order WHERE batch_id = %s",
-                            (global_id.decode_as(batch["id"], "Batch"),)).fetchone() == (1,)
+    assert owner_db.execute(
+        "SELECT count(*) FROM customer_order WHERE batch_id = %s",
+        (global_id.decode_as(batch["id"], "Batch"),),
+    ).fetchone() == (1,)
     assert offer_state(owner_db, batch["offers"][0]["id"]) == (3, 10, 3)
 
 
@@ -185,9 +203,15 @@ def test_orders_racing_the_cutoff_never_commit_at_or_after_it(gql, make_tenant, 
     committed = owner_db.execute(
         "SELECT count(*), count(*) FILTER (WHERE commit_checked_at IS NULL), "
         "count(*) FILTER (WHERE commit_checked_at >= %s OR created_at >= %s) FROM customer_order "
-        "WHERE batch_id = %s", (closes_at, closes_at, batch_id)).fetchone()
+        "WHERE batch_id = %s",
+        (closes_at, closes_at, batch_id),
+    ).fetchone()
     assert committed == (codes["OK"], 0, 0), (committed, codes)
     assert offer_state(owner_db, batch["offers"][0]["id"])[0] == codes["OK"]
-    at_commit = sum(1 for r in results if r["errors"] and "before the order went through" in r["errors"][0]["message"])
-    print(f"cutoff race: {codes['OK']} committed, {codes['BATCH_NOT_OPEN']} refused "
-          f"({at_commit} of them by the commit-time trigger)")
+    at_commit = sum(
+        1 for r in results if r["errors"] and "before the order went through" in r["errors"][0]["message"]
+    )
+    print(
+        f"cutoff race: {codes['OK']} committed, {codes['BATCH_NOT_OPEN']} refused "
+        f"({at_commit} of them by the commit-time trigger)"
+    )

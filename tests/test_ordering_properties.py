@@ -39,10 +39,12 @@ def _check_books(gql, owner_db, tenant, batch) -> None:  # type: ignore[no-untyp
     for offer in batch["offers"]:
         offer_id = global_id.decode_as(offer["id"], "Offer")
         sold, limit, per_customer = owner_db.execute(
-            "SELECT sold, stock_limit, per_customer_limit FROM offer WHERE id = %s", (offer_id,)).fetchone()
+            "SELECT sold, stock_limit, per_customer_limit FROM offer WHERE id = %s", (offer_id,)
+        ).fetchone()
         active = owner_db.execute(
             "SELECT coalesce(sum(quantity), 0) FROM order_line WHERE offer_id = %s AND status = 'ACTIVE'",
-            (offer_id,)).fetchone()[0]
+            (offer_id,),
+        ).fetchone()[0]
         assert sold == active
         assert 0 <= sold and (limit is None or sold <= limit)
         shown = gql.data(OFFER_QUERY, {"id": offer["id"]}, tenant=tenant.slug)["node"]
@@ -51,19 +53,28 @@ def _check_books(gql, owner_db, tenant, batch) -> None:  # type: ignore[no-untyp
             assert shown["remainingStock"] is None
         else:
             assert shown["soldQuantity"] + shown["remainingStock"] == shown["stockLimit"] == limit
-        held = dict(owner_db.execute(
-            "SELECT o.customer_id, sum(l.quantity) FROM order_line l "
-            "JOIN customer_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id "
-            "WHERE l.offer_id = %s AND l.status = 'ACTIVE' GROUP BY o.customer_id", (offer_id,)).fetchall())
-        counters = dict(owner_db.execute(
-            "SELECT customer_id, quantity FROM offer_customer_quantity WHERE offer_id = %s", (offer_id,)).fetchall())
+        held = dict(
+            owner_db.execute(
+                "SELECT o.customer_id, sum(l.quantity) FROM order_line l "
+                "JOIN customer_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id "
+                "WHERE l.offer_id = %s AND l.status = 'ACTIVE' GROUP BY o.customer_id",
+                (offer_id,),
+            ).fetchall()
+        )
+        counters = dict(
+            owner_db.execute(
+                "SELECT customer_id, quantity FROM offer_customer_quantity WHERE offer_id = %s", (offer_id,)
+            ).fetchall()
+        )
         if per_customer is not None:
             assert {c: q for c, q in counters.items() if q} == held
             assert all(q <= per_customer for q in held.values())
     mismatched = owner_db.execute(
-        "SELECT count(*) FROM customer_order o JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id "
+        "SELECT count(*) FROM customer_order o "
+        "JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id "
         "WHERE o.batch_id = %s AND (o.status = 'CANCELLED') <> (l.status = 'CANCELLED')",
-        (global_id.decode_as(batch["id"], "Batch"),)).fetchone()[0]
+        (global_id.decode_as(batch["id"], "Batch"),),
+    ).fetchone()[0]
     assert mismatched == 0
 
 
@@ -74,13 +85,20 @@ def test_books_balance_under_any_sequence(gql, tenant, owner_db):  # type: ignor
     customers = [token for _, token in bulk_customers(owner_db, tenant, CUSTOMERS)]
 
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(ops=st.lists(op, min_size=1, max_size=12), stock=st.integers(1, 6),
-           per_customer=st.one_of(st.none(), st.integers(1, 3)))
+    @given(
+        ops=st.lists(op, min_size=1, max_size=12),
+        stock=st.integers(1, 6),
+        per_customer=st.one_of(st.none(), st.integers(1, 3)),
+    )
     def run(ops: list[tuple[Any, ...]], stock: int, per_customer: int | None) -> None:
-        batch = open_batch_with_offers(gql, world, [
-            offer_input(world, 0, stockLimit=stock, perCustomerLimit=per_customer),
-            offer_input(world, 1, perCustomerLimit=2),
-        ])
+        batch = open_batch_with_offers(
+            gql,
+            world,
+            [
+                offer_input(world, 0, stockLimit=stock, perCustomerLimit=per_customer),
+                offer_input(world, 1, perCustomerLimit=2),
+            ],
+        )
         placed: list[tuple[str, str, dict]] = []  # (order id, token, request)
         for step in ops:
             if step[0] == "place":
@@ -102,10 +120,14 @@ def test_books_balance_under_any_sequence(gql, tenant, owner_db):  # type: ignor
                 elif step[0] == "cancel":
                     assert gql.data(ORDER_CANCEL, {"id": order_id}, token=token)["orderCancel"]["order"]
                 elif step[0] == "pay":
-                    gql.data(ORDER_MARK_PAID, {"id": order_id, "ref": f"pay-{order_id}"}, token=tenant.api_key)
+                    gql.data(
+                        ORDER_MARK_PAID, {"id": order_id, "ref": f"pay-{order_id}"}, token=tenant.api_key
+                    )
                 else:
-                    owner_db.execute("UPDATE customer_order SET created_at = created_at - interval '1 hour' "
-                                     "WHERE id = %s", (global_id.decode_as(order_id, "Order"),))
+                    owner_db.execute(
+                        "UPDATE customer_order SET created_at = created_at - interval '1 hour' WHERE id = %s",
+                        (global_id.decode_as(order_id, "Order"),),
+                    )
                     run_domain(lambda e: expire_unpaid_orders(tenant.uuid, engine=e))
             _check_books(gql, owner_db, tenant, batch)
 

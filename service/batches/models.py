@@ -84,10 +84,14 @@ class Offer(SQLModel, table=True):
         ForeignKeyConstraint(["tenant_id", "product_id"], ["product.tenant_id", "product.id"]),
         UniqueConstraint("tenant_id", "batch_id", "product_id", name="offer_one_per_product"),
         # The last line of defence against overselling, whatever the code above does.
-        CheckConstraint("sold >= 0 AND (stock_limit IS NULL OR sold <= stock_limit)", name="offer_sold_check"),
+        CheckConstraint(
+            "sold >= 0 AND (stock_limit IS NULL OR sold <= stock_limit)", name="offer_sold_check"
+        ),
         CheckConstraint("price_minor > 0", name="offer_price_check"),
         CheckConstraint("stock_limit IS NULL OR stock_limit >= 1", name="offer_stock_limit_check"),
-        CheckConstraint("per_customer_limit IS NULL OR per_customer_limit >= 1", name="offer_customer_limit_check"),
+        CheckConstraint(
+            "per_customer_limit IS NULL OR per_customer_limit >= 1", name="offer_customer_limit_check"
+        ),
         CheckConstraint("min_group_quantity >= 1", name="offer_min_group_check"),
         Index("offer_batch_idx", "tenant_id", "batch_id", "position"),
     )
@@ -113,7 +117,9 @@ class OutboxEvent(SQLModel, table=True):
 
     __tablename__ = "outbox_event"
     __table_args__ = (
-        Index("outbox_event_pending_idx", "tenant_id", "created_at", postgresql_where=text("relayed_at IS NULL")),
+        Index(
+            "outbox_event_pending_idx", "tenant_id", "created_at", postgresql_where=text("relayed_at IS NULL")
+        ),
     )
 
     tenant_id: UUID = tenant_key()

@@ -22,7 +22,9 @@ _OPEN = text(
 )
 
 
-async def open_batches(tenant_id: UUID, batch_ids: list[UUID], *, engine: AsyncEngine | None = None) -> list[UUID]:
+async def open_batches(
+    tenant_id: UUID, batch_ids: list[UUID], *, engine: AsyncEngine | None = None
+) -> list[UUID]:
     """Opens those of `batch_ids` that are SCHEDULED and due; returns the ones this call opened."""
     if not batch_ids:
         return []
@@ -34,9 +36,14 @@ async def open_batches_in(session: AsyncSession, tenant_id: UUID, batch_ids: lis
     """The same, in the caller's transaction."""
     opened = (await session.execute(_OPEN, {"t": tenant_id, "ids": batch_ids})).all()
     for row in opened:
-        await record_event(session, tenant_id=tenant_id, event="BATCH_OPENED", subject_type="batch",
-                           subject_id=row.id,
-                           payload={"batchId": str(row.id), "title": row.title, "audience": ["customers"]})
+        await record_event(
+            session,
+            tenant_id=tenant_id,
+            event="BATCH_OPENED",
+            subject_type="batch",
+            subject_id=row.id,
+            payload={"batchId": str(row.id), "title": row.title, "audience": ["customers"]},
+        )
     return [row.id for row in opened]
 
 
@@ -54,10 +61,13 @@ async def open_due_batches(*, engine: AsyncEngine | None = None) -> int:
     for tenant_id in tenant_ids:
         async with tenant_transaction(tenant_id, engine=engine) as session:
             due = [
-                r.id for r in (
+                r.id
+                for r in (
                     await session.execute(
-                        text("SELECT id FROM batch WHERE tenant_id = :t AND status = 'SCHEDULED' "
-                             "AND opens_at <= clock_timestamp()"),
+                        text(
+                            "SELECT id FROM batch WHERE tenant_id = :t AND status = 'SCHEDULED' "
+                            "AND opens_at <= clock_timestamp()"
+                        ),
                         {"t": tenant_id},
                     )
                 ).all()

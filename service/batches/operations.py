@@ -30,10 +30,16 @@ async def _check_products(
     session: AsyncSession, errors: Collector, offers: Sequence[tuple[Sequence[str], CleanOffer]]
 ) -> None:
     ids = list({o.product_id for _, o in offers})
-    found = {
-        row.id: row.active
-        for row in (await session.execute(select(Product.id, Product.active).where(Product.id.in_(ids)))).all()
-    } if ids else {}
+    found = (
+        {
+            row.id: row.active
+            for row in (
+                await session.execute(select(Product.id, Product.active).where(Product.id.in_(ids)))
+            ).all()
+        }
+        if ids
+        else {}
+    )
     for field, offer in offers:
         if offer.product_id not in found:
             errors.add(ErrorCode.NOT_FOUND, "No such product.", [*field, "productId"])
@@ -43,9 +49,16 @@ async def _check_products(
 
 def _offer_row(tenant_id: UUID, batch_id: UUID, offer: CleanOffer, position: int) -> Offer:
     return Offer(
-        tenant_id=tenant_id, id=uuid4(), batch_id=batch_id, product_id=offer.product_id, position=position,
-        price_minor=offer.price_minor, stock_limit=offer.stock_limit,
-        per_customer_limit=offer.per_customer_limit, min_group_quantity=offer.min_group_quantity, sold=0,
+        tenant_id=tenant_id,
+        id=uuid4(),
+        batch_id=batch_id,
+        product_id=offer.product_id,
+        position=position,
+        price_minor=offer.price_minor,
+        stock_limit=offer.stock_limit,
+        per_customer_limit=offer.per_customer_limit,
+        min_group_quantity=offer.min_group_quantity,
+        sold=0,
     )
 
 
@@ -62,16 +75,20 @@ async def create_batch(
 ) -> Batch:
     errors = Collector()
     clean_title = text_value(errors, title, ["title"], max_length=200)
-    clean_window(errors, opens_at=opens_at, closes_at=closes_at, pickup_date=pickup_date,
-                 timezone=tenant.timezone)
+    clean_window(
+        errors, opens_at=opens_at, closes_at=closes_at, pickup_date=pickup_date, timezone=tenant.timezone
+    )
     cleaned: list[tuple[list[str], CleanOffer]] = []
     seen: dict[UUID, int] = {}
     for i, spec in enumerate(offers):
         field = ["offers", str(i)]
         offer = clean_offer(errors, spec, field, tenant.currency)
         if spec.product_id is not None and spec.product_id in seen:
-            errors.add(ErrorCode.INVALID, f"The same product is already offered at offers.{seen[spec.product_id]}.",
-                       [*field, "productId"])
+            errors.add(
+                ErrorCode.INVALID,
+                f"The same product is already offered at offers.{seen[spec.product_id]}.",
+                [*field, "productId"],
+            )
         elif spec.product_id is not None:
             seen[spec.product_id] = i
         if offer is not None:
@@ -80,8 +97,14 @@ async def create_batch(
     errors.raise_if_any()
 
     batch = Batch(
-        tenant_id=tenant.id, id=uuid4(), title=clean_title or "", status=BatchStatus.DRAFT, opens_at=opens_at,
-        closes_at=closes_at, pickup_date=pickup_date, created_by=created_by,
+        tenant_id=tenant.id,
+        id=uuid4(),
+        title=clean_title or "",
+        status=BatchStatus.DRAFT,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        pickup_date=pickup_date,
+        created_by=created_by,
     )
     session.add(batch)
     await session.flush()
@@ -101,15 +124,19 @@ async def _batch_for_update(session: AsyncSession, batch_id: UUID | None, field:
     return batch
 
 
-async def add_offer(session: AsyncSession, *, tenant: TenantInfo, batch_id: UUID | None, spec: OfferSpec) -> Offer:
+async def add_offer(
+    session: AsyncSession, *, tenant: TenantInfo, batch_id: UUID | None, spec: OfferSpec
+) -> Offer:
     errors = Collector()
     offer = clean_offer(errors, spec, [], tenant.currency)
     # The batch row lock orders concurrent additions and publication.
     batch = await _batch_for_update(session, batch_id, "batchId")
     if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
-        raise fail(ErrorCode.CONFLICT,
-                   f"Offers can be added while the batch is DRAFT or SCHEDULED, not {batch.status}.",
-                   ["batchId"])
+        raise fail(
+            ErrorCode.CONFLICT,
+            f"Offers can be added while the batch is DRAFT or SCHEDULED, not {batch.status}.",
+            ["batchId"],
+        )
     if offer is not None:
         await _check_products(session, errors, [([], offer)])
     errors.raise_if_any()
@@ -135,15 +162,18 @@ async def add_offer(session: AsyncSession, *, tenant: TenantInfo, batch_id: UUID
 async def publish_batch(session: AsyncSession, *, batch_id: UUID | None) -> Batch:
     batch = await _batch_for_update(session, batch_id, "id")
     if BatchStatus(batch.status) is not BatchStatus.DRAFT:
-        raise fail(ErrorCode.CONFLICT, f"Only a DRAFT batch can be published; this one is {batch.status}.",
-                   ["id"])
+        raise fail(
+            ErrorCode.CONFLICT, f"Only a DRAFT batch can be published; this one is {batch.status}.", ["id"]
+        )
     has_offer = (await session.execute(select(Offer.id).where(Offer.batch_id == batch.id).limit(1))).first()
     if not has_offer:
         raise fail(ErrorCode.INVALID, "Add at least one offer before publishing.", ["id"])
     row = (
         await session.execute(
-            text("UPDATE batch SET status = 'SCHEDULED', published_at = clock_timestamp() "
-                 "WHERE id = :id AND status = 'DRAFT' RETURNING published_at"),
+            text(
+                "UPDATE batch SET status = 'SCHEDULED', published_at = clock_timestamp() "
+                "WHERE id = :id AND status = 'DRAFT' RETURNING published_at"
+            ),
             {"id": batch.id},
         )
     ).one()
@@ -158,8 +188,9 @@ class CancelledBatch:
     cancelled_orders: int
 
 
-async def cancel_batch(session: AsyncSession, *, tenant: TenantInfo, batch_id: UUID | None,
-                       reason: str) -> CancelledBatch:
+async def cancel_batch(
+    session: AsyncSession, *, tenant: TenantInfo, batch_id: UUID | None, reason: str
+) -> CancelledBatch:
     """Every order cancelled, its stock released, a refund recorded for what was paid, and the
     customers and leaders told (outbox), all in this transaction.
 
@@ -174,8 +205,10 @@ async def cancel_batch(session: AsyncSession, *, tenant: TenantInfo, batch_id: U
         raise fail(ErrorCode.CONFLICT, f"A {batch.status} batch cannot be cancelled.", ["id"])
     row = (
         await session.execute(
-            text("UPDATE batch SET status = 'CANCELLED', cancelled_at = clock_timestamp(), cancel_reason = :r "
-                 "WHERE id = :id RETURNING cancelled_at"),
+            text(
+                "UPDATE batch SET status = 'CANCELLED', cancelled_at = clock_timestamp(), cancel_reason = :r "
+                "WHERE id = :id RETURNING cancelled_at"
+            ),
             {"id": batch.id, "r": clean_reason},
         )
     ).one()
@@ -183,26 +216,41 @@ async def cancel_batch(session: AsyncSession, *, tenant: TenantInfo, batch_id: U
     batch.cancelled_at = row.cancelled_at
     batch.cancel_reason = clean_reason
     order_ids = [
-        r.id for r in (
+        r.id
+        for r in (
             await session.execute(
-                text("SELECT id FROM customer_order WHERE batch_id = :b "
-                     "AND status IN ('PENDING_PAYMENT', 'PAID', 'PLACED') ORDER BY id"),
+                text(
+                    "SELECT id FROM customer_order WHERE batch_id = :b "
+                    "AND status IN ('PENDING_PAYMENT', 'PAID', 'PLACED') ORDER BY id"
+                ),
                 {"b": batch.id},
             )
         ).all()
     ]
-    cancelled = await cancel_orders(session, tenant_id=tenant.id, order_ids=order_ids,
-                                    reason=f"Batch cancelled: {clean_reason}")
+    cancelled = await cancel_orders(
+        session, tenant_id=tenant.id, order_ids=order_ids, reason=f"Batch cancelled: {clean_reason}"
+    )
     leaders = [
-        str(r.leader_id) for r in (
+        str(r.leader_id)
+        for r in (
             await session.execute(
                 text("SELECT DISTINCT leader_id FROM customer_order WHERE batch_id = :b"), {"b": batch.id}
             )
         ).all()
     ]
     await record_event(
-        session, tenant_id=tenant.id, event="BATCH_CANCELLED", subject_type="batch", subject_id=batch.id,
-        payload={"batchId": str(batch.id), "title": batch.title, "reason": clean_reason,
-                 "audience": ["customers", "leaders"], "leaderIds": leaders, "cancelledOrders": len(cancelled)},
+        session,
+        tenant_id=tenant.id,
+        event="BATCH_CANCELLED",
+        subject_type="batch",
+        subject_id=batch.id,
+        payload={
+            "batchId": str(batch.id),
+            "title": batch.title,
+            "reason": clean_reason,
+            "audience": ["customers", "leaders"],
+            "leaderIds": leaders,
+            "cancelledOrders": len(cancelled),
+        },
     )
     return CancelledBatch(batch=batch, cancelled_orders=len(cancelled))

@@ -32,14 +32,30 @@ async def record_events(
         return
     await session.execute(
         _INSERT,
-        {"tenant_id": tenant_id, "event": event, "subject_type": subject_type, "ids": ids,
-         "payload": json.dumps(payload or {}, default=str)},
+        {
+            "tenant_id": tenant_id,
+            "event": event,
+            "subject_type": subject_type,
+            "ids": ids,
+            "payload": json.dumps(payload or {}, default=str),
+        },
     )
 
 
 async def record_event(
-    session: AsyncSession, *, tenant_id: UUID, event: str, subject_type: str, subject_id: UUID,
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    event: str,
+    subject_type: str,
+    subject_id: UUID,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    await record_events(session, tenant_id=tenant_id, event=event, subject_type=subject_type,
-                        subject_ids=[subject_id], payload=payload)
+    await record_events(
+        session,
+        tenant_id=tenant_id,
+        event=event,
+        subject_type=subject_type,
+        subject_ids=[subject_id],
+        payload=payload,
+    )

@@ -19,23 +19,38 @@ def visible_statuses(is_admin: bool, asked: Sequence[BatchStatus] | None) -> lis
 
 
 async def list_batches(
-    session: AsyncSession, *, is_admin: bool, statuses: Sequence[BatchStatus] | None, first: int, after: str | None
+    session: AsyncSession,
+    *,
+    is_admin: bool,
+    statuses: Sequence[BatchStatus] | None,
+    first: int,
+    after: str | None,
 ) -> Page[Batch]:
     shown = visible_statuses(is_admin, statuses)
-    stmt = select(Batch).where(Batch.status.in_([s.value for s in shown])).execution_options(populate_existing=True)
+    stmt = (
+        select(Batch)
+        .where(Batch.status.in_([s.value for s in shown]))
+        .execution_options(populate_existing=True)
+    )
     return await fetch_page(session, stmt, Batch, first=first, after=after)
 
 
 async def batches_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Batch]:
-    rows = (await session.execute(select(Batch).where(Batch.id.in_(list(ids))).execution_options(populate_existing=True))).scalars()
+    rows = (
+        await session.execute(
+            select(Batch).where(Batch.id.in_(list(ids))).execution_options(populate_existing=True)
+        )
+    ).scalars()
     return {r.id: r for r in rows}
 
 
 async def offers_by_batches(session: AsyncSession, *, batch_ids: Sequence[UUID]) -> dict[UUID, list[Offer]]:
     rows = (
         await session.execute(
-            select(Offer).where(Offer.batch_id.in_(list(batch_ids)))
-            .order_by(Offer.position, Offer.created_at).execution_options(populate_existing=True)
+            select(Offer)
+            .where(Offer.batch_id.in_(list(batch_ids)))
+            .order_by(Offer.position, Offer.created_at)
+            .execution_options(populate_existing=True)
         )
     ).scalars()
     found: dict[UUID, list[Offer]] = defaultdict(list)
@@ -45,5 +60,9 @@ async def offers_by_batches(session: AsyncSession, *, batch_ids: Sequence[UUID])
 
 
 async def offers_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Offer]:
-    rows = (await session.execute(select(Offer).where(Offer.id.in_(list(ids))).execution_options(populate_existing=True))).scalars()
+    rows = (
+        await session.execute(
+            select(Offer).where(Offer.id.in_(list(ids))).execution_options(populate_existing=True)
+        )
+    ).scalars()
     return {r.id: r for r in rows}

@@ -47,20 +47,33 @@ def clean_offer(errors: Collector, spec: OfferSpec, field: Sequence[str], curren
     if spec.product_id is None:
         errors.add(ErrorCode.NOT_FOUND, "No such product.", [*f, "productId"])
     places = exponent(currency)
-    price = decimal_value(errors, spec.price, [*f, "price"], minimum=Decimal(0), exclusive_minimum=True,
-                          maximum=Decimal(10) ** 12, places=places)
+    price = decimal_value(
+        errors,
+        spec.price,
+        [*f, "price"],
+        minimum=Decimal(0),
+        exclusive_minimum=True,
+        maximum=Decimal(10) ** 12,
+        places=places,
+    )
     _limit(errors, spec.stock_limit, [*f, "stockLimit"])
     _limit(errors, spec.per_customer_limit, [*f, "perCustomerLimit"])
     minimum = 1 if spec.min_group_quantity is None else spec.min_group_quantity
     _limit(errors, minimum, [*f, "minGroupQuantity"])
     if spec.stock_limit is not None and spec.stock_limit >= 1 and minimum > spec.stock_limit:
-        errors.add(ErrorCode.INVALID, "The minimum group quantity cannot exceed the stock limit.",
-                   [*f, "minGroupQuantity"])
+        errors.add(
+            ErrorCode.INVALID,
+            "The minimum group quantity cannot exceed the stock limit.",
+            [*f, "minGroupQuantity"],
+        )
     if len(errors.errors) > before or price is None or spec.product_id is None:
         return None
     return CleanOffer(
-        product_id=spec.product_id, price_minor=to_minor(price, currency), stock_limit=spec.stock_limit,
-        per_customer_limit=spec.per_customer_limit, min_group_quantity=minimum,
+        product_id=spec.product_id,
+        price_minor=to_minor(price, currency),
+        stock_limit=spec.stock_limit,
+        per_customer_limit=spec.per_customer_limit,
+        min_group_quantity=minimum,
     )
 
 
@@ -76,6 +89,8 @@ def clean_window(
         errors.add(ErrorCode.INVALID, "The cutoff must be after the opening time.", ["closesAt"])
     close_day = closes_at.astimezone(ZoneInfo(timezone)).date()
     if pickup_date < close_day:
-        errors.add(ErrorCode.INVALID,
-                   f"The pickup date cannot be before the cutoff's date ({close_day.isoformat()}, {timezone}).",
-                   ["pickupDate"])
+        errors.add(
+            ErrorCode.INVALID,
+            f"The pickup date cannot be before the cutoff's date ({close_day.isoformat()}, {timezone}).",
+            ["pickupDate"],
+        )

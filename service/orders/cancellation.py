@@ -12,8 +12,9 @@ from service.orders.models import OPEN_ORDER_STATUSES, OrderStatus
 from service.orders.release import cancel_orders
 
 
-async def cancel_own_order(session: AsyncSession, *, tenant_id: UUID, customer_id: UUID,
-                           order_id: UUID | None) -> UUID:
+async def cancel_own_order(
+    session: AsyncSession, *, tenant_id: UUID, customer_id: UUID, order_id: UUID | None
+) -> UUID:
     order = None
     if order_id is not None:
         order = (
@@ -32,12 +33,20 @@ async def cancel_own_order(session: AsyncSession, *, tenant_id: UUID, customer_i
     # and a close that began first is seen here.
     batch = (
         await session.execute(
-            text("SELECT status, closes_at > clock_timestamp() AS before_cutoff FROM batch WHERE id = :b FOR SHARE"),
+            text(
+                "SELECT status, closes_at > clock_timestamp() AS before_cutoff FROM batch "
+                "WHERE id = :b FOR SHARE"
+            ),
             {"b": order.batch_id},
         )
     ).one()
     if batch.status != "OPEN" or not batch.before_cutoff:
-        raise fail(ErrorCode.BATCH_NOT_OPEN, "The batch's cutoff has passed: orders can no longer be cancelled.",
-                   ["id"])
-    await cancel_orders(session, tenant_id=tenant_id, order_ids=[order.id], reason="Cancelled by the customer")
+        raise fail(
+            ErrorCode.BATCH_NOT_OPEN,
+            "The batch's cutoff has passed: orders can no longer be cancelled.",
+            ["id"],
+        )
+    await cancel_orders(
+        session, tenant_id=tenant_id, order_ids=[order.id], reason="Cancelled by the customer"
+    )
     return order.id

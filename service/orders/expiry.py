@@ -17,23 +17,32 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 
 
-async def expire_tenant_orders(tenant_id: UUID, window_minutes: int, *, engine: AsyncEngine | None = None) -> int:
+async def expire_tenant_orders(
+    tenant_id: UUID, window_minutes: int, *, engine: AsyncEngine | None = None
+) -> int:
     """Cancels this tenant's orders unpaid for longer than the window; returns how many."""
     total = 0
     while True:
         async with tenant_transaction(tenant_id, engine=engine) as session:
             ids = [
-                r.id for r in (
+                r.id
+                for r in (
                     await session.execute(
-                        text("SELECT id FROM customer_order WHERE tenant_id = :t AND status = 'PENDING_PAYMENT' "
-                             "AND created_at <= clock_timestamp() - make_interval(mins => :w) "
-                             "ORDER BY id LIMIT :n"),
+                        text(
+                            "SELECT id FROM customer_order "
+                            "WHERE tenant_id = :t AND status = 'PENDING_PAYMENT' "
+                            "AND created_at <= clock_timestamp() - make_interval(mins => :w) "
+                            "ORDER BY id LIMIT :n"
+                        ),
                         {"t": tenant_id, "w": window_minutes, "n": BATCH_SIZE},
                     )
                 ).all()
             ]
             cancelled = await cancel_orders(
-                session, tenant_id=tenant_id, order_ids=ids, from_statuses=[OrderStatus.PENDING_PAYMENT],
+                session,
+                tenant_id=tenant_id,
+                order_ids=ids,
+                from_statuses=[OrderStatus.PENDING_PAYMENT],
                 reason="Not paid within the payment window",
             )
         total += len(cancelled)
@@ -47,8 +56,10 @@ async def expire_unpaid_orders(tenant_id: UUID | None = None, *, engine: AsyncEn
     async with tenant_transaction(None, engine=engine) as session:
         tenants = (
             await session.execute(
-                text("SELECT id, payment_window_minutes FROM tenant WHERE payment_mode = 'PREPAID' "
-                     "AND (CAST(:t AS uuid) IS NULL OR id = CAST(:t AS uuid))"),
+                text(
+                    "SELECT id, payment_window_minutes FROM tenant WHERE payment_mode = 'PREPAID' "
+                    "AND (CAST(:t AS uuid) IS NULL OR id = CAST(:t AS uuid))"
+                ),
                 {"t": str(tenant_id) if tenant_id else None},
             )
         ).all()

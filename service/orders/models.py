@@ -54,16 +54,23 @@ class Order(SQLModel, table=True):
         ForeignKeyConstraint(["tenant_id", "leader_id"], ["leader.tenant_id", "leader.id"]),
         UniqueConstraint("tenant_id", "number", name="customer_order_number_key"),
         # A retried orderPlace finds the first order here; concurrent retries wait on this index.
-        UniqueConstraint("tenant_id", "customer_id", "idempotency_key", name="customer_order_idempotency_key"),
-        UniqueConstraint("tenant_id", "batch_id", "pickup_point_id", "pickup_code",
-                         name="customer_order_pickup_code_key"),
+        UniqueConstraint(
+            "tenant_id", "customer_id", "idempotency_key", name="customer_order_idempotency_key"
+        ),
+        UniqueConstraint(
+            "tenant_id", "batch_id", "pickup_point_id", "pickup_code", name="customer_order_pickup_code_key"
+        ),
         CheckConstraint("total_minor >= 0 AND refunded_minor >= 0", name="customer_order_amounts_check"),
         Index("customer_order_page_idx", "tenant_id", "created_at", "id"),
         Index("customer_order_customer_idx", "tenant_id", "customer_id", "created_at", "id"),
         Index("customer_order_point_idx", "tenant_id", "pickup_point_id", "created_at", "id"),
         Index("customer_order_batch_idx", "tenant_id", "batch_id", "status"),
-        Index("customer_order_unpaid_idx", "tenant_id", "created_at",
-              postgresql_where=text("status = 'PENDING_PAYMENT'")),
+        Index(
+            "customer_order_unpaid_idx",
+            "tenant_id",
+            "created_at",
+            postgresql_where=text("status = 'PENDING_PAYMENT'"),
+        ),
     )
 
     tenant_id: UUID = tenant_key()
@@ -80,7 +87,9 @@ class Order(SQLModel, table=True):
     currency: str = Field(max_length=3)
     # Of ACTIVE lines, in minor units.
     total_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
-    refunded_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    refunded_minor: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
     pickup_code: str = Field(max_length=12)
     idempotency_key: str = Field(max_length=200)
     # sha256 of the request's meaningful content: the same key with another body is refused.

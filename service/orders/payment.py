@@ -12,8 +12,9 @@ from service.errors import Collector, ErrorCode, fail
 from service.validation import text_value
 
 
-async def mark_paid(session: AsyncSession, *, tenant_id: UUID, order_id: UUID | None,
-                    payment_reference: str) -> UUID:
+async def mark_paid(
+    session: AsyncSession, *, tenant_id: UUID, order_id: UUID | None, payment_reference: str
+) -> UUID:
     errors = Collector()
     reference = text_value(errors, payment_reference, ["paymentReference"], max_length=200)
     errors.raise_if_any()
@@ -22,16 +23,28 @@ async def mark_paid(session: AsyncSession, *, tenant_id: UUID, order_id: UUID | 
     # A state guard: this and the expiry of unpaid orders cannot both win.
     paid = (
         await session.execute(
-            text("UPDATE customer_order SET status = 'PAID', payment_reference = :r, paid_at = clock_timestamp() "
-                 "WHERE id = :id AND status = 'PENDING_PAYMENT' RETURNING id, customer_id, number"),
+            text(
+                "UPDATE customer_order "
+                "SET status = 'PAID', payment_reference = :r, paid_at = clock_timestamp() "
+                "WHERE id = :id AND status = 'PENDING_PAYMENT' RETURNING id, customer_id, number"
+            ),
             {"id": order_id, "r": reference},
         )
     ).first()
     if paid is not None:
-        await record_event(session, tenant_id=tenant_id, event="ORDER_PAID", subject_type="order",
-                           subject_id=paid.id,
-                           payload={"orderId": str(paid.id), "number": paid.number,
-                                    "customerId": str(paid.customer_id), "paymentReference": reference})
+        await record_event(
+            session,
+            tenant_id=tenant_id,
+            event="ORDER_PAID",
+            subject_type="order",
+            subject_id=paid.id,
+            payload={
+                "orderId": str(paid.id),
+                "number": paid.number,
+                "customerId": str(paid.customer_id),
+                "paymentReference": reference,
+            },
+        )
         return paid.id
     order = (
         await session.execute(
@@ -43,9 +56,15 @@ async def mark_paid(session: AsyncSession, *, tenant_id: UUID, order_id: UUID | 
     if order.payment_reference is not None:
         if order.payment_reference == reference:
             return order.id  # the same payment reported again
-        raise fail(ErrorCode.CONFLICT, "This order was already paid with another payment reference.",
-                   ["paymentReference"])
+        raise fail(
+            ErrorCode.CONFLICT,
+            "This order was already paid with another payment reference.",
+            ["paymentReference"],
+        )
     if order.status == "CANCELLED":
-        raise fail(ErrorCode.CONFLICT, "This order was cancelled (unpaid in time, or by its customer); "
-                   "refund the payment.", ["id"])
+        raise fail(
+            ErrorCode.CONFLICT,
+            "This order was cancelled (unpaid in time, or by its customer); refund the payment.",
+            ["id"],
+        )
     raise fail(ErrorCode.CONFLICT, f"A {order.status} order does not take a prepayment.", ["id"])

@@ -56,16 +56,19 @@ async def confirm_pickup(
     if pickup_point_id is not None:
         point = (
             await session.execute(
-                text("SELECT p.id, l.user_id, l.status FROM pickup_point p "
-                     "JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id WHERE p.id = :p"),
+                text(
+                    "SELECT p.id, l.user_id, l.status FROM pickup_point p "
+                    "JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id WHERE p.id = :p"
+                ),
                 {"p": pickup_point_id},
             )
         ).first()
     if point is None:
         raise fail(ErrorCode.NOT_FOUND, "No such pickup point.", ["pickupPointId"])
     if point.user_id != user_id or point.status != "APPROVED":
-        raise fail(ErrorCode.FORBIDDEN, "Only this pickup point's leader confirms pickups here.",
-                   ["pickupPointId"])
+        raise fail(
+            ErrorCode.FORBIDDEN, "Only this pickup point's leader confirms pickups here.", ["pickupPointId"]
+        )
     key = _key(tenant_id, user_id, point.id)
     if await _blocked(key):
         raise fail(ErrorCode.RATE_LIMITED, "Too many wrong pickup codes; wait a few minutes.", ["pickupCode"])
@@ -76,33 +79,51 @@ async def confirm_pickup(
     if CODE_RE.match(code):
         order = (
             await session.execute(
-                text("SELECT id, status FROM customer_order WHERE pickup_point_id = :p AND pickup_code = :c "
-                     "AND status <> 'CANCELLED' "
-                     "ORDER BY (status IN ('CONFIRMED', 'READY_FOR_PICKUP')) DESC, "
-                     "         (status = 'PICKED_UP') DESC, created_at LIMIT 1"),
+                text(
+                    "SELECT id, status FROM customer_order WHERE pickup_point_id = :p AND pickup_code = :c "
+                    "AND status <> 'CANCELLED' "
+                    "ORDER BY (status IN ('CONFIRMED', 'READY_FOR_PICKUP')) DESC, "
+                    "         (status = 'PICKED_UP') DESC, created_at LIMIT 1"
+                ),
                 {"p": point.id, "c": code},
             )
         ).first()
     if order is None:
         await _record_wrong_code(key)
-        raise fail(ErrorCode.NOT_FOUND, "No order with this pickup code at this pickup point.", ["pickupCode"])
+        raise fail(
+            ErrorCode.NOT_FOUND, "No order with this pickup code at this pickup point.", ["pickupCode"]
+        )
     if order.status == "PICKED_UP":
         return order.id
     if order.status not in ("CONFIRMED", "READY_FOR_PICKUP"):
-        raise fail(ErrorCode.CONFLICT, "This order is not ready for pickup yet (its batch has not closed).",
-                   ["pickupCode"])
+        raise fail(
+            ErrorCode.CONFLICT,
+            "This order is not ready for pickup yet (its batch has not closed).",
+            ["pickupCode"],
+        )
     done = (
         await session.execute(
-            text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
-                 "WHERE id = :id AND status IN ('CONFIRMED', 'READY_FOR_PICKUP') "
-                 "RETURNING id, number, customer_id, leader_id"),
+            text(
+                "UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
+                "WHERE id = :id AND status IN ('CONFIRMED', 'READY_FOR_PICKUP') "
+                "RETURNING id, number, customer_id, leader_id"
+            ),
             {"id": order.id},
         )
     ).first()
     if done is not None:
         await earn_commission(session, tenant_id=tenant_id, order_id=done.id)
-        await record_event(session, tenant_id=tenant_id, event="ORDER_PICKED_UP", subject_type="order",
-                           subject_id=done.id,
-                           payload={"orderId": str(done.id), "number": done.number,
-                                    "customerId": str(done.customer_id), "leaderId": str(done.leader_id)})
+        await record_event(
+            session,
+            tenant_id=tenant_id,
+            event="ORDER_PICKED_UP",
+            subject_type="order",
+            subject_id=done.id,
+            payload={
+                "orderId": str(done.id),
+                "number": done.number,
+                "customerId": str(done.customer_id),
+                "leaderId": str(done.leader_id),
+            },
+        )
     return order.id

@@ -62,8 +62,9 @@ def request_hash(batch_id: UUID | None, pickup_point_id: UUID | None, lines: Seq
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _clean(batch_id: UUID | None, pickup_point_id: UUID | None, lines: Sequence[LineSpec],
-           idempotency_key: str) -> None:
+def _clean(
+    batch_id: UUID | None, pickup_point_id: UUID | None, lines: Sequence[LineSpec], idempotency_key: str
+) -> None:
     errors = Collector()
     if not idempotency_key.strip() or len(idempotency_key) > 200:
         errors.add(ErrorCode.INVALID, "Give an idempotency key of 1 to 200 characters.", ["idempotencyKey"])
@@ -80,27 +81,37 @@ def _clean(batch_id: UUID | None, pickup_point_id: UUID | None, lines: Sequence[
         if line.offer_id is None:
             errors.add(ErrorCode.NOT_FOUND, "No such offer.", ["lines", str(i), "offerId"])
         elif line.offer_id in seen:
-            errors.add(ErrorCode.INVALID, "This offer is already in another line.", ["lines", str(i), "offerId"])
+            errors.add(
+                ErrorCode.INVALID, "This offer is already in another line.", ["lines", str(i), "offerId"]
+            )
         else:
             seen.add(line.offer_id)
         if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
-            errors.add(ErrorCode.INVALID, f"The quantity must be between 1 and {MAX_LINE_QUANTITY}.",
-                       ["lines", str(i), "quantity"])
+            errors.add(
+                ErrorCode.INVALID,
+                f"The quantity must be between 1 and {MAX_LINE_QUANTITY}.",
+                ["lines", str(i), "quantity"],
+            )
     errors.raise_if_any()
 
 
 async def _existing(session: AsyncSession, customer_id: UUID, key: str, digest: str) -> Placed | None:
     row = (
         await session.execute(
-            text("SELECT id, request_hash FROM customer_order WHERE customer_id = :c AND idempotency_key = :k"),
+            text(
+                "SELECT id, request_hash FROM customer_order WHERE customer_id = :c AND idempotency_key = :k"
+            ),
             {"c": customer_id, "k": key},
         )
     ).first()
     if row is None:
         return None
     if row.request_hash != digest:
-        raise fail(ErrorCode.INVALID, "This idempotency key was already used for a different order.",
-                   ["idempotencyKey"])
+        raise fail(
+            ErrorCode.INVALID,
+            "This idempotency key was already used for a different order.",
+            ["idempotencyKey"],
+        )
     return Placed(order_id=row.id, replayed=True)
 
 
@@ -114,12 +125,18 @@ class _Offer:
 
 
 async def _check_context(
-    session: AsyncSession, tenant: TenantInfo, batch_id: UUID, pickup_point_id: UUID, lines: Sequence[LineSpec]
+    session: AsyncSession,
+    tenant: TenantInfo,
+    batch_id: UUID,
+    pickup_point_id: UUID,
+    lines: Sequence[LineSpec],
 ) -> tuple[UUID, Decimal, dict[UUID, _Offer]]:
     batch = (
         await session.execute(
-            text("SELECT status, closes_at > clock_timestamp() AS before_cutoff FROM batch "
-                 "WHERE id = :b FOR SHARE"),
+            text(
+                "SELECT status, closes_at > clock_timestamp() AS before_cutoff FROM batch "
+                "WHERE id = :b FOR SHARE"
+            ),
             {"b": batch_id},
         )
     ).first()
@@ -130,9 +147,11 @@ async def _check_context(
     errors = Collector()
     point = (
         await session.execute(
-            text("SELECT p.active, l.id AS leader_id, l.status AS leader_status, l.commission_rate "
-                 "FROM pickup_point p JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id "
-                 "WHERE p.id = :p"),
+            text(
+                "SELECT p.active, l.id AS leader_id, l.status AS leader_status, l.commission_rate "
+                "FROM pickup_point p JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id "
+                "WHERE p.id = :p"
+            ),
             {"p": pickup_point_id},
         )
     ).first()
@@ -144,9 +163,11 @@ async def _check_context(
         r.id: _Offer(r.id, r.product_id, r.product_name, r.price_minor, r.per_customer_limit)
         for r in (
             await session.execute(
-                text("SELECT o.id, o.product_id, p.name AS product_name, o.price_minor, o.per_customer_limit "
-                     "FROM offer o JOIN product p ON p.tenant_id = o.tenant_id AND p.id = o.product_id "
-                     "WHERE o.batch_id = :b AND o.id = ANY(:ids) AND o.status = 'ACTIVE'"),
+                text(
+                    "SELECT o.id, o.product_id, p.name AS product_name, o.price_minor, o.per_customer_limit "
+                    "FROM offer o JOIN product p ON p.tenant_id = o.tenant_id AND p.id = o.product_id "
+                    "WHERE o.batch_id = :b AND o.id = ANY(:ids) AND o.status = 'ACTIVE'"
+                ),
                 {"b": batch_id, "ids": [line.offer_id for line in lines]},
             )
         ).all()
@@ -156,8 +177,11 @@ async def _check_context(
         if offer is None:
             errors.add(ErrorCode.NOT_FOUND, "No such offer in this batch.", ["lines", str(i), "offerId"])
         elif offer.per_customer_limit is not None and line.quantity > offer.per_customer_limit:
-            errors.add(ErrorCode.LIMIT_EXCEEDED,
-                       f"At most {offer.per_customer_limit} per customer.", ["lines", str(i), "quantity"])
+            errors.add(
+                ErrorCode.LIMIT_EXCEEDED,
+                f"At most {offer.per_customer_limit} per customer.",
+                ["lines", str(i), "quantity"],
+            )
     errors.raise_if_any()
     assert point is not None
     rate = point.commission_rate if point.commission_rate is not None else tenant.default_commission_rate
@@ -165,7 +189,8 @@ async def _check_context(
 
 
 _INSERT_ORDER = text(
-    "INSERT INTO customer_order (tenant_id, id, number, batch_id, pickup_point_id, customer_id, customer_name, "
+    "INSERT INTO customer_order (tenant_id, id, number, batch_id, pickup_point_id, customer_id, "
+    "  customer_name, "
     "  leader_id, commission_rate, status, currency, total_minor, refunded_minor, pickup_code, "
     "  idempotency_key, request_hash) "
     "VALUES (:t, :id, :number, :batch, :point, :customer, "
@@ -177,9 +202,11 @@ _INSERT_ORDER = text(
 )
 
 _INSERT_LINES = text(
-    "INSERT INTO order_line (tenant_id, id, order_id, offer_id, product_id, position, product_name, quantity, "
+    "INSERT INTO order_line (tenant_id, id, order_id, offer_id, product_id, position, product_name, "
+    "  quantity, "
     "  unit_price_minor, status) "
-    "SELECT :t, gen_random_uuid(), :order, v.offer_id, v.product_id, v.position, v.name, v.quantity, v.price, "
+    "SELECT :t, gen_random_uuid(), :order, v.offer_id, v.product_id, v.position, v.name, v.quantity, "
+    "  v.price, "
     "  'ACTIVE' "
     "FROM unnest(CAST(:offers AS uuid[]), CAST(:products AS uuid[]), CAST(:positions AS int[]), "
     "            CAST(:names AS text[]), CAST(:quantities AS int[]), CAST(:prices AS bigint[])) "
@@ -222,25 +249,49 @@ async def place_order(
     status = OrderStatus.PENDING_PAYMENT if tenant.payment_mode is PaymentMode.PREPAID else OrderStatus.PLACED
     chosen = [offers[line.offer_id] for line in lines]  # type: ignore[index]
     params = {
-        "t": tenant.id, "id": order_id, "number": await next_order_number(session), "batch": batch_id,
-        "point": pickup_point_id, "customer": customer_id, "leader": leader_id, "rate": rate,
-        "status": status.value, "currency": tenant.currency,
+        "t": tenant.id,
+        "id": order_id,
+        "number": await next_order_number(session),
+        "batch": batch_id,
+        "point": pickup_point_id,
+        "customer": customer_id,
+        "leader": leader_id,
+        "rate": rate,
+        "status": status.value,
+        "currency": tenant.currency,
         "total": sum(o.price_minor * line.quantity for o, line in zip(chosen, lines, strict=True)),
-        "key": idempotency_key, "hash": digest,
+        "key": idempotency_key,
+        "hash": digest,
     }
     try:
         async with session.begin_nested():  # all or nothing
             await _insert_order(session, params)
-            await session.execute(_INSERT_LINES, {
-                "t": tenant.id, "order": order_id, "offers": [o.id for o in chosen],
-                "products": [o.product_id for o in chosen], "positions": list(range(len(chosen))),
-                "names": [o.product_name for o in chosen], "quantities": [line.quantity for line in lines],
-                "prices": [o.price_minor for o in chosen],
-            })
+            await session.execute(
+                _INSERT_LINES,
+                {
+                    "t": tenant.id,
+                    "order": order_id,
+                    "offers": [o.id for o in chosen],
+                    "products": [o.product_id for o in chosen],
+                    "positions": list(range(len(chosen))),
+                    "names": [o.product_name for o in chosen],
+                    "quantities": [line.quantity for line in lines],
+                    "prices": [o.price_minor for o in chosen],
+                },
+            )
             await record_event(
-                session, tenant_id=tenant.id, event="ORDER_PLACED", subject_type="order", subject_id=order_id,
-                payload={"orderId": str(order_id), "number": params["number"], "customerId": str(customer_id),
-                         "leaderId": str(leader_id), "batchId": str(batch_id)},
+                session,
+                tenant_id=tenant.id,
+                event="ORDER_PLACED",
+                subject_type="order",
+                subject_id=order_id,
+                payload={
+                    "orderId": str(order_id),
+                    "number": params["number"],
+                    "customerId": str(customer_id),
+                    "leaderId": str(leader_id),
+                    "batchId": str(batch_id),
+                },
             )
             # Last, so the contended offer rows stay locked only from here to the commit.
             await _reserve(session, tenant.id, customer_id, lines, offers)
@@ -251,13 +302,19 @@ async def place_order(
     # A concurrent request with the same key committed its order first: that one is the answer.
     replay = await _existing(session, customer_id, idempotency_key, digest)
     if replay is None:  # it rolled back after all; the caller may retry with the same key
-        raise fail(ErrorCode.CONFLICT, "A request with this idempotency key is in progress; retry.",
-                   ["idempotencyKey"])
+        raise fail(
+            ErrorCode.CONFLICT,
+            "A request with this idempotency key is in progress; retry.",
+            ["idempotencyKey"],
+        )
     return replay
 
 
 async def _reserve(
-    session: AsyncSession, tenant_id: UUID, customer_id: UUID, lines: Sequence[LineSpec],
+    session: AsyncSession,
+    tenant_id: UUID,
+    customer_id: UUID,
+    lines: Sequence[LineSpec],
     offers: dict[UUID, _Offer],
 ) -> None:
     """All lines or none: the first refusal raises, and the caller's savepoint undoes the rest.
@@ -268,17 +325,25 @@ async def _reserve(
         assert line.offer_id is not None
         limit = offers[line.offer_id].per_customer_limit
         if limit is not None and not await take_customer_quantity(
-            session, tenant_id=tenant_id, offer_id=line.offer_id, customer_id=customer_id,
-            quantity=line.quantity, limit=limit,
+            session,
+            tenant_id=tenant_id,
+            offer_id=line.offer_id,
+            customer_id=customer_id,
+            quantity=line.quantity,
+            limit=limit,
         ):
-            raise fail(ErrorCode.LIMIT_EXCEEDED, f"At most {limit} per customer, counting your other orders.",
-                       ["lines", str(i), "quantity"])
+            raise fail(
+                ErrorCode.LIMIT_EXCEEDED,
+                f"At most {limit} per customer, counting your other orders.",
+                ["lines", str(i), "quantity"],
+            )
     for i, line in indexed:
         assert line.offer_id is not None
         if not await take_stock(session, tenant_id=tenant_id, offer_id=line.offer_id, quantity=line.quantity):
             left = (
                 await session.execute(
-                    text("SELECT greatest(stock_limit - sold, 0) FROM offer WHERE id = :id"), {"id": line.offer_id}
+                    text("SELECT greatest(stock_limit - sold, 0) FROM offer WHERE id = :id"),
+                    {"id": line.offer_id},
                 )
             ).scalar_one()
             raise fail(ErrorCode.OUT_OF_STOCK, f"Only {left} left.", ["lines", str(i), "quantity"])
@@ -292,8 +357,9 @@ async def commit_placement(session: AsyncSession, tenant_id: UUID) -> None:
     except DBAPIError as e:
         await session.rollback()
         if getattr(e.orig, "sqlstate", None) == BATCH_CLOSED_SQLSTATE:
-            raise fail(ErrorCode.BATCH_NOT_OPEN, "The batch closed before the order went through.",
-                       ["batchId"]) from None
+            raise fail(
+                ErrorCode.BATCH_NOT_OPEN, "The batch closed before the order went through.", ["batchId"]
+            ) from None
         raise
     finally:
         await set_tenant(session, tenant_id)

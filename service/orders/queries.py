@@ -38,8 +38,14 @@ def _scoped(stmt: Select, scope: OrderScope) -> Select:
 
 
 async def list_orders(
-    session: AsyncSession, *, scope: OrderScope, batch_id: UUID | None = None, pickup_point_id: UUID | None = None,
-    statuses: Sequence[OrderStatus] | None = None, first: int, after: str | None,
+    session: AsyncSession,
+    *,
+    scope: OrderScope,
+    batch_id: UUID | None = None,
+    pickup_point_id: UUID | None = None,
+    statuses: Sequence[OrderStatus] | None = None,
+    first: int,
+    after: str | None,
 ) -> Page[Order]:
     stmt = _scoped(select(Order).execution_options(populate_existing=True), scope)
     if batch_id is not None:
@@ -51,15 +57,25 @@ async def list_orders(
     return await fetch_page(session, stmt, Order, first=first, after=after)
 
 
-async def orders_by_ids(session: AsyncSession, *, scope: OrderScope, ids: Sequence[UUID]) -> dict[UUID, Order]:
-    rows = (await session.execute(_scoped(select(Order).where(Order.id.in_(list(ids))), scope).execution_options(populate_existing=True))).scalars()
+async def orders_by_ids(
+    session: AsyncSession, *, scope: OrderScope, ids: Sequence[UUID]
+) -> dict[UUID, Order]:
+    rows = (
+        await session.execute(
+            _scoped(select(Order).where(Order.id.in_(list(ids))), scope).execution_options(
+                populate_existing=True
+            )
+        )
+    ).scalars()
     return {r.id: r for r in rows}
 
 
 async def lines_by_orders(session: AsyncSession, *, order_ids: Sequence[UUID]) -> dict[UUID, list[OrderLine]]:
     rows = (
         await session.execute(
-            select(OrderLine).where(OrderLine.order_id.in_(list(order_ids))).order_by(OrderLine.position)
+            select(OrderLine)
+            .where(OrderLine.order_id.in_(list(order_ids)))
+            .order_by(OrderLine.position)
             .execution_options(populate_existing=True)
         )
     ).scalars()

@@ -13,9 +13,11 @@ from service.orders.models import OPEN_ORDER_STATUSES, OrderStatus
 from service.orders.stock import give_back
 
 _CANCEL = text(
-    "UPDATE customer_order o SET status = 'CANCELLED', cancelled_at = clock_timestamp(), cancel_reason = :reason "
+    "UPDATE customer_order o "
+    "SET status = 'CANCELLED', cancelled_at = clock_timestamp(), cancel_reason = :reason "
     "FROM (SELECT id, status FROM customer_order "
-    "      WHERE tenant_id = :t AND id = ANY(:ids) AND status = ANY(:statuses) ORDER BY id FOR UPDATE) AS old "
+    "      WHERE tenant_id = :t AND id = ANY(:ids) AND status = ANY(:statuses) "
+    "      ORDER BY id FOR UPDATE) AS old "
     "WHERE o.tenant_id = :t AND o.id = old.id "
     "RETURNING o.id, old.status AS old_status, o.customer_id"
 )
@@ -76,7 +78,8 @@ async def cancel_orders(
     t = tenant_id
     rows = (
         await session.execute(
-            _CANCEL, {"t": t, "ids": list(order_ids), "statuses": [s.value for s in from_statuses], "reason": reason}
+            _CANCEL,
+            {"t": t, "ids": list(order_ids), "statuses": [s.value for s in from_statuses], "reason": reason},
         )
     ).all()
     if not rows:
@@ -85,11 +88,14 @@ async def cancel_orders(
     customer_of = {r.id: r.customer_id for r in rows}
     ids = [c.id for c in cancelled]
     lines = (await session.execute(_CANCEL_LINES, {"t": t, "ids": ids})).all()
-    await give_back(session, tenant_id=t,
-                    lines=[(ln.offer_id, customer_of[ln.order_id], ln.quantity) for ln in lines])
+    await give_back(
+        session, tenant_id=t, lines=[(ln.offer_id, customer_of[ln.order_id], ln.quantity) for ln in lines]
+    )
     paid = [c.id for c in cancelled if c.previous_status is OrderStatus.PAID]
     if paid:
-        refunds = [r.id for r in (await session.execute(_REFUND, {"t": t, "ids": paid, "reason": reason})).all()]
+        refunds = [
+            r.id for r in (await session.execute(_REFUND, {"t": t, "ids": paid, "reason": reason})).all()
+        ]
         if refunds:
             await session.execute(_REFUND_EVENTS, {"t": t, "ids": refunds})
     await session.execute(_ORDER_EVENTS, {"t": t, "ids": ids, "event": "ORDER_CANCELLED", "reason": reason})

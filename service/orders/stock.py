@@ -66,17 +66,21 @@ async def give_back(
     keys = sorted(per_customer)
     params = {"t": tenant_id, "offers": [k[0] for k in keys], "customers": [k[1] for k in keys]}
     await session.execute(
-        text("SELECT 1 FROM offer_customer_quantity c "
-             "JOIN unnest(CAST(:offers AS uuid[]), CAST(:customers AS uuid[])) AS v(offer_id, customer_id) "
-             "ON c.offer_id = v.offer_id AND c.customer_id = v.customer_id "
-             "WHERE c.tenant_id = :t ORDER BY c.offer_id, c.customer_id FOR UPDATE OF c"),
+        text(
+            "SELECT 1 FROM offer_customer_quantity c "
+            "JOIN unnest(CAST(:offers AS uuid[]), CAST(:customers AS uuid[])) AS v(offer_id, customer_id) "
+            "ON c.offer_id = v.offer_id AND c.customer_id = v.customer_id "
+            "WHERE c.tenant_id = :t ORDER BY c.offer_id, c.customer_id FOR UPDATE OF c"
+        ),
         params,
     )
     await session.execute(
-        text("UPDATE offer_customer_quantity c SET quantity = c.quantity - v.q "
-             "FROM unnest(CAST(:offers AS uuid[]), CAST(:customers AS uuid[]), CAST(:qs AS int[])) "
-             "AS v(offer_id, customer_id, q) "
-             "WHERE c.tenant_id = :t AND c.offer_id = v.offer_id AND c.customer_id = v.customer_id"),
+        text(
+            "UPDATE offer_customer_quantity c SET quantity = c.quantity - v.q "
+            "FROM unnest(CAST(:offers AS uuid[]), CAST(:customers AS uuid[]), CAST(:qs AS int[])) "
+            "AS v(offer_id, customer_id, q) "
+            "WHERE c.tenant_id = :t AND c.offer_id = v.offer_id AND c.customer_id = v.customer_id"
+        ),
         {**params, "qs": [per_customer[k] for k in keys]},
     )
     offers = sorted(per_offer)
@@ -85,8 +89,10 @@ async def give_back(
         {"t": tenant_id, "ids": offers},
     )
     await session.execute(
-        text("UPDATE offer o SET sold = o.sold - v.q "
-             "FROM unnest(CAST(:ids AS uuid[]), CAST(:qs AS int[])) AS v(id, q) "
-             "WHERE o.tenant_id = :t AND o.id = v.id"),
+        text(
+            "UPDATE offer o SET sold = o.sold - v.q "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:qs AS int[])) AS v(id, q) "
+            "WHERE o.tenant_id = :t AND o.id = v.id"
+        ),
         {"t": tenant_id, "ids": offers, "qs": [per_offer[o] for o in offers]},
     )

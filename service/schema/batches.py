@@ -89,10 +89,17 @@ class Batch(Node):
     @classmethod
     def of(cls, row: models.Batch) -> Batch:
         return cls(
-            id=strawberry.ID(global_id.encode("Batch", row.id)), title=row.title,
-            status=models.BatchStatus(row.status), opens_at=row.opens_at, closes_at=row.closes_at,
-            pickup_date=row.pickup_date, closed_at=row.closed_at, published_at=row.published_at,
-            cancelled_at=row.cancelled_at, cancel_reason=row.cancel_reason, row=row,
+            id=strawberry.ID(global_id.encode("Batch", row.id)),
+            title=row.title,
+            status=models.BatchStatus(row.status),
+            opens_at=row.opens_at,
+            closes_at=row.closes_at,
+            pickup_date=row.pickup_date,
+            closed_at=row.closed_at,
+            published_at=row.published_at,
+            cancelled_at=row.cancelled_at,
+            cancel_reason=row.cancel_reason,
+            row=row,
         )
 
     @strawberry.field
@@ -116,9 +123,14 @@ class Offer(Node):
     def of(cls, row: models.Offer) -> Offer:
         remaining = None if row.stock_limit is None else max(row.stock_limit - row.sold, 0)
         return cls(
-            id=strawberry.ID(global_id.encode("Offer", row.id)), stock_limit=row.stock_limit,
-            remaining_stock=remaining, sold_quantity=row.sold, per_customer_limit=row.per_customer_limit,
-            min_group_quantity=row.min_group_quantity, status=models.OfferStatus(row.status), row=row,
+            id=strawberry.ID(global_id.encode("Offer", row.id)),
+            stock_limit=row.stock_limit,
+            remaining_stock=remaining,
+            sold_quantity=row.sold,
+            per_customer_limit=row.per_customer_limit,
+            min_group_quantity=row.min_group_quantity,
+            status=models.OfferStatus(row.status),
+            row=row,
         )
 
     @strawberry.field
@@ -153,17 +165,24 @@ async def _load_offer_node(context: Context, id: UUID) -> Offer | None:
 # -- queries --------------------------------------------------------------------------------
 @strawberry.type
 class BatchesQuery:
-    @strawberry.field(description="Anonymous callers and customers see SCHEDULED, OPEN and CLOSED batches; "
-                                  "admins every batch.")
+    @strawberry.field(
+        description="Anonymous callers and customers see SCHEDULED, OPEN and CLOSED batches; "
+        "admins every batch."
+    )
     async def batches(
-        self, info: Info, status: list[BatchStatus] | None = None,  # type: ignore[valid-type]
-        first: int | None = 20, after: str | None = None,
+        self,
+        info: Info,
+        status: list[BatchStatus] | None = None,  # type: ignore[valid-type]
+        first: int | None = 20,
+        after: str | None = None,
     ) -> Connection[Batch]:
         context = info.context
         size = check_page(first, after)
         admin = await is_admin(context)
         async with serial_session(context) as session:
-            page = await queries.list_batches(session, is_admin=admin, statuses=status, first=size, after=after)
+            page = await queries.list_batches(
+                session, is_admin=admin, statuses=status, first=size, after=after
+            )
         return Connection.of(page, Batch.of)  # type: ignore[return-value]
 
     @strawberry.field
@@ -185,9 +204,13 @@ class OfferInput:
     min_group_quantity: int | None = 1
 
     def spec(self) -> OfferSpec:
-        return OfferSpec(product_id=decode(self.product_id, "Product"), price=self.price,
-                         stock_limit=self.stock_limit, per_customer_limit=self.per_customer_limit,
-                         min_group_quantity=self.min_group_quantity)
+        return OfferSpec(
+            product_id=decode(self.product_id, "Product"),
+            price=self.price,
+            stock_limit=self.stock_limit,
+            per_customer_limit=self.per_customer_limit,
+            min_group_quantity=self.min_group_quantity,
+        )
 
 
 @strawberry.input
@@ -226,7 +249,9 @@ def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None
         delay_ms = max(0, int((opens_at - datetime.now(UTC)).total_seconds() * 1000))
         open_batch.send_with_options(args=(str(tenant_id), str(batch_id)), delay=delay_ms)
     except Exception:  # noqa: BLE001
-        log.warning("could not enqueue open_batch for %s; the scheduler will open it", batch_id, exc_info=True)
+        log.warning(
+            "could not enqueue open_batch for %s; the scheduler will open it", batch_id, exc_info=True
+        )
 
 
 @strawberry.type
@@ -237,9 +262,14 @@ class BatchesMutation:
 
         async def action(session: AsyncSession) -> dict:
             batch = await operations.create_batch(
-                session, tenant=context.tenant, title=input.title, opens_at=input.opens_at,
-                closes_at=input.closes_at, pickup_date=input.pickup_date,
-                offers=[o.spec() for o in input.offers or []], created_by=context.principal.user_id,
+                session,
+                tenant=context.tenant,
+                title=input.title,
+                opens_at=input.opens_at,
+                closes_at=input.closes_at,
+                pickup_date=input.pickup_date,
+                offers=[o.spec() for o in input.offers or []],
+                created_by=context.principal.user_id,
             )
             return {"batch": Batch.of(batch)}
 
@@ -250,8 +280,9 @@ class BatchesMutation:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
-            offer = await operations.add_offer(session, tenant=context.tenant, batch_id=decode(batch_id, "Batch"),
-                                               spec=input.spec())
+            offer = await operations.add_offer(
+                session, tenant=context.tenant, batch_id=decode(batch_id, "Batch"), spec=input.spec()
+            )
             return {"offer": Offer.of(offer)}
 
         return await run_mutation(context, OfferPayload, action, check=context.require)
@@ -268,15 +299,17 @@ class BatchesMutation:
 
         return await run_mutation(context, BatchPayload, action, check=context.require)
 
-    @strawberry.mutation(description="Admins: cancels every order, records refunds for what was paid, "
-                                     "notifies customers and leaders.")
+    @strawberry.mutation(
+        description="Admins: cancels every order, records refunds for what was paid, "
+        "notifies customers and leaders."
+    )
     async def batch_cancel(self, info: Info, id: strawberry.ID, reason: str) -> BatchPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
-            done = await operations.cancel_batch(session, tenant=context.tenant, batch_id=decode(id, "Batch"),
-                                                 reason=reason)
+            done = await operations.cancel_batch(
+                session, tenant=context.tenant, batch_id=decode(id, "Batch"), reason=reason
+            )
             return {"batch": Batch.of(done.batch)}
 
         return await run_mutation(context, BatchPayload, action, check=context.require)
-

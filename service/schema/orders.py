@@ -13,8 +13,7 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.accounts.models import Role
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
-from service.orders import cancellation, payment, pickup, placement, queries
-from service.orders import models
+from service.orders import cancellation, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.catalog.access import check_page, decode, get_loader, is_admin, roles_of, serial_session
@@ -73,8 +72,14 @@ class OrderLine:
 
     @classmethod
     def of(cls, row: models.OrderLine, currency: str) -> OrderLine:
-        return cls(id=strawberry.ID(global_id.encode("OrderLine", row.id)), product_name=row.product_name,
-                   quantity=row.quantity, status=models.OrderLineStatus(row.status), row=row, currency=currency)
+        return cls(
+            id=strawberry.ID(global_id.encode("OrderLine", row.id)),
+            product_name=row.product_name,
+            quantity=row.quantity,
+            status=models.OrderLineStatus(row.status),
+            row=row,
+            currency=currency,
+        )
 
     @strawberry.field
     def unit_price(self) -> Money:
@@ -96,7 +101,8 @@ class Order(Node):
     customer_name: str
     status: OrderStatus  # type: ignore[valid-type]
     pickup_code: str | None = strawberry.field(
-        description="Only its customer, the pickup point's leader and admins can reach an order at all.")
+        description="Only its customer, the pickup point's leader and admins can reach an order at all."
+    )
     payment_reference: str | None
     placed_at: datetime
     paid_at: datetime | None
@@ -107,10 +113,17 @@ class Order(Node):
     @classmethod
     def of(cls, row: models.Order) -> Order:
         return cls(
-            id=strawberry.ID(global_id.encode("Order", row.id)), number=row.number,
-            customer_name=row.customer_name, status=models.OrderStatus(row.status), pickup_code=row.pickup_code,
-            payment_reference=row.payment_reference, placed_at=row.created_at, paid_at=row.paid_at,
-            cancelled_at=row.cancelled_at, picked_up_at=row.picked_up_at, row=row,
+            id=strawberry.ID(global_id.encode("Order", row.id)),
+            number=row.number,
+            customer_name=row.customer_name,
+            status=models.OrderStatus(row.status),
+            pickup_code=row.pickup_code,
+            payment_reference=row.payment_reference,
+            placed_at=row.created_at,
+            paid_at=row.paid_at,
+            cancelled_at=row.cancelled_at,
+            picked_up_at=row.picked_up_at,
+            row=row,
         )
 
     @strawberry.field
@@ -119,7 +132,9 @@ class Order(Node):
 
     @strawberry.field
     async def pickup_point(self, info: Info) -> PickupPoint:
-        return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.row.pickup_point_id))
+        return PickupPoint.of(
+            await get_loader(info.context, PickupPointByIdLoader).load(self.row.pickup_point_id)
+        )
 
     @strawberry.field
     async def lines(self, info: Info) -> list[OrderLine]:
@@ -129,7 +144,9 @@ class Order(Node):
     @strawberry.field(description="Of ACTIVE lines.")
     async def total(self, info: Info) -> Money:
         rows = await get_loader(info.context, LinesByOrderLoader).load(self.row.id)
-        active = sum(r.unit_price_minor * r.quantity for r in rows if r.status == models.OrderLineStatus.ACTIVE)
+        active = sum(
+            r.unit_price_minor * r.quantity for r in rows if r.status == models.OrderLineStatus.ACTIVE
+        )
         return Money.of(active, self.row.currency)
 
     @strawberry.field
@@ -146,12 +163,17 @@ async def _load_order_node(context: Context, id: UUID) -> Order | None:
 # -- queries --------------------------------------------------------------------------------
 @strawberry.type
 class OrdersQuery:
-    @strawberry.field(description="A customer sees their own orders, a leader those at their pickup points, "
-                                  "admins all.")
+    @strawberry.field(
+        description="A customer sees their own orders, a leader those at their pickup points, admins all."
+    )
     async def orders(
-        self, info: Info, batch_id: strawberry.ID | None = None, pickup_point_id: strawberry.ID | None = None,
+        self,
+        info: Info,
+        batch_id: strawberry.ID | None = None,
+        pickup_point_id: strawberry.ID | None = None,
         status: list[OrderStatus] | None = None,  # type: ignore[valid-type]
-        first: int | None = 20, after: str | None = None,
+        first: int | None = 20,
+        after: str | None = None,
     ) -> Connection[Order]:
         context = info.context
         if context.principal.user_id is None and not await is_admin(context):
@@ -163,8 +185,15 @@ class OrdersQuery:
         if (batch_id and batch is None) or (pickup_point_id and point is None):
             return Connection.of(queries.Page(items=[], cursors=[], has_next=False), Order.of)  # type: ignore
         async with serial_session(context) as session:
-            page = await queries.list_orders(session, scope=scope, batch_id=batch, pickup_point_id=point,
-                                             statuses=status, first=size, after=after)
+            page = await queries.list_orders(
+                session,
+                scope=scope,
+                batch_id=batch,
+                pickup_point_id=point,
+                statuses=status,
+                first=size,
+                after=after,
+            )
         return Connection.of(page, Order.of)  # type: ignore[return-value]
 
     @strawberry.field
@@ -188,7 +217,8 @@ class OrderPlaceInput:
     pickup_point_id: strawberry.ID
     lines: list[OrderLineInput]
     idempotency_key: str = strawberry.field(
-        description="The same key from the same customer returns the same order, never a second one.")
+        description="The same key from the same customer returns the same order, never a second one."
+    )
 
 
 @strawberry.type
@@ -199,7 +229,9 @@ class OrderPayload:
 
 async def _order_payload(context: Context, order_id: UUID) -> dict:
     async with serial_session(context) as session:
-        found = await queries.orders_by_ids(session, scope=OrderScope(user_id=None, is_admin=True), ids=[order_id])
+        found = await queries.orders_by_ids(
+            session, scope=OrderScope(user_id=None, is_admin=True), ids=[order_id]
+        )
     return {"order": Order.of(found[order_id])}
 
 
@@ -232,10 +264,14 @@ class OrdersMutation:
             customer_id = await _customer(context)
             session = await context.session()
             placed = await placement.place_order(
-                session, tenant=context.tenant, customer_id=customer_id,
+                session,
+                tenant=context.tenant,
+                customer_id=customer_id,
                 batch_id=decode(input.batch_id, "Batch"),
                 pickup_point_id=decode(input.pickup_point_id, "PickupPoint"),
-                lines=[placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines],
+                lines=[
+                    placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines
+                ],
                 idempotency_key=input.idempotency_key,
             )
             # Commit here, not at the end of the request: the cutoff trigger runs at this commit,
@@ -253,13 +289,16 @@ class OrdersMutation:
         async def action(session: Any) -> dict:
             customer_id = await _customer(context)
             holder["id"] = await cancellation.cancel_own_order(
-                session, tenant_id=context.tenant.id, customer_id=customer_id, order_id=decode(id, "Order"))
+                session, tenant_id=context.tenant.id, customer_id=customer_id, order_id=decode(id, "Order")
+            )
             return {}
 
         return await _with_order(context, action, holder)
 
-    @strawberry.mutation(description="The tenant's back end (API key): the order was paid. Idempotent on the "
-                                     "payment reference.")
+    @strawberry.mutation(
+        description="The tenant's back end (API key): the order was paid. Idempotent on the "
+        "payment reference."
+    )
     async def order_mark_paid(self, info: Info, id: strawberry.ID, payment_reference: str) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
@@ -269,14 +308,20 @@ class OrdersMutation:
                 raise PermissionDenied("Payments are reported by the tenant's back end with its API key.")
 
         async def action(session: Any) -> dict:
-            holder["id"] = await payment.mark_paid(session, tenant_id=context.tenant.id,
-                                                   order_id=decode(id, "Order"), payment_reference=payment_reference)
+            holder["id"] = await payment.mark_paid(
+                session,
+                tenant_id=context.tenant.id,
+                order_id=decode(id, "Order"),
+                payment_reference=payment_reference,
+            )
             return {}
 
         return await _with_order(context, action, holder, check=check)
 
     @strawberry.mutation(description="That pickup point's leader: the customer collected the order.")
-    async def pickup_confirm(self, info: Info, pickup_point_id: strawberry.ID, pickup_code: str) -> OrderPayload:
+    async def pickup_confirm(
+        self, info: Info, pickup_point_id: strawberry.ID, pickup_code: str
+    ) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
 
@@ -285,14 +330,20 @@ class OrdersMutation:
             if user_id is None:
                 raise PermissionDenied("Sign in as the pickup point's leader.")
             holder["id"] = await pickup.confirm_pickup(
-                session, tenant_id=context.tenant.id, user_id=user_id,
-                pickup_point_id=decode(pickup_point_id, "PickupPoint"), pickup_code=pickup_code)
+                session,
+                tenant_id=context.tenant.id,
+                user_id=user_id,
+                pickup_point_id=decode(pickup_point_id, "PickupPoint"),
+                pickup_code=pickup_code,
+            )
             return {}
 
         return await _with_order(context, action, holder)
 
 
-async def _with_order(context: Context, action: Any, holder: dict[str, UUID], check: Any = None) -> OrderPayload:
+async def _with_order(
+    context: Context, action: Any, holder: dict[str, UUID], check: Any = None
+) -> OrderPayload:
     payload = await run_mutation(context, OrderPayload, action, check=check)
     if payload.errors or "id" not in holder:
         return payload
