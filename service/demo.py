@@ -20,6 +20,7 @@ from service.catalog.demo import seed_catalog
 from service.db import tenant_transaction
 from service.leaders.demo import seed_community
 from service.notify.demo import seed_notifications
+from service.procurement.demo import seed_closed_batch
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = ("admin@demo.example", "demo-admin-1")
@@ -35,7 +36,7 @@ class DemoLogins:
 # Each domain appends an async seed(session, tenant_id, logins) that creates its demo objects;
 # seeds run in order in one transaction with the tenant set, later seeds may use earlier ones' rows.
 Seed = Callable[[AsyncSession, UUID, DemoLogins], Awaitable[None]]
-DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_notifications]
+DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_closed_batch, seed_notifications]
 
 
 async def database_is_empty() -> bool:

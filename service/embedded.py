@@ -173,10 +173,17 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.running_port() is None:
             return
-        try:
-            self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-m", "fast", "stop", timeout=60)
-        except subprocess.CalledProcessError as e:  # already stopped
-            log.warning("pg_ctl stop: %s", e.stderr)
+        # "fast" ends sessions and checkpoints; on a loaded machine that can outlast pg_ctl's
+        # default wait, so wait longer, and only then stop without a checkpoint (crash-safe).
+        for mode, wait in (("fast", 180), ("immediate", 60)):
+            try:
+                self._run("pg_ctl", "-D", str(self.pgdata), "-w", "-t", str(wait), "-m", mode, "stop",
+                          timeout=wait + 30)
+                return
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+                log.warning("pg_ctl stop -m %s: %s", mode, getattr(e, "stderr", e))
+                if self.running_port() is None:
+                    return
 
 
 class EmbeddedRedis:

@@ -41,7 +41,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 def _stop(proc: subprocess.Popen) -> str:
     descendants = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGTERM)
-    output, _ = proc.communicate(timeout=60)
+    output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output
     gone, alive = psutil.wait_procs(descendants, timeout=10)
     assert not alive, f"left running: {[p.info if hasattr(p, 'info') else p for p in alive]}"
