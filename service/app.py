@@ -66,6 +66,15 @@ class _TooLarge(Exception):
     pass
 
 
+async def schema_sdl(request: Request) -> Response:
+    """The SDL for developers; off with introspection, which it would otherwise get around."""
+    from service.schema import sdl
+
+    if not get_settings().introspection_enabled:
+        return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+    return Response(sdl(), media_type="text/plain; charset=utf-8")
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -102,6 +111,7 @@ def create_app() -> ASGIApp:
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/exports/purchase-orders/{id}.csv", purchase_order_csv),
+        Route("/schema.graphql", schema_sdl),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/", lambda r: RedirectResponse("/app/")),

@@ -10,11 +10,18 @@ import sys
 # (command that must exist, Debian packages that provide it)
 NEEDED: list[tuple[str, list[str]]] = [
     ("chromium", ["chromium"]),  # the end-to-end tests of the web client (tests/e2e)
+    # Chinese glyphs in the screenshots of the web client (tests/e2e/screenshots.py)
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", ["fonts-wqy-microhei"]),
 ]
 
 
+def _present(what: str) -> bool:
+    """A command on the PATH, or a file given by its absolute path."""
+    return os.path.exists(what) if what.startswith("/") else shutil.which(what) is not None
+
+
 def main() -> int:
-    missing = [pkgs for cmd, pkgs in NEEDED if shutil.which(cmd) is None]
+    missing = [pkgs for what, pkgs in NEEDED if not _present(what)]
     if not missing:
         return 0
     packages = sorted({p for pkgs in missing for p in pkgs})

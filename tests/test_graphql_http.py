@@ -132,3 +132,8 @@ def test_cli_lists_every_subcommand():
     for command in ("run", "serve", "worker", "scheduler", "migrate", "tenant", "demo", "schema"):
         assert f"  {command} " in out or f"  {command}\n" in out, command
     assert "create" in CliRunner().invoke(main, ["tenant", "--help"]).output
+
+
+def test_schema_is_served_for_developers(gql):  # type: ignore[no-untyped-def]
+    r = gql.http.get("/schema.graphql")
+    assert r.status_code == 200 and "type Query" in r.text and "orderPlace" in r.text
