@@ -673,3 +673,32 @@ def test_webhook_subscription_rules_and_secret_storage(gql, make_tenant, make_cu
     node_q = "query($id: ID!) { node(id: $id) { id } }"
     assert gql.data(node_q, {"id": sub_id}, token=other.admin_token)["node"] is None
     assert gql.data(node_q, {"id": sub_id}, token=tenant.admin_token)["node"] == {"id": sub_id}
+
+
+def test_list_queries_use_a_fixed_number_of_statements(
+    gql, make_tenant, make_customer, owner_db, sql_statements,  # type: ignore[no-untyped-def]
+):
+    """N+1 guard: more subscriptions, deliveries and notifications do not mean more statements."""
+    tenant = make_tenant()
+    w = make_world(owner_db, tenant, make_customer)
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            subscribe(gql, tenant, f"https://hooks.example.com/{uuid.uuid4().hex}", ["ORDER_PAID"])
+        emit_events(w.tenant_id, [("ORDER_PAID", "order", w.order_id, {"i": i}) for i in range(n)])
+        relay(w.tenant_id)
+        # Unreachable endpoints: keep later tests' workers away from them.
+        owner_db.execute("UPDATE delivery SET status = 'FAILED' WHERE tenant_id = %s", (w.tenant_id,))
+
+    def count(query: str, token: str) -> int:
+        sql_statements.clear()
+        gql.data(query, {}, token=token)
+        return len(sql_statements)
+
+    grow(2)
+    subs_small, inbox_small = count(SUBSCRIPTIONS, tenant.admin_token), count(NOTIFICATIONS, w.customer_token)
+    grow(5)
+    assert len(gql.data(SUBSCRIPTIONS, {}, token=tenant.admin_token)["webhookSubscriptions"]) == 7
+    assert len(gql.data(NOTIFICATIONS, {}, token=w.customer_token)["notifications"]["edges"]) == 7
+    assert count(SUBSCRIPTIONS, tenant.admin_token) == subs_small
+    assert count(NOTIFICATIONS, w.customer_token) == inbox_small

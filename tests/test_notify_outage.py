@@ -152,3 +152,42 @@ def test_messages_lost_with_the_brokers_data_are_enqueued_again(
                 restarted.stop()
     assert set(sink.delivered().values()) == {1}
     assert len(sink.snapshot()) == 12
+
+
+def test_a_worker_killed_while_sending_is_taken_over_with_the_same_webhook_id(
+    gql, make_tenant, make_customer, owner_db, private_redis, tmp_path,  # type: ignore[no-untyped-def]
+):
+    """SIGKILL while the request is in flight leaves the delivery SENDING; once it is stuck for
+    GROUPBUY_DELIVERY_STUCK_SECONDS the retry job re-enqueues it and a new worker sends it again,
+    with the same webhook-id, so the receiver can tell it is the same event."""
+    import os
+    import signal
+
+    tenant = make_tenant()
+    w = make_world(owner_db, tenant, make_customer)
+    env = {**FAST_ENV, "REDIS_URL": private_redis.url(), "GROUPBUY_DELIVERY_TIMEOUT_SECONDS": "3",
+           "GROUPBUY_DELIVERY_STUCK_SECONDS": "6"}
+    procs = Processes(tmp_path, env)
+    with WebhookSink() as sink:
+        sink.hang_first = 30
+        _, sink.secret = subscribe(gql, tenant, sink.url, ["ORDER_PAID"])
+        try:
+            first_worker = procs.worker()
+            procs.scheduler()
+            emit_events(w.tenant_id, _events(w.order_id, 0, 1))
+            wait_for("the first attempt to be in flight", lambda: sink.attempts(), processes=procs)
+            os.killpg(first_worker.pid, signal.SIGKILL)
+            first_worker.wait(10)
+            assert owner_db.execute("SELECT status FROM delivery WHERE tenant_id = %s",
+                                    (w.tenant_id,)).fetchone()[0] == "SENDING"
+            procs.worker()
+            wait_for("the delivery by the second worker", lambda: sink.delivered(), timeout=60,
+                     processes=procs)
+            wait_for("the delivery recorded", lambda: owner_db.execute(
+                "SELECT status, attempts FROM delivery WHERE tenant_id = %s",
+                (w.tenant_id,)).fetchone() == ("DELIVERED", 2), processes=procs)
+        finally:
+            procs.stop_all()
+    received = sink.snapshot()
+    assert len(received) == 2 and len({r.webhook_id for r in received}) == 1
+    assert [r.answered for r in received] == [0, 204]

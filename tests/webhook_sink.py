@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +29,7 @@ class WebhookSink:
         self.received: list[Received] = []
         self.fail_first: int = 0  # answer 500 to the first N attempts of each webhook-id
         self.always_fail = False
+        self.hang_first: float = 0  # seconds the first attempt of each webhook-id waits before answering
         self._attempts: Counter[str] = Counter()
         self._lock = threading.Lock()
         sink = self
@@ -41,6 +43,13 @@ class WebhookSink:
                 ok = bool(sink.secret) and verify(sink.secret or "", msg_id, timestamp, raw, signature)
                 with sink._lock:
                     sink._attempts[msg_id] += 1
+                    first = sink._attempts[msg_id] == 1
+                if first and sink.hang_first:  # recorded as unanswered (0); the sender may die meanwhile
+                    with sink._lock:
+                        sink.received.append(Received(msg_id, timestamp, json.loads(raw), ok, 0))
+                    time.sleep(sink.hang_first)
+                    return
+                with sink._lock:
                     failing = sink.always_fail or sink._attempts[msg_id] <= sink.fail_first
                     status = 500 if failing or not ok else 204
                     sink.received.append(Received(msg_id, timestamp, json.loads(raw), ok, status))
@@ -69,7 +78,7 @@ class WebhookSink:
 
     def delivered(self) -> Counter[str]:
         """webhook-id → how many times it was accepted (2xx)."""
-        return Counter(r.webhook_id for r in self.snapshot() if r.answered < 300)
+        return Counter(r.webhook_id for r in self.snapshot() if 200 <= r.answered < 300)
 
     def attempts(self) -> Counter[str]:
         return Counter(r.webhook_id for r in self.snapshot())

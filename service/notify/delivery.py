@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 USER_AGENT = "groupbuy-webhooks/1"
 
 
+def stuck_seconds() -> float:
+    """How long a SENDING delivery may stay claimed before another run takes it over: never less
+    than twice the send timeout, so a slow but live attempt is not sent a second time."""
+    s = get_settings()
+    return max(s.delivery_stuck_seconds, 2 * s.delivery_timeout_seconds)
+
+
 def retry_schedule() -> list[float]:
     """Seconds to wait after each failed attempt; once exhausted the delivery is FAILED."""
     raw = get_settings().delivery_retry_schedule
@@ -116,7 +123,7 @@ async def claim(tenant_id: UUID, delivery_id: UUID, *, engine: AsyncEngine | Non
         row = (
             await session.execute(
                 _CLAIM,
-                {"tenant_id": tenant_id, "id": delivery_id, "stuck": get_settings().delivery_stuck_seconds},
+                {"tenant_id": tenant_id, "id": delivery_id, "stuck": stuck_seconds()},
             )
         ).first()
         if row is None:
@@ -201,7 +208,13 @@ async def deliver(tenant_id: UUID, delivery_id: UUID, *, engine: AsyncEngine | N
 # -- webhooks ----------------------------------------------------------------------------------
 
 
+# Payload keys whose GraphQL type is not their name: accounts are `User` nodes.
+_KEY_TYPES = {"customer": "User", "user": "User", "createdBy": "User"}
+
+
 def _type_name(snake_or_camel: str) -> str:
+    if snake_or_camel in _KEY_TYPES:
+        return _KEY_TYPES[snake_or_camel]
     words = snake_or_camel.replace("-", "_").split("_")
     return "".join(w[:1].upper() + w[1:] for w in words if w)
 
@@ -365,7 +378,7 @@ async def due_deliveries(
                     "tenant_id": tenant_id,
                     "limit": limit,
                     "requeue": s.delivery_requeue_seconds,
-                    "stuck": s.delivery_stuck_seconds,
+                    "stuck": stuck_seconds(),
                 },
             )
         ).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.money import from_minor
 from service.notify.events import WebhookEvent as E
 
 # (title, body); bodies may name payload values in {braces}, filled when present.
@@ -64,6 +65,13 @@ def _field(payload: dict[str, Any], *keys: str) -> str:
     return ""
 
 
+def _money(payload: dict[str, Any]) -> str:
+    minor, currency = payload.get("amountMinor"), payload.get("currency")
+    if not isinstance(minor, int) or not isinstance(currency, str):
+        return ""
+    return f" {from_minor(minor, currency)} {currency}"
+
+
 def render(event: str, payload: dict[str, Any]) -> tuple[str, str]:
     """(title, body) for one event; unknown payload keys are ignored, missing ones left out."""
     title, body = TEXTS.get(event, (event, event))
@@ -72,7 +80,7 @@ def render(event: str, payload: dict[str, Any]) -> tuple[str, str]:
         "number": _field(payload, "number", "orderNumber", "order_number", "purchaseOrderNumber"),
         "title": _field(payload, "title", "batchTitle", "batch_title"),
         "pointName": _field(payload, "pointName", "pickupPointName", "pickup_point_name"),
-        "amount": _field(payload, "amount", "refundAmount"),
+        "amount": _field(payload, "amount", "refundAmount") or _money(payload),
         "reason": f" 原因 / Reason: {str(reason)[:200]}" if reason else "",
     }
     return title, body.format(**values)

@@ -96,7 +96,8 @@ async def relay_in_session(session: AsyncSession, *, tenant_id: UUID, limit: int
     ids = [str(r.id) for r in rows]
     texts = [render(r.event, _payload(r.payload)) for r in rows]
     params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
-    await session.execute(_NOTIFY, {**params, "titles": [t for t, _ in texts], "bodies": [b for _, b in texts]})
+    titles, bodies = [t for t, _ in texts], [b for _, b in texts]
+    await session.execute(_NOTIFY, {**params, "titles": titles, "bodies": bodies})
     result.delivery_ids += [r.id for r in (await session.execute(_WEBHOOKS, params)).all()]
     if get_settings().smtp_host:
         result.delivery_ids += [r.id for r in (await session.execute(_EMAILS, params)).all()]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from uuid import UUID
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.errors import PermissionDenied
@@ -15,7 +17,7 @@ from service.notify.models import DeliveryChannel as DeliveryChannelEnum
 from service.notify.models import DeliveryStatus as DeliveryStatusEnum
 from service.notify.models import Notification as NotificationRow
 from service.notify.models import WebhookSubscription as SubscriptionRow
-from service.schema.catalog.access import check_page, is_admin, serial_session
+from service.schema.catalog.access import check_page, get_loader, is_admin, serial_session
 from service.schema.common import Node, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
@@ -107,20 +109,39 @@ class WebhookSubscription(Node):
     async def deliveries(
         self,
         info: Info,
-        status: list[DeliveryStatus] | None = None,
-        first: int | None = 20,  # type: ignore[valid-type]
+        status: list[DeliveryStatus] | None = None,  # type: ignore[valid-type]
+        first: int | None = 20,
     ) -> list[WebhookDelivery]:
-        context = info.context
         size = check_page(first, None)
-        async with serial_session(context) as session:
-            found = await webhooks.subscription_deliveries(
-                session,
-                tenant_id=context.tenant.id,
-                subscription_ids=[self.row.id],
-                statuses=[DeliveryStatusEnum(s) for s in status] if status else None,
-                first=size,
-            )
-        return [WebhookDelivery.of(v) for v in found[self.row.id]]
+        statuses = tuple(sorted(DeliveryStatusEnum(s).value for s in status)) if status else ()
+        loader = get_loader(info.context, DeliveriesBySubscriptionLoader)
+        return [WebhookDelivery.of(v) for v in await loader.load((self.row.id, statuses, size))]
+
+
+DeliveriesKey = tuple[UUID, tuple[str, ...], int]
+
+
+class DeliveriesBySubscriptionLoader(DataLoader[DeliveriesKey, list[webhooks.DeliveryView]]):
+    """Key: (subscription id, statuses, first): every subscription of a list in one statement."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: list[DeliveriesKey]) -> list[list[webhooks.DeliveryView]]:
+        groups: dict[tuple[tuple[str, ...], int], list[UUID]] = defaultdict(list)
+        for subscription_id, statuses, first in keys:
+            groups[(statuses, first)].append(subscription_id)
+        found: dict[DeliveriesKey, list[webhooks.DeliveryView]] = {}
+        async with serial_session(self.context) as session:
+            for (statuses, first), ids in groups.items():
+                views = await webhooks.subscription_deliveries(
+                    session, tenant_id=self.context.tenant.id, subscription_ids=ids,
+                    statuses=[DeliveryStatusEnum(s) for s in statuses] or None, first=first,
+                )
+                for subscription_id, rows in views.items():
+                    found[(subscription_id, statuses, first)] = rows
+        return [found.get(key, []) for key in keys]
 
 
 @strawberry.input
