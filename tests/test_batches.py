@@ -280,3 +280,12 @@ def test_publish_sends_a_delayed_message_that_a_worker_uses_to_open(gql, tenant,
         "SELECT opened_at, opens_at FROM batch WHERE id = %s", (global_id.decode_as(batch["id"], "Batch"),)
     ).fetchone()
     assert opened_at >= opens_at
+
+
+def test_scheduler_jobs_are_registered():  # type: ignore[no-untyped-def]
+    import service.batches.opening  # noqa: F401
+    import service.orders.expiry  # noqa: F401
+    from service.tasks.scheduler import JOBS
+
+    names = {name for name, _ in JOBS}
+    assert {"open-due-batches", "expire-unpaid-orders"} <= names

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.batches.outbox import record_event
+from service.batches.tenant_scan import tenants_having
 from service.db import tenant_transaction
 from service.tasks.scheduler import job
 
@@ -53,26 +54,16 @@ async def open_batch(tenant_id: UUID, batch_id: UUID, *, engine: AsyncEngine | N
 
 @job("open-due-batches")
 async def open_due_batches(*, engine: AsyncEngine | None = None) -> int:
-    """Every tenant's due SCHEDULED batches. The tenant list is platform data (no RLS); each
-    tenant's batches are then looked up as that tenant."""
-    async with tenant_transaction(None, engine=engine) as session:
-        tenant_ids = [r.id for r in (await session.execute(text("SELECT id FROM tenant"))).all()]
+    """Every tenant's due SCHEDULED batches, one transaction per tenant that has any."""
     total = 0
-    for tenant_id in tenant_ids:
+    for tenant_id in await tenants_having(_HAS_DUE, engine=engine):
         async with tenant_transaction(tenant_id, engine=engine) as session:
-            due = [
-                r.id
-                for r in (
-                    await session.execute(
-                        text(
-                            "SELECT id FROM batch WHERE tenant_id = :t AND status = 'SCHEDULED' "
-                            "AND opens_at <= clock_timestamp()"
-                        ),
-                        {"t": tenant_id},
-                    )
-                ).all()
-            ]
-        total += len(await open_batches(tenant_id, due, engine=engine))
+            due = (await session.execute(text(_DUE), {"t": tenant_id})).scalars().all()
+            total += len(await open_batches_in(session, tenant_id, list(due)))
     if total:
         log.info("opened %d batches", total)
     return total
+
+
+_DUE = "SELECT id FROM batch WHERE tenant_id = :t AND status = 'SCHEDULED' AND opens_at <= clock_timestamp()"
+_HAS_DUE = f"SELECT EXISTS ({_DUE})"

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.batches.tenant_scan import tenants_having
 from service.db import tenant_transaction
 from service.orders.models import OrderStatus
 from service.orders.release import cancel_orders
@@ -53,19 +54,23 @@ async def expire_tenant_orders(
 @job("expire-unpaid-orders")
 async def expire_unpaid_orders(tenant_id: UUID | None = None, *, engine: AsyncEngine | None = None) -> int:
     """Every PREPAID tenant (or one): idempotent, the state guard cancels each order once."""
-    async with tenant_transaction(None, engine=engine) as session:
-        tenants = (
-            await session.execute(
-                text(
-                    "SELECT id, payment_window_minutes FROM tenant WHERE payment_mode = 'PREPAID' "
-                    "AND (CAST(:t AS uuid) IS NULL OR id = CAST(:t AS uuid))"
-                ),
-                {"t": str(tenant_id) if tenant_id else None},
-            )
-        ).all()
+    tenants = await tenants_having(
+        "SELECT EXISTS (SELECT 1 FROM customer_order WHERE tenant_id = :t AND status = 'PENDING_PAYMENT' "
+        "AND created_at <= clock_timestamp() - make_interval(mins => (SELECT payment_window_minutes "
+        "FROM tenant WHERE id = :t)))",
+        {"only": str(tenant_id) if tenant_id else None},
+        where_tenant="payment_mode = 'PREPAID' AND (CAST(:only AS uuid) IS NULL OR id = CAST(:only AS uuid))",
+        engine=engine,
+    )
     total = 0
     for t in tenants:
-        total += await expire_tenant_orders(t.id, t.payment_window_minutes, engine=engine)
+        async with tenant_transaction(None, engine=engine) as session:
+            window = (
+                await session.execute(
+                    text("SELECT payment_window_minutes FROM tenant WHERE id = :t"), {"t": t}
+                )
+            ).scalar_one()
+        total += await expire_tenant_orders(t, window, engine=engine)
     if total:
         log.info("expired %d unpaid orders", total)
     return total
