@@ -383,3 +383,37 @@ def test_bulk_customers_can_order(gql, make_tenant, owner_db):  # type: ignore[n
     assert (
         gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=token)["orderPlace"]["errors"] == []
     )
+
+
+def test_another_tenants_ids_behave_like_missing_ones(gql, make_tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
+    a, b = make_tenant(), make_tenant()
+    world_a, world_b = make_world(owner_db, a), make_world(owner_db, b)
+    batch_a = open_batch_with_offers(gql, world_a, [offer_input(world_a, 0)])
+    customer_a = make_customer(a)
+    order_a = gql.data(ORDER_PLACE, place_input(batch_a, world_a, [(0, 1)]), token=customer_a.token)[
+        "orderPlace"
+    ]
+    customer_b = make_customer(b)
+    # b's customer names a's batch, point and offer
+    got = gql.data(ORDER_PLACE, place_input(batch_a, world_a, [(0, 1)]), token=customer_b.token)["orderPlace"]
+    assert _errors(got) == [("NOT_FOUND", ["batchId"])]
+    assert (
+        gql.data("query($id: ID!) { batch(id: $id) { id } }", {"id": batch_a["id"]}, token=b.admin_token)[
+            "batch"
+        ]
+        is None
+    )
+    assert gql.data(ORDER, {"id": order_a["order"]["id"]}, token=b.admin_token)["order"] is None
+    assert gql.data(OFFER_QUERY, {"id": batch_a["offers"][0]["id"]}, token=b.admin_token)["node"] is None
+    assert _errors(
+        gql.data(ORDER_MARK_PAID, {"id": order_a["order"]["id"], "ref": "x"}, token=b.api_key)[
+            "orderMarkPaid"
+        ]
+    ) == [("NOT_FOUND", ["id"])]
+    assert _errors(
+        gql.data(ORDER_CANCEL, {"id": order_a["order"]["id"]}, token=customer_b.token)["orderCancel"]
+    ) == [("NOT_FOUND", ["id"])]
+    assert (
+        gql("{ batches { edges { node { id } } } }")["errors"][0]["extensions"]["code"] == "TENANT_REQUIRED"
+    )
+    assert world_b.point_id != world_a.point_id

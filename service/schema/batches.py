@@ -177,6 +177,7 @@ class BatchesQuery:
         after: str | None = None,
     ) -> Connection[Batch]:
         context = info.context
+        context.tenant  # noqa: B018 - refuses a request that names no tenant
         size = check_page(first, after)
         admin = await is_admin(context)
         async with serial_session(context) as session:
@@ -187,6 +188,7 @@ class BatchesQuery:
 
     @strawberry.field
     async def batch(self, info: Info, id: strawberry.ID) -> Batch | None:
+        info.context.tenant  # noqa: B018 - refuses a request that names no tenant
         batch_id = decode(id, "Batch")
         if batch_id is None:
             return None
