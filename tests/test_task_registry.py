@@ -1,0 +1,36 @@
+"""Every scheduler job and every actor is loaded by the processes that run them: a job module
+that `service.tasks.jobs` forgets would silently never run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SERVICE = Path(__file__).resolve().parent.parent / "service"
+
+
+def _declared(pattern: str) -> set[str]:
+    found = set()
+    for path in SERVICE.rglob("*.py"):
+        for match in re.finditer(pattern, path.read_text()):
+            found.add(match.group(1))
+    return found
+
+
+def test_the_scheduler_loads_every_job(services):  # type: ignore[no-untyped-def]
+    from service.tasks import jobs  # noqa: F401
+    from service.tasks.scheduler import JOBS
+
+    declared = _declared(r'@job\("([^"]+)"\)')
+    assert declared, "no job found: the pattern is stale"
+    assert declared == {name for name, _ in JOBS}
+
+
+def test_the_worker_loads_every_actor(services):  # type: ignore[no-untyped-def]
+    import dramatiq
+
+    from service.tasks import worker  # noqa: F401
+
+    declared = _declared(r"@dramatiq\.actor\([^)]*\)\s*\n(?:async )?def (\w+)")
+    loaded = set(dramatiq.get_broker().actors)
+    assert declared and declared <= loaded, declared - loaded
