@@ -11,7 +11,9 @@ from tests.conftest import run_db
 from tests.test_notify import relay, subscribe
 
 
-def test_a_close_notifies_leaders_suppliers_and_refunded_customers(gql, make_tenant, owner_db):  # type: ignore[no-untyped-def]
+def test_a_close_notifies_leaders_suppliers_and_refunded_customers(  # type: ignore[no-untyped-def]
+    gql, make_tenant, owner_db,
+):
     from service.db import tenant_transaction
     from service.procurement.close import close_batch
 

@@ -106,15 +106,21 @@ async def relay_in_session(session: AsyncSession, *, tenant_id: UUID, limit: int
     return result
 
 
-async def relay_tenant(tenant_id: UUID, *, engine: AsyncEngine | None = None) -> Relayed:
-    """Every pending event of one tenant, batch after batch (each batch its own transaction)."""
+async def relay_tenant(
+    tenant_id: UUID, *, engine: AsyncEngine | None = None, max_batches: int | None = None
+) -> Relayed:
+    """The pending events of one tenant, batch after batch (each batch its own transaction); at most
+    `max_batches` so one busy tenant cannot hold up the others (the rest waits for the next tick)."""
     total = Relayed(tenant_id)
-    while True:
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
         batch = await relay_batch(tenant_id, engine=engine)
         total.events += batch.events
         total.delivery_ids += batch.delivery_ids
         if batch.events < BATCH_SIZE:
-            return total
+            break
+    return total
 
 
 async def tenants_with_pending_events(limit: int = 1000) -> list[UUID]:

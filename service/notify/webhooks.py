@@ -26,6 +26,15 @@ class CreatedSubscription:
     secret: str  # shown once
 
 
+def _is_internal_address(host: str) -> bool:
+    """An IP literal of a private, loopback, link-local or reserved network (no DNS lookup)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
@@ -35,9 +44,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str, errors: Collector) -> None:
-    """https only; plain http to a loopback address in dev and test, for local receivers."""
+def check_url(url: str, errors: Collector, *, env: str | None = None) -> None:
+    """https only; plain http to a loopback address in dev and test, for local receivers. In
+    production an internal IP literal is refused too, so a subscription cannot aim the workers
+    at the service's own network (host names are not resolved here)."""
     field = ["input", "url"]
+    env = env or get_settings().env
     if len(url) > 2000:
         errors.add(ErrorCode.INVALID, "The URL is too long (2000 characters at most).", field)
         return
@@ -50,14 +62,15 @@ def check_url(url: str, errors: Collector) -> None:
         return
     if not host or parts.username or parts.password:
         errors.add(ErrorCode.INVALID, "The URL needs a host and must not carry credentials.", field)
-    elif parts.scheme == "https":
-        return
-    elif parts.scheme == "http" and _is_loopback(host) and get_settings().env in ("dev", "test"):
+    elif env in ("dev", "test"):
+        if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+            return
+        errors.add(ErrorCode.INVALID, "Webhook URLs must use https (http only to loopback in dev and test).",
+                   field)
+    elif parts.scheme == "https" and not _is_internal_address(host) and host.lower() not in _LOOPBACK_NAMES:
         return
     else:
-        errors.add(
-            ErrorCode.INVALID, "Webhook URLs must use https (http only to loopback in dev and test).", field
-        )
+        errors.add(ErrorCode.INVALID, "Webhook URLs must use https to a public address.", field)
 
 
 async def create_subscription(

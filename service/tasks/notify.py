@@ -22,6 +22,9 @@ from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
 
+# Per tenant and scheduler tick: 10 × 200 events, then the next tenant's turn.
+MAX_BATCHES_PER_TICK = 10
+
 
 class BadMessage(ValueError):
     """A message whose arguments are not ids: retrying it cannot help."""
@@ -99,9 +102,9 @@ async def enqueue_deliveries(tenant_id: UUID, ids: Iterable[UUID], *, delay: flo
     return len(sent)
 
 
-async def relay_now(tenant_id: UUID) -> relay.Relayed:
+async def relay_now(tenant_id: UUID, *, max_batches: int | None = None) -> relay.Relayed:
     """Relays one tenant's pending events and enqueues the new deliveries (after the commit)."""
-    relayed = await relay.relay_tenant(tenant_id)
+    relayed = await relay.relay_tenant(tenant_id, max_batches=max_batches)
     await enqueue_deliveries(tenant_id, relayed.delivery_ids)
     return relayed
 
@@ -121,7 +124,7 @@ async def relay_outbox() -> int:
     total = 0
     for tenant_id in await relay.tenants_with_pending_events():
         try:
-            total += (await relay_now(tenant_id)).events
+            total += (await relay_now(tenant_id, max_batches=MAX_BATCHES_PER_TICK)).events
         except Exception:  # noqa: BLE001 - one tenant's failure must not hold up the others
             log.exception("relaying the outbox of tenant %s failed", tenant_id)
     return total
