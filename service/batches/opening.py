@@ -52,6 +52,28 @@ async def open_batch(tenant_id: UUID, batch_id: UUID, *, engine: AsyncEngine | N
     return bool(await open_batches(tenant_id, [batch_id], engine=engine))
 
 
+# Delayed messages wait in the broker and the workers' memory: long delays are sent in steps of
+# at most this, each step re-sending the message for the rest of the wait.
+MAX_MESSAGE_DELAY_SECONDS = 3600
+
+
+async def seconds_until_opening(
+    tenant_id: UUID, batch_id: UUID, *, engine: AsyncEngine | None = None
+) -> float | None:
+    """How long until a SCHEDULED batch is due to open; None when it is not SCHEDULED."""
+    async with tenant_transaction(tenant_id, engine=engine) as session:
+        wait = (
+            await session.execute(
+                text(
+                    "SELECT extract(epoch FROM opens_at - clock_timestamp()) FROM batch "
+                    "WHERE tenant_id = :t AND id = :b AND status = 'SCHEDULED'"
+                ),
+                {"t": tenant_id, "b": batch_id},
+            )
+        ).scalar_one_or_none()
+    return None if wait is None else max(float(wait), 0.0)
+
+
 @job("open-due-batches")
 async def open_due_batches(*, engine: AsyncEngine | None = None) -> int:
     """Every tenant's due SCHEDULED batches, one transaction per tenant that has any."""

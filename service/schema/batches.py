@@ -245,10 +245,12 @@ def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None
     """The delayed message that opens the batch at opensAt. If the broker is unreachable the
     scheduler opens the batch anyway, so a failure here is only logged."""
     try:
+        from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS
         from service.tasks import broker  # noqa: F401  (the broker before the actors)
         from service.tasks.actors import open_batch
 
-        delay_ms = max(0, int((opens_at - datetime.now(UTC)).total_seconds() * 1000))
+        wait = min((opens_at - datetime.now(UTC)).total_seconds(), MAX_MESSAGE_DELAY_SECONDS)
+        delay_ms = max(0, int(wait * 1000))
         open_batch.send_with_options(args=(str(tenant_id), str(batch_id)), delay=delay_ms)
     except Exception:  # noqa: BLE001
         log.warning(

@@ -18,6 +18,12 @@ def ping(token: str) -> None:
 async def open_batch(tenant_id: str, batch_id: str) -> None:
     """Sent with a delay at publish to open the batch at opensAt. Safe twice and in a race with
     the scheduler: only a SCHEDULED batch whose opensAt has passed is opened."""
+    from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS, seconds_until_opening
     from service.batches.opening import open_batch as open_one
 
-    await open_one(UUID(tenant_id), UUID(batch_id))
+    if await open_one(UUID(tenant_id), UUID(batch_id)):
+        return
+    wait = await seconds_until_opening(UUID(tenant_id), UUID(batch_id))
+    if wait:  # still SCHEDULED and early (a long delay is sent in steps): wait the rest
+        delay = int(min(wait, MAX_MESSAGE_DELAY_SECONDS) * 1000) + 50
+        open_batch.send_with_options(args=(tenant_id, batch_id), delay=delay)
