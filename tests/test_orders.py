@@ -273,6 +273,7 @@ def test_unpaid_orders_expire_and_release_stock(gql, tenant, owner_db, make_cust
     )
     assert run_domain(lambda e: expire_unpaid_orders(tenant.uuid, engine=e)) == 1
     assert run_domain(lambda e: expire_unpaid_orders(tenant.uuid, engine=e)) == 0
+    run_domain(lambda e: expire_unpaid_orders(engine=e))  # the scheduler's form: every tenant
     statuses = dict(
         owner_db.execute(
             "SELECT id, status FROM customer_order WHERE batch_id = %s", (_uuid(batch["id"]),)
