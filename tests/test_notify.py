@@ -728,3 +728,58 @@ def test_webhook_url_rules(url: str, env: str, ok: bool) -> None:
     errors = Collector()
     check_url(url, errors, env=env)
     assert (errors.errors == []) is ok, (url, env, errors.errors)
+
+
+async def _as_owner(fn):  # type: ignore[no-untyped-def]
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from service.db import owner_url
+
+    engine = create_async_engine(owner_url(), poolclass=NullPool)
+    try:
+        return await fn(owner=engine)
+    finally:
+        await engine.dispose()
+
+
+def test_an_event_that_cannot_be_relayed_delays_only_itself(  # type: ignore[no-untyped-def]
+    make_tenant, make_customer, owner_db,
+):
+    """A failure injected in the database (a trigger refusing one event's notification): the other
+    events of the batch are relayed; the bad one is retried a few times, then left pending."""
+    from service.notify.relay import MAX_RELAY_FAILURES, tenants_with_pending_events
+
+    tenant = make_tenant()
+    w = make_world(owner_db, tenant, make_customer)
+    poison = uuid.uuid4()
+    emit_events(w.tenant_id, [
+        ("ORDER_PAID", "order", w.order_id, {}),
+        ("BATCH_OPENED", "batch", poison, {"userIds": [str(w.customer_id)]}),
+        ("ORDER_PICKED_UP", "order", w.order_id, {}),
+    ])
+    name = f"refuse_{poison.hex}"
+    owner_db.execute(f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM outbox_event
+                      WHERE id = NEW.outbox_event_id AND subject_id = '{poison}') THEN
+            RAISE EXCEPTION 'injected failure';
+          END IF;
+          RETURN NEW;
+        END $$""")
+    owner_db.execute(f"CREATE TRIGGER {name} BEFORE INSERT ON notification "
+                     f"FOR EACH ROW EXECUTE FUNCTION {name}()")
+    try:
+        assert relay(w.tenant_id).events == 2
+        assert notifications_of(owner_db, w.tenant_id) == {("ORDER_PAID", w.customer_id),
+                                                           ("ORDER_PICKED_UP", w.customer_id)}
+        for _ in range(MAX_RELAY_FAILURES + 2):
+            relay(w.tenant_id)
+        attempts, relayed_at = owner_db.execute(
+            "SELECT attempts, relayed_at FROM outbox_event WHERE tenant_id = %s AND subject_id = %s",
+            (w.tenant_id, poison)).fetchone()
+        assert (attempts, relayed_at) == (MAX_RELAY_FAILURES, None)
+        assert w.tenant_id not in asyncio.run(_as_owner(tenants_with_pending_events))
+    finally:
+        owner_db.execute(f"DROP TRIGGER {name} ON notification")
+        owner_db.execute(f"DROP FUNCTION {name}()")

@@ -33,6 +33,7 @@ from service.db import owner_engine, tenant_transaction
 from service.notify.messages import render
 from service.notify.signing import fingerprint, sign, subscription_secret
 from service.notify.webhooks import webhook_id
+from service.observability.metrics import observe_delivery
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ async def record(claimed: Claimed, outcome: Outcome, *, engine: AsyncEngine | No
         ).first()
     if row is None:  # another run took the delivery over (we were presumed stuck): it records
         return None
+    observe_delivery(claimed.channel, status)
     return delay
 
 

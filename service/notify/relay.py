@@ -9,6 +9,7 @@ The ids of the deliveries created are returned: the caller enqueues them after t
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -21,12 +22,27 @@ from service.db import owner_engine, tenant_transaction
 from service.notify.messages import render
 from service.notify.recipients import EMAIL_RECIPIENTS, IN_APP_RECIPIENTS
 
-BATCH_SIZE = 200
+log = logging.getLogger(__name__)
 
+BATCH_SIZE = 200
+# An event whose relay failed this many times on its own is left pending (and logged) so it
+# cannot hold up the tenant's other events: a poison message, kept for a person to look at.
+MAX_RELAY_FAILURES = 5
+
+# `attempts` counts failed relays (and the successful one).
 _PENDING = text(
     "SELECT id, event, payload FROM outbox_event "
-    "WHERE tenant_id = :tenant_id AND relayed_at IS NULL "
+    "WHERE tenant_id = :tenant_id AND relayed_at IS NULL AND attempts < :max_failures "
+    "AND (CAST(:only AS uuid[]) IS NULL OR id = ANY(CAST(:only AS uuid[]))) "
     "ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_COUNT_FAILURE = text(
+    "UPDATE outbox_event SET attempts = attempts + 1 "
+    "WHERE tenant_id = :tenant_id AND id = :id AND relayed_at IS NULL RETURNING attempts"
+)
+_PENDING_IDS = text(
+    "SELECT id FROM outbox_event WHERE tenant_id = :tenant_id AND relayed_at IS NULL "
+    "AND attempts < :max_failures ORDER BY created_at, id LIMIT :limit"
 )
 
 _NOTIFY = text(f"""
@@ -68,7 +84,8 @@ _MARK_RELAYED = text(
 
 # As the owner: which tenants have pending events (ids only; the work is done as the app role).
 _TENANTS_WITH_PENDING_EVENTS = text(
-    "SELECT DISTINCT tenant_id FROM outbox_event WHERE relayed_at IS NULL LIMIT :limit"
+    "SELECT DISTINCT tenant_id FROM outbox_event WHERE relayed_at IS NULL AND attempts < :max_failures "
+    "LIMIT :limit"
 )
 
 
@@ -82,15 +99,46 @@ class Relayed:
 async def relay_batch(
     tenant_id: UUID, *, limit: int = BATCH_SIZE, engine: AsyncEngine | None = None
 ) -> Relayed:
-    """Relays up to `limit` pending events of one tenant in one transaction."""
+    """Relays up to `limit` pending events of one tenant in one transaction. If that fails, the
+    events are relayed one by one, so one event that cannot be relayed delays only itself."""
+    try:
+        async with tenant_transaction(tenant_id, engine=engine) as session:
+            return await relay_in_session(session, tenant_id=tenant_id, limit=limit)
+    except Exception:  # noqa: BLE001 - find the culprit below; a database outage fails there too
+        log.exception("relaying a batch of tenant %s failed; relaying its events one by one", tenant_id)
+    return await _relay_one_by_one(tenant_id, limit=limit, engine=engine)
+
+
+async def _relay_one_by_one(tenant_id: UUID, *, limit: int, engine: AsyncEngine | None) -> Relayed:
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        return await relay_in_session(session, tenant_id=tenant_id, limit=limit)
+        ids = [r.id for r in (await session.execute(_PENDING_IDS, {
+            "tenant_id": tenant_id, "limit": limit, "max_failures": MAX_RELAY_FAILURES})).all()]
+    total = Relayed(tenant_id)
+    for event_id in ids:
+        try:
+            async with tenant_transaction(tenant_id, engine=engine) as session:
+                one = await relay_in_session(session, tenant_id=tenant_id, only=[event_id])
+        except Exception:  # noqa: BLE001 - count it and go on with the next event
+            async with tenant_transaction(tenant_id, engine=engine) as session:
+                params = {"tenant_id": tenant_id, "id": event_id}
+                failures = (await session.execute(_COUNT_FAILURE, params)).scalar()
+            log.exception("outbox event %s of tenant %s could not be relayed (failure %s of %s)",
+                          event_id, tenant_id, failures, MAX_RELAY_FAILURES)
+            continue
+        total.events += one.events
+        total.delivery_ids += one.delivery_ids
+    return total
 
 
-async def relay_in_session(session: AsyncSession, *, tenant_id: UUID, limit: int = BATCH_SIZE) -> Relayed:
+async def relay_in_session(
+    session: AsyncSession, *, tenant_id: UUID, limit: int = BATCH_SIZE, only: list[UUID] | None = None
+) -> Relayed:
     """The relay's work in the caller's tenant transaction; enqueue the deliveries after its commit."""
     result = Relayed(tenant_id)
-    rows = (await session.execute(_PENDING, {"tenant_id": tenant_id, "limit": limit})).all()
+    rows = (await session.execute(_PENDING, {
+        "tenant_id": tenant_id, "limit": limit, "max_failures": MAX_RELAY_FAILURES,
+        "only": [str(i) for i in only] if only is not None else None,
+    })).all()
     if not rows:
         return result
     ids = [str(r.id) for r in rows]
@@ -123,10 +171,12 @@ async def relay_tenant(
     return total
 
 
-async def tenants_with_pending_events(limit: int = 1000) -> list[UUID]:
-    async with owner_engine().connect() as conn:
+async def tenants_with_pending_events(limit: int = 1000, *, owner: AsyncEngine | None = None) -> list[UUID]:
+    """As the owner (ids only): the tenants with events to relay."""
+    async with (owner or owner_engine()).connect() as conn:
         return [
-            r.tenant_id for r in (await conn.execute(_TENANTS_WITH_PENDING_EVENTS, {"limit": limit})).all()
+            r.tenant_id for r in (await conn.execute(
+                _TENANTS_WITH_PENDING_EVENTS, {"limit": limit, "max_failures": MAX_RELAY_FAILURES})).all()
         ]
 
 
