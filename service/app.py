@@ -1,4 +1,4 @@
-"""The Starlette app: /graphql, /app (leader and supplier client), /healthz, /readyz."""
+"""The Starlette app: /graphql, /app (leader and supplier client), /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
 from service.exports import purchase_order_csv
+from service.observability.app import instrument, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema
 from service.schema.view import GraphQLView, error_response
@@ -114,8 +115,9 @@ def create_app() -> ASGIApp:
         Route("/schema.graphql", schema_sdl),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Route("/", lambda r: RedirectResponse("/app/")),
         Route("/app", lambda r: RedirectResponse("/app/")),
         Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="app"),
     ]
-    return BodyLimit(Starlette(routes=routes, lifespan=lifespan), s.max_body_bytes)
+    return instrument(BodyLimit(Starlette(routes=routes, lifespan=lifespan), s.max_body_bytes), routes)

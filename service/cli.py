@@ -17,10 +17,10 @@ from service.config import get_settings
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """JSON lines unless in development (GROUPBUY_LOG_JSON overrides), at GROUPBUY_LOG_LEVEL."""
+    from service.logs import configure_from_settings
+
+    configure_from_settings()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,6 +38,9 @@ def main() -> None:
     schema     print the GraphQL SDL
     """
     _setup_logging()
+    from service.observability import setup_process
+
+    setup_process(click.get_current_context().invoked_subcommand)
 
 
 @main.command()
@@ -130,6 +133,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         "service.app:create_app", factory=True, host=host or s.host, port=port or s.port,
         workers=workers, log_level=s.log_level.lower(), timeout_keep_alive=5,
         limit_concurrency=1000, access_log=False, proxy_headers=True,
+        log_config=None,  # our root handler (service.logs) formats uvicorn's records too
     )
 
 

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # Observability (service/observability): JSON log lines (default: on unless GROUPBUY_ENV is dev),
+    # the bearer token /metrics requires when set, and tracing: off, console or otlp.
+    log_json: bool | None = None
+    metrics_token: str | None = None
+    tracing: str = "off"
     # Fault injection for reliability tests: the close sleeps half-way (0 = never).
     close_pause_seconds: float = 0.0
     # A requested close that has not finished after this long is requested again.

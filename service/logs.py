@@ -1,7 +1,8 @@
 """Logging: one JSON object per line in production, readable text in development.
 
-Every record carries the request context — request id, tenant slug, GraphQL operation name — from
-context variables set once per request (`log_context`), so nothing has to be passed to loggers.
+Every record carries the request context — request id, tenant slug, GraphQL operation name; for a
+dramatiq actor, the message id and the actor's name as the operation — from context variables set
+once per request or message (`log_context`), so nothing has to be passed to loggers.
 
 Secrets and personal data never reach the output: fields whose name says password, token, secret,
 key, authorization, cookie, phone or pickup code are replaced by "[redacted]", and the message
@@ -27,7 +28,13 @@ REDACTED = "[redacted]"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", default=None)
 operation_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
-_CONTEXT = {"request_id": request_id_var, "tenant": tenant_var, "operation": operation_var}
+message_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("message_id", default=None)
+_CONTEXT = {
+    "request_id": request_id_var,
+    "tenant": tenant_var,
+    "operation": operation_var,
+    "message_id": message_id_var,
+}
 
 # A field is sensitive when its name (any case, camelCase or snake_case) contains one of these.
 _SENSITIVE_NAME = re.compile(
@@ -74,7 +81,7 @@ def redact(value: Any, name: str = "") -> Any:
 
 @contextmanager
 def log_context(**fields: str | None) -> Iterator[None]:
-    """Set request_id, tenant and/or operation for the records logged inside the block."""
+    """Set request_id, tenant, operation and/or message_id for the records logged inside the block."""
     unknown = set(fields) - set(_CONTEXT)
     if unknown:
         raise TypeError(f"unknown log context fields: {sorted(unknown)}")
@@ -134,6 +141,23 @@ class TextFormatter(logging.Formatter):
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler configure_logging installed, so a second call replaces it."""
+
+
+def is_configured() -> bool:
+    return any(isinstance(h, _Handler) for h in logging.getLogger().handlers)
+
+
+def configure_from_settings(stream: IO[str] | None = None, *, replace_all: bool = False) -> logging.Handler:
+    """configure_logging as the settings say: JSON unless in development (GROUPBUY_LOG_JSON
+    overrides either way), at GROUPBUY_LOG_LEVEL. replace_all drops every other root handler
+    too (a dramatiq worker process's own basicConfig handler)."""
+    from service.config import get_settings
+
+    s = get_settings()
+    if replace_all:
+        logging.getLogger().handlers.clear()
+    return configure_logging(json=s.log_json if s.log_json is not None else not s.is_dev,
+                             level=s.log_level, stream=stream)
 
 
 def configure_logging(

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import get_settings
+from service.observability.metrics import observe_close
 from service.orders.numbers import format_number
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
         commissions=commissions, refunds=int(below.refunds), cancelled_orders=int(unpaid.orders) + empty,
         duration_ms=duration_ms,
     )
+    observe_close(result)
     log.info("closed batch %s: %s", batch_id, result)
     return result
 

@@ -19,6 +19,7 @@ from service.config import get_settings
 from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
+from service.observability.graphql import Observability
 from service.schema.extensions import Guards, RequestLifecycle
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
@@ -41,6 +42,7 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
     s = get_settings()
     introspection = s.introspection_enabled if introspection is None else introspection
     extensions: list = [
+        Observability,  # first: log context, span and metrics label around everything else
         lambda: ParserCache(maxsize=4096),
         lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
         lambda: QueryDepthLimiter(max_depth=s.max_query_depth),

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.accounts.models import Role
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
+from service.observability.metrics import observe_order_place
 from service.orders import cancellation, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
@@ -279,7 +280,8 @@ class OrdersMutation:
             await placement.commit_placement(session, context.tenant.id)
             return placed.order_id
 
-        return await _run(context, action)
+        return observe_order_place(context.principal.tenant and context.principal.tenant.slug,
+                                   await _run(context, action))
 
     @strawberry.mutation(description="Its customer, before the cutoff: the stock is released at once.")
     async def order_cancel(self, info: Info, id: strawberry.ID) -> OrderPayload:

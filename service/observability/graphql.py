@@ -1,0 +1,96 @@
+"""The strawberry extension that gives each GraphQL operation its log context, its span, its
+metrics label and one summary log line. First in the schema's extension list, so everything the
+other extensions and the resolvers log carries the request id, tenant slug and operation name."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from strawberry.extensions import SchemaExtension
+
+from service.logs import log_context
+from service.observability import metrics
+from service.observability.http import OPERATIONS_STATE_KEY
+from service.observability.tracing import tracer
+
+log = logging.getLogger("service.graphql.requests")
+_MAX_NAME = 100
+
+
+def _tenant_slug(context: Any) -> str | None:
+    principal = getattr(context, "principal", None)
+    tenant = getattr(principal, "tenant", None)
+    return getattr(tenant, "slug", None)
+
+
+def _error_codes(result: Any) -> list[str]:
+    codes = []
+    for error in getattr(result, "errors", None) or []:
+        code = (error.extensions or {}).get("code") if hasattr(error, "extensions") else None
+        codes.append(str(code or "GRAPHQL_ERROR"))
+    return codes
+
+
+class Observability(SchemaExtension):
+    def _operation(self) -> tuple[str | None, str | None]:
+        ec = self.execution_context
+        name = ec.operation_name
+        try:
+            kind = ec.operation_type.value
+        except Exception:  # noqa: BLE001 - no document (parse error) or no such operation
+            kind = None
+        return (name[:_MAX_NAME] if name else None), kind
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        ec = self.execution_context
+        context = ec.context
+        request = getattr(context, "request", None)
+        request_id = getattr(context, "request_id", None)
+        tenant = _tenant_slug(context)
+        parent = propagate.extract(dict(request.headers)) if request is not None else None
+        started = time.perf_counter()
+        with (
+            log_context(request_id=request_id, tenant=tenant),
+            tracer().start_as_current_span("graphql", context=parent, kind=SpanKind.SERVER) as span,
+        ):
+            if span.is_recording():
+                span.set_attribute("groupbuy.request_id", request_id or "")
+                if tenant:
+                    span.set_attribute("groupbuy.tenant", tenant)
+            yield
+            name, kind = self._operation()
+            codes = _error_codes(ec.result)
+            if span.is_recording():
+                span.update_name(f"{kind or 'graphql'} {name or metrics.ANONYMOUS}")
+                if name:
+                    span.set_attribute("graphql.operation.name", name)
+                if kind:
+                    span.set_attribute("graphql.operation.type", kind)
+                if codes:
+                    span.set_attribute("graphql.error_codes", codes)
+                if "INTERNAL_SERVER_ERROR" in codes:
+                    span.set_status(Status(StatusCode.ERROR))
+            with log_context(operation=name):
+                log.info(
+                    "graphql %s %s", kind or "request", name or metrics.ANONYMOUS,
+                    extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                           "error_codes": codes},
+                )
+
+    def on_execute(self) -> Iterator[None]:
+        name, _ = self._operation()
+        request = getattr(self.execution_context.context, "request", None)
+        if request is not None:
+            state = request.state
+            labels = getattr(state, OPERATIONS_STATE_KEY, None)
+            if labels is None:
+                labels = []
+                setattr(state, OPERATIONS_STATE_KEY, labels)
+            labels.append(metrics.operation_label(name))
+        with log_context(operation=name):
+            yield
