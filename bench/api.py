@@ -1,0 +1,341 @@
+"""Benchmarks 1 (order placement vs pgbench), 2 (catalog vs hello-world and PostGraphile) and
+5 (row-level security cost), all on one pair of embedded servers and one world."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    PEER_DIR, ROOT, Env, free_port, log, percentile, ratio_summary, start_api, start_process, summary,
+)
+from bench.loadgen import LoadResult, graphql_request, load
+from bench.world import ORDER_OFFERS, POINTS, PRICE, World, build_world, did, oversold
+
+ORDER_PLACE = (
+    "mutation($input: OrderPlaceInput!) { orderPlace(input: $input) "
+    "{ order { id number status } errors { code field message } } }"
+)
+CATALOG = """query($id: ID!) { batch(id: $id) { id title closesAt
+  offers { id price { amount currency } remainingStock
+           product { id name unit supplier { name } } } } }"""
+
+
+def _gid(kind: str, value: uuid.UUID) -> str:
+    from service import global_id
+
+    return global_id.encode(kind, value)
+
+
+def _ok_order(body: bytes) -> bool:
+    return b'"errors":[]' in body and b'"order":{' in body
+
+
+# -- 1. order placement -------------------------------------------------------------------------
+def pgbench_script(world: World, hot: bool) -> str:
+    t, b = world.tenant_id, world.batch_id
+    offer = "0" if hot else f"random(0, {ORDER_OFFERS - 1})"
+    return f"""\\set c random(0, {len(world.customers) - 1})
+\\set p random(0, {POINTS - 1})
+\\set k {offer}
+BEGIN;
+INSERT INTO customer_order (tenant_id, id, number, batch_id, pickup_point_id, customer_id, customer_name, leader_id, commission_rate, status, currency, total_minor, refunded_minor, pickup_code, idempotency_key, request_hash) VALUES ('{t}', gen_random_uuid(), 'B' || substr(md5(random()::text), 1, 15), '{b}', ('00000000-0000-4000-a000-' || lpad(:p::text, 12, '0'))::uuid, ('00000000-0000-4000-9000-' || lpad(:c::text, 12, '0'))::uuid, 'Customer', ('00000000-0000-4000-b000-' || lpad(:p::text, 12, '0'))::uuid, 0.1, 'PENDING_PAYMENT', 'CNY', {PRICE}, 0, lpad(floor(random() * 1e12)::bigint::text, 12, '0'), gen_random_uuid()::text, 'h') RETURNING id AS order_id \\gset
+INSERT INTO order_line (tenant_id, id, order_id, offer_id, product_id, position, product_name, quantity, unit_price_minor, status) VALUES ('{t}', gen_random_uuid(), :order_id::uuid, ('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid, ('00000000-0000-4000-c000-' || lpad(:k::text, 12, '0'))::uuid, 0, 'Product', 1, {PRICE}, 'ACTIVE');
+UPDATE offer SET sold = sold + 1 WHERE tenant_id = '{t}' AND id = ('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid AND (stock_limit IS NULL OR sold + 1 <= stock_limit) RETURNING sold;
+END;
+"""
+
+
+def run_pgbench(env: Env, world: World, *, hot: bool, clients: int, seconds: float) -> dict[str, Any]:
+    from service.embedded import pg_tool
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "order.sql"
+        script.write_text(pgbench_script(world, hot))
+        args = [pg_tool("pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T",
+                str(int(seconds)), "-f", str(script), "-l", f"--log-prefix={tmp}/lat", env.owner_url]
+        out = subprocess.run(args, capture_output=True, text=True, cwd=tmp, timeout=seconds + 120)
+        if out.returncode != 0:
+            raise RuntimeError(f"pgbench failed: {out.stderr[-2000:]}")
+        tps = float(re.search(r"tps = ([\d.]+) \(without initial", out.stdout).group(1))
+        failed = int(m.group(1)) if (m := re.search(r"number of failed transactions: (\d+)", out.stdout)) else 0
+        latencies = []
+        for f in Path(tmp).glob("lat*"):
+            for line in f.read_text().splitlines():
+                parts = line.split()
+                if len(parts) >= 3 and parts[2].isdigit():
+                    latencies.append(int(parts[2]) / 1000)
+    return {"clients": clients, "per_second": round(tps, 1), "failed": failed,
+            "p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2)}
+
+
+def order_requests(world: World, port: int, *, hot: bool):  # type: ignore[no-untyped-def]
+    import random
+
+    batch = _gid("Batch", world.batch_id)
+    points = [_gid("PickupPoint", did("a", i)) for i in range(POINTS)]
+    offers = [_gid("Offer", did("8", i)) for i in range(ORDER_OFFERS)]
+    auth = [{"Authorization": f"Bearer {tok}"} for tok in world.tokens]
+    rng = random.Random(7)
+
+    def make(client: int, n: int) -> bytes:
+        c = rng.randrange(len(auth))
+        offer = offers[0] if hot else offers[rng.randrange(len(offers))]
+        variables = {"input": {"batchId": batch, "pickupPointId": points[rng.randrange(POINTS)],
+                               "lines": [{"offerId": offer, "quantity": 1}],
+                               "idempotencyKey": uuid.uuid4().hex}}
+        return graphql_request("/graphql", ORDER_PLACE, variables, auth[c], port)
+
+    return make
+
+
+def bench_orders(env: Env, world: World, port: int, *, runs: int, seconds: float,
+                 client_counts: tuple[int, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for shape, hot in (("hot", True), ("spread", False)):
+        for clients in client_counts:
+            raw_runs, ours_runs = [], []
+            for r in range(runs):
+                raw = run_pgbench(env, world, hot=hot, clients=clients, seconds=seconds)
+                ours = load(port, order_requests(world, port, hot=hot), clients=clients, seconds=seconds,
+                            check=_ok_order).as_dict()
+                bad = oversold(env, world.batch_id)
+                if bad:
+                    raise AssertionError(f"oversold after {shape}/{clients}: {bad[:5]}")
+                log(f"  order {shape} c={clients} run {r + 1}: pgbench {raw['per_second']}/s "
+                    f"p99 {raw['p99_ms']} ms; orderPlace {ours['per_second']}/s p99 {ours['p99_ms']} ms "
+                    f"(failed {ours['failed']}); books balance")
+                raw_runs.append(raw)
+                ours_runs.append(ours)
+            out[f"{shape}_c{clients}"] = {
+                "pgbench": raw_runs, "orderPlace": ours_runs,
+                "pgbench_per_second": summary([x["per_second"] for x in raw_runs]),
+                "ours_per_second": summary([x["per_second"] for x in ours_runs]),
+                "ours_p50_ms": summary([x["p50_ms"] for x in ours_runs]),
+                "ours_p99_ms": summary([x["p99_ms"] for x in ours_runs]),
+                "pgbench_p50_ms": summary([x["p50_ms"] for x in raw_runs]),
+                "pgbench_p99_ms": summary([x["p99_ms"] for x in raw_runs]),
+                "ratio": ratio_summary([x["per_second"] for x in ours_runs], [x["per_second"] for x in raw_runs]),
+                "oversold_offers": 0,
+            }
+    out["sell_out"] = sell_out_check(env, world, port)
+    return out
+
+
+def sell_out_check(env: Env, world: World, port: int) -> dict[str, Any]:
+    """The hot offer with 300 units left, 64 clients buying it: exactly 300 sold, no more."""
+    hot = did("8", 0)
+    with env.owner() as conn:
+        conn.execute("UPDATE offer SET stock_limit = sold + 300 WHERE id = %s", (hot,))
+    result = load(port, order_requests(world, port, hot=True), clients=64, seconds=3, warmup=0,
+                  check=_ok_order)
+    with env.owner() as conn:
+        sold, limit = conn.execute("SELECT sold, stock_limit FROM offer WHERE id = %s", (hot,)).fetchone()
+        conn.execute("UPDATE offer SET stock_limit = %s WHERE id = %s", (10**8, hot))
+    bad = oversold(env, world.batch_id)
+    ok = sold == limit and not bad
+    log(f"  sell-out: {result.ok} orders accepted in the window, sold {sold} of {limit}; books balance: {not bad}")
+    if not ok:
+        raise AssertionError(f"sell-out check failed: sold {sold}, limit {limit}, {bad[:5]}")
+    return {"sold": sold, "stock_limit": limit, "oversold": False}
+
+
+# -- 2. catalog -------------------------------------------------------------------------------------
+def catalog_requests(world: World, port: int, size: int = 100):  # type: ignore[no-untyped-def]
+    req = graphql_request("/graphql", CATALOG, {"id": _gid("Batch", world.catalog_batches[size])},
+                          {"X-Tenant": world.slug}, port)
+    return lambda client, n: req
+
+
+def _ok_catalog(body: bytes) -> bool:
+    return b'"errors"' not in body and b'"offers":[' in body
+
+
+def start_hello(env: Env) -> int:
+    port = free_port()
+    start_process(env, [sys.executable, "-m", "uvicorn", "bench.hello_app:app", "--workers", "2", "--port",
+                        str(port), "--timeout-keep-alive", "5", "--limit-concurrency", "1000",
+                        "--no-access-log", "--log-level", "warning"],
+                  name="hello", ready_url=f"http://127.0.0.1:{port}/graphql?query=%7Bhello%7D")
+    return port
+
+
+def start_postgraphile(env: Env, world: World) -> int | None:
+    if not (PEER_DIR / "node_modules" / "postgraphile").exists():
+        log("  PostGraphile is not installed in bench/.peer (see bench/README.md): skipped")
+        return None
+    port = free_port()
+    start_process(env, ["node", str(ROOT / "bench" / "peer_server.js")], name="postgraphile",
+                  ready_url=f"http://127.0.0.1:{port}/health",
+                  NODE_PATH=str(PEER_DIR / "node_modules"), PEER_PORT=str(port),
+                  PEER_DATABASE_URL=env.app_url, PEER_TENANT_ID=str(world.tenant_id), PEER_WORKERS="2")
+    return port
+
+
+PEER_CATALOG = """query($id: UUID!, $t: UUID!) { batchByTenantIdAndId(tenantId: $t, id: $id) { id title closesAt
+  offersByTenantIdAndBatchId(orderBy: POSITION_ASC) { nodes { id priceMinor stockLimit sold
+    productByTenantIdAndProductId { id name unit supplierByTenantIdAndSupplierId { name } } } } } }"""
+
+
+def peer_requests(world: World, port: int, size: int = 100):  # type: ignore[no-untyped-def]
+    req = graphql_request("/graphql", PEER_CATALOG, {"id": str(world.catalog_batches[size]),
+                                                    "t": str(world.tenant_id)}, {}, port)
+    return lambda client, n: req
+
+
+def _ok_peer(body: bytes) -> bool:
+    return b'"errors"' not in body and b'"nodes":[{' in body
+
+
+def check_same_answer(world: World, port: int, peer_port: int | None) -> dict[str, int]:
+    """Both answer the same 100 offers (a benchmark of different answers would mean nothing)."""
+    import httpx
+
+    ours = httpx.post(f"http://127.0.0.1:{port}/graphql", headers={"X-Tenant": world.slug},
+                      json={"query": CATALOG, "variables": {"id": _gid("Batch", world.catalog_batches[100])}}).json()
+    counts = {"ours": len(ours["data"]["batch"]["offers"])}
+    if peer_port:
+        peer = httpx.post(f"http://127.0.0.1:{peer_port}/graphql",
+                          json={"query": PEER_CATALOG, "variables": {"id": str(world.catalog_batches[100]),
+                                                                     "t": str(world.tenant_id)}}).json()
+        if "errors" in peer:
+            raise RuntimeError(f"PostGraphile query failed: {peer['errors']}")
+        nodes = peer["data"]["batchByTenantIdAndId"]["offersByTenantIdAndBatchId"]["nodes"]
+        counts["postgraphile"] = len(nodes)
+        mine = {o["product"]["name"]: o["remainingStock"] for o in ours["data"]["batch"]["offers"]}
+        theirs = {n["productByTenantIdAndProductId"]["name"]: n["stockLimit"] - n["sold"] for n in nodes}
+        if mine != theirs:
+            raise AssertionError("PostGraphile and groupbuy answer different catalogs")
+    return counts
+
+
+def count_statements(world: World) -> dict[str, int]:
+    """SQL statements per catalog request at 10, 50 and 100 offers: the app in-process, a
+    `before_cursor_execute` listener on its engine."""
+    import asyncio
+
+    import httpx
+    from sqlalchemy import event
+
+    from service.app import create_app
+    from service.db import app_engine, dispose_engines
+
+    async def main() -> dict[str, int]:
+        app = create_app()
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            seen.append(statement)
+
+        engine = app_engine().sync_engine
+        event.listen(engine, "before_cursor_execute", record)
+        out = {}
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+                for size, batch in world.catalog_batches.items():
+                    variables = {"id": _gid("Batch", batch)}
+                    await client.post("/graphql", json={"query": CATALOG, "variables": variables},
+                                      headers={"X-Tenant": world.slug})  # warm caches
+                    seen.clear()
+                    r = await client.post("/graphql", json={"query": CATALOG, "variables": variables},
+                                          headers={"X-Tenant": world.slug})
+                    assert len(r.json()["data"]["batch"]["offers"]) == size
+                    out[f"offers_{size}"] = len(seen)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+            await dispose_engines()
+        return out
+
+    return asyncio.run(main())
+
+
+def bench_catalog(env: Env, world: World, port: int, *, runs: int, seconds: float, clients: int = 16
+                  ) -> dict[str, Any]:
+    hello_port = start_hello(env)
+    peer_port = start_postgraphile(env, world)
+    answers = check_same_answer(world, port, peer_port)
+    ours, hello, peer = [], [], []
+    for r in range(runs):
+        o = load(port, catalog_requests(world, port), clients=clients, seconds=seconds, check=_ok_catalog)
+        h = load(hello_port, lambda c, n, p=hello_port: graphql_request("/graphql", "{ hello }", {}, {}, p),
+                 clients=clients, seconds=seconds)
+        line = (f"  catalog run {r + 1}: ours {o.rps:.0f}/s p99 {percentile(o.latencies_ms, 99):.1f} ms; "
+                f"hello {h.rps:.0f}/s")
+        ours.append(o.as_dict())
+        hello.append(h.as_dict())
+        if peer_port:
+            p = load(peer_port, peer_requests(world, peer_port), clients=clients, seconds=seconds, check=_ok_peer)
+            peer.append(p.as_dict())
+            line += f"; PostGraphile {p.rps:.0f}/s p99 {percentile(p.latencies_ms, 99):.1f} ms"
+        log(line)
+    per_s = [x["per_second"] for x in ours]
+    result: dict[str, Any] = {
+        "clients": clients, "answers": answers, "ours": ours, "hello_world": hello, "postgraphile": peer,
+        "ours_per_second": summary(per_s), "ours_p99_ms": summary([x["p99_ms"] for x in ours]),
+        "hello_per_second": summary([x["per_second"] for x in hello]),
+        "vs_hello_world": ratio_summary(per_s, [x["per_second"] for x in hello]),
+        "sql_statements": count_statements(world),
+    }
+    if peer:
+        result["postgraphile_per_second"] = summary([x["per_second"] for x in peer])
+        result["postgraphile_p99_ms"] = summary([x["p99_ms"] for x in peer])
+        result["vs_postgraphile"] = ratio_summary(per_s, [x["per_second"] for x in peer])
+    return result
+
+
+# -- 5. RLS ---------------------------------------------------------------------------------------------
+def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, clients: int = 8
+              ) -> dict[str, Any]:
+    """The same API, once as the app role under RLS (port) and once connected as the owner,
+    which bypasses RLS (GROUPBUY_APP_DATABASE_URL = the owner URL); runs alternate."""
+    owner_port = free_port()
+    proc = start_api(env, port=owner_port, GROUPBUY_APP_DATABASE_URL=env.owner_url)
+    out: dict[str, Any] = {}
+    try:
+        for name, make, check in (
+            ("catalog", lambda p: catalog_requests(world, p), _ok_catalog),
+            ("order_spread", lambda p: order_requests(world, p, hot=False), _ok_order),
+        ):
+            rls, owner = [], []
+            for r in range(runs):
+                a = load(port, make(port), clients=clients, seconds=seconds, check=check)
+                b = load(owner_port, make(owner_port), clients=clients, seconds=seconds, check=check)
+                rls.append(a.rps)
+                owner.append(b.rps)
+                log(f"  rls {name} run {r + 1}: app role {a.rps:.0f}/s, owner (no RLS) {b.rps:.0f}/s")
+            out[name] = {"rls_per_second": summary(rls), "owner_per_second": summary(owner),
+                         "ratio": ratio_summary(rls, owner)}
+        if oversold(env, world.batch_id):
+            raise AssertionError("oversold during the RLS benchmark")
+    finally:
+        from bench.common import stop_process
+
+        stop_process(proc)
+    return out
+
+
+def run(env: Env, *, runs: int, seconds: float, client_counts: tuple[int, ...] = (8, 64),
+        only: set[str] | None = None) -> dict[str, Any]:
+    log("building the storefront world")
+    world = build_world(env)
+    port = free_port()
+    start_api(env, port=port)
+    # Warm both workers (imports, pools, prepared statements).
+    load(port, order_requests(world, port, hot=False), clients=8, seconds=2, warmup=0.5, check=_ok_order)
+    load(port, catalog_requests(world, port), clients=8, seconds=1, warmup=0.5, check=_ok_catalog)
+    results: dict[str, Any] = {}
+    if only is None or "catalog" in only:
+        log("benchmark 2: catalog")
+        results["catalog"] = bench_catalog(env, world, port, runs=runs, seconds=seconds)
+    if only is None or "order" in only:
+        log("benchmark 1: order placement")
+        results["order"] = bench_orders(env, world, port, runs=runs, seconds=seconds, client_counts=client_counts)
+    if only is None or "rls" in only:
+        log("benchmark 5: RLS")
+        results["rls"] = bench_rls(env, world, port, runs=runs, seconds=seconds)
+    return results
