@@ -33,6 +33,7 @@ def _banner(port: int, demo) -> str:  # type: ignore[no-untyped-def]
         f"  GraphQL     {base}/graphql" + ("   (GraphiQL: open it in a browser)" if s.graphiql_enabled else ""),
         f"  web client  {base}/app/",
         f"  health      {base}/healthz   {base}/readyz",
+        f"  metrics     {base}/metrics",
         f"  platform admin token: {s.platform_token_value}",
     ]
     if demo is not None:

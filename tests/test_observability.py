@@ -82,19 +82,30 @@ def test_metrics_after_orders_a_close_and_plain_routes(api_url, gql, tenant, own
     assert httpx.get(f"{api_url}/exports/purchase-orders/{uuid.uuid4()}.csv").status_code in (401, 403, 404)
     assert httpx.get(f"{api_url}/no/such/{uuid.uuid4()}").status_code == 404
     # a close that does the work, with lines to aggregate
-    built = build_batch(owner_db, tenant.uuid, BatchSpec(
-        suppliers=1, products=[(0, 500)], points=1, offers=[(0, 990, 1)], customers=2,
-        orders=[OrderSpec(0, 0, "PAID", [(0, 2)]), OrderSpec(1, 0, "PAID", [(0, 1)])],
-        commission_rates=[Decimal("0.1")],
-    ))
+    built = build_batch(
+        owner_db,
+        tenant.uuid,
+        BatchSpec(
+            suppliers=1,
+            products=[(0, 500)],
+            points=1,
+            offers=[(0, 990, 1)],
+            customers=2,
+            orders=[OrderSpec(0, 0, "PAID", [(0, 2)]), OrderSpec(1, 0, "PAID", [(0, 1)])],
+            commission_rates=[Decimal("0.1")],
+        ),
+    )
     result = close(tenant.uuid, built.batch_id)
     assert result is not None and result.order_lines == 2
 
     after = scrape(api_url)
     # requests: per GraphQL operation name, and per route template elsewhere
     key = {"route": "/graphql", "operation": "PlaceOrder", "status": "200"}
-    assert value(after, "groupbuy_http_requests_total", **key) - value(before, "groupbuy_http_requests_total",
-                                                                         **key) == 2
+    assert (
+        value(after, "groupbuy_http_requests_total", **key)
+        - value(before, "groupbuy_http_requests_total", **key)
+        == 2
+    )
     latency = {"route": "/graphql", "operation": "PlaceOrder"}
     assert value(after, "groupbuy_http_request_duration_seconds_count", **latency) >= 2
     assert value(after, "groupbuy_http_request_duration_seconds_sum", **latency) > 0
@@ -117,7 +128,9 @@ def test_metrics_after_orders_a_close_and_plain_routes(api_url, gql, tenant, own
     assert value(after, "groupbuy_scrape_source_up", source="redis") == 1
     assert value(after, "groupbuy_outbox_pending_events") >= 1
     assert value(after, "groupbuy_outbox_lag_seconds") >= 0
-    assert value(after, "groupbuy_outbox_oldest_undelivered_seconds") >= value(after, "groupbuy_outbox_lag_seconds")
+    assert value(after, "groupbuy_outbox_oldest_undelivered_seconds") >= value(
+        after, "groupbuy_outbox_lag_seconds"
+    )
     assert ("groupbuy_outbox_undelivered_deliveries", (("channel", "WEBHOOK"),)) in after
     for queue in ("default", "notify", "close"):
         for state in ("ready", "delayed", "dead"):
@@ -174,8 +187,12 @@ def test_webhook_failures_are_counted(api_url, gql, make_tenant, make_customer, 
         _, sink.secret = subscribe(gql, tenant, sink.url, ["BATCH_CLOSED"])
         emit_events(w.tenant_id, [("BATCH_CLOSED", "batch", w.batch_id, {"title": "t"})])
         relay(w.tenant_id)
-        (delivery_id,) = [r[0] for r in owner_db.execute(
-            "SELECT id FROM delivery WHERE tenant_id = %s AND channel = 'WEBHOOK'", (w.tenant_id,))]
+        (delivery_id,) = [
+            r[0]
+            for r in owner_db.execute(
+                "SELECT id FROM delivery WHERE tenant_id = %s AND channel = 'WEBHOOK'", (w.tenant_id,)
+            )
+        ]
         run_db(lambda engine: deliver(w.tenant_id, delivery_id, engine=engine))
         run_db(lambda engine: deliver(w.tenant_id, delivery_id, engine=engine))
     status = owner_db.execute("SELECT status FROM delivery WHERE id = %s", (delivery_id,)).fetchone()[0]
@@ -225,9 +242,11 @@ def test_graphql_requests_that_do_not_execute_are_labelled(api_url, gql, tenant)
     gql.post("{ __typename }", tenant=tenant.slug)
     after = scrape(api_url)
     assert total(after, "groupbuy_http_requests_total", operation="(not executed)") > total(
-        before, "groupbuy_http_requests_total", operation="(not executed)")
+        before, "groupbuy_http_requests_total", operation="(not executed)"
+    )
     assert total(after, "groupbuy_http_requests_total", operation="(anonymous)") > total(
-        before, "groupbuy_http_requests_total", operation="(anonymous)")
+        before, "groupbuy_http_requests_total", operation="(anonymous)"
+    )
     assert total(after, "groupbuy_http_requests_total", operation="Broken") == 0
 
 
@@ -256,15 +275,21 @@ def test_json_logs_carry_the_request_context_and_no_secrets(  # type: ignore[no-
     customer = make_customer(tenant)  # registered with a phone number and a password
     signed_in = gql.data(
         "mutation SignIn($input: TokenCreateInput!) { tokenCreate(input: $input) { token errors { code } } }",
-        {"input": {"login": customer.phone, "password": customer.password}}, tenant=tenant.slug,
+        {"input": {"login": customer.phone, "password": customer.password}},
+        tenant=tenant.slug,
     )["tokenCreate"]["token"]
     wrong = gql.data(
         "mutation SignIn($input: TokenCreateInput!) { tokenCreate(input: $input) { token errors { code } } }",
-        {"input": {"login": customer.phone, "password": "wrong-Pa55word-x"}}, tenant=tenant.slug,
+        {"input": {"login": customer.phone, "password": "wrong-Pa55word-x"}},
+        tenant=tenant.slug,
     )["tokenCreate"]
     assert wrong["token"] is None
-    response = gql.post(PLACE, place_input(batch, world, [(0, 1)]), token=customer.token,
-                        headers={"X-Request-Id": "req-observability-1"})
+    response = gql.post(
+        PLACE,
+        place_input(batch, world, [(0, 1)]),
+        token=customer.token,
+        headers={"X-Request-Id": "req-observability-1"},
+    )
     order = response.json()["data"]["orderPlace"]["order"]
     owner_db.execute("UPDATE customer_order SET status = 'CONFIRMED' WHERE tenant_id = %s", (tenant.uuid,))
     done = gql.data(PICKUP, {"p": world.point_gid, "c": order["pickupCode"]}, token=world.leader_token)
@@ -273,15 +298,28 @@ def test_json_logs_carry_the_request_context_and_no_secrets(  # type: ignore[no-
 
     out = captured.getvalue()
     records = [json.loads(line) for line in out.splitlines()]
-    (placed,) = [r for r in records if r.get("request_id") == "req-observability-1"
-                 and r.get("logger") == "service.graphql.requests"]
+    (placed,) = [
+        r
+        for r in records
+        if r.get("request_id") == "req-observability-1" and r.get("logger") == "service.graphql.requests"
+    ]
     assert placed["tenant"] == tenant.slug and placed["operation"] == "PlaceOrder"
     assert placed["level"] == "INFO" and placed["error_codes"] == [] and placed["duration_ms"] >= 0
     pickup = [r for r in records if r.get("operation") == "ConfirmPickup"]
     assert pickup and all(r["tenant"] == tenant.slug and r["request_id"] for r in pickup)
-    for secret in (customer.password, "wrong-Pa55word-x", customer.phone, customer.phone.removeprefix("+86"),
-                   customer.token, signed_in, world.leader_token, platform_token, order["pickupCode"],
-                   tenant.api_key, tenant.admin_password):
+    for secret in (
+        customer.password,
+        "wrong-Pa55word-x",
+        customer.phone,
+        customer.phone.removeprefix("+86"),
+        customer.token,
+        signed_in,
+        world.leader_token,
+        platform_token,
+        order["pickupCode"],
+        tenant.api_key,
+        tenant.admin_password,
+    ):
         assert secret not in out, secret
 
 
@@ -334,7 +372,8 @@ def test_actor_logs_metrics_and_context(services, api_url, captured):  # type: i
     after = scrape(api_url)
     for actor, outcome in (("obs_sync", "ok"), ("obs_async", "ok"), ("obs_fails", "error")):
         grew = value(after, "groupbuy_actor_messages_total", actor=actor, outcome=outcome) - value(
-            before, "groupbuy_actor_messages_total", actor=actor, outcome=outcome)
+            before, "groupbuy_actor_messages_total", actor=actor, outcome=outcome
+        )
         assert grew == 1, (actor, outcome)
     assert value(after, "groupbuy_actor_duration_seconds_count", actor="obs_async") >= 1
 
@@ -395,9 +434,12 @@ CONSOLE_SCRIPT = textwrap.dedent("""
 def test_console_tracing_prints_spans(services, tenant) -> None:  # type: ignore[no-untyped-def]
     env = {**os.environ, "GROUPBUY_TRACING": "console"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    script = CONSOLE_SCRIPT.replace("RedisBroker(namespace=", f"RedisBroker(url={services.redis_url!r}, namespace=")
-    done = subprocess.run([sys.executable, "-c", script, tenant.slug], env=env, capture_output=True, text=True,
-                          timeout=120)
+    script = CONSOLE_SCRIPT.replace(
+        "RedisBroker(namespace=", f"RedisBroker(url={services.redis_url!r}, namespace="
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, tenant.slug], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     spans = _console_spans(done.stdout)
     by_name = {s["name"]: s for s in spans}
@@ -431,8 +473,13 @@ def test_several_api_processes_are_summed(services, tmp_path) -> None:  # type: 
     port = free_port()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"), "GROUPBUY_ENV": "production"}
     (tmp_path / "prom").mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--workers", "2", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -449,8 +496,10 @@ def test_several_api_processes_are_summed(services, tmp_path) -> None:  # type: 
         # 20 healthz requests in all, whichever process answers the scrape
         for _ in range(6):
             samples = scrape(base)
-            assert value(samples, "groupbuy_http_requests_total", route="/healthz", operation="",
-                         status="200") == 20
+            assert (
+                value(samples, "groupbuy_http_requests_total", route="/healthz", operation="", status="200")
+                == 20
+            )
         files = {p.name.rsplit("_", 1)[-1] for p in (tmp_path / "prom").glob("counter_*.db")}
         assert len(files) >= 1
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -25,12 +26,30 @@ def default_metrics_dir(data_dir: Path) -> Path:
     return data_dir / "prometheus"
 
 
-def prepare_metrics_dir(data_dir: Path) -> Path:
+def prepare_metrics_dir(data_dir: Path) -> Path | None:
     """Points PROMETHEUS_MULTIPROC_DIR at <data dir>/prometheus unless it is set already (by the
     operator, or inherited from `groupbuy run`), creates it, and removes the files of processes
-    that no longer run — so restarts do not add up dead processes' values forever."""
-    path = Path(os.environ.get(MULTIPROC_ENV) or default_metrics_dir(data_dir))
-    path.mkdir(parents=True, exist_ok=True)
+    that no longer run — so restarts do not add up dead processes' values forever. Falls back to
+    a directory under the system's temporary directory when the data dir is not writable."""
+    given = os.environ.get(MULTIPROC_ENV)
+    candidates = [Path(given)] if given else [
+        default_metrics_dir(data_dir),
+        # a read-only root file system (the Kubernetes manifests) still has a writable /tmp
+        Path(tempfile.gettempdir()) / f"groupbuy-prometheus-{os.getuid()}",
+    ]
+    for path in candidates:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".probe-{os.getpid()}"
+            probe.touch()
+            probe.unlink()
+            break
+        except OSError as e:
+            log.warning("metrics directory %s is not writable (%s)", path, e)
+    else:
+        os.environ.pop(MULTIPROC_ENV, None)
+        log.warning("metrics: no writable directory; each process reports only its own metrics")
+        return None
     os.environ[MULTIPROC_ENV] = str(path.resolve())
     for file in path.glob("*.db"):
         match = _PID_FILE.search(file.name)

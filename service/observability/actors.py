@@ -82,10 +82,15 @@ class ActorObservability(dramatiq.Middleware):
     def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         parent = propagate.extract(message.options.get(TRACE_OPTION) or {})
         span = tracer().start_span(
-            f"actor {message.actor_name}", context=parent, kind=SpanKind.CONSUMER,
-            attributes={"messaging.system": "dramatiq", "messaging.message.id": message.message_id,
-                        "messaging.destination.name": message.queue_name,
-                        "dramatiq.retries": message.options.get("retries", 0)},
+            f"actor {message.actor_name}",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "dramatiq",
+                "messaging.message.id": message.message_id,
+                "messaging.destination.name": message.queue_name,
+                "dramatiq.retries": message.options.get("retries", 0),
+            },
         )
         span_token = otel_context.attach(trace.set_span_in_context(span))
         logs = log_context(message_id=message.message_id, operation=message.actor_name)
@@ -112,7 +117,11 @@ class ActorObservability(dramatiq.Middleware):
             pass
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message, *, result: Any = None,
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.Message,
+        *,
+        result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
         self._finish(message, "error" if exception is not None else "ok", exception)

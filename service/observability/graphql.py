@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
@@ -77,9 +77,13 @@ class Observability(SchemaExtension):
                     span.set_status(Status(StatusCode.ERROR))
             with log_context(operation=name):
                 log.info(
-                    "graphql %s %s", kind or "request", name or metrics.ANONYMOUS,
-                    extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                           "error_codes": codes},
+                    "graphql %s %s",
+                    kind or "request",
+                    name or metrics.ANONYMOUS,
+                    extra={
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        "error_codes": codes,
+                    },
                 )
 
     def on_execute(self) -> Iterator[None]:

@@ -24,8 +24,12 @@ class HttpMetrics:
         self.routes = list(routes)
 
     def route_of(self, scope: Scope) -> str:
-        probe = {"type": "http", "path": scope.get("path", ""), "root_path": scope.get("root_path", ""),
-                 "method": scope.get("method", "GET")}
+        probe = {
+            "type": "http",
+            "path": scope.get("path", ""),
+            "root_path": scope.get("root_path", ""),
+            "method": scope.get("method", "GET"),
+        }
         partial = None
         for route in self.routes:
             match, _ = route.matches(probe)

@@ -77,7 +77,9 @@ REQUEST_SECONDS = Histogram(
     ["route", "operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-ORDERS_PLACED = Counter("groupbuy_orders_placed_total", "orderPlace calls that returned an order.", ["tenant"])
+ORDERS_PLACED = Counter(
+    "groupbuy_orders_placed_total", "orderPlace calls that returned an order.", ["tenant"]
+)
 ORDERS_REFUSED = Counter(
     "groupbuy_orders_refused_total",
     "orderPlace calls refused, by the payload's (first) error code.",
@@ -243,7 +245,9 @@ async def _database_families() -> list[Metric]:
     )
     oldest.add_metric([], float(max(row.lag or 0, row.undelivered_age or 0)))
     undelivered = GaugeMetricFamily(
-        "groupbuy_outbox_undelivered_deliveries", "Deliveries PENDING or SENDING, by channel.", labels=["channel"]
+        "groupbuy_outbox_undelivered_deliveries",
+        "Deliveries PENDING or SENDING, by channel.",
+        labels=["channel"],
     )
     counts = {"WEBHOOK": 0, "EMAIL": 0} | {r.channel: r.n for r in by_channel}
     for channel, n in sorted(counts.items()):
@@ -349,7 +353,8 @@ async def metrics_endpoint(request: Request) -> Response:
     """GET /metrics. With GROUPBUY_METRICS_TOKEN set, only `Authorization: Bearer <token>`."""
     if not authorized(request):
         return PlainTextResponse(
-            "metrics need the bearer token (GROUPBUY_METRICS_TOKEN)\n", status_code=401,
+            "metrics need the bearer token (GROUPBUY_METRICS_TOKEN)\n",
+            status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     live = await live_families()
