@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?=
+# Two processes, one file each at a time (a file's tests share its fixtures and browser).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run test bench soak schema lint clean-data venv
 

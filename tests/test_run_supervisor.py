@@ -68,7 +68,7 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path: Path):  # type: ignor
         if proc.poll() is None:
             output = _stop(proc)
     assert "platform admin token: gbp_" in output and "admin@demo.example" in output
-    assert not (tmp_path / "pg" / "postmaster.pid").exists(), "PostgreSQL still running"
+    assert not (tmp_path / "pg" / "postmaster.pid").exists(), f"PostgreSQL still running:\n{output[-3000:]}"
 
     # Second run: same data, no second demo tenant, same platform token.
     proc = _start(tmp_path, port)

@@ -24,7 +24,9 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 360, "height": 740}
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop registered in the main thread while it
+# runs, which would break other modules' asyncio.run() if the browser outlived its module.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is not installed: `make test` installs it (tests/system_deps.py)")
