@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -41,20 +43,33 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(scope, receive, send)
         seen = 0
+        refused = False
 
+        # A body without a length that grows past the limit: answered 413 from here, and the app
+        # is told the client left. (Raising instead would reach Starlette's error middleware,
+        # which answers 500 before any handler out here could answer 413.)
         async def limited_receive():  # type: ignore[no-untyped-def]
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge()
+                    refused = True
+                    await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message) -> None:  # type: ignore[no-untyped-def]
+            if not refused:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
@@ -63,8 +78,49 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class BodyDeadline:
+    """Refuses (408) a request whose body has not fully arrived within `seconds` of its headers.
+    uvicorn has no body read timeout: a client sending a byte a second (slow loris) would
+    otherwise hold a request, and whatever the app holds while reading it, for as long as it likes."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.seconds <= 0:
+            return await self.app(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        body_done = refused = False
+
+        async def timed_receive():  # type: ignore[no-untyped-def]
+            nonlocal body_done, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+            except TimeoutError:
+                refused = True
+                response = error_response(Request(scope), "REQUEST_TIMEOUT",
+                                          f"The request body did not arrive within {self.seconds:g} s.", 408)
+                await response(scope, receive, send)
+                return {"type": "http.disconnect"}
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def guarded_send(message) -> None:  # type: ignore[no-untyped-def]
+            if not refused:  # the app's answer to the disconnect it was shown goes nowhere
+                await send(message)
+
+        try:
+            await self.app(scope, timed_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 async def schema_sdl(request: Request) -> Response:
@@ -120,4 +176,5 @@ def create_app() -> ASGIApp:
         Route("/app", lambda r: RedirectResponse("/app/")),
         Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="app"),
     ]
-    return instrument(BodyLimit(Starlette(routes=routes, lifespan=lifespan), s.max_body_bytes), routes)
+    app = instrument(BodyLimit(Starlette(routes=routes, lifespan=lifespan), s.max_body_bytes), routes)
+    return BodyDeadline(app, float(os.environ.get("GROUPBUY_BODY_TIMEOUT_SECONDS", "10")))

@@ -38,8 +38,14 @@ FAST_ENV = {
     "GROUPBUY_DB_POOL_SIZE": "5",
 }
 # Variables of the test session's own servers that must not leak into the cluster's processes.
-_DROP = ("GROUPBUY_APP_DATABASE_URL", "GROUPBUY_APP_DB_PASSWORD", "GROUPBUY_PLATFORM_TOKEN",
-         "GROUPBUY_JWT_SECRET", "GROUPBUY_WEBHOOK_KEY", "GROUPBUY_CLOSE_PAUSE_SECONDS")
+_DROP = (
+    "GROUPBUY_APP_DATABASE_URL",
+    "GROUPBUY_APP_DB_PASSWORD",
+    "GROUPBUY_PLATFORM_TOKEN",
+    "GROUPBUY_JWT_SECRET",
+    "GROUPBUY_WEBHOOK_KEY",
+    "GROUPBUY_CLOSE_PAUSE_SECONDS",
+)
 
 
 def free_port() -> int:
@@ -63,8 +69,15 @@ class Proc:
         out = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
         out.write(f"\n==== start #{self.starts} at {time.time():.3f}\n".encode())
         out.flush()
-        self.popen = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
+        self.popen = subprocess.Popen(
+            self.args,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=ROOT,
+        )
         out.close()
 
     def alive(self) -> bool:
@@ -120,12 +133,23 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if k not in _DROP}
         self.platform_token = "gbp_" + secrets.token_urlsafe(24)
         env.update(FAST_ENV)
-        env.update(DATABASE_URL=self.owner_url, REDIS_URL=redis_url, GROUPBUY_DATA_DIR=str(self.root),
-                   GROUPBUY_PLATFORM_TOKEN=self.platform_token, PYTHONUNBUFFERED="1")
+        env.update(
+            DATABASE_URL=self.owner_url,
+            REDIS_URL=redis_url,
+            GROUPBUY_DATA_DIR=str(self.root),
+            GROUPBUY_PLATFORM_TOKEN=self.platform_token,
+            PYTHONUNBUFFERED="1",
+        )
         self.env = env
         (self.root / "logs").mkdir(exist_ok=True)
-        subprocess.run([sys.executable, "-m", "service.cli", "migrate"], env=env, cwd=ROOT, check=True,
-                       capture_output=True, timeout=180)
+        subprocess.run(
+            [sys.executable, "-m", "service.cli", "migrate"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
 
     def restart_redis(self, down_seconds: float = 1.5) -> None:
         """Stop the embedded Redis (queued messages are lost: persist=False) and start it again on
@@ -147,14 +171,26 @@ class Cluster:
         p.port = port
         return p
 
-    def worker_proc(self, name: str, queues: list[str] | None = None,
-                    extra: dict[str, str] | None = None) -> Proc:
-        args = [sys.executable, "-m", "dramatiq", "service.tasks.worker", "--processes", "1", "--threads", "2"]
+    def worker_proc(
+        self, name: str, queues: list[str] | None = None, extra: dict[str, str] | None = None
+    ) -> Proc:
+        args = [
+            sys.executable,
+            "-m",
+            "dramatiq",
+            "service.tasks.worker",
+            "--processes",
+            "1",
+            "--threads",
+            "2",
+        ]
         if queues:
             args += ["--queues", *queues]
         return self._proc(name, args, extra)
 
-    def start_processes(self, worker_specs: list[tuple[str, list[str] | None, dict[str, str] | None]]) -> None:
+    def start_processes(
+        self, worker_specs: list[tuple[str, list[str] | None, dict[str, str] | None]]
+    ) -> None:
         self.apis = [self.api_proc(i) for i in range(self.api_count)]
         for p in self.apis:
             p.start()
@@ -226,8 +262,10 @@ class Cluster:
             self.pg.stop()
 
     def logs(self, tail: int = 2500) -> str:
-        return "\n".join(f"== {p.name}\n{p.read_text(errors='replace')[-tail:]}"
-                         for p in sorted((self.root / "logs").glob("*.log")))
+        return "\n".join(
+            f"== {p.name}\n{p.read_text(errors='replace')[-tail:]}"
+            for p in sorted((self.root / "logs").glob("*.log"))
+        )
 
 
 def make_cluster_root() -> Path:

@@ -17,7 +17,9 @@ def record(name: str, figures: dict) -> None:
     """Keeps a run's figures (and prints them, for the log of `make test`)."""
     FIGURES.mkdir(parents=True, exist_ok=True)
     tag = "soak" if SOAK else "default"
-    (FIGURES / f"{name}-{tag}.json").write_text(json.dumps(figures, indent=2, default=str, ensure_ascii=False))
+    (FIGURES / f"{name}-{tag}.json").write_text(
+        json.dumps(figures, indent=2, default=str, ensure_ascii=False)
+    )
     print(f"\n[{name}] " + json.dumps(figures, default=str, ensure_ascii=False))
 
 

@@ -30,7 +30,9 @@ def check_stock(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
         "            ON c.tenant_id = l.tenant_id AND c.id = l.order_id "
         "            WHERE l.tenant_id = o.tenant_id AND l.offer_id = o.id AND l.status = 'ACTIVE' "
         "              AND c.status = 'CANCELLED') AS active_in_cancelled "
-        "FROM offer o WHERE o.tenant_id = ANY(%s)", (tenant_ids,)).fetchall()
+        "FROM offer o WHERE o.tenant_id = ANY(%s)",
+        (tenant_ids,),
+    ).fetchall()
     assert offers
     for o in offers:
         assert o["active_in_cancelled"] == 0, f"active lines in a cancelled order: {o}"
@@ -44,7 +46,9 @@ def check_stock(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
         "FROM order_line l JOIN customer_order c ON c.tenant_id = l.tenant_id AND c.id = l.order_id "
         "JOIN offer f ON f.tenant_id = l.tenant_id AND f.id = l.offer_id "
         "WHERE l.tenant_id = ANY(%s) AND l.status = 'ACTIVE' AND c.status <> 'CANCELLED' "
-        "GROUP BY f.tenant_id, f.id, c.customer_id, f.per_customer_limit", (tenant_ids,)).fetchall()
+        "GROUP BY f.tenant_id, f.id, c.customer_id, f.per_customer_limit",
+        (tenant_ids,),
+    ).fetchall()
     for row in per_customer:
         if row["per_customer_limit"] is not None:
             assert row["active"] <= row["per_customer_limit"], f"per-customer limit exceeded: {row}"
@@ -57,11 +61,16 @@ def check_stock(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
         "WHERE q.tenant_id = ANY(%s) AND q.quantity <> coalesce((SELECT sum(l.quantity) FROM order_line l "
         "  JOIN customer_order c ON c.tenant_id = l.tenant_id AND c.id = l.order_id "
         "  WHERE l.tenant_id = q.tenant_id AND l.offer_id = q.offer_id AND c.customer_id = q.customer_id "
-        "    AND l.status = 'ACTIVE' AND c.status <> 'CANCELLED'), 0)", (tenant_ids,)).fetchall()
+        "    AND l.status = 'ACTIVE' AND c.status <> 'CANCELLED'), 0)",
+        (tenant_ids,),
+    ).fetchall()
     assert not stale, f"per-customer counters that do not match the active lines: {stale[:3]}"
     full = sum(1 for o in offers if o["stock_limit"] is not None and o["sold"] == o["stock_limit"])
-    return {"offers": len(offers), "offers_at_stock_limit_after_close": full,
-            "customer_offer_pairs": len(per_customer)}
+    return {
+        "offers": len(offers),
+        "offers_at_stock_limit_after_close": full,
+        "customer_offer_pairs": len(per_customer),
+    }
 
 
 def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> dict:
@@ -70,23 +79,35 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     q = lambda sql, *a: cur.execute(sql, (tenant_id, batch_id, *a)).fetchall()  # noqa: E731
     batch = q("SELECT status, closed_at FROM batch WHERE tenant_id = %s AND id = %s")[0]
     assert batch["status"] == "CLOSED" and batch["closed_at"] is not None, batch
-    orders = {r["id"]: r for r in q(
-        "SELECT id, status, pickup_point_id, leader_id, commission_rate, total_minor, refunded_minor, paid_at "
-        "FROM customer_order WHERE tenant_id = %s AND batch_id = %s")}
+    orders = {
+        r["id"]: r
+        for r in q(
+            "SELECT id, status, pickup_point_id, leader_id, commission_rate, total_minor, refunded_minor, paid_at "
+            "FROM customer_order WHERE tenant_id = %s AND batch_id = %s"
+        )
+    }
     open_left = [o for o in orders.values() if o["status"] not in ("CONFIRMED", "CANCELLED")]
     assert not open_left, f"orders left open by the close: {open_left[:3]}"
-    lines = q("SELECT l.id, l.order_id, l.offer_id, l.product_id, l.quantity, l.unit_price_minor, l.status "
-              "FROM order_line l JOIN customer_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id "
-              "WHERE o.tenant_id = %s AND o.batch_id = %s")
+    lines = q(
+        "SELECT l.id, l.order_id, l.offer_id, l.product_id, l.quantity, l.unit_price_minor, l.status "
+        "FROM order_line l JOIN customer_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id "
+        "WHERE o.tenant_id = %s AND o.batch_id = %s"
+    )
     confirmed = [ln for ln in lines if ln["status"] == "ACTIVE"]
     for ln in confirmed:
         assert orders[ln["order_id"]]["status"] == "CONFIRMED", ln
     confirmed_orders = {ln["order_id"] for ln in confirmed}
-    assert confirmed_orders == {i for i, o in orders.items() if o["status"] == "CONFIRMED"}, \
+    assert confirmed_orders == {i for i, o in orders.items() if o["status"] == "CONFIRMED"}, (
         "a CONFIRMED order without active lines, or the reverse"
+    )
 
-    offers = {r["id"]: r for r in q("SELECT id, product_id, status, sold, min_group_quantity FROM offer "
-                                    "WHERE tenant_id = %s AND batch_id = %s")}
+    offers = {
+        r["id"]: r
+        for r in q(
+            "SELECT id, product_id, status, sold, min_group_quantity FROM offer "
+            "WHERE tenant_id = %s AND batch_id = %s"
+        )
+    }
     active_by_offer = Counter()
     for ln in confirmed:
         active_by_offer[ln["offer_id"]] += ln["quantity"]
@@ -97,8 +118,12 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
         else:
             assert o["status"] == "BELOW_MINIMUM" and o["sold"] == 0, o
 
-    products = {r["id"]: r for r in cur.execute(
-        "SELECT id, supplier_id, cost_minor FROM product WHERE tenant_id = %s", (tenant_id,))}
+    products = {
+        r["id"]: r
+        for r in cur.execute(
+            "SELECT id, supplier_id, cost_minor FROM product WHERE tenant_id = %s", (tenant_id,)
+        )
+    }
     by_product, by_product_point, revenue = Counter(), Counter(), Counter()
     for ln in confirmed:
         point = orders[ln["order_id"]]["pickup_point_id"]
@@ -107,31 +132,47 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
         revenue[ln["product_id"]] += ln["quantity"] * ln["unit_price_minor"]
 
     # Purchase orders: exactly one per supplier, one line per product, deliveries per point.
-    pos = q("SELECT id, supplier_id, total_cost_minor, revenue_minor FROM purchase_order "
-            "WHERE tenant_id = %s AND batch_id = %s")
+    pos = q(
+        "SELECT id, supplier_id, total_cost_minor, revenue_minor FROM purchase_order "
+        "WHERE tenant_id = %s AND batch_id = %s"
+    )
     suppliers = Counter(po["supplier_id"] for po in pos)
     assert set(suppliers) == {products[p]["supplier_id"] for p in by_product}
     assert all(n == 1 for n in suppliers.values()), f"two purchase orders for one supplier: {suppliers}"
-    po_lines = q("SELECT l.purchase_order_id, l.product_id, l.quantity, l.total_cost_minor, l.revenue_minor "
-                 "FROM purchase_order_line l JOIN purchase_order po ON po.tenant_id = l.tenant_id "
-                 "AND po.id = l.purchase_order_id WHERE po.tenant_id = %s AND po.batch_id = %s")
+    po_lines = q(
+        "SELECT l.purchase_order_id, l.product_id, l.quantity, l.total_cost_minor, l.revenue_minor "
+        "FROM purchase_order_line l JOIN purchase_order po ON po.tenant_id = l.tenant_id "
+        "AND po.id = l.purchase_order_id WHERE po.tenant_id = %s AND po.batch_id = %s"
+    )
     assert len(po_lines) == len(by_product), "each product in exactly one purchase-order line"
     assert Counter({ln["product_id"]: ln["quantity"] for ln in po_lines}) == by_product
     for ln in po_lines:
         assert ln["revenue_minor"] == revenue[ln["product_id"]]
         assert ln["total_cost_minor"] == ln["quantity"] * products[ln["product_id"]]["cost_minor"]
-    deliveries = Counter({(r["product_id"], r["pickup_point_id"]): r["quantity"] for r in q(
-        "SELECT d.product_id, d.pickup_point_id, d.quantity FROM purchase_order_delivery d JOIN purchase_order po "
-        "ON po.tenant_id = d.tenant_id AND po.id = d.purchase_order_id WHERE po.tenant_id = %s AND po.batch_id = %s")})
+    deliveries = Counter(
+        {
+            (r["product_id"], r["pickup_point_id"]): r["quantity"]
+            for r in q(
+                "SELECT d.product_id, d.pickup_point_id, d.quantity FROM purchase_order_delivery d JOIN purchase_order po "
+                "ON po.tenant_id = d.tenant_id AND po.id = d.purchase_order_id WHERE po.tenant_id = %s AND po.batch_id = %s"
+            )
+        }
+    )
     assert deliveries == by_product_point
 
     # Pick lists: one per point with confirmed lines, the same quantities.
     lists = q("SELECT pickup_point_id FROM pick_list WHERE tenant_id = %s AND batch_id = %s")
     points = Counter(pl["pickup_point_id"] for pl in lists)
     assert set(points) == {p for (_, p) in by_product_point} and all(n == 1 for n in points.values())
-    pick_lines = Counter({(r["product_id"], r["pickup_point_id"]): r["quantity"] for r in q(
-        "SELECT l.product_id, pl.pickup_point_id, l.quantity FROM pick_list_line l JOIN pick_list pl "
-        "ON pl.tenant_id = l.tenant_id AND pl.id = l.pick_list_id WHERE pl.tenant_id = %s AND pl.batch_id = %s")})
+    pick_lines = Counter(
+        {
+            (r["product_id"], r["pickup_point_id"]): r["quantity"]
+            for r in q(
+                "SELECT l.product_id, pl.pickup_point_id, l.quantity FROM pick_list_line l JOIN pick_list pl "
+                "ON pl.tenant_id = l.tenant_id AND pl.id = l.pick_list_id WHERE pl.tenant_id = %s AND pl.batch_id = %s"
+            )
+        }
+    )
     assert pick_lines == by_product_point
 
     # Commissions: one per confirmed order, rate × value rounded half-up per line.
@@ -139,10 +180,13 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     for ln in confirmed:
         o = orders[ln["order_id"]]
         expected[ln["order_id"]] += half_up(o["commission_rate"] * ln["quantity"] * ln["unit_price_minor"])
-    commissions = q("SELECT order_id, leader_id, amount_minor FROM commission WHERE tenant_id = %s AND batch_id = %s")
+    commissions = q(
+        "SELECT order_id, leader_id, amount_minor FROM commission WHERE tenant_id = %s AND batch_id = %s"
+    )
     per_order = Counter(c["order_id"] for c in commissions)
-    assert set(per_order) == confirmed_orders and all(n == 1 for n in per_order.values()), \
+    assert set(per_order) == confirmed_orders and all(n == 1 for n in per_order.values()), (
         "one commission per confirmed order"
+    )
     for c in commissions:
         assert c["amount_minor"] == expected[c["order_id"]], c
         assert c["leader_id"] == orders[c["order_id"]]["leader_id"]
@@ -150,8 +194,10 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     # Invariant 7. PREPAID: every confirmed order was paid. What a paid order paid is its lines'
     # value; what it keeps is its active lines; the rest is refunded, in refund rows.
     refunds = Counter()
-    for r in cur.execute("SELECT order_id, amount_minor FROM refund WHERE tenant_id = %s AND order_id = ANY(%s)",
-                         (tenant_id, list(orders))):
+    for r in cur.execute(
+        "SELECT order_id, amount_minor FROM refund WHERE tenant_id = %s AND order_id = ANY(%s)",
+        (tenant_id, list(orders)),
+    ):
         refunds[r["order_id"]] += r["amount_minor"]
     value, active_value = Counter(), Counter()
     for ln in lines:
@@ -174,27 +220,44 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     assert paid_in == po_revenue + sum(refunds.values()), "money: paid = purchase-order revenue + refunds"
 
     # Events of the close, each once.
-    events = Counter(r["event"] for r in q(
-        "SELECT event FROM outbox_event WHERE tenant_id = %s AND (subject_id = %s OR payload->>'batchId' = %s::text)",
-        batch_id))
+    events = Counter(
+        r["event"]
+        for r in q(
+            "SELECT event FROM outbox_event WHERE tenant_id = %s AND (subject_id = %s OR payload->>'batchId' = %s::text)",
+            batch_id,
+        )
+    )
     assert events["BATCH_CLOSED"] == 1, events
     assert events["PURCHASE_ORDER_CREATED"] == len(pos), events
     assert events["PICK_LIST_READY"] == len(lists), events
-    return {"orders": len(orders), "confirmed_orders": len(confirmed_orders), "purchase_orders": len(pos),
-            "pick_lists": len(lists), "commissions": len(commissions),
-            "refunds": sum(1 for v in refunds.values() if v), "paid_minor": paid_in,
-            "po_revenue_minor": po_revenue, "refunded_minor": sum(refunds.values())}
+    return {
+        "orders": len(orders),
+        "confirmed_orders": len(confirmed_orders),
+        "purchase_orders": len(pos),
+        "pick_lists": len(lists),
+        "commissions": len(commissions),
+        "refunds": sum(1 for v in refunds.values() if v),
+        "paid_minor": paid_in,
+        "po_revenue_minor": po_revenue,
+        "refunded_minor": sum(refunds.values()),
+    }
 
 
-def check_orders(conn: psycopg.Connection, tenant_by_slug: dict, successes: list[tuple[str, str, str, str]],
-                 sent_keys: set[tuple[str, str]]) -> dict:
+def check_orders(
+    conn: psycopg.Connection,
+    tenant_by_slug: dict,
+    successes: list[tuple[str, str, str, str]],
+    sent_keys: set[tuple[str, str]],
+) -> dict:
     """Invariant 3: each success (tenant slug, customer user id, key, order global id) has exactly one
     order, the one returned; no key made two orders; no order comes from a key never sent."""
     from service import global_id
 
     tenants = list(tenant_by_slug.values())
-    rows = conn.execute("SELECT tenant_id, customer_id, idempotency_key, id FROM customer_order "
-                        "WHERE tenant_id = ANY(%s)", (tenants,)).fetchall()
+    rows = conn.execute(
+        "SELECT tenant_id, customer_id, idempotency_key, id FROM customer_order WHERE tenant_id = ANY(%s)",
+        (tenants,),
+    ).fetchall()
     by_key = defaultdict(list)
     for t, c, k, oid in rows:
         by_key[(t, c, k)].append(oid)
@@ -208,13 +271,15 @@ def check_orders(conn: psycopg.Connection, tenant_by_slug: dict, successes: list
     return {"orders_in_db": len(rows), "successes": len(successes)}
 
 
-def check_deliveries(conn: psycopg.Connection, tenant_id: uuid.UUID, subscription_uuid: uuid.UUID,
-                     sink) -> dict:  # type: ignore[no-untyped-def]
+def check_deliveries(
+    conn: psycopg.Connection, tenant_id: uuid.UUID, subscription_uuid: uuid.UUID, sink
+) -> dict:  # type: ignore[no-untyped-def]
     """Invariant 5: every event written after the subscription reached the sink (2xx) at least once
     under its webhook-id, duplicates only as identical retries; signatures valid."""
     events = conn.execute(
         "SELECT e.id, e.event FROM outbox_event e JOIN webhook_subscription s ON s.tenant_id = e.tenant_id "
-        "AND s.id = %s WHERE e.tenant_id = %s AND e.created_at >= s.created_at", (subscription_uuid, tenant_id)
+        "AND s.id = %s WHERE e.tenant_id = %s AND e.created_at >= s.created_at",
+        (subscription_uuid, tenant_id),
     ).fetchall()
     received = sink.snapshot()
     assert all(r.signature_ok for r in received), "a delivery with a bad signature"
@@ -232,6 +297,10 @@ def check_deliveries(conn: psycopg.Connection, tenant_id: uuid.UUID, subscriptio
     changed = {k: v for k, v in bodies.items() if len(v) > 1}
     assert not changed, f"a retried webhook-id carried a different body: {list(changed)[:3]}"
     duplicates = {k: n for k, n in delivered.items() if n > 1}
-    return {"events": len(events), "accepted_deliveries": sum(delivered.values()),
-            "attempts": len(received), "duplicate_accepts": sum(n - 1 for n in duplicates.values()),
-            "by_event": dict(Counter(name for _, name in events))}
+    return {
+        "events": len(events),
+        "accepted_deliveries": sum(delivered.values()),
+        "attempts": len(received),
+        "duplicate_accepts": sum(n - 1 for n in duplicates.values()),
+        "by_event": dict(Counter(name for _, name in events)),
+    }

@@ -65,10 +65,20 @@ class Faults(threading.Thread):
         self.log: list[dict] = []
         self.error: str | None = None
         rounds = 3 if soak else 1
-        plan: list[tuple[float, str]] = [(4, "pg_terminate"), (8, "api_kill"), (EARLY_CLOSE_AFTER, "worker_kill_mid_close"),
-                                         (24, "redis_restart"), (27, "pg_terminate"), (30, "api_kill")]
-        self.plan = [(t + 40 * r, name) for r in range(rounds) for t, name in plan
-                     if r == 0 or name != "worker_kill_mid_close"]
+        plan: list[tuple[float, str]] = [
+            (4, "pg_terminate"),
+            (8, "api_kill"),
+            (EARLY_CLOSE_AFTER, "worker_kill_mid_close"),
+            (24, "redis_restart"),
+            (27, "pg_terminate"),
+            (30, "api_kill"),
+        ]
+        self.plan = [
+            (t + 40 * r, name)
+            for r in range(rounds)
+            for t, name in plan
+            if r == 0 or name != "worker_kill_mid_close"
+        ]
 
     def at(self, t: float) -> None:
         delay = self.start_at + t - time.monotonic()
@@ -112,17 +122,25 @@ class Faults(threading.Thread):
             time.sleep(0.1)
         closer.kill()
         with self.cluster.owner() as conn:
-            states = dict(conn.execute("SELECT status, count(*) FROM batch WHERE id = ANY(%s) GROUP BY status",
-                                       (self.early,)).fetchall())
-            made = conn.execute("SELECT count(*) FROM purchase_order WHERE batch_id = ANY(%s)",
-                                (self.early,)).fetchone()[0]
+            states = dict(
+                conn.execute(
+                    "SELECT status, count(*) FROM batch WHERE id = ANY(%s) GROUP BY status", (self.early,)
+                ).fetchall()
+            )
+            made = conn.execute(
+                "SELECT count(*) FROM purchase_order WHERE batch_id = ANY(%s)", (self.early,)
+            ).fetchone()[0]
         # The replacement runs closes without the pause: a supervisor restarting the worker.
         replacement = self.cluster.worker_proc("worker-close-2")
         self.cluster.workers.append(replacement)
         replacement.start()
-        self.note("worker_kill_mid_close", time.monotonic(), waited_for_pause_s=round(time.monotonic() - began, 2),
-                  early_batches_after_kill=states,
-                  purchase_orders_of_open_batches=made)
+        self.note(
+            "worker_kill_mid_close",
+            time.monotonic(),
+            waited_for_pause_s=round(time.monotonic() - began, 2),
+            early_batches_after_kill=states,
+            purchase_orders_of_open_batches=made,
+        )
 
 
 @pytest.mark.slow
@@ -134,11 +152,13 @@ def test_system_under_load_and_faults_keeps_every_invariant() -> None:
     t_setup = time.monotonic()
     try:
         cluster.start_servers()
-        cluster.start_processes([
-            # Runs every queue, and pauses half-way through each close: it is killed in the first.
-            ("worker-close", None, {"GROUPBUY_CLOSE_PAUSE_SECONDS": "30"}),
-            ("worker-2", ["default", "notify"], None),
-        ])
+        cluster.start_processes(
+            [
+                # Runs every queue, and pauses half-way through each close: it is killed in the first.
+                ("worker-close", None, {"GROUPBUY_CLOSE_PAUSE_SECONDS": "30"}),
+                ("worker-2", ["default", "notify"], None),
+            ]
+        )
         client = Client(cluster.api_urls)
         with cluster.owner() as owner:
             for n in range(TENANTS):
@@ -163,9 +183,17 @@ def test_system_under_load_and_faults_keeps_every_invariant() -> None:
 
         # The early batches: closed by the scheduler (after the killed worker, by its replacement).
         with cluster.owner() as owner:
-            _wait("the scheduler to close the early batches", lambda: owner.execute(
-                "SELECT count(*) FROM batch WHERE id = ANY(%s) AND status = 'CLOSED'", (early,)).fetchone()[0]
-                == len(early), 90, cluster)
+            _wait(
+                "the scheduler to close the early batches",
+                lambda: (
+                    owner.execute(
+                        "SELECT count(*) FROM batch WHERE id = ANY(%s) AND status = 'CLOSED'", (early,)
+                    ).fetchone()[0]
+                    == len(early)
+                ),
+                90,
+                cluster,
+            )
             # The late batches: closed through batchClose, with a snapshot just before (close_checks).
             late_checks = {}
             for w in worlds:
@@ -177,10 +205,20 @@ def test_system_under_load_and_faults_keeps_every_invariant() -> None:
 
             # Outbox drained: every webhook delivery DELIVERED.
             tenant_ids = [w.uuid for w in worlds]
-            _wait("the outbox to drain", lambda: owner.execute(
-                "SELECT (SELECT count(*) FROM outbox_event WHERE tenant_id = ANY(%s) AND relayed_at IS NULL) + "
-                "(SELECT count(*) FROM delivery WHERE tenant_id = ANY(%s) AND channel = 'WEBHOOK' "
-                "  AND status <> 'DELIVERED')", (tenant_ids, tenant_ids)).fetchone()[0] == 0, 120, cluster)
+            _wait(
+                "the outbox to drain",
+                lambda: (
+                    owner.execute(
+                        "SELECT (SELECT count(*) FROM outbox_event WHERE tenant_id = ANY(%s) AND relayed_at IS NULL) + "
+                        "(SELECT count(*) FROM delivery WHERE tenant_id = ANY(%s) AND channel = 'WEBHOOK' "
+                        "  AND status <> 'DELIVERED')",
+                        (tenant_ids, tenant_ids),
+                    ).fetchone()[0]
+                    == 0
+                ),
+                120,
+                cluster,
+            )
             time.sleep(1)  # a last duplicate in flight, if any, lands before counting
 
             figures = check_everything(owner, client, worlds, report)
@@ -188,14 +226,22 @@ def test_system_under_load_and_faults_keeps_every_invariant() -> None:
         figures["faults"] = faults.log
         figures["setup_s"] = round(setup_s, 1)
         figures["load"] = {
-            "tenants": TENANTS, "customers_per_tenant": CUSTOMERS, "batches": 2 * TENANTS, "orders_requested": ORDERS,
-            "threads": THREADS, "target_rate_per_s": RATE, "api_processes": len(cluster.apis),
+            "tenants": TENANTS,
+            "customers_per_tenant": CUSTOMERS,
+            "batches": 2 * TENANTS,
+            "orders_requested": ORDERS,
+            "threads": THREADS,
+            "target_rate_per_s": RATE,
+            "api_processes": len(cluster.apis),
             "duration_s": round(report.finished - report.started, 1),
-            "order_outcomes": dict(report.outcomes), "follow_ups": dict(report.follow_ups),
+            "order_outcomes": dict(report.outcomes),
+            "follow_ups": dict(report.follow_ups),
             "http_attempts": dict(report.attempts),
             "error_samples": {k: v for k, v in report.samples.items() if not k.startswith("transport")},
-            "orderPlace_latency_ms": {p: round(1000 * percentile([r.latency for r in report.results], p), 1)
-                                      for p in (50, 95, 99, 100)},
+            "orderPlace_latency_ms": {
+                p: round(1000 * percentile([r.latency for r in report.results], p), 1)
+                for p in (50, 95, 99, 100)
+            },
         }
         record("system-under-faults", figures)
         # Every fault happened, and the load went through them.
@@ -217,14 +263,25 @@ def check_everything(owner, client: Client, worlds, report) -> dict:  # type: ig
     # 1. No oversell, per-customer limits.
     figures["stock"] = invariants.check_stock(owner, tenant_ids)
     # 3. No lost or duplicated order; replays returned the first order.
-    successes = [(worlds[r.item.tenant].slug, worlds[r.item.tenant].customers[r.item.customer][0], r.item.key,
-                  r.order_id) for r in report.results if r.outcome == "ok"]
-    sent = {(r.item.key, str(global_id.decode(worlds[r.item.tenant].customers[r.item.customer][0])[1]))
-            for r in report.results}
+    successes = [
+        (
+            worlds[r.item.tenant].slug,
+            worlds[r.item.tenant].customers[r.item.customer][0],
+            r.item.key,
+            r.order_id,
+        )
+        for r in report.results
+        if r.outcome == "ok"
+    ]
+    sent = {
+        (r.item.key, str(global_id.decode(worlds[r.item.tenant].customers[r.item.customer][0])[1]))
+        for r in report.results
+    }
     figures["orders"] = invariants.check_orders(owner, {w.slug: w.uuid for w in worlds}, successes, sent)
     replays = [r for r in report.results if r.item.action == "replay" and r.outcome == "ok"]
-    assert all(r.replay_same for r in replays if r.follow_up == "same" or r.replay_same is not None), \
-        [r.follow_up for r in replays if not r.replay_same]
+    assert all(r.replay_same for r in replays if r.follow_up == "same" or r.replay_same is not None), [
+        r.follow_up for r in replays if not r.replay_same
+    ]
     figures["orders"]["replays_same_order"] = sum(1 for r in replays if r.replay_same)
     # 4 and 7. Every batch closed exactly once, money adds up.
     figures["batches"] = {}
@@ -235,7 +292,8 @@ def check_everything(owner, client: Client, worlds, report) -> dict:  # type: ig
     figures["webhooks"] = {}
     for w in worlds:
         figures["webhooks"][w.slug] = invariants.check_deliveries(
-            owner, w.uuid, global_id.decode(w.subscription_id)[1], w.sink)
+            owner, w.uuid, global_id.decode(w.subscription_id)[1], w.sink
+        )
     # 6. Nothing of one tenant visible to another, by ID.
     figures["isolation"] = check_isolation(owner, client, worlds)
     return figures
@@ -253,8 +311,12 @@ def check_isolation(owner, client: Client, worlds) -> dict:  # type: ignore[no-u
         for b in worlds:
             if a is b:
                 continue
-            order_ids = [global_id.encode("Order", r[0]) for r in owner.execute(
-                "SELECT id FROM customer_order WHERE tenant_id = %s ORDER BY id LIMIT 5", (b.uuid,))]
+            order_ids = [
+                global_id.encode("Order", r[0])
+                for r in owner.execute(
+                    "SELECT id FROM customer_order WHERE tenant_id = %s ORDER BY id LIMIT 5", (b.uuid,)
+                )
+            ]
             batch_ids = [bb["id"] for bb in b.batches.values()]
             for oid in order_ids:
                 assert client.data(NODE, {"id": oid}, token=a.admin_token)["node"] is None
