@@ -16,6 +16,7 @@ import random
 import smtplib
 import ssl
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -265,6 +266,23 @@ def webhook_body(claimed: Claimed) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
+_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _http_client() -> httpx.AsyncClient:
+    """One client per event loop (in a worker: per process), not one per delivery: building a
+    client (its TLS context, its pool) cost more CPU than the delivery itself, and a kept-alive
+    connection to a receiver is reused."""
+    loop = asyncio.get_running_loop()
+    client = _http_clients.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        _http_clients[loop] = client
+    return client
+
+
 async def send_webhook(claimed: Claimed) -> Outcome:
     if claimed.url is None or claimed.secret_version is None:
         return Outcome(False, error="the subscription no longer exists", permanent=True)
@@ -290,10 +308,10 @@ async def send_webhook(claimed: Claimed) -> Outcome:
     }
     timeout = get_settings().delivery_timeout_seconds
     try:
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False, trust_env=False
-        ) as client:
-            response = await client.post(claimed.url, content=body, headers=headers)
+        response = await _http_client().post(
+            claimed.url, content=body, headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        )
     except httpx.HTTPError as e:
         return Outcome(False, error=f"{type(e).__name__}: {e}"[:1000])
     if 200 <= response.status_code < 300:
