@@ -1,0 +1,43 @@
+"""The benchmark code runs (tiny sizes, no timing assertion): `make bench` is not left to rot."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def test_graphql_overhead_bench_runs() -> None:
+    from bench import overhead
+
+    result = overhead.run(runs=1, repeat=2)
+    assert result["fields_per_query"] == 1000
+    assert result["strawberry_us_per_field"]["median"] > 0
+
+
+def test_headline_and_table_from_results() -> None:
+    from bench.__main__ import headline, table
+
+    run = {"median": 1.0, "min": 1.0, "max": 1.0, "runs": 1}
+    results = {
+        "order": {f"{s}_c{c}": {"ratio": run, "ours_per_second": run, "pgbench_per_second": run,
+                                "ours_p99_ms": run} for s in ("hot", "spread") for c in (8, 64)},
+        "catalog": {"vs_postgraphile": run, "vs_hello_world": run, "ours_per_second": run,
+                    "sql_statements": {"offers_10": 5, "offers_100": 5}},
+        "rls": {"catalog": {"ratio": run}},
+        "fanout": {"ratio": run, "deliveries_per_second": run, "noop_per_second": run},
+        "close": {"headline": {"ratio": 2.0, "close_seconds": 2, "raw_seconds": 1, "worker_peak_mb": 90,
+                               "lines": 10}, "peak_mb_by_lines": {"10": 90}},
+    }
+    h = headline(results)
+    for key in ("order_hot_ratio", "order_spread_ratio", "catalog_vs_postgraphile", "catalog_sql_statements",
+                "close_vs_raw", "close_worker_peak_mb", "fanout_ratio", "rls_ratio"):
+        assert key in h
+    assert "order hot" in table(h)
+
+
+def test_pgbench_script_names_the_world() -> None:
+    from bench.api import pgbench_script
+    from bench.world import World
+
+    world = World(tenant_id=uuid.uuid4(), slug="s", batch_id=uuid.uuid4(), customers=[uuid.uuid4()], tokens=["t"])
+    script = pgbench_script(world, hot=True)
+    assert str(world.batch_id) in script and "UPDATE offer SET sold = sold + 1" in script
