@@ -129,13 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         log("benchmark 3: closing a big batch")
         sizes = [args.small_lines, args.lines]
         with servers("close") as env:
-            results["close"] = close.run(env, sizes=sizes, runs=args.runs)
+            results["close"] = close.run(env, sizes=sizes, runs=min(args.runs, 2))
     if "fanout" in only:
         from bench import fanout
 
         log("benchmark 4: notification fan-out")
         with servers("fanout") as env:
-            results["fanout"] = fanout.run(env, leaders=args.leaders, runs=args.runs)
+            results["fanout"] = fanout.run(env, leaders=args.leaders, runs=min(args.runs, 2))
     results["machine"]["load_average_at_end"] = round(__import__("os").getloadavg()[0], 2)
     results["elapsed_seconds"] = round(time.time() - started)
     h = headline(results)

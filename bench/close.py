@@ -23,7 +23,8 @@ from bench.common import Env, log, start_process, summary
 POINTS, PRODUCTS, SUPPLIERS, LINES_PER_ORDER, CUSTOMERS = 2000, 500, 50, 4, 20_000
 
 
-def generate(env: Env, lines: int, seed: int = 1) -> uuid.UUID:
+def generate(env: Env, lines: int, seed: int = 1, *, points: int = POINTS,
+             lines_per_order: int = LINES_PER_ORDER) -> uuid.UUID:
     """A fresh tenant-owned OPEN batch with `lines` ACTIVE lines in PAID orders, loaded with
     COPY as the owner with session_replication_role = replica (no triggers: the deferred cutoff
     check and the FK checks are off for the load); offer.sold is then set from the lines."""
@@ -36,6 +37,8 @@ def generate(env: Env, lines: int, seed: int = 1) -> uuid.UUID:
     products = [uuid.uuid4() for _ in range(PRODUCTS)]
     offers = [uuid.uuid4() for _ in range(PRODUCTS)]
     prices = [rng.randint(150, 9000) for _ in range(PRODUCTS)]
+    POINTS = points  # noqa: N806
+    LINES_PER_ORDER = lines_per_order  # noqa: N806
     points = [uuid.uuid4() for _ in range(POINTS)]
     leaders = [uuid.uuid4() for _ in range(POINTS)]
     leader_users = [uuid.uuid4() for _ in range(POINTS)]
