@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.batches.locks import close_gate
 from service.batches.models import (
     CANCELLABLE_BATCH_STATUSES,
     EDITABLE_BATCH_STATUSES,
@@ -194,12 +195,14 @@ async def cancel_batch(
     """Every order cancelled, its stock released, a refund recorded for what was paid, and the
     customers and leaders told (outbox), all in this transaction.
 
-    The batch row is locked first, as every other writer of a batch's orders does (placement and
-    customer cancellation take it FOR SHARE), so this waits for in-flight orders and none slips in.
+    The batch's gate is closed first (`service.batches.locks`): this waits for in-flight orders
+    and customer cancellations, and holds new ones back, so none slips in and none starves us.
     """
     errors = Collector()
     clean_reason = text_value(errors, reason, ["reason"], max_length=500)
     errors.raise_if_any()
+    if batch_id is not None:
+        await close_gate(session, batch_id)
     batch = await _batch_for_update(session, batch_id, "id")
     if BatchStatus(batch.status) not in CANCELLABLE_BATCH_STATUSES:
         raise fail(ErrorCode.CONFLICT, f"A {batch.status} batch cannot be cancelled.", ["id"])

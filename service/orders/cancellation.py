@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.batches.locks import pass_gate
 from service.errors import ErrorCode, fail
 from service.orders.models import OPEN_ORDER_STATUSES, OrderStatus
 from service.orders.release import cancel_orders
@@ -29,8 +30,9 @@ async def cancel_own_order(
         return order.id  # cancelling twice is harmless
     if order.status not in {s.value for s in OPEN_ORDER_STATUSES}:
         raise fail(ErrorCode.CONFLICT, f"A {order.status} order can no longer be cancelled.", ["id"])
-    # FOR SHARE, like placement: a close or batch cancellation (UPDATE of the batch) waits for us,
-    # and a close that began first is seen here.
+    # The gate and FOR SHARE, like placement: a close or batch cancellation waits for us, and a
+    # close that began first is seen here.
+    await pass_gate(session, order.batch_id)
     batch = (
         await session.execute(
             text(

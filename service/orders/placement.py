@@ -1,8 +1,9 @@
 """orderPlace: validate, claim the idempotency key, reserve every line atomically, commit.
 
 The order of work matters:
-1. the batch row is read FOR SHARE (closing or cancelling a batch UPDATEs it, so they wait for
-   in-flight orders, and no order can start after they began);
+1. the batch's gate is passed (shared) and its row read FOR SHARE: closing or cancelling a batch
+   takes the gate exclusively and UPDATEs the row, so they wait for in-flight orders, and no
+   order can start after they began (see `service.batches.locks`);
 2. the order row is inserted first: its unique (tenant, customer, idempotency key) index makes a
    concurrent retry of the same request wait here, then find the first order — it never reserves;
 3. its lines and its ORDER_PLACED event follow, then per-customer quantities and stock are
@@ -27,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import PaymentMode
+from service.batches.locks import pass_gate
 from service.batches.outbox import record_event
 from service.db import set_tenant
 from service.errors import Collector, ErrorCode, fail
@@ -131,6 +133,7 @@ async def _check_context(
     pickup_point_id: UUID,
     lines: Sequence[LineSpec],
 ) -> tuple[UUID, Decimal, dict[UUID, _Offer]]:
+    await pass_gate(session, batch_id)
     batch = (
         await session.execute(
             text(
