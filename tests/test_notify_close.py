@@ -29,7 +29,8 @@ def test_a_close_notifies_leaders_suppliers_and_refunded_customers(  # type: ign
     built = build_batch(owner_db, tenant.uuid, spec)
     staff = uuid.uuid4()
     owner_db.execute("INSERT INTO app_user (tenant_id, id, kind, display_name, password_hash, supplier_id) "
-                     "VALUES (%s, %s, 'SUPPLIER', 'staff', 'x', %s)", (tenant.uuid, staff, built.supplier_ids[0]))
+                     "VALUES (%s, %s, 'SUPPLIER', 'staff', 'x', %s)",
+                     (tenant.uuid, staff, built.supplier_ids[0]))
     subscribe(gql, tenant, "https://hooks.example.com/all", [
         "ORDER_CANCELLED", "BATCH_CLOSED", "PURCHASE_ORDER_CREATED", "PICK_LIST_READY", "REFUND_CREATED"])
 

@@ -191,3 +191,28 @@ def test_a_worker_killed_while_sending_is_taken_over_with_the_same_webhook_id(
     received = sink.snapshot()
     assert len(received) == 2 and len({r.webhook_id for r in received}) == 1
     assert [r.answered for r in received] == [0, 204]
+
+
+def test_a_relay_requested_after_a_commit_runs_in_a_worker(
+    gql, make_tenant, make_customer, owner_db, tmp_path,  # type: ignore[no-untyped-def]
+):
+    """No scheduler here: `request_relay` (sent after the commit) has a worker relay the tenant's
+    events and send the new deliveries."""
+    import asyncio
+
+    from service.tasks.notify import request_relay
+
+    tenant = make_tenant()
+    w = make_world(owner_db, tenant, make_customer)
+    procs = Processes(tmp_path, FAST_ENV)  # the session's Redis, like this test process's broker
+    with WebhookSink() as sink:
+        _, sink.secret = subscribe(gql, tenant, sink.url, ["ORDER_PAID"])
+        try:
+            procs.worker()
+            emit_events(w.tenant_id, _events(w.order_id, 0, 3))
+            asyncio.run(request_relay(w.tenant_id))
+            wait_for("3 deliveries", lambda: len(sink.delivered()) == 3, processes=procs)
+        finally:
+            procs.stop_all()
+    assert owner_db.execute("SELECT count(*) FROM notification WHERE tenant_id = %s AND user_id = %s",
+                            (w.tenant_id, w.customer_id)).fetchone()[0] == 3

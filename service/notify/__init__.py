@@ -1,7 +1,35 @@
 """Notifications (invariant 5): the outbox relay, in-app notifications, webhooks and e-mail.
 
-Every domain writes outbox rows in the transaction of the change (`outbox.emit`); the relay
-expands each event into `notification` rows and `delivery` rows in one transaction per tenant;
-dramatiq actors send the deliveries, retrying with back-off, and the scheduler re-enqueues any
-delivery whose message was lost with the broker.
+How an event travels:
+1. A domain writes an `outbox_event` row in the transaction of the change (`outbox.emit`).
+2. The relay (`relay.py`; scheduler job `relay-outbox`, or `service.tasks.notify.request_relay`
+   right after a commit) locks pending events (SKIP LOCKED) and, in one transaction per tenant,
+   inserts the in-app `notification` rows (`recipients.py` says who) and one `delivery` row per
+   (event, channel, target) — unique keys with ON CONFLICT DO NOTHING, so relaying again adds
+   nothing — then marks the events relayed.
+3. After the commit one dramatiq message `deliver(tenant_id, delivery_id)` is enqueued per new
+   delivery. If Redis is down the enqueue fails and is logged; the scheduler job
+   `retry-deliveries` enqueues every due delivery without a live message (never enqueued,
+   enqueued longer ago than GROUPBUY_DELIVERY_REQUEUE_SECONDS, or SENDING for longer than
+   GROUPBUY_DELIVERY_STUCK_SECONDS). A broker outage delays deliveries; PostgreSQL is the record.
+4. `delivery.py` claims one attempt with a conditional UPDATE, sends it outside any transaction,
+   and records the outcome: DELIVERED on 2xx (250 for SMTP), otherwise PENDING again after the
+   next step of GROUPBUY_DELIVERY_RETRY_SCHEDULE (seconds, ±20% jitter; default 5s, 5m, 30m, 2h,
+   5h, 10h, 10h), FAILED when it is exhausted; attempts and the last error stay on the row and
+   show in GraphQL (`webhookSubscriptions { deliveries { status attempts lastError } }`).
+
+For webhook receivers (Standard Webhooks): every request carries `webhook-id` (the same for every
+attempt of an event: de-duplicate on it), `webhook-timestamp` and `webhook-signature:
+v1,<base64 HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`, where the secret is the base64 after
+`whsec_` in what `webhookSubscriptionCreate` returned once. The body is
+`{"type": EVENT, "timestamp": ISO-8601, "data": {"tenant": slug, "subject": {type, id}, ...}}`
+with every id a global ID. URLs must be https (to a public address in production); plain http is
+accepted for loopback addresses only when GROUPBUY_ENV is dev or test. Redirects are not followed.
+
+Secrets are never stored: each is HMAC-SHA256(GROUPBUY_WEBHOOK_KEY, "<subscription id>:<version>")
+(`signing.py`), the key generated once into the data directory unless configured — every API and
+worker process must share it. E-mail goes over SMTP (GROUPBUY_SMTP_HOST/PORT/FROM/USER/PASSWORD,
+GROUPBUY_SMTP_STARTTLS) when a host is configured, to suppliers' contact address for
+PURCHASE_ORDER_CREATED and to the leader's account address for PICK_LIST_READY; the relay decides
+whether to create e-mail deliveries, so the scheduler needs GROUPBUY_SMTP_HOST too.
 """

@@ -109,11 +109,12 @@ async def relay_now(tenant_id: UUID, *, max_batches: int | None = None) -> relay
     return relayed
 
 
-def request_relay(tenant_id: UUID) -> None:
-    """For a domain that just committed events: ask a worker to relay now. Best effort — the
-    scheduler relays within a tick anyway, so a broker outage here loses nothing."""
+async def request_relay(tenant_id: UUID) -> None:
+    """For a domain that just committed events (call it after the commit): a worker relays them
+    now instead of at the scheduler's next tick. Best effort — the scheduler relays anyway, so a
+    broker outage here loses nothing."""
     try:
-        relay_tenant_outbox.send(str(tenant_id))
+        await asyncio.to_thread(relay_tenant_outbox.send, str(tenant_id))
     except Exception as e:  # noqa: BLE001
         log.warning("could not request an outbox relay for %s (%s)", tenant_id, e)
 

@@ -1,0 +1,217 @@
+"""Invariant 5 through real worker processes: signed webhooks retried with the same id, FAILED
+after the schedule, e-mail over SMTP. One dramatiq worker and the scheduler's notification jobs
+run for this module (so tests elsewhere never race a relay they did not start)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from service import global_id
+from tests.conftest import run_db
+from tests.test_notify import (
+    FAST_ENV,
+    FAST_RETRIES,
+    SUBSCRIPTIONS,
+    Processes,
+    deliveries,
+    emit_events,
+    make_world,
+    subscribe,
+    wait_for,
+)
+from tests.webhook_sink import WebhookSink
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[Any]:
+    from aiosmtpd.controller import Controller
+
+    from service.embedded import free_port
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[email.message.EmailMessage] = []
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def] # noqa: N802
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def notify_processes(services, smtp_server, tmp_path_factory) -> Iterator[Processes]:  # type: ignore[no-untyped-def]
+    controller, _ = smtp_server
+    env = {
+        **FAST_ENV,
+        "GROUPBUY_SMTP_HOST": "127.0.0.1",
+        "GROUPBUY_SMTP_PORT": str(controller.port),
+        "GROUPBUY_SMTP_FROM": "团购 <noreply@groupbuy.example>",
+    }
+    procs = Processes(tmp_path_factory.mktemp("notify-procs"), env)
+    procs.worker()
+    procs.scheduler()
+    yield procs
+    procs.stop_all()
+
+
+def test_webhook_is_signed_retried_with_the_same_id_then_delivered(
+    gql,
+    make_tenant,
+    make_customer,
+    owner_db,
+    notify_processes,  # type: ignore[no-untyped-def]
+):
+    tenant = make_tenant()
+    w = make_world(owner_db, tenant, make_customer)
+    with WebhookSink() as sink:
+        sink.fail_first = 3
+        sub_id, secret = subscribe(gql, tenant, sink.url, ["ORDER_READY_FOR_PICKUP"])
+        sink.secret = secret
+        emit_events(
+            w.tenant_id,
+            [
+                (
+                    "ORDER_READY_FOR_PICKUP",
+                    "order",
+                    w.order_id,
+                    {"number": "N-1", "pickupPointId": str(w.point_id)},
+                )
+            ],
+        )
+        delivered = wait_for(
+            "the 4th attempt to succeed", lambda: sink.delivered() or None, processes=notify_processes
+        )
+        received = sink.snapshot()
+    assert len(delivered) == 1
+    (msg_id,) = delivered
+    assert [r.webhook_id for r in received] == [msg_id] * 4
+    assert [r.answered for r in received] == [500, 500, 500, 204]
+    assert all(r.signature_ok for r in received)
+    body = received[-1].body
+    assert body["type"] == "ORDER_READY_FOR_PICKUP"
+    assert body["data"]["tenant"] == tenant.slug
+    assert body["data"]["subject"] == {"type": "Order", "id": global_id.encode("Order", w.order_id)}
+    assert body["data"]["pickupPointId"] == global_id.encode("PickupPoint", w.point_id)
+    assert body["data"]["number"] == "N-1"
+    assert all(r.body == body for r in received)  # the same event, byte for byte, on every attempt
+
+    def delivered_row():  # type: ignore[no-untyped-def]
+        rows = deliveries(owner_db, w.tenant_id)
+        return rows if rows and rows[0][0] == "DELIVERED" else None
+
+    rows = wait_for("the delivery to be recorded", delivered_row)
+    assert [(r[0], r[1], r[2]) for r in rows] == [("DELIVERED", 4, "WEBHOOK")]
+    subs = gql.data(SUBSCRIPTIONS, {}, token=tenant.admin_token)["webhookSubscriptions"]
+    assert [s["id"] for s in subs] == [sub_id]
+    (d,) = subs[0]["deliveries"]
+    assert (d["status"], d["attempts"], d["webhookId"], d["lastStatusCode"]) == ("DELIVERED", 4, msg_id, 204)
+    # Redelivering a delivered delivery is a no-op (a duplicate message).
+    from service.notify.delivery import deliver
+
+    delivery_id = owner_db.execute("SELECT id FROM delivery WHERE tenant_id = %s", (w.tenant_id,)).fetchone()[
+        0
+    ]
+    assert run_db(lambda engine: deliver(w.tenant_id, delivery_id, engine=engine)) is None
+    assert len(sink.snapshot()) == 4
+
+
+def test_webhook_fails_visibly_after_the_schedule_is_exhausted(
+    gql,
+    make_tenant,
+    make_customer,
+    owner_db,
+    notify_processes,  # type: ignore[no-untyped-def]
+):
+    tenant = make_tenant()
+    w = make_world(owner_db, tenant, make_customer)
+    with WebhookSink() as sink:
+        sink.always_fail = True
+        _, sink.secret = subscribe(gql, tenant, sink.url, ["BATCH_CLOSED"])
+        emit_events(w.tenant_id, [("BATCH_CLOSED", "batch", w.batch_id, {"title": "周末水果团"})])
+
+        def failed():  # type: ignore[no-untyped-def]
+            rows = deliveries(owner_db, w.tenant_id)
+            return rows if rows and rows[0][0] == "FAILED" else None
+
+        rows = wait_for("the delivery to fail", failed, processes=notify_processes)
+        attempts = len(FAST_RETRIES.split(",")) + 1
+        assert rows[0][1] == attempts and rows[0][4] == "HTTP 500"
+        assert len(set(sink.attempts())) == 1 and sum(sink.attempts().values()) == attempts
+    (d,) = gql.data(SUBSCRIPTIONS, {"status": ["FAILED"]}, token=tenant.admin_token)["webhookSubscriptions"][
+        0
+    ]["deliveries"]
+    assert (d["status"], d["attempts"], d["lastError"], d["lastStatusCode"]) == (
+        "FAILED",
+        attempts,
+        "HTTP 500",
+        500,
+    )
+    assert (
+        gql.data(SUBSCRIPTIONS, {"status": ["DELIVERED"]}, token=tenant.admin_token)["webhookSubscriptions"][
+            0
+        ]["deliveries"]
+        == []
+    )
+
+
+def test_emails_to_the_supplier_and_the_leader_over_smtp(
+    make_tenant,
+    make_customer,
+    owner_db,
+    notify_processes,
+    smtp_server,  # type: ignore[no-untyped-def]
+):
+    _, inbox = smtp_server
+    tenant = make_tenant()
+    supplier_email = f"orders-{uuid.uuid4().hex[:8]}@supplier.example"
+    w = make_world(owner_db, tenant, make_customer, supplier_email=supplier_email)
+    leader_email = owner_db.execute(
+        "SELECT email FROM app_user WHERE tenant_id = %s AND id = %s", (w.tenant_id, w.leader_user_id)
+    ).fetchone()[0]
+    emit_events(
+        w.tenant_id,
+        [
+            (
+                "PURCHASE_ORDER_CREATED",
+                "purchase_order",
+                uuid.uuid4(),
+                {"supplierId": str(w.supplier_id), "number": "PO-7"},
+            ),
+            (
+                "PICK_LIST_READY",
+                "pick_list",
+                uuid.uuid4(),
+                {"pickupPointId": str(w.point_id), "pointName": "幸福小区自提点"},
+            ),
+        ],
+    )
+
+    def arrived():  # type: ignore[no-untyped-def]
+        mine = {str(m["To"]): m for m in inbox.messages if str(m["To"]) in (supplier_email, leader_email)}
+        return mine if len(mine) == 2 else None
+
+    mails = wait_for("both e-mails", arrived, processes=notify_processes)
+    po = mails[supplier_email]
+    assert po["Subject"] == "新采购单 / New purchase order"
+    assert "PO-7" in po.get_content() and "采购单" in po.get_content()
+    assert "团购" in str(po["From"])
+    pick = mails[leader_email]
+    assert pick["Subject"] == "分拣单已生成 / Pick list ready" and "幸福小区自提点" in pick.get_content()
+    wait_for(
+        "deliveries recorded", lambda: {r[0] for r in deliveries(owner_db, w.tenant_id)} == {"DELIVERED"}
+    )
+    assert sorted(r[3] for r in deliveries(owner_db, w.tenant_id)) == sorted([supplier_email, leader_email])
+    assert sum(1 for m in inbox.messages if str(m["To"]) in (supplier_email, leader_email)) == 2
+
+
