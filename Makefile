@@ -25,6 +25,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no test: failing"; exit 1; fi; exit $$rc
 
+# The reliability suite with heavier loads, more faults and more generated requests.
+soak: $(STAMP)
+	GROUPBUY_SOAK=1 $(BIN)/python -m pytest tests/reliability $(PYTEST_ARGS)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

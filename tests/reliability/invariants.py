@@ -82,7 +82,7 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     orders = {
         r["id"]: r
         for r in q(
-            "SELECT id, status, pickup_point_id, leader_id, commission_rate, total_minor, refunded_minor, paid_at "
+            "SELECT id, status, pickup_point_id, leader_id, commission_rate, total_minor, refunded_minor, paid_at "  # noqa: E501
             "FROM customer_order WHERE tenant_id = %s AND batch_id = %s"
         )
     }
@@ -153,8 +153,8 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
         {
             (r["product_id"], r["pickup_point_id"]): r["quantity"]
             for r in q(
-                "SELECT d.product_id, d.pickup_point_id, d.quantity FROM purchase_order_delivery d JOIN purchase_order po "
-                "ON po.tenant_id = d.tenant_id AND po.id = d.purchase_order_id WHERE po.tenant_id = %s AND po.batch_id = %s"
+                "SELECT d.product_id, d.pickup_point_id, d.quantity FROM purchase_order_delivery d JOIN purchase_order po "  # noqa: E501
+                "ON po.tenant_id = d.tenant_id AND po.id = d.purchase_order_id WHERE po.tenant_id = %s AND po.batch_id = %s"  # noqa: E501
             )
         }
     )
@@ -169,7 +169,7 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
             (r["product_id"], r["pickup_point_id"]): r["quantity"]
             for r in q(
                 "SELECT l.product_id, pl.pickup_point_id, l.quantity FROM pick_list_line l JOIN pick_list pl "
-                "ON pl.tenant_id = l.tenant_id AND pl.id = l.pick_list_id WHERE pl.tenant_id = %s AND pl.batch_id = %s"
+                "ON pl.tenant_id = l.tenant_id AND pl.id = l.pick_list_id WHERE pl.tenant_id = %s AND pl.batch_id = %s"  # noqa: E501
             )
         }
     )
@@ -223,7 +223,7 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     events = Counter(
         r["event"]
         for r in q(
-            "SELECT event FROM outbox_event WHERE tenant_id = %s AND (subject_id = %s OR payload->>'batchId' = %s::text)",
+            "SELECT event FROM outbox_event WHERE tenant_id = %s AND (subject_id = %s OR payload->>'batchId' = %s::text)",  # noqa: E501
             batch_id,
         )
     )

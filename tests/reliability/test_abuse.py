@@ -176,7 +176,7 @@ def test_abuse_is_refused_fast_and_other_tenants_keep_being_served(api) -> None:
                 abuse_latency["oversized_declared"].append(time.monotonic() - t0)
                 refusals["oversized_declared"][code] += 1
 
-                def chunks() -> Iterator[bytes]:
+                def chunks(big: str = big) -> Iterator[bytes]:
                     for i in range(64):
                         yield big[i * 32768 : (i + 1) * 32768].encode()
 

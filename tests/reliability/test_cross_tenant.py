@@ -236,13 +236,13 @@ def test_every_operation_with_another_tenants_ids_returns_nothing_of_theirs(gql,
             types = list(b_ids) if op == "node" else [None]
             for node_type in types:
                 typed = [(p, node_type or t) for p, t in slots]
-                # All of B's; the same with IDs that exist nowhere; then B's in one slot and A's in the others.
+                # All of B's; the same with IDs that exist nowhere; then B's in one slot and A's in the others.  # noqa: E501
                 modes = [
                     ("all_b", {p: b_ids[t][0] for p, t in typed}),
                     ("all_missing", {p: global_id.encode(t, uuid.uuid4()) for p, t in typed}),
                 ]
                 if len(typed) > 1:
-                    for k, (p, t) in enumerate(typed):
+                    for k, (p, _t) in enumerate(typed):
                         modes.append(
                             (
                                 f"b_in_{'.'.join(p)}",

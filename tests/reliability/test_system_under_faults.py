@@ -209,7 +209,7 @@ def test_system_under_load_and_faults_keeps_every_invariant() -> None:
                 "the outbox to drain",
                 lambda: (
                     owner.execute(
-                        "SELECT (SELECT count(*) FROM outbox_event WHERE tenant_id = ANY(%s) AND relayed_at IS NULL) + "
+                        "SELECT (SELECT count(*) FROM outbox_event WHERE tenant_id = ANY(%s) AND relayed_at IS NULL) + "  # noqa: E501
                         "(SELECT count(*) FROM delivery WHERE tenant_id = ANY(%s) AND channel = 'WEBHOOK' "
                         "  AND status <> 'DELIVERED')",
                         (tenant_ids, tenant_ids),
