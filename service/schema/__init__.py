@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -41,12 +42,17 @@ class Schema(strawberry.Schema):
 def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
     s = get_settings()
     introspection = s.introspection_enabled if introspection is None else introspection
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=s.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=s.max_aliases).validation_rules,
+    ]
     extensions: list = [
         Observability,  # first: log context, span and metrics label around everything else
         lambda: ParserCache(maxsize=4096),
         lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
-        lambda: QueryDepthLimiter(max_depth=s.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=s.max_aliases),
+        # The depth and alias rules are built once: those extensions make a new rule class per
+        # request, which defeated the validation cache (its key names the rule classes).
+        lambda: AddValidationRules(limit_rules),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
