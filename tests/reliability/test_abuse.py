@@ -241,6 +241,6 @@ def test_abuse_is_refused_fast_and_other_tenants_keep_being_served(api) -> None:
     for name, lat in abuse_latency.items():
         assert percentile(lat, 95) < 3.0, (name, percentile(lat, 95))
     assert len(slow) == 20 and all(" 408 " in s + " " for s, _ in slow), slow
-    assert max(t for _, t in slow) < BODY_TIMEOUT + 3
+    assert max(t for _, t in slow) < BODY_TIMEOUT + 5
     # Latency: a generous factor; the point is the answers above.
     assert percentile(during, 50) < max(10 * percentile(before, 50), 0.5), figures
