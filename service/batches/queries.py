@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.models import PUBLIC_BATCH_STATUSES, Batch, BatchStatus, Offer
+from service.catalog.models import Product, Supplier
 from service.pagination import Page, fetch_page
 
 
@@ -56,6 +57,25 @@ async def offers_by_batches(session: AsyncSession, *, batch_ids: Sequence[UUID])
     found: dict[UUID, list[Offer]] = defaultdict(list)
     for r in rows:
         found[r.batch_id].append(r)
+    return found
+
+
+async def offers_with_products_by_batches(
+    session: AsyncSession, *, batch_ids: Sequence[UUID]
+) -> dict[UUID, list[tuple[Offer, Product, Supplier]]]:
+    """Each batch's offers with their product and its supplier, in one statement (the catalog
+    page: offers, products and supplier names)."""
+    rows = await session.execute(
+        select(Offer, Product, Supplier)
+        .join(Product, (Product.tenant_id == Offer.tenant_id) & (Product.id == Offer.product_id))
+        .join(Supplier, (Supplier.tenant_id == Product.tenant_id) & (Supplier.id == Product.supplier_id))
+        .where(Offer.batch_id.in_(list(batch_ids)))
+        .order_by(Offer.position, Offer.created_at)
+        .execution_options(populate_existing=True)
+    )
+    found: dict[UUID, list[tuple[Offer, Product, Supplier]]] = defaultdict(list)
+    for offer, product, supplier in rows:
+        found[offer.batch_id].append((offer, product, supplier))
     return found
 
 

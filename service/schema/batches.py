@@ -17,8 +17,16 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.batches import models, operations, queries
 from service.batches.validation import OfferSpec
-from service.schema.catalog.access import check_page, decode, get_loader, is_admin, serial_session
-from service.schema.catalog.dataloaders import ProductByIdLoader
+from service.schema.catalog.access import (
+    check_page,
+    decode,
+    get_loader,
+    is_admin,
+    load_now,
+    serial_session,
+    then,
+)
+from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product
 from service.schema.common import Money, Node, UserError
 from service.schema.context import Context
@@ -59,9 +67,22 @@ class OfferByIdLoader(_Loader):
 
 
 class OffersByBatchLoader(_Loader):
-    fetch = staticmethod(queries.offers_by_batches)
-    keyword = "batch_ids"
-    default = list
+    """Offers with their products and suppliers in one statement; the product and supplier
+    loaders are primed, so `offer.product.supplier` costs no further statement and no await."""
+
+    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
+        async with serial_session(self.context) as session:
+            found = await queries.offers_with_products_by_batches(session, batch_ids=list(keys))
+        products = get_loader(self.context, ProductByIdLoader)
+        suppliers = get_loader(self.context, SupplierByIdLoader)
+        result = []
+        for key in keys:
+            rows = found.get(key, [])
+            for _offer, product, supplier in rows:
+                products.prime(product.id, product)
+                suppliers.prime(supplier.id, supplier)
+            result.append([offer for offer, _product, _supplier in rows])
+        return result
 
 
 async def visible_batch(context: Context, batch_id: UUID) -> models.Batch | None:
@@ -143,9 +164,8 @@ class Offer(Node):
         return Batch.of(row)
 
     @strawberry.field
-    async def product(self, info: Info) -> Product:
-        row = await get_loader(info.context, ProductByIdLoader).load(self.row.product_id)
-        return Product.of(row)
+    def product(self, info: Info) -> Product:
+        return then(load_now(get_loader(info.context, ProductByIdLoader), self.row.product_id), Product.of)
 
 
 @node_loader("Batch")

@@ -8,6 +8,7 @@ through `serial_session`, which takes a per-request lock.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -43,6 +44,28 @@ def get_loader(context: Context, cls: type[L]) -> L:
     if loader is None:
         loader = context.loaders[cls.__name__] = cls(context)  # type: ignore[call-arg]
     return loader  # type: ignore[no-any-return]
+
+
+def load_now(loader: Any, key: Any) -> Any:
+    """The loader's value for `key` when it already holds it (primed, or loaded earlier in this
+    request), else the awaitable `loader.load(key)`. A resolver that returns a plain value is
+    far cheaper for the executor than a coroutine, and a list of 100 offers has 200 of them."""
+    if loader.cache:
+        future = loader.cache_map.get(key)
+        if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+            return future.result()
+    return loader.load(key)
+
+
+def then(value: Any, fn: Any) -> Any:
+    """`fn(value)` now, or after awaiting it when `value` is awaitable."""
+    if inspect.isawaitable(value):
+
+        async def later() -> Any:
+            return fn(await value)
+
+        return later()
+    return fn(value)
 
 
 async def roles_of(context: Context) -> frozenset[Role]:

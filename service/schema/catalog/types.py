@@ -14,8 +14,10 @@ from service.schema.catalog.access import (
     check_page,
     get_loader,
     is_admin,
+    load_now,
     roles_of,
     serial_session,
+    then,
     viewer_supplier_id,
 )
 from service.schema.catalog.dataloaders import ProductByIdLoader, ProductsBySupplierLoader, SupplierByIdLoader
@@ -64,6 +66,11 @@ class Supplier(Node):
         return Connection.of(page, Product.of)  # type: ignore[return-value]
 
 
+def _supplier_of(row: models.Supplier | None) -> Supplier:
+    assert row is not None  # the foreign key guarantees it
+    return Supplier.of(row)
+
+
 @strawberry.type(name="Product")
 class Product(Node):
     id: strawberry.ID
@@ -87,10 +94,9 @@ class Product(Node):
         )
 
     @strawberry.field
-    async def supplier(self, info: Info) -> Supplier:
-        row = await get_loader(info.context, SupplierByIdLoader).load(self.row.supplier_id)
-        assert row is not None  # the foreign key guarantees it
-        return Supplier.of(row)
+    def supplier(self, info: Info) -> Supplier:
+        loader = get_loader(info.context, SupplierByIdLoader)
+        return then(load_now(loader, self.row.supplier_id), _supplier_of)
 
     @strawberry.field(description="What the tenant pays the supplier: admins and that supplier only.")
     async def cost(self, info: Info) -> Money | None:
