@@ -1,8 +1,9 @@
 """Closing a batch: one transaction, set-based SQL, exactly once.
 
-The batch row is updated OPEN -> CLOSED first. Order placement, cancellation and the cutoff
-trigger all lock that row FOR SHARE, so the close waits for orders in flight, and no order can
-commit after it began: invariants 2 and 4. Concurrent or repeated closes wait on the same row
+The batch gate is taken exclusively and the batch row updated OPEN -> CLOSED first. Order
+placement, cancellation and the cutoff trigger hold the gate shared and lock that row FOR SHARE,
+so the close waits for orders in flight, and no order can commit after it began: invariants 2
+and 4. Concurrent or repeated closes wait on the same row
 and then find nothing to do; a close killed half-way rolls back whole and runs again later. The
 unique keys of purchase orders, pick lists and commissions back this up in the database.
 
@@ -23,6 +24,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.batches.locks import close_gate
 from service.config import get_settings
 from service.observability.metrics import observe_close
 from service.orders.numbers import format_number
@@ -243,6 +245,8 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     closed by someone else, cancelled, or not open yet), so running it twice is harmless."""
     started = time.monotonic()
     params = {"t": tenant_id, "b": batch_id}
+    # Fairly queued against orders in flight, so a steady stream of orders cannot starve the close.
+    await close_gate(session, batch_id)
     if (await session.execute(_START, params)).first() is None:
         return None
     unpaid = (await session.execute(_CANCEL_UNPAID, params)).one()
