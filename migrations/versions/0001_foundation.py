@@ -3,12 +3,11 @@
 Revision ID: 0001
 Revises: 
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 from service.tenants.rls import CURRENT_TENANT_FUNCTION, enable_tenant_rls
-
 
 revision = '0001'
 down_revision = None

@@ -6,9 +6,9 @@ Revises: 0002
 Besides the tables (all with RLS): the order-number sequence and the deferred constraint
 trigger that enforces the cutoff with the database clock as each order's transaction commits.
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from service.tenants.rls import enable_tenant_rls

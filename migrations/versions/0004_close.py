@@ -3,12 +3,11 @@
 Revision ID: 0004
 Revises: 0005
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 from service.tenants.rls import enable_tenant_rls
-
 
 revision = '0004'
 down_revision = '0003'

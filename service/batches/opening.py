@@ -9,9 +9,9 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from service.batches.outbox import record_event
 from service.batches.tenant_scan import tenants_having
 from service.db import tenant_transaction
+from service.notify.outbox import emit
 from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ async def open_batches_in(session: AsyncSession, tenant_id: UUID, batch_ids: lis
     """The same, in the caller's transaction."""
     opened = (await session.execute(_OPEN, {"t": tenant_id, "ids": batch_ids})).all()
     for row in opened:
-        await record_event(
+        await emit(
             session,
             tenant_id=tenant_id,
             event="BATCH_OPENED",

@@ -18,10 +18,10 @@ from service.batches.models import (
     BatchStatus,
     Offer,
 )
-from service.batches.outbox import record_event
 from service.batches.validation import CleanOffer, OfferSpec, clean_offer, clean_window
 from service.catalog.models import Product
 from service.errors import Collector, ErrorCode, fail
+from service.notify.outbox import emit
 from service.orders.release import cancel_orders
 from service.tenants.principal import TenantInfo
 from service.validation import text_value
@@ -241,7 +241,7 @@ async def cancel_batch(
             )
         ).all()
     ]
-    await record_event(
+    await emit(
         session,
         tenant_id=tenant.id,
         event="BATCH_CANCELLED",

@@ -1,7 +1,7 @@
 """Writing an event to the outbox, in the caller's transaction (invariant 5).
 
-The INSERT itself lives in `service.batches.outbox` (written with the outbox table); this is the
-name every domain should call. The relay (`service.notify.relay`) reads what `payload` carries:
+Every domain writes its events through `emit` / `emit_many`. The relay (`service.notify.relay`)
+reads what `payload` carries:
 
 - ORDER_* / REFUND_CREATED: subject "order" (or "refund", whose order is looked up; or an
   `orderId` in the payload) → the order's customer.
@@ -15,14 +15,21 @@ Keys may be camelCase or snake_case; ids in the payload are sent to webhooks as 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.batches.outbox import record_events
 from service.notify.events import EVENT_NAMES
+
+_INSERT = text(
+    "INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload) "
+    "SELECT :tenant_id, gen_random_uuid(), :event, :subject_type, s.id, CAST(:payload AS jsonb) "
+    "FROM unnest(CAST(:ids AS uuid[])) AS s(id)"
+)
 
 
 async def emit(
@@ -57,11 +64,11 @@ async def emit_many(
     """One event per subject, in one statement (e.g. ORDER_CANCELLED for every order of a batch)."""
     if event not in EVENT_NAMES:
         raise ValueError(f"unknown event {event!r}")
-    await record_events(
-        session,
-        tenant_id=tenant_id,
-        event=event,
-        subject_type=subject_type,
-        subject_ids=subject_ids,
-        payload=payload,
+    ids = [str(i) for i in subject_ids]
+    if not ids:
+        return
+    await session.execute(
+        _INSERT,
+        {"tenant_id": tenant_id, "event": event, "subject_type": subject_type, "ids": ids,
+         "payload": json.dumps(payload or {}, default=str)},
     )

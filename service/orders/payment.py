@@ -7,8 +7,8 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.batches.outbox import record_event
 from service.errors import Collector, ErrorCode, fail
+from service.notify.outbox import emit
 from service.validation import text_value
 
 
@@ -32,7 +32,7 @@ async def mark_paid(
         )
     ).first()
     if paid is not None:
-        await record_event(
+        await emit(
             session,
             tenant_id=tenant_id,
             event="ORDER_PAID",

@@ -14,8 +14,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.batches.outbox import record_event
 from service.errors import ErrorCode, fail
+from service.notify.outbox import emit
 from service.procurement.commissions import earn_commission
 from service.redis_conn import async_redis
 
@@ -113,7 +113,7 @@ async def confirm_pickup(
     ).first()
     if done is not None:
         await earn_commission(session, tenant_id=tenant_id, order_id=done.id)
-        await record_event(
+        await emit(
             session,
             tenant_id=tenant_id,
             event="ORDER_PICKED_UP",

@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import PaymentMode
 from service.batches.locks import pass_gate
-from service.batches.outbox import record_event
 from service.db import set_tenant
 from service.errors import Collector, ErrorCode, fail
+from service.notify.outbox import emit
 from service.orders.models import OrderStatus
 from service.orders.numbers import new_pickup_code, next_order_number
 from service.orders.stock import take_customer_quantity, take_stock
@@ -282,7 +282,7 @@ async def place_order(
                     "prices": [o.price_minor for o in chosen],
                 },
             )
-            await record_event(
+            await emit(
                 session,
                 tenant_id=tenant.id,
                 event="ORDER_PLACED",

@@ -48,7 +48,7 @@ async def seed_closed_batch(session: AsyncSession, tenant_id: UUID, logins: Demo
         opens_at=now - timedelta(days=8), closes_at=now + timedelta(hours=1),
         pickup_date=(now + timedelta(days=1)).astimezone(ZoneInfo(tenant.timezone)).date(),
         offers=[OfferSpec(product_id=p, price=price, stock_limit=None, per_customer_limit=None,
-                          min_group_quantity=minimum) for p, (price, minimum) in zip(products, LAST_WEEK)],
+                          min_group_quantity=minimum) for p, (price, minimum) in zip(products, LAST_WEEK, strict=True)],
         created_by=None,
     )
     await publish_batch(session, batch_id=batch.id)

@@ -9,13 +9,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import PaymentMode
-from service.batches.outbox import record_event, record_events
-from service.errors import ErrorCode, fail
+from service.errors import Collector, ErrorCode, fail
+from service.notify.outbox import emit, emit_many
 from service.procurement.commissions import reverse_for_lines
 from service.procurement.models import PickList, PurchaseOrder, PurchaseOrderStatus
 from service.tenants.principal import TenantInfo
 from service.validation import text_value
-from service.errors import Collector
 
 _NEXT = {
     PurchaseOrderStatus.ACKNOWLEDGED: (PurchaseOrderStatus.SENT,),
@@ -78,7 +77,7 @@ async def receive_delivery(
             {"b": batch_id, "p": pickup_point_id},
         )
     ).scalars().all()
-    await record_events(session, tenant_id=tenant_id, event="ORDER_READY_FOR_PICKUP", subject_type="order",
+    await emit_many(session, tenant_id=tenant_id, event="ORDER_READY_FOR_PICKUP", subject_type="order",
                         subject_ids=ready, payload={"batchId": str(batch_id), "pickupPointId": str(pickup_point_id)})
     return pick_list
 
@@ -142,7 +141,7 @@ async def refund_lines(
             text("UPDATE customer_order SET refunded_minor = refunded_minor + :a WHERE id = :o"),
             {"a": sum(line.amount for line in lines.values()), "o": order.id},
         )
-        await record_events(session, tenant_id=tenant.id, event="REFUND_CREATED", subject_type="refund",
+        await emit_many(session, tenant_id=tenant.id, event="REFUND_CREATED", subject_type="refund",
                             subject_ids=refunds, payload={"orderId": str(order.id)})
     await reverse_for_lines(session, tenant_id=tenant.id, order_id=order.id, line_ids=ids)
     if order.status != "PICKED_UP":
@@ -155,6 +154,6 @@ async def refund_lines(
             )
         ).first()
         if emptied:
-            await record_event(session, tenant_id=tenant.id, event="ORDER_CANCELLED", subject_type="order",
+            await emit(session, tenant_id=tenant.id, event="ORDER_CANCELLED", subject_type="order",
                                subject_id=order.id, payload={"orderId": str(order.id), "reason": clean_reason})
     return order.id

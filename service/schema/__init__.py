@@ -17,10 +17,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from service.config import get_settings
+from service.observability.graphql import Observability
 from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
-from service.observability.graphql import Observability
 from service.schema.extensions import Guards, RequestLifecycle
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery

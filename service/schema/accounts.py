@@ -64,13 +64,13 @@ class Viewer:
     tenant: Tenant
 
     @strawberry.field(description="The caller's leader record (any status), when they applied or lead.")
-    async def leader(self, info: Info) -> Annotated["Leader", strawberry.lazy("service.schema.leaders")] | None:
+    async def leader(self, info: Info) -> Annotated[Leader, strawberry.lazy("service.schema.leaders")] | None:
         from service.schema.leaders import viewer_leader
 
         return await viewer_leader(info.context, self.user_id)
 
     @strawberry.field(description="Set when the caller is a supplier's staff account.")
-    async def supplier(self, info: Info) -> Annotated["Supplier", strawberry.lazy("service.schema.catalog")] | None:
+    async def supplier(self, info: Info) -> Annotated[Supplier, strawberry.lazy("service.schema.catalog")] | None:
         from service.schema.catalog import viewer_supplier
 
         return await viewer_supplier(info.context, self.user_id)

@@ -17,7 +17,7 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.batches import models, operations, queries
 from service.batches.validation import OfferSpec
-from service.schema.catalog.access import (
+from service.schema.access import (
     check_page,
     decode,
     get_loader,

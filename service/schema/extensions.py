@@ -13,8 +13,8 @@ from graphql import (
     GraphQLError,
     IntValueNode,
     VariableNode,
-    visit,
     Visitor,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document

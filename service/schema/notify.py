@@ -17,7 +17,7 @@ from service.notify.models import DeliveryChannel as DeliveryChannelEnum
 from service.notify.models import DeliveryStatus as DeliveryStatusEnum
 from service.notify.models import Notification as NotificationRow
 from service.notify.models import WebhookSubscription as SubscriptionRow
-from service.schema.catalog.access import check_page, get_loader, is_admin, serial_session
+from service.schema.access import check_page, get_loader, is_admin, serial_session
 from service.schema.common import Node, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation

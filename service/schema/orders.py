@@ -16,8 +16,8 @@ from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
+from service.schema.access import check_page, decode, get_loader, is_admin, roles_of, serial_session
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
-from service.schema.catalog.access import check_page, decode, get_loader, is_admin, roles_of, serial_session
 from service.schema.common import Money, Node, UserError, user_errors
 from service.schema.context import Context
 from service.schema.leaders.dataloaders import PickupPointByIdLoader

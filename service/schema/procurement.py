@@ -21,8 +21,7 @@ from service.leaders.operations import approved_leader_of_user
 from service.procurement import models, operations, queries
 from service.procurement.close import close_batch
 from service.procurement.exports import signed_path
-from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
-from service.schema.catalog.access import (
+from service.schema.access import (
     check_page,
     decode,
     get_loader,
@@ -32,6 +31,7 @@ from service.schema.catalog.access import (
     serial_session,
     viewer_supplier_id,
 )
+from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError

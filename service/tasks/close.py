@@ -6,9 +6,8 @@ from uuid import UUID
 
 import dramatiq
 
-from service.tasks import broker  # noqa: F401  (before any actor is declared)
-
 from service.procurement.scheduling import close_now
+from service.tasks import broker  # noqa: F401  (before any actor is declared)
 
 
 @dramatiq.actor(queue_name="close", max_retries=20, min_backoff=1_000, max_backoff=60_000,

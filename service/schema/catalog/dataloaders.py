@@ -12,7 +12,7 @@ from strawberry.dataloader import DataLoader
 from service.catalog import queries
 from service.catalog.models import Product, Supplier
 from service.pagination import Page
-from service.schema.catalog.access import in_key_order, serial_session
+from service.schema.access import in_key_order, serial_session
 from service.schema.context import Context
 
 

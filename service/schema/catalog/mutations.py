@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.catalog import operations
-from service.schema.catalog.access import decode
+from service.schema.access import decode
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import UserError
 from service.schema.context import Context

@@ -7,7 +7,7 @@ import strawberry
 from service.accounts.models import Role
 from service.catalog import queries
 from service.errors import PermissionDenied
-from service.schema.catalog.access import check_page, is_admin, roles_of, serial_session, viewer_supplier_id
+from service.schema.access import check_page, is_admin, roles_of, serial_session, viewer_supplier_id
 from service.schema.catalog.types import Product, Supplier
 from service.schema.context import Context
 from service.schema.pagination import Connection

@@ -10,7 +10,7 @@ from service import global_id
 from service.accounts.models import Role
 from service.catalog import models, queries
 from service.pagination import Page
-from service.schema.catalog.access import (
+from service.schema.access import (
     check_page,
     get_loader,
     is_admin,

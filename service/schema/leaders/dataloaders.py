@@ -10,7 +10,7 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 
 from service.leaders import queries
-from service.schema.catalog.access import serial_session
+from service.schema.access import serial_session
 from service.schema.context import Context
 
 Fetch = Callable[..., Awaitable[dict[UUID, Any]]]

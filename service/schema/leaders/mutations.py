@@ -16,7 +16,7 @@ from service.errors import PermissionDenied
 from service.leaders import operations
 from service.leaders.models import Leader as LeaderRow
 from service.leaders.operations import PickupPointFields
-from service.schema.catalog.access import decode, is_admin, roles_of
+from service.schema.access import decode, is_admin, roles_of
 from service.schema.common import UserError
 from service.schema.context import Context
 from service.schema.leaders.types import CommunityGroup, Leader, PickupPoint

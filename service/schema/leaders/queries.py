@@ -7,7 +7,7 @@ import strawberry
 from service.errors import PermissionDenied, UserErrors
 from service.leaders import geo, queries
 from service.leaders.models import LeaderStatus as LeaderStatusEnum
-from service.schema.catalog.access import check_page, is_admin, query_error, serial_session
+from service.schema.access import check_page, is_admin, query_error, serial_session
 from service.schema.context import Context
 from service.schema.leaders.types import Leader, LeaderStatus, PickupPoint, PickupPointDistance
 from service.schema.pagination import Connection

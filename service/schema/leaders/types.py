@@ -16,7 +16,7 @@ from service.errors import PermissionDenied
 from service.leaders import models
 from service.leaders.models import LeaderStatus as LeaderStatusEnum
 from service.leaders.operations import is_public
-from service.schema.catalog.access import get_loader, is_admin
+from service.schema.access import get_loader, is_admin
 from service.schema.common import Node
 from service.schema.context import Context
 from service.schema.leaders.dataloaders import (

@@ -1,4 +1,4 @@
-"""Per-request access helpers shared by the catalog and community schema.
+"""Per-request access helpers shared by every domain's schema.
 
 The request has one AsyncSession, and an AsyncSession must not run two statements at once;
 GraphQL resolves sibling fields and DataLoader batches concurrently, so every read here goes
