@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
@@ -36,6 +37,30 @@ async def serial_session(context: Context) -> AsyncIterator[AsyncSession]:
         lock = context.loaders[_LOCK] = asyncio.Lock()
     async with lock:
         yield await context.session()
+
+
+class KeyedLoader(DataLoader[Any, Any]):
+    """A DataLoader whose each batch of keys is one call of `fetch(session, <keyword>=keys)`
+    (plus `tenant_id=` when `pass_tenant`), returning {key: value}; a missing key gets `default`
+    (called when callable). One instance per request: see `get_loader`."""
+
+    fetch: Callable[..., Awaitable[dict[Any, Any]]]
+    keyword = "ids"
+    pass_tenant = False
+    default: Any = None
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: Sequence[Any]) -> list[Any]:
+        kwargs: dict[str, Any] = {self.keyword: list(keys)}
+        if self.pass_tenant:
+            kwargs["tenant_id"] = self.context.tenant.id
+        async with serial_session(self.context) as session:
+            found = await type(self).fetch(session, **kwargs)
+        default = self.default
+        return [found[k] if k in found else (default() if callable(default) else default) for k in keys]
 
 
 def get_loader(context: Context, cls: type[L]) -> L:

@@ -12,12 +12,12 @@ from uuid import UUID
 import strawberry
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.batches import models, operations, queries
 from service.batches.validation import OfferSpec
 from service.schema.access import (
+    KeyedLoader,
     check_page,
     decode,
     get_loader,
@@ -42,31 +42,15 @@ OfferStatus = strawberry.enum(models.OfferStatus, name="OfferStatus")
 
 
 # -- loaders --------------------------------------------------------------------------------
-class _Loader(DataLoader[UUID, Any]):
-    fetch: Callable[..., Any]
-    keyword = "ids"
-    default: Any = None
-
-    def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self.context = context
-
-    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
-        async with serial_session(self.context) as session:
-            found = await type(self).fetch(session, **{self.keyword: list(keys)})
-        default = self.default
-        return [found.get(k, default() if callable(default) else default) for k in keys]
-
-
-class BatchByIdLoader(_Loader):
+class BatchByIdLoader(KeyedLoader):
     fetch = staticmethod(queries.batches_by_ids)
 
 
-class OfferByIdLoader(_Loader):
+class OfferByIdLoader(KeyedLoader):
     fetch = staticmethod(queries.offers_by_ids)
 
 
-class OffersByBatchLoader(_Loader):
+class OffersByBatchLoader(KeyedLoader):
     """Offers with their products and suppliers in one statement; the product and supplier
     loaders are primed, so `offer.product.supplier` costs no further statement and no await."""
 

@@ -16,7 +16,7 @@ from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
-from service.schema.access import check_page, decode, get_loader, is_admin, roles_of, serial_session
+from service.schema.access import KeyedLoader, check_page, decode, get_loader, is_admin, roles_of, serial_session
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.common import Money, Node, UserError, user_errors
 from service.schema.context import Context
@@ -51,15 +51,10 @@ class OrderByIdLoader(DataLoader[UUID, Any]):
         return [found.get(k) for k in keys]
 
 
-class LinesByOrderLoader(DataLoader[UUID, Any]):
-    def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self.context = context
-
-    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
-        async with serial_session(self.context) as session:
-            found = await queries.lines_by_orders(session, order_ids=list(keys))
-        return [found.get(k, []) for k in keys]
+class LinesByOrderLoader(KeyedLoader):
+    fetch = staticmethod(queries.lines_by_orders)
+    keyword = "order_ids"
+    default = list
 
 
 @strawberry.type(name="OrderLine")

@@ -22,6 +22,7 @@ from service.procurement import models, operations, queries
 from service.procurement.close import close_batch
 from service.procurement.exports import signed_path
 from service.schema.access import (
+    KeyedLoader,
     check_page,
     decode,
     get_loader,
@@ -48,28 +49,13 @@ PurchaseOrderStatus = strawberry.enum(models.PurchaseOrderStatus, name="Purchase
 CommissionStatus = strawberry.enum(models.CommissionStatus, name="CommissionStatus")
 
 
-class _ByIds(DataLoader[UUID, Any]):
-    def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self.context = context
-
-    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
-        async with serial_session(self.context) as session:
-            found = await self.fetch(session, ids=list(keys))
-        return [found.get(k, self.default()) for k in keys]
-
-    @staticmethod
-    def default() -> Any:
-        return None
-
-
-class PurchaseOrderByIdLoader(_ByIds):
+class PurchaseOrderByIdLoader(KeyedLoader):
     fetch = staticmethod(queries.purchase_orders_by_ids)
 
 
-class LinesByPurchaseOrderLoader(_ByIds):
+class LinesByPurchaseOrderLoader(KeyedLoader):
     fetch = staticmethod(queries.lines_by_purchase_orders)
-    default = staticmethod(list)
+    default = list
 
 
 class DeliveriesByPurchaseOrderLoader(DataLoader[UUID, Any]):
@@ -302,7 +288,7 @@ class Commission(Node):
         return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
 
 
-class CommissionByIdLoader(_ByIds):
+class CommissionByIdLoader(KeyedLoader):
     @staticmethod
     async def fetch(session, ids):  # type: ignore[no-untyped-def]
         rows = (await session.execute(select(models.Commission).where(models.Commission.id.in_(ids)))).scalars()

@@ -10,32 +10,20 @@ from uuid import UUID
 from strawberry.dataloader import DataLoader
 
 from service.catalog import queries
-from service.catalog.models import Product, Supplier
+from service.catalog.models import Product
 from service.pagination import Page
-from service.schema.access import in_key_order, serial_session
+from service.schema.access import KeyedLoader, serial_session
 from service.schema.context import Context
 
 
-class SupplierByIdLoader(DataLoader[UUID, Supplier | None]):
-    def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self.context = context
-
-    async def _load(self, keys: list[UUID]) -> list[Supplier | None]:
-        async with serial_session(self.context) as session:
-            found = await queries.suppliers_by_ids(session, tenant_id=self.context.tenant.id, ids=keys)
-        return in_key_order(found, keys)
+class SupplierByIdLoader(KeyedLoader):
+    fetch = staticmethod(queries.suppliers_by_ids)
+    pass_tenant = True
 
 
-class ProductByIdLoader(DataLoader[UUID, Product | None]):
-    def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self.context = context
-
-    async def _load(self, keys: list[UUID]) -> list[Product | None]:
-        async with serial_session(self.context) as session:
-            found = await queries.products_by_ids(session, tenant_id=self.context.tenant.id, ids=keys)
-        return in_key_order(found, keys)
+class ProductByIdLoader(KeyedLoader):
+    fetch = staticmethod(queries.products_by_ids)
+    pass_tenant = True
 
 
 class ProductsBySupplierLoader(DataLoader[tuple[UUID, int, str | None], Page[Product]]):

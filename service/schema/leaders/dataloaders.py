@@ -3,37 +3,12 @@ nested look-up of a list into one statement."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
-from uuid import UUID
-
-from strawberry.dataloader import DataLoader
-
 from service.leaders import queries
-from service.schema.access import serial_session
-from service.schema.context import Context
-
-Fetch = Callable[..., Awaitable[dict[UUID, Any]]]
+from service.schema.access import KeyedLoader
 
 
-class _TenantLoader(DataLoader[UUID, Any]):
-    """Calls `fetch(session, tenant_id=…, <keyword>=keys)` once per batch."""
-
-    fetch: Fetch
-    keyword: str = "ids"
-    default: Any = None
-
-    def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self.context = context
-
-    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
-        async with serial_session(self.context) as session:
-            found = await type(self).fetch(
-                session, tenant_id=self.context.tenant.id, **{self.keyword: list(keys)}
-            )
-        default = self.default
-        return [found.get(k, default() if callable(default) else default) for k in keys]
+class _TenantLoader(KeyedLoader):
+    pass_tenant = True
 
 
 class LeaderByIdLoader(_TenantLoader):
