@@ -172,3 +172,42 @@ def test_login_attempts_are_rate_limited_per_login(gql, tenant):  # type: ignore
     payload = gql.data(TOKEN_CREATE, {"input": {"login": tenant.admin_email, "password": tenant.admin_password}},
                        tenant=tenant.slug)["tokenCreate"]
     assert payload["token"] is None and payload["errors"][0]["code"] == "RATE_LIMITED"
+
+
+def test_login_attempts_are_rate_limited_per_client_address(services, monkeypatch):  # type: ignore[no-untyped-def]
+    """Many logins tried from one address: that address is blocked, another address is not."""
+    import asyncio
+    import uuid as uuidlib
+
+    import redis.asyncio as aioredis
+
+    from service.accounts import login_limits
+    from service.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "login_attempts_per_address", 3)
+    clients: list = []
+
+    def private_client():  # type: ignore[no-untyped-def]
+        # Not the process-wide client: the API server's thread uses that one, in its own loop.
+        if not clients:
+            clients.append(aioredis.Redis.from_url(services.redis_url))
+        return clients[0]
+
+    monkeypatch.setattr(login_limits, "async_redis", private_client)
+    tenant_id = uuidlib.uuid4()
+    address, other = f"198.51.100.{uuidlib.uuid4().int % 250}", "203.0.113.9"
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        try:
+            for n in range(3):
+                assert not await login_limits.is_blocked(tenant_id, f"user{n}@example.com", address)
+                await login_limits.record_failure(tenant_id, f"user{n}@example.com", address)
+            return (await login_limits.is_blocked(tenant_id, "fresh@example.com", address),
+                    await login_limits.is_blocked(tenant_id, "fresh@example.com", other),
+                    await login_limits.is_blocked(tenant_id, "user0@example.com", other))
+        finally:
+            if clients:
+                await clients[0].aclose()
+
+    blocked_here, blocked_elsewhere, login_elsewhere = asyncio.run(scenario())
+    assert blocked_here and not blocked_elsewhere and not login_elsewhere
