@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import get_settings
-from service.errors import Collector, ErrorCode
+from service.errors import Collector, ErrorCode, fail
 from service.notify.events import EVENT_NAMES
 from service.notify.models import Delivery, DeliveryStatus, WebhookSubscription
 from service.notify.signing import fingerprint, shown_secret, subscription_secret
@@ -84,11 +84,7 @@ async def create_subscription(
     errors = Collector()
     url = url.strip()
     check_url(url, errors)
-    chosen = sorted(set(events))
-    if not chosen:
-        errors.add(ErrorCode.INVALID, "Choose at least one event.", ["input", "events"])
-    elif not set(chosen) <= EVENT_NAMES:
-        errors.add(ErrorCode.INVALID, "Unknown event.", ["input", "events"])
+    chosen = _clean_events(errors, events)
     count = (
         await session.execute(
             select(func.count())
@@ -117,6 +113,62 @@ async def create_subscription(
     await session.flush()
     # created_at from the database clock, so "events after the subscription" compares like with like.
     await session.refresh(subscription)
+    return CreatedSubscription(subscription=subscription, secret=shown_secret(secret))
+
+
+def _clean_events(errors: Collector, events: list[str]) -> list[str]:
+    chosen = sorted(set(events))
+    if not chosen:
+        errors.add(ErrorCode.INVALID, "Choose at least one event.", ["input", "events"])
+    elif not set(chosen) <= EVENT_NAMES:
+        errors.add(ErrorCode.INVALID, "Unknown event.", ["input", "events"])
+    return chosen
+
+
+async def _for_update(session: AsyncSession, tenant_id: UUID, id: UUID | None) -> WebhookSubscription:
+    subscription = (
+        await session.execute(
+            select(WebhookSubscription)
+            .where(WebhookSubscription.tenant_id == tenant_id, WebhookSubscription.id == id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none() if id else None
+    if subscription is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such webhook subscription.", ["id"])
+    return subscription
+
+
+async def update_subscription(
+    session: AsyncSession, *, tenant_id: UUID, id: UUID | None, url: str | None = None,
+    events: list[str] | None = None, active: bool | None = None,
+) -> WebhookSubscription:
+    """Changes what is given. Deactivating stops every delivery not yet sent (they end FAILED);
+    a changed URL applies to deliveries not yet sent as well."""
+    subscription = await _for_update(session, tenant_id, id)
+    errors = Collector()
+    if url is not None:
+        url = url.strip()
+        check_url(url, errors)
+    chosen = _clean_events(errors, events) if events is not None else None
+    errors.raise_if_any()
+    if url is not None:
+        subscription.url = url
+    if chosen is not None:
+        subscription.events = chosen
+    if active is not None:
+        subscription.active = active
+    await session.flush()
+    return subscription
+
+
+async def rotate_secret(session: AsyncSession, *, tenant_id: UUID, id: UUID | None) -> CreatedSubscription:
+    """A new secret, shown once; the old one stops signing at once (deliveries not yet sent,
+    retries included, are signed with the new one)."""
+    subscription = await _for_update(session, tenant_id, id)
+    subscription.secret_version += 1
+    secret = subscription_secret(subscription.id, subscription.secret_version)
+    subscription.secret_fingerprint = fingerprint(secret)
+    await session.flush()
     return CreatedSubscription(subscription=subscription, secret=shown_secret(secret))
 
 

@@ -17,7 +17,7 @@ from service.notify.models import DeliveryChannel as DeliveryChannelEnum
 from service.notify.models import DeliveryStatus as DeliveryStatusEnum
 from service.notify.models import Notification as NotificationRow
 from service.notify.models import WebhookSubscription as SubscriptionRow
-from service.schema.access import check_page, get_loader, is_admin, serial_session
+from service.schema.access import check_page, decode, get_loader, is_admin, serial_session
 from service.schema.common import Node, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
@@ -150,6 +150,13 @@ class WebhookSubscriptionInput:
     events: list[WebhookEvent]  # type: ignore[valid-type]
 
 
+@strawberry.input
+class WebhookSubscriptionUpdateInput:
+    url: str | None = None
+    events: list[WebhookEvent] | None = None  # type: ignore[valid-type]
+    active: bool | None = None
+
+
 @strawberry.type
 class WebhookSubscriptionPayload:
     errors: list[UserError]
@@ -237,6 +244,34 @@ class NotifyMutation:
                 "webhook_subscription": WebhookSubscription.of(created.subscription),
                 "secret": created.secret,
             }
+
+        return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
+
+    @strawberry.mutation(description="Admins: change a subscription's URL, events or active flag. Deactivating "
+                                     "stops every delivery not yet sent.")
+    async def webhook_subscription_update(
+        self, info: Info, id: strawberry.ID, input: WebhookSubscriptionUpdateInput
+    ) -> WebhookSubscriptionPayload:
+        context = info.context
+
+        async def action(session):  # type: ignore[no-untyped-def]
+            row = await webhooks.update_subscription(
+                session, tenant_id=context.tenant.id, id=decode(id, "WebhookSubscription"), url=input.url,
+                events=[WebhookEventEnum(e).value for e in input.events] if input.events is not None else None,
+                active=input.active,
+            )
+            return {"webhook_subscription": WebhookSubscription.of(row)}
+
+        return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
+
+    @strawberry.mutation(description="Admins: a new signing secret, shown once; the old one stops signing at once.")
+    async def webhook_subscription_rotate_secret(self, info: Info, id: strawberry.ID) -> WebhookSubscriptionPayload:
+        context = info.context
+
+        async def action(session):  # type: ignore[no-untyped-def]
+            rotated = await webhooks.rotate_secret(session, tenant_id=context.tenant.id,
+                                                   id=decode(id, "WebhookSubscription"))
+            return {"webhook_subscription": WebhookSubscription.of(rotated.subscription), "secret": rotated.secret}
 
         return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
 
