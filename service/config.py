@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     close_pause_seconds: float = 0.0
     # A requested close that has not finished after this long is requested again.
     close_retry_seconds: int = 60
+    # Delivered or failed deliveries and relayed events are kept this long; in-app notifications longer.
+    retention_days: int = 30
+    notification_retention_days: int = 180
     # A CLOSED batch becomes COMPLETED this many days after its pickup date at the latest.
     pickup_window_days: int = 3
     # Notifications: the key every webhook subscription's secret is derived from, SMTP for e-mail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,7 @@ from service.config import get_settings
 from service.db import owner_url
 from service.tenants.rls import app_role_statements
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK = 7243001
 
@@ -35,6 +37,12 @@ def migrate() -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
+            bypass = conn.execute(text(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")).scalar()
+            if not bypass:
+                log.warning("the owner role %s is subject to row-level security: the scheduler's scans across "
+                            "tenants will find nothing. ALTER ROLE ... BYPASSRLS (see deploy/README.md)",
+                            make_url(url).username)
             database = make_url(url).database or ""
             for statement in app_role_statements(s.app_db_role, s.app_db_password_value, database):
                 conn.execute(text(statement))
