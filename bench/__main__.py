@@ -111,41 +111,69 @@ def main(argv: list[str] | None = None) -> int:
     clients = (4, 16) if args.quick else (8, 64)
     started = time.time()
     results: dict[str, Any] = {"machine": machine(), "args": vars(args)}
-    if "overhead" in only:
+    failures: dict[str, str] = {}
+
+    def attempt(name: str, fn: Any) -> None:
+        """One benchmark; a failure (on this shared machine, other users' clean-ups have stopped
+        our servers mid-run) is recorded and the others still run."""
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001
+            import traceback
+
+            log(f"benchmark {name} failed: {e!r}")
+            failures[name] = "".join(traceback.format_exception_only(e)).strip()[:2000]
+
+    def overhead_() -> None:
         from bench import overhead
 
         log("benchmark 6: GraphQL overhead per field")
         results["overhead"] = overhead.run(runs=max(args.runs, 3) if not args.quick else 1,
                                            repeat=20 if args.quick else 200)
-    if only & {"order", "catalog", "rls"}:
+
+    def api_() -> None:
         from bench import api
 
         with servers("api") as env:
             results.update(api.run(env, runs=args.runs, seconds=args.seconds, client_counts=clients,
                                    only=only))
-    if "close" in only:
+
+    def close_() -> None:
         from bench import close
 
         log("benchmark 3: closing a big batch")
-        sizes = [args.small_lines, args.lines]
         with servers("close") as env:
-            results["close"] = close.run(env, sizes=sizes, runs=min(args.runs, 2))
-    if "fanout" in only:
+            results["close"] = close.run(env, sizes=[args.small_lines, args.lines], runs=min(args.runs, 2))
+
+    def fanout_() -> None:
         from bench import fanout
 
         log("benchmark 4: notification fan-out")
         with servers("fanout") as env:
             results["fanout"] = fanout.run(env, leaders=args.leaders, runs=min(args.runs, 2))
+
+    if "overhead" in only:
+        attempt("overhead", overhead_)
+    if only & {"order", "catalog", "rls"}:
+        attempt("api", api_)
+    if "close" in only:
+        attempt("close", close_)
+    if "fanout" in only:
+        attempt("fanout", fanout_)
+    if failures:
+        results["failures"] = failures
     results["machine"]["load_average_at_end"] = round(__import__("os").getloadavg()[0], 2)
     results["elapsed_seconds"] = round(time.time() - started)
     h = headline(results)
     print(table(h))
+    if failures:
+        print(f"FAILED: {', '.join(failures)} (see the JSON)")
     if not args.no_write:
         path = write_results(results, {**h, "machine": results["machine"]})
         log(f"results: {path.relative_to(RESULTS.parent.parent)} and bench/results/latest.json")
     else:
         print(json.dumps(h, indent=2))
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from bench.common import Env, log, start_process, summary
+from bench.common import Env, log, rebind_broker, start_process, summary
 
 POINTS, PRODUCTS, SUPPLIERS, LINES_PER_ORDER, CUSTOMERS = 2000, 500, 50, 4, 20_000
 
@@ -60,7 +60,7 @@ def generate(env: Env, lines: int, seed: int = 1, *, points: int = POINTS,
                     cp.write_row((t, u, "CUSTOMER", f"顾客 {i}", f"+862{tag}{i:05d}", "x"))
             with cur.copy("COPY leader (tenant_id, id, user_id, display_name, phone, status, commission_rate, "
                           "approved_at) FROM STDIN") as cp:
-                for i, (ld, u) in enumerate(zip(leaders, leader_users)):
+                for i, (ld, u) in enumerate(zip(leaders, leader_users, strict=True)):
                     cp.write_row((t, ld, u, f"团长 {i}", f"+8613{i:09d}", "APPROVED", "0.1000", now))
             with cur.copy("COPY pickup_point (tenant_id, id, leader_id, name, address, latitude, longitude, active) "
                           "FROM STDIN") as cp:
@@ -88,14 +88,14 @@ def generate(env: Env, lines: int, seed: int = 1, *, points: int = POINTS,
                           "customer_name, leader_id, commission_rate, status, currency, total_minor, "
                           "refunded_minor, pickup_code, idempotency_key, request_hash) FROM STDIN") as cp:
                 for n, (oid, k, chosen, qty) in enumerate(plan):
-                    total = sum(prices[p] * q for p, q in zip(chosen, qty))
+                    total = sum(prices[p] * q for p, q in zip(chosen, qty, strict=True))
                     cp.write_row((t, oid, f"X{tag}{n:08d}", batch, points[k], customers[n % CUSTOMERS], "顾客",
                                   leaders[k], "0.1000", "PAID", "CNY", total, 0, f"{n // POINTS:06d}",
                                   f"k{tag}{n}", "h"))
             with cur.copy("COPY order_line (tenant_id, id, order_id, offer_id, product_id, position, product_name, "
                           "quantity, unit_price_minor, status) FROM STDIN") as cp:
                 for oid, _k, chosen, qty in plan:
-                    for pos, (p, q) in enumerate(zip(chosen, qty)):
+                    for pos, (p, q) in enumerate(zip(chosen, qty, strict=True)):
                         cp.write_row((t, uuid.uuid4(), oid, offers[p], products[p], pos, f"产品 {p}", q,
                                       prices[p], "ACTIVE"))
             cur.execute(
@@ -201,8 +201,9 @@ def start_worker(env: Env) -> subprocess.Popen:
 def close_once(env: Env, batch: uuid.UUID, worker: subprocess.Popen) -> dict[str, Any]:
     from service.tasks.close import close_batch_actor
 
+    rebind_broker(close_batch_actor)
+
     with PeakRss(worker.pid) as rss:
-        idle = rss.peak
         started = time.perf_counter()
         close_batch_actor.send(str(env.tenant_id), str(batch))
         with env.owner() as conn:

@@ -13,11 +13,12 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 
@@ -224,6 +225,20 @@ def stop_process(p: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait(10)
+
+
+def rebind_broker(*actors: Any) -> None:
+    """Point these actors at a broker on the current REDIS_URL: `service.tasks.broker` makes its
+    broker once per process, and one `make bench` starts a Redis per benchmark."""
+    import dramatiq
+
+    from service.tasks.broker import make_broker
+
+    broker = make_broker()
+    dramatiq.set_broker(broker)
+    for actor in actors:
+        actor.broker = broker
+        broker.declare_actor(actor)
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from bench.close import close_once, generate
-from bench.common import Env, free_port, log, start_process, summary
+from bench.common import Env, free_port, log, rebind_broker, start_process, summary
 
 
 def _subscribe(env: Env, url: str) -> None:
@@ -49,6 +49,7 @@ def _reset(env: Env) -> None:
 def _ours(env: Env, expected: int) -> float:
     from service.tasks.notify import relay_tenant_outbox
 
+    rebind_broker(relay_tenant_outbox)
     started = time.perf_counter()
     relay_tenant_outbox.send(str(env.tenant_id))
     with env.owner() as conn:
@@ -69,6 +70,7 @@ def _ours(env: Env, expected: int) -> float:
 def _noop(n: int) -> float:
     from bench.fanout_worker import noop
 
+    rebind_broker(noop)
     broker = noop.broker
     started = time.perf_counter()
     for i in range(n):
