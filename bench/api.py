@@ -12,9 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    PEER_DIR, ROOT, Env, free_port, log, percentile, ratio_summary, start_api, start_process, summary,
+    PEER_DIR,
+    ROOT,
+    Env,
+    free_port,
+    log,
+    percentile,
+    ratio_summary,
+    start_api,
+    start_process,
+    summary,
 )
-from bench.loadgen import LoadResult, graphql_request, load
+from bench.loadgen import graphql_request, load
 from bench.world import ORDER_OFFERS, POINTS, PRICE, World, build_world, did, oversold
 
 ORDER_PLACE = (
