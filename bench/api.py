@@ -178,9 +178,29 @@ def start_hello(env: Env) -> int:
     return port
 
 
+def install_peer() -> bool:
+    """PostGraphile 4 from npm into bench/.peer/ (git-ignored), once."""
+    if (PEER_DIR / "node_modules" / "postgraphile").exists():
+        return True
+    import shutil
+
+    if not shutil.which("npm") or not shutil.which("node"):
+        return False
+    PEER_DIR.mkdir(parents=True, exist_ok=True)
+    package = PEER_DIR / "package.json"
+    if not package.exists():
+        package.write_text('{"name": "groupbuy-bench-peer", "private": true}\n')
+    log("  installing PostGraphile 4 into bench/.peer with npm")
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "postgraphile@4", "pg@8"], cwd=PEER_DIR,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        log(f"  npm install failed: {done.stderr[-500:]}")
+    return (PEER_DIR / "node_modules" / "postgraphile").exists()
+
+
 def start_postgraphile(env: Env, world: World) -> int | None:
-    if not (PEER_DIR / "node_modules" / "postgraphile").exists():
-        log("  PostGraphile is not installed in bench/.peer (see bench/README.md): skipped")
+    if not install_peer():
+        log("  PostGraphile could not be installed in bench/.peer (node and npm needed): skipped")
         return None
     port = free_port()
     start_process(env, ["node", str(ROOT / "bench" / "peer_server.js")], name="postgraphile",
