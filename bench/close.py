@@ -145,8 +145,6 @@ def reset(env: Env, batch: uuid.UUID) -> None:
         with conn.transaction():
             for sql in (
                 "DELETE FROM commission WHERE tenant_id = %(t)s AND batch_id = %(b)s",
-                "DELETE FROM pick_list_line WHERE tenant_id = %(t)s AND pick_list_id IN "
-                "(SELECT id FROM pick_list WHERE batch_id = %(b)s)",
                 "DELETE FROM pick_list WHERE tenant_id = %(t)s AND batch_id = %(b)s",
                 "DELETE FROM purchase_order_delivery WHERE tenant_id = %(t)s AND purchase_order_id IN "
                 "(SELECT id FROM purchase_order WHERE batch_id = %(b)s)",

@@ -35,7 +35,6 @@ SELECT create_distributed_table('product', 'tenant_id', colocate_with => 'outbox
 SELECT create_distributed_table('offer', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('offer_customer_quantity', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('order_line', 'tenant_id', colocate_with => 'outbox_event');
-SELECT create_distributed_table('pick_list_line', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('purchase_order', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('purchase_order_line', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('purchase_order_delivery', 'tenant_id', colocate_with => 'outbox_event');

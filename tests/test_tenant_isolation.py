@@ -108,3 +108,12 @@ def test_tenant_setting_does_not_leak_past_the_transaction(seeded_tenant, app_db
         assert conn.execute("SELECT count(*) FROM app_user").fetchone()[0] > 0
         conn.commit()  # a pooled connection handed to the next request
         assert conn.execute("SELECT count(*) FROM app_user").fetchone()[0] == 0
+
+
+def test_every_view_applies_the_callers_row_level_security(owner_db):  # type: ignore[no-untyped-def]
+    views = owner_db.execute(
+        "SELECT c.relname, coalesce(c.reloptions, '{}') FROM pg_class c "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'v'").fetchall()
+    assert views, "no view found: the check is stale"
+    for name, options in views:
+        assert "security_invoker=true" in options, f"view {name} reads as its owner, bypassing RLS"

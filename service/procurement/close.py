@@ -146,7 +146,8 @@ FROM cancelled
 """)
 
 # 4-5. One pass over the confirmed lines, aggregated per (supplier, product, pickup point);
-# purchase orders, their lines and deliveries, and pick lists are all built from it.
+# purchase orders, their lines and deliveries, and pick lists are all built from it. A pick
+# list's lines are its point's deliveries (the view pick_list_line), not a second copy.
 _CONFIRMED_LINES = text("""
 CREATE TEMP TABLE close_lines ON COMMIT DROP AS
 SELECT p.supplier_id, l.product_id, o.pickup_point_id,
@@ -195,15 +196,6 @@ INSERT INTO pick_list (tenant_id, id, batch_id, pickup_point_id, leader_id)
 SELECT :t, gen_random_uuid(), :b, pp.id, pp.leader_id
 FROM (SELECT DISTINCT pickup_point_id FROM close_lines) c
 JOIN pickup_point pp ON pp.tenant_id = :t AND pp.id = c.pickup_point_id
-""")
-
-_PICK_LIST_LINES = text("""
-INSERT INTO pick_list_line (tenant_id, pick_list_id, product_id, product_name, unit, quantity)
-SELECT :t, pl.id, c.product_id, p.name, p.unit, sum(c.quantity)
-FROM close_lines c
-JOIN pick_list pl ON pl.tenant_id = :t AND pl.batch_id = :b AND pl.pickup_point_id = c.pickup_point_id
-JOIN product p ON p.tenant_id = :t AND p.id = c.product_id
-GROUP BY pl.id, c.product_id, p.name, p.unit
 """)
 
 # 6. Commission = rate (snapshot at order time) x goods value, rounded half-up once per line.
@@ -264,7 +256,6 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await session.execute(_PURCHASE_ORDER_LINES, params)
     await session.execute(_DELIVERIES, params)
     pick_lists = (await session.execute(_PICK_LISTS, params)).rowcount
-    await session.execute(_PICK_LIST_LINES, params)
     await _pause_for_fault_injection()
     commissions = (await session.execute(_COMMISSIONS, params)).rowcount
     await session.execute(_CLOSE_EVENTS, params)

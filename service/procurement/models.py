@@ -91,6 +91,8 @@ class PurchaseOrderDelivery(SQLModel, table=True):
                               "purchase_order_line.product_id"]),
         ForeignKeyConstraint(["tenant_id", "pickup_point_id"], ["pickup_point.tenant_id", "pickup_point.id"]),
         CheckConstraint("quantity > 0", name="purchase_order_delivery_quantity_check"),
+        # A pick list's lines are its point's deliveries (view pick_list_line, migration 0006).
+        Index("purchase_order_delivery_point_idx", "tenant_id", "pickup_point_id", "purchase_order_id"),
     )
 
     tenant_id: UUID = tenant_key()
@@ -118,22 +120,6 @@ class PickList(SQLModel, table=True):
     # deliveryReceive: the goods arrived at the point.
     received_at: datetime | None = timestamp()
     created_at: datetime = created_at()
-
-
-class PickListLine(SQLModel, table=True):
-    __tablename__ = "pick_list_line"
-    __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "pick_list_id"], ["pick_list.tenant_id", "pick_list.id"]),
-        ForeignKeyConstraint(["tenant_id", "product_id"], ["product.tenant_id", "product.id"]),
-        CheckConstraint("quantity > 0", name="pick_list_line_quantity_check"),
-    )
-
-    tenant_id: UUID = tenant_key()
-    pick_list_id: UUID = Field(primary_key=True)
-    product_id: UUID = Field(primary_key=True)
-    product_name: str = Field(max_length=200)
-    unit: str = Field(max_length=50)
-    quantity: int
 
 
 class Commission(SQLModel, table=True):
