@@ -253,6 +253,14 @@ def write_results(results: dict[str, Any], headline: dict[str, Any]) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     full = RESULTS / f"run-{stamp}.json"
     full.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    latest = {"generated_at": stamp, "full_results": full.name, **headline}
-    (RESULTS / "latest.json").write_text(json.dumps(latest, indent=2, default=str) + "\n")
+    # A run of some benchmarks (--only) updates their figures and keeps the others' from earlier
+    # runs; `figures_from` says which run each figure comes from.
+    path = RESULTS / "latest.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    sources = previous.pop("figures_from", {})
+    for key in ("generated_at", "full_results"):
+        previous.pop(key, None)
+    sources.update(dict.fromkeys(headline, full.name))
+    latest = {"generated_at": stamp, "full_results": full.name, **previous, **headline, "figures_from": sources}
+    path.write_text(json.dumps(latest, indent=2, default=str) + "\n")
     return full
