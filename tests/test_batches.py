@@ -254,7 +254,7 @@ def test_publish_sends_a_delayed_message_that_a_worker_uses_to_open(gql, tenant,
     import time
 
     from service.tasks import broker  # noqa: F401  (the broker before the actors)
-    from service.tasks.actors import open_batch
+    from service.tasks.batches import open_batch
 
     world = make_world(owner_db, tenant)
     batch = create_batch(gql, world, [offer_input(world, 0)], opens_in=2)

@@ -251,7 +251,7 @@ def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None
     try:
         from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS
         from service.tasks import broker  # noqa: F401  (the broker before the actors)
-        from service.tasks.actors import open_batch
+        from service.tasks.batches import open_batch
 
         wait = min((opens_at - datetime.now(UTC)).total_seconds(), MAX_MESSAGE_DELAY_SECONDS)
         delay_ms = max(0, int(wait * 1000))

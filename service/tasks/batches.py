@@ -1,4 +1,5 @@
-"""Actors. Each takes ids, is safe to run twice (its docstring says why), retries with back-off."""
+"""The batch-opening actor. Like every actor: takes ids, is safe to run twice (its docstring says
+why), retries with back-off."""
 
 from __future__ import annotations
 
@@ -7,11 +8,6 @@ from uuid import UUID
 import dramatiq
 
 from service.tasks import broker  # noqa: F401  (before any actor is declared)
-
-
-@dramatiq.actor(max_retries=0, time_limit=10_000)
-def ping(token: str) -> None:
-    """Liveness probe for the worker pool; has no effect, so running it twice is harmless."""
 
 
 @dramatiq.actor(max_retries=5, min_backoff=1_000, max_backoff=60_000, time_limit=60_000)
