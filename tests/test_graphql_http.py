@@ -137,3 +137,16 @@ def test_cli_lists_every_subcommand():
 def test_schema_is_served_for_developers(gql):  # type: ignore[no-untyped-def]
     r = gql.http.get("/schema.graphql")
     assert r.status_code == 200 and "type Query" in r.text and "orderPlace" in r.text
+
+
+def test_nul_characters_are_refused_not_a_server_error(gql, tenant):  # type: ignore[no-untyped-def]
+    literal = gql('{ products(search: "a\\u0000b") { edges { cursor } } }', token=tenant.admin_token)
+    assert literal["errors"][0]["extensions"]["code"] == "INVALID"
+    variable = gql("query($s: String) { products(search: $s) { edges { cursor } } }", {"s": "x\u0000"},
+                   token=tenant.admin_token)
+    assert variable["errors"][0]["extensions"]["code"] == "INVALID"
+    nested = gql('mutation($i: CustomerRegisterInput!) { customerRegister(input: $i) { errors { code } } }',
+                 {"i": {"displayName": "N\u0000", "email": "nul@example.com", "password": "password-1"}},
+                 tenant=tenant.slug)
+    assert nested["errors"][0]["extensions"]["code"] == "INVALID"
+    assert gql.data('{ products(search: "ok") { edges { cursor } } }', token=tenant.admin_token)

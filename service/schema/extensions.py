@@ -12,6 +12,7 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     IntValueNode,
+    StringValueNode,
     VariableNode,
     Visitor,
     visit,
@@ -68,6 +69,36 @@ def page_size_errors(document: DocumentNode, variables: dict[str, Any] | None) -
     return errors
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class _StringLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.nul: list[StringValueNode] = []
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        if "\x00" in node.value:
+            self.nul.append(node)
+
+
+def nul_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
+    """PostgreSQL text cannot hold NUL: refuse it in any string, literal or variable, up front."""
+    finder = _StringLiterals()
+    visit(document, finder)
+    if finder.nul or _has_nul(variables or {}):
+        return [GraphQLError("Text may not contain NUL (\\u0000) characters.", nodes=finder.nul or None,
+                             extensions={"code": "INVALID"})]
+    return []
+
+
 class Guards(SchemaExtension):
     """Runs the (cached) validation, then the page-size cap that needs the variables."""
 
@@ -77,6 +108,8 @@ class Guards(SchemaExtension):
             errors = list(_validate(ec.schema, ec.query or "", ec.graphql_document, tuple(ec.validation_rules)))
             if not errors:
                 errors = page_size_errors(ec.graphql_document, ec.variables)
+            if not errors:
+                errors = nul_errors(ec.graphql_document, ec.variables)
             ec.pre_execution_errors = errors
         yield
 

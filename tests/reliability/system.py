@@ -223,13 +223,14 @@ def setup_tenant(
     return world
 
 
-def create_batch(client: Client, world: TenantWorld, name: str, closes_at: datetime) -> None:
+def create_batch(client: Client, world: TenantWorld, name: str, closes_at: datetime, *, scale: int = 1) -> None:
+    """`scale` multiplies the stock limits, for loads bigger than the default."""
     now = datetime.now(UTC)
     offers = [
         {
             "productId": global_id.encode("Product", world.product_ids[p]),
             "price": price,
-            "stockLimit": stock,
+            "stockLimit": stock * scale if stock is not None else None,
             "perCustomerLimit": per,
             "minGroupQuantity": minimum,
         }

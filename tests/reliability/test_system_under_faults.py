@@ -39,11 +39,17 @@ from tests.reliability.system import (
 )
 
 TENANTS = 3
-CUSTOMERS = 30 if SOAK else 15
 ORDERS = 3000 if SOAK else 600
+# Stock and customers grow with the load, so a bigger load still places orders rather than
+# only meeting sold-out offers and spent per-customer limits.
+SCALE = ORDERS // 600
+CUSTOMERS = 15 * SCALE
 RATE = 25.0 if SOAK else 20.0  # orders started per second: the faults below land mid-load
 THREADS = 10 if SOAK else 8
-EARLY_CLOSE_AFTER = 16.0  # seconds after the load starts: the scheduler closes these batches
+# Seconds after the load starts when the scheduler closes the early batches (and a worker is
+# killed in that close): 16 s by default; in the soak three quarters of the way through its longer
+# load, so most early orders come before the cutoff and the close still lands mid-load.
+EARLY_CLOSE_AFTER = ORDERS / RATE * 0.75 if SOAK else 16.0
 
 
 def _wait(what: str, check, timeout: float, cluster: Cluster) -> None:  # type: ignore[no-untyped-def]
@@ -91,7 +97,7 @@ class Faults(threading.Thread):
     def run(self) -> None:
         api_round = 0
         try:
-            for t, name in self.plan:
+            for t, name in sorted(self.plan):
                 self.at(t)
                 began = time.monotonic()
                 if name == "pg_terminate":
@@ -165,8 +171,8 @@ def test_system_under_load_and_faults_keeps_every_invariant() -> None:
                 worlds.append(setup_tenant(client, cluster, owner, n, CUSTOMERS))
             load_start_wall = datetime.now(UTC) + timedelta(seconds=3)
             for w in worlds:
-                create_batch(client, w, "early", load_start_wall + timedelta(seconds=EARLY_CLOSE_AFTER))
-                create_batch(client, w, "late", load_start_wall + timedelta(hours=2))
+                create_batch(client, w, "early", load_start_wall + timedelta(seconds=EARLY_CLOSE_AFTER), scale=SCALE)
+                create_batch(client, w, "late", load_start_wall + timedelta(hours=2), scale=SCALE)
             wait_batches_open(owner, worlds)
         setup_s = time.monotonic() - t_setup
         items = make_items(random.Random(20261101), worlds, ORDERS)
