@@ -1,10 +1,19 @@
-"""Sending one delivery: claim it, send it outside any transaction, record the outcome.
+"""Sending deliveries in chunks: claim a chunk, send it outside any transaction, record the outcomes.
+
+A chunk is up to `WEBHOOK_CHUNK` deliveries (of one endpoint, as the relay and the retry job
+group them): ONE statement claims those that are due (row locks taken in id order, so concurrent
+claimers neither deadlock nor claim the same attempt), their POSTs go out concurrently on kept-alive
+connections, and ONE statement records every outcome. A worker process has at most
+`ENDPOINT_CHUNKS` chunks of one endpoint in flight; a message that cannot get a slot soon hands
+the rest of its deliveries back to the broker (`Batch.deferred`) instead of holding a worker
+thread, so a slow endpoint cannot hold up the others. Nothing waits between the claim and the
+send, so an attempt is always sent well within its lease (`stuck_seconds`).
 
 Safe to run twice for the same delivery (duplicate messages, a retry job re-enqueueing, two
-workers): the claim is a conditional UPDATE, so only one run at a time may send an attempt, a
-DELIVERED or FAILED delivery is never sent again, and the outcome is recorded only by the run
-that made that attempt. A receiver sees the same `webhook-id` on every attempt and can
-de-duplicate the rare resend that follows a crash between sending and recording.
+workers): the claim is conditional, so only one run at a time may send an attempt, a DELIVERED
+or FAILED delivery is never sent again, and the outcome is recorded only by the run that made
+that attempt. A receiver sees the same `webhook-id` on every attempt and can de-duplicate the
+rare resend that follows a crash between sending and recording.
 """
 
 from __future__ import annotations
@@ -17,20 +26,22 @@ import smtplib
 import ssl
 import time
 import weakref
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 from uuid import UUID
 
-import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import global_id
 from service.config import get_settings
 from service.db import owner_engine, tenant_transaction
+from service.notify import http
 from service.notify.messages import render
 from service.notify.signing import fingerprint, sign, subscription_secret
 from service.notify.webhooks import webhook_id
@@ -39,6 +50,18 @@ from service.observability.metrics import observe_delivery
 log = logging.getLogger(__name__)
 
 USER_AGENT = "groupbuy-webhooks/1"
+
+# Deliveries claimed, sent concurrently and recorded together: a chunk is two short transactions
+# whatever its size, instead of two per delivery.
+WEBHOOK_CHUNK = 32
+EMAIL_CHUNK = 4  # SMTP sends run in threads: at most this many at once per chunk
+# Chunks of one endpoint in flight per worker process: with WEBHOOK_CHUNK, at most 64 concurrent
+# requests to one endpoint from one process.
+ENDPOINT_CHUNKS = 2
+# How long a message waits for its endpoint's slot before handing its deliveries back.
+GATE_WAIT_SECONDS = 2.0
+# The endpoint key of e-mail deliveries (webhooks use their subscription id).
+EMAIL_ENDPOINT = "email"
 
 
 def stuck_seconds() -> float:
@@ -91,121 +114,206 @@ class Outcome:
     permanent: bool = False  # retrying cannot help: FAILED now
 
 
+# Locks in id order (concurrent claimers of overlapping chunks wait instead of deadlocking; a row
+# taken meanwhile fails the re-checked condition and is left out), then claims and reads the
+# details of everything that is due, in one statement.
 _CLAIM = text("""
-UPDATE delivery SET status = 'SENDING', attempts = attempts + 1,
-       claimed_at = clock_timestamp(), last_attempt_at = clock_timestamp()
- WHERE tenant_id = :tenant_id AND id = :id
-   AND ((status = 'PENDING' AND next_attempt_at <= clock_timestamp() + interval '1 second')
-        OR (status = 'SENDING' AND claimed_at < clock_timestamp() - make_interval(secs => :stuck)))
-RETURNING id, attempts, channel, target, subscription_id, outbox_event_id
-""")
-
-_DETAILS = text("""
-SELECT e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug,
+WITH due AS (
+  SELECT id FROM delivery
+   WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[]))
+     AND ((status = 'PENDING' AND next_attempt_at <= clock_timestamp() + interval '1 second')
+          OR (status = 'SENDING' AND claimed_at < clock_timestamp() - make_interval(secs => :stuck)))
+   ORDER BY id FOR UPDATE
+), claimed AS (
+  UPDATE delivery d SET status = 'SENDING', attempts = d.attempts + 1,
+         claimed_at = clock_timestamp(), last_attempt_at = clock_timestamp()
+    FROM due
+   WHERE d.tenant_id = :tenant_id AND d.id = due.id
+  RETURNING d.id, d.attempts, d.channel, d.target, d.subscription_id, d.outbox_event_id
+)
+SELECT c.id, c.attempts, c.channel, c.target, c.subscription_id, c.outbox_event_id,
+       e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug,
        s.url, s.secret_version, s.secret_fingerprint, s.active
-  FROM outbox_event e
+  FROM claimed c
+  JOIN outbox_event e ON e.tenant_id = :tenant_id AND e.id = c.outbox_event_id
   JOIN tenant t ON t.id = e.tenant_id
-  LEFT JOIN webhook_subscription s ON s.tenant_id = e.tenant_id AND s.id = :subscription_id
- WHERE e.tenant_id = :tenant_id AND e.id = :event_id
+  LEFT JOIN webhook_subscription s ON s.tenant_id = :tenant_id AND s.id = c.subscription_id
 """)
 
+# Every outcome of a chunk in one statement; only the run that made the attempt records it.
 _RECORD = text("""
-UPDATE delivery SET status = CAST(:status AS varchar), claimed_at = NULL,
-       last_status_code = :code, last_error = :error,
-       delivered_at = CASE WHEN CAST(:status AS varchar) = 'DELIVERED' THEN clock_timestamp() END,
-       next_attempt_at = clock_timestamp() + make_interval(secs => :delay), enqueued_at = NULL
- WHERE tenant_id = :tenant_id AND id = :id AND status = 'SENDING' AND attempts = :attempt
-RETURNING next_attempt_at
+UPDATE delivery d SET status = o.status, claimed_at = NULL, last_status_code = o.code, last_error = o.error,
+       delivered_at = CASE WHEN o.status = 'DELIVERED' THEN clock_timestamp() END,
+       next_attempt_at = clock_timestamp() + make_interval(secs => o.delay), enqueued_at = NULL
+  FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:statuses AS varchar[]),
+              CAST(:codes AS integer[]), CAST(:errors AS varchar[]), CAST(:delays AS float8[]))
+       AS o(id, attempt, status, code, error, delay)
+ WHERE d.tenant_id = :tenant_id AND d.id = o.id AND d.status = 'SENDING' AND d.attempts = o.attempt
+RETURNING d.id, d.channel, d.status
 """)
+
+
+@dataclass
+class Batch:
+    """What a run of `deliver_many` leaves to the caller to enqueue."""
+
+    retries: list[tuple[UUID, float]] = field(default_factory=list)  # id, seconds until its next attempt
+    deferred: list[UUID] = field(default_factory=list)  # not attempted: the endpoint's slots were busy
+
+
+def _claimed(tenant_id: UUID, r: Any) -> Claimed:
+    return Claimed(
+        tenant_id=tenant_id,
+        id=r.id,
+        attempt=r.attempts,
+        channel=r.channel,
+        target=r.target,
+        subscription_id=r.subscription_id,
+        event_id=r.outbox_event_id,
+        event=r.event,
+        subject_type=r.subject_type,
+        subject_id=r.subject_id,
+        payload=r.payload if isinstance(r.payload, dict) else json.loads(r.payload),
+        event_created_at=r.created_at,
+        tenant_slug=r.slug,
+        url=r.url,
+        secret_version=r.secret_version,
+        secret_fingerprint=r.secret_fingerprint,
+        subscription_active=r.active,
+    )
+
+
+async def claim_many(
+    tenant_id: UUID, ids: Sequence[UUID], *, engine: AsyncEngine | None = None
+) -> list[Claimed]:
+    """Marks those of `ids` that are due SENDING for one attempt each; returns them with their details."""
+    if not ids:
+        return []
+    async with tenant_transaction(tenant_id, engine=engine) as session:
+        rows = (
+            await session.execute(
+                _CLAIM,
+                {"tenant_id": tenant_id, "ids": [str(i) for i in ids], "stuck": stuck_seconds()},
+            )
+        ).all()
+    return [_claimed(tenant_id, r) for r in rows]
 
 
 async def claim(tenant_id: UUID, delivery_id: UUID, *, engine: AsyncEngine | None = None) -> Claimed | None:
     """Marks the delivery SENDING for one attempt, or None when there is nothing to send now."""
+    claimed = await claim_many(tenant_id, [delivery_id], engine=engine)
+    return claimed[0] if claimed else None
+
+
+async def record_many(
+    tenant_id: UUID, attempts: Sequence[tuple[Claimed, Outcome]], *, engine: AsyncEngine | None = None
+) -> list[tuple[UUID, float]]:
+    """Stores the attempts' outcomes; returns (id, delay) of those to be attempted again."""
+    if not attempts:
+        return []
+    ids, numbers, statuses, codes, errors, delays = [], [], [], [], [], []
+    retries: dict[UUID, float] = {}
+    for claimed, outcome in attempts:
+        delay = None if outcome.delivered or outcome.permanent else retry_delay(claimed.attempt)
+        ids.append(str(claimed.id))
+        numbers.append(claimed.attempt)
+        statuses.append("DELIVERED" if outcome.delivered else ("PENDING" if delay is not None else "FAILED"))
+        codes.append(outcome.status_code)
+        errors.append((outcome.error or None) and outcome.error[:1000])
+        delays.append(delay or 0.0)
+        if delay is not None:
+            retries[claimed.id] = delay
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        row = (
+        rows = (
             await session.execute(
-                _CLAIM,
-                {"tenant_id": tenant_id, "id": delivery_id, "stuck": stuck_seconds()},
+                _RECORD,
+                {"tenant_id": tenant_id, "ids": ids, "attempts": numbers, "statuses": statuses,
+                 "codes": codes, "errors": errors, "delays": delays},
             )
-        ).first()
-        if row is None:
-            return None
-        d = (
-            await session.execute(
-                _DETAILS,
-                {
-                    "tenant_id": tenant_id,
-                    "event_id": row.outbox_event_id,
-                    "subscription_id": row.subscription_id,
-                },
-            )
-        ).one()
-    payload = d.payload if isinstance(d.payload, dict) else json.loads(d.payload)
-    return Claimed(
-        tenant_id=tenant_id,
-        id=row.id,
-        attempt=row.attempts,
-        channel=row.channel,
-        target=row.target,
-        subscription_id=row.subscription_id,
-        event_id=row.outbox_event_id,
-        event=d.event,
-        subject_type=d.subject_type,
-        subject_id=d.subject_id,
-        payload=payload,
-        event_created_at=d.created_at,
-        tenant_slug=d.slug,
-        url=d.url,
-        secret_version=d.secret_version,
-        secret_fingerprint=d.secret_fingerprint,
-        subscription_active=d.active,
-    )
+        ).all()
+    # A row not returned was taken over by another run (we were presumed stuck): that run records.
+    for r in rows:
+        observe_delivery(r.channel, r.status)
+    return [(r.id, retries[r.id]) for r in rows if r.id in retries]
 
 
 async def record(claimed: Claimed, outcome: Outcome, *, engine: AsyncEngine | None = None) -> float | None:
     """Stores the attempt's outcome; returns the delay before the next attempt, if there is one."""
-    delay = None if outcome.delivered or outcome.permanent else retry_delay(claimed.attempt)
-    status = "DELIVERED" if outcome.delivered else ("PENDING" if delay is not None else "FAILED")
-    async with tenant_transaction(claimed.tenant_id, engine=engine) as session:
-        row = (
-            await session.execute(
-                _RECORD,
-                {
-                    "tenant_id": claimed.tenant_id,
-                    "id": claimed.id,
-                    "attempt": claimed.attempt,
-                    "status": status,
-                    "code": outcome.status_code,
-                    "error": (outcome.error or None) and outcome.error[:1000],
-                    "delay": delay or 0.0,
-                },
-            )
-        ).first()
-    if row is None:  # another run took the delivery over (we were presumed stuck): it records
-        return None
-    observe_delivery(claimed.channel, status)
-    return delay
+    retries = await record_many(claimed.tenant_id, [(claimed, outcome)], engine=engine)
+    return retries[0][1] if retries else None
 
 
 async def send(claimed: Claimed) -> Outcome:
     if claimed.channel == "WEBHOOK":
         return await send_webhook(claimed)
     if claimed.channel == "EMAIL":
-        return await asyncio.to_thread(send_email, claimed)
+        return await asyncio.get_running_loop().run_in_executor(_email_pool(), send_email, claimed)
     return Outcome(False, error=f"unknown channel {claimed.channel}", permanent=True)
+
+
+async def _attempt(claimed: Claimed) -> Outcome:
+    try:
+        return await send(claimed)
+    except Exception as e:  # noqa: BLE001 - any failure to send is recorded and retried
+        log.exception("delivery %s failed unexpectedly", claimed.id)
+        return Outcome(False, error=f"{type(e).__name__}: {e}")
+
+
+async def deliver_chunk(
+    tenant_id: UUID, ids: Sequence[UUID], *, engine: AsyncEngine | None = None
+) -> list[tuple[UUID, float]]:
+    """One attempt of each due delivery of `ids`, sent concurrently; returns (id, delay) of the retries."""
+    claimed = await claim_many(tenant_id, ids, engine=engine)
+    if not claimed:
+        return []
+    outcomes = await asyncio.gather(*(_attempt(c) for c in claimed))
+    return await record_many(tenant_id, list(zip(claimed, outcomes, strict=True)), engine=engine)
+
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate(endpoint: str) -> asyncio.Semaphore:
+    gates = _gates.setdefault(asyncio.get_running_loop(), {})
+    gate = gates.get(endpoint)
+    if gate is None:
+        if len(gates) > 10_000:  # endpoints seen long ago and idle now
+            for key in [k for k, g in gates.items() if not g.locked()]:
+                del gates[key]
+        gate = gates[endpoint] = asyncio.Semaphore(ENDPOINT_CHUNKS)
+    return gate
+
+
+async def deliver_many(
+    tenant_id: UUID, ids: Sequence[UUID], *, endpoint: str | None = None, engine: AsyncEngine | None = None
+) -> Batch:
+    """One attempt of each due delivery of `ids` (best all of one `endpoint`: a subscription id or
+    EMAIL_ENDPOINT), chunk by chunk. Returns what to enqueue next: retries and deferred ids."""
+    ids = list(dict.fromkeys(ids))
+    size = EMAIL_CHUNK if endpoint == EMAIL_ENDPOINT else WEBHOOK_CHUNK
+    batch = Batch()
+    for start in range(0, len(ids), size):
+        gate = _gate(endpoint) if endpoint is not None else None
+        if gate is not None:
+            try:
+                await asyncio.wait_for(gate.acquire(), GATE_WAIT_SECONDS)
+            except TimeoutError:
+                batch.deferred = ids[start:]
+                break
+        try:
+            batch.retries += await deliver_chunk(tenant_id, ids[start:start + size], engine=engine)
+        finally:
+            if gate is not None:
+                gate.release()
+    return batch
 
 
 async def deliver(tenant_id: UUID, delivery_id: UUID, *, engine: AsyncEngine | None = None) -> float | None:
     """One attempt if one is due. Returns the delay before the next attempt, if one is needed."""
-    claimed = await claim(tenant_id, delivery_id, engine=engine)
-    if claimed is None:
-        return None
-    try:
-        outcome = await send(claimed)
-    except Exception as e:  # noqa: BLE001 - any failure to send is recorded and retried
-        log.exception("delivery %s failed unexpectedly", delivery_id)
-        outcome = Outcome(False, error=f"{type(e).__name__}: {e}")
-    return await record(claimed, outcome, engine=engine)
+    retries = await deliver_chunk(tenant_id, [delivery_id], engine=engine)
+    return retries[0][1] if retries else None
 
 
 # -- webhooks ----------------------------------------------------------------------------------
@@ -266,21 +374,30 @@ def webhook_body(claimed: Claimed) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+_http_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, http.WebhookClient] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _http_client() -> httpx.AsyncClient:
-    """One client per event loop (in a worker: per process), not one per delivery: building a
-    client (its TLS context, its pool) cost more CPU than the delivery itself, and a kept-alive
-    connection to a receiver is reused."""
+def _http_client() -> http.WebhookClient:
+    """One client per event loop (in a worker: per process), so connections to a receiver are
+    kept alive and reused."""
     loop = asyncio.get_running_loop()
     client = _http_clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+    if client is None or client.closed:
+        client = http.WebhookClient()
         _http_clients[loop] = client
     return client
+
+
+_email_pools: list[ThreadPoolExecutor] = []
+
+
+def _email_pool() -> ThreadPoolExecutor:
+    """SMTP sends (blocking) in their own threads: ENDPOINT_CHUNKS chunks of EMAIL_CHUNK at once."""
+    if not _email_pools:
+        _email_pools.append(ThreadPoolExecutor(ENDPOINT_CHUNKS * EMAIL_CHUNK, thread_name_prefix="smtp"))
+    return _email_pools[0]
 
 
 async def send_webhook(claimed: Claimed) -> Outcome:
@@ -308,15 +425,13 @@ async def send_webhook(claimed: Claimed) -> Outcome:
     }
     timeout = get_settings().delivery_timeout_seconds
     try:
-        response = await _http_client().post(
-            claimed.url, content=body, headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        )
-    except httpx.HTTPError as e:
+        status = await _http_client().post(
+            claimed.url, body, headers, timeout=timeout, connect_timeout=min(timeout, 5.0))
+    except http.HTTPError as e:
         return Outcome(False, error=f"{type(e).__name__}: {e}"[:1000])
-    if 200 <= response.status_code < 300:
-        return Outcome(True, status_code=response.status_code)
-    return Outcome(False, status_code=response.status_code, error=f"HTTP {response.status_code}")
+    if 200 <= status < 300:
+        return Outcome(True, status_code=status)
+    return Outcome(False, status_code=status, error=f"HTTP {status}")
 
 
 # -- e-mail ------------------------------------------------------------------------------------
@@ -366,7 +481,7 @@ def send_email(claimed: Claimed) -> Outcome:
 # Due and not in the broker: never enqueued for this attempt, or enqueued long enough ago that
 # the message must be lost; or SENDING so long that its worker must have died.
 _DUE = text("""
-SELECT id FROM delivery
+SELECT id, channel, subscription_id FROM delivery
  WHERE tenant_id = :tenant_id AND (
        (status = 'PENDING' AND next_attempt_at <= clock_timestamp()
         AND (enqueued_at IS NULL
@@ -386,9 +501,15 @@ SELECT DISTINCT tenant_id FROM delivery
 """)
 
 
+def endpoint_of(channel: str, subscription_id: UUID | None) -> str:
+    """The key deliveries are grouped by into messages and chunks: the subscription, or e-mail."""
+    return str(subscription_id) if channel == "WEBHOOK" and subscription_id else EMAIL_ENDPOINT
+
+
 async def due_deliveries(
-    tenant_id: UUID, *, limit: int = 500, engine: AsyncEngine | None = None
-) -> list[UUID]:
+    tenant_id: UUID, *, limit: int = 2000, engine: AsyncEngine | None = None
+) -> list[tuple[UUID, str]]:
+    """Due deliveries with no live message: (id, endpoint)."""
     s = get_settings()
     async with tenant_transaction(tenant_id, engine=engine) as session:
         rows = (
@@ -402,7 +523,7 @@ async def due_deliveries(
                 },
             )
         ).all()
-    return [r.id for r in rows]
+    return [(r.id, endpoint_of(r.channel, r.subscription_id)) for r in rows]
 
 
 async def mark_enqueued(tenant_id: UUID, ids: list[UUID], *, engine: AsyncEngine | None = None) -> None:

@@ -3,13 +3,14 @@
 Per tenant, in ONE transaction: lock a batch of pending events (FOR UPDATE SKIP LOCKED, so two
 relays never take the same event), insert their notifications and deliveries (unique keys with
 ON CONFLICT DO NOTHING, so a relay repeated after a crash adds nothing), and mark them relayed.
-The ids of the deliveries created are returned: the caller enqueues them after the commit.
+The deliveries created are returned (with their endpoint): the caller enqueues them after the commit.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.config import get_settings
 from service.db import owner_engine, tenant_transaction
+from service.notify.delivery import EMAIL_ENDPOINT
 from service.notify.messages import render
 from service.notify.recipients import EMAIL_RECIPIENTS, IN_APP_RECIPIENTS
 
@@ -66,7 +68,7 @@ SELECT e.tenant_id, gen_random_uuid(), e.id, 'WEBHOOK', CAST(s.id AS text), s.id
     ON s.tenant_id = e.tenant_id AND s.active AND e.event = ANY(s.events) AND s.created_at <= e.created_at
  WHERE e.tenant_id = :tenant_id AND e.id = ANY(CAST(:ids AS uuid[]))
 ON CONFLICT (tenant_id, outbox_event_id, channel, target) DO NOTHING
-RETURNING id
+RETURNING id, subscription_id
 """)
 
 _EMAILS = text(f"""
@@ -94,6 +96,13 @@ class Relayed:
     tenant_id: UUID
     events: int = 0
     delivery_ids: list[UUID] = field(default_factory=list)
+    # The same deliveries with the endpoint each goes to: messages group them by it.
+    deliveries: list[tuple[UUID, str]] = field(default_factory=list)
+
+    def add(self, other: Relayed) -> None:
+        self.events += other.events
+        self.delivery_ids += other.delivery_ids
+        self.deliveries += other.deliveries
 
 
 async def relay_batch(
@@ -125,8 +134,7 @@ async def _relay_one_by_one(tenant_id: UUID, *, limit: int, engine: AsyncEngine 
             log.exception("outbox event %s of tenant %s could not be relayed (failure %s of %s)",
                           event_id, tenant_id, failures, MAX_RELAY_FAILURES)
             continue
-        total.events += one.events
-        total.delivery_ids += one.delivery_ids
+        total.add(one)
     return total
 
 
@@ -146,26 +154,33 @@ async def relay_in_session(
     params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
     titles, bodies = [t for t, _ in texts], [b for _, b in texts]
     await session.execute(_NOTIFY, {**params, "titles": titles, "bodies": bodies})
-    result.delivery_ids += [r.id for r in (await session.execute(_WEBHOOKS, params)).all()]
+    result.deliveries += [(r.id, str(r.subscription_id)) for r in (await session.execute(_WEBHOOKS, params)).all()]
     if get_settings().smtp_host:
-        result.delivery_ids += [r.id for r in (await session.execute(_EMAILS, params)).all()]
+        result.deliveries += [(r.id, EMAIL_ENDPOINT) for r in (await session.execute(_EMAILS, params)).all()]
+    result.delivery_ids = [i for i, _ in result.deliveries]
     await session.execute(_MARK_RELAYED, params)
     result.events = len(rows)
     return result
 
 
 async def relay_tenant(
-    tenant_id: UUID, *, engine: AsyncEngine | None = None, max_batches: int | None = None
+    tenant_id: UUID,
+    *,
+    engine: AsyncEngine | None = None,
+    max_batches: int | None = None,
+    after_batch: Callable[[Relayed], Awaitable[None]] | None = None,
 ) -> Relayed:
     """The pending events of one tenant, batch after batch (each batch its own transaction); at most
-    `max_batches` so one busy tenant cannot hold up the others (the rest waits for the next tick)."""
+    `max_batches` so one busy tenant cannot hold up the others (the rest waits for the next tick).
+    `after_batch` runs after each batch's commit (to enqueue its deliveries while the next is relayed)."""
     total = Relayed(tenant_id)
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
         batch = await relay_batch(tenant_id, engine=engine)
-        total.events += batch.events
-        total.delivery_ids += batch.delivery_ids
+        total.add(batch)
+        if after_batch is not None and batch.deliveries:
+            await after_batch(batch)
         if batch.events < BATCH_SIZE:
             break
     return total

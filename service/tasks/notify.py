@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 # Per tenant and scheduler tick: 10 × 200 events, then the next tenant's turn.
 MAX_BATCHES_PER_TICK = 10
+# Deliveries per `deliver_batch` message (the actor claims and sends them in smaller chunks).
+MESSAGE_SIZE = 128
+# A message whose endpoint is busy in its worker process comes back this much later.
+DEFER_SECONDS = 1.0
 
 
 class BadMessage(ValueError):
@@ -42,22 +46,59 @@ def _uuid(value: str) -> UUID:
     max_retries=10,
     min_backoff=1_000,
     max_backoff=60_000,
+    time_limit=10 * 60_000,
+    throws=(BadMessage,),
+)
+async def deliver_batch(tenant_id: str, delivery_ids: list[str], endpoint: str | None = None) -> None:
+    """Sends one attempt of each of these deliveries that is due (webhooks or e-mails, best all to
+    one `endpoint`), in chunks claimed, sent concurrently and recorded together.
+
+    Idempotent: each chunk is claimed with one conditional UPDATE (PENDING and due, or SENDING and
+    stuck), so a duplicate message finds nothing to claim, and a DELIVERED or FAILED delivery is
+    never sent again. Send failures are recorded in the rows and retried on each delivery's own
+    schedule (a delayed message, re-enqueued by `retry-deliveries` if that message is lost);
+    dramatiq's retries only cover errors of our own, such as the database being unreachable.
+    Deliveries it could not start because their endpoint was busy in this process go back to the
+    broker after a short delay.
+    """
+    tenant = _uuid(tenant_id)
+    if not isinstance(delivery_ids, list):
+        raise BadMessage(f"not a list of ids: {delivery_ids!r}")
+    ids = [_uuid(i) for i in delivery_ids]
+    batch = await delivery.deliver_many(tenant, ids, endpoint=endpoint)
+    if batch.deferred:
+        await enqueue_deliveries(tenant, [(i, endpoint) for i in batch.deferred], delay=DEFER_SECONDS)
+    if batch.retries:
+        # One message per retry step: the latest delay of a group, so every one of them is due.
+        for group in _retry_groups(batch.retries):
+            await enqueue_deliveries(tenant, [(i, endpoint) for i, _ in group], delay=max(d for _, d in group))
+
+
+@dramatiq.actor(
+    queue_name="notify",
+    max_retries=10,
+    min_backoff=1_000,
+    max_backoff=60_000,
     time_limit=120_000,
     throws=(BadMessage,),
 )
 async def deliver(tenant_id: str, delivery_id: str) -> None:
-    """Sends one attempt of one delivery (webhook or e-mail), if one is due.
-
-    Idempotent: the attempt is claimed with a conditional UPDATE (PENDING and due, or SENDING and
-    stuck), so a duplicate message finds nothing to claim, and a DELIVERED or FAILED delivery is
-    never sent again. Send failures are recorded in the row and retried on the delivery's own
-    schedule (a delayed message, re-enqueued by `retry-deliveries` if that message is lost);
-    dramatiq's retries only cover errors of our own, such as the database being unreachable.
-    """
+    """One attempt of one delivery, if one is due (messages enqueued before `deliver_batch`)."""
     tenant, id_ = _uuid(tenant_id), _uuid(delivery_id)
     delay = await delivery.deliver(tenant, id_)
     if delay is not None:
-        await enqueue_deliveries(tenant, [id_], delay=delay)
+        await enqueue_deliveries(tenant, [(id_, None)], delay=delay)
+
+
+def _retry_groups(retries: list[tuple[UUID, float]]) -> list[list[tuple[UUID, float]]]:
+    """Retries whose delays are within 25% of each other share a message (the jitter is ±20%)."""
+    groups: list[list[tuple[UUID, float]]] = []
+    for item in sorted(retries, key=lambda r: r[1]):
+        if groups and item[1] <= groups[-1][0][1] * 1.25 + 0.01:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
 
 
 @dramatiq.actor(
@@ -78,23 +119,32 @@ async def relay_tenant_outbox(tenant_id: str) -> None:
     await relay_now(_uuid(tenant_id))
 
 
-async def enqueue_deliveries(tenant_id: UUID, ids: Iterable[UUID], *, delay: float | None = None) -> int:
-    """Puts one `deliver` message per delivery in the broker. A broker outage is logged, not
-    raised: the deliveries stay PENDING with no message and `retry-deliveries` sends them later."""
-    ids = list(ids)
-    if not ids:
+async def enqueue_deliveries(
+    tenant_id: UUID, deliveries: Iterable[tuple[UUID, str | None]], *, delay: float | None = None
+) -> int:
+    """Puts `deliver_batch` messages in the broker: the deliveries grouped by endpoint, up to
+    MESSAGE_SIZE per message. A broker outage is logged, not raised: the deliveries stay PENDING
+    with no message and `retry-deliveries` sends them later."""
+    groups: dict[str | None, list[UUID]] = {}
+    for id_, endpoint in deliveries:
+        groups.setdefault(endpoint, []).append(id_)
+    if not groups:
         return 0
     options = {"delay": int(delay * 1000)} if delay else {}
 
     def send_all() -> list[UUID]:
         sent: list[UUID] = []
-        for id_ in ids:
-            try:
-                deliver.send_with_options(args=(str(tenant_id), str(id_)), **options)
-            except Exception as e:  # noqa: BLE001 - any broker failure: retry-deliveries will resend
-                log.warning("could not enqueue delivery %s (%s); it will be re-enqueued later", id_, e)
-                break
-            sent.append(id_)
+        for endpoint, ids in groups.items():
+            for start in range(0, len(ids), MESSAGE_SIZE):
+                chunk = ids[start:start + MESSAGE_SIZE]
+                try:
+                    deliver_batch.send_with_options(
+                        args=(str(tenant_id), [str(i) for i in chunk], endpoint), **options)
+                except Exception as e:  # noqa: BLE001 - any broker failure: retry-deliveries will resend
+                    log.warning("could not enqueue %s deliveries (%s); they will be re-enqueued later",
+                                len(chunk), e)
+                    return sent
+                sent += chunk
         return sent
 
     sent = await asyncio.to_thread(send_all)
@@ -103,10 +153,13 @@ async def enqueue_deliveries(tenant_id: UUID, ids: Iterable[UUID], *, delay: flo
 
 
 async def relay_now(tenant_id: UUID, *, max_batches: int | None = None) -> relay.Relayed:
-    """Relays one tenant's pending events and enqueues the new deliveries (after the commit)."""
-    relayed = await relay.relay_tenant(tenant_id, max_batches=max_batches)
-    await enqueue_deliveries(tenant_id, relayed.delivery_ids)
-    return relayed
+    """Relays one tenant's pending events and enqueues each batch's new deliveries after its
+    commit, so sending starts while the next batch is relayed."""
+
+    async def enqueue(batch: relay.Relayed) -> None:
+        await enqueue_deliveries(tenant_id, batch.deliveries)
+
+    return await relay.relay_tenant(tenant_id, max_batches=max_batches, after_batch=enqueue)
 
 
 async def request_relay(tenant_id: UUID) -> None:
