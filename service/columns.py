@@ -17,8 +17,13 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def tenant_key() -> UUID:
-    return Field(primary_key=True, foreign_key="tenant.id", nullable=False)
+def tenant_key(*, references_tenant: bool = True) -> UUID:
+    """`references_tenant=False` for a table with a composite foreign key (tenant_id, ...) to another
+    tenant table: that key already proves the tenant exists, and a second check per row written
+    costs bulk writes such as the close (tests/test_citus_readiness.py checks the chain)."""
+    if references_tenant:
+        return Field(primary_key=True, foreign_key="tenant.id", nullable=False)
+    return Field(primary_key=True, nullable=False)
 
 
 def row_id() -> UUID:

@@ -119,6 +119,32 @@ def test_foreign_keys_between_tenant_tables_lead_with_tenant_id() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_every_tenant_table_proves_its_tenant_exists() -> None:
+    """tenant_id -> tenant directly, or a composite (tenant_id, ...) key to a tenant table that
+    does (transitively): tables written in bulk drop the direct check (service/columns.py)."""
+    owned = {t.name: t for t in _tenant_owned()}
+
+    def parents(table: Table) -> set[str]:
+        out = set()
+        for fk in table.foreign_key_constraints:
+            local = [c.name for c in fk.columns]
+            remote = [e.column.name for e in fk.elements]
+            if fk.referred_table.name in PLATFORM_TABLES and local == [TENANT_COLUMN]:
+                out.add(fk.referred_table.name)
+            elif fk.referred_table.name in owned and local[0] == remote[0] == TENANT_COLUMN:
+                out.add(fk.referred_table.name)
+        return out - {table.name}
+
+    proven = {"tenant"}
+    while True:
+        more = {n for n, t in owned.items() if n not in proven and parents(t) & proven}
+        if not more:
+            break
+        proven |= more
+    missing = sorted(set(owned) - proven)
+    assert not missing, f"tenant tables whose tenant_id no foreign key ties to tenant: {missing}"
+
+
 def test_unique_constraints_and_indexes_include_tenant_id() -> None:
     problems = []
     for table in _tenant_owned():

@@ -16,6 +16,7 @@ import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from tests.close_checks import check_close, snapshot
 from tests.close_fixtures import BatchSpec, OrderSpec, build_batch, random_spec
@@ -109,6 +110,39 @@ def test_ten_concurrent_closes_produce_one_set(tenant, owner_db):  # type: ignor
     results = asyncio.run(race())
     assert sum(r is not None for r in results) == 1
     check_close(owner_db, tenant.uuid, built.batch_id, before)
+
+
+def test_confirming_orders_writes_no_index_entry(tenant, owner_db):  # type: ignore[no-untyped-def]
+    """The close updates every order of the batch to CONFIRMED: HOT (no index names status, pages
+    half full), so PostgreSQL writes no index entry for it, whatever the batch's size."""
+    from service.db import tenant_transaction
+    from service.procurement.close import close_batch
+    from service.tables import metadata
+
+    table = metadata.tables["customer_order"]
+    for index in table.indexes:
+        named = {c.name for c in index.expressions if hasattr(c, "name")}
+        where = index.dialect_options["postgresql"]["where"]
+        assert "status" not in named and (where is None or "status" not in str(where)), index.name
+    assert table.dialect_options["postgresql"]["with"]["fillfactor"] <= 50
+
+    spec = random_spec(random.Random(5), orders=40)
+    for o in spec.orders:
+        o.status = "PAID"
+    spec.offers = [(p, price, 1) for p, price, _ in spec.offers]  # every offer goes ahead
+    built = build_batch(owner_db, tenant.uuid, spec)
+
+    async def go(engine):  # type: ignore[no-untyped-def]
+        async with tenant_transaction(tenant.uuid, engine=engine) as session:
+            result = await close_batch(session, tenant_id=tenant.uuid, batch_id=built.batch_id)
+            row = (await session.execute(text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'customer_order'"
+            ))).one()
+            return result, row
+
+    result, (updated, hot) = run_db(go)
+    assert result is not None and result.commissions == 40
+    assert updated == hot == 40
 
 
 def _worker(extra_env: dict[str, str]) -> subprocess.Popen:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.batches.tenant_scan import tenants_having
 from service.db import tenant_transaction
-from service.orders.models import OrderStatus
+from service.orders.models import UNPAID_PREDICATE, OrderStatus
 from service.orders.release import cancel_orders
 from service.tasks.scheduler import job
 
@@ -31,7 +31,7 @@ async def expire_tenant_orders(
                     await session.execute(
                         text(
                             "SELECT id FROM customer_order "
-                            "WHERE tenant_id = :t AND status = 'PENDING_PAYMENT' "
+                            f"WHERE tenant_id = :t AND status = 'PENDING_PAYMENT' AND {UNPAID_PREDICATE} "
                             "AND created_at <= clock_timestamp() - make_interval(mins => :w) "
                             "ORDER BY id LIMIT :n"
                         ),
@@ -56,6 +56,7 @@ async def expire_unpaid_orders(tenant_id: UUID | None = None, *, engine: AsyncEn
     """Every PREPAID tenant (or one): idempotent, the state guard cancels each order once."""
     tenants = await tenants_having(
         "SELECT EXISTS (SELECT 1 FROM customer_order WHERE tenant_id = :t AND status = 'PENDING_PAYMENT' "
+        f"AND {UNPAID_PREDICATE} "
         "AND created_at <= clock_timestamp() - make_interval(mins => (SELECT payment_window_minutes "
         "FROM tenant WHERE id = :t)))",
         {"only": str(tenant_id) if tenant_id else None},
