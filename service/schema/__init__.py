@@ -21,6 +21,7 @@ from service.observability.graphql import Observability
 from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
+from service.schema.execution import FastExecutor
 from service.schema.extensions import Guards, RequestLifecycle
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
@@ -62,6 +63,7 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
         mutation=merge_types("Mutation", MUTATIONS),
         extensions=extensions,
         config=StrawberryConfig(),
+        execution_context_class=FastExecutor,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import global_id
 from service.batches import models, operations, queries
 from service.batches.validation import OfferSpec
+from service.catalog import models as catalog_models
 from service.schema.access import (
     KeyedLoader,
     check_page,
@@ -26,10 +27,11 @@ from service.schema.access import (
     serial_session,
     then,
 )
-from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
-from service.schema.catalog.types import Product
+from service.schema.catalog.dataloaders import ProductByIdLoader
+from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError
 from service.schema.context import Context
+from service.schema.execution import preset
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.pagination import Connection
@@ -51,22 +53,73 @@ class OfferByIdLoader(KeyedLoader):
 
 
 class OffersByBatchLoader(KeyedLoader):
-    """Offers with their products and suppliers in one statement; the product and supplier
-    loaders are primed, so `offer.product.supplier` costs no further statement and no await."""
+    """A batch's offers with their products and suppliers: one statement of plain rows, and the
+    objects built from them reused across requests while their rows are unchanged (see
+    `storefront_offer`)."""
 
     async def _load(self, keys: Sequence[UUID]) -> list[Any]:
         async with serial_session(self.context) as session:
-            found = await queries.offers_with_products_by_batches(session, batch_ids=list(keys))
-        products = get_loader(self.context, ProductByIdLoader)
-        suppliers = get_loader(self.context, SupplierByIdLoader)
-        result = []
-        for key in keys:
-            rows = found.get(key, [])
-            for _offer, product, supplier in rows:
-                products.prime(product.id, product)
-                suppliers.prime(supplier.id, supplier)
-            result.append([offer for offer, _product, _supplier in rows])
-        return result
+            found = await queries.storefront_offers(session, batch_ids=list(keys))
+        tenant = self.context.tenant
+        return [[storefront_offer(tenant.id, tenant.currency, row) for row in found.get(key, ())] for key in keys]
+
+
+# -- the storefront's objects, kept per process ---------------------------------------------
+# Keyed by tenant and id, each with every column it was built from: a row read in this request
+# that differs in anything (name, price, supplier, sold, ...) builds new objects, so nothing is
+# ever stale, remaining stock is always this request's, and a tenant only ever finds objects
+# built from its own rows (read under its RLS). Fields that depend on the caller (a product's
+# cost, a supplier's contact) stay resolvers that check the caller on every request.
+_CACHE_LIMIT = 20_000
+_products: dict[tuple[UUID, UUID], tuple[tuple, Product]] = {}
+_offers: dict[tuple[UUID, UUID], tuple[tuple, Offer]] = {}
+
+
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def storefront_product(tenant_id: UUID, product_id: UUID, columns: tuple) -> Product:
+    """`columns`: supplier_id, name, unit, description, image_url, cost_minor, active, supplier
+    name, supplier contact e-mail (queries.STOREFRONT_COLUMNS)."""
+    hit = _products.get((tenant_id, product_id))
+    if hit is not None and hit[0] == columns:
+        return hit[1]
+    supplier_id, name, unit, description, image_url, cost_minor, active, supplier_name, contact = columns
+    supplier = Supplier.of(catalog_models.Supplier(
+        tenant_id=tenant_id, id=supplier_id, name=supplier_name, contact_email=contact, created_at=None))
+    product = Product.of(
+        catalog_models.Product(
+            tenant_id=tenant_id, id=product_id, supplier_id=supplier_id, name=name, unit=unit,
+            description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,
+        ),
+        supplier=supplier,
+    )
+    _remember(_products, (tenant_id, product_id), (columns, product))
+    return product
+
+
+def storefront_offer(tenant_id: UUID, currency: str, row: Any) -> Offer:
+    """An offer from a row of queries.storefront_offers."""
+    product = storefront_product(tenant_id, row[2], tuple(row[10:]))
+    columns = (*row[:10], currency)
+    hit = _offers.get((tenant_id, row[1]))
+    if hit is not None and hit[0] == columns and hit[1].preset_product is product:
+        return hit[1]
+    batch_id, offer_id, product_id, position, price_minor, stock_limit, per_customer, min_group, sold, status = row[:10]
+    offer = Offer.of(
+        models.Offer(
+            tenant_id=tenant_id, id=offer_id, batch_id=batch_id, product_id=product_id, position=position,
+            price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
+            min_group_quantity=min_group, sold=sold, status=status, created_at=None,
+        ),
+        product=product,
+        price=Money.of(price_minor, currency),
+    )
+    _remember(_offers, (tenant_id, offer_id), (columns, offer))
+    return offer
 
 
 async def visible_batch(context: Context, batch_id: UUID) -> models.Batch | None:
@@ -109,8 +162,7 @@ class Batch(Node):
 
     @strawberry.field
     async def offers(self, info: Info) -> list[Offer]:
-        rows = await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
-        return [Offer.of(r) for r in rows]
+        return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)  # type: ignore[no-any-return]
 
 
 @strawberry.type(name="Offer")
@@ -123,9 +175,12 @@ class Offer(Node):
     min_group_quantity: int
     status: OfferStatus  # type: ignore[valid-type]
     row: strawberry.Private[models.Offer]
+    # Set on the storefront's cached objects: what `product` and `price` would resolve to.
+    preset_product: strawberry.Private[Product | None] = None
+    preset_price: strawberry.Private[Money | None] = None
 
     @classmethod
-    def of(cls, row: models.Offer) -> Offer:
+    def of(cls, row: models.Offer, *, product: Product | None = None, price: Money | None = None) -> Offer:
         remaining = None if row.stock_limit is None else max(row.stock_limit - row.sold, 0)
         return cls(
             id=strawberry.ID(global_id.encode("Offer", row.id)),
@@ -136,10 +191,15 @@ class Offer(Node):
             min_group_quantity=row.min_group_quantity,
             status=models.OfferStatus(row.status),
             row=row,
+            preset_product=product,
+            preset_price=price,
         )
 
     @strawberry.field
+    @preset("preset_price")
     def price(self, info: Info) -> Money:
+        if self.preset_price is not None:
+            return self.preset_price
         return Money.of(self.row.price_minor, info.context.tenant.currency)
 
     @strawberry.field
@@ -148,7 +208,10 @@ class Offer(Node):
         return Batch.of(row)
 
     @strawberry.field
+    @preset("preset_product")
     def product(self, info: Info) -> Product:
+        if self.preset_product is not None:
+            return self.preset_product
         return then(load_now(get_loader(info.context, ProductByIdLoader), self.row.product_id), Product.of)
 
 

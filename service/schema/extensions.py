@@ -45,13 +45,32 @@ def _variable_defaults(document: DocumentNode) -> dict[str, Any]:
     return defaults
 
 
+# What the guards need from a document, found once per parsed document (the parser cache hands
+# the same document object back for the same query): its `first` arguments, its variables'
+# defaults and its string literals holding NUL.
+_facts: dict[int, tuple[DocumentNode, list[ArgumentNode], dict[str, Any], list[StringValueNode]]] = {}
+
+
+def _document_facts(document: DocumentNode) -> tuple[list[ArgumentNode], dict[str, Any], list[StringValueNode]]:
+    hit = _facts.get(id(document))
+    if hit is not None and hit[0] is document:
+        return hit[1], hit[2], hit[3]
+    firsts, literals = _FirstArguments(), _StringLiterals()
+    visit(document, firsts)
+    visit(document, literals)
+    if len(_facts) >= 4096:
+        _facts.clear()
+    defaults = _variable_defaults(document)
+    _facts[id(document)] = (document, firsts.values, defaults, literals.nul)
+    return firsts.values, defaults, literals.nul
+
+
 def page_size_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
     limit = get_settings().max_page_size
-    finder = _FirstArguments()
-    visit(document, finder)
-    values = {**_variable_defaults(document), **(variables or {})}
+    first_arguments, defaults, _ = _document_facts(document)
+    values = {**defaults, **(variables or {})}
     errors = []
-    for arg in finder.values:
+    for arg in first_arguments:
         if isinstance(arg.value, IntValueNode):
             value: Any = int(arg.value.value)
         elif isinstance(arg.value, VariableNode):
@@ -91,10 +110,9 @@ class _StringLiterals(Visitor):
 
 def nul_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
     """PostgreSQL text cannot hold NUL: refuse it in any string, literal or variable, up front."""
-    finder = _StringLiterals()
-    visit(document, finder)
-    if finder.nul or _has_nul(variables or {}):
-        return [GraphQLError("Text may not contain NUL (\\u0000) characters.", nodes=finder.nul or None,
+    nul = _document_facts(document)[2]
+    if nul or _has_nul(variables or {}):
+        return [GraphQLError("Text may not contain NUL (\\u0000) characters.", nodes=nul or None,
                              extensions={"code": "INVALID"})]
     return []
 

@@ -23,6 +23,7 @@ from service.schema.access import (
 from service.schema.catalog.dataloaders import ProductByIdLoader, ProductsBySupplierLoader, SupplierByIdLoader
 from service.schema.common import Money, Node
 from service.schema.context import Context
+from service.schema.execution import preset
 from service.schema.node import node_loader
 from service.schema.pagination import Connection
 
@@ -80,9 +81,11 @@ class Product(Node):
     image_url: str | None
     active: bool
     row: strawberry.Private[models.Product]
+    # The supplier when the product was built with it (the storefront's cached objects).
+    preset_supplier: strawberry.Private[Supplier | None] = None
 
     @classmethod
-    def of(cls, row: models.Product) -> Product:
+    def of(cls, row: models.Product, *, supplier: Supplier | None = None) -> Product:
         return cls(
             id=strawberry.ID(global_id.encode("Product", row.id)),
             name=row.name,
@@ -91,10 +94,14 @@ class Product(Node):
             image_url=row.image_url,
             active=row.active,
             row=row,
+            preset_supplier=supplier,
         )
 
     @strawberry.field
+    @preset("preset_supplier")
     def supplier(self, info: Info) -> Supplier:
+        if self.preset_supplier is not None:
+            return self.preset_supplier
         loader = get_loader(info.context, SupplierByIdLoader)
         return then(load_now(loader, self.row.supplier_id), _supplier_of)
 

@@ -1,0 +1,233 @@
+"""A faster executor for the common case: plain attribute fields.
+
+graphql-core resolves every field alike: a resolve-info object, the resolver (strawberry's
+wrapper around `getattr`), then `complete_value`'s type dispatch — about 3 µs a field, and a
+catalog page has over a thousand. Per selection set (once per request, shared by every item
+of a list) this executor plans which fields are plain: a strawberry field without resolver,
+extensions or arguments, or a resolver marked with `preset` whose object carries the value.
+Those it reads with `getattr` and coerces itself; anything unusual — a None for a non-null
+field, a value of an unexpected class, a coercion that fails — goes to graphql-core's own
+path, which then resolves, completes or reports the error exactly as it always did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from graphql import (
+    GraphQLNonNull,
+    GraphQLObjectType,
+    Undefined,
+    is_leaf_type,
+    is_object_type,
+)
+from graphql.pyutils import Path, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
+
+F = TypeVar("F", bound=Callable[..., Any])
+_LEAF, _OBJECT, _TYPENAME, _OTHER = range(4)
+
+
+def preset(attribute: str) -> Callable[[F], F]:
+    """Marks a resolver whose object may carry its value in `attribute` (None: resolve as usual).
+    The resolver must return that value itself when it is set, so both paths agree."""
+
+    def mark(fn: F) -> F:
+        fn.__preset__ = attribute  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def _attribute(field_def: Any) -> tuple[str, bool] | None:
+    """(attribute, is_preset) when the field's value is an attribute of its source, else None."""
+    definition = (field_def.extensions or {}).get("strawberry-definition")
+    if definition is None or field_def.args:
+        return None
+    resolve = field_def.resolve
+    if getattr(resolve, "__name__", "") == "_get_basic_result" and definition.is_basic_field:
+        return definition.python_name, False
+    resolver = definition.base_resolver
+    attribute = getattr(getattr(resolver, "wrapped_func", None), "__preset__", None)
+    if attribute and not definition.extensions:
+        return attribute, True
+    return None
+
+
+def _origin(object_type: GraphQLObjectType) -> type | None:
+    """The strawberry class behind a GraphQL object type."""
+    return getattr((object_type.extensions or {}).get("strawberry-definition"), "origin", None)
+
+
+class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        manager = self.middleware_manager
+        self._fast = manager is None or not manager.middlewares
+        self._plans: dict[int, tuple[Any, list[tuple]]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple]:
+        plan = []
+        for name, details in grouped_field_set.items():
+            node = details[0].node
+            field_name = node.name.value
+            entry: tuple = (_OTHER, name, details)
+            if field_name == "__typename":
+                entry = (_TYPENAME, name, details)
+            elif not node.arguments and not node.directives:
+                field_def = parent_type.fields.get(field_name)
+                found = _attribute(field_def) if field_def is not None else None
+                if found is not None:
+                    attribute, is_preset = found
+                    return_type = field_def.type
+                    non_null = isinstance(return_type, GraphQLNonNull)
+                    named = return_type.of_type if non_null else return_type
+                    if is_leaf_type(named) and not is_preset:
+                        entry = (_LEAF, name, details, attribute, named.coerce_output_value, non_null)
+                    elif is_object_type(named):
+                        origin = _origin(named)
+                        if origin is not None:
+                            entry = (_OBJECT, name, details, attribute, named, origin, non_null, is_preset)
+            plan.append(entry)
+        return plan
+
+    def execute_fields(  # type: ignore[override]
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        if not self._fast:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        key = id(grouped_field_set)
+        cached = self._plans.get(key)
+        if cached is None or cached[0] is not grouped_field_set:
+            cached = self._plans[key] = (grouped_field_set, self._plan(parent_type, grouped_field_set))
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        is_awaitable = self.is_awaitable
+        type_name = parent_type.name
+        try:
+            for entry in cached[1]:
+                kind, name, details = entry[0], entry[1], entry[2]
+                if kind == _LEAF:
+                    value = getattr(source_value, entry[3], Undefined)
+                    if value is None:
+                        if not entry[5]:
+                            results[name] = None
+                            continue
+                    elif value is not Undefined:
+                        try:
+                            coerced = entry[4](value)
+                        except Exception:  # noqa: BLE001 - graphql-core's path reports it
+                            coerced = None
+                        if coerced is not None and coerced is not Undefined:
+                            results[name] = coerced
+                            continue
+                elif kind == _OBJECT:
+                    value = getattr(source_value, entry[3], None)
+                    if value is not None and type(value) is entry[5] and not hasattr(value, TYPE_CAST_ATTRIBUTE):
+                        field_path = Path(path, name, type_name)
+                        return_type = entry[4]
+                        try:
+                            sub = self.collect_subfields(return_type, details)
+                            completed = self.execute_fields(return_type, value, field_path,
+                                                            sub.grouped_field_set, None)
+                        except Exception as raw_error:
+                            self.handle_field_error(raw_error, return_type, details, field_path)
+                            results[name] = None
+                            continue
+                        results[name] = completed
+                        if is_awaitable(completed):
+                            results[name] = self._guarded(completed, return_type, details, field_path)
+                            awaitable_fields.append(name)
+                        continue
+                    if value is None and not entry[7] and not entry[6]:
+                        results[name] = None
+                        continue
+                elif kind == _TYPENAME:
+                    results[name] = type_name
+                    continue
+                result = self.execute_field(parent_type, source_value, details, Path(path, name, type_name),
+                                            position_context)
+                if result is not Undefined:
+                    results[name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[f] for f in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._gather(results, awaitable_fields)
+
+    def complete_iterable_value(  # type: ignore[override]
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of non-null objects of one strawberry type: each item straight to its fields."""
+        named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else None
+        origin = _origin(named) if named is not None and is_object_type(named) else None
+        if (
+            origin is None
+            or not self._fast
+            or not isinstance(items, list | tuple)
+            or any(type(item) is not origin or hasattr(item, TYPE_CAST_ATTRIBUTE) for item in items)
+            or self.get_stream_usage(field_details_list, path)
+        ):
+            return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+        grouped = self.collect_subfields(named, field_details_list).grouped_field_set
+        is_awaitable = self.is_awaitable
+        results: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = Path(path, index, None)
+                try:
+                    completed = self.execute_fields(named, item, item_path, grouped, None)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed = None
+                if is_awaitable(completed):
+                    completed = self._guarded(completed, item_type, field_details_list, item_path)
+                    awaitable_indices.append(index)
+                results.append(completed)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([results[i] for i in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return results
+        return self._gather_items(results, awaitable_indices)
+
+    async def _gather_items(self, results: list[Any], indices: list[int]) -> list[Any]:
+        values = await gather_with_cancel(*(results[i] for i in indices))
+        for i, value in zip(indices, values, strict=True):
+            results[i] = value
+        return results
+
+    async def _guarded(self, completed: Any, return_type: Any, details: Any, path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:  # noqa: BLE001 - as graphql-core's execute_field
+            self.handle_field_error(raw_error, return_type, details, path)
+            return None
+
+    async def _gather(self, results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+        if len(awaitable_fields) == 1:
+            name = awaitable_fields[0]
+            results[name] = await results[name]
+        else:
+            values = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+            results.update(zip(awaitable_fields, values, strict=True))
+        return results
