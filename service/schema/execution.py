@@ -89,7 +89,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     elif is_object_type(named):
                         origin = _origin(named)
                         if origin is not None:
-                            entry = (_OBJECT, name, details, attribute, named, origin, non_null, is_preset)
+                            entry = (_OBJECT, name, details, attribute, named, origin, non_null, is_preset, return_type)
             plan.append(entry)
         return plan
 
@@ -132,18 +132,19 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     value = getattr(source_value, entry[3], None)
                     if value is not None and type(value) is entry[5] and not hasattr(value, TYPE_CAST_ATTRIBUTE):
                         field_path = Path(path, name, type_name)
-                        return_type = entry[4]
+                        object_type, field_type = entry[4], entry[8]
                         try:
-                            sub = self.collect_subfields(return_type, details)
-                            completed = self.execute_fields(return_type, value, field_path,
+                            sub = self.collect_subfields(object_type, details)
+                            completed = self.execute_fields(object_type, value, field_path,
                                                             sub.grouped_field_set, None)
                         except Exception as raw_error:
-                            self.handle_field_error(raw_error, return_type, details, field_path)
+                            # A non-null field re-raises here, to null its parent, as graphql-core does.
+                            self.handle_field_error(raw_error, field_type, details, field_path)
                             results[name] = None
                             continue
                         results[name] = completed
                         if is_awaitable(completed):
-                            results[name] = self._guarded(completed, return_type, details, field_path)
+                            results[name] = self._guarded(completed, field_type, details, field_path)
                             awaitable_fields.append(name)
                         continue
                     if value is None and not entry[7] and not entry[6]:

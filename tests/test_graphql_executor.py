@@ -1,0 +1,146 @@
+"""The fast executor answers exactly what graphql-core's own executor answers: data, errors,
+their paths, null propagation, for plain fields, preset resolvers, lists and odd values."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import Enum
+
+import pytest
+import strawberry
+
+from service.schema.execution import FastExecutor, preset
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    maybe: str | None = None
+
+    @strawberry.field
+    async def loud(self) -> str:
+        await asyncio.sleep(0)
+        if self.maybe == "fail":
+            raise ValueError(f"loud {self.name}")
+        return self.name.upper()
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    count: int
+    colour: Colour
+    label: str | None
+    must: str  # set to None on purpose in some items: a non-null error
+    leaf: Leaf
+    optional_leaf: Leaf | None = None
+    preset_leaf: strawberry.Private[Leaf | None] = None
+
+    @strawberry.field
+    @preset("preset_leaf")
+    def computed(self) -> Leaf:
+        if self.preset_leaf is not None:
+            return self.preset_leaf
+        return Leaf(name=f"computed {self.id}")
+
+    @strawberry.field
+    async def later(self) -> str:
+        await asyncio.sleep(0)
+        return f"later {self.id}"
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError(f"broken {self.id}")
+
+    @strawberry.field
+    def echo(self, text: str) -> str:
+        return text
+
+
+def _items(bad: bool) -> list[Item]:
+    items = []
+    for i in range(4):
+        items.append(Item(
+            id=strawberry.ID(str(i)), count=i, colour=Colour.RED if i % 2 else Colour.BLUE,
+            label=None if i == 1 else f"label {i}", must="ok", leaf=Leaf(name=f"leaf {i}"),
+            optional_leaf=Leaf(name="o") if i == 2 else None,
+            preset_leaf=Leaf(name=f"preset {i}") if i % 2 else None,
+        ))
+    if bad:
+        items[2].must = None  # type: ignore[assignment]
+        items[3].count = "not a number"  # type: ignore[assignment]
+        items[1].leaf = Leaf(name=None)  # type: ignore[arg-type]
+        items[0].optional_leaf = Leaf(name=None)  # type: ignore[arg-type]
+        items[3].leaf = Leaf(name="x", maybe="fail")
+    return items
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self, bad: bool = False) -> list[Item]:
+        return _items(bad)
+
+    @strawberry.field
+    def nullable_items(self, bad: bool = False) -> list[Item | None] | None:
+        return _items(bad)  # type: ignore[return-value]
+
+    @strawberry.field
+    def one(self) -> Item:
+        return _items(False)[0]
+
+
+QUERIES = [
+    "{ items { id count colour label must leaf { name maybe } optionalLeaf { name } computed { name } } }",
+    "{ items { __typename a: id b: id count ...F } } fragment F on Item { leaf { __typename name } }",
+    "{ items { id later broken echo(text: \"x\") } }",
+    "{ items(bad: true) { id must } }",
+    "{ items(bad: true) { id count } }",
+    "{ nullableItems(bad: true) { id must leaf { name } } }",
+    "{ nullableItems(bad: true) { id count computed { name } } }",
+    "{ nullableItems(bad: true) { id optionalLeaf { name } } }",
+    "{ nullableItems(bad: true) { id leaf { name } } }",
+    "{ items(bad: true) { id optionalLeaf { name } } }",
+    "{ items { leaf { loud } computed { loud name } } }",
+    "{ nullableItems(bad: true) { id leaf { loud } } }",
+    "query($s: Boolean!) { one { id label @skip(if: $s) leaf @include(if: $s) { name } } }",
+    "{ one { computed { name maybe } optionalLeaf { name } } }",
+]
+
+
+def _run(schema: strawberry.Schema, query: str) -> dict:
+    result = asyncio.run(schema.execute(query, variable_values={"s": True}))
+    errors = sorted((e.message, tuple(e.path or ())) for e in result.errors or [])
+    return {"data": result.data, "errors": errors}
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_same_answers_as_graphql_core(query: str) -> None:
+    plain = strawberry.Schema(Query)
+    fast = strawberry.Schema(Query, execution_context_class=FastExecutor)
+    expected = _run(plain, query)
+    assert _run(fast, query) == expected
+    if "bad" in query:
+        assert expected["errors"], "the query was meant to fail somewhere"
+
+
+def test_the_fast_path_is_taken() -> None:
+    """Plain and preset fields are planned as such (else this module would test nothing)."""
+    seen: list[tuple[str, int]] = []
+
+    class Spy(FastExecutor):
+        def _plan(self, parent_type, grouped_field_set):  # type: ignore[no-untyped-def]
+            plan = super()._plan(parent_type, grouped_field_set)
+            seen.extend((parent_type.name, entry[0]) for entry in plan)
+            return plan
+
+    schema = strawberry.Schema(Query, execution_context_class=Spy)
+    _run(schema, QUERIES[0])
+    kinds = {kind for name, kind in seen if name == "Item"}
+    assert kinds == {0, 1}, seen  # leaves and objects (leaf, optionalLeaf, the preset computed)
