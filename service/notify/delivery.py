@@ -243,17 +243,17 @@ async def record(claimed: Claimed, outcome: Outcome, *, engine: AsyncEngine | No
     return retries[0][1] if retries else None
 
 
-async def send(claimed: Claimed) -> Outcome:
+async def send(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] | None = None) -> Outcome:
     if claimed.channel == "WEBHOOK":
-        return await send_webhook(claimed)
+        return await send_webhook(claimed, secrets)
     if claimed.channel == "EMAIL":
         return await asyncio.get_running_loop().run_in_executor(_email_pool(), send_email, claimed)
     return Outcome(False, error=f"unknown channel {claimed.channel}", permanent=True)
 
 
-async def _attempt(claimed: Claimed) -> Outcome:
+async def _attempt(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] | None = None) -> Outcome:
     try:
-        return await send(claimed)
+        return await send(claimed, secrets)
     except Exception as e:  # noqa: BLE001 - any failure to send is recorded and retried
         log.exception("delivery %s failed unexpectedly", claimed.id)
         return Outcome(False, error=f"{type(e).__name__}: {e}")
@@ -266,7 +266,8 @@ async def deliver_chunk(
     claimed = await claim_many(tenant_id, ids, engine=engine)
     if not claimed:
         return []
-    outcomes = await asyncio.gather(*(_attempt(c) for c in claimed))
+    secrets: dict[tuple[UUID, int], bytes] = {}  # derived once per subscription and chunk
+    outcomes = await asyncio.gather(*(_attempt(c, secrets) for c in claimed))
     return await record_many(tenant_id, list(zip(claimed, outcomes, strict=True)), engine=engine)
 
 
@@ -400,13 +401,18 @@ def _email_pool() -> ThreadPoolExecutor:
     return _email_pools[0]
 
 
-async def send_webhook(claimed: Claimed) -> Outcome:
+async def send_webhook(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] | None = None) -> Outcome:
     if claimed.url is None or claimed.secret_version is None:
         return Outcome(False, error="the subscription no longer exists", permanent=True)
     if not claimed.subscription_active:
         return Outcome(False, error="the subscription is inactive", permanent=True)
     assert claimed.subscription_id is not None
-    secret = subscription_secret(claimed.subscription_id, claimed.secret_version)
+    key = (claimed.subscription_id, claimed.secret_version)
+    secret = secrets.get(key) if secrets is not None else None
+    if secret is None:  # (deriving it reads the server key, from a file unless configured)
+        secret = subscription_secret(claimed.subscription_id, claimed.secret_version)
+        if secrets is not None:
+            secrets[key] = secret
     if fingerprint(secret) != claimed.secret_fingerprint:
         return Outcome(
             False,
@@ -491,7 +497,7 @@ SELECT id, channel, subscription_id FROM delivery
 """)
 
 _MARK_ENQUEUED = text("""
-UPDATE delivery SET enqueued_at = clock_timestamp()
+UPDATE delivery SET enqueued_at = CASE WHEN CAST(:enqueued AS boolean) THEN clock_timestamp() END
  WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[])) AND status = 'PENDING'
 """)
 
@@ -526,11 +532,16 @@ async def due_deliveries(
     return [(r.id, endpoint_of(r.channel, r.subscription_id)) for r in rows]
 
 
-async def mark_enqueued(tenant_id: UUID, ids: list[UUID], *, engine: AsyncEngine | None = None) -> None:
+async def mark_enqueued(
+    tenant_id: UUID, ids: list[UUID], *, enqueued: bool = True, engine: AsyncEngine | None = None
+) -> None:
+    """Records that a message for these deliveries' next attempt is in the broker (or, with
+    `enqueued=False`, that it is not after all)."""
     if not ids:
         return
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        await session.execute(_MARK_ENQUEUED, {"tenant_id": tenant_id, "ids": [str(i) for i in ids]})
+        await session.execute(
+            _MARK_ENQUEUED, {"tenant_id": tenant_id, "ids": [str(i) for i in ids], "enqueued": enqueued})
 
 
 async def tenants_with_due_deliveries(limit: int = 1000) -> list[UUID]:

@@ -120,11 +120,16 @@ async def relay_tenant_outbox(tenant_id: str) -> None:
 
 
 async def enqueue_deliveries(
-    tenant_id: UUID, deliveries: Iterable[tuple[UUID, str | None]], *, delay: float | None = None
+    tenant_id: UUID,
+    deliveries: Iterable[tuple[UUID, str | None]],
+    *,
+    delay: float | None = None,
+    marked: bool = False,
 ) -> int:
     """Puts `deliver_batch` messages in the broker: the deliveries grouped by endpoint, up to
-    MESSAGE_SIZE per message. A broker outage is logged, not raised: the deliveries stay PENDING
-    with no message and `retry-deliveries` sends them later."""
+    MESSAGE_SIZE per message, then marks them enqueued (`marked`: the relay already did, and
+    what could not be sent is unmarked). A broker outage is logged, not raised: the deliveries
+    stay PENDING with no message and `retry-deliveries` sends them later."""
     groups: dict[str | None, list[UUID]] = {}
     for id_, endpoint in deliveries:
         groups.setdefault(endpoint, []).append(id_)
@@ -148,7 +153,12 @@ async def enqueue_deliveries(
         return sent
 
     sent = await asyncio.to_thread(send_all)
-    await delivery.mark_enqueued(tenant_id, sent)
+    if marked:
+        done = set(sent)
+        await delivery.mark_enqueued(
+            tenant_id, [i for ids in groups.values() for i in ids if i not in done], enqueued=False)
+    else:
+        await delivery.mark_enqueued(tenant_id, sent)
     return len(sent)
 
 
@@ -157,9 +167,11 @@ async def relay_now(tenant_id: UUID, *, max_batches: int | None = None) -> relay
     commit, so sending starts while the next batch is relayed."""
 
     async def enqueue(batch: relay.Relayed) -> None:
-        await enqueue_deliveries(tenant_id, batch.deliveries)
+        await enqueue_deliveries(tenant_id, batch.deliveries, marked=True)
 
-    return await relay.relay_tenant(tenant_id, max_batches=max_batches, after_batch=enqueue)
+    # Written as enqueued: if this process dies before enqueueing, the retry job sends them once
+    # GROUPBUY_DELIVERY_REQUEUE_SECONDS have passed.
+    return await relay.relay_tenant(tenant_id, max_batches=max_batches, after_batch=enqueue, enqueued=True)
 
 
 async def request_relay(tenant_id: UUID) -> None:
