@@ -15,8 +15,12 @@ from bench.api import CATALOG, ORDER_PLACE, _gid
 from bench.common import log, servers
 from bench.world import build_world, did
 
+SMALL = "query($id: ID!) { batch(id: $id) { id title } }"
+OFFER_IDS = "query($id: ID!) { batch(id: $id) { offers { id } } }"
 
-async def measure(world, requests: int, profile: str | None, order: bool) -> None:  # type: ignore[no-untyped-def]
+
+async def measure(world, requests: int, profile: str | None, order: bool,  # type: ignore[no-untyped-def]
+                  query: str = CATALOG) -> None:
     import httpx
     from sqlalchemy import event
 
@@ -26,7 +30,7 @@ async def measure(world, requests: int, profile: str | None, order: bool) -> Non
     app = create_app()
     seen: list[str] = []
     event.listen(app_engine().sync_engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
-    body = {"query": CATALOG, "variables": {"id": _gid("Batch", world.catalog_batches[100])}}
+    body = {"query": query, "variables": {"id": _gid("Batch", world.catalog_batches[100])}}
     headers = {"X-Tenant": world.slug}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
 
@@ -48,6 +52,13 @@ async def measure(world, requests: int, profile: str | None, order: bool) -> Non
         for _ in range(requests):
             await client.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
         floor_ms = (time.process_time() - t0) * 1000 / requests
+        # The same request with smaller selections: where the time goes.
+        for smaller in (SMALL, OFFER_IDS):
+            part = {"query": smaller, "variables": body["variables"]}
+            t0 = time.process_time()
+            for _ in range(requests):
+                await client.post("/graphql", json=part, headers=headers)
+            log(f"  {smaller}: {(time.process_time() - t0) * 1000 / requests:.2f} ms")
         profiler = None
         if profile == "pyinstrument":
             from pyinstrument import Profiler
@@ -75,7 +86,7 @@ async def measure(world, requests: int, profile: str | None, order: bool) -> Non
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
-        log(f"catalog (100 offers): {cpu_ms:.2f} ms CPU per request in-process "
+        log(f"{args_name(query)}: {cpu_ms:.2f} ms CPU per request in-process "
             f"(healthz through the same client: {httpx_ms:.2f} ms, {{ __typename }}: {floor_ms:.2f} ms)")
         if order:
             variables = {"input": {"batchId": _gid("Batch", world.batch_id),
@@ -91,15 +102,22 @@ async def measure(world, requests: int, profile: str | None, order: bool) -> Non
     await dispose_engines()
 
 
+def args_name(query: str) -> str:
+    return {CATALOG: "catalog (100 offers)", SMALL: "batch { id title }", OFFER_IDS: "batch { offers { id } }"}[query]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", choices=["pyinstrument", "cprofile"])
     parser.add_argument("--order", action="store_true", help="also orderPlace's CPU per request")
+    parser.add_argument("--query", choices=["catalog", "small", "offer-ids"], default="catalog",
+                        help="the request measured and profiled")
     args = parser.parse_args()
     with servers("profile-catalog", fresh=True) as env:
         world = build_world(env, customers=50)
-        asyncio.run(measure(world, args.requests, args.profile, args.order))
+        query = {"catalog": CATALOG, "small": SMALL, "offer-ids": OFFER_IDS}[args.query]
+        asyncio.run(measure(world, args.requests, args.profile, args.order, query))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.models import PUBLIC_BATCH_STATUSES, Batch, BatchStatus, Offer
@@ -80,31 +81,50 @@ async def offers_with_products_by_batches(
     return found
 
 
-# What the storefront shows of an offer, its product and the product's supplier, as plain columns.
+# What the storefront shows of an offer, its product and the product's supplier, in this order.
 STOREFRONT_COLUMNS = (
-    Offer.batch_id, Offer.id, Offer.product_id, Offer.position, Offer.price_minor, Offer.stock_limit,
-    Offer.per_customer_limit, Offer.min_group_quantity, Offer.sold, Offer.status,
+    Offer.id, Offer.product_id, Offer.position, Offer.price_minor, Offer.stock_limit, Offer.per_customer_limit,
+    Offer.min_group_quantity, Offer.sold, Offer.status,
     Product.supplier_id, Product.name, Product.unit, Product.description, Product.image_url, Product.cost_minor,
     Product.active, Supplier.name, Supplier.contact_email,
 )
 
 
-async def storefront_offers(session: AsyncSession, *, batch_ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
-    """Each batch's offers with their product and supplier in one statement, as plain rows in
-    STOREFRONT_COLUMNS order: no ORM objects, whose construction cost more than the query."""
-    # On the connection: a Core statement, without the ORM's per-statement set-up.
-    connection = await session.connection()
-    rows = await connection.execute(
-        select(*STOREFRONT_COLUMNS)
+def _storefront_json() -> Any:
+    """A batch's offers as one JSON array of STOREFRONT_COLUMNS arrays, built by PostgreSQL:
+    correlated to the batch of the enclosing statement, so a batch and its offers are one read."""
+    return (
+        select(func.coalesce(
+            func.json_agg(aggregate_order_by(func.json_build_array(*STOREFRONT_COLUMNS), Offer.position,
+                                             Offer.created_at)),
+            literal_column("'[]'::json"),
+        ))
+        .select_from(Offer)
         .join(Product, (Product.tenant_id == Offer.tenant_id) & (Product.id == Offer.product_id))
         .join(Supplier, (Supplier.tenant_id == Product.tenant_id) & (Supplier.id == Product.supplier_id))
-        .where(Offer.batch_id.in_(list(batch_ids)))
-        .order_by(Offer.position, Offer.created_at)
+        .where(Offer.tenant_id == Batch.tenant_id, Offer.batch_id == Batch.id)
+        .correlate(Batch)
+        .scalar_subquery()
     )
-    found: dict[UUID, list[Any]] = defaultdict(list)
-    for row in rows:
-        found[row[0]].append(row)
-    return found
+
+
+async def storefront_offers(session: AsyncSession, *, batch_ids: Sequence[UUID]) -> dict[UUID, list[list[Any]]]:
+    """Each batch's offers with their product and supplier in one statement, as plain values in
+    STOREFRONT_COLUMNS order (ids as text): no ORM objects, whose construction cost more than the query."""
+    # On the connection: a Core statement, without the ORM's per-statement set-up.
+    connection = await session.connection()
+    rows = await connection.execute(select(Batch.id, _storefront_json()).where(Batch.id.in_(list(batch_ids))))
+    return {batch_id: offers for batch_id, offers in rows}
+
+
+async def batch_with_storefront(session: AsyncSession, *, batch_id: UUID) -> tuple[Batch, list[list[Any]]] | None:
+    """A batch and its storefront offers (as `storefront_offers`) in one statement."""
+    found = (
+        await session.execute(
+            select(Batch, _storefront_json()).where(Batch.id == batch_id).execution_options(populate_existing=True)
+        )
+    ).first()
+    return (found[0], found[1]) if found is not None else None
 
 
 async def offers_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Offer]:

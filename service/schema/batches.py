@@ -53,26 +53,24 @@ class OfferByIdLoader(KeyedLoader):
 
 
 class OffersByBatchLoader(KeyedLoader):
-    """A batch's offers with their products and suppliers: one statement of plain rows, and the
-    objects built from them reused across requests while their rows are unchanged (see
-    `storefront_offer`)."""
+    """A batch's offers with their products and suppliers: one statement, and the objects built
+    from its values reused across requests while those values are unchanged (`storefront_offers`)."""
 
     async def _load(self, keys: Sequence[UUID]) -> list[Any]:
         async with serial_session(self.context) as session:
             found = await queries.storefront_offers(session, batch_ids=list(keys))
-        tenant = self.context.tenant
-        return [[storefront_offer(tenant.id, tenant.currency, row) for row in found.get(key, ())] for key in keys]
+        return [storefront_offers(self.context, key, found.get(key) or ()) for key in keys]
 
 
 # -- the storefront's objects, kept per process ---------------------------------------------
-# Keyed by tenant and id, each with every column it was built from: a row read in this request
-# that differs in anything (name, price, supplier, sold, ...) builds new objects, so nothing is
+# Keyed by tenant and id, each with every value it was built from: values read in this request
+# that differ in anything (name, price, supplier, sold, ...) build new objects, so nothing is
 # ever stale, remaining stock is always this request's, and a tenant only ever finds objects
 # built from its own rows (read under its RLS). Fields that depend on the caller (a product's
 # cost, a supplier's contact) stay resolvers that check the caller on every request.
 _CACHE_LIMIT = 20_000
-_products: dict[tuple[UUID, UUID], tuple[tuple, Product]] = {}
-_offers: dict[tuple[UUID, UUID], tuple[tuple, Offer]] = {}
+_products: dict[tuple[UUID, str], tuple[tuple, Product]] = {}
+_offers: dict[tuple[UUID, str], tuple[tuple, Offer]] = {}
 
 
 def _remember(cache: dict, key: Any, value: Any) -> None:
@@ -81,45 +79,76 @@ def _remember(cache: dict, key: Any, value: Any) -> None:
     cache[key] = value
 
 
-def storefront_product(tenant_id: UUID, product_id: UUID, columns: tuple) -> Product:
-    """`columns`: supplier_id, name, unit, description, image_url, cost_minor, active, supplier
-    name, supplier contact e-mail (queries.STOREFRONT_COLUMNS)."""
+def _storefront_product(tenant_id: UUID, product_id: str, values: tuple) -> Product:
+    """`values`: supplier id, name, unit, description, image URL, cost, active, supplier name and
+    contact e-mail (the end of queries.STOREFRONT_COLUMNS)."""
     hit = _products.get((tenant_id, product_id))
-    if hit is not None and hit[0] == columns:
+    if hit is not None and hit[0] == values:
         return hit[1]
-    supplier_id, name, unit, description, image_url, cost_minor, active, supplier_name, contact = columns
+    supplier_id, name, unit, description, image_url, cost_minor, active, supplier_name, contact = values
     supplier = Supplier.of(catalog_models.Supplier(
-        tenant_id=tenant_id, id=supplier_id, name=supplier_name, contact_email=contact, created_at=None))
+        tenant_id=tenant_id, id=UUID(supplier_id), name=supplier_name, contact_email=contact, created_at=None))
     product = Product.of(
         catalog_models.Product(
-            tenant_id=tenant_id, id=product_id, supplier_id=supplier_id, name=name, unit=unit,
+            tenant_id=tenant_id, id=UUID(product_id), supplier_id=UUID(supplier_id), name=name, unit=unit,
             description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,
         ),
         supplier=supplier,
     )
-    _remember(_products, (tenant_id, product_id), (columns, product))
+    _remember(_products, (tenant_id, product_id), (values, product))
     return product
 
 
-def storefront_offer(tenant_id: UUID, currency: str, row: Any) -> Offer:
-    """An offer from a row of queries.storefront_offers."""
-    product = storefront_product(tenant_id, row[2], tuple(row[10:]))
-    columns = (*row[:10], currency)
-    hit = _offers.get((tenant_id, row[1]))
-    if hit is not None and hit[0] == columns and hit[1].preset_product is product:
-        return hit[1]
-    batch_id, offer_id, product_id, position, price_minor, stock_limit, per_customer, min_group, sold, status = row[:10]
-    offer = Offer.of(
-        models.Offer(
-            tenant_id=tenant_id, id=offer_id, batch_id=batch_id, product_id=product_id, position=position,
-            price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
-            min_group_quantity=min_group, sold=sold, status=status, created_at=None,
-        ),
-        product=product,
-        price=Money.of(price_minor, currency),
-    )
-    _remember(_offers, (tenant_id, offer_id), (columns, offer))
-    return offer
+def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[Any]]) -> list[Offer]:
+    """The offers of one batch from queries.storefront_offers' values."""
+    tenant = context.tenant
+    tenant_id, currency = tenant.id, tenant.currency
+    offers = []
+    for row in rows:
+        product = _storefront_product(tenant_id, row[1], tuple(row[9:]))
+        values = (batch_id, *row[:9], currency)
+        hit = _offers.get((tenant_id, row[0]))
+        if hit is not None and hit[0] == values and hit[1].preset_product is product:
+            offers.append(hit[1])
+            continue
+        offer_id, product_id, position, price_minor, stock_limit, per_customer, min_group, sold, status = row[:9]
+        offer = Offer.of(
+            models.Offer(
+                tenant_id=tenant_id, id=UUID(offer_id), batch_id=batch_id, product_id=UUID(product_id),
+                position=position, price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
+                min_group_quantity=min_group, sold=sold, status=status, created_at=None,
+            ),
+            product=product,
+            price=Money.of(price_minor, currency),
+        )
+        _remember(_offers, (tenant_id, offer_id), (values, offer))
+        offers.append(offer)
+    return offers
+
+
+def _asks_for(selections: Any, name: str) -> bool:
+    for selection in selections:
+        if getattr(selection, "name", None) == name and not hasattr(selection, "type_condition"):
+            return True
+        if hasattr(selection, "type_condition") and _asks_for(selection.selections, name):
+            return True
+    return False
+
+
+async def load_batch_for(info: Info, batch_id: UUID) -> None:
+    """When the selection asks for the batch's offers, the batch and its offers in one statement
+    (the storefront's query), primed into the loaders that `batch` and `offers` then use."""
+    context = info.context
+    if not _asks_for(info.selected_fields[0].selections, "offers"):
+        return
+    batches = get_loader(context, BatchByIdLoader)
+    if batches.cache_map.get(batch_id) is not None:
+        return
+    async with serial_session(context) as session:
+        found = await queries.batch_with_storefront(session, batch_id=batch_id)
+    batches.prime(batch_id, found[0] if found else None)
+    if found:
+        get_loader(context, OffersByBatchLoader).prime(batch_id, storefront_offers(context, batch_id, found[1]))
 
 
 async def visible_batch(context: Context, batch_id: UUID) -> models.Batch | None:
@@ -259,6 +288,7 @@ class BatchesQuery:
         batch_id = decode(id, "Batch")
         if batch_id is None:
             return None
+        await load_batch_for(info, batch_id)
         row = await visible_batch(info.context, batch_id)
         return Batch.of(row) if row else None
 
