@@ -8,6 +8,9 @@
 - purchase_order_delivery: primary key (tenant_id, purchase_order_id, pickup_point_id,
   product_id) serves both the per-purchase-order reads and the pick-list view's per-point probes,
   so the second index goes.
+- commission: one foreign key (tenant_id, order_id, batch_id, leader_id) to its order (new unique
+  key customer_order_commission_key) instead of three to order, batch and leader: one check per
+  commission written, and a commission's batch and leader are its order's.
 - The single-column tenant_id -> tenant foreign key is dropped from the order and procurement
   tables: each has a composite (tenant_id, ...) foreign key to a tenant table that already proves
   the tenant exists, and each such check is a query per row written.
@@ -27,12 +30,25 @@ TENANT_FK_DROPPED = (
     "customer_order", "order_line", "offer_customer_quantity", "refund", "batch_close", "purchase_order",
     "purchase_order_line", "purchase_order_delivery", "pick_list", "commission",
 )
+COMMISSION_FKS = {
+    "commission_tenant_id_order_id_fkey": ("customer_order", "order_id"),
+    "commission_tenant_id_leader_id_fkey": ("leader", "leader_id"),
+    "commission_tenant_id_batch_id_fkey": ("batch", "batch_id"),
+}
 UNPAID = "paid_at IS NULL AND cancelled_at IS NULL AND picked_up_at IS NULL"
 
 
 def upgrade() -> None:
     for table in TENANT_FK_DROPPED:
         op.drop_constraint(f"{table}_tenant_id_fkey", table, type_="foreignkey")
+
+    op.create_unique_constraint("customer_order_commission_key", "customer_order",
+                                ["tenant_id", "id", "batch_id", "leader_id"])
+    for name in COMMISSION_FKS:
+        op.drop_constraint(name, "commission", type_="foreignkey")
+    op.create_foreign_key("commission_order_fkey", "commission", "customer_order",
+                          ["tenant_id", "order_id", "batch_id", "leader_id"],
+                          ["tenant_id", "id", "batch_id", "leader_id"])
 
     op.drop_index("customer_order_batch_idx", table_name="customer_order")
     op.create_index("customer_order_batch_idx", "customer_order", ["tenant_id", "batch_id"])
@@ -62,6 +78,11 @@ def downgrade() -> None:
     op.drop_constraint("customer_order_unpaid_check", "customer_order", type_="check")
     op.drop_index("customer_order_batch_idx", table_name="customer_order")
     op.create_index("customer_order_batch_idx", "customer_order", ["tenant_id", "batch_id", "status"])
+
+    op.drop_constraint("commission_order_fkey", "commission", type_="foreignkey")
+    for name, (target, column) in COMMISSION_FKS.items():
+        op.create_foreign_key(name, "commission", target, ["tenant_id", column], ["tenant_id", "id"])
+    op.drop_constraint("customer_order_commission_key", "customer_order", type_="unique")
 
     for table in TENANT_FK_DROPPED:
         op.create_foreign_key(f"{table}_tenant_id_fkey", table, "tenant", ["tenant_id"], ["id"])

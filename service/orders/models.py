@@ -68,6 +68,8 @@ class Order(SQLModel, table=True):
         UniqueConstraint(
             "tenant_id", "batch_id", "pickup_point_id", "pickup_code", name="customer_order_pickup_code_key"
         ),
+        # The key a commission refers to: its order, and that order's batch and leader, in one check.
+        UniqueConstraint("tenant_id", "id", "batch_id", "leader_id", name="customer_order_commission_key"),
         CheckConstraint("total_minor >= 0 AND refunded_minor >= 0", name="customer_order_amounts_check"),
         Index("customer_order_page_idx", "tenant_id", "created_at", "id"),
         Index("customer_order_customer_idx", "tenant_id", "customer_id", "created_at", "id"),
