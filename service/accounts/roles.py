@@ -17,6 +17,10 @@ _KIND_ROLE = {
 }
 
 
+def account_gone() -> AuthError:
+    return AuthError("INVALID_TOKEN", "The account behind this token no longer exists or is disabled.")
+
+
 async def load_roles(session: AsyncSession, user_id: UUID) -> frozenset[Role]:
     row = (
         await session.execute(
@@ -28,7 +32,7 @@ async def load_roles(session: AsyncSession, user_id: UUID) -> frozenset[Role]:
         )
     ).first()
     if row is None or row.disabled_at is not None:
-        raise AuthError("INVALID_TOKEN", "The account behind this token no longer exists or is disabled.")
+        raise account_gone()
     roles = {_KIND_ROLE[AccountKind(row.kind)]}
     if row.leader_status == "APPROVED":  # a pending, suspended or rejected leader is a customer
         roles.add(Role.LEADER)

@@ -1,9 +1,10 @@
-"""Reserving and releasing offer stock and per-customer quantities.
+"""Releasing offer stock and per-customer quantities.
 
-Every reservation is one conditional statement that checks and writes at once — never a read
-followed by a write — so no interleaving of transactions can oversell. Locks are taken in one
-global order (batch, orders, per-customer counters by offer id, offers by id) so concurrent
-placements, cancellations, expiries and batch cancellations cannot deadlock.
+Reservations are made by place_order() (migration 0008), each one conditional statement that
+checks and writes at once — never a read followed by a write — so no interleaving of
+transactions can oversell. Locks are taken in one global order (batch, orders, per-customer
+counters by offer id, offers by id) so concurrent placements, cancellations, expiries and
+batch cancellations cannot deadlock.
 """
 
 from __future__ import annotations
@@ -14,41 +15,6 @@ from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-_TAKE_STOCK = text(
-    "UPDATE offer SET sold = sold + :q "
-    "WHERE tenant_id = :t AND id = :id AND (stock_limit IS NULL OR sold + :q <= stock_limit) "
-    "RETURNING sold"
-)
-
-_TAKE_CUSTOMER_QUANTITY = text(
-    "INSERT INTO offer_customer_quantity AS c (tenant_id, offer_id, customer_id, quantity) "
-    "VALUES (:t, :offer, :customer, :q) "
-    "ON CONFLICT (tenant_id, offer_id, customer_id) DO UPDATE SET quantity = c.quantity + EXCLUDED.quantity "
-    "WHERE c.quantity + EXCLUDED.quantity <= :limit "
-    "RETURNING quantity"
-)
-
-
-async def take_stock(session: AsyncSession, *, tenant_id: UUID, offer_id: UUID, quantity: int) -> bool:
-    """Adds `quantity` to the offer's sold count if the stock limit allows it; False otherwise."""
-    row = (await session.execute(_TAKE_STOCK, {"t": tenant_id, "id": offer_id, "q": quantity})).first()
-    return row is not None
-
-
-async def take_customer_quantity(
-    session: AsyncSession, *, tenant_id: UUID, offer_id: UUID, customer_id: UUID, quantity: int, limit: int
-) -> bool:
-    """Adds `quantity` to what this customer holds of the offer if the limit allows it."""
-    if quantity > limit:
-        return False
-    row = (
-        await session.execute(
-            _TAKE_CUSTOMER_QUANTITY,
-            {"t": tenant_id, "offer": offer_id, "customer": customer_id, "q": quantity, "limit": limit},
-        )
-    ).first()
-    return row is not None
 
 
 async def give_back(

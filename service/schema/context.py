@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
@@ -94,3 +97,23 @@ class Context:
         finally:
             await session.close()
             self.loaders.clear()
+
+    @asynccontextmanager
+    async def connection_alone(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled driver connection of its own, in autocommit, for a statement that is a whole
+        transaction (orderPlace). Whatever this request already wrote commits first: the statement
+        must not wait on locks its own request holds, nor commit them."""
+        if self._session is not None:
+            await self.finish(commit=True)
+        async with app_engine().connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.set_autocommit(True)
+            try:
+                yield driver
+            finally:
+                # Back to the pool only as it came: in no transaction and not in autocommit.
+                try:
+                    await driver.set_autocommit(False)
+                except psycopg.Error:
+                    await conn.invalidate()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -236,18 +236,39 @@ async def _customer(context: Context) -> UUID:
     if user_id is None:
         raise PermissionDenied("Sign in as a customer first.")
     if Role.CUSTOMER not in await roles_of(context):
-        raise PermissionDenied("Only customers place and cancel orders.")
+        raise PermissionDenied(placement.NOT_A_CUSTOMER)
     return user_id
 
 
-async def _run(context: Context, action: Callable[[], Awaitable[UUID]]) -> OrderPayload:
+async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
+    """One statement on a connection of its own, committed at once: the cutoff trigger runs at that
+    commit, with the database clock, and its refusal becomes this payload's error. The payload is
+    the row written, not a second read."""
+    customer_id = context.principal.user_id
+    if customer_id is None:
+        raise PermissionDenied("Sign in as a customer first.")
+    known = context.principal.roles
+    if known is not None and Role.CUSTOMER not in known:
+        raise PermissionDenied(placement.NOT_A_CUSTOMER)
+    batch_id = decode(input.batch_id, "Batch")
+    pickup_point_id = decode(input.pickup_point_id, "PickupPoint")
+    lines = [placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines]
     try:
-        order_id = await action()
-    except UserErrors as e:
-        return OrderPayload(errors=user_errors(e))
-    except PermissionDenied as e:
-        return OrderPayload(errors=[UserError.of(FieldError(ErrorCode.FORBIDDEN, e.message))])
-    return OrderPayload(errors=[], **await _order_payload(context, order_id))
+        placement.clean(batch_id, pickup_point_id, lines, input.idempotency_key)
+    except UserErrors:
+        await _customer(context)  # who may order is answered before what is wrong with the order
+        raise
+    async with context.connection_alone() as conn:
+        # place_order() checks that the account exists, is enabled and is a customer's.
+        return await placement.place_order_alone(
+            conn,
+            tenant=context.tenant,
+            customer_id=customer_id,
+            batch_id=batch_id,
+            pickup_point_id=pickup_point_id,
+            lines=lines,
+            idempotency_key=input.idempotency_key,
+        )
 
 
 @strawberry.type
@@ -255,28 +276,15 @@ class OrdersMutation:
     @strawberry.mutation(description="A signed-in customer orders from an OPEN batch for pickup at a point.")
     async def order_place(self, info: Info, input: OrderPlaceInput) -> OrderPayload:
         context = info.context
-
-        async def action() -> UUID:
-            customer_id = await _customer(context)
-            session = await context.session()
-            placed = await placement.place_order(
-                session,
-                tenant=context.tenant,
-                customer_id=customer_id,
-                batch_id=decode(input.batch_id, "Batch"),
-                pickup_point_id=decode(input.pickup_point_id, "PickupPoint"),
-                lines=[
-                    placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines
-                ],
-                idempotency_key=input.idempotency_key,
-            )
-            # Commit here, not at the end of the request: the cutoff trigger runs at this commit,
-            # with the database clock, and its refusal must become this payload's error.
-            await placement.commit_placement(session, context.tenant.id)
-            return placed.order_id
-
-        return observe_order_place(context.principal.tenant and context.principal.tenant.slug,
-                                   await _run(context, action))
+        try:
+            placed = await _place(context, input)
+        except UserErrors as e:
+            payload = OrderPayload(errors=user_errors(e))
+        except PermissionDenied as e:
+            payload = OrderPayload(errors=[UserError.of(FieldError(ErrorCode.FORBIDDEN, e.message))])
+        else:
+            payload = OrderPayload(errors=[], order=Order.of(placed.order))
+        return observe_order_place(context.principal.tenant and context.principal.tenant.slug, payload)
 
     @strawberry.mutation(description="Its customer, before the cutoff: the stock is released at once.")
     async def order_cancel(self, info: Info, id: strawberry.ID) -> OrderPayload:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Mapping
 from uuid import UUID
@@ -10,6 +12,7 @@ from sqlalchemy import text
 
 from service.accounts.credentials import (
     API_KEY_PREFIX,
+    UserClaims,
     hash_secret,
     parse_api_key,
     read_user_token,
@@ -69,6 +72,34 @@ async def tenant_by_id(tenant_id: UUID) -> TenantInfo | None:
     return info
 
 
+# Verified user tokens, for a minute at most and never past their expiry: a token's signature and
+# claims cannot change, and what can be revoked (a disabled account) is checked in the database on
+# every request that uses the account. Verifying costs ~0.2 ms per request (HMAC, JSON, reading the
+# secret). Only tokens that verified are kept, so junk cannot fill it.
+_TOKEN_TTL = 60.0
+_TOKENS_MAX = 10_000
+_tokens: dict[str, tuple[float, UserClaims]] = {}
+_clock = time.time
+
+
+def _expiry(token: str) -> float:
+    """The `exp` of a token that verified (so it is well formed and has one)."""
+    payload = token.split(".")[1]
+    return float(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"])
+
+
+def user_claims(token: str) -> UserClaims:
+    now = _clock()
+    hit = _tokens.get(token)
+    if hit is not None and now < hit[0]:
+        return hit[1]
+    claims = read_user_token(token)
+    if len(_tokens) >= _TOKENS_MAX:
+        _tokens.clear()
+    _tokens[token] = (min(now + _TOKEN_TTL, _expiry(token)), claims)
+    return claims
+
+
 def _bearer(headers: Mapping[str, str]) -> str | None:
     value = headers.get("authorization")
     if not value:
@@ -109,7 +140,7 @@ async def resolve_principal(headers: Mapping[str, str]) -> Principal:
         return Principal(PrincipalKind.PLATFORM, tenant=named, roles=frozenset({Role.PLATFORM_ADMIN}))
     if token.startswith(API_KEY_PREFIX):
         return await _api_key_principal(token, named)
-    claims = read_user_token(token)
+    claims = user_claims(token)
     tenant = await tenant_by_id(claims.tenant_id)
     if tenant is None:
         raise AuthError("INVALID_TOKEN", "The token's tenant no longer exists.")

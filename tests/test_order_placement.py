@@ -1,0 +1,230 @@
+"""orderPlace as one statement (the place_order() function): who may order, a taken pickup code
+drawn again, a document that cancels then orders, the payload from the written row, order
+numbers drawn in blocks, verified tokens remembered no longer than they are valid."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from service import global_id
+from service.errors import AuthError, PermissionDenied
+from tests.ordering_fixtures import (
+    ORDER_FIELDS,
+    ORDER_PLACE,
+    bulk_customers,
+    make_world,
+    offer_input,
+    offer_state,
+    open_batch_with_offers,
+    place_input,
+)
+
+
+def _errors(payload):  # type: ignore[no-untyped-def]
+    return [(e["code"], e["field"]) for e in payload["errors"]]
+
+
+def _uuid(gid: str) -> uuid.UUID:
+    return global_id.decode(gid)[1]  # type: ignore[index]
+
+
+def test_only_an_enabled_customer_account_orders(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, stockLimit=5)])
+    # an admin's token is not a customer's, whatever the input: FORBIDDEN comes first
+    for lines in ([(0, 1)], [(0, 0)]):
+        got = gql.data(ORDER_PLACE, place_input(batch, world, lines), token=tenant.admin_token)["orderPlace"]
+        assert _errors(got) == [("FORBIDDEN", None)] and got["order"] is None
+    customer = make_customer(tenant)
+    assert gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)["orderPlace"][
+        "errors"
+    ] == []
+    owner_db.execute("UPDATE app_user SET disabled_at = now() WHERE id = %s", (_uuid(customer.user_id),))
+    body = gql(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_TOKEN"
+    assert offer_state(owner_db, batch["offers"][0]["id"]) == (1, 5, 1)
+
+
+def test_cancel_then_order_in_one_document(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
+    """The placement runs on a connection of its own: what the request already wrote (and
+    locked) commits first, so it neither waits on its own request nor is lost."""
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, stockLimit=1, perCustomerLimit=1)])
+    customer = make_customer(tenant)
+    first = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)["orderPlace"]
+    assert first["errors"] == []
+    document = """
+mutation($id: ID!, $input: OrderPlaceInput!) {
+  c: orderCancel(id: $id) { order { id status } errors { code field } }
+  p: orderPlace(input: $input) { order { id lines { quantity } } errors { code field } }
+}"""
+    got = gql.data(document, {"id": first["order"]["id"], **place_input(batch, world, [(0, 1)])},
+                   token=customer.token)
+    assert got["c"]["errors"] == [] and got["c"]["order"]["status"] == "CANCELLED"
+    assert got["p"]["errors"] == [] and got["p"]["order"]["lines"] == [{"quantity": 1}]
+    assert offer_state(owner_db, batch["offers"][0]["id"]) == (1, 1, 1)
+
+
+def test_the_payload_is_the_written_order(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, price="2.50"), offer_input(world, 1)])
+    customer = make_customer(tenant, "Ada")
+    placed = gql.data(ORDER_PLACE, place_input(batch, world, [(1, 1), (0, 4)], key="same"),
+                      token=customer.token)["orderPlace"]
+    replay = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 4), (1, 1)], key="same"),
+                      token=customer.token)["orderPlace"]
+    read = gql.data(f"query($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}", {"id": placed["order"]["id"]},
+                    token=customer.token)["order"]
+    for got in (placed["order"], replay["order"]):
+        assert got["id"] == read["id"] and got["number"] == read["number"]
+        assert got["pickupCode"] == read["pickupCode"] and got["placedAt"] == read["placedAt"]
+        assert got["customerName"] == "Ada" and got["total"] == read["total"]
+        assert [line["productName"] for line in got["lines"]] == ["Product 1", "Product 0"]
+    number = owner_db.execute("SELECT number FROM customer_order WHERE id = %s",
+                              (_uuid(placed["order"]["id"]),)).fetchone()[0]
+    assert number == placed["order"]["number"]
+    event = owner_db.execute(
+        "SELECT payload FROM outbox_event WHERE event = 'ORDER_PLACED' AND subject_id = %s",
+        (_uuid(placed["order"]["id"]),),
+    ).fetchall()
+    assert [e[0]["number"] for e in event] == [number]
+
+
+def _place_alone(app_db_url, tenant_uuid, customer_id, world, batch, code):  # type: ignore[no-untyped-def]
+    """place_order_alone with the first pickup code fixed to `code`."""
+    from service.accounts.models import PaymentMode
+    from service.orders import placement
+    from service.tenants.principal import TenantInfo
+
+    tenant = TenantInfo(id=tenant_uuid, slug="t", name="t", timezone="UTC", currency="CNY",
+                        payment_mode=PaymentMode.PAY_AT_PICKUP, default_commission_rate=0,  # type: ignore[arg-type]
+                        payment_window_minutes=30)
+
+    async def main() -> placement.Placed:
+        async with await psycopg.AsyncConnection.connect(app_db_url, autocommit=True) as conn:
+            original = placement.new_pickup_code
+            placement.new_pickup_code = lambda: code  # type: ignore[assignment]
+            try:
+                return await placement.place_order_alone(
+                    conn, tenant=tenant, customer_id=customer_id, batch_id=_uuid(batch["id"]),
+                    pickup_point_id=world.point_id, idempotency_key=uuid.uuid4().hex,
+                    lines=[placement.LineSpec(_uuid(batch["offers"][0]["id"]), 1)],
+                )
+            finally:
+                placement.new_pickup_code = original  # type: ignore[assignment]
+
+    return asyncio.run(main())
+
+
+def test_a_taken_pickup_code_is_drawn_again(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0)])
+    (a, _), (b, _) = bulk_customers(owner_db, tenant, 2)
+    first = _place_alone(app_db_url, tenant.uuid, a, world, batch, "123456")
+    assert first.order.pickup_code == "123456" and not first.replayed
+    second = _place_alone(app_db_url, tenant.uuid, b, world, batch, "123456")
+    code = second.order.pickup_code
+    assert code != "123456" and len(code) == 6 and code.isdigit()
+    codes = owner_db.execute("SELECT pickup_code FROM customer_order WHERE batch_id = %s ORDER BY created_at",
+                             (_uuid(batch["id"]),)).fetchall()
+    assert [c[0] for c in codes] == ["123456", code]
+
+
+def test_refusals_leave_nothing_written(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    from service.errors import UserErrors
+
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, stockLimit=1)])
+    (a, _), (b, _) = bulk_customers(owner_db, tenant, 2)
+    _place_alone(app_db_url, tenant.uuid, a, world, batch, "000001")
+    with pytest.raises(UserErrors) as refused:
+        _place_alone(app_db_url, tenant.uuid, b, world, batch, "000002")
+    assert [(e.code.value, e.message, e.field) for e in refused.value.errors] == [
+        ("OUT_OF_STOCK", "Only 0 left.", ["lines", "0", "quantity"])]
+    assert owner_db.execute("SELECT count(*) FROM customer_order WHERE customer_id = %s", (b,)).fetchone() == (0,)
+    assert owner_db.execute("SELECT count(*) FROM outbox_event WHERE payload->>'customerId' = %s",
+                            (str(b),)).fetchone() == (0,)
+    # the tenant admin's account is no customer's
+    admin = owner_db.execute("SELECT id FROM app_user WHERE tenant_id = %s AND kind = 'ADMIN'",
+                             (tenant.uuid,)).fetchone()[0]
+    with pytest.raises(PermissionDenied):
+        _place_alone(app_db_url, tenant.uuid, admin, world, batch, "000003")
+    with pytest.raises(AuthError):
+        _place_alone(app_db_url, tenant.uuid, uuid.uuid4(), world, batch, "000004")
+
+
+def test_order_numbers_come_in_blocks_per_process(monkeypatch):  # type: ignore[no-untyped-def]
+    from service.orders import numbers
+
+    values = iter(range(1, 1000))
+    drawn: list[int] = []
+
+    class Conn:
+        async def execute(self, query, params, prepare=False):  # type: ignore[no-untyped-def]
+            assert "nextval('order_number_seq')" in query
+            block = [next(values) for _ in range(params[0])]
+            drawn.append(len(block))
+
+            class Cursor:
+                async def fetchall(self):  # type: ignore[no-untyped-def]
+                    return [(v,) for v in block]
+
+            return Cursor()
+
+    monkeypatch.setattr(numbers, "_block", [])
+    monkeypatch.setattr(numbers, "_block_pid", 0)
+
+    async def take(n: int) -> list[str]:
+        return [await numbers.take_order_number(Conn()) for _ in range(n)]
+
+    first = asyncio.run(take(numbers.NUMBER_BLOCK + 1))
+    assert drawn == [numbers.NUMBER_BLOCK, numbers.NUMBER_BLOCK]
+    assert first == [numbers.format_number(v) for v in range(1, numbers.NUMBER_BLOCK + 2)]
+    # a forked process does not reuse its parent's block
+    monkeypatch.setattr(numbers, "_block_pid", -1)
+    after_fork = asyncio.run(take(1))
+    assert after_fork == [numbers.format_number(2 * numbers.NUMBER_BLOCK + 1)]
+    assert len(set(first + after_fork)) == len(first) + 1
+
+
+def test_a_remembered_token_is_not_used_past_its_expiry(monkeypatch, services):  # type: ignore[no-untyped-def]
+    from service.accounts.credentials import issue_user_token
+    from service.tenants import resolution
+
+    monkeypatch.setattr(resolution, "_tokens", {})
+    token = issue_user_token(tenant_id=uuid.uuid4(), user_id=uuid.uuid4())
+    payload = token.split(".")[1]
+    exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+    claims = resolution.user_claims(token)
+
+    verified: list[str] = []
+
+    def refuse(token: str):  # type: ignore[no-untyped-def]
+        verified.append(token)
+        raise AuthError("TOKEN_EXPIRED", "The token has expired; sign in again.")
+
+    monkeypatch.setattr(resolution, "read_user_token", refuse)
+    now = time.time()
+    monkeypatch.setattr(resolution, "_clock", lambda: now + 1)
+    assert resolution.user_claims(token) == claims and verified == []  # remembered
+    monkeypatch.setattr(resolution, "_clock", lambda: now + resolution._TOKEN_TTL + 1)
+    with pytest.raises(AuthError):  # a minute later it is verified again
+        resolution.user_claims(token)
+    assert verified == [token]
+    # close to its expiry, a token is remembered only until then
+    resolution._tokens.clear()
+    monkeypatch.setattr(resolution, "read_user_token", lambda t: claims)
+    monkeypatch.setattr(resolution, "_clock", lambda: exp - 5)
+    resolution.user_claims(token)
+    assert resolution._tokens[token][0] == exp
+    monkeypatch.setattr(resolution, "read_user_token", refuse)
+    monkeypatch.setattr(resolution, "_clock", lambda: exp)
+    with pytest.raises(AuthError):
+        resolution.user_claims(token)
