@@ -144,3 +144,60 @@ def test_the_fast_path_is_taken() -> None:
     _run(schema, QUERIES[0])
     kinds = {kind for name, kind in seen if name == "Item"}
     assert kinds == {0, 1}, seen  # leaves and objects (leaf, optionalLeaf, the preset computed)
+
+
+@strawberry.type
+class Kept:
+    name: str
+    must: str
+    leaf: Leaf
+    count: int | None = None
+    rendered: strawberry.Private[dict | None] = None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+KEPT = [Kept(name="a", must="m", leaf=Leaf(name="l"), rendered={}),
+        Kept(name="b", must=None, leaf=Leaf(name="l"), count="many", rendered={})]  # type: ignore[arg-type]
+
+
+@strawberry.type
+class KeptQuery:
+    @strawberry.field
+    def kept(self) -> list[Kept | None]:
+        return KEPT  # type: ignore[return-value]
+
+
+def test_immutable_objects_keep_pure_answers_only() -> None:
+    fast = strawberry.Schema(KeptQuery, execution_context_class=FastExecutor)
+    plain = strawberry.Schema(KeptQuery)
+    for k in KEPT:
+        assert k.rendered is not None
+        k.rendered.clear()
+    query = "query($s: Boolean!) { kept { name x: name leaf { name } must @skip(if: $s) } }"
+    first = asyncio.run(fast.execute(query, variable_values={"s": True}))
+    assert first.data == asyncio.run(plain.execute(query, variable_values={"s": True})).data
+    assert len(KEPT[0].rendered or {}) == 1
+    again = asyncio.run(fast.execute(query, variable_values={"s": True}))
+    assert again.data["kept"][0] is first.data["kept"][0]  # type: ignore[index]
+    # The skipped field now asked: a field with a directive is not planned as plain, not kept.
+    shown = asyncio.run(fast.execute(query, variable_values={"s": False}))
+    assert shown.data["kept"][0]["must"] == "m" and len(KEPT[0].rendered or {}) == 1  # type: ignore[index]
+    # Another shape: another answer; the second object's non-null `must` is None, an error: that
+    # answer is never kept.
+    query = "{ kept { name must } }"
+    shown = asyncio.run(fast.execute(query))
+    expected = asyncio.run(plain.execute(query))
+    assert shown.data == expected.data and [e.message for e in shown.errors or []] == [
+        e.message for e in expected.errors or []]
+    assert shown.data["kept"][0]["must"] == "m" and shown.data["kept"][1] is None  # type: ignore[index]
+    assert len(KEPT[0].rendered or {}) == 2 and len(KEPT[1].rendered or {}) == 1
+    # A nullable field that fails: null and an error, and that answer is not kept either.
+    counted = asyncio.run(fast.execute("{ kept { name count } }"))
+    assert counted.data["kept"][1] == {"name": "b", "count": None} and counted.errors  # type: ignore[index]
+    assert len(KEPT[0].rendered or {}) == 3 and len(KEPT[1].rendered or {}) == 1
+    # A field with a resolver: never kept.
+    asyncio.run(fast.execute("{ kept { name shout } }"))
+    assert len(KEPT[0].rendered or {}) == 3

@@ -8,6 +8,12 @@ extensions or arguments, or a resolver marked with `preset` whose object carries
 Those it reads with `getattr` and coerces itself; anything unusual — a None for a non-null
 field, a value of an unexpected class, a coercion that fails — goes to graphql-core's own
 path, which then resolves, completes or reports the error exactly as it always did.
+
+MEMO: an object that is never changed after it is built (the storefront's per-process offers)
+may carry a dict in a `rendered` attribute; the answer to a selection read wholly from
+attributes, at every depth, without error, is then kept there under the selection's shape
+(names, aliases, nested shapes) and handed out again, to this and later requests. Answers are
+shared: nothing may change a result's data after execution.
 """
 
 from __future__ import annotations
@@ -66,7 +72,33 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
-        self._plans: dict[int, tuple[Any, list[tuple]]] = {}
+        self._plans: dict[int, tuple[Any, list[tuple], tuple | None]] = {}
+        self._generic = 0  # fields resolved the generic way so far: a memo only keeps pure answers
+
+    def _planned(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[Any, list[tuple], tuple | None]:
+        key = id(grouped_field_set)
+        cached = self._plans.get(key)
+        if cached is None or cached[0] is not grouped_field_set:
+            plan = self._plan(parent_type, grouped_field_set)
+            cached = self._plans[key] = (grouped_field_set, plan, self._signature(plan))
+        return cached
+
+    def _signature(self, plan: list[tuple]) -> tuple | None:
+        """The selection's shape (names, aliases, nested shapes) when every field of it, at every
+        depth, is read from attributes; None when any field has a resolver or arguments."""
+        shape = []
+        for entry in plan:
+            kind, name, details = entry[0], entry[1], entry[2]
+            if kind == _OTHER:
+                return None
+            if kind == _OBJECT:
+                child = self._planned(entry[4], self.collect_subfields(entry[4], details).grouped_field_set)[2]
+                if child is None:
+                    return None
+                shape.append((name, details[0].node.name.value, child))
+            else:
+                shape.append((name, details[0].node.name.value))
+        return tuple(shape)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple]:
         plan = []
@@ -103,16 +135,29 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if not self._fast:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        key = id(grouped_field_set)
-        cached = self._plans.get(key)
-        if cached is None or cached[0] is not grouped_field_set:
-            cached = self._plans[key] = (grouped_field_set, self._plan(parent_type, grouped_field_set))
+        _, plan, signature = self._planned(parent_type, grouped_field_set)
+        # See MEMO above.
+        memo = getattr(source_value, "rendered", None) if signature is not None else None
+        if type(memo) is not dict:
+            return self._execute_plan(parent_type, source_value, path, plan, position_context)
+        answer = memo.get(signature)
+        if answer is not None:
+            return answer
+        errors, generic = len(self.collected_errors.errors), self._generic
+        answer = self._execute_plan(parent_type, source_value, path, plan, position_context)
+        if (type(answer) is dict and generic == self._generic and errors == len(self.collected_errors.errors)
+                and len(memo) < 8):
+            memo[signature] = answer
+        return answer
+
+    def _execute_plan(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
+                      plan: list[tuple], position_context: Any) -> Any:
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         type_name = parent_type.name
         try:
-            for entry in cached[1]:
+            for entry in plan:
                 kind, name, details = entry[0], entry[1], entry[2]
                 if kind == _LEAF:
                     value = getattr(source_value, entry[3], Undefined)
@@ -153,6 +198,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif kind == _TYPENAME:
                     results[name] = type_name
                     continue
+                self._generic += 1
                 result = self.execute_field(parent_type, source_value, details, Path(path, name, type_name),
                                             position_context)
                 if result is not Undefined:
