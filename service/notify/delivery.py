@@ -57,7 +57,7 @@ WEBHOOK_CHUNK = 32
 EMAIL_CHUNK = 4  # SMTP sends run in threads: at most this many at once per chunk
 # Chunks of one endpoint in flight per worker process: with WEBHOOK_CHUNK, at most 64 concurrent
 # requests to one endpoint from one process.
-ENDPOINT_CHUNKS = 2
+ENDPOINT_CHUNKS = 4
 # How long a message waits for its endpoint's slot before handing its deliveries back.
 GATE_WAIT_SECONDS = 2.0
 # The endpoint key of e-mail deliveries (webhooks use their subscription id).

@@ -22,8 +22,8 @@ from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
 
-# Per tenant and scheduler tick: 10 × 200 events, then the next tenant's turn.
-MAX_BATCHES_PER_TICK = 10
+# Per tenant and scheduler tick: 3 × 1,000 events, then the next tenant's turn.
+MAX_BATCHES_PER_TICK = 3
 # Deliveries per `deliver_batch` message (the actor claims and sends them in smaller chunks).
 MESSAGE_SIZE = 128
 # A message whose endpoint is busy in its worker process comes back this much later.
