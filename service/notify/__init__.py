@@ -7,16 +7,24 @@ How an event travels:
    inserts the in-app `notification` rows (`recipients.py` says who) and one `delivery` row per
    (event, channel, target) — unique keys with ON CONFLICT DO NOTHING, so relaying again adds
    nothing — then marks the events relayed.
-3. After the commit one dramatiq message `deliver(tenant_id, delivery_id)` is enqueued per new
-   delivery. If Redis is down the enqueue fails and is logged; the scheduler job
-   `retry-deliveries` enqueues every due delivery without a live message (never enqueued,
-   enqueued longer ago than GROUPBUY_DELIVERY_REQUEUE_SECONDS, or SENDING for longer than
-   GROUPBUY_DELIVERY_STUCK_SECONDS). A broker outage delays deliveries; PostgreSQL is the record.
-4. `delivery.py` claims one attempt with a conditional UPDATE, sends it outside any transaction,
-   and records the outcome: DELIVERED on 2xx (250 for SMTP), otherwise PENDING again after the
-   next step of GROUPBUY_DELIVERY_RETRY_SCHEDULE (seconds, ±20% jitter; default 5s, 5m, 30m, 2h,
-   5h, 10h, 10h), FAILED when it is exhausted; attempts and the last error stay on the row and
-   show in GraphQL (`webhookSubscriptions { deliveries { status attempts lastError } }`).
+3. After each relay transaction commits, its deliveries are enqueued as `deliver_batch(tenant_id,
+   ids, endpoint)` messages: grouped by endpoint (a webhook subscription, or e-mail), up to 128
+   per message. The relay writes them as enqueued; if Redis is down the enqueue fails, is logged
+   and they are marked not enqueued again, and the scheduler job `retry-deliveries` enqueues every
+   due delivery without a live message (never enqueued, enqueued longer ago than
+   GROUPBUY_DELIVERY_REQUEUE_SECONDS, or SENDING for longer than GROUPBUY_DELIVERY_STUCK_SECONDS).
+   A broker outage delays deliveries; PostgreSQL is the record.
+4. `delivery.py` works in chunks of 32 (4 for e-mail): ONE conditional UPDATE claims the chunk's
+   due deliveries with their details (row locks in id order: concurrent runs neither deadlock nor
+   claim the same attempt), their POSTs go out concurrently outside any transaction on kept-alive
+   connections (`http.py`), and ONE statement records every outcome: DELIVERED on 2xx (250 for
+   SMTP), otherwise PENDING again after the next step of GROUPBUY_DELIVERY_RETRY_SCHEDULE (seconds,
+   ±20% jitter; default 5s, 5m, 30m, 2h, 5h, 10h, 10h), FAILED when it is exhausted; attempts and
+   the last error stay on the row and show in GraphQL (`webhookSubscriptions { deliveries { status
+   attempts lastError } }`). A worker process has at most 4 chunks of one endpoint in flight; a
+   message that cannot get a slot within 2 s goes back to the broker, so a slow endpoint holds
+   neither other endpoints' deliveries nor all worker threads. Nothing waits between a claim and
+   its sends, so each attempt is sent well within its lease (the stuck time).
 
 For webhook receivers (Standard Webhooks): every request carries `webhook-id` (the same for every
 attempt of an event: de-duplicate on it), `webhook-timestamp` and `webhook-signature:

@@ -55,7 +55,7 @@ USER_AGENT = "groupbuy-webhooks/1"
 # whatever its size, instead of two per delivery.
 WEBHOOK_CHUNK = 32
 EMAIL_CHUNK = 4  # SMTP sends run in threads: at most this many at once per chunk
-# Chunks of one endpoint in flight per worker process: with WEBHOOK_CHUNK, at most 64 concurrent
+# Chunks of one endpoint in flight per worker process: with WEBHOOK_CHUNK, at most 128 concurrent
 # requests to one endpoint from one process.
 ENDPOINT_CHUNKS = 4
 # How long a message waits for its endpoint's slot before handing its deliveries back.
