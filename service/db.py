@@ -7,10 +7,15 @@ platform maintenance connect as the owner. The tenant is set once per transactio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 from uuid import UUID
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -72,6 +77,65 @@ async def dispose_engines() -> None:
     for engine in list(_engines.values()):
         await engine.dispose()
     _engines.clear()
+    pool = _driver_pools.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()
+
+
+T = TypeVar("T")
+_RECYCLE_SECONDS = 1800.0
+
+
+class _DriverPool:
+    """psycopg connections as the app role, in autocommit, kept per event loop."""
+
+    def __init__(self, size: int) -> None:
+        self.slots = asyncio.Semaphore(size)
+        self.idle: list[tuple[psycopg.AsyncConnection[Any], float]] = []
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn, _ in idle:
+            await conn.close()
+
+
+_driver_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _DriverPool] = weakref.WeakKeyDictionary()
+
+
+async def run_alone(statement: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+    """Runs `statement(conn)` on a pooled driver connection of the app role in autocommit: each
+    statement is its own transaction, one round trip, without SQLAlchemy's layers or a ping per
+    checkout. So `statement` must be safe to run twice: a pooled connection found dead (the server
+    restarted while it idled) is replaced and the statement run once more on a new one."""
+    loop = asyncio.get_running_loop()
+    pool = _driver_pools.get(loop)
+    if pool is None:
+        pool = _driver_pools[loop] = _DriverPool(get_settings().db_pool_size)
+    async with pool.slots:
+        while True:
+            conn, born = pool.idle.pop() if pool.idle else (None, 0.0)
+            pooled = conn is not None
+            if conn is None:
+                conn = await psycopg.AsyncConnection.connect(libpq_url(app_url()), autocommit=True)
+                born = time.monotonic()
+            try:
+                result = await statement(conn)
+            except BaseException:
+                if conn.broken or conn.closed:
+                    await conn.close()
+                    if pooled:  # the others idled as long: replace them all, run on a new one
+                        await pool.close()
+                        continue
+                elif conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                    pool.idle.append((conn, born))
+                else:  # interrupted mid-statement
+                    await conn.close()
+                raise
+            if time.monotonic() - born < _RECYCLE_SECONDS:
+                pool.idle.append((conn, born))
+            else:
+                await conn.close()
+            return result
 
 
 async def set_tenant(session: AsyncSession, tenant_id: UUID | None) -> None:

@@ -228,3 +228,33 @@ def test_a_remembered_token_is_not_used_past_its_expiry(monkeypatch, services): 
     monkeypatch.setattr(resolution, "_clock", lambda: exp)
     with pytest.raises(AuthError):
         resolution.user_claims(token)
+
+
+def test_placements_reuse_pooled_connections_and_replace_dead_ones(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
+    from service.config import get_settings
+
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, stockLimit=10)])
+    customer = make_customer(tenant)
+    role = get_settings().app_db_role
+
+    def place() -> None:
+        got = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)["orderPlace"]
+        assert got["errors"] == [], got
+
+    def app_backends() -> set[int]:
+        rows = owner_db.execute("SELECT pid FROM pg_stat_activity WHERE usename = %s AND datname = "
+                                "current_database()", (role,)).fetchall()
+        return {r[0] for r in rows}
+
+    place()
+    before = app_backends()
+    for _ in range(3):
+        place()
+    assert app_backends() == before  # no new connection per order
+    # the server ends every idle connection of the API (as a restart would)
+    owner_db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s "
+                     "AND datname = current_database()", (role,))
+    place()  # on a new connection, once
+    place()
+    assert offer_state(owner_db, batch["offers"][0]["id"]) == (6, 10, 6)

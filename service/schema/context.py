@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,11 +13,12 @@ from starlette.requests import Request
 
 from service.accounts.models import Role
 from service.accounts.roles import load_roles
-from service.db import app_engine, set_tenant
+from service.db import app_engine, run_alone, set_tenant
 from service.errors import AuthError, PermissionDenied
 from service.tenants.principal import Principal, TenantInfo
 
 ADMIN_ROLES = (Role.TENANT_ADMIN, Role.PLATFORM_ADMIN)
+T = TypeVar("T")
 
 
 class Context:
@@ -98,22 +98,10 @@ class Context:
             await session.close()
             self.loaders.clear()
 
-    @asynccontextmanager
-    async def connection_alone(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A pooled driver connection of its own, in autocommit, for a statement that is a whole
-        transaction (orderPlace). Whatever this request already wrote commits first: the statement
-        must not wait on locks its own request holds, nor commit them."""
+    async def run_alone(self, statement: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """`statement` on a pooled driver connection in autocommit, its own transaction
+        (`service.db.run_alone`: it must be safe to run twice). Whatever this request already wrote
+        commits first: the statement must not wait on locks its own request holds, nor commit them."""
         if self._session is not None:
             await self.finish(commit=True)
-        async with app_engine().connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            await driver.set_autocommit(True)
-            try:
-                yield driver
-            finally:
-                # Back to the pool only as it came: in no transaction and not in autocommit.
-                try:
-                    await driver.set_autocommit(False)
-                except psycopg.Error:
-                    await conn.invalidate()
+        return await run_alone(statement)

@@ -258,17 +258,20 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     except UserErrors:
         await _customer(context)  # who may order is answered before what is wrong with the order
         raise
-    async with context.connection_alone() as conn:
-        # place_order() checks that the account exists, is enabled and is a customer's.
-        return await placement.place_order_alone(
+    tenant = context.tenant
+    # Safe to run twice (the idempotency key); place_order() checks that the account exists, is
+    # enabled and is a customer's.
+    return await context.run_alone(
+        lambda conn: placement.place_order_alone(
             conn,
-            tenant=context.tenant,
+            tenant=tenant,
             customer_id=customer_id,
             batch_id=batch_id,
             pickup_point_id=pickup_point_id,
             lines=lines,
             idempotency_key=input.idempotency_key,
         )
+    )
 
 
 @strawberry.type
