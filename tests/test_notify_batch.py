@@ -149,3 +149,49 @@ def test_messages_group_deliveries_by_endpoint(monkeypatch, broker_fails_after) 
     # Written as enqueued by the relay: only what the broker did not take is unmarked.
     unsent = [i for i, _ in items][count:]
     assert marks == [(unsent, False)]
+
+
+def test_a_big_relay_asks_for_one_helper(make_tenant, make_customer, owner_db, monkeypatch):  # type: ignore[no-untyped-def]
+    """`relay_tenant_outbox` on a backlog: after its first full batch it asks for one helper run
+    (which asks for none), and every batch's deliveries are enqueued after its commit."""
+    import functools
+    import inspect
+
+    from service.notify import relay as relay_module
+    from service.tasks import notify
+
+    tenant = make_tenant()
+    w = make_world(owner_db, tenant, make_customer)
+    emit_events(w.tenant_id, _paid(w.order_id, 2 * relay_module.BATCH_SIZE + 1))
+    helpers: list[uuid.UUID] = []
+    enqueued: list[int] = []
+
+    async def request_relay(tenant_id, *, helper=False):  # type: ignore[no-untyped-def]
+        assert helper
+        helpers.append(tenant_id)
+
+    async def enqueue_deliveries(tenant_id, items, *, delay=None, marked=False):  # type: ignore[no-untyped-def]
+        assert marked and delay is None
+        enqueued.append(len(list(items)))
+        return 0
+
+    monkeypatch.setattr(notify, "request_relay", request_relay)
+    monkeypatch.setattr(notify, "enqueue_deliveries", enqueue_deliveries)
+
+    original = relay_module.relay_tenant
+    relay_tenant_outbox = inspect.unwrap(notify.relay_tenant_outbox.fn)  # the coroutine, in this loop
+
+    def run(helper: bool) -> None:
+        async def go(engine):  # type: ignore[no-untyped-def]
+            monkeypatch.setattr(relay_module, "relay_tenant", functools.partial(original, engine=engine))
+            await relay_tenant_outbox(str(w.tenant_id), *([True] if helper else []))
+
+        run_db(go)
+
+    run(helper=False)
+    assert helpers == [w.tenant_id]  # once, though two batches were full
+    assert enqueued == [0, 0, 0]  # three batches (full, full, 1 event), no subscription: nothing to send
+    emit_events(w.tenant_id, _paid(w.order_id, 6))
+    run(helper=True)
+    assert helpers == [w.tenant_id]  # a helper asks for no other
+    assert enqueued == [0, 0, 0, 0]

@@ -194,7 +194,7 @@ async def relay_tenant(
         batches += 1
         batch = await relay_batch(tenant_id, engine=engine, enqueued=enqueued)
         total.add(batch)
-        if after_batch is not None and batch.deliveries:
+        if after_batch is not None and batch.events:
             await after_batch(batch)
         if batch.events < BATCH_SIZE:
             break

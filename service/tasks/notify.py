@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from uuid import UUID
 
 import dramatiq
@@ -109,14 +109,17 @@ def _retry_groups(retries: list[tuple[UUID, float]]) -> list[list[tuple[UUID, fl
     time_limit=120_000,
     throws=(BadMessage,),
 )
-async def relay_tenant_outbox(tenant_id: str) -> None:
+async def relay_tenant_outbox(tenant_id: str, helper: bool = False) -> None:
     """Relays one tenant's pending outbox events now (sent right after a commit that wrote some).
+    When its first batch is full (a big close), it asks one `helper` run to relay alongside.
 
     Idempotent: the relay locks pending events (SKIP LOCKED), inserts notifications and deliveries
     with ON CONFLICT DO NOTHING on their unique keys and marks the events relayed in the same
-    transaction; a second run finds nothing pending. Lost messages are covered by `relay-outbox`.
+    transaction; a second run finds nothing pending, two runs take different events. Lost
+    messages are covered by `relay-outbox`.
     """
-    await relay_now(_uuid(tenant_id))
+    tenant = _uuid(tenant_id)
+    await relay_now(tenant, on_full_batch=None if helper else lambda: request_relay(tenant, helper=True))
 
 
 async def enqueue_deliveries(
@@ -162,11 +165,22 @@ async def enqueue_deliveries(
     return len(sent)
 
 
-async def relay_now(tenant_id: UUID, *, max_batches: int | None = None) -> relay.Relayed:
+async def relay_now(
+    tenant_id: UUID,
+    *,
+    max_batches: int | None = None,
+    on_full_batch: Callable[[], Awaitable[None]] | None = None,
+) -> relay.Relayed:
     """Relays one tenant's pending events and enqueues each batch's new deliveries after its
-    commit, so sending starts while the next batch is relayed."""
+    commit, so sending starts while the next batch is relayed. `on_full_batch` runs once, after
+    the first batch that was full (more events are probably waiting)."""
+    pending = on_full_batch
 
     async def enqueue(batch: relay.Relayed) -> None:
+        nonlocal pending
+        if pending is not None and batch.events >= relay.BATCH_SIZE:
+            helper, pending = pending, None
+            await helper()
         await enqueue_deliveries(tenant_id, batch.deliveries, marked=True)
 
     # Written as enqueued: if this process dies before enqueueing, the retry job sends them once
@@ -174,12 +188,13 @@ async def relay_now(tenant_id: UUID, *, max_batches: int | None = None) -> relay
     return await relay.relay_tenant(tenant_id, max_batches=max_batches, after_batch=enqueue, enqueued=True)
 
 
-async def request_relay(tenant_id: UUID) -> None:
+async def request_relay(tenant_id: UUID, *, helper: bool = False) -> None:
     """For a domain that just committed events (call it after the commit): a worker relays them
     now instead of at the scheduler's next tick. Best effort — the scheduler relays anyway, so a
     broker outage here loses nothing."""
     try:
-        await asyncio.to_thread(relay_tenant_outbox.send, str(tenant_id))
+        args = (str(tenant_id), True) if helper else (str(tenant_id),)
+        await asyncio.to_thread(relay_tenant_outbox.send, *args)
     except Exception as e:  # noqa: BLE001
         log.warning("could not request an outbox relay for %s (%s)", tenant_id, e)
 
