@@ -68,7 +68,7 @@ class OffersByBatchLoader(KeyedLoader):
 # ever stale, remaining stock is always this request's, and a tenant only ever finds objects
 # built from its own rows (read under its RLS). Fields that depend on the caller (a product's
 # cost, a supplier's contact) stay resolvers that check the caller on every request.
-_CACHE_LIMIT = 20_000
+_CACHE_LIMIT = 5_000  # per dict; an offer with its product and answers is ≈ 10 kB: ≈ 50 MB at most
 _products: dict[tuple[UUID, str], tuple[tuple, Product]] = {}
 _offers: dict[tuple[UUID, str], tuple[tuple, Offer]] = {}
 
