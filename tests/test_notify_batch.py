@@ -122,15 +122,15 @@ def test_messages_group_deliveries_by_endpoint(monkeypatch, broker_fails_after) 
     from service.tasks import notify
 
     sent: list[tuple[Any, ...]] = []
-    marks: list[tuple[list[uuid.UUID], bool]] = []
+    marks: list[list[uuid.UUID]] = []
 
     def send_with_options(*, args: tuple[Any, ...], **options: Any) -> None:
         if broker_fails_after is not None and len(sent) == broker_fails_after:
             raise ConnectionError("broker down")
         sent.append((*args, options))
 
-    async def mark_enqueued(tenant_id, ids, *, enqueued=True, engine=None):  # type: ignore[no-untyped-def]
-        marks.append((list(ids), enqueued))
+    async def mark_enqueued(tenant_id, ids, *, engine=None):  # type: ignore[no-untyped-def]
+        marks.append(list(ids))
 
     monkeypatch.setattr(notify.deliver_batch, "send_with_options", send_with_options)
     monkeypatch.setattr(delivery, "mark_enqueued", mark_enqueued)
@@ -139,16 +139,15 @@ def test_messages_group_deliveries_by_endpoint(monkeypatch, broker_fails_after) 
     b = [uuid.uuid4() for _ in range(5)]
     legacy = [uuid.uuid4()]
     items = [(i, "sub-a") for i in a] + [(i, "sub-b") for i in b] + [(i, None) for i in legacy]
-    count = asyncio.run(notify.enqueue_deliveries(tenant, items, delay=2.5, marked=True))
+    count = asyncio.run(notify.enqueue_deliveries(tenant, items, delay=2.5))
     expected = [("sub-a", a[:128]), ("sub-a", a[128:256]), ("sub-a", a[256:]), ("sub-b", b), (None, legacy)]
     if broker_fails_after is not None:
         expected = expected[:broker_fails_after]
     assert [(m[2], m[1]) for m in sent] == [(ep, [str(i) for i in ids]) for ep, ids in expected]
     assert all(m[0] == str(tenant) and m[3] == {"delay": 2500} for m in sent)
     assert count == sum(len(ids) for _, ids in expected)
-    # Written as enqueued by the relay: only what the broker did not take is unmarked.
-    unsent = [i for i, _ in items][count:]
-    assert marks == [(unsent, False)]
+    # Only what the broker took is marked enqueued: the rest is the retry job's.
+    assert marks == [[i for i, _ in items][:count]]
 
 
 def test_a_big_relay_asks_for_one_helper(make_tenant, make_customer, owner_db, monkeypatch):  # type: ignore[no-untyped-def]
@@ -170,8 +169,8 @@ def test_a_big_relay_asks_for_one_helper(make_tenant, make_customer, owner_db, m
         assert helper
         helpers.append(tenant_id)
 
-    async def enqueue_deliveries(tenant_id, items, *, delay=None, marked=False):  # type: ignore[no-untyped-def]
-        assert marked and delay is None
+    async def enqueue_deliveries(tenant_id, items, *, delay=None):  # type: ignore[no-untyped-def]
+        assert delay is None
         enqueued.append(len(list(items)))
         return 0
 

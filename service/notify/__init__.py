@@ -9,10 +9,10 @@ How an event travels:
    nothing — then marks the events relayed.
 3. After each relay transaction commits, its deliveries are enqueued as `deliver_batch(tenant_id,
    ids, endpoint)` messages: grouped by endpoint (a webhook subscription, or e-mail), up to 128
-   per message. The relay writes them as enqueued; if Redis is down the enqueue fails, is logged
-   and they are marked not enqueued again, and the scheduler job `retry-deliveries` enqueues every
-   due delivery without a live message (never enqueued, enqueued longer ago than
-   GROUPBUY_DELIVERY_REQUEUE_SECONDS, or SENDING for longer than GROUPBUY_DELIVERY_STUCK_SECONDS).
+   per message, then marked enqueued. If Redis is down the enqueue fails and is logged; the
+   scheduler job `retry-deliveries` enqueues every due delivery without a live message (never
+   enqueued, enqueued longer ago than GROUPBUY_DELIVERY_REQUEUE_SECONDS, or SENDING for longer
+   than GROUPBUY_DELIVERY_STUCK_SECONDS).
    A broker outage delays deliveries; PostgreSQL is the record.
 4. `delivery.py` works in chunks of 32 (4 for e-mail): ONE conditional UPDATE claims the chunk's
    due deliveries with their details (row locks in id order: concurrent runs neither deadlock nor

@@ -515,7 +515,7 @@ SELECT id, channel, subscription_id FROM delivery
 """)
 
 _MARK_ENQUEUED = text("""
-UPDATE delivery SET enqueued_at = CASE WHEN CAST(:enqueued AS boolean) THEN clock_timestamp() END
+UPDATE delivery SET enqueued_at = clock_timestamp()
  WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[])) AND status = 'PENDING'
 """)
 
@@ -550,16 +550,12 @@ async def due_deliveries(
     return [(r.id, endpoint_of(r.channel, r.subscription_id)) for r in rows]
 
 
-async def mark_enqueued(
-    tenant_id: UUID, ids: list[UUID], *, enqueued: bool = True, engine: AsyncEngine | None = None
-) -> None:
-    """Records that a message for these deliveries' next attempt is in the broker (or, with
-    `enqueued=False`, that it is not after all)."""
+async def mark_enqueued(tenant_id: UUID, ids: list[UUID], *, engine: AsyncEngine | None = None) -> None:
+    """Records that a message for these deliveries' next attempt is in the broker."""
     if not ids:
         return
     async with tenant_transaction(tenant_id, engine=engine) as session:
-        await session.execute(
-            _MARK_ENQUEUED, {"tenant_id": tenant_id, "ids": [str(i) for i in ids], "enqueued": enqueued})
+        await session.execute(_MARK_ENQUEUED, {"tenant_id": tenant_id, "ids": [str(i) for i in ids]})
 
 
 async def tenants_with_due_deliveries(limit: int = 1000) -> list[UUID]:

@@ -61,12 +61,9 @@ ON CONFLICT (tenant_id, outbox_event_id, user_id) DO NOTHING
 """)
 
 # A subscription hears of the events written after it was created, if it is active and asked for them.
-# `enqueued_at` set when the caller enqueues right after the commit (`enqueued`): it saves an
-# UPDATE of every delivery; if the enqueue fails the caller clears it again.
 _WEBHOOKS = text("""
-INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target, subscription_id, enqueued_at)
-SELECT e.tenant_id, gen_random_uuid(), e.id, 'WEBHOOK', CAST(s.id AS text), s.id,
-       CASE WHEN CAST(:enqueued AS boolean) THEN clock_timestamp() END
+INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target, subscription_id)
+SELECT e.tenant_id, gen_random_uuid(), e.id, 'WEBHOOK', CAST(s.id AS text), s.id
   FROM outbox_event e
   JOIN webhook_subscription s
     ON s.tenant_id = e.tenant_id AND s.active AND e.event = ANY(s.events) AND s.created_at <= e.created_at
@@ -76,9 +73,8 @@ RETURNING id, subscription_id
 """)
 
 _EMAILS = text(f"""
-INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target, enqueued_at)
-SELECT :tenant_id, gen_random_uuid(), r.event_id, 'EMAIL', r.address,
-       CASE WHEN CAST(:enqueued AS boolean) THEN clock_timestamp() END
+INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target)
+SELECT :tenant_id, gen_random_uuid(), r.event_id, 'EMAIL', r.address
   FROM ({EMAIL_RECIPIENTS}) AS r
 ON CONFLICT (tenant_id, outbox_event_id, channel, target) DO NOTHING
 RETURNING id
@@ -111,21 +107,19 @@ class Relayed:
 
 
 async def relay_batch(
-    tenant_id: UUID, *, limit: int = BATCH_SIZE, engine: AsyncEngine | None = None, enqueued: bool = False
+    tenant_id: UUID, *, limit: int = BATCH_SIZE, engine: AsyncEngine | None = None
 ) -> Relayed:
     """Relays up to `limit` pending events of one tenant in one transaction. If that fails, the
     events are relayed one by one, so one event that cannot be relayed delays only itself."""
     try:
         async with tenant_transaction(tenant_id, engine=engine) as session:
-            return await relay_in_session(session, tenant_id=tenant_id, limit=limit, enqueued=enqueued)
+            return await relay_in_session(session, tenant_id=tenant_id, limit=limit)
     except Exception:  # noqa: BLE001 - find the culprit below; a database outage fails there too
         log.exception("relaying a batch of tenant %s failed; relaying its events one by one", tenant_id)
-    return await _relay_one_by_one(tenant_id, limit=limit, engine=engine, enqueued=enqueued)
+    return await _relay_one_by_one(tenant_id, limit=limit, engine=engine)
 
 
-async def _relay_one_by_one(
-    tenant_id: UUID, *, limit: int, engine: AsyncEngine | None, enqueued: bool
-) -> Relayed:
+async def _relay_one_by_one(tenant_id: UUID, *, limit: int, engine: AsyncEngine | None) -> Relayed:
     async with tenant_transaction(tenant_id, engine=engine) as session:
         ids = [r.id for r in (await session.execute(_PENDING_IDS, {
             "tenant_id": tenant_id, "limit": limit, "max_failures": MAX_RELAY_FAILURES})).all()]
@@ -133,7 +127,7 @@ async def _relay_one_by_one(
     for event_id in ids:
         try:
             async with tenant_transaction(tenant_id, engine=engine) as session:
-                one = await relay_in_session(session, tenant_id=tenant_id, only=[event_id], enqueued=enqueued)
+                one = await relay_in_session(session, tenant_id=tenant_id, only=[event_id])
         except Exception:  # noqa: BLE001 - count it and go on with the next event
             async with tenant_transaction(tenant_id, engine=engine) as session:
                 params = {"tenant_id": tenant_id, "id": event_id}
@@ -151,10 +145,8 @@ async def relay_in_session(
     tenant_id: UUID,
     limit: int = BATCH_SIZE,
     only: list[UUID] | None = None,
-    enqueued: bool = False,
 ) -> Relayed:
-    """The relay's work in the caller's tenant transaction; enqueue the deliveries after its commit.
-    `enqueued`: the caller will, so the deliveries are written as enqueued (see `_WEBHOOKS`)."""
+    """The relay's work in the caller's tenant transaction; enqueue the deliveries after its commit."""
     result = Relayed(tenant_id)
     rows = (await session.execute(_PENDING, {
         "tenant_id": tenant_id, "limit": limit, "max_failures": MAX_RELAY_FAILURES,
@@ -167,10 +159,9 @@ async def relay_in_session(
     params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
     titles, bodies = [t for t, _ in texts], [b for _, b in texts]
     await session.execute(_NOTIFY, {**params, "titles": titles, "bodies": bodies})
-    inserts = {**params, "enqueued": enqueued}
-    result.deliveries += [(r.id, str(r.subscription_id)) for r in (await session.execute(_WEBHOOKS, inserts)).all()]
+    result.deliveries += [(r.id, str(r.subscription_id)) for r in (await session.execute(_WEBHOOKS, params)).all()]
     if get_settings().smtp_host:
-        result.deliveries += [(r.id, EMAIL_ENDPOINT) for r in (await session.execute(_EMAILS, inserts)).all()]
+        result.deliveries += [(r.id, EMAIL_ENDPOINT) for r in (await session.execute(_EMAILS, params)).all()]
     result.delivery_ids = [i for i, _ in result.deliveries]
     await session.execute(_MARK_RELAYED, params)
     result.events = len(rows)
@@ -183,7 +174,6 @@ async def relay_tenant(
     engine: AsyncEngine | None = None,
     max_batches: int | None = None,
     after_batch: Callable[[Relayed], Awaitable[None]] | None = None,
-    enqueued: bool = False,
 ) -> Relayed:
     """The pending events of one tenant, batch after batch (each batch its own transaction); at most
     `max_batches` so one busy tenant cannot hold up the others (the rest waits for the next tick).
@@ -192,7 +182,7 @@ async def relay_tenant(
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
-        batch = await relay_batch(tenant_id, engine=engine, enqueued=enqueued)
+        batch = await relay_batch(tenant_id, engine=engine)
         total.add(batch)
         if after_batch is not None and batch.events:
             await after_batch(batch)

@@ -127,12 +127,10 @@ async def enqueue_deliveries(
     deliveries: Iterable[tuple[UUID, str | None]],
     *,
     delay: float | None = None,
-    marked: bool = False,
 ) -> int:
     """Puts `deliver_batch` messages in the broker: the deliveries grouped by endpoint, up to
-    MESSAGE_SIZE per message, then marks them enqueued (`marked`: the relay already did, and
-    what could not be sent is unmarked). A broker outage is logged, not raised: the deliveries
-    stay PENDING with no message and `retry-deliveries` sends them later."""
+    MESSAGE_SIZE per message, then marks them enqueued. A broker outage is logged, not raised: the
+    deliveries stay PENDING with no message and `retry-deliveries` sends them later."""
     groups: dict[str | None, list[UUID]] = {}
     for id_, endpoint in deliveries:
         groups.setdefault(endpoint, []).append(id_)
@@ -156,12 +154,7 @@ async def enqueue_deliveries(
         return sent
 
     sent = await asyncio.to_thread(send_all)
-    if marked:
-        done = set(sent)
-        await delivery.mark_enqueued(
-            tenant_id, [i for ids in groups.values() for i in ids if i not in done], enqueued=False)
-    else:
-        await delivery.mark_enqueued(tenant_id, sent)
+    await delivery.mark_enqueued(tenant_id, sent)
     return len(sent)
 
 
@@ -181,11 +174,9 @@ async def relay_now(
         if pending is not None and batch.events >= relay.BATCH_SIZE:
             helper, pending = pending, None
             await helper()
-        await enqueue_deliveries(tenant_id, batch.deliveries, marked=True)
+        await enqueue_deliveries(tenant_id, batch.deliveries)
 
-    # Written as enqueued: if this process dies before enqueueing, the retry job sends them once
-    # GROUPBUY_DELIVERY_REQUEUE_SECONDS have passed.
-    return await relay.relay_tenant(tenant_id, max_batches=max_batches, after_batch=enqueue, enqueued=True)
+    return await relay.relay_tenant(tenant_id, max_batches=max_batches, after_batch=enqueue)
 
 
 async def request_relay(tenant_id: UUID, *, helper: bool = False) -> None:
