@@ -149,8 +149,9 @@ def sell_out_check(env: Env, world: World, port: int) -> dict[str, Any]:
             sold, limit = conn.execute("SELECT sold, stock_limit FROM offer WHERE id = %s", (hot,)).fetchone()
         if sold >= limit:
             break
-        conn.execute("UPDATE offer SET stock_limit = %s WHERE id = %s", (10**8, hot))
     bad = oversold(env, world.batch_id)
+    with env.owner() as conn:  # the later benchmarks order the hot offer again
+        conn.execute("UPDATE offer SET stock_limit = %s WHERE id = %s", (10**8, hot))
     ok = sold == limit and not bad
     log(f"  sell-out: {accepted} orders accepted in the windows, sold {sold} of {limit}; books balance: {not bad}")
     if not ok:
