@@ -136,13 +136,16 @@ def test_confirming_orders_writes_no_index_entry(tenant, owner_db):  # type: ign
         async with tenant_transaction(tenant.uuid, engine=engine) as session:
             result = await close_batch(session, tenant_id=tenant.uuid, batch_id=built.batch_id)
             row = (await session.execute(text(
-                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'customer_order'"
+                "SELECT n_tup_upd, n_tup_hot_upd, n_tup_newpage_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'customer_order'"
             ))).one()
             return result, row
 
-    result, (updated, hot) = run_db(go)
+    result, (updated, hot, new_page) = run_db(go)
     assert result is not None and result.commissions == 40
-    assert updated == hot == 40
+    # An update that stays on its page yet is not HOT is one an index forced (a page that other
+    # tests' updates filled may send a few to a new page: that is not the index's doing).
+    assert updated == 40 and hot > 0 and updated - hot - new_page == 0, (updated, hot, new_page)
 
 
 def _worker(extra_env: dict[str, str]) -> subprocess.Popen:
