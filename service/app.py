@@ -101,7 +101,9 @@ class BodyDeadline:
             if body_done:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+                # timeout_at, not wait_for: no task per message.
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 refused = True
                 response = error_response(Request(scope), "REQUEST_TIMEOUT",

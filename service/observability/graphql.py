@@ -16,7 +16,7 @@ from strawberry.extensions import SchemaExtension
 from service.logs import log_context
 from service.observability import metrics
 from service.observability.http import OPERATIONS_STATE_KEY
-from service.observability.tracing import tracer
+from service.observability.tracing import tracer, tracing_on
 
 log = logging.getLogger("service.graphql.requests")
 _MAX_NAME = 100
@@ -49,11 +49,18 @@ class Observability(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         ec = self.execution_context
         context = ec.context
-        request = getattr(context, "request", None)
         request_id = getattr(context, "request_id", None)
         tenant = _tenant_slug(context)
-        parent = propagate.extract(dict(request.headers)) if request is not None else None
         started = time.perf_counter()
+        if not tracing_on():
+            # No provider installed: the API's span would be a no-op, so neither it nor the
+            # caller's trace context is made.
+            with log_context(request_id=request_id, tenant=tenant):
+                yield
+                self._log(started)
+            return
+        request = getattr(context, "request", None)
+        parent = propagate.extract(dict(request.headers)) if request is not None else None
         with (
             log_context(request_id=request_id, tenant=tenant),
             tracer().start_as_current_span("graphql", context=parent, kind=SpanKind.SERVER) as span,
@@ -63,8 +70,7 @@ class Observability(SchemaExtension):
                 if tenant:
                     span.set_attribute("groupbuy.tenant", tenant)
             yield
-            name, kind = self._operation()
-            codes = _error_codes(ec.result)
+            name, kind, codes = self._log(started)
             if span.is_recording():
                 span.update_name(f"{kind or 'graphql'} {name or metrics.ANONYMOUS}")
                 if name:
@@ -75,16 +81,22 @@ class Observability(SchemaExtension):
                     span.set_attribute("graphql.error_codes", codes)
                 if "INTERNAL_SERVER_ERROR" in codes:
                     span.set_status(Status(StatusCode.ERROR))
-            with log_context(operation=name):
-                log.info(
-                    "graphql %s %s",
-                    kind or "request",
-                    name or metrics.ANONYMOUS,
-                    extra={
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                        "error_codes": codes,
-                    },
-                )
+
+    def _log(self, started: float) -> tuple[str | None, str | None, list[str]]:
+        """The operation's one summary line; returns its name, kind and error codes."""
+        name, kind = self._operation()
+        codes = _error_codes(self.execution_context.result)
+        with log_context(operation=name):
+            log.info(
+                "graphql %s %s",
+                kind or "request",
+                name or metrics.ANONYMOUS,
+                extra={
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "error_codes": codes,
+                },
+            )
+        return name, kind, codes
 
     def on_execute(self) -> Iterator[None]:
         name, _ = self._operation()

@@ -22,8 +22,19 @@ class HttpMetrics:
     def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self.routes = list(routes)
+        self._known: dict[tuple[str, str, str], str] = {}
 
     def route_of(self, scope: Scope) -> str:
+        key = (scope.get("path", ""), scope.get("root_path", ""), scope.get("method", "GET"))
+        found = self._known.get(key)
+        if found is None:
+            found = self._match(scope)
+            # Only templates without parameters: their paths are few; others carry ids.
+            if "{" not in found and found != UNMATCHED and len(self._known) < 1024:
+                self._known[key] = found
+        return found
+
+    def _match(self, scope: Scope) -> str:
         probe = {
             "type": "http",
             "path": scope.get("path", ""),

@@ -152,9 +152,19 @@ def refusal_reason(code: Any) -> str:
 # -- events ----------------------------------------------------------------------------------
 
 
+# Children by label values, bounded as the labels are (route templates, capped operation names).
+_request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(route: str, operation: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(route, operation, str(status)).inc()
-    REQUEST_SECONDS.labels(route, operation).observe(seconds)
+    key = (route, operation, status)
+    children = _request_children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(route, operation, str(status)), REQUEST_SECONDS.labels(route, operation))
+        if len(_request_children) < 10_000:
+            _request_children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_order_place(tenant: str | None, payload: Any) -> Any:

@@ -31,6 +31,12 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("groupbuy")
 
 
+def tracing_on() -> bool:
+    """Whether a tracer provider is installed (by `setup_tracing` or an embedding program); until
+    then the API hands out the proxy provider, whose spans are no-ops."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 def tracing_mode() -> str:
     from service.config import get_settings
 

@@ -5,14 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -47,17 +41,15 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
         *QueryDepthLimiter(max_depth=s.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=s.max_aliases).validation_rules,
     ]
+    if not introspection:
+        limit_rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list = [
         Observability,  # first: log context, span and metrics label around everything else
-        lambda: ParserCache(maxsize=4096),
-        lambda: MaxTokensLimiter(max_token_count=s.max_query_tokens),
-        # The depth and alias rules are built once: those extensions make a new rule class per
-        # request, which defeated the validation cache (its key names the rule classes).
-        lambda: AddValidationRules(limit_rules),
+        # The parser cache, token limit and extra rules (built once: strawberry's depth and alias
+        # extensions make a new rule class per request, which defeated the validation cache).
+        lambda: Guards(max_tokens=s.max_query_tokens, rules=limit_rules, parser_cache_size=4096),
+        RequestLifecycle,
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
-    extensions += [Guards, RequestLifecycle]
     return Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),

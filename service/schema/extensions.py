@@ -18,6 +18,7 @@ from graphql import (
     visit,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.schema.schema import validate_document
 
 from service.config import get_settings
@@ -118,10 +119,26 @@ def nul_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list
 
 
 class Guards(SchemaExtension):
-    """Runs the (cached) validation, then the page-size cap that needs the variables."""
+    """Parses through the shared parser cache under the token limit, runs the (cached) validation
+    with the extra rules (depth, aliases, introspection), then the page-size cap and the NUL check
+    that need the variables. One extension with two hooks: strawberry builds every extension's
+    hooks anew for each request, so the parser cache, token limit and rules live here rather than
+    in their own extensions."""
+
+    def __init__(self, *, max_tokens: int, rules: tuple = (), parser_cache_size: int = 4096) -> None:
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
+        self.parse = _get_parse_cache(parser_cache_size)
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        ec.parse_options["max_tokens"] = self.max_tokens
+        ec.graphql_document = self.parse(ec.query, **ec.parse_options)
+        yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
+        ec.validation_rules = ec.validation_rules + self.rules
         if ec.pre_execution_errors is None and ec.graphql_document is not None:
             errors = list(_validate(ec.schema, ec.query or "", ec.graphql_document, tuple(ec.validation_rules)))
             if not errors:
