@@ -83,6 +83,48 @@ def run_pgbench(env: Env, world: World, *, hot: bool, clients: int, seconds: flo
             "p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2)}
 
 
+def storefront_sql(world: World) -> str:
+    """The storefront statement the API runs for the catalog query (batch and offers as JSON)."""
+    from sqlalchemy.dialects import postgresql
+
+    from service.batches.queries import _BATCH_WITH_STOREFRONT
+
+    sql = str(_BATCH_WITH_STOREFRONT.compile(dialect=postgresql.dialect()))
+    return sql.replace("%(id)s", f"'{world.catalog_batches[100]}'::uuid")
+
+
+def pgbench_tps(url: str, script: str, *, clients: int, seconds: float) -> float:
+    from service.embedded import pg_tool
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "script.sql"
+        path.write_text(script)
+        out = subprocess.run([pg_tool("pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T",
+                              str(int(seconds)), "-f", str(path), url],
+                             capture_output=True, text=True, cwd=tmp, timeout=seconds + 120)
+    if out.returncode != 0:
+        raise RuntimeError(f"pgbench failed: {out.stderr[-2000:]}")
+    return float(re.search(r"tps = ([\d.]+) \(without initial", out.stdout).group(1))
+
+
+def rls_sql(env: Env, world: World, *, runs: int, seconds: float, clients: int = 8) -> dict[str, Any]:
+    """The RLS cost inside PostgreSQL alone: the storefront statement in a transaction that sets
+    app.tenant_id, by pgbench as the app role (policies apply) and as the owner (bypassed), A B B A."""
+    script = (f"BEGIN;\nSELECT set_config('app.tenant_id', '{world.tenant_id}', true);\n"
+              f"{' '.join(storefront_sql(world).split())};\nCOMMIT;\n")
+    rls, owner = [], []
+    half = max(1.0, seconds / 2)
+    for r in range(runs):
+        a1 = pgbench_tps(env.app_url, script, clients=clients, seconds=half)
+        b1 = pgbench_tps(env.owner_url, script, clients=clients, seconds=half)
+        b2 = pgbench_tps(env.owner_url, script, clients=clients, seconds=half)
+        a2 = pgbench_tps(env.app_url, script, clients=clients, seconds=half)
+        rls.append((a1 + a2) / 2)
+        owner.append((b1 + b2) / 2)
+        log(f"  rls storefront SQL run {r + 1}: app role {rls[-1]:.0f}/s, owner {owner[-1]:.0f}/s")
+    return {"rls_per_second": summary(rls), "owner_per_second": summary(owner), "ratio": ratio_summary(rls, owner)}
+
+
 def order_requests(world: World, port: int, *, hot: bool):  # type: ignore[no-untyped-def]
     import random
 
@@ -337,15 +379,21 @@ def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, c
         ):
             rls, owner = [], []
             for r in range(runs):
-                a = load(port, make(port), clients=clients, seconds=seconds, check=check)
-                b = load(owner_port, make(owner_port), clients=clients, seconds=seconds, check=check)
-                rls.append(a.rps)
-                owner.append(b.rps)
-                log(f"  rls {name} run {r + 1}: app role {a.rps:.0f}/s, owner (no RLS) {b.rps:.0f}/s")
+                # A, B, B, A: a drift in the machine's load during the run weighs on both alike.
+                half = seconds / 2
+                a1 = load(port, make(port), clients=clients, seconds=half, check=check).rps
+                b1 = load(owner_port, make(owner_port), clients=clients, seconds=half, check=check).rps
+                b2 = load(owner_port, make(owner_port), clients=clients, seconds=half, check=check).rps
+                a2 = load(port, make(port), clients=clients, seconds=half, check=check).rps
+                rls.append((a1 + a2) / 2)
+                owner.append((b1 + b2) / 2)
+                log(f"  rls {name} run {r + 1}: app role {rls[-1]:.0f}/s, owner (no RLS) {owner[-1]:.0f}/s "
+                    f"(A {a1:.0f}, B {b1:.0f}, B {b2:.0f}, A {a2:.0f})")
             out[name] = {"rls_per_second": summary(rls), "owner_per_second": summary(owner),
                          "ratio": ratio_summary(rls, owner)}
         if oversold(env, world.batch_id):
             raise AssertionError("oversold during the RLS benchmark")
+        out["storefront_sql"] = rls_sql(env, world, runs=runs, seconds=seconds, clients=clients)
     finally:
         from bench.common import stop_process
 

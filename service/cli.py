@@ -123,12 +123,17 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     s = get_settings()
-    uvicorn.run(
-        "service.app:create_app", factory=True, host=host or s.host, port=port or s.port,
-        workers=workers, log_level=s.log_level.lower(), timeout_keep_alive=5,
-        limit_concurrency=1000, access_log=False, proxy_headers=True,
+    options = dict(
+        log_level=s.log_level.lower(), timeout_keep_alive=5, limit_concurrency=1000, access_log=False,
+        proxy_headers=True,
         log_config=None,  # our root handler (service.logs) formats uvicorn's records too
     )
+    if workers > 1:  # a socket per worker: see service.serving
+        from service.serving import serve_workers
+
+        serve_workers(host or s.host, port or s.port, workers, options)
+        return
+    uvicorn.run("service.app:create_app", factory=True, host=host or s.host, port=port or s.port, **options)
 
 
 @main.command()
