@@ -154,6 +154,7 @@ def refusal_reason(code: Any) -> str:
 
 # Children by label values, bounded as the labels are (route templates, capped operation names).
 _request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_placed_children: dict[str, Any] = {}
 
 
 def observe_request(route: str, operation: str, status: int, seconds: float) -> None:
@@ -173,7 +174,12 @@ def observe_order_place(tenant: str | None, payload: Any) -> Any:
     if errors:
         ORDERS_REFUSED.labels(tenant or "", refusal_reason(errors[0].code)).inc()
     elif getattr(payload, "order", None) is not None:
-        ORDERS_PLACED.labels(tenant or "").inc()
+        child = _placed_children.get(tenant or "")
+        if child is None:
+            child = ORDERS_PLACED.labels(tenant or "")
+            if len(_placed_children) < 10_000:
+                _placed_children[tenant or ""] = child
+        child.inc()
     return payload
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from functools import lru_cache
+from typing import Any
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions.context import (
+    ExecutingContextManager,
+    OperationContextManager,
+    ParsingContextManager,
+    ValidationContextManager,
+)
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -29,9 +39,104 @@ QUERIES += (NotifyQuery, ProcurementQuery)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
 
 
+_GENERATOR, _ASYNC_GENERATOR = 1, 2
+# (extension class, hook name) -> (kind, context-manager factory): strawberry finds and wraps every
+# extension's hooks anew for each phase of each request (inspect, contextmanager, update_wrapper).
+_hooks: dict[tuple[type, str], tuple[int, Any] | None] = {}
+
+
+def _hook(cls: type, name: str) -> tuple[int, Any] | None:
+    key = (cls, name)
+    if key not in _hooks:
+        fn = getattr(cls, name)
+        if fn is getattr(SchemaExtension, name):
+            found = None
+        elif inspect.isgeneratorfunction(fn):
+            found = (_GENERATOR, contextlib.contextmanager(fn))
+        elif inspect.isasyncgenfunction(fn):
+            found = (_ASYNC_GENERATOR, contextlib.asynccontextmanager(fn))
+        else:
+            found = (0, None)  # a plain callable: strawberry's own wrapping
+        _hooks[key] = found
+    return _hooks[key]
+
+
+class _Phase:
+    """One phase's hooks, entered in the extensions' order and left in reverse, as strawberry's
+    context managers do, with each hook's wrapper made once per extension class."""
+
+    __slots__ = ("extensions", "name", "fallback", "stack")
+
+    def __init__(self, extensions: list[SchemaExtension], name: str, fallback: Any) -> None:
+        self.extensions, self.name, self.fallback = extensions, name, fallback
+
+    def _hooks(self) -> list[tuple[int, Any, SchemaExtension]] | None:
+        found = []
+        for extension in self.extensions:
+            hook = _hook(type(extension), self.name)
+            if hook is None:
+                continue
+            if hook[1] is None:
+                return None
+            found.append((hook[0], hook[1], extension))
+        return found
+
+    def __enter__(self) -> None:
+        hooks = self._hooks()
+        if hooks is None:
+            self.stack = self.fallback(self.extensions)
+            return self.stack.__enter__()
+        self.stack = contextlib.ExitStack()
+        self.stack.__enter__()
+        for kind, factory, extension in hooks:
+            if kind == _ASYNC_GENERATOR:
+                raise RuntimeError(
+                    f"SchemaExtension hook {extension}.{self.name} failed to complete synchronously."
+                )
+            self.stack.enter_context(factory(extension))
+        return None
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.stack.__exit__(*exc)
+
+    async def __aenter__(self) -> None:
+        hooks = self._hooks()
+        if hooks is None:
+            self.stack = self.fallback(self.extensions)
+            return await self.stack.__aenter__()
+        self.stack = contextlib.AsyncExitStack()
+        await self.stack.__aenter__()
+        for kind, factory, extension in hooks:
+            if kind == _ASYNC_GENERATOR:
+                await self.stack.enter_async_context(factory(extension))
+            else:
+                self.stack.enter_context(factory(extension))
+        return None
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self.stack.__aexit__(*exc)
+
+
+class _Runner(SchemaExtensionsRunner):
+    def operation(self) -> Any:
+        return _Phase(self.extensions, "on_operation", OperationContextManager)
+
+    def validation(self) -> Any:
+        return _Phase(self.extensions, "on_validate", ValidationContextManager)
+
+    def parsing(self) -> Any:
+        return _Phase(self.extensions, "on_parse", ParsingContextManager)
+
+    def executing(self) -> Any:
+        return _Phase(self.extensions, "on_execute", ExecutingContextManager)
+
+
 class Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
         """Expected errors are not logged; RequestLifecycle logs the unexpected ones with the request id."""
+
+    def create_extensions_runner(self, execution_context: Any, extensions: list[SchemaExtension]) -> Any:
+        return _Runner(execution_context=execution_context, extensions=extensions)
 
 
 def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:

@@ -47,8 +47,22 @@ def preset(attribute: str) -> Callable[[F], F]:
     return mark
 
 
+_attributes: dict[int, tuple[Any, tuple[str, bool] | None]] = {}
+
+
 def _attribute(field_def: Any) -> tuple[str, bool] | None:
-    """(attribute, is_preset) when the field's value is an attribute of its source, else None."""
+    """(attribute, is_preset) when the field's value is an attribute of its source, else None.
+    Found once per field definition (they live as long as the schema)."""
+    hit = _attributes.get(id(field_def))
+    if hit is not None and hit[0] is field_def:
+        return hit[1]
+    found = _find_attribute(field_def)
+    if len(_attributes) < 65536:
+        _attributes[id(field_def)] = (field_def, found)
+    return found
+
+
+def _find_attribute(field_def: Any) -> tuple[str, bool] | None:
     definition = (field_def.extensions or {}).get("strawberry-definition")
     if definition is None or field_def.args:
         return None

@@ -150,10 +150,16 @@ class Guards(SchemaExtension):
 
 
 _validation_cache: dict[tuple[int, str, tuple], tuple[GraphQLError, ...]] = {}
+_rule_kinds: dict[tuple, tuple] = {}  # a rule list (the same few per process) -> its key part
 
 
 def _validate(schema: Any, query: str, document: DocumentNode, rules: tuple) -> tuple[GraphQLError, ...]:
-    key = (id(schema), query, tuple(r if isinstance(r, type) else type(r) for r in rules))
+    kinds = _rule_kinds.get(rules)
+    if kinds is None:
+        kinds = tuple(r if isinstance(r, type) else type(r) for r in rules)
+        if len(_rule_kinds) < 64:
+            _rule_kinds[rules] = kinds
+    key = (id(schema), query, kinds)
     hit = _validation_cache.get(key)
     if hit is None:
         hit = tuple(validate_document(schema._schema, document, rules))
