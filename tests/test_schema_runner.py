@@ -1,0 +1,94 @@
+"""The schema's extension runner: hooks entered in the extensions' order, left in reverse, errors
+passed through them, and hooks that are plain callables still run."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import strawberry
+from strawberry.extensions import SchemaExtension
+
+from service.schema import Schema
+
+calls: list[str] = []
+
+
+class First(SchemaExtension):
+    async def on_operation(self) -> AsyncIterator[None]:
+        calls.append("first op in")
+        yield
+        calls.append(f"first op out {len(self.execution_context.result.errors or [])}")
+
+    def on_parse(self) -> Iterator[None]:
+        calls.append("first parse in")
+        yield
+        calls.append("first parse out")
+
+    def on_execute(self) -> Iterator[None]:
+        calls.append("first execute in")
+        yield
+        calls.append("first execute out")
+
+
+class Second(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        calls.append("second op in")
+        yield
+        calls.append("second op out")
+
+    def on_validate(self) -> Iterator[None]:
+        calls.append("second validate in")
+        yield
+        calls.append("second validate out")
+
+
+class Plain(SchemaExtension):
+    def on_execute(self) -> None:  # type: ignore[override]
+        calls.append("plain execute")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def ok(self) -> int:
+        return 1
+
+    @strawberry.field
+    def broken(self) -> int:
+        raise ValueError("boom")
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_hooks_run_in_order_and_unwind_in_reverse(plain: bool) -> None:
+    calls.clear()
+    schema = Schema(query=Query, extensions=[First, Second, *([Plain] if plain else [])])
+    result = asyncio.run(schema.execute("{ ok broken }"))
+    assert result.data is None or result.data.get("ok") == 1
+    assert [e.message for e in result.errors or []] == ["boom"]
+    expected = [
+        "first op in", "second op in",
+        "first parse in", "first parse out",
+        "second validate in", "second validate out",
+        "first execute in", *(["plain execute"] if plain else []), "first execute out",
+        "second op out", "first op out 1",
+    ]
+    assert calls == expected
+
+
+def test_sync_execution_refuses_async_hooks_and_runs_sync_ones() -> None:
+    calls.clear()
+    result = Schema(query=Query, extensions=[Second]).execute_sync("{ ok }")
+    assert result.data == {"ok": 1}
+    assert calls == ["second op in", "second validate in", "second validate out", "second op out"]
+    # An async hook in sync execution: refused as strawberry's own runner refuses it.
+    outcomes = []
+    for cls in (Schema, strawberry.Schema):
+        try:
+            result = cls(query=Query, extensions=[First]).execute_sync("{ ok }")
+            outcomes.append(re.sub(r" at 0x[0-9a-f]+", "", repr(result)))
+        except RuntimeError as e:
+            outcomes.append(type(e).__name__ + str(e).split(".on_")[-1])
+    assert outcomes[0] == outcomes[1]
