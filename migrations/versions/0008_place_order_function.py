@@ -21,6 +21,30 @@ depends_on = None
 
 # Refusals: SQLSTATE GB002 with DETAIL = a JSON array of {code, message, field} (the payload's
 # errors); GB003: the account is missing or disabled; GB004: the account is not a customer.
+# The order an idempotency key already placed (NULL: none); a different request body refuses.
+ORDER_REPLAY_FUNCTION = """
+CREATE OR REPLACE FUNCTION order_replay(p_tenant uuid, p_customer uuid, p_key text, p_hash text)
+RETURNS customer_order
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+AS $fn$
+DECLARE
+  v_row customer_order;
+BEGIN
+  SELECT o.* INTO v_row FROM customer_order o
+    WHERE o.tenant_id = p_tenant AND o.customer_id = p_customer AND o.idempotency_key = p_key;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF v_row.request_hash IS DISTINCT FROM p_hash THEN
+    RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
+      'code', 'INVALID', 'message', 'This idempotency key was already used for a different order.',
+      'field', jsonb_build_array('idempotencyKey')))::text;
+  END IF;
+  RETURN v_row;
+END
+$fn$
+"""
+
 PLACE_ORDER_FUNCTION = """
 CREATE OR REPLACE FUNCTION place_order(
   p_tenant uuid, p_customer uuid, p_batch uuid, p_point uuid, p_offers uuid[], p_quantities int[],
@@ -61,14 +85,8 @@ BEGIN
     END IF;
   END IF;
 
-  SELECT o.* INTO v_row FROM customer_order o
-    WHERE o.tenant_id = p_tenant AND o.customer_id = p_customer AND o.idempotency_key = p_key;
-  IF FOUND THEN
-    IF v_row.request_hash IS DISTINCT FROM p_hash THEN
-      RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
-        'code', 'INVALID', 'message', 'This idempotency key was already used for a different order.',
-        'field', jsonb_build_array('idempotencyKey')))::text;
-    END IF;
+  v_row := order_replay(p_tenant, p_customer, p_key, p_hash);
+  IF v_row.id IS NOT NULL THEN
     replayed := true;
     placed := v_row;
     RETURN NEXT;
@@ -136,14 +154,8 @@ BEGIN
       ON CONFLICT DO NOTHING
       RETURNING * INTO v_row;
     EXIT WHEN FOUND;
-    SELECT o.* INTO v_row FROM customer_order o
-      WHERE o.tenant_id = p_tenant AND o.customer_id = p_customer AND o.idempotency_key = p_key;
-    IF FOUND THEN
-      IF v_row.request_hash IS DISTINCT FROM p_hash THEN
-        RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
-          'code', 'INVALID', 'message', 'This idempotency key was already used for a different order.',
-          'field', jsonb_build_array('idempotencyKey')))::text;
-      END IF;
+    v_row := order_replay(p_tenant, p_customer, p_key, p_hash);
+    IF v_row.id IS NOT NULL THEN
       replayed := true;
       placed := v_row;
       RETURN NEXT;
@@ -215,9 +227,11 @@ $fn$
 
 
 def upgrade() -> None:
+    op.execute(ORDER_REPLAY_FUNCTION)
     op.execute(PLACE_ORDER_FUNCTION)
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS place_order(uuid, uuid, uuid, uuid, uuid[], int[], text, text, text, text, "
                "text, text, numeric, boolean)")
+    op.execute("DROP FUNCTION IF EXISTS order_replay(uuid, uuid, text, text)")
