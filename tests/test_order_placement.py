@@ -258,3 +258,73 @@ def test_placements_reuse_pooled_connections_and_replace_dead_ones(gql, tenant, 
     place()  # on a new connection, once
     place()
     assert offer_state(owner_db, batch["offers"][0]["id"]) == (6, 10, 6)
+
+
+def test_the_cutoff_passing_while_an_order_waits_for_stock_refuses_it(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    """Alone, place_order() checks the cutoff itself after its last lock wait (the deferred trigger
+    does not run for it): the order passes every check at the start, waits for the offer row that
+    another transaction holds, the cutoff passes meanwhile, and it is refused with nothing written."""
+    import threading
+
+    from service.errors import UserErrors
+
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0)])
+    batch_id, offer_id = _uuid(batch["id"]), _uuid(batch["offers"][0]["id"])
+    (customer, _), = bulk_customers(owner_db, tenant, 1)
+    outcome: dict[str, object] = {}
+
+    def place() -> None:
+        try:
+            outcome["placed"] = _place_alone(app_db_url, tenant.uuid, customer, world, batch, "424242")
+        except Exception as e:  # noqa: BLE001
+            outcome["refused"] = e
+
+    with psycopg.connect(owner_db.info.dsn, password=owner_db.info.password, autocommit=True) as holder:
+        with holder.transaction():
+            holder.execute("SELECT 1 FROM offer WHERE id = %s FOR UPDATE", (offer_id,))
+            closes_at = owner_db.execute(
+                "UPDATE batch SET closes_at = clock_timestamp() + interval '2 seconds' WHERE id = %s "
+                "RETURNING closes_at", (batch_id,)).fetchone()[0]
+            worker = threading.Thread(target=place)
+            worker.start()
+            # Until the order waits on the offer row (it passed the batch check before that).
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not owner_db.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%%place_order(%%'").fetchone()[0]:
+                time.sleep(0.05)
+            while owner_db.execute("SELECT clock_timestamp() <= %s", (closes_at,)).fetchone()[0]:
+                time.sleep(0.1)
+        worker.join(30)
+    assert "placed" not in outcome, outcome
+    refused = outcome["refused"]
+    assert isinstance(refused, UserErrors), refused
+    assert [(e.code.value, e.field) for e in refused.errors] == [("BATCH_NOT_OPEN", ["batchId"])]
+    assert "before the order went through" in refused.errors[0].message
+    assert owner_db.execute("SELECT count(*) FROM customer_order WHERE customer_id = %s", (customer,)).fetchone() == (0,)
+    assert offer_state(owner_db, batch["offers"][0]["id"])[0] == 0
+
+
+def test_an_order_placed_alone_records_its_check_and_skips_the_commit_trigger(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0)])
+    (customer, _), = bulk_customers(owner_db, tenant, 1)
+
+    def counts() -> tuple[int, int]:
+        owner_db.execute("SELECT pg_stat_clear_snapshot()")
+        return owner_db.execute("SELECT n_tup_ins, n_tup_upd FROM pg_stat_user_tables "
+                                "WHERE relname = 'customer_order'").fetchone()
+
+    inserted, updated = counts()
+    placed = _place_alone(app_db_url, tenant.uuid, customer, world, batch, "171717")
+    deadline = time.monotonic() + 30  # the placing backend reports its counts as it exits
+    while counts()[0] == inserted and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # Written once: the deferred trigger, had it run, would have updated the row it checked.
+    assert counts() == (inserted + 1, updated)
+    checked, created, closes_at = owner_db.execute(
+        "SELECT o.commit_checked_at, o.created_at, b.closes_at FROM customer_order o "
+        "JOIN batch b ON b.id = o.batch_id WHERE o.id = %s", (placed.order.id,)).fetchone()
+    assert checked is not None and created <= checked < closes_at
+    assert placed.order.commit_checked_at == checked

@@ -117,7 +117,8 @@ class Order(SQLModel, table=True):
     cancelled_at: datetime | None = timestamp()
     cancel_reason: str | None = Field(default=None, max_length=500)
     picked_up_at: datetime | None = timestamp()
-    # Set by the deferred cutoff trigger with clock_timestamp() as the order's transaction commits.
+    # When the cutoff check passed (database clock): the moment place_order() wrote the order when it
+    # ran alone (it checks again after its last lock wait), else the deferred trigger's at commit.
     commit_checked_at: datetime | None = timestamp()
     created_at: datetime = created_at()
 

@@ -1,5 +1,5 @@
 """orderPlace: the input's shape is checked here; the rest is one statement, the `place_order()`
-function (migration 0008), which refuses by raising so nothing half-written can stay.
+function (migrations 0008, 0009), which refuses by raising so nothing half-written can stay.
 
 The order of work in it matters:
 1. the customer's account is read (missing, disabled or not a customer: refused) and the
@@ -14,8 +14,9 @@ The order of work in it matters:
    reserved in offer-id order, each with one conditional statement (the lock order of every
    release, `stock.give_back`). Stock comes last so the hot offer row is locked only until the
    commit;
-6. the commit runs the deferred cutoff trigger with the database clock; its refusal becomes
-   BATCH_NOT_OPEN.
+6. the cutoff is checked with the database clock after the last lock wait: by the function
+   itself when it runs alone (nothing but the commit follows), else by the deferred trigger at the
+   caller's commit; either refusal becomes BATCH_NOT_OPEN.
 
 `place_order_alone` runs the statement on its own connection in autocommit: the statement is the
 whole transaction, one round trip. `place_order` runs it inside the caller's transaction.
@@ -112,10 +113,10 @@ def clean(
 _ARGUMENTS = (
     "CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid[]), "
     "CAST({} AS int[]), CAST({} AS text), CAST({} AS text), CAST({} AS text), CAST({} AS text), "
-    "CAST({} AS text), CAST({} AS text), CAST({} AS numeric), CAST({} AS boolean)"
+    "CAST({} AS text), CAST({} AS text), CAST({} AS numeric), CAST({} AS boolean), CAST({} AS boolean)"
 )
 _NAMES = ("t", "customer", "batch", "point", "offers", "quantities", "key", "hash", "number", "code",
-          "status", "currency", "rate", "check")
+          "status", "currency", "rate", "check", "alone")
 _PLACE = "SELECT r.replayed, (r.placed).* FROM place_order({}) AS r"
 _PLACE_DRIVER = _PLACE.format(_ARGUMENTS.format(*(["%s"] * len(_NAMES))))
 _PLACE_TEXT = text(_PLACE.format(_ARGUMENTS.format(*(f":{n}" for n in _NAMES))))
@@ -130,12 +131,14 @@ def _arguments(
     idempotency_key: str,
     number: str,
     check_customer: bool,
+    alone: bool,
 ) -> tuple[Any, ...]:
     status = OrderStatus.PENDING_PAYMENT if tenant.payment_mode is PaymentMode.PREPAID else OrderStatus.PLACED
     return (
         tenant.id, customer_id, batch_id, pickup_point_id, [line.offer_id for line in lines],
         [line.quantity for line in lines], idempotency_key, request_hash(batch_id, pickup_point_id, lines),
         number, new_pickup_code(), status.value, tenant.currency, tenant.default_commission_rate, check_customer,
+        alone,
     )
 
 
@@ -192,8 +195,9 @@ async def place_order_alone(
     (AuthError) or not a customer's (PermissionDenied)."""
     clean(batch_id, pickup_point_id, lines, idempotency_key)
     number = await take_order_number(conn)
+    # alone: this statement is the transaction, so place_order() makes the commit-time cutoff check.
     arguments = _arguments(tenant, customer_id, batch_id, pickup_point_id, lines, idempotency_key, number,
-                           check_customer)
+                           check_customer, True)
     try:
         cursor = await conn.execute(_PLACE_DRIVER, arguments, prepare=True)
         row = await cursor.fetchone()
@@ -221,7 +225,7 @@ async def place_order(
     clean(batch_id, pickup_point_id, lines, idempotency_key)
     number = await next_order_number(session)
     arguments = _arguments(tenant, customer_id, batch_id, pickup_point_id, lines, idempotency_key, number,
-                           False)
+                           False, False)
     try:
         async with session.begin_nested():
             result = await session.execute(_PLACE_TEXT, dict(zip(_NAMES, arguments, strict=True)))
