@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -159,6 +160,10 @@ async def readyz(request: Request) -> Response:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    # What start-up built (modules, the schema, caches) lives as long as the process: kept out of
+    # the cyclic collector's scans, whose full passes otherwise walk it all again and again.
+    gc.collect()
+    gc.freeze()
     yield
     await dispose_engines()
     await close_redis()

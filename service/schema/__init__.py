@@ -18,6 +18,7 @@ from strawberry.extensions.context import (
 )
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 
 from service.config import get_settings
@@ -159,9 +160,24 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         extensions=extensions,
-        config=StrawberryConfig(),
+        config=StrawberryConfig(name_converter=CachedNames()),
         execution_context_class=FastExecutor,
     )
+
+
+class CachedNames(NameConverter):
+    """strawberry converts every input field's and argument's name to camelCase again on each
+    request (a generator per name); the names are few and fixed, so each is converted once."""
+
+    def __init__(self) -> None:
+        super().__init__(auto_camel_case=True)
+        self._names: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._names.get(name)
+        if converted is None:
+            converted = self._names[name] = super().apply_naming_config(name)
+        return converted
 
 
 @lru_cache
