@@ -93,36 +93,46 @@ def storefront_sql(world: World) -> str:
     return sql.replace("%(id)s", f"'{world.catalog_batches[100]}'::uuid")
 
 
-def pgbench_tps(url: str, script: str, *, clients: int, seconds: float) -> float:
+def _pgbench_args(url: str, path: Path, *, clients: int, seconds: float) -> list[str]:
     from service.embedded import pg_tool
 
+    return [pg_tool("pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T", str(int(seconds)),
+            "-f", str(path), url]
+
+
+def _tps(out: str) -> float:
+    return float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
+
+
+def pgbench_side_by_side(urls: tuple[str, str], script: str, *, clients: int, seconds: float
+                         ) -> tuple[float, float]:
+    """Two pgbench runs of one script at the same time, one per URL: their tps."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "script.sql"
         path.write_text(script)
-        out = subprocess.run([pg_tool("pgbench"), "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T",
-                              str(int(seconds)), "-f", str(path), url],
-                             capture_output=True, text=True, cwd=tmp, timeout=seconds + 120)
-    if out.returncode != 0:
-        raise RuntimeError(f"pgbench failed: {out.stderr[-2000:]}")
-    return float(re.search(r"tps = ([\d.]+) \(without initial", out.stdout).group(1))
+        procs = [subprocess.Popen(_pgbench_args(url, path, clients=clients, seconds=seconds), cwd=tmp,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for url in urls]
+        outs = [p.communicate(timeout=seconds + 120) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        if p.returncode != 0:
+            raise RuntimeError(f"pgbench failed: {err[-2000:]}")
+    return _tps(outs[0][0]), _tps(outs[1][0])
 
 
 def rls_sql(env: Env, world: World, *, runs: int, seconds: float, clients: int = 8) -> dict[str, Any]:
     """The RLS cost inside PostgreSQL alone: the storefront statement in a transaction that sets
-    app.tenant_id, by pgbench as the app role (policies apply) and as the owner (bypassed), A B B A."""
+    app.tenant_id, by pgbench as the app role (policies apply) and as the owner (bypassed), side by
+    side in the same window."""
     script = (f"BEGIN;\nSELECT set_config('app.tenant_id', '{world.tenant_id}', true);\n"
               f"{' '.join(storefront_sql(world).split())};\nCOMMIT;\n")
     rls, owner = [], []
-    half = max(1.0, seconds / 2)
     for r in range(runs):
-        a1 = pgbench_tps(env.app_url, script, clients=clients, seconds=half)
-        b1 = pgbench_tps(env.owner_url, script, clients=clients, seconds=half)
-        b2 = pgbench_tps(env.owner_url, script, clients=clients, seconds=half)
-        a2 = pgbench_tps(env.app_url, script, clients=clients, seconds=half)
-        rls.append((a1 + a2) / 2)
-        owner.append((b1 + b2) / 2)
-        log(f"  rls storefront SQL run {r + 1}: app role {rls[-1]:.0f}/s, owner {owner[-1]:.0f}/s")
-    return {"rls_per_second": summary(rls), "owner_per_second": summary(owner), "ratio": ratio_summary(rls, owner)}
+        a, b = pgbench_side_by_side((env.app_url, env.owner_url), script, clients=clients, seconds=seconds)
+        rls.append(a)
+        owner.append(b)
+        log(f"  rls storefront SQL run {r + 1}: app role {a:.0f}/s, owner {b:.0f}/s, side by side")
+    return {"rls_per_second": summary(rls), "owner_per_second": summary(owner), "ratio": ratio_summary(rls, owner),
+            "method": "concurrent"}
 
 
 def order_requests(world: World, port: int, *, hot: bool):  # type: ignore[no-untyped-def]
@@ -368,7 +378,12 @@ def bench_catalog(env: Env, world: World, port: int, *, runs: int, seconds: floa
 def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, clients: int = 8
               ) -> dict[str, Any]:
     """The same API, once as the app role under RLS (port) and once connected as the owner,
-    which bypasses RLS (GROUPBUY_APP_DATABASE_URL = the owner URL); runs alternate."""
+    which bypasses RLS (GROUPBUY_APP_DATABASE_URL = the owner URL), loaded AT THE SAME TIME with
+    the same number of clients each: whatever else the shared machine does in that window weighs
+    on both alike, and the ratio of their throughputs is the RLS cost (run one after the other,
+    the drift between windows was larger than the cost: two identical APIs gave 0.83-1.02)."""
+    import threading
+
     owner_port = free_port()
     proc = start_api(env, port=owner_port, GROUPBUY_APP_DATABASE_URL=env.owner_url)
     out: dict[str, Any] = {}
@@ -379,18 +394,23 @@ def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, c
         ):
             rls, owner = [], []
             for r in range(runs):
-                # A, B, B, A: a drift in the machine's load during the run weighs on both alike.
-                half = seconds / 2
-                a1 = load(port, make(port), clients=clients, seconds=half, check=check).rps
-                b1 = load(owner_port, make(owner_port), clients=clients, seconds=half, check=check).rps
-                b2 = load(owner_port, make(owner_port), clients=clients, seconds=half, check=check).rps
-                a2 = load(port, make(port), clients=clients, seconds=half, check=check).rps
-                rls.append((a1 + a2) / 2)
-                owner.append((b1 + b2) / 2)
-                log(f"  rls {name} run {r + 1}: app role {rls[-1]:.0f}/s, owner (no RLS) {owner[-1]:.0f}/s "
-                    f"(A {a1:.0f}, B {b1:.0f}, B {b2:.0f}, A {a2:.0f})")
+                got: dict[str, float] = {}
+
+                def one(key: str, p: int, make=make, check=check, got=got) -> None:  # type: ignore[no-untyped-def]
+                    got[key] = load(p, make(p), clients=clients, seconds=seconds, check=check).rps
+
+                both = [threading.Thread(target=one, args=("a", port)),
+                        threading.Thread(target=one, args=("b", owner_port))]
+                for t in (both if r % 2 == 0 else both[::-1]):
+                    t.start()
+                for t in both:
+                    t.join()
+                rls.append(got["a"])
+                owner.append(got["b"])
+                log(f"  rls {name} run {r + 1}: app role {rls[-1]:.0f}/s, owner (no RLS) {owner[-1]:.0f}/s, "
+                    f"side by side")
             out[name] = {"rls_per_second": summary(rls), "owner_per_second": summary(owner),
-                         "ratio": ratio_summary(rls, owner)}
+                         "ratio": ratio_summary(rls, owner), "method": "concurrent"}
         if oversold(env, world.batch_id):
             raise AssertionError("oversold during the RLS benchmark")
         out["storefront_sql"] = rls_sql(env, world, runs=runs, seconds=seconds, clients=clients)
