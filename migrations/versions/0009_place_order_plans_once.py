@@ -1,6 +1,6 @@
 """place_order() plans once per session and skips the commit-time trigger when it is alone
 
-- Each statement of place_order() and order_replay() runs its session's cached generic plan
+- Each statement of place_order() (and of order_replay(), called from it) runs its session's cached generic plan
   (plan_cache_mode = force_generic_plan). The planner otherwise chose a fresh custom plan on
   every call for the statements over the lines' arrays (their length is unknown to a generic
   plan): about a quarter of the function's time went to planning. The offers are read with one
@@ -222,7 +222,6 @@ $fn$
 def upgrade() -> None:
     op.execute(f"DROP FUNCTION place_order({OLD_SIGNATURE})")
     op.execute(PLACE_ORDER_FUNCTION)
-    op.execute("ALTER FUNCTION order_replay(uuid, uuid, text, text) SET plan_cache_mode = force_generic_plan")
     op.execute("DROP TRIGGER customer_order_cutoff ON customer_order")
     op.execute(
         "CREATE CONSTRAINT TRIGGER customer_order_cutoff AFTER INSERT ON customer_order "
@@ -243,6 +242,5 @@ def downgrade() -> None:
         "CREATE CONSTRAINT TRIGGER customer_order_cutoff AFTER INSERT ON customer_order "
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_cutoff_check()"
     )
-    op.execute("ALTER FUNCTION order_replay(uuid, uuid, text, text) RESET plan_cache_mode")
     op.execute(f"DROP FUNCTION place_order({OLD_SIGNATURE}, boolean)")
     op.execute(previous.PLACE_ORDER_FUNCTION)
