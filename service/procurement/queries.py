@@ -92,7 +92,8 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
     ).scalar_one_or_none()
     # After the close the orders that count are the confirmed ones (and what became of them);
     # before, the preview shows what is placed so far.
-    statuses = ("CONFIRMED", "READY_FOR_PICKUP", "PICKED_UP") if pick_list else ("PAID", "PLACED")
+    # (PAID and PLACED orders of a closed batch are its confirmed ones: migration 0009.)
+    statuses = ("PAID", "PLACED", "CONFIRMED", "READY_FOR_PICKUP", "PICKED_UP") if pick_list else ("PAID", "PLACED")
     rows = (
         await session.execute(
             text("SELECT o.id AS order_id, l.product_id, l.product_name, p.unit, l.quantity "

@@ -112,7 +112,7 @@ class Order(Node):
             id=strawberry.ID(global_id.encode("Order", row.id)),
             number=row.number,
             customer_name=row.customer_name,
-            status=models.OrderStatus(row.status),
+            status=models.OrderStatus(row.__dict__.get("state") or row.status),  # as read: see Order.state
             pickup_code=row.pickup_code,
             payment_reference=row.payment_reference,
             placed_at=row.created_at,
