@@ -169,6 +169,9 @@ def downgrade() -> None:
     op.execute("DROP VIEW pick_list_line")
     op.execute(DELIVERY_VIEW.replace("VIEW purchase_order_delivery WITH (security_invoker = true)",
                                      "TEMP VIEW derived_delivery"))
+    op.execute("CREATE TEMP TABLE derived_delivery_rows AS SELECT * FROM derived_delivery")
+    op.execute("DROP VIEW derived_delivery")
+    op.execute("DROP VIEW purchase_order_delivery")
     op.execute("""
 CREATE TABLE purchase_order_delivery (
   tenant_id uuid NOT NULL, purchase_order_id uuid NOT NULL, product_id uuid NOT NULL,
@@ -181,8 +184,8 @@ CREATE TABLE purchase_order_delivery (
     FOREIGN KEY (tenant_id, purchase_order_id, product_id)
     REFERENCES purchase_order_line (tenant_id, purchase_order_id, product_id)
 )""")
-    op.execute("INSERT INTO purchase_order_delivery SELECT * FROM derived_delivery")
-    op.execute("DROP VIEW derived_delivery")
+    op.execute("INSERT INTO purchase_order_delivery SELECT * FROM derived_delivery_rows")
+    op.execute("DROP TABLE derived_delivery_rows")
     from service.tenants.rls import enable_tenant_rls
 
     enable_tenant_rls(op.execute, "purchase_order_delivery")
