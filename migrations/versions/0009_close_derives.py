@@ -12,7 +12,9 @@ their lines, pick lists, cancellations, events) and the rest is read from the li
   finished (a refund: the supplier shipped and the leader received them all the same). The
   close's own cancellations happen before batch_close.finished_at, later refunds after it.
 - purchase_order_delivery and pick_list_line: views of those lines per purchase order, product
-  and point (the product's purchase-order line names the purchase order: a snapshot).
+  and point (the product's purchase-order line names the purchase order: a snapshot). A
+  purchase order's lines are found through its products' offers in the batch (order_line's
+  offer index), a pick list's through its point's orders (customer_order's pickup-code key).
 - commission: a view. commission_entry holds the rows written by earlier closes and those
   written when a commission changes state (earned, reversed); every other confirmed order's
   commission is PENDING with rate x its active lines, id = the order's id, created at the close.
@@ -44,8 +46,9 @@ SELECT po.tenant_id, po.id AS purchase_order_id, l.product_id, o.pickup_point_id
 FROM purchase_order po
 JOIN batch_close bc ON bc.tenant_id = po.tenant_id AND bc.batch_id = po.batch_id
 JOIN purchase_order_line pl ON pl.tenant_id = po.tenant_id AND pl.purchase_order_id = po.id
-JOIN customer_order o ON o.tenant_id = po.tenant_id AND o.batch_id = po.batch_id
-JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.product_id = pl.product_id
+JOIN offer f ON f.tenant_id = po.tenant_id AND f.batch_id = po.batch_id AND f.product_id = pl.product_id
+JOIN order_line l ON l.tenant_id = f.tenant_id AND l.offer_id = f.id
+JOIN customer_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id
 WHERE l.status = 'ACTIVE' OR l.cancelled_at > bc.finished_at
 GROUP BY po.tenant_id, po.id, l.product_id, o.pickup_point_id
 """
