@@ -11,7 +11,14 @@ import httpx
 import psycopg
 
 from service import global_id
-from tests.ordering_fixtures import ORDER_CANCEL, make_world, offer_input, open_batch_with_offers, place_input
+from tests.ordering_fixtures import (
+    ORDER_CANCEL,
+    ORDER_MARK_PAID,
+    make_world,
+    offer_input,
+    open_batch_with_offers,
+    place_input,
+)
 from tests.test_after_close import (
     BATCH_CLOSE,
     DELIVERY_RECEIVE,
@@ -152,7 +159,11 @@ def test_an_order_is_confirmed_exactly_when_it_should_be(gql, tenant, make_custo
                                                 offer_input(world, 1, "2.00", minGroupQuantity=50)])
     customers = [make_customer(tenant) for _ in range(5)]
     kept = _paid_order(gql, world, batch, customers[0], [(0, 1), (1, 1)])  # loses one line, confirmed
-    picked = _paid_order(gql, world, batch, customers[1], [(0, 2)])
+    replay_key = f"k-{uuid.uuid4().hex}"
+    placed = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 2)], key=replay_key), token=customers[1].token)
+    picked = placed["orderPlace"]["order"]
+    assert gql.data(ORDER_MARK_PAID, {"id": picked["id"], "ref": uuid.uuid4().hex},
+                    token=tenant.api_key)["orderMarkPaid"]["errors"] == []
     emptied = _paid_order(gql, world, batch, customers[2], [(1, 2)])  # every line below its minimum
     placed = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customers[3].token)["orderPlace"]
     assert placed["errors"] == [], placed
@@ -180,6 +191,10 @@ def test_an_order_is_confirmed_exactly_when_it_should_be(gql, tenant, make_custo
     # Stored as paid, read as confirmed: nothing was written per order.
     assert {r[0] for r in owner_db.execute("SELECT status FROM customer_order WHERE id = ANY(%s)",
                                            ([_oid(kept["id"]), _oid(picked["id"])],))} == {"PAID"}
+    # A retried orderPlace after the close replays the first order, as it reads everywhere else.
+    replay = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 2)], key=replay_key), token=customers[1].token)
+    assert replay["orderPlace"]["order"]["id"] == picked["id"]
+    assert replay["orderPlace"]["order"]["status"] == "CONFIRMED"
     refused = gql.data(ORDER_CANCEL, {"id": kept["id"]}, token=customers[0].token)["orderCancel"]["errors"]
     assert refused[0]["code"] == "CONFLICT" and "CONFIRMED" in refused[0]["message"]
 

@@ -44,6 +44,13 @@ CONFIRMED_BY_BATCH = ("PAID", "PLACED")
 CLOSED_BATCH_STATUSES = ("CLOSED", "COMPLETED")
 
 
+def order_state(status: str, batch_status: str) -> str:
+    """The order's status as read, from its stored status and its batch's."""
+    if status in CONFIRMED_BY_BATCH and batch_status in CLOSED_BATCH_STATUSES:
+        return OrderStatus.CONFIRMED.value
+    return status
+
+
 def order_state_sql(order: str = "o", batch: str = "b") -> str:
     """The order's status as read, for SQL joining its batch as `batch`."""
     return (f"(CASE WHEN {order}.status IN ('PAID', 'PLACED') AND {batch}.status IN ('CLOSED', 'COMPLETED') "
