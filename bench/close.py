@@ -152,10 +152,8 @@ def reset(env: Env, batch: uuid.UUID) -> None:
         conn.execute("SET session_replication_role = replica")
         with conn.transaction():
             for sql in (
-                "DELETE FROM commission WHERE tenant_id = %(t)s AND batch_id = %(b)s",
+                "DELETE FROM commission_entry WHERE tenant_id = %(t)s AND batch_id = %(b)s",
                 "DELETE FROM pick_list WHERE tenant_id = %(t)s AND batch_id = %(b)s",
-                "DELETE FROM purchase_order_delivery WHERE tenant_id = %(t)s AND purchase_order_id IN "
-                "(SELECT id FROM purchase_order WHERE batch_id = %(b)s)",
                 "DELETE FROM purchase_order_line WHERE tenant_id = %(t)s AND purchase_order_id IN "
                 "(SELECT id FROM purchase_order WHERE batch_id = %(b)s)",
                 "DELETE FROM purchase_order WHERE tenant_id = %(t)s AND batch_id = %(b)s",

@@ -29,7 +29,7 @@ SELECT create_distributed_table('group_member', 'tenant_id', colocate_with => 'o
 SELECT create_distributed_table('notification', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('pickup_point', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('customer_order', 'tenant_id', colocate_with => 'outbox_event');
-SELECT create_distributed_table('commission', 'tenant_id', colocate_with => 'outbox_event');
+SELECT create_distributed_table('commission_entry', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('pick_list', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('product', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('offer', 'tenant_id', colocate_with => 'outbox_event');
@@ -37,7 +37,6 @@ SELECT create_distributed_table('offer_customer_quantity', 'tenant_id', colocate
 SELECT create_distributed_table('order_line', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('purchase_order', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('purchase_order_line', 'tenant_id', colocate_with => 'outbox_event');
-SELECT create_distributed_table('purchase_order_delivery', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('refund', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('webhook_subscription', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('delivery', 'tenant_id', colocate_with => 'outbox_event');

@@ -70,8 +70,9 @@ def check_close(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id: uuid.U
 
     # Orders.
     after = {r["id"]: r for r in cur.execute(
-        "SELECT id, status, total_minor, refunded_minor FROM customer_order WHERE tenant_id = %s AND batch_id = %s",
-        (tenant_id, batch_id))}
+        "SELECT o.id, order_state(o.status, b.status) AS status, o.total_minor, o.refunded_minor "
+        "FROM customer_order o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
+        "WHERE o.tenant_id = %s AND o.batch_id = %s", (tenant_id, batch_id))}
     for oid, o in before.orders.items():
         expected = "CONFIRMED" if oid in confirmed_orders else "CANCELLED"
         assert after[oid]["status"] == expected, (o["status"], after[oid])

@@ -93,6 +93,21 @@ def test_no_row_of_another_tenant_is_visible_or_writable(seeded_tenant, owner_db
                 conn.execute(insert, list(values.values()))
 
 
+def test_every_view_reads_with_the_callers_row_level_security(seeded_tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    """Views (derived commissions, deliveries, pick-list lines) are security_invoker, so the
+    tables' policies apply to whoever reads them: tenant A sees its own rows and no one else's."""
+    a, _b = seeded_tenant(), seeded_tenant()
+    views = dict(owner_db.execute(
+        "SELECT c.relname, coalesce('security_invoker=true' = ANY(c.reloptions), false) FROM pg_class c "
+        "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'v'").fetchall())
+    assert {"commission", "purchase_order_delivery", "pick_list_line"} <= set(views)
+    assert all(views.values()), views
+    with _as_app(app_db_url, a.uuid) as conn:
+        for view in views:
+            rows = conn.execute(sql.SQL("SELECT tenant_id FROM {}").format(sql.Identifier(view))).fetchall()
+            assert rows and {r[0] for r in rows} == {a.uuid}, view
+
+
 def test_without_a_tenant_the_app_role_sees_nothing(seeded_tenant, app_db_url):  # type: ignore[no-untyped-def]
     seeded_tenant()
     with psycopg.connect(app_db_url) as conn:

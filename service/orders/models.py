@@ -37,6 +37,24 @@ class OrderStatus(str, Enum):
 # Orders that still hold stock and that their customer may cancel before the cutoff.
 OPEN_ORDER_STATUSES = (OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PLACED)
 PICKABLE_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.READY_FOR_PICKUP)
+# The close does not write CONFIRMED: an order still PAID or PLACED once its batch is CLOSED (or
+# COMPLETED) is confirmed (the close cancelled the others). Orders written CONFIRMED by earlier
+# closes keep that status. SQL: order_state(order status, batch status), or this CASE.
+CONFIRMED_BY_BATCH = ("PAID", "PLACED")
+CLOSED_BATCH_STATUSES = ("CLOSED", "COMPLETED")
+
+
+def order_state(status: str, batch_status: str) -> str:
+    """The order's status as read, from its stored status and its batch's."""
+    if status in CONFIRMED_BY_BATCH and batch_status in CLOSED_BATCH_STATUSES:
+        return OrderStatus.CONFIRMED.value
+    return status
+
+
+def order_state_sql(order: str = "o", batch: str = "b") -> str:
+    """The order's status as read, for SQL joining its batch as `batch`."""
+    return (f"(CASE WHEN {order}.status IN ('PAID', 'PLACED') AND {batch}.status IN ('CLOSED', 'COMPLETED') "
+            f"THEN 'CONFIRMED' ELSE {order}.status END)")
 
 
 class OrderLineStatus(str, Enum):
@@ -77,6 +95,8 @@ class Order(SQLModel, table=True):
         # No index or predicate names `status`, and pages are half full: the close's CONFIRMED
         # update of every order of a batch (and READY_FOR_PICKUP) is then HOT, writing no index.
         Index("customer_order_batch_idx", "tenant_id", "batch_id"),
+        # The derived commissions of a leader's confirmed orders (view commission).
+        Index("customer_order_leader_idx", "tenant_id", "leader_id", "batch_id"),
         # Unpaid orders for the expiry job: PENDING_PAYMENT rows are exactly those neither paid,
         # cancelled nor picked up (customer_order_unpaid_check); queries repeat this predicate.
         Index(
@@ -186,3 +206,24 @@ class Refund(SQLModel, table=True):
     currency: str = Field(max_length=3)
     reason: str = Field(max_length=500)
     created_at: datetime = created_at()
+
+
+def _order_state_property() -> None:
+    """Order.state: the status as read (see CONFIRMED_BY_BATCH), loaded with every Order."""
+    from sqlalchemy import and_, case, column, select, table
+    from sqlalchemy.orm import column_property
+
+    batch = table("batch", column("tenant_id"), column("id"), column("status"))
+    status = Order.__table__.c.status  # type: ignore[attr-defined]
+    state = (
+        select(case((and_(status.in_(CONFIRMED_BY_BATCH), batch.c.status.in_(CLOSED_BATCH_STATUSES)),
+                     "CONFIRMED"), else_=status))
+        .where(batch.c.tenant_id == Order.__table__.c.tenant_id,  # type: ignore[attr-defined]
+               batch.c.id == Order.__table__.c.batch_id)  # type: ignore[attr-defined]
+        .correlate(Order.__table__)  # type: ignore[attr-defined]
+        .scalar_subquery()
+    )
+    Order.__mapper__.add_property("state", column_property(state))  # type: ignore[attr-defined]
+
+
+_order_state_property()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Collector, ErrorCode, fail
 from service.notify.outbox import emit
+from service.orders.models import order_state_sql
 from service.validation import text_value
 
 
@@ -48,7 +49,9 @@ async def mark_paid(
         return paid.id
     order = (
         await session.execute(
-            text("SELECT id, status, payment_reference FROM customer_order WHERE id = :id"), {"id": order_id}
+            text(f"SELECT o.id, {order_state_sql()} AS status, o.payment_reference FROM customer_order o "
+                 "JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id WHERE o.id = :id"),
+            {"id": order_id},
         )
     ).first()
     if order is None:

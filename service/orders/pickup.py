@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import ErrorCode, fail
 from service.notify.outbox import emit
+from service.orders.models import order_state_sql
 from service.procurement.commissions import earn_commission
 from service.redis_conn import async_redis
 
@@ -80,8 +81,10 @@ async def confirm_pickup(
         order = (
             await session.execute(
                 text(
-                    "SELECT id, status FROM customer_order WHERE pickup_point_id = :p AND pickup_code = :c "
-                    "AND status <> 'CANCELLED' "
+                    "SELECT id, status FROM (SELECT o.id, o.created_at, "
+                    f"{order_state_sql()} AS status FROM customer_order o "
+                    "JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
+                    "WHERE o.pickup_point_id = :p AND o.pickup_code = :c AND o.status <> 'CANCELLED') o "
                     "ORDER BY (status IN ('CONFIRMED', 'READY_FOR_PICKUP')) DESC, "
                     "         (status = 'PICKED_UP') DESC, created_at LIMIT 1"
                 ),
@@ -105,7 +108,7 @@ async def confirm_pickup(
         await session.execute(
             text(
                 "UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
-                "WHERE id = :id AND status IN ('CONFIRMED', 'READY_FOR_PICKUP') "
+                "WHERE id = :id AND status IN ('PAID', 'PLACED', 'CONFIRMED', 'READY_FOR_PICKUP') "
                 "RETURNING id, number, customer_id, leader_id"
             ),
             {"id": order.id},

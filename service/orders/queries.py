@@ -53,7 +53,7 @@ async def list_orders(
     if pickup_point_id is not None:
         stmt = stmt.where(Order.pickup_point_id == pickup_point_id)
     if statuses:
-        stmt = stmt.where(Order.status.in_([s.value for s in statuses]))
+        stmt = stmt.where(Order.state.in_([s.value for s in statuses]))  # type: ignore[attr-defined]
     return await fetch_page(session, stmt, Order, first=first, after=after)
 
 

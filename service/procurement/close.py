@@ -8,9 +8,15 @@ and then find nothing to do; a close killed half-way rolls back whole and runs a
 unique keys of purchase orders, pick lists and commissions back this up in the database.
 
 Steps (the issue's numbering): unpaid orders cancelled and their stock released; offers below
-their minimum group quantity cancelled and refunded; orders CONFIRMED or CANCELLED; one purchase
-order per supplier with lines per product and quantities per pickup point; one pick list per
-pickup point; one commission per confirmed order; outbox events; CLOSED.
+their minimum group quantity cancelled and refunded; orders left without a line cancelled; one
+purchase order per supplier with lines per product; one pick list per pickup point; outbox
+events; CLOSED.
+
+What is per order or per point x product is derived from the lines the close confirmed (those
+still ACTIVE, or cancelled after the close finished: migration 0010) instead of written: an
+order's CONFIRMED status (PAID or PLACED in a closed batch), its commission (view commission)
+and the quantities per pickup point (views purchase_order_delivery, pick_list_line). So a close
+writes O(suppliers x products + points) rows, not O(orders).
 """
 
 from __future__ import annotations
@@ -127,31 +133,19 @@ SELECT (SELECT count(*) FROM refunds) AS refunds, (SELECT count(*) FROM released
        (SELECT count(*) FROM events) AS events
 """)
 
-# 3 and 6. Orders with an active line are confirmed, and each earns its leader a commission, from
-# one pass over their lines: rate (snapshot at order time) x goods value, rounded half-up once per
-# line. The update is HOT (no index names status; fillfactor 50), so it writes no index entry.
-# uuidv7: commission ids in key order, appended to the primary key instead of split all over it.
-_CONFIRM_ORDERS = text("""
-WITH per_order AS (
-  SELECT o.id, o.leader_id, o.commission_rate, o.currency,
-         sum(round(o.commission_rate * l.quantity * l.unit_price_minor))::bigint AS amount
-  FROM customer_order o
-  JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id
-  WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED') AND l.status = 'ACTIVE'
-  GROUP BY o.tenant_id, o.id
-), confirmed AS (
-  UPDATE customer_order o SET status = 'CONFIRMED'
-  FROM per_order p WHERE o.tenant_id = :t AND o.id = p.id
-)
-INSERT INTO commission (tenant_id, id, leader_id, order_id, batch_id, rate, currency, amount_minor, status)
-SELECT :t, uuidv7(), leader_id, id, :b, commission_rate, currency, amount, 'PENDING'
-FROM per_order
-""")
+# 3. Orders that lost every line to step 2b are cancelled; the others with an active line are
+# confirmed by the batch's CLOSED status (no row written). Only orders with a line of an offer
+# below its minimum can be left empty: found through those offers' lines, not the whole batch.
 _CANCEL_EMPTY_ORDERS = text("""
 WITH cancelled AS (
-  UPDATE customer_order SET status = 'CANCELLED', cancelled_at = clock_timestamp(),
+  UPDATE customer_order o SET status = 'CANCELLED', cancelled_at = clock_timestamp(),
          cancel_reason = 'No product of this order reached its minimum group quantity'
-  WHERE tenant_id = :t AND batch_id = :b AND status IN ('PAID', 'PLACED')
+  WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED')
+    AND o.id IN (SELECT l.order_id FROM offer f
+                 JOIN order_line l ON l.tenant_id = f.tenant_id AND l.offer_id = f.id
+                 WHERE f.tenant_id = :t AND f.batch_id = :b AND f.status = 'BELOW_MINIMUM')
+    AND NOT EXISTS (SELECT 1 FROM order_line l
+                    WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.status = 'ACTIVE')
   RETURNING id, customer_id
 )
 INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
@@ -161,14 +155,11 @@ SELECT :t, gen_random_uuid(), 'ORDER_CANCELLED', 'order', id,
 FROM cancelled
 """)
 
-# 4-5. One pass over the lines about to be confirmed (the ACTIVE lines of PAID and PLACED orders:
-# step 3 confirms exactly the orders that have one), aggregated per (supplier, product, pickup
-# point), read before step 3 so the planner's statistics still describe these rows; purchase
-# orders, their lines and deliveries, and pick lists are all built from it. A pick list's lines
-# are its point's deliveries (the view pick_list_line), not a second copy.
+# 4. One pass over the confirmed lines (the ACTIVE lines of the PAID and PLACED orders left),
+# aggregated per (supplier, product): the purchase orders and their lines are built from it.
 _CONFIRMED_LINES = text("""
 CREATE TEMP TABLE close_lines ON COMMIT DROP AS
-SELECT p.supplier_id, l.product_id, o.pickup_point_id,
+SELECT p.supplier_id, l.product_id,
        sum(l.quantity)::bigint AS quantity,
        sum(l.quantity * l.unit_price_minor)::bigint AS revenue,
        count(*)::bigint AS lines
@@ -176,7 +167,17 @@ FROM customer_order o
 JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id
 JOIN product p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
 WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED') AND l.status = 'ACTIVE'
-GROUP BY p.supplier_id, l.product_id, o.pickup_point_id
+GROUP BY p.supplier_id, l.product_id
+""")
+
+# 5. The confirmed orders per pickup point (each has an active line after step 3): pick lists,
+# and the count of commissions the close confirmed.
+_CONFIRMED_POINTS = text("""
+CREATE TEMP TABLE close_points ON COMMIT DROP AS
+SELECT pickup_point_id, count(*)::bigint AS orders
+FROM customer_order
+WHERE tenant_id = :t AND batch_id = :b AND status IN ('PAID', 'PLACED')
+GROUP BY pickup_point_id
 """)
 
 _SUPPLIERS = text("SELECT DISTINCT supplier_id FROM close_lines ORDER BY supplier_id")
@@ -194,27 +195,16 @@ JOIN (SELECT c.supplier_id, sum(c.quantity * p.cost_minor) AS cost, sum(c.revenu
 _PURCHASE_ORDER_LINES = text("""
 INSERT INTO purchase_order_line (tenant_id, purchase_order_id, product_id, product_name, unit, quantity,
                                  unit_cost_minor, total_cost_minor, revenue_minor)
-SELECT :t, po.id, c.product_id, p.name, p.unit, sum(c.quantity), p.cost_minor,
-       sum(c.quantity) * p.cost_minor, sum(c.revenue)
+SELECT :t, po.id, c.product_id, p.name, p.unit, c.quantity, p.cost_minor, c.quantity * p.cost_minor, c.revenue
 FROM close_lines c
 JOIN purchase_order po ON po.tenant_id = :t AND po.batch_id = :b AND po.supplier_id = c.supplier_id
 JOIN product p ON p.tenant_id = :t AND p.id = c.product_id
-GROUP BY po.id, c.product_id, p.name, p.unit, p.cost_minor
-""")
-
-# In primary-key order: the index is appended to, not split at random places.
-_DELIVERIES = text("""
-INSERT INTO purchase_order_delivery (tenant_id, purchase_order_id, product_id, pickup_point_id, quantity)
-SELECT :t, po.id, c.product_id, c.pickup_point_id, c.quantity
-FROM close_lines c
-JOIN purchase_order po ON po.tenant_id = :t AND po.batch_id = :b AND po.supplier_id = c.supplier_id
-ORDER BY po.id, c.pickup_point_id, c.product_id
 """)
 
 _PICK_LISTS = text("""
 INSERT INTO pick_list (tenant_id, id, batch_id, pickup_point_id, leader_id)
 SELECT :t, gen_random_uuid(), :b, pp.id, pp.leader_id
-FROM (SELECT DISTINCT pickup_point_id FROM close_lines) c
+FROM close_points c
 JOIN pickup_point pp ON pp.tenant_id = :t AND pp.id = c.pickup_point_id
 """)
 
@@ -253,16 +243,16 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     unpaid = (await session.execute(_CANCEL_UNPAID, params)).one()
     await session.execute(_OFFER_OUTCOME, params)
     below = (await session.execute(_CANCEL_BELOW_MINIMUM, params)).one()
-    await session.execute(_CONFIRMED_LINES, params)
-    commissions = (await session.execute(_CONFIRM_ORDERS, params)).rowcount
     empty = (await session.execute(_CANCEL_EMPTY_ORDERS, params)).rowcount
+    await session.execute(_CONFIRMED_LINES, params)
+    await session.execute(_CONFIRMED_POINTS, params)
+    commissions = (await session.execute(text("SELECT coalesce(sum(orders), 0) FROM close_points"))).scalar_one()
     suppliers = [r.supplier_id for r in (await session.execute(_SUPPLIERS)).all()]
     numbers = await _purchase_order_numbers(session, len(suppliers))
     currency = (await session.execute(text("SELECT currency FROM tenant WHERE id = :t"), params)).scalar_one()
     await session.execute(_PURCHASE_ORDERS, {**params, "suppliers": suppliers, "numbers": numbers,
                                              "currency": currency})
     await session.execute(_PURCHASE_ORDER_LINES, params)
-    await session.execute(_DELIVERIES, params)
     pick_lists = (await session.execute(_PICK_LISTS, params)).rowcount
     await _pause_for_fault_injection()
     await session.execute(_CLOSE_EVENTS, params)
@@ -271,7 +261,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await session.execute(_RECORD, {**params, "lines": int(lines), "ms": duration_ms})
     result = CloseResult(
         batch_id=batch_id, order_lines=int(lines), purchase_orders=len(suppliers), pick_lists=pick_lists,
-        commissions=commissions, refunds=int(below.refunds), cancelled_orders=int(unpaid.orders) + empty,
+        commissions=int(commissions), refunds=int(below.refunds), cancelled_orders=int(unpaid.orders) + empty,
         duration_ms=duration_ms,
     )
     observe_close(result)

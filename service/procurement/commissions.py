@@ -1,5 +1,10 @@
 """Commissions after the close: earned at pickup, reversed (fully or in part) by refunds.
 
+A confirmed order's commission is derived (view `commission`, migration 0010) until it changes
+state: then it is written down in commission_entry, with the derived one's id (the order's id),
+amount (rate x the lines the close confirmed, rounded half-up per line) and creation time (the
+close), and changed there.
+
 A reversal takes back round_half_up(rate x refunded line total) — the same per-line rounding the
 close used — so a commission never drifts from rate x its remaining lines. A reversed part of an
 earned commission makes it REVERSED (with what is left as its amount); while still PENDING it
@@ -14,11 +19,36 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# The lines the close confirmed are those still ACTIVE or cancelled after it finished (refunds).
+_WRITE_DOWN = text("""
+INSERT INTO commission_entry (tenant_id, id, leader_id, order_id, batch_id, rate, currency, amount_minor,
+                              status, created_at)
+SELECT o.tenant_id, o.id, o.leader_id, o.id, o.batch_id, o.commission_rate, o.currency,
+       (SELECT coalesce(sum(round(o.commission_rate * l.quantity * l.unit_price_minor)), 0)::bigint
+        FROM order_line l
+        WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id
+          AND (l.status = 'ACTIVE' OR l.cancelled_at > bc.finished_at)),
+       'PENDING', b.closed_at
+FROM customer_order o
+JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id
+JOIN batch_close bc ON bc.tenant_id = o.tenant_id AND bc.batch_id = o.batch_id
+WHERE o.tenant_id = :t AND o.id = :o AND b.status IN ('CLOSED', 'COMPLETED')
+  AND NOT EXISTS (SELECT 1 FROM commission_entry c WHERE c.tenant_id = o.tenant_id AND c.order_id = o.id)
+ON CONFLICT (tenant_id, order_id) DO NOTHING
+""")
+
+
+async def write_down(session: AsyncSession, *, tenant_id: UUID, order_id: UUID) -> None:
+    """The order's derived commission as a commission_entry row, if it is not one yet. Called
+    with the order locked (its pickup or refund), so the lines read are the close's."""
+    await session.execute(_WRITE_DOWN, {"t": tenant_id, "o": order_id})
+
 
 async def earn_commission(session: AsyncSession, *, tenant_id: UUID, order_id: UUID) -> None:
     """PENDING -> EARNED; a state guard, so confirming a pickup twice earns once."""
+    await write_down(session, tenant_id=tenant_id, order_id=order_id)
     await session.execute(
-        text("UPDATE commission SET status = 'EARNED', earned_at = clock_timestamp() "
+        text("UPDATE commission_entry SET status = 'EARNED', earned_at = clock_timestamp() "
              "WHERE tenant_id = :t AND order_id = :o AND status = 'PENDING' AND amount_minor > 0"),
         {"t": tenant_id, "o": order_id},
     )
@@ -27,14 +57,15 @@ async def earn_commission(session: AsyncSession, *, tenant_id: UUID, order_id: U
 async def reverse_for_lines(session: AsyncSession, *, tenant_id: UUID, order_id: UUID,
                             line_ids: Sequence[UUID]) -> None:
     """Takes back the commission on these (just refunded) lines."""
+    await write_down(session, tenant_id=tenant_id, order_id=order_id)
     await session.execute(
             text("""
 WITH part AS (
   SELECT coalesce(sum(round(c.rate * l.quantity * l.unit_price_minor)), 0)::bigint AS amount
-  FROM order_line l JOIN commission c ON c.tenant_id = l.tenant_id AND c.order_id = l.order_id
+  FROM order_line l JOIN commission_entry c ON c.tenant_id = l.tenant_id AND c.order_id = l.order_id
   WHERE l.tenant_id = :t AND l.order_id = :o AND l.id = ANY(:ids)
 )
-UPDATE commission c
+UPDATE commission_entry c
 SET amount_minor = c.amount_minor - least(part.amount, c.amount_minor),
     reversed_minor = c.reversed_minor + least(part.amount, c.amount_minor),
     status = CASE WHEN c.status = 'EARNED' OR c.amount_minor <= part.amount THEN 'REVERSED' ELSE c.status END,

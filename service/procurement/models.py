@@ -1,6 +1,6 @@
 """What a batch's close produces. Unique keys make "exactly once" a database fact:
 one purchase order per (batch, supplier), one pick list per (batch, pickup point),
-one commission per order."""
+one commission per order (derived while nothing happened to it)."""
 
 from __future__ import annotations
 
@@ -81,28 +81,6 @@ class PurchaseOrderLine(SQLModel, table=True):
     revenue_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class PurchaseOrderDelivery(SQLModel, table=True):
-    """How many of a purchase order's product go to one pickup point."""
-
-    __tablename__ = "purchase_order_delivery"
-    __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "purchase_order_id", "product_id"],
-                             ["purchase_order_line.tenant_id", "purchase_order_line.purchase_order_id",
-                              "purchase_order_line.product_id"]),
-        ForeignKeyConstraint(["tenant_id", "pickup_point_id"], ["pickup_point.tenant_id", "pickup_point.id"]),
-        CheckConstraint("quantity > 0", name="purchase_order_delivery_quantity_check"),
-        # One index serves both readers: a purchase order's deliveries (its prefix) and a pick
-        # list's lines (view pick_list_line: one probe per purchase order of the batch, by point).
-        # The close writes ~600,000 of these rows for a 1M-line batch; a second index cost ~40 %.
-    )
-
-    tenant_id: UUID = tenant_key(references_tenant=False)
-    purchase_order_id: UUID = Field(primary_key=True)
-    pickup_point_id: UUID = Field(primary_key=True)
-    product_id: UUID = Field(primary_key=True)
-    quantity: int
-
-
 class PickList(SQLModel, table=True):
     __tablename__ = "pick_list"
     __table_args__ = (
@@ -123,14 +101,15 @@ class PickList(SQLModel, table=True):
     created_at: datetime = created_at()
 
 
-class Commission(SQLModel, table=True):
-    """The leader's share of one confirmed order: rate × goods value, rounded half-up per line."""
+class CommissionEntry(SQLModel, table=True):
+    """A commission written down: by closes before commissions were derived, or when it changed
+    state (earned at pickup, reversed by a refund). Until then a confirmed order's commission is
+    derived (view `commission`); a written one keeps that derived one's id (the order's id)."""
 
-    __tablename__ = "commission"
+    __tablename__ = "commission_entry"
     __table_args__ = (
-        # Its order, with that order's batch and leader: one check per row instead of three (the
-        # close writes one commission per confirmed order), and batch and leader cannot disagree
-        # with the order's (whose own keys prove they exist).
+        # Its order, with that order's batch and leader: one check per row instead of three, and
+        # batch and leader cannot disagree with the order's (whose own keys prove they exist).
         ForeignKeyConstraint(
             ["tenant_id", "order_id", "batch_id", "leader_id"],
             ["customer_order.tenant_id", "customer_order.id", "customer_order.batch_id", "customer_order.leader_id"],
@@ -156,6 +135,31 @@ class Commission(SQLModel, table=True):
     earned_at: datetime | None = timestamp()
     reversed_at: datetime | None = timestamp()
     created_at: datetime = created_at()
+
+
+class Commission(SQLModel, table=True):
+    """The leader's share of one confirmed order: rate × goods value, rounded half-up per line.
+    Read-only: the view `commission` (written entries, and the derived ones of every other
+    confirmed order); it is not a table, so it is taken out of the metadata below."""
+
+    __tablename__ = "commission"
+
+    tenant_id: UUID = Field(primary_key=True)
+    id: UUID = Field(primary_key=True)
+    leader_id: UUID
+    order_id: UUID
+    batch_id: UUID
+    rate: Decimal = Field(sa_column=Column(Numeric(5, 4), nullable=False))
+    currency: str
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reversed_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: CommissionStatus = Field(sa_column=Column(String(20), nullable=False))
+    earned_at: datetime | None = timestamp()
+    reversed_at: datetime | None = timestamp()
+    created_at: datetime = created_at()
+
+
+SQLModel.metadata.remove(Commission.__table__)  # type: ignore[attr-defined]
 
 
 class BatchClose(SQLModel, table=True):

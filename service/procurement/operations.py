@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts.models import PaymentMode
 from service.errors import Collector, ErrorCode, fail
 from service.notify.outbox import emit, emit_many
+from service.orders.models import order_state_sql
 from service.procurement.commissions import reverse_for_lines
 from service.procurement.models import PickList, PurchaseOrder, PurchaseOrderStatus
 from service.tenants.principal import TenantInfo
@@ -73,7 +74,8 @@ async def receive_delivery(
     ready = (
         await session.execute(
             text("UPDATE customer_order SET status = 'READY_FOR_PICKUP' "
-                 "WHERE batch_id = :b AND pickup_point_id = :p AND status = 'CONFIRMED' RETURNING id"),
+                 "WHERE batch_id = :b AND pickup_point_id = :p AND status IN ('PAID', 'PLACED', 'CONFIRMED') "
+                 "RETURNING id"),
             {"b": batch_id, "p": pickup_point_id},
         )
     ).scalars().all()
@@ -98,7 +100,9 @@ async def refund_lines(
     errors.raise_if_any()
     order = (
         await session.execute(
-            text("SELECT id, status, currency FROM customer_order WHERE id = :id FOR UPDATE"), {"id": order_id}
+            text(f"SELECT o.id, {order_state_sql()} AS status, o.currency FROM customer_order o "
+                 "JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id WHERE o.id = :id FOR UPDATE OF o"),
+            {"id": order_id},
         )
     ).first() if order_id else None
     if order is None:

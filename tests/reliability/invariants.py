@@ -82,8 +82,11 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     orders = {
         r["id"]: r
         for r in q(
-            "SELECT id, status, pickup_point_id, leader_id, commission_rate, total_minor, refunded_minor, paid_at "  # noqa: E501
-            "FROM customer_order WHERE tenant_id = %s AND batch_id = %s"
+            # The status as read: PAID or PLACED in a closed batch is CONFIRMED (migration 0010).
+            "SELECT o.id, order_state(o.status, b.status) AS status, o.pickup_point_id, o.leader_id, "
+            "o.commission_rate, o.total_minor, o.refunded_minor, o.paid_at "
+            "FROM customer_order o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
+            "WHERE o.tenant_id = %s AND o.batch_id = %s"
         )
     }
     open_left = [o for o in orders.values() if o["status"] not in ("CONFIRMED", "CANCELLED")]
