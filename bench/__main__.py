@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="order lines for the close benchmark")
     parser.add_argument("--small-lines", type=int, default=250_000, help="second close size (flatness)")
     parser.add_argument("--leaders", type=int, default=10_000, help="leaders notified in the fan-out")
+    parser.add_argument("--api-workers", type=int, default=2, help="uvicorn workers of the API under test")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that everything runs")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results/")
     args = parser.parse_args(argv)
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
         with servers("api") as env:
             results.update(api.run(env, runs=args.runs, seconds=args.seconds, client_counts=clients,
-                                   only=only))
+                                   only=only, api_workers=args.api_workers))
 
     def close_() -> None:
         from bench import close

@@ -389,8 +389,8 @@ def bench_catalog(env: Env, world: World, port: int, *, runs: int, seconds: floa
 
 
 # -- 5. RLS ---------------------------------------------------------------------------------------------
-def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, clients: int = 8
-              ) -> dict[str, Any]:
+def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, clients: int = 8,
+              api_workers: int = 2) -> dict[str, Any]:
     """The same API, once as the app role under RLS (port) and once connected as the owner,
     which bypasses RLS (GROUPBUY_APP_DATABASE_URL = the owner URL), loaded AT THE SAME TIME with
     the same number of clients each: whatever else the shared machine does in that window weighs
@@ -399,7 +399,7 @@ def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, c
     import threading
 
     owner_port = free_port()
-    proc = start_api(env, port=owner_port, GROUPBUY_APP_DATABASE_URL=env.owner_url)
+    proc = start_api(env, port=owner_port, workers=api_workers, GROUPBUY_APP_DATABASE_URL=env.owner_url)
     out: dict[str, Any] = {}
     try:
         for name, make, check in (
@@ -438,11 +438,11 @@ def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, c
 
 
 def run(env: Env, *, runs: int, seconds: float, client_counts: tuple[int, ...] = (8, 64),
-        only: set[str] | None = None) -> dict[str, Any]:
+        only: set[str] | None = None, api_workers: int = 2) -> dict[str, Any]:
     log("building the storefront world")
     world = build_world(env)
     port = free_port()
-    start_api(env, port=port)
+    start_api(env, port=port, workers=api_workers)
     # Warm both workers (imports, pools, prepared statements).
     load(port, order_requests(world, port, hot=False), clients=8, seconds=2, warmup=0.5, check=_ok_order)
     load(port, catalog_requests(world, port), clients=8, seconds=1, warmup=0.5, check=_ok_catalog)
@@ -461,5 +461,5 @@ def run(env: Env, *, runs: int, seconds: float, client_counts: tuple[int, ...] =
         results["order"] = bench_orders(env, world, port, runs=runs, seconds=seconds, client_counts=client_counts)
     if only is None or "rls" in only:
         log("benchmark 5: RLS")
-        results["rls"] = bench_rls(env, world, port, runs=runs, seconds=seconds)
+        results["rls"] = bench_rls(env, world, port, runs=runs, seconds=seconds, api_workers=api_workers)
     return results
