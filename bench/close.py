@@ -19,6 +19,7 @@ from typing import Any
 import psutil
 
 from bench.common import Env, log, rebind_broker, start_process, summary
+from service.cli import WORKER_IDLE_POLL_MS
 
 POINTS, PRODUCTS, SUPPLIERS, LINES_PER_ORDER, CUSTOMERS = 2000, 500, 50, 4, 20_000
 
@@ -196,7 +197,8 @@ class PeakRss:
 
 def start_worker(env: Env) -> subprocess.Popen:
     p = start_process(env, [sys.executable, "-m", "dramatiq", "--processes", "1", "--threads", "4",
-                            "service.tasks.worker"], name="close-worker")
+                            "service.tasks.worker"], name="close-worker",
+                  dramatiq_worker_timeout=WORKER_IDLE_POLL_MS)  # as `groupbuy worker`
     time.sleep(4)  # imports and broker connection
     return p
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.close import close_once, generate
 from bench.common import Env, free_port, log, rebind_broker, start_process, summary
+from service.cli import WORKER_IDLE_POLL_MS
 
 
 def _subscribe(env: Env, url: str) -> None:
@@ -88,7 +89,8 @@ def run(env: Env, *, leaders: int, runs: int) -> dict[str, Any]:
     time.sleep(1.5)
     _subscribe(env, f"http://127.0.0.1:{sink_port}/hooks")
     worker = start_process(env, [sys.executable, "-m", "dramatiq", "--processes", "2", "--threads", "8",
-                                 "bench.fanout_worker"], name="fanout-worker")
+                                 "bench.fanout_worker"], name="fanout-worker",
+                          dramatiq_worker_timeout=WORKER_IDLE_POLL_MS)  # as `groupbuy worker`
     time.sleep(5)
     log(f"  a batch with {leaders:,} pickup points, one order each, closed by the close actor")
     batch = generate(env, leaders, points=leaders, lines_per_order=1)

@@ -141,11 +141,23 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 @click.option("--threads", type=int, default=4, show_default=True)
 def worker(processes: int, threads: int) -> None:
     """Run a dramatiq worker for every actor."""
-    os.execvp(
+    os.execvpe(
         sys.executable,
         [sys.executable, "-m", "dramatiq", "--processes", str(processes), "--threads", str(threads),
          "service.tasks.worker"],
+        worker_environment(),
     )
+
+
+# An idle dramatiq consumer polls Redis with a backoff that grows to this many milliseconds
+# (dramatiq's default: 1,000): a close or a webhook sent to an idle worker waited up to a second.
+WORKER_IDLE_POLL_MS = "100"
+
+
+def worker_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("dramatiq_worker_timeout", WORKER_IDLE_POLL_MS)
+    return env
 
 
 @main.command()

@@ -34,3 +34,21 @@ def test_the_worker_loads_every_actor(services):  # type: ignore[no-untyped-def]
     declared = _declared(r"@dramatiq\.actor\([^)]*\)\s*\n(?:async )?def (\w+)")
     loaded = set(dramatiq.get_broker().actors)
     assert declared and declared <= loaded, declared - loaded
+
+
+def test_the_worker_polls_an_idle_queue_at_most_every_100_ms(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`groupbuy worker` caps dramatiq's idle backoff (1 s by default, so a close or a webhook sent
+    to an idle worker could wait a second), unless the operator set it; and dramatiq reads it."""
+    import subprocess
+    import sys
+
+    from service.cli import worker_environment
+
+    monkeypatch.delenv("dramatiq_worker_timeout", raising=False)
+    env = worker_environment()
+    assert env["dramatiq_worker_timeout"] == "100"
+    monkeypatch.setenv("dramatiq_worker_timeout", "250")
+    assert worker_environment()["dramatiq_worker_timeout"] == "250"
+    read = subprocess.run([sys.executable, "-c", "import dramatiq.worker as w; print(w.WORKER_TIMEOUT)"],
+                          env=env, capture_output=True, text=True, check=True)
+    assert read.stdout.strip() == "100"
