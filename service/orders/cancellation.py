@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.locks import pass_gate
 from service.errors import ErrorCode, fail
-from service.orders.models import OPEN_ORDER_STATUSES, OrderStatus, order_state_sql
+from service.orders.models import OPEN_ORDER_STATUSES, ORDERS_WITH_BATCH, OrderStatus, order_state_sql
 from service.orders.release import cancel_orders
 
 
@@ -20,8 +20,7 @@ async def cancel_own_order(
     if order_id is not None:
         order = (
             await session.execute(
-                text(f"SELECT o.id, o.batch_id, {order_state_sql()} AS status FROM customer_order o "
-                     "JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
+                text(f"SELECT o.id, o.batch_id, {order_state_sql()} AS status FROM {ORDERS_WITH_BATCH} "
                      "WHERE o.id = :id AND o.customer_id = :c"),
                 {"id": order_id, "c": customer_id},
             )

@@ -51,6 +51,10 @@ def order_state(status: str, batch_status: str) -> str:
     return status
 
 
+# Orders with their batch, as order_state_sql() reads them: `FROM {ORDERS_WITH_BATCH} WHERE ...`.
+ORDERS_WITH_BATCH = "customer_order o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id"
+
+
 def order_state_sql(order: str = "o", batch: str = "b") -> str:
     """The order's status as read, for SQL joining its batch as `batch`."""
     return (f"(CASE WHEN {order}.status IN ('PAID', 'PLACED') AND {batch}.status IN ('CLOSED', 'COMPLETED') "

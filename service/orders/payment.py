@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Collector, ErrorCode, fail
 from service.notify.outbox import emit
-from service.orders.models import order_state_sql
+from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.validation import text_value
 
 
@@ -49,8 +49,8 @@ async def mark_paid(
         return paid.id
     order = (
         await session.execute(
-            text(f"SELECT o.id, {order_state_sql()} AS status, o.payment_reference FROM customer_order o "
-                 "JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id WHERE o.id = :id"),
+            text(f"SELECT o.id, {order_state_sql()} AS status, o.payment_reference FROM {ORDERS_WITH_BATCH} "
+                 "WHERE o.id = :id"),
             {"id": order_id},
         )
     ).first()

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import ErrorCode, fail
 from service.notify.outbox import emit
-from service.orders.models import order_state_sql
+from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.procurement.commissions import earn_commission
 from service.redis_conn import async_redis
 
@@ -82,8 +82,7 @@ async def confirm_pickup(
             await session.execute(
                 text(
                     "SELECT id, status FROM (SELECT o.id, o.created_at, "
-                    f"{order_state_sql()} AS status FROM customer_order o "
-                    "JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
+                    f"{order_state_sql()} AS status FROM {ORDERS_WITH_BATCH} "
                     "WHERE o.pickup_point_id = :p AND o.pickup_code = :c AND o.status <> 'CANCELLED') o "
                     "ORDER BY (status IN ('CONFIRMED', 'READY_FOR_PICKUP')) DESC, "
                     "         (status = 'PICKED_UP') DESC, created_at LIMIT 1"

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts.models import PaymentMode
 from service.errors import Collector, ErrorCode, fail
 from service.notify.outbox import emit, emit_many
-from service.orders.models import order_state_sql
+from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.procurement.commissions import reverse_for_lines
 from service.procurement.models import PickList, PurchaseOrder, PurchaseOrderStatus
 from service.tenants.principal import TenantInfo
@@ -100,8 +100,8 @@ async def refund_lines(
     errors.raise_if_any()
     order = (
         await session.execute(
-            text(f"SELECT o.id, {order_state_sql()} AS status, o.currency FROM customer_order o "
-                 "JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id WHERE o.id = :id FOR UPDATE OF o"),
+            text(f"SELECT o.id, {order_state_sql()} AS status, o.currency FROM {ORDERS_WITH_BATCH} "
+                 "WHERE o.id = :id FOR UPDATE OF o"),
             {"id": order_id},
         )
     ).first() if order_id else None
