@@ -30,6 +30,9 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
                 h[f"order_{shape}_per_second_c{clients}"] = value["ours_per_second"]["median"]
                 h[f"order_{shape}_pgbench_per_second_c{clients}"] = value["pgbench_per_second"]["median"]
                 h[f"order_{shape}_p99_ms_c{clients}"] = value["ours_p99_ms"]["median"]
+                if "db_ratio" in value:
+                    h[f"order_{shape}_db_ratio_c{clients}"] = round(value["db_ratio"]["median"], 3)
+                    h[f"order_{shape}_place_order_per_second_c{clients}"] = value["place_order_per_second"]["median"]
                 worst = value["ratio"]["median"] if worst is None else min(worst, value["ratio"]["median"])
         if worst is not None:
             h[f"order_{shape}_ratio"] = round(worst, 3)  # the worse of the client counts
