@@ -57,7 +57,8 @@ class Observability(SchemaExtension):
             # caller's trace context is made.
             with log_context(request_id=request_id, tenant=tenant):
                 yield
-                self._log(started)
+                if log.isEnabledFor(logging.INFO):  # the summary line is INFO: not built when off
+                    self._log(started)
             return
         request = getattr(context, "request", None)
         parent = propagate.extract(dict(request.headers)) if request is not None else None

@@ -23,6 +23,7 @@ from strawberry.tools import merge_types
 
 from service.config import get_settings
 from service.observability.graphql import Observability
+from service.schema import arguments
 from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
@@ -141,6 +142,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
+    arguments.install()
     s = get_settings()
     introspection = s.introspection_enabled if introspection is None else introspection
     limit_rules = [
