@@ -19,7 +19,8 @@ def test_headline_and_table_from_results() -> None:
     run = {"median": 1.0, "min": 1.0, "max": 1.0, "runs": 1}
     results = {
         "order": {f"{s}_c{c}": {"ratio": run, "ours_per_second": run, "pgbench_per_second": run,
-                                "ours_p99_ms": run} for s in ("hot", "spread") for c in (8, 64)},
+                                "ours_p99_ms": run, "db_ratio": run, "place_order_per_second": run}
+                  for s in ("hot", "spread") for c in (8, 64)},
         "catalog": {"vs_postgraphile": run, "vs_hello_world": run, "ours_per_second": run,
                     "sql_statements": {"offers_10": 5, "offers_100": 5}},
         "rls": {"catalog": {"ratio": run}},
@@ -29,7 +30,7 @@ def test_headline_and_table_from_results() -> None:
     }
     h = headline(results)
     for key in ("order_hot_ratio", "order_spread_ratio", "catalog_vs_postgraphile", "catalog_sql_statements",
-                "close_vs_raw", "close_worker_peak_mb", "fanout_ratio", "rls_ratio"):
+                "close_vs_raw", "close_worker_peak_mb", "fanout_ratio", "rls_ratio", "order_hot_db_ratio_c8"):
         assert key in h
     assert "order hot" in table(h)
 
@@ -41,3 +42,20 @@ def test_pgbench_script_names_the_world() -> None:
     world = World(tenant_id=uuid.uuid4(), slug="s", batch_id=uuid.uuid4(), customers=[uuid.uuid4()], tokens=["t"])
     script = pgbench_script(world, hot=True)
     assert str(world.batch_id) in script and "UPDATE offer SET sold = sold + 1" in script
+
+
+def test_place_order_script_calls_the_function_alone_as_the_api_does() -> None:
+    from bench.api import place_order_script
+    from bench.world import World
+    from service.orders.placement import _NAMES
+
+    world = World(tenant_id=uuid.uuid4(), slug="s", batch_id=uuid.uuid4(), customers=[uuid.uuid4()], tokens=["t"])
+    script = place_order_script(world, hot=False)
+    call = script[script.index("place_order(") + len("place_order("):script.rindex(") AS r")]
+    depth, arguments = 0, 1
+    for ch in call:
+        depth += ch in "(["
+        depth -= ch in ")]"
+        arguments += ch == "," and depth == 0
+    assert arguments == len(_NAMES)  # every argument the API passes, alone (the last) true
+    assert call.endswith("true, true") and str(world.batch_id) in call and "random(0, 999)" in script
