@@ -4,7 +4,9 @@ cancellation, payment, expiry, role-scoped reads and pickup."""
 from __future__ import annotations
 
 import re
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from service import global_id
 from tests.ordering_fixtures import (
@@ -33,7 +35,7 @@ query($b: ID, $p: ID, $s: [OrderStatus!], $first: Int, $after: String) {
 ORDER = "query($id: ID!) { order(id: $id) { id number pickupCode } }"
 PICKUP = """
 mutation($p: ID!, $c: String!) {
-  pickupConfirm(pickupPointId: $p, pickupCode: $c) { order { id status pickedUpAt } errors { code field } }
+  pickupConfirm(pickupPointId: $p, pickupCode: $c) { order { id status pickedUpAt } alreadyPickedUp errors { code field } }
 }"""
 
 
@@ -340,8 +342,42 @@ def test_pickup_confirm(gql, tenant, owner_db, make_customer):  # type: ignore[n
     ]
     done = gql.data(PICKUP, {"p": point, "c": code}, token=world.leader_token)["pickupConfirm"]
     assert done["errors"] == [] and done["order"]["status"] == "PICKED_UP" and done["order"]["pickedUpAt"]
+    assert done["alreadyPickedUp"] is False
     again = gql.data(PICKUP, {"p": point, "c": code}, token=world.leader_token)["pickupConfirm"]
-    assert again["errors"] == [] and again["order"]["id"] == order["id"]
+    assert again["errors"] == [] and again["order"]["id"] == order["id"] and again["alreadyPickedUp"] is True
+    assert again["order"]["pickedUpAt"] == done["order"]["pickedUpAt"]
+
+
+def test_concurrent_confirmations_of_one_code_hand_it_over_once(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
+    """Several taps on two phones at once: one confirmation picks the order up, every other one
+    answers alreadyPickedUp, and the pickup is recorded once (one event, one commission)."""
+    from tests.conftest import GraphQLClient
+
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0)])
+    customer = make_customer(tenant)
+    order = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)["orderPlace"][
+        "order"
+    ]
+    owner_db.execute("UPDATE customer_order SET status = 'CONFIRMED' WHERE id = %s", (_uuid(order["id"]),))
+    clients = [GraphQLClient(gql.base_url) for _ in range(6)]
+    start = threading.Barrier(len(clients))
+
+    def confirm(client: GraphQLClient) -> dict:
+        start.wait()
+        return client.data(PICKUP, {"p": world.point_gid, "c": order["pickupCode"]}, token=world.leader_token)[
+            "pickupConfirm"
+        ]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(confirm, clients))
+    assert all(a["errors"] == [] and a["order"]["status"] == "PICKED_UP" for a in answers), answers
+    assert sorted(a["alreadyPickedUp"] for a in answers) == [False] + [True] * (len(clients) - 1)
+    events = owner_db.execute(
+        "SELECT count(*) FROM outbox_event WHERE event = 'ORDER_PICKED_UP' AND subject_id = %s",
+        (_uuid(order["id"]),),
+    ).fetchone()[0]
+    assert events == 1
 
 
 def test_wrong_pickup_codes_are_rate_limited(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]

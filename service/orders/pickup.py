@@ -52,7 +52,9 @@ async def _record_wrong_code(key: str) -> None:
 
 async def confirm_pickup(
     session: AsyncSession, *, tenant_id: UUID, user_id: UUID, pickup_point_id: UUID | None, pickup_code: str
-) -> UUID:
+) -> tuple[UUID, bool]:
+    """The order collected with this code, and whether it had been collected before this call
+    (confirming twice is harmless for the books; the leader must not hand it over again)."""
     point = None
     if pickup_point_id is not None:
         point = (
@@ -96,7 +98,7 @@ async def confirm_pickup(
             ErrorCode.NOT_FOUND, "No order with this pickup code at this pickup point.", ["pickupCode"]
         )
     if order.status == "PICKED_UP":
-        return order.id
+        return order.id, True
     if order.status not in ("CONFIRMED", "READY_FOR_PICKUP"):
         raise fail(
             ErrorCode.CONFLICT,
@@ -128,4 +130,10 @@ async def confirm_pickup(
                 "leaderId": str(done.leader_id),
             },
         )
-    return order.id
+    if done is None:  # the row changed while this call waited for it
+        status = text("SELECT status FROM customer_order WHERE id = :id")
+        now = (await session.execute(status, {"id": order.id})).scalar()
+        if now != "PICKED_UP":
+            raise fail(ErrorCode.CONFLICT, "This order was cancelled while being confirmed.", ["pickupCode"])
+        return order.id, True  # a concurrent confirmation committed first
+    return order.id, False

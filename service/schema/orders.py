@@ -221,6 +221,11 @@ class OrderPlaceInput:
 class OrderPayload:
     errors: list[UserError]
     order: Order | None = None
+    already_picked_up: bool = strawberry.field(
+        default=False,
+        description="pickupConfirm: the order had been picked up before this call, so nothing is to "
+        "be handed over again. False for every other mutation.",
+    )
 
 
 async def _order_payload(context: Context, order_id: UUID) -> dict:
@@ -338,12 +343,13 @@ class OrdersMutation:
     ) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
+        already: dict[str, bool] = {}
 
         async def action(session: Any) -> dict:
             user_id = context.principal.user_id
             if user_id is None:
                 raise PermissionDenied("Sign in as the pickup point's leader.")
-            holder["id"] = await pickup.confirm_pickup(
+            holder["id"], already["picked_up"] = await pickup.confirm_pickup(
                 session,
                 tenant_id=context.tenant.id,
                 user_id=user_id,
@@ -352,7 +358,10 @@ class OrdersMutation:
             )
             return {}
 
-        return await _with_order(context, action, holder)
+        payload = await _with_order(context, action, holder)
+        if payload.order is not None:
+            payload.already_picked_up = already.get("picked_up", False)
+        return payload
 
 
 async def _with_order(
