@@ -192,6 +192,45 @@ class DeliveryView:
     webhook_id: str
 
 
+async def email_deliveries(
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    statuses: list[DeliveryStatus] | None,
+    to: str | None,
+    first: int,
+) -> list[DeliveryView]:
+    """The tenant's newest `first` e-mails (to one address when `to` is given). E-mail deliveries
+    have no subscription, so the subscription index serves them newest first."""
+    rows = (
+        (
+            await session.execute(
+                text("""
+        SELECT d.*, e.event AS event_name
+          FROM delivery d JOIN outbox_event e ON e.tenant_id = d.tenant_id AND e.id = d.outbox_event_id
+         WHERE d.tenant_id = :tenant_id AND d.subscription_id IS NULL AND d.channel = 'EMAIL'
+           AND (CAST(:statuses AS text[]) IS NULL OR d.status = ANY(CAST(:statuses AS text[])))
+           AND (CAST(:to AS text) IS NULL OR lower(d.target) = lower(CAST(:to AS text)))
+         ORDER BY d.created_at DESC, d.id DESC LIMIT :first
+    """),
+                {
+                    "tenant_id": tenant_id,
+                    "first": first,
+                    "statuses": [s.value for s in statuses] if statuses else None,
+                    "to": to.strip() if to else None,
+                },
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return [
+        DeliveryView(delivery=(d := Delivery.model_validate({k: row[k] for k in Delivery.model_fields})),
+                     event=row["event_name"], webhook_id=webhook_id(d.outbox_event_id))
+        for row in rows
+    ]
+
+
 async def subscription_deliveries(
     session: AsyncSession,
     *,

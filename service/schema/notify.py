@@ -1,4 +1,4 @@
-"""Notifications over GraphQL: the caller's inbox, webhook subscriptions and their deliveries."""
+"""Notifications over GraphQL: the caller's inbox, webhook subscriptions and their deliveries, e-mails."""
 
 from __future__ import annotations
 
@@ -77,6 +77,37 @@ class WebhookDelivery:
             status=DeliveryStatusEnum(d.status),
             attempts=d.attempts,
             last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            last_attempt_at=d.last_attempt_at,
+            next_attempt_at=d.next_attempt_at if pending else None,
+            delivered_at=d.delivered_at,
+            created_at=d.created_at,
+        )
+
+
+@strawberry.type(name="EmailDelivery", description="One event's e-mail to one address, with its retries.")
+class EmailDelivery:
+    id: strawberry.ID
+    event: WebhookEvent  # type: ignore[valid-type]
+    to: str = strawberry.field(description="The recipient's address (a supplier's or a leader's).")
+    status: DeliveryStatus  # type: ignore[valid-type]
+    attempts: int
+    last_error: str | None = strawberry.field(description="The SMTP server's answer to the last failed attempt.")
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = strawberry.field(description="Set while the delivery is pending.")
+    delivered_at: datetime | None = strawberry.field(description="When the SMTP server accepted the message.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: webhooks.DeliveryView) -> EmailDelivery:
+        d = view.delivery
+        pending = d.status in (DeliveryStatusEnum.PENDING, DeliveryStatusEnum.SENDING)
+        return cls(
+            id=strawberry.ID(global_id.encode("EmailDelivery", d.id)),
+            event=WebhookEventEnum(view.event),
+            to=d.target,
+            status=DeliveryStatusEnum(d.status),
+            attempts=d.attempts,
             last_error=d.last_error,
             last_attempt_at=d.last_attempt_at,
             next_attempt_at=d.next_attempt_at if pending else None,
@@ -219,6 +250,29 @@ class NotifyQuery:
         async with serial_session(context) as session:
             rows = await webhooks.list_subscriptions(session, tenant_id=context.tenant.id)
         return [WebhookSubscription.of(r) for r in rows]
+
+
+    @strawberry.field(
+        description="Admins: the newest e-mails sent for events (to suppliers and leaders with an "
+        "address), with their status, attempts and the last error; `to` narrows to one address."
+    )
+    async def email_deliveries(
+        self,
+        info: Info,
+        status: list[DeliveryStatus] | None = None,  # type: ignore[valid-type]
+        to: str | None = None,
+        first: int | None = 20,
+    ) -> list[EmailDelivery]:
+        context = info.context
+        size = check_page(first, None)
+        if not await is_admin(context):
+            raise PermissionDenied("Only administrators see e-mail deliveries.")
+        async with serial_session(context) as session:
+            views = await webhooks.email_deliveries(
+                session, tenant_id=context.tenant.id,
+                statuses=[DeliveryStatusEnum(x) for x in status] if status else None, to=to, first=size,
+            )
+        return [EmailDelivery.of(v) for v in views]
 
 
 @strawberry.type
