@@ -35,11 +35,22 @@ function headers({ tenant, anonymous } = {}) {
   return h;
 }
 
+let serverClock = null; // the last response's Date header, and this device's clock when it came
+
+/** The server's time now (its last Date header, 1 s resolution, plus what elapsed since): a phone's
+ * clock may be minutes off. The device's own clock before any answer came. */
+export function serverNow() {
+  return serverClock ? serverClock.server + (Date.now() - serverClock.local) : Date.now();
+}
+
 async function send(url, init) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   try {
-    return await fetch(url, { ...init, signal: controller.signal });
+    const response = await fetch(url, { ...init, signal: controller.signal });
+    const date = Date.parse(response.headers.get('date') || '');
+    if (!Number.isNaN(date)) serverClock = { server: date, local: Date.now() };
+    return response;
   } catch (e) {
     throw new ApiError('network', e && e.name === 'AbortError' ? 'timeout' : 'unreachable');
   } finally {

@@ -75,7 +75,7 @@ def test_leader_sees_open_batch_orders_groups_and_refused_codes(web, gql, shop, 
     assert tab.has_horizontal_overflow() is False
 
 
-def test_leader_confirms_arrival_and_pickup_and_earns_commission(web, gql, shop, make_customer):  # type: ignore[no-untyped-def]
+def test_leader_confirms_arrival_and_pickup_and_earns_commission(web, gql, shop, make_customer, owner_db):  # type: ignore[no-untyped-def]
     open_batch(gql, shop)
     alice, bob = make_customer(shop.tenant, "王阿姨"), make_customer(shop.tenant, "李先生")
     first = place_order(gql, shop, alice, [(0, 2), (1, 1)])
@@ -117,6 +117,15 @@ def test_leader_confirms_arrival_and_pickup_and_earns_commission(web, gql, shop,
         gql.data(ORDER_STATUS, {"id": first["id"]}, token=shop.tenant.admin_token)["order"]["status"]
         == "PICKED_UP"
     )
+    # The same code shown again 10 s later (by the server's clock, whatever the phone's says):
+    # nothing is to be handed over.
+    owner_db.execute(
+        "UPDATE customer_order SET picked_up_at = picked_up_at - interval '10 seconds' WHERE number = %s",
+        (first["number"],),
+    )
+    page.fill("#pickup-code", first["pickupCode"])
+    page.press("#pickup-code", "Enter")
+    page.locator("#pickup-feedback .result.warn", has_text="do not hand it over again").wait_for()
 
     page.click("nav.menu a[href='#/commissions']")
     settle(page)

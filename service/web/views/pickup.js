@@ -1,7 +1,7 @@
 // Pickup confirmation (核销): type the customer's code, or scan their QR code where the browser can.
 // The answer is immediate and plain: whose order and what to hand over, or why not.
 import { h, fill } from '../dom.js';
-import { gql } from '../api.js';
+import { gql, serverNow } from '../api.js';
 import { t } from '../i18n.js';
 import { myPickupPoints } from '../points.js';
 import { area, empty, explain } from '../ui.js';
@@ -53,13 +53,12 @@ export function render({ main, me, query }) {
       if (!code) { fill(feedback, result('fail', t('pickup.empty'))); input.focus(); return; }
       submit.disabled = true;
       submit.textContent = t('common.saving');
-      const sentAt = Date.now();
       try {
         const { pickupConfirm: payload } = await gql(PICKUP_CONFIRM, { pickupPointId: pointId, pickupCode: code });
         if (payload.errors.length || !payload.order) {
           fill(feedback, result('fail', whyNot(payload.errors, code)));
           input.select();
-        } else if (handedOverBefore(payload.order, sentAt)) {
+        } else if (handedOverBefore(payload.order)) {
           // Confirming twice is harmless for the API; for the leader it means: do not hand it over again.
           const o = payload.order;
           fill(feedback, result('warn', t('pickup.already', { number: o.number, customer: o.customerName, time: dateTime(o.pickedUpAt) }),
@@ -129,9 +128,12 @@ function handover(order) {
     h('li', {}, h('span', {}, l.productName), h('strong', {}, `× ${l.quantity}`))));
 }
 
-/** Picked up well before this request was sent: an earlier confirmation, not this one. */
-function handedOverBefore(order, sentAt) {
-  return order.status === 'PICKED_UP' && order.pickedUpAt && new Date(order.pickedUpAt).getTime() < sentAt - 30000;
+/** Picked up before this request: an earlier confirmation, not this one. Measured on the server's
+ * clock (its Date header has whole seconds, so this confirmation is at most ~1 s past it); the
+ * device's clock, which may be off, only when the server sent none. */
+function handedOverBefore(order) {
+  if (order.status !== 'PICKED_UP' || !order.pickedUpAt) return false;
+  return new Date(order.pickedUpAt).getTime() < serverNow() - 3000;
 }
 
 function whyNot(errors, code) {
