@@ -69,20 +69,28 @@ class WebhookDelivery:
     @classmethod
     def of(cls, view: webhooks.DeliveryView) -> WebhookDelivery:
         d = view.delivery
-        pending = d.status in (DeliveryStatusEnum.PENDING, DeliveryStatusEnum.SENDING)
         return cls(
             id=strawberry.ID(global_id.encode("WebhookDelivery", d.id)),
-            event=WebhookEventEnum(view.event),
             webhook_id=view.webhook_id,
-            status=DeliveryStatusEnum(d.status),
-            attempts=d.attempts,
             last_status_code=d.last_status_code,
-            last_error=d.last_error,
-            last_attempt_at=d.last_attempt_at,
-            next_attempt_at=d.next_attempt_at if pending else None,
-            delivered_at=d.delivered_at,
-            created_at=d.created_at,
+            **_attempts(view),
         )
+
+
+def _attempts(view: webhooks.DeliveryView) -> dict:
+    """What webhook and e-mail deliveries share: the event, the status and the attempts."""
+    d = view.delivery
+    pending = d.status in (DeliveryStatusEnum.PENDING, DeliveryStatusEnum.SENDING)
+    return {
+        "event": WebhookEventEnum(view.event),
+        "status": DeliveryStatusEnum(d.status),
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "last_attempt_at": d.last_attempt_at,
+        "next_attempt_at": d.next_attempt_at if pending else None,
+        "delivered_at": d.delivered_at,
+        "created_at": d.created_at,
+    }
 
 
 @strawberry.type(name="EmailDelivery", description="One event's e-mail to one address, with its retries.")
@@ -101,19 +109,7 @@ class EmailDelivery:
     @classmethod
     def of(cls, view: webhooks.DeliveryView) -> EmailDelivery:
         d = view.delivery
-        pending = d.status in (DeliveryStatusEnum.PENDING, DeliveryStatusEnum.SENDING)
-        return cls(
-            id=strawberry.ID(global_id.encode("EmailDelivery", d.id)),
-            event=WebhookEventEnum(view.event),
-            to=d.target,
-            status=DeliveryStatusEnum(d.status),
-            attempts=d.attempts,
-            last_error=d.last_error,
-            last_attempt_at=d.last_attempt_at,
-            next_attempt_at=d.next_attempt_at if pending else None,
-            delivered_at=d.delivered_at,
-            created_at=d.created_at,
-        )
+        return cls(id=strawberry.ID(global_id.encode("EmailDelivery", d.id)), to=d.target, **_attempts(view))
 
 
 @strawberry.type(name="WebhookSubscription")
