@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
@@ -224,11 +226,13 @@ async def email_deliveries(
         .mappings()
         .all()
     )
-    return [
-        DeliveryView(delivery=(d := Delivery.model_validate({k: row[k] for k in Delivery.model_fields})),
-                     event=row["event_name"], webhook_id=webhook_id(d.outbox_event_id))
-        for row in rows
-    ]
+    return [_view(row) for row in rows]
+
+
+def _view(row: Mapping[str, Any]) -> DeliveryView:
+    """A delivery row joined with its event's name (`event_name`)."""
+    delivery = Delivery.model_validate({k: row[k] for k in Delivery.model_fields})
+    return DeliveryView(delivery=delivery, event=row["event_name"], webhook_id=webhook_id(delivery.outbox_event_id))
 
 
 async def subscription_deliveries(
@@ -265,13 +269,8 @@ async def subscription_deliveries(
     )
     found: dict[UUID, list[DeliveryView]] = {s: [] for s in subscription_ids}
     for row in rows:
-        fields = {k: row[k] for k in Delivery.model_fields}
-        delivery = Delivery.model_validate(fields)
-        found[delivery.subscription_id].append(  # type: ignore[index]
-            DeliveryView(
-                delivery=delivery, event=row["event_name"], webhook_id=webhook_id(delivery.outbox_event_id)
-            )
-        )
+        view = _view(row)
+        found[view.delivery.subscription_id].append(view)  # type: ignore[index]
     return found
 
 
