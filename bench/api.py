@@ -54,8 +54,8 @@ def pgbench_script(world: World, hot: bool) -> str:
 \\set k {offer}
 BEGIN;
 INSERT INTO customer_order (tenant_id, id, number, batch_id, pickup_point_id, customer_id, customer_name, leader_id, commission_rate, status, currency, total_minor, refunded_minor, pickup_code, idempotency_key, request_hash, commit_checked_at) VALUES ('{t}', gen_random_uuid(), 'B' || substr(md5(random()::text), 1, 15), '{b}', ('00000000-0000-4000-a000-' || lpad(:p::text, 12, '0'))::uuid, ('00000000-0000-4000-9000-' || lpad(:c::text, 12, '0'))::uuid, 'Customer', ('00000000-0000-4000-b000-' || lpad(:p::text, 12, '0'))::uuid, 0.1, 'PENDING_PAYMENT', 'CNY', {PRICE}, 0, lpad(floor(random() * 1e12)::bigint::text, 12, '0'), gen_random_uuid()::text, 'h', clock_timestamp()) RETURNING id AS order_id \\gset
-INSERT INTO order_line (tenant_id, id, order_id, offer_id, product_id, position, product_name, quantity, unit_price_minor, status) VALUES ('{t}', gen_random_uuid(), :order_id::uuid, ('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid, ('00000000-0000-4000-c000-' || lpad(:k::text, 12, '0'))::uuid, 0, 'Product', 1, {PRICE}, 'ACTIVE');
-UPDATE offer SET sold = sold + 1 WHERE tenant_id = '{t}' AND id = ('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid AND (stock_limit IS NULL OR sold + 1 <= stock_limit) RETURNING sold;
+INSERT INTO order_line (tenant_id, id, order_id, offer_id, product_id, position, product_name, quantity, unit_price_minor, status, stock_slot) VALUES ('{t}', gen_random_uuid(), :order_id::uuid, ('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid, ('00000000-0000-4000-c000-' || lpad(:k::text, 12, '0'))::uuid, 0, 'Product', 1, {PRICE}, 'ACTIVE', 0);
+UPDATE offer_stock_slot SET sold = sold + 1 WHERE tenant_id = '{t}' AND offer_id = ('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid AND slot = 0 AND (quota IS NULL OR sold + 1 <= quota) RETURNING sold;
 END;
 """
 
@@ -244,13 +244,14 @@ def sell_out_check(env: Env, world: World, port: int) -> dict[str, Any]:
     """The hot offer with 300 units left, 64 clients buying it: exactly 300 sold, no more."""
     hot = did("8", 0)
     with env.owner() as conn:
-        conn.execute("UPDATE offer SET stock_limit = sold + 300 WHERE id = %s", (hot,))
+        conn.execute("UPDATE offer o SET stock_limit = offer_sold(o) + 300 WHERE id = %s", (hot,))
     accepted = 0
     for _ in range(40):  # until sold out (each round 3 s), 2 minutes at most
         accepted += load(port, order_requests(world, port, hot=True), clients=64, seconds=3, warmup=0,
                          check=_ok_order).ok
         with env.owner() as conn:
-            sold, limit = conn.execute("SELECT sold, stock_limit FROM offer WHERE id = %s", (hot,)).fetchone()
+            sold, limit = conn.execute("SELECT offer_sold(o), stock_limit FROM offer o WHERE id = %s",
+                                       (hot,)).fetchone()
         if sold >= limit:
             break
     bad = oversold(env, world.batch_id)

@@ -28,7 +28,8 @@ def generate(env: Env, lines: int, seed: int = 1, *, points: int = POINTS,
              lines_per_order: int = LINES_PER_ORDER) -> uuid.UUID:
     """A fresh tenant-owned OPEN batch with `lines` ACTIVE lines in PAID orders, loaded with
     COPY as the owner with session_replication_role = replica (no triggers: the deferred cutoff
-    check and the FK checks are off for the load); offer.sold is then set from the lines."""
+    check, the FK checks and the offers' stock-slot trigger are off for the load); the lines'
+    quantities are then taken from their offers' slot 0."""
     rng = random.Random(seed)
     t = env.tenant_id
     now = datetime.now(UTC)
@@ -73,9 +74,13 @@ def generate(env: Env, lines: int, seed: int = 1, *, points: int = POINTS,
                 (t, batch, f"Big batch {tag}", now - timedelta(hours=1), now + timedelta(days=1),
                  (now + timedelta(days=2)).date(), now - timedelta(hours=1)))
             with cur.copy("COPY offer (tenant_id, id, batch_id, product_id, position, price_minor, stock_limit, "
-                          "min_group_quantity, sold) FROM STDIN") as cp:
+                          "min_group_quantity) FROM STDIN") as cp:
                 for i, f in enumerate(offers):
-                    cp.write_row((t, f, batch, products[i], i, prices[i], None, 1, 0))
+                    cp.write_row((t, f, batch, products[i], i, prices[i], None, 1))
+            # The trigger that makes an offer's stock slots is off with the others.
+            cur.execute("INSERT INTO offer_stock_slot (tenant_id, offer_id, slot) SELECT tenant_id, id, "
+                        "generate_series(0, stock_slots - 1) FROM offer WHERE tenant_id = %s AND batch_id = %s",
+                        (t, batch))
             orders = lines // LINES_PER_ORDER
             # Two COPYs cannot be open at once on one connection: orders first, then lines, from
             # the same seeded choices.
@@ -100,10 +105,9 @@ def generate(env: Env, lines: int, seed: int = 1, *, points: int = POINTS,
                         cp.write_row((t, uuid.uuid4(), oid, offers[p], products[p], pos, f"产品 {p}", q,
                                       prices[p], "ACTIVE"))
             cur.execute(
-                "UPDATE offer o SET sold = s.q FROM (SELECT offer_id, sum(quantity) AS q FROM order_line l "
-                "JOIN customer_order c ON c.tenant_id = l.tenant_id AND c.id = l.order_id "
-                "WHERE c.batch_id = %s AND l.status = 'ACTIVE' GROUP BY offer_id) s "
-                "WHERE o.tenant_id = %s AND o.id = s.offer_id", (batch, t))
+                "SELECT offer_stock_take(%s, s.offer_id, 0, s.q::int) FROM (SELECT offer_id, sum(quantity) AS q "
+                "FROM order_line l JOIN customer_order c ON c.tenant_id = l.tenant_id AND c.id = l.order_id "
+                "WHERE c.batch_id = %s AND l.status = 'ACTIVE' GROUP BY offer_id) s", (t, batch))
     settle(env)
     return batch
 

@@ -81,7 +81,7 @@ def build_world(env: Env, customers: int = 500) -> World:
                 n += 1
         cur.executemany(
             "INSERT INTO offer (tenant_id, id, batch_id, product_id, position, price_minor, stock_limit, "
-            "per_customer_limit, min_group_quantity, sold) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, 0)",
+            "per_customer_limit, min_group_quantity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1)",
             offers)
     with env.owner() as conn:
         conn.execute("ANALYZE")
@@ -91,17 +91,21 @@ def build_world(env: Env, customers: int = 500) -> World:
 
 
 def oversold(env: Env, batch_id: uuid.UUID) -> list[tuple]:
-    """Offers whose books do not balance: sold above the limit, or sold != active line quantities.
+    """Stock slots whose books do not balance: sold above the slot's quota or the offer's limit, or
+    sold != the active quantity of the lines that took from the slot.
     Empty means no oversell."""
     with env.owner() as conn:
         return conn.execute(
             """
-            SELECT o.id, o.sold, o.stock_limit, coalesce(l.q, 0)
+            SELECT o.id, s.slot, s.sold, s.quota, o.stock_limit, coalesce(l.q, 0)
               FROM offer o
-              LEFT JOIN (SELECT offer_id, sum(quantity) AS q FROM order_line
-                          WHERE status = 'ACTIVE' GROUP BY offer_id) l ON l.offer_id = o.id
+              JOIN offer_stock_slot s ON s.tenant_id = o.tenant_id AND s.offer_id = o.id
+              LEFT JOIN (SELECT offer_id, stock_slot, sum(quantity) AS q FROM order_line
+                          WHERE status = 'ACTIVE' GROUP BY offer_id, stock_slot) l
+                ON l.offer_id = o.id AND l.stock_slot = s.slot
              WHERE o.batch_id = %s
-               AND (o.sold > coalesce(o.stock_limit, o.sold) OR o.sold <> coalesce(l.q, 0))
+               AND (s.sold > coalesce(s.quota, s.sold) OR s.sold <> coalesce(l.q, 0)
+                    OR offer_sold(o) > coalesce(o.stock_limit, offer_sold(o)))
             """,
             (batch_id,),
         ).fetchall()

@@ -34,6 +34,7 @@ SELECT create_distributed_table('pick_list', 'tenant_id', colocate_with => 'outb
 SELECT create_distributed_table('product', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('offer', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('offer_customer_quantity', 'tenant_id', colocate_with => 'outbox_event');
+SELECT create_distributed_table('offer_stock_slot', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('order_line', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('purchase_order', 'tenant_id', colocate_with => 'outbox_event');
 SELECT create_distributed_table('purchase_order_line', 'tenant_id', colocate_with => 'outbox_event');

@@ -10,6 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 
+from tests.reliability.invariants import SOLD_SQL
+
 
 @dataclass
 class Snapshot:
@@ -30,7 +32,7 @@ def snapshot(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id: uuid.UUID
         "FROM order_line l JOIN customer_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id "
         "WHERE o.tenant_id = %s AND o.batch_id = %s", (tenant_id, batch_id)))
     offers = {r["id"]: r for r in cur.execute(
-        "SELECT id, product_id, sold, min_group_quantity FROM offer WHERE tenant_id = %s AND batch_id = %s",
+        f"SELECT id, product_id, {SOLD_SQL}, min_group_quantity FROM offer o WHERE tenant_id = %s AND batch_id = %s",
         (tenant_id, batch_id))}
     products = {r["id"]: r for r in cur.execute(
         "SELECT id, supplier_id, cost_minor FROM product WHERE tenant_id = %s", (tenant_id,))}
@@ -61,7 +63,7 @@ def check_close(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id: uuid.U
                         (tenant_id, batch_id)).fetchone()
     assert batch["status"] == "CLOSED" and batch["closed_at"] is not None
 
-    for offer in cur.execute("SELECT id, status, sold FROM offer WHERE tenant_id = %s AND batch_id = %s",
+    for offer in cur.execute(f"SELECT id, status, {SOLD_SQL} FROM offer o WHERE tenant_id = %s AND batch_id = %s",
                              (tenant_id, batch_id)).fetchall():
         f = offer["id"]
         assert offer["status"] == ("CONFIRMED" if confirmed_offer[f] else "BELOW_MINIMUM"), f

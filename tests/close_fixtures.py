@@ -1,6 +1,6 @@
 """Batches with orders built directly in SQL (as the owner), for tests of what happens after
 the cutoff: the close, pick lists, purchase orders, commissions. Every invariant the ordering
-code maintains holds in what this builds (offer.sold = active quantities, limits respected)."""
+code maintains holds in what this builds (offers' sold = active quantities, limits respected)."""
 
 from __future__ import annotations
 
@@ -98,9 +98,12 @@ def build_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, spec: BatchSpec,
                     per_customer[(offer, o.customer)] = per_customer.get((offer, o.customer), 0) + q
         cur.executemany(
             "INSERT INTO offer (tenant_id, id, batch_id, product_id, position, price_minor, stock_limit, "
-            "min_group_quantity, sold) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [(t, f, batch, products[p], i, price, (sold[i] + i % 2 * 5) or None, minimum, sold[i])
+            "min_group_quantity) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(t, f, batch, products[p], i, price, (sold[i] + i % 2 * 5) or None, minimum)
              for i, (f, (p, price, minimum)) in enumerate(zip(offers, spec.offers))])
+        # What the lines below hold, taken from slot 0 (their stock_slot).
+        cur.executemany("SELECT offer_stock_take(%s, %s, 0, %s)",
+                        [(t, f, sold[i]) for i, f in enumerate(offers) if sold[i]])
         cur.executemany(
             "INSERT INTO offer_customer_quantity (tenant_id, offer_id, customer_id, quantity) VALUES (%s, %s, %s, %s)",
             [(t, offers[f], customers[c], q) for (f, c), q in per_customer.items()])

@@ -15,6 +15,7 @@ import psycopg
 
 from service import global_id
 from tests.conftest import GraphQLClient, TenantHandle
+from tests.reliability.invariants import SOLD_SQL
 
 T = TypeVar("T")
 
@@ -228,7 +229,7 @@ def offer_state(owner_db: psycopg.Connection, offer_gid: str) -> tuple[int, int 
     """(sold, stock_limit, sum of ACTIVE line quantities) straight from the database."""
     offer_id = global_id.decode_as(offer_gid, "Offer")
     sold, limit = owner_db.execute(
-        "SELECT sold, stock_limit FROM offer WHERE id = %s", (offer_id,)
+        f"SELECT {SOLD_SQL}, stock_limit FROM offer o WHERE id = %s", (offer_id,)
     ).fetchone()
     active = owner_db.execute(
         "SELECT coalesce(sum(quantity), 0) FROM order_line WHERE offer_id = %s AND status = 'ACTIVE'",

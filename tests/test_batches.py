@@ -18,6 +18,7 @@ from tests.ordering_fixtures import (
     place_input,
     run_domain,
 )
+from tests.reliability.invariants import SOLD_SQL
 
 BATCHES = "query($s: [BatchStatus!]) { batches(status: $s) { edges { node { id status title } } } }"
 BATCH = "query($id: ID!) { batch(id: $id) { id status offers { id soldQuantity } } }"
@@ -229,7 +230,7 @@ def test_cancel_batch_cancels_orders_refunds_paid_and_notifies(gql, tenant, owne
     assert refunds == [(2000,)]
     assert (
         owner_db.execute(
-            "SELECT sold FROM offer WHERE batch_id = %s", (global_id.decode_as(batch["id"], "Batch"),)
+            f"SELECT {SOLD_SQL} FROM offer o WHERE batch_id = %s", (global_id.decode_as(batch["id"], "Batch"),)
         ).fetchone()[0]
         == 0
     )

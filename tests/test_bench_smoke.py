@@ -41,7 +41,7 @@ def test_pgbench_script_names_the_world() -> None:
 
     world = World(tenant_id=uuid.uuid4(), slug="s", batch_id=uuid.uuid4(), customers=[uuid.uuid4()], tokens=["t"])
     script = pgbench_script(world, hot=True)
-    assert str(world.batch_id) in script and "UPDATE offer SET sold = sold + 1" in script
+    assert str(world.batch_id) in script and "UPDATE offer_stock_slot SET sold = sold + 1" in script
 
 
 def test_place_order_script_calls_the_function_alone_as_the_api_does() -> None:

@@ -126,8 +126,8 @@ def test_two_tenants_with_the_same_ids_never_share_objects(gql, make_tenant, own
             (t.uuid, product, supplier, f"Product of {t.slug}"))
         batch = open_batch_with_offers(gql, world, [offer_input(world, 0)])
         owner_db.execute(
-            "INSERT INTO offer (tenant_id, id, batch_id, product_id, position, price_minor, stock_limit, sold, "
-            "min_group_quantity) VALUES (%s, %s, %s, %s, 5, 100, 10, 0, 1)",
+            "INSERT INTO offer (tenant_id, id, batch_id, product_id, position, price_minor, stock_limit, "
+            "min_group_quantity) VALUES (%s, %s, %s, %s, 5, 100, 10, 1)",
             (t.uuid, offer, global_id.decode_as(batch["id"], "Batch"), product))
         batches[t.slug] = batch["id"]
     for _ in range(2):
@@ -135,7 +135,7 @@ def test_two_tenants_with_the_same_ids_never_share_objects(gql, make_tenant, own
             got = offers(gql, t, batches[t.slug])
             assert got[-1]["product"]["name"] == f"Product of {t.slug}"
             assert got[-1]["product"]["supplier"]["name"] == f"Supplier of {t.slug}"
-    owner_db.execute("UPDATE offer SET sold = 7 WHERE tenant_id = %s AND id = %s", (b.uuid, offer))
+    owner_db.execute("SELECT offer_stock_take(%s, %s, 0, 7)", (b.uuid, offer))
     assert offers(gql, a, batches[a.slug])[-1]["remainingStock"] == 10
     assert offers(gql, b, batches[b.slug])[-1]["remainingStock"] == 3
     # Another tenant's batch id is not found.

@@ -31,6 +31,7 @@ from tests.ordering_fixtures import (
     open_batch_with_offers,
     place_input,
 )
+from tests.reliability.invariants import check_stock_slots
 
 PLACE = """
 mutation($input: OrderPlaceInput!) { orderPlace(input: $input) { order { id } errors { code message } } }"""
@@ -133,6 +134,7 @@ def test_300_customers_race_for_50_units(gql, make_tenant, owner_db, api_process
     assert codes == Counter({"OK": 50, "OUT_OF_STOCK": 250}), codes
     offer = batch["offers"][0]["id"]
     assert offer_state(owner_db, offer) == (50, 50, 50)
+    check_stock_slots(owner_db, [tenant.uuid])
     assert owner_db.execute(
         "SELECT count(*), count(DISTINCT customer_id) FROM customer_order WHERE batch_id = %s",
         (global_id.decode_as(batch["id"], "Batch"),),

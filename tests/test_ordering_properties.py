@@ -23,6 +23,7 @@ from tests.ordering_fixtures import (
     place_input,
     run_domain,
 )
+from tests.reliability.invariants import SOLD_SQL
 
 CUSTOMERS = 3
 
@@ -39,7 +40,7 @@ def _check_books(gql, owner_db, tenant, batch) -> None:  # type: ignore[no-untyp
     for offer in batch["offers"]:
         offer_id = global_id.decode_as(offer["id"], "Offer")
         sold, limit, per_customer = owner_db.execute(
-            "SELECT sold, stock_limit, per_customer_limit FROM offer WHERE id = %s", (offer_id,)
+            f"SELECT {SOLD_SQL}, stock_limit, per_customer_limit FROM offer o WHERE id = %s", (offer_id,)
         ).fetchone()
         active = owner_db.execute(
             "SELECT coalesce(sum(quantity), 0) FROM order_line WHERE offer_id = %s AND status = 'ACTIVE'",

@@ -15,11 +15,15 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    SmallInteger,
     String,
     UniqueConstraint,
+    func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, tenant_key, timestamp
@@ -74,19 +78,20 @@ class Batch(SQLModel, table=True):
     created_at: datetime = created_at()
 
 
+# A hot offer's stock is split into this many rows, so concurrent orders update different rows.
+STOCK_SLOTS = 8
+
+
 class Offer(SQLModel, table=True):
-    """A product at a group price in one batch. `sold` is the live reserved quantity: it only
-    changes through conditional UPDATEs that re-check the stock limit in the same statement."""
+    """A product at a group price in one batch. Its stock lives in `stock_slots` rows of
+    offer_stock_slot (OfferStockSlot); `sold` is their sum."""
 
     __tablename__ = "offer"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "batch_id"], ["batch.tenant_id", "batch.id"]),
         ForeignKeyConstraint(["tenant_id", "product_id"], ["product.tenant_id", "product.id"]),
         UniqueConstraint("tenant_id", "batch_id", "product_id", name="offer_one_per_product"),
-        # The last line of defence against overselling, whatever the code above does.
-        CheckConstraint(
-            "sold >= 0 AND (stock_limit IS NULL OR sold <= stock_limit)", name="offer_sold_check"
-        ),
+        CheckConstraint("stock_slots BETWEEN 1 AND 64", name="offer_stock_slots_check"),
         CheckConstraint("price_minor > 0", name="offer_price_check"),
         CheckConstraint("stock_limit IS NULL OR stock_limit >= 1", name="offer_stock_limit_check"),
         CheckConstraint(
@@ -105,11 +110,44 @@ class Offer(SQLModel, table=True):
     stock_limit: int | None = None
     per_customer_limit: int | None = None
     min_group_quantity: int = 1
-    sold: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    stock_slots: int = Field(
+        default=STOCK_SLOTS, sa_column=Column(SmallInteger, nullable=False, server_default=text(str(STOCK_SLOTS)))
+    )
     status: OfferStatus = Field(
         default=OfferStatus.ACTIVE, sa_column=Column(String(20), nullable=False, server_default="ACTIVE")
     )
     created_at: datetime = created_at()
+
+
+class OfferStockSlot(SQLModel, table=True):
+    """One share of an offer's stock (分桶). An order takes its quantity from one slot, picked by
+    its database session, with one conditional UPDATE; when that slot has no room, the order
+    locks every slot of the offer in slot order and spreads what is free again
+    (offer_stock_take(), migration 0011). Quotas add up to the offer's stock limit (NULL:
+    unlimited), and each slot's `sold` is the quantity of the ACTIVE lines that took from it."""
+
+    __tablename__ = "offer_stock_slot"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "offer_id"], ["offer.tenant_id", "offer.id"], ondelete="CASCADE"),
+        # The last line of defence against overselling, whatever the code above does.
+        CheckConstraint("sold >= 0 AND (quota IS NULL OR sold <= quota)", name="offer_stock_slot_check"),
+        {"postgresql_with": {"fillfactor": "50"}},
+    )
+
+    tenant_id: UUID = tenant_key(references_tenant=False)
+    offer_id: UUID = Field(primary_key=True)
+    slot: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    quota: int | None = None
+    sold: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+
+
+# What an offer has sold: the sum of its slots, read with the offer.
+Offer.__mapper__.add_property("sold", column_property(
+    select(func.coalesce(func.sum(OfferStockSlot.sold), 0))
+    .where(OfferStockSlot.tenant_id == Offer.tenant_id, OfferStockSlot.offer_id == Offer.id)
+    .correlate_except(OfferStockSlot)
+    .scalar_subquery()
+))
 
 
 class OutboxEvent(SQLModel, table=True):

@@ -59,7 +59,6 @@ def _offer_row(tenant_id: UUID, batch_id: UUID, offer: CleanOffer, position: int
         stock_limit=offer.stock_limit,
         per_customer_limit=offer.per_customer_limit,
         min_group_quantity=offer.min_group_quantity,
-        sold=0,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     UniqueConstraint,
     text,
@@ -172,6 +173,8 @@ class OrderLine(SQLModel, table=True):
         default=OrderLineStatus.ACTIVE, sa_column=Column(String(20), nullable=False, server_default="ACTIVE")
     )
     cancelled_at: datetime | None = timestamp()
+    # The offer_stock_slot its quantity was taken from, and is given back to.
+    stock_slot: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default=text("0")))
 
 
 class OfferCustomerQuantity(SQLModel, table=True):

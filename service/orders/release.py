@@ -25,7 +25,7 @@ _CANCEL = text(
 _CANCEL_LINES = text(
     "UPDATE order_line SET status = 'CANCELLED', cancelled_at = clock_timestamp() "
     "WHERE tenant_id = :t AND order_id = ANY(:ids) AND status = 'ACTIVE' "
-    "RETURNING order_id, offer_id, quantity"
+    "RETURNING order_id, offer_id, stock_slot, quantity"
 )
 
 # Refund what was paid and not refunded yet; the order's refunded amount follows.
@@ -88,9 +88,8 @@ async def cancel_orders(
     customer_of = {r.id: r.customer_id for r in rows}
     ids = [c.id for c in cancelled]
     lines = (await session.execute(_CANCEL_LINES, {"t": t, "ids": ids})).all()
-    await give_back(
-        session, tenant_id=t, lines=[(ln.offer_id, customer_of[ln.order_id], ln.quantity) for ln in lines]
-    )
+    released = [(ln.offer_id, ln.stock_slot, customer_of[ln.order_id], ln.quantity) for ln in lines]
+    await give_back(session, tenant_id=t, lines=released)
     paid = [c.id for c in cancelled if c.previous_status is OrderStatus.PAID]
     if paid:
         refunds = [

@@ -67,12 +67,12 @@ WITH cancelled AS (
 ), lines AS (
   UPDATE order_line l SET status = 'CANCELLED', cancelled_at = clock_timestamp()
   FROM cancelled c WHERE l.tenant_id = :t AND l.order_id = c.id AND l.status = 'ACTIVE'
-  RETURNING l.offer_id, c.customer_id, l.quantity
+  RETURNING l.offer_id, l.stock_slot, c.customer_id, l.quantity
 ), per_offer AS (
-  UPDATE offer o SET sold = o.sold - q.quantity
-  FROM (SELECT offer_id, sum(quantity) AS quantity FROM lines GROUP BY offer_id) q
-  WHERE o.tenant_id = :t AND o.id = q.offer_id
-  RETURNING o.id
+  UPDATE offer_stock_slot s SET sold = s.sold - q.quantity
+  FROM (SELECT offer_id, stock_slot, sum(quantity) AS quantity FROM lines GROUP BY offer_id, stock_slot) q
+  WHERE s.tenant_id = :t AND s.offer_id = q.offer_id AND s.slot = q.stock_slot
+  RETURNING s.offer_id
 ), per_customer AS (
   UPDATE offer_customer_quantity c SET quantity = c.quantity - q.quantity
   FROM (SELECT offer_id, customer_id, sum(quantity) AS quantity FROM lines GROUP BY offer_id, customer_id) q
@@ -85,14 +85,16 @@ WITH cancelled AS (
   FROM cancelled
   RETURNING id
 )
-SELECT (SELECT count(*) FROM cancelled) AS orders, (SELECT count(*) FROM per_offer) AS offers,
+SELECT (SELECT count(*) FROM cancelled) AS orders, (SELECT count(DISTINCT offer_id) FROM per_offer) AS offers,
        (SELECT count(*) FROM per_customer) AS counters, (SELECT count(*) FROM events) AS events
 """)
 
 # 2a. Offers go ahead only when what was sold reaches their minimum group quantity.
 _OFFER_OUTCOME = text(
-    "UPDATE offer SET status = CASE WHEN sold >= min_group_quantity THEN 'CONFIRMED' ELSE 'BELOW_MINIMUM' END "
-    "WHERE tenant_id = :t AND batch_id = :b"
+    "UPDATE offer o SET status = CASE WHEN (SELECT coalesce(sum(s.sold), 0) FROM offer_stock_slot s "
+    "  WHERE s.tenant_id = o.tenant_id AND s.offer_id = o.id) >= o.min_group_quantity "
+    "  THEN 'CONFIRMED' ELSE 'BELOW_MINIMUM' END "
+    "WHERE o.tenant_id = :t AND o.batch_id = :b"
 )
 
 # 2b. Lines of offers below their minimum: cancelled, released, refunded where paid (one refund per order).
@@ -102,14 +104,14 @@ WITH lines AS (
   FROM offer f
   WHERE l.tenant_id = :t AND f.tenant_id = :t AND f.batch_id = :b AND f.status = 'BELOW_MINIMUM'
     AND l.offer_id = f.id AND l.status = 'ACTIVE'
-  RETURNING l.order_id, l.offer_id, l.quantity, l.quantity * l.unit_price_minor AS amount
+  RETURNING l.order_id, l.offer_id, l.stock_slot, l.quantity, l.quantity * l.unit_price_minor AS amount
 ), per_order AS (
   SELECT order_id, sum(amount) AS amount FROM lines GROUP BY order_id
 ), released AS (
-  UPDATE offer o SET sold = o.sold - q.quantity
-  FROM (SELECT offer_id, sum(quantity) AS quantity FROM lines GROUP BY offer_id) q
-  WHERE o.tenant_id = :t AND o.id = q.offer_id
-  RETURNING o.id
+  UPDATE offer_stock_slot s SET sold = s.sold - q.quantity
+  FROM (SELECT offer_id, stock_slot, sum(quantity) AS quantity FROM lines GROUP BY offer_id, stock_slot) q
+  WHERE s.tenant_id = :t AND s.offer_id = q.offer_id AND s.slot = q.stock_slot
+  RETURNING s.offer_id
 ), orders AS (
   UPDATE customer_order o
   SET total_minor = o.total_minor - p.amount,
@@ -129,7 +131,7 @@ WITH lines AS (
   FROM refunds r JOIN orders o ON o.id = r.order_id
   RETURNING id
 )
-SELECT (SELECT count(*) FROM refunds) AS refunds, (SELECT count(*) FROM released) AS offers,
+SELECT (SELECT count(*) FROM refunds) AS refunds, (SELECT count(DISTINCT offer_id) FROM released) AS offers,
        (SELECT count(*) FROM events) AS events
 """)
 

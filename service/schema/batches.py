@@ -116,8 +116,9 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
             models.Offer(
                 tenant_id=tenant_id, id=UUID(offer_id), batch_id=batch_id, product_id=UUID(product_id),
                 position=position, price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
-                min_group_quantity=min_group, sold=sold, status=status, created_at=None,
+                min_group_quantity=min_group, status=status, created_at=None,
             ),
+            sold=sold,
             product=product,
             price=Money.of(price_minor, currency),
         )
@@ -212,13 +213,18 @@ class Offer(Node):
     rendered: strawberry.Private[dict | None] = None
 
     @classmethod
-    def of(cls, row: models.Offer, *, product: Product | None = None, price: Money | None = None) -> Offer:
-        remaining = None if row.stock_limit is None else max(row.stock_limit - row.sold, 0)
+    def of(
+        cls, row: models.Offer, *, sold: int | None = None, product: Product | None = None, price: Money | None = None
+    ) -> Offer:
+        if sold is None:
+            # Loaded rows carry the slots' sum (models.Offer.sold); one just inserted has sold nothing.
+            sold = row.__dict__.get("sold", 0)
+        remaining = None if row.stock_limit is None else max(row.stock_limit - sold, 0)
         return cls(
             id=strawberry.ID(global_id.encode("Offer", row.id)),
             stock_limit=row.stock_limit,
             remaining_stock=remaining,
-            sold_quantity=row.sold,
+            sold_quantity=sold,
             per_customer_limit=row.per_customer_limit,
             min_group_quantity=row.min_group_quantity,
             status=models.OfferStatus(row.status),

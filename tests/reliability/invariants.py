@@ -11,9 +11,43 @@ from decimal import ROUND_HALF_UP, Decimal
 import psycopg
 from psycopg.rows import dict_row
 
+# An offer's sold quantity (the sum of its stock slots), as a column of `offer o`.
+SOLD_SQL = "offer_sold(o) AS sold"
+
 
 def half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def check_stock_slots(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> None:
+    """The books of every stock slot: each slot's sold is the active quantity of the lines that took
+    from it and within its quota; an offer has `stock_slots` slots whose quotas add up to its stock
+    limit (all NULL when unlimited)."""
+    cur = conn.cursor(row_factory=dict_row)
+    slots = cur.execute(
+        "SELECT s.offer_id, s.slot, s.quota, s.sold, coalesce((SELECT sum(l.quantity) FROM order_line l "
+        "  JOIN customer_order c ON c.tenant_id = l.tenant_id AND c.id = l.order_id "
+        "  WHERE l.tenant_id = s.tenant_id AND l.offer_id = s.offer_id AND l.stock_slot = s.slot "
+        "    AND l.status = 'ACTIVE' AND c.status <> 'CANCELLED'), 0) AS active "
+        "FROM offer_stock_slot s WHERE s.tenant_id = ANY(%s)",
+        (tenant_ids,),
+    ).fetchall()
+    for s in slots:
+        assert s["sold"] == s["active"], f"a slot's sold != the active quantity taken from it: {s}"
+        assert 0 <= s["sold"] and (s["quota"] is None or s["sold"] <= s["quota"]), f"slot over its quota: {s}"
+    offers = cur.execute(
+        "SELECT o.id, o.stock_limit, o.stock_slots, count(s.slot) AS slots, sum(s.quota) AS quota, "
+        "  count(s.quota) AS limited, array_agg(s.slot ORDER BY s.slot) AS numbers "
+        "FROM offer o LEFT JOIN offer_stock_slot s ON s.tenant_id = o.tenant_id AND s.offer_id = o.id "
+        "WHERE o.tenant_id = ANY(%s) GROUP BY o.id, o.stock_limit, o.stock_slots",
+        (tenant_ids,),
+    ).fetchall()
+    for o in offers:
+        assert o["numbers"] == list(range(o["stock_slots"])), f"an offer's slots are not 0..n-1: {o}"
+        if o["stock_limit"] is None:
+            assert o["limited"] == 0, f"an unlimited offer has quotas: {o}"
+        else:
+            assert o["limited"] == o["slots"] and o["quota"] == o["stock_limit"], f"quotas != stock limit: {o}"
 
 
 def check_stock(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
@@ -21,7 +55,7 @@ def check_stock(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
     quantities within the limit and equal to their counters."""
     cur = conn.cursor(row_factory=dict_row)
     offers = cur.execute(
-        "SELECT o.tenant_id, o.id, o.sold, o.stock_limit, o.per_customer_limit, "
+        f"SELECT o.tenant_id, o.id, {SOLD_SQL}, o.stock_limit, o.per_customer_limit, "
         "  coalesce((SELECT sum(l.quantity) FROM order_line l JOIN customer_order c "
         "            ON c.tenant_id = l.tenant_id AND c.id = l.order_id "
         "            WHERE l.tenant_id = o.tenant_id AND l.offer_id = o.id AND l.status = 'ACTIVE' "
@@ -39,6 +73,7 @@ def check_stock(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
         assert o["sold"] == o["active"], f"sold != active quantity: {o}"
         if o["stock_limit"] is not None:
             assert o["sold"] <= o["stock_limit"], f"oversold: {o}"
+    check_stock_slots(conn, tenant_ids)
     per_customer = cur.execute(
         "SELECT f.id AS offer_id, c.customer_id, f.per_customer_limit, sum(l.quantity) AS active, "
         "  (SELECT q.quantity FROM offer_customer_quantity q WHERE q.tenant_id = f.tenant_id "
@@ -107,7 +142,7 @@ def check_closed_batch(conn: psycopg.Connection, tenant_id: uuid.UUID, batch_id:
     offers = {
         r["id"]: r
         for r in q(
-            "SELECT id, product_id, status, sold, min_group_quantity FROM offer "
+            f"SELECT id, product_id, status, {SOLD_SQL}, min_group_quantity FROM offer o "
             "WHERE tenant_id = %s AND batch_id = %s"
         )
     }
