@@ -59,3 +59,16 @@ def test_place_order_script_calls_the_function_alone_as_the_api_does() -> None:
         arguments += ch == "," and depth == 0
     assert arguments == len(_NAMES)  # every argument the API passes, alone (the last) true
     assert call.endswith("true, true") and str(world.batch_id) in call and "random(0, 999)" in script
+
+
+def test_storefront_sql_is_complete_for_pgbench() -> None:
+    """pgbench runs the storefront statement as text: every value in it must be inline."""
+    from bench.api import storefront_sql
+    from bench.world import World
+
+    batch = uuid.uuid4()
+    world = World(tenant_id=uuid.uuid4(), slug="s", batch_id=uuid.uuid4(), customers=[], tokens=[],
+                  catalog_batches={100: batch})
+    sql = storefront_sql(world)
+    assert f"'{batch}'::uuid" in sql and "offer_stock_slot" in sql
+    assert "%(" not in sql and ":id" not in sql

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import column_property
+from sqlalchemy.sql import literal_column
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, tenant_key, timestamp
@@ -143,7 +144,7 @@ class OfferStockSlot(SQLModel, table=True):
 
 # What an offer has sold: the sum of its slots, read with the offer.
 Offer.__mapper__.add_property("sold", column_property(
-    select(func.coalesce(func.sum(OfferStockSlot.sold), 0))
+    select(func.coalesce(func.sum(OfferStockSlot.sold), literal_column("0")))
     .where(OfferStockSlot.tenant_id == Offer.tenant_id, OfferStockSlot.offer_id == Offer.id)
     .correlate_except(OfferStockSlot)
     .scalar_subquery()
