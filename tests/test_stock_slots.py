@@ -217,3 +217,55 @@ def test_slots_are_made_with_the_offer_under_the_tenants_row_level_security(  # 
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.uuid),))
         assert conn.execute("SELECT sold, quota, slots FROM offer_stock WHERE offer_id = %s",
                             (offer,)).fetchone() == (0, 21, 8)
+
+
+def test_the_migration_keeps_every_offers_books_both_ways(services):  # type: ignore[no-untyped-def]
+    """A database at head with orders taken from several slots, taken down to 0010 (offer.sold
+    written back as the slots' sum) and up again (everything sold in slot 0, where the lines are
+    then counted): the same sold quantities and limits each time, every slot balanced, and the
+    offers still take orders."""
+    from sqlalchemy import make_url
+
+    from tests.close_fixtures import build_batch, random_spec
+    from tests.conftest import _create_database
+    from tests.test_close_derived import _migrate
+
+    url = _create_database(services.owner_url, f"groupbuy_slots_{uuid.uuid4().hex[:8]}")
+    _migrate(url, "head")
+    tenant_id = uuid.uuid4()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO tenant (id, slug, name, timezone, currency, payment_mode, payment_window_minutes) "
+                     "VALUES (%s, %s, 'Slots', 'Asia/Shanghai', 'CNY', 'PREPAID', 30)",
+                     (tenant_id, f"s-{tenant_id.hex[:8]}"))
+        built = build_batch(conn, tenant_id, random_spec(random.Random(5), orders=20))
+        conn.execute("UPDATE offer SET stock_limit = NULL WHERE tenant_id = %s", (tenant_id,))
+        conn.execute("UPDATE offer SET stock_limit = offer_sold(offer) + 40 WHERE id = ANY(%s)",
+                     (built.offer_ids[::2],))
+        sessions = [psycopg.connect(url, autocommit=True) for _ in range(5)]
+        try:
+            for n, session in enumerate(sessions):
+                for k, offer in enumerate(built.offer_ids):
+                    order = (tenant_id, built.customer_ids[(n + k) % len(built.customer_ids)], built.batch_id,
+                             built.point_ids[0], offer)
+                    assert place(session, order, 1 + k % 3)[0] == "OK"
+        finally:
+            for session in sessions:
+                session.close()
+        assert conn.execute("SELECT count(DISTINCT stock_slot) FROM order_line").fetchone()[0] >= 2
+        check_stock_slots(conn, [tenant_id])
+        books = "SELECT id, {sold}, stock_limit FROM offer ORDER BY id"
+        at_head = conn.execute(books.format(sold="offer_sold(offer)")).fetchall()
+
+        _migrate(url, "0010", down=True)
+        assert conn.execute(books.format(sold="sold")).fetchall() == at_head
+
+        _migrate(url, "head")
+        assert conn.execute(books.format(sold="offer_sold(offer)")).fetchall() == at_head
+        check_stock_slots(conn, [tenant_id])
+        with psycopg.connect(url, autocommit=True) as session:
+            limited = built.offer_ids[0]
+            order = (tenant_id, built.customer_ids[0], built.batch_id, built.point_ids[0], limited)
+            assert place(session, order, 1)[0] == "OK"
+    with psycopg.connect(make_url(services.owner_url).set(database="postgres").render_as_string(False),
+                         autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)')
