@@ -5,6 +5,7 @@ survive the migration both ways with data written the old way."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import httpx
@@ -208,6 +209,29 @@ def test_an_order_is_confirmed_exactly_when_it_should_be(gql, tenant, make_custo
 
 
 # -- the migration, both ways, with data -----------------------------------------------------------
+@contextlib.contextmanager
+def scratch_database(services, name: str):  # type: ignore[no-untyped-def]
+    """A database of its own migrated to head, with one PREPAID tenant: (url, owner connection,
+    tenant id). Dropped afterwards."""
+    from sqlalchemy import make_url
+
+    from tests.conftest import _create_database
+
+    url = _create_database(services.owner_url, f"groupbuy_{name}_{uuid.uuid4().hex[:8]}")
+    _migrate(url, "head")
+    tenant_id = uuid.uuid4()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO tenant (id, slug, name, timezone, currency, payment_mode, "
+                         "payment_window_minutes) VALUES (%s, %s, %s, 'Asia/Shanghai', 'CNY', 'PREPAID', 30)",
+                         (tenant_id, f"{name[:1]}-{tenant_id.hex[:8]}", name))
+            yield url, conn, tenant_id
+    finally:
+        with psycopg.connect(make_url(services.owner_url).set(database="postgres").render_as_string(False),
+                             autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)')
+
+
 def _migrate(url: str, revision: str, *, down: bool = False) -> None:
     from alembic import command
     from sqlalchemy import create_engine, make_url, pool
@@ -247,15 +271,8 @@ def test_the_migration_keeps_closed_batches_both_ways(services):  # type: ignore
     from service.procurement.close import close_batch
     from service.procurement.commissions import earn_commission, reverse_for_lines
     from tests.close_fixtures import build_batch, random_spec
-    from tests.conftest import _create_database
 
-    url = _create_database(services.owner_url, f"groupbuy_migration_{uuid.uuid4().hex[:8]}")
-    _migrate(url, "head")
-    tenant_id = uuid.uuid4()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO tenant (id, slug, name, timezone, currency, payment_mode, payment_window_minutes) "
-                     "VALUES (%s, %s, 'Migration', 'Asia/Shanghai', 'CNY', 'PREPAID', 30)",
-                     (tenant_id, f"m-{tenant_id.hex[:8]}"))
+    with scratch_database(services, "migration") as (url, conn, tenant_id):
         import random
 
         spec = random_spec(random.Random(11), orders=30)
@@ -305,7 +322,4 @@ def test_the_migration_keeps_closed_batches_both_ways(services):  # type: ignore
         assert reads() == at_0010
         # Still stored CONFIRMED, read CONFIRMED; and a commission written by 0009 changes in place.
         assert "CONFIRMED" in {s for (s,) in conn.execute("SELECT status FROM customer_order")}
-    with psycopg.connect(make_url(services.owner_url).set(database="postgres").render_as_string(False),
-                         autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{make_url(url).database}" WITH (FORCE)')
 

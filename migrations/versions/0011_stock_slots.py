@@ -14,8 +14,7 @@ quotas: unlimited) and each slot's `sold` is the quantity of the ACTIVE lines th
   slot and spreads what is left free evenly over the slots. So an order is refused exactly when
   the offer's free stock is below its quantity, as with one row.
 - Cancellations and the close give a line's quantity back to its slot.
-- offer.sold is gone: what an offer has sold is the sum of its slots (offer_sold(offer), view
-  offer_stock).
+- offer.sold is gone: what an offer has sold is the sum of its slots (offer_sold(offer)).
 - Slots are made with the offer (statement trigger); a changed stock limit re-spreads the quotas
   and is refused below what is sold (the check offer.sold had, same name).
 
@@ -108,13 +107,6 @@ BEGIN
 END
 $fn$
 """
-
-OFFER_STOCK_VIEW = """
-CREATE VIEW offer_stock WITH (security_invoker = true) AS
-SELECT tenant_id, offer_id, sum(sold)::integer AS sold, sum(quota)::integer AS quota, count(*)::integer AS slots
-FROM offer_stock_slot GROUP BY tenant_id, offer_id
-"""
-
 
 # What an offer has sold, for SQL that reads offers (`offer_sold(o)`; a computed column for
 # GraphQL-over-SQL tools).
@@ -230,7 +222,6 @@ def upgrade() -> None:
     """)
     op.execute("ALTER TABLE offer DROP CONSTRAINT offer_sold_check")
     op.execute("ALTER TABLE offer DROP COLUMN sold")
-    op.execute(OFFER_STOCK_VIEW)
     op.execute(OFFER_SOLD_FUNCTION)
     op.execute(STOCK_TAKE_FUNCTION)
     op.execute(SLOTS_FOR_NEW_OFFERS)
@@ -251,7 +242,6 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION offer_stock_limit_changed()")
     op.execute("DROP FUNCTION offer_stock_slots_create()")
     op.execute("DROP FUNCTION offer_stock_take(uuid, uuid, int, int, int)")
-    op.execute("DROP VIEW offer_stock")
     op.execute("DROP FUNCTION offer_sold(offer)")
     op.execute("ALTER TABLE offer ADD COLUMN sold integer NOT NULL DEFAULT 0")
     op.execute("UPDATE offer o SET sold = s.sold FROM (SELECT tenant_id, offer_id, sum(sold) AS sold "
