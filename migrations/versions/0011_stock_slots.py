@@ -172,18 +172,26 @@ def place_order_function() -> str:
     new_stock = """\
   -- Each line from its slot; when the slot has no room, offer_stock_take() locks all of the
   -- offer's slots (in slot order) and refuses only if the offer as a whole has not enough.
+  -- The slot's UPDATE runs in a block that is rolled back when it finds no room: an UPDATE that
+  -- waited for another order re-checks the newest version under its lock and keeps that lock
+  -- even when the check fails; held into offer_stock_take(), it would be a slot locked out of
+  -- slot order, and two such orders deadlock. Rolling the block back releases it.
   FOR r IN SELECT x.offer_id, x.q, x.slot, x.i FROM unnest(p_offers, p_quantities, v_slots) WITH ORDINALITY
              AS x(offer_id, q, slot, i) ORDER BY x.offer_id LOOP
-    UPDATE offer_stock_slot SET sold = sold + r.q
-      WHERE tenant_id = p_tenant AND offer_id = r.offer_id AND slot = r.slot AND (quota IS NULL OR sold + r.q <= quota);
-    IF NOT FOUND THEN
+    BEGIN
+      UPDATE offer_stock_slot SET sold = sold + r.q
+        WHERE tenant_id = p_tenant AND offer_id = r.offer_id AND slot = r.slot AND (quota IS NULL OR sold + r.q <= quota);
+      IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'GB010';
+      END IF;
+    EXCEPTION WHEN SQLSTATE 'GB010' THEN
       v_left := offer_stock_take(p_tenant, r.offer_id, r.slot, r.q);
       IF v_left < r.q THEN
         RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
           'code', 'OUT_OF_STOCK', 'message', format('Only %s left.', greatest(v_left, 0)),
           'field', jsonb_build_array('lines', (r.i - 1)::text, 'quantity')))::text;
       END IF;
-    END IF;
+    END;
   END LOOP;
 
 """
