@@ -174,3 +174,23 @@ def test_start_up_freezes_what_it_built_out_of_the_cyclic_collector(services):  
     assert done.returncode == 0, done.stderr[-2000:]
     before, frozen = (int(x) for x in done.stdout.split())
     assert before == 0 and frozen > 10_000
+
+
+def test_malformed_json_bodies_are_refused_with_400_not_a_server_error(gql, tenant):  # type: ignore[no-untyped-def]
+    headers = {"X-Tenant": tenant.slug, "Content-Type": "application/json"}
+    for body in (b'{"query": "{ tenant { slug } }"', b'{"query": NaN}', b'{"query": "\\ud800"}', b"\xff\xfe"):
+        r = gql.http.post("/graphql", content=body, headers=headers)
+        assert r.status_code == 400, (body, r.status_code, r.text[:200])
+    # An integer no 32-bit Int holds is the variable's error, not a crash.
+    r = gql.http.post("/graphql", content=b'{"query": "query($n: Int) { products(first: $n) { edges { cursor } } }",'
+                      b' "variables": {"n": 123456789012345678901234567890}}', headers=headers)
+    assert r.status_code == 200 and r.json()["errors"], r.text[:300]
+
+
+def test_answers_are_utf8_json(gql, tenant):  # type: ignore[no-untyped-def]
+    name = "社区团购 — 早市农场"
+    query = "mutation($i: SupplierInput!) { supplierCreate(input: $i) { supplier { name } errors { code } } }"
+    r = gql.post(query, {"i": {"name": name, "contactEmail": "utf8@example.com"}}, token=tenant.admin_token)
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["data"]["supplierCreate"]["supplier"]["name"] == name
+    assert name.encode() in r.content  # UTF-8 as it is, not \u escapes: a third of the bytes

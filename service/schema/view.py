@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -31,6 +32,14 @@ def error_response(request: Request, code: str, message: str, status: int) -> Re
 
 
 class GraphQLView(GraphQL):
+    # orjson: the same JSON, with a tenth of the stdlib's CPU for a request's body and answer.
+    # Its JSONDecodeError is json's, which strawberry answers with a 400.
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if request.method in ("GET", "POST") and not self._is_ide_request(request):
