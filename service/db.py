@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
+from psycopg import generators, pq
+from psycopg.adapt import Transformer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -136,6 +138,39 @@ async def run_alone(statement: Callable[[psycopg.AsyncConnection[Any]], Awaitabl
             else:
                 await conn.close()
             return result
+
+
+_prepared: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], set[bytes]] = weakref.WeakKeyDictionary()
+
+
+async def execute_prepared(conn: psycopg.AsyncConnection[Any], name: bytes, sql: bytes,
+                           params: Sequence[str | None]) -> tuple[list[str], tuple[Any, ...] | None]:
+    """One named prepared statement, its parameters as text, on a driver connection in
+    autocommit: (column names, first row or None). The hottest statement's path without the
+    cursor's per-call work (a cursor, the query's conversion, a dumper per value, the prepared
+    statements' bookkeeping): libpq's own calls, waited on like psycopg waits, the row loaded by
+    psycopg's loaders. Errors are psycopg's, with their SQLSTATE and diagnostics."""
+    pgconn = conn.pgconn
+    async with conn.lock:
+        ready = _prepared.setdefault(conn, set())
+        if name not in ready:
+            pgconn.send_prepare(name, sql)
+            _check((await conn.wait(generators.execute(pgconn)))[-1], conn)
+            ready.add(name)
+        pgconn.send_query_prepared(name, [None if p is None else p.encode() for p in params])
+        result = _check((await conn.wait(generators.execute(pgconn)))[-1], conn)
+    names = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
+    if not result.ntuples:
+        return names, None
+    loader = Transformer(conn)
+    loader.set_pgresult(result)
+    return names, loader.load_row(0, tuple)
+
+
+def _check(result: pq.abc.PGresult, conn: psycopg.AsyncConnection[Any]) -> pq.abc.PGresult:
+    if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+    return result
 
 
 async def set_tenant(session: AsyncSession, tenant_id: UUID | None) -> None:

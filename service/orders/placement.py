@@ -40,6 +40,7 @@ from sqlalchemy.orm.attributes import manager_of_class
 
 from service.accounts.models import PaymentMode
 from service.accounts.roles import account_gone
+from service.db import execute_prepared
 from service.errors import Collector, ErrorCode, FieldError, PermissionDenied, UserErrors, fail
 from service.orders.models import Order, OrderStatus
 from service.orders.numbers import new_pickup_code, next_order_number, take_order_number
@@ -118,7 +119,7 @@ _ARGUMENTS = (
 _NAMES = ("t", "customer", "batch", "point", "offers", "quantities", "key", "hash", "number", "code",
           "status", "currency", "rate", "check", "alone")
 _PLACE = "SELECT r.replayed, (r.placed).* FROM place_order({}) AS r"
-_PLACE_DRIVER = _PLACE.format(_ARGUMENTS.format(*(["%s"] * len(_NAMES))))
+_PLACE_DRIVER_SQL = _PLACE.format(_ARGUMENTS.format(*(f"${i}" for i in range(1, len(_NAMES) + 1)))).encode()
 _PLACE_TEXT = text(_PLACE.format(_ARGUMENTS.format(*(f":{n}" for n in _NAMES))))
 
 
@@ -140,6 +141,16 @@ def _arguments(
         number, new_pickup_code(), status.value, tenant.currency, tenant.default_commission_rate, check_customer,
         alone,
     )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, list):  # of UUIDs or ints: no element needs quoting
+        return "{" + ",".join(map(str, value)) + "}"
+    return str(value)
 
 
 def _refusal(error: psycopg.Error | None) -> Exception | None:
@@ -171,14 +182,6 @@ def _placed(names: Sequence[str], row: Sequence[Any]) -> Placed:
     return Placed(order_id=order.id, replayed=bool(row[0]), order=order)
 
 
-def _names(cursor: psycopg.AsyncCursor[Any]) -> list[str]:
-    """The result's column names, read straight off the result (`cursor.description` builds an
-    object per column)."""
-    result = cursor.pgresult
-    assert result is not None
-    return [(result.fname(i) or b"").decode() for i in range(result.nfields)]
-
-
 async def place_order_alone(
     conn: psycopg.AsyncConnection[Any],
     *,
@@ -199,15 +202,17 @@ async def place_order_alone(
     arguments = _arguments(tenant, customer_id, batch_id, pickup_point_id, lines, idempotency_key, number,
                            check_customer, True)
     try:
-        cursor = await conn.execute(_PLACE_DRIVER, arguments, prepare=True)
-        row = await cursor.fetchone()
+        # As text: every parameter is cast in the statement, and text skips the driver's search
+        # for a dumper per value and per array element.
+        names, row = await execute_prepared(conn, b"groupbuy_place_order", _PLACE_DRIVER_SQL,
+                                            [_text(a) for a in arguments])
     except psycopg.Error as e:
         refusal = _refusal(e)
         if refusal is None:
             raise
         raise refusal from None
     assert row is not None
-    return _placed(_names(cursor), row)
+    return _placed(names, row)
 
 
 async def place_order(
