@@ -92,3 +92,87 @@ def test_sync_execution_refuses_async_hooks_and_runs_sync_ones() -> None:
         except RuntimeError as e:
             outcomes.append(type(e).__name__ + str(e).split(".on_")[-1])
     assert outcomes[0] == outcomes[1]
+
+
+# -- the phase's exit semantics against strawberry's own context managers (contextlib's) --------
+seen: list[str] = []
+
+
+def _hook_class(label: str, outcome: str, is_async: bool) -> type:
+    """A hook that records what it was resumed with, then ends, suppresses or replaces it."""
+
+    def after(error: BaseException | None) -> None:
+        seen.append(f"{label} out {type(error).__name__ if error else '-'}")
+        if outcome == "replace" and error is not None:
+            raise KeyError(label)
+
+    if is_async:
+        async def on_operation(self):  # type: ignore[no-untyped-def]
+            seen.append(f"{label} in")
+            try:
+                yield
+            except BaseException as e:  # noqa: BLE001 - the test observes every path
+                after(e)
+                if outcome == "keep":
+                    raise
+                return
+            after(None)
+    else:
+        def on_operation(self):  # type: ignore[no-untyped-def]
+            seen.append(f"{label} in")
+            try:
+                yield
+            except BaseException as e:  # noqa: BLE001
+                after(e)
+                if outcome == "keep":
+                    raise
+                return
+            after(None)
+
+    return type(f"Hook_{label}", (SchemaExtension,), {"on_operation": on_operation})
+
+
+async def _phase_outcome(manager, raised: BaseException | None) -> list[str]:  # type: ignore[no-untyped-def]
+    seen.clear()
+    try:
+        async with manager:
+            seen.append("body")
+            if raised is not None:
+                raise raised
+        seen.append("escaped: none")
+    except BaseException as e:  # noqa: BLE001
+        seen.append(f"escaped: {type(e).__name__} {e.args} context={type(e.__context__).__name__}")
+    return list(seen)
+
+
+@pytest.mark.parametrize("outer", ["keep", "suppress", "replace"])
+@pytest.mark.parametrize("inner", ["keep", "suppress", "replace"])
+@pytest.mark.parametrize("error", [None, ValueError("v"), asyncio.CancelledError()])
+@pytest.mark.parametrize("inner_async", [False, True])
+def test_phase_exit_matches_strawberrys_context_managers(outer, inner, error, inner_async) -> None:  # type: ignore[no-untyped-def]
+    from strawberry.extensions.context import OperationContextManager
+
+    from service.schema import _Phase
+
+    def extensions() -> list[SchemaExtension]:
+        return [_hook_class("outer", outer, True)(), _hook_class("inner", inner, inner_async)()]
+
+    ours = asyncio.run(_phase_outcome(_Phase(extensions(), "on_operation", OperationContextManager), error))
+    theirs = asyncio.run(_phase_outcome(OperationContextManager(extensions()), error))
+    assert ours == theirs
+    assert ours[:3] == ["outer in", "inner in", "body"]
+
+
+def test_a_hook_failing_on_entry_leaves_the_ones_entered_before_it() -> None:
+    from strawberry.extensions.context import OperationContextManager
+
+    from service.schema import _Phase
+
+    class Broken(SchemaExtension):
+        def on_operation(self):  # type: ignore[no-untyped-def]
+            raise OSError("no")
+            yield  # noqa: unreachable - a generator hook
+
+    phase = _Phase([_hook_class("outer", "keep", True)(), Broken()], "on_operation", OperationContextManager)
+    got = asyncio.run(_phase_outcome(phase, None))
+    assert got == ["outer in", "outer out OSError", "escaped: OSError ('no',) context=NoneType"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from functools import lru_cache
 from typing import Any
@@ -42,7 +41,7 @@ MUTATIONS += (NotifyMutation, ProcurementMutation)
 
 
 _GENERATOR, _ASYNC_GENERATOR = 1, 2
-# (extension class, hook name) -> (kind, context-manager factory): strawberry finds and wraps every
+# (extension class, hook name) -> (kind, hook function): strawberry finds and wraps every
 # extension's hooks anew for each phase of each request (inspect, contextmanager, update_wrapper).
 _hooks: dict[tuple[type, str], tuple[int, Any] | None] = {}
 
@@ -54,23 +53,67 @@ def _hook(cls: type, name: str) -> tuple[int, Any] | None:
         if fn is getattr(SchemaExtension, name):
             found = None
         elif inspect.isgeneratorfunction(fn):
-            found = (_GENERATOR, contextlib.contextmanager(fn))
+            found = (_GENERATOR, fn)
         elif inspect.isasyncgenfunction(fn):
-            found = (_ASYNC_GENERATOR, contextlib.asynccontextmanager(fn))
+            found = (_ASYNC_GENERATOR, fn)
         else:
             found = (0, None)  # a plain callable: strawberry's own wrapping
         _hooks[key] = found
     return _hooks[key]
 
 
-class _Phase:
-    """One phase's hooks, entered in the extensions' order and left in reverse, as strawberry's
-    context managers do, with each hook's wrapper made once per extension class."""
+def _close(gen: Any, exc: BaseException | None) -> BaseException | None:
+    """Resumes a sync hook at its yield, as contextlib's context manager does on exit: with the
+    exception the phase ended with (thrown in), or None. What propagates afterwards: None (ended
+    or suppressed), the same exception, or one the hook raised instead."""
+    if exc is None:
+        try:
+            next(gen)
+        except StopIteration:
+            return None
+        raise RuntimeError("generator didn't stop")
+    try:
+        gen.throw(exc)
+    except StopIteration as stopped:
+        return exc if stopped is exc else None
+    except BaseException as raised:
+        if raised is not exc and raised.__context__ is None:
+            raised.__context__ = exc
+        return raised
+    raise RuntimeError("generator didn't stop after throw()")
 
-    __slots__ = ("extensions", "name", "fallback", "stack")
+
+async def _aclose(gen: Any, exc: BaseException | None) -> BaseException | None:
+    """The same for an async hook."""
+    if exc is None:
+        try:
+            await gen.__anext__()
+        except StopAsyncIteration:
+            return None
+        raise RuntimeError("generator didn't stop")
+    try:
+        await gen.athrow(exc)
+    except StopAsyncIteration as stopped:
+        return exc if stopped is exc else None
+    except BaseException as raised:
+        if raised is not exc and raised.__context__ is None:
+            raised.__context__ = exc
+        return raised
+    raise RuntimeError("generator didn't stop after throw()")
+
+
+class _Phase:
+    """One phase's hooks, entered in the extensions' order and left in reverse, with the
+    semantics of strawberry's context managers (an exception is thrown into each hook on the way
+    out, as contextlib does, which may suppress it for the outer hooks or replace it), driving the hooks' generators
+    directly instead of through a context-manager object per hook and an exit stack per phase."""
+
+    __slots__ = ("extensions", "name", "fallback", "stack", "entered")
 
     def __init__(self, extensions: list[SchemaExtension], name: str, fallback: Any) -> None:
         self.extensions, self.name, self.fallback = extensions, name, fallback
+        self.stack: Any = None
+        self.entered: list[tuple[int, Any]] = []
 
     def _hooks(self) -> list[tuple[int, Any, SchemaExtension]] | None:
         found = []
@@ -88,35 +131,73 @@ class _Phase:
         if hooks is None:
             self.stack = self.fallback(self.extensions)
             return self.stack.__enter__()
-        self.stack = contextlib.ExitStack()
-        self.stack.__enter__()
-        for kind, factory, extension in hooks:
-            if kind == _ASYNC_GENERATOR:
-                raise RuntimeError(
-                    f"SchemaExtension hook {extension}.{self.name} failed to complete synchronously."
-                )
-            self.stack.enter_context(factory(extension))
+        try:
+            for kind, fn, extension in hooks:
+                if kind == _ASYNC_GENERATOR:
+                    raise RuntimeError(
+                        f"SchemaExtension hook {extension}.{self.name} failed to complete synchronously."
+                    )
+                gen = fn(extension)
+                try:
+                    next(gen)
+                except StopIteration:
+                    raise RuntimeError("generator didn't yield") from None
+                self.entered.append((kind, gen))
+        except BaseException as e:  # the hooks already entered are left, with the error
+            self.__exit__(type(e), e, e.__traceback__)
+            raise
         return None
 
-    def __exit__(self, *exc: Any) -> Any:
-        return self.stack.__exit__(*exc)
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if self.stack is not None:
+            return bool(self.stack.__exit__(exc_type, exc, tb))
+        current = exc
+        while self.entered:
+            current = _close(self.entered.pop()[1], current)
+        return self._outcome(exc, current)
 
     async def __aenter__(self) -> None:
         hooks = self._hooks()
         if hooks is None:
             self.stack = self.fallback(self.extensions)
             return await self.stack.__aenter__()
-        self.stack = contextlib.AsyncExitStack()
-        await self.stack.__aenter__()
-        for kind, factory, extension in hooks:
-            if kind == _ASYNC_GENERATOR:
-                await self.stack.enter_async_context(factory(extension))
-            else:
-                self.stack.enter_context(factory(extension))
+        try:
+            for kind, fn, extension in hooks:
+                gen = fn(extension)
+                try:
+                    if kind == _ASYNC_GENERATOR:
+                        await gen.__anext__()
+                    else:
+                        next(gen)
+                except (StopIteration, StopAsyncIteration):
+                    raise RuntimeError("generator didn't yield") from None
+                self.entered.append((kind, gen))
+        except BaseException as e:  # the hooks already entered are left, with the error
+            await self.__aexit__(type(e), e, e.__traceback__)
+            raise
         return None
 
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self.stack.__aexit__(*exc)
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if self.stack is not None:
+            return bool(await self.stack.__aexit__(exc_type, exc, tb))
+        current = exc
+        while self.entered:
+            kind, gen = self.entered.pop()
+            current = await _aclose(gen, current) if kind == _ASYNC_GENERATOR else _close(gen, current)
+        return self._outcome(exc, current)
+
+    @staticmethod
+    def _outcome(exc: BaseException | None, current: BaseException | None) -> bool:
+        """As strawberry's managers: the phase's own exception goes on even when a hook suppressed
+        it (that only changes what the outer hooks see); one a hook raised instead replaces it."""
+        if current is None or current is exc:
+            return False
+        context = current.__context__
+        try:
+            raise current
+        except BaseException:
+            current.__context__ = context  # the chain the hooks made, not the raise's own
+            raise
 
 
 class _Runner(SchemaExtensionsRunner):
