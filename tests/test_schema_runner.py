@@ -171,7 +171,7 @@ def test_a_hook_failing_on_entry_leaves_the_ones_entered_before_it() -> None:
     class Broken(SchemaExtension):
         def on_operation(self):  # type: ignore[no-untyped-def]
             raise OSError("no")
-            yield  # noqa: unreachable - a generator hook
+            yield  # a generator hook, never reached
 
     phase = _Phase([_hook_class("outer", "keep", True)(), Broken()], "on_operation", OperationContextManager)
     got = asyncio.run(_phase_outcome(phase, None))
