@@ -27,8 +27,18 @@ def sign_in_leader(web, shop):  # type: ignore[no-untyped-def]
     return tab, page
 
 
+# The page the address names is the one shown (a click changes the address before the app renders
+# the new page: the old one, not busy, would pass) and nothing on it is loading.
+_SETTLED = """() => {
+  const name = decodeURIComponent(location.hash.replace(/^#\\/?/, '')).split('?')[0].split('/')[0];
+  const main = document.querySelector('main');
+  return !!main && (!name || main.classList.contains('page-' + name))
+    && !document.querySelector('main [aria-busy=true]');
+}"""
+
+
 def settle(page):  # type: ignore[no-untyped-def]
-    page.wait_for_function("!document.querySelector('main [aria-busy=true]')")
+    page.wait_for_function(_SETTLED)
 
 
 def test_leader_sees_open_batch_orders_groups_and_refused_codes(web, gql, shop, make_customer):  # type: ignore[no-untyped-def]
