@@ -33,6 +33,9 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
                 if "db_ratio" in value:
                     h[f"order_{shape}_db_ratio_c{clients}"] = round(value["db_ratio"]["median"], 3)
                     h[f"order_{shape}_place_order_per_second_c{clients}"] = value["place_order_per_second"]["median"]
+                if "floor_ratio" in value:
+                    h[f"order_{shape}_floor_ratio_c{clients}"] = round(value["floor_ratio"]["median"], 3)
+                    h[f"order_{shape}_vs_hello_world_c{clients}"] = round(value["vs_hello_world"]["median"], 3)
                 worst = value["ratio"]["median"] if worst is None else min(worst, value["ratio"]["median"])
         if worst is not None:
             h[f"order_{shape}_ratio"] = round(worst, 3)  # the worse of the client counts

@@ -185,9 +185,10 @@ def prebuilt(make, count: int):  # type: ignore[no-untyped-def]
 def bench_orders(env: Env, world: World, port: int, *, runs: int, seconds: float,
                  client_counts: tuple[int, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    hello_port = start_hello(env)
     for shape, hot in (("hot", True), ("spread", False)):
         for clients in client_counts:
-            raw_runs, db_runs, ours_runs = [], [], []
+            raw_runs, db_runs, ours_runs, floor_runs = [], [], [], []
             for r in range(runs):
                 got: dict[str, dict[str, Any]] = {}
 
@@ -202,21 +203,29 @@ def bench_orders(env: Env, world: World, port: int, *, runs: int, seconds: float
                     requests = prebuilt(order_requests(world, port, hot=hot), int(2500 * (seconds + 2)))
                     got["ours"] = load(port, requests, clients=clients, seconds=seconds, check=_ok_order).as_dict()
 
+                def floor(clients: int = clients, got: dict = got) -> None:
+                    # The framework's floor at the same concurrency: a strawberry hello-world on the
+                    # same uvicorn settings, no database. No orderPlace can go faster than this.
+                    got["floor"] = load(hello_port, lambda c, n, p=hello_port: graphql_request(
+                        "/graphql", "{ hello }", {}, {}, p), clients=clients, seconds=seconds).as_dict()
+
                 # Alternate who goes first: a run leaves dead rows and dirty pages to the next one's
                 # autovacuum and checkpoint, which a fixed order would always charge to the same side.
-                for step in ((bare, database, api) if r % 2 == 0 else (api, database, bare)):
+                for step in ((bare, database, api, floor) if r % 2 == 0 else (floor, api, database, bare)):
                     # Every measurement starts with the offers vacuumed: thousands of updates of the
                     # hot offer row leave dead versions that the next side would otherwise inherit.
                     with env.owner() as conn:
                         conn.execute("VACUUM offer")
                     step()
-                raw, db, ours = got["raw"], got["db"], got["ours"]
+                raw, db, ours, fl = got["raw"], got["db"], got["ours"], got["floor"]
                 bad = oversold(env, world.batch_id)
                 if bad:
                     raise AssertionError(f"oversold after {shape}/{clients}: {bad[:5]}")
                 log(f"  order {shape} c={clients} run {r + 1}: pgbench {raw['per_second']}/s "
                     f"p99 {raw['p99_ms']} ms; place_order() {db['per_second']}/s; orderPlace "
-                    f"{ours['per_second']}/s p99 {ours['p99_ms']} ms (failed {ours['failed']}); books balance")
+                    f"{ours['per_second']}/s p99 {ours['p99_ms']} ms (failed {ours['failed']}); hello-world "
+                    f"{fl['per_second']}/s; books balance")
+                floor_runs.append(fl)
                 raw_runs.append(raw)
                 db_runs.append(db)
                 ours_runs.append(ours)
@@ -234,6 +243,14 @@ def bench_orders(env: Env, world: World, port: int, *, runs: int, seconds: float
                 # The database's part alone ÷ bare SQL: the most orderPlace could reach with an API
                 # that cost nothing.
                 "db_ratio": ratio_summary([x["per_second"] for x in db_runs], [x["per_second"] for x in raw_runs]),
+                # The framework's floor (hello-world, no database) ÷ bare SQL: the most any strawberry
+                # API could reach here, before it does any work; and orderPlace ÷ that floor.
+                "hello_world": floor_runs,
+                "hello_per_second": summary([x["per_second"] for x in floor_runs]),
+                "floor_ratio": ratio_summary([x["per_second"] for x in floor_runs],
+                                             [x["per_second"] for x in raw_runs]),
+                "vs_hello_world": ratio_summary([x["per_second"] for x in ours_runs],
+                                                [x["per_second"] for x in floor_runs]),
                 "oversold_offers": 0,
             }
     out["sell_out"] = sell_out_check(env, world, port)

@@ -25,18 +25,21 @@ def report(r: dict[str, Any]) -> str:
                "Cells: median [min–max] of the runs.\n")
     if "order" in r:
         out.append("**1. Order placement** (orders/s; p99 ms; ratio = orderPlace ÷ pgbench, run for run; "
-                   "database part = `place_order()` alone under pgbench ÷ pgbench)\n")
-        out.append("| shape | clients | pgbench /s | pgbench p99 | place_order() /s | database part | orderPlace /s "
-                   "| orderPlace p50 | orderPlace p99 | ratio |")
-        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+                   "database part = `place_order()` alone under pgbench ÷ pgbench; floor = a strawberry "
+                   "hello-world, no database, ÷ pgbench)\n")
+        out.append("| shape | clients | pgbench /s | pgbench p99 | place_order() /s | database part | hello-world /s "
+                   "| floor | orderPlace /s | orderPlace p50 | orderPlace p99 | ratio |")
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for key, v in r["order"].items():
             if key == "sell_out":
                 continue
             shape, clients = key.split("_c")
             db = (f"{_m(v['place_order_per_second'], 0)} | {_m(v['db_ratio'], 3)}" if "db_ratio" in v
                   else "– | –")
+            fl = (f"{_m(v['hello_per_second'], 0)} | {_m(v['floor_ratio'], 3)}" if "floor_ratio" in v
+                  else "– | –")
             out.append(f"| {shape} | {clients} | {_m(v['pgbench_per_second'], 0)} | {_m(v['pgbench_p99_ms'])} | {db} | "
-                       f"{_m(v['ours_per_second'], 0)} | {_m(v['ours_p50_ms'])} | {_m(v['ours_p99_ms'])} | "
+                       f"{fl} | {_m(v['ours_per_second'], 0)} | {_m(v['ours_p50_ms'])} | {_m(v['ours_p99_ms'])} | "
                        f"{_m(v['ratio'], 3)} |")
         so = r["order"].get("sell_out")
         if so:

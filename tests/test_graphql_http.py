@@ -178,9 +178,13 @@ def test_start_up_freezes_what_it_built_out_of_the_cyclic_collector(services):  
 
 def test_malformed_json_bodies_are_refused_with_400_not_a_server_error(gql, tenant):  # type: ignore[no-untyped-def]
     headers = {"X-Tenant": tenant.slug, "Content-Type": "application/json"}
-    for body in (b'{"query": "{ tenant { slug } }"', b'{"query": NaN}', b'{"query": "\\ud800"}', b"\xff\xfe"):
+    bodies = (b'{"query": "{ tenant { slug } }"', b'{"query": NaN}', b'{"query": "\\ud800"}', b"\xff\xfe",
+              b'"{ tenant { slug } }"', b"123", b"null", b"[]", b'{"query": 5}', b'{"query": "{ a }", "variables": [1]}')
+    for body in bodies:
         r = gql.http.post("/graphql", content=body, headers=headers)
         assert r.status_code == 400, (body, r.status_code, r.text[:200])
+        error = r.json()["errors"][0]  # JSON with a code, as every refusal, not strawberry's plain text
+        assert error["extensions"]["code"] == "BAD_REQUEST" and error["message"], (body, error)
     # An integer no 32-bit Int holds is the variable's error, not a crash.
     r = gql.http.post("/graphql", content=b'{"query": "query($n: Int) { products(first: $n) { edges { cursor } } }",'
                       b' "variables": {"n": 123456789012345678901234567890}}', headers=headers)

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import orjson
+from cross_web import HTTPException  # what strawberry answers with a status of its own
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -19,6 +20,7 @@ from service.schema.context import Context
 from service.tenants.resolution import resolve_principal
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
 def _wants_graphql_response(request: Request) -> bool:
@@ -35,7 +37,10 @@ class GraphQLView(GraphQL):
     # orjson: the same JSON, with a tenth of the stdlib's CPU for a request's body and answer.
     # Its JSONDecodeError is json's, which strawberry answers with a 400.
     def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+        value = orjson.loads(data)
+        if not isinstance(value, dict | list):  # strawberry reads fields off it: a string or null was a 500
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return value
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -47,7 +52,10 @@ class GraphQLView(GraphQL):
                 request.state.principal = await resolve_principal(request.headers)
             except AuthError as e:
                 return error_response(request, e.code, e.message, e.status)
-        response = await super().run(request)
+        try:
+            response = await super().run(request)
+        except HTTPException as e:  # strawberry's own refusals (body, method, batching): JSON with a code
+            return error_response(request, _HTTP_CODES.get(e.status_code, "BAD_REQUEST"), e.reason, e.status_code)
         response.headers["x-request-id"] = request.state.request_id
         if _wants_graphql_response(request) and response.media_type == "application/json":
             response.headers["content-type"] = GRAPHQL_RESPONSE
