@@ -19,7 +19,8 @@ def test_headline_and_table_from_results() -> None:
     run = {"median": 1.0, "min": 1.0, "max": 1.0, "runs": 1}
     results = {
         "order": {f"{s}_c{c}": {"ratio": run, "ours_per_second": run, "pgbench_per_second": run,
-                                "ours_p99_ms": run, "db_ratio": run, "place_order_per_second": run}
+                                "ours_p99_ms": run, "db_ratio": run, "place_order_per_second": run,
+                                "floor_ratio": run, "vs_hello_world": run}
                   for s in ("hot", "spread") for c in (8, 64)},
         "catalog": {"vs_postgraphile": run, "vs_hello_world": run, "ours_per_second": run,
                     "sql_statements": {"offers_10": 5, "offers_100": 5}},
@@ -30,7 +31,8 @@ def test_headline_and_table_from_results() -> None:
     }
     h = headline(results)
     for key in ("order_hot_ratio", "order_spread_ratio", "catalog_vs_postgraphile", "catalog_sql_statements",
-                "close_vs_raw", "close_worker_peak_mb", "fanout_ratio", "rls_ratio", "order_hot_db_ratio_c8"):
+                "close_vs_raw", "close_worker_peak_mb", "fanout_ratio", "rls_ratio", "order_hot_db_ratio_c8",
+                "order_hot_floor_ratio_c8", "order_spread_vs_hello_world_c64"):
         assert key in h
     assert "order hot" in table(h)
 
