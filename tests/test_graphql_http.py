@@ -198,3 +198,18 @@ def test_answers_are_utf8_json(gql, tenant):  # type: ignore[no-untyped-def]
     assert r.headers["content-type"].startswith("application/json")
     assert r.json()["data"]["supplierCreate"]["supplier"]["name"] == name
     assert name.encode() in r.content  # UTF-8 as it is, not \u escapes: a third of the bytes
+
+
+def test_content_types_are_parsed_once_each_and_as_strawberry_does() -> None:
+    from strawberry.http import async_base_view
+    from strawberry.http.parse_content_type import parse_content_type
+
+    from service.schema import view
+
+    assert async_base_view.parse_content_type is view._parse_content_type
+    for header in ("application/json", "application/json; charset=utf-8", 'multipart/form-data; boundary="x y"',
+                   "Application/JSON;charset=UTF-8", ""):
+        first = view._parse_content_type(header)
+        assert first == view._parse_content_type(header) == parse_content_type(header)
+        first[1]["mutated"] = "1"  # a caller's change stays its own
+        assert "mutated" not in view._parse_content_type(header)[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -12,7 +13,8 @@ from cross_web import HTTPException  # what strawberry answers with a status of 
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, async_base_view
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
 from service.errors import AuthError
@@ -20,6 +22,24 @@ from service.schema.context import Context
 from service.tenants.resolution import resolve_principal
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+@lru_cache(maxsize=256)
+def _content_type(header: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    mime, params = parse_content_type(header)
+    return mime, tuple(params.items())
+
+
+def _parse_content_type(header: str) -> tuple[str, dict[str, str]]:
+    """strawberry's parse, kept per header value: it builds an email.message.Message for every
+    request, and a service sees a handful of distinct content types."""
+    mime, params = _content_type(header)
+    return mime, dict(params)
+
+
+if getattr(async_base_view, "parse_content_type", None) is parse_content_type:
+    async_base_view.parse_content_type = _parse_content_type
+
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
