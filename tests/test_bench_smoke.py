@@ -74,3 +74,22 @@ def test_storefront_sql_is_complete_for_pgbench() -> None:
     sql = storefront_sql(world)
     assert f"'{batch}'::uuid" in sql and "offer_stock_slot" in sql
     assert "%(" not in sql and ":id" not in sql
+
+
+def test_instructions_bench_runs_orders_in_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`bench.instructions` places real orders through the ASGI app (here without valgrind)."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from bench.instructions import instructions
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    out = subprocess.run([sys.executable, "-m", "bench.instructions", "--orders", "20"], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert re.search(r"^\d+ µs of CPU per orderPlace in-process \(20 orders\)$", out.stdout, re.M), out.stdout
+    cg = tmp_path / "orders.cg"
+    cg.write_text("events: Ir\nsummary: 0\ntotals: 639119538\n")
+    assert instructions(cg) == 639119538

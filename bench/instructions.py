@@ -1,0 +1,146 @@
+"""Instructions per orderPlace in-process: the API's own work on an order, counted by valgrind.
+
+CPU time on this shared VM moves by half from one minute to the next (a fixed pure-Python loop
+took 13.7 to 22.1 ms in one process), so a change of a few percent in the API's work cannot be
+seen in seconds. Instructions can: the ASGI app (every middleware, strawberry, auth, tenant, the
+resolver, the driver) is called directly on this process's event loop, without HTTP parsing or
+a client library, for `--orders` orders, and callgrind counts only that loop (collection is
+switched on and off around it with `callgrind_control`). Repeated runs agree to 0.2 %.
+
+    .venv/bin/python -m bench.instructions --callgrind   # instructions per order (~1 min)
+    .venv/bin/python -m bench.instructions               # CPU µs per order (noisy)
+
+PostgreSQL runs in its own processes, which valgrind does not follow: only the API is counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.api import ORDER_PLACE, _gid
+from bench.common import servers
+from bench.world import ORDER_OFFERS, POINTS, World, build_world, did
+
+
+def _under_callgrind() -> bool:
+    return "vgpreload" in os.environ.get("LD_PRELOAD", "")
+
+
+def _callgrind(switch: str) -> None:
+    subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], capture_output=True, check=True)
+
+
+async def measure(world: World, orders: int) -> float:
+    """CPU seconds of the measured loop (inflated under valgrind: only its instruction count counts)."""
+    from service.app import create_app
+    from service.db import dispose_engines
+
+    app = create_app()
+    startup: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await startup.put({"type": "lifespan.startup"})
+    started = asyncio.Event()
+
+    async def lifespan_send(message: dict[str, Any]) -> None:
+        started.set()
+
+    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, startup.get, lifespan_send))
+    await started.wait()
+    batch = _gid("Batch", world.batch_id)
+    offers = [_gid("Offer", did("8", i)) for i in range(ORDER_OFFERS)]
+    rng = random.Random(1)
+
+    def request(i: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        body = json.dumps({"query": ORDER_PLACE, "variables": {"input": {
+            "batchId": batch, "pickupPointId": _gid("PickupPoint", did("a", rng.randrange(POINTS))),
+            "lines": [{"offerId": offers[rng.randrange(len(offers))], "quantity": 1}],
+            "idempotencyKey": uuid.uuid4().hex}}}).encode()
+        return body, [(b"host", b"bench"), (b"content-type", b"application/json"),
+                      (b"content-length", str(len(body)).encode()),
+                      (b"authorization", f"Bearer {world.tokens[i % len(world.tokens)]}".encode())]
+
+    async def one(body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "root_path": "",
+                 "query_string": b"", "headers": headers, "client": ("127.0.0.1", 50000),
+                 "server": ("127.0.0.1", 8000), "state": {}}
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        if b'"errors":[]' not in sent[-1]["body"]:
+            raise AssertionError(sent[-1]["body"][:300])
+
+    for i in range(200):  # warm: imports, caches, pooled connections, prepared statements
+        await one(*request(i))
+    ready = [request(i) for i in range(orders)]
+    counting = _under_callgrind()
+    if counting:
+        _callgrind("on")
+    t0 = time.process_time()
+    for body, headers in ready:
+        await one(body, headers)
+    cpu = time.process_time() - t0
+    if counting:
+        _callgrind("off")
+    await startup.put({"type": "lifespan.shutdown"})
+    await lifespan
+    await dispose_engines()
+    return cpu
+
+
+def instructions(out_file: Path) -> int:
+    """Total instructions callgrind collected, read from its output file."""
+    text = out_file.read_text()
+    found = re.search(r"^totals:\s+(\d+)", text, re.M)  # not `summary:`, 0 when collection is toggled
+    if found is None:
+        raise RuntimeError(f"no instruction total in {out_file}")
+    return int(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--callgrind", action="store_true", help="count instructions under valgrind")
+    args = parser.parse_args()
+    if args.callgrind and not _under_callgrind():
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "orders.cg"
+            subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                            sys.executable, "-m", "bench.instructions", "--orders", str(args.orders)],
+                           check=True, stderr=subprocess.DEVNULL)
+            total = instructions(out)
+        print(f"{total / args.orders / 1e6:.3f} M instructions per orderPlace in-process "
+              f"({args.orders} orders, {total:,} in all)")
+        return
+    with servers("instructions") as env:
+        world = build_world(env, customers=50)
+        try:
+            import uvloop
+
+            cpu = uvloop.run(measure(world, args.orders))
+        except ImportError:
+            cpu = asyncio.run(measure(world, args.orders))
+    if not _under_callgrind():
+        print(f"{cpu / args.orders * 1e6:.0f} µs of CPU per orderPlace in-process ({args.orders} orders)")
+
+
+if __name__ == "__main__":
+    main()
