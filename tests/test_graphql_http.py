@@ -19,6 +19,7 @@ def test_mutations_are_refused_over_get(gql, tenant):  # type: ignore[no-untyped
     r = gql.http.get("/graphql", params={"query": 'mutation { apiKeyCreate(name: "x") { apiKey } }'},
                      headers={"X-Tenant": tenant.slug})
     assert r.status_code in (400, 405)
+    assert r.json()["errors"][0]["extensions"]["code"] in ("BAD_REQUEST", "METHOD_NOT_ALLOWED"), r.text
 
 
 def test_graphql_response_media_type(gql, tenant):  # type: ignore[no-untyped-def]
