@@ -103,7 +103,7 @@ def _hook_class(label: str, outcome: str, is_async: bool) -> type:
 
     def after(error: BaseException | None) -> None:
         seen.append(f"{label} out {type(error).__name__ if error else '-'}")
-        if outcome == "replace" and error is not None:
+        if (outcome == "replace" and error is not None) or outcome == "fail":
             raise KeyError(label)
 
     if is_async:
@@ -132,21 +132,31 @@ def _hook_class(label: str, outcome: str, is_async: bool) -> type:
     return type(f"Hook_{label}", (SchemaExtension,), {"on_operation": on_operation})
 
 
+def _body(raised: BaseException | None) -> None:
+    seen.append("body")
+    if raised is not None:
+        raise raised
+
+
+def _escaped(error: BaseException | None) -> list[str]:
+    """What the hooks recorded, then what left the phase (with what it chains to)."""
+    if error is None:
+        return [*seen, "escaped: none"]
+    return [*seen, f"escaped: {type(error).__name__} {error.args} context={type(error.__context__).__name__}"]
+
+
 async def _phase_outcome(manager, raised: BaseException | None) -> list[str]:  # type: ignore[no-untyped-def]
     seen.clear()
     try:
         async with manager:
-            seen.append("body")
-            if raised is not None:
-                raise raised
-        seen.append("escaped: none")
+            _body(raised)
     except BaseException as e:  # noqa: BLE001
-        seen.append(f"escaped: {type(e).__name__} {e.args} context={type(e.__context__).__name__}")
-    return list(seen)
+        return _escaped(e)
+    return _escaped(None)
 
 
-@pytest.mark.parametrize("outer", ["keep", "suppress", "replace"])
-@pytest.mark.parametrize("inner", ["keep", "suppress", "replace"])
+@pytest.mark.parametrize("outer", ["keep", "suppress", "replace", "fail"])
+@pytest.mark.parametrize("inner", ["keep", "suppress", "replace", "fail"])
 @pytest.mark.parametrize("error", [None, ValueError("v"), asyncio.CancelledError()])
 @pytest.mark.parametrize("inner_async", [False, True])
 def test_phase_exit_matches_strawberrys_context_managers(outer, inner, error, inner_async) -> None:  # type: ignore[no-untyped-def]
@@ -176,3 +186,30 @@ def test_a_hook_failing_on_entry_leaves_the_ones_entered_before_it() -> None:
     phase = _Phase([_hook_class("outer", "keep", True)(), Broken()], "on_operation", OperationContextManager)
     got = asyncio.run(_phase_outcome(phase, None))
     assert got == ["outer in", "outer out OSError", "escaped: OSError ('no',) context=NoneType"]
+
+
+def _sync_phase_outcome(manager, raised: BaseException | None) -> list[str]:  # type: ignore[no-untyped-def]
+    seen.clear()
+    try:
+        with manager:
+            _body(raised)
+    except BaseException as e:  # noqa: BLE001
+        return _escaped(e)
+    return _escaped(None)
+
+
+@pytest.mark.parametrize("outer", ["keep", "suppress", "replace", "fail"])
+@pytest.mark.parametrize("inner", ["keep", "suppress", "replace", "fail"])
+@pytest.mark.parametrize("error", [None, ValueError("v")])
+def test_sync_phase_exit_matches_strawberrys_context_managers(outer, inner, error) -> None:  # type: ignore[no-untyped-def]
+    from strawberry.extensions.context import OperationContextManager
+
+    from service.schema import _Phase
+
+    def extensions() -> list[SchemaExtension]:
+        return [_hook_class("outer", outer, False)(), _hook_class("inner", inner, False)()]
+
+    ours = _sync_phase_outcome(_Phase(extensions(), "on_operation", OperationContextManager), error)
+    theirs = _sync_phase_outcome(OperationContextManager(extensions()), error)
+    assert ours == theirs
+    assert ours[:3] == ["outer in", "inner in", "body"]

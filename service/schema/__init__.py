@@ -62,44 +62,54 @@ def _hook(cls: type, name: str) -> tuple[int, Any] | None:
     return _hooks[key]
 
 
+def _after_throw(exc: BaseException, raised: BaseException, stop: type[BaseException]) -> BaseException | None:
+    """What goes on after `exc` was thrown into a hook that then raised `raised` (`stop`: it ended)."""
+    if isinstance(raised, stop):
+        return exc if raised is exc else None  # ended: suppressed, unless it was the thrown one
+    return raised
+
+
+def _fix_context(new: BaseException, seen: BaseException | None, phase: BaseException | None) -> None:
+    """A hook's own exception chains to what that hook saw, not to the phase's exception that was
+    being handled when it was raised (contextlib's ExitStack does the same)."""
+    while True:
+        context = new.__context__
+        if context is None or context is seen:
+            return
+        if context is phase:
+            break
+        new = context
+    new.__context__ = seen
+
+
 def _close(gen: Any, exc: BaseException | None) -> BaseException | None:
     """Resumes a sync hook at its yield, as contextlib's context manager does on exit: with the
     exception the phase ended with (thrown in), or None. What propagates afterwards: None (ended
     or suppressed), the same exception, or one the hook raised instead."""
-    if exc is None:
-        try:
-            next(gen)
-        except StopIteration:
-            return None
-        raise RuntimeError("generator didn't stop")
     try:
-        gen.throw(exc)
-    except StopIteration as stopped:
-        return exc if stopped is exc else None
+        if exc is None:
+            next(gen)
+        else:
+            gen.throw(exc)
     except BaseException as raised:
-        if raised is not exc and raised.__context__ is None:
-            raised.__context__ = exc
-        return raised
-    raise RuntimeError("generator didn't stop after throw()")
+        if exc is None:  # ended; or failed on its way out, which the outer hooks then see
+            return None if isinstance(raised, StopIteration) else raised
+        return _after_throw(exc, raised, StopIteration)
+    raise RuntimeError("generator didn't stop" if exc is None else "generator didn't stop after throw()")
 
 
 async def _aclose(gen: Any, exc: BaseException | None) -> BaseException | None:
     """The same for an async hook."""
-    if exc is None:
-        try:
-            await gen.__anext__()
-        except StopAsyncIteration:
-            return None
-        raise RuntimeError("generator didn't stop")
     try:
-        await gen.athrow(exc)
-    except StopAsyncIteration as stopped:
-        return exc if stopped is exc else None
+        if exc is None:
+            await gen.__anext__()
+        else:
+            await gen.athrow(exc)
     except BaseException as raised:
-        if raised is not exc and raised.__context__ is None:
-            raised.__context__ = exc
-        return raised
-    raise RuntimeError("generator didn't stop after throw()")
+        if exc is None:  # ended; or failed on its way out, which the outer hooks then see
+            return None if isinstance(raised, StopAsyncIteration) else raised
+        return _after_throw(exc, raised, StopAsyncIteration)
+    raise RuntimeError("generator didn't stop" if exc is None else "generator didn't stop after throw()")
 
 
 class _Phase:
@@ -153,7 +163,9 @@ class _Phase:
             return bool(self.stack.__exit__(exc_type, exc, tb))
         current = exc
         while self.entered:
-            current = _close(self.entered.pop()[1], current)
+            seen, current = current, _close(self.entered.pop()[1], current)
+            if current is not None and current is not seen:
+                _fix_context(current, seen, exc)
         return self._outcome(exc, current)
 
     async def __aenter__(self) -> None:
@@ -183,7 +195,10 @@ class _Phase:
         current = exc
         while self.entered:
             kind, gen = self.entered.pop()
+            seen = current
             current = await _aclose(gen, current) if kind == _ASYNC_GENERATOR else _close(gen, current)
+            if current is not None and current is not seen:
+                _fix_context(current, seen, exc)
         return self._outcome(exc, current)
 
     @staticmethod
