@@ -186,6 +186,13 @@ def test_malformed_json_bodies_are_refused_with_400_not_a_server_error(gql, tena
         assert r.status_code == 400, (body, r.status_code, r.text[:200])
         error = r.json()["errors"][0]  # JSON with a code, as every refusal, not strawberry's plain text
         assert error["extensions"]["code"] == "BAD_REQUEST" and error["message"], (body, error)
+    # A GET's variables: null is no variables; anything but an object is refused the same way.
+    get = {"query": "{ tenant { slug } }"}
+    ok = gql.http.get("/graphql", params={**get, "variables": "null"}, headers={"X-Tenant": tenant.slug})
+    assert ok.status_code == 200 and ok.json()["data"]["tenant"]["slug"] == tenant.slug
+    for variables in ("abc", "123", "[1]", "{bad"):
+        r = gql.http.get("/graphql", params={**get, "variables": variables}, headers={"X-Tenant": tenant.slug})
+        assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST", r.text
     # An integer no 32-bit Int holds is the variable's error, not a crash.
     r = gql.http.post("/graphql", content=b'{"query": "query($n: Int) { products(first: $n) { edges { cursor } } }",'
                       b' "variables": {"n": 123456789012345678901234567890}}', headers=headers)

@@ -58,7 +58,9 @@ class GraphQLView(GraphQL):
     # Its JSONDecodeError is json's, which strawberry answers with a 400.
     def decode_json(self, data: str | bytes) -> object:
         value = orjson.loads(data)
-        if not isinstance(value, dict | list):  # strawberry reads fields off it: a string or null was a 500
+        # A body (bytes; a GET's variables come as text, and strawberry checks those) must be an
+        # object (or a batch): strawberry reads fields off it, and a string or null was a 500.
+        if isinstance(data, bytes) and not isinstance(value, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return value
 
