@@ -70,7 +70,7 @@ class Placed:
 
 def request_hash(batch_id: UUID | None, pickup_point_id: UUID | None, lines: Sequence[LineSpec]) -> str:
     """SHA-256 of the request's canonical JSON: `json.dumps({"batch", "point", "lines": sorted
-    [offer, quantity] pairs}, sort_keys=True)`, written out directly (a third of the time). The
+    [offer, quantity] pairs}, sort_keys=True)`, written out directly (3.0 µs against 4.9). The
     bytes must never change: stored hashes are compared with a retry's."""
     pairs = ", ".join(f'["{offer}", {quantity}]' for offer, quantity in
                       sorted((str(line.offer_id), int(line.quantity)) for line in lines))
