@@ -149,22 +149,32 @@ def rls_sql(env: Env, world: World, *, runs: int, seconds: float, clients: int =
             "method": "concurrent"}
 
 
-def order_requests(world: World, port: int, *, hot: bool):  # type: ignore[no-untyped-def]
+def order_variables(world: World, *, hot: bool, seed: int = 7):  # type: ignore[no-untyped-def]
+    """A function giving the next orderPlace's (customer token, variables): a random customer and
+    pickup point, the hot offer or one of 1,000, a fresh idempotency key."""
     import random
 
     batch = _gid("Batch", world.batch_id)
     points = [_gid("PickupPoint", did("a", i)) for i in range(POINTS)]
     offers = [_gid("Offer", did("8", i)) for i in range(ORDER_OFFERS)]
-    auth = [{"Authorization": f"Bearer {tok}"} for tok in world.tokens]
-    rng = random.Random(7)
+    rng = random.Random(seed)
+
+    def draw() -> tuple[str, dict[str, Any]]:
+        token = world.tokens[rng.randrange(len(world.tokens))]
+        offer = offers[0] if hot else offers[rng.randrange(len(offers))]
+        return token, {"input": {"batchId": batch, "pickupPointId": points[rng.randrange(POINTS)],
+                                 "lines": [{"offerId": offer, "quantity": 1}],
+                                 "idempotencyKey": uuid.uuid4().hex}}
+
+    return draw
+
+
+def order_requests(world: World, port: int, *, hot: bool):  # type: ignore[no-untyped-def]
+    draw = order_variables(world, hot=hot)
 
     def make(client: int, n: int) -> bytes:
-        c = rng.randrange(len(auth))
-        offer = offers[0] if hot else offers[rng.randrange(len(offers))]
-        variables = {"input": {"batchId": batch, "pickupPointId": points[rng.randrange(POINTS)],
-                               "lines": [{"offerId": offer, "quantity": 1}],
-                               "idempotencyKey": uuid.uuid4().hex}}
-        return graphql_request("/graphql", ORDER_PLACE, variables, auth[c], port)
+        token, variables = draw()
+        return graphql_request("/graphql", ORDER_PLACE, variables, {"Authorization": f"Bearer {token}"}, port)
 
     return make
 
@@ -183,9 +193,8 @@ def prebuilt(make, count: int):  # type: ignore[no-untyped-def]
 
 
 def bench_orders(env: Env, world: World, port: int, *, runs: int, seconds: float,
-                 client_counts: tuple[int, ...]) -> dict[str, Any]:
+                 client_counts: tuple[int, ...], hello_port: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    hello_port = start_hello(env)
     for shape, hot in (("hot", True), ("spread", False)):
         for clients in client_counts:
             raw_runs, db_runs, ours_runs, floor_runs = [], [], [], []
@@ -206,8 +215,8 @@ def bench_orders(env: Env, world: World, port: int, *, runs: int, seconds: float
                 def floor(clients: int = clients, got: dict = got) -> None:
                     # The framework's floor at the same concurrency: a strawberry hello-world on the
                     # same uvicorn settings, no database. No orderPlace can go faster than this.
-                    got["floor"] = load(hello_port, lambda c, n, p=hello_port: graphql_request(
-                        "/graphql", "{ hello }", {}, {}, p), clients=clients, seconds=seconds).as_dict()
+                    got["floor"] = load(hello_port, hello_requests(hello_port), clients=clients,
+                                        seconds=seconds).as_dict()
 
                 # Alternate who goes first: a run leaves dead rows and dirty pages to the next one's
                 # autovacuum and checkpoint, which a fixed order would always charge to the same side.
@@ -290,6 +299,11 @@ def catalog_requests(world: World, port: int, size: int = 100):  # type: ignore[
 
 def _ok_catalog(body: bytes) -> bool:
     return b'"errors"' not in body and b'"offers":[' in body
+
+
+def hello_requests(port: int):  # type: ignore[no-untyped-def]
+    req = graphql_request("/graphql", "{ hello }", {}, {}, port)
+    return lambda client, n: req
 
 
 def start_hello(env: Env) -> int:
@@ -410,16 +424,14 @@ def count_statements(world: World) -> dict[str, int]:
     return asyncio.run(main())
 
 
-def bench_catalog(env: Env, world: World, port: int, *, runs: int, seconds: float, clients: int = 16
-                  ) -> dict[str, Any]:
-    hello_port = start_hello(env)
+def bench_catalog(env: Env, world: World, port: int, *, runs: int, seconds: float, hello_port: int,
+                  clients: int = 16) -> dict[str, Any]:
     peer_port = start_postgraphile(env, world)
     answers = check_same_answer(world, port, peer_port)
     ours, hello, peer = [], [], []
     for r in range(runs):
         o = load(port, catalog_requests(world, port), clients=clients, seconds=seconds, check=_ok_catalog)
-        h = load(hello_port, lambda c, n, p=hello_port: graphql_request("/graphql", "{ hello }", {}, {}, p),
-                 clients=clients, seconds=seconds)
+        h = load(hello_port, hello_requests(hello_port), clients=clients, seconds=seconds)
         line = (f"  catalog run {r + 1}: ours {o.rps:.0f}/s p99 {percentile(o.latencies_ms, 99):.1f} ms; "
                 f"hello {h.rps:.0f}/s")
         ours.append(o.as_dict())
@@ -509,12 +521,15 @@ def run(env: Env, *, runs: int, seconds: float, client_counts: tuple[int, ...] =
     with env.owner() as conn:
         conn.execute("ANALYZE")
     results: dict[str, Any] = {}
+    # The framework's floor, one app for the catalog and the order benchmarks.
+    hello_port = start_hello(env) if only is None or only & {"catalog", "order"} else 0
     if only is None or "catalog" in only:
         log("benchmark 2: catalog")
-        results["catalog"] = bench_catalog(env, world, port, runs=runs, seconds=seconds)
+        results["catalog"] = bench_catalog(env, world, port, runs=runs, seconds=seconds, hello_port=hello_port)
     if only is None or "order" in only:
         log("benchmark 1: order placement")
-        results["order"] = bench_orders(env, world, port, runs=runs, seconds=seconds, client_counts=client_counts)
+        results["order"] = bench_orders(env, world, port, runs=runs, seconds=seconds, client_counts=client_counts,
+                                        hello_port=hello_port)
     if only is None or "rls" in only:
         log("benchmark 5: RLS")
         results["rls"] = bench_rls(env, world, port, runs=runs, seconds=seconds, api_workers=api_workers)

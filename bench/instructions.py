@@ -19,19 +19,17 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import re
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.api import ORDER_PLACE, _gid
+from bench.api import ORDER_PLACE, order_variables
 from bench.common import servers
-from bench.world import ORDER_OFFERS, POINTS, World, build_world, did
+from bench.world import World, build_world
 
 
 def _under_callgrind() -> bool:
@@ -57,18 +55,13 @@ async def measure(world: World, orders: int) -> float:
 
     lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, startup.get, lifespan_send))
     await started.wait()
-    batch = _gid("Batch", world.batch_id)
-    offers = [_gid("Offer", did("8", i)) for i in range(ORDER_OFFERS)]
-    rng = random.Random(1)
+    draw = order_variables(world, hot=False, seed=1)
 
-    def request(i: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-        body = json.dumps({"query": ORDER_PLACE, "variables": {"input": {
-            "batchId": batch, "pickupPointId": _gid("PickupPoint", did("a", rng.randrange(POINTS))),
-            "lines": [{"offerId": offers[rng.randrange(len(offers))], "quantity": 1}],
-            "idempotencyKey": uuid.uuid4().hex}}}).encode()
+    def request() -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        token, variables = draw()
+        body = json.dumps({"query": ORDER_PLACE, "variables": variables}).encode()
         return body, [(b"host", b"bench"), (b"content-type", b"application/json"),
-                      (b"content-length", str(len(body)).encode()),
-                      (b"authorization", f"Bearer {world.tokens[i % len(world.tokens)]}".encode())]
+                      (b"content-length", str(len(body)).encode()), (b"authorization", f"Bearer {token}".encode())]
 
     async def one(body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
@@ -88,9 +81,9 @@ async def measure(world: World, orders: int) -> float:
         if b'"errors":[]' not in sent[-1]["body"]:
             raise AssertionError(sent[-1]["body"][:300])
 
-    for i in range(200):  # warm: imports, caches, pooled connections, prepared statements
-        await one(*request(i))
-    ready = [request(i) for i in range(orders)]
+    for _ in range(200):  # warm: imports, caches, pooled connections, prepared statements
+        await one(*request())
+    ready = [request() for _ in range(orders)]
     counting = _under_callgrind()
     if counting:
         _callgrind("on")
