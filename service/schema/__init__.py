@@ -62,10 +62,12 @@ def _hook(cls: type, name: str) -> tuple[int, Any] | None:
     return _hooks[key]
 
 
-def _after_throw(exc: BaseException, raised: BaseException, stop: type[BaseException]) -> BaseException | None:
-    """What goes on after `exc` was thrown into a hook that then raised `raised` (`stop`: it ended)."""
+def _after(exc: BaseException | None, raised: BaseException, stop: type[BaseException]) -> BaseException | None:
+    """What goes on after a hook resumed with `exc` (None: no error) raised `raised`: None when it
+    ended (`stop`; a thrown exception is then suppressed, unless that is what ended it), else what
+    it raised, which the outer hooks then see."""
     if isinstance(raised, stop):
-        return exc if raised is exc else None  # ended: suppressed, unless it was the thrown one
+        return exc if raised is exc else None
     return raised
 
 
@@ -92,9 +94,7 @@ def _close(gen: Any, exc: BaseException | None) -> BaseException | None:
         else:
             gen.throw(exc)
     except BaseException as raised:
-        if exc is None:  # ended; or failed on its way out, which the outer hooks then see
-            return None if isinstance(raised, StopIteration) else raised
-        return _after_throw(exc, raised, StopIteration)
+        return _after(exc, raised, StopIteration)
     raise RuntimeError("generator didn't stop" if exc is None else "generator didn't stop after throw()")
 
 
@@ -106,17 +106,16 @@ async def _aclose(gen: Any, exc: BaseException | None) -> BaseException | None:
         else:
             await gen.athrow(exc)
     except BaseException as raised:
-        if exc is None:  # ended; or failed on its way out, which the outer hooks then see
-            return None if isinstance(raised, StopAsyncIteration) else raised
-        return _after_throw(exc, raised, StopAsyncIteration)
+        return _after(exc, raised, StopAsyncIteration)
     raise RuntimeError("generator didn't stop" if exc is None else "generator didn't stop after throw()")
 
 
 class _Phase:
     """One phase's hooks, entered in the extensions' order and left in reverse, with the
     semantics of strawberry's context managers (an exception is thrown into each hook on the way
-    out, as contextlib does, which may suppress it for the outer hooks or replace it), driving the hooks' generators
-    directly instead of through a context-manager object per hook and an exit stack per phase."""
+    out, as contextlib does, which may suppress it for the outer hooks or replace it), driving
+    the hooks' generators directly instead of through a context-manager object per hook and an
+    exit stack per phase."""
 
     __slots__ = ("extensions", "name", "fallback", "stack", "entered")
 
