@@ -186,6 +186,7 @@ def test_malformed_json_bodies_are_refused_with_400_not_a_server_error(gql, tena
         assert r.status_code == 400, (body, r.status_code, r.text[:200])
         error = r.json()["errors"][0]  # JSON with a code, as every refusal, not strawberry's plain text
         assert error["extensions"]["code"] == "BAD_REQUEST" and error["message"], (body, error)
+        assert r.headers["x-request-id"]  # to find it in the logs, as any answer
     # A GET's variables: null is no variables; anything but an object is refused the same way.
     get = {"query": "{ tenant { slug } }"}
     ok = gql.http.get("/graphql", params={**get, "variables": "null"}, headers={"X-Tenant": tenant.slug})

@@ -77,7 +77,7 @@ class GraphQLView(GraphQL):
         try:
             response = await super().run(request)
         except HTTPException as e:  # strawberry's own refusals (body, method, batching): JSON with a code
-            return error_response(request, _HTTP_CODES.get(e.status_code, "BAD_REQUEST"), e.reason, e.status_code)
+            response = error_response(request, _HTTP_CODES.get(e.status_code, "BAD_REQUEST"), e.reason, e.status_code)
         response.headers["x-request-id"] = request.state.request_id
         if _wants_graphql_response(request) and response.media_type == "application/json":
             response.headers["content-type"] = GRAPHQL_RESPONSE
