@@ -140,7 +140,27 @@ async def run_alone(statement: Callable[[psycopg.AsyncConnection[Any]], Awaitabl
             return result
 
 
-_prepared: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], set[bytes]] = weakref.WeakKeyDictionary()
+class _Prepared:
+    """A statement prepared on one connection: its result's column names and a transformer whose
+    loaders fit its columns, both found on its first result (a prepared statement's result type
+    cannot change) instead of on every call (~20 names decoded and loaders looked up per order)."""
+
+    __slots__ = ("names", "loader")
+
+    def __init__(self) -> None:
+        self.names: list[str] | None = None
+        self.loader: Transformer | None = None
+
+
+def _statements(conn: psycopg.AsyncConnection[Any]) -> dict[bytes, _Prepared]:
+    # On the connection itself: it dies with it (the transformer refers to the connection, so a
+    # weak-keyed map would keep every connection alive).
+    try:
+        return conn._groupbuy_statements  # type: ignore[attr-defined, no-any-return]
+    except AttributeError:
+        found: dict[bytes, _Prepared] = {}
+        conn._groupbuy_statements = found  # type: ignore[attr-defined]
+        return found
 
 
 async def execute_prepared(conn: psycopg.AsyncConnection[Any], name: bytes, sql: bytes,
@@ -149,21 +169,29 @@ async def execute_prepared(conn: psycopg.AsyncConnection[Any], name: bytes, sql:
     autocommit: (column names, first row or None). The hottest statement's path without the
     cursor's per-call work (a cursor, the query's conversion, a dumper per value, the prepared
     statements' bookkeeping): libpq's own calls, waited on like psycopg waits, the row loaded by
-    psycopg's loaders. Errors are psycopg's, with their SQLSTATE and diagnostics."""
+    psycopg's loaders. Errors are psycopg's, with their SQLSTATE and diagnostics. A name stands
+    for one statement on every connection."""
     pgconn = conn.pgconn
     async with conn.lock:
-        ready = _prepared.setdefault(conn, set())
-        if name not in ready:
+        statements = _statements(conn)
+        prepared = statements.get(name)
+        if prepared is None:
             pgconn.send_prepare(name, sql)
             _check((await conn.wait(generators.execute(pgconn)))[-1], conn)
-            ready.add(name)
+            prepared = statements[name] = _Prepared()
         pgconn.send_query_prepared(name, [None if p is None else p.encode() for p in params])
         result = _check((await conn.wait(generators.execute(pgconn)))[-1], conn)
-    names = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
+    names = prepared.names
+    if names is None:
+        names = prepared.names = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
     if not result.ntuples:
         return names, None
-    loader = Transformer(conn)
-    loader.set_pgresult(result)
+    loader = prepared.loader
+    if loader is None:
+        loader = prepared.loader = Transformer(conn)
+        loader.set_pgresult(result)
+    else:
+        loader.set_pgresult(result, set_loaders=False)
     return names, loader.load_row(0, tuple)
 
 

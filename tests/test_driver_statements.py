@@ -52,3 +52,35 @@ def test_errors_are_psycopgs_and_leave_the_connection_usable(app_db_url):  # typ
 
     again, after = _run(app_db_url, go)
     assert again == (["n"], (7,)) and after == (["n"], (2,))
+
+
+def test_later_calls_load_like_the_first_and_the_connection_can_go(app_db_url):  # type: ignore[no-untyped-def]
+    import datetime as dt
+    import gc
+    import weakref
+    from decimal import Decimal
+
+    sql = (b"SELECT CAST($1 AS timestamptz) AS at, CAST($2 AS numeric) AS rate, CAST($3 AS int[]) AS q, "
+           b"CAST($4 AS text) AS note")
+    calls = [["2026-11-22 10:00:00+00", "0.1", "{1,2}", "a"], [None, "2.50", "{}", None],
+             ["2026-11-23 23:59:59.5+08", "-1", "{7}", "π"]]
+
+    async def main():  # type: ignore[no-untyped-def]
+        conn = await psycopg.AsyncConnection.connect(app_db_url, autocommit=True)
+        await conn.execute("SET TIME ZONE 'Asia/Shanghai'")
+        got = [await execute_prepared(conn, b"t_shapes", sql, params) for params in calls]
+        cursor = await conn.execute(sql.decode().replace("$1", "%s").replace("$2", "%s").replace("$3", "%s")
+                                    .replace("$4", "%s"), calls[2])
+        by_cursor = await cursor.fetchone()
+        await conn.close()
+        return got, by_cursor, weakref.ref(conn)
+
+    got, by_cursor, gone = asyncio.run(main())
+    assert [names for names, _ in got] == [["at", "rate", "q", "note"]] * 3
+    rows = [row for _, row in got]
+    assert rows[0][1] == Decimal("0.1") and rows[0][2] == [1, 2] and rows[0][3] == "a"
+    assert rows[1] == (None, Decimal("2.50"), [], None)
+    assert rows[2] == tuple(by_cursor)  # what psycopg's own cursor loads, time zone included
+    assert rows[2][0].utcoffset() == dt.timedelta(hours=8)
+    gc.collect()
+    assert gone() is None  # the statements it prepared go with it

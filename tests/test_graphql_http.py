@@ -222,3 +222,34 @@ def test_content_types_are_parsed_once_each_and_as_strawberry_does() -> None:
         assert first == view._parse_content_type(header) == parse_content_type(header)
         first[1]["mutated"] = "1"  # a caller's change stays its own
         assert "mutated" not in view._parse_content_type(header)[1]
+
+
+def test_stream_check_answers_as_strawberrys_protocol() -> None:
+    from strawberry.http import async_base_view
+    from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+
+    from service.schema import view
+
+    assert async_base_view.SubscriptionExecutionResult is view._SubscriptionResult
+
+    async def stream():  # type: ignore[no-untyped-def]
+        yield 1
+
+    class Custom:
+        def __aiter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        async def __anext__(self):  # type: ignore[no-untyped-def]
+            raise StopAsyncIteration
+
+    generator = stream()
+    try:
+        for value in (ExecutionResult(data={"a": 1}, errors=None), [ExecutionResult(data=None, errors=None)],
+                      generator, Custom(), {"data": None}, None):
+            expected = isinstance(value, SubscriptionExecutionResult)
+            assert isinstance(value, view._SubscriptionResult) is expected, value
+        assert isinstance(generator, view._SubscriptionResult)
+    finally:
+        import asyncio
+
+        asyncio.run(generator.aclose())

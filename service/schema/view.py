@@ -15,7 +15,7 @@ from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, async_base_view
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from service.errors import AuthError
 from service.schema.context import Context
@@ -39,6 +39,21 @@ def _parse_content_type(header: str) -> tuple[str, dict[str, str]]:
 
 if getattr(async_base_view, "parse_content_type", None) is parse_content_type:
     async_base_view.parse_content_type = _parse_content_type
+
+class _StreamCheck(type):
+    # strawberry asks of every result whether it is a subscription's stream, against a runtime
+    # Protocol: typing inspects each member statically (~40k instructions, 2 % of an orderPlace).
+    # A plain result or a batch's list is answered at once; anything else is asked as before.
+    def __instancecheck__(cls, obj: object) -> bool:
+        return type(obj) not in (ExecutionResult, list) and isinstance(obj, SubscriptionExecutionResult)
+
+
+class _SubscriptionResult(metaclass=_StreamCheck):
+    pass
+
+
+if getattr(async_base_view, "SubscriptionExecutionResult", None) is SubscriptionExecutionResult:
+    async_base_view.SubscriptionExecutionResult = _SubscriptionResult
 
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
