@@ -201,3 +201,59 @@ def test_immutable_objects_keep_pure_answers_only() -> None:
     # A field with a resolver: never kept.
     asyncio.run(fast.execute("{ kept { name shout } }"))
     assert len(KEPT[0].rendered or {}) == 3
+
+
+_served = [0]
+
+
+@strawberry.type
+class ChangingQuery:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        _served[0] += 1
+        items = _items(False)
+        for item in items:
+            item.label = f"request {_served[0]}"
+            item.leaf = Leaf(name=f"leaf {_served[0]}")
+        return items[: 1 + _served[0] % 4]
+
+
+def _counting(plans: list[str]) -> type[FastExecutor]:
+    class Counting(FastExecutor):
+        def _plan(self, parent_type, grouped_field_set):  # type: ignore[no-untyped-def]
+            plans.append(parent_type.name)
+            return super()._plan(parent_type, grouped_field_set)
+
+    return Counting
+
+
+def test_an_operation_without_directives_is_planned_once_for_all_requests() -> None:
+    from strawberry.extensions import ParserCache
+
+    plans: list[str] = []
+    fast = strawberry.Schema(ChangingQuery, execution_context_class=_counting(plans), extensions=[ParserCache])
+    plain = strawberry.Schema(ChangingQuery)
+    query = "{ items { id label leaf { name } ...F } } fragment F on Item { count computed { name } }"
+    first: list[str] = []
+    for _ in range(4):
+        got = asyncio.run(fast.execute(query))
+        _served[0] -= 1  # the same data for the plain schema
+        assert got.data == asyncio.run(plain.execute(query)).data and not got.errors
+        first = first or list(plans)
+    assert sorted(first) == ["ChangingQuery", "Item", "Leaf", "Leaf"]  # leaf { name } and computed { name }
+    assert plans == first + ["ChangingQuery"] * 3  # later requests plan only their own root set
+
+
+def test_an_operation_with_directives_is_collected_for_each_request() -> None:
+    from strawberry.extensions import ParserCache
+
+    plans: list[str] = []
+    fast = strawberry.Schema(ChangingQuery, execution_context_class=_counting(plans), extensions=[ParserCache])
+    plain = strawberry.Schema(ChangingQuery)
+    query = "query($s: Boolean!) { items { id label @skip(if: $s) leaf @include(if: $s) { name } } }"
+    for shown in (True, False, True, False):
+        got = asyncio.run(fast.execute(query, variable_values={"s": shown}))
+        _served[0] -= 1
+        assert got.data == asyncio.run(plain.execute(query, variable_values={"s": shown})).data
+        assert ("leaf" in got.data["items"][0]) is shown and ("label" in got.data["items"][0]) is not shown  # type: ignore[index]
+    assert plans.count("Item") == 4

@@ -22,11 +22,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from graphql import (
+    BREAK,
     GraphQLNonNull,
     GraphQLObjectType,
     Undefined,
+    Visitor,
     is_leaf_type,
     is_object_type,
+    visit,
 )
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -81,6 +84,42 @@ def _origin(object_type: GraphQLObjectType) -> type | None:
     return getattr((object_type.extensions or {}).get("strawberry-definition"), "origin", None)
 
 
+class _Directives(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_directive(self, *_: Any) -> Any:
+        self.found = True
+        return BREAK
+
+
+# Operation -> whether it and its fragments hold no directive and no fragment argument. Such an
+# operation's subfields are the same in every request (nothing reads variables, no @defer), and
+# the parser cache hands out the same nodes for the same query: what is collected and planned
+# for them is kept across requests, keyed by the nodes (held, so their ids stay theirs).
+_static: dict[int, tuple[Any, bool]] = {}
+_shared: dict[tuple, tuple[tuple, Any]] = {}
+_shared_sets: dict[int, Any] = {}  # the shared field sets, by id: only theirs have shared plans
+_plans: dict[int, tuple[Any, list[tuple], tuple | None]] = {}
+_SHARED_MAX = 4096
+
+
+def _without_directives(operation: Any, fragments: dict[str, Any]) -> bool:
+    hit = _static.get(id(operation))
+    if hit is not None and hit[0] is operation:
+        return hit[1]
+    finder = _Directives()
+    visit(operation, finder)
+    for fragment in fragments.values():
+        finder.found = finder.found or bool(fragment.variable_signatures)  # fragment arguments: per request
+        visit(fragment.definition, finder)
+    if len(_static) >= _SHARED_MAX:
+        _static.clear()
+    _static[id(operation)] = (operation, not finder.found)
+    return not finder.found
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -88,13 +127,33 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         self._fast = manager is None or not manager.middlewares
         self._plans: dict[int, tuple[Any, list[tuple], tuple | None]] = {}
         self._generic = 0  # fields resolved the generic way so far: a memo only keeps pure answers
+        self._static = self._fast and _without_directives(self.operation, self.fragments)
+
+    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        if not self._static:
+            return super().collect_subfields(return_type, field_details_list)
+        nodes = tuple(details.node for details in field_details_list)
+        key = (return_type, *map(id, nodes))
+        hit = _shared.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], nodes, strict=True)):
+            return hit[1]
+        collected = super().collect_subfields(return_type, field_details_list)
+        if len(_shared) >= _SHARED_MAX:
+            _shared.clear()
+            _shared_sets.clear()
+            _plans.clear()
+        _shared[key] = (nodes, collected)
+        _shared_sets[id(collected.grouped_field_set)] = collected.grouped_field_set
+        return collected
 
     def _planned(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[Any, list[tuple], tuple | None]:
         key = id(grouped_field_set)
-        cached = self._plans.get(key)
+        # A shared field set (see _static) has a plan shared by every request.
+        plans = _plans if _shared_sets.get(key) is grouped_field_set else self._plans
+        cached = plans.get(key)
         if cached is None or cached[0] is not grouped_field_set:
             plan = self._plan(parent_type, grouped_field_set)
-            cached = self._plans[key] = (grouped_field_set, plan, self._signature(plan))
+            cached = plans[key] = (grouped_field_set, plan, self._signature(plan))
         return cached
 
     def _signature(self, plan: list[tuple]) -> tuple | None:
