@@ -257,3 +257,24 @@ def test_an_operation_with_directives_is_collected_for_each_request() -> None:
         assert got.data == asyncio.run(plain.execute(query, variable_values={"s": shown})).data
         assert ("leaf" in got.data["items"][0]) is shown and ("label" in got.data["items"][0]) is not shown  # type: ignore[index]
     assert plans.count("Item") == 4
+
+
+def test_variable_signatures_are_graphql_cores_kept_per_definition() -> None:
+    from graphql import GraphQLError, build_schema, parse
+    from graphql.execution import values
+    from graphql.execution.get_variable_signature import get_variable_signature
+
+    from service.schema import execution
+
+    assert values.get_variable_signature is execution._variable_signature
+    schema = build_schema("type Query { f(a: Int, b: [I!]): Int } input I { x: Int }")
+    other = build_schema("type Query { f(b: [I!]): Int } input I { y: Int }")
+    definitions = parse("query($a: Int = 3, $b: [I!]!, $c: Query) { f(a: $a) }").definitions[0].variable_definitions
+    for node in definitions[:2]:
+        first, expected = execution._variable_signature(schema, node), get_variable_signature(schema, node)
+        assert (first.name, str(first.type), first.default) == (expected.name, str(expected.type), expected.default)
+        assert execution._variable_signature(schema, node) is first  # kept
+    own = execution._variable_signature(other, definitions[1]).type  # another schema: its own input type
+    assert own.of_type.of_type.of_type is other.type_map["I"] is not schema.type_map["I"]
+    wrong = [execution._variable_signature(schema, definitions[2]) for _ in range(2)]
+    assert all(isinstance(e, GraphQLError) for e in wrong) and wrong[0] is not wrong[1]  # errors: never shared

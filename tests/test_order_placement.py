@@ -195,6 +195,33 @@ def test_order_numbers_come_in_blocks_per_process(monkeypatch):  # type: ignore[
     assert len(set(first + after_fork)) == len(first) + 1
 
 
+def test_pickup_codes_are_six_uniform_digits_and_a_forked_child_draws_its_own():  # type: ignore[no-untyped-def]
+    import collections
+    import os
+
+    from service.orders import numbers
+
+    codes = [numbers.new_pickup_code() for _ in range(20_000)]  # several reads of the OS's bytes
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert len(set(codes)) > 19_500  # 20,000 draws from a million: ~200 repeats expected
+    first = collections.Counter(c[0] for c in codes)
+    assert set(first) == set("0123456789") and max(first.values()) < 2_300  # ~2,000 each
+    numbers.new_pickup_code()  # the parent holds unused bytes when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its codes, then out without running anything of pytest's
+        try:
+            os.write(write, ",".join(numbers.new_pickup_code() for _ in range(50)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read().split(",")
+    os.waitpid(pid, 0)
+    parent = [numbers.new_pickup_code() for _ in range(50)]
+    assert len(child) == 50 and child != parent
+
+
 def test_a_remembered_token_is_not_used_past_its_expiry(monkeypatch, services):  # type: ignore[no-untyped-def]
     from service.accounts.credentials import issue_user_token
     from service.tenants import resolution

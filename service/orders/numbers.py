@@ -7,7 +7,7 @@ permutation so they look unrelated and say nothing about a tenant's volume, then
 Crockford base32: 'GB' + 8 characters. A permutation of distinct sequence values is distinct,
 so numbers are unique (the unique index on (tenant_id, number) stays as a guard).
 
-Pickup codes are 6 random digits from `secrets`; uniqueness among a batch's orders at one
+Pickup codes are 6 random digits from the OS's CSPRNG; uniqueness among a batch's orders at one
 pickup point is the unique index's job: place_order() draws another code on a collision.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from typing import Any
 
 from sqlalchemy import text
@@ -78,5 +77,27 @@ async def take_order_number(conn: Any) -> str:
     return format_number(_block.pop())
 
 
+# Bytes from the OS's CSPRNG not used yet, and where the next code starts: read 3 KiB at a time
+# (secrets.randbelow asked the OS once per code). A forked child drops its parent's: the two
+# would otherwise hand out the same codes.
+_random: list = [b"", 0]
+_RANDOM_READ = 3 * 1024
+
+
+def _drop_random() -> None:
+    _random[:] = [b"", 0]
+
+
+os.register_at_fork(after_in_child=_drop_random)
+
+
 def new_pickup_code() -> str:
-    return f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
+    """Six uniformly random digits: 20 bits of the CSPRNG, drawn again when 1,000,000 or more."""
+    while True:
+        data, at = _random
+        if at + 3 > len(data):
+            data, at = os.urandom(_RANDOM_READ), 0
+        _random[0], _random[1] = data, at + 3
+        value = int.from_bytes(data[at:at + 3], "big") >> 4
+        if value < 10**PICKUP_CODE_DIGITS:
+            return f"{value:0{PICKUP_CODE_DIGITS}d}"

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from graphql import (
     BREAK,
+    GraphQLError,
     GraphQLNonNull,
     GraphQLObjectType,
     Undefined,
@@ -31,12 +32,36 @@ from graphql import (
     is_object_type,
     visit,
 )
+from graphql.execution import values as graphql_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LEAF, _OBJECT, _TYPENAME, _OTHER = range(4)
+
+
+_signatures: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+
+
+def _variable_signature(schema: Any, var_def_node: Any) -> Any:
+    """graphql-core's, kept per variable definition: it rebuilds the type from the AST for each
+    request, and the parser cache hands out the same definition nodes for the same query."""
+    key = (id(schema), id(var_def_node))
+    hit = _signatures.get(key)
+    if hit is not None and hit[0] is schema and hit[1] is var_def_node:
+        return hit[2]
+    found = _graphql_variable_signature(schema, var_def_node)
+    if not isinstance(found, GraphQLError):  # an error is not shared between requests
+        if len(_signatures) >= 4096:
+            _signatures.clear()
+        _signatures[key] = (schema, var_def_node, found)  # held: their ids stay theirs
+    return found
+
+
+_graphql_variable_signature = graphql_values.get_variable_signature
+if getattr(_graphql_variable_signature, "__module__", "") == "graphql.execution.get_variable_signature":
+    graphql_values.get_variable_signature = _variable_signature
 
 
 def preset(attribute: str) -> Callable[[F], F]:
