@@ -253,3 +253,62 @@ def test_stream_check_answers_as_strawberrys_protocol() -> None:
         import asyncio
 
         asyncio.run(generator.aclose())
+
+
+def test_the_plain_post_path_answers_as_strawberrys_own(gql, tenant, monkeypatch):  # type: ignore[no-untyped-def]
+    """Every JSON POST, good or bad, gets the same status, media type and body from the short path
+    as from strawberry's full one."""
+    from service.schema import view
+
+    headers = {"X-Tenant": tenant.slug, "Content-Type": "application/json"}
+    mutation = 'mutation { apiKeyCreate(name: "") { apiKey errors { code } } }'
+    cases: list[tuple[bytes, dict]] = [
+        (b'{"query": "{ tenant { slug name } }"}', {}),
+        (b'{"query": "{ tenant { slug } }", "variables": null, "extensions": {"x": 1}}', {}),
+        (b'{"query": "query A { tenant { slug } } query B { __typename }", "operationName": "B"}', {}),
+        (b'{"query": "query A { tenant { slug } } query B { __typename }"}', {}),  # which one?
+        (b'{"query": "query A { tenant { slug } }", "operationName": "C"}', {}),
+        (b'{"query": "{ tenant { nosuchfield } }"}', {}),
+        (b'{"query": "{ tenant { nosuchfield } }"}', {"Accept": "application/graphql-response+json"}),
+        (b'{"query": "{ tenant { slug } }"}', {"Accept": "application/graphql-response+json"}),
+        (b'{"query": "subscription { x }"}', {}),
+        (("{\"query\": " + __import__("json").dumps(mutation) + "}").encode(), {}),  # no token: refused inside
+        (b"{}", {}),
+        (b'{"query": null}', {}),
+        (b'{"query": 7}', {}),
+        (b'{"query": "{ __typename }", "variables": [1]}', {}),
+        (b'{"query": "{ __typename }", "extensions": "x"}', {}),
+        (b'{"query": ', {}),
+        (b'"a string"', {}),
+        (b'[{"query": "{ __typename }"}]', {}),
+        (b'{"query": "{ __typename }"}', {"Content-Type": "application/json; charset=utf-8"}),
+    ]
+
+    def answers() -> list[tuple[int, str, object]]:
+        out = []
+        for body, extra in cases:
+            r = gql.http.post("/graphql", content=body, headers={**headers, **extra})
+            out.append((r.status_code, r.headers["content-type"], r.json()))
+        return out
+
+    taken: list[str] = []
+    plain_post = view.GraphQLView._plain_post
+
+    async def counted(self, request):  # type: ignore[no-untyped-def]
+        taken.append("short")
+        answer = await plain_post(self, request)
+        if answer is None:
+            taken.append("passed on")
+        return answer
+
+    monkeypatch.setattr(view.GraphQLView, "_plain_post", counted)
+    short = answers()
+    assert taken.count("short") == len(cases) and taken.count("passed on") == 1  # the batch
+    monkeypatch.setattr(view.GraphQLView, "_is_plain_post", lambda self, request: False)
+    taken.clear()
+    full = answers()
+    assert not taken
+    for case, got, expected in zip(cases, short, full, strict=True):
+        assert got == expected, case
+    assert short[0][0] == 200 and short[0][2]["data"]["tenant"]["slug"] == tenant.slug  # type: ignore[index]
+    assert short[10][0] == 400 and short[15][0] == 400
