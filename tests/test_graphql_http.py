@@ -312,3 +312,44 @@ def test_the_plain_post_path_answers_as_strawberrys_own(gql, tenant, monkeypatch
         assert got == expected, case
     assert short[0][0] == 200 and short[0][2]["data"]["tenant"]["slug"] == tenant.slug  # type: ignore[index]
     assert short[10][0] == 400 and short[15][0] == 400
+
+
+def test_body_limit_counts_only_bodies_without_a_declared_length() -> None:
+    import asyncio
+
+    from service.app import BodyLimit
+
+    seen: list = []
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen.append(receive)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    def call(headers: list, chunks: list[bytes]) -> tuple[int, object]:
+        messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+
+        async def receive():  # type: ignore[no-untyped-def]
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        sent: list = []
+
+        async def send(message):  # type: ignore[no-untyped-def]
+            sent.append(message)
+
+        seen.clear()
+        scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": headers, "query_string": b""}
+        asyncio.run(BodyLimit(app, max_bytes=10)(scope, receive, send))
+        return sent[0]["status"], (seen[0] is receive) if seen else None
+
+    assert call([(b"content-length", b"8")], [b"12345678"]) == (200, True)  # framed by its length
+    assert call([(b"content-length", b"11")], [b"12345678901"])[0] == 413
+    assert call([(b"transfer-encoding", b"chunked")], [b"123456", b"789"]) == (200, False)  # counted
+    assert call([(b"transfer-encoding", b"chunked")], [b"123456", b"78901"])[0] == 413
+    assert call([(b"content-length", b"8"), (b"transfer-encoding", b"chunked")], [b"123456", b"78901"])[0] == 413
