@@ -13,7 +13,7 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from strawberry.extensions import SchemaExtension
 
-from service.logs import log_context
+from service.logs import log_context, operation_var, request_id_var, tenant_var
 from service.observability import metrics
 from service.observability.http import OPERATIONS_STATE_KEY
 from service.observability.tracing import tracer, tracing_on
@@ -54,11 +54,16 @@ class Observability(SchemaExtension):
         started = time.perf_counter()
         if not tracing_on():
             # No provider installed: the API's span would be a no-op, so neither it nor the
-            # caller's trace context is made.
-            with log_context(request_id=request_id, tenant=tenant):
+            # caller's trace context is made. The log context's variables are set directly: this
+            # runs for every request, and log_context's generator and checks cost more than this.
+            request_token, tenant_token = request_id_var.set(request_id), tenant_var.set(tenant)
+            try:
                 yield
                 if log.isEnabledFor(logging.INFO):  # the summary line is INFO: not built when off
                     self._log(started)
+            finally:
+                tenant_var.reset(tenant_token)
+                request_id_var.reset(request_token)
             return
         request = getattr(context, "request", None)
         parent = propagate.extract(dict(request.headers)) if request is not None else None
@@ -100,7 +105,8 @@ class Observability(SchemaExtension):
         return name, kind, codes
 
     def on_execute(self) -> Iterator[None]:
-        name, _ = self._operation()
+        name = self.execution_context.operation_name
+        name = name[:_MAX_NAME] if name else None
         request = getattr(self.execution_context.context, "request", None)
         if request is not None:
             state = request.state
@@ -109,5 +115,8 @@ class Observability(SchemaExtension):
                 labels = []
                 setattr(state, OPERATIONS_STATE_KEY, labels)
             labels.append(metrics.operation_label(name))
-        with log_context(operation=name):
+        token = operation_var.set(name)
+        try:
             yield
+        finally:
+            operation_var.reset(token)
