@@ -39,3 +39,32 @@ def test_a_known_hash_and_line_order_does_not_matter() -> None:
     assert request_hash(batch, point, [a]) == hashlib.sha256(
         b'{"batch": "00000000-0000-0000-0000-000000000001", "lines": [["00000000-0000-0000-0000-000000000003", 2]],'
         b' "point": "00000000-0000-0000-0000-000000000002"}').hexdigest()
+
+
+def test_global_ids_decode_alike_whether_remembered_or_not(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from service import global_id
+
+    monkeypatch.setattr(global_id, "_decoded", {})
+    monkeypatch.setattr(global_id, "_DECODED_MAX", 8)
+    ids = [uuid.uuid4() for _ in range(12)]
+    good = [global_id.encode("Offer", i) for i in ids]
+    bad = ["", "x", "T2ZmZXI6bm90LWEtdXVpZA", global_id.encode("Offer", ids[0])[:-2], "\u00e9"]
+    for _ in range(3):  # first decoded, then remembered, then (past the bound) decoded again
+        assert [global_id.decode(g) for g in good] == [("Offer", i) for i in ids]
+        assert [global_id.decode_as(g, "Offer") for g in good] == ids
+        assert [global_id.decode_as(g, "Batch") for g in good] == [None] * len(ids)
+        assert [global_id.decode(b) for b in bad] == [None] * len(bad)
+        assert len(global_id._decoded) <= 8
+
+
+def test_uuid_text_is_str_and_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from service.orders import placement
+
+    monkeypatch.setattr(placement, "_texts", {})
+    values = [uuid.uuid4() for _ in range(20_000)]
+    assert all(placement._uuid_text(v) == str(v) for v in values + values[:10])
+    assert len(placement._texts) <= 16384

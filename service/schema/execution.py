@@ -157,6 +157,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
         if not self._static:
             return super().collect_subfields(return_type, field_details_list)
+        if len(field_details_list) == 1:  # the usual case, without building a key of many parts
+            node = field_details_list[0].node
+            hit = _shared.get((return_type, id(node)))
+            if hit is not None and hit[0][0] is node:
+                return hit[1]
         nodes = tuple(details.node for details in field_details_list)
         key = (return_type, *map(id, nodes))
         hit = _shared.get(key)
