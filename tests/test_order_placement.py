@@ -358,3 +358,20 @@ def test_an_order_placed_alone_records_its_check_and_skips_the_commit_trigger(gq
     # (the column default may be read after the VALUES list): equal to within the statement.
     assert checked is not None and abs(checked - created) < timedelta(seconds=1) and checked < closes_at
     assert placed.order.commit_checked_at == checked
+
+
+def test_order_numbers_keep_their_permutation() -> None:
+    """Numbers are fixed forever: the rounds are the keyed BLAKE2b of (value, round) they always were."""
+    import hashlib
+
+    from service.orders import numbers
+
+    def keyed_anew(value: int, round_no: int) -> int:
+        digest = hashlib.blake2b(value.to_bytes(4, "big") + bytes([round_no]), key=numbers._KEY, digest_size=4).digest()
+        return int.from_bytes(digest, "big") & numbers._HALF_MASK
+
+    for value in [0, 1, 2, 12345, numbers._HALF_MASK, *range(7, 1 << 20, 7919)]:
+        for round_no in range(numbers._ROUNDS):
+            assert numbers._round(value, round_no) == keyed_anew(value, round_no)
+    # numbers as issued since the first release
+    assert [numbers.format_number(v) for v in (1, 64, 123456789)] == ["GB1ZQ7WGYM", "GBREG3T5QN", "GBQFVX0GPJ"]
