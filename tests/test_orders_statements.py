@@ -54,3 +54,27 @@ def test_a_page_of_orders_with_lines_offers_and_points(gql, tenant, owner_db, sq
         assert len(edges) == first and all(len(e["node"]["lines"]) == 3 for e in edges)
         counts[first] = len(sql_statements)
     assert counts[3] == counts[12], counts
+
+
+def test_order_of_reads_loaded_values_and_asks_the_orm_for_the_rest() -> None:
+    import datetime as dt
+    import uuid
+
+    from service.orders import models
+    from service.schema.orders import Order
+
+    when = dt.datetime(2026, 11, 22, 10, tzinfo=dt.UTC)
+    row = models.Order(id=uuid.uuid4(), tenant_id=uuid.uuid4(), number="GB1", batch_id=uuid.uuid4(),
+                       pickup_point_id=uuid.uuid4(), customer_id=uuid.uuid4(), customer_name="Li",
+                       leader_id=uuid.uuid4(), status=models.OrderStatus.PLACED, currency="CNY", total_minor=1,
+                       pickup_code="123456", idempotency_key="k", request_hash="h", created_at=when)
+    full = Order.of(row)
+    assert (full.number, full.customer_name, full.status, full.pickup_code, full.placed_at, full.paid_at) == (
+        "GB1", "Li", models.OrderStatus.PLACED, "123456", when, None)
+    partial = models.Order(id=row.id, number="GB1", status=models.OrderStatus.PLACED, customer_name="Wang")
+    del partial.__dict__["customer_name"]  # as an expired attribute: the ORM's descriptor answers
+    assert "customer_name" not in partial.__dict__
+    by_orm = Order.of(partial)
+    assert (by_orm.number, by_orm.customer_name) == ("GB1", partial.customer_name)
+    row.__dict__["state"] = "CONFIRMED"
+    assert Order.of(row).status == models.OrderStatus("CONFIRMED")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -90,6 +91,10 @@ class OrderLine:
         return Offer.of(await get_loader(info.context, OfferByIdLoader).load(self.row.offer_id))
 
 
+_ORDER_VALUES = ("id", "number", "customer_name", "status", "pickup_code", "payment_reference", "created_at",
+                 "paid_at", "cancelled_at", "picked_up_at")
+
+
 @strawberry.type(name="Order")
 class Order(Node):
     id: strawberry.ID
@@ -108,17 +113,24 @@ class Order(Node):
 
     @classmethod
     def of(cls, row: models.Order) -> Order:
+        loaded = row.__dict__
+        try:  # the loaded values as they are, without the ORM's descriptor per attribute
+            values = itemgetter(*_ORDER_VALUES)(loaded)
+        except KeyError:  # something not loaded (expired, deferred): the ORM loads it
+            values = tuple(getattr(row, name) for name in _ORDER_VALUES)
+        id_, number, customer_name, status, pickup_code, payment_reference, created_at, paid_at, cancelled_at, \
+            picked_up_at = values
         return cls(
-            id=strawberry.ID(global_id.encode("Order", row.id)),
-            number=row.number,
-            customer_name=row.customer_name,
-            status=models.OrderStatus(row.__dict__.get("state") or row.status),  # as read: see Order.state
-            pickup_code=row.pickup_code,
-            payment_reference=row.payment_reference,
-            placed_at=row.created_at,
-            paid_at=row.paid_at,
-            cancelled_at=row.cancelled_at,
-            picked_up_at=row.picked_up_at,
+            id=strawberry.ID(global_id.encode("Order", id_)),
+            number=number,
+            customer_name=customer_name,
+            status=models.OrderStatus(loaded.get("state") or status),  # as read: see Order.state
+            pickup_code=pickup_code,
+            payment_reference=payment_reference,
+            placed_at=created_at,
+            paid_at=paid_at,
+            cancelled_at=cancelled_at,
+            picked_up_at=picked_up_at,
             row=row,
         )
 
