@@ -41,30 +41,43 @@ def test_a_known_hash_and_line_order_does_not_matter() -> None:
         b' "point": "00000000-0000-0000-0000-000000000002"}').hexdigest()
 
 
-def test_global_ids_decode_alike_whether_remembered_or_not(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_global_ids_decode_alike_whether_remembered_or_not() -> None:
     import uuid
 
     from service import global_id
 
-    monkeypatch.setattr(global_id, "_decoded", {})
-    monkeypatch.setattr(global_id, "_DECODED_MAX", 8)
+    global_id.decode.cache_clear()
     ids = [uuid.uuid4() for _ in range(12)]
     good = [global_id.encode("Offer", i) for i in ids]
     bad = ["", "x", "T2ZmZXI6bm90LWEtdXVpZA", global_id.encode("Offer", ids[0])[:-2], "\u00e9"]
-    for _ in range(3):  # first decoded, then remembered, then (past the bound) decoded again
+    for _ in range(2):  # decoded, then remembered
         assert [global_id.decode(g) for g in good] == [("Offer", i) for i in ids]
         assert [global_id.decode_as(g, "Offer") for g in good] == ids
         assert [global_id.decode_as(g, "Batch") for g in good] == [None] * len(ids)
         assert [global_id.decode(b) for b in bad] == [None] * len(bad)
-        assert len(global_id._decoded) <= 8
+    assert global_id.decode.cache_info().hits >= len(good) + len(bad)
 
 
-def test_uuid_text_is_str_and_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_uuid_text_is_str() -> None:
     import uuid
 
     from service.orders import placement
 
-    monkeypatch.setattr(placement, "_texts", {})
-    values = [uuid.uuid4() for _ in range(20_000)]
+    values = [uuid.uuid4() for _ in range(1000)]
     assert all(placement._uuid_text(v) == str(v) for v in values + values[:10])
-    assert len(placement._texts) <= 16384
+    assert placement._uuid_text(uuid.UUID(str(values[0]))) == str(values[0])  # an equal UUID, another object
+
+
+def test_by_identity_keeps_values_per_object_and_forgets_when_full() -> None:
+    from service.memo import MISSING, ByIdentity
+
+    memo: ByIdentity[int] = ByIdentity(3)
+    a, b, equal_to_a = [1], [2], [1]
+    assert memo.get(a) is MISSING and memo.get(a, None) is None
+    assert memo.put(a, 10) == 10 and memo.get(a) == 10
+    assert memo.get(equal_to_a) is MISSING  # identity, not equality
+    memo.put(b, 20)
+    memo.put(equal_to_a, 30)
+    assert (memo.get(a), memo.get(b), memo.get(equal_to_a), len(memo)) == (10, 20, 30, 3)
+    memo.put([3], 40)  # full: forgets everything, keeps the new one
+    assert len(memo) == 1 and memo.get(a) is MISSING

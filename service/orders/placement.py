@@ -28,6 +28,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
@@ -43,6 +44,7 @@ from service.accounts.models import PaymentMode
 from service.accounts.roles import account_gone
 from service.db import execute_prepared
 from service.errors import Collector, ErrorCode, FieldError, PermissionDenied, UserErrors, fail
+from service.memo import MISSING, ByIdentity
 from service.orders.models import Order, OrderStatus
 from service.orders.numbers import new_pickup_code, next_order_number, take_order_number
 from service.tenants.principal import TenantInfo
@@ -69,18 +71,9 @@ class Placed:
     order: Order  # the row as written (or the first order's)
 
 
-# UUIDs as text, kept: the same batch, points, offers, tenant and customers come back order after
-# order, and str(UUID) formats anew each time.
-_texts: dict[UUID, str] = {}
-
-
-def _uuid_text(value: UUID) -> str:
-    text_ = _texts.get(value)
-    if text_ is None:
-        if len(_texts) >= 16384:
-            _texts.clear()
-        text_ = _texts[value] = str(value)
-    return text_
+# The same batch, points, offers, tenant and customers come back order after order, and
+# str(UUID) formats anew each time.
+_uuid_text = lru_cache(maxsize=16384)(str)
 
 
 def request_hash(batch_id: UUID | None, pickup_point_id: UUID | None, lines: Sequence[LineSpec]) -> str:
@@ -196,20 +189,16 @@ _order_class = manager_of_class(Order)
 
 # A result's column names (one list per prepared statement and connection) -> the order's fields
 # among them and a getter of their values, so a row is not sifted name by name.
-_columns: dict[int, tuple[Sequence[str], tuple[str, ...], Any]] = {}
+_columns: ByIdentity[tuple[tuple[str, ...], Any]] = ByIdentity(256)
 
 
 def _order_columns(names: Sequence[str]) -> tuple[tuple[str, ...], Any]:
-    hit = _columns.get(id(names))
-    if hit is None or hit[0] is not names:
+    found = _columns.get(names)
+    if found is MISSING:
         keep = [i for i in range(1, len(names)) if names[i] in _ORDER_FIELDS]
-        hit = (names, tuple(names[i] for i in keep), lambda row: tuple(row[i] for i in keep))
-        if len(keep) > 1:
-            hit = (names, hit[1], itemgetter(*keep))
-        if len(_columns) >= 256:
-            _columns.clear()
-        _columns[id(names)] = hit  # holds `names`: its id stays its own
-    return hit[1], hit[2]
+        getter = itemgetter(*keep) if len(keep) > 1 else (lambda row: tuple(row[i] for i in keep))
+        found = _columns.put(names, (tuple(names[i] for i in keep), getter))
+    return found
 
 
 def _placed(names: Sequence[str], row: Sequence[Any]) -> Placed:

@@ -21,6 +21,8 @@ from strawberry.types.enum import has_enum_definition
 from strawberry.types.lazy_type import LazyType
 from strawberry.types.unset import UNSET
 
+from service.memo import ByIdentity
+
 Converter = Callable[[Any], Any]
 
 
@@ -106,7 +108,7 @@ def _plan(arguments: list[Any], registry: Mapping[object, Any], config: Any) -> 
     return plan
 
 
-_plans: dict[int, tuple[list[Any], list[tuple[str, str, Any]]]] = {}
+_plans: ByIdentity[list[tuple[str, str, Any]]] = ByIdentity(65536)  # a field's argument list -> its plan
 
 
 def convert_arguments(
@@ -119,12 +121,11 @@ def convert_arguments(
     """Drop-in for strawberry's `convert_arguments`; plans are kept per field's argument list."""
     if not arguments:
         return {}
-    known = _plans.get(id(arguments))
-    if known is None or known[0] is not arguments:
-        known = (arguments, _plan(arguments, scalar_registry, config))
-        _plans[id(arguments)] = known
+    plan = _plans.get(arguments, None)
+    if plan is None:
+        plan = _plans.put(arguments, _plan(arguments, scalar_registry, config))
     kwargs: dict[str, Any] = {}
-    for name, python_name, convert in known[1]:
+    for name, python_name, convert in plan:
         if name in value:
             given = value[name]
             if convert is None:

@@ -37,25 +37,24 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
+from service.memo import MISSING, ByIdentity
+
 F = TypeVar("F", bound=Callable[..., Any])
 _LEAF, _OBJECT, _TYPENAME, _OTHER = range(4)
 
 
-_signatures: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+_signatures: ByIdentity[tuple[Any, Any]] = ByIdentity(4096)  # definition node -> (schema, signature)
 
 
 def _variable_signature(schema: Any, var_def_node: Any) -> Any:
     """graphql-core's, kept per variable definition: it rebuilds the type from the AST for each
     request, and the parser cache hands out the same definition nodes for the same query."""
-    key = (id(schema), id(var_def_node))
-    hit = _signatures.get(key)
-    if hit is not None and hit[0] is schema and hit[1] is var_def_node:
-        return hit[2]
+    hit = _signatures.get(var_def_node, None)
+    if hit is not None and hit[0] is schema:
+        return hit[1]
     found = _graphql_variable_signature(schema, var_def_node)
     if not isinstance(found, GraphQLError):  # an error is not shared between requests
-        if len(_signatures) >= 4096:
-            _signatures.clear()
-        _signatures[key] = (schema, var_def_node, found)  # held: their ids stay theirs
+        _signatures.put(var_def_node, (schema, found))
     return found
 
 
@@ -75,18 +74,15 @@ def preset(attribute: str) -> Callable[[F], F]:
     return mark
 
 
-_attributes: dict[int, tuple[Any, tuple[str, bool] | None]] = {}
+_attributes: ByIdentity[tuple[str, bool] | None] = ByIdentity(65536)
 
 
 def _attribute(field_def: Any) -> tuple[str, bool] | None:
     """(attribute, is_preset) when the field's value is an attribute of its source, else None.
     Found once per field definition (they live as long as the schema)."""
-    hit = _attributes.get(id(field_def))
-    if hit is not None and hit[0] is field_def:
-        return hit[1]
-    found = _find_attribute(field_def)
-    if len(_attributes) < 65536:
-        _attributes[id(field_def)] = (field_def, found)
+    found = _attributes.get(field_def)
+    if found is MISSING:
+        found = _attributes.put(field_def, _find_attribute(field_def))
     return found
 
 
@@ -123,26 +119,23 @@ class _Directives(Visitor):
 # operation's subfields are the same in every request (nothing reads variables, no @defer), and
 # the parser cache hands out the same nodes for the same query: what is collected and planned
 # for them is kept across requests, keyed by the nodes (held, so their ids stay theirs).
-_static: dict[int, tuple[Any, bool]] = {}
-_shared: dict[tuple, tuple[tuple, Any]] = {}
-_shared_sets: dict[int, Any] = {}  # the shared field sets, by id: only theirs have shared plans
-_plans: dict[int, tuple[Any, list[tuple], tuple | None]] = {}
 _SHARED_MAX = 4096
+_static: ByIdentity[bool] = ByIdentity(_SHARED_MAX)
+_shared: dict[tuple, tuple[tuple, Any]] = {}  # (return type, *node ids) -> (nodes, collected)
+# A shared field set -> its plan (None until planned); only shared sets are in it.
+_shared_plans: ByIdentity[tuple[Any, list[tuple], tuple | None] | None] = ByIdentity(_SHARED_MAX * 2)
 
 
 def _without_directives(operation: Any, fragments: dict[str, Any]) -> bool:
-    hit = _static.get(id(operation))
-    if hit is not None and hit[0] is operation:
-        return hit[1]
-    finder = _Directives()
-    visit(operation, finder)
-    for fragment in fragments.values():
-        finder.found = finder.found or bool(fragment.variable_signatures)  # fragment arguments: per request
-        visit(fragment.definition, finder)
-    if len(_static) >= _SHARED_MAX:
-        _static.clear()
-    _static[id(operation)] = (operation, not finder.found)
-    return not finder.found
+    static = _static.get(operation)
+    if static is MISSING:
+        finder = _Directives()
+        visit(operation, finder)
+        for fragment in fragments.values():
+            finder.found = finder.found or bool(fragment.variable_signatures)  # fragment arguments: per request
+            visit(fragment.definition, finder)
+        static = _static.put(operation, not finder.found)
+    return static
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -170,20 +163,24 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         collected = super().collect_subfields(return_type, field_details_list)
         if len(_shared) >= _SHARED_MAX:
             _shared.clear()
-            _shared_sets.clear()
-            _plans.clear()
+            _shared_plans.clear()
         _shared[key] = (nodes, collected)
-        _shared_sets[id(collected.grouped_field_set)] = collected.grouped_field_set
+        _shared_plans.put(collected.grouped_field_set, None)
         return collected
 
     def _planned(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[Any, list[tuple], tuple | None]:
-        key = id(grouped_field_set)
         # A shared field set (see _static) has a plan shared by every request.
-        plans = _plans if _shared_sets.get(key) is grouped_field_set else self._plans
-        cached = plans.get(key)
+        shared = _shared_plans.get(grouped_field_set)
+        if shared is not MISSING:
+            if shared is None:
+                plan = self._plan(parent_type, grouped_field_set)
+                shared = _shared_plans.put(grouped_field_set, (grouped_field_set, plan, self._signature(plan)))
+            return shared
+        key = id(grouped_field_set)
+        cached = self._plans.get(key)
         if cached is None or cached[0] is not grouped_field_set:
             plan = self._plan(parent_type, grouped_field_set)
-            cached = plans[key] = (grouped_field_set, plan, self._signature(plan))
+            cached = self._plans[key] = (grouped_field_set, plan, self._signature(plan))
         return cached
 
     def _signature(self, plan: list[tuple]) -> tuple | None:

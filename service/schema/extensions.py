@@ -23,6 +23,7 @@ from strawberry.schema.schema import validate_document
 
 from service.config import get_settings
 from service.errors import AuthError, PermissionDenied
+from service.memo import MISSING, ByIdentity
 
 log = logging.getLogger("service.graphql")
 
@@ -49,21 +50,17 @@ def _variable_defaults(document: DocumentNode) -> dict[str, Any]:
 # What the guards need from a document, found once per parsed document (the parser cache hands
 # the same document object back for the same query): its `first` arguments, its variables'
 # defaults and its string literals holding NUL.
-_facts: dict[int, tuple[DocumentNode, list[ArgumentNode], dict[str, Any], list[StringValueNode]]] = {}
+_facts: ByIdentity[tuple[list[ArgumentNode], dict[str, Any], list[StringValueNode]]] = ByIdentity(4096)
 
 
 def _document_facts(document: DocumentNode) -> tuple[list[ArgumentNode], dict[str, Any], list[StringValueNode]]:
-    hit = _facts.get(id(document))
-    if hit is not None and hit[0] is document:
-        return hit[1], hit[2], hit[3]
-    firsts, literals = _FirstArguments(), _StringLiterals()
-    visit(document, firsts)
-    visit(document, literals)
-    if len(_facts) >= 4096:
-        _facts.clear()
-    defaults = _variable_defaults(document)
-    _facts[id(document)] = (document, firsts.values, defaults, literals.nul)
-    return firsts.values, defaults, literals.nul
+    facts = _facts.get(document)
+    if facts is MISSING:
+        firsts, literals = _FirstArguments(), _StringLiterals()
+        visit(document, firsts)
+        visit(document, literals)
+        facts = _facts.put(document, (firsts.values, _variable_defaults(document), literals.nul))
+    return facts
 
 
 def page_size_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
