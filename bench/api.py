@@ -457,51 +457,71 @@ def bench_catalog(env: Env, world: World, port: int, *, runs: int, seconds: floa
 
 
 # -- 5. RLS ---------------------------------------------------------------------------------------------
-def bench_rls(env: Env, world: World, port: int, *, runs: int, seconds: float, clients: int = 8,
-              api_workers: int = 2) -> dict[str, Any]:
-    """The same API, once as the app role under RLS (port) and once connected as the owner,
-    which bypasses RLS (GROUPBUY_APP_DATABASE_URL = the owner URL), loaded AT THE SAME TIME with
-    the same number of clients each: whatever else the shared machine does in that window weighs
-    on both alike, and the ratio of their throughputs is the RLS cost (run one after the other,
-    the drift between windows was larger than the cost: two identical APIs gave 0.83-1.02)."""
+def _side_by_side(ports: tuple[int, int], make, check, *, runs: int, seconds: float,  # type: ignore[no-untyped-def]
+                  clients: int) -> tuple[list[float], list[float]]:
+    """Both APIs loaded AT THE SAME TIME with the same number of clients each, `runs` times (the
+    one started first alternates): whatever else the shared machine does in that window weighs
+    on both alike. Their throughputs per run."""
     import threading
 
-    owner_port = free_port()
-    proc = start_api(env, port=owner_port, workers=api_workers, GROUPBUY_APP_DATABASE_URL=env.owner_url)
+    first, second = [], []
+    for _ in range(runs):
+        got: dict[int, float] = {}
+
+        def one(i: int, p: int, requests, got=got) -> None:  # type: ignore[no-untyped-def]
+            got[i] = load(p, requests, clients=clients, seconds=seconds, check=check).rps
+
+        ready = [prebuilt(make(p), int(1500 * (seconds + 2))) for p in ports]
+        both = [threading.Thread(target=one, args=(i, p, ready[i])) for i, p in enumerate(ports)]
+        for t in (both if len(first) % 2 == 0 else both[::-1]):
+            t.start()
+        for t in both:
+            t.join()
+        first.append(got[0])
+        second.append(got[1])
+    return first, second
+
+
+def bench_rls(env: Env, world: World, *, runs: int, seconds: float, clients: int = 8,
+              api_workers: int = 2) -> dict[str, Any]:
+    """The same API started twice for this benchmark, once as the app role under RLS and once
+    connected as the owner, which bypasses RLS (GROUPBUY_APP_DATABASE_URL = the owner URL), warmed
+    alike and loaded side by side: the ratio of their throughputs is the RLS cost. Both are fresh
+    because the API that had served the earlier benchmarks, compared with a fresh one of the SAME
+    role, gave 0.71-0.99 (medians 0.96, 0.98), while two fresh ones gave 0.98-1.04: its history,
+    not RLS, was in the figure. An A/A control (a third API, app role too, against the first)
+    reports what the method itself reads when there is no difference at all."""
+    from bench.common import stop_process
+
+    ports = {"app": free_port(), "owner": free_port(), "app_control": free_port()}
+    procs = [start_api(env, port=ports["app"], workers=api_workers),
+             start_api(env, port=ports["owner"], workers=api_workers, GROUPBUY_APP_DATABASE_URL=env.owner_url),
+             start_api(env, port=ports["app_control"], workers=api_workers)]
+    workloads = (("catalog", lambda p: catalog_requests(world, p), _ok_catalog),
+                 ("order_spread", lambda p: order_requests(world, p, hot=False), _ok_order))
     out: dict[str, Any] = {}
     try:
-        for name, make, check in (
-            ("catalog", lambda p: catalog_requests(world, p), _ok_catalog),
-            ("order_spread", lambda p: order_requests(world, p, hot=False), _ok_order),
-        ):
-            rls, owner = [], []
-            for r in range(runs):
-                got: dict[str, float] = {}
-
-                def one(key: str, p: int, requests, check=check, got=got) -> None:  # type: ignore[no-untyped-def]
-                    got[key] = load(p, requests, clients=clients, seconds=seconds, check=check).rps
-
-                ready = {p: prebuilt(make(p), int(1500 * (seconds + 2))) for p in (port, owner_port)}
-
-                both = [threading.Thread(target=one, args=("a", port, ready[port])),
-                        threading.Thread(target=one, args=("b", owner_port, ready[owner_port]))]
-                for t in (both if r % 2 == 0 else both[::-1]):
-                    t.start()
-                for t in both:
-                    t.join()
-                rls.append(got["a"])
-                owner.append(got["b"])
-                log(f"  rls {name} run {r + 1}: app role {rls[-1]:.0f}/s, owner (no RLS) {owner[-1]:.0f}/s, "
-                    f"side by side")
+        # Warmed alike: imports, pools, prepared statements, caches, both workloads.
+        for _, make, check in workloads:
+            _side_by_side((ports["app"], ports["owner"]), make, check, runs=1, seconds=2, clients=clients)
+            load(ports["app_control"], make(ports["app_control"]), clients=clients, seconds=2, check=check)
+        for name, make, check in workloads:
+            rls, owner = _side_by_side((ports["app"], ports["owner"]), make, check, runs=runs, seconds=seconds,
+                                       clients=clients)
+            for r, (a, b) in enumerate(zip(rls, owner, strict=True)):
+                log(f"  rls {name} run {r + 1}: app role {a:.0f}/s, owner (no RLS) {b:.0f}/s, side by side")
             out[name] = {"rls_per_second": summary(rls), "owner_per_second": summary(owner),
-                         "ratio": ratio_summary(rls, owner), "method": "concurrent"}
+                         "ratio": ratio_summary(rls, owner), "method": "concurrent, both APIs fresh"}
         if oversold(env, world.batch_id):
             raise AssertionError("oversold during the RLS benchmark")
         out["storefront_sql"] = rls_sql(env, world, runs=runs, seconds=seconds, clients=clients)
+        a, b = _side_by_side((ports["app"], ports["app_control"]), workloads[0][1], _ok_catalog, runs=runs,
+                             seconds=seconds, clients=clients)
+        log(f"  A/A control, catalog, app role ÷ app role: {', '.join(f'{x / y:.3f}' for x, y in zip(a, b, strict=True))}")
+        out["control"] = {"ratio": ratio_summary(a, b), "method": "the catalog on two fresh app-role APIs"}
     finally:
-        from bench.common import stop_process
-
-        stop_process(proc)
+        for p in procs:
+            stop_process(p)
     return out
 
 
@@ -532,5 +552,5 @@ def run(env: Env, *, runs: int, seconds: float, client_counts: tuple[int, ...] =
                                         hello_port=hello_port)
     if only is None or "rls" in only:
         log("benchmark 5: RLS")
-        results["rls"] = bench_rls(env, world, port, runs=runs, seconds=seconds, api_workers=api_workers)
+        results["rls"] = bench_rls(env, world, runs=runs, seconds=seconds, api_workers=api_workers)
     return results

@@ -64,7 +64,10 @@ def report(r: dict[str, Any]) -> str:
         out.append("| query | app role /s | owner /s | ratio |")
         out.append("| --- | --- | --- | --- |")
         for k, v in r["rls"].items():
-            out.append(f"| {k} | {_m(v['rls_per_second'], 0)} | {_m(v['owner_per_second'], 0)} | {_m(v['ratio'], 3)} |")
+            if k != "control":
+                out.append(f"| {k} | {_m(v['rls_per_second'], 0)} | {_m(v['owner_per_second'], 0)} | {_m(v['ratio'], 3)} |")
+        if "control" in r["rls"]:
+            out.append(f"\nA/A control (catalog, two fresh app-role APIs side by side): {_m(r['rls']['control']['ratio'], 3)}")
         out.append("")
     if "close" in r:
         out.append("**3. Close** (seconds; the close actor end to end ÷ the bare aggregates in psql)\n")

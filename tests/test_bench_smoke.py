@@ -37,6 +37,18 @@ def test_headline_and_table_from_results() -> None:
     assert "order hot" in table(h)
 
 
+def test_rls_control_is_reported_but_not_the_rls_figure() -> None:
+    from bench.__main__ import headline
+
+    def m(x: float) -> dict:
+        return {"ratio": {"median": x, "min": x, "max": x, "runs": 1}}
+
+    h = headline({"rls": {"catalog": m(0.95), "order_spread": m(0.93), "control": m(0.80)}})
+    assert h["rls_ratio"] == 0.93
+    assert h["rls_control_ratio"] == 0.8
+    assert "rls_ratio_control" not in h
+
+
 def test_pgbench_script_names_the_world() -> None:
     from bench.api import pgbench_script
     from bench.world import World
