@@ -15,6 +15,8 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
+import threading
 import time
 from typing import Any
 
@@ -32,9 +34,32 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+def _stop_with(supervisor: int) -> None:
+    """SIGTERM (uvicorn's graceful stop) to this worker once its supervisor is gone: otherwise it
+    goes on serving the port with nobody to restart or stop it, and a new `serve` shares the port
+    with it. Linux signals the death (PR_SET_PDEATHSIG); elsewhere the parent is polled."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    else:
+        def watch() -> None:
+            while os.getppid() == supervisor:
+                time.sleep(1.0)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+    if os.getppid() != supervisor:  # gone before the above took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker(host: str, port: int, options: dict[str, Any], supervisor: int) -> None:
     import uvicorn
 
+    _stop_with(supervisor)
     sock = _listening_socket(host, port)
     config = uvicorn.Config("service.app:create_app", factory=True, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
@@ -46,7 +71,7 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
     stopping = False
 
     def start() -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_worker, args=(host, port, options), daemon=False)
+        process = context.Process(target=_worker, args=(host, port, options, os.getpid()), daemon=False)
         process.start()
         return process
 

@@ -1,5 +1,5 @@
 """`groupbuy serve --workers 2`: every worker takes connections, a dead one is replaced, SIGTERM
-stops them all."""
+stops them all, and a killed supervisor takes its workers with it."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def _wait(predicate, what: str, timeout: float = 60) -> None:  # type: ignore[no
     while not predicate():
         assert time.monotonic() < deadline, what
         time.sleep(0.2)
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _ready(base: str) -> bool:
@@ -101,5 +108,17 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_all(served) -> None:  # typ
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     for worker in workers:
-        assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+        assert _gone(worker)
+    assert not _ready(base)
+
+
+def test_workers_stop_when_the_supervisor_is_killed(served) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL (the OOM killer, a crash) gives the supervisor no chance to stop its workers: they
+    must notice by themselves, not go on serving the port with nobody to restart or stop them."""
+    proc, base, _ = served
+    workers = _workers(proc)
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait()
+    _wait(lambda: all(_gone(w) for w in workers), "the workers outlived their supervisor", timeout=30)
     assert not _ready(base)
