@@ -122,6 +122,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the API and the web client with uvicorn."""
     import uvicorn
 
+    _follow_supervisor()
     s = get_settings()
     options = dict(
         log_level=s.log_level.lower(), timeout_keep_alive=5, limit_concurrency=1000, access_log=False,
@@ -136,11 +137,25 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     uvicorn.run("service.app:create_app", factory=True, host=host or s.host, port=port or s.port, **options)
 
 
+SUPERVISOR_PID = "GROUPBUY_SUPERVISOR_PID"
+
+
+def _follow_supervisor() -> None:
+    """Started by `groupbuy run`: stop when it is gone, whatever ended it (its own children only:
+    the variable is not passed further down)."""
+    pid = os.environ.pop(SUPERVISOR_PID, None)
+    if pid:
+        from service.serving import stop_with_parent
+
+        stop_with_parent(int(pid))
+
+
 @main.command()
 @click.option("--processes", type=int, default=1, show_default=True)
 @click.option("--threads", type=int, default=4, show_default=True)
 def worker(processes: int, threads: int) -> None:
     """Run a dramatiq worker for every actor."""
+    _follow_supervisor()
     os.execvpe(
         sys.executable,
         [sys.executable, "-m", "dramatiq", "--processes", str(processes), "--threads", str(threads),
@@ -164,6 +179,7 @@ def worker_environment() -> dict[str, str]:
 @click.option("--interval", type=float, default=1.0, show_default=True)
 def scheduler(interval: float) -> None:
     """Open and close batches on time, expire unpaid orders, relay the outbox."""
+    _follow_supervisor()
     from service.tasks import jobs  # noqa: F401  (registers every job)
     from service.tasks.scheduler import run_scheduler
 

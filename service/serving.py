@@ -34,10 +34,11 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _stop_with(supervisor: int) -> None:
-    """SIGTERM (uvicorn's graceful stop) to this worker once its supervisor is gone: otherwise it
-    goes on serving the port with nobody to restart or stop it, and a new `serve` shares the port
-    with it. Linux signals the death (PR_SET_PDEATHSIG); elsewhere the parent is polled."""
+def stop_with_parent(supervisor: int) -> None:
+    """SIGTERM (a graceful stop) to this process once its supervisor is gone: otherwise it goes
+    on (serving the port, consuming the queue) with nobody to restart or stop it, beside the next
+    supervisor's own. Linux signals the death (PR_SET_PDEATHSIG, kept across exec); elsewhere the
+    parent is polled."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -59,7 +60,7 @@ def _stop_with(supervisor: int) -> None:
 def _worker(host: str, port: int, options: dict[str, Any], supervisor: int) -> None:
     import uvicorn
 
-    _stop_with(supervisor)
+    stop_with_parent(supervisor)
     sock = _listening_socket(host, port)
     config = uvicorn.Config("service.app:create_app", factory=True, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])

@@ -58,8 +58,9 @@ def run_all(port: int | None) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    # SIGHUP: the terminal `make run` was started from closed. Stopped as on Ctrl-C, servers too.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, request_stop)
 
     pg = redis = None
     env = dict(os.environ)
@@ -116,7 +117,11 @@ def run_all(port: int | None) -> int:
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "service.cli", *args], env=env, start_new_session=True)
+    from service.cli import SUPERVISOR_PID
+
+    # Each child stops by itself should this process die without stopping it (SIGKILL).
+    return subprocess.Popen([sys.executable, "-m", "service.cli", *args], env={**env, SUPERVISOR_PID: str(os.getpid())},
+                            start_new_session=True)
 
 
 def _stop_children(children: dict[str, subprocess.Popen]) -> None:

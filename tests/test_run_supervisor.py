@@ -1,5 +1,6 @@
 """`groupbuy run` from nothing: embedded servers, migrations, demo data, API, worker and
-scheduler; SIGTERM stops every child and both servers; a second run reuses the data."""
+scheduler; SIGTERM (and SIGHUP, a closed terminal) stops every child and both servers; a second
+run reuses the data; killed outright, it still takes the API, worker and scheduler with it."""
 
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise AssertionError("groupbuy run did not become ready")
 
 
-def _stop(proc: subprocess.Popen) -> str:
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
     descendants = psutil.Process(proc.pid).children(recursive=True)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output
     gone, alive = psutil.wait_procs(descendants, timeout=10)
@@ -79,5 +80,48 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path: Path):  # type: ignor
                           json={"query": "{ tenant { slug } }"}).json()
         assert body["data"]["tenant"]["slug"] == "demo"
     finally:
-        output = _stop(proc)
+        output = _stop(proc, signal.SIGHUP)
     assert "kept from the previous run" in output
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.slow
+def test_a_killed_run_takes_its_children_with_it(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """SIGKILL leaves `groupbuy run` no chance to stop anything: the API, the worker and the
+    scheduler must stop by themselves rather than keep the port and the queue with nobody to stop
+    them. (The embedded servers stay, as after any run, for the next one to reuse.)"""
+    from service.embedded import EmbeddedPostgres
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start(tmp_path, port)
+    servers: list[psutil.Process] = []
+    try:
+        _wait_ready(url, proc)
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        servers = [p for p in descendants if "redis-server" in " ".join(p.cmdline())]
+        app = [p for p in descendants if p not in servers]
+        commands = " | ".join(" ".join(p.cmdline()) for p in app)
+        for part in ("serve", "dramatiq", "scheduler"):
+            assert part in commands, commands
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while not all(_gone(p) for p in app):
+            assert time.monotonic() < deadline, [" ".join(p.cmdline()) for p in app if not _gone(p)]
+            time.sleep(0.2)
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{url}/healthz", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for p in servers:
+            p.kill()
+        EmbeddedPostgres(tmp_path).stop()
