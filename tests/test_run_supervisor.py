@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from service.embedded import free_port
+from tests.processes import wait_gone
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
@@ -44,7 +45,7 @@ def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
     proc.send_signal(sig)
     output, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, output
-    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    _, alive = psutil.wait_procs(descendants, timeout=10)
     assert not alive, f"left running: {[p.info if hasattr(p, 'info') else p for p in alive]}"
     return output
 
@@ -84,12 +85,6 @@ def test_run_serves_everything_and_stops_cleanly(tmp_path: Path):  # type: ignor
     assert "kept from the previous run" in output
 
 
-def _gone(process: psutil.Process) -> bool:
-    try:
-        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
 
 @pytest.mark.slow
 def test_a_killed_run_takes_its_children_with_it(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -112,10 +107,7 @@ def test_a_killed_run_takes_its_children_with_it(tmp_path: Path):  # type: ignor
             assert part in commands, commands
         proc.kill()
         proc.wait()
-        deadline = time.monotonic() + 30
-        while not all(_gone(p) for p in app):
-            assert time.monotonic() < deadline, [" ".join(p.cmdline()) for p in app if not _gone(p)]
-            time.sleep(0.2)
+        wait_gone(app, "outlived groupbuy run")
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{url}/healthz", timeout=2)
     finally:

@@ -14,6 +14,8 @@ import httpx
 import psutil
 import pytest
 
+from tests.processes import gone, wait_gone
+
 
 def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
     """The uvicorn workers: the children that listen on a TCP port."""
@@ -33,12 +35,6 @@ def _wait(predicate, what: str, timeout: float = 60) -> None:  # type: ignore[no
         assert time.monotonic() < deadline, what
         time.sleep(0.2)
 
-
-def _gone(process: psutil.Process) -> bool:
-    try:
-        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def _ready(base: str) -> bool:
@@ -108,7 +104,7 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_all(served) -> None:  # typ
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     for worker in workers:
-        assert _gone(worker)
+        assert gone(worker)
     assert not _ready(base)
 
 
@@ -120,5 +116,5 @@ def test_workers_stop_when_the_supervisor_is_killed(served) -> None:  # type: ig
     assert len(workers) == 2
     proc.kill()
     proc.wait()
-    _wait(lambda: all(_gone(w) for w in workers), "the workers outlived their supervisor", timeout=30)
+    wait_gone(workers, "the workers outlived their supervisor")
     assert not _ready(base)
