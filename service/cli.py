@@ -145,7 +145,7 @@ def _follow_supervisor() -> None:
     the variable is not passed further down)."""
     pid = os.environ.pop(SUPERVISOR_PID, None)
     if pid:
-        from service.serving import stop_with_parent
+        from service.processes import stop_with_parent
 
         stop_with_parent(int(pid))
 

@@ -15,10 +15,10 @@ import multiprocessing
 import os
 import signal
 import socket
-import sys
-import threading
 import time
 from typing import Any
+
+from service.processes import stop_with_parent
 
 log = logging.getLogger("service.serving")
 _STOP_GRACE = 20.0
@@ -32,29 +32,6 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.listen(2048)
     return sock
-
-
-def stop_with_parent(supervisor: int) -> None:
-    """SIGTERM (a graceful stop) to this process once its supervisor is gone: otherwise it goes
-    on (serving the port, consuming the queue) with nobody to restart or stop it, beside the next
-    supervisor's own. Linux signals the death (PR_SET_PDEATHSIG, kept across exec); elsewhere the
-    parent is polled."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    else:
-        def watch() -> None:
-            while os.getppid() == supervisor:
-                time.sleep(1.0)
-            os.kill(os.getpid(), signal.SIGTERM)
-
-        threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
-    if os.getppid() != supervisor:  # gone before the above took effect
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _worker(host: str, port: int, options: dict[str, Any], supervisor: int) -> None:

@@ -19,7 +19,7 @@ class StopWithMaster(dramatiq.Middleware):
     beside the next master's own processes."""
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
-        from service.serving import stop_with_parent
+        from service.processes import stop_with_parent
 
         parent = multiprocessing.parent_process()  # the master's pid as it was at the start
         stop_with_parent(parent.pid if parent is not None and parent.pid else os.getppid())
