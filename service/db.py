@@ -171,6 +171,19 @@ async def execute_prepared(conn: psycopg.AsyncConnection[Any], name: bytes, sql:
     statements' bookkeeping): libpq's own calls, waited on like psycopg waits, the row loaded by
     psycopg's loaders. Errors are psycopg's, with their SQLSTATE and diagnostics. A name stands
     for one statement on every connection."""
+    names, loader, rows = await _execute(conn, name, sql, params)
+    return names, (loader.load_row(0, tuple) if rows else None)
+
+
+async def execute_prepared_rows(conn: psycopg.AsyncConnection[Any], name: bytes, sql: bytes,
+                                params: Sequence[str | None]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The same, with every row."""
+    names, loader, rows = await _execute(conn, name, sql, params)
+    return names, (loader.load_rows(0, rows, tuple) if rows else [])
+
+
+async def _execute(conn: psycopg.AsyncConnection[Any], name: bytes, sql: bytes,
+                   params: Sequence[str | None]) -> tuple[list[str], Transformer, int]:
     pgconn = conn.pgconn
     async with conn.lock:
         statements = _statements(conn)
@@ -184,15 +197,13 @@ async def execute_prepared(conn: psycopg.AsyncConnection[Any], name: bytes, sql:
     names = prepared.names
     if names is None:
         names = prepared.names = [(result.fname(i) or b"").decode() for i in range(result.nfields)]
-    if not result.ntuples:
-        return names, None
     loader = prepared.loader
     if loader is None:
         loader = prepared.loader = Transformer(conn)
         loader.set_pgresult(result)
     else:
         loader.set_pgresult(result, set_loaders=False)
-    return names, loader.load_row(0, tuple)
+    return names, loader, result.ntuples
 
 
 def _check(result: pq.abc.PGresult, conn: psycopg.AsyncConnection[Any]) -> pq.abc.PGresult:

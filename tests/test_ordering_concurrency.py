@@ -37,12 +37,20 @@ PLACE = """
 mutation($input: OrderPlaceInput!) { orderPlace(input: $input) { order { id } errors { code message } } }"""
 
 
-@pytest.fixture(scope="module")
-def api_processes(services, tmp_path_factory) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    """Two `groupbuy serve` processes: separate interpreters, pools and event loops."""
+# Every test runs against API processes that place each order alone, then against ones that
+# place the orders meeting in a worker together (one lane per batch, so they queue and group).
+PLACEMENT = {"alone": {"GROUPBUY_ORDER_GROUP_MAX": "1"}, "grouped": {"GROUPBUY_ORDER_GROUP_LANES": "1"}}
+
+
+@pytest.fixture(scope="module", params=list(PLACEMENT))
+def api_processes(services, tmp_path_factory, request) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """Two `groupbuy serve` processes: separate interpreters, pools and event loops, with
+    metrics of their own."""
     from service.embedded import free_port
 
-    env = {**os.environ, "GROUPBUY_DB_POOL_SIZE": "20", "GROUPBUY_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "GROUPBUY_DB_POOL_SIZE": "20", "GROUPBUY_LOG_LEVEL": "WARNING",
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("api-metrics")), **PLACEMENT[request.param]}
+    env.pop("GROUPBUY_METRICS_TOKEN", None)
     logs = tmp_path_factory.mktemp("api-logs")
     procs: list[subprocess.Popen] = []
     urls = []
@@ -247,3 +255,19 @@ def test_orders_racing_the_cutoff_never_commit_at_or_after_it(gql, make_tenant, 
         f"cutoff race: {codes['OK']} committed, {codes['BATCH_NOT_OPEN']} refused "
         f"({at_commit} of them by the commit-time trigger)"
     )
+
+
+def test_orders_went_alone_or_together_as_configured(api_processes, request):  # type: ignore[no-untyped-def]
+    """After the races above: the grouped processes placed some orders several per statement,
+    the others one per statement."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{api_processes[0]}/metrics", timeout=10).text
+    (family,) = [f for f in text_string_to_metric_families(text) if f.name == "groupbuy_order_statement_orders"]
+    buckets = {s.labels["le"]: s.value for s in family.samples if s.name.endswith("_bucket")}
+    statements, alone = buckets["+Inf"], buckets["1.0"]
+    assert statements > 300, buckets
+    if request.node.callspec.params["api_processes"] == "grouped":
+        assert alone < statements, buckets
+    else:
+        assert alone == statements, buckets

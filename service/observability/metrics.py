@@ -85,6 +85,12 @@ ORDERS_REFUSED = Counter(
     "orderPlace calls refused, by the payload's (first) error code.",
     ["tenant", "reason"],
 )
+ORDER_STATEMENT_ORDERS = Histogram(
+    "groupbuy_order_statement_orders",
+    "Orders placed per statement: orderPlace requests that met in a worker go together "
+    "(GROUPBUY_ORDER_GROUP_MAX); 1 when alone.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 CLOSE_SECONDS = Histogram(
     "groupbuy_batch_close_duration_seconds",
     "Duration of batch closes that did the work (not those that found the batch already closed).",

@@ -42,7 +42,7 @@ from sqlalchemy.orm.attributes import manager_of_class
 
 from service.accounts.models import PaymentMode
 from service.accounts.roles import account_gone
-from service.db import execute_prepared
+from service.db import execute_prepared, execute_prepared_rows
 from service.errors import Collector, ErrorCode, FieldError, PermissionDenied, UserErrors, fail
 from service.memo import MISSING, ByIdentity
 from service.orders.models import Order, OrderStatus
@@ -171,8 +171,12 @@ def _text(value: Any) -> str | None:
 def _refusal(error: psycopg.Error | None) -> Exception | None:
     """What a refusal raised by place_order() or the cutoff trigger means; None: not a refusal."""
     state = getattr(error, "sqlstate", None)
+    return _refusal_of(state, error.diag.message_detail if state == REFUSED_SQLSTATE else None)  # type: ignore[union-attr]
+
+
+def _refusal_of(state: str | None, detail: str | None) -> Exception | None:
     if state == REFUSED_SQLSTATE:
-        found = json.loads(error.diag.message_detail or "[]")  # type: ignore[union-attr]
+        found = json.loads(detail or "[]")
         return UserErrors([FieldError(ErrorCode(e["code"]), e["message"], e["field"]) for e in found])
     if state == BATCH_CLOSED_SQLSTATE:
         return fail(ErrorCode.BATCH_NOT_OPEN, "The batch closed before the order went through.", ["batchId"])
@@ -192,24 +196,24 @@ _order_class = manager_of_class(Order)
 _columns: ByIdentity[tuple[tuple[str, ...], Any]] = ByIdentity(256)
 
 
-def _order_columns(names: Sequence[str]) -> tuple[tuple[str, ...], Any]:
+def _order_columns(names: Sequence[str], replayed_at: int) -> tuple[tuple[str, ...], Any]:
     found = _columns.get(names)
     if found is MISSING:
-        keep = [i for i in range(1, len(names)) if names[i] in _ORDER_FIELDS]
+        keep = [i for i in range(replayed_at + 1, len(names)) if names[i] in _ORDER_FIELDS]
         getter = itemgetter(*keep) if len(keep) > 1 else (lambda row: tuple(row[i] for i in keep))
         found = _columns.put(names, (tuple(names[i] for i in keep), getter))
     return found
 
 
-def _placed(names: Sequence[str], row: Sequence[Any]) -> Placed:
+def _placed(names: Sequence[str], row: Sequence[Any], replayed_at: int = 0) -> Placed:
     # Built the way the ORM builds a row it loads, without __init__'s validation (~90 µs -> ~6 µs);
     # that path does not configure the mappers, which the first query or __init__ would have.
     if not _order_class.mapper.configured:
         configure_mappers()
     order = _order_class.new_instance()
-    fields, values = _order_columns(names)
+    fields, values = _order_columns(names, replayed_at)
     order.__dict__.update(zip(fields, values(row), strict=True))
-    return Placed(order_id=order.id, replayed=bool(row[0]), order=order)
+    return Placed(order_id=order.id, replayed=bool(row[replayed_at]), order=order)
 
 
 async def place_order_alone(
@@ -271,3 +275,74 @@ async def place_order(
             raise
         raise refusal from None
     return _placed(list(result.keys()), row)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """One customer's orderPlace, its input already `clean`."""
+
+    customer_id: UUID
+    pickup_point_id: UUID | None
+    lines: Sequence[LineSpec]
+    idempotency_key: str
+
+
+# place_orders(): each order as place_order() alone would place it, the group committed at once.
+_PLACE_MANY_DRIVER_SQL = (
+    b"SELECT r.n, r.error_state, r.error_detail, r.replayed, (r.placed).* FROM place_orders("
+    b"CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid[]), CAST($4 AS uuid[]), CAST($5 AS int[]), "
+    b"CAST($6 AS uuid[]), CAST($7 AS int[]), CAST($8 AS text[]), CAST($9 AS text[]), CAST($10 AS text[]), "
+    b"CAST($11 AS text[]), CAST($12 AS text), CAST($13 AS text), CAST($14 AS numeric), CAST($15 AS int)) AS r"
+)
+_REPLAYED_AT = 3  # n, error_state, error_detail, replayed, the order's columns
+
+
+def _text_array(values: Sequence[str]) -> str:
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+async def place_orders_together(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    tenant: TenantInfo,
+    batch_id: UUID,
+    requests: Sequence[OrderRequest],
+    lock_wait_ms: int,
+) -> list[Placed | Exception | None]:
+    """Places the orders of one batch with one statement, committed together (`conn` in
+    autocommit), in the order given: their offers must never go down from one order to the next
+    (`lock_order`). Per order: what was placed, the refusal to raise, or None when it was given up
+    and must be placed alone (`place_order_alone`) now that the group has committed. Raises when
+    the whole statement failed (nothing of it stays; then every order is to be placed alone)."""
+    numbers = [await take_order_number(conn) for _ in requests]
+    status = OrderStatus.PENDING_PAYMENT if tenant.payment_mode is PaymentMode.PREPAID else OrderStatus.PLACED
+    lines = [line for request in requests for line in request.lines]
+    params = [
+        _uuid_text(tenant.id), _uuid_text(batch_id),
+        _text([request.customer_id for request in requests]),
+        "{" + ",".join("NULL" if r.pickup_point_id is None else _uuid_text(r.pickup_point_id) for r in requests) + "}",
+        _text([len(request.lines) for request in requests]),
+        _text([line.offer_id for line in lines]),
+        _text([line.quantity for line in lines]),
+        _text_array([request.idempotency_key for request in requests]),
+        _text_array([request_hash(batch_id, r.pickup_point_id, r.lines) for r in requests]),
+        _text_array(numbers),
+        _text_array([new_pickup_code() for _ in requests]),
+        status.value, tenant.currency, str(tenant.default_commission_rate), str(lock_wait_ms),
+    ]
+    names, rows = await execute_prepared_rows(conn, b"groupbuy_place_orders", _PLACE_MANY_DRIVER_SQL, params)
+    outcomes: list[Placed | Exception | None] = [None] * len(requests)
+    for row in rows:
+        state = row[1]
+        if state is None:
+            outcomes[row[0] - 1] = _placed(names, row, _REPLAYED_AT)
+        elif state != BATCH_CLOSED_SQLSTATE:  # past the cutoff: alone, it is checked with the commit
+            outcomes[row[0] - 1] = _refusal_of(state, row[2])
+    return outcomes
+
+
+def lock_order(request: OrderRequest) -> tuple[UUID, UUID]:
+    """(lowest offer, highest offer): a group's orders follow each other when each one's lowest
+    is at least every earlier one's highest."""
+    offers = [line.offer_id for line in request.lines if line.offer_id is not None]
+    return min(offers), max(offers)

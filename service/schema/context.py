@@ -102,6 +102,11 @@ class Context:
         """`statement` on a pooled driver connection in autocommit, its own transaction
         (`service.db.run_alone`: it must be safe to run twice). Whatever this request already wrote
         commits first: the statement must not wait on locks its own request holds, nor commit them."""
+        await self.commit_first()
+        return await run_alone(statement)
+
+    async def commit_first(self) -> None:
+        """Commits whatever this request already wrote, before work on connections of its own
+        that must not wait on this request's locks, nor commit them."""
         if self._session is not None:
             await self.finish(commit=True)
-        return await run_alone(statement)

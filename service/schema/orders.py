@@ -15,7 +15,7 @@ from service import global_id
 from service.accounts.models import Role
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.observability.metrics import observe_order_place
-from service.orders import cancellation, models, payment, pickup, placement, queries
+from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
 from service.schema.access import KeyedLoader, check_page, decode, get_loader, is_admin, roles_of, serial_session
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
@@ -258,9 +258,9 @@ async def _customer(context: Context) -> UUID:
 
 
 async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
-    """One statement on a connection of its own, committed at once: the cutoff trigger runs at that
-    commit, with the database clock, and its refusal becomes this payload's error. The payload is
-    the row written, not a second read."""
+    """Placed and committed on a connection of its own, alone or with the orders that meet it in
+    this worker: the cutoff is checked with the database clock after the last lock wait, and a
+    refusal becomes this payload's error. The payload is the row written, not a second read."""
     customer_id = context.principal.user_id
     if customer_id is None:
         raise PermissionDenied("Sign in as a customer first.")
@@ -276,19 +276,11 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
         await _customer(context)  # who may order is answered before what is wrong with the order
         raise
     tenant = context.tenant
-    # Safe to run twice (the idempotency key); place_order() checks that the account exists, is
-    # enabled and is a customer's.
-    return await context.run_alone(
-        lambda conn: placement.place_order_alone(
-            conn,
-            tenant=tenant,
-            customer_id=customer_id,
-            batch_id=batch_id,
-            pickup_point_id=pickup_point_id,
-            lines=lines,
-            idempotency_key=input.idempotency_key,
-        )
-    )
+    await context.commit_first()
+    # place_order() checks that the account exists, is enabled and is a customer's. Placed with
+    # the orders that meet it in this worker (service/orders/grouping.py).
+    return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]
+        customer_id, pickup_point_id, lines, input.idempotency_key))
 
 
 @strawberry.type
