@@ -1,12 +1,14 @@
-"""What placing several orders per statement would save, measured before building it.
+"""What placing several orders per statement saves in the database, without the API around it.
 
-Not one of `make bench`'s figures: a measurement for a design decision. Two client processes
-(as the API's two workers) call `place_order()` on the app role in autocommit, as the API does:
+Not one of `make bench`'s figures: measured in session 8 to decide on grouping orders, before
+`place_orders()` existed (with a wrapper of its own), and now run against `place_orders()`
+itself. Two client processes (as the API's two workers) place orders on the app role in
+autocommit, as the API does:
 
-- `1 per statement`: 4 connections per process, one order per round trip (the API today);
-- `k per statement`: one statement places k orders, each in its own subtransaction (a refusal
-  refuses only its order), and commits them together (`k = 2`: 2 connections per process;
-  `k = 4`: 1), through a PL/pgSQL wrapper created for this measurement only.
+- `1 per statement`: 4 connections per process, one `place_order()` per round trip (an order alone);
+- `k per statement`: one `place_orders()` places k orders, each in its own subtransaction (a
+  refusal refuses only its order), and commits them together (`k = 2`: 2 connections per
+  process; `k = 4`: 1).
 
 Per mode: orders/s, the client processes' CPU per order, and the rest of the machine's CPU per
 order (PostgreSQL, for nearly all of it), modes alternated within each round.
@@ -30,26 +32,10 @@ from bench.api import ORDER_OFFERS, POINTS
 from bench.common import log, servers
 from bench.world import World, build_world, did
 
-GROUPED = """
-CREATE OR REPLACE FUNCTION bench_place_orders(p_tenant uuid, p_customers uuid[], p_batch uuid, p_points uuid[],
-  p_offers uuid[], p_keys text[], p_numbers text[], p_codes text[]) RETURNS SETOF text LANGUAGE plpgsql AS $$
-DECLARE i int; v uuid;
-BEGIN
-  FOR i IN 1 .. cardinality(p_customers) LOOP
-    BEGIN
-      SELECT (x.placed).id INTO v FROM place_order(p_tenant, p_customers[i], p_batch, p_points[i], ARRAY[p_offers[i]],
-        ARRAY[1], p_keys[i], 'h', p_numbers[i], p_codes[i], 'PENDING_PAYMENT', 'CNY', 0.1, true, true) x;
-      RETURN NEXT v::text;
-    EXCEPTION WHEN OTHERS THEN
-      RETURN NEXT SQLSTATE;
-    END;
-  END LOOP;
-END $$;
-GRANT EXECUTE ON FUNCTION bench_place_orders(uuid, uuid[], uuid, uuid[], uuid[], text[], text[], text[]) TO PUBLIC;
-"""
 ONE = ("SELECT r.replayed, (r.placed).* FROM place_order(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
        "'PENDING_PAYMENT', 'CNY', 0.1, true, true) AS r")
-MANY = "SELECT * FROM bench_place_orders(%s, %s, %s, %s, %s, %s, %s, %s)"
+MANY = ("SELECT r.error_state FROM place_orders(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'PENDING_PAYMENT', "
+        "'CNY', 0.1, 100) AS r")
 CONNECTIONS = 4  # per client process, as the API's driver pool
 
 
@@ -77,11 +63,12 @@ def _client(url: str, world: World, k: int, seconds: float, hot: bool, seed: int
                     await conn.execute(ONE, (t, c, b, p, [o], [1], key, "h", number, code), prepare=True)
                     placed += 1
                     continue
-                xs = list(zip(*(order() for _ in range(k)), strict=True))
-                cur = await conn.execute(MANY, (t, list(xs[0]), b, *map(list, xs[1:])), prepare=True)
-                for (got,) in await cur.fetchall():
-                    placed += len(got) == 36
-                    refused += len(got) != 36
+                c, p, o, key, number, code = map(list, zip(*(order() for _ in range(k)), strict=True))
+                cur = await conn.execute(MANY, (t, b, c, p, [1] * k, o, [1] * k, key, ["h"] * k, number, code),
+                                         prepare=True)
+                for (state,) in await cur.fetchall():
+                    placed += state is None
+                    refused += state is not None
             await conn.close()
 
         await asyncio.gather(*(connection() for _ in range(max(1, CONNECTIONS // k))))
@@ -124,8 +111,6 @@ def main() -> None:
     args = parser.parse_args()
     with servers("grouped") as env:
         world = build_world(env)
-        with env.owner() as conn:
-            conn.execute(GROUPED)
         # Orders in the tables and statistics that know them (autovacuum's analyze in production).
         _run(env, world, 1, 5, False, 900)
         with env.owner() as conn:
