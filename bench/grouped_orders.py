@@ -1,12 +1,12 @@
 """What placing several orders per statement saves in the database, without the API around it.
 
 Not one of `make bench`'s figures: measured in session 8 to decide on grouping orders, before
-`place_orders()` existed (with a wrapper of its own), and now run against `place_orders()`
+`place_order_group()` existed (with a wrapper of its own), and now run against `place_order_group()`
 itself. Two client processes (as the API's two workers) place orders on the app role in
 autocommit, as the API does:
 
 - `1 per statement`: 4 connections per process, one `place_order()` per round trip (an order alone);
-- `k per statement`: one `place_orders()` places k orders, each in its own subtransaction (a
+- `k per statement`: one `place_order_group()` places k orders, each in its own subtransaction (a
   refusal refuses only its order), and commits them together (`k = 2`: 2 connections per
   process; `k = 4`: 1).
 
@@ -34,7 +34,7 @@ from bench.world import World, build_world, did
 
 ONE = ("SELECT r.replayed, (r.placed).* FROM place_order(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
        "'PENDING_PAYMENT', 'CNY', 0.1, true, true) AS r")
-MANY = ("SELECT r.error_state FROM place_orders(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'PENDING_PAYMENT', "
+MANY = ("SELECT r.error_state FROM place_order_group(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'PENDING_PAYMENT', "
         "'CNY', 0.1, 100) AS r")
 CONNECTIONS = 4  # per client process, as the API's driver pool
 

@@ -1,4 +1,4 @@
-"""Orders placed together (place_orders(), service/orders/grouping.py): each order ends exactly as
+"""Orders placed together (place_order_group(), service/orders/grouping.py): each order ends exactly as
 it would have alone — placed, replayed or refused with the same errors — the group commits as
 one, the cutoff is checked after its last order, and a group never deadlocks: it gives up an
 order (placed alone after it) rather than wait out of lock order.
@@ -234,7 +234,7 @@ def _two_orders_second_blocked(shop, owner_db, lock_wait_ms: int, while_waiting:
             deadline = time.monotonic() + 30
             while not owner_db.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE '%%place_orders(%%'").fetchone()[0]:
+                    "AND query LIKE '%%place_order_group(%%'").fetchone()[0]:
                 assert time.monotonic() < deadline, "the group never waited for the held slots"
                 time.sleep(0.02)
             while_waiting()

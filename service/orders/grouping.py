@@ -3,7 +3,7 @@
 Each tenant's batch has a queue per event loop and at most `order_group_lanes` senders. A request
 joins the queue and starts a sender when fewer are running; a sender takes what is waiting (up to
 `order_group_max`, in lock order: `placement.lock_order`) and places it, alone when it is one
-order (today's statement), else with `place_orders()`; then takes what queued meanwhile. Nothing
+order (today's statement), else with `place_order_group()`; then takes what queued meanwhile. Nothing
 waits for a group to fill: when the lanes are idle an order goes at once, alone, and groups form
 only while orders queue behind busy lanes, i.e. under load, where they save the most.
 

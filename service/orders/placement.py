@@ -287,9 +287,9 @@ class OrderRequest:
     idempotency_key: str
 
 
-# place_orders(): each order as place_order() alone would place it, the group committed at once.
+# place_order_group(): each order as place_order() alone would place it, the group committed at once.
 _PLACE_MANY_DRIVER_SQL = (
-    b"SELECT r.n, r.error_state, r.error_detail, r.replayed, (r.placed).* FROM place_orders("
+    b"SELECT r.n, r.error_state, r.error_detail, r.replayed, (r.placed).* FROM place_order_group("
     b"CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid[]), CAST($4 AS uuid[]), CAST($5 AS int[]), "
     b"CAST($6 AS uuid[]), CAST($7 AS int[]), CAST($8 AS text[]), CAST($9 AS text[]), CAST($10 AS text[]), "
     b"CAST($11 AS text[]), CAST($12 AS text), CAST($13 AS text), CAST($14 AS numeric), CAST($15 AS int)) AS r"
@@ -330,7 +330,7 @@ async def place_orders_together(
         _text_array([new_pickup_code() for _ in requests]),
         status.value, tenant.currency, str(tenant.default_commission_rate), str(lock_wait_ms),
     ]
-    names, rows = await execute_prepared_rows(conn, b"groupbuy_place_orders", _PLACE_MANY_DRIVER_SQL, params)
+    names, rows = await execute_prepared_rows(conn, b"groupbuy_place_order_group", _PLACE_MANY_DRIVER_SQL, params)
     outcomes: list[Placed | Exception | None] = [None] * len(requests)
     for row in rows:
         state = row[1]

@@ -1,4 +1,4 @@
-"""place_orders(): several orders of one tenant's batch in one statement and one commit
+"""place_order_group(): several orders of one tenant's batch in one statement and one commit
 
 An API worker that has several orderPlace requests waiting sends them together: each order is
 place_order() as before, in its own subtransaction (a refusal undoes that order only), and they
@@ -35,10 +35,12 @@ depends_on = None
 SIGNATURE = ("uuid, uuid, uuid[], uuid[], int[], uuid[], int[], text[], text[], text[], text[], text, text, "
              "numeric, int")
 
+# Not `place_orders`: tools that derive a GraphQL schema from the database (PostGraphile, the
+# bench's peer) name types after a function's singular, and two functions would clash.
 # One row per order, in the order given: n (1-based), error_state NULL and the order (replayed: its
 # idempotency key had been used), or the SQLSTATE and DETAIL of what refused or gave it up.
 PLACE_ORDERS_FUNCTION = """
-CREATE OR REPLACE FUNCTION place_orders(
+CREATE OR REPLACE FUNCTION place_order_group(
   p_tenant uuid, p_batch uuid, p_customers uuid[], p_points uuid[], p_line_counts int[], p_offers uuid[],
   p_quantities int[], p_keys text[], p_hashes text[], p_numbers text[], p_codes text[], p_status text,
   p_currency text, p_default_rate numeric, p_lock_wait_ms int
@@ -131,5 +133,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(f"DROP FUNCTION place_orders({SIGNATURE})")
+    op.execute(f"DROP FUNCTION place_order_group({SIGNATURE})")
     op.execute(_place_order_0011())
