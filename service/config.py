@@ -47,9 +47,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
     db_pool_size: int = 10
     # orderPlace requests of one tenant's batch that meet in a worker are placed up to this many
-    # per statement (1: each alone), on at most order_group_lanes connections at a time; a
-    # grouped order after the first waits at most order_group_lock_wait_ms for a lock, then is
-    # placed alone (service/orders/grouping.py).
+    # per statement (1: each alone), on at most order_group_lanes connections at a time (a lane
+    # beyond the first only for a full group); a grouped order after the first waits at most
+    # order_group_lock_wait_ms for a lock, then is placed alone (service/orders/grouping.py).
     order_group_max: int = Field(default=8, ge=1, le=64)
     order_group_lanes: int = Field(default=2, ge=1)
     order_group_lock_wait_ms: int = Field(default=100, ge=1)

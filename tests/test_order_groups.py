@@ -358,3 +358,44 @@ def test_grouped_orders_from_three_processes_sell_out_every_offer_without_deadlo
     check_stock(owner_db, [tenant.uuid])
     check_stock_slots(owner_db, [tenant.uuid])
     print({"codes": dict(codes), "sizes": [r["sizes"] for r in runs], "given_up": [r["given_up"] for r in runs]})
+
+
+def test_an_idle_worker_sends_each_order_at_once_and_a_second_lane_opens_only_for_a_full_group(  # type: ignore[no-untyped-def]
+    shop, owner_db
+):
+    """Alone when nothing else waits; while a statement is in flight the next orders queue behind
+    it, and a second lane opens only when a full group (4 here) is waiting."""
+    tenant, world, batch_id, (free, scarce, _) = shop
+    people = [c for c, _ in bulk_customers(owner_db, tenant, 9)]
+    info = _info(tenant.uuid)
+
+    def request(customer: uuid.UUID, offer: uuid.UUID) -> OrderRequest:
+        return OrderRequest(customer, world.point_id, [LineSpec(offer, 1)], uuid.uuid4().hex)
+
+    async def one_at_a_time() -> dict[int, int]:
+        for customer in people[:3]:
+            await grouping.place(info, batch_id, request(customer, free))
+        return grouping.stats()["sizes"]
+
+    async def behind_a_blocked_statement() -> dict[int, int]:
+        holder = await psycopg.AsyncConnection.connect(owner_db.info.dsn, password=owner_db.info.password)
+        await holder.execute("SELECT 1 FROM offer_stock_slot WHERE offer_id = %s FOR UPDATE", (free,))
+        blocked = asyncio.create_task(grouping.place(info, batch_id, request(people[3], free)))
+        await asyncio.sleep(0.3)
+        assert not blocked.done()
+        queued = asyncio.create_task(grouping.place(info, batch_id, request(people[4], scarce)))
+        await asyncio.sleep(0.3)
+        assert not queued.done(), "an order went on a second lane while the first was busy"
+        full = [asyncio.create_task(grouping.place(info, batch_id, request(c, scarce))) for c in people[5:8]]
+        # Four waiting: a full group, sent on the second lane while the first is still blocked.
+        placed = await asyncio.wait_for(asyncio.gather(queued, *full), 30)
+        assert all(not p.replayed for p in placed) and not blocked.done()
+        await holder.commit()
+        await holder.close()
+        await asyncio.wait_for(blocked, 30)
+        return grouping.stats()["sizes"]
+
+    assert _with_placer(4, 2, 100, one_at_a_time) == {1: 3}
+    assert _with_placer(4, 2, 100, behind_a_blocked_statement) == {1: 1, 4: 1}
+    assert (_sold(owner_db, free), _sold(owner_db, scarce)) == (4, 4)
+    check_stock(owner_db, [tenant.uuid])

@@ -1,11 +1,13 @@
 """orderPlace requests that meet in a worker are placed together: one statement, one commit.
 
-Each tenant's batch has a queue per event loop and at most `order_group_lanes` senders. A request
-joins the queue and starts a sender when fewer are running; a sender takes what is waiting (up to
-`order_group_max`, in lock order: `placement.lock_order`) and places it, alone when it is one
-order (today's statement), else with `place_order_group()`; then takes what queued meanwhile. Nothing
-waits for a group to fill: when the lanes are idle an order goes at once, alone, and groups form
-only while orders queue behind busy lanes, i.e. under load, where they save the most.
+Each tenant's batch has a queue per event loop. A request joins the queue and, when no sender is
+running, starts one; a sender takes what is waiting (up to `order_group_max`, in lock order:
+`placement.lock_order`) and places it, alone when it is one order (today's statement), else with
+`place_order_group()`; then takes what queued meanwhile. Nothing waits for a group to fill: when
+the worker is idle an order goes at once, alone, and groups form while orders queue behind a
+statement in flight, i.e. under load, where they save the most. A second lane (up to
+`order_group_lanes`) opens only when a full group is waiting: at 8 clients, a second lane
+sent most orders alone and placed fewer per second than one (bench/README.md).
 
 Orders the group gave up, and all of a group whose statement failed, are placed alone after it,
 so each order ends as it would have alone: placed, replayed or refused. A request cancelled
@@ -43,6 +45,7 @@ class _Queue:
     batch_id: UUID
     waiting: deque[_Waiting] = field(default_factory=deque)
     senders: int = 0
+    sending: int = 0  # senders with a statement in flight
 
 
 @dataclass
@@ -91,7 +94,7 @@ async def place(tenant: TenantInfo, batch_id: UUID, request: OrderRequest) -> Pl
         queue = placer.queues[key] = _Queue(tenant, batch_id)
     done: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
     queue.waiting.append(_Waiting(request, done))
-    if queue.senders < placer.lanes:
+    if queue.senders < placer.lanes and (not queue.senders or len(queue.waiting) >= placer.most):
         queue.senders += 1
         task = asyncio.create_task(_send(placer, key, queue))
         placer.tasks.add(task)
@@ -102,14 +105,21 @@ async def place(tenant: TenantInfo, batch_id: UUID, request: OrderRequest) -> Pl
 async def _send(placer: _Placer, key: tuple[UUID, UUID], queue: _Queue) -> None:
     group: list[_Waiting] = []
     try:
-        while queue.waiting:
+        # Another lane only for a full group: while a statement is in flight the orders behind it
+        # queue and go together next, which costs the database less than sending them at once.
+        while queue.waiting and (not queue.sending or len(queue.waiting) >= placer.most):
             group = _take(queue.waiting, placer.most)
             placer.sizes[len(group)] = placer.sizes.get(len(group), 0) + 1
             ORDER_STATEMENT_ORDERS.observe(len(group))
-            if len(group) == 1:
-                await _settle(group[0].done, _alone(queue.tenant, queue.batch_id, group[0].request))
-            else:
-                await _together(placer, queue, group)
+            queue.sending += 1
+            try:
+                if len(group) == 1:
+                    await _settle(group[0].done, _alone(queue.tenant, queue.batch_id, group[0].request))
+                else:
+                    await _together(placer, queue, group)
+            finally:
+                queue.sending -= 1
+            group = []
     except BaseException as e:  # cancelled with its event loop: no request may wait forever
         stranded = group + (list(queue.waiting) if queue.senders == 1 else [])
         for w in stranded:
