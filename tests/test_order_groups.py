@@ -197,8 +197,8 @@ def test_orders_that_meet_go_together_and_sell_exactly_the_stock(shop, owner_db)
     assert kinds == {"placed": 5, "refused": 55}, kinds
     assert Counter((e[0][0], tuple(e[0][1])) for kind, e in outcomes if kind == "refused") == {
         ("OUT_OF_STOCK", ("lines", "0", "quantity")): 55}
-    # All 60 queued before the one lane's sender ran: it took them 8 at a time.
-    assert sizes == {8: 7, 4: 1}, sizes
+    # The first went at once, alone; the other 59 queued behind it and went 8 at a time.
+    assert sizes == {1: 1, 8: 7, 3: 1}, sizes
     assert _sold(owner_db, scarce) == 5
     check_stock(owner_db, [tenant.uuid])
     check_stock_slots(owner_db, [tenant.uuid])
@@ -206,21 +206,25 @@ def test_orders_that_meet_go_together_and_sell_exactly_the_stock(shop, owner_db)
 
 def _two_orders_second_blocked(shop, owner_db, lock_wait_ms: int, while_waiting: Callable[[], None],  # type: ignore[no-untyped-def]
                                closes_in: float | None = None):
-    """Two customers' orders on two offers sent as one group; the later one in lock order waits
-    on that offer's slots, which another transaction holds until `while_waiting()` returns.
+    """Two customers' orders on two offers sent as one group (a third customer's order, sent
+    first, goes alone at once and they queue behind it); the later one in lock order waits on
+    that offer's slots, which another transaction holds until `while_waiting()` returns.
     `closes_in`: the batch's cutoff is moved to that many seconds from now first (the group
     holds the batch row FOR SHARE: it cannot be moved while the group waits).
     Returns the customers, the two outcomes (in lock order) and the group sizes."""
-    tenant, world, batch_id, (free, scarce, _) = shop
-    people = [c for c, _ in bulk_customers(owner_db, tenant, 2)]
+    tenant, world, batch_id, (free, scarce, limited) = shop
+    people = [c for c, _ in bulk_customers(owner_db, tenant, 3)]
     low, high = sorted([free, scarce])
+    opener = OrderRequest(people[2], world.point_id, [LineSpec(limited, 1)], uuid.uuid4().hex)
     requests = [OrderRequest(people[0], world.point_id, [LineSpec(low, 1)], uuid.uuid4().hex),
                 OrderRequest(people[1], world.point_id, [LineSpec(high, 1)], uuid.uuid4().hex)]
     info = _info(tenant.uuid)
     found: dict[str, Any] = {}
 
     async def both() -> None:
-        found["outcomes"] = await asyncio.gather(*(_outcome(grouping.place(info, batch_id, r)) for r in requests))
+        first, *found["outcomes"] = await asyncio.gather(
+            *(_outcome(grouping.place(info, batch_id, r)) for r in [opener, *requests]))
+        assert first[0] == "placed", first
         found["sizes"] = grouping.stats()["sizes"]
 
     if closes_in is not None:
@@ -240,7 +244,7 @@ def _two_orders_second_blocked(shop, owner_db, lock_wait_ms: int, while_waiting:
             while_waiting()
         sender.join(60)
     assert not sender.is_alive()
-    return people, found["outcomes"], found["sizes"]
+    return people[:2], found["outcomes"], found["sizes"]
 
 
 def test_a_group_past_the_cutoff_at_its_end_is_rolled_back_and_each_order_refused(  # type: ignore[no-untyped-def]
@@ -256,11 +260,12 @@ def test_a_group_past_the_cutoff_at_its_end_is_rolled_back_and_each_order_refuse
                                (batch_id,)).fetchone()[0]:
             time.sleep(0.05)
 
-    _, outcomes, sizes = _two_orders_second_blocked(shop, owner_db, 30_000, pass_the_cutoff, closes_in=2)
-    assert sizes == {2: 1}
+    people, outcomes, sizes = _two_orders_second_blocked(shop, owner_db, 30_000, pass_the_cutoff, closes_in=2)
+    assert sizes == {1: 1, 2: 1}
     assert [(kind, [(code, field) for code, field, _ in errors]) for kind, errors in outcomes] == [
         ("refused", [("BATCH_NOT_OPEN", ["batchId"])])] * 2
-    assert owner_db.execute("SELECT count(*) FROM customer_order WHERE tenant_id = %s", (tenant.uuid,)).fetchone() == (0,)
+    assert owner_db.execute("SELECT count(*) FROM customer_order WHERE customer_id = ANY(%s)",
+                            (people,)).fetchone() == (0,)
     check_stock_slots(owner_db, [tenant.uuid])
 
 
@@ -270,23 +275,23 @@ def test_a_grouped_order_that_waits_too_long_is_given_up_and_placed_alone(shop, 
     it takes."""
     tenant, _, _, _ = shop
     seen: dict[str, int] = {}
+    # The grouped orders' customers are made inside the helper: count all but the opener's order.
+    grouped = "SELECT count(*) - 1 FROM customer_order WHERE tenant_id = %s"
 
     def until_the_first_commits() -> None:
         deadline = time.monotonic() + 30
-        while not owner_db.execute("SELECT count(*) FROM customer_order WHERE tenant_id = %s",
-                                   (tenant.uuid,)).fetchone()[0]:
+        while not owner_db.execute(grouped, (tenant.uuid,)).fetchone()[0]:
             assert time.monotonic() < deadline, "the group waited for the held slots"
             time.sleep(0.02)
         time.sleep(0.3)  # the second order, alone now, waits for the held slots
-        seen["committed while held"] = owner_db.execute(
-            "SELECT count(*) FROM customer_order WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0]
+        seen["committed while held"] = owner_db.execute(grouped, (tenant.uuid,)).fetchone()[0]
 
     people, outcomes, sizes = _two_orders_second_blocked(shop, owner_db, 200, until_the_first_commits)
-    assert sizes == {2: 1}
+    assert sizes == {1: 1, 2: 1}
     assert [kind for kind, _ in outcomes] == ["placed", "placed"]
     assert seen == {"committed while held": 1}
-    assert owner_db.execute("SELECT customer_id FROM customer_order WHERE tenant_id = %s ORDER BY customer_id",
-                            (tenant.uuid,)).fetchall() == sorted([(p,) for p in people])
+    assert owner_db.execute("SELECT count(*) FROM customer_order WHERE customer_id = ANY(%s)",
+                            (people,)).fetchone() == (2,)
     check_stock(owner_db, [tenant.uuid])
     check_stock_slots(owner_db, [tenant.uuid])
 
@@ -398,4 +403,32 @@ def test_an_idle_worker_sends_each_order_at_once_and_a_second_lane_opens_only_fo
     assert _with_placer(4, 2, 100, one_at_a_time) == {1: 3}
     assert _with_placer(4, 2, 100, behind_a_blocked_statement) == {1: 1, 4: 1}
     assert (_sold(owner_db, free), _sold(owner_db, scarce)) == (4, 4)
+    check_stock(owner_db, [tenant.uuid])
+
+
+def test_orders_read_with_other_tenant_settings_do_not_share_a_group(shop, owner_db):  # type: ignore[no-untyped-def]
+    """A group's orders are written with one set of tenant settings (payment mode, currency,
+    default commission): a request that read other settings (they changed in between) waits
+    for a group of its own."""
+    import dataclasses
+
+    tenant, world, batch_id, (free, _, limited) = shop
+    people = [c for c, _ in bulk_customers(owner_db, tenant, 4)]
+    at_pickup = _info(tenant.uuid)
+    prepaid = dataclasses.replace(at_pickup, payment_mode=PaymentMode.PREPAID)
+
+    def request(customer: uuid.UUID, offer: uuid.UUID) -> OrderRequest:
+        return OrderRequest(customer, world.point_id, [LineSpec(offer, 1)], uuid.uuid4().hex)
+
+    async def main() -> tuple[list[Placed], dict[int, int]]:
+        placed = await asyncio.gather(
+            grouping.place(at_pickup, batch_id, request(people[0], limited)),  # alone at once
+            grouping.place(at_pickup, batch_id, request(people[1], free)),
+            grouping.place(prepaid, batch_id, request(people[2], free)),
+            grouping.place(at_pickup, batch_id, request(people[3], free)))
+        return list(placed), grouping.stats()["sizes"]
+
+    placed, sizes = _with_placer(8, 1, 100, main)
+    assert [p.order.status for p in placed] == ["PLACED", "PLACED", "PENDING_PAYMENT", "PLACED"]
+    assert sizes == {1: 2, 2: 1}, sizes
     check_stock(owner_db, [tenant.uuid])

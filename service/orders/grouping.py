@@ -33,15 +33,15 @@ from service.orders.placement import OrderRequest, Placed
 from service.tenants.principal import TenantInfo
 
 
-@dataclass
+@dataclass(slots=True)
 class _Waiting:
+    tenant: TenantInfo  # as this request read it: a group's orders share theirs
     request: OrderRequest
     done: asyncio.Future[Placed]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Queue:
-    tenant: TenantInfo
     batch_id: UUID
     waiting: deque[_Waiting] = field(default_factory=deque)
     senders: int = 0
@@ -61,6 +61,7 @@ class _Placer:
     given_up: int = 0
 
 
+_IDLE_QUEUES = 1024
 _placers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Placer] = weakref.WeakKeyDictionary()
 
 
@@ -91,18 +92,40 @@ async def place(tenant: TenantInfo, batch_id: UUID, request: OrderRequest) -> Pl
     key = (tenant.id, batch_id)
     queue = placer.queues.get(key)
     if queue is None:
-        queue = placer.queues[key] = _Queue(tenant, batch_id)
+        if len(placer.queues) >= _IDLE_QUEUES:  # batches that are over: forget the idle ones
+            placer.queues = {k: q for k, q in placer.queues.items() if q.senders or q.waiting}
+        queue = placer.queues[key] = _Queue(batch_id)
+    if not queue.senders:  # idle: this request is the lane, without a task or a future
+        return await _inline(placer, queue, tenant, request)
     done: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
-    queue.waiting.append(_Waiting(request, done))
-    if queue.senders < placer.lanes and (not queue.senders or len(queue.waiting) >= placer.most):
-        queue.senders += 1
-        task = asyncio.create_task(_send(placer, key, queue))
-        placer.tasks.add(task)
-        task.add_done_callback(placer.tasks.discard)
+    queue.waiting.append(_Waiting(tenant, request, done))
+    if queue.senders < placer.lanes and len(queue.waiting) >= placer.most:
+        _start_sender(placer, queue)
     return await done
 
 
-async def _send(placer: _Placer, key: tuple[UUID, UUID], queue: _Queue) -> None:
+def _start_sender(placer: _Placer, queue: _Queue) -> None:
+    queue.senders += 1
+    task = asyncio.create_task(_send(placer, queue))
+    placer.tasks.add(task)
+    task.add_done_callback(placer.tasks.discard)
+
+
+async def _inline(placer: _Placer, queue: _Queue, tenant: TenantInfo, request: OrderRequest) -> Placed:
+    queue.senders += 1
+    queue.sending += 1
+    placer.sizes[1] = placer.sizes.get(1, 0) + 1
+    ORDER_STATEMENT_ORDERS.observe(1)
+    try:
+        return await _alone(tenant, queue.batch_id, request)
+    finally:
+        queue.sending -= 1
+        queue.senders -= 1
+        if not queue.senders and queue.waiting:  # what queued behind this order goes next
+            _start_sender(placer, queue)
+
+
+async def _send(placer: _Placer, queue: _Queue) -> None:
     group: list[_Waiting] = []
     try:
         # Another lane only for a full group: while a statement is in flight the orders behind it
@@ -114,9 +137,10 @@ async def _send(placer: _Placer, key: tuple[UUID, UUID], queue: _Queue) -> None:
             queue.sending += 1
             try:
                 if len(group) == 1:
-                    await _settle(group[0].done, _alone(queue.tenant, queue.batch_id, group[0].request))
+                    only = group[0]
+                    await _settle(only.done, _alone(only.tenant, queue.batch_id, only.request))
                 else:
-                    await _together(placer, queue, group)
+                    await _together(placer, queue.batch_id, group)
             finally:
                 queue.sending -= 1
             group = []
@@ -128,20 +152,20 @@ async def _send(placer: _Placer, key: tuple[UUID, UUID], queue: _Queue) -> None:
         raise
     finally:
         queue.senders -= 1
-        if not queue.senders and not queue.waiting and placer.queues.get(key) is queue:
-            del placer.queues[key]
 
 
 def _take(waiting: deque[_Waiting], most: int) -> list[_Waiting]:
-    """Up to `most` of the longest waiting, in lock order; one that would go against that order
-    waits for the next group."""
+    """Up to `most` of the longest waiting, in lock order, with the same tenant settings as the
+    first (a settings change between requests: the later ones wait for the next group); one
+    that would go against the lock order waits for the next group too."""
     first = [waiting.popleft() for _ in range(min(most, len(waiting)))]
+    tenant = first[0].tenant
     first.sort(key=lambda w: placement.lock_order(w.request))
     group, later = [], []
     highest = None
     for w in first:
         low, high = placement.lock_order(w.request)
-        if highest is None or low >= highest:
+        if (highest is None or low >= highest) and (w.tenant is tenant or w.tenant == tenant):
             group.append(w)
             highest = high if highest is None else max(highest, high)
         else:
@@ -150,12 +174,11 @@ def _take(waiting: deque[_Waiting], most: int) -> list[_Waiting]:
     return group
 
 
-async def _together(placer: _Placer, queue: _Queue, group: list[_Waiting]) -> None:
-    requests = [w.request for w in group]
+async def _together(placer: _Placer, batch_id: UUID, group: list[_Waiting]) -> None:
+    tenant, requests = group[0].tenant, [w.request for w in group]
     try:
         outcomes = await run_alone(lambda conn: placement.place_orders_together(
-            conn, tenant=queue.tenant, batch_id=queue.batch_id, requests=requests,
-            lock_wait_ms=placer.lock_wait_ms))
+            conn, tenant=tenant, batch_id=batch_id, requests=requests, lock_wait_ms=placer.lock_wait_ms))
     except Exception:  # noqa: BLE001 - rolled back as a whole: each goes alone, which says what it was
         outcomes = [None] * len(group)
     alone = []
@@ -171,7 +194,7 @@ async def _together(placer: _Placer, queue: _Queue, group: list[_Waiting]) -> No
         placer.given_up += len(alone)
         for _ in alone:
             ORDER_STATEMENT_ORDERS.observe(1)
-        await asyncio.gather(*(_settle(w.done, _alone(queue.tenant, queue.batch_id, w.request)) for w in alone))
+        await asyncio.gather(*(_settle(w.done, _alone(w.tenant, batch_id, w.request)) for w in alone))
 
 
 async def _settle(done: asyncio.Future[Placed], place: Awaitable[Placed]) -> None:

@@ -277,7 +277,7 @@ async def place_order(
     return _placed(list(result.keys()), row)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OrderRequest:
     """One customer's orderPlace, its input already `clean`."""
 

@@ -105,6 +105,10 @@ class Context:
         await self.commit_first()
         return await run_alone(statement)
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._session is not None
+
     async def commit_first(self) -> None:
         """Commits whatever this request already wrote, before work on connections of its own
         that must not wait on this request's locks, nor commit them."""

@@ -276,7 +276,8 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
         await _customer(context)  # who may order is answered before what is wrong with the order
         raise
     tenant = context.tenant
-    await context.commit_first()
+    if context.in_transaction:
+        await context.commit_first()
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]
