@@ -296,6 +296,29 @@ def test_a_grouped_order_that_waits_too_long_is_given_up_and_placed_alone(shop, 
     check_stock_slots(owner_db, [tenant.uuid])
 
 
+
+def test_a_group_whose_connection_dies_is_placed_again_and_each_order_once(shop, owner_db):  # type: ignore[no-untyped-def]
+    """The server ends the group's session while its second order waits (a restart, an admin's
+    pg_terminate_backend): nothing of the group committed, and its orders are placed again
+    (the driver pool runs the statement once more on a new connection; the same idempotency keys
+    make that exact), each once."""
+    tenant, _, _, _ = shop
+
+    def end_the_groups_session() -> None:
+        (ended,) = owner_db.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%%place_order_group(%%'").fetchone()
+        assert ended == 1
+
+    people, outcomes, sizes = _two_orders_second_blocked(shop, owner_db, 30_000, end_the_groups_session)
+    assert [kind for kind, _ in outcomes] == ["placed", "placed"], outcomes
+    assert sorted(owner_db.execute("SELECT customer_id, count(*) FROM customer_order WHERE customer_id = ANY(%s) "
+                                   "GROUP BY customer_id", (people,)).fetchall()) == sorted((p, 1) for p in people)
+    assert sizes == {1: 1, 2: 1}
+    check_stock(owner_db, [tenant.uuid])
+    check_stock_slots(owner_db, [tenant.uuid])
+
+
 def _shop_floor(orders: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, list[uuid.UUID], list[uuid.UUID]]],  # noqa: C901
                 seed: int) -> dict[str, Any]:
     """One process, as an API worker: 12 tasks on one event loop place orders through the placer
