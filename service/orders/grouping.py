@@ -1,11 +1,12 @@
 """orderPlace requests that meet in a worker are placed together: one statement, one commit.
 
-Each tenant's batch has a queue per event loop. A request joins the queue and, when no sender is
-running, starts one; a sender takes what is waiting (up to `order_group_max`, in lock order:
-`placement.lock_order`) and places it, alone when it is one order (today's statement), else with
-`place_order_group()`; then takes what queued meanwhile. Nothing waits for a group to fill: when
-the worker is idle an order goes at once, alone, and groups form while orders queue behind a
-statement in flight, i.e. under load, where they save the most. A second lane (up to
+Each tenant's batch has a queue per event loop. A request that finds its batch idle places its
+order at once, alone, itself (today's statement); one that finds a statement in flight queues,
+and when that statement returns a sender takes what is waiting (up to `order_group_max`, in lock
+order: `placement.lock_order`) and places it, alone when it is one order, else with
+`place_order_group()`; then takes what queued meanwhile. Nothing waits for a group to fill:
+groups form while orders queue behind a statement in flight, i.e. under load, where they save
+the most. A second lane (up to
 `order_group_lanes`) opens only when a full group is waiting: at 8 clients, a second lane
 sent most orders alone and placed fewer per second than one (bench/README.md).
 
@@ -114,8 +115,7 @@ def _start_sender(placer: _Placer, queue: _Queue) -> None:
 async def _inline(placer: _Placer, queue: _Queue, tenant: TenantInfo, request: OrderRequest) -> Placed:
     queue.senders += 1
     queue.sending += 1
-    placer.sizes[1] = placer.sizes.get(1, 0) + 1
-    ORDER_STATEMENT_ORDERS.observe(1)
+    _count(placer, 1)
     try:
         return await _alone(tenant, queue.batch_id, request)
     finally:
@@ -132,8 +132,7 @@ async def _send(placer: _Placer, queue: _Queue) -> None:
         # queue and go together next, which costs the database less than sending them at once.
         while queue.waiting and (not queue.sending or len(queue.waiting) >= placer.most):
             group = _take(queue.waiting, placer.most)
-            placer.sizes[len(group)] = placer.sizes.get(len(group), 0) + 1
-            ORDER_STATEMENT_ORDERS.observe(len(group))
+            _count(placer, len(group))
             queue.sending += 1
             try:
                 if len(group) == 1:
@@ -160,11 +159,10 @@ def _take(waiting: deque[_Waiting], most: int) -> list[_Waiting]:
     that would go against the lock order waits for the next group too."""
     first = [waiting.popleft() for _ in range(min(most, len(waiting)))]
     tenant = first[0].tenant
-    first.sort(key=lambda w: placement.lock_order(w.request))
+    ordered = sorted(((placement.lock_order(w.request), n, w) for n, w in enumerate(first)), key=lambda x: x[:2])
     group, later = [], []
     highest = None
-    for w in first:
-        low, high = placement.lock_order(w.request)
+    for (low, high), _, w in ordered:
         if (highest is None or low >= highest) and (w.tenant is tenant or w.tenant == tenant):
             group.append(w)
             highest = high if highest is None else max(highest, high)
@@ -185,11 +183,8 @@ async def _together(placer: _Placer, batch_id: UUID, group: list[_Waiting]) -> N
     for w, outcome in zip(group, outcomes, strict=True):
         if outcome is None:
             alone.append(w)
-        elif isinstance(outcome, Placed):
-            if not w.done.done():
-                w.done.set_result(outcome)
-        elif not w.done.done():
-            w.done.set_exception(outcome)
+        else:
+            _resolve(w.done, outcome)
     if alone:
         placer.given_up += len(alone)
         for _ in alone:
@@ -199,13 +194,24 @@ async def _together(placer: _Placer, batch_id: UUID, group: list[_Waiting]) -> N
 
 async def _settle(done: asyncio.Future[Placed], place: Awaitable[Placed]) -> None:
     try:
-        placed = await place
+        placed: Placed | Exception = await place
     except Exception as e:  # noqa: BLE001 - the request's to raise
-        if not done.done():
-            done.set_exception(e)
+        placed = e
+    _resolve(done, placed)
+
+
+def _resolve(done: asyncio.Future[Placed], outcome: Placed | Exception) -> None:
+    if done.done():  # the request was cancelled while it waited
+        return
+    if isinstance(outcome, Exception):
+        done.set_exception(outcome)
     else:
-        if not done.done():
-            done.set_result(placed)
+        done.set_result(outcome)
+
+
+def _count(placer: _Placer, orders: int) -> None:
+    placer.sizes[orders] = placer.sizes.get(orders, 0) + 1
+    ORDER_STATEMENT_ORDERS.observe(orders)
 
 
 async def _alone(tenant: TenantInfo, batch_id: UUID, request: OrderRequest) -> Placed:
