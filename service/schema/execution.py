@@ -38,6 +38,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from service.memo import MISSING, ByIdentity
+from service.schema import coercion
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LEAF, _OBJECT, _TYPENAME, _OTHER = range(4)
@@ -61,6 +62,7 @@ def _variable_signature(schema: Any, var_def_node: Any) -> Any:
 _graphql_variable_signature = graphql_values.get_variable_signature
 if getattr(_graphql_variable_signature, "__module__", "") == "graphql.execution.get_variable_signature":
     graphql_values.get_variable_signature = _variable_signature
+coercion.install()
 
 
 def preset(attribute: str) -> Callable[[F], F]:
