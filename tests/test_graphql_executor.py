@@ -41,6 +41,11 @@ class Item:
     leaf: Leaf
     optional_leaf: Leaf | None = None
     preset_leaf: strawberry.Private[Leaf | None] = None
+    # Lists read from attributes: empty, null or not (only an empty one or a null skips graphql-core).
+    leaves: list[Leaf] = strawberry.field(default_factory=list)
+    maybe_leaves: list[Leaf | None] | None = None
+    names: list[str] = strawberry.field(default_factory=list)
+    grid: list[list[int]] | None = None
 
     @strawberry.field
     @preset("preset_leaf")
@@ -71,6 +76,8 @@ def _items(bad: bool) -> list[Item]:
             label=None if i == 1 else f"label {i}", must="ok", leaf=Leaf(name=f"leaf {i}"),
             optional_leaf=Leaf(name="o") if i == 2 else None,
             preset_leaf=Leaf(name=f"preset {i}") if i % 2 else None,
+            leaves=[Leaf(name=f"l{i}")] * (i % 2), maybe_leaves=[None, Leaf(name="m")] if i == 3 else None,
+            names=["n"] * i, grid=[] if i % 2 else [[i], []],
         ))
     if bad:
         items[2].must = None  # type: ignore[assignment]
@@ -78,6 +85,10 @@ def _items(bad: bool) -> list[Item]:
         items[1].leaf = Leaf(name=None)  # type: ignore[arg-type]
         items[0].optional_leaf = Leaf(name=None)  # type: ignore[arg-type]
         items[3].leaf = Leaf(name="x", maybe="fail")
+        items[0].leaves = None  # type: ignore[assignment]
+        items[2].names = ("tuple", None)  # type: ignore[assignment]
+        items[1].grid = [[1, "x"]]  # type: ignore[list-item]
+        items[3].leaves = [Leaf(name=None)]  # type: ignore[arg-type]
     return items
 
 
@@ -110,6 +121,9 @@ QUERIES = [
     "{ items { leaf { loud } computed { loud name } } }",
     "{ nullableItems(bad: true) { id leaf { loud } } }",
     "query($s: Boolean!) { one { id label @skip(if: $s) leaf @include(if: $s) { name } } }",
+    "{ items { id leaves { name } maybeLeaves { name } names grid } }",
+    "{ items(bad: true) { id leaves { name } } }",
+    "{ nullableItems(bad: true) { id leaves { name } names grid maybeLeaves { loud } } }",
     "{ one { computed { name maybe } optionalLeaf { name } } }",
 ]
 
@@ -144,6 +158,9 @@ def test_the_fast_path_is_taken() -> None:
     _run(schema, QUERIES[0])
     kinds = {kind for name, kind in seen if name == "Item"}
     assert kinds == {0, 1}, seen  # leaves and objects (leaf, optionalLeaf, the preset computed)
+    seen.clear()
+    _run(schema, "{ items { leaves { name } maybeLeaves { name } names grid } }")
+    assert {kind for name, kind in seen if name == "Item"} == {4}, seen  # lists of every kind
 
 
 @strawberry.type

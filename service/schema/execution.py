@@ -5,7 +5,8 @@ wrapper around `getattr`), then `complete_value`'s type dispatch — about 3 µs
 catalog page has over a thousand. Per selection set (once per request, shared by every item
 of a list) this executor plans which fields are plain: a strawberry field without resolver,
 extensions or arguments, or a resolver marked with `preset` whose object carries the value.
-Those it reads with `getattr` and coerces itself; anything unusual — a None for a non-null
+Those it reads with `getattr` and coerces itself (a list only when it is empty or null: a
+mutation payload's `errors`); anything unusual — a None for a non-null
 field, a value of an unexpected class, a coercion that fails — goes to graphql-core's own
 path, which then resolves, completes or reports the error exactly as it always did.
 
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 from graphql import (
     BREAK,
     GraphQLError,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     Undefined,
@@ -41,7 +43,7 @@ from service.memo import MISSING, ByIdentity
 from service.schema import coercion
 
 F = TypeVar("F", bound=Callable[..., Any])
-_LEAF, _OBJECT, _TYPENAME, _OTHER = range(4)
+_LEAF, _OBJECT, _TYPENAME, _OTHER, _LIST = range(5)
 
 
 _signatures: ByIdentity[tuple[Any, Any]] = ByIdentity(4096)  # definition node -> (schema, signature)
@@ -191,7 +193,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         shape = []
         for entry in plan:
             kind, name, details = entry[0], entry[1], entry[2]
-            if kind == _OTHER:
+            if kind == _OTHER or kind == _LIST:
                 return None
             if kind == _OBJECT:
                 child = self._planned(entry[4], self.collect_subfields(entry[4], details).grouped_field_set)[2]
@@ -224,6 +226,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         origin = _origin(named)
                         if origin is not None:
                             entry = (_OBJECT, name, details, attribute, named, origin, non_null, is_preset, return_type)
+                    elif isinstance(named, GraphQLList) and not is_preset:
+                        entry = (_LIST, name, details, attribute, non_null)
             plan.append(entry)
         return plan
 
@@ -300,6 +304,14 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif kind == _TYPENAME:
                     results[name] = type_name
                     continue
+                elif kind == _LIST:  # an empty list or a null is complete as it is (a payload's `errors`)
+                    value = getattr(source_value, entry[3], Undefined)
+                    if type(value) is list and not value:
+                        results[name] = []
+                        continue
+                    if value is None and not entry[4]:
+                        results[name] = None
+                        continue
                 self._generic += 1
                 result = self.execute_field(parent_type, source_value, details, Path(path, name, type_name),
                                             position_context)
