@@ -34,6 +34,7 @@ from graphql import (
     is_object_type,
     visit,
 )
+from graphql.execution import executor as graphql_executor
 from graphql.execution import values as graphql_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -140,6 +141,32 @@ def _without_directives(operation: Any, fragments: dict[str, Any]) -> bool:
             visit(fragment.definition, finder)
         static = _static.put(operation, not finder.found)
     return static
+
+
+def _collect_fields(schema: Any, fragments: Any, variable_values: Any, runtime_type: Any, operation: Any,
+                    hide_suggestions: bool = False, *more: Any, **options: Any) -> Any:
+    """graphql-core's root field collection, kept for an operation without directives as its
+    subfields are (see _static): the same operation node always collects the same root fields."""
+    if more or options or not _without_directives(operation, fragments):
+        return _graphql_collect_fields(schema, fragments, variable_values, runtime_type, operation,
+                                       hide_suggestions, *more, **options)
+    key = ("root", runtime_type, id(operation), hide_suggestions)
+    hit = _shared.get(key)
+    if hit is not None and hit[0][0] is operation:
+        return hit[1]
+    collected = _graphql_collect_fields(schema, fragments, variable_values, runtime_type, operation,
+                                        hide_suggestions)
+    if len(_shared) >= _SHARED_MAX:
+        _shared.clear()
+        _shared_plans.clear()
+    _shared[key] = ((operation,), collected)
+    _shared_plans.put(collected.grouped_field_set, None)
+    return collected
+
+
+_graphql_collect_fields = graphql_executor.collect_fields
+if getattr(_graphql_collect_fields, "__module__", "") == "graphql.execution.collect_fields":
+    graphql_executor.collect_fields = _collect_fields
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
