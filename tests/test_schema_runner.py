@@ -213,3 +213,26 @@ def test_sync_phase_exit_matches_strawberrys_context_managers(outer, inner, erro
     theirs = _sync_phase_outcome(OperationContextManager(extensions()), error)
     assert ours == theirs
     assert ours[:3] == ["outer in", "inner in", "body"]
+
+
+class Reports(SchemaExtension):
+    def get_results(self) -> dict[str, int]:  # type: ignore[override]
+        return {"reports": 1}
+
+
+class ReportsLater(SchemaExtension):
+    async def get_results(self) -> dict[str, int]:  # type: ignore[override]
+        await asyncio.sleep(0)
+        return {"later": 2, "reports": 3}
+
+
+def test_extension_results_as_strawberry_gives_them() -> None:
+    """Extensions without results of their own are skipped; the others' results, sync or async,
+    are merged in order, as strawberry's runner merges them."""
+    for extensions in ([First, Reports, Second, ReportsLater], [ReportsLater, Reports], [First, Second]):
+        ours = asyncio.run(Schema(query=Query, extensions=extensions).execute("{ ok }"))
+        theirs = asyncio.run(strawberry.Schema(query=Query, extensions=extensions).execute("{ ok }"))
+        assert ours.extensions == theirs.extensions
+    assert ours.extensions == {}
+    assert asyncio.run(Schema(query=Query, extensions=[Reports, ReportsLater]).execute("{ ok }")).extensions == {
+        "reports": 3, "later": 2}

@@ -19,6 +19,7 @@ from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
+from strawberry.utils.await_maybe import await_maybe
 
 from service.config import get_settings
 from service.observability.graphql import Observability
@@ -41,6 +42,7 @@ MUTATIONS += (NotifyMutation, ProcurementMutation)
 
 
 _GENERATOR, _ASYNC_GENERATOR = 1, 2
+_NO_RESULTS = SchemaExtension.get_results
 # (extension class, hook name) -> (kind, hook function): strawberry finds and wraps every
 # extension's hooks anew for each phase of each request (inspect, contextmanager, update_wrapper).
 _hooks: dict[tuple[type, str], tuple[int, Any] | None] = {}
@@ -226,6 +228,15 @@ class _Runner(SchemaExtensionsRunner):
 
     def executing(self) -> Any:
         return _Phase(self.extensions, "on_execute", ExecutingContextManager)
+
+    async def get_extensions_results(self, ctx: Any) -> dict[str, Any]:
+        # strawberry awaits every extension's get_results(); ours keep the base one, which has none.
+        data: dict[str, Any] = {}
+        for extension in self.extensions:
+            if type(extension).get_results is not _NO_RESULTS:
+                data.update(await await_maybe(extension.get_results()))
+        data.update(ctx.extensions_results)
+        return data
 
 
 class Schema(strawberry.Schema):

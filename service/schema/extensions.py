@@ -64,8 +64,10 @@ def _document_facts(document: DocumentNode) -> tuple[list[ArgumentNode], dict[st
 
 
 def page_size_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list[GraphQLError]:
-    limit = get_settings().max_page_size
     first_arguments, defaults, _ = _document_facts(document)
+    if not first_arguments:
+        return []
+    limit = get_settings().max_page_size
     values = {**defaults, **(variables or {})}
     errors = []
     for arg in first_arguments:
