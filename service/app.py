@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -131,6 +131,41 @@ class BodyDeadline:
                 raise
 
 
+class GraphQLFirst:
+    """POSTs to /graphql go straight to the view; everything else — /graphql's other methods and
+    their 405s, other paths, the lifespan — through Starlette's router. Starlette's error
+    middleware, exception middleware, router and route cost 3.5 % of an orderPlace's
+    instructions; what they do for this route is kept: an unexpected error is answered 500
+    without detail (as Starlette's error middleware answers it) and raised on to the server,
+    which logs it."""
+
+    def __init__(self, app: ASGIApp, graphql: ASGIApp, path: str = "/graphql") -> None:
+        self.app = app
+        self.graphql = graphql
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Behind a root path, the router's own matching decides.
+        if (scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path
+                or scope.get("root_path")):
+            return await self.app(scope, receive, send)
+        scope["app"] = self.app
+        started = False
+
+        async def tracked_send(message) -> None:  # type: ignore[no-untyped-def]
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.graphql(scope, receive, tracked_send)
+        except Exception:
+            if not started:
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+            raise
+
+
 async def schema_sdl(request: Request) -> Response:
     """The SDL for developers; off with introspection, which it would otherwise get around."""
     from service.schema import sdl
@@ -188,5 +223,6 @@ def create_app() -> ASGIApp:
         Route("/app", lambda r: RedirectResponse("/app/")),
         Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="app"),
     ]
-    app = instrument(BodyLimit(Starlette(routes=routes, lifespan=lifespan), s.max_body_bytes), routes)
+    starlette = Starlette(routes=routes, lifespan=lifespan)
+    app = instrument(BodyLimit(GraphQLFirst(starlette, graphql), s.max_body_bytes), routes)
     return BodyDeadline(app, float(os.environ.get("GROUPBUY_BODY_TIMEOUT_SECONDS", "10")))

@@ -353,3 +353,80 @@ def test_body_limit_counts_only_bodies_without_a_declared_length() -> None:
     assert call([(b"transfer-encoding", b"chunked")], [b"123456", b"789"]) == (200, False)  # counted
     assert call([(b"transfer-encoding", b"chunked")], [b"123456", b"78901"])[0] == 413
     assert call([(b"content-length", b"8"), (b"transfer-encoding", b"chunked")], [b"123456", b"78901"])[0] == 413
+
+
+def test_graphql_posts_skip_the_router_and_fail_as_starlette_fails() -> None:
+    """POST /graphql goes straight to the view; anything else through Starlette's router. An
+    unexpected error is answered as Starlette's error middleware answers it (500, no detail) and
+    raised on to the server, whichever way the request went."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from service.app import GraphQLFirst
+
+    calls: list[str] = []
+
+    class View:  # an ASGI app, as the GraphQL view is (a function would be a request endpoint)
+        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+            calls.append(f"view {scope['method']} {scope['path']}")
+            if scope.get("query_string") == b"fail":
+                raise RuntimeError("secret detail")
+            await PlainTextResponse(f"ok {scope['method']}")(scope, receive, send)
+
+    view = View()
+
+    def starlette() -> Starlette:
+        return Starlette(routes=[Route("/graphql", view, methods=["GET", "POST"])])
+
+    def call(app, method: str, path: str, query: bytes = b"", root_path: str = "") -> tuple:  # type: ignore[no-untyped-def]
+        sent: list = []
+
+        async def receive():  # type: ignore[no-untyped-def]
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):  # type: ignore[no-untyped-def]
+            sent.append(message)
+
+        scope = {"type": "http", "method": method, "path": path, "root_path": root_path, "headers": [],
+                 "query_string": query, "http_version": "1.1", "scheme": "http", "server": ("t", 80)}
+        raised = None
+        try:
+            asyncio.run(app(scope, receive, send))
+        except RuntimeError as e:
+            raised = str(e)
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return start["status"], dict(start["headers"]).get(b"content-type"), body, raised
+
+    cases = [("POST", "/graphql", b""), ("POST", "/graphql", b"fail"), ("GET", "/graphql", b""),
+             ("GET", "/graphql", b"fail"), ("PUT", "/graphql", b""), ("POST", "/graphql/", b""),
+             ("POST", "/other", b"")]
+    for method, path, query in cases:
+        calls.clear()
+        theirs = call(starlette(), method, path, query)
+        their_calls = list(calls)
+        calls.clear()
+        ours = call(GraphQLFirst(starlette(), view), method, path, query)
+        assert ours == theirs, (method, path, query)
+        assert calls == their_calls
+    assert call(GraphQLFirst(starlette(), view), "POST", "/graphql", b"fail")[1:] == (
+        b"text/plain; charset=utf-8", b"Internal Server Error", "secret detail")
+
+    # Which way each request went: only a POST to /graphql (without a root path) skips the router.
+    routed: list[str] = []
+
+    class Router:
+        def __init__(self, app):  # type: ignore[no-untyped-def]
+            self.app = app
+
+        async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+            routed.append(f"{scope['method']} {scope['path']}")
+            await self.app(scope, receive, send)
+
+    app = GraphQLFirst(Router(starlette()), view)
+    for method, path, root in (("POST", "/graphql", ""), ("GET", "/graphql", ""), ("POST", "/api/graphql", "/api")):
+        call(app, method, path, root_path=root)
+    assert routed == ["GET /graphql", "POST /api/graphql"]
