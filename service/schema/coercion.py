@@ -138,8 +138,7 @@ def depth(type_: Any, _open: frozenset[int] = frozenset()) -> int | None:
     if found is not MISSING:
         return found
     if isinstance(type_, GraphQLNonNull):
-        inner = depth(type_.of_type, _open)
-        result = inner
+        result = depth(type_.of_type, _open)
     elif isinstance(type_, GraphQLList):
         inner = depth(type_.of_type, _open)
         result = None if inner is None else inner + 1

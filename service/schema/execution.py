@@ -154,12 +154,16 @@ def _collect_fields(schema: Any, fragments: Any, variable_values: Any, runtime_t
     hit = _shared.get(key)
     if hit is not None and hit[0][0] is operation:
         return hit[1]
-    collected = _graphql_collect_fields(schema, fragments, variable_values, runtime_type, operation,
-                                        hide_suggestions)
+    return _share(key, (operation,), _graphql_collect_fields(schema, fragments, variable_values, runtime_type,
+                                                             operation, hide_suggestions))
+
+
+def _share(key: tuple, nodes: tuple, collected: Any) -> Any:
+    """Keeps fields collected for `nodes` (held, so their ids stay theirs) for later requests."""
     if len(_shared) >= _SHARED_MAX:
         _shared.clear()
         _shared_plans.clear()
-    _shared[key] = ((operation,), collected)
+    _shared[key] = (nodes, collected)
     _shared_plans.put(collected.grouped_field_set, None)
     return collected
 
@@ -191,13 +195,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         hit = _shared.get(key)
         if hit is not None and all(a is b for a, b in zip(hit[0], nodes, strict=True)):
             return hit[1]
-        collected = super().collect_subfields(return_type, field_details_list)
-        if len(_shared) >= _SHARED_MAX:
-            _shared.clear()
-            _shared_plans.clear()
-        _shared[key] = (nodes, collected)
-        _shared_plans.put(collected.grouped_field_set, None)
-        return collected
+        return _share(key, nodes, super().collect_subfields(return_type, field_details_list))
 
     def _planned(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[Any, list[tuple], tuple | None]:
         # A shared field set (see _static) has a plan shared by every request.
