@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Float, Select, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Float, Select, func, literal
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import and_, col, or_, select
 
 from service.errors import Collector, ErrorCode
 from service.leaders.models import Leader, LeaderStatus, PickupPoint
@@ -51,12 +53,12 @@ def bounding_box(latitude: float, longitude: float, radius_m: float) -> Box:
     return Box(min_lat, max_lat, ((west, east),))
 
 
-def distance_expression(latitude: float, longitude: float):  # type: ignore[no-untyped-def]
+def distance_expression(latitude: float, longitude: float) -> ColumnElement[Any]:
     """Haversine distance in metres from a fixed point to each row, as SQL."""
     lat1 = math.radians(latitude)
-    lat2 = func.radians(PickupPoint.latitude)
+    lat2 = func.radians(col(PickupPoint.latitude))
     dlat = lat2 - literal(lat1, Float)
-    dlon = func.radians(PickupPoint.longitude) - literal(math.radians(longitude), Float)
+    dlon = func.radians(col(PickupPoint.longitude)) - literal(math.radians(longitude), Float)
     a = func.power(func.sin(dlat / 2), 2) + literal(math.cos(lat1), Float) * func.cos(lat2) * func.power(
         func.sin(dlon / 2), 2
     )
@@ -65,18 +67,18 @@ def distance_expression(latitude: float, longitude: float):  # type: ignore[no-u
 
 def nearest_statement(
     *, tenant_id: UUID, latitude: float, longitude: float, radius_m: float, first: int
-) -> Select:
+) -> Select[PickupPoint, Any]:
     """Active points of approved leaders within `radius_m`, nearest first, at most `first`."""
     distance = distance_expression(latitude, longitude).label("distance")
     box = bounding_box(latitude, longitude, radius_m)
-    conditions = [
+    conditions: list[ColumnElement[bool] | bool] = [
         PickupPoint.tenant_id == tenant_id,
         # The partial index's predicate verbatim (not "IS TRUE"), so the planner can use the index.
         PickupPoint.active,
-        PickupPoint.latitude.between(box.min_lat, box.max_lat),
+        col(PickupPoint.latitude).between(box.min_lat, box.max_lat),
     ]
     if box.lon_ranges is not None:
-        conditions.append(or_(*(PickupPoint.longitude.between(w, e) for w, e in box.lon_ranges)))
+        conditions.append(or_(*(col(PickupPoint.longitude).between(w, e) for w, e in box.lon_ranges)))
     inner = (
         select(PickupPoint, distance)
         .join(Leader, and_(Leader.tenant_id == PickupPoint.tenant_id, Leader.id == PickupPoint.leader_id))
@@ -84,7 +86,7 @@ def nearest_statement(
     )
     if radius_m < HALF_CIRCUMFERENCE_M:
         inner = inner.where(distance_expression(latitude, longitude) <= radius_m)
-    return inner.order_by(distance, PickupPoint.id).limit(first)
+    return inner.order_by(distance, col(PickupPoint.id)).limit(first)
 
 
 def check_coordinates(latitude: float, longitude: float) -> None:

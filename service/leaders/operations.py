@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from service.accounts.models import Tenant
 from service.errors import Collector, ErrorCode, fail
@@ -54,7 +55,7 @@ async def apply_as_leader(
     already = fail(ErrorCode.ALREADY_EXISTS, "You have already applied to be a leader.")
     if (
         await session.execute(
-            select(Leader.id).where(Leader.tenant_id == tenant_id, Leader.user_id == user_id)
+            select(col(Leader.id)).where(Leader.tenant_id == tenant_id, Leader.user_id == user_id)
         )
     ).first():
         raise already
@@ -99,7 +100,7 @@ async def approve_leader(
         raise fail(ErrorCode.CONFLICT, "A rejected application cannot be approved.", ["id"])
     if rate is None and leader.commission_rate is None:
         rate = (
-            await session.execute(select(Tenant.default_commission_rate).where(Tenant.id == tenant_id))
+            await session.execute(select(col(Tenant.default_commission_rate)).where(Tenant.id == tenant_id))
         ).scalar_one()
     if rate is not None:
         leader.commission_rate = rate
@@ -199,6 +200,7 @@ async def create_pickup_point(
         errors.add(ErrorCode.NOT_FOUND, "No such leader.", ["leaderId"])
     clean = _clean_point(errors, fields)
     errors.raise_if_any()
+    assert leader_id is not None  # a missing leader was reported above
     point = PickupPoint(tenant_id=tenant_id, leader_id=leader_id, **clean)
     session.add(point)
     await session.flush()
@@ -265,7 +267,7 @@ async def orderable_pickup_point(
     row = (
         await session.execute(
             select(PickupPoint)
-            .join(Leader, (Leader.tenant_id == PickupPoint.tenant_id) & (Leader.id == PickupPoint.leader_id))
+            .join(Leader, (col(Leader.tenant_id) == PickupPoint.tenant_id) & (col(Leader.id) == PickupPoint.leader_id))
             .where(
                 PickupPoint.tenant_id == tenant_id,
                 PickupPoint.id == pickup_point_id,
@@ -329,7 +331,7 @@ async def join_community_group(
         raise fail(ErrorCode.NOT_FOUND, "No group has this invite code.", ["inviteCode"])
     status = (
         await session.execute(
-            select(Leader.status).where(Leader.tenant_id == tenant_id, Leader.id == group.leader_id)
+            select(col(Leader.status)).where(Leader.tenant_id == tenant_id, Leader.id == group.leader_id)
         )
     ).scalar_one()
     if status != LeaderStatus.APPROVED:
@@ -351,10 +353,10 @@ async def attributed_leader(
     when it is placed: leaving a group later does not rewrite history.
     """
     member = exists().where(
-        GroupMember.tenant_id == tenant_id,
-        GroupMember.user_id == user_id,
-        CommunityGroup.tenant_id == GroupMember.tenant_id,
-        CommunityGroup.id == GroupMember.group_id,
-        CommunityGroup.leader_id == leader_id,
+        col(GroupMember.tenant_id) == tenant_id,
+        col(GroupMember.user_id) == user_id,
+        col(CommunityGroup.tenant_id) == GroupMember.tenant_id,
+        col(CommunityGroup.id) == GroupMember.group_id,
+        col(CommunityGroup.leader_id) == leader_id,
     )
     return bool((await session.execute(select(member))).scalar())

@@ -7,8 +7,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import and_, col, select
 
 from service.leaders.models import CommunityGroup, GroupMember, Leader, LeaderStatus, PickupPoint
 from service.pagination import Page, fetch_page
@@ -43,7 +44,7 @@ async def pickup_point_page(
 async def leaders_by_ids(
     session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[UUID, Leader]:
-    rows = await session.execute(select(Leader).where(Leader.tenant_id == tenant_id, Leader.id.in_(ids)))
+    rows = await session.execute(select(Leader).where(Leader.tenant_id == tenant_id, col(Leader.id).in_(ids)))
     return {r.id: r for r in rows.scalars()}
 
 
@@ -51,7 +52,7 @@ async def leaders_by_users(
     session: AsyncSession, *, tenant_id: UUID, user_ids: Sequence[UUID]
 ) -> dict[UUID, Leader]:
     rows = await session.execute(
-        select(Leader).where(Leader.tenant_id == tenant_id, Leader.user_id.in_(user_ids))
+        select(Leader).where(Leader.tenant_id == tenant_id, col(Leader.user_id).in_(user_ids))
     )
     return {r.user_id: r for r in rows.scalars()}
 
@@ -60,7 +61,7 @@ async def pickup_points_by_ids(
     session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[UUID, PickupPoint]:
     rows = await session.execute(
-        select(PickupPoint).where(PickupPoint.tenant_id == tenant_id, PickupPoint.id.in_(ids))
+        select(PickupPoint).where(PickupPoint.tenant_id == tenant_id, col(PickupPoint.id).in_(ids))
     )
     return {r.id: r for r in rows.scalars()}
 
@@ -70,8 +71,8 @@ async def pickup_points_by_leaders(
 ) -> dict[UUID, list[PickupPoint]]:
     rows = await session.execute(
         select(PickupPoint)
-        .where(PickupPoint.tenant_id == tenant_id, PickupPoint.leader_id.in_(leader_ids))
-        .order_by(PickupPoint.created_at, PickupPoint.id)
+        .where(PickupPoint.tenant_id == tenant_id, col(PickupPoint.leader_id).in_(leader_ids))
+        .order_by(col(PickupPoint.created_at), col(PickupPoint.id))
     )
     grouped: dict[UUID, list[PickupPoint]] = defaultdict(list)
     for r in rows.scalars():
@@ -83,7 +84,7 @@ async def groups_by_ids(
     session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[UUID, CommunityGroup]:
     rows = await session.execute(
-        select(CommunityGroup).where(CommunityGroup.tenant_id == tenant_id, CommunityGroup.id.in_(ids))
+        select(CommunityGroup).where(CommunityGroup.tenant_id == tenant_id, col(CommunityGroup.id).in_(ids))
     )
     return {r.id: r for r in rows.scalars()}
 
@@ -93,8 +94,8 @@ async def groups_by_leaders(
 ) -> dict[UUID, list[CommunityGroup]]:
     rows = await session.execute(
         select(CommunityGroup)
-        .where(CommunityGroup.tenant_id == tenant_id, CommunityGroup.leader_id.in_(leader_ids))
-        .order_by(CommunityGroup.created_at, CommunityGroup.id)
+        .where(CommunityGroup.tenant_id == tenant_id, col(CommunityGroup.leader_id).in_(leader_ids))
+        .order_by(col(CommunityGroup.created_at), col(CommunityGroup.id))
     )
     grouped: dict[UUID, list[CommunityGroup]] = defaultdict(list)
     for r in rows.scalars():
@@ -106,8 +107,8 @@ async def member_counts(
     session: AsyncSession, *, tenant_id: UUID, group_ids: Sequence[UUID]
 ) -> dict[UUID, int]:
     rows = await session.execute(
-        select(GroupMember.group_id, func.count())
-        .where(GroupMember.tenant_id == tenant_id, GroupMember.group_id.in_(group_ids))
-        .group_by(GroupMember.group_id)
+        select(col(GroupMember.group_id), func.count())
+        .where(GroupMember.tenant_id == tenant_id, col(GroupMember.group_id).in_(group_ids))
+        .group_by(col(GroupMember.group_id))
     )
     return {gid: n for gid, n in rows.all()}
