@@ -7,6 +7,7 @@ so the schema can be distributed by tenant (Citus) and no join can cross tenants
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal, overload
 from uuid import UUID, uuid4
 
 from sqlalchemy import DateTime, text
@@ -39,5 +40,9 @@ def created_at() -> datetime:
     )
 
 
+@overload
+def timestamp(nullable: Literal[False]) -> datetime: ...
+@overload
+def timestamp(nullable: bool = True) -> datetime | None: ...
 def timestamp(nullable: bool = True) -> datetime | None:
     return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)

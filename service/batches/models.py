@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
@@ -23,9 +23,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import column_property
+from sqlalchemy.orm import Mapped, class_mapper, column_property
 from sqlalchemy.sql import literal_column
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from service.columns import created_at, tenant_key, timestamp
 
@@ -66,8 +66,8 @@ class Batch(SQLModel, table=True):
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     title: str = Field(max_length=200)
     status: BatchStatus = Field(sa_column=Column(String(20), nullable=False))
-    opens_at: datetime = timestamp(nullable=False)  # type: ignore[assignment]
-    closes_at: datetime = timestamp(nullable=False)  # type: ignore[assignment]
+    opens_at: datetime = timestamp(nullable=False)
+    closes_at: datetime = timestamp(nullable=False)
     # A calendar day in the tenant's time zone.
     pickup_date: date = Field(sa_column=Column(Date, nullable=False))
     created_by: UUID | None = None
@@ -118,6 +118,8 @@ class Offer(SQLModel, table=True):
         default=OfferStatus.ACTIVE, sa_column=Column(String(20), nullable=False, server_default="ACTIVE")
     )
     created_at: datetime = created_at()
+    if TYPE_CHECKING:  # mapped below, not a field
+        sold: ClassVar[Mapped[int]]
 
 
 class OfferStockSlot(SQLModel, table=True):
@@ -143,9 +145,9 @@ class OfferStockSlot(SQLModel, table=True):
 
 
 # What an offer has sold: the sum of its slots, read with the offer.
-Offer.__mapper__.add_property("sold", column_property(
-    select(func.coalesce(func.sum(OfferStockSlot.sold), literal_column("0")))
-    .where(OfferStockSlot.tenant_id == Offer.tenant_id, OfferStockSlot.offer_id == Offer.id)
+class_mapper(Offer, configure=False).add_property("sold", column_property(
+    select(func.coalesce(func.sum(col(OfferStockSlot.sold)), literal_column("0")))
+    .where(col(OfferStockSlot.tenant_id) == Offer.tenant_id, col(OfferStockSlot.offer_id) == Offer.id)
     .correlate_except(OfferStockSlot)
     .scalar_subquery()
 ))

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from service.batches.locks import close_gate
 from service.batches.models import (
@@ -35,7 +36,7 @@ async def _check_products(
         {
             row.id: row.active
             for row in (
-                await session.execute(select(Product.id, Product.active).where(Product.id.in_(ids)))
+                await session.execute(select(col(Product.id), col(Product.active)).where(col(Product.id).in_(ids)))
             ).all()
         }
         if ids
@@ -143,7 +144,7 @@ async def add_offer(
     assert offer is not None
     taken = (
         await session.execute(
-            select(Offer.id).where(Offer.batch_id == batch.id, Offer.product_id == offer.product_id)
+            select(col(Offer.id)).where(Offer.batch_id == batch.id, Offer.product_id == offer.product_id)
         )
     ).first()
     if taken:
@@ -165,7 +166,7 @@ async def publish_batch(session: AsyncSession, *, batch_id: UUID | None) -> Batc
         raise fail(
             ErrorCode.CONFLICT, f"Only a DRAFT batch can be published; this one is {batch.status}.", ["id"]
         )
-    has_offer = (await session.execute(select(Offer.id).where(Offer.batch_id == batch.id).limit(1))).first()
+    has_offer = (await session.execute(select(col(Offer.id)).where(Offer.batch_id == batch.id).limit(1))).first()
     if not has_offer:
         raise fail(ErrorCode.INVALID, "Add at least one offer before publishing.", ["id"])
     row = (

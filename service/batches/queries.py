@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import bindparam, func, literal_column
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from service.batches.models import PUBLIC_BATCH_STATUSES, Batch, BatchStatus, Offer
 from service.catalog.models import Product, Supplier
@@ -32,7 +33,7 @@ async def list_batches(
     shown = visible_statuses(is_admin, statuses)
     stmt = (
         select(Batch)
-        .where(Batch.status.in_([s.value for s in shown]))
+        .where(col(Batch.status).in_([s.value for s in shown]))
         .execution_options(populate_existing=True)
     )
     return await fetch_page(session, stmt, Batch, first=first, after=after)
@@ -41,7 +42,7 @@ async def list_batches(
 async def batches_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Batch]:
     rows = (
         await session.execute(
-            select(Batch).where(Batch.id.in_(list(ids))).execution_options(populate_existing=True)
+            select(Batch).where(col(Batch.id).in_(list(ids))).execution_options(populate_existing=True)
         )
     ).scalars()
     return {r.id: r for r in rows}
@@ -51,8 +52,8 @@ async def offers_by_batches(session: AsyncSession, *, batch_ids: Sequence[UUID])
     rows = (
         await session.execute(
             select(Offer)
-            .where(Offer.batch_id.in_(list(batch_ids)))
-            .order_by(Offer.position, Offer.created_at)
+            .where(col(Offer.batch_id).in_(list(batch_ids)))
+            .order_by(col(Offer.position), col(Offer.created_at))
             .execution_options(populate_existing=True)
         )
     ).scalars()
@@ -69,10 +70,10 @@ async def offers_with_products_by_batches(
     page: offers, products and supplier names)."""
     rows = await session.execute(
         select(Offer, Product, Supplier)
-        .join(Product, (Product.tenant_id == Offer.tenant_id) & (Product.id == Offer.product_id))
-        .join(Supplier, (Supplier.tenant_id == Product.tenant_id) & (Supplier.id == Product.supplier_id))
-        .where(Offer.batch_id.in_(list(batch_ids)))
-        .order_by(Offer.position, Offer.created_at)
+        .join(Product, (col(Product.tenant_id) == Offer.tenant_id) & (col(Product.id) == Offer.product_id))
+        .join(Supplier, (col(Supplier.tenant_id) == Product.tenant_id) & (col(Supplier.id) == Product.supplier_id))
+        .where(col(Offer.batch_id).in_(list(batch_ids)))
+        .order_by(col(Offer.position), col(Offer.created_at))
         .execution_options(populate_existing=True)
     )
     found: dict[UUID, list[tuple[Offer, Product, Supplier]]] = defaultdict(list)
@@ -95,13 +96,13 @@ def _storefront_json() -> Any:
     correlated to the batch of the enclosing statement, so a batch and its offers are one read."""
     return (
         select(func.coalesce(
-            func.json_agg(aggregate_order_by(func.json_build_array(*STOREFRONT_COLUMNS), Offer.position,
-                                             Offer.created_at)),
+            func.json_agg(aggregate_order_by(func.json_build_array(*STOREFRONT_COLUMNS), col(Offer.position),
+                                             col(Offer.created_at))),
             literal_column("'[]'::json"),
         ))
         .select_from(Offer)
-        .join(Product, (Product.tenant_id == Offer.tenant_id) & (Product.id == Offer.product_id))
-        .join(Supplier, (Supplier.tenant_id == Product.tenant_id) & (Supplier.id == Product.supplier_id))
+        .join(Product, (col(Product.tenant_id) == Offer.tenant_id) & (col(Product.id) == Offer.product_id))
+        .join(Supplier, (col(Supplier.tenant_id) == Product.tenant_id) & (col(Supplier.id) == Product.supplier_id))
         .where(Offer.tenant_id == Batch.tenant_id, Offer.batch_id == Batch.id)
         .correlate(Batch)
         .scalar_subquery()
@@ -109,7 +110,9 @@ def _storefront_json() -> Any:
 
 
 # Built once: composing them cost more CPU than running them.
-_STOREFRONT_OFFERS = select(Batch.id, _storefront_json()).where(Batch.id.in_(bindparam("ids", expanding=True)))
+_STOREFRONT_OFFERS = select(col(Batch.id), _storefront_json()).where(
+    col(Batch.id).in_(bindparam("ids", expanding=True))
+)
 _BATCH_WITH_STOREFRONT = (
     select(Batch, _storefront_json())
     .where(Batch.id == bindparam("id"))
@@ -135,7 +138,7 @@ async def batch_with_storefront(session: AsyncSession, *, batch_id: UUID) -> tup
 async def offers_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Offer]:
     rows = (
         await session.execute(
-            select(Offer).where(Offer.id.in_(list(ids))).execution_options(populate_existing=True)
+            select(Offer).where(col(Offer.id).in_(list(ids))).execution_options(populate_existing=True)
         )
     ).scalars()
     return {r.id: r for r in rows}
