@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from service.accounts.models import Tenant
 from service.catalog import operations
@@ -35,7 +35,7 @@ CATALOG = {
 
 
 async def seed_catalog(session: AsyncSession, tenant_id: UUID, logins: DemoLogins) -> None:
-    currency = (await session.execute(select(Tenant.currency).where(Tenant.id == tenant_id))).scalar_one()
+    currency = (await session.execute(select(col(Tenant.currency)).where(Tenant.id == tenant_id))).scalar_one()
     first_supplier = None
     for (name, email), products in CATALOG.items():
         supplier = await operations.create_supplier(

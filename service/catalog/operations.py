@@ -7,10 +7,11 @@ of our IDs of the right type, which is reported exactly like an ID that does not
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
 from service.accounts.models import AccountKind, User
 from service.accounts.operations import create_user
@@ -70,10 +71,10 @@ async def _clean_product(
     description: str | None,
     image_url: str | None,
     cost: Decimal,
-) -> dict:
+) -> dict[str, Any]:
     if supplier_id is None or await session.get(Supplier, (tenant_id, supplier_id)) is None:
         errors.add(ErrorCode.NOT_FOUND, "No such supplier.", ["supplierId"])
-    clean = {
+    clean: dict[str, Any] = {
         "supplier_id": supplier_id,
         "name": text_value(errors, name, ["name"], max_length=200),
         "unit": text_value(errors, unit, ["unit"], max_length=50),

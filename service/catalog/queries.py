@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from service.accounts.models import User
 from service.catalog.models import Product, Supplier
@@ -43,7 +44,7 @@ async def product_page(
         stmt = stmt.where(Product.supplier_id == supplier_id)
     if search and search.strip():
         pattern = _like_pattern(search.strip())
-        stmt = stmt.where(Product.name.ilike(pattern, escape="\\") | Product.unit.ilike(pattern, escape="\\"))
+        stmt = stmt.where(col(Product.name).ilike(pattern, escape="\\") | col(Product.unit).ilike(pattern, escape="\\"))
     return await fetch_page(session, stmt, Product, first=first, after=after)
 
 
@@ -51,7 +52,7 @@ async def suppliers_by_ids(
     session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[UUID, Supplier]:
     rows = await session.execute(
-        select(Supplier).where(Supplier.tenant_id == tenant_id, Supplier.id.in_(ids))
+        select(Supplier).where(Supplier.tenant_id == tenant_id, col(Supplier.id).in_(ids))
     )
     return {s.id: s for s in rows.scalars()}
 
@@ -59,7 +60,7 @@ async def suppliers_by_ids(
 async def products_by_ids(
     session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[UUID, Product]:
-    rows = await session.execute(select(Product).where(Product.tenant_id == tenant_id, Product.id.in_(ids)))
+    rows = await session.execute(select(Product).where(Product.tenant_id == tenant_id, col(Product.id).in_(ids)))
     return {p.id: p for p in rows.scalars()}
 
 
@@ -71,20 +72,20 @@ async def product_pages_by_supplier(
     ranked = select(
         Product,
         func.row_number()
-        .over(partition_by=Product.supplier_id, order_by=(Product.created_at, Product.id))
+        .over(partition_by=col(Product.supplier_id), order_by=(col(Product.created_at), col(Product.id)))
         .label("rank"),
-    ).where(Product.tenant_id == tenant_id, Product.supplier_id.in_(supplier_ids))
+    ).where(Product.tenant_id == tenant_id, col(Product.supplier_id).in_(supplier_ids))
     if after:
         created, id = decode_cursor(after)
-        ranked = ranked.where(tuple_(Product.created_at, Product.id) > tuple_(created, id))
+        ranked = ranked.where(tuple_(col(Product.created_at), col(Product.id)) > tuple_(created, id))
     sub = ranked.subquery()
     product = select(Product).from_statement(
-        select(sub).where(sub.c.rank <= first + 1).order_by(sub.c.supplier_id, sub.c.created_at, sub.c.id)
+        sub.select().where(sub.c.rank <= first + 1).order_by(sub.c.supplier_id, sub.c.created_at, sub.c.id)
     )
     grouped: dict[UUID, list[Product]] = {sid: [] for sid in supplier_ids}
     for p in (await session.execute(product)).scalars():
         grouped[p.supplier_id].append(p)
-    pages = {}
+    pages: dict[UUID, Page[Product]] = {}
     for sid, rows in grouped.items():
         items = rows[:first]
         pages[sid] = Page(
@@ -98,5 +99,5 @@ async def product_pages_by_supplier(
 async def supplier_id_of_user(session: AsyncSession, *, tenant_id: UUID, user_id: UUID) -> UUID | None:
     """The supplier a staff account works for, if any: what that account may see of the catalog."""
     return (
-        await session.execute(select(User.supplier_id).where(User.tenant_id == tenant_id, User.id == user_id))
+        await session.execute(select(col(User.supplier_id)).where(User.tenant_id == tenant_id, User.id == user_id))
     ).scalar_one_or_none()
