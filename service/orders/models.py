@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING, ClassVar
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.orm import Mapped
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, tenant_key, timestamp
@@ -146,6 +148,8 @@ class Order(SQLModel, table=True):
     # ran alone (it checks again after its last lock wait), else the deferred trigger's at commit.
     commit_checked_at: datetime | None = timestamp()
     created_at: datetime = created_at()
+    if TYPE_CHECKING:  # mapped below, not a field
+        state: ClassVar[Mapped[str]]
 
 
 class OrderLine(SQLModel, table=True):
@@ -218,19 +222,20 @@ class Refund(SQLModel, table=True):
 def _order_state_property() -> None:
     """Order.state: the status as read (see CONFIRMED_BY_BATCH), loaded with every Order."""
     from sqlalchemy import and_, case, column, select, table
-    from sqlalchemy.orm import column_property
+    from sqlalchemy.orm import class_mapper, column_property
 
     batch = table("batch", column("tenant_id"), column("id"), column("status"))
-    status = Order.__table__.c.status  # type: ignore[attr-defined]
+    order = class_mapper(Order, configure=False)
+    status = order.local_table.c.status
     state = (
         select(case((and_(status.in_(CONFIRMED_BY_BATCH), batch.c.status.in_(CLOSED_BATCH_STATUSES)),
                      "CONFIRMED"), else_=status))
-        .where(batch.c.tenant_id == Order.__table__.c.tenant_id,  # type: ignore[attr-defined]
-               batch.c.id == Order.__table__.c.batch_id)  # type: ignore[attr-defined]
-        .correlate(Order.__table__)  # type: ignore[attr-defined]
+        .where(batch.c.tenant_id == order.local_table.c.tenant_id,
+               batch.c.id == order.local_table.c.batch_id)
+        .correlate(order.local_table)
         .scalar_subquery()
     )
-    Order.__mapper__.add_property("state", column_property(state))  # type: ignore[attr-defined]
+    order.add_property("state", column_property(state))
 
 
 _order_state_property()

@@ -168,10 +168,13 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _refusal(error: psycopg.Error | None) -> Exception | None:
+def _refusal(error: BaseException | None) -> Exception | None:
     """What a refusal raised by place_order() or the cutoff trigger means; None: not a refusal."""
     state = getattr(error, "sqlstate", None)
-    return _refusal_of(state, error.diag.message_detail if state == REFUSED_SQLSTATE else None)  # type: ignore[union-attr]
+    detail = None
+    if state == REFUSED_SQLSTATE and isinstance(error, psycopg.Error):
+        detail = error.diag.message_detail
+    return _refusal_of(state, detail)
 
 
 def _refusal_of(state: str | None, detail: str | None) -> Exception | None:
@@ -270,7 +273,7 @@ async def place_order(
             result = await session.execute(_PLACE_TEXT, dict(zip(_NAMES, arguments, strict=True)))
             row = result.one()
     except DBAPIError as e:
-        refusal = _refusal(e.orig)  # type: ignore[arg-type]
+        refusal = _refusal(e.orig)
         if refusal is None:
             raise
         raise refusal from None

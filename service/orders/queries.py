@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, or_, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from service.leaders.models import Leader, PickupPoint
 from service.orders.models import Order, OrderLine, OrderStatus
@@ -24,17 +25,17 @@ class OrderScope:
     is_admin: bool
 
 
-def _scoped(stmt: Select, scope: OrderScope) -> Select:
+def _scoped(stmt: SelectOfScalar[Order], scope: OrderScope) -> SelectOfScalar[Order]:
     if scope.is_admin:
         return stmt
     if scope.user_id is None:
-        return stmt.where(Order.id.is_(None))
+        return stmt.where(col(Order.id).is_(None))
     own_points = (
-        select(PickupPoint.id)
-        .join(Leader, (Leader.tenant_id == PickupPoint.tenant_id) & (Leader.id == PickupPoint.leader_id))
+        select(col(PickupPoint.id))
+        .join(Leader, (col(Leader.tenant_id) == PickupPoint.tenant_id) & (col(Leader.id) == PickupPoint.leader_id))
         .where(Leader.user_id == scope.user_id, Leader.status == "APPROVED")
     )
-    return stmt.where(or_(Order.customer_id == scope.user_id, Order.pickup_point_id.in_(own_points)))
+    return stmt.where(or_(Order.customer_id == scope.user_id, col(Order.pickup_point_id).in_(own_points)))
 
 
 async def list_orders(
@@ -53,7 +54,7 @@ async def list_orders(
     if pickup_point_id is not None:
         stmt = stmt.where(Order.pickup_point_id == pickup_point_id)
     if statuses:
-        stmt = stmt.where(Order.state.in_([s.value for s in statuses]))  # type: ignore[attr-defined]
+        stmt = stmt.where(Order.state.in_([s.value for s in statuses]))
     return await fetch_page(session, stmt, Order, first=first, after=after)
 
 
@@ -62,7 +63,7 @@ async def orders_by_ids(
 ) -> dict[UUID, Order]:
     rows = (
         await session.execute(
-            _scoped(select(Order).where(Order.id.in_(list(ids))), scope).execution_options(
+            _scoped(select(Order).where(col(Order.id).in_(list(ids))), scope).execution_options(
                 populate_existing=True
             )
         )
@@ -74,8 +75,8 @@ async def lines_by_orders(session: AsyncSession, *, order_ids: Sequence[UUID]) -
     rows = (
         await session.execute(
             select(OrderLine)
-            .where(OrderLine.order_id.in_(list(order_ids)))
-            .order_by(OrderLine.position)
+            .where(col(OrderLine.order_id).in_(list(order_ids)))
+            .order_by(col(OrderLine.position))
             .execution_options(populate_existing=True)
         )
     ).scalars()
