@@ -25,9 +25,10 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.locks import close_gate
@@ -245,7 +246,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     unpaid = (await session.execute(_CANCEL_UNPAID, params)).one()
     await session.execute(_OFFER_OUTCOME, params)
     below = (await session.execute(_CANCEL_BELOW_MINIMUM, params)).one()
-    empty = (await session.execute(_CANCEL_EMPTY_ORDERS, params)).rowcount
+    empty = cast(CursorResult[Any], await session.execute(_CANCEL_EMPTY_ORDERS, params)).rowcount
     await session.execute(_CONFIRMED_LINES, params)
     await session.execute(_CONFIRMED_POINTS, params)
     commissions = (await session.execute(text("SELECT coalesce(sum(orders), 0) FROM close_points"))).scalar_one()
@@ -255,7 +256,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await session.execute(_PURCHASE_ORDERS, {**params, "suppliers": suppliers, "numbers": numbers,
                                              "currency": currency})
     await session.execute(_PURCHASE_ORDER_LINES, params)
-    pick_lists = (await session.execute(_PICK_LISTS, params)).rowcount
+    pick_lists = cast(CursorResult[Any], await session.execute(_PICK_LISTS, params)).rowcount
     await _pause_for_fault_injection()
     await session.execute(_CLOSE_EVENTS, params)
     lines = (await session.execute(text("SELECT coalesce(sum(lines), 0) FROM close_lines"))).scalar_one()

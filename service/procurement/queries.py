@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from service.pagination import Page, check_first, decode_cursor, encode_cursor, fetch_page
 from service.procurement.models import Commission, PickList, PurchaseOrder, PurchaseOrderLine
@@ -26,7 +27,7 @@ async def purchase_order_page(
 
 
 async def purchase_orders_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, PurchaseOrder]:
-    rows = (await session.execute(select(PurchaseOrder).where(PurchaseOrder.id.in_(list(ids))))).scalars()
+    rows = (await session.execute(select(PurchaseOrder).where(col(PurchaseOrder.id).in_(list(ids))))).scalars()
     return {r.id: r for r in rows}
 
 
@@ -35,8 +36,8 @@ async def lines_by_purchase_orders(
 ) -> dict[UUID, list[PurchaseOrderLine]]:
     rows = (
         await session.execute(
-            select(PurchaseOrderLine).where(PurchaseOrderLine.purchase_order_id.in_(list(ids)))
-            .order_by(PurchaseOrderLine.product_name)
+            select(PurchaseOrderLine).where(col(PurchaseOrderLine.purchase_order_id).in_(list(ids)))
+            .order_by(col(PurchaseOrderLine.product_name))
         )
     ).scalars()
     out: dict[UUID, list[PurchaseOrderLine]] = defaultdict(list)
@@ -130,19 +131,20 @@ async def commission_page(
     """Keys first, then the page's rows: a derived commission's amount is summed from its order's
     lines, which only the page's rows need (sorting a batch's worth of them cost seconds)."""
     check_first(first)
-    keys = select(Commission.id, Commission.created_at)
+    keys = select(col(Commission.id), col(Commission.created_at))
     if leader_id is not None:
         keys = keys.where(Commission.leader_id == leader_id)
     if batch_id is not None:
         keys = keys.where(Commission.batch_id == batch_id)
     if after:
         created, id = decode_cursor(after)
-        keys = keys.where(tuple_(Commission.created_at, Commission.id) > tuple_(created, id))
-    found = (await session.execute(keys.order_by(Commission.created_at, Commission.id).limit(first + 1))).all()
+        keys = keys.where(tuple_(col(Commission.created_at), col(Commission.id)) > tuple_(created, id))
+    keys = keys.order_by(col(Commission.created_at), col(Commission.id)).limit(first + 1)
+    found = (await session.execute(keys)).all()
     has_next = len(found) > first
     found = found[:first]
     rows = {r.id: r for r in (await session.execute(
-        select(Commission).where(Commission.id.in_([k.id for k in found]))
+        select(Commission).where(col(Commission.id).in_([k.id for k in found]))
         .execution_options(populate_existing=True))).scalars()}
     items = [rows[k.id] for k in found if k.id in rows]
     return Page(items=items, cursors=[encode_cursor(r.created_at, r.id) for r in items], has_next=has_next)
