@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from service.notify.models import Notification
 from service.pagination import Page, check_first, decode_cursor, encode_cursor
@@ -23,11 +24,11 @@ async def notification_page(
     check_first(first)
     stmt = select(Notification).where(Notification.tenant_id == tenant_id, Notification.user_id == user_id)
     if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(Notification.read_at).is_(None))
     if after:
         created, id_ = decode_cursor(after)
-        stmt = stmt.where(tuple_(Notification.created_at, Notification.id) < tuple_(created, id_))
-    stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(first + 1)  # type: ignore[attr-defined]
+        stmt = stmt.where(tuple_(col(Notification.created_at), col(Notification.id)) < tuple_(created, id_))
+    stmt = stmt.order_by(col(Notification.created_at).desc(), col(Notification.id).desc()).limit(first + 1)
     rows = list((await session.execute(stmt)).scalars().all())
     has_next = len(rows) > first
     rows = rows[:first]
