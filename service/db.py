@@ -17,6 +17,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg import generators, pq
+from psycopg.abc import Transformer as RowLoader
 from psycopg.adapt import Transformer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -149,17 +150,17 @@ class _Prepared:
 
     def __init__(self) -> None:
         self.names: list[str] | None = None
-        self.loader: Transformer | None = None
+        self.loader: RowLoader | None = None
 
 
 def _statements(conn: psycopg.AsyncConnection[Any]) -> dict[bytes, _Prepared]:
     # On the connection itself: it dies with it (the transformer refers to the connection, so a
     # weak-keyed map would keep every connection alive).
     try:
-        return conn._groupbuy_statements  # type: ignore[attr-defined, no-any-return]
+        return conn._groupbuy_statements  # type: ignore[attr-defined]  # our own attribute, set below
     except AttributeError:
         found: dict[bytes, _Prepared] = {}
-        conn._groupbuy_statements = found  # type: ignore[attr-defined]
+        conn._groupbuy_statements = found  # type: ignore[attr-defined]  # psycopg's connection declares no such attribute
         return found
 
 
@@ -183,7 +184,7 @@ async def execute_prepared_rows(conn: psycopg.AsyncConnection[Any], name: bytes,
 
 
 async def _execute(conn: psycopg.AsyncConnection[Any], name: bytes, sql: bytes,
-                   params: Sequence[str | None]) -> tuple[list[str], Transformer, int]:
+                   params: Sequence[str | None]) -> tuple[list[str], RowLoader, int]:
     pgconn = conn.pgconn
     async with conn.lock:
         statements = _statements(conn)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,10 @@ class EmbeddedPostgres:
             self._run_as = PG_SYSTEM_USER
 
     # -- helpers -------------------------------------------------------------------------
-    def _as_user(self) -> dict:
+    def _as_user(self) -> dict[str, Any]:
         return {"user": self._run_as} if self._run_as else {}
 
-    def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    def _run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(_pg_bin() / tool), *args],
             check=True,
@@ -192,7 +193,7 @@ class EmbeddedRedis:
         self.dir = (data_dir / "redis").resolve()
         self.port = port
         self.persist = persist
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
     def binary() -> str:

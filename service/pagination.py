@@ -6,15 +6,26 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.config import get_settings
 
 R = TypeVar("R")
+
+
+class Keyed(Protocol):
+    """A row that pages: ordered by (created_at, id)."""
+
+    created_at: datetime
+    id: UUID
+
+
+K = TypeVar("K", bound=Keyed)
 
 
 class BadPage(ValueError):
@@ -49,14 +60,14 @@ class Page(Generic[R]):
 
 
 async def fetch_page(
-    session: AsyncSession, stmt: Select[Any], model: Any, *, first: int, after: str | None
-) -> Page[Any]:
+    session: AsyncSession, stmt: Select[K], model: type[K], *, first: int, after: str | None
+) -> Page[K]:
     """`stmt` selects `model` entities; they come back ordered by (created_at, id)."""
     check_first(first)
     if after:
         created, id = decode_cursor(after)
-        stmt = stmt.where(tuple_(model.created_at, model.id) > tuple_(created, id))
-    stmt = stmt.order_by(model.created_at, model.id).limit(first + 1)
+        stmt = stmt.where(tuple_(col(model.created_at), col(model.id)) > tuple_(created, id))
+    stmt = stmt.order_by(col(model.created_at), col(model.id)).limit(first + 1)
     rows = list((await session.execute(stmt)).scalars().all())
     has_next = len(rows) > first
     rows = rows[:first]
