@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import exists
@@ -175,7 +176,7 @@ def _coordinate(errors: Collector, value: float, field: str, limit: float) -> No
         errors.add(ErrorCode.INVALID, f"Must be between -{limit:g} and {limit:g}.", [field])
 
 
-def _clean_point(errors: Collector, fields: PickupPointFields) -> dict:
+def _clean_point(errors: Collector, fields: PickupPointFields) -> dict[str, Any]:
     clean = {
         "name": text_value(errors, fields.name, ["name"], max_length=200),
         "address": text_value(errors, fields.address, ["address"], max_length=500),
