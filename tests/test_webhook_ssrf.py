@@ -20,6 +20,7 @@ from service.notify.netpolicy import FAILED, REFUSED, Policy, is_public, parse_n
 from service.notify.webhooks import check_url
 from tests.conftest import run_db
 from tests.test_notify import WEBHOOK_CREATE, emit_events, make_world, relay, subscribe
+from tests.test_webhook_management import UPDATE
 
 NO_ALLOWANCE = Policy()
 LOOPBACK_ALLOWED = Policy(parse_networks("127.0.0.0/8"))
@@ -241,6 +242,13 @@ def test_the_api_refuses_internal_urls(gql, tenant, owner_db, no_allowance) -> N
     count = owner_db.execute("SELECT count(*) FROM webhook_subscription WHERE tenant_id = %s",
                              (tenant.uuid,)).fetchone()[0]
     assert count == 0
+    # Changing a subscription's URL obeys the same rules.
+    sub_id, _ = subscribe(gql, tenant, "https://hooks.example.com/ok", ["ORDER_PAID"])
+    changed = gql.data(UPDATE, {"id": sub_id, "input": {"url": "https://0x7f000001:6379/"}},
+                       token=tenant.admin_token)["webhookSubscriptionUpdate"]
+    assert [(e["code"], e["field"]) for e in changed["errors"]] == [("INVALID", ["input", "url"])]
+    url = owner_db.execute("SELECT url FROM webhook_subscription WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0]
+    assert url == "https://hooks.example.com/ok"
 
 
 def _deliver_all(tenant_id: uuid.UUID, owner_db) -> list[tuple]:  # type: ignore[no-untyped-def]
