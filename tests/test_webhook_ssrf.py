@@ -63,7 +63,8 @@ def test_an_allowance_opens_its_network_only() -> None:
     assert not _refused("http://127.0.0.1:8080/hook", LOOPBACK_ALLOWED)
     assert not _refused("https://2130706433/hook", LOOPBACK_ALLOWED)  # it is 127.0.0.1
     assert not _refused("http://[::ffff:127.0.0.1]:8080/hook", LOOPBACK_ALLOWED)
-    for url in ("http://10.0.0.1/", "https://169.254.169.254/", "https://[::1]/", "https://localhost/",
+    assert not _refused("http://localhost:8080/hook", LOOPBACK_ALLOWED)  # 127.0.0.1, without a lookup
+    for url in ("http://10.0.0.1/", "https://169.254.169.254/", "https://[::1]/",
                 "https://metadata.google.internal/", "https://postgres:5432/"):
         assert _refused(url, LOOPBACK_ALLOWED), url
 
@@ -160,7 +161,8 @@ def test_without_the_allowance_the_local_receiver_is_never_connected_to(listener
     assert listener.connections == 0
     # The same receiver, allowed: it was listening all along.
     assert _post(http.WebhookClient(policy=LOOPBACK_ALLOWED), f"http://127.0.0.1:{listener.port}/hook") == 204
-    assert listener.connections == 1
+    assert _post(http.WebhookClient(policy=LOOPBACK_ALLOWED), f"http://localhost:{listener.port}/hook") == 204
+    assert listener.connections == 2
 
 
 def test_a_name_is_refused_when_any_address_it_resolves_to_is(listener: Listener) -> None:

@@ -4,7 +4,8 @@ receiver on this host).
 
 Refused: loopback, private, shared (100.64/10), link-local, multicast, unspecified and reserved
 addresses, v4 and v6, IPv4 embedded in v6 (mapped, 6to4, NAT64) judged as the IPv4 address.
-Host names: `localhost` and `*.localhost` are loopback; single-label names (`postgres`) and the
+Host names: `localhost` and `*.localhost` are loopback (127.0.0.1 or ::1, whichever is allowed,
+without a lookup); single-label names (`postgres`) and the
 suffixes of internal networks (`.internal`, `.local`, `.svc`, ...) are refused outright, because
 they name the service's own network. Other names are resolved when a webhook is sent (not when
 the subscription is created): every address must pass, and the client connects to the address
@@ -136,16 +137,18 @@ class Policy:
         """Raises Refused for a host refused without resolving it; returns the addresses of a
         literal (or localhost) host, or None for a name to resolve at send time."""
         if host == "localhost" or host.endswith(".localhost"):
-            addresses: list[IPAddress] = list(_LOOPBACK_NAMES)
-        else:
-            literal = literal_address(host)
-            if literal is None:
-                if internal_name(host):
-                    raise Refused(host)
-                return None
-            addresses = [literal]
-        self.check_addresses(addresses, plain_http=plain_http)
-        return addresses
+            # Loopback by definition (RFC 6761): not resolved; the loopback addresses allowed, if any.
+            allowed = [ip for ip in _LOOPBACK_NAMES if self.permits(ip, plain_http=plain_http)]
+            if not allowed:
+                raise Refused(host)
+            return allowed
+        literal = literal_address(host)
+        if literal is None:
+            if internal_name(host):
+                raise Refused(host)
+            return None
+        self.check_addresses([literal], plain_http=plain_http)
+        return [literal]
 
     def check_addresses(self, addresses: Iterable[IPAddress], *, plain_http: bool = False) -> None:
         found = list(addresses)
