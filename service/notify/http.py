@@ -198,7 +198,7 @@ class WebhookClient:
 
     async def _checked_addresses(self, scheme: str, host: str, port: int) -> list[netpolicy.IPAddress]:
         """The addresses to connect to, every one allowed by the policy; Refused otherwise."""
-        policy = self._policy or netpolicy.current_policy()
+        policy = self._policy if self._policy is not None else netpolicy.current_policy()
         plain_http = scheme == "http"
         try:
             name = netpolicy.normalise_host(host)
