@@ -31,7 +31,7 @@ def _subscribe(env: Env, url: str) -> None:
         finally:
             await dispose_engines()
 
-    os.environ["GROUPBUY_ENV"] = "test"  # plain http to loopback is allowed in test, not production
+    os.environ["GROUPBUY_ENV"] = "test"  # loopback receivers: GROUPBUY_WEBHOOK_ALLOWED_NETWORKS (common.py)
     get_settings.cache_clear()
     try:
         asyncio.run(main())

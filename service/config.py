@@ -11,7 +11,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     # (the broker lost it); a SENDING one claimed this long ago is retried (its worker died).
     delivery_requeue_seconds: float = 60.0
     delivery_stuck_seconds: float = 120.0
+    # Webhooks go to public addresses only, in every environment, except into these networks
+    # (comma-separated CIDRs, e.g. 127.0.0.0/8 for a receiver on this host; service/notify/netpolicy.py).
+    webhook_allowed_networks: str = ""
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _webhook_networks_parse(cls, value: str) -> str:
+        from service.notify.netpolicy import parse_networks
+
+        parse_networks(value)  # a bad entry stops the process at start, naming it
+        return value
 
     @property
     def is_dev(self) -> bool:

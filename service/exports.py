@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -15,6 +16,7 @@ from service.db import tenant_transaction
 from service.errors import AuthError
 from service.procurement.exports import purchase_order_csv as render
 from service.procurement.exports import signature_valid
+from service.tenants.principal import Principal
 from service.tenants.resolution import resolve_principal
 
 
@@ -57,8 +59,11 @@ async def purchase_order_csv(request: Request) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-async def _may_download(session, principal, po_id) -> bool:  # type: ignore[no-untyped-def]
-    roles = principal.roles if principal.roles is not None else await load_roles(session, principal.user_id)
+async def _may_download(session: AsyncSession, principal: Principal, po_id: UUID) -> bool:
+    roles = principal.roles
+    if roles is None:
+        assert principal.user_id is not None  # the caller refused a principal with neither
+        roles = await load_roles(session, principal.user_id)
     if roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
         return True
     row = (await session.execute(

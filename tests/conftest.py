@@ -25,6 +25,8 @@ import pytest
 warnings.filterwarnings("ignore", module="platformdirs")
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+# The tests' webhook receivers listen on loopback, which the network policy refuses unless allowed.
+os.environ.setdefault("GROUPBUY_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
 
 
 @dataclass

@@ -513,30 +513,35 @@ def test_list_queries_use_a_fixed_number_of_statements(
     assert count(NOTIFICATIONS, w.customer_token) == inbox_small
 
 
-@pytest.mark.parametrize(("url", "env", "ok"), [
-    ("https://hooks.example.com/x", "production", True),
-    ("https://hooks.example.com:8443/x?a=1", "production", True),
-    ("http://hooks.example.com/x", "production", False),
-    ("http://127.0.0.1:8080/x", "production", False),
-    ("https://127.0.0.1/x", "production", False),
-    ("https://10.1.2.3/x", "production", False),
-    ("https://169.254.169.254/latest", "production", False),
-    ("https://[::1]/x", "production", False),
-    ("https://localhost/x", "production", False),
-    ("http://127.0.0.1:8080/x", "dev", True),
-    ("http://[::1]:8080/x", "test", True),
-    ("http://localhost:8080/x", "test", True),
-    ("http://192.168.1.5/x", "test", False),
-    ("https://hooks.example.com:99999/x", "production", False),
-    ("https://user@hooks.example.com/x", "production", False),
+@pytest.mark.parametrize(("url", "allowed", "ok"), [
+    ("https://hooks.example.com/x", "", True),
+    ("https://hooks.example.com:8443/x?a=1", "", True),
+    ("http://hooks.example.com/x", "", False),
+    ("http://hooks.example.com/x", "127.0.0.0/8", False),
+    ("http://127.0.0.1:8080/x", "", False),
+    ("https://127.0.0.1/x", "", False),
+    ("https://10.1.2.3/x", "", False),
+    ("https://169.254.169.254/latest", "", False),
+    ("https://[::1]/x", "", False),
+    ("https://localhost/x", "", False),
+    ("http://127.0.0.1:8080/x", "127.0.0.0/8", True),
+    ("http://[::1]:8080/x", "::1/128", True),
+    ("http://[::1]:8080/x", "127.0.0.0/8", False),
+    ("http://localhost:8080/x", "127.0.0.0/8,::1/128", True),
+    ("http://localhost:8080/x", "127.0.0.0/8", True),
+    ("http://localhost:8080/x", "10.0.0.0/8", False),
+    ("http://192.168.1.5/x", "127.0.0.0/8", False),
+    ("https://hooks.example.com:99999/x", "", False),
+    ("https://user@hooks.example.com/x", "", False),
 ])
-def test_webhook_url_rules(url: str, env: str, ok: bool) -> None:
+def test_webhook_url_rules(url: str, allowed: str, ok: bool) -> None:
     from service.errors import Collector
+    from service.notify.netpolicy import Policy, parse_networks
     from service.notify.webhooks import check_url
 
     errors = Collector()
-    check_url(url, errors, env=env)
-    assert (errors.errors == []) is ok, (url, env, errors.errors)
+    check_url(url, errors, policy=Policy(parse_networks(allowed)))
+    assert (errors.errors == []) is ok, (url, allowed, errors.errors)
 
 
 async def _as_owner(fn):  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from service.validation import (
     email_value,
     password_value,
     phone_value,
+    rate_value,
     text_value,
     timezone_value,
 )
@@ -56,13 +57,14 @@ async def create_tenant(
     if email is None:
         errors.add(ErrorCode.INVALID, "An e-mail address is required.", ["adminEmail"])
     password_value(errors, admin_password, ["adminPassword"])
+    rate = rate_value(errors, default_commission_rate, ["defaultCommissionRate"])
     errors.raise_if_any()
     if (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).first():
         raise fail(ErrorCode.ALREADY_EXISTS, "This slug is taken.", ["slug"])
 
     tenant = Tenant(
         slug=slug, name=clean_name or slug, timezone=timezone, currency=currency,
-        payment_mode=payment_mode, default_commission_rate=default_commission_rate,
+        payment_mode=payment_mode, default_commission_rate=rate,
     )
     session.add(tenant)
     await session.flush()

@@ -10,8 +10,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from service.errors import Collector, ErrorCode
-from service.money import exponent, to_minor
-from service.validation import decimal_value
+from service.validation import money_value
 
 MAX_QUANTITY = 1_000_000
 
@@ -46,16 +45,7 @@ def clean_offer(errors: Collector, spec: OfferSpec, field: Sequence[str], curren
     before = len(errors.errors)
     if spec.product_id is None:
         errors.add(ErrorCode.NOT_FOUND, "No such product.", [*f, "productId"])
-    places = exponent(currency)
-    price = decimal_value(
-        errors,
-        spec.price,
-        [*f, "price"],
-        minimum=Decimal(0),
-        exclusive_minimum=True,
-        maximum=Decimal(10) ** 12,
-        places=places,
-    )
+    price_minor = money_value(errors, spec.price, [*f, "price"], currency=currency, positive=True)
     _limit(errors, spec.stock_limit, [*f, "stockLimit"])
     _limit(errors, spec.per_customer_limit, [*f, "perCustomerLimit"])
     minimum = 1 if spec.min_group_quantity is None else spec.min_group_quantity
@@ -66,11 +56,11 @@ def clean_offer(errors: Collector, spec: OfferSpec, field: Sequence[str], curren
             "The minimum group quantity cannot exceed the stock limit.",
             [*f, "minGroupQuantity"],
         )
-    if len(errors.errors) > before or price is None or spec.product_id is None:
+    if len(errors.errors) > before or price_minor is None or spec.product_id is None:
         return None
     return CleanOffer(
         product_id=spec.product_id,
-        price_minor=to_minor(price, currency),
+        price_minor=price_minor,
         stock_limit=spec.stock_limit,
         per_customer_limit=spec.per_customer_limit,
         min_group_quantity=minimum,

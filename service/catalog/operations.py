@@ -17,11 +17,7 @@ from service.accounts.models import AccountKind, User
 from service.accounts.operations import create_user
 from service.catalog.models import Product, Supplier
 from service.errors import Collector, ErrorCode, fail
-from service.money import exponent, to_minor
-from service.validation import decimal_value, email_value, text_value
-
-# A ceiling far above any real unit cost, well inside BIGINT minor units.
-MAX_COST = Decimal("100000000")
+from service.validation import email_value, money_value, text_value
 
 
 async def create_supplier(
@@ -83,14 +79,11 @@ async def _clean_product(
     }
     if clean["image_url"] and not clean["image_url"].startswith(("https://", "http://")):
         errors.add(ErrorCode.INVALID, "An image URL starts with https:// or http://.", ["imageUrl"])
-    amount = decimal_value(
-        errors, cost, ["cost"], minimum=Decimal(0), maximum=MAX_COST, places=exponent(currency)
-    )
+    cost_minor = money_value(errors, cost, ["cost"], currency=currency)
     if cost is None:
         errors.add(ErrorCode.INVALID, "This field is required.", ["cost"])
     errors.raise_if_any()
-    assert amount is not None
-    clean["cost_minor"] = to_minor(amount, currency)
+    clean["cost_minor"] = cost_minor
     return clean
 
 

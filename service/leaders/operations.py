@@ -25,9 +25,8 @@ from sqlmodel import col, select
 from service.accounts.models import Tenant
 from service.errors import Collector, ErrorCode, fail
 from service.leaders.models import CommunityGroup, GroupMember, Leader, LeaderStatus, PickupPoint
-from service.validation import decimal_value, phone_value, text_value
+from service.validation import phone_value, rate_value, text_value
 
-MAX_COMMISSION_RATE = Decimal("0.5")
 # Crockford-style alphabet: no 0/O or 1/I/L to misread when a code is typed from a chat message.
 INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 INVITE_LENGTH = 10  # 31**10 ≈ 8e14 codes: guessing one in a tenant is hopeless
@@ -92,9 +91,7 @@ async def approve_leader(
     Without a rate, a first approval takes the tenant's default and a later one keeps the rate.
     """
     errors = Collector()
-    rate = decimal_value(
-        errors, commission_rate, ["commissionRate"], minimum=Decimal(0), maximum=MAX_COMMISSION_RATE, places=4
-    )
+    rate = rate_value(errors, commission_rate, ["commissionRate"])
     errors.raise_if_any()
     leader = await _leader_for_update(session, tenant_id, leader_id)
     if leader.status == LeaderStatus.REJECTED:

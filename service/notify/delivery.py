@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service import global_id
 from service.config import get_settings
 from service.db import app_engine, owner_engine, tenant_transaction
-from service.notify import http
+from service.notify import http, netpolicy
 from service.notify.messages import render
 from service.notify.signing import fingerprint, sign, subscription_secret
 from service.notify.webhooks import webhook_id
@@ -271,9 +271,9 @@ async def send(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] | None =
 async def _attempt(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] | None = None) -> Outcome:
     try:
         return await send(claimed, secrets)
-    except Exception as e:  # noqa: BLE001 - any failure to send is recorded and retried
+    except Exception:  # noqa: BLE001 - any failure to send is recorded and retried
         log.exception("delivery %s failed unexpectedly", claimed.id)
-        return Outcome(False, error=f"{type(e).__name__}: {e}")
+        return Outcome(False, error=netpolicy.FAILED)
 
 
 async def deliver_chunk(
@@ -451,8 +451,14 @@ async def send_webhook(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] 
     try:
         status = await _http_client().post(
             claimed.url, body, headers, timeout=timeout, connect_timeout=min(timeout, 5.0))
+    except http.Refused as e:
+        # The tenant sees only that it was refused: which address, or whether a port is open,
+        # is for the operator's log.
+        log.info("webhook %s refused by the network policy: %s", claimed.id, e)
+        return Outcome(False, error=netpolicy.REFUSED, permanent=True)
     except http.HTTPError as e:
-        return Outcome(False, error=f"{type(e).__name__}: {e}"[:1000])
+        log.info("webhook %s failed: %s: %s", claimed.id, type(e).__name__, e)
+        return Outcome(False, error=netpolicy.FAILED)
     if 200 <= status < 300:
         return Outcome(True, status_code=status)
     return Outcome(False, status_code=status, error=f"HTTP {status}")

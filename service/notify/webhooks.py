@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,15 +10,15 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from service.config import get_settings
 from service.errors import Collector, ErrorCode, fail
 from service.notify.events import EVENT_NAMES
 from service.notify.models import Delivery, DeliveryStatus, WebhookSubscription
+from service.notify.netpolicy import Policy, Refused, current_policy, normalise_host
 from service.notify.signing import fingerprint, shown_secret, subscription_secret
 
 MAX_SUBSCRIPTIONS = 50
-_LOOPBACK_NAMES = {"localhost"}
 
 
 @dataclass
@@ -28,51 +27,36 @@ class CreatedSubscription:
     secret: str  # shown once
 
 
-def _is_internal_address(host: str) -> bool:
-    """An IP literal of a private, loopback, link-local or reserved network (no DNS lookup)."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str, errors: Collector, *, env: str | None = None) -> None:
-    """https only; plain http to a loopback address in dev and test, for local receivers. In
-    production an internal IP literal is refused too, so a subscription cannot aim the workers
-    at the service's own network (host names are not resolved here)."""
+def check_url(url: str, errors: Collector, *, policy: Policy | None = None) -> None:
+    """https to a public address (plain http only into a network the operator allows), in every
+    environment. Refused here: an internal address however it is spelled, localhost, and names of
+    internal networks; other names are resolved and checked at each send (service/notify/http.py)."""
     field = ["input", "url"]
-    env = env or get_settings().env
+    policy = policy or current_policy()
     if len(url) > 2000:
         errors.add(ErrorCode.INVALID, "The URL is too long (2000 characters at most).", field)
         return
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
+        host = normalise_host(parts.hostname or "")
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         errors.add(ErrorCode.INVALID, "The URL is not valid.", field)
         return
+    if parts.scheme not in ("http", "https"):
+        errors.add(ErrorCode.INVALID, "Webhook URLs must use https.", field)
+        return
     if not host or parts.username or parts.password:
         errors.add(ErrorCode.INVALID, "The URL needs a host and must not carry credentials.", field)
-    elif env in ("dev", "test"):
-        if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
-            return
-        errors.add(ErrorCode.INVALID, "Webhook URLs must use https (http only to loopback in dev and test).",
-                   field)
-    elif parts.scheme == "https" and not _is_internal_address(host) and host.lower() not in _LOOPBACK_NAMES:
         return
-    else:
-        errors.add(ErrorCode.INVALID, "Webhook URLs must use https to a public address.", field)
+    plain_http = parts.scheme == "http"
+    try:
+        addresses = policy.check_host(host, plain_http=plain_http)
+    except Refused:
+        errors.add(ErrorCode.INVALID, "Webhooks go to public addresses only: this host is refused.", field)
+        return
+    if plain_http and addresses is None:
+        errors.add(ErrorCode.INVALID, "Webhook URLs must use https.", field)
 
 
 async def create_subscription(
@@ -91,7 +75,7 @@ async def create_subscription(
         await session.execute(
             select(func.count())
             .select_from(WebhookSubscription)
-            .where(WebhookSubscription.tenant_id == tenant_id)
+            .where(col(WebhookSubscription.tenant_id) == tenant_id)
         )
     ).scalar_one()
     if count >= MAX_SUBSCRIPTIONS:
@@ -131,7 +115,7 @@ async def _for_update(session: AsyncSession, tenant_id: UUID, id: UUID | None) -
     subscription = (
         await session.execute(
             select(WebhookSubscription)
-            .where(WebhookSubscription.tenant_id == tenant_id, WebhookSubscription.id == id)
+            .where(col(WebhookSubscription.tenant_id) == tenant_id, col(WebhookSubscription.id) == id)
             .with_for_update()
         )
     ).scalar_one_or_none() if id else None
@@ -177,8 +161,8 @@ async def rotate_secret(session: AsyncSession, *, tenant_id: UUID, id: UUID | No
 async def list_subscriptions(session: AsyncSession, *, tenant_id: UUID) -> list[WebhookSubscription]:
     stmt = (
         select(WebhookSubscription)
-        .where(WebhookSubscription.tenant_id == tenant_id)
-        .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+        .where(col(WebhookSubscription.tenant_id) == tenant_id)
+        .order_by(col(WebhookSubscription.created_at), col(WebhookSubscription.id))
     )
     return list((await session.execute(stmt)).scalars().all())
 
@@ -229,7 +213,7 @@ async def email_deliveries(
     return [_view(row) for row in rows]
 
 
-def _view(row: Mapping[str, Any]) -> DeliveryView:
+def _view(row: Mapping[Any, Any]) -> DeliveryView:
     """A delivery row joined with its event's name (`event_name`)."""
     delivery = Delivery.model_validate({k: row[k] for k in Delivery.model_fields})
     return DeliveryView(delivery=delivery, event=row["event_name"], webhook_id=webhook_id(delivery.outbox_event_id))

@@ -56,6 +56,9 @@ REFUSED_SQLSTATE = "GB002"  # place_order(): DETAIL is the JSON list of errors
 ACCOUNT_GONE_SQLSTATE = "GB003"
 NOT_A_CUSTOMER_SQLSTATE = "GB004"
 NOT_A_CUSTOMER = "Only customers place and cancel orders."
+# Prices are capped (service/validation.py MAX_MONEY) so an order's total fits bigint; an offer priced
+# before the cap can still overflow it, and that is the customer's input too large, not a fault.
+NUMERIC_OVERFLOW_SQLSTATE = "22003"
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,8 @@ def _refusal_of(state: str | None, detail: str | None) -> Exception | None:
         return account_gone()
     if state == NOT_A_CUSTOMER_SQLSTATE:
         return PermissionDenied(NOT_A_CUSTOMER)
+    if state == NUMERIC_OVERFLOW_SQLSTATE:
+        return fail(ErrorCode.INVALID, "The order's total is too large: order fewer units.", ["lines"])
     return None
 
 

@@ -1,13 +1,11 @@
-"""A purchase order as CSV: one row per product x pickup point, UTF-8 with a BOM so spreadsheet
-programs read Chinese correctly. Links are signed and expire, so the link itself is the
+"""A purchase order as CSV (service/csv_cells.py: UTF-8 with a BOM, no cell runs as a formula):
+one row per product x pickup point. Links are signed and expire, so the link itself is the
 authentication (a supplier can open it from an e-mail); a bearer token works too."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import time
 from uuid import UUID
 
@@ -15,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import get_settings
+from service.csv_cells import csv_document
 from service.money import from_minor
 
 LINK_TTL_SECONDS = 7 * 24 * 3600
@@ -64,13 +63,10 @@ async def purchase_order_csv(session: AsyncSession, *, purchase_order_id: UUID) 
                                         {"id": purchase_order_id})).scalar_one_or_none()
         if exists is None:
             return None
-        return f"{exists}.csv", ("\ufeff" + ",".join(HEADER) + "\r\n").encode()
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(HEADER)
-    for r in rows:
-        writer.writerow([r.number, r.title, r.supplier, r.product_name, r.unit, r.point, r.address, r.quantity,
-                         from_minor(r.unit_cost_minor, r.currency), from_minor(r.unit_cost_minor * r.quantity,
-                                                                                r.currency), r.currency])
-    return f"{rows[0].number}.csv", out.getvalue().encode("utf-8")
+        return f"{exists}.csv", csv_document(HEADER, [])
+    body = csv_document(HEADER, (
+        [r.number, r.title, r.supplier, r.product_name, r.unit, r.point, r.address, r.quantity,
+         from_minor(r.unit_cost_minor, r.currency), from_minor(r.unit_cost_minor * r.quantity, r.currency),
+         r.currency]
+        for r in rows))
+    return f"{rows[0].number}.csv", body
