@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from uuid import UUID
@@ -41,6 +43,24 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@lru_cache
+def _argon2_pool() -> ThreadPoolExecutor:
+    # Bounded: each hash holds argon2_memory_kib while it runs.
+    return ThreadPoolExecutor(get_settings().argon2_threads, thread_name_prefix="argon2")
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """hash_password on the Argon2 threads (the C code releases the GIL): the event loop keeps
+    serving other requests meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_argon2_pool(), hash_password, password)
+
+
+async def verify_password_off_loop(password_hash: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(
+        _argon2_pool(), verify_password, password_hash, password
+    )
 
 
 def issue_user_token(*, tenant_id: UUID, user_id: UUID) -> str:

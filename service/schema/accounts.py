@@ -15,7 +15,7 @@ from service.accounts import operations
 from service.accounts.models import Role as RoleEnum
 from service.accounts.roles import load_roles
 from service.db import set_tenant
-from service.errors import PermissionDenied
+from service.errors import ErrorCode, PermissionDenied, fail
 from service.schema.common import Node, PaymentMode, Role, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
@@ -98,6 +98,15 @@ async def viewer_of(context: Context) -> Viewer:
     return await build_viewer(await context.session(), tenant, context.principal.user_id, roles)
 
 
+def _one_password_per_request(context: Context) -> None:
+    """One Argon2 hash per HTTP request (aliases and batches included): each costs ~50 ms of CPU
+    and 64 MiB, so one request must not multiply it."""
+    state = context.request.state
+    if getattr(state, "password_hashed", False):
+        raise fail(ErrorCode.RATE_LIMITED, "One sign-in or registration per request; send the others apart.")
+    state.password_hashed = True
+
+
 @strawberry.input
 class TenantCreateInput:
     slug: str
@@ -178,7 +187,7 @@ class AccountsMutation:
             info_ = TenantInfo(
                 id=t.id, slug=t.slug, name=t.name, timezone=t.timezone, currency=t.currency,
                 payment_mode=t.payment_mode, default_commission_rate=t.default_commission_rate,
-                payment_window_minutes=t.payment_window_minutes,
+                payment_window_minutes=t.payment_window_minutes, phone_region=t.phone_region,
             )
             return {"tenant": Tenant.of(info_), "api_key": created.api_key}
 
@@ -190,9 +199,11 @@ class AccountsMutation:
         tenant = context.tenant
 
         async def action(session):  # type: ignore[no-untyped-def]
+            _one_password_per_request(context)
             signed = await operations.register_customer(
                 session, tenant_id=tenant.id, display_name=input.display_name, password=input.password,
-                email=input.email, phone=input.phone,
+                email=input.email, phone=input.phone, address=context.client_address,
+                phone_region=tenant.phone_region,
             )
             viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
             return {"token": signed.token, "viewer": viewer}
@@ -205,9 +216,10 @@ class AccountsMutation:
         tenant = context.tenant
 
         async def action(session):  # type: ignore[no-untyped-def]
+            _one_password_per_request(context)
             signed = await operations.sign_in(
                 session, tenant_id=tenant.id, login=input.login, password=input.password,
-                address=context.client_address,
+                address=context.client_address, phone_region=tenant.phone_region,
             )
             viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
             return {"token": signed.token, "viewer": viewer}
