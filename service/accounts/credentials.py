@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -45,10 +47,21 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def _lower_priority() -> None:
+    # Hashing yields the CPU to the event loop: a flood of sign-ups slows sign-ups, not the rest.
+    # (Linux schedules threads one by one, so this niceness is the hashing thread's own.)
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hashing just keeps its priority
+        pass
+
+
 @lru_cache
 def _argon2_pool() -> ThreadPoolExecutor:
     # Bounded: each hash holds argon2_memory_kib while it runs.
-    return ThreadPoolExecutor(get_settings().argon2_threads, thread_name_prefix="argon2")
+    return ThreadPoolExecutor(
+        get_settings().argon2_threads, thread_name_prefix="argon2", initializer=_lower_priority
+    )
 
 
 async def hash_password_off_loop(password: str) -> str:
