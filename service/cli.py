@@ -190,7 +190,13 @@ def scheduler(interval: float) -> None:
 @click.option("--port", type=int, default=None, help="API port (default 8000, or PORT)")
 def run(port: int | None) -> None:
     """Everything on this machine: database, broker, migrations, demo data, API, worker, scheduler."""
+    from service.config import SettingsError
     from service.supervisor import run_all
+
+    try:
+        get_settings()
+    except SettingsError as e:  # before anything starts or prints a token
+        raise click.ClickException(str(e)) from None
 
     sys.exit(run_all(port))
 

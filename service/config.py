@@ -11,7 +11,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -148,6 +148,17 @@ class Settings(BaseSettings):
         return self.secret("db-app-password", self.app_db_password)
 
 
+class SettingsError(ValueError):
+    """A setting from the environment that cannot work; says which and why, never its value."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

@@ -172,3 +172,37 @@ def test_login_attempts_are_rate_limited_per_login(gql, tenant):  # type: ignore
     payload = gql.data(TOKEN_CREATE, {"input": {"login": tenant.admin_email, "password": tenant.admin_password}},
                        tenant=tenant.slug)["tokenCreate"]
     assert payload["token"] is None and payload["errors"][0]["code"] == "RATE_LIMITED"
+
+
+def test_a_platform_token_that_cannot_work_is_refused_when_the_settings_load(tmp_path):  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    from service.config import Settings, SettingsError, get_settings
+
+    for bad in ("my-own-platform-secret-123", "gbp_short"):
+        with pytest.raises(ValueError, match="must start with 'gbp_'"):
+            Settings(platform_token=bad)
+    assert Settings(platform_token="gbp_" + "k" * 16).platform_token_value == "gbp_" + "k" * 16
+    # `make run` stops before it starts anything, says why, and prints no token (nor the value).
+    env = {**os.environ, "GROUPBUY_PLATFORM_TOKEN": "my-own-platform-secret-123",
+           "GROUPBUY_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None), env.pop("REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-m", "service.cli", "run"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0
+    assert "GROUPBUY_PLATFORM_TOKEN must start with 'gbp_'" in done.stderr
+    assert "platform admin token" not in done.stdout + done.stderr
+    assert "my-own-platform-secret-123" not in done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(SettingsError, match="GROUPBUY_PLATFORM_TOKEN"):
+        os.environ["GROUPBUY_PLATFORM_TOKEN"] = "not-a-platform-token-at-all"
+        try:
+            get_settings.cache_clear()
+            get_settings()
+        finally:
+            del os.environ["GROUPBUY_PLATFORM_TOKEN"]
+            get_settings.cache_clear()
