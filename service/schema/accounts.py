@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
 from service.accounts import operations
+from service.accounts.models import PaymentMode as PaymentModeEnum
 from service.accounts.models import Role as RoleEnum
 from service.accounts.roles import load_roles
 from service.db import set_tenant
 from service.errors import ErrorCode, PermissionDenied, fail
-from service.schema.common import Node, PaymentMode, Role, UserError
+# PaymentMode and Role are the GraphQL enums made of these (strawberry.enum keeps the class), so
+# fields are annotated with the classes themselves, which type checkers understand.
+from service.schema.common import Node, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
@@ -36,7 +39,7 @@ class Tenant(Node):
     name: str
     timezone: str
     currency: str
-    payment_mode: PaymentMode
+    payment_mode: PaymentModeEnum
     default_commission_rate: Decimal
     payment_window_minutes: int
 
@@ -60,7 +63,7 @@ async def _load_tenant(context: Context, id: UUID) -> Tenant | None:
 class Viewer:
     user_id: strawberry.ID | None
     display_name: str | None
-    roles: list[Role]
+    roles: list[RoleEnum]
     tenant: Tenant
 
     @strawberry.field(description="The caller's leader record (any status), when they applied or lead.")
@@ -115,7 +118,7 @@ class TenantCreateInput:
     admin_password: str
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
-    payment_mode: PaymentMode = PaymentMode.PREPAID
+    payment_mode: PaymentModeEnum = PaymentModeEnum.PREPAID
     default_commission_rate: Decimal | None = None
 
 
@@ -174,7 +177,7 @@ class AccountsMutation:
             if not context.principal.is_platform:
                 raise PermissionDenied("Only the platform administrator creates tenants.")
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, object]:
             created = await operations.create_tenant(
                 session, slug=input.slug, name=input.name, timezone=input.timezone,
                 currency=input.currency, payment_mode=input.payment_mode,
@@ -198,7 +201,7 @@ class AccountsMutation:
         context = info.context
         tenant = context.tenant
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, object]:
             _one_password_per_request(context)
             signed = await operations.register_customer(
                 session, tenant_id=tenant.id, display_name=input.display_name, password=input.password,
@@ -215,7 +218,7 @@ class AccountsMutation:
         context = info.context
         tenant = context.tenant
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, object]:
             _one_password_per_request(context)
             signed = await operations.sign_in(
                 session, tenant_id=tenant.id, login=input.login, password=input.password,
@@ -230,7 +233,7 @@ class AccountsMutation:
     async def api_key_create(self, info: Info, name: str) -> ApiKeyCreatePayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, object]:
             key = await operations.create_api_key(
                 session, tenant_id=context.tenant.id, name=name, created_by=context.principal.user_id
             )
