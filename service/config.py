@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     delivery_requeue_seconds: float = 60.0
     delivery_stuck_seconds: float = 120.0
     # Customer registrations per client address and tenant in a window (each costs an Argon2 hash).
-    register_attempts_per_address: int = 10
+    register_attempts_per_address: int = 20
     register_window_seconds: int = 3600
     # Argon2 runs on this many threads (each hash holds argon2_memory_kib), off the event loop.
     argon2_threads: int = Field(default=2, ge=1)

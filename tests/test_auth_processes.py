@@ -110,10 +110,14 @@ def test_without_redis_sign_ins_count_in_postgres_and_pickup_codes_are_refused(g
     from tests.ordering_fixtures import make_world
 
     world = make_world(owner_db, tenant)
-    with api_process(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", GROUPBUY_LOGIN_WINDOW_SECONDS="3") as api:
+    with api_process(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", GROUPBUY_LOGIN_WINDOW_SECONDS="3",
+                     GROUPBUY_LOGIN_ATTEMPTS_PER_ADDRESS="6") as api:
         answers = [_sign_in(api, tenant.slug, tenant.admin_email, f"wrong-{n}-pw") for n in range(12)]
         assert answers == ["INVALID_CREDENTIALS"] * 5 + ["RATE_LIMITED"] * 7
         assert _sign_in(api, tenant.slug, tenant.admin_email, tenant.admin_password) == "RATE_LIMITED"
+        # a refused attempt counted nowhere: the address has one failure left, not none
+        assert _sign_in(api, tenant.slug, "other@example.com", "wrong-pw-1") == "INVALID_CREDENTIALS"
+        assert _sign_in(api, tenant.slug, "third@example.com", "wrong-pw-1") == "RATE_LIMITED"
         time.sleep(3.3)  # the lock ends in PostgreSQL too
         assert _sign_in(api, tenant.slug, tenant.admin_email, tenant.admin_password).startswith("ey")
         guesses = [api.data(PICKUP, {"p": world.point_gid, "c": f"{n:06d}"}, token=world.leader_token)

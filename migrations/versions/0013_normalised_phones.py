@@ -8,7 +8,9 @@
   any more, since logins are normalised too) and are listed in phone_number_issue with the
   account that kept the number, for an administrator to settle. Numbers that are no valid
   number are left as they were and listed there too (reason INVALID).
-- rate_counter: the sign-in and registration counters while Redis is unavailable.
+- rate_counter: the sign-in and registration counters while Redis is unavailable, taken and
+  given back by rate_counter_take / rate_counter_give_back (one statement each, which sets the
+  tenant for row-level security itself, so the API runs them on its lean driver connections).
 - account_state(tenant, user): the roles of an account that exists and is not disabled, in one
   statement that sets the tenant for row-level security itself (checked on every request).
 
@@ -45,6 +47,51 @@ BEGIN
 END $$
 """
 
+# Counts one hit on every key (sorted by the caller, so two callers cannot deadlock), or none:
+# returns 0, or the seconds until the window of the first full counter ends.
+RATE_COUNTER_TAKE = """
+CREATE OR REPLACE FUNCTION rate_counter_take(p_tenant uuid, p_keys text[], p_allowed int[], p_window float8)
+RETURNS float8 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_hits int;
+  v_left float8;
+BEGIN
+  PERFORM set_config('app.tenant_id', p_tenant::text, true);
+  BEGIN
+    FOR i IN 1 .. coalesce(array_length(p_keys, 1), 0) LOOP
+      INSERT INTO rate_counter AS c (tenant_id, key, hits, window_ends)
+      VALUES (p_tenant, p_keys[i], 1, clock_timestamp() + make_interval(secs => p_window))
+      ON CONFLICT (tenant_id, key) DO UPDATE SET
+        hits = CASE WHEN c.window_ends <= clock_timestamp() THEN 1 ELSE c.hits + 1 END,
+        window_ends = CASE WHEN c.window_ends <= clock_timestamp() THEN excluded.window_ends
+                           ELSE c.window_ends END
+      WHERE c.window_ends <= clock_timestamp() OR c.hits < p_allowed[i]
+      RETURNING hits INTO v_hits;
+      IF NOT FOUND THEN
+        SELECT extract(epoch FROM window_ends - clock_timestamp()) INTO v_left
+          FROM rate_counter WHERE tenant_id = p_tenant AND key = p_keys[i];
+        RAISE EXCEPTION USING ERRCODE = 'GB020', MESSAGE = greatest(v_left, 0.001)::text;
+      END IF;
+    END LOOP;
+  EXCEPTION WHEN SQLSTATE 'GB020' THEN  -- undoes the hits counted on the other keys
+    RETURN SQLERRM::float8;
+  END;
+  IF random() < 0.02 THEN  -- housekeeping
+    DELETE FROM rate_counter WHERE tenant_id = p_tenant AND window_ends < clock_timestamp();
+  END IF;
+  RETURN 0;
+END $$
+"""
+RATE_COUNTER_GIVE_BACK = """
+CREATE OR REPLACE FUNCTION rate_counter_give_back(p_tenant uuid, p_back text[], p_reset text[])
+RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM set_config('app.tenant_id', p_tenant::text, true);
+  UPDATE rate_counter SET hits = hits - 1 WHERE tenant_id = p_tenant AND key = ANY(p_back) AND hits > 0;
+  DELETE FROM rate_counter WHERE tenant_id = p_tenant AND key = ANY(p_reset);
+END $$
+"""
+
 
 def upgrade() -> None:
     op.add_column(
@@ -71,6 +118,8 @@ def upgrade() -> None:
     )
     enable_tenant_rls(op.execute, "rate_counter", "phone_number_issue")
     op.execute(ACCOUNT_STATE)
+    op.execute(RATE_COUNTER_TAKE)
+    op.execute(RATE_COUNTER_GIVE_BACK)
     bind = op.get_bind()
     counts = [0, 0, 0]
     # Tenant by tenant: row-level security may apply to the migrating role too.
@@ -133,6 +182,8 @@ def _normalise_leaders(tenant_id: object, region: str) -> None:
 def downgrade() -> None:
     # The numbers stay in E.164: every earlier version reads them as they are.
     op.execute("DROP FUNCTION IF EXISTS account_state(uuid, uuid)")
+    op.execute("DROP FUNCTION IF EXISTS rate_counter_take(uuid, text[], int[], float8)")
+    op.execute("DROP FUNCTION IF EXISTS rate_counter_give_back(uuid, text[], text[])")
     op.drop_table("phone_number_issue")
     op.drop_table("rate_counter")
     op.drop_column("tenant", "phone_region")

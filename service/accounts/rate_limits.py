@@ -12,17 +12,17 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+import psycopg
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
-from sqlalchemy import text
 
-from service.db import tenant_transaction
+from service.db import run_alone
 from service.redis_conn import async_redis
 
 log = logging.getLogger(__name__)
@@ -148,62 +148,27 @@ async def give_back(hit: Hit, *, reset: Sequence[str] = ()) -> None:
     except RedisError:
         log.warning("could not give a rate-limit hit back (Redis)")
         return
-    async with tenant_transaction(hit.tenant_id) as session:
-        if back:
-            await session.execute(
-                text("UPDATE rate_counter SET hits = hits - 1 WHERE tenant_id = :t AND key = ANY(:k) AND hits > 0"),
-                {"t": hit.tenant_id, "k": back},
-            )
-        if reset:
-            await session.execute(
-                text("DELETE FROM rate_counter WHERE tenant_id = :t AND key = ANY(:k)"),
-                {"t": hit.tenant_id, "k": list(reset)},
-            )
 
+    async def statement(conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute("SELECT rate_counter_give_back(%s, %s, %s)", (hit.tenant_id, back, list(reset)))
 
-# One row per counter; a row locked by the upsert serialises concurrent attempts on it. Keys are
-# taken in sorted order so two attempts sharing two counters cannot deadlock.
-_DB_TAKE = text("""
-INSERT INTO rate_counter AS c (tenant_id, key, hits, window_ends)
-VALUES (:t, :k, 1, clock_timestamp() + make_interval(secs => :w))
-ON CONFLICT (tenant_id, key) DO UPDATE SET
-  hits = CASE WHEN c.window_ends <= clock_timestamp() THEN 1 ELSE c.hits + 1 END,
-  window_ends = CASE WHEN c.window_ends <= clock_timestamp() THEN excluded.window_ends ELSE c.window_ends END
-WHERE c.window_ends <= clock_timestamp() OR c.hits < :allowed
-RETURNING hits
-""")
-
-
-class _Full(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
+    await run_alone(statement)
 
 
 async def _take_in_db(tenant_id: UUID, counters: Sequence[Counter], window_seconds: float) -> None:
-    try:
-        async with tenant_transaction(tenant_id) as session:
-            if random.random() < 0.02:  # noqa: S311 - housekeeping, not security
-                await session.execute(
-                    text("DELETE FROM rate_counter WHERE tenant_id = :t AND window_ends < clock_timestamp()"),
-                    {"t": tenant_id},
-                )
-            for c in sorted(counters, key=lambda c: c.key):
-                row = (
-                    await session.execute(
-                        _DB_TAKE, {"t": tenant_id, "k": c.key, "w": window_seconds, "allowed": c.allowed}
-                    )
-                ).first()
-                if row is None:
-                    raise _Full(c.key)  # rolls back the hits taken on the other counters
-    except _Full as full:
-        async with tenant_transaction(tenant_id) as session:
-            left = (
-                await session.execute(
-                    text(
-                        "SELECT extract(epoch FROM window_ends - clock_timestamp()) FROM rate_counter"
-                        " WHERE tenant_id = :t AND key = :k"
-                    ),
-                    {"t": tenant_id, "k": full.key},
-                )
-            ).scalar()
-        raise Limited(max(1.0, math.ceil(float(left or 1)))) from None
+    # On the driver connections (run_alone), not the request's pool: a request holding its session
+    # while it waits for a second connection could exhaust that pool during an outage.
+    ordered = sorted(counters, key=lambda c: c.key)
+
+    async def statement(conn: psycopg.AsyncConnection[Any]) -> float:
+        cursor = await conn.execute(
+            "SELECT rate_counter_take(%s, %s, %s, %s)",
+            (tenant_id, [c.key for c in ordered], [c.allowed for c in ordered], float(window_seconds)),
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        return float(row[0])
+
+    left = await run_alone(statement)
+    if left > 0:
+        raise Limited(max(1.0, math.ceil(left)))
