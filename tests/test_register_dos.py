@@ -49,7 +49,7 @@ def test_registrations_with_aliases_do_not_slow_other_requests(gql, tenant, prod
         f'r{i}: customerRegister(input: {{displayName: "A", email: "EMAIL{i}", password: "secret-pw-1"}})'
         " { token errors { code } }" for i in range(aliases)) + " }"
     _latencies(gql.base_url, tenant.slug, 0.2)  # warm up
-    idle = _latencies(gql.base_url, tenant.slug, 3)
+    idle = _latencies(gql.base_url, tenant.slug, 2)
 
     stop = threading.Event()
     sent: list[int] = []
@@ -74,6 +74,7 @@ def test_registrations_with_aliases_do_not_slow_other_requests(gql, tenant, prod
     stop.set()
     for t in threads:
         t.join(120)
+    idle += _latencies(gql.base_url, tenant.slug, 2)  # idle before and after: the machine's load drifts
 
     idle_median, attacked_median = statistics.median(idle), statistics.median(attacked)
     ratio = attacked_median / idle_median
@@ -82,5 +83,7 @@ def test_registrations_with_aliases_do_not_slow_other_requests(gql, tenant, prod
           f" under attack median {attacked_median * 1000:.1f} ms (p90 {p90[1] * 1000:.1f}),"
           f" ratio {ratio:.2f}; {len(sent)} attack requests, {sum(accounts)} accounts")
     assert sent and all(n == 1 for n in accounts), "one account per request, whatever the aliases"
-    # Before: 30 hashes per request on the event loop, ~1-2 s each request, ratio in the hundreds.
-    assert ratio < 5, ratio
+    # Before: 30 hashes per request on the event loop (seconds per request, ratio in the hundreds);
+    # hashing on the loop's own priority measured ~50 here, at low priority ~1 (6 on a machine
+    # with a load average of 25).
+    assert ratio < 10, ratio

@@ -17,8 +17,6 @@ from service.accounts.models import Role as RoleEnum
 from service.accounts.roles import load_roles
 from service.db import set_tenant
 from service.errors import ErrorCode, PermissionDenied, fail
-# PaymentMode and Role are the GraphQL enums made of these (strawberry.enum keeps the class), so
-# fields are annotated with the classes themselves, which type checkers understand.
 from service.schema.common import Node, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
@@ -30,6 +28,8 @@ if TYPE_CHECKING:
     from service.schema.leaders import Leader
 
 Info = strawberry.Info[Context, None]
+# The GraphQL enums PaymentMode and Role are PaymentModeEnum and RoleEnum themselves
+# (strawberry.enum keeps the class): fields name the classes, which type checkers understand.
 
 
 @strawberry.type
