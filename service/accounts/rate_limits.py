@@ -58,15 +58,10 @@ end
 return 0
 """
 
-_scripts: dict[tuple[int, str], AsyncScript] = {}
-
-
 def _script(client: Redis, source: str) -> AsyncScript:
-    key = (id(client), source)
-    script = _scripts.get(key)
-    if script is None:
-        script = _scripts[key] = client.register_script(source)
-    return script
+    # EVALSHA, loading the script on NOSCRIPT; made per call (a SHA-1 of a few hundred bytes), so
+    # it never outlives the client it was made with.
+    return client.register_script(source)
 
 
 @dataclass(frozen=True)
