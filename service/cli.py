@@ -126,7 +126,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     s = get_settings()
     options = dict(
         log_level=s.log_level.lower(), timeout_keep_alive=5, limit_concurrency=1000, access_log=False,
-        proxy_headers=True,
+        proxy_headers=True, forwarded_allow_ips=s.trusted_proxies,
         log_config=None,  # our root handler (service.logs) formats uvicorn's records too
     )
     if workers > 1:  # a socket per worker: see service.serving
@@ -190,7 +190,13 @@ def scheduler(interval: float) -> None:
 @click.option("--port", type=int, default=None, help="API port (default 8000, or PORT)")
 def run(port: int | None) -> None:
     """Everything on this machine: database, broker, migrations, demo data, API, worker, scheduler."""
+    from service.config import SettingsError
     from service.supervisor import run_all
+
+    try:
+        get_settings()
+    except SettingsError as e:  # before anything starts or prints a token
+        raise click.ClickException(str(e)) from None
 
     sys.exit(run_all(port))
 

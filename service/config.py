@@ -11,7 +11,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -95,6 +95,25 @@ class Settings(BaseSettings):
         parse_networks(value)  # a bad entry stops the process at start, naming it
         return value
 
+    # Customer registrations per client address and tenant in a window (each costs an Argon2 hash).
+    register_attempts_per_address: int = 20
+    register_window_seconds: int = 3600
+    # Argon2 runs on this many threads (each hash holds argon2_memory_kib), off the event loop.
+    argon2_threads: int = Field(default=2, ge=1)
+    # Peers whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks): the
+    # rate limits key on the client address they report. Set it to the load balancer's network.
+    trusted_proxies: str = "127.0.0.1"
+
+    @field_validator("platform_token")
+    @classmethod
+    def _platform_token_shape(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("gbp_") or len(value) < 4 + 16):
+            raise ValueError(
+                "GROUPBUY_PLATFORM_TOKEN must start with 'gbp_' followed by at least 16 characters"
+                " (e.g. gbp_ and the output of `openssl rand -hex 16`); unset, one is generated"
+            )
+        return value
+
     @property
     def is_dev(self) -> bool:
         return self.env != "production"
@@ -141,6 +160,17 @@ class Settings(BaseSettings):
         return self.secret("db-app-password", self.app_db_password)
 
 
+class SettingsError(ValueError):
+    """A setting from the environment that cannot work; says which and why, never its value."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

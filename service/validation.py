@@ -40,12 +40,10 @@ def email_value(errors: Collector, value: str | None, field: Sequence[str]) -> s
 
 
 def phone_value(errors: Collector, value: str | None, field: Sequence[str]) -> str | None:
-    if value is None or not value.strip():
-        return None
-    cleaned = re.sub(r"[\s\-()]", "", value)
-    if not PHONE_RE.match(cleaned):
-        errors.add(ErrorCode.INVALID, "Not a valid phone number (digits, optionally starting with +).", field)
-    return cleaned
+    """In E.164, read in the default region (service/accounts/phones.py)."""
+    from service.accounts.phones import phone_value as e164_value
+
+    return e164_value(errors, value, field)
 
 
 def password_value(errors: Collector, value: str, field: Sequence[str]) -> str:

@@ -79,6 +79,7 @@ def services() -> Iterator[Services]:
         GROUPBUY_ARGON2_TIME_COST="1",
         GROUPBUY_ARGON2_MEMORY_KIB="8192",
         GROUPBUY_LOGIN_ATTEMPTS_PER_ADDRESS="100000",
+        GROUPBUY_REGISTER_ATTEMPTS_PER_ADDRESS="100000",
     )
     get_settings.cache_clear()
     from service.migrate import migrate

@@ -324,5 +324,6 @@ def test_statements_for_a_page_of_products_do_not_grow_with_it(gql, tenant, owne
         assert all(e["node"]["cost"] and len(e["node"]["supplier"]["products"]["edges"]) == 3 for e in edges)
         counts[first] = len(seen)
     print("SQL statements for products with suppliers and their products:", counts)
-    # set tenant, roles, the page, the suppliers, the suppliers' first products
-    assert counts == {10: 5, 100: 5}, counts
+    # set tenant, the page, the suppliers, the suppliers' first products (the roles come with the
+    # account check of every request, on a driver connection, not counted here)
+    assert counts == {10: 4, 100: 4}, counts

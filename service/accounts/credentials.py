@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from uuid import UUID
@@ -41,6 +45,35 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _lower_priority() -> None:
+    # Hashing yields the CPU to the event loop: a flood of sign-ups slows sign-ups, not the rest.
+    # (Linux schedules threads one by one, so this niceness is the hashing thread's own.)
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hashing just keeps its priority
+        pass
+
+
+@lru_cache
+def _argon2_pool() -> ThreadPoolExecutor:
+    # Bounded: each hash holds argon2_memory_kib while it runs.
+    return ThreadPoolExecutor(
+        get_settings().argon2_threads, thread_name_prefix="argon2", initializer=_lower_priority
+    )
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """hash_password on the Argon2 threads (the C code releases the GIL): the event loop keeps
+    serving other requests meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_argon2_pool(), hash_password, password)
+
+
+async def verify_password_off_loop(password_hash: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(
+        _argon2_pool(), verify_password, password_hash, password
+    )
 
 
 def issue_user_token(*, tenant_id: UUID, user_id: UUID) -> str:

@@ -48,6 +48,10 @@ class Tenant(SQLModel, table=True):
         sa_column=Column(Numeric(5, 4), nullable=False, server_default=text("0.10")),
     )
     payment_window_minutes: int = Field(default=15)
+    # Where a phone number given without a country code is read (ISO 3166 alpha-2).
+    phone_region: str = Field(
+        default="CN", sa_column=Column(String(2), nullable=False, server_default=text("'CN'"))
+    )
     created_at: datetime = created_at()
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import AccountKind, Role
+from service.db import run_alone
 from service.errors import AuthError
 
 _KIND_ROLE = {
@@ -19,6 +22,29 @@ _KIND_ROLE = {
 
 def account_gone() -> AuthError:
     return AuthError("INVALID_TOKEN", "The account behind this token no longer exists or is disabled.")
+
+
+def _roles(kind: str, supplier_id: UUID | None, leader_status: str | None) -> frozenset[Role]:
+    roles = {_KIND_ROLE[AccountKind(kind)]}
+    if leader_status == "APPROVED":  # a pending, suspended or rejected leader is a customer
+        roles.add(Role.LEADER)
+    if supplier_id is not None:
+        roles.add(Role.SUPPLIER)
+    return frozenset(roles)
+
+
+async def account_roles(tenant_id: UUID, user_id: UUID) -> frozenset[Role]:
+    """The roles of an account that exists and is not disabled, in one round trip on a connection
+    of its own (account_state sets the tenant for row-level security itself)."""
+
+    async def state(conn: psycopg.AsyncConnection[Any]) -> tuple[Any, ...] | None:
+        cursor = await conn.execute("SELECT * FROM account_state(%s, %s)", (tenant_id, user_id))
+        return await cursor.fetchone()
+
+    row = await run_alone(state)
+    if row is None:
+        raise account_gone()
+    return _roles(row[0], row[1], row[2])
 
 
 async def load_roles(session: AsyncSession, user_id: UUID) -> frozenset[Role]:
@@ -33,9 +59,4 @@ async def load_roles(session: AsyncSession, user_id: UUID) -> frozenset[Role]:
     ).first()
     if row is None or row.disabled_at is not None:
         raise account_gone()
-    roles = {_KIND_ROLE[AccountKind(row.kind)]}
-    if row.leader_status == "APPROVED":  # a pending, suspended or rejected leader is a customer
-        roles.add(Role.LEADER)
-    if row.supplier_id is not None:
-        roles.add(Role.SUPPLIER)
-    return frozenset(roles)
+    return _roles(row.kind, row.supplier_id, row.leader_status)

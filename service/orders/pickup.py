@@ -1,7 +1,8 @@
 """pickupConfirm: the pickup point's leader hands the goods over against the customer's code.
 
-Wrong codes are counted per leader and pickup point in Redis (fixed window): a leader's account
-cannot be used to walk through the 10^6 possible codes.
+Codes tried are counted per leader and pickup point in Redis (fixed window, service/accounts/
+rate_limits.py), and right ones given back: a leader's account cannot be used to walk through
+the 10^6 possible codes, not even with concurrent requests or while Redis is down.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import logging
 import re
 from uuid import UUID
 
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.accounts import rate_limits
+from service.accounts.rate_limits import Counter, Hit
 from service.errors import ErrorCode, fail
 from service.notify.outbox import emit
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.procurement.commissions import earn_commission
-from service.redis_conn import async_redis
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +28,22 @@ WINDOW_SECONDS = 15 * 60
 CODE_RE = re.compile(r"^[0-9]{6,12}$")
 
 
-def _key(tenant_id: UUID, user_id: UUID, pickup_point_id: UUID) -> str:
-    return f"pickup-fail:{tenant_id}:{user_id}:{pickup_point_id}"
+def _counter(tenant_id: UUID, user_id: UUID, pickup_point_id: UUID) -> Counter:
+    return Counter(f"rl:pickup:{tenant_id}:{user_id}:{pickup_point_id}", WRONG_CODES_ALLOWED)
 
 
-async def _blocked(key: str) -> bool:
+async def _take_guess(tenant_id: UUID, counter: Counter) -> Hit:
+    """Every code tried takes a hit first (atomically with the check, so concurrent guesses
+    cannot pass the limit); a code that matched gives it back. Never without Redis: an outage
+    must not open the 10^6 codes to walking."""
     try:
-        count = await async_redis().get(key)
-    except RedisError:
-        log.warning("pickup code rate limit unavailable (Redis); allowing the attempt")
-        return False
-    return count is not None and int(count) >= WRONG_CODES_ALLOWED
-
-
-async def _record_wrong_code(key: str) -> None:
-    try:
-        async with async_redis().pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, WINDOW_SECONDS, nx=True)
-            await pipe.execute()
-    except RedisError:
-        log.warning("could not record a wrong pickup code (Redis)")
+        return await rate_limits.take(tenant_id, [counter], WINDOW_SECONDS, fallback=False)
+    except rate_limits.Limited:
+        raise fail(ErrorCode.RATE_LIMITED, "Too many wrong pickup codes; wait a few minutes.", ["pickupCode"]) from None
+    except rate_limits.Unavailable:
+        raise fail(
+            ErrorCode.RATE_LIMITED, "Pickup codes cannot be checked right now; try again in a minute.", ["pickupCode"]
+        ) from None
 
 
 async def confirm_pickup(
@@ -72,9 +68,7 @@ async def confirm_pickup(
         raise fail(
             ErrorCode.FORBIDDEN, "Only this pickup point's leader confirms pickups here.", ["pickupPointId"]
         )
-    key = _key(tenant_id, user_id, point.id)
-    if await _blocked(key):
-        raise fail(ErrorCode.RATE_LIMITED, "Too many wrong pickup codes; wait a few minutes.", ["pickupCode"])
+    guess = await _take_guess(tenant_id, _counter(tenant_id, user_id, point.id))
     code = pickup_code.strip()
     # Among this point's orders with that code (codes are unique per batch and point), the one
     # waiting to be picked up first, else one already picked up (confirming twice is harmless).
@@ -93,10 +87,10 @@ async def confirm_pickup(
             )
         ).first()
     if order is None:
-        await _record_wrong_code(key)
         raise fail(
             ErrorCode.NOT_FOUND, "No order with this pickup code at this pickup point.", ["pickupCode"]
         )
+    await rate_limits.give_back(guess)
     if order.status == "PICKED_UP":
         return order.id, True
     if order.status not in ("CONFIRMED", "READY_FOR_PICKUP"):

@@ -27,6 +27,8 @@ class TenantInfo:
     payment_mode: PaymentMode
     default_commission_rate: Decimal
     payment_window_minutes: int
+    # Where a phone number given without a country code is read (ISO 3166 alpha-2).
+    phone_region: str = "CN"
 
 
 @dataclass

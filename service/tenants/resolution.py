@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 
 from service.accounts.credentials import (
     API_KEY_PREFIX,
@@ -19,31 +21,71 @@ from service.accounts.credentials import (
     secrets_equal,
 )
 from service.accounts.models import PaymentMode, Role
+from service.accounts.roles import account_roles
 from service.config import get_settings
 from service.db import tenant_transaction
 from service.errors import AuthError
 from service.tenants.principal import Principal, PrincipalKind, TenantInfo
+from service.validation import SLUG_RE
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[K, V]):
+    """Least recently used entries go first once `size` are kept; each entry lives `ttl` seconds."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> tuple[bool, V | None]:
+        hit = self._entries.get(key)
+        if hit is None:
+            return False, None
+        if hit[0] <= time.monotonic():
+            del self._entries[key]
+            return False, None
+        self._entries.move_to_end(key)
+        return True, hit[1]
+
+    def put(self, key: K, value: V, ttl: float) -> None:
+        self._entries[key] = (time.monotonic() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
 
 _TENANT_TTL = 60.0
-_by_slug: dict[str, tuple[float, TenantInfo | None]] = {}
-_by_id: dict[UUID, tuple[float, TenantInfo | None]] = {}
+# A name or id that is no tenant is remembered briefly: anyone can send new ones.
+_MISSING_TTL = 5.0
+_TENANTS_MAX = 2048
+_by_slug: BoundedCache[str, TenantInfo | None] = BoundedCache(_TENANTS_MAX)
+_by_id: BoundedCache[UUID, TenantInfo | None] = BoundedCache(_TENANTS_MAX)
 
 _TENANT_COLUMNS = (
-    "id, slug, name, timezone, currency, payment_mode, default_commission_rate, payment_window_minutes"
+    "id, slug, name, timezone, currency, payment_mode, default_commission_rate, payment_window_minutes,"
+    " phone_region"
 )
 
 
-def _info(row) -> TenantInfo:
+def _info(row: Row[Any]) -> TenantInfo:
     return TenantInfo(
         id=row.id, slug=row.slug, name=row.name, timezone=row.timezone, currency=row.currency,
         payment_mode=PaymentMode(row.payment_mode), default_commission_rate=row.default_commission_rate,
-        payment_window_minutes=row.payment_window_minutes,
+        payment_window_minutes=row.payment_window_minutes, phone_region=row.phone_region,
     )
 
 
 def forget_tenant(tenant: TenantInfo) -> None:
-    _by_slug.pop(tenant.slug, None)
-    _by_id.pop(tenant.id, None)
+    _by_slug.pop(tenant.slug)
+    _by_id.pop(tenant.id)
 
 
 async def _load_tenant(column: str, value: object) -> TenantInfo | None:
@@ -55,20 +97,22 @@ async def _load_tenant(column: str, value: object) -> TenantInfo | None:
 
 
 async def tenant_by_slug(slug: str) -> TenantInfo | None:
-    hit = _by_slug.get(slug)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
+    if not SLUG_RE.match(slug):  # no tenant has it: not worth a query, nor a cache entry
+        return None
+    found, info = _by_slug.get(slug)
+    if found:
+        return info
     info = await _load_tenant("slug", slug)
-    _by_slug[slug] = (time.monotonic() + _TENANT_TTL, info)
+    _by_slug.put(slug, info, _TENANT_TTL if info else _MISSING_TTL)
     return info
 
 
 async def tenant_by_id(tenant_id: UUID) -> TenantInfo | None:
-    hit = _by_id.get(tenant_id)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
+    found, info = _by_id.get(tenant_id)
+    if found:
+        return info
     info = await _load_tenant("id", tenant_id)
-    _by_id[tenant_id] = (time.monotonic() + _TENANT_TTL, info)
+    _by_id.put(tenant_id, info, _TENANT_TTL if info else _MISSING_TTL)
     return info
 
 
@@ -117,7 +161,8 @@ async def _named_tenant(headers: Mapping[str, str]) -> TenantInfo | None:
     slug = slug.strip().lower()
     tenant = await tenant_by_slug(slug) if slug else None
     if tenant is None:
-        raise AuthError("UNKNOWN_TENANT", f"No tenant '{slug}'.", status=400)
+        named = f" '{slug}'" if SLUG_RE.match(slug) else ""  # never echo junk back
+        raise AuthError("UNKNOWN_TENANT", f"No tenant{named}.", status=400)
     return tenant
 
 
@@ -144,7 +189,11 @@ async def resolve_principal(headers: Mapping[str, str]) -> Principal:
     tenant = await tenant_by_id(claims.tenant_id)
     if tenant is None:
         raise AuthError("INVALID_TOKEN", "The token's tenant no longer exists.")
-    return Principal(PrincipalKind.USER, tenant=_same_tenant(tenant, named), user_id=claims.user_id)
+    tenant = _same_tenant(tenant, named)
+    # Checked on every request, never cached: a disabled account is refused at once, by every
+    # process. The roles come with it, so the request does not load them again.
+    roles = await account_roles(tenant.id, claims.user_id)
+    return Principal(PrincipalKind.USER, tenant=tenant, user_id=claims.user_id, roles=roles)
 
 
 async def _api_key_principal(token: str, named: TenantInfo | None) -> Principal:
