@@ -25,8 +25,11 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+import psycopg
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from service.db import app_url, libpq_url
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _HALF_BITS = 20
@@ -104,20 +107,15 @@ async def _draw_on_driver(conn: Any, tenant_id: UUID, kind: str, count: int) -> 
     return numbers
 
 
-async def _draw_on_engine(engine: AsyncEngine, tenant_id: UUID, kind: str, count: int) -> list[str]:
-    """The same on a connection of its own, in autocommit: never inside the caller's transaction,
-    which would keep the tenant's counter locked until it commits."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        params = {"t": tenant_id, "k": kind, "n": count}
-        row = (await conn.execute(text("SELECT last_value, key, legacy FROM number_block(:t, :k, :n)"),
-                                  params)).one()
-        numbers = _numbers_of(row, count, kind)
-        if row[2]:
-            taken = set((await conn.execute(text("SELECT numbers_taken(:t, :k, :numbers)"),
-                                            {**params, "numbers": numbers})).scalars())
-            numbers = [n for n in numbers if n not in taken]
-    return numbers
+async def _draw_alone(session: AsyncSession, tenant_id: UUID, kind: str, count: int) -> list[str]:
+    """The same for a caller inside a transaction, on a connection of its own in autocommit: not in
+    the caller's transaction (the tenant's counter would stay locked until it commits), nor from
+    its pool (callers holding every connection of it would wait for one more forever)."""
+    bind = session.bind
+    url = bind.url if isinstance(bind, AsyncEngine) else make_url(app_url())
+    async with await psycopg.AsyncConnection.connect(libpq_url(url.render_as_string(hide_password=False)),
+                                                     autocommit=True) as conn:
+        return await _draw_on_driver(conn, tenant_id, kind, count)
 
 
 def _from_block(tenant_id: UUID, kind: str) -> str | None:
@@ -144,19 +142,10 @@ async def take_order_number(conn: Any, tenant_id: UUID) -> str:
     return number
 
 
-def _engine_of(session: AsyncSession) -> AsyncEngine:
-    bind = session.bind
-    if isinstance(bind, AsyncEngine):
-        return bind
-    from service.db import app_engine
-
-    return app_engine()
-
-
 async def next_order_number(session: AsyncSession, tenant_id: UUID) -> str:
     """An order number for a caller inside a transaction: the block is drawn outside it."""
     while (number := _from_block(tenant_id, "order")) is None:
-        numbers = await _draw_on_engine(_engine_of(session), tenant_id, "order", NUMBER_BLOCK)
+        numbers = await _draw_alone(session, tenant_id, "order", NUMBER_BLOCK)
         _keep_block(tenant_id, "order", numbers)
     return number
 
@@ -165,7 +154,7 @@ async def purchase_order_numbers(session: AsyncSession, tenant_id: UUID, count: 
     """`count` purchase-order numbers (a close's), drawn outside the caller's transaction."""
     numbers: list[str] = []
     while len(numbers) < count:
-        numbers += await _draw_on_engine(_engine_of(session), tenant_id, "purchase_order", count - len(numbers))
+        numbers += await _draw_alone(session, tenant_id, "purchase_order", count - len(numbers))
     return numbers
 
 
