@@ -151,7 +151,7 @@ def test_pickup_by_code_right_wrong_and_twice(fake):  # type: ignore[no-untyped-
     assert "Order 1042 · 王阿姨" in text and "丹东草莓" in text and "× 2" in text and "土鸡蛋" in text
     assert "Fetch bag #1" in text  # the bag the pick list numbered
     assert code.input_value() == ""  # ready for the next customer
-    assert "#1042 · 王阿姨" in page.locator(".recent").inner_text()
+    assert "#1 · Order 1042 · 王阿姨" in page.locator(".recent").inner_text()
 
     code.fill("123456")  # the same code again: the API says it was picked up before; do not hand over twice
     code.press("Enter")

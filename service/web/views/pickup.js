@@ -45,7 +45,7 @@ export function render({ main, me, query }) {
 
     const showRecent = () => fill(recentList, recent.length ? [
       h('h2', {}, t('pickup.recent')),
-      h('ul', { class: 'recent' }, recent.map((o) => h('li', {}, `#${o.number} · ${o.customerName}`))),
+      h('ul', { class: 'recent' }, recent.map((o) => h('li', {}, [o.pickNumber != null ? `#${o.pickNumber} · ` : '', `${t('orders.number')} ${o.number} · ${o.customerName}`].join('')))),
     ] : null);
 
     async function confirm(code) {
@@ -66,7 +66,7 @@ export function render({ main, me, query }) {
           input.select();
         } else {
           const o = payload.order;
-          recent.unshift({ number: o.number, customerName: o.customerName });
+          recent.unshift({ number: o.number, pickNumber: o.pickNumber, customerName: o.customerName });
           fill(feedback, result('ok', t('pickup.okOrder', { number: o.number, customer: o.customerName }), bag(o), handover(o)));
           input.value = '';
           showRecent();
