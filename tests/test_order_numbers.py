@@ -159,3 +159,55 @@ def test_a_closes_purchase_order_numbers_are_the_tenants_own(gql, make_tenant, m
                                               (tenant.uuid, global_id.decode_as(batch["id"], "Batch"))).fetchall()]
     key, last = _key(owner_db, tenant.uuid, "purchase_order")
     assert last == 1 and numbers == format_numbers(1, 1, key, "PO")
+
+
+def test_the_migration_backfills_counters_keys_and_pick_numbers(services):  # type: ignore[no-untyped-def]
+    """Migration 0014 taken down and up again on a database with a closed batch: every tenant gets
+    its counters with a random 32-byte key each, marked legacy when it has numbers already, and
+    each pick list the orders its close confirmed, in the order the close numbered them."""
+    import random
+
+    from sqlalchemy import make_url
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from service.procurement.close import close_batch
+    from tests.close_fixtures import build_batch, random_spec
+    from tests.test_close_derived import _migrate, scratch_database
+
+    with scratch_database(services, "numbers") as (url, conn, tenant_id):
+        built = build_batch(conn, tenant_id, random_spec(random.Random(5), orders=30))
+
+        async def close() -> None:
+            engine = create_async_engine(make_url(url).set(drivername="postgresql+psycopg"))
+            async with AsyncSession(engine) as session, session.begin():
+                assert await close_batch(session, tenant_id=tenant_id, batch_id=built.batch_id) is not None
+            await engine.dispose()
+
+        asyncio.run(close())
+        numbered = dict(conn.execute("SELECT pickup_point_id, order_ids FROM pick_list WHERE batch_id = %s",
+                                     (built.batch_id,)).fetchall())
+        assert numbered and all(numbered.values())
+        confirmed = conn.execute(
+            "SELECT pickup_point_id, array_agg(id ORDER BY created_at, id) FROM customer_order "
+            "WHERE batch_id = %s AND status IN ('PAID', 'PLACED') GROUP BY pickup_point_id",
+            (built.batch_id,)).fetchall()
+        assert dict(confirmed) == numbered
+        purchase_orders = [n for (n,) in conn.execute("SELECT number FROM purchase_order WHERE batch_id = %s",
+                                                      (built.batch_id,))]
+        assert purchase_orders and all(re.fullmatch(r"PO[0-9A-Z]{8}", n) for n in purchase_orders)
+
+        _migrate(url, "-1", down=True)
+        assert conn.execute("SELECT to_regclass('number_counter')").fetchone()[0] is None
+        empty = uuid.uuid4()  # a tenant without orders
+        conn.execute("INSERT INTO tenant (id, slug, name, timezone, currency, payment_mode, payment_window_minutes) "
+                     "VALUES (%s, %s, 'e', 'Asia/Shanghai', 'CNY', 'PREPAID', 30)", (empty, f"e-{empty.hex[:8]}"))
+        _migrate(url, "head")
+
+        counters = conn.execute("SELECT tenant_id, kind, next_value, key, legacy FROM number_counter").fetchall()
+        assert sorted((t, k, n, legacy) for t, k, n, _, legacy in counters) == sorted([
+            (tenant_id, "order", 0, True), (tenant_id, "purchase_order", 0, True),
+            (empty, "order", 0, False), (empty, "purchase_order", 0, False)])
+        keys = [bytes(key) for *_, key, _ in counters]
+        assert all(len(k) == 32 for k in keys) and len(set(keys)) == len(keys)
+        assert dict(conn.execute("SELECT pickup_point_id, order_ids FROM pick_list WHERE batch_id = %s",
+                                 (built.batch_id,)).fetchall()) == numbered
