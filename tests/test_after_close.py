@@ -155,6 +155,8 @@ def test_the_day_after_the_cutoff(gql, tenant, make_customer, make_tenant, owner
     assert gql.data(MY_ORDER, {"id": o1["id"]}, token=c1.token)["order"] == {
         "id": o1["id"], "number": o1["number"], "pickupCode": o1["pickupCode"], "pickNumber": 1}
     assert gql.data(MY_ORDER, {"id": o1["id"]}, token=c2.token)["order"] is None
+    assert gql.data(MY_ORDER, {"id": o1["id"]}, token=supplier_token)["order"] is None  # suppliers: no orders
+    assert gql.data(MY_ORDER, {"id": o1["id"]}, token=tenant.api_key)["order"]["pickupCode"] == o1["pickupCode"]
     assert gql.data(MY_ORDER, {"id": o3["id"]}, token=c3.token)["order"]["pickNumber"] is None
     assert "code" not in rows[0] and o1["pickupCode"] not in csv.content.decode("utf-8-sig")  # the supplier's
     assert gql(PICK_LIST, {"b": batch["id"], "p": world.point_gid}, token=c1.token)["errors"][0][

@@ -101,7 +101,7 @@ async def _draw_on_driver(conn: Any, tenant_id: UUID, kind: str, count: int) -> 
     row = await cursor.fetchone()
     numbers = _numbers_of(row, count, kind)
     if row[2]:
-        cursor = await conn.execute(_TAKEN_SQL, (tenant_id, kind, numbers))
+        cursor = await conn.execute(_TAKEN_SQL, (tenant_id, kind, numbers), prepare=True)
         taken = {r[0] for r in await cursor.fetchall()}
         numbers = [n for n in numbers if n not in taken]
     return numbers
