@@ -82,7 +82,7 @@ def format_numbers(first: int, last: int, key: bytes, prefix: str) -> list[str]:
 NUMBER_BLOCK = 64
 _BLOCK_SQL = "SELECT last_value, key, legacy FROM number_block(%s, %s, %s)"
 _TAKEN_SQL = "SELECT numbers_taken(%s, %s, %s)"
-# Blocks not used up yet, per (tenant, kind), least recently used first; bounded (a block
+# Blocks not used up yet, per (tenant, kind), least recently drawn first; bounded (a block
 # dropped is only a gap). A forked child drops its parent's: the two would hand out the same.
 _MAX_BLOCKS = 1024
 _blocks: OrderedDict[tuple[UUID, str], list[str]] = OrderedDict()
@@ -120,10 +120,10 @@ async def _draw_alone(session: AsyncSession, tenant_id: UUID, kind: str, count: 
 
 def _from_block(tenant_id: UUID, kind: str) -> str | None:
     block = _blocks.get((tenant_id, kind))
-    if not block:
+    try:
+        return block.pop() if block is not None else None
+    except IndexError:  # used up (another thread's event loop may have taken the last one)
         return None
-    _blocks.move_to_end((tenant_id, kind))
-    return block.pop()
 
 
 def _keep_block(tenant_id: UUID, kind: str, numbers: list[str]) -> None:

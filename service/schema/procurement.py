@@ -37,7 +37,7 @@ from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError
-from service.schema.context import Context
+from service.schema.context import ADMIN_ROLES, Context
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
@@ -208,6 +208,9 @@ class PickListOrder:
     @strawberry.field(description="The customer's secret: null for leaders (who verify the code the customer "
                                   "shows), set for admins.")
     def pickup_code(self, info: Info) -> str | None:
+        roles = info.context.principal.roles  # loaded by the pick list's access check
+        if roles is not None:
+            return self.row.pickup_code if roles.intersection(ADMIN_ROLES) else None
         return then(is_admin(info.context), lambda admin: self.row.pickup_code if admin else None)
 
 
