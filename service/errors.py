@@ -18,6 +18,7 @@ class ErrorCode(str, Enum):
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
+    NOT_ARRIVED = "NOT_ARRIVED"  # pickupConfirm before deliveryReceive: the goods are not there
 
 
 @dataclass(frozen=True)

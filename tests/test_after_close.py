@@ -35,13 +35,16 @@ PICK_LIST = """
 query($b: ID!, $p: ID!) {
   pickList(batchId: $b, pickupPointId: $p) {
     final receivedAt totals { productName unit quantity }
-    orders { customerName pickupCode order { id number status } lines { productName quantity } }
+    orders { customerName pickNumber pickupCode order { id number status pickupCode pickNumber }
+             lines { productName quantity } }
   }
 }"""
 DELIVERY_RECEIVE = """
 mutation($b: ID!, $p: ID!) { deliveryReceive(batchId: $b, pickupPointId: $p) { receivedAt orders { order { status } } } }"""
 PICKUP_CONFIRM = """
-mutation($p: ID!, $c: String!) { pickupConfirm(pickupPointId: $p, pickupCode: $c) { order { id status } errors { code } } }"""
+mutation($p: ID!, $c: String!) { pickupConfirm(pickupPointId: $p, pickupCode: $c) {
+  order { id status pickupCode } errors { code field message } } }"""
+MY_ORDER = "query($id: ID!) { order(id: $id) { id number pickupCode pickNumber } }"
 COMMISSIONS = """
 query($b: ID) { commissions(batchId: $b) { edges { node {
   status amount { amount } reversedAmount { amount } rate order { id number }
@@ -92,6 +95,7 @@ def test_the_day_after_the_cutoff(gql, tenant, make_customer, make_tenant, owner
     preview = gql.data(PICK_LIST, {"b": batch["id"], "p": world.point_gid}, token=world.leader_token)["pickList"]
     assert preview["final"] is False and {t["productName"]: t["quantity"] for t in preview["totals"]} == {
         "Product 0": 3, "Product 1": 2}
+    assert {(o["pickNumber"], o["pickupCode"]) for o in preview["orders"]} == {(None, None)}
 
     closed = gql.data(BATCH_CLOSE, {"id": batch["id"]}, token=tenant.admin_token)["batchClose"]
     assert closed["errors"] == [] and closed["batch"]["status"] == "CLOSED" and closed["batch"]["closedAt"]
@@ -138,7 +142,23 @@ def test_the_day_after_the_cutoff(gql, tenant, make_customer, make_tenant, owner
     by_order = {o["order"]["id"]: o for o in pick["orders"]}
     assert set(by_order) == {o1["id"], o2["id"]}
     assert by_order[o1["id"]]["lines"] == [{"productName": "Product 0", "quantity": 2}]
-    assert by_order[o1["id"]]["customerName"] == "王芳" and by_order[o1["id"]]["pickupCode"] == o1["pickupCode"]
+    assert by_order[o1["id"]]["customerName"] == "王芳"
+    # The leader sees each order's pick number (in the order they were placed; o3 was cancelled by
+    # the close), never the customer's pickup code, on the list or on its orders.
+    assert [(o["order"]["id"], o["pickNumber"]) for o in pick["orders"]] == [(o1["id"], 1), (o2["id"], 2)]
+    assert {(o["pickupCode"], o["order"]["pickupCode"]) for o in pick["orders"]} == {(None, None)}
+    assert [o["order"]["pickNumber"] for o in pick["orders"]] == [1, 2]
+    # Admins see the codes; each customer sees their own order's code and pick number, no one else's.
+    admins = gql.data(PICK_LIST, {"b": batch["id"], "p": world.point_gid}, token=tenant.admin_token)["pickList"]
+    assert [(o["pickNumber"], o["pickupCode"]) for o in admins["orders"]] == [
+        (1, o1["pickupCode"]), (2, o2["pickupCode"])]
+    assert gql.data(MY_ORDER, {"id": o1["id"]}, token=c1.token)["order"] == {
+        "id": o1["id"], "number": o1["number"], "pickupCode": o1["pickupCode"], "pickNumber": 1}
+    assert gql.data(MY_ORDER, {"id": o1["id"]}, token=c2.token)["order"] is None
+    assert gql.data(MY_ORDER, {"id": o1["id"]}, token=supplier_token)["order"] is None  # suppliers: no orders
+    assert gql.data(MY_ORDER, {"id": o1["id"]}, token=tenant.api_key)["order"]["pickupCode"] == o1["pickupCode"]
+    assert gql.data(MY_ORDER, {"id": o3["id"]}, token=c3.token)["order"]["pickNumber"] is None
+    assert "code" not in rows[0] and o1["pickupCode"] not in csv.content.decode("utf-8-sig")  # the supplier's
     assert gql(PICK_LIST, {"b": batch["id"], "p": world.point_gid}, token=c1.token)["errors"][0][
         "extensions"]["code"] == "FORBIDDEN"
     refunds = dict(owner_db.execute("SELECT order_id, sum(amount_minor) FROM refund WHERE order_id = ANY(%s) "
@@ -146,13 +166,24 @@ def test_the_day_after_the_cutoff(gql, tenant, make_customer, make_tenant, owner
                                     ).fetchall())
     assert refunds == {global_id.decode_as(o1["id"], "Order"): 450, global_id.decode_as(o3["id"], "Order"): 450}
 
+    # Before the goods arrive the leader cannot hand them over, with the real code or not: the
+    # order stays CONFIRMED and its commission PENDING.
+    early = gql.data(PICKUP_CONFIRM, {"p": world.point_gid, "c": o1["pickupCode"]},
+                     token=world.leader_token)["pickupConfirm"]
+    assert early["order"] is None and [(e["code"], e["field"]) for e in early["errors"]] == [
+        ("NOT_ARRIVED", ["pickupCode"])]
+    assert owner_db.execute("SELECT status, picked_up_at FROM customer_order WHERE id = %s",
+                            (global_id.decode_as(o1["id"], "Order"),)).fetchone() == ("PAID", None)
+    assert {c["node"]["order"]["id"]: c["node"]["status"] for c in gql.data(
+        COMMISSIONS, {"b": batch["id"]}, token=world.leader_token)["commissions"]["edges"]}[o1["id"]] == "PENDING"
+
     received = gql.data(DELIVERY_RECEIVE, {"b": batch["id"], "p": world.point_gid},
                         token=world.leader_token)["deliveryReceive"]
     assert received["receivedAt"] and {o["order"]["status"] for o in received["orders"]} == {"READY_FOR_PICKUP"}
 
     picked = gql.data(PICKUP_CONFIRM, {"p": world.point_gid, "c": o1["pickupCode"]},
                       token=world.leader_token)["pickupConfirm"]
-    assert picked["order"]["status"] == "PICKED_UP"
+    assert picked["order"]["status"] == "PICKED_UP" and picked["order"]["pickupCode"] is None
     commissions = {c["node"]["order"]["id"]: c["node"] for c in gql.data(
         COMMISSIONS, {"b": batch["id"]}, token=world.leader_token)["commissions"]["edges"]}
     # 10 % of 2 x 12.90 and of 1 x 12.90

@@ -126,6 +126,7 @@ def test_commissions_through_pickup_and_refunds(gql, tenant, make_customer, owne
         "orderRefund"]["errors"] == []
     c = gql.data(COMMISSION_NODE, {"id": ids[o1["id"]]}, token=world.leader_token)["node"]
     assert (c["status"], c["amount"]["amount"], c["reversedAmount"]["amount"]) == ("PENDING", "2.58", "0.46")
+    gql.data(DELIVERY_RECEIVE, {"b": batch["id"], "p": world.point_gid}, token=world.leader_token)  # goods arrived
     code = owner_db.execute("SELECT pickup_code FROM customer_order WHERE id = %s", (_oid(o1["id"]),)).fetchone()[0]
     picked = gql.data(PICKUP_CONFIRM, {"p": world.point_gid, "c": code}, token=world.leader_token)["pickupConfirm"]
     assert picked["order"]["status"] == "PICKED_UP"

@@ -291,7 +291,7 @@ def test_json_logs_carry_the_request_context_and_no_secrets(  # type: ignore[no-
         headers={"X-Request-Id": "req-observability-1"},
     )
     order = response.json()["data"]["orderPlace"]["order"]
-    owner_db.execute("UPDATE customer_order SET status = 'CONFIRMED' WHERE tenant_id = %s", (tenant.uuid,))
+    owner_db.execute("UPDATE customer_order SET status = 'READY_FOR_PICKUP' WHERE tenant_id = %s", (tenant.uuid,))
     done = gql.data(PICKUP, {"p": world.point_gid, "c": order["pickupCode"]}, token=world.leader_token)
     assert done["pickupConfirm"]["errors"] == []
     gql.post("query Secret { viewer { userId } }", token=platform_token, tenant=tenant.slug)

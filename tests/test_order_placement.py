@@ -1,6 +1,6 @@
 """orderPlace as one statement (the place_order() function): who may order, a taken pickup code
-drawn again, a document that cancels then orders, the payload from the written row, order
-numbers drawn in blocks, verified tokens remembered no longer than they are valid."""
+drawn again, a document that cancels then orders, the payload from the written row, verified
+tokens remembered no longer than they are valid."""
 
 from __future__ import annotations
 
@@ -159,40 +159,6 @@ def test_refusals_leave_nothing_written(gql, tenant, owner_db, app_db_url):  # t
         _place_alone(app_db_url, tenant.uuid, admin, world, batch, "000003")
     with pytest.raises(AuthError):
         _place_alone(app_db_url, tenant.uuid, uuid.uuid4(), world, batch, "000004")
-
-
-def test_order_numbers_come_in_blocks_per_process(monkeypatch):  # type: ignore[no-untyped-def]
-    from service.orders import numbers
-
-    values = iter(range(1, 1000))
-    drawn: list[int] = []
-
-    class Conn:
-        async def execute(self, query, params, prepare=False):  # type: ignore[no-untyped-def]
-            assert "nextval('order_number_seq')" in query
-            block = [next(values) for _ in range(params[0])]
-            drawn.append(len(block))
-
-            class Cursor:
-                async def fetchall(self):  # type: ignore[no-untyped-def]
-                    return [(v,) for v in block]
-
-            return Cursor()
-
-    monkeypatch.setattr(numbers, "_block", [])
-    monkeypatch.setattr(numbers, "_block_pid", 0)
-
-    async def take(n: int) -> list[str]:
-        return [await numbers.take_order_number(Conn()) for _ in range(n)]
-
-    first = asyncio.run(take(numbers.NUMBER_BLOCK + 1))
-    assert drawn == [numbers.NUMBER_BLOCK, numbers.NUMBER_BLOCK]
-    assert first == [numbers.format_number(v) for v in range(1, numbers.NUMBER_BLOCK + 2)]
-    # a forked process does not reuse its parent's block
-    monkeypatch.setattr(numbers, "_block_pid", -1)
-    after_fork = asyncio.run(take(1))
-    assert after_fork == [numbers.format_number(2 * numbers.NUMBER_BLOCK + 1)]
-    assert len(set(first + after_fork)) == len(first) + 1
 
 
 def test_pickup_codes_are_six_uniform_digits_and_a_forked_child_draws_its_own():  # type: ignore[no-untyped-def]
@@ -358,20 +324,3 @@ def test_an_order_placed_alone_records_its_check_and_skips_the_commit_trigger(gq
     # (the column default may be read after the VALUES list): equal to within the statement.
     assert checked is not None and abs(checked - created) < timedelta(seconds=1) and checked < closes_at
     assert placed.order.commit_checked_at == checked
-
-
-def test_order_numbers_keep_their_permutation() -> None:
-    """Numbers are fixed forever: the rounds are the keyed BLAKE2b of (value, round) they always were."""
-    import hashlib
-
-    from service.orders import numbers
-
-    def keyed_anew(value: int, round_no: int) -> int:
-        digest = hashlib.blake2b(value.to_bytes(4, "big") + bytes([round_no]), key=numbers._KEY, digest_size=4).digest()
-        return int.from_bytes(digest, "big") & numbers._HALF_MASK
-
-    for value in [0, 1, 2, 12345, numbers._HALF_MASK, *range(7, 1 << 20, 7919)]:
-        for round_no in range(numbers._ROUNDS):
-            assert numbers._round(value, round_no) == keyed_anew(value, round_no)
-    # numbers as issued since the first release
-    assert [numbers.format_number(v) for v in (1, 64, 123456789)] == ["GB1ZQ7WGYM", "GBREG3T5QN", "GBQFVX0GPJ"]

@@ -312,7 +312,16 @@ def test_orders_are_scoped_by_role(gql, tenant, owner_db, make_customer):  # typ
     assert ids(tenant.admin_token, p=global_id.encode("PickupPoint", other_point)) == [theirs]
     assert ids(tenant.admin_token, s=["CANCELLED"]) == []
     assert gql.data(ORDER, {"id": theirs}, token=a.token)["order"] is None
-    assert gql.data(ORDER, {"id": theirs}, token=other_token)["order"]["pickupCode"]
+    # The pickup code is the customer's secret: their own order shows it, admins see it, the
+    # point's leader reaches the order but not its code (they check the code the customer shows).
+    code = owner_db.execute("SELECT pickup_code FROM customer_order WHERE id = %s", (_uuid(theirs),)).fetchone()[0]
+    assert gql.data(ORDER, {"id": theirs}, token=b.token)["order"]["pickupCode"] == code
+    assert gql.data(ORDER, {"id": theirs}, token=tenant.admin_token)["order"]["pickupCode"] == code
+    leader_sees = gql.data(ORDER, {"id": theirs}, token=other_token)["order"]
+    assert leader_sees["id"] == theirs and leader_sees["pickupCode"] is None
+    leaders_view = gql.data(ORDERS, {"p": global_id.encode("PickupPoint", other_point)}, token=other_token)["orders"]
+    assert [e["node"]["pickupCode"] for e in leaders_view["edges"]] == [None]
+    assert all(e["node"]["pickupCode"] for e in gql.data(ORDERS, {}, token=a.token)["orders"]["edges"])
     page = gql.data(ORDERS, {"first": 2}, token=a.token)["orders"]
     assert page["pageInfo"]["hasNextPage"]
     rest = gql.data(ORDERS, {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=a.token)["orders"]
@@ -330,8 +339,12 @@ def test_pickup_confirm(gql, tenant, owner_db, make_customer):  # type: ignore[n
     point, code = world.point_gid, order["pickupCode"]
     not_yet = gql.data(PICKUP, {"p": point, "c": code}, token=world.leader_token)["pickupConfirm"]
     assert _errors(not_yet) == [("CONFLICT", ["pickupCode"])]
-    # the close (another module) confirms orders; here the row is moved directly
+    # the close and deliveryReceive (another module: tests/test_after_close.py) move the order on;
+    # here the row is moved directly. Confirmed but not arrived: no pickup yet.
     owner_db.execute("UPDATE customer_order SET status = 'CONFIRMED' WHERE id = %s", (_uuid(order["id"]),))
+    not_arrived = gql.data(PICKUP, {"p": point, "c": code}, token=world.leader_token)["pickupConfirm"]
+    assert _errors(not_arrived) == [("NOT_ARRIVED", ["pickupCode"])]
+    owner_db.execute("UPDATE customer_order SET status = 'READY_FOR_PICKUP' WHERE id = %s", (_uuid(order["id"]),))
     _, _, stranger = add_leader(owner_db, tenant)
     assert _errors(gql.data(PICKUP, {"p": point, "c": code}, token=stranger)["pickupConfirm"]) == [
         ("FORBIDDEN", ["pickupPointId"])
@@ -359,7 +372,7 @@ def test_concurrent_confirmations_of_one_code_hand_it_over_once(gql, tenant, own
     order = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)["orderPlace"][
         "order"
     ]
-    owner_db.execute("UPDATE customer_order SET status = 'CONFIRMED' WHERE id = %s", (_uuid(order["id"]),))
+    owner_db.execute("UPDATE customer_order SET status = 'READY_FOR_PICKUP' WHERE id = %s", (_uuid(order["id"]),))
     clients = [GraphQLClient(gql.base_url) for _ in range(6)]
     start = threading.Barrier(len(clients))
 

@@ -69,8 +69,8 @@ def test_order_of_reads_loaded_values_and_asks_the_orm_for_the_rest() -> None:
                        leader_id=uuid.uuid4(), status=models.OrderStatus.PLACED, currency="CNY", total_minor=1,
                        pickup_code="123456", idempotency_key="k", request_hash="h", created_at=when)
     full = Order.of(row)
-    assert (full.number, full.customer_name, full.status, full.pickup_code, full.placed_at, full.paid_at) == (
-        "GB1", "Li", models.OrderStatus.PLACED, "123456", when, None)
+    assert (full.number, full.customer_name, full.status, full.payment_reference, full.placed_at, full.paid_at) == (
+        "GB1", "Li", models.OrderStatus.PLACED, None, when, None)
     partial = models.Order(id=row.id, number="GB1", status=models.OrderStatus.PLACED, customer_name="Wang")
     del partial.__dict__["customer_name"]  # as an expired attribute: the ORM's descriptor answers
     assert "customer_name" not in partial.__dict__

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
@@ -217,6 +218,26 @@ class Refund(SQLModel, table=True):
     currency: str = Field(max_length=3)
     reason: str = Field(max_length=500)
     created_at: datetime = created_at()
+
+
+class NumberCounter(SQLModel, table=True):
+    """A tenant's own counter of order (or purchase-order) numbers, and the random key its numbers
+    are permuted with (service/orders/numbers.py): a number says nothing about other tenants."""
+
+    __tablename__ = "number_counter"
+    __table_args__ = (CheckConstraint("kind IN ('order', 'purchase_order')", name="number_counter_kind"),)
+
+    tenant_id: UUID = tenant_key()
+    kind: str = Field(primary_key=True, max_length=16)
+    # The last value handed out (processes take blocks of values: see numbers.py).
+    next_value: int = Field(sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    # 32 bytes of the server's strong random source (gen_random_uuid), made with the row.
+    key: bytes = Field(sa_column=Column(
+        LargeBinary, nullable=False,
+        server_default=text("uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())"),
+    ))
+    # The tenant had numbers of the old platform-wide scheme: new ones are checked against them.
+    legacy: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": text("false")})
 
 
 def _order_state_property() -> None:

@@ -1,5 +1,9 @@
 """pickupConfirm: the pickup point's leader hands the goods over against the customer's code.
 
+Only orders whose goods have arrived (READY_FOR_PICKUP: deliveryReceive) can be picked up: a
+leader cannot turn a confirmed order into a pickup, and its commission into an earned one, before
+the goods are there.
+
 Codes tried are counted per leader and pickup point in Redis (fixed window, service/accounts/
 rate_limits.py), and right ones given back: a leader's account cannot be used to walk through
 the 10^6 possible codes, not even with concurrent requests or while Redis is down.
@@ -80,8 +84,8 @@ async def confirm_pickup(
                     "SELECT id, status FROM (SELECT o.id, o.created_at, "
                     f"{order_state_sql()} AS status FROM {ORDERS_WITH_BATCH} "
                     "WHERE o.pickup_point_id = :p AND o.pickup_code = :c AND o.status <> 'CANCELLED') o "
-                    "ORDER BY (status IN ('CONFIRMED', 'READY_FOR_PICKUP')) DESC, "
-                    "         (status = 'PICKED_UP') DESC, created_at LIMIT 1"
+                    "ORDER BY (status = 'READY_FOR_PICKUP') DESC, (status = 'PICKED_UP') DESC, "
+                    "         (status = 'CONFIRMED') DESC, created_at LIMIT 1"
                 ),
                 {"p": point.id, "c": code},
             )
@@ -93,7 +97,13 @@ async def confirm_pickup(
     await rate_limits.give_back(guess)
     if order.status == "PICKED_UP":
         return order.id, True
-    if order.status not in ("CONFIRMED", "READY_FOR_PICKUP"):
+    if order.status == "CONFIRMED":
+        raise fail(
+            ErrorCode.NOT_ARRIVED,
+            "The goods of this order have not arrived yet: confirm their delivery on the pick list first.",
+            ["pickupCode"],
+        )
+    if order.status != "READY_FOR_PICKUP":
         raise fail(
             ErrorCode.CONFLICT,
             "This order is not ready for pickup yet (its batch has not closed).",
@@ -103,7 +113,7 @@ async def confirm_pickup(
         await session.execute(
             text(
                 "UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
-                "WHERE id = :id AND status IN ('PAID', 'PLACED', 'CONFIRMED', 'READY_FOR_PICKUP') "
+                "WHERE id = :id AND status = 'READY_FOR_PICKUP' "
                 "RETURNING id, number, customer_id, leader_id"
             ),
             {"id": order.id},

@@ -239,7 +239,7 @@ async def place_order_alone(
     order's whole transaction. `check_customer`: refuse an account that is missing, disabled
     (AuthError) or not a customer's (PermissionDenied)."""
     clean(batch_id, pickup_point_id, lines, idempotency_key)
-    number = await take_order_number(conn)
+    number = await take_order_number(conn, tenant.id)
     # alone: this statement is the transaction, so place_order() makes the commit-time cutoff check.
     arguments = _arguments(tenant, customer_id, batch_id, pickup_point_id, lines, idempotency_key, number,
                            check_customer, True)
@@ -270,7 +270,7 @@ async def place_order(
     """The same inside the caller's transaction, under a savepoint (a refusal undoes this order
     only). Leaves the order uncommitted: the cutoff is checked when the caller commits."""
     clean(batch_id, pickup_point_id, lines, idempotency_key)
-    number = await next_order_number(session)
+    number = await next_order_number(session, tenant.id)
     arguments = _arguments(tenant, customer_id, batch_id, pickup_point_id, lines, idempotency_key, number,
                            False, False)
     try:
@@ -322,7 +322,7 @@ async def place_orders_together(
     (`lock_order`). Per order: what was placed, the refusal to raise, or None when it was given up
     and must be placed alone (`place_order_alone`) now that the group has committed. Raises when
     the whole statement failed (nothing of it stays; then every order is to be placed alone)."""
-    numbers = [await take_order_number(conn) for _ in requests]
+    numbers = [await take_order_number(conn, tenant.id) for _ in requests]
     status = OrderStatus.PENDING_PAYMENT if tenant.payment_mode is PaymentMode.PREPAID else OrderStatus.PLACED
     lines = [line for request in requests for line in request.lines]
     params = [

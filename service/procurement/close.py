@@ -9,8 +9,8 @@ unique keys of purchase orders, pick lists and commissions back this up in the d
 
 Steps (the issue's numbering): unpaid orders cancelled and their stock released; offers below
 their minimum group quantity cancelled and refunded; orders left without a line cancelled; one
-purchase order per supplier with lines per product; one pick list per pickup point; outbox
-events; CLOSED.
+purchase order per supplier with lines per product; one pick list per pickup point (its orders
+numbered); outbox events; CLOSED.
 
 What is per order or per point x product is derived from the lines the close confirmed (those
 still ACTIVE, or cancelled after the close finished: migration 0010) instead of written: an
@@ -35,7 +35,7 @@ from service.batches.locks import close_gate
 from service.config import get_settings
 from service.observability.metrics import observe_close
 from service.orders.models import UNPAID_PREDICATE
-from service.orders.numbers import format_number
+from service.orders.numbers import purchase_order_numbers
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +173,12 @@ WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED') AN
 GROUP BY p.supplier_id, l.product_id
 """)
 
-# 5. The confirmed orders per pickup point (each has an active line after step 3): pick lists,
-# and the count of commissions the close confirmed.
+# 5. The confirmed orders per pickup point (each has an active line after step 3): pick lists
+# with their orders in the order they were placed (an order's pick number is its position), and
+# the count of commissions the close confirmed.
 _CONFIRMED_POINTS = text("""
 CREATE TEMP TABLE close_points ON COMMIT DROP AS
-SELECT pickup_point_id, count(*)::bigint AS orders
+SELECT pickup_point_id, count(*)::bigint AS orders, array_agg(id ORDER BY created_at, id) AS order_ids
 FROM customer_order
 WHERE tenant_id = :t AND batch_id = :b AND status IN ('PAID', 'PLACED')
 GROUP BY pickup_point_id
@@ -205,8 +206,8 @@ JOIN product p ON p.tenant_id = :t AND p.id = c.product_id
 """)
 
 _PICK_LISTS = text("""
-INSERT INTO pick_list (tenant_id, id, batch_id, pickup_point_id, leader_id)
-SELECT :t, gen_random_uuid(), :b, pp.id, pp.leader_id
+INSERT INTO pick_list (tenant_id, id, batch_id, pickup_point_id, leader_id, order_ids)
+SELECT :t, gen_random_uuid(), :b, pp.id, pp.leader_id, c.order_ids
 FROM close_points c
 JOIN pickup_point pp ON pp.tenant_id = :t AND pp.id = c.pickup_point_id
 """)
@@ -251,7 +252,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await session.execute(_CONFIRMED_POINTS, params)
     commissions = (await session.execute(text("SELECT coalesce(sum(orders), 0) FROM close_points"))).scalar_one()
     suppliers = [r.supplier_id for r in (await session.execute(_SUPPLIERS)).all()]
-    numbers = await _purchase_order_numbers(session, len(suppliers))
+    numbers = await purchase_order_numbers(session, tenant_id, len(suppliers))
     currency = (await session.execute(text("SELECT currency FROM tenant WHERE id = :t"), params)).scalar_one()
     await session.execute(_PURCHASE_ORDERS, {**params, "suppliers": suppliers, "numbers": numbers,
                                              "currency": currency})
@@ -270,17 +271,6 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     observe_close(result)
     log.info("closed batch %s: %s", batch_id, result)
     return result
-
-
-async def _purchase_order_numbers(session: AsyncSession, count: int) -> list[str]:
-    if count == 0:
-        return []
-    values = (
-        await session.execute(
-            text("SELECT nextval('purchase_order_number_seq') FROM generate_series(1, :n)"), {"n": count}
-        )
-    ).scalars().all()
-    return [format_number(int(v), prefix="PO") for v in values]
 
 
 async def _pause_for_fault_injection() -> None:

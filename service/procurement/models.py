@@ -10,6 +10,7 @@ from enum import Enum
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     CheckConstraint,
     Column,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    Uuid,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -99,6 +102,12 @@ class PickList(SQLModel, table=True):
     # deliveryReceive: the goods arrived at the point.
     received_at: datetime | None = timestamp()
     created_at: datetime = created_at()
+    # The orders the close confirmed here, in the order they were placed: an order's pick number
+    # ("#12" on its bag) is its position. One array per point: the close writes no row per order.
+    order_ids: list[UUID] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Uuid), nullable=False, server_default=text("'{}'")),
+    )
 
 
 class CommissionEntry(SQLModel, table=True):

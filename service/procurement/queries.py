@@ -83,6 +83,8 @@ class PickListContent:
     totals: list[PickListTotal]
     order_ids: list[UUID]
     lines: dict[UUID, list[PickListOrderLine]]
+    # After the close: each order's pick number ("#12" on its bag), its place in pick_list.order_ids.
+    pick_numbers: dict[UUID, int]
 
 
 async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_point_id: UUID) -> PickListContent:
@@ -122,7 +124,22 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
             t = summed.setdefault(r.product_id, PickListTotal(r.product_id, r.product_name, r.unit, 0))
             t.quantity += r.quantity
         totals = sorted(summed.values(), key=lambda t: t.product_name)
-    return PickListContent(pick_list=pick_list, totals=totals, order_ids=list(lines), lines=dict(lines))
+    pick_numbers = {order_id: n for n, order_id in enumerate(pick_list.order_ids, 1)} if pick_list else {}
+    order_ids = sorted(lines, key=lambda i: pick_numbers.get(i, 0)) if pick_numbers else list(lines)
+    return PickListContent(pick_list=pick_list, totals=totals, order_ids=order_ids, lines=dict(lines),
+                           pick_numbers=pick_numbers)
+
+
+async def pick_numbers(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, int]:
+    """Each order's pick number: its place on its pick list (only orders of a closed batch that
+    the close confirmed have one)."""
+    rows = await session.execute(
+        text("SELECT o.id, array_position(pl.order_ids, o.id) AS n FROM customer_order o "
+             "JOIN pick_list pl ON pl.tenant_id = o.tenant_id AND pl.batch_id = o.batch_id "
+             "AND pl.pickup_point_id = o.pickup_point_id WHERE o.id = ANY(:ids)"),
+        {"ids": list(ids)},
+    )
+    return {r.id: r.n for r in rows if r.n is not None}
 
 
 async def commission_page(

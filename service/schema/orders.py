@@ -17,10 +17,21 @@ from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
-from service.schema.access import KeyedLoader, check_page, decode, get_loader, is_admin, roles_of, serial_session
+from service.procurement import queries as procurement_queries
+from service.schema.access import (
+    KeyedLoader,
+    check_page,
+    decode,
+    get_loader,
+    is_admin,
+    load_now,
+    roles_of,
+    serial_session,
+    then,
+)
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.common import Money, Node, UserError, user_errors
-from service.schema.context import Context
+from service.schema.context import ADMIN_ROLES, Context
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
 from service.schema.mutation import run_mutation
@@ -50,6 +61,23 @@ class OrderByIdLoader(DataLoader[UUID, Any]):
         async with serial_session(self.context) as session:
             found = await queries.orders_by_ids(session, scope=scope, ids=list(keys))
         return [found.get(k) for k in keys]
+
+
+class PickNumberLoader(KeyedLoader):
+    fetch = staticmethod(procurement_queries.pick_numbers)
+
+
+def may_see_pickup_code(context: Context, customer_id: UUID, code: str | None) -> Any:
+    """`code` for the order's customer and for admins, else None (a value, or an awaitable when
+    the caller's roles are not loaded yet). Leaders verify the code the customer shows them."""
+    if code is None:
+        return None
+    principal = context.principal
+    if principal.user_id is not None and principal.user_id == customer_id:
+        return code
+    if principal.roles is not None:
+        return code if principal.roles.intersection(ADMIN_ROLES) else None
+    return then(is_admin(context), lambda admin: code if admin else None)
 
 
 class LinesByOrderLoader(KeyedLoader):
@@ -101,9 +129,6 @@ class Order(Node):
     number: str = strawberry.field(description="Short human number, unique in the tenant.")
     customer_name: str
     status: OrderStatus  # type: ignore[valid-type]
-    pickup_code: str | None = strawberry.field(
-        description="Only its customer, the pickup point's leader and admins can reach an order at all."
-    )
     payment_reference: str | None
     placed_at: datetime
     paid_at: datetime | None
@@ -118,14 +143,13 @@ class Order(Node):
             values = itemgetter(*_ORDER_VALUES)(loaded)
         except KeyError:  # something not loaded (expired, deferred): the ORM loads it
             values = tuple(getattr(row, name) for name in _ORDER_VALUES)
-        id_, number, customer_name, status, pickup_code, payment_reference, created_at, paid_at, cancelled_at, \
+        id_, number, customer_name, status, _, payment_reference, created_at, paid_at, cancelled_at, \
             picked_up_at = values
         return cls(
             id=strawberry.ID(global_id.encode("Order", id_)),
             number=number,
             customer_name=customer_name,
             status=models.OrderStatus(loaded.get("state") or status),  # as read: see Order.state
-            pickup_code=pickup_code,
             payment_reference=payment_reference,
             placed_at=created_at,
             paid_at=paid_at,
@@ -143,6 +167,16 @@ class Order(Node):
         return PickupPoint.of(
             await get_loader(info.context, PickupPointByIdLoader).load(self.row.pickup_point_id)
         )
+
+    @strawberry.field(description="The customer's secret, shown at pickup: only that customer and admins see "
+                                  "it; null for anyone else (the pickup point's leader included).")
+    def pickup_code(self, info: Info) -> str | None:
+        return may_see_pickup_code(info.context, self.row.customer_id, self.row.pickup_code)
+
+    @strawberry.field(description="The order's short number on its pick list (\"#12\" on its bag), set when "
+                                  "the batch closes; null before, and for orders the close cancelled.")
+    def pick_number(self, info: Info) -> int | None:
+        return load_now(get_loader(info.context, PickNumberLoader), self.row.id)
 
     @strawberry.field
     async def lines(self, info: Info) -> list[OrderLine]:

@@ -30,13 +30,14 @@ from service.schema.access import (
     query_error,
     roles_of,
     serial_session,
+    then,
     viewer_supplier_id,
 )
 from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError
-from service.schema.context import Context
+from service.schema.context import ADMIN_ROLES, Context
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
@@ -194,13 +195,23 @@ class PickListLine:
 @strawberry.type(name="PickListOrder")
 class PickListOrder:
     customer_name: str
-    pickup_code: str
+    pick_number: int | None = strawberry.field(
+        description="The order's short number on this pick list (\"#12\" on its bag), set when the batch "
+                    "closes; null in the preview before. Not a secret: the leader finds the bag by it.")
     lines: list[PickListLine]
     row: strawberry.Private[Any]
 
     @strawberry.field
     def order(self) -> Order:
         return Order.of(self.row)
+
+    @strawberry.field(description="The customer's secret: null for leaders (who verify the code the customer "
+                                  "shows), set for admins.")
+    def pickup_code(self, info: Info) -> str | None:
+        roles = info.context.principal.roles  # loaded by the pick list's access check
+        if roles is not None:
+            return self.row.pickup_code if roles.intersection(ADMIN_ROLES) else None
+        return then(is_admin(info.context), lambda admin: self.row.pickup_code if admin else None)
 
 
 @strawberry.type(name="PickList")
@@ -226,7 +237,7 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
         content = await queries.pick_list_content(session, batch_id=batch_id, pickup_point_id=pickup_point_id)
     rows = await get_loader(context, OrderByIdLoader).load_many(content.order_ids)
     orders = [
-        PickListOrder(customer_name=r.customer_name, pickup_code=r.pickup_code, row=r,
+        PickListOrder(customer_name=r.customer_name, pick_number=content.pick_numbers.get(r.id), row=r,
                       lines=[PickListLine(product_name=ln.product_name, unit=ln.unit, quantity=ln.quantity)
                              for ln in content.lines[r.id]])
         for r in rows if r is not None

@@ -52,6 +52,7 @@ class FakeApi:
             "status": "CLOSED",
             "pickupDate": now.date().isoformat(),
         }
+        self.codes: dict[str, str] = {}  # each order's pickup code: the customer's, never sent to the leader
         self.orders = [
             self._order(
                 "1042",
@@ -92,12 +93,14 @@ class FakeApi:
         def total(q: int, p: str) -> str:
             return f"{q * float(p):.2f}"
 
+        self.codes[f"T3JkZXI6{number}"] = code
         return {
             "id": f"T3JkZXI6{number}",
             "number": number,
+            "pickNumber": len(self.codes),
             "customerName": customer,
             "status": status,
-            "pickupCode": code,
+            "pickupCode": None,
             "placedAt": "2025-06-10T02:15:00+00:00",
             "pickedUpAt": None,
             "total": money(f"{sum(q * float(p) for _, _, q, p in lines):.2f}"),
@@ -112,6 +115,12 @@ class FakeApi:
                 for n, u, q, p in lines
             ],
         }
+
+    def arrive(self) -> None:
+        """deliveryReceive: the goods arrived, the confirmed orders are ready for pickup."""
+        for o in self.orders:
+            if o["status"] == "CONFIRMED":
+                o["status"] = "READY_FOR_PICKUP"
 
     def _po(self, number: str, status: str) -> dict:
         return {
@@ -196,16 +205,28 @@ class FakeApi:
             return {"orders": self._conn(found)}
         if op in ("PickList", "DeliveryReceive"):
             if op == "DeliveryReceive":
-                for o in self.orders:
-                    if o["status"] == "CONFIRMED":
-                        o["status"] = "READY_FOR_PICKUP"
+                self.arrive()
             return {("pickList" if op == "PickList" else "deliveryReceive"): self._pick_list()}
         if op == "PickupConfirm":
             for o in self.orders:
-                if o["pickupCode"] == v["pickupCode"]:
+                if self.codes[o["id"]] == v["pickupCode"]:
                     if o["status"] == "PICKED_UP":  # confirming twice returns the order, as the API does
                         return {"pickupConfirm": {"order": o, "errors": []}}
-                    if o["status"] not in ("CONFIRMED", "READY_FOR_PICKUP"):
+                    if o["status"] == "CONFIRMED":  # the goods have not arrived
+                        return {
+                            "pickupConfirm": {
+                                "order": None,
+                                "errors": [
+                                    {
+                                        "code": "NOT_ARRIVED",
+                                        "field": ["pickupCode"],
+                                        "message": "The goods of this order have not arrived yet: confirm "
+                                        "their delivery on the pick list first.",
+                                    }
+                                ],
+                            }
+                        }
+                    if o["status"] != "READY_FOR_PICKUP":
                         return {
                             "pickupConfirm": {
                                 "order": None,
@@ -300,7 +321,8 @@ class FakeApi:
             "orders": [
                 {
                     "customerName": o["customerName"],
-                    "pickupCode": o["pickupCode"],
+                    "pickNumber": o["pickNumber"],
+                    "pickupCode": None,
                     "order": {"id": o["id"], "number": o["number"], "status": o["status"]},
                     "lines": [
                         {

@@ -87,6 +87,7 @@ def main() -> None:
             pg.press("#pickup-code", "Enter")
             pg.wait_for_selector("#pickup-feedback .result")
 
+        leader.arrive()  # the goods arrived ("Goods arrived" on the pick list): pickups can be confirmed
         shoot(page, "pickup", "05-pickup-confirmed", confirm)
         shoot(page, "pickup", "06-pickup-wrong-code", wrong)
         shoot(page, "groups", "07-groups")

@@ -101,6 +101,22 @@ def test_leader_confirms_arrival_and_pickup_and_earns_commission(web, gql, shop,
     totals = page.locator("table.totals tbody tr").all_inner_texts()
     assert any("丹东草莓" in row and row.rstrip().endswith("3") for row in totals), totals
     assert page.locator(".pick-order").count() == 2
+    # The bags are numbered in the order the orders were placed; the customers' codes are not shown.
+    assert page.locator(".pick-order .pick-number").all_inner_texts() == ["#1", "#2"]
+    listed = page.locator("main").inner_text()
+    assert first["pickupCode"] not in listed and second["pickupCode"] not in listed
+    assert first["number"] in page.locator(".pick-order").first.inner_text()
+
+    # Before the goods arrive, the customer's right code is refused, and nothing is recorded.
+    page.click("nav.menu a[href='#/pickup']")
+    settle(page)
+    page.fill("#pickup-code", first["pickupCode"])
+    page.press("#pickup-code", "Enter")
+    page.locator("#pickup-feedback .result.fail", has_text="have not arrived yet").wait_for()
+    status = gql.data(ORDER_STATUS, {"id": first["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+    assert status == "CONFIRMED"
+    page.go_back()
+    settle(page)
     page.click("#goods-arrived")
     page.click("#goods-arrived-yes")
     page.locator(".notice.success", has_text="2 orders are ready for pickup").wait_for()
@@ -123,6 +139,7 @@ def test_leader_confirms_arrival_and_pickup_and_earns_commission(web, gql, shop,
     ok_box = page.locator("#pickup-feedback .result.ok")
     ok_box.wait_for()
     assert f"Order {first['number']} · 王阿姨" in ok_box.inner_text() and "丹东草莓" in ok_box.inner_text()
+    assert "Fetch bag #1" in ok_box.inner_text()
     assert (
         gql.data(ORDER_STATUS, {"id": first["id"]}, token=shop.tenant.admin_token)["order"]["status"]
         == "PICKED_UP"

@@ -1,6 +1,7 @@
 """Each screen with contract-shaped data (tests/e2e/fake_api.py stands in for /graphql inside the
 browser): what a leader and a supplier see and can do. Every document the client sends is validated
-against the public contract, so the screens cannot drift from the API they are written for."""
+against the service's schema (which keeps the public contract), so the screens cannot drift from the
+API they are written for."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from graphql import build_schema, parse, validate
 
 from tests.e2e.fake_api import FakeApi
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "design" / "api.graphql"
+# The service's exported schema: it keeps the public contract (tests/test_schema_contract.py) and has
+# the fields added since, such as pickNumber, which the client uses.
+CONTRACT = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
 @pytest.fixture
@@ -84,6 +87,10 @@ def test_pick_list_goods_arrived_and_print_views(fake):  # type: ignore[no-untyp
     totals = page.locator("table.totals tbody tr").all_inner_texts()
     assert any("丹东草莓" in row and "3" in row for row in totals)
     assert page.locator(".pick-order").count() == 3
+    # Each order's pick number for its bag; the customers' pickup codes appear nowhere.
+    assert page.locator(".pick-order .pick-number").all_inner_texts() == ["#1", "#2", "#3"]
+    assert not [c for c in api.codes.values() if c in page.locator("main").inner_text()]
+    assert "1042" in page.locator(".pick-order").first.inner_text()  # the order number, small
     page.click("#goods-arrived")
     page.click("#goods-arrived-yes")
     page.locator(".notice.success", has_text="Arrival confirmed: 3 orders are ready for pickup.").wait_for()
@@ -92,7 +99,7 @@ def test_pick_list_goods_arrived_and_print_views(fake):  # type: ignore[no-untyp
 
     page.emulate_media(media="print")
     assert not page.locator("nav.menu").is_visible() and not page.locator("button").first.is_visible()
-    assert page.locator("table.totals").is_visible()
+    assert page.locator("table.totals").is_visible() and page.locator(".pick-number").first.is_visible()
     page.evaluate("document.body.classList.add('print-receipt')")
     width_px = page.evaluate("document.body.getBoundingClientRect().width")
     assert width_px <= 80 / 25.4 * 96  # the receipt layout fits an 80 mm roll
@@ -129,14 +136,22 @@ def test_pickup_by_code_right_wrong_and_twice(fake):  # type: ignore[no-untyped-
     fail.wait_for()
     assert "No order with pickup code 000000 at this pickup point." in fail.inner_text()
 
+    code.fill("123456")  # the right code before the goods arrived: refused, said so plainly
+    code.press("Enter")
+    page.locator("#pickup-feedback .result.fail", has_text="have not arrived yet").wait_for()
+    assert 'Confirm "Goods arrived" on the pick list first' in fail.inner_text()
+    assert api.orders[0]["status"] == "CONFIRMED"
+
+    api.arrive()
     code.fill("123456")
     code.press("Enter")
     ok = page.locator("#pickup-feedback .result.ok")
     ok.wait_for()
     text = ok.inner_text()
     assert "Order 1042 · 王阿姨" in text and "丹东草莓" in text and "× 2" in text and "土鸡蛋" in text
+    assert "Fetch bag #1" in text  # the bag the pick list numbered
     assert code.input_value() == ""  # ready for the next customer
-    assert "#1042 · 王阿姨" in page.locator(".recent").inner_text()
+    assert "#1 · Order 1042 · 王阿姨" in page.locator(".recent").inner_text()
 
     code.fill("123456")  # the same code again: the API says it was picked up before; do not hand over twice
     code.press("Enter")
@@ -237,7 +252,12 @@ def test_screens_in_chinese(fake):  # type: ignore[no-untyped-def]
     assert page.locator("h1").inner_text() == "取货核销"
     page.fill("#pickup-code", "123456")
     page.press("#pickup-code", "Enter")
+    page.locator("#pickup-feedback .result.fail", has_text="货物还没有到达自提点").wait_for()
+    api.arrive()
+    page.fill("#pickup-code", "123456")
+    page.press("#pickup-code", "Enter")
     page.locator("#pickup-feedback .result.ok", has_text="核销成功").wait_for()
+    assert "请取 #1 号袋" in page.locator("#pickup-feedback").inner_text()
 
 
 def test_desktop_layout(fake):  # type: ignore[no-untyped-def]

@@ -1,5 +1,7 @@
 // The pick list of a batch at a pickup point: totals per product, then per order; printable on A4 or an
 // 80 mm receipt printer; "goods arrived" (deliveryReceive) turns its confirmed orders ready for pickup.
+// Each order shows its pick number ("#12", written on its bag), never the customer's pickup code: the
+// code is the customer's secret, which the leader checks on the pickup screen when it is shown.
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { t } from '../i18n.js';
@@ -8,7 +10,7 @@ import { area, badge, empty, explain, message } from '../ui.js';
 
 const FIELDS = `batch { id title pickupDate status } pickupPoint { id name address }
   totals { productName unit quantity }
-  orders { customerName pickupCode order { id number status } lines { productName unit quantity } }`;
+  orders { customerName pickNumber order { id number status } lines { productName unit quantity } }`;
 const PICK_LIST = `query PickList($batchId: ID!, $pickupPointId: ID!) { pickList(batchId: $batchId, pickupPointId: $pickupPointId) { ${FIELDS} } }`;
 const DELIVERY_RECEIVE = `mutation DeliveryReceive($batchId: ID!, $pickupPointId: ID!) {
   deliveryReceive(batchId: $batchId, pickupPointId: $pickupPointId) { ${FIELDS} }
@@ -73,11 +75,14 @@ function sheet(list, vars, show, note = null) {
         h('tbody', {}, list.totals.map((l) => h('tr', {}, h('td', {}, l.productName), h('td', {}, l.unit), h('td', { class: 'num' }, l.quantity))))) : empty(t('picklist.noOrders'))),
     h('section', { 'aria-labelledby': 'per-order-title' },
       h('h3', { id: 'per-order-title' }, t('picklist.byOrder')),
+      list.orders.some((o) => o.pickNumber != null) ? h('p', { class: 'hint' }, t('picklist.bagHint')) : null,
       h('ol', { class: 'pick-orders' }, list.orders.map((o) => h('li', { class: 'pick-order', dataset: { number: o.order.number } },
         h('div', { class: 'row between' },
-          h('strong', {}, `#${o.order.number} · ${o.customerName}`),
+          h('strong', {},
+            o.pickNumber != null ? h('span', { class: 'pick-number', 'aria-label': t('picklist.bag', { n: o.pickNumber }) }, `#${o.pickNumber}`) : null,
+            ` ${o.customerName}`),
           badge(o.order.status)),
-        h('p', { class: 'code' }, `${t('picklist.code')}: `, h('span', { class: 'mono' }, o.pickupCode)),
+        h('p', { class: 'muted order-number' }, `${t('orders.number')} `, h('span', { class: 'mono' }, o.order.number)),
         h('ul', { class: 'lines' }, o.lines.map((l) => h('li', {}, `${l.productName} (${l.unit}) × ${l.quantity}`))))))));
 }
 

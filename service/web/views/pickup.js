@@ -9,7 +9,7 @@ import { dateTime } from '../format.js';
 
 const PICKUP_CONFIRM = `mutation PickupConfirm($pickupPointId: ID!, $pickupCode: String!) {
   pickupConfirm(pickupPointId: $pickupPointId, pickupCode: $pickupCode) {
-    order { id number customerName status pickedUpAt lines { productName quantity status } }
+    order { id number pickNumber customerName status pickedUpAt lines { productName quantity status } }
     errors { code field message }
   }
 }`;
@@ -45,7 +45,7 @@ export function render({ main, me, query }) {
 
     const showRecent = () => fill(recentList, recent.length ? [
       h('h2', {}, t('pickup.recent')),
-      h('ul', { class: 'recent' }, recent.map((o) => h('li', {}, `#${o.number} · ${o.customerName}`))),
+      h('ul', { class: 'recent' }, recent.map((o) => h('li', {}, [o.pickNumber != null ? `#${o.pickNumber} · ` : '', `${t('orders.number')} ${o.number} · ${o.customerName}`].join('')))),
     ] : null);
 
     async function confirm(code) {
@@ -62,12 +62,12 @@ export function render({ main, me, query }) {
           // Confirming twice is harmless for the API; for the leader it means: do not hand it over again.
           const o = payload.order;
           fill(feedback, result('warn', t('pickup.already', { number: o.number, customer: o.customerName, time: dateTime(o.pickedUpAt) }),
-            handover(o)));
+            bag(o), handover(o)));
           input.select();
         } else {
           const o = payload.order;
-          recent.unshift({ number: o.number, customerName: o.customerName });
-          fill(feedback, result('ok', t('pickup.okOrder', { number: o.number, customer: o.customerName }), handover(o)));
+          recent.unshift({ number: o.number, pickNumber: o.pickNumber, customerName: o.customerName });
+          fill(feedback, result('ok', t('pickup.okOrder', { number: o.number, customer: o.customerName }), bag(o), handover(o)));
           input.value = '';
           showRecent();
         }
@@ -115,12 +115,17 @@ export function render({ main, me, query }) {
 
 const HEADS = { ok: ['✓', 'pickup.ok'], warn: ['!', 'pickup.warn'], fail: ['✗', 'pickup.fail'] };
 
-function result(kind, title, details = null) {
+function result(kind, title, ...details) {
   const [icon, head] = HEADS[kind];
   return h('div', { class: `result ${kind}`, role: kind === 'ok' ? 'status' : 'alert' },
     h('p', { class: 'result-head' }, h('span', { class: 'result-icon', 'aria-hidden': 'true' }, icon), t(head)),
     h('p', { class: 'result-title' }, title),
-    details);
+    ...details);
+}
+
+/** The bag to fetch: the order's pick number, as on the pick list. */
+function bag(order) {
+  return order.pickNumber != null ? h('p', { class: 'result-bag' }, t('pickup.bag', { n: order.pickNumber })) : null;
 }
 
 function handover(order) {
@@ -139,6 +144,8 @@ function handedOverBefore(order) {
 function whyNot(errors, code) {
   const e = errors[0] || {};
   if (e.code === 'NOT_FOUND') return t('pickup.notFound', { code });
+  if (e.code === 'NOT_ARRIVED') return t('pickup.notArrived');
+  if (e.code === 'RATE_LIMITED') return t('pickup.rateLimited');
   if (e.code === 'CONFLICT') return t('pickup.conflict', { message: e.message });
   return errors.map((x) => x.message).join(' ') || t('pickup.fail');
 }
