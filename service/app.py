@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
 from service.exports import purchase_order_csv
+from service.logs import printable
 from service.observability.app import instrument, internal_refusal, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema
@@ -79,6 +80,9 @@ class BodyLimit:
                 raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A client's mistake, not ours: one line, no traceback, and the metrics count the 413.
+        log.warning("request body over %s bytes on %s %s: answered 413", self.max_bytes, scope.get("method"),
+                    printable(str(scope.get("path"))[:200]))
         response = error_response(
             Request(scope), "REQUEST_TOO_LARGE", f"Request bodies are limited to {self.max_bytes} bytes.", 413
         )
@@ -113,6 +117,8 @@ class BodyDeadline:
                     message = await receive()
             except TimeoutError:
                 refused = True
+                log.warning("request body not complete within %g s on %s %s: answered 408", self.seconds,
+                            scope.get("method"), printable(str(scope.get("path"))[:200]))
                 response = error_response(Request(scope), "REQUEST_TIMEOUT",
                                           f"The request body did not arrive within {self.seconds:g} s.", 408)
                 await response(scope, receive, send)

@@ -53,7 +53,8 @@ _waiting: WeakKeyDictionary[ServerState, _Waiting] = WeakKeyDictionary()
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a deadline on request headers, which uvicorn lacks: a
     connection that has not sent a complete request head within GROUPBUY_HEADER_TIMEOUT_SECONDS of
-    connecting (or of the first byte of its next request on a kept-alive connection) is closed. Connections waiting for their headers are also capped: per client address
+    connecting (or of the first byte of its next request on a kept-alive connection) is closed.
+    Connections waiting for their headers are also capped: per client address
     (GROUPBUY_MAX_PENDING_CONNECTIONS_PER_ADDRESS; a new one over it is closed at once) and in all
     (GROUPBUY_MAX_PENDING_CONNECTIONS; the oldest is closed to make room), so connections that
     never finish their headers cannot hold the server's descriptors or crowd out requests. A proxy

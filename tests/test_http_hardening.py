@@ -305,3 +305,49 @@ def test_not_ready_without_the_database(start_server) -> None:  # type: ignore[n
     assert ready.status_code == 503 and ready.json() == {"status": "unavailable"}
     status = httpx.get(f"{server.metrics}/status", timeout=20).json()
     assert status["database"] == "unreachable" and status["status"] == "unavailable"
+
+
+# -- item 22: security headers ------------------------------------------------------------------
+
+
+def _assert_secured(response: httpx.Response, csp: str | None = None) -> None:
+    h = response.headers
+    assert h["x-content-type-options"] == "nosniff", response.url
+    assert h["x-frame-options"] == "DENY"
+    assert h["referrer-policy"] == "no-referrer"
+    assert "camera=(self)" in h["permissions-policy"]
+    policy = {d.split(" ", 1)[0]: d for d in (p.strip() for p in h["content-security-policy"].split(";"))}
+    assert policy["frame-ancestors"] == "frame-ancestors 'none'"
+    assert policy["object-src"] == "object-src 'none'"
+    if csp == "app":
+        assert policy["script-src"] == "script-src 'self'" and policy["style-src"] == "style-src 'self'"
+        assert "unsafe" not in h["content-security-policy"]
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/app/", 200), ("/app/app.js", 200), ("/app/styles.css", 200), ("/app/views/picklist.js", 200),
+    ("/app/missing.js", 404), ("/nowhere", 404), ("/healthz", 200), ("/readyz", 200), ("/schema.graphql", 200),
+])
+def test_security_headers_on_pages_files_and_errors(api_url, path, status) -> None:  # type: ignore[no-untyped-def]
+    response = httpx.get(f"{api_url}{path}")
+    assert response.status_code == status
+    _assert_secured(response, "app")
+
+
+def test_security_headers_on_api_answers_and_errors(api_url) -> None:  # type: ignore[no-untyped-def]
+    for response in (
+        httpx.post(f"{api_url}/graphql", json={"query": "{ __typename }"}),
+        httpx.post(f"{api_url}/graphql", content=b"{", headers={"Content-Type": "application/json"}),
+        httpx.post(f"{api_url}/graphql", content=b"x" * 300_000, headers={"Content-Type": "application/json"}),
+        httpx.put(f"{api_url}/graphql"),
+    ):
+        _assert_secured(response, "app")
+
+
+def test_graphiql_keeps_working_under_its_own_policy(api_url) -> None:  # type: ignore[no-untyped-def]
+    page = httpx.get(f"{api_url}/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    _assert_secured(page)
+    csp = page.headers["content-security-policy"]
+    # its inline bootstrap script and the scripts it loads over HTTPS are allowed, only on this page
+    assert "script-src 'self' 'unsafe-inline' https:" in csp and "connect-src 'self'" in csp
