@@ -7,7 +7,7 @@ import asyncio
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -56,7 +56,7 @@ class BodyLimit:
         # A body without a length that grows past the limit: answered 413 from here, and the app
         # is told the client left. (Raising instead would reach Starlette's error middleware,
         # which answers 500 before any handler out here could answer 413.)
-        async def limited_receive():  # type: ignore[no-untyped-def]
+        async def limited_receive() -> Message:
             nonlocal seen, refused
             if refused:
                 return {"type": "http.disconnect"}
@@ -69,7 +69,7 @@ class BodyLimit:
                     return {"type": "http.disconnect"}
             return message
 
-        async def guarded_send(message) -> None:  # type: ignore[no-untyped-def]
+        async def guarded_send(message: Message) -> None:
             if not refused:
                 await send(message)
 
@@ -105,7 +105,7 @@ class BodyDeadline:
         deadline = loop.time() + self.seconds
         body_done = refused = False
 
-        async def timed_receive():  # type: ignore[no-untyped-def]
+        async def timed_receive() -> Message:
             nonlocal body_done, refused
             if refused:
                 return {"type": "http.disconnect"}
@@ -127,7 +127,7 @@ class BodyDeadline:
                 body_done = True
             return message
 
-        async def guarded_send(message) -> None:  # type: ignore[no-untyped-def]
+        async def guarded_send(message: Message) -> None:
             if not refused:  # the app's answer to the disconnect it was shown goes nowhere
                 await send(message)
 
@@ -159,7 +159,7 @@ class GraphQLFirst:
         scope["app"] = self.app
         started = False
 
-        async def tracked_send(message) -> None:  # type: ignore[no-untyped-def]
+        async def tracked_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -213,7 +213,7 @@ async def _redis_ok() -> bool:
         return False
 
 
-def status_endpoint(*, public: bool):  # type: ignore[no-untyped-def]
+def status_endpoint(*, public: bool) -> Callable[[Request], Awaitable[Response]]:
     async def status(request: Request) -> Response:
         """Each component's state, for operators: on the internal listener, or with the metrics token."""
         refused = internal_refusal(request, public=public)
@@ -312,15 +312,15 @@ class InternalListener:
     """Requests that came in on the internal port (GROUPBUY_METRICS_PORT) reach only the internal
     routes; every other port gets the public app."""
 
-    def __init__(self, public: ASGIApp, internal: ASGIApp, port: int | None) -> None:
-        self.public = public
+    def __init__(self, app: ASGIApp, internal: ASGIApp, port: int | None) -> None:
+        self.app = app  # the public app
         self.internal = internal
         self.port = port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.port and scope["type"] == "http" and (scope.get("server") or ("", None))[1] == self.port:
             return await self.internal(scope, receive, send)
-        return await self.public(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 def _internal_app() -> ASGIApp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -63,7 +64,7 @@ def demo() -> None:
     click.echo("demo data created" if logins else "database not empty: nothing seeded")
 
 
-async def _seed():  # type: ignore[no-untyped-def]
+async def _seed() -> Any:
     from service.db import dispose_engines
     from service.demo import seed_demo
 

@@ -170,7 +170,7 @@ class TextFormatter(logging.Formatter):
         return super().formatMessage(escaped)
 
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+class _Handler(logging.StreamHandler[IO[str]]):
     """Marks the handler configure_logging installed, so a second call replaces it."""
 
 

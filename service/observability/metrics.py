@@ -357,7 +357,7 @@ def render(live: Sequence[Metric] = ()) -> bytes:
     else:
         events = generate_latest(REGISTRY)
     state = CollectorRegistry(auto_describe=False)
-    state.register(_Fixed(live))  # type: ignore[arg-type]
+    state.register(_Fixed(live))
     return events + generate_latest(state)
 
 
