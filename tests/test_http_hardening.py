@@ -250,6 +250,33 @@ def test_a_header_sent_byte_by_byte_still_times_out(server) -> None:  # type: ig
         sock.close()
 
 
+def test_requests_in_flight_are_capped_not_idle_connections(start_server) -> None:  # type: ignore[no-untyped-def]
+    """GROUPBUY_MAX_REQUESTS_IN_FLIGHT counts requests being served (here two whose bodies never
+    come), not connections: beyond it a request gets 503 at once, /healthz is still answered,
+    and once those requests end (408 after the body timeout) requests are served again."""
+    server = start_server(GROUPBUY_MAX_REQUESTS_IN_FLIGHT="2", GROUPBUY_BODY_TIMEOUT_SECONDS="3")
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(5)]  # never send a byte
+    stuck = []
+    try:
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{")
+            stuck.append(sock)
+        time.sleep(0.5)
+        query = {"query": "{ __typename }"}
+        refused = httpx.post(f"{server.base}/graphql", json=query, timeout=5)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert httpx.get(f"{server.base}/healthz", timeout=5).status_code == 200
+        for sock in stuck:
+            sock.settimeout(10)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 408")
+        assert httpx.post(f"{server.base}/graphql", json=query, timeout=5).status_code == 200
+    finally:
+        for sock in idle + stuck:
+            sock.close()
+
+
 # -- item 19: /metrics off the public listener ------------------------------------------------
 
 
