@@ -1,4 +1,5 @@
-"""The Starlette app: /graphql, /app (leader and supplier client), /healthz, /readyz, /metrics."""
+"""The Starlette app: /graphql, /app (leader and supplier client), /healthz, /readyz; /metrics and
+/status on the internal listener (GROUPBUY_METRICS_PORT), or on the public one with the token."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
 from service.exports import purchase_order_csv
-from service.observability.app import instrument, metrics_endpoint
+from service.logs import printable
+from service.observability.app import instrument, internal_refusal, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema
 from service.schema.view import GraphQLView, error_response
@@ -54,7 +56,7 @@ class BodyLimit:
         # A body without a length that grows past the limit: answered 413 from here, and the app
         # is told the client left. (Raising instead would reach Starlette's error middleware,
         # which answers 500 before any handler out here could answer 413.)
-        async def limited_receive():  # type: ignore[no-untyped-def]
+        async def limited_receive() -> Message:
             nonlocal seen, refused
             if refused:
                 return {"type": "http.disconnect"}
@@ -67,7 +69,7 @@ class BodyLimit:
                     return {"type": "http.disconnect"}
             return message
 
-        async def guarded_send(message) -> None:  # type: ignore[no-untyped-def]
+        async def guarded_send(message: Message) -> None:
             if not refused:
                 await send(message)
 
@@ -78,6 +80,9 @@ class BodyLimit:
                 raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A client's mistake, not ours: one line, no traceback, and the metrics count the 413.
+        log.warning("request body over %s bytes on %s %s: answered 413", self.max_bytes, scope.get("method"),
+                    printable(str(scope.get("path"))[:200]))
         response = error_response(
             Request(scope), "REQUEST_TOO_LARGE", f"Request bodies are limited to {self.max_bytes} bytes.", 413
         )
@@ -100,7 +105,7 @@ class BodyDeadline:
         deadline = loop.time() + self.seconds
         body_done = refused = False
 
-        async def timed_receive():  # type: ignore[no-untyped-def]
+        async def timed_receive() -> Message:
             nonlocal body_done, refused
             if refused:
                 return {"type": "http.disconnect"}
@@ -112,6 +117,8 @@ class BodyDeadline:
                     message = await receive()
             except TimeoutError:
                 refused = True
+                log.warning("request body not complete within %g s on %s %s: answered 408", self.seconds,
+                            scope.get("method"), printable(str(scope.get("path"))[:200]))
                 response = error_response(Request(scope), "REQUEST_TIMEOUT",
                                           f"The request body did not arrive within {self.seconds:g} s.", 408)
                 await response(scope, receive, send)
@@ -120,7 +127,7 @@ class BodyDeadline:
                 body_done = True
             return message
 
-        async def guarded_send(message) -> None:  # type: ignore[no-untyped-def]
+        async def guarded_send(message: Message) -> None:
             if not refused:  # the app's answer to the disconnect it was shown goes nowhere
                 await send(message)
 
@@ -152,7 +159,7 @@ class GraphQLFirst:
         scope["app"] = self.app
         started = False
 
-        async def tracked_send(message) -> None:  # type: ignore[no-untyped-def]
+        async def tracked_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -179,23 +186,46 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(request: Request) -> Response:
-    checks: dict[str, str] = {}
+async def _database_ok() -> bool:
     try:
         async with app_engine().connect() as conn:
             await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+        return True
     except Exception as e:  # noqa: BLE001 - readiness reports, never raises
         log.warning("readyz: database unreachable: %s", e)
-        checks["database"] = "unreachable"
+        return False
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the process can serve: the database answers. Redis is not needed to serve (orders
+    are placed through the outbox while it is down), so it does not pull the process out of the
+    load balancer. Says nothing about components: details are on /status."""
+    ok = await _database_ok()
+    return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
+
+
+async def _redis_ok() -> bool:
     try:
         await async_redis().ping()
-        checks["redis"] = "ok"
+        return True
     except Exception as e:  # noqa: BLE001
-        log.warning("readyz: redis unreachable: %s", e)
-        checks["redis"] = "unreachable"
-    ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+        log.warning("status: redis unreachable: %s", e)
+        return False
+
+
+def status_endpoint(*, public: bool) -> Callable[[Request], Awaitable[Response]]:
+    async def status(request: Request) -> Response:
+        """Each component's state, for operators: on the internal listener, or with the metrics token."""
+        refused = internal_refusal(request, public=public)
+        if refused is not None:
+            return refused
+        database, redis = await asyncio.gather(_database_ok(), _redis_ok())
+        return JSONResponse({
+            "status": "ok" if database else "unavailable",
+            "database": "ok" if database else "unreachable",
+            "redis": "ok" if redis else "unreachable",
+        })
+    return status
 
 
 @asynccontextmanager
@@ -209,6 +239,102 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await close_redis()
 
 
+class InFlightLimit:
+    """At most `limit` requests in flight in this process; beyond it, 503 at once (liveness is
+    always answered). Unlike uvicorn's limit_concurrency, connections that send nothing do not count."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if self.in_flight >= self.limit and scope["path"] != "/healthz":
+            log.warning("more than %s requests in flight: answered 503", self.limit)
+            response = PlainTextResponse("Service Unavailable", status_code=503, headers={"Retry-After": "1"})
+            return await response(scope, receive, send)
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+# The web client loads only its own scripts and styles (no inline code): an injected script
+# could otherwise read the bearer token (docs/security.md). The camera (pickup scanning) is the
+# only powerful feature the client asks for.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+# GraphiQL (development only) is a page with inline code that loads its scripts from a CDN.
+GRAPHIQL_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https:; "
+                "style-src 'self' 'unsafe-inline' https:; img-src 'self' data: https:; font-src 'self' data: https:; "
+                "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_COMMON_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=(self), microphone=(), geolocation=(), payment=(), usb=()"),
+]
+
+
+class SecurityHeaders:
+    """Security headers on every response: pages, static files, API answers and error pages alike."""
+
+    def __init__(self, app: ASGIApp, graphiql_path: str | None) -> None:
+        self.app = app
+        self.graphiql_path = graphiql_path
+        self.headers = [*_COMMON_HEADERS, (b"content-security-policy", CSP.encode())]
+        self.graphiql_headers = [*_COMMON_HEADERS, (b"content-security-policy", GRAPHIQL_CSP.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        graphiql = scope["path"] == self.graphiql_path and scope["method"] == "GET"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                added = self.headers
+                if graphiql and any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                    added = self.graphiql_headers
+                present = {k.lower() for k, _ in headers}
+                headers.extend(h for h in added if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class InternalListener:
+    """Requests that came in on the internal port (GROUPBUY_METRICS_PORT) reach only the internal
+    routes; every other port gets the public app."""
+
+    def __init__(self, app: ASGIApp, internal: ASGIApp, port: int | None) -> None:
+        self.app = app  # the public app
+        self.internal = internal
+        self.port = port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.port and scope["type"] == "http" and (scope.get("server") or ("", None))[1] == self.port:
+            return await self.internal(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _internal_app() -> ASGIApp:
+    async def metrics(request: Request) -> Response:
+        return await metrics_endpoint(request, public=False)
+
+    return Starlette(routes=[
+        Route("/metrics", metrics),
+        Route("/status", status_endpoint(public=False)),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ])
+
+
 def create_app() -> ASGIApp:
     s = get_settings()
     graphql = GraphQLView(schema(), graphql_ide="graphiql" if s.graphiql_enabled else None)
@@ -218,6 +344,7 @@ def create_app() -> ASGIApp:
         Route("/schema.graphql", schema_sdl),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/status", status_endpoint(public=True)),
         Route("/metrics", metrics_endpoint),
         Route("/", lambda r: RedirectResponse("/app/")),
         Route("/app", lambda r: RedirectResponse("/app/")),
@@ -225,4 +352,6 @@ def create_app() -> ASGIApp:
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     app = instrument(BodyLimit(GraphQLFirst(starlette, graphql), s.max_body_bytes), routes)
-    return BodyDeadline(app, float(os.environ.get("GROUPBUY_BODY_TIMEOUT_SECONDS", "10")))
+    app = BodyDeadline(app, float(os.environ.get("GROUPBUY_BODY_TIMEOUT_SECONDS", "10")))
+    app = SecurityHeaders(InFlightLimit(app, s.max_requests_in_flight), "/graphql" if s.graphiql_enabled else None)
+    return InternalListener(app, _internal_app(), s.metrics_port)

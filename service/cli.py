@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -63,7 +64,7 @@ def demo() -> None:
     click.echo("demo data created" if logins else "database not empty: nothing seeded")
 
 
-async def _seed():  # type: ignore[no-untyped-def]
+async def _seed() -> Any:
     from service.db import dispose_engines
     from service.demo import seed_demo
 
@@ -120,21 +121,23 @@ def tenant_create(slug: str, name: str, admin_email: str, admin_password: str, t
 @click.option("--workers", type=int, default=1, show_default=True)
 def serve(host: str | None, port: int | None, workers: int) -> None:
     """Serve the API and the web client with uvicorn."""
-    import uvicorn
+    from service.serving import PROTOCOL, raise_open_files_limit, serve_one, serve_workers
 
     _follow_supervisor()
+    raise_open_files_limit()
     s = get_settings()
+    # No limit_concurrency: uvicorn counts open connections against it, so idle ones could make
+    # every request a 503. Requests in flight are limited by the app (GROUPBUY_MAX_REQUESTS_IN_FLIGHT),
+    # connections still sending their headers by the protocol (service.serving).
     options = dict(
-        log_level=s.log_level.lower(), timeout_keep_alive=5, limit_concurrency=1000, access_log=False,
+        log_level=s.log_level.lower(), timeout_keep_alive=5, access_log=False, http=PROTOCOL,
         proxy_headers=True, forwarded_allow_ips=s.trusted_proxies,
         log_config=None,  # our root handler (service.logs) formats uvicorn's records too
     )
     if workers > 1:  # a socket per worker: see service.serving
-        from service.serving import serve_workers
-
         serve_workers(host or s.host, port or s.port, workers, options)
         return
-    uvicorn.run("service.app:create_app", factory=True, host=host or s.host, port=port or s.port, **options)
+    serve_one(host or s.host, port or s.port, options)
 
 
 SUPERVISOR_PID = "GROUPBUY_SUPERVISOR_PID"

@@ -114,6 +114,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    # HTTP hardening (service/serving.py): request headers must arrive within header_timeout_seconds;
+    # connections still waiting for them are capped per client address (new ones over it are
+    # closed) and in all (the oldest is closed); requests in flight per process are capped (503).
+    header_timeout_seconds: float = 10.0
+    max_pending_connections_per_address: int = Field(default=128, ge=1)
+    max_pending_connections: int = Field(default=2000, ge=1)
+    max_requests_in_flight: int = Field(default=1000, ge=1)
+    # /metrics and /status (readiness with details) on an internal listener of their own; the
+    # public listener serves them only with the bearer token metrics_token.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
     @property
     def is_dev(self) -> bool:
         return self.env != "production"

@@ -18,6 +18,7 @@ import logging
 import re
 import sys
 import traceback
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -56,6 +57,27 @@ _SCRUB = [
 ]
 # Attributes every LogRecord has: anything else was passed with `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+
+
+# A request id a client sends (X-Request-Id) is kept only when it looks like one: it goes into
+# every log line of the request, where line breaks or terminal escapes would forge or hide text.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=/-]{1,128}")
+# C0 and C1 controls (line breaks, ESC), DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def request_id_from(header: str | None) -> str:
+    """The client's request id when it is 1-128 plain characters, else a new one."""
+    if header and _REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def printable(text: str) -> str:
+    """text with control characters escaped (\\x1b, \\n), so it stays on one line and cannot
+    drive a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
 
 
 def scrub(text: str) -> str:
@@ -130,16 +152,25 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """One line per record (a traceback follows on its own lines): the message and the context
+    have their control characters escaped, so no value can start a line of its own."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(ctx)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        ctx = " ".join(f"{k}={getattr(record, k)}" for k in _CONTEXT if getattr(record, k, None) is not None)
+        ctx = " ".join(f"{k}={printable(str(v))}" for k in _CONTEXT if (v := getattr(record, k, None)) is not None)
         record.ctx = f" [{ctx}]" if ctx else ""
         return scrub(super().format(record))
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # A copy: the record is shared with other handlers, which get the message as it is.
+        escaped = logging.makeLogRecord(vars(record))
+        escaped.message = printable(record.message)
+        return super().formatMessage(escaped)
 
-class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+
+class _Handler(logging.StreamHandler[IO[str]]):
     """Marks the handler configure_logging installed, so a second call replaces it."""
 
 

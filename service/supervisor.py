@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import warnings
+from typing import Any
 
 from service.config import get_settings
 
@@ -24,7 +25,7 @@ CHILDREN = {
 MAX_RESTARTS = 5
 
 
-def _banner(port: int, demo) -> str:  # type: ignore[no-untyped-def]
+def _banner(port: int, demo: Any) -> str:
     s = get_settings()
     base = f"http://{s.host}:{port}"
     lines = [
@@ -33,7 +34,8 @@ def _banner(port: int, demo) -> str:  # type: ignore[no-untyped-def]
         f"  GraphQL     {base}/graphql" + ("   (GraphiQL: open it in a browser)" if s.graphiql_enabled else ""),
         f"  web client  {base}/app/",
         f"  health      {base}/healthz   {base}/readyz",
-        f"  metrics     {base}/metrics",
+        f"  metrics     http://{s.metrics_host}:{s.metrics_port}/metrics   (and /status; this machine only)"
+        if s.metrics_port else "  metrics     off (set GROUPBUY_METRICS_PORT)",
         f"  platform admin token: {s.platform_token_value}",
     ]
     if demo is not None:
@@ -54,7 +56,7 @@ def run_all(port: int | None) -> int:
     port = port or s.port
     stopping = False
 
-    def request_stop(signum, frame):  # type: ignore[no-untyped-def]
+    def request_stop(signum: int, frame: Any) -> None:
         nonlocal stopping
         stopping = True
 
@@ -91,6 +93,12 @@ def run_all(port: int | None) -> int:
 
         demo = asyncio.run(_seed())
         env["PORT"] = str(port)
+        if not s.metrics_port:  # /metrics and /status on an internal listener of their own
+            from service.embedded import free_port
+
+            env["GROUPBUY_METRICS_PORT"] = str(free_port())
+            os.environ["GROUPBUY_METRICS_PORT"] = env["GROUPBUY_METRICS_PORT"]
+            get_settings.cache_clear()
         for name, args in CHILDREN.items():
             children[name] = _spawn(args, env)
         print(_banner(port, demo), flush=True)

@@ -777,3 +777,18 @@ def test_kustomize_renders(directory: Path) -> None:
             if d["kind"] in {"Deployment", "Job"}:
                 for c in d["spec"]["template"]["spec"]["containers"]:
                     assert c["image"] == "registry.example.com/acme/groupbuy:0.1.0"
+
+
+def test_nginx_never_proxies_the_operators_endpoints() -> None:
+    """/metrics (every tenant's order counts) and /status (component details) stay inside: the
+    shipped nginx answers 404 for them before its catch-all location proxies anything."""
+    conf = (DEPLOY / "nginx.conf").read_text()
+    blocks = re.findall(r"location\s+(~\*?|=|\^~)?\s*(\S+)\s*\{([^}]*)\}", conf)
+    refused = [(kind, pattern) for kind, pattern, body in blocks if re.search(r"return\s+404\s*;", body)]
+    assert refused, "no location refuses the operators' endpoints"
+    for path in ("/metrics", "/metrics/", "/status", "/status/x"):
+        assert any((kind.startswith("~") and re.search(pattern, path)) or (kind == "=" and pattern == path)
+                   or (kind in ("", "^~") and path.startswith(pattern)) for kind, pattern in refused), path
+    for path in ("/graphql", "/app/", "/healthz", "/readyz", "/metricsx", "/statuses"):
+        assert not any(kind.startswith("~") and re.search(pattern, path) for kind, pattern in refused), path
+    assert re.search(r"client_header_timeout\s+\d+s", conf), "nginx must time out slow request heads"

@@ -134,3 +134,46 @@ def test_unknown_context_fields_are_refused() -> None:
     with pytest.raises(TypeError):
         with log_context(user="alice"):
             pass
+
+
+# -- the request id a client sends ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given", [
+    "abc\r\n2026-01-01 00:00:00 ERROR service.auth: forged",
+    "ok\x1b[2J\x1b[31mred",
+    "x" * 129,
+    "",
+    "spaces are not ids",
+    "line\u2028separator",
+])
+def test_a_request_id_that_is_not_plain_is_replaced(given: str) -> None:
+    from service.logs import request_id_from
+
+    replaced = request_id_from(given)
+    assert replaced != given and len(replaced) == 32 and replaced.isalnum()
+
+
+@pytest.mark.parametrize("given", ["req-observability-1", "0f3c9a1e5b7d4c2a9e8f6b4d2c0a1e3f",
+                                   "1-67a2b3c4-abcdef012345", "trace:span/1+2=="])
+def test_a_plain_request_id_is_kept(given: str) -> None:
+    from service.logs import request_id_from
+
+    assert request_id_from(given) == given
+
+
+def test_text_lines_cannot_be_forged_or_drive_a_terminal() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    handler = configure_logging(json=False, level="INFO", stream=stream)
+    try:
+        with log_context(request_id="r1\r\n2026-01-01 00:00:00,000 ERROR forged [request_id=x]: \x1b[2J"):
+            logging.getLogger("service.test").info("name %s", "evil\nWARNING next line\x1b]0;title\x07")
+    finally:
+        root.removeHandler(handler)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    out = stream.getvalue()
+    assert out.count("\n") == 1 and "\r" not in out and "\x1b" not in out and "\x07" not in out
+    assert "\\x0d\\x0a2026" in out and "evil\\x0aWARNING" in out

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -35,7 +36,18 @@ mutation ConfirmPickup($p: ID!, $c: String!) {
 }"""
 
 
-def scrape(api_url: str, token: str | None = None) -> dict[tuple[str, tuple], float]:
+METRICS_TOKEN = "test-metrics-token"
+
+
+@pytest.fixture(autouse=True)
+def metrics_token(api_url, monkeypatch):  # type: ignore[no-untyped-def]
+    """The in-process API has one listener: /metrics is there only with the token."""
+    from service.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "metrics_token", METRICS_TOKEN)
+
+
+def scrape(api_url: str, token: str | None = METRICS_TOKEN) -> dict[tuple[str, tuple], float]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = httpx.get(f"{api_url}/metrics", headers=headers, timeout=30)
     assert response.status_code == 200, response.text
@@ -211,7 +223,10 @@ def test_webhook_failures_are_counted(api_url, gql, make_tenant, make_customer, 
 def test_metrics_token_guard(api_url, monkeypatch):  # type: ignore[no-untyped-def]
     from service.config import get_settings
 
-    assert httpx.get(f"{api_url}/metrics").status_code == 200  # no token configured: open
+    monkeypatch.setattr(get_settings(), "metrics_token", None)
+    for path in ("/metrics", "/status"):  # no token configured: not on the public listener at all
+        absent = httpx.get(f"{api_url}{path}")
+        assert absent.status_code == 404 and "groupbuy_" not in absent.text and "redis" not in absent.text
     monkeypatch.setattr(get_settings(), "metrics_token", "metrics-secret-1")
     refused = httpx.get(f"{api_url}/metrics")
     assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
@@ -470,8 +485,10 @@ def _console_spans(stdout: str) -> list[dict]:
 def test_several_api_processes_are_summed(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from service.embedded import free_port
 
-    port = free_port()
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"), "GROUPBUY_ENV": "production"}
+    port, metrics_port = free_port(), free_port()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"), "GROUPBUY_ENV": "production",
+           "GROUPBUY_METRICS_PORT": str(metrics_port)}
+    env.pop("GROUPBUY_METRICS_TOKEN", None)
     (tmp_path / "prom").mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--workers", "2", "--port", str(port)],
@@ -496,8 +513,8 @@ def test_several_api_processes_are_summed(services, tmp_path) -> None:  # type: 
         for _ in range(19):  # a new connection each: the kernel spreads them over the workers
             httpx.get(f"{base}/healthz", timeout=5)
         # 20 healthz requests in all, whichever process answers the scrape
-        for _ in range(6):
-            samples = scrape(base)
+        for _ in range(6):  # on the internal listener, which every worker serves
+            samples = scrape(f"http://127.0.0.1:{metrics_port}", token=None)
             assert (
                 value(samples, "groupbuy_http_requests_total", route="/healthz", operation="", status="200")
                 == 20
@@ -514,3 +531,79 @@ def test_several_api_processes_are_summed(services, tmp_path) -> None:  # type: 
     # production logs are JSON lines
     lines = [line for line in err.splitlines() if line.startswith("{")]
     assert lines and all(json.loads(line)["level"] for line in lines)
+
+
+def test_an_oversized_body_is_a_413_in_metrics_and_logs_no_error(api_url, captured) -> None:  # type: ignore[no-untyped-def]
+    """Refused bodies, announced and not (chunked): the client gets 413, and so do the metrics;
+    the log has one WARNING line for each, with no ERROR and no traceback."""
+    from service.config import get_settings
+
+    limit = get_settings().max_body_bytes
+    before = scrape(api_url)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+
+    announced = httpx.post(f"{api_url}/graphql", content=b"{" + b" " * limit + b"}",
+                           headers={"Content-Type": "application/json"})
+    chunked = httpx.post(f"{api_url}/graphql", content=chunks(), headers={"Content-Type": "application/json"})
+    assert announced.status_code == chunked.status_code == 413
+    after = scrape(api_url)
+    grew = {status: value(after, "groupbuy_http_requests_total", route="/graphql", operation="(not executed)",
+                          status=status)
+            - value(before, "groupbuy_http_requests_total", route="/graphql", operation="(not executed)",
+                    status=status) for status in ("413", "500")}
+    assert grew == {"413": 2, "500": 0}
+    records = [r for line in captured.getvalue().splitlines()
+               if not (r := json.loads(line))["logger"].startswith(("httpx", "httpcore"))]  # the client's own
+    assert not [r for r in records if r["level"] in ("ERROR", "CRITICAL") or "exc" in r], records
+    refused = [r for r in records if "413" in r["msg"]]
+    assert len(refused) == 2 and all(r["level"] == "WARNING" for r in refused), records
+
+
+def test_development_request_lines_say_what_ran(api_url, gql, tenant) -> None:  # type: ignore[no-untyped-def]
+    """The text lines of development: operation name, root fields, outcome and duration."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    stream = io.StringIO()
+    handler = configure_logging(json=False, level="INFO", stream=stream)
+    try:
+        gql.post("{ tenant { name } pickupPoints { edges { node { id } } } }", tenant=tenant.slug)
+        gql.post("mutation PlaceNothing { orderPlace(input: {batchId: \"x\", pickupPointId: \"y\", lines: []}) "
+                 "{ errors { code } } }", tenant=tenant.slug)
+    finally:
+        root.removeHandler(handler)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    lines = [line for line in stream.getvalue().splitlines() if "service.graphql.requests" in line]
+    assert len(lines) == 2, stream.getvalue()
+    assert re.search(r": graphql query \(anonymous\) \{tenant,pickupPoints\} ok \d+\.\d ms$", lines[0]), lines[0]
+    assert re.search(r": graphql mutation PlaceNothing \{orderPlace\} \S+ \d+\.\d ms$", lines[1]), lines[1]
+
+
+def test_a_forged_request_id_is_replaced(api_url, captured) -> None:  # type: ignore[no-untyped-def]
+    """A request id that would write text of its own into the context of the development log
+    line, with an 8-bit terminal escape (CSI), is replaced by a fresh one, in the answer and in
+    every log line of the request. (CR, LF and ESC do not pass uvicorn's HTTP parser.)"""
+    import socket
+    from urllib.parse import urlsplit
+
+    forged = "r1 tenant=victim]: admin signed in \x9b2J [request_id=r2"
+    url = urlsplit(api_url)
+    body = b'{"query": "{ __typename }"}'
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                     + b"X-Request-Id: " + forged.encode("latin-1") + b"\r\nContent-Length: " + str(len(body)).encode()
+                     + b"\r\n\r\n" + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode()
+    assert head.startswith("HTTP/1.1 200"), head
+    (given,) = [line.split(":", 1)[1].strip() for line in head.split("\r\n") if line.lower().startswith("x-request-id:")]
+    assert re.fullmatch(r"[0-9a-f]{32}", given)
+    out = captured.getvalue()
+    assert "\x9b" not in out and "admin signed in" not in out and "victim" not in out
+    assert any(json.loads(line).get("request_id") == given for line in out.splitlines())

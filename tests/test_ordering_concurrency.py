@@ -39,6 +39,7 @@ mutation($input: OrderPlaceInput!) { orderPlace(input: $input) { order { id } er
 
 # Every test runs against API processes that place each order alone, then against ones that
 # place the orders meeting in a worker together (one lane per batch, so they queue and group).
+METRICS_TOKEN = "ordering-metrics-token"
 PLACEMENT = {"alone": {"GROUPBUY_ORDER_GROUP_MAX": "1"}, "grouped": {"GROUPBUY_ORDER_GROUP_LANES": "1"}}
 
 
@@ -50,7 +51,7 @@ def api_processes(services, tmp_path_factory, request) -> Iterator[list[str]]:  
 
     env = {**os.environ, "GROUPBUY_DB_POOL_SIZE": "20", "GROUPBUY_LOG_LEVEL": "WARNING",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("api-metrics")), **PLACEMENT[request.param]}
-    env.pop("GROUPBUY_METRICS_TOKEN", None)
+    env["GROUPBUY_METRICS_TOKEN"] = METRICS_TOKEN  # /metrics on the public listener needs it
     logs = tmp_path_factory.mktemp("api-logs")
     procs: list[subprocess.Popen] = []
     urls = []
@@ -260,7 +261,7 @@ def test_orders_racing_the_cutoff_never_commit_at_or_after_it(gql, make_tenant, 
 def _statement_buckets(url: str) -> dict[str, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = httpx.get(f"{url}/metrics", timeout=10).text
+    text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10).text
     found = [f for f in text_string_to_metric_families(text) if f.name == "groupbuy_order_statement_orders"]
     return {s.labels["le"]: s.value for f in found for s in f.samples if s.name.endswith("_bucket")}
 

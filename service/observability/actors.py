@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -79,7 +80,7 @@ class ActorObservability(dramatiq.Middleware):
             propagate.inject(carrier)
             message.options[TRACE_OPTION] = carrier
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         parent = propagate.extract(message.options.get(TRACE_OPTION) or {})
         span = tracer().start_span(
             f"actor {message.actor_name}",
@@ -98,7 +99,7 @@ class ActorObservability(dramatiq.Middleware):
         with self._lock:
             self._running[message.message_id] = (time.perf_counter(), span, span_token, logs)
 
-    def _finish(self, message: dramatiq.Message, outcome: str, exception: BaseException | None) -> None:
+    def _finish(self, message: MessageProxy, outcome: str, exception: BaseException | None) -> None:
         with self._lock:
             running = self._running.pop(message.message_id, None)
         if running is None:
@@ -119,12 +120,12 @@ class ActorObservability(dramatiq.Middleware):
     def after_process_message(
         self,
         broker: dramatiq.Broker,
-        message: dramatiq.Message,
+        message: MessageProxy,
         *,
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
         self._finish(message, "error" if exception is not None else "ok", exception)
 
-    def after_skip_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         self._finish(message, "skipped", None)

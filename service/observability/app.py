@@ -10,9 +10,9 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from service.observability.http import HttpMetrics
-from service.observability.metrics import metrics_endpoint
+from service.observability.metrics import internal_refusal, metrics_endpoint
 
-__all__ = ["instrument", "metrics_endpoint"]
+__all__ = ["instrument", "internal_refusal", "metrics_endpoint"]
 
 
 def instrument(app: ASGIApp, routes: Sequence[BaseRoute]) -> ASGIApp:

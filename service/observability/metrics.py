@@ -59,7 +59,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 log = logging.getLogger(__name__)
 
@@ -357,11 +357,12 @@ def render(live: Sequence[Metric] = ()) -> bytes:
     else:
         events = generate_latest(REGISTRY)
     state = CollectorRegistry(auto_describe=False)
-    state.register(_Fixed(live))  # type: ignore[arg-type]
+    state.register(_Fixed(live))
     return events + generate_latest(state)
 
 
 def authorized(request: Request) -> bool:
+    """The bearer token GROUPBUY_METRICS_TOKEN was presented (True when none is configured)."""
     from service.config import get_settings
 
     token = get_settings().metrics_token
@@ -371,14 +372,28 @@ def authorized(request: Request) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-async def metrics_endpoint(request: Request) -> Response:
-    """GET /metrics. With GROUPBUY_METRICS_TOKEN set, only `Authorization: Bearer <token>`."""
+def internal_refusal(request: Request, *, public: bool) -> Response | None:
+    """Why an operator's endpoint (/metrics, /status) is refused, or None. On the public listener
+    they need the token, and are not there at all when none is configured; on the internal
+    listener (GROUPBUY_METRICS_PORT) the token is needed only when configured."""
+    from service.config import get_settings
+
+    if public and not get_settings().metrics_token:
+        return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     if not authorized(request):
         return PlainTextResponse(
-            "metrics need the bearer token (GROUPBUY_METRICS_TOKEN)\n",
+            "this endpoint needs the bearer token (GROUPBUY_METRICS_TOKEN)\n",
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
+    return None
+
+
+async def metrics_endpoint(request: Request, *, public: bool = True) -> Response:
+    """GET /metrics: see internal_refusal for who may."""
+    refused = internal_refusal(request, public=public)
+    if refused is not None:
+        return refused
     live = await live_families()
     body = await asyncio.to_thread(render, live)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

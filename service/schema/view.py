@@ -4,7 +4,6 @@ the principal resolved before anything runs, refusals with a clear code."""
 from __future__ import annotations
 
 import json
-import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +20,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.graphql import OperationType
 
 from service.errors import AuthError
+from service.logs import request_id_from
 from service.schema.context import Context
 from service.tenants.resolution import resolve_principal
 
@@ -87,7 +87,7 @@ class GraphQLView(GraphQL):
         return orjson.dumps(data)
 
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = request_id_from(request.headers.get("x-request-id"))
         if request.method in ("GET", "POST") and not self._is_ide_request(request):
             try:
                 request.state.principal = await resolve_principal(request.headers)

@@ -52,6 +52,9 @@ class Page:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # Whatever the Content-Security-Policy blocks (an inline style or script) is an error too.
+        self.page.on("console", lambda m: m.type == "error" and "Content Security Policy" in m.text
+                     and self.errors.append(m.text))
         self.page.set_default_timeout(15000)
 
     def open(self, route: str = "", query: str = "") -> Any:

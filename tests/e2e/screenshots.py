@@ -63,7 +63,7 @@ def main() -> None:
             page.goto("about:blank")
             page.goto(f"{ORIGIN}/app/{'?tenant=fresh' if route == 'signin' else ''}#/{route}")
             page.wait_for_selector("main h1")
-            page.wait_for_function("!document.querySelector('main [aria-busy=true]')")
+            page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
             if before:
                 before(page)
             page.wait_for_timeout(300)

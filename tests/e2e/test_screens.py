@@ -44,7 +44,7 @@ def fake(web):  # type: ignore[no-untyped-def]
 
 def settle(page):  # type: ignore[no-untyped-def]
     page.wait_for_selector("#sign-out")
-    page.wait_for_function("!document.querySelector('main [aria-busy=true]')")
+    page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
 
 
 def test_today_counts_down_and_shows_stock_deliveries_and_notifications(fake):  # type: ignore[no-untyped-def]

@@ -74,13 +74,13 @@ def test_chinese_by_default_for_a_shanghai_tenant_and_switchable(web, make_tenan
     tenant = make_tenant(timezone="Asia/Shanghai")
     tab = web(locale="en-US")  # the browser asks for English: the tenant's zone decides until the user does
     page = tab.open("signin", f"?tenant={tenant.slug}")
-    page.wait_for_function("document.querySelector('h1').textContent === '登录'")
+    page.wait_for_function("() => document.querySelector('h1').textContent === '登录'")
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.locator("label[for=password]").inner_text() == "密码"
 
     page.fill("#login", tenant.admin_email)
     page.select_option("#lang", "en")
-    page.wait_for_function("document.querySelector('h1').textContent === 'Sign in'")
+    page.wait_for_function("() => document.querySelector('h1').textContent === 'Sign in'")
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.input_value("#login") == tenant.admin_email  # switching language keeps what was typed
 
@@ -89,7 +89,7 @@ def test_chinese_by_default_for_a_shanghai_tenant_and_switchable(web, make_tenan
     page.wait_for_selector("#sign-out")
     assert page.locator("h1").inner_text() == "Today"  # the choice outlives the tenant's default
     page.select_option("#lang", "zh-CN")
-    page.wait_for_function("document.querySelector('h1').textContent === '今日'")
+    page.wait_for_function("() => document.querySelector('h1').textContent === '今日'")
     page.reload()
     page.wait_for_selector("#sign-out")
     assert page.locator("h1").inner_text() == "今日"
@@ -100,7 +100,7 @@ def test_english_by_default_for_a_tenant_elsewhere(web, make_tenant):  # type: i
     tenant = make_tenant(timezone="America/New_York")
     tab = web(locale="zh-CN")
     page = tab.open("signin", f"?tenant={tenant.slug}")
-    page.wait_for_function("document.querySelector('h1').textContent === 'Sign in'")
+    page.wait_for_function("() => document.querySelector('h1').textContent === 'Sign in'")
     page.wait_for_selector(f"text=Tenant: Tenant {tenant.slug}")
 
 
@@ -173,7 +173,7 @@ def test_every_screen_renders_and_fails_gracefully(web, make_tenant):  # type: i
     for route in ROUTES:
         page = tab.open(route)
         page.wait_for_selector("#sign-out")
-        page.wait_for_function("!document.querySelector('main [aria-busy=true]')")
+        page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
         assert page.locator("main h1").count() == 1, route
         for box in page.locator("main .notice.error").all():
             assert box.locator("button", has_text="Retry").count() == 1, route
@@ -224,7 +224,7 @@ def test_controls_are_labelled(web, make_tenant):  # type: ignore[no-untyped-def
         else:
             page = tab.open(route)
             page.wait_for_selector("#sign-out")
-            page.wait_for_function("!document.querySelector('main [aria-busy=true]')")
+            page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
         unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, button, textarea')]
             .filter(el => !el.hidden && el.type !== 'hidden')
             .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))

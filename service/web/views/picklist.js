@@ -86,11 +86,12 @@ function sheet(list, vars, show, note = null) {
         h('ul', { class: 'lines' }, o.lines.map((l) => h('li', {}, `${l.productName} (${l.unit}) × ${l.quantity}`))))))));
 }
 
+// A constructed style sheet, not a <style> element: the page's CSP allows no inline styles.
+const pageSheet = new CSSStyleSheet({ media: 'print' });
+
 function setPageSize(size) {
-  let style = document.getElementById('page-size');
-  if (!style) {
-    style = h('style', { id: 'page-size', media: 'print' });
-    document.head.append(style);
+  pageSheet.replaceSync(`@page { size: ${size}; margin: ${size === 'A4' ? '12mm' : '3mm'}; }`);
+  if (!document.adoptedStyleSheets.includes(pageSheet)) {
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, pageSheet];
   }
-  style.textContent = `@page { size: ${size}; margin: ${size === 'A4' ? '12mm' : '3mm'}; }`;
 }
