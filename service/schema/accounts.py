@@ -15,7 +15,7 @@ from service.accounts import operations
 from service.accounts.models import Role as RoleEnum
 from service.accounts.roles import load_roles
 from service.db import set_tenant
-from service.errors import PermissionDenied
+from service.schema.access import Caller, admins, public, requires
 from service.schema.common import Node, PaymentMode, Role, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
@@ -147,10 +147,12 @@ class ApiKeyCreatePayload:
 @strawberry.type
 class AccountsQuery:
     @strawberry.field
+    @public
     async def me(self, info: Info) -> Viewer:
         return await viewer_of(info.context)
 
     @strawberry.field
+    @public
     def tenant(self, info: Info) -> Tenant:
         return Tenant.of(info.context.tenant)
 
@@ -158,12 +160,9 @@ class AccountsQuery:
 @strawberry.type
 class AccountsMutation:
     @strawberry.mutation(description="Platform admin token only: a tenant, its first admin and an API key.")
+    @requires(Caller.PLATFORM)
     async def tenant_create(self, info: Info, input: TenantCreateInput) -> TenantCreatePayload:
         context = info.context
-
-        async def check() -> None:
-            if not context.principal.is_platform:
-                raise PermissionDenied("Only the platform administrator creates tenants.")
 
         async def action(session):  # type: ignore[no-untyped-def]
             created = await operations.create_tenant(
@@ -182,9 +181,10 @@ class AccountsMutation:
             )
             return {"tenant": Tenant.of(info_), "api_key": created.api_key}
 
-        return await run_mutation(context, TenantCreatePayload, action, check=check)
+        return await run_mutation(context, TenantCreatePayload, action)
 
     @strawberry.mutation(description="Anonymous, with X-Tenant: a customer account and its token.")
+    @public
     async def customer_register(self, info: Info, input: CustomerRegisterInput) -> AuthPayload:
         context = info.context
         tenant = context.tenant
@@ -200,6 +200,7 @@ class AccountsMutation:
         return await run_mutation(context, AuthPayload, action)
 
     @strawberry.mutation(description="Anonymous, with X-Tenant: sign in with phone or e-mail.")
+    @public
     async def token_create(self, info: Info, input: TokenCreateInput) -> AuthPayload:
         context = info.context
         tenant = context.tenant
@@ -215,6 +216,7 @@ class AccountsMutation:
         return await run_mutation(context, AuthPayload, action)
 
     @strawberry.mutation(description="Admins: a new API key for the tenant's back end, shown once.")
+    @admins
     async def api_key_create(self, info: Info, name: str) -> ApiKeyCreatePayload:
         context = info.context
 
@@ -224,4 +226,4 @@ class AccountsMutation:
             )
             return {"api_key": key}
 
-        return await run_mutation(context, ApiKeyCreatePayload, action, check=context.require)
+        return await run_mutation(context, ApiKeyCreatePayload, action)

@@ -19,11 +19,13 @@ from service.batches.validation import OfferSpec
 from service.catalog import models as catalog_models
 from service.schema.access import (
     KeyedLoader,
+    admins,
     check_page,
     decode,
     get_loader,
     is_admin,
     load_now,
+    public,
     serial_session,
     then,
 )
@@ -274,6 +276,7 @@ class BatchesQuery:
         description="Anonymous callers and customers see SCHEDULED, OPEN and CLOSED batches; "
         "admins every batch."
     )
+    @public
     async def batches(
         self,
         info: Info,
@@ -292,6 +295,7 @@ class BatchesQuery:
         return Connection.of(page, Batch.of)  # type: ignore[return-value]
 
     @strawberry.field
+    @public
     async def batch(self, info: Info, id: strawberry.ID) -> Batch | None:
         info.context.tenant  # noqa: B018 - refuses a request that names no tenant
         batch_id = decode(id, "Batch")
@@ -367,6 +371,7 @@ def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None
 @strawberry.type
 class BatchesMutation:
     @strawberry.mutation(description="Admins: a DRAFT batch with its offers.")
+    @admins
     async def batch_create(self, info: Info, input: BatchCreateInput) -> BatchPayload:
         context = info.context
 
@@ -383,9 +388,10 @@ class BatchesMutation:
             )
             return {"batch": Batch.of(batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(description="Admins: one more offer, while the batch is DRAFT or SCHEDULED.")
+    @admins
     async def batch_offer_add(self, info: Info, batch_id: strawberry.ID, input: OfferInput) -> OfferPayload:
         context = info.context
 
@@ -395,9 +401,10 @@ class BatchesMutation:
             )
             return {"offer": Offer.of(offer)}
 
-        return await run_mutation(context, OfferPayload, action, check=context.require)
+        return await run_mutation(context, OfferPayload, action)
 
     @strawberry.mutation(description="Admins: DRAFT -> SCHEDULED; the batch opens by itself at opensAt.")
+    @admins
     async def batch_publish(self, info: Info, id: strawberry.ID) -> BatchPayload:
         context = info.context
 
@@ -407,12 +414,13 @@ class BatchesMutation:
             after_commit(session, lambda: send_open_batch(tenant_id, batch_id, opens_at))
             return {"batch": Batch.of(batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(
         description="Admins: cancels every order, records refunds for what was paid, "
         "notifies customers and leaders."
     )
+    @admins
     async def batch_cancel(self, info: Info, id: strawberry.ID, reason: str) -> BatchPayload:
         context = info.context
 
@@ -422,4 +430,4 @@ class BatchesMutation:
             )
             return {"batch": Batch.of(done.batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)

@@ -17,7 +17,19 @@ from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
-from service.schema.access import KeyedLoader, check_page, decode, get_loader, is_admin, roles_of, serial_session
+from service.schema.access import (
+    ADMINS,
+    USERS,
+    Caller,
+    KeyedLoader,
+    check_page,
+    decode,
+    get_loader,
+    is_admin,
+    requires,
+    roles_of,
+    serial_session,
+)
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.common import Money, Node, UserError, user_errors
 from service.schema.context import Context
@@ -26,7 +38,6 @@ from service.schema.leaders.types import PickupPoint
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.pagination import Connection
-from service.tenants.principal import PrincipalKind
 
 Info = strawberry.Info[Context, None]
 
@@ -174,6 +185,7 @@ class OrdersQuery:
     @strawberry.field(
         description="A customer sees their own orders, a leader those at their pickup points, admins all."
     )
+    @requires(USERS, ADMINS)
     async def orders(
         self,
         info: Info,
@@ -184,8 +196,6 @@ class OrdersQuery:
         after: str | None = None,
     ) -> Connection[Order]:
         context = info.context
-        if context.principal.user_id is None and not await is_admin(context):
-            raise PermissionDenied("Sign in first.")
         size = check_page(first, after)
         scope = await order_scope(context)
         batch = decode(batch_id, "Batch") if batch_id else None
@@ -205,6 +215,7 @@ class OrdersQuery:
         return Connection.of(page, Order.of)  # type: ignore[return-value]
 
     @strawberry.field
+    @requires(USERS, ADMINS)
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         order_id = decode(id, "Order")
         if order_id is None:
@@ -248,25 +259,18 @@ async def _order_payload(context: Context, order_id: UUID) -> dict:
     return {"order": Order.of(found[order_id])}
 
 
-async def _customer(context: Context) -> UUID:
-    user_id = context.principal.user_id
-    if user_id is None:
-        raise PermissionDenied("Sign in as a customer first.")
+async def _customer(context: Context) -> None:
+    """Who may order is answered before what is wrong with the order: roles the token did not
+    carry, loaded only when the order is refused anyway."""
     if Role.CUSTOMER not in await roles_of(context):
         raise PermissionDenied(placement.NOT_A_CUSTOMER)
-    return user_id
 
 
 async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     """Placed and committed on a connection of its own, alone or with the orders that meet it in
     this worker: the cutoff is checked with the database clock after the last lock wait, and a
     refusal becomes this payload's error. The payload is the row written, not a second read."""
-    customer_id = context.principal.user_id
-    if customer_id is None:
-        raise PermissionDenied("Sign in as a customer first.")
-    known = context.principal.roles
-    if known is not None and Role.CUSTOMER not in known:
-        raise PermissionDenied(placement.NOT_A_CUSTOMER)
+    customer_id = await context.require_user()
     batch_id = decode(input.batch_id, "Batch")
     pickup_point_id = decode(input.pickup_point_id, "PickupPoint")
     lines = [placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines]
@@ -287,6 +291,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
 @strawberry.type
 class OrdersMutation:
     @strawberry.mutation(description="A signed-in customer orders from an OPEN batch for pickup at a point.")
+    @requires(Caller.CUSTOMER, roles_in_sql=True)
     async def order_place(self, info: Info, input: OrderPlaceInput) -> OrderPayload:
         context = info.context
         try:
@@ -306,12 +311,13 @@ class OrdersMutation:
         return observe_order_place(context.principal.tenant and context.principal.tenant.slug, payload)
 
     @strawberry.mutation(description="Its customer, before the cutoff: the stock is released at once.")
+    @requires(Caller.CUSTOMER)
     async def order_cancel(self, info: Info, id: strawberry.ID) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
 
         async def action(session: Any) -> dict:
-            customer_id = await _customer(context)
+            customer_id = await context.require_user()
             holder["id"] = await cancellation.cancel_own_order(
                 session, tenant_id=context.tenant.id, customer_id=customer_id, order_id=decode(id, "Order")
             )
@@ -323,13 +329,10 @@ class OrdersMutation:
         description="The tenant's back end (API key): the order was paid. Idempotent on the "
         "payment reference."
     )
+    @requires(Caller.API_KEY, Caller.PLATFORM)
     async def order_mark_paid(self, info: Info, id: strawberry.ID, payment_reference: str) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
-
-        async def check() -> None:
-            if context.principal.kind not in (PrincipalKind.API_KEY, PrincipalKind.PLATFORM):
-                raise PermissionDenied("Payments are reported by the tenant's back end with its API key.")
 
         async def action(session: Any) -> dict:
             holder["id"] = await payment.mark_paid(
@@ -340,9 +343,10 @@ class OrdersMutation:
             )
             return {}
 
-        return await _with_order(context, action, holder, check=check)
+        return await _with_order(context, action, holder)
 
     @strawberry.mutation(description="That pickup point's leader: the customer collected the order.")
+    @requires(Caller.LEADER)
     async def pickup_confirm(
         self, info: Info, pickup_point_id: strawberry.ID, pickup_code: str
     ) -> OrderPayload:
@@ -351,9 +355,7 @@ class OrdersMutation:
         already: dict[str, bool] = {}
 
         async def action(session: Any) -> dict:
-            user_id = context.principal.user_id
-            if user_id is None:
-                raise PermissionDenied("Sign in as the pickup point's leader.")
+            user_id = await context.require_user()
             holder["id"], already["picked_up"] = await pickup.confirm_pickup(
                 session,
                 tenant_id=context.tenant.id,
@@ -369,10 +371,8 @@ class OrdersMutation:
         return payload
 
 
-async def _with_order(
-    context: Context, action: Any, holder: dict[str, UUID], check: Any = None
-) -> OrderPayload:
-    payload = await run_mutation(context, OrderPayload, action, check=check)
+async def _with_order(context: Context, action: Any, holder: dict[str, UUID]) -> OrderPayload:
+    payload = await run_mutation(context, OrderPayload, action)
     if payload.errors or "id" not in holder:
         return payload
     return OrderPayload(errors=[], **await _order_payload(context, holder["id"]))

@@ -22,12 +22,16 @@ from service.procurement import models, operations, queries
 from service.procurement.close import close_batch
 from service.procurement.exports import signed_path
 from service.schema.access import (
+    ADMINS,
+    Caller,
     KeyedLoader,
+    admins,
     check_page,
     decode,
     get_loader,
     is_admin,
     query_error,
+    requires,
     roles_of,
     serial_session,
     viewer_supplier_id,
@@ -309,6 +313,7 @@ async def _load_commission(context: Context, id: UUID) -> Commission | None:
 @strawberry.type
 class ProcurementQuery:
     @strawberry.field(description="Admins see every purchase order; a supplier's staff their own.")
+    @requires(ADMINS, Caller.SUPPLIER)
     async def purchase_orders(self, info: Info, batch_id: strawberry.ID | None = None, first: int | None = 20,
                               after: str | None = None) -> Connection[PurchaseOrder]:
         size = check_page(first, after)
@@ -322,11 +327,13 @@ class ProcurementQuery:
         return Connection.of(page, PurchaseOrder.of)  # type: ignore[return-value]
 
     @strawberry.field(description="That point's leader and admins. Before the close: a live preview.")
+    @requires(ADMINS, Caller.LEADER)
     async def pick_list(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
         bid, pid = await _point_for_leader_or_admin(info.context, batch_id, pickup_point_id)
         return await build_pick_list(info.context, bid, pid)
 
     @strawberry.field(description="A leader sees their own commissions; admins all (filter by leaderId).")
+    @requires(ADMINS, Caller.LEADER)
     async def commissions(self, info: Info, leader_id: strawberry.ID | None = None,
                           batch_id: strawberry.ID | None = None, first: int | None = 20,
                           after: str | None = None) -> Connection[Commission]:
@@ -361,6 +368,7 @@ class PurchaseOrderPayload:
 class ProcurementMutation:
     @strawberry.mutation(description="Admins: close now, the same pipeline as the cutoff. Closing a batch "
                                      "that is already closed returns it unchanged.")
+    @admins
     async def batch_close(self, info: Info, id: strawberry.ID) -> BatchPayload:
         context = info.context
 
@@ -377,18 +385,21 @@ class ProcurementMutation:
                 raise fail(ErrorCode.CONFLICT, f"A {row.status} batch cannot be closed.", ["id"])
             return {"batch": Batch.of(row)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(description="The supplier (or an admin): SENT -> ACKNOWLEDGED.")
+    @requires(ADMINS, Caller.SUPPLIER)
     async def purchase_order_acknowledge(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
         return await _advance(info.context, id, models.PurchaseOrderStatus.ACKNOWLEDGED)
 
     @strawberry.mutation(description="The supplier (or an admin): -> SHIPPED.")
+    @requires(ADMINS, Caller.SUPPLIER)
     async def purchase_order_mark_shipped(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
         return await _advance(info.context, id, models.PurchaseOrderStatus.SHIPPED)
 
     @strawberry.mutation(description="That point's leader: the goods arrived; its CONFIRMED orders become "
                                      "READY_FOR_PICKUP and their customers are notified.")
+    @requires(ADMINS, Caller.LEADER)
     async def delivery_receive(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
         context = info.context
         bid, pid = await _point_for_leader_or_admin(context, batch_id, pickup_point_id)
@@ -404,6 +415,7 @@ class ProcurementMutation:
 
     @strawberry.mutation(description="Admins: after-sales refund of lines, reversing the leader's commission "
                                      "on them.")
+    @admins
     async def order_refund(self, info: Info, id: strawberry.ID, line_ids: list[strawberry.ID],
                            reason: str) -> OrderPayload:
         context = info.context
@@ -415,18 +427,14 @@ class ProcurementMutation:
             context.loaders.clear()
             return {"order": Order.of(await get_loader(context, OrderByIdLoader).load(oid))}
 
-        return await run_mutation(context, OrderPayload, action, check=context.require)
+        return await run_mutation(context, OrderPayload, action)
 
 
 async def _advance(context: Context, id: str, to: models.PurchaseOrderStatus) -> PurchaseOrderPayload:
-    async def check() -> None:
-        if not await is_admin(context) and await viewer_supplier_id(context) is None:
-            raise PermissionDenied("Only the supplier's staff (or an admin) updates a purchase order.")
-
     async def action(session):  # type: ignore[no-untyped-def]
-        supplier_id = None if await is_admin(context) else await viewer_supplier_id(context)
+        supplier_id = await supplier_scope(context)
         row = await operations.advance_purchase_order(session, purchase_order_id=decode(id, "PurchaseOrder"),
                                                       supplier_id=supplier_id, to=to)
         return {"purchase_order": PurchaseOrder.of(row)}
 
-    return await run_mutation(context, PurchaseOrderPayload, action, check=check)
+    return await run_mutation(context, PurchaseOrderPayload, action)

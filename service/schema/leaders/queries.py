@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from service.errors import PermissionDenied, UserErrors
+from service.errors import UserErrors
 from service.leaders import geo, queries
 from service.leaders.models import LeaderStatus as LeaderStatusEnum
-from service.schema.access import check_page, is_admin, query_error, serial_session
+from service.schema.access import admins, check_page, is_admin, public, query_error, serial_session
 from service.schema.context import Context
 from service.schema.leaders.types import Leader, LeaderStatus, PickupPoint, PickupPointDistance
 from service.schema.pagination import Connection
@@ -18,6 +18,7 @@ Info = strawberry.Info[Context, None]
 @strawberry.type
 class LeadersQuery:
     @strawberry.field(description="Admins.")
+    @admins
     async def leaders(
         self,
         info: Info,
@@ -27,8 +28,6 @@ class LeadersQuery:
     ) -> Connection[Leader]:
         context = info.context
         first = check_page(first, after)
-        if not await is_admin(context):
-            raise PermissionDenied("Only administrators list leaders.")
         async with serial_session(context) as session:
             page = await queries.leader_page(
                 session,
@@ -40,6 +39,7 @@ class LeadersQuery:
         return Connection.of(page, Leader.of)  # type: ignore[return-value]
 
     @strawberry.field(description="Anyone (with X-Tenant): the points taking orders. Admins: every point.")
+    @public
     async def pickup_points(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[PickupPoint]:
@@ -53,6 +53,7 @@ class LeadersQuery:
         return Connection.of(page, PickupPoint.of)  # type: ignore[return-value]
 
     @strawberry.field(description="The points taking orders nearest to a place, by great-circle distance.")
+    @public
     async def nearest_pickup_points(
         self, info: Info, latitude: float, longitude: float, first: int | None = 5
     ) -> list[PickupPointDistance]:
