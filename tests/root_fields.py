@@ -131,7 +131,7 @@ def value(name: str, type_: Any, path: list[str], ids: IdValue, *, everything: b
         return {
             n: value(n, f.type, [*path, n], ids, everything=everything)
             for n, f in type_.fields.items()
-            if is_non_null_type(f.type) or (everything and get_named_type(f.type).name == "ID")
+            if is_non_null_type(f.type) or (everything and takes_id(f.type))
         }
     assert isinstance(type_, GraphQLScalarType)
     if type_.name == "ID":
@@ -181,8 +181,16 @@ def arguments(field: RootField, ids: IdValue, *, everything: bool = False) -> di
     return {
         n: value(n, a.type, [n], ids, everything=everything)
         for n, a in field.field.args.items()
-        if is_non_null_type(a.type) or (everything and get_named_type(a.type).name == "ID")
+        if is_non_null_type(a.type) or (everything and takes_id(a.type))
     }
+
+
+def takes_id(type_: Any) -> bool:
+    """Whether an ID goes anywhere in a value of this type."""
+    named = get_named_type(type_)
+    if isinstance(named, GraphQLInputObjectType):
+        return any(takes_id(f.type) for f in named.fields.values())
+    return named.name == "ID"  # type: ignore[no-any-return]
 
 
 def nonexistent_id(type_name: str) -> str:
@@ -219,3 +227,25 @@ def principals(gql: GraphQLClient, platform_token: str, handle: Any) -> dict[Cal
         Caller.API_KEY: Principal(Caller.API_KEY, handle.api_key, None, frozenset({Caller.API_KEY})),
         Caller.PLATFORM: Principal(Caller.PLATFORM, platform_token, handle.slug, frozenset({Caller.PLATFORM})),
     }
+
+
+def seeded_tenant(gql: GraphQLClient, platform_token: str) -> Any:
+    """A new tenant with service.demo's data in every domain (the seeded_tenant fixture's, for
+    module-scoped fixtures)."""
+    from service.demo import DemoLogins, seed_tenant
+    from tests.conftest import TENANT_CREATE, TenantHandle, run_db, unique
+
+    slug = unique("seeded")
+    email, password = f"admin@{slug}.example", "admin-password-1"
+    payload = gql.data(
+        TENANT_CREATE,
+        {"input": {"slug": slug, "name": slug, "adminEmail": email, "adminPassword": password}},
+        token=platform_token,
+    )["tenantCreate"]
+    tid = payload["tenant"]["id"]
+    decoded = global_id.decode(tid)
+    assert decoded is not None
+    handle = TenantHandle(id=tid, uuid=decoded[1], slug=slug, api_key=payload["apiKey"], admin_email=email,
+                          admin_password=password, admin_token=sign_in(gql, slug, email, password))
+    run_db(lambda engine: seed_tenant(handle.uuid, DemoLogins(slug), engine=engine))
+    return handle

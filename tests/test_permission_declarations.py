@@ -11,7 +11,16 @@ import pytest
 
 from service.schema.access import Caller
 from tests.conftest import GraphQLClient
-from tests.root_fields import RootField, arguments, call, id_type, nonexistent_id, principals, root_fields
+from tests.root_fields import (
+    RootField,
+    arguments,
+    call,
+    id_type,
+    nonexistent_id,
+    principals,
+    root_fields,
+    seeded_tenant,
+)
 
 FIELDS = root_fields()
 CELLS = [(f, c) for f in FIELDS for c in Caller]
@@ -34,20 +43,7 @@ def callers(gql: GraphQLClient, platform_token: str, seeded_tenant_module: Any) 
 
 @pytest.fixture(scope="module")
 def seeded_tenant_module(gql: GraphQLClient, platform_token: str) -> Any:
-    from service.demo import DemoLogins, seed_tenant
-    from tests.conftest import TENANT_CREATE, TenantHandle, run_db, sign_in, unique
-
-    slug = unique("decl")
-    email, password = f"admin@{slug}.example", "admin-password-1"
-    payload = gql.data(TENANT_CREATE, {"input": {"slug": slug, "name": slug, "adminEmail": email,
-                                                 "adminPassword": password}}, token=platform_token)["tenantCreate"]
-    from service import global_id
-
-    handle = TenantHandle(id=payload["tenant"]["id"], uuid=global_id.decode(payload["tenant"]["id"])[1], slug=slug,
-                          api_key=payload["apiKey"], admin_email=email, admin_password=password,
-                          admin_token=sign_in(gql, slug, email, password))
-    run_db(lambda engine: seed_tenant(handle.uuid, DemoLogins(slug), engine=engine))
-    return handle
+    return seeded_tenant(gql, platform_token)
 
 
 def _forbidden(body: dict[str, Any]) -> bool:

@@ -281,3 +281,24 @@ def _payload_type(fn: Callable[..., Any]) -> type | None:
 public = requires(EVERYONE)
 signed_in = requires(USERS)
 admins = requires(ADMINS)
+
+
+# -- "not found": one answer for an ID that does not exist, is malformed or is another tenant's --
+# A single-object query answers null; a mutation a NOT_FOUND payload error on the ID's field; a
+# field with neither (a list's filter, pickList) an INVALID argument error, `argument_error`.
+def argument_error(argument: str, message: str) -> GraphQLError:
+    """The GraphQL error for an argument naming nothing the caller can reach: code INVALID and
+    the argument's path in `fields`, the shape `query_error` gives every query's input mistakes."""
+    return query_error(UserErrors([FieldError(ErrorCode.INVALID, message, [argument])]))
+
+
+async def existing(context: Context, loader: type[Any], value: str | None, type_name: str, argument: str) -> Any:
+    """The row an ID argument names in the caller's tenant (via `loader`), None when the argument
+    is absent; `argument_error` when it names nothing."""
+    if value is None:
+        return None
+    key = decode(value, type_name)
+    row = await get_loader(context, loader).load(key) if key is not None else None
+    if row is None:
+        raise argument_error(argument, f"No such {type_name} (the argument {argument}).")
+    return row

@@ -24,6 +24,7 @@ from service.schema.access import (
     KeyedLoader,
     check_page,
     decode,
+    existing,
     get_loader,
     is_admin,
     requires,
@@ -198,16 +199,14 @@ class OrdersQuery:
         context = info.context
         size = check_page(first, after)
         scope = await order_scope(context)
-        batch = decode(batch_id, "Batch") if batch_id else None
-        point = decode(pickup_point_id, "PickupPoint") if pickup_point_id else None
-        if (batch_id and batch is None) or (pickup_point_id and point is None):
-            return Connection.of(queries.Page(items=[], cursors=[], has_next=False), Order.of)  # type: ignore
+        batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
+        point = await existing(context, PickupPointByIdLoader, pickup_point_id, "PickupPoint", "pickupPointId")
         async with serial_session(context) as session:
             page = await queries.list_orders(
                 session,
                 scope=scope,
-                batch_id=batch,
-                pickup_point_id=point,
+                batch_id=batch and batch.id,
+                pickup_point_id=point and point.id,
                 statuses=status,
                 first=size,
                 after=after,

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import select, text
 from strawberry.dataloader import DataLoader
 
@@ -28,6 +27,7 @@ from service.schema.access import (
     admins,
     check_page,
     decode,
+    existing,
     get_loader,
     is_admin,
     query_error,
@@ -245,11 +245,8 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
 
 async def _point_for_leader_or_admin(context: Context, batch_id: str, pickup_point_id: str) -> tuple[UUID, UUID]:
     """The batch and point, when the caller is that point's leader or an admin (GraphQL errors otherwise)."""
-    bid, pid = decode(batch_id, "Batch"), decode(pickup_point_id, "PickupPoint")
-    point = await get_loader(context, PickupPointByIdLoader).load(pid) if pid else None
-    batch = await get_loader(context, BatchByIdLoader).load(bid) if bid else None
-    if point is None or batch is None:
-        raise GraphQLError("No such batch or pickup point.", extensions={"code": "NOT_FOUND"})
+    batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
+    point = await existing(context, PickupPointByIdLoader, pickup_point_id, "PickupPoint", "pickupPointId")
     if not await is_admin(context) and await viewer_leader_id(context) != point.leader_id:
         raise PermissionDenied("Only this pickup point's leader and admins see its pick list.")
     return batch.id, point.id
@@ -318,11 +315,9 @@ class ProcurementQuery:
                               after: str | None = None) -> Connection[PurchaseOrder]:
         size = check_page(first, after)
         supplier_id = await supplier_scope(info.context)
-        bid = decode(batch_id, "Batch") if batch_id else None
-        if batch_id and bid is None:
-            raise GraphQLError("No such batch.", extensions={"code": "NOT_FOUND"})
+        batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
         async with serial_session(info.context) as session:
-            page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=bid,
+            page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=batch and batch.id,
                                                      first=size, after=after)
         return Connection.of(page, PurchaseOrder.of)  # type: ignore[return-value]
 
@@ -339,19 +334,16 @@ class ProcurementQuery:
                           after: str | None = None) -> Connection[Commission]:
         size = check_page(first, after)
         context = info.context
-        if await is_admin(context):
-            lid = decode(leader_id, "Leader") if leader_id else None
-            if leader_id and lid is None:
-                raise GraphQLError("No such leader.", extensions={"code": "NOT_FOUND"})
-        else:
+        leader = await existing(context, LeaderByIdLoader, leader_id, "Leader", "leaderId")
+        batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
+        lid = leader and leader.id
+        if not await is_admin(context):
             lid = await viewer_leader_id(context)
             if lid is None:
                 raise PermissionDenied("Commissions are for leaders (their own) and admins.")
-            if leader_id and decode(leader_id, "Leader") != lid:
+            if leader is not None and leader.id != lid:
                 raise PermissionDenied("A leader sees only their own commissions.")
-        bid = decode(batch_id, "Batch") if batch_id else None
-        if batch_id and bid is None:
-            raise GraphQLError("No such batch.", extensions={"code": "NOT_FOUND"})
+        bid = batch and batch.id
         async with serial_session(context) as session:
             page = await queries.commission_page(session, leader_id=lid, batch_id=bid, first=size, after=after)
         return Connection.of(page, Commission.of)  # type: ignore[return-value]
