@@ -74,7 +74,7 @@ def get_loader(context: Context, cls: type[L]) -> L:
     loader = context.loaders.get(cls.__name__)
     if loader is None:
         loader = context.loaders[cls.__name__] = cls(context)  # type: ignore[call-arg]
-    return loader  # type: ignore[no-any-return]
+    return loader
 
 
 def load_now(loader: Any, key: Any) -> Any:
@@ -116,7 +116,7 @@ async def viewer_supplier_id(context: Context) -> UUID | None:
     """The supplier whose staff account is calling, or None: loaded once per request."""
     cached = context.loaders.get("ViewerSupplierId", _NO_SUPPLIER)
     if cached is not _NO_SUPPLIER:
-        return cached  # type: ignore[return-value]
+        return cached
     value = None
     user_id = context.principal.user_id
     if user_id is not None and Role.SUPPLIER in await roles_of(context):
@@ -224,7 +224,7 @@ def permission_of(resolver: Any) -> Permission | None:
     while resolver is not None:
         found = getattr(resolver, "__permission__", None)
         if found is not None:
-            return found  # type: ignore[no-any-return]
+            return found
         resolver = getattr(resolver, "__wrapped__", None)
     return None
 
@@ -274,7 +274,7 @@ def _payload_type(fn: Callable[..., Any]) -> type | None:
         returned = eval(returned, sys.modules[fn.__module__].__dict__)  # noqa: S307 - our own source
     definition = getattr(returned, "__strawberry_definition__", None)
     if definition is not None and any(f.python_name == "errors" for f in definition.fields):
-        return returned  # type: ignore[no-any-return]
+        return returned
     return None
 
 

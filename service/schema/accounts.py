@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -164,7 +164,7 @@ class AccountsMutation:
     async def tenant_create(self, info: Info, input: TenantCreateInput) -> TenantCreatePayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             created = await operations.create_tenant(
                 session, slug=input.slug, name=input.name, timezone=input.timezone,
                 currency=input.currency, payment_mode=input.payment_mode,
@@ -189,7 +189,7 @@ class AccountsMutation:
         context = info.context
         tenant = context.tenant
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             signed = await operations.register_customer(
                 session, tenant_id=tenant.id, display_name=input.display_name, password=input.password,
                 email=input.email, phone=input.phone,
@@ -205,7 +205,7 @@ class AccountsMutation:
         context = info.context
         tenant = context.tenant
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             signed = await operations.sign_in(
                 session, tenant_id=tenant.id, login=input.login, password=input.password,
                 address=context.client_address,
@@ -220,7 +220,7 @@ class AccountsMutation:
     async def api_key_create(self, info: Info, name: str) -> ApiKeyCreatePayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             key = await operations.create_api_key(
                 session, tenant_id=context.tenant.id, name=name, created_by=context.principal.user_id
             )

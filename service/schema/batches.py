@@ -89,11 +89,11 @@ def _storefront_product(tenant_id: UUID, product_id: str, values: tuple) -> Prod
         return hit[1]
     supplier_id, name, unit, description, image_url, cost_minor, active, supplier_name, contact = values
     supplier = Supplier.of(catalog_models.Supplier(
-        tenant_id=tenant_id, id=UUID(supplier_id), name=supplier_name, contact_email=contact, created_at=None))
+        tenant_id=tenant_id, id=UUID(supplier_id), name=supplier_name, contact_email=contact, created_at=None))  # type: ignore[arg-type]  # never read
     product = Product.of(
         catalog_models.Product(
             tenant_id=tenant_id, id=UUID(product_id), supplier_id=UUID(supplier_id), name=name, unit=unit,
-            description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,
+            description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,  # type: ignore[arg-type]  # never read
         ),
         supplier=supplier,
     )
@@ -118,7 +118,7 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
             models.Offer(
                 tenant_id=tenant_id, id=UUID(offer_id), batch_id=batch_id, product_id=UUID(product_id),
                 position=position, price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
-                min_group_quantity=min_group, status=status, created_at=None,
+                min_group_quantity=min_group, status=status, created_at=None,  # type: ignore[arg-type]  # never read
             ),
             sold=sold,
             product=product,
@@ -195,7 +195,7 @@ class Batch(Node):
 
     @strawberry.field
     async def offers(self, info: Info) -> list[Offer]:
-        return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)  # type: ignore[no-any-return]
+        return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
 
 
 @strawberry.type(name="Offer")
@@ -292,7 +292,7 @@ class BatchesQuery:
             page = await queries.list_batches(
                 session, is_admin=admin, statuses=status, first=size, after=after
             )
-        return Connection.of(page, Batch.of)  # type: ignore[return-value]
+        return Connection.of(page, Batch.of)
 
     @strawberry.field
     @public

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from service import global_id
@@ -234,7 +236,7 @@ class NotifyQuery:
                 first=size,
                 after=after,
             )
-        return Connection.of(page, Notification.of)  # type: ignore[return-value]
+        return Connection.of(page, Notification.of)
 
     @strawberry.field(description="Admins.")
     @admins
@@ -279,7 +281,7 @@ class NotifyMutation:
     ) -> WebhookSubscriptionPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             created = await webhooks.create_subscription(
                 session,
                 tenant_id=context.tenant.id,
@@ -302,7 +304,7 @@ class NotifyMutation:
     ) -> WebhookSubscriptionPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             row = await webhooks.update_subscription(
                 session, tenant_id=context.tenant.id, id=decode(id, "WebhookSubscription"), url=input.url,
                 events=[WebhookEventEnum(e).value for e in input.events] if input.events is not None else None,
@@ -317,7 +319,7 @@ class NotifyMutation:
     async def webhook_subscription_rotate_secret(self, info: Info, id: strawberry.ID) -> WebhookSubscriptionPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             rotated = await webhooks.rotate_secret(session, tenant_id=context.tenant.id,
                                                    id=decode(id, "WebhookSubscription"))
             return {"webhook_subscription": WebhookSubscription.of(rotated.subscription), "secret": rotated.secret}

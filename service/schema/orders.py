@@ -211,7 +211,7 @@ class OrdersQuery:
                 first=size,
                 after=after,
             )
-        return Connection.of(page, Order.of)  # type: ignore[return-value]
+        return Connection.of(page, Order.of)
 
     @strawberry.field
     @requires(USERS, ADMINS)
@@ -307,7 +307,8 @@ class OrdersMutation:
                 if batch is not None:
                     order.__dict__["state"] = models.order_state(order.status, batch.status)
             payload = OrderPayload(errors=[], order=Order.of(order))
-        return observe_order_place(context.principal.tenant and context.principal.tenant.slug, payload)
+        tenant = context.principal.tenant
+        return observe_order_place(tenant.slug if tenant else None, payload)
 
     @strawberry.mutation(description="Its customer, before the cutoff: the stock is released at once.")
     @requires(Caller.CUSTOMER)

@@ -11,6 +11,8 @@ from uuid import UUID
 
 import strawberry
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from service import global_id
@@ -291,8 +293,8 @@ class Commission(Node):
 
 class CommissionByIdLoader(KeyedLoader):
     @staticmethod
-    async def fetch(session, ids):  # type: ignore[no-untyped-def]
-        rows = (await session.execute(select(models.Commission).where(models.Commission.id.in_(ids)))).scalars()
+    async def fetch(session: AsyncSession, ids: list[UUID]) -> dict[UUID, models.Commission]:
+        rows = (await session.execute(select(models.Commission).where(col(models.Commission.id).in_(ids)))).scalars()
         return {r.id: r for r in rows}
 
 
@@ -319,7 +321,7 @@ class ProcurementQuery:
         async with serial_session(info.context) as session:
             page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=batch and batch.id,
                                                      first=size, after=after)
-        return Connection.of(page, PurchaseOrder.of)  # type: ignore[return-value]
+        return Connection.of(page, PurchaseOrder.of)
 
     @strawberry.field(description="That point's leader and admins. Before the close: a live preview.")
     @requires(ADMINS, Caller.LEADER)
@@ -346,7 +348,7 @@ class ProcurementQuery:
         bid = batch and batch.id
         async with serial_session(context) as session:
             page = await queries.commission_page(session, leader_id=lid, batch_id=bid, first=size, after=after)
-        return Connection.of(page, Commission.of)  # type: ignore[return-value]
+        return Connection.of(page, Commission.of)
 
 
 @strawberry.type
@@ -364,11 +366,11 @@ class ProcurementMutation:
     async def batch_close(self, info: Info, id: strawberry.ID) -> BatchPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             bid = decode(id, "Batch")
             status = (await session.execute(text("SELECT status FROM batch WHERE id = :id"), {"id": bid})
                       ).scalar_one_or_none() if bid else None
-            if status is None:
+            if bid is None or status is None:
                 raise fail(ErrorCode.NOT_FOUND, "No such batch.", ["id"])
             await close_batch(session, tenant_id=context.tenant.id, batch_id=bid)
             context.loaders.pop(BatchByIdLoader.__name__, None)
@@ -412,7 +414,7 @@ class ProcurementMutation:
                            reason: str) -> OrderPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             oid = await operations.refund_lines(
                 session, tenant=context.tenant, order_id=decode(id, "Order"),
                 line_ids=[decode(i, "OrderLine") for i in line_ids], reason=reason)
@@ -423,7 +425,7 @@ class ProcurementMutation:
 
 
 async def _advance(context: Context, id: str, to: models.PurchaseOrderStatus) -> PurchaseOrderPayload:
-    async def action(session):  # type: ignore[no-untyped-def]
+    async def action(session: AsyncSession) -> dict[str, Any]:
         supplier_id = await supplier_scope(context)
         row = await operations.advance_purchase_order(session, purchase_order_id=decode(id, "PurchaseOrder"),
                                                       supplier_id=supplier_id, to=to)

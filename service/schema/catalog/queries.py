@@ -34,7 +34,7 @@ class CatalogQuery:
         first = check_page(first, after)
         async with serial_session(context) as session:
             page = await queries.supplier_page(session, tenant_id=context.tenant.id, first=first, after=after)
-        return Connection.of(page, Supplier.of)  # type: ignore[return-value]
+        return Connection.of(page, Supplier.of)
 
     @strawberry.field(description="Admins see every product; a supplier's staff see their supplier's only.")
     @requires(ADMINS, Caller.SUPPLIER)
@@ -57,4 +57,4 @@ class CatalogQuery:
                 search=search,
                 supplier_id=supplier_id,
             )
-        return Connection.of(page, Product.of)  # type: ignore[return-value]
+        return Connection.of(page, Product.of)

@@ -24,7 +24,7 @@ class LeadersQuery:
         info: Info,
         status: LeaderStatus | None = None,
         first: int | None = 20,
-        after: str | None = None,  # type: ignore[valid-type]
+        after: str | None = None,
     ) -> Connection[Leader]:
         context = info.context
         first = check_page(first, after)
@@ -36,7 +36,7 @@ class LeadersQuery:
                 after=after,
                 status=LeaderStatusEnum(status) if status is not None else None,
             )
-        return Connection.of(page, Leader.of)  # type: ignore[return-value]
+        return Connection.of(page, Leader.of)
 
     @strawberry.field(description="Anyone (with X-Tenant): the points taking orders. Admins: every point.")
     @public
@@ -50,7 +50,7 @@ class LeadersQuery:
             page = await queries.pickup_point_page(
                 session, tenant_id=context.tenant.id, first=first, after=after, public_only=public_only
             )
-        return Connection.of(page, PickupPoint.of)  # type: ignore[return-value]
+        return Connection.of(page, PickupPoint.of)
 
     @strawberry.field(description="The points taking orders nearest to a place, by great-circle distance.")
     @public
