@@ -202,7 +202,9 @@ class Permission:
     allowed: frozenset[Caller]
     roles_in_sql: bool = False
 
-    async def admits(self, context: Context) -> bool:
+    def admits_now(self, context: Context) -> bool | None:
+        """The answer when the principal's kind or the roles it carries give it; None when a
+        user's roles must be loaded first."""
         principal = context.principal
         kind = _BY_KIND.get(principal.kind)
         if kind is not None:
@@ -211,9 +213,16 @@ class Permission:
             return kind in self.allowed
         if USERS <= self.allowed:
             return True
-        if self.roles_in_sql and principal.roles is None:
-            return bool(self.allowed & USERS)
-        return any(_BY_ROLE.get(role) in self.allowed for role in await roles_of(context))
+        if principal.roles is None:
+            return bool(self.allowed & USERS) if self.roles_in_sql else None
+        return self._by_roles(principal.roles)
+
+    async def admits(self, context: Context) -> bool:
+        verdict = self.admits_now(context)
+        return self._by_roles(await roles_of(context)) if verdict is None else verdict
+
+    def _by_roles(self, roles: frozenset[Role]) -> bool:
+        return any(_BY_ROLE.get(role) in self.allowed for role in roles)
 
 
 FnT = TypeVar("FnT", bound=Callable[..., Any])
@@ -249,7 +258,8 @@ def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -
         @functools.wraps(fn)
         async def checked(*args: Any, **kwargs: Any) -> Any:
             context = kwargs["info"].context
-            if await permission.admits(context):
+            verdict = permission.admits_now(context)  # no coroutine on the hot path
+            if verdict or (verdict is None and await permission.admits(context)):
                 return await fn(*args, **kwargs)
             denied = PermissionDenied(
                 "Sign in first." if context.principal.kind is PrincipalKind.ANONYMOUS
