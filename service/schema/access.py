@@ -13,7 +13,7 @@ import inspect
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
@@ -201,6 +201,12 @@ class Permission:
 
     allowed: frozenset[Caller]
     roles_in_sql: bool = False
+    every_user: bool = field(init=False)  # what the checks ask on every request, answered once
+    some_user: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "every_user", USERS <= self.allowed)
+        object.__setattr__(self, "some_user", bool(self.allowed & USERS))
 
     def admits_now(self, context: Context) -> bool | None:
         """The answer when the principal's kind or the roles it carries give it; None when a
@@ -211,10 +217,10 @@ class Permission:
             if kind is Caller.PLATFORM and self.allowed != {Caller.PLATFORM}:
                 context.tenant  # noqa: B018 - a platform token must still name a tenant here
             return kind in self.allowed
-        if USERS <= self.allowed:
+        if self.every_user:
             return True
         if principal.roles is None:
-            return bool(self.allowed & USERS) if self.roles_in_sql else None
+            return self.some_user if self.roles_in_sql else None
         return self._by_roles(principal.roles)
 
     async def admits(self, context: Context) -> bool:
