@@ -149,3 +149,12 @@ def test_every_id_argument_is_covered() -> None:
     assert {"node", "batch", "order", "orders", "pickList", "orderPlace", "deliveryReceive",
             "notificationMarkRead", "commissions", "purchaseOrders"} <= names
     assert len(CASES) >= 35
+
+
+def test_every_mutation_answers_a_payload_with_errors() -> None:
+    """A user's mistake goes in the payload: every mutation answers one with `errors`, but a
+    Boolean answer and the one whose contract predates the rule."""
+    for field in root_fields():
+        if field.kind == "mutation" and not field.payload:
+            assert field.name in NO_PAYLOAD_IN_CONTRACT or get_named_type(field.field.type).name == "Boolean", \
+                field.name
