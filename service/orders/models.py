@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -11,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    ColumnElement,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -18,8 +20,16 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    and_,
+    case,
+    column,
+    literal_column,
+    select,
+    table,
     text,
 )
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import column_property
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, tenant_key, timestamp
@@ -56,10 +66,17 @@ def order_state(status: str, batch_status: str) -> str:
 ORDERS_WITH_BATCH = "customer_order o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id"
 
 
+def order_state_case(status: ColumnElement[str], batch_status: ColumnElement[str]) -> ColumnElement[str]:
+    """The rule of order_state() as an SQL expression (Order.state and order_state_sql() use it)."""
+    confirmed = and_(status.in_(CONFIRMED_BY_BATCH), batch_status.in_(CLOSED_BATCH_STATUSES))
+    return case((confirmed, OrderStatus.CONFIRMED.value), else_=status)
+
+
+@functools.cache
 def order_state_sql(order: str = "o", batch: str = "b") -> str:
     """The order's status as read, for SQL joining its batch as `batch`."""
-    return (f"(CASE WHEN {order}.status IN ('PAID', 'PLACED') AND {batch}.status IN ('CLOSED', 'COMPLETED') "
-            f"THEN 'CONFIRMED' ELSE {order}.status END)")
+    expr = order_state_case(literal_column(f"{order}.status"), literal_column(f"{batch}.status"))
+    return f"({expr.compile(dialect=postgresql.dialect(), compile_kwargs={'literal_binds': True})})"
 
 
 class OrderLineStatus(str, Enum):
@@ -217,14 +234,10 @@ class Refund(SQLModel, table=True):
 
 def _order_state_property() -> None:
     """Order.state: the status as read (see CONFIRMED_BY_BATCH), loaded with every Order."""
-    from sqlalchemy import and_, case, column, select, table
-    from sqlalchemy.orm import column_property
-
     batch = table("batch", column("tenant_id"), column("id"), column("status"))
     status = Order.__table__.c.status  # type: ignore[attr-defined]
     state = (
-        select(case((and_(status.in_(CONFIRMED_BY_BATCH), batch.c.status.in_(CLOSED_BATCH_STATUSES)),
-                     "CONFIRMED"), else_=status))
+        select(order_state_case(status, batch.c.status))
         .where(batch.c.tenant_id == Order.__table__.c.tenant_id,  # type: ignore[attr-defined]
                batch.c.id == Order.__table__.c.batch_id)  # type: ignore[attr-defined]
         .correlate(Order.__table__)  # type: ignore[attr-defined]
