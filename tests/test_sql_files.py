@@ -128,10 +128,11 @@ def test_the_order_state_rule_is_one_rule(owner_conn, order_status: str, batch_s
 
     order_status = order_status.replace("\x00", "")
     batch_status = batch_status.replace("\x00", "")
+    # Compiled for psycopg: its literals come out with % doubled, as the query below needs.
     expression = select(order_state_case(literal(order_status), literal(batch_status))).compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     row = owner_conn.execute(
-        f"SELECT order_state(o.status, b.status), {order_state_sql()}, ({str(expression).replace('%', '%%')}) "
+        f"SELECT order_state(o.status, b.status), {order_state_sql()}, ({expression}) "
         "FROM (SELECT %(o)s::text AS status) o, (SELECT %(b)s::text AS status) b",
         {"o": order_status, "b": batch_status}).fetchone()
     assert list(row) == [order_state(order_status, batch_status)] * 3
