@@ -23,7 +23,7 @@ from service.db import app_engine, dispose_engines
 from service.exports import purchase_order_csv
 from service.observability.app import instrument, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
-from service.schema import schema
+from service.schema import schema, sdl
 from service.schema.view import GraphQLView, error_response
 
 log = logging.getLogger(__name__)
@@ -168,8 +168,6 @@ class GraphQLFirst:
 
 async def schema_sdl(request: Request) -> Response:
     """The SDL for developers; off with introspection, which it would otherwise get around."""
-    from service.schema import sdl
-
     if not get_settings().introspection_enabled:
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     return Response(sdl(), media_type="text/plain; charset=utf-8")

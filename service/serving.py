@@ -18,6 +18,9 @@ import socket
 import time
 from typing import Any
 
+import uvicorn
+from prometheus_client import multiprocess
+
 from service.processes import stop_with_parent
 
 log = logging.getLogger("service.serving")
@@ -35,8 +38,6 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _worker(host: str, port: int, options: dict[str, Any], supervisor: int) -> None:
-    import uvicorn
-
     stop_with_parent(supervisor)
     sock = _listening_socket(host, port)
     config = uvicorn.Config("service.app:create_app", factory=True, host=host, port=port, **options)
@@ -85,6 +86,4 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
 def _mark_dead(pid: int | None) -> None:
     """Its live gauges leave the metrics (prometheus multiprocess mode)."""
     if pid and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(pid)

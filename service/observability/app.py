@@ -4,22 +4,48 @@ wraps the app in the request metrics and makes sure this process logs and traces
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 from collections.abc import Sequence
 
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
+from service.config import get_settings
+from service.logs import configure_from_settings, is_configured
 from service.observability.http import HttpMetrics
-from service.observability.metrics import metrics_endpoint
+from service.observability.metrics import live_families, render
+from service.observability.tracing import setup_tracing
 
 __all__ = ["instrument", "metrics_endpoint"]
 
 
 def instrument(app: ASGIApp, routes: Sequence[BaseRoute]) -> ASGIApp:
-    from service.logs import configure_from_settings, is_configured
-    from service.observability.tracing import setup_tracing
-
     if not is_configured():
         configure_from_settings()
     setup_tracing("groupbuy-api")
     return HttpMetrics(app, routes)
+
+
+def authorized(request: Request) -> bool:
+    token = get_settings().metrics_token
+    if not token:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """GET /metrics. With GROUPBUY_METRICS_TOKEN set, only `Authorization: Bearer <token>`."""
+    if not authorized(request):
+        return PlainTextResponse(
+            "metrics need the bearer token (GROUPBUY_METRICS_TOKEN)\n",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    live = await live_families()
+    body = await asyncio.to_thread(render, live)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
