@@ -25,6 +25,7 @@ from service.observability.app import instrument, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema, sdl
 from service.schema.view import GraphQLView, error_response
+from service.tasks import registry
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -209,6 +210,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app() -> ASGIApp:
     s = get_settings()
+    registry.install()  # the domain's enqueue_after_commit (batch publish) sends through the broker
     graphql = GraphQLView(schema(), graphql_ide="graphiql" if s.graphiql_enabled else None)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -47,13 +47,14 @@ def enqueue(name: str, *, delay_ms: int | None = None, **ids: Id) -> None:
 def enqueue_after_commit(session: AsyncSession, name: str, *, delay_ms: int | None = None, **ids: Id) -> None:
     """Sends the work once `session`'s transaction has committed. A failure to send is logged, not
     raised: the commit has happened, so whatever asks for work this way has a scheduled job that
-    catches up (its docstring says which)."""
-    if name not in _handlers:
-        raise NoHandler(name)
+    catches up (the caller's comment says which). A process without handlers (`groupbuy seed`)
+    leaves it to that job."""
 
     def send(_session: object) -> None:
         try:
             enqueue(name, delay_ms=delay_ms, **ids)
+        except NoHandler:
+            log.info("no handler for %s in this process; its scheduled job will do it", name)
         except Exception:  # noqa: BLE001 - after the commit: log it, the scheduler catches up
             log.warning("could not enqueue %s %s after commit", name, ids, exc_info=True)
 

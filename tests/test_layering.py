@@ -41,10 +41,6 @@ FUNCTION_IMPORTS_ALLOWED = {
         "not load the queue library through it",
     ("service/schema/arguments.py", "strawberry.schema"): "the argument-conversion patch, which issue 27 "
         "item 2 removes with its module",
-    ("service/schema/batches.py", "service.batches.opening"): "the delayed open_batch message: the broker "
-        "needs Redis when imported, and `groupbuy schema` runs without it",
-    ("service/schema/batches.py", "service.tasks"): "as above",
-    ("service/schema/batches.py", "service.tasks.batches"): "as above",
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 import dramatiq
@@ -135,7 +136,7 @@ async def enqueue_deliveries(
         groups.setdefault(endpoint, []).append(id_)
     if not groups:
         return 0
-    options = {"delay": int(delay * 1000)} if delay else {}
+    options: dict[str, Any] = {"delay": int(delay * 1000)} if delay else {}
 
     def send_all() -> list[UUID]:
         sent: list[UUID] = []
