@@ -25,7 +25,6 @@ from service.observability.app import instrument, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema, sdl
 from service.schema.view import GraphQLView, error_response
-from service.tasks import registry
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -199,6 +198,11 @@ async def readyz(request: Request) -> Response:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    # The handlers of the work the domain enqueues (batch publish: open_batch). Here, not at import:
+    # the broker reads REDIS_URL when imported, and create_app() runs without it (route listings).
+    from service.tasks import registry
+
+    registry.install()
     # What start-up built (modules, the schema, caches) lives as long as the process: kept out of
     # the cyclic collector's scans, whose full passes otherwise walk it all again and again.
     gc.collect()
@@ -210,7 +214,6 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app() -> ASGIApp:
     s = get_settings()
-    registry.install()  # the domain's enqueue_after_commit (batch publish) sends through the broker
     graphql = GraphQLView(schema(), graphql_ide="graphiql" if s.graphiql_enabled else None)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
