@@ -1,25 +1,41 @@
 """Request guards and the request's lifecycle: limits before any database work, one commit
-at the end, and internal errors masked (the trace goes to the log with the request id)."""
+at the end, and internal errors masked (the trace goes to the log with the request id).
+
+Validation is bounded: a cheap walk counts the field selections a document asks for (fragments
+expanded) and refuses one over `max_query_fields` before graphql-core's validation runs, whose
+cost grows with the square of the fields that share a name. Parsed documents are kept per query
+text, validation results per normalised document (graphql-core's `print_ast`), so comments and
+whitespace do not defeat the cache."""
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import (
     ArgumentNode,
     DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    InlineFragmentNode,
     IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
     StringValueNode,
     VariableNode,
     Visitor,
+    parse,
+    print_ast,
+    validate,
     visit,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.parser_cache import _get_parse_cache
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from service.config import get_settings
 from service.errors import AuthError, PermissionDenied
@@ -117,54 +133,204 @@ def nul_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list
     return []
 
 
-class Guards(SchemaExtension):
-    """Parses through the shared parser cache under the token limit, runs the (cached) validation
-    with the extra rules (depth, aliases, introspection), then the page-size cap and the NUL check
-    that need the variables. One extension with two hooks: strawberry builds every extension's
-    hooks anew for each request, so the parser cache, token limit and rules live here rather than
-    in their own extensions."""
+class _Parsed:
+    """A parsed document and what the guards learn of it once."""
 
-    def __init__(self, *, max_tokens: int, rules: tuple = (), parser_cache_size: int = 4096) -> None:
+    __slots__ = ("document", "key", "fields")
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.key: str | None = None  # the normalised text, found when first validated
+        self.fields: int | None = None
+
+
+class _Lru(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+    def recall(self, key: Any) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+
+class _TooMany(Exception):
+    pass
+
+
+def field_count(document: DocumentNode, limit: int) -> int:
+    """The field selections the document's operations ask for, each fragment spread counted as
+    the fields it brings; stops with `limit + 1` once past `limit`. Linear in the document: each
+    fragment is counted once (a cycle counts nothing here: validation reports it)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    counted: dict[str, int] = {}
+    total = 0
+
+    def count(selection_set: SelectionSetNode | None, open_: frozenset[str]) -> int:
+        n = 0
+        for selection in selection_set.selections if selection_set is not None else ():
+            if isinstance(selection, FieldNode):
+                n += 1 + count(selection.selection_set, open_)
+            elif isinstance(selection, InlineFragmentNode):
+                n += count(selection.selection_set, open_)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in counted:
+                    fragment = fragments.get(name)
+                    if fragment is None or name in open_:
+                        continue
+                    counted[name] = count(fragment.selection_set, open_ | {name})
+                n += counted[name]
+            if n + total > limit:
+                raise _TooMany
+        return n
+
+    try:
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                total += count(definition.selection_set, frozenset())
+    except (_TooMany, RecursionError):
+        return limit + 1
+    return total
+
+
+class Guards(SchemaExtension):
+    """Parses through a parser cache under the token limit, bounds and runs the (cached)
+    validation with the extra rules (depth, aliases, introspection), then the page-size cap and
+    the NUL check that need the variables; commits the request's transaction at the end when
+    nothing unexpected happened, else rolls back, and replaces unexpected errors by a generic
+    one that carries the request id. One extension: strawberry's runner builds every
+    extension's hooks anew for each phase of each request."""
+
+    def __init__(self, *, max_tokens: int, max_fields: int, rules: tuple | list = (),
+                 hide_suggestions: bool = False) -> None:
         self.max_tokens = max_tokens
+        self.max_fields = max_fields
         self.rules = tuple(rules)
-        self.parse = _get_parse_cache(parser_cache_size)
+        self.hide_suggestions = hide_suggestions
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
         ec.parse_options["max_tokens"] = self.max_tokens
-        ec.graphql_document = self.parse(ec.query, **ec.parse_options)
+        if ec.query:
+            try:
+                ec.graphql_document = _parse(ec.query, self.max_tokens).document
+            except GraphQLError:
+                pass  # strawberry parses it again and answers the syntax error as a request error
         yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        ec.validation_rules = ec.validation_rules + self.rules
-        if ec.pre_execution_errors is None and ec.graphql_document is not None:
-            errors = list(_validate(ec.schema, ec.query or "", ec.graphql_document, tuple(ec.validation_rules)))
+        document = ec.graphql_document
+        if ec.pre_execution_errors is None and document is not None:
+            errors = self._validate(ec.schema, ec.query or "", document, tuple(ec.validation_rules))
             if not errors:
-                errors = page_size_errors(ec.graphql_document, ec.variables)
+                errors = page_size_errors(document, ec.variables)
             if not errors:
-                errors = nul_errors(ec.graphql_document, ec.variables)
+                errors = nul_errors(document, ec.variables)
             ec.pre_execution_errors = errors
         yield
 
+    def _validate(self, schema: Any, query: str, document: DocumentNode, given: tuple) -> list[GraphQLError]:
+        parsed = _parsed.get(query) if query else None
+        if parsed is None or parsed.document is not document:
+            parsed = _Parsed(document)
+        if parsed.fields is None:
+            parsed.fields = field_count(document, self.max_fields)
+        if parsed.fields > self.max_fields:
+            return [GraphQLError(
+                f"The query selects more than {self.max_fields} fields (fragments counted where they"
+                " are spread); ask for fewer.", extensions={"code": "QUERY_TOO_COMPLEX"},
+            )]
+        if parsed.key is None:
+            parsed.key = print_ast(document)
+        rules = given + self.rules + (MaybeNullValidationRule, OneOfInputValidationRule)
+        key = (id(schema), parsed.key, _rule_kinds(rules), self.hide_suggestions)
+        errors = _validated.recall(key)
+        if errors is None:
+            errors = _validated.remember(key, tuple(validate(schema.graphql_schema, document, rules,
+                                                             hide_suggestions=self.hide_suggestions)))
+        return list(errors)
 
-_validation_cache: dict[tuple[int, str, tuple], tuple[GraphQLError, ...]] = {}
-_rule_kinds: dict[tuple, tuple] = {}  # a rule list (the same few per process) -> its key part
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        ec = self.execution_context
+        context = ec.context
+        result = ec.result
+        unexpected = False
+        if result is not None and result.errors:
+            result.errors, unexpected = mask_errors(result.errors, getattr(context, "request_id", None),
+                                                    ec.operation_name)
+        if not hasattr(context, "finish"):
+            return
+        # A result that is wholly null was not delivered: nothing of it is committed. A sibling
+        # cancelled mid-statement (graphql-core cancels them when a non-null field fails) leaves
+        # the transaction unusable; a rollback is what it needs.
+        commit = not unexpected and result is not None and result.data is not None
+        try:
+            await context.finish(commit=commit)
+        except Exception as error:  # noqa: BLE001 - a failed commit: the request did not happen
+            if result is None:
+                raise
+            log.error("internal error finishing %s (request %s)", ec.operation_name or "anonymous operation",
+                      context.request_id, exc_info=error)
+            result.data = None
+            result.errors = [internal_error(context.request_id)]
 
 
-def _validate(schema: Any, query: str, document: DocumentNode, rules: tuple) -> tuple[GraphQLError, ...]:
-    kinds = _rule_kinds.get(rules)
+_parsed: _Lru = _Lru(4096)  # query text -> _Parsed
+_validated: _Lru = _Lru(2048)  # (schema, normalised document, rule kinds, hiding) -> errors
+_kinds: dict[tuple, tuple] = {}  # a rule list (the same few per process) -> its key part
+
+
+def _parse(query: str, max_tokens: int) -> _Parsed:
+    """graphql-core's parse, kept per query text; a syntax error is raised each time (not kept)."""
+    parsed = _parsed.recall(query)
+    if parsed is None:
+        parsed = _parsed.remember(query, _Parsed(parse(query, max_tokens=max_tokens)))
+    return parsed  # type: ignore[no-any-return]
+
+
+def _rule_kinds(rules: tuple) -> tuple:
+    kinds = _kinds.get(rules)
     if kinds is None:
         kinds = tuple(r if isinstance(r, type) else type(r) for r in rules)
-        if len(_rule_kinds) < 64:
-            _rule_kinds[rules] = kinds
-    key = (id(schema), query, kinds)
-    hit = _validation_cache.get(key)
-    if hit is None:
-        hit = tuple(validate_document(schema._schema, document, rules))
-        if len(_validation_cache) < 2048 and query:
-            _validation_cache[key] = hit
-    return hit
+        if len(_kinds) < 64:
+            _kinds[rules] = kinds
+    return kinds
+
+
+def internal_error(request_id: str, error: GraphQLError | None = None) -> GraphQLError:
+    return GraphQLError(
+        f"Internal server error (request {request_id}).",
+        nodes=error.nodes if error is not None else None, path=error.path if error is not None else None,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
+def mask_errors(errors: list[GraphQLError], request_id: str | None,
+                operation: str | None) -> tuple[list[GraphQLError], bool]:
+    """The errors as the client sees them, and whether any was unexpected (each logged with the
+    request id, and shown only as a generic error that carries it)."""
+    request_id = request_id or "unknown"
+    cleaned, unexpected = [], False
+    for error in errors:
+        shown = _expected(error)
+        if shown is None:
+            unexpected = True
+            log.error("internal error in %s (request %s)", operation or "anonymous operation", request_id,
+                      exc_info=error.original_error)
+            shown = internal_error(request_id, error)
+        cleaned.append(shown)
+    return cleaned, unexpected
 
 
 def _expected(error: GraphQLError) -> GraphQLError | None:
@@ -182,34 +348,3 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
         return GraphQLError(original.message, nodes=error.nodes, path=error.path,
                             extensions=original.extensions)
     return None
-
-
-class RequestLifecycle(SchemaExtension):
-    """Commits the request's transaction when nothing unexpected happened, else rolls back;
-    replaces unexpected errors by a generic one that carries the request id."""
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        ec = self.execution_context
-        context = ec.context
-        result = ec.result
-        unexpected = False
-        if result is not None and result.errors:
-            cleaned = []
-            for error in result.errors:
-                shown = _expected(error)
-                if shown is None:
-                    unexpected = True
-                    log.error(
-                        "internal error in %s (request %s)", ec.operation_name or "anonymous operation",
-                        context.request_id, exc_info=error.original_error,
-                    )
-                    shown = GraphQLError(
-                        f"Internal server error (request {context.request_id}).",
-                        nodes=error.nodes, path=error.path,
-                        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
-                    )
-                cleaned.append(shown)
-            result.errors = cleaned
-        if hasattr(context, "finish"):
-            await context.finish(commit=not unexpected)
