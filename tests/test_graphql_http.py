@@ -105,7 +105,7 @@ def test_internal_errors_are_masked_with_a_request_id(caplog):  # type: ignore[n
         def boom(self) -> str:
             raise RuntimeError("secret detail: password=hunter2")
 
-    schema = Schema(Query, extensions=[lambda: Guards(max_tokens=100, max_fields=10)])
+    schema = Schema(Query, extensions=[lambda: Guards(max_tokens=100, max_cost=10)])
     ctx = Ctx()
     with caplog.at_level(logging.ERROR, logger="service.graphql"):
         result = asyncio.run(schema.execute("{ boom }", context_value=ctx))

@@ -57,7 +57,7 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
         Observability,  # first: log context, span and metrics label around everything else
         # The rules are built once: strawberry's depth and alias extensions make a new rule class
         # per request, which defeated the validation cache.
-        lambda: Guards(max_tokens=s.max_query_tokens, max_fields=s.max_query_fields, rules=limit_rules,
+        lambda: Guards(max_tokens=s.max_query_tokens, max_cost=s.max_query_cost, rules=limit_rules,
                        hide_suggestions=not introspection),
     ]
     executor = FastExecutor
