@@ -3,6 +3,8 @@ their paths, null propagation, for plain fields, preset resolvers, lists and odd
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncio
 from enum import Enum
 
@@ -165,17 +167,21 @@ def test_the_fast_path_is_taken() -> None:
 
 @strawberry.type
 class Shared:
-    """An object served to every caller (as the storefront's cached offers are)."""
+    """An object served to every caller (as the storefront's cached offers are), which lets the
+    executor keep its answers (`rendered`)."""
 
     name: str
-    note: str  # a plain attribute that a careless change could make depend on the caller
+    note: str  # a plain attribute that depends on the caller
+    leaf: Leaf
+    rendered: strawberry.Private[dict | None] = None
 
     @strawberry.field
     def caller(self, info: strawberry.Info) -> str:
-        return str(info.context["caller"])
+        return str(info.context.cache_key[0])
 
 
-SHARED = [Shared(name="a", note="-"), Shared(name="b", note="-")]
+SHARED = [Shared(name="a", note="-", leaf=Leaf(name="l"), rendered={}),
+          Shared(name="b", note="-", leaf=Leaf(name="l"), rendered={})]
 
 
 @strawberry.type
@@ -183,21 +189,41 @@ class SharedQuery:
     @strawberry.field
     def shared(self, info: strawberry.Info) -> list[Shared]:
         for item in SHARED:
-            item.note = f"for {info.context['caller']}"
+            item.note = f"for {getattr(info.context, 'cache_key', ('nobody',))[0]}"
         return SHARED
 
 
+class Caller:
+    def __init__(self, name: str) -> None:
+        self.cache_key = (name, "user")
+
+
 def test_a_caller_dependent_field_never_reaches_another_caller() -> None:
-    """Nothing an answer holds is kept for a later request: the same objects and the same
-    document, asked by callers in turn, answer each caller with its own values."""
+    """Answers kept on shared objects are kept per caller: a field that depends on the caller
+    answers each caller with its own value, and the same caller gets the kept answer again."""
     from strawberry.extensions import ParserCache
 
     fast = strawberry.Schema(SharedQuery, execution_context_class=FastExecutor, extensions=[ParserCache])
-    query = "{ shared { name note caller } }"
-    for caller in ("alice", "bob", "alice", "bob"):
-        got = asyncio.run(fast.execute(query, context_value={"caller": caller}))
+    for item in SHARED:
+        assert item.rendered is not None
+        item.rendered.clear()
+    query = "{ shared { name note leaf { name } } }"
+    kept: dict[str, Any] = {}
+    for caller in ("alice", "bob", "alice", "bob", "carol"):
+        got = asyncio.run(fast.execute(query, context_value=Caller(caller)))
         assert not got.errors, got.errors
-        assert got.data == {"shared": [{"name": n, "note": f"for {caller}", "caller": caller} for n in "ab"]}
+        assert got.data == {"shared": [{"name": n, "note": f"for {caller}", "leaf": {"name": "l"}} for n in "ab"]}
+        first = got.data["shared"][0]  # type: ignore[index]
+        assert kept.setdefault(caller, first) is first  # the same caller: the kept answer
+    assert len(SHARED[0].rendered or {}) == 3  # one per caller
+    # A field with a resolver is never kept; without a caller key nothing is.
+    with_resolver = "{ shared { name caller } }"
+    for caller in ("alice", "bob"):
+        got = asyncio.run(fast.execute(with_resolver, context_value=Caller(caller)))
+        assert got.data == {"shared": [{"name": n, "caller": caller} for n in "ab"]}
+    got = asyncio.run(fast.execute("{ shared { name note } }", context_value=object()))
+    assert not got.errors and got.data["shared"][0]["note"] == "for nobody"  # type: ignore[index]
+    assert len(SHARED[0].rendered or {}) == 3
 
 
 _served = [0]

@@ -122,6 +122,7 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
             product=product,
             price=Money.of(price_minor, currency),
         )
+        offer.rendered = {}
         _remember(_offers, (tenant_id, offer_id), (values, offer))
         offers.append(offer)
     return offers
@@ -208,6 +209,9 @@ class Offer(Node):
     # Set on the storefront's cached objects: what `product` and `price` would resolve to.
     preset_product: strawberry.Private[Product | None] = None
     preset_price: strawberry.Private[Money | None] = None
+    # Answers kept by the executor, per caller (service.schema.execution, ANSWERS KEPT), on
+    # objects never changed after they are built.
+    rendered: strawberry.Private[dict | None] = None
 
     @classmethod
     def of(

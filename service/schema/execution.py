@@ -11,7 +11,17 @@ field, a value of an unexpected class, a coercion that fails — goes to graphql
 path, which then resolves, completes or reports the error exactly as it always did.
 
 It is a graphql-core executor subclass, passed to strawberry as `execution_context_class`: it
-overrides its own methods only. Nothing computed for one request's data is kept for another.
+overrides its own methods only.
+
+ANSWERS KEPT: an object built from a set of values and never changed afterwards (the
+storefront's per-process offers, rebuilt whenever any value they were built from changes) may
+carry a dict in a `rendered` attribute. The answer to a selection read wholly from attributes,
+at every depth, without error, is kept there under a key of everything it can depend on: the
+caller (the context's `cache_key`: tenant, principal kind, user or key, roles) and the
+selection's shape (names, aliases, nested shapes; fields with arguments or directives are never
+kept); the object itself stands for the data (new values, a new object). Without a `cache_key`
+in the context nothing is kept. Answers are shared: nothing may change a result's data after
+execution.
 """
 
 from __future__ import annotations
@@ -99,7 +109,7 @@ _SHARED_MAX = 4096
 _static: ByIdentity[bool] = ByIdentity(_SHARED_MAX)
 _shared: dict[tuple, tuple[tuple, Any]] = {}  # (return type, *node ids) -> (nodes, collected)
 # A shared field set -> its plan (None until planned); only shared sets are in it.
-_shared_plans: ByIdentity[tuple[Any, list[tuple]] | None] = ByIdentity(_SHARED_MAX * 2)
+_shared_plans: ByIdentity[tuple[Any, list[tuple], tuple | None] | None] = ByIdentity(_SHARED_MAX * 2)
 
 
 def _without_directives(operation: Any, fragments: dict[str, Any]) -> bool:
@@ -138,8 +148,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
-        self._plans: dict[int, tuple[Any, list[tuple]]] = {}
+        self._plans: dict[int, tuple[Any, list[tuple], tuple | None]] = {}
+        self._generic = 0  # fields resolved the generic way so far: only pure answers are kept
         self._static = self._fast and _without_directives(self.operation, self.fragments)
+        self._caller = getattr(self.context_value, "cache_key", None)  # None: no answer is kept
 
     def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
         if not self._static:
@@ -156,20 +168,38 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return hit[1]
         return _share(key, nodes, super().collect_subfields(return_type, field_details_list))
 
-    def _planned(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple]:
+    def _planned(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[Any, list[tuple], tuple | None]:
         # A shared field set (see _static) has a plan shared by every request: it depends only on
         # the document's nodes and the schema, never on a request's values.
         shared = _shared_plans.get(grouped_field_set)
         if shared is not MISSING:
             if shared is None:
                 plan = self._plan(parent_type, grouped_field_set)
-                shared = _shared_plans.put(grouped_field_set, (grouped_field_set, plan))
-            return shared[1]
+                shared = _shared_plans.put(grouped_field_set, (grouped_field_set, plan, self._signature(plan)))
+            return shared
         key = id(grouped_field_set)
         cached = self._plans.get(key)
         if cached is None or cached[0] is not grouped_field_set:
-            cached = self._plans[key] = (grouped_field_set, self._plan(parent_type, grouped_field_set))
-        return cached[1]
+            plan = self._plan(parent_type, grouped_field_set)
+            cached = self._plans[key] = (grouped_field_set, plan, self._signature(plan))
+        return cached
+
+    def _signature(self, plan: list[tuple]) -> tuple | None:
+        """The selection's shape (names, aliases, nested shapes) when every field of it, at every
+        depth, is read from attributes; None when any field has a resolver, arguments or directives."""
+        shape = []
+        for entry in plan:
+            kind, name, details = entry[0], entry[1], entry[2]
+            if kind == _OTHER or kind == _LIST:
+                return None
+            if kind == _OBJECT:
+                child = self._planned(entry[4], self.collect_subfields(entry[4], details).grouped_field_set)[2]
+                if child is None:
+                    return None
+                shape.append((name, details[0].node.name.value, child))
+            else:
+                shape.append((name, details[0].node.name.value))
+        return tuple(shape)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple]:
         plan = []
@@ -208,8 +238,22 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if not self._fast:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
-        return self._execute_plan(parent_type, source_value, path, self._planned(parent_type, grouped_field_set),
-                                  position_context)
+        _, plan, signature = self._planned(parent_type, grouped_field_set)
+        # See ANSWERS KEPT above.
+        memo = getattr(source_value, "rendered", None) if signature is not None and self._caller else None
+        if type(memo) is not dict:
+            return self._execute_plan(parent_type, source_value, path, plan, position_context)
+        key = (self._caller, signature)
+        answer = memo.get(key)
+        if answer is not None:
+            return answer
+        errors, generic = len(self.collected_errors.errors), self._generic
+        answer = self._execute_plan(parent_type, source_value, path, plan, position_context)
+        if type(answer) is dict and generic == self._generic and errors == len(self.collected_errors.errors):
+            if len(memo) >= 8:
+                memo.clear()
+            memo[key] = answer
+        return answer
 
     def _execute_plan(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
                       plan: list[tuple], position_context: Any) -> Any:
@@ -267,6 +311,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     if value is None and not entry[4]:
                         results[name] = None
                         continue
+                self._generic += 1
                 result = self.execute_field(parent_type, source_value, details, Path(path, name, type_name),
                                             position_context)
                 if result is not Undefined:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import (
@@ -241,30 +241,27 @@ class Guards(SchemaExtension):
         self.rules = tuple(rules)
         self.hide_suggestions = hide_suggestions
 
-    def on_parse(self) -> Iterator[None]:
+    def _check(self) -> None:
+        """Parses and validates up front, in the operation's hook (one hook instead of three: the
+        runner's cost grows with each): strawberry then skips its own parse (a document is set)
+        and its validation (errors are set), and answers these errors as its own."""
         ec = self.execution_context
         ec.parse_options["max_tokens"] = self.max_tokens
-        if ec.query:
-            try:
-                ec.graphql_document = _parse(ec.query, self.max_tokens).document
-            except GraphQLError:
-                pass  # strawberry parses it again and answers the syntax error as a request error
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        ec = self.execution_context
-        document = ec.graphql_document
-        if ec.pre_execution_errors is None and document is not None:
-            errors = self._validate(ec.schema, ec.query or "", document, tuple(ec.validation_rules))
-            if not errors:
-                errors = page_size_errors(document, ec.variables)
-            if not errors:
-                errors = nul_errors(document, ec.variables)
-            ec.pre_execution_errors = errors
-        yield
+        if not ec.query or ec.graphql_document is not None:
+            return
+        try:
+            document = ec.graphql_document = _parse(ec.query, self.max_tokens).document
+        except GraphQLError:
+            return  # strawberry parses it again and answers the syntax error as a request error
+        errors = self._validate(ec.schema, ec.query, document, tuple(ec.validation_rules))
+        if not errors:
+            errors = page_size_errors(document, ec.variables)
+        if not errors:
+            errors = nul_errors(document, ec.variables)
+        ec.pre_execution_errors = errors
 
     def _validate(self, schema: Any, query: str, document: DocumentNode, given: tuple) -> list[GraphQLError]:
-        parsed = _parsed.get(query) if query else None
+        parsed = _parsed.get(query)
         if parsed is None or parsed.document is not document:
             parsed = _Parsed(document)
         if parsed.cost is None:
@@ -286,6 +283,7 @@ class Guards(SchemaExtension):
         return list(errors)
 
     async def on_operation(self) -> AsyncIterator[None]:
+        self._check()
         yield
         ec = self.execution_context
         context = ec.context
