@@ -10,6 +10,7 @@ whitespace do not defeat the cache."""
 from __future__ import annotations
 
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -249,38 +250,44 @@ class Guards(SchemaExtension):
         ec.parse_options["max_tokens"] = self.max_tokens
         if not ec.query or ec.graphql_document is not None:
             return
-        try:
-            document = ec.graphql_document = _parse(ec.query, self.max_tokens).document
-        except GraphQLError:
-            return  # strawberry parses it again and answers the syntax error as a request error
-        errors = self._validate(ec.schema, ec.query, document, tuple(ec.validation_rules))
+        parsed = _parsed.recall(ec.query)
+        fresh = parsed is None
+        if parsed is None:
+            try:
+                parsed = _Parsed(parse(ec.query, max_tokens=self.max_tokens))
+            except GraphQLError:
+                return  # strawberry parses it again and answers the syntax error as a request error
+        document = ec.graphql_document = parsed.document
+        errors = self._validate(ec.schema, parsed, tuple(ec.validation_rules))
+        if fresh and parsed.cost is not None and parsed.cost > self.max_cost:
+            _refused.remember(ignored_tokens_out(ec.query), True)
+        if fresh and not errors and len(ec.query) <= _KEEP_TEXT:  # only valid documents are kept
+            _parsed.remember(ec.query, parsed)
         if not errors:
             errors = page_size_errors(document, ec.variables)
         if not errors:
             errors = nul_errors(document, ec.variables)
         ec.pre_execution_errors = errors
 
-    def _validate(self, schema: Any, query: str, document: DocumentNode, given: tuple) -> list[GraphQLError]:
-        parsed = _parsed.get(query)
-        if parsed is None or parsed.document is not document:
-            parsed = _Parsed(document)
+    def _too_complex(self) -> GraphQLError:
+        return GraphQLError(too_complex(self.max_cost), extensions={"code": "QUERY_TOO_COMPLEX"})
+
+    def _validate(self, schema: Any, parsed: _Parsed, given: tuple) -> list[GraphQLError]:
+        document = parsed.document
         if parsed.cost is None:
             parsed.cost = query_cost(document, self.max_cost)
         if parsed.cost > self.max_cost:
-            return [GraphQLError(
-                f"The query is too complex: it costs more than {self.max_cost} (each field selection"
-                " counts, fragments where they are spread, and fields repeated under one name count again"
-                " for each repeat); ask for fewer fields.", extensions={"code": "QUERY_TOO_COMPLEX"},
-            )]
+            return [self._too_complex()]
         if parsed.key is None:
             parsed.key = print_ast(document)
         rules = given + self.rules + (MaybeNullValidationRule, OneOfInputValidationRule)
         key = (id(schema), parsed.key, _rule_kinds(rules), self.hide_suggestions)
-        errors = _validated.recall(key)
-        if errors is None:
-            errors = _validated.remember(key, tuple(validate(schema.graphql_schema, document, rules,
-                                                             hide_suggestions=self.hide_suggestions)))
-        return list(errors)
+        if _validated.recall(key) is not None:
+            return []
+        errors = validate(schema.graphql_schema, document, rules, hide_suggestions=self.hide_suggestions)
+        if not errors:  # errors hold their document's nodes: only successes are kept
+            _validated.remember(key, True)
+        return errors
 
     async def on_operation(self) -> AsyncIterator[None]:
         self._check()
@@ -309,17 +316,45 @@ class Guards(SchemaExtension):
             result.errors = [internal_error(context.request_id)]
 
 
-_parsed: _Lru = _Lru(4096)  # query text -> _Parsed
-_validated: _Lru = _Lru(2048)  # (schema, normalised document, rule kinds, hiding) -> errors
+# Kept: valid documents of up to _KEEP_TEXT characters (what clients send again and again), by
+# their text, and which normalised documents passed validation; both bounded (a document's AST
+# is about 40 times its text).
+_KEEP_TEXT = 8192
+_parsed: _Lru = _Lru(1024)  # query text -> _Parsed
+_validated: _Lru = _Lru(2048)  # (schema, normalised document, rule kinds, hiding) -> True
+_refused: _Lru = _Lru(1024)  # texts without comments and extra spacing, refused for their cost -> True
 _kinds: dict[tuple, tuple] = {}  # a rule list (the same few per process) -> its key part
 
 
-def _parse(query: str, max_tokens: int) -> _Parsed:
-    """graphql-core's parse, kept per query text; a syntax error is raised each time (not kept)."""
-    parsed = _parsed.recall(query)
-    if parsed is None:
-        parsed = _parsed.remember(query, _Parsed(parse(query, max_tokens=max_tokens)))
-    return parsed  # type: ignore[no-any-return]
+# Strings (kept as they are), and runs of whitespace, commas and comments (one space).
+_IGNORED = re.compile(r'("""(?:\\"""|(?!""")[\s\S])*"""|"(?:\\[\s\S]|[^"\\\n\r])*")|(?:[\s,\ufeff]|#[^\n\r]*)+')
+
+
+_IGNORED_ONLY = re.compile(r"(?:[\s,\ufeff]|#[^\n\r]*)+")
+
+
+def _ignored_out(match: re.Match[str]) -> str:
+    return match.group(1) if match.group(1) is not None else " "
+
+
+def too_complex(max_cost: int) -> str:
+    return (f"The query is too complex: it costs more than {max_cost} (each field selection counts,"
+            " fragments where they are spread, and fields repeated under one name count again for each"
+            " repeat); ask for fewer fields.")
+
+
+def refused_before(query: str) -> bool:
+    """Whether the query was refused for its cost before, give or take comments and spacing: the
+    view answers it again without parsing it (a parse of the largest allowed takes ~20 ms)."""
+    return query not in _parsed and bool(_refused) and _refused.recall(ignored_tokens_out(query)) is not None
+
+
+def ignored_tokens_out(query: str) -> str:
+    """The query with its comments dropped and whitespace and commas made one space: texts that
+    differ only there are the same document."""
+    if '"' not in query:  # no strings: one substitution in C
+        return _IGNORED_ONLY.sub(" ", query).strip()
+    return _IGNORED.sub(_ignored_out, query).strip()
 
 
 def _rule_kinds(rules: tuple) -> tuple:

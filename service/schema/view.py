@@ -20,9 +20,10 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from service.config import get_settings
 from service.errors import AuthError
 from service.schema.context import Context
-from service.schema.extensions import mask_errors
+from service.schema.extensions import mask_errors, refused_before, too_complex
 from service.tenants.resolution import resolve_principal
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -109,6 +110,9 @@ class GraphQLView(GraphQL):
         query = data.get("query")
         if not isinstance(query, str | None):
             raise HTTPException(400, "The GraphQL operation's `query` must be a string or null, if provided.")
+        if query and refused_before(query):
+            return error_response(request, "QUERY_TOO_COMPLEX", too_complex(get_settings().max_query_cost),
+                                  400 if _wants_graphql_response(request) else 200)
         variables = data.get("variables")
         if not isinstance(variables, dict | None):
             raise HTTPException(400, "The GraphQL operation's `variables` must be an object or null, if provided.")
