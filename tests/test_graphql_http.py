@@ -32,6 +32,25 @@ def test_graphql_response_media_type(gql, tenant):  # type: ignore[no-untyped-de
     assert plain.status_code == 200 and plain.headers["content-type"].startswith("application/json")
 
 
+def test_graphql_response_request_errors_have_no_data_entry(gql, tenant, make_customer):  # type: ignore[no-untyped-def]
+    """GraphQL over HTTP: with application/graphql-response+json, a request that fails before
+    execution (parse, validation, variables) is a 4xx without a `data` entry; one that executed
+    keeps `data`, even when it is null."""
+    accept = {"Accept": "application/graphql-response+json"}
+    for query, variables in (("{ tenant { slug ", None), ("{ tenant { nosuchfield } }", None),
+                             ("query($n: Int!) { tenant { slug } }", {"n": "x"})):
+        r = gql.post(query, variables, tenant=tenant.slug, headers=accept)
+        assert r.status_code == 400 and r.headers["content-type"].startswith("application/graphql-response+json")
+        body = r.json()
+        assert "data" not in body and body["errors"], body
+    # Executed, with a field error that nulls the whole result: `data` stays (null), status 200.
+    customer = make_customer(tenant)
+    r = gql.post("{ me { roles } suppliers(first: 1) { edges { node { id } } } }", token=customer.token,
+                 headers=accept)
+    body = r.json()
+    assert r.status_code == 200 and "data" in body and body["errors"], body
+
+
 def _refused_without_sql(gql, tenant, sql_statements, query, variables=None) -> dict:  # type: ignore[no-untyped-def]
     gql.data(TENANT, tenant=tenant.slug)  # tenant now cached, as in steady state
     sql_statements.clear()
