@@ -3,10 +3,9 @@ their paths, null propagation, for plain fields, preset resolvers, lists and odd
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncio
 from enum import Enum
+from typing import Any
 
 import pytest
 import strawberry

@@ -18,7 +18,7 @@ from service.observability.graphql import Observability
 from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
-from service.schema.execution import FastExecutor
+from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import Guards
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
@@ -60,9 +60,8 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
         lambda: Guards(max_tokens=s.max_query_tokens, max_cost=s.max_query_cost, rules=limit_rules,
                        hide_suggestions=not introspection),
     ]
-    executor = FastExecutor
-    if not introspection:  # production: no "Did you mean ...?" from variable coercion either
-        executor = type("QuietExecutor", (FastExecutor,), {"hide_suggestions_always": True})
+    # Production (no introspection): no "Did you mean ...?" from variable coercion either.
+    executor = FastExecutor if introspection else QuietExecutor
     return Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),

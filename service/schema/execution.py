@@ -27,7 +27,7 @@ execution.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from graphql import (
     BREAK,
@@ -176,7 +176,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if shared is None:
                 plan = self._plan(parent_type, grouped_field_set)
                 shared = _shared_plans.put(grouped_field_set, (grouped_field_set, plan, self._signature(plan)))
-            return shared
+            return cast("tuple[Any, list[tuple], tuple | None]", shared)
         key = id(grouped_field_set)
         cached = self._plans.get(key)
         if cached is None or cached[0] is not grouped_field_set:
@@ -187,7 +187,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     def _signature(self, plan: list[tuple]) -> tuple | None:
         """The selection's shape (names, aliases, nested shapes) when every field of it, at every
         depth, is read from attributes; None when any field has a resolver, arguments or directives."""
-        shape = []
+        shape: list[tuple] = []
         for entry in plan:
             kind, name, details = entry[0], entry[1], entry[2]
             if kind == _OTHER or kind == _LIST:
@@ -228,7 +228,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             plan.append(entry)
         return plan
 
-    def execute_fields(  # type: ignore[override]
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
         source_value: Any,
@@ -326,7 +326,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._gather(results, awaitable_fields)
 
-    def complete_iterable_value(  # type: ignore[override]
+    def complete_iterable_value(
         self,
         item_type: Any,
         field_details_list: Any,
@@ -346,6 +346,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             or self.get_stream_usage(field_details_list, path)
         ):
             return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+        named = cast(GraphQLObjectType, named)
         grouped = self.collect_subfields(named, field_details_list).grouped_field_set
         is_awaitable = self.is_awaitable
         results: list[Any] = []
@@ -391,3 +392,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             values = await gather_with_cancel(*(results[f] for f in awaitable_fields))
             results.update(zip(awaitable_fields, values, strict=True))
         return results
+
+
+class QuietExecutor(FastExecutor):
+    """For a schema without introspection (production): no "Did you mean ...?" in variable errors."""
+
+    hide_suggestions_always = True

@@ -119,10 +119,11 @@ class GraphQLView(GraphQL):
         extensions = data.get("extensions")
         if not isinstance(extensions, dict | None):
             raise HTTPException(400, "The GraphQL operation's `extensions` must be an object or null, if provided.")
-        context = await self.get_context(request, None)  # type: ignore[arg-type] - no sub-response is used
+        context = await self.get_context(request, None)  # type: ignore[arg-type]  # no sub-response is used
+        root = await self.get_root_value(request)  # type: ignore[func-returns-value]  # None unless overridden
         try:
             result = await self.schema.execute(
-                query, root_value=await self.get_root_value(request), variable_values=variables,
+                query, root_value=root, variable_values=variables,
                 context_value=context, operation_name=data.get("operationName"),
                 allowed_operation_types=_POST_OPERATIONS, operation_extensions=extensions,
             )
