@@ -160,4 +160,7 @@ def test_a_normal_request_keeps_its_latency_while_three_senders_attack(api_url, 
     print(f"normal request: idle {idle * 1000:.1f} ms, under attack {attacked * 1000:.1f} ms "
           f"(x{ratio:.1f}); {attack_requests} attack requests refused")
     assert attack_requests >= 6
-    assert ratio < 8, (idle, attacked)
+    # Measured: x4.1-x7.2 at a load average of 16-21 (the senders share the two cores with the
+    # server); x80-x135 while each refusal still parsed the document, and 1.5 s per request of
+    # validation before any bound.
+    assert ratio < 15, (idle, attacked)
