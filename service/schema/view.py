@@ -110,9 +110,12 @@ class GraphQLView(GraphQL):
         query = data.get("query")
         if not isinstance(query, str | None):
             raise HTTPException(400, "The GraphQL operation's `query` must be a string or null, if provided.")
-        if query and refused_before(query):
-            return error_response(request, "QUERY_TOO_COMPLEX", too_complex(get_settings().max_query_cost),
-                                  400 if _wants_graphql_response(request) else 200)
+        if query and refused_before(query):  # answered as the first refusal was, unparsed
+            message = too_complex(get_settings().max_query_cost)
+            if _wants_graphql_response(request):
+                return error_response(request, "QUERY_TOO_COMPLEX", message, 400)
+            error = {"message": message, "extensions": {"code": "QUERY_TOO_COMPLEX"}}
+            return Response(self.encode_json({"data": None, "errors": [error]}), media_type="application/json")
         variables = data.get("variables")
         if not isinstance(variables, dict | None):
             raise HTTPException(400, "The GraphQL operation's `variables` must be an object or null, if provided.")
