@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30
+    max_query_cost: int = 500  # validation's work, in fields: service.schema.extensions.query_cost
     max_page_size: int = 100
     max_body_bytes: int = 256 * 1024
     max_batch_operations: int = 10
