@@ -103,7 +103,7 @@ def generate(env: Env, tenant_id: uuid.UUID, lines: int, tag: int) -> None:
         # whole-order refunds of a third of the cancelled orders, an hour after they were cancelled
         f"INSERT INTO refund (tenant_id, id, order_id, amount_minor, currency, reason, created_at) "
         f"SELECT tenant_id, gen_random_uuid(), id, total_minor, 'CNY', 'cancelled', cancelled_at + interval '1 hour' "
-        f"FROM customer_order WHERE tenant_id = '{t}' AND status = 'CANCELLED' AND right(number, 2)::int % 3 = 0",
+        f"FROM customer_order WHERE tenant_id = '{t}' AND status = 'CANCELLED' AND substring(number from 2)::bigint % 100 % 3 = 0",
         # half a line of 1% of the orders picked up: a shortage found at pickup
         f"INSERT INTO refund (tenant_id, id, order_id, order_line_id, amount_minor, currency, reason, created_at) "
         f"SELECT l.tenant_id, gen_random_uuid(), l.order_id, l.id, l.quantity * l.unit_price_minor / 2, 'CNY', "
