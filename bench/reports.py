@@ -1,6 +1,6 @@
 """The console's sales report at 1M order lines: each grouping over a month, a quarter and the whole
 year, through the real query (service.reports.queries.sales_report, as the app role under RLS),
-median of several runs with min and max; then EXPLAIN ANALYZE of each grouping over the month,
+median of several runs (5 for the month, 3 for the others) with min and max; then EXPLAIN ANALYZE of each grouping over the month,
 which must read the period through indexes (no sequential scan of orders, lines or refunds).
 
     .venv/bin/python -m bench.reports                 # 1,000,000 lines, 5 runs
@@ -24,7 +24,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bench.common import RESULTS, Env, create_tenant, log, machine, servers
+from bench.common import RESULTS, Env, create_tenant, load_average, log, machine, servers
 
 LINES_PER_ORDER, POINTS, PRODUCTS, SUPPLIERS, CUSTOMERS, OFFERS_PER_BATCH = 4, 2000, 500, 50, 20_000, 50
 YEAR = 2026
@@ -134,7 +134,7 @@ async def _time(tenant_id: uuid.UUID, runs: int) -> dict[str, Any]:
         for period, (day_from, day_to) in PERIODS.items():
             for grouping in Grouping:
                 times, rows = [], 0
-                for _ in range(runs):
+                for _ in range(runs if period == "month" else min(runs, 3)):
                     async with tenant_transaction(tenant_id) as session:
                         start = time.perf_counter()
                         report = await sales_report(session, tenant_id=tenant_id, timezone=TZ, day_from=day_from,
@@ -151,6 +151,17 @@ async def _time(tenant_id: uuid.UUID, runs: int) -> dict[str, Any]:
     finally:
         await dispose_engines()
     return out
+
+
+def reference_ms(env: Env) -> float:
+    """A fixed CPU-bound statement's median time: how busy the shared machine was (idle, ~60 ms)."""
+    times = []
+    with env.owner() as conn:
+        for _ in range(5):
+            start = time.perf_counter()
+            conn.execute("SELECT sum(i) FROM generate_series(1, 1000000) i").fetchone()
+            times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 1)
 
 
 async def _explain(tenant_id: uuid.UUID) -> dict[str, Any]:
@@ -204,7 +215,12 @@ def main() -> None:
         results["tenant_lines"] = counts[0] if counts else 0
         log(f"set up {results['tenant_lines']:,} lines (+{args.lines // 10:,} of another tenant) "
             f"in {results['setup_seconds']} s")
+        results["reference_ms_before"] = reference_ms(env)
+        results["load_average_before"] = round(load_average(), 2)
+        log(f"reference statement {results['reference_ms_before']} ms, load average {results['load_average_before']}")
         results["timings"] = asyncio.run(_time(env.tenant_id, args.runs))
+        results["reference_ms_after"] = reference_ms(env)
+        log(f"reference statement {results['reference_ms_after']} ms, load average {load_average():.2f}")
         results["explain_month"] = asyncio.run(_explain(env.tenant_id))
         if args.plans:
             for grouping, found in results["explain_month"].items():

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 from datetime import date
+from decimal import Decimal
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -47,7 +48,7 @@ def file_name(day_from: date, day_to: date, grouping: Grouping) -> str:
 
 
 def report_csv(report: Report, currency: str) -> bytes:
-    def money(minor: int) -> object:
+    def money(minor: int) -> Decimal:
         return from_minor(minor, currency)
 
     return csv_document(HEADER, (
