@@ -170,28 +170,32 @@ async def _time(tenant_id: uuid.UUID, runs: int, periods: list[str]) -> dict[str
     return out
 
 
-def reference_ms(env: Env) -> float:
-    """A fixed CPU-bound statement's median time: how busy the shared machine was (idle, ~60 ms)."""
-    times = []
+def reference(env: Env) -> dict[str, float]:
+    """A fixed CPU-bound statement, median wall and backend CPU time: how much of a wall time
+    waiting for a core was on the shared machine at that moment (wall / CPU)."""
+    wall, cpu = [], []
     with env.owner() as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
         for _ in range(5):
-            start = time.perf_counter()
+            cpu0, start = _cpu_ms(backend), time.perf_counter()
             conn.execute("SELECT sum(i) FROM generate_series(1, 1000000) i").fetchone()
-            times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 1)
+            wall.append((time.perf_counter() - start) * 1000)
+            cpu.append(_cpu_ms(backend) - cpu0)
+    return {"wall_ms": round(statistics.median(wall), 1), "cpu_ms": round(statistics.median(cpu), 1)}
 
 
 async def _explain(tenant_id: uuid.UUID) -> dict[str, Any]:
     from sqlalchemy import text
 
     from service.db import dispose_engines, tenant_transaction
-    from service.reports.queries import Grouping, _statement
+    from service.reports.queries import WORK_MEM, Grouping, _statement
 
     day_from, day_to = PERIODS["month"]
     found: dict[str, Any] = {}
     try:
         for grouping in Grouping:
             async with tenant_transaction(tenant_id) as session:
+                await session.execute(text("SELECT set_config('work_mem', :m, true)"), {"m": WORK_MEM})
                 plan = [r[0] for r in await session.execute(
                     text("EXPLAIN (ANALYZE, BUFFERS) " + _statement().text),
                     {"tenant": tenant_id, "tz": TZ, "day_from": day_from, "day_to": day_to,
@@ -233,12 +237,12 @@ def main() -> None:
         results["tenant_lines"] = counts[0] if counts else 0
         log(f"set up {results['tenant_lines']:,} lines (+{args.lines // 10:,} of another tenant) "
             f"in {results['setup_seconds']} s")
-        results["reference_ms_before"] = reference_ms(env)
+        results["reference_before"] = reference(env)
         results["load_average_before"] = round(load_average(), 2)
-        log(f"reference statement {results['reference_ms_before']} ms, load average {results['load_average_before']}")
+        log(f"reference statement {results['reference_before']}, load average {results['load_average_before']}")
         results["timings"] = asyncio.run(_time(env.tenant_id, args.runs, args.periods.split(",")))
-        results["reference_ms_after"] = reference_ms(env)
-        log(f"reference statement {results['reference_ms_after']} ms, load average {load_average():.2f}")
+        results["reference_after"] = reference(env)
+        log(f"reference statement {results['reference_after']}, load average {load_average():.2f}")
         results["explain_month"] = asyncio.run(_explain(env.tenant_id))
         if args.plans:
             for grouping, found in results["explain_month"].items():
