@@ -25,10 +25,12 @@ from service.schema.node import NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
 from service.schema.orders import OrdersMutation, OrdersQuery
 from service.schema.procurement import ProcurementMutation, ProcurementQuery
+from service.schema.reports import ReportsQuery
 
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery, BatchesQuery, OrdersQuery)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation, BatchesMutation, OrdersMutation)
 QUERIES += (NotifyQuery, ProcurementQuery)
+QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
 
 
