@@ -41,7 +41,7 @@ run: $(STAMP)
 
 # pytest's exit code 5 (no test collected) is a failure too.
 # Lint and type checks first: CI runs `make test` alone.
-test: lint
+test: $(STAMP) lint
 	$(BIN)/python -m tests.system_deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no test: failing"; exit 1; fi; exit $$rc

@@ -65,15 +65,14 @@ class GraphQLView(GraphQL):
 
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]
         request.state.request_id = request_id_from(request.headers.get("x-request-id"))
-        if request.method in ("GET", "POST") and not self._is_ide_request(request):
-            try:
-                request.state.principal = await resolve_principal(request.headers)
-            except AuthError as e:
-                return error_response(request, e.code, e.message, e.status)
         try:
+            if request.method in ("GET", "POST") and not self._is_ide_request(request):
+                request.state.principal = await resolve_principal(request.headers)
             response = await self._plain_post(request) if self._is_plain_post(request) else None
             if response is None:
                 response = await super().run(request)
+        except AuthError as e:  # refused before any resolver: still answered with the request id
+            response = error_response(request, e.code, e.message, e.status)
         except HTTPException as e:  # strawberry's own refusals (body, method, batching): JSON with a code
             response = error_response(request, _HTTP_CODES.get(e.status_code, "BAD_REQUEST"), e.reason, e.status_code)
         response.headers["x-request-id"] = request.state.request_id
