@@ -121,7 +121,8 @@ def _stored(event: str) -> tuple[str, dict[str, Any]]:
         "BATCH_OPENED": ("batch", {"batchId": ids["batch"], "title": "周末水果团", "audience": ["customers"]}),
         "BATCH_CLOSED": ("batch", {"batchId": ids["batch"]}),
         "BATCH_CANCELLED": ("batch", {"batchId": ids["batch"], "title": "t", "reason": None,
-                                      "audience": ["customers", "leaders"]}),
+                                      "audience": ["customers", "leaders"], "leaderIds": [ids["leader"]],
+                                      "cancelledOrders": 2}),
         "PURCHASE_ORDER_CREATED": ("purchase_order", {"purchaseOrderId": ids["po"], "batchId": ids["batch"],
                                                       "supplierId": ids["supplier"], "number": "PO-1"}),
         "PICK_LIST_READY": ("pick_list", {"pickListId": ids["pl"], "batchId": ids["batch"],
@@ -290,3 +291,67 @@ def test_the_reference_is_generated_from_the_live_schema(client: Any) -> None:
     for name in gql.type_map:
         if not name.startswith("__") and name not in ("String", "Int", "Float", "Boolean", "ID"):
             assert name in parsed.ids, name
+
+
+# -- the events a real flow writes, as they would be sent ----------------------------------------
+
+
+def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignore[no-untyped-def]
+    gql, make_tenant, make_customer, owner_db
+):
+    """Through the API: a batch opens, orders are placed, paid and left unpaid, the batch closes
+    (one offer below its minimum), the goods arrive and are picked up, another batch is cancelled.
+    Every outbox event that wrote is turned into the webhook body the service sends, and checked
+    against the JSON Schema the guide publishes for it."""
+    from service.global_id import decode_as
+    from tests.ordering_fixtures import (
+        BATCH_PUBLISH,
+        ORDER_MARK_PAID,
+        ORDER_PLACE,
+        create_batch,
+        make_world,
+        offer_input,
+        open_batch_with_offers,
+        place_input,
+    )
+
+    tenant = make_tenant()
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0), offer_input(world, 1, minGroupQuantity=100)])
+    payer, idler = make_customer(tenant), make_customer(tenant)
+    paid = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1), (1, 1)]), token=payer.token)["orderPlace"]
+    unpaid = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=idler.token)["orderPlace"]
+    assert paid["errors"] == [] and unpaid["errors"] == []
+    marked = gql.data(ORDER_MARK_PAID, {"id": paid["order"]["id"], "ref": "wx-42"}, token=tenant.api_key)
+    assert marked["orderMarkPaid"]["errors"] == []
+    closed = gql.data("mutation($id: ID!) { batchClose(id: $id) { errors { code } batch { status } } }",
+                      {"id": batch["id"]}, token=tenant.admin_token)["batchClose"]
+    assert closed == {"errors": [], "batch": {"status": "CLOSED"}}
+    gql.data("mutation($b: ID!, $p: ID!) { deliveryReceive(batchId: $b, pickupPointId: $p) { receivedAt } }",
+             {"b": batch["id"], "p": world.point_gid}, token=world.leader_token)
+    picked = gql.data(
+        "mutation($p: ID!, $c: String!) { pickupConfirm(pickupPointId: $p, pickupCode: $c) { errors { code } } }",
+        {"p": world.point_gid, "c": paid["order"]["pickupCode"]}, token=world.leader_token)["pickupConfirm"]
+    assert picked["errors"] == []
+    other = create_batch(gql, world, [offer_input(world, 2)], opens_in=3600, closes_in=7200, title="Later")
+    gql.data(BATCH_PUBLISH, {"id": other["id"]}, token=tenant.admin_token)
+    cancelled = gql.data("mutation($id: ID!) { batchCancel(id: $id, reason: \"团长有事\") { errors { code } } }",
+                         {"id": other["id"]}, token=tenant.admin_token)["batchCancel"]
+    assert cancelled["errors"] == []
+
+    rows = owner_db.execute(
+        "SELECT id, event, subject_type, subject_id, payload, created_at FROM outbox_event WHERE tenant_id = %s",
+        (tenant.uuid,)).fetchall()
+    assert {r[1] for r in rows} == {e.value for e in WebhookEvent}, "the flow should write every event"
+    for event_id, event, subject_type, subject_id, payload, created_at in rows:
+        claimed = Claimed(
+            tenant_id=tenant.uuid, id=uuid4(), attempt=1, channel="webhook", target="https://r.example/h",
+            subscription_id=uuid4(), event_id=event_id, event=event, subject_type=subject_type,
+            subject_id=subject_id, payload=payload, event_created_at=created_at, tenant_slug=tenant.slug,
+            url="https://r.example/h", secret_version=1, secret_fingerprint=None, subscription_active=True)
+        body = json.loads(webhook_body(claimed))
+        errors = [e.message for e in _schema(event).iter_errors(body)]
+        assert errors == [], (event, body, errors)
+        unnamed = set(body["data"]) - validator_properties(event)
+        assert unnamed == set(), f"{event} sends keys its schema does not describe: {unnamed}"
+    assert decode_as(paid["order"]["id"], "Order") is not None
