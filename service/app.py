@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
+from service.docs_reference import guide_dir, public_sdl, reference_html
 from service.exports import purchase_order_csv, sales_report_csv
 from service.logs import printable
 from service.observability.app import instrument, internal_refusal, metrics_endpoint
@@ -178,6 +179,16 @@ async def schema_sdl(request: Request) -> Response:
     if not get_settings().introspection_enabled:
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     return Response(sdl(), media_type="text/plain; charset=utf-8")
+
+
+async def docs_sdl(request: Request) -> Response:
+    """The SDL at a stable URL in every environment: the schema is public contract (code generators
+    read it), unlike introspection, which production turns off against probing."""
+    return Response(public_sdl(), media_type="text/plain; charset=utf-8")
+
+
+async def docs_reference(request: Request) -> Response:
+    return Response(reference_html(), media_type="text/html; charset=utf-8")
 
 
 async def healthz(request: Request) -> Response:
@@ -353,6 +364,12 @@ def create_app() -> ASGIApp:
         Route("/", lambda r: RedirectResponse("/app/")),
         Route("/app", lambda r: RedirectResponse("/app/")),
         Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="app"),
+        # The API guide (docs/guide): static pages, the SDL and the reference generated from it.
+        Route("/docs", lambda r: RedirectResponse("/docs/")),
+        Route("/docs/schema.graphql", docs_sdl),
+        Route("/docs/reference", lambda r: RedirectResponse("/docs/reference/")),
+        Route("/docs/reference/", docs_reference),
+        Mount("/docs", StaticFiles(directory=guide_dir(), html=True, check_dir=False), name="docs"),
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     app = instrument(BodyLimit(GraphQLFirst(starlette, graphql), s.max_body_bytes), routes)

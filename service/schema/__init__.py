@@ -65,12 +65,19 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
     # Production (no introspection): no "Did you mean ...?" from variable coercion either.
     executor = FastExecutor if introspection else QuietExecutor
     return Schema(
-        query=merge_types("Query", QUERIES),
-        mutation=merge_types("Mutation", MUTATIONS),
+        query=_root("Query", QUERIES, "What can be read. Each field says who may read it; what another tenant "
+                                      "owns is invisible."),
+        mutation=_root("Mutation", MUTATIONS, "What can be changed. Each mutation returns a payload whose errors say "
+                                              "why it refused its input."),
         extensions=extensions,
         config=StrawberryConfig(name_converter=CachedNames()),
         execution_context_class=executor,
     )
+
+
+def _root(name: str, types: tuple[type, ...], description: str) -> type:
+    """merge_types, with a description for the root type."""
+    return strawberry.type(type(name, (merge_types(name, types),), {}), description=description)
 
 
 class CachedNames(NameConverter):

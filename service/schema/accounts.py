@@ -35,16 +35,19 @@ Info = strawberry.Info[Context, None]
 # (strawberry.enum keeps the class): fields name the classes, which type checkers understand.
 
 
-@strawberry.type
+@strawberry.type(description="A brand using the service: everything else belongs to one tenant.")
 class Tenant(Node):
-    id: strawberry.ID
-    slug: str
-    name: str
-    timezone: str
-    currency: str
-    payment_mode: PaymentModeEnum
-    default_commission_rate: Decimal
-    payment_window_minutes: int
+    id: strawberry.ID = strawberry.field(description="The tenant's global ID.")
+    slug: str = strawberry.field(description="The short name sent in X-Tenant.")
+    name: str = strawberry.field(description="The brand's name.")
+    timezone: str = strawberry.field(description="Its IANA time zone (e.g. Asia/Shanghai): pickup dates and cutoffs "
+                                                 "are meant there.")
+    currency: str = strawberry.field(description="Its ISO 4217 currency.")
+    payment_mode: PaymentModeEnum = strawberry.field(description="How its customers pay.")
+    default_commission_rate: Decimal = strawberry.field(description="The rate a leader is approved with unless told "
+                                                                    "otherwise, a fraction.")
+    payment_window_minutes: int = strawberry.field(description="How long a PREPAID order may wait for payment before "
+                                                               "it is cancelled.")
 
     @classmethod
     def of(cls, t: TenantInfo) -> Tenant:
@@ -62,12 +65,13 @@ async def _load_tenant(context: Context, id: UUID) -> Tenant | None:
     return Tenant.of(tenant) if tenant is not None and tenant.id == id else None
 
 
-@strawberry.type
+@strawberry.type(description="Who is calling.")
 class Viewer:
-    user_id: strawberry.ID | None
-    display_name: str | None
-    roles: list[RoleEnum]
-    tenant: Tenant
+    user_id: strawberry.ID | None = strawberry.field(description="The caller's user ID; null for API keys, the "
+                                                                 "platform token and anonymous callers.")
+    display_name: str | None = strawberry.field(description="The caller's display name.")
+    roles: list[RoleEnum] = strawberry.field(description="The caller's roles.")
+    tenant: Tenant = strawberry.field(description="The tenant of the request.")
 
     @strawberry.field(description="The caller's leader record (any status), when they applied or lead.")
     async def leader(self, info: Info) -> Annotated[Leader, strawberry.lazy("service.schema.leaders")] | None:
@@ -109,60 +113,73 @@ def _one_password_per_request(context: Context) -> None:
     state.password_hashed = True
 
 
-@strawberry.input
+@strawberry.input(description="A new tenant and its first admin.")
 class TenantCreateInput:
-    slug: str
-    name: str
-    admin_email: str
-    admin_password: str
-    timezone: str = "Asia/Shanghai"
-    currency: str = "CNY"
-    payment_mode: PaymentModeEnum = PaymentModeEnum.PREPAID
-    default_commission_rate: Decimal | None = None
+    slug: str = strawberry.field(description="The short name for X-Tenant: lower-case letters, digits and hyphens.")
+    name: str = strawberry.field(description="The brand's name.")
+    admin_email: str = strawberry.field(description="The first admin's login e-mail.")
+    admin_password: str = strawberry.field(description="The first admin's password, at least 8 characters.")
+    timezone: str = strawberry.field(default="Asia/Shanghai", description="An IANA time zone.")
+    currency: str = strawberry.field(default="CNY", description="An ISO 4217 currency.")
+    payment_mode: PaymentModeEnum = strawberry.field(default=PaymentModeEnum.PREPAID, description="How customers pay.")
+    default_commission_rate: Decimal | None = strawberry.field(
+        default=None, description="A fraction in [0, 0.5]; default 0.1.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of tenantCreate.")
 class TenantCreatePayload:
-    errors: list[UserError]
-    tenant: Tenant | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    tenant: Tenant | None = strawberry.field(default=None, description="The new tenant; null when refused.")
     api_key: str | None = strawberry.field(default=None, description="Shown once; stored hashed.")
 
 
-@strawberry.input
+@strawberry.input(description="A new customer account: a phone number or an e-mail address (at least one) and a "
+                              "password.")
 class CustomerRegisterInput:
-    display_name: str
-    password: str
-    phone: str | None = None
-    email: str | None = None
+    display_name: str = strawberry.field(description="The name leaders see on orders and pick lists.")
+    password: str = strawberry.field(description="At least 8 characters.")
+    phone: str | None = strawberry.field(default=None, description="A mobile number, read in the tenant's phone "
+                                                                   "region (CN by default) or with a + prefix; "
+                                                                   "stored in E.164.")
+    email: str | None = strawberry.field(default=None, description="An e-mail address to sign in with.")
 
 
-@strawberry.input
+@strawberry.input(description="A sign-in.")
 class TokenCreateInput:
-    login: str
-    password: str
+    login: str = strawberry.field(description="A phone number or an e-mail address.")
+    password: str = strawberry.field(description="The password.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a sign-in or a registration: a bearer token and who it is for.")
 class AuthPayload:
-    errors: list[UserError]
-    token: str | None = None
-    viewer: Viewer | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    token: str | None = strawberry.field(default=None, description="The bearer token for the Authorization header, "
+                                                                   "bound to this tenant; null when refused. It "
+                                                                   "expires after GROUPBUY_TOKEN_TTL_SECONDS (7 days "
+                                                                   "by default).")
+    viewer: Viewer | None = strawberry.field(default=None, description="Who the token is for; null when refused.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of apiKeyCreate.")
 class ApiKeyCreatePayload:
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
     api_key: str | None = strawberry.field(default=None, description="The secret, shown once.")
 
 
 @strawberry.type
 class AccountsQuery:
-    @strawberry.field
+    @strawberry.field(description="Who is calling, with their roles and tenant.")
     @public
     async def me(self, info: Info) -> Viewer:
         return await viewer_of(info.context)
 
-    @strawberry.field
+    @strawberry.field(description="The tenant of the request.")
     @public
     def tenant(self, info: Info) -> Tenant:
         return Tenant.of(info.context.tenant)
@@ -172,7 +189,12 @@ class AccountsQuery:
 class AccountsMutation:
     @strawberry.mutation(description="Platform admin token only: a tenant, its first admin and an API key.")
     @requires(Caller.PLATFORM)
-    async def tenant_create(self, info: Info, input: TenantCreateInput) -> TenantCreatePayload:
+    async def tenant_create(
+        self,
+        info: Info,
+        input: Annotated[TenantCreateInput, strawberry.argument(description="The tenant, its first admin and its "
+                                                                            "settings.")],
+    ) -> TenantCreatePayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
@@ -196,7 +218,11 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Anonymous, with X-Tenant: a customer account and its token.")
     @public
-    async def customer_register(self, info: Info, input: CustomerRegisterInput) -> AuthPayload:
+    async def customer_register(
+        self,
+        info: Info,
+        input: Annotated[CustomerRegisterInput, strawberry.argument(description="The new account.")],
+    ) -> AuthPayload:
         context = info.context
         tenant = context.tenant
 
@@ -214,7 +240,11 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Anonymous, with X-Tenant: sign in with phone or e-mail.")
     @public
-    async def token_create(self, info: Info, input: TokenCreateInput) -> AuthPayload:
+    async def token_create(
+        self,
+        info: Info,
+        input: Annotated[TokenCreateInput, strawberry.argument(description="The login and password.")],
+    ) -> AuthPayload:
         context = info.context
         tenant = context.tenant
 
@@ -231,7 +261,12 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Admins: a new API key for the tenant's back end, shown once.")
     @admins
-    async def api_key_create(self, info: Info, name: str) -> ApiKeyCreatePayload:
+    async def api_key_create(
+        self,
+        info: Info,
+        name: Annotated[str, strawberry.argument(description="A name to tell keys apart (e.g. the system that uses "
+                                                             "it).")],
+    ) -> ApiKeyCreatePayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -30,7 +30,7 @@ from service.schema.access import (
 )
 from service.schema.catalog.dataloaders import ProductByIdLoader
 from service.schema.catalog.types import Product, Supplier
-from service.schema.common import Money, Node, UserError
+from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import Context
 from service.schema.execution import preset
 from service.schema.mutation import run_mutation
@@ -40,8 +40,22 @@ from service.schema.pagination import Connection
 log = logging.getLogger(__name__)
 Info = strawberry.Info[Context, None]
 
-BatchStatus = strawberry.enum(models.BatchStatus, name="BatchStatus")
-OfferStatus = strawberry.enum(models.OfferStatus, name="OfferStatus")
+BatchStatus = strawberry.enum(models.BatchStatus, name="BatchStatus",
+                              description="Where a batch is in its lifecycle.")
+describe_values(BatchStatus, {
+    "DRAFT": "Being prepared by an admin; invisible to customers.",
+    "SCHEDULED": "Published: opens by itself at opensAt.",
+    "OPEN": "Taking orders until closesAt.",
+    "CLOSED": "The cutoff passed and the close ran: purchase orders and pick lists exist.",
+    "COMPLETED": "The pickup is over: every order picked up or cancelled, or the pickup window ended.",
+    "CANCELLED": "Cancelled by an admin: every order cancelled, payments refunded.",
+})
+OfferStatus = strawberry.enum(models.OfferStatus, name="OfferStatus", description="Whether an offer goes ahead.")
+describe_values(OfferStatus, {
+    "ACTIVE": "The batch still takes orders.",
+    "CONFIRMED": "Reached its minimum group quantity: it goes ahead.",
+    "BELOW_MINIMUM": "Did not reach its minimum group quantity: its lines were cancelled and refunded.",
+})
 
 
 # -- loaders --------------------------------------------------------------------------------
@@ -162,18 +176,23 @@ async def visible_batch(context: Context, batch_id: UUID) -> models.Batch | None
 
 
 # -- types ----------------------------------------------------------------------------------
-@strawberry.type(name="Batch")
+@strawberry.type(name="Batch", description="A group-buy batch (团期): offers open for orders between opensAt and "
+                                           "closesAt, delivered to the pickup points for pickupDate.")
 class Batch(Node):
-    id: strawberry.ID
-    title: str
-    status: BatchStatus  # type: ignore[valid-type]
-    opens_at: datetime
-    closes_at: datetime
-    pickup_date: date
-    closed_at: datetime | None
-    published_at: datetime | None
-    cancelled_at: datetime | None
-    cancel_reason: str | None
+    id: strawberry.ID = strawberry.field(description="The batch's global ID.")
+    title: str = strawberry.field(description="The title customers see.")
+    status: BatchStatus = strawberry.field(description="Where the batch is in its lifecycle.")  # type: ignore[valid-type]
+    opens_at: datetime = strawberry.field(description="When the batch opens for orders (the scheduler opens a "
+                                                      "SCHEDULED batch then).")
+    closes_at: datetime = strawberry.field(description="The cutoff: orders are accepted until this instant, by the "
+                                                       "database clock.")
+    pickup_date: date = strawberry.field(description="The day customers collect their goods, in the tenant's time "
+                                                     "zone.")
+    closed_at: datetime | None = strawberry.field(description="When the close ran; null before.")
+    published_at: datetime | None = strawberry.field(description="When an admin published it (DRAFT -> SCHEDULED); "
+                                                                 "null while DRAFT.")
+    cancelled_at: datetime | None = strawberry.field(description="When an admin cancelled it; null unless CANCELLED.")
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled, as the admin wrote it.")
     row: strawberry.Private[models.Batch]
 
     @classmethod
@@ -192,20 +211,24 @@ class Batch(Node):
             row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The batch's offers, in the order they were added.")
     async def offers(self, info: Info) -> list[Offer]:
         return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
 
 
-@strawberry.type(name="Offer")
+@strawberry.type(name="Offer", description="A product on sale in a batch, at a price, with optional limits.")
 class Offer(Node):
-    id: strawberry.ID
-    stock_limit: int | None
+    id: strawberry.ID = strawberry.field(description="The offer's global ID.")
+    stock_limit: int | None = strawberry.field(description="How many can be sold in all; null: no limit.")
     remaining_stock: int | None = strawberry.field(description="Null when unlimited; never negative.")
     sold_quantity: int = strawberry.field(description="Placed and not cancelled.")
-    per_customer_limit: int | None
-    min_group_quantity: int
-    status: OfferStatus  # type: ignore[valid-type]
+    per_customer_limit: int | None = strawberry.field(description="How many one customer may buy; null: no limit.")
+    min_group_quantity: int = strawberry.field(description="The offer goes ahead only if at least this many are sold "
+                                                           "by the cutoff; else its lines are cancelled and "
+                                                           "refunded.")
+    status: OfferStatus = strawberry.field(description="ACTIVE while the batch takes orders; "  # type: ignore[valid-type]
+                                                       "CONFIRMED or BELOW_MINIMUM after the "
+                                                       "close.")
     row: strawberry.Private[models.Offer]
     # Set on the storefront's cached objects: what `product` and `price` would resolve to.
     preset_product: strawberry.Private[Product | None] = None
@@ -235,19 +258,19 @@ class Offer(Node):
             preset_price=price,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The price of one unit.")
     @preset("preset_price")
     def price(self, info: Info) -> Money:
         if self.preset_price is not None:
             return self.preset_price
         return Money.of(self.row.price_minor, info.context.tenant.currency)
 
-    @strawberry.field
+    @strawberry.field(description="The batch it belongs to.")
     async def batch(self, info: Info) -> Batch:
         row = await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id)
         return Batch.of(row)
 
-    @strawberry.field
+    @strawberry.field(description="The product on sale.")
     @preset("preset_product")
     def product(self, info: Info) -> Product:
         if self.preset_product is not None:
@@ -280,9 +303,14 @@ class BatchesQuery:
     async def batches(
         self,
         info: Info,
-        status: list[BatchStatus] | None = None,  # type: ignore[valid-type]
-        first: int | None = 20,
-        after: str | None = None,
+        status: Annotated[list[BatchStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only batches in these statuses.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="How many items to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).",
+        )] = 20,
+        after: Annotated[str | None, strawberry.argument(
+            description="The endCursor of the previous page; leave it out for the first page.",
+        )] = None,
     ) -> Connection[Batch]:
         context = info.context
         context.tenant  # noqa: B018 - refuses a request that names no tenant
@@ -294,9 +322,13 @@ class BatchesQuery:
             )
         return Connection.of(page, Batch.of)
 
-    @strawberry.field
+    @strawberry.field(description="One batch by its ID; null when the caller may not see it.")
     @public
-    async def batch(self, info: Info, id: strawberry.ID) -> Batch | None:
+    async def batch(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+    ) -> Batch | None:
         info.context.tenant  # noqa: B018 - refuses a request that names no tenant
         batch_id = decode(id, "Batch")
         if batch_id is None:
@@ -307,13 +339,16 @@ class BatchesQuery:
 
 
 # -- mutations ------------------------------------------------------------------------------
-@strawberry.input
+@strawberry.input(description="An offer of a product in a batch.")
 class OfferInput:
-    product_id: strawberry.ID
-    price: Decimal
-    stock_limit: int | None = None
-    per_customer_limit: int | None = None
-    min_group_quantity: int | None = 1
+    product_id: strawberry.ID = strawberry.field(description="The product's global ID.")
+    price: Decimal = strawberry.field(description="The unit price as a decimal string, with at most the currency's "
+                                                  "number of decimals.")
+    stock_limit: int | None = strawberry.field(default=None, description="How many can be sold in all; null: no limit.")
+    per_customer_limit: int | None = strawberry.field(
+        default=None, description="How many one customer may buy; null: no limit.")
+    min_group_quantity: int | None = strawberry.field(default=1, description="The least quantity sold for the offer to "
+                                                                             "go ahead (default 1).")
 
     def spec(self) -> OfferSpec:
         return OfferSpec(
@@ -325,32 +360,42 @@ class OfferInput:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new batch: its window, its pickup day and its first offers.")
 class BatchCreateInput:
-    title: str
-    opens_at: datetime
-    closes_at: datetime
-    pickup_date: date
-    offers: list[OfferInput] | None = strawberry.field(default_factory=list)
+    title: str = strawberry.field(description="The title customers see (1 to 200 characters).")
+    opens_at: datetime = strawberry.field(description="When it opens for orders (ISO 8601 with offset).")
+    closes_at: datetime = strawberry.field(description="The cutoff, after opensAt (ISO 8601 with offset).")
+    pickup_date: date = strawberry.field(
+        description="The pickup day, in the tenant's time zone; not before the cutoff's day.")
+    offers: list[OfferInput] | None = strawberry.field(
+        default_factory=list, description="The offers; more can be added while the batch is DRAFT or SCHEDULED.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a batch mutation.")
 class BatchPayload:
-    errors: list[UserError]
-    batch: Batch | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    batch: Batch | None = strawberry.field(default=None, description="The batch as it is now; null when refused.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of batchOfferAdd.")
 class OfferPayload:
-    errors: list[UserError]
-    offer: Offer | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    offer: Offer | None = strawberry.field(default=None, description="The new offer; null when refused.")
 
 
 @strawberry.type
 class BatchesMutation:
     @strawberry.mutation(description="Admins: a DRAFT batch with its offers.")
     @admins
-    async def batch_create(self, info: Info, input: BatchCreateInput) -> BatchPayload:
+    async def batch_create(
+        self,
+        info: Info,
+        input: Annotated[BatchCreateInput, strawberry.argument(description="The batch and its first offers.")],
+    ) -> BatchPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -370,7 +415,12 @@ class BatchesMutation:
 
     @strawberry.mutation(description="Admins: one more offer, while the batch is DRAFT or SCHEDULED.")
     @admins
-    async def batch_offer_add(self, info: Info, batch_id: strawberry.ID, input: OfferInput) -> OfferPayload:
+    async def batch_offer_add(
+        self,
+        info: Info,
+        batch_id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+        input: Annotated[OfferInput, strawberry.argument(description="The offer.")],
+    ) -> OfferPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -383,7 +433,11 @@ class BatchesMutation:
 
     @strawberry.mutation(description="Admins: DRAFT -> SCHEDULED; the batch opens by itself at opensAt.")
     @admins
-    async def batch_publish(self, info: Info, id: strawberry.ID) -> BatchPayload:
+    async def batch_publish(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The DRAFT batch's global ID.")],
+    ) -> BatchPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -397,7 +451,12 @@ class BatchesMutation:
         "notifies customers and leaders."
     )
     @admins
-    async def batch_cancel(self, info: Info, id: strawberry.ID, reason: str) -> BatchPayload:
+    async def batch_cancel(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+        reason: Annotated[str, strawberry.argument(description="Why, for the customers and leaders notified.")],
+    ) -> BatchPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 
 import strawberry
 
@@ -12,36 +13,71 @@ from service.errors import ErrorCode as ErrorCodeEnum
 from service.errors import FieldError, UserErrors
 from service.money import from_minor
 
+
+def describe_values(enum: type[Enum], descriptions: dict[str, str]) -> None:
+    """Descriptions of a registered enum's values: the domain's enums stay plain `str` enums (a
+    `strawberry.enum_value` member would not be the string it stands for)."""
+    for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = descriptions.get(value.name, value.description)
+
+
 # strawberry.enum registers the contract's name on the class itself: the names below are the
 # classes, so they type-check as annotations.
-strawberry.enum(ErrorCodeEnum, name="ErrorCode")
-strawberry.enum(RoleEnum, name="Role")
-strawberry.enum(PaymentModeEnum, name="PaymentMode")
+strawberry.enum(ErrorCodeEnum, name="ErrorCode", description="Why a mutation refused its input (UserError.code).")
+describe_values(ErrorCodeEnum, {
+    "INVALID": "A value is malformed or out of range.",
+    "NOT_FOUND": "The object does not exist or the caller may not see it.",
+    "FORBIDDEN": "The caller may not do this: not signed in, or their roles do not allow it.",
+    "CONFLICT": "The object's state does not allow the change (e.g. past the cutoff).",
+    "ALREADY_EXISTS": "A unique value is taken (a slug, a phone number, an e-mail, a second application).",
+    "BATCH_NOT_OPEN": "The batch does not take orders now.",
+    "OUT_OF_STOCK": "Not enough stock left for the quantity asked.",
+    "LIMIT_EXCEEDED": "A per-customer or count limit would be passed.",
+    "INVALID_CREDENTIALS": "Wrong login or password.",
+    "RATE_LIMITED": "Too many attempts in the current window; wait for it to end.",
+    "NOT_ARRIVED": "pickupConfirm before deliveryReceive: the goods are not at the pickup point yet.",
+})
+strawberry.enum(RoleEnum, name="Role", description="What a caller may do.")
+describe_values(RoleEnum, {
+    "PLATFORM_ADMIN": "The operator of the service (platform token).",
+    "TENANT_ADMIN": "The brand's administrator; API keys act as one.",
+    "LEADER": "A group leader.",
+    "SUPPLIER": "A supplier's staff.",
+    "CUSTOMER": "A customer.",
+})
+strawberry.enum(PaymentModeEnum, name="PaymentMode", description="How a tenant's customers pay.")
+describe_values(PaymentModeEnum, {
+    "PREPAID": "Online before the cutoff: orders wait in PENDING_PAYMENT until the brand's back end calls "
+               "orderMarkPaid.",
+    "PAY_AT_PICKUP": "At the pickup point: orders are PLACED.",
+})
 ErrorCode = ErrorCodeEnum
 Role = RoleEnum
 PaymentMode = PaymentModeEnum
 
 
-@strawberry.interface
+@strawberry.interface(description="An object with a global ID, which node(id) answers.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The object's global ID: opaque, stable, unique across types.")
 
 
-@strawberry.type
+@strawberry.type(description="An amount of money: a decimal string and its currency. Never a float.")
 class Money:
-    amount: Decimal
-    currency: str
+    amount: Decimal = strawberry.field(description="The amount as a decimal string with the currency's number of "
+                                                   "decimals (\"59.70\" CNY).")
+    currency: str = strawberry.field(description="The ISO 4217 currency code.")
 
     @classmethod
     def of(cls, minor: int, currency: str) -> Money:
         return cls(amount=from_minor(minor, currency), currency=currency)
 
 
-@strawberry.type
+@strawberry.type(description="Why a mutation refused its input.")
 class UserError:
-    field: list[str] | None
-    code: ErrorCode
-    message: str
+    field: list[str] | None = strawberry.field(description="The path of the input value it is about, from the "
+                                                           "argument's name; null when about no single value.")
+    code: ErrorCode = strawberry.field(description="What kind of error: choose the text you show by it.")
+    message: str = strawberry.field(description="An English explanation for developers.")
 
     @classmethod
     def of(cls, error: FieldError) -> UserError:

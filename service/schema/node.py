@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -36,5 +36,9 @@ async def load_node(context: Context, id: str) -> Any:
 class NodeQuery:
     @strawberry.field(description="Any object by its global ID; another tenant's ID is null.")
     @public
-    async def node(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: strawberry.Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="Any object's global ID.")],
+    ) -> Node | None:
         return await load_node(info.context, id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -19,7 +19,7 @@ from service.notify.models import DeliveryStatus as DeliveryStatusEnum
 from service.notify.models import Notification as NotificationRow
 from service.notify.models import WebhookSubscription as SubscriptionRow
 from service.schema.access import admins, check_page, decode, get_loader, is_admin, serial_session, signed_in
-from service.schema.common import Node, UserError
+from service.schema.common import Node, UserError, describe_values
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
@@ -27,19 +27,40 @@ from service.schema.pagination import Connection
 
 Info = strawberry.Info[Context, None]
 
-WebhookEvent = strawberry.enum(WebhookEventEnum, name="WebhookEvent")
-DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus")
+WebhookEvent = strawberry.enum(WebhookEventEnum, name="WebhookEvent",
+                               description="The events a webhook subscription can receive (payloads: /docs/webhooks/).")
+describe_values(WebhookEvent, {
+    "ORDER_PLACED": "An order was placed.",
+    "ORDER_PAID": "An order was marked paid.",
+    "ORDER_CANCELLED": "An order was cancelled.",
+    "ORDER_READY_FOR_PICKUP": "An order's goods arrived at its pickup point.",
+    "ORDER_PICKED_UP": "An order was collected.",
+    "BATCH_OPENED": "A batch opened for orders.",
+    "BATCH_CLOSED": "A batch closed.",
+    "BATCH_CANCELLED": "A batch was cancelled.",
+    "PURCHASE_ORDER_CREATED": "The close made a purchase order.",
+    "PICK_LIST_READY": "The close made a pick list.",
+    "REFUND_CREATED": "A refund was recorded.",
+})
+DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
+                                 description="Where a delivery is.")
+describe_values(DeliveryStatus, {
+    "PENDING": "Waiting for its first attempt or a retry.",
+    "SENDING": "Being sent now.",
+    "DELIVERED": "The endpoint answered 2xx.",
+    "FAILED": "Given up: retries exhausted or the subscription stopped.",
+})
 DeliveryChannel = strawberry.enum(DeliveryChannelEnum, name="DeliveryChannel")
 
 
-@strawberry.type(name="Notification")
+@strawberry.type(name="Notification", description="An in-app notification of an event for the caller.")
 class Notification(Node):
-    id: strawberry.ID
-    event: WebhookEvent  # type: ignore[valid-type]
-    title: str
-    body: str
-    created_at: datetime
-    read_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="The notification's global ID.")
+    event: WebhookEvent = strawberry.field(description="The event it reports.")  # type: ignore[valid-type]
+    title: str = strawberry.field(description="A short title, in Chinese and English.")
+    body: str = strawberry.field(description="The text, in Chinese and English.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    read_at: datetime | None = strawberry.field(description="When the caller marked it read; null while unread.")
 
     @classmethod
     def of(cls, row: NotificationRow) -> Notification:
@@ -55,17 +76,18 @@ class Notification(Node):
 
 @strawberry.type(name="WebhookDelivery", description="One event sent to one subscription, with its retries.")
 class WebhookDelivery:
-    id: strawberry.ID
-    event: WebhookEvent  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(description="The delivery's ID.")
+    event: WebhookEvent = strawberry.field(description="The event delivered.")  # type: ignore[valid-type]
     webhook_id: str = strawberry.field(description="The `webhook-id` header: the same on every attempt.")
-    status: DeliveryStatus  # type: ignore[valid-type]
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    last_attempt_at: datetime | None
+    status: DeliveryStatus = strawberry.field(description="Sent, waiting for a retry, or given up.")  # type: ignore[valid-type]
+    attempts: int = strawberry.field(description="How many times sending was tried.")
+    last_status_code: int | None = strawberry.field(description="The HTTP status of the last attempt; null when "
+                                                                "there was no answer.")
+    last_error: str | None = strawberry.field(description="What went wrong on the last attempt.")
+    last_attempt_at: datetime | None = strawberry.field(description="When the last attempt ran.")
     next_attempt_at: datetime | None = strawberry.field(description="Set while the delivery is pending.")
-    delivered_at: datetime | None
-    created_at: datetime
+    delivered_at: datetime | None = strawberry.field(description="When a 2xx answer came; null before.")
+    created_at: datetime = strawberry.field(description="When the delivery was queued.")
 
     @classmethod
     def of(cls, view: webhooks.DeliveryView) -> WebhookDelivery:
@@ -96,16 +118,16 @@ def _attempts(view: webhooks.DeliveryView) -> dict:
 
 @strawberry.type(name="EmailDelivery", description="One event's e-mail to one address, with its retries.")
 class EmailDelivery:
-    id: strawberry.ID
-    event: WebhookEvent  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(description="The delivery's ID.")
+    event: WebhookEvent = strawberry.field(description="The event the e-mail reports.")  # type: ignore[valid-type]
     to: str = strawberry.field(description="The recipient's address (a supplier's or a leader's).")
-    status: DeliveryStatus  # type: ignore[valid-type]
-    attempts: int
+    status: DeliveryStatus = strawberry.field(description="Sent, waiting for a retry, or given up.")  # type: ignore[valid-type]
+    attempts: int = strawberry.field(description="How many times sending was tried.")
     last_error: str | None = strawberry.field(description="The SMTP server's answer to the last failed attempt.")
-    last_attempt_at: datetime | None
+    last_attempt_at: datetime | None = strawberry.field(description="When the last attempt ran; null before the first.")
     next_attempt_at: datetime | None = strawberry.field(description="Set while the delivery is pending.")
     delivered_at: datetime | None = strawberry.field(description="When the SMTP server accepted the message.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the e-mail was queued.")
 
     @classmethod
     def of(cls, view: webhooks.DeliveryView) -> EmailDelivery:
@@ -113,13 +135,14 @@ class EmailDelivery:
         return cls(id=strawberry.ID(global_id.encode("EmailDelivery", d.id)), to=d.target, **_attempts(view))
 
 
-@strawberry.type(name="WebhookSubscription")
+@strawberry.type(name="WebhookSubscription", description="An endpoint that receives events, signed with the Standard "
+                                                         "Webhooks headers.")
 class WebhookSubscription(Node):
-    id: strawberry.ID
-    url: str
-    events: list[WebhookEvent]  # type: ignore[valid-type]
-    active: bool
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The subscription's global ID.")
+    url: str = strawberry.field(description="Where events are POSTed.")
+    events: list[WebhookEvent] = strawberry.field(description="The events it receives.")  # type: ignore[valid-type]
+    active: bool = strawberry.field(description="Whether deliveries are sent.")
+    created_at: datetime = strawberry.field(description="When it was created.")
     row: strawberry.Private[SubscriptionRow]
 
     @classmethod
@@ -137,8 +160,9 @@ class WebhookSubscription(Node):
     async def deliveries(
         self,
         info: Info,
-        status: list[DeliveryStatus] | None = None,  # type: ignore[valid-type]
-        first: int | None = 20,
+        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only deliveries in these statuses.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many, newest first.")] = 20,
     ) -> list[WebhookDelivery]:
         size = check_page(first, None)
         statuses = tuple(sorted(DeliveryStatusEnum(s).value for s in status)) if status else ()
@@ -172,23 +196,26 @@ class DeliveriesBySubscriptionLoader(DataLoader[DeliveriesKey, list[webhooks.Del
         return [found.get(key, []) for key in keys]
 
 
-@strawberry.input
+@strawberry.input(description="A new webhook subscription.")
 class WebhookSubscriptionInput:
-    url: str
-    events: list[WebhookEvent]  # type: ignore[valid-type]
+    url: str = strawberry.field(description="An https URL at a public address.")
+    events: list[WebhookEvent] = strawberry.field(description="The events to receive, at least one.")  # type: ignore[valid-type]
 
 
-@strawberry.input
+@strawberry.input(description="What to change; left out: unchanged.")
 class WebhookSubscriptionUpdateInput:
-    url: str | None = None
-    events: list[WebhookEvent] | None = None  # type: ignore[valid-type]
-    active: bool | None = None
+    url: str | None = strawberry.field(default=None, description="A new https URL.")
+    events: list[WebhookEvent] | None = strawberry.field(default=None, description="The new list of events.")  # type: ignore[valid-type]
+    active: bool | None = strawberry.field(default=None, description="Pause (false) or resume (true) deliveries.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a webhook subscription mutation.")
 class WebhookSubscriptionPayload:
-    errors: list[UserError]
-    webhook_subscription: WebhookSubscription | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    webhook_subscription: WebhookSubscription | None = strawberry.field(
+        default=None, description="The subscription; null when refused.")
     secret: str | None = strawberry.field(
         default=None, description="`whsec_` + base64: shown once, never stored; verify signatures with it."
     )
@@ -220,9 +247,15 @@ class NotifyQuery:
     async def notifications(
         self,
         info: Info,
-        unread_only: bool | None = False,
-        first: int | None = 20,
-        after: str | None = None,
+        unread_only: Annotated[bool | None, strawberry.argument(
+            description="Only notifications not yet marked read.",
+        )] = False,
+        first: Annotated[int | None, strawberry.argument(
+            description="How many items to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).",
+        )] = 20,
+        after: Annotated[str | None, strawberry.argument(
+            description="The endCursor of the previous page; leave it out for the first page.",
+        )] = None,
     ) -> Connection[Notification]:
         context = info.context
         size = check_page(first, after)
@@ -255,9 +288,10 @@ class NotifyQuery:
     async def email_deliveries(
         self,
         info: Info,
-        status: list[DeliveryStatus] | None = None,  # type: ignore[valid-type]
-        to: str | None = None,
-        first: int | None = 20,
+        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only deliveries in these statuses.")] = None,
+        to: Annotated[str | None, strawberry.argument(description="Only e-mails to this address.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many, newest first (at most 100).")] = 20,
     ) -> list[EmailDelivery]:
         context = info.context
         size = check_page(first, None)
@@ -277,7 +311,9 @@ class NotifyMutation:
     )
     @admins
     async def webhook_subscription_create(
-        self, info: Info, input: WebhookSubscriptionInput
+        self, info: Info, input: Annotated[WebhookSubscriptionInput, strawberry.argument(
+            description="The endpoint and its events.",
+        )]
     ) -> WebhookSubscriptionPayload:
         context = info.context
 
@@ -300,7 +336,10 @@ class NotifyMutation:
                                      "stops every delivery not yet sent.")
     @admins
     async def webhook_subscription_update(
-        self, info: Info, id: strawberry.ID, input: WebhookSubscriptionUpdateInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The subscription's global ID.")],
+        input: Annotated[WebhookSubscriptionUpdateInput, strawberry.argument(description="What to change.")],
     ) -> WebhookSubscriptionPayload:
         context = info.context
 
@@ -316,7 +355,11 @@ class NotifyMutation:
 
     @strawberry.mutation(description="Admins: a new signing secret, shown once; the old one stops signing at once.")
     @admins
-    async def webhook_subscription_rotate_secret(self, info: Info, id: strawberry.ID) -> WebhookSubscriptionPayload:
+    async def webhook_subscription_rotate_secret(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The subscription's global ID.")],
+    ) -> WebhookSubscriptionPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
@@ -330,7 +373,11 @@ class NotifyMutation:
         description="Marks one of the caller's own notifications read; false for any other ID."
     )
     @signed_in
-    async def notification_mark_read(self, info: Info, id: strawberry.ID) -> bool:
+    async def notification_mark_read(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The notification's global ID.")],
+    ) -> bool:
         context = info.context
         user_id = context.principal.user_id
         notification_id = global_id.decode_as(id, "Notification")

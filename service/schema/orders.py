@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -35,7 +35,7 @@ from service.schema.access import (
     then,
 )
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
-from service.schema.common import Money, Node, UserError, user_errors
+from service.schema.common import Money, Node, UserError, describe_values, user_errors
 from service.schema.context import ADMIN_ROLES, Context
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
@@ -45,8 +45,23 @@ from service.schema.pagination import Connection
 
 Info = strawberry.Info[Context, None]
 
-OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
-OrderLineStatus = strawberry.enum(models.OrderLineStatus, name="OrderLineStatus")
+OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus",
+                              description="Where an order is in its lifecycle.")
+describe_values(OrderStatus, {
+    "PENDING_PAYMENT": "A PREPAID tenant's order waiting for payment (orderMarkPaid).",
+    "PAID": "Paid; the customer may still cancel before the cutoff.",
+    "PLACED": "A PAY_AT_PICKUP tenant's order: paid at pickup.",
+    "CONFIRMED": "Its batch closed and it goes ahead.",
+    "READY_FOR_PICKUP": "The goods arrived at the pickup point.",
+    "PICKED_UP": "The customer collected it.",
+    "CANCELLED": "Cancelled; its stock was released and any payment refunded.",
+})
+OrderLineStatus = strawberry.enum(models.OrderLineStatus, name="OrderLineStatus",
+                                  description="Whether a line still counts.")
+describe_values(OrderLineStatus, {
+    "ACTIVE": "The line counts in the order's total.",
+    "CANCELLED": "Cancelled: refunded, or its offer fell below its minimum.",
+})
 
 
 async def order_scope(context: Context) -> OrderScope:
@@ -90,12 +105,13 @@ class LinesByOrderLoader(KeyedLoader):
     default = list
 
 
-@strawberry.type(name="OrderLine")
+@strawberry.type(name="OrderLine", description="One offer in an order, with its quantity and price.")
 class OrderLine:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The line's ID (give it to orderRefund).")
     product_name: str = strawberry.field(description="Snapshot at order time.")
-    quantity: int
-    status: OrderLineStatus  # type: ignore[valid-type]
+    quantity: int = strawberry.field(description="How many units.")
+    status: OrderLineStatus = strawberry.field(description="ACTIVE, or CANCELLED (refunded, or its "  # type: ignore[valid-type]
+                                                           "offer fell below its minimum).")
     row: strawberry.Private[models.OrderLine]
     currency: strawberry.Private[str]
 
@@ -110,15 +126,15 @@ class OrderLine:
             currency=currency,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The offer's price when the order was placed.")
     def unit_price(self) -> Money:
         return Money.of(self.row.unit_price_minor, self.currency)
 
-    @strawberry.field
+    @strawberry.field(description="unitPrice times quantity.")
     def total(self) -> Money:
         return Money.of(self.row.unit_price_minor * self.row.quantity, self.currency)
 
-    @strawberry.field
+    @strawberry.field(description="The offer ordered.")
     async def offer(self, info: Info) -> Offer:
         return Offer.of(await get_loader(info.context, OfferByIdLoader).load(self.row.offer_id))
 
@@ -127,17 +143,18 @@ _ORDER_VALUES = ("id", "number", "customer_name", "status", "pickup_code", "paym
                  "paid_at", "cancelled_at", "picked_up_at")
 
 
-@strawberry.type(name="Order")
+@strawberry.type(name="Order", description="A customer's order in one batch, for pickup at one point.")
 class Order(Node):
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The order's global ID.")
     number: str = strawberry.field(description="Short human number, unique in the tenant.")
-    customer_name: str
-    status: OrderStatus  # type: ignore[valid-type]
-    payment_reference: str | None
-    placed_at: datetime
-    paid_at: datetime | None
-    cancelled_at: datetime | None
-    picked_up_at: datetime | None
+    customer_name: str = strawberry.field(description="The customer's display name.")
+    status: OrderStatus = strawberry.field(description="Where the order is in its lifecycle.")  # type: ignore[valid-type]
+    payment_reference: str | None = strawberry.field(description="The payment provider's reference given to "
+                                                                 "orderMarkPaid; null until paid.")
+    placed_at: datetime = strawberry.field(description="When it was placed.")
+    paid_at: datetime | None = strawberry.field(description="When it was marked paid; null otherwise.")
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled; null otherwise.")
+    picked_up_at: datetime | None = strawberry.field(description="When it was picked up; null otherwise.")
     row: strawberry.Private[models.Order]
 
     @classmethod
@@ -162,11 +179,11 @@ class Order(Node):
             row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The batch it was placed in.")
     async def batch(self, info: Info) -> Batch:
         return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
 
-    @strawberry.field
+    @strawberry.field(description="Where it is collected.")
     async def pickup_point(self, info: Info) -> PickupPoint:
         return PickupPoint.of(
             await get_loader(info.context, PickupPointByIdLoader).load(self.row.pickup_point_id)
@@ -182,7 +199,7 @@ class Order(Node):
     def pick_number(self, info: Info) -> int | None:
         return load_now(get_loader(info.context, PickNumberLoader), self.row.id)
 
-    @strawberry.field
+    @strawberry.field(description="Its lines, cancelled ones included.")
     async def lines(self, info: Info) -> list[OrderLine]:
         rows = await get_loader(info.context, LinesByOrderLoader).load(self.row.id)
         return [OrderLine.of(r, self.row.currency) for r in rows]
@@ -195,7 +212,7 @@ class Order(Node):
         )
         return Money.of(active, self.row.currency)
 
-    @strawberry.field
+    @strawberry.field(description="What was refunded on it.")
     def refunded(self) -> Money:
         return Money.of(self.row.refunded_minor, self.row.currency)
 
@@ -216,11 +233,18 @@ class OrdersQuery:
     async def orders(
         self,
         info: Info,
-        batch_id: strawberry.ID | None = None,
-        pickup_point_id: strawberry.ID | None = None,
-        status: list[OrderStatus] | None = None,  # type: ignore[valid-type]
-        first: int | None = 20,
-        after: str | None = None,
+        batch_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only orders of this batch.")] = None,
+        pickup_point_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only orders for this pickup point.",
+        )] = None,
+        status: Annotated[list[OrderStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+            description="Only orders in these statuses.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="How many items to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).",
+        )] = 20,
+        after: Annotated[str | None, strawberry.argument(
+            description="The endCursor of the previous page; leave it out for the first page.",
+        )] = None,
     ) -> Connection[Order]:
         context = info.context
         size = check_page(first, after)
@@ -239,9 +263,13 @@ class OrdersQuery:
             )
         return Connection.of(page, Order.of)
 
-    @strawberry.field
+    @strawberry.field(description="One order by its ID; null when the caller may not see it.")
     @requires(USERS, ADMINS)
-    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+    async def order(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's global ID.")],
+    ) -> Order | None:
         order_id = decode(id, "Order")
         if order_id is None:
             return None
@@ -249,26 +277,29 @@ class OrdersQuery:
 
 
 # -- mutations ------------------------------------------------------------------------------
-@strawberry.input
+@strawberry.input(description="One line of a new order.")
 class OrderLineInput:
-    offer_id: strawberry.ID
-    quantity: int
+    offer_id: strawberry.ID = strawberry.field(description="The offer's global ID, in the order's batch.")
+    quantity: int = strawberry.field(description="How many units, at least 1.")
 
 
-@strawberry.input
+@strawberry.input(description="A new order.")
 class OrderPlaceInput:
-    batch_id: strawberry.ID
-    pickup_point_id: strawberry.ID
-    lines: list[OrderLineInput]
+    batch_id: strawberry.ID = strawberry.field(description="The OPEN batch's global ID.")
+    pickup_point_id: strawberry.ID = strawberry.field(description="Where the customer collects it: a point that "
+                                                                  "takes orders.")
+    lines: list[OrderLineInput] = strawberry.field(description="At least one line; all are reserved or none.")
     idempotency_key: str = strawberry.field(
         description="The same key from the same customer returns the same order, never a second one."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of an order mutation.")
 class OrderPayload:
-    errors: list[UserError]
-    order: Order | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    order: Order | None = strawberry.field(default=None, description="The order as it is now; null when refused.")
     already_picked_up: bool = strawberry.field(
         default=False,
         description="pickupConfirm: the order had been picked up before this call, so nothing is to "
@@ -319,7 +350,11 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
 class OrdersMutation:
     @strawberry.mutation(description="A signed-in customer orders from an OPEN batch for pickup at a point.")
     @requires(Caller.CUSTOMER, roles_in_sql=True)
-    async def order_place(self, info: Info, input: OrderPlaceInput) -> OrderPayload:
+    async def order_place(
+        self,
+        info: Info,
+        input: Annotated[OrderPlaceInput, strawberry.argument(description="The order, with its idempotency key.")],
+    ) -> OrderPayload:
         context = info.context
         try:
             placed = await _place(context, input)
@@ -340,7 +375,11 @@ class OrdersMutation:
 
     @strawberry.mutation(description="Its customer, before the cutoff: the stock is released at once.")
     @requires(Caller.CUSTOMER)
-    async def order_cancel(self, info: Info, id: strawberry.ID) -> OrderPayload:
+    async def order_cancel(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's global ID.")],
+    ) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
 
@@ -358,7 +397,14 @@ class OrdersMutation:
         "payment reference."
     )
     @requires(Caller.API_KEY, Caller.PLATFORM)
-    async def order_mark_paid(self, info: Info, id: strawberry.ID, payment_reference: str) -> OrderPayload:
+    async def order_mark_paid(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's global ID.")],
+        payment_reference: Annotated[str, strawberry.argument(description="The payment provider's reference of the "
+                                                                          "payment; the same reference again "
+                                                                          "changes nothing.")],
+    ) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
 
@@ -376,7 +422,10 @@ class OrdersMutation:
     @strawberry.mutation(description="That pickup point's leader: the customer collected the order.")
     @requires(Caller.LEADER)
     async def pickup_confirm(
-        self, info: Info, pickup_point_id: strawberry.ID, pickup_code: str
+        self,
+        info: Info,
+        pickup_point_id: Annotated[strawberry.ID, strawberry.argument(description="The leader's pickup point.")],
+        pickup_code: Annotated[str, strawberry.argument(description="The code the customer shows.")],
     ) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}

@@ -13,24 +13,27 @@ from service.pagination import BadPage, Page
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page is in its list.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-    has_previous_page: bool = False
-    start_cursor: str | None = None
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    end_cursor: str | None = strawberry.field(description="The last item's cursor: give it as `after` for the next "
+                                                          "page.")
+    has_previous_page: bool = strawberry.field(default=False, description="Whether items precede this page (always "
+                                                                          "false: lists are read forwards).")
+    start_cursor: str | None = strawberry.field(default=None, description="The first item's cursor.")
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page and its cursor.")
 class Edge(Generic[T]):
-    node: T
-    cursor: str
+    node: T = strawberry.field(description="The item.")
+    cursor: str = strawberry.field(description="Give it as `after` to read the items that follow this one.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A page of a list (a Relay connection): read the next page with `after: pageInfo.endCursor`.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page, in the list's order.")
+    page_info: PageInfo = strawberry.field(description="Where this page is in the list.")
 
     @classmethod
     def of(cls, page: Page[Any], to_node: Callable[[Any], Any]) -> Connection[Any]:

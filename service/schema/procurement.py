@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -42,7 +42,7 @@ from service.schema.access import (
 from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
-from service.schema.common import Money, Node, UserError
+from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import ADMIN_ROLES, Context
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
@@ -52,8 +52,20 @@ from service.schema.orders import Order, OrderByIdLoader, OrderPayload
 from service.schema.pagination import Connection
 
 Info = strawberry.Info[Context, None]
-PurchaseOrderStatus = strawberry.enum(models.PurchaseOrderStatus, name="PurchaseOrderStatus")
-CommissionStatus = strawberry.enum(models.CommissionStatus, name="CommissionStatus")
+PurchaseOrderStatus = strawberry.enum(models.PurchaseOrderStatus, name="PurchaseOrderStatus",
+                                      description="Where a purchase order is.")
+describe_values(PurchaseOrderStatus, {
+    "SENT": "Made by the close and sent to the supplier.",
+    "ACKNOWLEDGED": "The supplier acknowledged it.",
+    "SHIPPED": "The supplier shipped it.",
+})
+CommissionStatus = strawberry.enum(models.CommissionStatus, name="CommissionStatus",
+                                   description="Where a commission is.")
+describe_values(CommissionStatus, {
+    "PENDING": "The order is not picked up yet.",
+    "EARNED": "The order was picked up: the leader is owed it.",
+    "REVERSED": "Its lines were refunded: taken back.",
+})
 
 
 class PurchaseOrderByIdLoader(KeyedLoader):
@@ -103,23 +115,23 @@ async def may_see_purchase_order(context: Context, row: models.PurchaseOrder) ->
 
 
 # -- types ----------------------------------------------------------------------------------
-@strawberry.type(name="PickupPointQuantity")
+@strawberry.type(name="PickupPointQuantity", description="How many units go to one pickup point.")
 class PickupPointQuantity:
-    quantity: int
+    quantity: int = strawberry.field(description="How many units.")
     pickup_point_id: strawberry.Private[UUID]
 
-    @strawberry.field
+    @strawberry.field(description="The pickup point.")
     async def pickup_point(self, info: Info) -> PickupPoint:
         return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.pickup_point_id))
 
 
-@strawberry.type(name="PurchaseOrderLine")
+@strawberry.type(name="PurchaseOrderLine", description="One product on a purchase order.")
 class PurchaseOrderLine:
-    quantity: int
+    quantity: int = strawberry.field(description="How many units in all.")
     row: strawberry.Private[models.PurchaseOrderLine]
     currency: strawberry.Private[str]
 
-    @strawberry.field
+    @strawberry.field(description="The product.")
     async def product(self, info: Info) -> Product:
         return Product.of(await get_loader(info.context, ProductByIdLoader).load(self.row.product_id))
 
@@ -127,15 +139,15 @@ class PurchaseOrderLine:
     def product_name(self) -> str:
         return self.row.product_name
 
-    @strawberry.field
+    @strawberry.field(description="The unit.")
     def unit(self) -> str:
         return self.row.unit
 
-    @strawberry.field
+    @strawberry.field(description="The supplier's cost per unit.")
     def unit_cost(self) -> Money:
         return Money.of(self.row.unit_cost_minor, self.currency)
 
-    @strawberry.field
+    @strawberry.field(description="unitCost times quantity.")
     def total(self) -> Money:
         return Money.of(self.row.total_cost_minor, self.currency)
 
@@ -145,14 +157,16 @@ class PurchaseOrderLine:
         return [PickupPointQuantity(quantity=q, pickup_point_id=p) for p, q in by_product.get(self.row.product_id, [])]
 
 
-@strawberry.type(name="PurchaseOrder")
+@strawberry.type(
+    name="PurchaseOrder", description="What one supplier delivers for one batch (采购单), made by the close.")
 class PurchaseOrder(Node):
-    id: strawberry.ID
-    number: str
-    status: PurchaseOrderStatus  # type: ignore[valid-type]
-    created_at: datetime
-    acknowledged_at: datetime | None
-    shipped_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="The purchase order's global ID.")
+    number: str = strawberry.field(description="Its number.")
+    status: PurchaseOrderStatus = strawberry.field(description="Where it is: sent, acknowledged, "  # type: ignore[valid-type]
+                                                               "shipped.")
+    created_at: datetime = strawberry.field(description="When the close made it.")
+    acknowledged_at: datetime | None = strawberry.field(description="When the supplier acknowledged it; null before.")
+    shipped_at: datetime | None = strawberry.field(description="When the supplier shipped it; null before.")
     row: strawberry.Private[models.PurchaseOrder]
 
     @classmethod
@@ -161,20 +175,20 @@ class PurchaseOrder(Node):
                    status=models.PurchaseOrderStatus(row.status), created_at=row.created_at,
                    acknowledged_at=row.acknowledged_at, shipped_at=row.shipped_at, row=row)
 
-    @strawberry.field
+    @strawberry.field(description="The batch.")
     async def batch(self, info: Info) -> Batch:
         return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
 
-    @strawberry.field
+    @strawberry.field(description="The supplier.")
     async def supplier(self, info: Info) -> Supplier:
         return Supplier.of(await get_loader(info.context, SupplierByIdLoader).load(self.row.supplier_id))
 
-    @strawberry.field
+    @strawberry.field(description="One line per product.")
     async def lines(self, info: Info) -> list[PurchaseOrderLine]:
         rows = await get_loader(info.context, LinesByPurchaseOrderLoader).load(self.row.id)
         return [PurchaseOrderLine(quantity=r.quantity, row=r, currency=self.row.currency) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(description="The sum of its lines' costs.")
     def total_cost(self) -> Money:
         return Money.of(self.row.total_cost_minor, self.row.currency)
 
@@ -191,23 +205,23 @@ async def _load_purchase_order(context: Context, id: UUID) -> PurchaseOrder | No
     return PurchaseOrder.of(row) if row is not None and await may_see_purchase_order(context, row) else None
 
 
-@strawberry.type(name="PickListLine")
+@strawberry.type(name="PickListLine", description="A product and quantity in a pick list's order.")
 class PickListLine:
-    product_name: str
-    unit: str
-    quantity: int
+    product_name: str = strawberry.field(description="The product's name at order time.")
+    unit: str = strawberry.field(description="The unit it is sold in.")
+    quantity: int = strawberry.field(description="How many units.")
 
 
-@strawberry.type(name="PickListOrder")
+@strawberry.type(name="PickListOrder", description="An order on a pick list.")
 class PickListOrder:
-    customer_name: str
+    customer_name: str = strawberry.field(description="The customer's display name.")
     pick_number: int | None = strawberry.field(
         description="The order's short number on this pick list (\"#12\" on its bag), set when the batch "
                     "closes; null in the preview before. Not a secret: the leader finds the bag by it.")
-    lines: list[PickListLine]
+    lines: list[PickListLine] = strawberry.field(description="What goes in the order's bag.")
     row: strawberry.Private[Any]
 
-    @strawberry.field
+    @strawberry.field(description="The order.")
     def order(self) -> Order:
         return Order.of(self.row)
 
@@ -220,20 +234,20 @@ class PickListOrder:
         return then(is_admin(info.context), lambda admin: self.row.pickup_code if admin else None)
 
 
-@strawberry.type(name="PickList")
+@strawberry.type(name="PickList", description="What one pickup point receives for one batch, per order (拣货单).")
 class PickList:
     totals: list[PickListLine] = strawberry.field(description="What the leader receives, summed per product.")
-    orders: list[PickListOrder]
+    orders: list[PickListOrder] = strawberry.field(description="The point's orders, by pick number.")
     final: bool = strawberry.field(description="False before the batch closes: a live preview of the orders so far.")
-    received_at: datetime | None
+    received_at: datetime | None = strawberry.field(description="When the leader received the delivery; null before.")
     batch_id: strawberry.Private[UUID]
     pickup_point_id: strawberry.Private[UUID]
 
-    @strawberry.field
+    @strawberry.field(description="The batch.")
     async def batch(self, info: Info) -> Batch:
         return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.batch_id))
 
-    @strawberry.field
+    @strawberry.field(description="The pickup point.")
     async def pickup_point(self, info: Info) -> PickupPoint:
         return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.pickup_point_id))
 
@@ -265,14 +279,18 @@ async def _point_for_leader_or_admin(context: Context, batch_id: str, pickup_poi
     return batch.id, point.id
 
 
-@strawberry.type(name="Commission")
+@strawberry.type(name="Commission", description="A leader's commission on one order: the leader's rate (snapshot at "
+                                                "order time) times the goods value, rounded half-up per line.")
 class Commission(Node):
-    id: strawberry.ID
-    status: CommissionStatus  # type: ignore[valid-type]
-    rate: Decimal
-    created_at: datetime
-    earned_at: datetime | None
-    reversed_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="The commission's global ID.")
+    status: CommissionStatus = strawberry.field(description="Pending until the order is picked up, "  # type: ignore[valid-type]
+                                                            "then earned; reversed for refunded "
+                                                            "lines.")
+    rate: Decimal = strawberry.field(description="The leader's commission rate when the order was placed, a fraction "
+                                                 "(0.1 is 10 %).")
+    created_at: datetime = strawberry.field(description="When the commission was recorded.")
+    earned_at: datetime | None = strawberry.field(description="When the order was picked up; null before.")
+    reversed_at: datetime | None = strawberry.field(description="When a refund reversed it; null otherwise.")
     row: strawberry.Private[models.Commission]
 
     @classmethod
@@ -285,19 +303,19 @@ class Commission(Node):
     def amount(self) -> Money:
         return Money.of(self.row.amount_minor, self.row.currency)
 
-    @strawberry.field
+    @strawberry.field(description="What refunds took back from it.")
     def reversed_amount(self) -> Money:
         return Money.of(self.row.reversed_minor, self.row.currency)
 
-    @strawberry.field
+    @strawberry.field(description="The leader who earns it.")
     async def leader(self, info: Info) -> Leader:
         return Leader.of(await get_loader(info.context, LeaderByIdLoader).load(self.row.leader_id))
 
-    @strawberry.field
+    @strawberry.field(description="The order it is paid on.")
     async def order(self, info: Info) -> Order:
         return Order.of(await get_loader(info.context, OrderByIdLoader).load(self.row.order_id))
 
-    @strawberry.field
+    @strawberry.field(description="The order's batch.")
     async def batch(self, info: Info) -> Batch:
         return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
 
@@ -324,8 +342,16 @@ async def _load_commission(context: Context, id: UUID) -> Commission | None:
 class ProcurementQuery:
     @strawberry.field(description="Admins see every purchase order; a supplier's staff their own.")
     @requires(ADMINS, Caller.SUPPLIER)
-    async def purchase_orders(self, info: Info, batch_id: strawberry.ID | None = None, first: int | None = 20,
-                              after: str | None = None) -> Connection[PurchaseOrder]:
+    async def purchase_orders(
+        self,
+        info: Info,
+        batch_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Only purchase orders of this batch.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
+    ) -> Connection[PurchaseOrder]:
         size = check_page(first, after)
         supplier_id = await supplier_scope(info.context)
         batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
@@ -336,15 +362,29 @@ class ProcurementQuery:
 
     @strawberry.field(description="That point's leader and admins. Before the close: a live preview.")
     @requires(ADMINS, Caller.LEADER)
-    async def pick_list(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
+    async def pick_list(
+        self,
+        info: Info,
+        batch_id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+        pickup_point_id: Annotated[strawberry.ID, strawberry.argument(description="The pickup point's global ID.")],
+    ) -> PickList:
         bid, pid = await _point_for_leader_or_admin(info.context, batch_id, pickup_point_id)
         return await build_pick_list(info.context, bid, pid)
 
     @strawberry.field(description="A leader sees their own commissions; admins all (filter by leaderId).")
     @requires(ADMINS, Caller.LEADER)
-    async def commissions(self, info: Info, leader_id: strawberry.ID | None = None,
-                          batch_id: strawberry.ID | None = None, first: int | None = 20,
-                          after: str | None = None) -> Connection[Commission]:
+    async def commissions(
+        self,
+        info: Info,
+        leader_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Admins: only this leader's commissions.")] = None,
+        batch_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only commissions on orders of this "
+                                                                                  "batch.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
+    ) -> Connection[Commission]:
         size = check_page(first, after)
         context = info.context
         leader = await existing(context, LeaderByIdLoader, leader_id, "Leader", "leaderId")
@@ -362,10 +402,13 @@ class ProcurementQuery:
         return Connection.of(page, Commission.of)
 
 
-@strawberry.type
+@strawberry.type(description="The result of a purchase order mutation.")
 class PurchaseOrderPayload:
-    errors: list[UserError]
-    purchase_order: PurchaseOrder | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    purchase_order: PurchaseOrder | None = strawberry.field(
+        default=None, description="The purchase order as it is now; null when refused.")
 
 
 # -- mutations ------------------------------------------------------------------------------
@@ -374,7 +417,11 @@ class ProcurementMutation:
     @strawberry.mutation(description="Admins: close now, the same pipeline as the cutoff. Closing a batch "
                                      "that is already closed returns it unchanged.")
     @admins
-    async def batch_close(self, info: Info, id: strawberry.ID) -> BatchPayload:
+    async def batch_close(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+    ) -> BatchPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
@@ -394,18 +441,31 @@ class ProcurementMutation:
 
     @strawberry.mutation(description="The supplier (or an admin): SENT -> ACKNOWLEDGED.")
     @requires(ADMINS, Caller.SUPPLIER)
-    async def purchase_order_acknowledge(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
+    async def purchase_order_acknowledge(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The purchase order's global ID.")],
+    ) -> PurchaseOrderPayload:
         return await _advance(info.context, id, models.PurchaseOrderStatus.ACKNOWLEDGED)
 
     @strawberry.mutation(description="The supplier (or an admin): -> SHIPPED.")
     @requires(ADMINS, Caller.SUPPLIER)
-    async def purchase_order_mark_shipped(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
+    async def purchase_order_mark_shipped(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The purchase order's global ID.")],
+    ) -> PurchaseOrderPayload:
         return await _advance(info.context, id, models.PurchaseOrderStatus.SHIPPED)
 
     @strawberry.mutation(description="That point's leader: the goods arrived; its CONFIRMED orders become "
                                      "READY_FOR_PICKUP and their customers are notified.")
     @requires(ADMINS, Caller.LEADER)
-    async def delivery_receive(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
+    async def delivery_receive(
+        self,
+        info: Info,
+        batch_id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+        pickup_point_id: Annotated[strawberry.ID, strawberry.argument(description="The leader's pickup point.")],
+    ) -> PickList:
         context = info.context
         bid, pid = await _point_for_leader_or_admin(context, batch_id, pickup_point_id)
         session = await context.session()
@@ -421,8 +481,15 @@ class ProcurementMutation:
     @strawberry.mutation(description="Admins: after-sales refund of lines, reversing the leader's commission "
                                      "on them.")
     @admins
-    async def order_refund(self, info: Info, id: strawberry.ID, line_ids: list[strawberry.ID],
-                           reason: str) -> OrderPayload:
+    async def order_refund(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's global ID.")],
+        line_ids: Annotated[list[strawberry.ID], strawberry.argument(description="The lines to refund (OrderLine.id).",
+    )],
+                           reason: Annotated[str, strawberry.argument(
+                               description="Why, for the customer.")],
+                           ) -> OrderPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:

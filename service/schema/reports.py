@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
@@ -10,7 +11,7 @@ from service.errors import UserErrors
 from service.reports import exports, queries
 from service.reports.queries import Grouping
 from service.schema.access import admins, query_error, serial_session
-from service.schema.common import Money
+from service.schema.common import Money, describe_values
 from service.schema.context import Context
 
 Info = strawberry.Info[Context, None]
@@ -20,13 +21,21 @@ SalesReportGrouping = strawberry.enum(
     description="DAY: the tenant's local dates (every day of the period, quiet ones too); the others "
                 "one row per batch, leader, pickup point, product or supplier that sold or refunded.",
 )
+describe_values(SalesReportGrouping, {
+    "DAY": "One row per local date of the period, quiet days too.",
+    "BATCH": "One row per batch.",
+    "LEADER": "One row per leader.",
+    "PICKUP_POINT": "One row per pickup point.",
+    "PRODUCT": "One row per product.",
+    "SUPPLIER": "One row per supplier.",
+})
 
 
-@strawberry.input
+@strawberry.input(description="A sales report's period (local dates of the tenant's time zone) and grouping.")
 class SalesReportInput:
     day_from: date = strawberry.field(name="from", description="A local date of the tenant's time zone.")
     day_to: date = strawberry.field(name="to", description="Inclusive: the period is at most 366 days.")
-    group_by: Grouping
+    group_by: Grouping = strawberry.field(description="What one row stands for.")
 
 
 @strawberry.type(description="Orders: those with an active line in the row, placed in the period, whose "
@@ -34,12 +43,13 @@ class SalesReportInput:
                              "value of those lines. refunded: the refunds made in the period.")
 class SalesReportRow:
     key: str = strawberry.field(description="The local date (YYYY-MM-DD) or the row's global ID; TOTAL.")
-    label: str
-    orders: int
-    customers: int
-    units: int
-    gmv: Money
-    refunded: Money
+    label: str = strawberry.field(description="The row's name: the date, or the batch's title, the leader's, "
+                                              "point's, product's or supplier's name.")
+    orders: int = strawberry.field(description="Orders that count, with an active line in the row.")
+    customers: int = strawberry.field(description="Distinct customers of those orders.")
+    units: int = strawberry.field(description="Units of those lines.")
+    gmv: Money = strawberry.field(description="The value of those lines (gross merchandise value).")
+    refunded: Money = strawberry.field(description="Refunds made in the period.")
 
     @classmethod
     def of(cls, row: queries.ReportRow, currency: str) -> SalesReportRow:
@@ -47,9 +57,10 @@ class SalesReportRow:
                    gmv=Money.of(row.gmv_minor, currency), refunded=Money.of(row.refunded_minor, currency))
 
 
-@strawberry.type
+@strawberry.type(description="A sales report: one row per group, and their total.")
 class SalesReport:
-    rows: list[SalesReportRow]
+    rows: list[SalesReportRow] = strawberry.field(description="One row per day or per batch, leader, pickup point, "
+                                                              "product or supplier.")
     total: SalesReportRow = strawberry.field(
         description="Sums of the rows, but orders and customers: distinct over the whole period.")
     csv_url: str = strawberry.field(description="The same rows as CSV (UTF-8 with a BOM): a signed link, "
@@ -60,7 +71,11 @@ class SalesReport:
 class ReportsQuery:
     @strawberry.field(description="Admins: sales over a period of the tenant's local dates, grouped.")
     @admins
-    async def sales_report(self, info: Info, input: SalesReportInput) -> SalesReport:
+    async def sales_report(
+        self,
+        info: Info,
+        input: Annotated[SalesReportInput, strawberry.argument(description="The period and how to group it.")],
+    ) -> SalesReport:
         context = info.context
         tenant = context.tenant
         try:

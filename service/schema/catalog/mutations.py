@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,40 +18,44 @@ from service.schema.mutation import run_mutation
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.input
+@strawberry.input(description="A new supplier.")
 class SupplierInput:
-    name: str
-    contact_email: str | None = None
+    name: str = strawberry.field(description="The supplier's name.")
+    contact_email: str | None = strawberry.field(default=None, description="Where purchase orders are e-mailed.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a supplier mutation.")
 class SupplierPayload:
-    errors: list[UserError]
-    supplier: Supplier | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    supplier: Supplier | None = strawberry.field(default=None, description="The supplier; null when refused.")
 
 
-@strawberry.input
+@strawberry.input(description="A login for a supplier's staff.")
 class SupplierAccountInput:
-    supplier_id: strawberry.ID
-    email: str
-    password: str
+    supplier_id: strawberry.ID = strawberry.field(description="The supplier's global ID.")
+    email: str = strawberry.field(description="The login e-mail.")
+    password: str = strawberry.field(description="At least 8 characters.")
 
 
-@strawberry.input
+@strawberry.input(description="A product's values (productUpdate replaces them all).")
 class ProductInput:
-    supplier_id: strawberry.ID
-    name: str
-    unit: str
-    cost: Decimal
-    description: str | None = None
-    image_url: str | None = None
-    active: bool | None = True
+    supplier_id: strawberry.ID = strawberry.field(description="The supplier's global ID.")
+    name: str = strawberry.field(description="The product's name.")
+    unit: str = strawberry.field(description="The unit it is sold in.")
+    cost: Decimal = strawberry.field(description="What the supplier is paid per unit, a decimal string.")
+    description: str | None = strawberry.field(default=None, description="A longer description.")
+    image_url: str | None = strawberry.field(default=None, description="An https URL of an image.")
+    active: bool | None = strawberry.field(default=True, description="Whether it can be offered in new batches.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a product mutation.")
 class ProductPayload:
-    errors: list[UserError]
-    product: Product | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    product: Product | None = strawberry.field(default=None, description="The product as it is now; null when refused.")
 
 
 def _product_fields(context: Context, input: ProductInput) -> dict:
@@ -71,7 +76,11 @@ def _product_fields(context: Context, input: ProductInput) -> dict:
 class CatalogMutation:
     @strawberry.mutation(description="Admins.")
     @admins
-    async def supplier_create(self, info: Info, input: SupplierInput) -> SupplierPayload:
+    async def supplier_create(
+        self,
+        info: Info,
+        input: Annotated[SupplierInput, strawberry.argument(description="The supplier.")],
+    ) -> SupplierPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -84,7 +93,11 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Admins: a login for the supplier's staff.")
     @admins
-    async def supplier_account_create(self, info: Info, input: SupplierAccountInput) -> SupplierPayload:
+    async def supplier_account_create(
+        self,
+        info: Info,
+        input: Annotated[SupplierAccountInput, strawberry.argument(description="The login.")],
+    ) -> SupplierPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -101,7 +114,11 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Admins.")
     @admins
-    async def product_create(self, info: Info, input: ProductInput) -> ProductPayload:
+    async def product_create(
+        self,
+        info: Info,
+        input: Annotated[ProductInput, strawberry.argument(description="The product.")],
+    ) -> ProductPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -112,7 +129,12 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Admins: replaces every field of the product.")
     @admins
-    async def product_update(self, info: Info, id: strawberry.ID, input: ProductInput) -> ProductPayload:
+    async def product_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The product's global ID.")],
+        input: Annotated[ProductInput, strawberry.argument(description="Every value of the product.")],
+    ) -> ProductPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.catalog import queries
@@ -28,7 +30,12 @@ class CatalogQuery:
     @strawberry.field(description="Admins.")
     @admins
     async def suppliers(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
     ) -> Connection[Supplier]:
         context = info.context
         first = check_page(first, after)
@@ -39,7 +46,14 @@ class CatalogQuery:
     @strawberry.field(description="Admins see every product; a supplier's staff see their supplier's only.")
     @requires(ADMINS, Caller.SUPPLIER)
     async def products(
-        self, info: Info, search: str | None = None, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        search: Annotated[str | None, strawberry.argument(description="Only products whose name contains this "
+                                                                      "text.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
     ) -> Connection[Product]:
         context = info.context
         first = check_page(first, after)

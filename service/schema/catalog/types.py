@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
@@ -42,10 +43,10 @@ async def may_see_supplier(context: Context, supplier_id: UUID) -> bool:
     return True
 
 
-@strawberry.type(name="Supplier")
+@strawberry.type(name="Supplier", description="A supplier of the tenant's products.")
 class Supplier(Node):
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="The supplier's global ID.")
+    name: str = strawberry.field(description="The supplier's name.")
     row: strawberry.Private[models.Supplier]
 
     @classmethod
@@ -58,7 +59,12 @@ class Supplier(Node):
 
     @strawberry.field(description="Admins and the supplier's own staff; empty for anyone else.")
     async def products(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
     ) -> Connection[Product]:
         first = check_page(first, after)
         if not await sees_supplier_private(info.context, self.row.id):
@@ -72,14 +78,14 @@ def _supplier_of(row: models.Supplier | None) -> Supplier:
     return Supplier.of(row)
 
 
-@strawberry.type(name="Product")
+@strawberry.type(name="Product", description="A product of the tenant's catalog, from one supplier.")
 class Product(Node):
-    id: strawberry.ID
-    name: str
-    unit: str
-    description: str | None
-    image_url: str | None
-    active: bool
+    id: strawberry.ID = strawberry.field(description="The product's global ID.")
+    name: str = strawberry.field(description="The product's name.")
+    unit: str = strawberry.field(description="The unit it is sold in (e.g. 盒, kg).")
+    description: str | None = strawberry.field(description="A longer description.")
+    image_url: str | None = strawberry.field(description="An image of it; null when none.")
+    active: bool = strawberry.field(description="Whether it can be offered in new batches.")
     row: strawberry.Private[models.Product]
     # The supplier when the product was built with it (the storefront's cached objects).
     preset_supplier: strawberry.Private[Supplier | None] = None
@@ -97,7 +103,7 @@ class Product(Node):
             preset_supplier=supplier,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The supplier who delivers it.")
     @preset("preset_supplier")
     def supplier(self, info: Info) -> Supplier:
         if self.preset_supplier is not None:

@@ -6,6 +6,7 @@ Who may act is decided here (roles), what is valid in the domain (service/leader
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,44 +25,53 @@ from service.schema.mutation import run_mutation
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.input
+@strawberry.input(description="An application to become a leader.")
 class LeaderApplyInput:
-    display_name: str
-    phone: str
+    display_name: str = strawberry.field(description="The name customers will see.")
+    phone: str = strawberry.field(description="A phone number the tenant can reach the leader on.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a leader mutation.")
 class LeaderPayload:
-    errors: list[UserError]
-    leader: Leader | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    leader: Leader | None = strawberry.field(default=None, description="The leader as they are now; null when refused.")
 
 
-@strawberry.input
+@strawberry.input(description="A pickup point's values.")
 class PickupPointInput:
-    name: str
-    address: str
-    latitude: float
-    longitude: float
-    leader_id: strawberry.ID | None = None
-    opening_hours: str | None = None
-    active: bool | None = True
+    name: str = strawberry.field(description="The point's name.")
+    address: str = strawberry.field(description="Its street address.")
+    latitude: float = strawberry.field(description="WGS 84 latitude in degrees, -90 to 90.")
+    longitude: float = strawberry.field(
+        description="WGS 84 longitude in degrees, -180 to 180.")
+    leader_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Admins only: the leader who runs it (a leader creates points for themselves).")
+    opening_hours: str | None = strawberry.field(default=None, description="When customers can collect, free text.")
+    active: bool | None = strawberry.field(default=True, description="Whether it takes orders.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a pickup point mutation.")
 class PickupPointPayload:
-    errors: list[UserError]
-    pickup_point: PickupPoint | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    pickup_point: PickupPoint | None = strawberry.field(default=None, description="The point as it is now; null when "
+                                                                                  "refused.")
 
 
-@strawberry.input
+@strawberry.input(description="A new community group.")
 class CommunityGroupInput:
-    name: str
+    name: str = strawberry.field(description="The group's name (1 to 100 characters).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a community group mutation.")
 class CommunityGroupPayload:
-    errors: list[UserError]
-    community_group: CommunityGroup | None = None
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    community_group: CommunityGroup | None = strawberry.field(default=None, description="The group; null when refused.")
 
 
 async def _own_leader(context: Context, session: AsyncSession) -> LeaderRow:
@@ -92,7 +102,11 @@ def _fields(input: PickupPointInput) -> PickupPointFields:
 class LeadersMutation:
     @strawberry.mutation(description="A signed-in customer; one application per account.")
     @requires(Caller.CUSTOMER)
-    async def leader_apply(self, info: Info, input: LeaderApplyInput) -> LeaderPayload:
+    async def leader_apply(
+        self,
+        info: Info,
+        input: Annotated[LeaderApplyInput, strawberry.argument(description="The application.")],
+    ) -> LeaderPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -110,7 +124,12 @@ class LeadersMutation:
     @strawberry.mutation(description="Admins: rate in [0, 0.5], default the tenant's default rate.")
     @admins
     async def leader_approve(
-        self, info: Info, id: strawberry.ID, commission_rate: Decimal | None = None
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(
+            description="The leader's global ID.")],
+        commission_rate: Annotated[Decimal | None, strawberry.argument(
+            description="A fraction in [0, 0.5]; default the tenant's defaultCommissionRate.")] = None,
     ) -> LeaderPayload:
         context = info.context
 
@@ -127,7 +146,12 @@ class LeadersMutation:
 
     @strawberry.mutation(description="Admins: refuse a pending application.")
     @admins
-    async def leader_reject(self, info: Info, id: strawberry.ID, reason: str) -> LeaderPayload:
+    async def leader_reject(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The leader's global ID.")],
+        reason: Annotated[str, strawberry.argument(description="Why, for the applicant.")],
+    ) -> LeaderPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -140,7 +164,12 @@ class LeadersMutation:
 
     @strawberry.mutation(description="Admins: the leader's points stop taking orders and leave public lists.")
     @admins
-    async def leader_suspend(self, info: Info, id: strawberry.ID, reason: str) -> LeaderPayload:
+    async def leader_suspend(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The leader's global ID.")],
+        reason: Annotated[str, strawberry.argument(description="Why, for the record.")],
+    ) -> LeaderPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -153,7 +182,11 @@ class LeadersMutation:
 
     @strawberry.mutation(description="An approved leader (own points) or admins (any leader, with leaderId).")
     @requires(ADMINS, Caller.LEADER)
-    async def pickup_point_create(self, info: Info, input: PickupPointInput) -> PickupPointPayload:
+    async def pickup_point_create(
+        self,
+        info: Info,
+        input: Annotated[PickupPointInput, strawberry.argument(description="The point.")],
+    ) -> PickupPointPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -174,7 +207,10 @@ class LeadersMutation:
     @strawberry.mutation(description="The point's approved leader, or admins.")
     @requires(ADMINS, Caller.LEADER)
     async def pickup_point_update(
-        self, info: Info, id: strawberry.ID, input: PickupPointInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The point's global ID.")],
+        input: Annotated[PickupPointInput, strawberry.argument(description="Every value of the point.")],
     ) -> PickupPointPayload:
         context = info.context
 
@@ -200,7 +236,11 @@ class LeadersMutation:
 
     @strawberry.mutation(description="An approved leader: a group with a fresh invite code.")
     @requires(Caller.LEADER)
-    async def community_group_create(self, info: Info, input: CommunityGroupInput) -> CommunityGroupPayload:
+    async def community_group_create(
+        self,
+        info: Info,
+        input: Annotated[CommunityGroupInput, strawberry.argument(description="The group.")],
+    ) -> CommunityGroupPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -214,7 +254,11 @@ class LeadersMutation:
 
     @strawberry.mutation(description="A signed-in customer; joining again is not an error and counts once.")
     @requires(Caller.CUSTOMER)
-    async def community_group_join(self, info: Info, invite_code: str) -> CommunityGroupPayload:
+    async def community_group_join(
+        self,
+        info: Info,
+        invite_code: Annotated[str, strawberry.argument(description="The code from the group's invite link.")],
+    ) -> CommunityGroupPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.errors import UserErrors
@@ -22,9 +24,13 @@ class LeadersQuery:
     async def leaders(
         self,
         info: Info,
-        status: LeaderStatus | None = None,
-        first: int | None = 20,
-        after: str | None = None,
+        status: Annotated[LeaderStatus | None, strawberry.argument(description="Only leaders in this status.")] = None,
+        first: Annotated[int | None, strawberry.argument(
+            description="How many items to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).",
+        )] = 20,
+        after: Annotated[str | None, strawberry.argument(
+            description="The endCursor of the previous page; leave it out for the first page.",
+        )] = None,
     ) -> Connection[Leader]:
         context = info.context
         first = check_page(first, after)
@@ -41,7 +47,12 @@ class LeadersQuery:
     @strawberry.field(description="Anyone (with X-Tenant): the points taking orders. Admins: every point.")
     @public
     async def pickup_points(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
     ) -> Connection[PickupPoint]:
         context = info.context
         first = check_page(first, after)
@@ -55,7 +66,12 @@ class LeadersQuery:
     @strawberry.field(description="The points taking orders nearest to a place, by great-circle distance.")
     @public
     async def nearest_pickup_points(
-        self, info: Info, latitude: float, longitude: float, first: int | None = 5
+        self,
+        info: Info,
+        latitude: Annotated[float, strawberry.argument(description="WGS 84 latitude of the place, in degrees.")],
+        longitude: Annotated[float, strawberry.argument(description="WGS 84 longitude of the place, in degrees.")],
+        first: Annotated[int | None, strawberry.argument(description="How many points, nearest first (at most "
+                                                                     "100).")] = 5,
     ) -> list[PickupPointDistance]:
         context = info.context
         first = check_page(first, None, default=5)

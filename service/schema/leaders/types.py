@@ -17,7 +17,7 @@ from service.leaders import models
 from service.leaders.models import LeaderStatus as LeaderStatusEnum
 from service.leaders.operations import is_public
 from service.schema.access import get_loader, is_admin
-from service.schema.common import Node
+from service.schema.common import Node, describe_values
 from service.schema.context import Context
 from service.schema.leaders.dataloaders import (
     CommunityGroupByIdLoader,
@@ -31,7 +31,14 @@ from service.schema.leaders.dataloaders import (
 from service.schema.node import node_loader
 
 Info = strawberry.Info[Context, None]
-strawberry.enum(LeaderStatusEnum, name="LeaderStatus")  # registered on the class itself
+# registered on the class itself
+strawberry.enum(LeaderStatusEnum, name="LeaderStatus", description="Where a leader's application is.")
+describe_values(LeaderStatusEnum, {
+    "PENDING": "Applied, waiting for an admin.",
+    "APPROVED": "Leads: their points take orders.",
+    "SUSPENDED": "Suspended by an admin: their points stop taking orders.",
+    "REJECTED": "The application was refused.",
+})
 LeaderStatus = LeaderStatusEnum
 
 
@@ -53,11 +60,12 @@ async def _leader(context: Context, leader_id: UUID) -> models.Leader:
     return row
 
 
-@strawberry.type(name="Leader")
+@strawberry.type(name="Leader", description="A group leader (团长): runs pickup points and community groups and earns "
+                                            "commissions.")
 class Leader(Node):
-    id: strawberry.ID
-    display_name: str
-    status: LeaderStatus
+    id: strawberry.ID = strawberry.field(description="The leader's global ID.")
+    display_name: str = strawberry.field(description="The name customers see.")
+    status: LeaderStatus = strawberry.field(description="Where the leader's application is.")
     row: strawberry.Private[models.Leader]
 
     @classmethod
@@ -89,21 +97,22 @@ class Leader(Node):
             rows = [r for r in rows if is_public(self.row.status, r.active)]
         return [PickupPoint.of(r) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(description="The leader's community groups.")
     async def community_groups(self, info: Info) -> list[CommunityGroup]:
         rows = await get_loader(info.context, CommunityGroupsByLeaderLoader).load(self.row.id)
         return [CommunityGroup.of(r) for r in rows]
 
 
-@strawberry.type(name="PickupPoint")
+@strawberry.type(
+    name="PickupPoint", description="A leader's pickup point (自提点), where customers collect their orders.")
 class PickupPoint(Node):
-    id: strawberry.ID
-    name: str
-    address: str
-    latitude: float
-    longitude: float
-    opening_hours: str | None
-    active: bool
+    id: strawberry.ID = strawberry.field(description="The point's global ID.")
+    name: str = strawberry.field(description="The point's name.")
+    address: str = strawberry.field(description="Its street address.")
+    latitude: float = strawberry.field(description="WGS 84 latitude in degrees.")
+    longitude: float = strawberry.field(description="WGS 84 longitude in degrees.")
+    opening_hours: str | None = strawberry.field(description="When customers can collect, as the leader wrote it.")
+    active: bool = strawberry.field(description="Whether it takes orders.")
     row: strawberry.Private[models.PickupPoint]
 
     @classmethod
@@ -119,28 +128,29 @@ class PickupPoint(Node):
             row=row,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The leader who runs it.")
     async def leader(self, info: Info) -> Leader:
         return Leader.of(await _leader(info.context, self.row.leader_id))
 
 
-@strawberry.type
+@strawberry.type(description="A pickup point and how far it is.")
 class PickupPointDistance:
-    pickup_point: PickupPoint
-    distance_meters: float
+    pickup_point: PickupPoint = strawberry.field(description="The pickup point.")
+    distance_meters: float = strawberry.field(description="The great-circle distance in metres.")
 
 
-@strawberry.type(name="CommunityGroup")
+@strawberry.type(name="CommunityGroup", description="A leader's community group (社群) that customers join with an "
+                                                    "invite code.")
 class CommunityGroup(Node):
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="The group's global ID.")
+    name: str = strawberry.field(description="The group's name.")
     row: strawberry.Private[models.CommunityGroup]
 
     @classmethod
     def of(cls, row: models.CommunityGroup) -> CommunityGroup:
         return cls(id=strawberry.ID(global_id.encode("CommunityGroup", row.id)), name=row.name, row=row)
 
-    @strawberry.field
+    @strawberry.field(description="The leader who runs it.")
     async def leader(self, info: Info) -> Leader:
         return Leader.of(await _leader(info.context, self.row.leader_id))
 
@@ -150,7 +160,7 @@ class CommunityGroup(Node):
             raise PermissionDenied("Only the group's leader and administrators see its invite code.")
         return self.row.invite_code
 
-    @strawberry.field
+    @strawberry.field(description="How many customers joined it.")
     async def member_count(self, info: Info) -> int:
         return await get_loader(info.context, MemberCountByGroupLoader).load(self.row.id)
 

@@ -1,0 +1,357 @@
+"""The API guide (docs/guide, served at /docs/): it names every webhook event, export, setting and
+error code; its webhook schemas describe what the service sends, and the signature it documents
+verifies with the standardwebhooks library; its pages obey the strict CSP and their links work."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import jsonschema_rs
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from starlette.testclient import TestClient
+
+from service.config import Settings, get_settings
+from service.errors import ErrorCode
+from service.notify.delivery import Claimed, webhook_body
+from service.notify.events import WebhookEvent
+from service.notify.signing import shown_secret, sign
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE = ROOT / "docs" / "guide"
+PAGES = sorted(GUIDE.glob("*.html"))
+
+
+def page(name: str) -> str:
+    return (GUIDE / name).read_text()
+
+
+def all_pages() -> str:
+    return "\n".join(p.read_text() for p in PAGES)
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    from service.app import create_app
+
+    # No lifespan: these routes need neither the database nor Redis.
+    yield TestClient(create_app())
+
+
+# -- what the guide must name ---------------------------------------------------------------------
+
+
+def test_every_webhook_event_has_a_section_a_schema_and_an_example() -> None:
+    text = page("webhooks.html")
+    for event in WebhookEvent:
+        assert f'id="{event.value}"' in text, event
+        assert (GUIDE / "webhooks" / f"{event.value}.schema.json").is_file(), event
+        assert (GUIDE / "webhooks" / f"{event.value}.example.json").is_file(), event
+    names = {p.name.split(".")[0] for p in (GUIDE / "webhooks").glob("*.json")}
+    assert names == {e.value for e in WebhookEvent}, "a schema for an event the service does not send"
+
+
+def test_every_error_code_is_explained() -> None:
+    text = page("errors.html")
+    for code in ErrorCode:
+        assert f"<code>{code.value}</code>" in text, code
+    # The GraphQL error codes of authentication and tenant resolution too.
+    raised = set()
+    for source in (ROOT / "service").rglob("*.py"):
+        raised |= set(re.findall(r'AuthError\(\s*"([A-Z_]+)"', source.read_text()))
+    assert raised, "the scan found no AuthError code: it is looking in the wrong place"
+    for code in raised:
+        assert code in text, code
+
+
+def _env_names() -> set[str]:
+    names = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", None)
+        names.add(str(choices[0]) if choices else f"GROUPBUY_{name.upper()}")
+    for source in (ROOT / "service").rglob("*.py"):
+        names |= set(re.findall(r"GROUPBUY_[A-Z][A-Z0-9_]*[A-Z0-9]", source.read_text()))
+    return names
+
+
+def test_every_setting_is_in_the_settings_page() -> None:
+    text = page("settings.html")
+    names = _env_names()
+    assert "GROUPBUY_WEBHOOK_KEY" in names and "DATABASE_URL" in names
+    missing = sorted(n for n in names if f"<code>{n}</code>" not in text)
+    assert missing == [], f"settings missing from docs/guide/settings.html: {missing}"
+
+
+def test_every_export_is_in_the_exports_page() -> None:
+    from service.app import create_app
+
+    app: Any = create_app()
+    while not hasattr(app, "routes"):
+        app = app.app
+    exports = [r.path for r in app.routes if getattr(r, "path", "").startswith("/exports/")]
+    assert exports, "no export route found"
+    text = page("exports.html")
+    for path in exports:
+        assert path.split("{")[0] in text, path
+
+
+# -- webhook payloads and signatures -----------------------------------------------------------
+
+
+# What the service writes into the outbox for each event (service/orders, service/procurement,
+# service/batches, migrations' place_order()): ids as UUIDs, as stored.
+def _stored(event: str) -> tuple[str, dict[str, Any]]:
+    ids = {k: str(uuid4()) for k in ("order", "customer", "leader", "batch", "point", "po", "supplier", "pl", "refund")}
+    order = {"orderId": ids["order"], "number": "20261207-0042", "customerId": ids["customer"]}
+    return {
+        "ORDER_PLACED": ("order", {**order, "leaderId": ids["leader"], "batchId": ids["batch"]}),
+        "ORDER_PAID": ("order", {**order, "paymentReference": "wx-1"}),
+        "ORDER_CANCELLED": ("order", {"orderId": ids["order"], "customerId": ids["customer"],
+                                      "reason": "Not paid before the cutoff"}),
+        "ORDER_READY_FOR_PICKUP": ("order", {"batchId": ids["batch"], "pickupPointId": ids["point"]}),
+        "ORDER_PICKED_UP": ("order", {**order, "leaderId": ids["leader"]}),
+        "BATCH_OPENED": ("batch", {"batchId": ids["batch"], "title": "周末水果团", "audience": ["customers"]}),
+        "BATCH_CLOSED": ("batch", {"batchId": ids["batch"]}),
+        "BATCH_CANCELLED": ("batch", {"batchId": ids["batch"], "title": "t", "reason": None,
+                                      "audience": ["customers", "leaders"], "leaderIds": [ids["leader"]],
+                                      "cancelledOrders": 2}),
+        "PURCHASE_ORDER_CREATED": ("purchase_order", {"purchaseOrderId": ids["po"], "batchId": ids["batch"],
+                                                      "supplierId": ids["supplier"], "number": "PO-1"}),
+        "PICK_LIST_READY": ("pick_list", {"pickListId": ids["pl"], "batchId": ids["batch"],
+                                          "pickupPointId": ids["point"], "leaderId": ids["leader"]}),
+        "REFUND_CREATED": ("refund", {"refundId": ids["refund"], "orderId": ids["order"], "amountMinor": 5970,
+                                      "currency": "CNY", "customerId": ids["customer"]}),
+    }[event]
+
+
+def _claimed(event: str) -> Claimed:
+    subject_type, payload = _stored(event)
+    return Claimed(
+        tenant_id=uuid4(), id=uuid4(), attempt=1, channel="webhook", target="https://receiver.example/hook",
+        subscription_id=uuid4(), event_id=uuid4(), event=event, subject_type=subject_type, subject_id=uuid4(),
+        payload=payload, event_created_at=datetime(2026, 12, 7, 12, tzinfo=UTC), tenant_slug="demo",
+        url="https://receiver.example/hook", secret_version=1, secret_fingerprint=None, subscription_active=True,
+    )
+
+
+def _schema(event: str) -> Any:
+    return jsonschema_rs.validator_for(json.loads((GUIDE / "webhooks" / f"{event}.schema.json").read_text()))
+
+
+@pytest.mark.parametrize("event", [e.value for e in WebhookEvent])
+def test_what_the_service_sends_matches_the_published_schema(event: str) -> None:
+    validator = _schema(event)
+    body = json.loads(webhook_body(_claimed(event)))
+    errors = [e.message for e in validator.iter_errors(body)]
+    assert errors == [], errors
+    example = json.loads((GUIDE / "webhooks" / f"{event}.example.json").read_text())
+    assert [e.message for e in validator.iter_errors(example)] == []
+    assert example["data"].keys() <= validator_properties(event), "the example has keys the schema does not name"
+
+
+def validator_properties(event: str) -> set[str]:
+    schema = json.loads((GUIDE / "webhooks" / f"{event}.schema.json").read_text())
+    return set(schema["properties"]["data"]["properties"])
+
+
+def test_a_schema_refuses_a_payload_without_its_keys() -> None:
+    validator = _schema("REFUND_CREATED")
+    body = json.loads(webhook_body(_claimed("REFUND_CREATED")))
+    del body["data"]["orderId"]
+    assert not validator.is_valid(body)
+    body = json.loads(webhook_body(_claimed("REFUND_CREATED")))
+    body["type"] = "ORDER_PAID"
+    assert not validator.is_valid(body)
+
+
+def test_the_signature_verifies_with_the_standardwebhooks_library() -> None:
+    """The guide's receiver code, run against the headers and body the service sends."""
+    secret = bytes(range(32))
+    body = webhook_body(_claimed("ORDER_PAID"))
+    msg_id, timestamp = f"msg_{UUID(int=42).hex}", int(datetime.now(UTC).timestamp())
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+               "webhook-signature": sign(secret, msg_id, timestamp, body)}
+    event = Webhook(shown_secret(secret)).verify(body, headers)
+    assert event["type"] == "ORDER_PAID" and event["data"]["tenant"] == "demo"
+    # and refuses what was altered, or signed with another secret
+    with pytest.raises(WebhookVerificationError):
+        Webhook(shown_secret(secret)).verify(body.replace(b"wx-1", b"wx-2"), headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(shown_secret(bytes(32))).verify(body, headers)
+    # Several signatures in the header (as during a rotation): one valid one is enough.
+    both = {**headers, "webhook-signature": sign(bytes(32), msg_id, timestamp, body) + " " + headers["webhook-signature"]}
+    assert Webhook(shown_secret(secret)).verify(body, both)["type"] == "ORDER_PAID"
+
+
+def test_the_retry_schedule_in_the_guide_is_the_default() -> None:
+    default = Settings.model_fields["delivery_retry_schedule"].default
+    assert f"<code>{default}</code>" in page("webhooks.html")
+    assert f"<code>{default}</code>" in page("settings.html")
+
+
+# -- served pages ------------------------------------------------------------------------------
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.inline: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" or tag == "style" or "style" in a or any(k.startswith("on") for k in a):
+            self.inline.append(tag)
+        if "id" in a and a["id"]:
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if a.get(key):
+                self.links.append(a[key] or "")
+
+
+def test_pages_are_served_under_the_strict_csp_with_nothing_inline(client: Any) -> None:
+    assert PAGES, "no guide page"
+    for path in [p.name for p in PAGES] + ["reference/"]:
+        response = client.get(f"/docs/{path}")
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/html")
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "style-src 'self'" in csp
+        parsed = _Page()
+        parsed.feed(response.text)
+        assert parsed.inline == [], f"{path}: inline script or style {parsed.inline}"
+    assert client.get("/docs", follow_redirects=False).headers["location"] == "/docs/"
+    assert "API guide" in client.get("/docs/").text
+
+
+def test_every_link_of_the_guide_resolves(client: Any) -> None:
+    checked = 0
+    for path in [p.name for p in PAGES] + ["reference/"]:
+        parsed = _Page()
+        parsed.feed(client.get(f"/docs/{path}").text)
+        base = f"/docs/{path}".rsplit("/", 1)[0] + "/"
+        for link in parsed.links:
+            assert not link.startswith(("http://", "https://", "//")), f"{path} loads from another host: {link}"
+            target, _, fragment = link.partition("#")
+            if target:
+                url = base + target
+                while "/../" in url:
+                    url = re.sub(r"/[^/]+/\.\./", "/", url, count=1)
+                assert client.get(url).status_code == 200, f"{path}: {link}"
+                checked += 1
+            elif fragment:
+                assert fragment in parsed.ids, f"{path}: #{fragment}"
+    assert checked > 20
+
+
+def test_webhook_schemas_are_served_at_stable_urls(client: Any) -> None:
+    for event in WebhookEvent:
+        response = client.get(f"/docs/webhooks/{event.value}.schema.json")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json()["properties"]["type"]["const"] == event.value
+
+
+def test_the_sdl_is_served_in_production_too(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    committed = (ROOT / "schema.graphql").read_text()
+    assert client.get("/docs/schema.graphql").text == committed
+    monkeypatch.setenv("GROUPBUY_ENV", "production")
+    get_settings.cache_clear()
+    try:
+        from service.app import create_app
+
+        production = TestClient(create_app())
+        assert production.get("/schema.graphql").status_code == 404  # introspection is off
+        assert production.get("/docs/schema.graphql").text == committed
+    finally:
+        get_settings.cache_clear()
+
+
+def test_the_reference_is_generated_from_the_live_schema(client: Any) -> None:
+    from service.schema import build_schema
+
+    gql = build_schema(introspection=True)._schema
+    text = client.get("/docs/reference/").text
+    parsed = _Page()
+    parsed.feed(text)
+    for root in (gql.query_type, gql.mutation_type):
+        assert root is not None
+        for name, field in root.fields.items():
+            assert f'id="{root.name}.{name}"' in text, name
+            assert html.escape((field.description or "").split("\n")[0][:40]) in text, name
+    for name in gql.type_map:
+        if not name.startswith("__") and name not in ("String", "Int", "Float", "Boolean", "ID"):
+            assert name in parsed.ids, name
+
+
+# -- the events a real flow writes, as they would be sent ----------------------------------------
+
+
+def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignore[no-untyped-def]
+    gql, make_tenant, make_customer, owner_db
+):
+    """Through the API: a batch opens, orders are placed, paid and left unpaid, the batch closes
+    (one offer below its minimum), the goods arrive and are picked up, another batch is cancelled.
+    Every outbox event that wrote is turned into the webhook body the service sends, and checked
+    against the JSON Schema the guide publishes for it."""
+    from service.global_id import decode_as
+    from tests.ordering_fixtures import (
+        BATCH_PUBLISH,
+        ORDER_MARK_PAID,
+        ORDER_PLACE,
+        create_batch,
+        make_world,
+        offer_input,
+        open_batch_with_offers,
+        place_input,
+    )
+
+    tenant = make_tenant()
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0), offer_input(world, 1, minGroupQuantity=100)])
+    payer, idler = make_customer(tenant), make_customer(tenant)
+    paid = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1), (1, 1)]), token=payer.token)["orderPlace"]
+    unpaid = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=idler.token)["orderPlace"]
+    assert paid["errors"] == [] and unpaid["errors"] == []
+    marked = gql.data(ORDER_MARK_PAID, {"id": paid["order"]["id"], "ref": "wx-42"}, token=tenant.api_key)
+    assert marked["orderMarkPaid"]["errors"] == []
+    closed = gql.data("mutation($id: ID!) { batchClose(id: $id) { errors { code } batch { status } } }",
+                      {"id": batch["id"]}, token=tenant.admin_token)["batchClose"]
+    assert closed == {"errors": [], "batch": {"status": "CLOSED"}}
+    gql.data("mutation($b: ID!, $p: ID!) { deliveryReceive(batchId: $b, pickupPointId: $p) { receivedAt } }",
+             {"b": batch["id"], "p": world.point_gid}, token=world.leader_token)
+    picked = gql.data(
+        "mutation($p: ID!, $c: String!) { pickupConfirm(pickupPointId: $p, pickupCode: $c) { errors { code } } }",
+        {"p": world.point_gid, "c": paid["order"]["pickupCode"]}, token=world.leader_token)["pickupConfirm"]
+    assert picked["errors"] == []
+    other = create_batch(gql, world, [offer_input(world, 2)], opens_in=3600, closes_in=7200, title="Later")
+    gql.data(BATCH_PUBLISH, {"id": other["id"]}, token=tenant.admin_token)
+    cancelled = gql.data("mutation($id: ID!) { batchCancel(id: $id, reason: \"团长有事\") { errors { code } } }",
+                         {"id": other["id"]}, token=tenant.admin_token)["batchCancel"]
+    assert cancelled["errors"] == []
+
+    rows = owner_db.execute(
+        "SELECT id, event, subject_type, subject_id, payload, created_at FROM outbox_event WHERE tenant_id = %s",
+        (tenant.uuid,)).fetchall()
+    assert {r[1] for r in rows} == {e.value for e in WebhookEvent}, "the flow should write every event"
+    for event_id, event, subject_type, subject_id, payload, created_at in rows:
+        claimed = Claimed(
+            tenant_id=tenant.uuid, id=uuid4(), attempt=1, channel="webhook", target="https://r.example/h",
+            subscription_id=uuid4(), event_id=event_id, event=event, subject_type=subject_type,
+            subject_id=subject_id, payload=payload, event_created_at=created_at, tenant_slug=tenant.slug,
+            url="https://r.example/h", secret_version=1, secret_fingerprint=None, subscription_active=True)
+        body = json.loads(webhook_body(claimed))
+        errors = [e.message for e in _schema(event).iter_errors(body)]
+        assert errors == [], (event, body, errors)
+        unnamed = set(body["data"]) - validator_properties(event)
+        assert unnamed == set(), f"{event} sends keys its schema does not describe: {unnamed}"
+    assert decode_as(paid["order"]["id"], "Order") is not None
