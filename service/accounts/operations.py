@@ -472,6 +472,7 @@ async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: Tena
         if value is not None or key == "front_end_url_template":
             setattr(tenant, key, value)
     await session.flush()
+    await session.refresh(tenant)  # as stored (numeric scale), as every later read gives it
     return tenant
 
 
