@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from service.schema.leaders import Leader
 
 Info = strawberry.Info[Context, None]
-ShortagePolicy = strawberry.enum(ShortagePolicyEnum, name="ShortagePolicy")
-ReferralBinding = strawberry.enum(ReferralBindingEnum, name="ReferralBinding")
+strawberry.enum(ShortagePolicyEnum, name="ShortagePolicy")
+strawberry.enum(ReferralBindingEnum, name="ReferralBinding")
 # The GraphQL enums PaymentMode and Role are PaymentModeEnum and RoleEnum themselves
 # (strawberry.enum keeps the class): fields name the classes, which type checkers understand.
 
@@ -68,7 +68,7 @@ class Tenant(Node):
     pickup_window_days: int
     commission_freeze_days: int
     after_sales_window_hours: int
-    shortage_policy: ShortagePolicy
+    shortage_policy: ShortagePolicyEnum
     withdrawal_minimum: Money
     withdrawal_fee_rate: Decimal
     front_end_url_template: str | None = strawberry.field(
@@ -78,7 +78,7 @@ class Tenant(Node):
     distribution_enabled: bool
     distribution_level1_rate: Decimal
     distribution_level2_rate: Decimal
-    referral_binding: ReferralBinding
+    referral_binding: ReferralBindingEnum
     attribution_window_days: int
 
     @classmethod
@@ -257,14 +257,14 @@ class TenantUpdateInput:
     pickup_window_days: int | None = None
     commission_freeze_days: int | None = None
     after_sales_window_hours: int | None = None
-    shortage_policy: ShortagePolicy | None = None
+    shortage_policy: ShortagePolicyEnum | None = None
     withdrawal_minimum: Decimal | None = None
     withdrawal_fee_rate: Decimal | None = None
     front_end_url_template: str | None = None
     distribution_enabled: bool | None = None
     distribution_level1_rate: Decimal | None = None
     distribution_level2_rate: Decimal | None = None
-    referral_binding: ReferralBinding | None = None
+    referral_binding: ReferralBindingEnum | None = None
     attribution_window_days: int | None = None
 
 

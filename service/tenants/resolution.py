@@ -240,11 +240,10 @@ async def _api_key_principal(token: str, named: TenantInfo | None) -> Principal:
                 text("SELECT secret_hash, revoked_at FROM api_key WHERE id = :id"), {"id": key_id}
             )
         ).first()
-        valid = row is not None and secrets_equal(row.secret_hash, hash_secret(secret))
-        if valid and row.revoked_at is None and _key_use_due(key_id):
+        if row is None or not secrets_equal(row.secret_hash, hash_secret(secret)):
+            raise AuthError("INVALID_API_KEY", "The API key is not valid.")
+        if row.revoked_at is None and _key_use_due(key_id):
             await session.execute(_NOTE_KEY_USE, {"id": key_id, "every": _KEY_USE_EVERY})
-    if row is None or not valid:
-        raise AuthError("INVALID_API_KEY", "The API key is not valid.")
     if row.revoked_at is not None:
         raise AuthError("API_KEY_REVOKED", "The API key has been revoked.")
     return Principal(
