@@ -71,6 +71,13 @@ LEADER_REINSTATE = f"""mutation($id: ID!) {{ leaderReinstate(id: $id) {{
 POINT_DEACTIVATE = f"""mutation($id: ID!) {{ pickupPointDeactivate(id: $id) {{
   pickupPoint {{ id active }} {ERR} }} }}"""
 NODE = "query($id: ID!) { node(id: $id) { id } }"
+PRODUCTS = """query($all: Boolean) { products(first: 100, includeArchived: $all) { edges { node { id } } } }"""
+SUPPLIERS = """query($all: Boolean) { suppliers(first: 100, includeArchived: $all) { edges { node { id } } } }"""
+
+
+def _listed(gql, tenant, query, key, everything=None) -> set[str]:  # type: ignore[no-untyped-def]
+    edges = gql.data(query, {"all": everything}, token=tenant.admin_token)[key]["edges"]
+    return {e["node"]["id"] for e in edges}
 
 
 def codes(payload: dict) -> set[tuple[str, tuple[str, ...] | None]]:
@@ -399,6 +406,8 @@ def test_an_archived_supplier_gets_no_new_products_or_offers(gql, tenant, owner_
     new_product = gql.data(PRODUCT_CREATE, {"input": {"supplierId": supplier["id"], "name": "Pears", "unit": "kg",
                                                       "cost": "5.00"}}, token=tenant.admin_token)["productCreate"]
     assert codes(new_product) == {("INVALID", ("supplierId",))}
+    assert supplier["id"] not in _listed(gql, tenant, SUPPLIERS, "suppliers")
+    assert supplier["id"] in _listed(gql, tenant, SUPPLIERS, "suppliers", everything=True)
     other_batch = create_batch(gql, world, [offer_input(world, 0)], opens_in=3600, closes_in=7200)
     offer = gql.data(OFFER_ADD, {"b": other_batch["id"], "input": {"productId": product["id"], "price": "1"}},
                      token=tenant.admin_token)["batchOfferAdd"]
@@ -424,6 +433,9 @@ def test_an_archived_product_is_offered_no_more_but_orders_keep_it(gql, tenant, 
     archived = gql.data(PRODUCT_ARCHIVE, {"id": product}, token=tenant.admin_token)["productArchive"]
     assert archived["errors"] == []
     assert archived["product"]["active"] is False and archived["product"]["archivedAt"] is not None
+    assert product not in _listed(gql, tenant, PRODUCTS, "products")
+    assert product in _listed(gql, tenant, PRODUCTS, "products", everything=True)
+    assert world.product_gid(1) in _listed(gql, tenant, PRODUCTS, "products")
     later = create_batch(gql, world, [offer_input(world, 1)], opens_in=3600, closes_in=7200)
     refused = gql.data(OFFER_ADD, {"b": later["id"], "input": {"productId": product, "price": "1"}},
                        token=tenant.admin_token)["batchOfferAdd"]

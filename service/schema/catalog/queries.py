@@ -25,21 +25,27 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(description="Admins.")
+    @strawberry.field(description="Admins; archived suppliers only with includeArchived.")
     @admins
     async def suppliers(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None,
+        include_archived: bool | None = False,
     ) -> Connection[Supplier]:
         context = info.context
         first = check_page(first, after)
         async with serial_session(context) as session:
-            page = await queries.supplier_page(session, tenant_id=context.tenant.id, first=first, after=after)
+            page = await queries.supplier_page(
+                session, tenant_id=context.tenant.id, first=first, after=after,
+                include_archived=bool(include_archived),
+            )
         return Connection.of(page, Supplier.of)
 
-    @strawberry.field(description="Admins see every product; a supplier's staff see their supplier's only.")
+    @strawberry.field(description="Admins see every product; a supplier's staff see their supplier's only. "
+                      "Archived products only with includeArchived.")
     @requires(ADMINS, Caller.SUPPLIER)
     async def products(
-        self, info: Info, search: str | None = None, first: int | None = 20, after: str | None = None
+        self, info: Info, search: str | None = None, first: int | None = 20, after: str | None = None,
+        include_archived: bool | None = False,
     ) -> Connection[Product]:
         context = info.context
         first = check_page(first, after)
@@ -56,5 +62,6 @@ class CatalogQuery:
                 after=after,
                 search=search,
                 supplier_id=supplier_id,
+                include_archived=bool(include_archived),
             )
         return Connection.of(page, Product.of)
