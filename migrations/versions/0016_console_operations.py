@@ -12,7 +12,7 @@
   leave the storefront's lists; orders and purchase orders keep referring to them.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0018
 """
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from alembic import op
 from service.tenants.rls import enable_tenant_rls
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
