@@ -28,6 +28,7 @@ SELECT create_distributed_table('leader', 'tenant_id', colocate_with => 'number_
 SELECT create_distributed_table('community_group', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('group_member', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('notification', 'tenant_id', colocate_with => 'number_counter');
+SELECT create_distributed_table('password_reset', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('pickup_point', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('customer_order', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('commission_entry', 'tenant_id', colocate_with => 'number_counter');

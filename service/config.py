@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     # public listener serves them only with the bearer token metrics_token.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # passwordResetIssue: how long a one-time reset code works (it works once).
+    password_reset_ttl_seconds: int = Field(default=1800, ge=1)
 
     @property
     def is_dev(self) -> bool:

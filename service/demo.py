@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.accounts import operations
+from service.accounts.demo import seed_password_reset
 from service.accounts.models import PaymentMode
 from service.batches.demo import seed_batches
 from service.catalog.demo import seed_catalog
@@ -37,6 +38,7 @@ class DemoLogins:
 # seeds run in order in one transaction with the tenant set, later seeds may use earlier ones' rows.
 Seed = Callable[[AsyncSession, UUID, DemoLogins], Awaitable[None]]
 DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_closed_batch, seed_notifications]
+DEMO_SEEDS.append(seed_password_reset)
 
 
 async def database_is_empty() -> bool:

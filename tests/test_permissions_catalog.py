@@ -20,6 +20,7 @@ from tests.test_leaders import (
     GROUP_CREATE,
     LEADER_APPLY,
     LEADER_APPROVE,
+    LEADER_SUSPEND,
     PEOPLES_SQUARE,
     POINT_CREATE,
     point_input,
@@ -67,6 +68,26 @@ class World:
         return self.gql.data(
             LEADER_APPLY, {"input": {"displayName": "申请人", "phone": "+8613700000000"}}, token=token
         )["leaderApply"]["leader"]["id"]
+
+
+    # Fresh rows for the operations that change a row for good (archive, deactivate, reinstate).
+    def fresh_supplier(self) -> str:
+        return self.admin(SUPPLIER_CREATE, {"input": {"name": "S2"}})["supplierCreate"]["supplier"]["id"]  # type: ignore[no-any-return]
+
+    def fresh_product(self) -> str:
+        return self.admin(  # type: ignore[no-any-return]
+            PRODUCT_CREATE, {"input": {"supplierId": self.supplier_id, "name": "P2", "unit": "u", "cost": "1"}}
+        )["productCreate"]["product"]["id"]
+
+    def suspended_leader(self) -> str:
+        leader_id = self.applicant()
+        self.admin(LEADER_SUSPEND, {"id": leader_id, "reason": "paused"})
+        return leader_id
+
+    def fresh_point(self) -> str:
+        return self.admin(  # type: ignore[no-any-return]
+            POINT_CREATE, {"input": {**point_input(), "leaderId": self.leader_id}}
+        )["pickupPointCreate"]["pickupPoint"]["id"]
 
 
 def _tenant(gql: GraphQLClient, platform_token: str) -> tuple[str, str, str]:
@@ -229,6 +250,31 @@ MUTATIONS: dict[str, Operation] = {
     "pickupPointUpdate": Operation(
         _mutation("pickupPointUpdate", "($id: ID!, $i: PickupPointInput!)", "id: $id, input: $i"),
         lambda w: {"id": w.point_id, "i": {**POINT, "leaderId": w.leader_id}},
+        (F, F, OK, F, OK, N),
+    ),
+    "supplierUpdate": Operation(
+        _mutation("supplierUpdate", "($id: ID!, $i: SupplierInput!)", "id: $id, input: $i"),
+        lambda w: {"id": w.supplier_id, "i": {"name": "S"}},
+        (F, F, F, F, OK, N),
+    ),
+    "supplierArchive": Operation(
+        _mutation("supplierArchive", "($id: ID!)", "id: $id"),
+        lambda w: {"id": w.fresh_supplier()},
+        (F, F, F, F, OK, N),
+    ),
+    "productArchive": Operation(
+        _mutation("productArchive", "($id: ID!)", "id: $id"),
+        lambda w: {"id": w.fresh_product()},
+        (F, F, F, F, OK, N),
+    ),
+    "leaderReinstate": Operation(
+        _mutation("leaderReinstate", "($id: ID!)", "id: $id"),
+        lambda w: {"id": w.suspended_leader()},
+        (F, F, F, F, OK, N),
+    ),
+    "pickupPointDeactivate": Operation(
+        _mutation("pickupPointDeactivate", "($id: ID!)", "id: $id"),
+        lambda w: {"id": w.fresh_point()},
         (F, F, OK, F, OK, N),
     ),
     "communityGroupCreate": Operation(

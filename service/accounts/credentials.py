@@ -76,10 +76,15 @@ async def verify_password_off_loop(password_hash: str | None, password: str) -> 
     )
 
 
-def issue_user_token(*, tenant_id: UUID, user_id: UUID) -> str:
+def issue_user_token(*, tenant_id: UUID, user_id: UUID, version: int = 0) -> str:
+    """`version`: the account's token_version; a password change raises it, ending older tokens."""
     s = get_settings()
     now = int(time.time())
-    claims = {"sub": str(user_id), "tid": str(tenant_id), "iat": now, "exp": now + s.token_ttl_seconds}
+    claims: dict[str, object] = {
+        "sub": str(user_id), "tid": str(tenant_id), "iat": now, "exp": now + s.token_ttl_seconds
+    }
+    if version:
+        claims["tv"] = version
     return jwt.encode(claims, s.jwt_secret_value, algorithm="HS256")
 
 
@@ -87,6 +92,7 @@ def issue_user_token(*, tenant_id: UUID, user_id: UUID) -> str:
 class UserClaims:
     tenant_id: UUID
     user_id: UUID
+    version: int = 0
 
 
 def read_user_token(token: str) -> UserClaims:
@@ -94,7 +100,9 @@ def read_user_token(token: str) -> UserClaims:
         claims = jwt.decode(
             token, get_settings().jwt_secret_value, algorithms=["HS256"], options={"require": ["exp", "sub"]}
         )
-        return UserClaims(tenant_id=UUID(claims["tid"]), user_id=UUID(claims["sub"]))
+        return UserClaims(
+            tenant_id=UUID(claims["tid"]), user_id=UUID(claims["sub"]), version=int(claims.get("tv", 0))
+        )
     except jwt.ExpiredSignatureError as e:
         raise AuthError("TOKEN_EXPIRED", "The token has expired; sign in again.") from e
     except (jwt.InvalidTokenError, KeyError, ValueError) as e:

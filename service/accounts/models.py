@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import Enum
 from uuid import UUID, uuid4
 
-from sqlalchemy import Column, ForeignKeyConstraint, Index, Numeric, String, func, text
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, Integer, Numeric, String, func, text
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, tenant_key, timestamp
@@ -22,6 +22,20 @@ class Role(str, Enum):
     LEADER = "LEADER"
     SUPPLIER = "SUPPLIER"
     CUSTOMER = "CUSTOMER"
+
+
+class ShortagePolicy(str, Enum):
+    """Who goes without when a supplier delivers less than was ordered."""
+
+    LAST_ORDERED_FIRST = "LAST_ORDERED_FIRST"
+    PRO_RATA = "PRO_RATA"
+
+
+class ReferralBinding(str, Enum):
+    """Which referrer a customer's orders are attributed to: the first one, or the latest."""
+
+    FIRST = "FIRST"
+    LATEST = "LATEST"
 
 
 class AccountKind(str, Enum):
@@ -52,6 +66,31 @@ class Tenant(SQLModel, table=True):
     phone_region: str = Field(
         default="CN", sa_column=Column(String(2), nullable=False, server_default=text("'CN'"))
     )
+    # The settings of other features, tuned in the console (tenantUpdate; migration 0016).
+    pickup_window_days: int = Field(default=3)
+    commission_freeze_days: int = Field(default=7)
+    after_sales_window_hours: int = Field(default=48)
+    shortage_policy: ShortagePolicy = Field(
+        default=None, sa_column=Column(String(30), nullable=False, server_default=text("'LAST_ORDERED_FIRST'"))
+    )
+    withdrawal_minimum_minor: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
+    withdrawal_fee_rate: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(5, 4), nullable=False, server_default=text("0"))
+    )
+    front_end_url_template: str | None = Field(default=None, max_length=500)
+    distribution_enabled: bool = Field(default=False)
+    distribution_level1_rate: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(5, 4), nullable=False, server_default=text("0"))
+    )
+    distribution_level2_rate: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(5, 4), nullable=False, server_default=text("0"))
+    )
+    referral_binding: ReferralBinding = Field(
+        default=None, sa_column=Column(String(20), nullable=False, server_default=text("'FIRST'"))
+    )
+    attribution_window_days: int = Field(default=30)
     created_at: datetime = created_at()
 
 
@@ -74,6 +113,11 @@ class User(SQLModel, table=True):
     # Set for a supplier's staff account: what it may see of the catalog and purchase orders.
     supplier_id: UUID | None = None
     disabled_at: datetime | None = timestamp()
+    # In every token issued (claim `tv`); raised by a password change or reset, which makes the
+    # tokens issued before stop working (account_state() returns it on every request).
+    token_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
     created_at: datetime = created_at()
 
 
@@ -91,3 +135,22 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = created_at()
     revoked_at: datetime | None = timestamp()
     last_used_at: datetime | None = timestamp()
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time code an admin issued for a user: stored hashed, works once, until it expires."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        Index("password_reset_user_idx", "tenant_id", "user_id", "created_at"),
+    )
+
+    tenant_id: UUID = tenant_key(references_tenant=False)
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    user_id: UUID
+    code_hash: str = Field(max_length=64)
+    issued_by: UUID | None = None
+    created_at: datetime = created_at()
+    expires_at: datetime = timestamp(nullable=False)
+    used_at: datetime | None = timestamp()

@@ -33,9 +33,10 @@ def _roles(kind: str, supplier_id: UUID | None, leader_status: str | None) -> fr
     return frozenset(roles)
 
 
-async def account_roles(tenant_id: UUID, user_id: UUID) -> frozenset[Role]:
+async def account_roles(tenant_id: UUID, user_id: UUID, token_version: int = 0) -> frozenset[Role]:
     """The roles of an account that exists and is not disabled, in one round trip on a connection
-    of its own (account_state sets the tenant for row-level security itself)."""
+    of its own (account_state sets the tenant for row-level security itself). A token issued
+    before the account's last password change (an older `token_version`) is refused."""
 
     async def state(conn: psycopg.AsyncConnection[Any]) -> tuple[Any, ...] | None:
         cursor = await conn.execute("SELECT * FROM account_state(%s, %s)", (tenant_id, user_id))
@@ -44,6 +45,8 @@ async def account_roles(tenant_id: UUID, user_id: UUID) -> frozenset[Role]:
     row = await run_alone(state)
     if row is None:
         raise account_gone()
+    if row[3] != token_version:
+        raise AuthError("TOKEN_EXPIRED", "The password was changed; sign in again.")
     return _roles(row[0], row[1], row[2])
 
 

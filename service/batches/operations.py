@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 from sqlalchemy import text
@@ -22,8 +23,9 @@ from service.batches.models import (
 )
 from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS
 from service.batches.validation import CleanOffer, OfferSpec, clean_offer, clean_window
-from service.catalog.models import Product
+from service.catalog.models import Product, Supplier
 from service.errors import Collector, ErrorCode, fail
+from service.money import from_minor
 from service.notify.outbox import emit
 from service.orders.release import cancel_orders
 from service.tenants.principal import TenantInfo
@@ -36,9 +38,14 @@ async def _check_products(
     ids = list({o.product_id for _, o in offers})
     found = (
         {
-            row.id: row.active
+            row.id: row.active and row.archived_at is None
             for row in (
-                await session.execute(select(col(Product.id), col(Product.active)).where(col(Product.id).in_(ids)))
+                await session.execute(
+                    select(col(Product.id), col(Product.active), col(Supplier.archived_at))
+                    .join(Supplier, (col(Supplier.tenant_id) == col(Product.tenant_id))
+                          & (col(Supplier.id) == col(Product.supplier_id)))
+                    .where(col(Product.id).in_(ids))
+                )
             ).all()
         }
         if ids
@@ -48,7 +55,8 @@ async def _check_products(
         if offer.product_id not in found:
             errors.add(ErrorCode.NOT_FOUND, "No such product.", [*field, "productId"])
         elif not found[offer.product_id]:
-            errors.add(ErrorCode.INVALID, "This product is not active.", [*field, "productId"])
+            errors.add(ErrorCode.INVALID, "This product is not active (or its supplier is archived).",
+                       [*field, "productId"])
 
 
 def _offer_row(tenant_id: UUID, batch_id: UUID, offer: CleanOffer, position: int) -> Offer:
@@ -264,3 +272,111 @@ async def cancel_batch(
         },
     )
     return CancelledBatch(batch=batch, cancelled_orders=len(cancelled))
+
+
+async def update_batch(
+    session: AsyncSession,
+    *,
+    tenant: TenantInfo,
+    batch_id: UUID | None,
+    title: str | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    pickup_date: date | None = None,
+) -> Batch:
+    """Changes the given fields of a DRAFT or SCHEDULED batch; the window is checked as a whole.
+    A SCHEDULED batch opens and closes at its new times: the scheduler finds due batches by time
+    (`opens_at <= now`), and an opening message sent for the old time opens nothing early."""
+    errors = Collector()
+    clean_title = text_value(errors, title, ["title"], max_length=200) if title is not None else None
+    batch = await _batch_for_update(session, batch_id, "id")
+    if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
+        raise fail(
+            ErrorCode.CONFLICT, f"A batch can be edited while DRAFT or SCHEDULED, not {batch.status}.", ["id"]
+        )
+    clean_window(
+        errors,
+        opens_at=opens_at or batch.opens_at,
+        closes_at=closes_at or batch.closes_at,
+        pickup_date=pickup_date or batch.pickup_date,
+        timezone=tenant.timezone,
+    )
+    errors.raise_if_any()
+    if clean_title is not None:
+        batch.title = clean_title
+    if opens_at is not None:
+        batch.opens_at = opens_at
+    if closes_at is not None:
+        batch.closes_at = closes_at
+    if pickup_date is not None:
+        batch.pickup_date = pickup_date
+    await session.flush()
+    if BatchStatus(batch.status) is BatchStatus.SCHEDULED and opens_at is not None:
+        # A message for the new time, as at publish; the one for the old time finds the batch not
+        # due (or opens it on time, if sooner). Lost, the scheduler's open-due-batches catches up.
+        wait = min((batch.opens_at - datetime.now(UTC)).total_seconds(), MAX_MESSAGE_DELAY_SECONDS)
+        jobs.enqueue_after_commit(session, "open_batch", delay_ms=max(0, int(wait * 1000)),
+                                  tenant_id=batch.tenant_id, batch_id=batch.id)
+    return batch
+
+
+@dataclass(frozen=True)
+class OfferChanges:
+    """offerUpdate's input: None leaves a field as it is."""
+
+    price: Decimal | str | None = None
+    stock_limit: int | None = None
+    per_customer_limit: int | None = None
+    min_group_quantity: int | None = None
+
+
+async def update_offer(
+    session: AsyncSession, *, tenant: TenantInfo, offer_id: UUID | None, changes: OfferChanges
+) -> Offer:
+    """Changes an offer of a DRAFT or SCHEDULED batch. The stock limit cannot go below what is
+    sold; the offer's stock slots are re-spread over the new limit by the database
+    (offer_stock_limit_changed(), migration 0011), under the slots' row locks."""
+    offer_batch = (
+        (await session.execute(select(col(Offer.batch_id)).where(col(Offer.id) == offer_id))).scalar_one_or_none()
+        if offer_id is not None
+        else None
+    )
+    if offer_batch is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such offer.", ["id"])
+    # The batch first, as every writer of offers locks it (add_offer, publish, the close).
+    batch = await _batch_for_update(session, offer_batch, "id")
+    offer = (await session.execute(select(Offer).where(col(Offer.id) == offer_id).with_for_update())).scalar_one()
+    if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
+        raise fail(
+            ErrorCode.CONFLICT, f"An offer can be edited while its batch is DRAFT or SCHEDULED, not {batch.status}.",
+            ["id"],
+        )
+    errors = Collector()
+    spec = OfferSpec(
+        product_id=offer.product_id,
+        price=changes.price if changes.price is not None else from_minor(offer.price_minor, tenant.currency),
+        stock_limit=changes.stock_limit if changes.stock_limit is not None else offer.stock_limit,
+        per_customer_limit=(
+            changes.per_customer_limit if changes.per_customer_limit is not None else offer.per_customer_limit
+        ),
+        min_group_quantity=(
+            changes.min_group_quantity if changes.min_group_quantity is not None else offer.min_group_quantity
+        ),
+    )
+    clean = clean_offer(errors, spec, [], tenant.currency)
+    sold = (
+        await session.execute(
+            text("SELECT coalesce(sum(sold), 0) FROM offer_stock_slot WHERE offer_id = :o"), {"o": offer.id}
+        )
+    ).scalar_one()
+    if changes.stock_limit is not None and changes.stock_limit < sold:
+        errors.add(ErrorCode.INVALID, f"The stock cannot go below what is sold ({sold}).", ["stockLimit"])
+    errors.raise_if_any()
+    assert clean is not None
+    offer.price_minor = clean.price_minor
+    offer.stock_limit = clean.stock_limit
+    offer.per_customer_limit = clean.per_customer_limit
+    offer.min_group_quantity = clean.min_group_quantity
+    await session.flush()
+    await session.refresh(offer)  # `sold`, from the slots
+    return offer

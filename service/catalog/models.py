@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from service.columns import created_at, tenant_key
+from service.columns import created_at, tenant_key, timestamp
 
 
 class Supplier(SQLModel, table=True):
@@ -17,6 +17,8 @@ class Supplier(SQLModel, table=True):
     name: str = Field(max_length=200)
     contact_email: str | None = Field(default=None, max_length=254)
     created_at: datetime = created_at()
+    # Archived: no new products or offers; everything that refers to it stays.
+    archived_at: datetime | None = timestamp()
 
 
 class Product(SQLModel, table=True):
@@ -38,3 +40,5 @@ class Product(SQLModel, table=True):
     cost_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     active: bool = True
     created_at: datetime = created_at()
+    # Archived: never active again, out of the catalog's lists; offers and orders keep it.
+    archived_at: datetime | None = timestamp()

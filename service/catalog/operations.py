@@ -16,6 +16,7 @@ from sqlmodel import select
 from service.accounts.models import AccountKind, User
 from service.accounts.operations import create_user
 from service.catalog.models import Product, Supplier
+from service.columns import now_utc
 from service.errors import Collector, ErrorCode, fail
 from service.validation import email_value, money_value, text_value
 
@@ -67,9 +68,13 @@ async def _clean_product(
     description: str | None,
     image_url: str | None,
     cost: Decimal,
+    product: Product | None = None,
 ) -> dict[str, Any]:
-    if supplier_id is None or await session.get(Supplier, (tenant_id, supplier_id)) is None:
+    supplier = await session.get(Supplier, (tenant_id, supplier_id)) if supplier_id is not None else None
+    if supplier is None:
         errors.add(ErrorCode.NOT_FOUND, "No such supplier.", ["supplierId"])
+    elif supplier.archived_at is not None and (product is None or product.supplier_id != supplier.id):
+        errors.add(ErrorCode.INVALID, "This supplier is archived.", ["supplierId"])
     clean: dict[str, Any] = {
         "supplier_id": supplier_id,
         "name": text_value(errors, name, ["name"], max_length=200),
@@ -157,9 +162,71 @@ async def update_product(
         description=description,
         image_url=image_url,
         cost=cost,
+        product=product,
     )
     for key, value in clean.items():
         setattr(product, key, value)
-    product.active = active
+    product.active = active and product.archived_at is None  # archiving is for good
+    await session.flush()
+    return product
+
+
+async def _supplier_for_update(session: AsyncSession, tenant_id: UUID, supplier_id: UUID | None) -> Supplier:
+    supplier = (
+        (
+            await session.execute(
+                select(Supplier).where(Supplier.tenant_id == tenant_id, Supplier.id == supplier_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if supplier_id
+        else None
+    )
+    if supplier is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such supplier.", ["id"])
+    return supplier
+
+
+async def update_supplier(
+    session: AsyncSession, *, tenant_id: UUID, supplier_id: UUID | None, name: str, contact_email: str | None
+) -> Supplier:
+    """Replaces the supplier's name and contact (the input is the whole supplier, as on create)."""
+    errors = Collector()
+    clean_name = text_value(errors, name, ["name"], max_length=200)
+    clean_email = email_value(errors, contact_email, ["contactEmail"])
+    supplier = await _supplier_for_update(session, tenant_id, supplier_id)
+    errors.raise_if_any()
+    supplier.name = clean_name or supplier.name
+    supplier.contact_email = clean_email
+    await session.flush()
+    return supplier
+
+
+async def archive_supplier(session: AsyncSession, *, tenant_id: UUID, supplier_id: UUID | None) -> Supplier:
+    """The supplier gets no new products or offers; its products, offers, orders and purchase
+    orders stay as they are. Archiving again is not an error (it keeps the first time)."""
+    supplier = await _supplier_for_update(session, tenant_id, supplier_id)
+    if supplier.archived_at is None:
+        supplier.archived_at = now_utc()
+        await session.flush()
+    return supplier
+
+
+async def archive_product(session: AsyncSession, *, tenant_id: UUID, product_id: UUID | None) -> Product:
+    """The product is offered no more (not active) and leaves the catalog's lists; offers and
+    orders that have it keep it."""
+    product = (
+        (
+            await session.execute(
+                select(Product).where(Product.tenant_id == tenant_id, Product.id == product_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if product_id
+        else None
+    )
+    if product is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such product.", ["id"])
+    if product.archived_at is None:
+        product.archived_at = now_utc()
+    product.active = False
     await session.flush()
     return product

@@ -23,9 +23,11 @@ def _like_pattern(search: str) -> str:
 
 
 async def supplier_page(
-    session: AsyncSession, *, tenant_id: UUID, first: int, after: str | None
+    session: AsyncSession, *, tenant_id: UUID, first: int, after: str | None, include_archived: bool = False
 ) -> Page[Supplier]:
     stmt = select(Supplier).where(Supplier.tenant_id == tenant_id)
+    if not include_archived:
+        stmt = stmt.where(col(Supplier.archived_at).is_(None))
     return await fetch_page(session, stmt, Supplier, first=first, after=after)
 
 
@@ -37,9 +39,13 @@ async def product_page(
     after: str | None,
     search: str | None = None,
     supplier_id: UUID | None = None,
+    include_archived: bool = False,
 ) -> Page[Product]:
-    """Products by creation; `supplier_id` narrows to one supplier (a supplier's own view)."""
+    """Products by creation; `supplier_id` narrows to one supplier (a supplier's own view).
+    Archived products are left out unless asked for."""
     stmt = select(Product).where(Product.tenant_id == tenant_id)
+    if not include_archived:
+        stmt = stmt.where(col(Product.archived_at).is_(None))
     if supplier_id is not None:
         stmt = stmt.where(Product.supplier_id == supplier_id)
     if search and search.strip():

@@ -143,6 +143,18 @@ async def suspend_leader(
     return leader
 
 
+async def reinstate_leader(session: AsyncSession, *, tenant_id: UUID, leader_id: UUID | None) -> Leader:
+    """SUSPENDED → APPROVED with the rate it had: its active points take orders and show again."""
+    leader = await _leader_for_update(session, tenant_id, leader_id)
+    if leader.status != LeaderStatus.SUSPENDED:
+        raise fail(ErrorCode.CONFLICT, f"Only a suspended leader can be reinstated; this one is {leader.status}.",
+                   ["id"])
+    leader.status = LeaderStatus.APPROVED
+    leader.status_reason = None
+    await session.flush()
+    return leader
+
+
 async def approved_leader_of_user(session: AsyncSession, *, tenant_id: UUID, user_id: UUID) -> Leader | None:
     return (
         await session.execute(
@@ -245,6 +257,14 @@ async def update_pickup_point(
     errors.raise_if_any()
     for key, value in clean.items():
         setattr(point, key, value)
+    await session.flush()
+    return point
+
+
+async def deactivate_pickup_point(session: AsyncSession, *, point: PickupPoint) -> PickupPoint:
+    """The point takes no new orders and leaves public lists; its orders and pick lists stay.
+    Deactivating an inactive point is not an error."""
+    point.active = False
     await session.flush()
     return point
 

@@ -2,35 +2,55 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
 from service.accounts import operations
+from service.accounts.models import ApiKey as ApiKeyRow
 from service.accounts.models import PaymentMode as PaymentModeEnum
+from service.accounts.models import ReferralBinding as ReferralBindingEnum
 from service.accounts.models import Role as RoleEnum
+from service.accounts.models import ShortagePolicy as ShortagePolicyEnum
 from service.accounts.roles import load_roles
 from service.db import set_tenant
 from service.errors import ErrorCode, fail
-from service.schema.access import Caller, admins, public, requires
+from service.schema.access import (
+    Caller,
+    KeyedLoader,
+    admins,
+    check_page,
+    decode,
+    get_loader,
+    is_admin,
+    public,
+    requires,
+    serial_session,
+    signed_in,
+)
 from service.schema.catalog import viewer_supplier
-from service.schema.common import Node, UserError
+from service.schema.common import Money, Node, UserError
 from service.schema.context import Context
 from service.schema.leaders import viewer_leader
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
+from service.schema.pagination import Connection
 from service.tenants.principal import TenantInfo
+from service.tenants.resolution import forget_tenant, tenant_info
 
 if TYPE_CHECKING:
     from service.schema.catalog import Supplier
     from service.schema.leaders import Leader
 
 Info = strawberry.Info[Context, None]
+strawberry.enum(ShortagePolicyEnum, name="ShortagePolicy")
+strawberry.enum(ReferralBindingEnum, name="ReferralBinding")
 # The GraphQL enums PaymentMode and Role are PaymentModeEnum and RoleEnum themselves
 # (strawberry.enum keeps the class): fields name the classes, which type checkers understand.
 
@@ -48,6 +68,21 @@ class Tenant(Node):
                                                                     "otherwise, a fraction.")
     payment_window_minutes: int = strawberry.field(description="How long a PREPAID order may wait for payment before "
                                                                "it is cancelled.")
+    pickup_window_days: int
+    commission_freeze_days: int
+    after_sales_window_hours: int
+    shortage_policy: ShortagePolicyEnum
+    withdrawal_minimum: Money
+    withdrawal_fee_rate: Decimal
+    front_end_url_template: str | None = strawberry.field(
+        description="Where the brand's front end shows an object: an https URL with placeholders "
+        + ", ".join(operations.URL_PLACEHOLDERS) + "."
+    )
+    distribution_enabled: bool
+    distribution_level1_rate: Decimal
+    distribution_level2_rate: Decimal
+    referral_binding: ReferralBindingEnum
+    attribution_window_days: int
 
     @classmethod
     def of(cls, t: TenantInfo) -> Tenant:
@@ -56,6 +91,13 @@ class Tenant(Node):
             timezone=t.timezone, currency=t.currency, payment_mode=t.payment_mode,
             default_commission_rate=t.default_commission_rate,
             payment_window_minutes=t.payment_window_minutes,
+            pickup_window_days=t.pickup_window_days, commission_freeze_days=t.commission_freeze_days,
+            after_sales_window_hours=t.after_sales_window_hours, shortage_policy=t.shortage_policy,
+            withdrawal_minimum=Money.of(t.withdrawal_minimum_minor, t.currency),
+            withdrawal_fee_rate=t.withdrawal_fee_rate, front_end_url_template=t.front_end_url_template,
+            distribution_enabled=t.distribution_enabled, distribution_level1_rate=t.distribution_level1_rate,
+            distribution_level2_rate=t.distribution_level2_rate, referral_binding=t.referral_binding,
+            attribution_window_days=t.attribution_window_days,
         )
 
 
@@ -172,6 +214,77 @@ class ApiKeyCreatePayload:
     api_key: str | None = strawberry.field(default=None, description="The secret, shown once.")
 
 
+@strawberry.type(name="ApiKey")
+class ApiKey(Node):
+    """A key of the tenant's back end; its secret is shown once, at creation, never again."""
+
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None = strawberry.field(description="To within about a minute.")
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiKeyRow) -> ApiKey:
+        return cls(
+            id=strawberry.ID(global_id.encode("ApiKey", row.id)), name=row.name, created_at=row.created_at,
+            last_used_at=row.last_used_at, revoked_at=row.revoked_at,
+        )
+
+
+class ApiKeyByIdLoader(KeyedLoader):
+    fetch = staticmethod(operations.api_keys_by_ids)
+
+
+@node_loader("ApiKey")
+async def _load_api_key(context: Context, id: UUID) -> ApiKey | None:
+    if not await is_admin(context):
+        return None
+    row = await get_loader(context, ApiKeyByIdLoader).load(id)
+    return ApiKey.of(row) if row is not None else None
+
+
+@strawberry.type
+class ApiKeyPayload:
+    errors: list[UserError]
+    api_key: ApiKey | None = None
+
+
+@strawberry.type
+class TenantPayload:
+    errors: list[UserError]
+    tenant: Tenant | None = None
+
+
+@strawberry.type
+class PasswordResetPayload:
+    errors: list[UserError]
+    code: str | None = strawberry.field(default=None, description="Shown once; works once, until expiresAt.")
+    expires_at: datetime | None = None
+
+
+@strawberry.input
+class TenantUpdateInput:
+    """Only the fields given change; frontEndUrlTemplate "" clears it."""
+
+    name: str | None = None
+    timezone: str | None = None
+    default_commission_rate: Decimal | None = None
+    payment_window_minutes: int | None = None
+    pickup_window_days: int | None = None
+    commission_freeze_days: int | None = None
+    after_sales_window_hours: int | None = None
+    shortage_policy: ShortagePolicyEnum | None = None
+    withdrawal_minimum: Decimal | None = None
+    withdrawal_fee_rate: Decimal | None = None
+    front_end_url_template: str | None = None
+    distribution_enabled: bool | None = None
+    distribution_level1_rate: Decimal | None = None
+    distribution_level2_rate: Decimal | None = None
+    referral_binding: ReferralBindingEnum | None = None
+    attribution_window_days: int | None = None
+
+
 @strawberry.type
 class AccountsQuery:
     @strawberry.field(description="Who is calling, with their roles and tenant.")
@@ -183,6 +296,15 @@ class AccountsQuery:
     @public
     def tenant(self, info: Info) -> Tenant:
         return Tenant.of(info.context.tenant)
+
+    @strawberry.field(description="Admins: the tenant's API keys, revoked ones included; never a secret.")
+    @admins
+    async def api_keys(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[ApiKey]:
+        context = info.context
+        size = check_page(first, after)
+        async with serial_session(context) as session:
+            page = await operations.api_key_page(session, first=size, after=after)
+        return Connection.of(page, ApiKey.of)
 
 
 @strawberry.type
@@ -206,13 +328,8 @@ class AccountsMutation:
                    if input.default_commission_rate is not None else {}),
             )
             await set_tenant(session, context.principal.tenant.id if context.principal.tenant else None)
-            t = created.tenant
-            info_ = TenantInfo(
-                id=t.id, slug=t.slug, name=t.name, timezone=t.timezone, currency=t.currency,
-                payment_mode=t.payment_mode, default_commission_rate=t.default_commission_rate,
-                payment_window_minutes=t.payment_window_minutes, phone_region=t.phone_region,
-            )
-            return {"tenant": Tenant.of(info_), "api_key": created.api_key}
+            await session.refresh(created.tenant)  # the settings' server defaults
+            return {"tenant": Tenant.of(tenant_info(created.tenant)), "api_key": created.api_key}
 
         return await run_mutation(context, TenantCreatePayload, action)
 
@@ -276,3 +393,83 @@ class AccountsMutation:
             return {"api_key": key}
 
         return await run_mutation(context, ApiKeyCreatePayload, action)
+
+    @strawberry.mutation(description="Admins: the key is refused from its next request on.")
+    @admins
+    async def api_key_revoke(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            row = await operations.revoke_key(session, key_id=decode(id, "ApiKey"))
+            return {"api_key": ApiKey.of(row)}
+
+        return await run_mutation(context, ApiKeyPayload, action)
+
+    @strawberry.mutation(description="Admins: the tenant's settings; only the fields given change.")
+    @admins
+    async def tenant_update(self, info: Info, input: TenantUpdateInput) -> TenantPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            row = await operations.update_tenant(
+                session, tenant_id=context.tenant.id,
+                changes=operations.TenantChanges(**{
+                    name: getattr(input, name) for name in operations.TenantChanges.__dataclass_fields__
+                }),
+            )
+            updated = tenant_info(row)
+            # After the commit, so no request reads the old settings back into the cache.
+            event.listen(session.sync_session, "after_commit", lambda _s: forget_tenant(updated), once=True)
+            return {"tenant": Tenant.of(updated)}
+
+        return await run_mutation(context, TenantPayload, action)
+
+    @strawberry.mutation(description="Any signed-in user: returns a new token; the older ones stop working.")
+    @signed_in
+    async def password_change(self, info: Info, current_password: str, new_password: str) -> AuthPayload:
+        context = info.context
+        tenant = context.tenant
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            _one_password_per_request(context)
+            user_id = context.principal.user_id
+            assert user_id is not None  # signed_in
+            signed = await operations.change_password(
+                session, tenant_id=tenant.id, user_id=user_id, current_password=current_password,
+                new_password=new_password, address=context.client_address,
+            )
+            viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
+            return {"token": signed.token, "viewer": viewer}
+
+        return await run_mutation(context, AuthPayload, action)
+
+    @strawberry.mutation(description="Admins: a one-time code for the user to set a new password with.")
+    @admins
+    async def password_reset_issue(self, info: Info, user_id: strawberry.ID) -> PasswordResetPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            issued = await operations.issue_password_reset(
+                session, tenant_id=context.tenant.id, user_id=decode(user_id, "User"),
+                issued_by=context.principal.user_id,
+            )
+            return {"code": issued.code, "expires_at": issued.expires_at}
+
+        return await run_mutation(context, PasswordResetPayload, action)
+
+    @strawberry.mutation(description="Anonymous, with X-Tenant: a new password with a one-time code.")
+    @public
+    async def password_reset(self, info: Info, login: str, code: str, new_password: str) -> AuthPayload:
+        context = info.context
+        tenant = context.tenant
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            _one_password_per_request(context)
+            signed = await operations.reset_password(
+                session, tenant_id=tenant.id, login=login, code=code, new_password=new_password,
+                address=context.client_address, phone_region=tenant.phone_region,
+            )
+            viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
+            return {"token": signed.token, "viewer": viewer}
+
+        return await run_mutation(context, AuthPayload, action)

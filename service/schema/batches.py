@@ -371,6 +371,26 @@ class BatchCreateInput:
         default_factory=list, description="The offers; more can be added while the batch is DRAFT or SCHEDULED.")
 
 
+@strawberry.input
+class BatchUpdateInput:
+    """Only the fields given change; the window is checked as a whole."""
+
+    title: str | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    pickup_date: date | None = None
+
+
+@strawberry.input
+class OfferUpdateInput:
+    """Only the fields given change; stockLimit cannot go below what is sold."""
+
+    price: Decimal | None = None
+    stock_limit: int | None = None
+    per_customer_limit: int | None = None
+    min_group_quantity: int | None = None
+
+
 @strawberry.type(description="The result of a batch mutation.")
 class BatchPayload:
     errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
@@ -466,3 +486,34 @@ class BatchesMutation:
             return {"batch": Batch.of(done.batch)}
 
         return await run_mutation(context, BatchPayload, action)
+
+    @strawberry.mutation(description="Admins: edits a DRAFT or SCHEDULED batch; it opens and closes at the new times.")
+    @admins
+    async def batch_update(self, info: Info, id: strawberry.ID, input: BatchUpdateInput) -> BatchPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            batch = await operations.update_batch(
+                session, tenant=context.tenant, batch_id=decode(id, "Batch"), title=input.title,
+                opens_at=input.opens_at, closes_at=input.closes_at, pickup_date=input.pickup_date,
+            )
+            return {"batch": Batch.of(batch)}
+
+        return await run_mutation(context, BatchPayload, action)
+
+    @strawberry.mutation(description="Admins: edits an offer while its batch is DRAFT or SCHEDULED.")
+    @admins
+    async def offer_update(self, info: Info, id: strawberry.ID, input: OfferUpdateInput) -> OfferPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            offer = await operations.update_offer(
+                session, tenant=context.tenant, offer_id=decode(id, "Offer"),
+                changes=operations.OfferChanges(
+                    price=input.price, stock_limit=input.stock_limit,
+                    per_customer_limit=input.per_customer_limit, min_group_quantity=input.min_group_quantity,
+                ),
+            )
+            return {"offer": Offer.of(offer)}
+
+        return await run_mutation(context, OfferPayload, action)

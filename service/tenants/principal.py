@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import Enum
 from uuid import UUID
 
-from service.accounts.models import PaymentMode, Role
+from service.accounts.models import PaymentMode, ReferralBinding, Role, ShortagePolicy
 
 
 class PrincipalKind(str, Enum):
@@ -29,6 +29,19 @@ class TenantInfo:
     payment_window_minutes: int
     # Where a phone number given without a country code is read (ISO 3166 alpha-2).
     phone_region: str = "CN"
+    # The settings of other features (tenantUpdate; the defaults are the columns' defaults).
+    pickup_window_days: int = 3
+    commission_freeze_days: int = 7
+    after_sales_window_hours: int = 48
+    shortage_policy: ShortagePolicy = ShortagePolicy.LAST_ORDERED_FIRST
+    withdrawal_minimum_minor: int = 0
+    withdrawal_fee_rate: Decimal = Decimal(0)
+    front_end_url_template: str | None = None
+    distribution_enabled: bool = False
+    distribution_level1_rate: Decimal = Decimal(0)
+    distribution_level2_rate: Decimal = Decimal(0)
+    referral_binding: ReferralBinding = ReferralBinding.FIRST
+    attribution_window_days: int = 30
 
 
 @dataclass

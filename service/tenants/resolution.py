@@ -10,7 +10,7 @@ from collections.abc import Hashable, Mapping
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 
 from service.accounts.credentials import (
     API_KEY_PREFIX,
@@ -20,7 +20,7 @@ from service.accounts.credentials import (
     read_user_token,
     secrets_equal,
 )
-from service.accounts.models import PaymentMode, Role
+from service.accounts.models import PaymentMode, ReferralBinding, Role, ShortagePolicy
 from service.accounts.roles import account_roles
 from service.config import get_settings
 from service.db import tenant_transaction
@@ -71,15 +71,27 @@ _by_id: BoundedCache[UUID, TenantInfo | None] = BoundedCache(_TENANTS_MAX)
 
 _TENANT_COLUMNS = (
     "id, slug, name, timezone, currency, payment_mode, default_commission_rate, payment_window_minutes,"
-    " phone_region"
+    " phone_region, pickup_window_days, commission_freeze_days, after_sales_window_hours, shortage_policy,"
+    " withdrawal_minimum_minor, withdrawal_fee_rate, front_end_url_template, distribution_enabled,"
+    " distribution_level1_rate, distribution_level2_rate, referral_binding, attribution_window_days"
 )
 
 
-def _info(row: Row[Any]) -> TenantInfo:
+def tenant_info(row: Any) -> TenantInfo:
+    """From a row of _TENANT_COLUMNS, or a Tenant model (the same attribute names)."""
     return TenantInfo(
         id=row.id, slug=row.slug, name=row.name, timezone=row.timezone, currency=row.currency,
         payment_mode=PaymentMode(row.payment_mode), default_commission_rate=row.default_commission_rate,
         payment_window_minutes=row.payment_window_minutes, phone_region=row.phone_region,
+        pickup_window_days=row.pickup_window_days, commission_freeze_days=row.commission_freeze_days,
+        after_sales_window_hours=row.after_sales_window_hours,
+        shortage_policy=ShortagePolicy(row.shortage_policy),
+        withdrawal_minimum_minor=row.withdrawal_minimum_minor, withdrawal_fee_rate=row.withdrawal_fee_rate,
+        front_end_url_template=row.front_end_url_template, distribution_enabled=row.distribution_enabled,
+        distribution_level1_rate=row.distribution_level1_rate,
+        distribution_level2_rate=row.distribution_level2_rate,
+        referral_binding=ReferralBinding(row.referral_binding),
+        attribution_window_days=row.attribution_window_days,
     )
 
 
@@ -93,7 +105,7 @@ async def _load_tenant(column: str, value: object) -> TenantInfo | None:
         row = (
             await session.execute(text(f"SELECT {_TENANT_COLUMNS} FROM tenant WHERE {column} = :v"), {"v": value})
         ).first()
-    return _info(row) if row else None
+    return tenant_info(row) if row else None
 
 
 async def tenant_by_slug(slug: str) -> TenantInfo | None:
@@ -192,8 +204,28 @@ async def resolve_principal(headers: Mapping[str, str]) -> Principal:
     tenant = _same_tenant(tenant, named)
     # Checked on every request, never cached: a disabled account is refused at once, by every
     # process. The roles come with it, so the request does not load them again.
-    roles = await account_roles(tenant.id, claims.user_id)
+    roles = await account_roles(tenant.id, claims.user_id, claims.version)
     return Principal(PrincipalKind.USER, tenant=tenant, user_id=claims.user_id, roles=roles)
+
+
+# api_key.last_used_at is written at most once a minute per key and process: one UPDATE a minute
+# instead of one per request, and a key used everywhere still shows it within a minute or so.
+_KEY_USE_EVERY = 60.0
+_key_uses: BoundedCache[UUID, bool] = BoundedCache(_TENANTS_MAX)
+
+
+def _key_use_due(key_id: UUID) -> bool:
+    noted, _ = _key_uses.get(key_id)
+    if noted:
+        return False
+    _key_uses.put(key_id, True, _KEY_USE_EVERY)
+    return True
+
+
+_NOTE_KEY_USE = text(
+    "UPDATE api_key SET last_used_at = clock_timestamp() WHERE id = :id AND revoked_at IS NULL"
+    " AND (last_used_at IS NULL OR last_used_at < clock_timestamp() - make_interval(secs => :every))"
+)
 
 
 async def _api_key_principal(token: str, named: TenantInfo | None) -> Principal:
@@ -208,8 +240,10 @@ async def _api_key_principal(token: str, named: TenantInfo | None) -> Principal:
                 text("SELECT secret_hash, revoked_at FROM api_key WHERE id = :id"), {"id": key_id}
             )
         ).first()
-    if row is None or not secrets_equal(row.secret_hash, hash_secret(secret)):
-        raise AuthError("INVALID_API_KEY", "The API key is not valid.")
+        if row is None or not secrets_equal(row.secret_hash, hash_secret(secret)):
+            raise AuthError("INVALID_API_KEY", "The API key is not valid.")
+        if row.revoked_at is None and _key_use_due(key_id):
+            await session.execute(_NOTE_KEY_USE, {"id": key_id, "every": _KEY_USE_EVERY})
     if row.revoked_at is not None:
         raise AuthError("API_KEY_REVOKED", "The API key has been revoked.")
     return Principal(

@@ -32,6 +32,7 @@ from tests.reliability.conftest import record
 
 # The tables behind the global ID types (every type whose ID an argument can carry).
 TYPE_TABLES = {
+    "ApiKey": "api_key",
     "Batch": "batch",
     "Commission": "commission",
     "CommunityGroup": "community_group",

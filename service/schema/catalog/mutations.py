@@ -144,3 +144,43 @@ class CatalogMutation:
             return {"product": Product.of(row)}
 
         return await run_mutation(context, ProductPayload, action)
+
+    @strawberry.mutation(description="Admins: replaces the supplier's name and contact e-mail.")
+    @admins
+    async def supplier_update(self, info: Info, id: strawberry.ID, input: SupplierInput) -> SupplierPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            row = await operations.update_supplier(
+                session, tenant_id=context.tenant.id, supplier_id=decode(id, "Supplier"), name=input.name,
+                contact_email=input.contact_email,
+            )
+            return {"supplier": Supplier.of(row)}
+
+        return await run_mutation(context, SupplierPayload, action)
+
+    @strawberry.mutation(description="Admins: no new products or offers of this supplier; what exists stays.")
+    @admins
+    async def supplier_archive(self, info: Info, id: strawberry.ID) -> SupplierPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            row = await operations.archive_supplier(
+                session, tenant_id=context.tenant.id, supplier_id=decode(id, "Supplier")
+            )
+            return {"supplier": Supplier.of(row)}
+
+        return await run_mutation(context, SupplierPayload, action)
+
+    @strawberry.mutation(description="Admins: offered no more and out of the catalog's lists; orders keep it.")
+    @admins
+    async def product_archive(self, info: Info, id: strawberry.ID) -> ProductPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            row = await operations.archive_product(
+                session, tenant_id=context.tenant.id, product_id=decode(id, "Product")
+            )
+            return {"product": Product.of(row)}
+
+        return await run_mutation(context, ProductPayload, action)

@@ -27,7 +27,7 @@ Info = strawberry.Info[Context, None]
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(description="Admins.")
+    @strawberry.field(description="Admins; archived suppliers only with includeArchived.")
     @admins
     async def suppliers(
         self,
@@ -36,14 +36,19 @@ class CatalogQuery:
                                                                      "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
                                                                      "leave it out for the first page.")] = None,
+        include_archived: Annotated[bool | None, strawberry.argument(description="Also the archived ones.")] = False,
     ) -> Connection[Supplier]:
         context = info.context
         first = check_page(first, after)
         async with serial_session(context) as session:
-            page = await queries.supplier_page(session, tenant_id=context.tenant.id, first=first, after=after)
+            page = await queries.supplier_page(
+                session, tenant_id=context.tenant.id, first=first, after=after,
+                include_archived=bool(include_archived),
+            )
         return Connection.of(page, Supplier.of)
 
-    @strawberry.field(description="Admins see every product; a supplier's staff see their supplier's only.")
+    @strawberry.field(description="Admins see every product; a supplier's staff see their supplier's only. "
+                      "Archived products only with includeArchived.")
     @requires(ADMINS, Caller.SUPPLIER)
     async def products(
         self,
@@ -54,6 +59,7 @@ class CatalogQuery:
                                                                      "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
                                                                      "leave it out for the first page.")] = None,
+        include_archived: Annotated[bool | None, strawberry.argument(description="Also the archived ones.")] = False,
     ) -> Connection[Product]:
         context = info.context
         first = check_page(first, after)
@@ -70,5 +76,6 @@ class CatalogQuery:
                 after=after,
                 search=search,
                 supplier_id=supplier_id,
+                include_archived=bool(include_archived),
             )
         return Connection.of(page, Product.of)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -52,6 +53,10 @@ class Supplier(Node):
     @classmethod
     def of(cls, row: models.Supplier) -> Supplier:
         return cls(id=strawberry.ID(global_id.encode("Supplier", row.id)), name=row.name, row=row)
+
+    @strawberry.field(description="Set once archived: no new products or offers.")
+    def archived_at(self) -> datetime | None:
+        return self.row.archived_at
 
     @strawberry.field(description="Admins and the supplier's own staff only.")
     async def contact_email(self, info: Info) -> str | None:
@@ -110,6 +115,10 @@ class Product(Node):
             return self.preset_supplier
         loader = get_loader(info.context, SupplierByIdLoader)
         return then(load_now(loader, self.row.supplier_id), _supplier_of)
+
+    @strawberry.field(description="Set once archived: offered no more (the catalog's lists).")
+    def archived_at(self) -> datetime | None:
+        return self.row.archived_at
 
     @strawberry.field(description="What the tenant pays the supplier: admins and that supplier only.")
     async def cost(self, info: Info) -> Money | None:

@@ -271,3 +271,33 @@ class LeadersMutation:
             return {"community_group": CommunityGroup.of(row)}
 
         return await run_mutation(context, CommunityGroupPayload, action)
+
+    @strawberry.mutation(description="Admins: a suspended leader approved again, with the rate they had.")
+    @admins
+    async def leader_reinstate(self, info: Info, id: strawberry.ID) -> LeaderPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            row = await operations.reinstate_leader(
+                session, tenant_id=context.tenant.id, leader_id=decode(id, "Leader")
+            )
+            return {"leader": Leader.of(row)}
+
+        return await run_mutation(context, LeaderPayload, action)
+
+    @strawberry.mutation(description="The point's approved leader, or admins: no new orders, out of public lists.")
+    @requires(ADMINS, Caller.LEADER)
+    async def pickup_point_deactivate(self, info: Info, id: strawberry.ID) -> PickupPointPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict:
+            admin = await is_admin(context)
+            own = None if admin else await _own_leader(context, session)
+            point = await operations.pickup_point_for_update(
+                session, tenant_id=context.tenant.id, point_id=decode(id, "PickupPoint")
+            )
+            if own is not None and point.leader_id != own.id:
+                raise PermissionDenied("A leader deactivates their own pickup points only.")
+            return {"pickup_point": PickupPoint.of(await operations.deactivate_pickup_point(session, point=point))}
+
+        return await run_mutation(context, PickupPointPayload, action)
