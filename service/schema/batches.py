@@ -19,11 +19,13 @@ from service.batches.validation import OfferSpec
 from service.catalog import models as catalog_models
 from service.schema.access import (
     KeyedLoader,
+    admins,
     check_page,
     decode,
     get_loader,
     is_admin,
     load_now,
+    public,
     serial_session,
     then,
 )
@@ -87,11 +89,11 @@ def _storefront_product(tenant_id: UUID, product_id: str, values: tuple) -> Prod
         return hit[1]
     supplier_id, name, unit, description, image_url, cost_minor, active, supplier_name, contact = values
     supplier = Supplier.of(catalog_models.Supplier(
-        tenant_id=tenant_id, id=UUID(supplier_id), name=supplier_name, contact_email=contact, created_at=None))
+        tenant_id=tenant_id, id=UUID(supplier_id), name=supplier_name, contact_email=contact, created_at=None))  # type: ignore[arg-type]  # never read
     product = Product.of(
         catalog_models.Product(
             tenant_id=tenant_id, id=UUID(product_id), supplier_id=UUID(supplier_id), name=name, unit=unit,
-            description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,
+            description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,  # type: ignore[arg-type]  # never read
         ),
         supplier=supplier,
     )
@@ -116,7 +118,7 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
             models.Offer(
                 tenant_id=tenant_id, id=UUID(offer_id), batch_id=batch_id, product_id=UUID(product_id),
                 position=position, price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
-                min_group_quantity=min_group, status=status, created_at=None,
+                min_group_quantity=min_group, status=status, created_at=None,  # type: ignore[arg-type]  # never read
             ),
             sold=sold,
             product=product,
@@ -193,7 +195,7 @@ class Batch(Node):
 
     @strawberry.field
     async def offers(self, info: Info) -> list[Offer]:
-        return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)  # type: ignore[no-any-return]
+        return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
 
 
 @strawberry.type(name="Offer")
@@ -274,6 +276,7 @@ class BatchesQuery:
         description="Anonymous callers and customers see SCHEDULED, OPEN and CLOSED batches; "
         "admins every batch."
     )
+    @public
     async def batches(
         self,
         info: Info,
@@ -289,9 +292,10 @@ class BatchesQuery:
             page = await queries.list_batches(
                 session, is_admin=admin, statuses=status, first=size, after=after
             )
-        return Connection.of(page, Batch.of)  # type: ignore[return-value]
+        return Connection.of(page, Batch.of)
 
     @strawberry.field
+    @public
     async def batch(self, info: Info, id: strawberry.ID) -> Batch | None:
         info.context.tenant  # noqa: B018 - refuses a request that names no tenant
         batch_id = decode(id, "Batch")
@@ -367,6 +371,7 @@ def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None
 @strawberry.type
 class BatchesMutation:
     @strawberry.mutation(description="Admins: a DRAFT batch with its offers.")
+    @admins
     async def batch_create(self, info: Info, input: BatchCreateInput) -> BatchPayload:
         context = info.context
 
@@ -383,9 +388,10 @@ class BatchesMutation:
             )
             return {"batch": Batch.of(batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(description="Admins: one more offer, while the batch is DRAFT or SCHEDULED.")
+    @admins
     async def batch_offer_add(self, info: Info, batch_id: strawberry.ID, input: OfferInput) -> OfferPayload:
         context = info.context
 
@@ -395,9 +401,10 @@ class BatchesMutation:
             )
             return {"offer": Offer.of(offer)}
 
-        return await run_mutation(context, OfferPayload, action, check=context.require)
+        return await run_mutation(context, OfferPayload, action)
 
     @strawberry.mutation(description="Admins: DRAFT -> SCHEDULED; the batch opens by itself at opensAt.")
+    @admins
     async def batch_publish(self, info: Info, id: strawberry.ID) -> BatchPayload:
         context = info.context
 
@@ -407,12 +414,13 @@ class BatchesMutation:
             after_commit(session, lambda: send_open_batch(tenant_id, batch_id, opens_at))
             return {"batch": Batch.of(batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(
         description="Admins: cancels every order, records refunds for what was paid, "
         "notifies customers and leaders."
     )
+    @admins
     async def batch_cancel(self, info: Info, id: strawberry.ID, reason: str) -> BatchPayload:
         context = info.context
 
@@ -422,4 +430,4 @@ class BatchesMutation:
             )
             return {"batch": Batch.of(done.batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
