@@ -25,6 +25,7 @@ from service.config import get_settings
 from service.observability.graphql import Observability
 from service.schema import arguments
 from service.schema.accounts import AccountsMutation, AccountsQuery
+from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.execution import FastExecutor
@@ -38,6 +39,7 @@ from service.schema.procurement import ProcurementMutation, ProcurementQuery
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery, BatchesQuery, OrdersQuery)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation, BatchesMutation, OrdersMutation)
 QUERIES += (NotifyQuery, ProcurementQuery)
+QUERIES += (AuditQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
 
 

@@ -1,0 +1,29 @@
+"""`groupbuy audit verify`: a tenant's chain checked end to end, as the owner."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.audit.chain import Break, first_break
+from service.audit.queries import stream
+from service.db import owner_engine, set_tenant
+
+
+class UnknownTenant(LookupError):
+    pass
+
+
+async def verify_tenant(slug: str) -> tuple[int, Break | None]:
+    """(entries checked, the first break or None)."""
+    async with AsyncSession(owner_engine()) as session, session.begin():
+        tenant_id = (await session.execute(text("SELECT id FROM tenant WHERE slug = :s"), {"s": slug})).scalar()
+        if tenant_id is None:
+            raise UnknownTenant(slug)
+        await set_tenant(session, tenant_id)  # an owner without BYPASSRLS sees the tenant's rows too
+        entries = []
+        async for entry in stream(session, tenant_id=tenant_id):
+            entries.append(asdict(entry))
+        return len(entries), first_break(entries)
