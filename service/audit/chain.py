@@ -55,7 +55,9 @@ class Entry:
 
 def canonical(e: Mapping[str, Any] | Entry) -> bytes:
     """The bytes an entry's hash covers: every column but `hash`, in a fixed order and form."""
-    get = e.get if isinstance(e, Mapping) else lambda k: getattr(e, k)
+    def get(k: str) -> Any:
+        return e[k] if isinstance(e, Mapping) else getattr(e, k)
+
     at: datetime = get("at")
     prev = get("prev_hash")
     actor = get("actor_id")

@@ -27,7 +27,8 @@ class Filter:
 
 
 def _where(tenant_id: UUID, f: Filter) -> tuple[str, dict[str, Any]]:
-    clauses, params = ["tenant_id = :tenant"], {"tenant": tenant_id}
+    clauses: list[str] = ["tenant_id = :tenant"]
+    params: dict[str, Any] = {"tenant": tenant_id}
     for column, value in (("operation", f.operation), ("actor_id", f.actor_id), ("object_id", f.object_id)):
         if value is not None:
             clauses.append(f"{column} = :{column}")
