@@ -45,6 +45,7 @@ TABLES = {
     "Commission": "commission",
     "WebhookSubscription": "webhook_subscription",
     "Notification": "notification",
+    "User": "app_user",
 }
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).

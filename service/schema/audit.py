@@ -8,15 +8,17 @@ from uuid import UUID
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy import text
 
 from service import global_id
 from service.audit import queries
 from service.audit.chain import Entry
+from service.errors import ErrorCode, FieldError, UserErrors
 from service.pagination import decode_cursor, encode_cursor
-from service.schema.access import ADMINS, Permission, admins, check_page, serial_session
+from service.schema.access import ADMINS, Permission, admins, check_page, query_error, serial_session
 from service.schema.common import Node
 from service.schema.context import Context
-from service.schema.node import node_loader
+from service.schema.node import load_node, node_loader
 from service.schema.pagination import Connection, Edge, PageInfo
 
 Info = strawberry.Info[Context, None]
@@ -59,19 +61,34 @@ class AuditLogFilter:
     until: datetime | None = None
 
 
-def make_filter(f: AuditLogFilter | None) -> queries.Filter:
-    """The filter; an actorId that is none of our IDs is an INVALID argument."""
+_ACTOR_TABLES = {"User": "app_user", "ApiKey": "api_key"}
+
+
+async def make_filter(context: Context, f: AuditLogFilter | None) -> queries.Filter:
+    """The filter. An actorId or objectId naming nothing the caller can reach (absent, malformed,
+    another tenant's) is an INVALID argument, as for every list's filter."""
     if f is None:
         return queries.Filter()
     actor_id: UUID | None = None
-    if f.actor_id:
+    if f.actor_id is not None:
         decoded = global_id.decode(f.actor_id)
-        if decoded is None or decoded[0] not in ("User", "ApiKey"):
-            raise GraphQLError("actorId is not a User's or an ApiKey's ID.",
-                               extensions={"code": "INVALID", "fields": [["filter", "actorId"]]})
-        actor_id = decoded[1]
-    return queries.Filter(operation=f.operation or None, actor_id=actor_id, object_id=f.object_id or None,
+        table = _ACTOR_TABLES.get(decoded[0]) if decoded else None
+        found = None
+        if decoded is not None and table is not None:
+            async with serial_session(context) as session:
+                found = (await session.execute(text(f"SELECT id FROM {table} WHERE id = :id"),
+                                               {"id": decoded[1]})).scalar()
+        if found is None:
+            raise _invalid("actorId", "No such User or ApiKey (filter.actorId).")
+        actor_id = found
+    if f.object_id is not None and await load_node(context, f.object_id) is None:
+        raise _invalid("objectId", "No such object (filter.objectId).")
+    return queries.Filter(operation=f.operation or None, actor_id=actor_id, object_id=f.object_id,
                           since=f.since, until=f.until)
+
+
+def _invalid(name: str, message: str) -> GraphQLError:
+    return query_error(UserErrors([FieldError(ErrorCode.INVALID, message, ["filter", name])]))
 
 
 @node_loader("AuditEntry")
@@ -94,9 +111,10 @@ class AuditQuery:
         context = info.context
         size = check_page(first, after)
         after_id = decode_cursor(after)[1] if after else None
+        found = await make_filter(context, filter)  # before taking the session: its lock is not reentrant
         async with serial_session(context) as session:
             entries, has_next = await queries.page(
-                session, tenant_id=context.tenant.id, filter=make_filter(filter), first=size, after_id=after_id,
+                session, tenant_id=context.tenant.id, filter=found, first=size, after_id=after_id,
             )
         cursors = [encode_cursor(e.at, e.id) for e in entries]
         return Connection(
