@@ -18,8 +18,10 @@ from service.accounts.roles import load_roles
 from service.db import set_tenant
 from service.errors import ErrorCode, fail
 from service.schema.access import Caller, admins, public, requires
+from service.schema.catalog import viewer_supplier
 from service.schema.common import Node, UserError
 from service.schema.context import Context
+from service.schema.leaders import viewer_leader
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.tenants.principal import TenantInfo
@@ -69,14 +71,10 @@ class Viewer:
 
     @strawberry.field(description="The caller's leader record (any status), when they applied or lead.")
     async def leader(self, info: Info) -> Annotated[Leader, strawberry.lazy("service.schema.leaders")] | None:
-        from service.schema.leaders import viewer_leader
-
         return await viewer_leader(info.context, self.user_id)
 
     @strawberry.field(description="Set when the caller is a supplier's staff account.")
     async def supplier(self, info: Info) -> Annotated[Supplier, strawberry.lazy("service.schema.catalog")] | None:
-        from service.schema.catalog import viewer_supplier
-
         return await viewer_supplier(info.context, self.user_id)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
@@ -346,28 +345,6 @@ class OfferPayload:
     offer: Offer | None = None
 
 
-def after_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
-    """Runs `fn` once the request's transaction has committed (never for a rolled-back one)."""
-    event.listen(session.sync_session, "after_commit", lambda _s: fn(), once=True)
-
-
-def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None:
-    """The delayed message that opens the batch at opensAt. If the broker is unreachable the
-    scheduler opens the batch anyway, so a failure here is only logged."""
-    try:
-        from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS
-        from service.tasks import broker  # noqa: F401  (the broker before the actors)
-        from service.tasks.batches import open_batch
-
-        wait = min((opens_at - datetime.now(UTC)).total_seconds(), MAX_MESSAGE_DELAY_SECONDS)
-        delay_ms = max(0, int(wait * 1000))
-        open_batch.send_with_options(args=(str(tenant_id), str(batch_id)), delay=delay_ms)
-    except Exception:  # noqa: BLE001
-        log.warning(
-            "could not enqueue open_batch for %s; the scheduler will open it", batch_id, exc_info=True
-        )
-
-
 @strawberry.type
 class BatchesMutation:
     @strawberry.mutation(description="Admins: a DRAFT batch with its offers.")
@@ -410,8 +387,6 @@ class BatchesMutation:
 
         async def action(session: AsyncSession) -> dict:
             batch = await operations.publish_batch(session, batch_id=decode(id, "Batch"))
-            tenant_id, batch_id, opens_at = context.tenant.id, batch.id, batch.opens_at
-            after_commit(session, lambda: send_open_batch(tenant_id, batch_id, opens_at))
             return {"batch": Batch.of(batch)}
 
         return await run_mutation(context, BatchPayload, action)
