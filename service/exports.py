@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
@@ -12,6 +13,8 @@ from starlette.responses import JSONResponse, Response
 from service import global_id
 from service.accounts.models import Role
 from service.accounts.roles import load_roles
+from service.audit.exports import audit_csv
+from service.audit.queries import Filter
 from service.db import tenant_transaction
 from service.errors import AuthError
 from service.procurement.exports import purchase_order_csv as render
@@ -75,11 +78,6 @@ async def _may_download(session: AsyncSession, principal: Principal, po_id: UUID
 async def audit_log_csv(request: Request) -> Response:
     """GET /exports/audit-log.csv?operation=&actorId=&objectId=&since=&until=: the tenant's audit
     log, newest first, for a bearer token of an admin or an API key (the filters of `auditLog`)."""
-    from datetime import datetime
-
-    from service.audit.exports import audit_csv
-    from service.audit.queries import Filter
-
     try:
         principal = await resolve_principal(request.headers)
     except AuthError as e:

@@ -4,16 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
 from service.accounts.models import Role
 from service.audit.recorder import SCOPE, Scope, input_of, record
-from service.tenants.principal import PrincipalKind
+from service.tenants.principal import Principal, PrincipalKind
 
-if TYPE_CHECKING:
-    from service.schema.context import Context
+
+class Context(Protocol):
+    """What the recording needs of the GraphQL layer's per-request context."""
+
+    principal: Principal
+    request_id: str
+
+    async def session(self) -> AsyncSession: ...
 
 # A user's actor kind: the first of their roles in this order. A user with none of these (a
 # customer) acts on their own record, which the log leaves out.
