@@ -234,7 +234,8 @@ def audit_verify(slug: str) -> None:
     if broken is None:
         click.echo(f"audit chain of {slug}: {count} entries, intact")
         return
-    click.echo(f"audit chain of {slug} is BROKEN at entry {broken.seq} (id {broken.id}): {broken.reason}", err=True)
+    which = f"entry {broken.seq}" + (f" (id {broken.id})" if broken.id else "")
+    click.echo(f"audit chain of {slug} is BROKEN at {which}: {broken.reason}", err=True)
     sys.exit(1)
 
 

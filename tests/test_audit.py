@@ -180,6 +180,14 @@ def test_verify_names_an_edited_entry_and_a_gap(gql, make_tenant, owner_db):  # 
     relinked = verify(gap.slug)
     assert relinked.returncode == 1 and "entry 2" in relinked.stderr and "prev_hash" in relinked.stderr
 
+    # the last entries deleted: the chain's head still counts them
+    tail = make_tenant()
+    for i in range(2):
+        gql.data(SUPPLIER_CREATE, {"input": {"name": f"Farm {i}"}}, token=tail.admin_token)
+    owner_db.execute("DELETE FROM audit_entry WHERE tenant_id = %s AND seq >= 2", (tail.uuid,))
+    cut = verify(tail.slug)
+    assert cut.returncode == 1 and "entry 2" in cut.stderr and "deleted at the end" in cut.stderr
+
     assert verify("no-such-tenant-" + uuid.uuid4().hex[:6]).returncode == 2
 
 

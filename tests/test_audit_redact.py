@@ -51,3 +51,11 @@ def test_the_chain_finds_the_first_edit_gap_or_relink() -> None:
     rehashed[1]["hash"] = entry_hash(rehashed[1])
     found = first_break(rehashed)
     assert found is not None and found.seq == 3 and "prev_hash" in found.reason
+
+
+def test_the_chains_head_finds_entries_deleted_at_the_end() -> None:
+    chain = _chain(4)
+    assert first_break(chain, (4, chain[-1]["hash"])) is None
+    found = first_break(chain[:2], (4, chain[-1]["hash"]))
+    assert found is not None and found.seq == 3 and "deleted at the end" in found.reason
+    assert first_break(chain, (4, b"other")) is not None

@@ -4,7 +4,8 @@ keys and the platform did
 One row per state-changing mutation, written in the mutation's transaction. `seq` numbers a
 tenant's entries 1, 2, 3...; `prev_hash` is the previous entry's `hash`, and `hash` is sha256 over
 the entry's canonical serialisation (service/audit/chain.py), so an edited, inserted or deleted
-row breaks the chain (`groupbuy audit verify`). The app role may INSERT and SELECT only: the
+row breaks the chain (`groupbuy audit verify`); audit_chain_head holds each tenant's last
+`seq` and `hash`, so the chain's end is checked too. The app role may INSERT and SELECT only: the
 grants here and in service/tenants/rls.py (re-run by `groupbuy migrate`) leave it no UPDATE,
 DELETE or TRUNCATE.
 
@@ -48,7 +49,16 @@ def upgrade() -> None:
     op.create_index("audit_entry_by_actor", "audit_entry", ["tenant_id", "actor_id", "seq"])
     op.create_index("audit_entry_by_object", "audit_entry", ["tenant_id", "object_id", "seq"])
     op.create_index("audit_entry_by_time", "audit_entry", ["tenant_id", "at"])
-    enable_tenant_rls(op.execute, "audit_entry")
+    # The chain's head per tenant: appends lock its row (so they chain one after the other) and
+    # read the previous hash from it in one statement; verify compares it with the last entry,
+    # so entries deleted at the end are found too.
+    op.create_table(
+        "audit_chain_head",
+        sa.Column("tenant_id", sa.Uuid(), sa.ForeignKey("tenant.id"), primary_key=True),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.LargeBinary(), nullable=True),
+    )
+    enable_tenant_rls(op.execute, "audit_entry", "audit_chain_head")
     # The app role exists already on a database migrated before: it loses UPDATE and DELETE here
     # (a fresh one gets only SELECT, INSERT from `groupbuy migrate`'s grants).
     role = get_settings().app_db_role
@@ -61,4 +71,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("audit_chain_head")
     op.drop_table("audit_entry")

@@ -1,10 +1,10 @@
 """Appending to a tenant's chain, and checking it.
 
 Each entry's `hash` is sha256 over its canonical serialisation, which includes `prev_hash`, the
-hash of the tenant's previous entry (`seq` - 1). Appends of one tenant are serialised by a
-transaction-scoped advisory lock taken before the chain's head is read, so two concurrent
-mutations never both extend the same head; the lock is released when the mutation's transaction
-ends, with the entry committed or rolled back along with the change.
+hash of the tenant's previous entry (`seq` - 1). Appends of one tenant are serialised by the lock
+on the tenant's row of audit_chain_head, taken by the statement that reads it, so two concurrent
+mutations never both extend the same head; it is released when the mutation's transaction ends,
+with the entry committed or rolled back along with the change. Two statements per entry.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-# pg_advisory_xact_lock(class, key): this class is the audit chain's, the key the tenant's hash.
-LOCK_CLASS = 7243017
 VERSION = 1
 
-_LOCK = text("SELECT pg_advisory_xact_lock(:cls, hashtext(:tenant))")
+# Takes the tenant's next seq and the previous hash, locking the head's row until the transaction
+# ends: an append waiting on it reads the head as the one before it committed it.
 _HEAD = text(
-    "SELECT h.seq, h.hash, clock_timestamp() AS now FROM (SELECT 1) one LEFT JOIN LATERAL "
-    "(SELECT seq, hash FROM audit_entry WHERE tenant_id = :tenant ORDER BY seq DESC LIMIT 1) h ON true"
+    "INSERT INTO audit_chain_head AS h (tenant_id, seq) VALUES (:tenant, 1) "
+    "ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + 1 RETURNING h.seq, h.hash, clock_timestamp() AS now"
 )
 _INSERT = text(
+    "WITH head AS (UPDATE audit_chain_head SET hash = :hash WHERE tenant_id = :tenant_id) "
     "INSERT INTO audit_entry (tenant_id, seq, id, at, actor_kind, actor_id, operation, object_id, "
     "changes, request_id, prev_hash, hash) VALUES (:tenant_id, :seq, :id, :at, :actor_kind, :actor_id, "
     ":operation, :object_id, :changes, :request_id, :prev_hash, :hash)"
@@ -80,10 +80,9 @@ async def append(
 ) -> Entry:
     """Adds one entry at the head of the tenant's chain, in the session's transaction (whose
     app.tenant_id must be `tenant_id`: RLS checks it)."""
-    await session.execute(_LOCK, {"cls": LOCK_CLASS, "tenant": str(tenant_id)})
     head = (await session.execute(_HEAD, {"tenant": tenant_id})).one()
     fields: dict[str, Any] = {
-        "tenant_id": tenant_id, "seq": (head.seq or 0) + 1, "id": uuid.uuid4(), "at": head.now,
+        "tenant_id": tenant_id, "seq": head.seq, "id": uuid.uuid4(), "at": head.now,
         "actor_kind": actor_kind, "actor_id": actor_id, "operation": operation, "object_id": object_id,
         "changes": changes, "request_id": request_id,
         "prev_hash": bytes(head.hash) if head.hash is not None else None,
@@ -102,8 +101,9 @@ class Break:
     reason: str
 
 
-def first_break(entries: Iterable[Mapping[str, Any]]) -> Break | None:
-    """Walks a tenant's entries in `seq` order: None when every one is where the chain says."""
+def first_break(entries: Iterable[Mapping[str, Any]], head: tuple[int, bytes | None] | None = None) -> Break | None:
+    """Walks a tenant's entries in `seq` order: None when every one is where the chain says, and
+    the last is the head's (seq, hash) when given."""
     expected_seq, prev_hash = 1, None
     for e in entries:
         seq, id = int(e["seq"]), e["id"]
@@ -115,4 +115,10 @@ def first_break(entries: Iterable[Mapping[str, Any]]) -> Break | None:
         if entry_hash(e) != bytes(e["hash"]):
             return Break(seq, id, "its content does not match its hash (edited)")
         expected_seq, prev_hash = seq + 1, bytes(e["hash"])
+    if head is not None:
+        last = expected_seq - 1
+        if head[0] > last:
+            return Break(last + 1, None, f"entries {last + 1}..{head[0]} are missing (deleted at the end)")
+        if (bytes(head[1]) if head[1] is not None else None) != prev_hash:
+            return Break(last, None, "it is not the chain's head (the head's hash differs)")
     return None

@@ -26,4 +26,7 @@ async def verify_tenant(slug: str) -> tuple[int, Break | None]:
         entries = []
         async for entry in stream(session, tenant_id=tenant_id):
             entries.append(asdict(entry))
-        return len(entries), first_break(entries)
+        row = (await session.execute(text("SELECT seq, hash FROM audit_chain_head WHERE tenant_id = :t"),
+                                     {"t": tenant_id})).first()
+        head = (int(row.seq), row.hash) if row is not None else (0, None)
+        return len(entries), first_break(entries, head)
