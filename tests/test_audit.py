@@ -221,3 +221,16 @@ def test_csv_export_has_a_bom_filters_and_needs_an_admin(gql, tenant, make_custo
     denied = http.get("/exports/audit-log.csv", headers={"Authorization": f"Bearer {make_customer(tenant).token}"})
     assert denied.status_code == 403
     assert http.get("/exports/audit-log.csv").status_code == 401
+
+
+def test_the_entry_and_the_change_commit_or_roll_back_together(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    # The head made to point at an entry that exists: the next append collides on (tenant_id, seq).
+    owner_db.execute("UPDATE audit_chain_head SET seq = seq - 1 WHERE tenant_id = %s", (tenant.uuid,))
+    body = gql(SUPPLIER_CREATE, {"input": {"name": "Never Farm"}}, token=tenant.admin_token)
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert owner_db.execute("SELECT count(*) FROM supplier WHERE tenant_id = %s AND name = 'Never Farm'",
+                            (tenant.uuid,)).fetchone()[0] == 0
+    owner_db.execute("UPDATE audit_chain_head SET seq = seq + 1 WHERE tenant_id = %s", (tenant.uuid,))
+    created = gql.data(SUPPLIER_CREATE, {"input": {"name": "Later Farm"}}, token=tenant.admin_token)
+    assert created["supplierCreate"]["errors"] == []
+    assert verify(tenant.slug).returncode == 0
