@@ -101,24 +101,45 @@ class Break:
     reason: str
 
 
-def first_break(entries: Iterable[Mapping[str, Any]], head: tuple[int, bytes | None] | None = None) -> Break | None:
-    """Walks a tenant's entries in `seq` order: None when every one is where the chain says, and
-    the last is the head's (seq, hash) when given."""
-    expected_seq, prev_hash = 1, None
-    for e in entries:
-        seq, id = int(e["seq"]), e["id"]
-        if seq != expected_seq:
-            return Break(seq, id, f"entries {expected_seq}..{seq - 1} are missing (a gap before entry {seq})")
-        stored_prev = bytes(e["prev_hash"]) if e["prev_hash"] is not None else None
-        if stored_prev != prev_hash:
+class Walk:
+    """A tenant's entries fed in `seq` order, one at a time (a chain may be long): `feed` answers
+    the first break it finds, `end` checks the last entry against the chain's head."""
+
+    def __init__(self) -> None:
+        self.expected_seq = 1
+        self.prev_hash: bytes | None = None
+
+    def feed(self, e: Mapping[str, Any] | Entry) -> Break | None:
+        def get(k: str) -> Any:
+            return e[k] if isinstance(e, Mapping) else getattr(e, k)
+
+        seq, id = int(get("seq")), get("id")
+        if seq != self.expected_seq:
+            return Break(seq, id, f"entries {self.expected_seq}..{seq - 1} are missing (a gap before entry {seq})")
+        stored_prev = bytes(get("prev_hash")) if get("prev_hash") is not None else None
+        if stored_prev != self.prev_hash:
             return Break(seq, id, "its prev_hash is not the previous entry's hash")
-        if entry_hash(e) != bytes(e["hash"]):
+        if entry_hash(e) != bytes(get("hash")):
             return Break(seq, id, "its content does not match its hash (edited)")
-        expected_seq, prev_hash = seq + 1, bytes(e["hash"])
-    if head is not None:
-        last = expected_seq - 1
+        self.expected_seq, self.prev_hash = seq + 1, bytes(get("hash"))
+        return None
+
+    def end(self, head: tuple[int, bytes | None]) -> Break | None:
+        last = self.expected_seq - 1
         if head[0] > last:
             return Break(last + 1, None, f"entries {last + 1}..{head[0]} are missing (deleted at the end)")
-        if (bytes(head[1]) if head[1] is not None else None) != prev_hash:
+        if (bytes(head[1]) if head[1] is not None else None) != self.prev_hash:
             return Break(last, None, "it is not the chain's head (the head's hash differs)")
-    return None
+        return None
+
+
+def first_break(entries: Iterable[Mapping[str, Any] | Entry],
+                head: tuple[int, bytes | None] | None = None) -> Break | None:
+    """The first break of a tenant's entries in `seq` order, None when every one is where the
+    chain says and the last is the head's (seq, hash) when given."""
+    walk = Walk()
+    for e in entries:
+        found = walk.feed(e)
+        if found is not None:
+            return found
+    return walk.end(head) if head is not None else None

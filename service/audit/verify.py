@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.audit.chain import Break, first_break
+from service.audit.chain import Break, Walk
 from service.audit.queries import stream
 from service.db import owner_engine, set_tenant
 
@@ -18,15 +16,20 @@ class UnknownTenant(LookupError):
 
 async def verify_tenant(slug: str) -> tuple[int, Break | None]:
     """(entries checked, the first break or None)."""
-    async with AsyncSession(owner_engine()) as session, session.begin():
+    # One snapshot: entries appended while it reads would otherwise look like a head past the end.
+    engine = owner_engine().execution_options(isolation_level="REPEATABLE READ")
+    async with AsyncSession(engine) as session, session.begin():
         tenant_id = (await session.execute(text("SELECT id FROM tenant WHERE slug = :s"), {"s": slug})).scalar()
         if tenant_id is None:
             raise UnknownTenant(slug)
         await set_tenant(session, tenant_id)  # an owner without BYPASSRLS sees the tenant's rows too
-        entries = []
+        walk, count = Walk(), 0
         async for entry in stream(session, tenant_id=tenant_id):
-            entries.append(asdict(entry))
+            count += 1
+            found = walk.feed(entry)
+            if found is not None:
+                return count, found
         row = (await session.execute(text("SELECT seq, hash FROM audit_chain_head WHERE tenant_id = :t"),
                                      {"t": tenant_id})).first()
         head = (int(row.seq), row.hash) if row is not None else (0, None)
-        return len(entries), first_break(entries, head)
+        return count, walk.end(head)
