@@ -22,7 +22,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.common import Env, free_port, log, servers, start_api
+from bench.common import Env, free_port, load_average, log, servers, start_api
 
 
 def make_orders(env: Env, n: int) -> list[uuid.UUID]:
@@ -182,7 +182,7 @@ def main() -> None:
         with env.owner() as conn:
             entries = conn.execute("SELECT count(*) FROM audit_entry WHERE tenant_id = %s",
                                    (env.tenant_id,)).fetchone()[0]
-        log(f"audit entries written: {entries}")
+        log(f"audit entries written: {entries}; load average {load_average():.1f}")
 
 
 if __name__ == "__main__":
