@@ -10,7 +10,7 @@ grants here and in service/tenants/rls.py (re-run by `groupbuy migrate`) leave i
 DELETE or TRUNCATE.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0018
 """
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from service.config import get_settings
 from service.tenants.rls import enable_tenant_rls
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
