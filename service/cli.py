@@ -32,6 +32,7 @@ def main() -> None:
     tenant     tenant administration (tenant create)
     demo       seed demo data into an empty database
     schema     print the GraphQL SDL
+    audit      the audit log (audit verify --tenant <slug>)
     """
     _setup_logging()
     from service.observability import setup_process
@@ -202,6 +203,39 @@ def run(port: int | None) -> None:
         raise click.ClickException(str(e)) from None
 
     sys.exit(run_all(port))
+
+
+
+@main.group()
+def audit() -> None:
+    """The audit log (audit verify)."""
+
+
+@audit.command("verify")
+@click.option("--tenant", "slug", required=True, help="The tenant's slug.")
+def audit_verify(slug: str) -> None:
+    """Check a tenant's audit chain end to end; exit 1 naming the first bad entry."""
+    from service.audit.verify import UnknownTenant, verify_tenant
+
+    async def check() -> Any:
+        from service.db import dispose_engines
+
+        try:
+            return await verify_tenant(slug)
+        finally:
+            await dispose_engines()
+
+    try:
+        count, broken = asyncio.run(check())
+    except UnknownTenant:
+        click.echo(f"no tenant {slug!r}", err=True)
+        sys.exit(2)
+    if broken is None:
+        click.echo(f"audit chain of {slug}: {count} entries, intact")
+        return
+    which = f"entry {broken.seq}" + (f" (id {broken.id})" if broken.id else "")
+    click.echo(f"audit chain of {slug} is BROKEN at {which}: {broken.reason}", err=True)
+    sys.exit(1)
 
 
 if __name__ == "__main__":

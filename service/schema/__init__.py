@@ -16,6 +16,7 @@ from strawberry.tools import merge_types
 from service.config import get_settings
 from service.observability.graphql import Observability
 from service.schema.accounts import AccountsMutation, AccountsQuery
+from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.execution import FastExecutor, QuietExecutor
@@ -30,6 +31,7 @@ from service.schema.reports import ReportsQuery
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery, BatchesQuery, OrdersQuery)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation, BatchesMutation, OrdersMutation)
 QUERIES += (NotifyQuery, ProcurementQuery)
+QUERIES += (AuditQuery,)
 QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
 

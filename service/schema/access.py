@@ -18,12 +18,13 @@ from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
+from service.audit.hook import run_recorded
 from service.catalog import queries
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.pagination import BadPage, check_first, decode_cursor
@@ -260,12 +261,16 @@ def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"{fn.__qualname__}: a restricted root field's resolver must be async")
         payload: list[Any] = []
+        # What someone other than a customer may change goes on record (service/audit).
+        recorded = bool(permission.allowed - _OWN_RECORD)
 
         @functools.wraps(fn)
         async def checked(*args: Any, **kwargs: Any) -> Any:
             context = kwargs["info"].context
             verdict = permission.admits_now(context)  # no coroutine on the hot path
             if verdict or (verdict is None and await permission.admits(context)):
+                if recorded and _is_root_mutation(kwargs["info"]):
+                    return await _recorded(context, kwargs, lambda: fn(*args, **kwargs))
                 return await fn(*args, **kwargs)
             denied = PermissionDenied(
                 "Sign in first." if context.principal.kind is PrincipalKind.ANONYMOUS
@@ -281,6 +286,18 @@ def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -
         return checked  # type: ignore[return-value]
 
     return declare
+
+
+_OWN_RECORD = frozenset({Caller.ANONYMOUS, Caller.CUSTOMER})
+
+
+def _is_root_mutation(info: Any) -> bool:
+    return info.path.prev is None and info.operation.operation is OperationType.MUTATION
+
+
+async def _recorded(context: Context, kwargs: dict[str, Any], call: Callable[[], Awaitable[Any]]) -> Any:
+    roles = await roles_of(context) if context.principal.kind is PrincipalKind.USER else None
+    return await run_recorded(context, kwargs["info"].field_name, kwargs, roles, call)
 
 
 def _payload_type(fn: Callable[..., Any]) -> type | None:

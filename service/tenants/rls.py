@@ -40,4 +40,21 @@ def app_role_statements(role: str, password: str, database: str) -> list[str]:
         f"REVOKE ALL ON TABLE alembic_version FROM {role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
         f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}",
+        *append_only_statements(role),
+    ]
+
+
+# Logs the service appends to and reads, and never changes: the app role gets no UPDATE/DELETE.
+APPEND_ONLY_TABLES = ("audit_entry",)
+
+
+def append_only_statements(role: str) -> list[str]:
+    return [
+        f"""DO $$ BEGIN
+              IF to_regclass('{table}') IS NOT NULL THEN
+                REVOKE UPDATE, DELETE, TRUNCATE ON TABLE {table} FROM {role};
+                GRANT SELECT, INSERT ON TABLE {table} TO {role};
+              END IF;
+            END $$"""
+        for table in APPEND_ONLY_TABLES
     ]

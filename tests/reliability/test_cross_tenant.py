@@ -49,7 +49,9 @@ TYPE_TABLES = {
     "User": "app_user",
 }
 # Argument stems that are not a type's name.
-STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User"}
+STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User",
+                # the audit log's filters: an actor (a User here) and an object (any node: a Batch here)
+                "actor": "User", "object": "Batch"}
 # Operations whose ID arguments are not of another tenant's object (none today).
 NOT_TENANT_IDS: set[str] = set()
 DEMO_LOGINS = {
