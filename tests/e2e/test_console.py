@@ -291,3 +291,27 @@ def test_operator_revokes_a_key_and_finds_every_action_in_activity(web, gql, mak
     ops = page.locator("#activity .operation").all_inner_texts()
     assert ops and set(ops) == {"orderRefund"}
     shot(page, "21-activity", lang)
+
+
+def test_graphiql_works_with_no_other_host(web, api_url):  # type: ignore[no-untyped-def]
+    """GET /graphql is GraphiQL from this service's files: with every other host unreachable it
+    loads, reads the schema and runs a query."""
+    tab = web(viewport=LAPTOP)
+    page = tab.page
+    own = api_url.split("//", 1)[1]
+    elsewhere: list[str] = []
+
+    def only_ours(route):  # type: ignore[no-untyped-def]
+        if route.request.url.split("//", 1)[1].startswith(own):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_ours)
+    page.goto(f"{api_url}/graphql?q=%7B__typename%7D")
+    page.locator(".graphiql-container").wait_for(timeout=30000)
+    page.locator(".graphiql-execute-button").click()
+    page.locator(".result-window", has_text='"__typename": "Query"').wait_for()
+    assert elsewhere == []
+    assert page.locator("text=Loading").count() == 0
