@@ -181,6 +181,11 @@ def operator_cycle(web: Any, gql: Any, make_tenant: Any, make_customer: Any, lan
     page.locator("#batch-sales", has_text=words["orders2"]).wait_for(timeout=30000)
     page.locator("#offers .sold-qty", has_text="3").wait_for()
     shot(page, "05-batch-open", lang)
+    go(page, "today")
+    page.locator(f"#today-batches li[data-id='{batch_id}'] .orders-count", has_text=words["orders2"]).wait_for()
+    shot(page, "05-today-open", lang)
+    page.go_back()
+    settle(page)
 
     # Close now: then its purchase order and pick list.
     page.click("#batch-close")
@@ -219,6 +224,8 @@ def operator_cycle(web: Any, gql: Any, make_tenant: Any, make_customer: Any, lan
     page.click("#refund-submit")
     confirm(page, "坏果 / damaged")
     page.locator("#refund-feedback .notice.success", has_text=words["refunded"]).wait_for()
+    page.locator("#order-lines .status-line_cancelled").wait_for()  # the line, reloaded, is refunded
+    assert page.locator("#refund-form").count() == 0
     settle(page)
     shot(page, "08-order", lang)
     return Cycle(tenant=tenant, page=page, lang=lang, leader_id=leader["id"], supplier_name=supplier_name,
