@@ -243,6 +243,11 @@ def test_operator_runs_a_batch_cycle_in_the_console(web, gql, make_tenant, make_
         go(page, screen)
         text = page.locator("main").inner_text()
         assert not page.locator("main .notice.error").count(), (screen, text)
+        page.evaluate("() => document.querySelectorAll('main details').forEach((d) => { d.open = true; })")
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('main input, main select, main button, main textarea')]
+            .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+            .filter((el) => !el.textContent.trim()).map((el) => el.outerHTML)""")
+        assert unlabelled == [], (screen, unlabelled)
         gated = {"reports": ["salesReport"], "activity": ["auditLog"],
                  "settings": ["tenantUpdate", "passwordChange"]}.get(screen, [])
         # A part whose API this server lacks says so plainly; one whose API is there never does.
