@@ -327,3 +327,50 @@ def test_graphiql_works_with_no_other_host(web, api_url):  # type: ignore[no-unt
     page.locator(".result-window", has_text='"__typename": "Query"').wait_for()
     assert elsewhere == []
     assert page.locator("text=Loading").count() == 0
+
+
+SUPPLIERS = "{ suppliers(first: 50) { edges { node { name } } } }"
+
+
+def test_console_feedback_is_localised_confirmed_and_sent_once(web, gql, make_tenant):  # type: ignore[no-untyped-def]
+    """A payload error is shown in the page's language by its code (never the server's English), a
+    double click creates one supplier, and a webhook subscription shows its secret once and is paused
+    only after a confirmation."""
+    tenant = make_tenant(timezone="Asia/Shanghai")
+    tab = web(viewport=LAPTOP)
+    tab.set_session(tenant.admin_token, tenant.slug, "zh-CN")
+    page = tab.open("console/catalog")
+    page.wait_for_selector("#sign-out")
+    settle(page)
+    page.fill("#supplier-name", "   ")
+    page.click("#supplier-form button[type=submit]")
+    error = page.locator("#catalog-feedback .notice.error")
+    error.wait_for()
+    assert "输入有误" in error.inner_text() and not any("a" <= c.lower() <= "z" for c in error.inner_text())
+
+    page.fill("#supplier-name", "丹东绿源果业")
+    page.dblclick("#supplier-form button[type=submit]")
+    page.locator("#catalog-feedback .notice.success").wait_for()
+    settle(page)
+    names = [e["node"]["name"] for e in gql.data(SUPPLIERS, token=tenant.admin_token)["suppliers"]["edges"]]
+    assert names == ["丹东绿源果业"]
+
+    go(page, "integrations")
+    page.click("details.create summary")
+    page.fill("#hook-url", "http://127.0.0.1:9/hook")
+    page.click("#hook-form button[type=submit]")
+    secret = page.locator("#hook-feedback .secret code")
+    assert secret.inner_text().startswith("whsec_")
+    settle(page)
+    card = page.locator("#webhooks li.card", has_text="127.0.0.1:9/hook")
+    card.locator("button.danger").click()
+    page.click("#confirm-no")  # asked first; "no" changes nothing
+    assert page.locator("dialog.confirm").count() == 0
+    assert card.locator(".badge.status-open").count() == 1
+    card.locator("button.danger").click()
+    confirm(page)
+    page.locator("#hook-feedback .notice.success").wait_for()
+    page.locator("#webhooks li.card .badge.status-cancelled").wait_for()
+    page.reload()
+    settle(page)
+    assert page.locator("#hook-feedback .secret").count() == 0
