@@ -4,7 +4,7 @@ import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { t } from '../i18n.js';
 import { fromMinor, money, toMinor } from '../format.js';
-import { area, badge, edges, empty } from '../ui.js';
+import { area, empty } from '../ui.js';
 import { ERR, act, confirmAction, feedback, fetchAll, has } from './kit.js';
 
 const LEADERS = `query ConsoleLeaders($status: LeaderStatus, $after: String) {
@@ -69,7 +69,8 @@ function leaderCard(l, reload, canReinstate, out) {
     }
   }
   return h('li', { class: 'card leader', dataset: { id: l.id, status: l.status } },
-    h('div', { class: 'row between wrap' }, h('h3', {}, l.displayName), badge(l.status)),
+    h('div', { class: 'row between wrap' }, h('h3', {}, l.displayName),
+      h('span', { class: `badge status-leader-${l.status.toLowerCase()}` }, t(`status.leader.${l.status}`))),
     h('p', { class: 'muted' }, [l.phone, t('console.leaders.rateIs', { rate: `${(Number(l.commissionRate) * 100).toFixed(1)}%` })].filter(Boolean).join(' · ')),
     l.statusReason ? h('p', { class: 'muted' }, t('console.leaders.reason', { reason: l.statusReason })) : null,
     actions.length ? h('div', { class: 'row wrap actions' }, actions) : null,
