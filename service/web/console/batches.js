@@ -175,6 +175,7 @@ function detail(id) {
       h('p', { class: 'muted' }, `${dateTime(b.opensAt)} – ${dateTime(b.closesAt)} · ${t('today.pickupDate', { date: date(b.pickupDate) })}`),
       b.status === 'OPEN' ? countdownTimer(b.closesAt) : null,
       b.cancelReason ? h('p', {}, t('console.leaders.reason', { reason: b.cancelReason })) : null,
+      h('p', {}, h('a', { href: `#/console/activity?object=${encodeURIComponent(b.id)}`, class: 'history' }, t('console.activity.forThis'))),
       actions.length ? h('div', { class: 'row wrap actions' }, actions) : null,
       section('console.batches.sales', area(() => batchSales(b.id), (s) => h('p', { class: 'sales', id: 'batch-sales' },
         h('span', { class: 'orders-count' }, t('console.today.orders', { n: s.count })), ' · ', h('span', { class: 'gmv' }, t('console.today.gmv', { amount: money(s.gmv) })))),

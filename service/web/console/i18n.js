@@ -96,7 +96,7 @@ const zh = {
   'console.activity.title': '操作记录', 'console.activity.operation': '操作', 'console.activity.actor': '操作人', 'console.activity.object': '对象',
   'console.activity.since': '开始时间', 'console.activity.until': '结束时间', 'console.activity.filter': '筛选', 'console.activity.at': '时间', 'console.activity.changes': '变更',
   'console.activity.none': '还没有操作记录。', 'console.activity.kind.USER': '用户', 'console.activity.kind.API_KEY': 'API 密钥', 'console.activity.kind.PLATFORM': '平台',
-  'console.activity.kind.SYSTEM': '系统',
+  'console.activity.kind.SYSTEM': '系统', 'console.activity.forThis': '查看操作记录',
 };
 
 const en = {
@@ -188,7 +188,7 @@ const en = {
   'console.activity.title': 'Activity', 'console.activity.operation': 'Operation', 'console.activity.actor': 'Who', 'console.activity.object': 'Object',
   'console.activity.since': 'From', 'console.activity.until': 'Until', 'console.activity.filter': 'Filter', 'console.activity.at': 'When', 'console.activity.changes': 'Changes',
   'console.activity.none': 'Nothing recorded yet.', 'console.activity.kind.USER': 'User', 'console.activity.kind.API_KEY': 'API key', 'console.activity.kind.PLATFORM': 'Platform',
-  'console.activity.kind.SYSTEM': 'System',
+  'console.activity.kind.SYSTEM': 'System', 'console.activity.forThis': 'Its activity',
 };
 
 extend('zh-CN', zh);

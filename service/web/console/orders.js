@@ -51,7 +51,8 @@ function detail(id) {
       h('div', { class: 'row between wrap' }, h('h1', {}, t('console.orders.order', { number: o.number })), badge(o.status)),
       h('p', {}, `${o.customerName} · ${o.batch.title} · ${o.pickupPoint.name} (${o.pickupPoint.leader.displayName})`),
       h('p', {}, t('orders.total'), ': ', h('strong', {}, money(o.total)), Number(o.refunded.amount) > 0 ? ` · ${t('console.orders.refundedAmount', { amount: money(o.refunded) })}` : ''),
-      section('console.orders.timeline', timeline(o)),
+      section('console.orders.timeline', timeline(o),
+        h('p', {}, h('a', { href: `#/console/activity?object=${encodeURIComponent(o.id)}`, class: 'history' }, t('console.activity.forThis')))),
       section('console.orders.lines', table([
         ['picklist.product', (l) => h('span', { class: l.status === 'CANCELLED' ? 'cancelled' : '' }, l.productName)],
         ['picklist.qty', (l) => String(l.quantity), { num: true }],
