@@ -288,6 +288,8 @@ def test_operator_revokes_a_key_and_finds_every_action_in_activity(web, gql, mak
     row.locator("button.revoke").click()
     confirm(page)
     page.locator("#key-feedback .notice.success", has_text=words["revoked"]).wait_for()
+    page.locator("#api-keys tbody tr", has_text="erp-sync").locator(".badge.status-cancelled").wait_for()
+    assert page.locator("#api-keys tbody tr", has_text="erp-sync").locator("button.revoke").count() == 0
     shot(page, "20-integrations-revoked", lang)
 
     go(page, "activity")

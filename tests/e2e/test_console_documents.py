@@ -27,7 +27,7 @@ def documents() -> list[tuple[str, str]]:
                 constants[name] = value
         for doc in DOCUMENT.findall(text):
             for _ in range(3):  # constants may name constants
-                doc = re.sub(r"\$\{(\w+)\}", lambda m: constants.get(m.group(1), m.group(0)), doc)
+                doc = re.sub(r"\$\{(\w+)\}", lambda m, c=constants: c.get(m.group(1), m.group(0)), doc)
             out.append((path.name, doc))
     return out
 

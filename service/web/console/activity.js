@@ -22,6 +22,13 @@ function changes(json) {
   }
 }
 
+/** "admin", "api_key", ... in the page's language (an unknown kind as the server names it). */
+function actorKind(kind) {
+  const key = `console.activity.kind.${String(kind).toUpperCase()}`;
+  const text = t(key);
+  return text === key ? kind : text;
+}
+
 export function render({ main, query, navigate }) {
   const form = h('form', { class: 'filters', id: 'activity-form' },
     field('activity-operation', 'console.activity.operation', { value: query.operation || '', placeholder: 'leaderApprove', autocomplete: 'off' }),
@@ -47,7 +54,7 @@ export function render({ main, query, navigate }) {
     const next = d.auditLog.pageInfo.hasNextPage ? d.auditLog.pageInfo.endCursor : null;
     const view = rows.length ? table([
       ['console.activity.at', (r) => dateTime(r.at)],
-      ['console.activity.actor', (r) => h('span', {}, t(`console.activity.kind.${r.actorKind}`) === `console.activity.kind.${r.actorKind}` ? r.actorKind : t(`console.activity.kind.${r.actorKind}`), r.actorId ? h('small', { class: 'block mono' }, r.actorId) : null)],
+      ['console.activity.actor', (r) => h('span', {}, actorKind(r.actorKind), r.actorId ? h('small', { class: 'block mono' }, r.actorId) : null)],
       ['console.activity.operation', (r) => h('span', { class: 'mono operation' }, r.operation)],
       ['console.activity.object', (r) => h('small', { class: 'mono' }, r.objectId || '')],
       ['console.activity.changes', (r) => h('small', {}, changes(r.changes))],

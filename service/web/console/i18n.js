@@ -95,7 +95,7 @@ const zh = {
   'console.settings.mismatch': '两次输入的新密码不一致。', 'console.settings.passwordChanged': '密码已修改。',
   'console.activity.title': '操作记录', 'console.activity.operation': '操作', 'console.activity.actor': '操作人', 'console.activity.object': '对象',
   'console.activity.since': '开始时间', 'console.activity.until': '结束时间', 'console.activity.filter': '筛选', 'console.activity.at': '时间', 'console.activity.changes': '变更',
-  'console.activity.none': '还没有操作记录。', 'console.activity.kind.USER': '用户', 'console.activity.kind.API_KEY': 'API 密钥', 'console.activity.kind.PLATFORM': '平台',
+  'console.activity.none': '还没有操作记录。', 'console.activity.kind.ADMIN': '管理员', 'console.activity.kind.LEADER': '团长', 'console.activity.kind.SUPPLIER': '供应商', 'console.activity.kind.USER': '用户', 'console.activity.kind.API_KEY': 'API 密钥', 'console.activity.kind.PLATFORM': '平台',
   'console.activity.kind.SYSTEM': '系统', 'console.activity.forThis': '查看操作记录',
 };
 
@@ -187,7 +187,7 @@ const en = {
   'console.settings.mismatch': 'The two new passwords differ.', 'console.settings.passwordChanged': 'Password changed.',
   'console.activity.title': 'Activity', 'console.activity.operation': 'Operation', 'console.activity.actor': 'Who', 'console.activity.object': 'Object',
   'console.activity.since': 'From', 'console.activity.until': 'Until', 'console.activity.filter': 'Filter', 'console.activity.at': 'When', 'console.activity.changes': 'Changes',
-  'console.activity.none': 'Nothing recorded yet.', 'console.activity.kind.USER': 'User', 'console.activity.kind.API_KEY': 'API key', 'console.activity.kind.PLATFORM': 'Platform',
+  'console.activity.none': 'Nothing recorded yet.', 'console.activity.kind.ADMIN': 'Admin', 'console.activity.kind.LEADER': 'Leader', 'console.activity.kind.SUPPLIER': 'Supplier', 'console.activity.kind.USER': 'User', 'console.activity.kind.API_KEY': 'API key', 'console.activity.kind.PLATFORM': 'Platform',
   'console.activity.kind.SYSTEM': 'System', 'console.activity.forThis': 'Its activity',
 };
 
