@@ -376,3 +376,35 @@ def test_console_feedback_is_localised_confirmed_and_sent_once(web, gql, make_te
     page.reload()
     settle(page)
     assert page.locator("#hook-feedback .secret").count() == 0
+
+
+def test_operator_updates_settings_and_changes_password(web, gql, tenant):  # type: ignore[no-untyped-def]
+    missing = {"tenantUpdate", "passwordChange"} - served_fields(gql, tenant.admin_token)
+    if missing:
+        pytest.skip(f"not in the served schema yet: {sorted(missing)}")
+    tab = web(viewport=LAPTOP)
+    tab.set_session(tenant.admin_token, tenant.slug, "en")
+    page = tab.open("console/settings")
+    page.wait_for_selector("#sign-out")
+    settle(page)
+    page.fill("#tenant-name", "Fresh Mart")
+    page.click("#tenant-form button[type=submit]")
+    page.locator("#tenant-feedback .notice.success").wait_for()
+    assert page.locator(".brand-name").inner_text() == "Fresh Mart"
+
+    page.fill("#password-current", "not-the-password")
+    page.fill("#password-new", "a-new-password-2")
+    page.fill("#password-repeat", "a-new-password-2")
+    page.click("#password-form button[type=submit]")
+    wrong = page.locator("#password-feedback .notice.error")
+    wrong.wait_for()
+    assert wrong.inner_text() == "Current password: Wrong password."  # by code, in English words of ours
+    assert page.input_value("#password-new") == "a-new-password-2"  # what was typed is kept
+    page.fill("#password-current", tenant.admin_password)
+    page.click("#password-form button[type=submit]")
+    page.locator("#password-feedback .notice.success").wait_for()
+    page.reload()  # still signed in (the new token was kept), and the new password works
+    page.wait_for_selector("#sign-out")
+    assert gql.data("mutation($i: TokenCreateInput!) { tokenCreate(input: $i) { token } }",
+                    {"i": {"login": tenant.admin_email, "password": "a-new-password-2"}},
+                    tenant=tenant.slug)["tokenCreate"]["token"]
