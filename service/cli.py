@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from service.config import get_settings
+from service.config import SettingsError, get_settings
 
 
 def _setup_logging() -> None:
@@ -194,7 +194,6 @@ def scheduler(interval: float) -> None:
 @click.option("--port", type=int, default=None, help="API port (default 8000, or PORT)")
 def run(port: int | None) -> None:
     """Everything on this machine: database, broker, migrations, demo data, API, worker, scheduler."""
-    from service.config import SettingsError
     from service.supervisor import run_all
 
     try:
