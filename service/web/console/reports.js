@@ -23,18 +23,18 @@ function svg(tag, attrs = {}, ...children) {
 /** Horizontal bars of GMV per row: readable on a phone, labels never overlap. */
 export function barChart(rows, title) {
   const max = Math.max(...rows.map((r) => Number(r.gmv.amount)), 0) || 1;
-  const rowH = 30;
-  const width = 640;
-  const labelW = 180;
+  const rowH = rows.length > 12 ? 24 : 30;
+  const width = 720;
+  const labelW = 170;
   const height = rows.length * rowH + 10;
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title, class: 'chart', id: 'report-chart' }, svg('title', {}, title));
   rows.forEach((r, i) => {
     const y = i * rowH + 5;
     const w = Math.max(1, Math.round((Number(r.gmv.amount) / max) * (width - labelW - 110)));
     root.append(
-      svg('text', { x: labelW - 8, y: y + 19, 'text-anchor': 'end', class: 'chart-label' }, r.label.length > 18 ? `${r.label.slice(0, 17)}…` : r.label),
-      svg('rect', { x: labelW, y: y + 4, width: w, height: rowH - 10, rx: 3, class: 'chart-bar' }),
-      svg('text', { x: labelW + w + 6, y: y + 19, class: 'chart-value' }, money(r.gmv)));
+      svg('text', { x: labelW - 8, y: y + rowH / 2 + 5, 'text-anchor': 'end', class: 'chart-label' }, r.label.length > 18 ? `${r.label.slice(0, 17)}…` : r.label),
+      svg('rect', { x: labelW, y: y + 3, width: w, height: rowH - 8, rx: 3, class: 'chart-bar' }),
+      svg('text', { x: labelW + w + 6, y: y + rowH / 2 + 5, class: 'chart-value' }, money(r.gmv)));
   });
   return root;
 }
