@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import orjson
 from cross_web import HTTPException  # what strawberry answers with a status of its own
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse
@@ -49,7 +50,14 @@ def error_response(request: Request, code: str, message: str, status: int) -> Re
     return Response(json.dumps(body), status_code=status, media_type=media)
 
 
+# GraphiQL from this service's own files (service/web/vendor/graphiql/): it works offline.
+_GRAPHIQL_PAGE = Path(__file__).parents[1] / "web" / "vendor" / "graphiql" / "index.html"
+
+
 class GraphQLView(GraphQL):
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(_GRAPHIQL_PAGE.read_text(encoding="utf-8"))
+
     # orjson: the same JSON; an order's body and answer in 0.7 µs against the stdlib's 5.3.
     # Its JSONDecodeError is json's, which strawberry answers with a 400.
     def decode_json(self, data: str | bytes) -> object:

@@ -16,6 +16,8 @@ import * as purchaseOrders from './views/purchase-orders.js';
 import * as purchaseOrder from './views/purchase-order.js';
 import * as join from './views/join.js';
 import * as schemaView from './views/schema.js';
+import * as consoleView from './console/index.js';
+import { SCREENS as CONSOLE_SCREENS } from './console/index.js';
 
 const ME = `query Me { me { userId displayName roles tenant { slug name timezone currency } } }`;
 
@@ -32,6 +34,7 @@ const ROUTES = {
   commissions: [commissions, 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
+  console: [consoleView, 'admin'],
 };
 
 const MENU = [
@@ -42,13 +45,15 @@ const MENU = [
   ['commissions', 'nav.commissions', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
 ];
+// An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link).
+const ADMIN_MENU = CONSOLE_SCREENS.map(([name, key]) => [`console/${name}`, key, 'admin']);
 
 const state = { me: null, cleanup: null, flash: null };
 
 function audiences(me) {
   const roles = new Set((me && me.roles) || []);
   const admin = roles.has('TENANT_ADMIN') || roles.has('PLATFORM_ADMIN');
-  return { leader: admin || roles.has('LEADER'), supplier: admin || roles.has('SUPPLIER') };
+  return { admin, leader: admin || roles.has('LEADER'), supplier: admin || roles.has('SUPPLIER') };
 }
 
 function parseHash() {
@@ -65,6 +70,7 @@ export function navigate(hash) {
 
 function homeFor(me) {
   const who = audiences(me);
+  if (who.admin) return '#/console/today';
   if (who.leader) return '#/today';
   if (who.supplier) return '#/purchase-orders';
   return '#/welcome';
@@ -97,7 +103,7 @@ function header(current) {
     setLang(e.target.value);
     route();
   } }, LANGS.map(([code, label]) => h('option', { value: code, selected: code === lang() }, label)));
-  const menu = state.me ? MENU.filter(([, , aud]) => who[aud]) : [];
+  const menu = state.me ? (who.admin ? ADMIN_MENU : MENU.filter(([, , aud]) => who[aud])) : [];
   return h('header', { class: 'topbar' },
     h('div', { class: 'brand' },
       h('span', { class: 'logo', 'aria-hidden': 'true' }, '团'),
@@ -148,7 +154,7 @@ async function route() {
   if (name === 'signin' && state.me) { navigate(homeFor(state.me)); return; }
   const main = h('main', { id: 'main', class: `page page-${name}`, tabindex: '-1' });
   fill(app, h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('app.skip')),
-    header(name), main);
+    header(name === 'console' ? `console/${params[0] || 'today'}` : name), main);
   const flash = state.flash;
   state.flash = null;
   const cleanup = view.render({

@@ -360,5 +360,8 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
 }
 
+/** A feature's own words (e.g. the console's), added to both dictionaries. */
+export function extend(code, words) { Object.assign(DICTS[code], words); }
+
 /** Both dictionaries, for the test that checks they have the same keys. */
 export const dictionaries = DICTS;

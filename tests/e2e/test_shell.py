@@ -32,12 +32,13 @@ def test_sign_in_wrong_password_then_right(web, make_tenant):  # type: ignore[no
     page.fill("#password", tenant.admin_password)
     page.click("button[type=submit]")
     page.wait_for_selector("#sign-out")
-    assert page.url.endswith("#/today")
+    assert page.url.endswith("#/console/today")  # an admin gets the console
     stored = page.evaluate("JSON.parse(localStorage.getItem('groupbuy.session'))")
     assert stored["slug"] == tenant.slug and stored["token"]
     assert page.locator(".brand-name").inner_text() == f"Tenant {tenant.slug}"
     menu = page.locator("nav.menu a").all_inner_texts()
-    assert menu == ["Today", "Orders", "Pickup", "Groups", "Commissions", "Purchase orders"]
+    assert menu == ["Today", "Leaders", "Catalog", "Batches", "Orders", "Reports", "Integrations", "Settings",
+                    "Activity"]
 
     page.click("#sign-out")
     page.wait_for_selector("#login")
@@ -89,10 +90,10 @@ def test_chinese_by_default_for_a_shanghai_tenant_and_switchable(web, make_tenan
     page.wait_for_selector("#sign-out")
     assert page.locator("h1").inner_text() == "Today"  # the choice outlives the tenant's default
     page.select_option("#lang", "zh-CN")
-    page.wait_for_function("() => document.querySelector('h1').textContent === '今日'")
+    page.wait_for_function("() => document.querySelector('h1').textContent === '今日概览'")
     page.reload()
     page.wait_for_selector("#sign-out")
-    assert page.locator("h1").inner_text() == "今日"
+    assert page.locator("h1").inner_text() == "今日概览"
     assert page.locator("nav.menu a").first.inner_text() == "今日"
 
 
@@ -140,7 +141,7 @@ def test_token_refused_while_using_the_app_goes_back_to_sign_in(web, make_tenant
         "([t, slug]) => localStorage.setItem('groupbuy.session', JSON.stringify({token: t, slug}))",
         [_expired_token(tenant.admin_token), tenant.slug],
     )
-    page.click("nav.menu a[href='#/orders']")
+    page.click("nav.menu a[href='#/console/orders']")
     page.wait_for_selector("#login")
     assert "expired" in page.locator(".notice.warning").inner_text()
 
@@ -192,7 +193,7 @@ def test_server_error_page_is_explained(web, make_tenant):  # type: ignore[no-un
         "**/graphql",
         lambda route: route.fulfill(status=502, body="<html>Bad gateway</html>", content_type="text/html"),
     )
-    page.click("nav.menu a[href='#/commissions']")
+    page.click("nav.menu a[href='#/console/leaders']")
     error = page.locator("main .notice.error")
     error.wait_for()
     assert "HTTP 502" in error.inner_text()
