@@ -95,6 +95,14 @@ class EmbeddedPostgres:
     def url(self, database: str = PG_DATABASE) -> str:
         return f"postgresql://{PG_SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
 
+    def attach(self) -> bool:
+        """Points at the server already running on this data directory (`groupbuy run`'s); False if none."""
+        port = self.running_port()
+        if port is None:
+            return False
+        self.port = port
+        return True
+
     def running_port(self) -> int | None:
         pid_file = self.pgdata / "postmaster.pid"
         if not pid_file.exists():
