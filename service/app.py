@@ -27,6 +27,7 @@ from service.observability.app import instrument, internal_refusal, metrics_endp
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema
 from service.schema.view import GraphQLView, error_response
+from service.shop_web import routes as shop_routes
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -349,6 +350,7 @@ def create_app() -> ASGIApp:
         Route("/", lambda r: RedirectResponse("/app/")),
         Route("/app", lambda r: RedirectResponse("/app/")),
         Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="app"),
+        *shop_routes(),  # the reference storefront, /shop/<tenant-slug>/
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     app = instrument(BodyLimit(GraphQLFirst(starlette, graphql), s.max_body_bytes), routes)

@@ -1,0 +1,101 @@
+"""The reference storefront at /shop/<tenant-slug>/: static files (plain ES modules, no build step)
+that use only the public GraphQL API, as a brand's own H5 shop would.
+
+Outside production a stand-in for the brand's back end is mounted too (/shop/<slug>/dev-pay): it
+confirms a payment with `orderMarkPaid` and the tenant's API key, as the brand's back end does on
+its payment provider's notification. The key stays on the server, in the data directory
+(`shop-dev-api-keys/<slug>`, written when `groupbuy run` seeds the demo tenant).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from service.config import get_settings
+
+STATIC = Path(__file__).resolve().parent / "static"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+DEV_KEYS = "shop-dev-api-keys"
+_FILE = re.compile(r"^[a-z0-9-]+\.(js|css|html)$")
+_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+          "html": "text/html; charset=utf-8"}
+
+
+def dev_key_path(slug: str) -> Path:
+    return get_settings().data_dir / DEV_KEYS / slug
+
+
+def save_dev_key(slug: str, api_key: str) -> None:
+    """Keeps a tenant's API key for the development stand-in (owner-only file)."""
+    path = dev_key_path(slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(api_key + "\n")
+
+
+async def page(request: Request) -> Response:
+    slug, name = request.path_params["slug"], request.path_params.get("file") or "index.html"
+    # One flat folder of known file types: nothing else is reachable (no "..", no dot files).
+    if not SLUG.match(slug) or not _FILE.match(name) or not (STATIC / name).is_file():
+        return Response("not found", status_code=404, media_type="text/plain")
+    # Pages and modules change with the service: the browser asks again rather than mixing versions.
+    return FileResponse(STATIC / name, media_type=_TYPES[name.rsplit(".", 1)[1]],
+                        headers={"cache-control": "no-cache"})
+
+
+async def to_folder(request: Request) -> Response:
+    return RedirectResponse(f"/shop/{request.path_params['slug']}/")
+
+
+_ORDER = "query ShopDevOrder($id: ID!) { order(id: $id) { id } }"
+_MARK_PAID = """mutation ShopDevMarkPaid($id: ID!, $ref: String!) {
+  orderMarkPaid(id: $id, paymentReference: $ref) { order { id status paidAt } errors { code field message } }
+}"""
+
+
+async def dev_pay(request: Request) -> Response:
+    """Development only: pays an order of the calling customer, as the brand's back end would when
+    its payment provider reports success. GET tells the storefront the stand-in is there."""
+    slug = request.path_params["slug"]
+    key_file = dev_key_path(slug)
+    if not SLUG.match(slug) or not key_file.is_file():
+        return JSONResponse({"available": False}, status_code=404)
+    if request.method == "GET":
+        return JSONResponse({"available": True})
+    try:
+        order_id = str((await request.json())["orderId"])
+    except (ValueError, KeyError, TypeError):
+        return JSONResponse({"error": "send {\"orderId\": ...}"}, status_code=400)
+    host, port = request.scope["server"]
+    endpoint = f"http://{host}:{port}/graphql"
+    async with httpx.AsyncClient(timeout=20) as client:
+        # The customer's own token must see the order: nobody pays someone else's order here.
+        seen = await client.post(endpoint, json={"query": _ORDER, "variables": {"id": order_id}},
+                                 headers={"authorization": request.headers.get("authorization", "")})
+        if seen.status_code != 200 or not ((seen.json().get("data") or {}).get("order")):
+            return JSONResponse({"error": "no such order for this customer"}, status_code=404)
+        paid = await client.post(
+            endpoint,
+            json={"query": _MARK_PAID, "variables": {"id": order_id, "ref": f"dev-{secrets.token_hex(8)}"}},
+            headers={"authorization": f"Bearer {key_file.read_text().strip()}"},
+        )
+    return Response(json.dumps(paid.json().get("data") or paid.json()), status_code=paid.status_code,
+                     media_type="application/json")
+
+
+def routes() -> list[Route]:
+    dev = [Route("/shop/{slug}/dev-pay", dev_pay, methods=["GET", "POST"])] if get_settings().is_dev else []
+    return [
+        *dev,
+        Route("/shop/{slug}", to_folder),
+        Route("/shop/{slug}/", page),
+        Route("/shop/{slug}/{file}", page),
+    ]
