@@ -3,18 +3,38 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The project with its dev extra (make run, make test), and its runtime part alone (deploy/Dockerfile).
+LOCK := requirements/lock.txt
+RUNTIME_LOCK := requirements/runtime.txt
+# The lock tool, in a virtualenv of its own.
+UV_VERSION := 0.13.9
+TOOLS := $(VENV)/lock-tool
+UV := $(TOOLS)/bin/uv
 # Two processes, one file each at a time (a file's tests share its fixtures and browser).
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: run test bench soak schema lint clean-data venv
+.PHONY: run test bench soak schema lint clean-data venv lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every dependency from the lock, each checked against its hash; then the project itself.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolves the locks from pyproject.toml: every pin moves to the newest release within its
+# bounds. `make lock LOCK_UPGRADE=` keeps the current pins and only adds what is new.
+LOCK_UPGRADE ?= --upgrade
+LOCK_TARGET := --generate-hashes --python-version 3.11 --python-platform linux
+lock: $(UV)
+	$(UV) pip compile --quiet pyproject.toml --extra dev $(LOCK_TARGET) $(LOCK_UPGRADE) -o $(LOCK)
+	$(UV) pip compile --quiet pyproject.toml -c $(LOCK) $(LOCK_TARGET) -o $(RUNTIME_LOCK)
+
+$(UV):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet 'uv==$(UV_VERSION)'
 
 run: $(STAMP)
 	$(BIN)/groupbuy run

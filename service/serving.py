@@ -27,6 +27,8 @@ from collections import Counter, OrderedDict
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import uvicorn
+from prometheus_client import multiprocess
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
@@ -147,8 +149,6 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
 
 def serve_one(host: str, port: int, options: dict[str, Any], *, reuse_port: bool = False) -> None:
     """One uvicorn server on the public port and, when configured, the internal metrics port."""
-    import uvicorn
-
     s = get_settings()
     sockets = [listening_socket(host, port, reuse_port=reuse_port)]
     if s.metrics_port:
@@ -204,6 +204,4 @@ def serve_workers(host: str, port: int, workers: int, options: dict[str, Any]) -
 def _mark_dead(pid: int | None) -> None:
     """Its live gauges leave the metrics (prometheus multiprocess mode)."""
     if pid and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(pid)

@@ -13,7 +13,9 @@ import time
 import warnings
 from typing import Any
 
+from service.cli import SUPERVISOR_PID, _seed
 from service.config import get_settings
+from service.migrate import migrate
 
 log = logging.getLogger("groupbuy.run")
 
@@ -86,10 +88,8 @@ def run_all(port: int | None) -> int:
         # Generated once, before any child could race to create them.
         s.platform_token_value, s.jwt_secret_value, s.app_db_password_value  # noqa: B018
 
-        from service.migrate import migrate
 
         migrate()
-        from service.cli import _seed
 
         demo = asyncio.run(_seed())
         env["PORT"] = str(port)
@@ -125,8 +125,6 @@ def run_all(port: int | None) -> int:
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    from service.cli import SUPERVISOR_PID
-
     # Each child stops by itself should this process die without stopping it (SIGKILL).
     return subprocess.Popen([sys.executable, "-m", "service.cli", *args], env={**env, SUPERVISOR_PID: str(os.getpid())},
                             start_new_session=True)

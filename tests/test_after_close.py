@@ -217,7 +217,9 @@ def test_the_day_after_the_cutoff(gql, tenant, make_customer, make_tenant, owner
 
 def test_concurrent_batch_close_calls_and_the_scheduler_close_once(gql, tenant, make_customer, owner_db):  # type: ignore[no-untyped-def]
     from service.procurement.scheduling import close_due_batches
+    from service.tasks import registry
 
+    registry.install()  # as the scheduler process does
     world = make_world(owner_db, tenant)
     batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "3.00"), offer_input(world, 1, "5.00")])
     for k in range(6):

@@ -289,9 +289,7 @@ def test_publish_sends_a_delayed_message_that_a_worker_uses_to_open(gql, tenant,
 
 
 def test_scheduler_jobs_are_registered():  # type: ignore[no-untyped-def]
-    import service.batches.opening  # noqa: F401
-    import service.orders.expiry  # noqa: F401
-    from service.tasks.scheduler import JOBS
+    from service.tasks.registry import JOBS
 
     names = {name for name, _ in JOBS}
     assert {"open-due-batches", "expire-unpaid-orders"} <= names

@@ -195,7 +195,9 @@ def test_worker_killed_mid_close_then_a_new_worker_closes_once(tenant, owner_db,
     monkeypatch.setenv("GROUPBUY_CLOSE_RETRY_SECONDS", "2")
     get_settings.cache_clear()
     from service.procurement.scheduling import close_due_batches
+    from service.tasks import registry
 
+    registry.install()  # as the scheduler process does: close_batch goes to the worker
     worker = _worker({"GROUPBUY_CLOSE_PAUSE_SECONDS": "60"})
     try:
         assert asyncio.run(close_due_batches()) >= 1  # requested (with any other due batch), sent to the worker

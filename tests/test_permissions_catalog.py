@@ -319,3 +319,25 @@ def test_every_operation_of_these_domains_has_a_row() -> None:
     assert set(MUTATIONS) == names(CatalogMutation, LeadersMutation) | by_payload
     assert set(QUERIES) == names(CatalogQuery, LeadersQuery)
     assert all(len(op.outcomes) == len(ROLES) for op in (*MUTATIONS.values(), *QUERIES.values()))
+
+
+def test_the_refusals_are_the_declarations() -> None:
+    """A FORBIDDEN cell above is exactly a caller the field's declaration does not name: the
+    table cannot drift from what the resolvers declare (service.schema.access.requires)."""
+    from service.schema.access import Caller
+    from tests.root_fields import root_fields
+
+    kinds = {
+        "anonymous": {Caller.ANONYMOUS},
+        "customer": {Caller.CUSTOMER},
+        "leader": {Caller.CUSTOMER, Caller.LEADER},
+        "supplier": {Caller.SUPPLIER},
+        "admin": {Caller.ADMIN},
+        "other_admin": {Caller.ADMIN},
+    }
+    declared = {f.name: f.permission for f in root_fields()}
+    for name, operation in (*MUTATIONS.items(), *QUERIES.items()):
+        permission = declared[name]
+        assert permission is not None, name
+        for role, outcome in zip(ROLES, operation.outcomes, strict=True):
+            assert (outcome == F) is not bool(kinds[role] & permission.allowed), (name, role)

@@ -1,5 +1,4 @@
-"""Every scheduler job and every actor is loaded by the processes that run them: a job module
-that `service.tasks.jobs` forgets would silently never run."""
+"""Every scheduler job and every actor is loaded by the processes that run them (service.tasks.registry)."""
 
 from __future__ import annotations
 
@@ -17,13 +16,28 @@ def _declared(pattern: str) -> set[str]:
     return found
 
 
-def test_the_scheduler_loads_every_job(services):  # type: ignore[no-untyped-def]
-    from service.tasks import jobs  # noqa: F401
-    from service.tasks.scheduler import JOBS
+def test_the_scheduler_runs_the_registry_s_jobs(services):  # type: ignore[no-untyped-def]
+    import inspect
 
-    declared = _declared(r'@job\("([^"]+)"\)')
-    assert declared, "no job found: the pattern is stale"
-    assert declared == {name for name, _ in JOBS}
+    from service.tasks.registry import JOBS
+
+    names = [name for name, _ in JOBS]
+    assert len(set(names)) == len(names) >= 7
+    for name, fn in JOBS:
+        assert inspect.iscoroutinefunction(fn), name
+        inspect.signature(fn).bind()  # a tick calls it without arguments
+    cli = (SERVICE / "cli.py").read_text()
+    assert "registry.install()" in cli and "run_scheduler(registry.JOBS" in cli
+
+
+def test_the_worker_and_the_scheduler_can_send_every_job_the_domain_enqueues(services):  # type: ignore[no-untyped-def]
+    from service import jobs
+    from service.tasks import registry
+
+    registry.install()
+    enqueued = _declared(r'enqueue(?:_after_commit)?\((?:[a-z_]+, )?"(\w+)"')
+    assert "close_batch" in enqueued, "the pattern is stale"
+    assert enqueued <= jobs.registered(), enqueued - jobs.registered()
 
 
 def test_the_worker_loads_every_actor(services):  # type: ignore[no-untyped-def]

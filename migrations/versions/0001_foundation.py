@@ -7,12 +7,19 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from service.tenants.rls import CURRENT_TENANT_FUNCTION, enable_tenant_rls
+from service.tenants.rls import enable_tenant_rls
 
 revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
+
+# The transaction's tenant, which every row-level security policy compares with.
+CURRENT_TENANT_FUNCTION = """
+CREATE OR REPLACE FUNCTION current_tenant_id() RETURNS uuid
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid $$
+"""
 
 
 def upgrade() -> None:

@@ -25,6 +25,8 @@ Revises: 0009
 
 from alembic import op
 
+from service.tenants.rls import enable_tenant_rls
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -118,7 +120,20 @@ AS $$
 $$
 """
 
-OLD_COMPLETE_FINISHED_BATCHES = COMPLETE_FINISHED_BATCHES.replace("'PAID', 'PLACED', 'CONFIRMED'", "'CONFIRMED'")
+# What downgrade() restores: complete_finished_batches() as revision 0004 created it.
+OLD_COMPLETE_FINISHED_BATCHES = """
+CREATE OR REPLACE FUNCTION complete_finished_batches(window_days int)
+RETURNS TABLE (tenant_id uuid, batch_id uuid)
+LANGUAGE sql SECURITY DEFINER SET search_path = public
+AS $$
+  UPDATE batch b SET status = 'COMPLETED'
+  WHERE b.status = 'CLOSED' AND (
+    b.pickup_date + window_days < (clock_timestamp() AT TIME ZONE (SELECT t.timezone FROM tenant t WHERE t.id = b.tenant_id))::date
+    OR NOT EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = b.tenant_id AND o.batch_id = b.id
+                   AND o.status IN ('CONFIRMED', 'READY_FOR_PICKUP')))
+  RETURNING b.tenant_id, b.id
+$$
+"""
 
 # The derived deliveries must be the rows they replace: refuse to drop any that differ.
 DELIVERY_CHECK = """
@@ -189,8 +204,6 @@ CREATE TABLE purchase_order_delivery (
 )""")
     op.execute("INSERT INTO purchase_order_delivery SELECT * FROM derived_delivery_rows")
     op.execute("DROP TABLE derived_delivery_rows")
-    from service.tenants.rls import enable_tenant_rls
-
     enable_tenant_rls(op.execute, "purchase_order_delivery")
     op.execute(OLD_PICK_LIST_LINE_VIEW)
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from service.batches.tenant_scan import tenants_having
 from service.db import tenant_transaction
 from service.notify.outbox import emit
-from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,6 @@ async def seconds_until_opening(
     return None if wait is None else max(float(wait), 0.0)
 
 
-@job("open-due-batches")
 async def open_due_batches(*, engine: AsyncEngine | None = None) -> int:
     """Every tenant's due SCHEDULED batches, one transaction per tenant that has any."""
     total = 0

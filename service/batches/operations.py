@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from service import jobs
 from service.batches.locks import close_gate
 from service.batches.models import (
     CANCELLABLE_BATCH_STATUSES,
@@ -19,6 +20,7 @@ from service.batches.models import (
     BatchStatus,
     Offer,
 )
+from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS
 from service.batches.validation import CleanOffer, OfferSpec, clean_offer, clean_window
 from service.catalog.models import Product
 from service.errors import Collector, ErrorCode, fail
@@ -180,6 +182,11 @@ async def publish_batch(session: AsyncSession, *, batch_id: UUID | None) -> Batc
     ).one()
     batch.status = BatchStatus.SCHEDULED
     batch.published_at = row.published_at
+    # The delayed message that opens the batch at opensAt (long waits in steps). Should it be
+    # lost, the scheduler's open-due-batches opens the batch all the same.
+    wait = min((batch.opens_at - datetime.now(UTC)).total_seconds(), MAX_MESSAGE_DELAY_SECONDS)
+    jobs.enqueue_after_commit(session, "open_batch", delay_ms=max(0, int(wait * 1000)),
+                              tenant_id=batch.tenant_id, batch_id=batch.id)
     return batch
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import text
 
 from service.config import get_settings
 from service.db import owner_engine
-from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -69,7 +68,6 @@ async def prune(*, max_batches: int = 100) -> Pruned:
     return pruned
 
 
-@job("prune-notifications")
 async def prune_hourly() -> Pruned | None:
     global _last_run
     if time.monotonic() - _last_run < EVERY_SECONDS and _last_run:

@@ -14,6 +14,9 @@ import re
 import tempfile
 from pathlib import Path
 
+from service.config import get_settings
+from service.observability.tracing import setup_tracing
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Commands whose processes record metrics (and `run`, whose children inherit the directory).
 _METRIC_COMMANDS = {"run", "serve", "worker", "scheduler"}
@@ -74,11 +77,7 @@ def setup_process(command: str | None) -> None:
     """Per-process set-up for a `groupbuy` command: the metrics directory for the commands that
     record metrics, tracing for those that serve requests or run jobs in this process (dramatiq
     worker processes set theirs up in `service.observability.actors`)."""
-    from service.config import get_settings
-
     if command in _METRIC_COMMANDS:
         prepare_metrics_dir(get_settings().data_dir)
     if command in ("serve", "scheduler"):
-        from service.observability.tracing import setup_tracing
-
         setup_tracing(f"groupbuy-{command}")

@@ -13,28 +13,28 @@ import contextvars
 import functools
 import inspect
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.broker import MessageProxy
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from service.logs import log_context
+from service.logs import configure_from_settings, log_context
 from service.observability import metrics
-from service.observability.tracing import tracer
+from service.observability.tracing import setup_tracing, tracer
 
 log = logging.getLogger(__name__)
 TRACE_OPTION = "trace_context"
 
 
 def _in_callers_context(async_fn: Callable[..., Any]) -> Callable[..., Any]:
-    from dramatiq.asyncio import get_event_loop_thread
-
     @functools.wraps(async_fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         caller = contextvars.copy_context()
@@ -60,11 +60,6 @@ class ActorObservability(dramatiq.Middleware):
     # -- process ------------------------------------------------------------------------------
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         """In each dramatiq worker process: our log format (through dramatiq's log pipe) and tracing."""
-        import sys
-
-        from service.logs import configure_from_settings
-        from service.observability.tracing import setup_tracing
-
         configure_from_settings(stream=sys.stderr, replace_all=True)
         setup_tracing("groupbuy-worker")
 

@@ -40,7 +40,6 @@ Families (all prefixed `groupbuy_`):
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import re
@@ -48,8 +47,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import redis.asyncio as aioredis
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -58,8 +57,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from service.db import owner_url
+from service.errors import ErrorCode
+from service.redis_conn import redis_url
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +149,6 @@ def operation_label(name: str | None) -> str:
 
 
 def _error_codes() -> frozenset[str]:
-    from service.errors import ErrorCode
-
     return frozenset(c.value for c in ErrorCode)
 
 
@@ -239,18 +241,11 @@ def _scrape_engine() -> Any:
     and no pooled connection is tied to one event loop."""
     global _engine
     if _engine is None:
-        from sqlalchemy.ext.asyncio import create_async_engine
-        from sqlalchemy.pool import NullPool
-
-        from service.db import owner_url
-
         _engine = create_async_engine(owner_url(), poolclass=NullPool)
     return _engine
 
 
 async def _database_families() -> list[Metric]:
-    from sqlalchemy import text
-
     async with _scrape_engine().begin() as conn:
         await conn.execute(text("SET LOCAL statement_timeout = '3s'"))
         row = (await conn.execute(text(_OUTBOX))).one()
@@ -278,6 +273,7 @@ async def _database_families() -> list[Metric]:
 
 
 def _queue_names() -> list[str]:
+    # The task layer's own modules: it imports this one (its broker middleware records metrics).
     import dramatiq
 
     from service.tasks import worker  # noqa: F401  (declares every actor, hence every queue)
@@ -287,10 +283,6 @@ def _queue_names() -> list[str]:
 
 
 async def _queue_families() -> list[Metric]:
-    import redis.asyncio as aioredis
-
-    from service.redis_conn import redis_url
-
     namespace = "dramatiq"
     queues = _queue_names()
     client = aioredis.Redis.from_url(redis_url(), socket_timeout=2, socket_connect_timeout=2)
@@ -359,41 +351,3 @@ def render(live: Sequence[Metric] = ()) -> bytes:
     state = CollectorRegistry(auto_describe=False)
     state.register(_Fixed(live))
     return events + generate_latest(state)
-
-
-def authorized(request: Request) -> bool:
-    """The bearer token GROUPBUY_METRICS_TOKEN was presented (True when none is configured)."""
-    from service.config import get_settings
-
-    token = get_settings().metrics_token
-    if not token:
-        return True
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
-
-
-def internal_refusal(request: Request, *, public: bool) -> Response | None:
-    """Why an operator's endpoint (/metrics, /status) is refused, or None. On the public listener
-    they need the token, and are not there at all when none is configured; on the internal
-    listener (GROUPBUY_METRICS_PORT) the token is needed only when configured."""
-    from service.config import get_settings
-
-    if public and not get_settings().metrics_token:
-        return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
-    if not authorized(request):
-        return PlainTextResponse(
-            "this endpoint needs the bearer token (GROUPBUY_METRICS_TOKEN)\n",
-            status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )
-    return None
-
-
-async def metrics_endpoint(request: Request, *, public: bool = True) -> Response:
-    """GET /metrics: see internal_refusal for who may."""
-    refused = internal_refusal(request, public=public)
-    if refused is not None:
-        return refused
-    live = await live_families()
-    body = await asyncio.to_thread(render, live)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -21,6 +21,11 @@ import sys
 from typing import IO
 
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+
+from service.config import get_settings
 
 log = logging.getLogger(__name__)
 MODES = ("off", "console", "otlp")
@@ -38,8 +43,6 @@ def tracing_on() -> bool:
 
 
 def tracing_mode() -> str:
-    from service.config import get_settings
-
     mode = (get_settings().tracing or "off").strip().lower()
     if mode not in MODES:
         raise ValueError(f"GROUPBUY_TRACING must be one of {', '.join(MODES)}; got {mode!r}")
@@ -52,9 +55,6 @@ def setup_tracing(service_name: str, *, out: IO[str] | None = None) -> str:
     mode = tracing_mode()
     if mode == "off" or _configured_pid == os.getpid():
         return mode
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
     name = os.environ.get("OTEL_SERVICE_NAME") or service_name
     provider = TracerProvider(resource=Resource.create({"service.name": name}))

@@ -12,7 +12,6 @@ from service.batches.tenant_scan import tenants_having
 from service.db import tenant_transaction
 from service.orders.models import UNPAID_PREDICATE, OrderStatus
 from service.orders.release import cancel_orders
-from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -51,7 +50,6 @@ async def expire_tenant_orders(
             return total
 
 
-@job("expire-unpaid-orders")
 async def expire_unpaid_orders(tenant_id: UUID | None = None, *, engine: AsyncEngine | None = None) -> int:
     """Every PREPAID tenant (or one): idempotent, the state guard cancels each order once."""
     tenants = await tenants_having(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -12,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    ColumnElement,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -20,9 +22,16 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    and_,
+    case,
+    column,
+    literal_column,
+    select,
+    table,
     text,
 )
-from sqlalchemy.orm import Mapped
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Mapped, class_mapper, column_property
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, tenant_key, timestamp
@@ -59,10 +68,17 @@ def order_state(status: str, batch_status: str) -> str:
 ORDERS_WITH_BATCH = "customer_order o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id"
 
 
+def order_state_case(status: ColumnElement[str], batch_status: ColumnElement[str]) -> ColumnElement[str]:
+    """The rule of order_state() as an SQL expression (Order.state and order_state_sql() use it)."""
+    confirmed = and_(status.in_(CONFIRMED_BY_BATCH), batch_status.in_(CLOSED_BATCH_STATUSES))
+    return case((confirmed, OrderStatus.CONFIRMED.value), else_=status)
+
+
+@functools.cache
 def order_state_sql(order: str = "o", batch: str = "b") -> str:
     """The order's status as read, for SQL joining its batch as `batch`."""
-    return (f"(CASE WHEN {order}.status IN ('PAID', 'PLACED') AND {batch}.status IN ('CLOSED', 'COMPLETED') "
-            f"THEN 'CONFIRMED' ELSE {order}.status END)")
+    expr = order_state_case(literal_column(f"{order}.status"), literal_column(f"{batch}.status"))
+    return f"({expr.compile(dialect=postgresql.dialect(), compile_kwargs={'literal_binds': True})})"
 
 
 class OrderLineStatus(str, Enum):
@@ -242,15 +258,11 @@ class NumberCounter(SQLModel, table=True):
 
 def _order_state_property() -> None:
     """Order.state: the status as read (see CONFIRMED_BY_BATCH), loaded with every Order."""
-    from sqlalchemy import and_, case, column, select, table
-    from sqlalchemy.orm import class_mapper, column_property
-
     batch = table("batch", column("tenant_id"), column("id"), column("status"))
     order = class_mapper(Order, configure=False)
     status = order.local_table.c.status
     state = (
-        select(case((and_(status.in_(CONFIRMED_BY_BATCH), batch.c.status.in_(CLOSED_BATCH_STATUSES)),
-                     "CONFIRMED"), else_=status))
+        select(order_state_case(status, batch.c.status))
         .where(batch.c.tenant_id == order.local_table.c.tenant_id,
                batch.c.id == order.local_table.c.batch_id)
         .correlate(order.local_table)

@@ -111,7 +111,7 @@ def clean(
     seen: set[UUID] = set()
     for i, line in enumerate(lines):
         if line.offer_id is None:
-            errors.add(ErrorCode.NOT_FOUND, "No such offer.", ["lines", str(i), "offerId"])
+            errors.add(ErrorCode.NOT_FOUND, "No such offer in this batch.", ["lines", str(i), "offerId"])
         elif line.offer_id in seen:
             errors.add(
                 ErrorCode.INVALID, "This offer is already in another line.", ["lines", str(i), "offerId"]

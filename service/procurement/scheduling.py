@@ -12,10 +12,10 @@ from uuid import UUID
 
 from sqlalchemy import text
 
+from service import jobs
 from service.config import get_settings
 from service.db import tenant_transaction
 from service.procurement.close import CloseResult, close_batch
-from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,7 @@ async def close_now(tenant_id: UUID, batch_id: UUID) -> CloseResult | None:
         return await close_batch(session, tenant_id=tenant_id, batch_id=batch_id)
 
 
-@job("close-due-batches")
 async def close_due_batches() -> int:
-    from service.tasks.close import close_batch_actor
-
     async with tenant_transaction(None) as session:
         due = (
             await session.execute(text("SELECT tenant_id, batch_id FROM request_due_batch_closes(:s)"),
@@ -36,14 +33,15 @@ async def close_due_batches() -> int:
         ).all()
     for row in due:
         try:
-            close_batch_actor.send(str(row.tenant_id), str(row.batch_id))
+            jobs.enqueue("close_batch", tenant_id=row.tenant_id, batch_id=row.batch_id)
+        except jobs.NoHandler:
+            raise
         except Exception:  # noqa: BLE001 - broker down: the cutoff must not wait for it
             log.warning("broker unavailable; closing batch %s in the scheduler", row.batch_id, exc_info=True)
             await close_now(row.tenant_id, row.batch_id)
     return len(due)
 
 
-@job("complete-batches")
 async def complete_batches() -> int:
     """CLOSED -> COMPLETED once every order is picked up or cancelled, or the pickup window is over."""
     async with tenant_transaction(None) as session:

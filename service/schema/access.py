@@ -8,9 +8,13 @@ through `serial_session`, which takes a per-request lock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,9 +25,11 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.accounts.models import Role
 from service.catalog import queries
-from service.errors import UserErrors
+from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.pagination import BadPage, check_first, decode_cursor
+from service.schema.common import UserError
 from service.schema.context import ADMIN_ROLES, Context
+from service.tenants.principal import PrincipalKind
 
 L = TypeVar("L")
 _LOCK = "SessionLock"
@@ -68,7 +74,7 @@ def get_loader(context: Context, cls: type[L]) -> L:
     loader = context.loaders.get(cls.__name__)
     if loader is None:
         loader = context.loaders[cls.__name__] = cls(context)  # type: ignore[call-arg]
-    return loader  # type: ignore[no-any-return]
+    return loader
 
 
 def load_now(loader: Any, key: Any) -> Any:
@@ -110,7 +116,7 @@ async def viewer_supplier_id(context: Context) -> UUID | None:
     """The supplier whose staff account is calling, or None: loaded once per request."""
     cached = context.loaders.get("ViewerSupplierId", _NO_SUPPLIER)
     if cached is not _NO_SUPPLIER:
-        return cached  # type: ignore[return-value]
+        return cached
     value = None
     user_id = context.principal.user_id
     if user_id is not None and Role.SUPPLIER in await roles_of(context):
@@ -152,3 +158,163 @@ def query_error(e: UserErrors) -> GraphQLError:
 def in_key_order(values: dict[Any, Any], keys: list[Any], default: Any = None) -> list[Any]:
     """What a DataLoader returns: one value per key, in the keys' order."""
     return [values.get(k, default) for k in keys]
+
+
+# -- who may call a root field: declared on its resolver -------------------------------------
+class Caller(str, Enum):
+    """The kinds of principal a root field's declaration names. A user is each of the kinds
+    their roles give (a leader is a customer too)."""
+
+    ANONYMOUS = "anonymous"
+    CUSTOMER = "customer"
+    LEADER = "leader"
+    SUPPLIER = "supplier"
+    ADMIN = "admin"
+    API_KEY = "api_key"
+    PLATFORM = "platform"
+
+
+USERS = frozenset({Caller.CUSTOMER, Caller.LEADER, Caller.SUPPLIER, Caller.ADMIN})
+# Who `admins` means everywhere: the tenant's administrators, its back end and the platform.
+ADMINS = frozenset({Caller.ADMIN, Caller.API_KEY, Caller.PLATFORM})
+EVERYONE = frozenset(Caller)
+_BY_ROLE = {
+    Role.CUSTOMER: Caller.CUSTOMER,
+    Role.LEADER: Caller.LEADER,
+    Role.SUPPLIER: Caller.SUPPLIER,
+    Role.TENANT_ADMIN: Caller.ADMIN,
+    Role.PLATFORM_ADMIN: Caller.ADMIN,
+}
+_BY_KIND = {
+    PrincipalKind.ANONYMOUS: Caller.ANONYMOUS,
+    PrincipalKind.API_KEY: Caller.API_KEY,
+    PrincipalKind.PLATFORM: Caller.PLATFORM,
+}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A root field's declaration: who may call it. Rows the caller may reach (a leader's own
+    points, a customer's own orders) narrow further in the resolver or the domain.
+    `roles_in_sql`: a user's roles, when the token does not carry them, are checked by the
+    statement the field runs (orderPlace's place_order()), sparing its hot path a query."""
+
+    allowed: frozenset[Caller]
+    roles_in_sql: bool = False
+    every_user: bool = field(init=False)  # what the checks ask on every request, answered once
+    some_user: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "every_user", USERS <= self.allowed)
+        object.__setattr__(self, "some_user", bool(self.allowed & USERS))
+
+    def admits_now(self, context: Context) -> bool | None:
+        """The answer when the principal's kind or the roles it carries give it; None when a
+        user's roles must be loaded first."""
+        principal = context.principal
+        kind = _BY_KIND.get(principal.kind)
+        if kind is not None:
+            if kind is Caller.PLATFORM and self.allowed != {Caller.PLATFORM}:
+                context.tenant  # noqa: B018 - a platform token must still name a tenant here
+            return kind in self.allowed
+        if self.every_user:
+            return True
+        if principal.roles is None:
+            return self.some_user if self.roles_in_sql else None
+        return self._by_roles(principal.roles)
+
+    async def admits(self, context: Context) -> bool:
+        verdict = self.admits_now(context)
+        return self._by_roles(await roles_of(context)) if verdict is None else verdict
+
+    def _by_roles(self, roles: frozenset[Role]) -> bool:
+        return any(_BY_ROLE.get(role) in self.allowed for role in roles)
+
+
+FnT = TypeVar("FnT", bound=Callable[..., Any])
+
+
+def permission_of(resolver: Any) -> Permission | None:
+    """The declaration on a resolver (or on what it wraps), None when it has none."""
+    while resolver is not None:
+        found = getattr(resolver, "__permission__", None)
+        if found is not None:
+            return found
+        resolver = getattr(resolver, "__wrapped__", None)
+    return None
+
+
+def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -> Callable[[FnT], FnT]:
+    """Declares who may call a root field, and refuses anyone else before the resolver runs: a
+    FORBIDDEN error in the payload when the field returns one, else a FORBIDDEN GraphQL error.
+    Put it under `@strawberry.field` / `@strawberry.mutation`."""
+    allowed: set[Caller] = set()
+    for c in callers:
+        allowed.update(c if isinstance(c, frozenset) else (c,))
+    permission = Permission(frozenset(allowed), roles_in_sql)
+
+    def declare(fn: FnT) -> FnT:
+        if permission.allowed == EVERYONE:
+            fn.__permission__ = permission  # type: ignore[attr-defined]
+            return fn
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"{fn.__qualname__}: a restricted root field's resolver must be async")
+        payload: list[Any] = []
+
+        @functools.wraps(fn)
+        async def checked(*args: Any, **kwargs: Any) -> Any:
+            context = kwargs["info"].context
+            verdict = permission.admits_now(context)  # no coroutine on the hot path
+            if verdict or (verdict is None and await permission.admits(context)):
+                return await fn(*args, **kwargs)
+            denied = PermissionDenied(
+                "Sign in first." if context.principal.kind is PrincipalKind.ANONYMOUS
+                else "You are not allowed to do this."
+            )
+            if not payload:
+                payload.append(_payload_type(fn))
+            if payload[0] is None:
+                raise denied
+            return payload[0](errors=[UserError.of(FieldError(ErrorCode.FORBIDDEN, denied.message))])
+
+        checked.__permission__ = permission  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return declare
+
+
+def _payload_type(fn: Callable[..., Any]) -> type | None:
+    """The payload class a resolver returns (a strawberry type with `errors`), else None."""
+    returned = fn.__annotations__.get("return")
+    if isinstance(returned, str):  # postponed annotations: the name in the resolver's module
+        returned = eval(returned, sys.modules[fn.__module__].__dict__)  # noqa: S307 - our own source
+    definition = getattr(returned, "__strawberry_definition__", None)
+    if definition is not None and any(f.python_name == "errors" for f in definition.fields):
+        return returned
+    return None
+
+
+public = requires(EVERYONE)
+signed_in = requires(USERS)
+admins = requires(ADMINS)
+
+
+# -- "not found": one answer for an ID that does not exist, is malformed or is another tenant's --
+# A single-object query answers null; a mutation a NOT_FOUND payload error on the ID's field; a
+# field with neither (a list's filter, pickList) an INVALID argument error, `argument_error`.
+def argument_error(argument: str, message: str) -> GraphQLError:
+    """The GraphQL error for an argument naming nothing the caller can reach: code INVALID and
+    the argument's path in `fields`, the shape `query_error` gives every query's input mistakes."""
+    return query_error(UserErrors([FieldError(ErrorCode.INVALID, message, [argument])]))
+
+
+async def existing(context: Context, loader: type[Any], value: str | None, type_name: str, argument: str) -> Any:
+    """The row an ID argument names in the caller's tenant (via `loader`), None when the argument
+    is absent; `argument_error` when it names nothing."""
+    if value is None:
+        return None
+    key = decode(value, type_name)
+    row = await get_loader(context, loader).load(key) if key is not None else None
+    if row is None:
+        raise argument_error(argument, f"No such {type_name} (the argument {argument}).")
+    return row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -16,9 +16,12 @@ from service.accounts.models import PaymentMode as PaymentModeEnum
 from service.accounts.models import Role as RoleEnum
 from service.accounts.roles import load_roles
 from service.db import set_tenant
-from service.errors import ErrorCode, PermissionDenied, fail
+from service.errors import ErrorCode, fail
+from service.schema.access import Caller, admins, public, requires
+from service.schema.catalog import viewer_supplier
 from service.schema.common import Node, UserError
 from service.schema.context import Context
+from service.schema.leaders import viewer_leader
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.tenants.principal import TenantInfo
@@ -68,14 +71,10 @@ class Viewer:
 
     @strawberry.field(description="The caller's leader record (any status), when they applied or lead.")
     async def leader(self, info: Info) -> Annotated[Leader, strawberry.lazy("service.schema.leaders")] | None:
-        from service.schema.leaders import viewer_leader
-
         return await viewer_leader(info.context, self.user_id)
 
     @strawberry.field(description="Set when the caller is a supplier's staff account.")
     async def supplier(self, info: Info) -> Annotated[Supplier, strawberry.lazy("service.schema.catalog")] | None:
-        from service.schema.catalog import viewer_supplier
-
         return await viewer_supplier(info.context, self.user_id)
 
 
@@ -159,10 +158,12 @@ class ApiKeyCreatePayload:
 @strawberry.type
 class AccountsQuery:
     @strawberry.field
+    @public
     async def me(self, info: Info) -> Viewer:
         return await viewer_of(info.context)
 
     @strawberry.field
+    @public
     def tenant(self, info: Info) -> Tenant:
         return Tenant.of(info.context.tenant)
 
@@ -170,14 +171,11 @@ class AccountsQuery:
 @strawberry.type
 class AccountsMutation:
     @strawberry.mutation(description="Platform admin token only: a tenant, its first admin and an API key.")
+    @requires(Caller.PLATFORM)
     async def tenant_create(self, info: Info, input: TenantCreateInput) -> TenantCreatePayload:
         context = info.context
 
-        async def check() -> None:
-            if not context.principal.is_platform:
-                raise PermissionDenied("Only the platform administrator creates tenants.")
-
-        async def action(session: AsyncSession) -> dict[str, object]:
+        async def action(session: AsyncSession) -> dict[str, Any]:
             created = await operations.create_tenant(
                 session, slug=input.slug, name=input.name, timezone=input.timezone,
                 currency=input.currency, payment_mode=input.payment_mode,
@@ -194,14 +192,15 @@ class AccountsMutation:
             )
             return {"tenant": Tenant.of(info_), "api_key": created.api_key}
 
-        return await run_mutation(context, TenantCreatePayload, action, check=check)
+        return await run_mutation(context, TenantCreatePayload, action)
 
     @strawberry.mutation(description="Anonymous, with X-Tenant: a customer account and its token.")
+    @public
     async def customer_register(self, info: Info, input: CustomerRegisterInput) -> AuthPayload:
         context = info.context
         tenant = context.tenant
 
-        async def action(session: AsyncSession) -> dict[str, object]:
+        async def action(session: AsyncSession) -> dict[str, Any]:
             _one_password_per_request(context)
             signed = await operations.register_customer(
                 session, tenant_id=tenant.id, display_name=input.display_name, password=input.password,
@@ -214,11 +213,12 @@ class AccountsMutation:
         return await run_mutation(context, AuthPayload, action)
 
     @strawberry.mutation(description="Anonymous, with X-Tenant: sign in with phone or e-mail.")
+    @public
     async def token_create(self, info: Info, input: TokenCreateInput) -> AuthPayload:
         context = info.context
         tenant = context.tenant
 
-        async def action(session: AsyncSession) -> dict[str, object]:
+        async def action(session: AsyncSession) -> dict[str, Any]:
             _one_password_per_request(context)
             signed = await operations.sign_in(
                 session, tenant_id=tenant.id, login=input.login, password=input.password,
@@ -230,13 +230,14 @@ class AccountsMutation:
         return await run_mutation(context, AuthPayload, action)
 
     @strawberry.mutation(description="Admins: a new API key for the tenant's back end, shown once.")
+    @admins
     async def api_key_create(self, info: Info, name: str) -> ApiKeyCreatePayload:
         context = info.context
 
-        async def action(session: AsyncSession) -> dict[str, object]:
+        async def action(session: AsyncSession) -> dict[str, Any]:
             key = await operations.create_api_key(
                 session, tenant_id=context.tenant.id, name=name, created_by=context.principal.user_id
             )
             return {"api_key": key}
 
-        return await run_mutation(context, ApiKeyCreatePayload, action, check=context.require)
+        return await run_mutation(context, ApiKeyCreatePayload, action)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
@@ -19,11 +18,13 @@ from service.batches.validation import OfferSpec
 from service.catalog import models as catalog_models
 from service.schema.access import (
     KeyedLoader,
+    admins,
     check_page,
     decode,
     get_loader,
     is_admin,
     load_now,
+    public,
     serial_session,
     then,
 )
@@ -87,11 +88,11 @@ def _storefront_product(tenant_id: UUID, product_id: str, values: tuple) -> Prod
         return hit[1]
     supplier_id, name, unit, description, image_url, cost_minor, active, supplier_name, contact = values
     supplier = Supplier.of(catalog_models.Supplier(
-        tenant_id=tenant_id, id=UUID(supplier_id), name=supplier_name, contact_email=contact, created_at=None))
+        tenant_id=tenant_id, id=UUID(supplier_id), name=supplier_name, contact_email=contact, created_at=None))  # type: ignore[arg-type]  # never read
     product = Product.of(
         catalog_models.Product(
             tenant_id=tenant_id, id=UUID(product_id), supplier_id=UUID(supplier_id), name=name, unit=unit,
-            description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,
+            description=description, image_url=image_url, cost_minor=cost_minor, active=active, created_at=None,  # type: ignore[arg-type]  # never read
         ),
         supplier=supplier,
     )
@@ -116,7 +117,7 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
             models.Offer(
                 tenant_id=tenant_id, id=UUID(offer_id), batch_id=batch_id, product_id=UUID(product_id),
                 position=position, price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
-                min_group_quantity=min_group, status=status, created_at=None,
+                min_group_quantity=min_group, status=status, created_at=None,  # type: ignore[arg-type]  # never read
             ),
             sold=sold,
             product=product,
@@ -193,7 +194,7 @@ class Batch(Node):
 
     @strawberry.field
     async def offers(self, info: Info) -> list[Offer]:
-        return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)  # type: ignore[no-any-return]
+        return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
 
 
 @strawberry.type(name="Offer")
@@ -274,6 +275,7 @@ class BatchesQuery:
         description="Anonymous callers and customers see SCHEDULED, OPEN and CLOSED batches; "
         "admins every batch."
     )
+    @public
     async def batches(
         self,
         info: Info,
@@ -289,9 +291,10 @@ class BatchesQuery:
             page = await queries.list_batches(
                 session, is_admin=admin, statuses=status, first=size, after=after
             )
-        return Connection.of(page, Batch.of)  # type: ignore[return-value]
+        return Connection.of(page, Batch.of)
 
     @strawberry.field
+    @public
     async def batch(self, info: Info, id: strawberry.ID) -> Batch | None:
         info.context.tenant  # noqa: B018 - refuses a request that names no tenant
         batch_id = decode(id, "Batch")
@@ -342,31 +345,10 @@ class OfferPayload:
     offer: Offer | None = None
 
 
-def after_commit(session: AsyncSession, fn: Callable[[], None]) -> None:
-    """Runs `fn` once the request's transaction has committed (never for a rolled-back one)."""
-    event.listen(session.sync_session, "after_commit", lambda _s: fn(), once=True)
-
-
-def send_open_batch(tenant_id: UUID, batch_id: UUID, opens_at: datetime) -> None:
-    """The delayed message that opens the batch at opensAt. If the broker is unreachable the
-    scheduler opens the batch anyway, so a failure here is only logged."""
-    try:
-        from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS
-        from service.tasks import broker  # noqa: F401  (the broker before the actors)
-        from service.tasks.batches import open_batch
-
-        wait = min((opens_at - datetime.now(UTC)).total_seconds(), MAX_MESSAGE_DELAY_SECONDS)
-        delay_ms = max(0, int(wait * 1000))
-        open_batch.send_with_options(args=(str(tenant_id), str(batch_id)), delay=delay_ms)
-    except Exception:  # noqa: BLE001
-        log.warning(
-            "could not enqueue open_batch for %s; the scheduler will open it", batch_id, exc_info=True
-        )
-
-
 @strawberry.type
 class BatchesMutation:
     @strawberry.mutation(description="Admins: a DRAFT batch with its offers.")
+    @admins
     async def batch_create(self, info: Info, input: BatchCreateInput) -> BatchPayload:
         context = info.context
 
@@ -383,9 +365,10 @@ class BatchesMutation:
             )
             return {"batch": Batch.of(batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(description="Admins: one more offer, while the batch is DRAFT or SCHEDULED.")
+    @admins
     async def batch_offer_add(self, info: Info, batch_id: strawberry.ID, input: OfferInput) -> OfferPayload:
         context = info.context
 
@@ -395,24 +378,24 @@ class BatchesMutation:
             )
             return {"offer": Offer.of(offer)}
 
-        return await run_mutation(context, OfferPayload, action, check=context.require)
+        return await run_mutation(context, OfferPayload, action)
 
     @strawberry.mutation(description="Admins: DRAFT -> SCHEDULED; the batch opens by itself at opensAt.")
+    @admins
     async def batch_publish(self, info: Info, id: strawberry.ID) -> BatchPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
             batch = await operations.publish_batch(session, batch_id=decode(id, "Batch"))
-            tenant_id, batch_id, opens_at = context.tenant.id, batch.id, batch.opens_at
-            after_commit(session, lambda: send_open_batch(tenant_id, batch_id, opens_at))
             return {"batch": Batch.of(batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(
         description="Admins: cancels every order, records refunds for what was paid, "
         "notifies customers and leaders."
     )
+    @admins
     async def batch_cancel(self, info: Info, id: strawberry.ID, reason: str) -> BatchPayload:
         context = info.context
 
@@ -422,4 +405,4 @@ class BatchesMutation:
             )
             return {"batch": Batch.of(done.batch)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)

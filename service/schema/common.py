@@ -12,9 +12,14 @@ from service.errors import ErrorCode as ErrorCodeEnum
 from service.errors import FieldError, UserErrors
 from service.money import from_minor
 
-ErrorCode = strawberry.enum(ErrorCodeEnum, name="ErrorCode")
-Role = strawberry.enum(RoleEnum, name="Role")
-PaymentMode = strawberry.enum(PaymentModeEnum, name="PaymentMode")
+# strawberry.enum registers the contract's name on the class itself: the names below are the
+# classes, so they type-check as annotations.
+strawberry.enum(ErrorCodeEnum, name="ErrorCode")
+strawberry.enum(RoleEnum, name="Role")
+strawberry.enum(PaymentModeEnum, name="PaymentMode")
+ErrorCode = ErrorCodeEnum
+Role = RoleEnum
+PaymentMode = PaymentModeEnum
 
 
 @strawberry.interface

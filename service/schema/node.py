@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 
 from service import global_id
+from service.schema.access import public
 from service.schema.common import Node
 from service.schema.context import Context
 
@@ -34,5 +35,6 @@ async def load_node(context: Context, id: str) -> Any:
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its global ID; another tenant's ID is null.")
+    @public
     async def node(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Node | None:
         return await load_node(info.context, id)

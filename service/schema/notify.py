@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from service import global_id
-from service.errors import PermissionDenied
 from service.notify import inbox, webhooks
 from service.notify.events import WebhookEvent as WebhookEventEnum
 from service.notify.models import DeliveryChannel as DeliveryChannelEnum
 from service.notify.models import DeliveryStatus as DeliveryStatusEnum
 from service.notify.models import Notification as NotificationRow
 from service.notify.models import WebhookSubscription as SubscriptionRow
-from service.schema.access import check_page, decode, get_loader, is_admin, serial_session
+from service.schema.access import admins, check_page, decode, get_loader, is_admin, serial_session, signed_in
 from service.schema.common import Node, UserError
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
@@ -215,6 +216,7 @@ async def _load_subscription(context: Context, id: UUID) -> WebhookSubscription 
 @strawberry.type
 class NotifyQuery:
     @strawberry.field(description="The caller's own notifications, newest first.")
+    @signed_in
     async def notifications(
         self,
         info: Info,
@@ -224,9 +226,7 @@ class NotifyQuery:
     ) -> Connection[Notification]:
         context = info.context
         size = check_page(first, after)
-        user_id = context.principal.user_id
-        if user_id is None:
-            raise PermissionDenied("Sign in first.")
+        user_id = await context.require_user()
         async with serial_session(context) as session:
             page = await inbox.notification_page(
                 session,
@@ -236,13 +236,12 @@ class NotifyQuery:
                 first=size,
                 after=after,
             )
-        return Connection.of(page, Notification.of)  # type: ignore[return-value]
+        return Connection.of(page, Notification.of)
 
     @strawberry.field(description="Admins.")
+    @admins
     async def webhook_subscriptions(self, info: Info) -> list[WebhookSubscription]:
         context = info.context
-        if not await is_admin(context):
-            raise PermissionDenied("Only administrators manage webhooks.")
         async with serial_session(context) as session:
             rows = await webhooks.list_subscriptions(session, tenant_id=context.tenant.id)
         return [WebhookSubscription.of(r) for r in rows]
@@ -252,6 +251,7 @@ class NotifyQuery:
         description="Admins: the newest e-mails sent for events (to suppliers and leaders with an "
         "address), with their status, attempts and the last error; `to` narrows to one address."
     )
+    @admins
     async def email_deliveries(
         self,
         info: Info,
@@ -261,8 +261,6 @@ class NotifyQuery:
     ) -> list[EmailDelivery]:
         context = info.context
         size = check_page(first, None)
-        if not await is_admin(context):
-            raise PermissionDenied("Only administrators see e-mail deliveries.")
         async with serial_session(context) as session:
             views = await webhooks.email_deliveries(
                 session, tenant_id=context.tenant.id,
@@ -277,12 +275,13 @@ class NotifyMutation:
         description="Admins: an https endpoint (http to loopback in dev/test) for events; "
         "the signing secret is returned once."
     )
+    @admins
     async def webhook_subscription_create(
         self, info: Info, input: WebhookSubscriptionInput
     ) -> WebhookSubscriptionPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             created = await webhooks.create_subscription(
                 session,
                 tenant_id=context.tenant.id,
@@ -295,16 +294,17 @@ class NotifyMutation:
                 "secret": created.secret,
             }
 
-        return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
+        return await run_mutation(context, WebhookSubscriptionPayload, action)
 
     @strawberry.mutation(description="Admins: change a subscription's URL, events or active flag. Deactivating "
                                      "stops every delivery not yet sent.")
+    @admins
     async def webhook_subscription_update(
         self, info: Info, id: strawberry.ID, input: WebhookSubscriptionUpdateInput
     ) -> WebhookSubscriptionPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             row = await webhooks.update_subscription(
                 session, tenant_id=context.tenant.id, id=decode(id, "WebhookSubscription"), url=input.url,
                 events=[WebhookEventEnum(e).value for e in input.events] if input.events is not None else None,
@@ -312,22 +312,24 @@ class NotifyMutation:
             )
             return {"webhook_subscription": WebhookSubscription.of(row)}
 
-        return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
+        return await run_mutation(context, WebhookSubscriptionPayload, action)
 
     @strawberry.mutation(description="Admins: a new signing secret, shown once; the old one stops signing at once.")
+    @admins
     async def webhook_subscription_rotate_secret(self, info: Info, id: strawberry.ID) -> WebhookSubscriptionPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             rotated = await webhooks.rotate_secret(session, tenant_id=context.tenant.id,
                                                    id=decode(id, "WebhookSubscription"))
             return {"webhook_subscription": WebhookSubscription.of(rotated.subscription), "secret": rotated.secret}
 
-        return await run_mutation(context, WebhookSubscriptionPayload, action, check=context.require)
+        return await run_mutation(context, WebhookSubscriptionPayload, action)
 
     @strawberry.mutation(
         description="Marks one of the caller's own notifications read; false for any other ID."
     )
+    @signed_in
     async def notification_mark_read(self, info: Info, id: strawberry.ID) -> bool:
         context = info.context
         user_id = context.principal.user_id

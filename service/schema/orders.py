@@ -19,12 +19,17 @@ from service.orders import cancellation, grouping, models, payment, pickup, plac
 from service.orders.queries import OrderScope
 from service.procurement import queries as procurement_queries
 from service.schema.access import (
+    ADMINS,
+    USERS,
+    Caller,
     KeyedLoader,
     check_page,
     decode,
+    existing,
     get_loader,
     is_admin,
     load_now,
+    requires,
     roles_of,
     serial_session,
     then,
@@ -37,7 +42,6 @@ from service.schema.leaders.types import PickupPoint
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.pagination import Connection
-from service.tenants.principal import PrincipalKind
 
 Info = strawberry.Info[Context, None]
 
@@ -208,6 +212,7 @@ class OrdersQuery:
     @strawberry.field(
         description="A customer sees their own orders, a leader those at their pickup points, admins all."
     )
+    @requires(USERS, ADMINS)
     async def orders(
         self,
         info: Info,
@@ -218,27 +223,24 @@ class OrdersQuery:
         after: str | None = None,
     ) -> Connection[Order]:
         context = info.context
-        if context.principal.user_id is None and not await is_admin(context):
-            raise PermissionDenied("Sign in first.")
         size = check_page(first, after)
         scope = await order_scope(context)
-        batch = decode(batch_id, "Batch") if batch_id else None
-        point = decode(pickup_point_id, "PickupPoint") if pickup_point_id else None
-        if (batch_id and batch is None) or (pickup_point_id and point is None):
-            return Connection.of(queries.Page(items=[], cursors=[], has_next=False), Order.of)  # type: ignore
+        batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
+        point = await existing(context, PickupPointByIdLoader, pickup_point_id, "PickupPoint", "pickupPointId")
         async with serial_session(context) as session:
             page = await queries.list_orders(
                 session,
                 scope=scope,
-                batch_id=batch,
-                pickup_point_id=point,
+                batch_id=batch and batch.id,
+                pickup_point_id=point and point.id,
                 statuses=status,
                 first=size,
                 after=after,
             )
-        return Connection.of(page, Order.of)  # type: ignore[return-value]
+        return Connection.of(page, Order.of)
 
     @strawberry.field
+    @requires(USERS, ADMINS)
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         order_id = decode(id, "Order")
         if order_id is None:
@@ -282,13 +284,11 @@ async def _order_payload(context: Context, order_id: UUID) -> dict:
     return {"order": Order.of(found[order_id])}
 
 
-async def _customer(context: Context) -> UUID:
-    user_id = context.principal.user_id
-    if user_id is None:
-        raise PermissionDenied("Sign in as a customer first.")
+async def _customer(context: Context) -> None:
+    """Who may order is answered before what is wrong with the order: roles the token did not
+    carry, loaded only when the order is refused anyway."""
     if Role.CUSTOMER not in await roles_of(context):
         raise PermissionDenied(placement.NOT_A_CUSTOMER)
-    return user_id
 
 
 async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
@@ -296,11 +296,8 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     this worker: the cutoff is checked with the database clock after the last lock wait, and a
     refusal becomes this payload's error. The payload is the row written, not a second read."""
     customer_id = context.principal.user_id
-    if customer_id is None:
+    if customer_id is None:  # the declaration admits users only
         raise PermissionDenied("Sign in as a customer first.")
-    known = context.principal.roles
-    if known is not None and Role.CUSTOMER not in known:
-        raise PermissionDenied(placement.NOT_A_CUSTOMER)
     batch_id = decode(input.batch_id, "Batch")
     pickup_point_id = decode(input.pickup_point_id, "PickupPoint")
     lines = [placement.LineSpec(decode(line.offer_id, "Offer"), line.quantity) for line in input.lines]
@@ -321,6 +318,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
 @strawberry.type
 class OrdersMutation:
     @strawberry.mutation(description="A signed-in customer orders from an OPEN batch for pickup at a point.")
+    @requires(Caller.CUSTOMER, roles_in_sql=True)
     async def order_place(self, info: Info, input: OrderPlaceInput) -> OrderPayload:
         context = info.context
         try:
@@ -337,15 +335,17 @@ class OrdersMutation:
                 if batch is not None:
                     order.__dict__["state"] = models.order_state(order.status, batch.status)
             payload = OrderPayload(errors=[], order=Order.of(order))
-        return observe_order_place(context.principal.tenant and context.principal.tenant.slug, payload)
+        tenant = context.principal.tenant
+        return observe_order_place(tenant.slug if tenant else None, payload)
 
     @strawberry.mutation(description="Its customer, before the cutoff: the stock is released at once.")
+    @requires(Caller.CUSTOMER)
     async def order_cancel(self, info: Info, id: strawberry.ID) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
 
         async def action(session: Any) -> dict:
-            customer_id = await _customer(context)
+            customer_id = await context.require_user()
             holder["id"] = await cancellation.cancel_own_order(
                 session, tenant_id=context.tenant.id, customer_id=customer_id, order_id=decode(id, "Order")
             )
@@ -357,13 +357,10 @@ class OrdersMutation:
         description="The tenant's back end (API key): the order was paid. Idempotent on the "
         "payment reference."
     )
+    @requires(Caller.API_KEY, Caller.PLATFORM)
     async def order_mark_paid(self, info: Info, id: strawberry.ID, payment_reference: str) -> OrderPayload:
         context = info.context
         holder: dict[str, UUID] = {}
-
-        async def check() -> None:
-            if context.principal.kind not in (PrincipalKind.API_KEY, PrincipalKind.PLATFORM):
-                raise PermissionDenied("Payments are reported by the tenant's back end with its API key.")
 
         async def action(session: Any) -> dict:
             holder["id"] = await payment.mark_paid(
@@ -374,9 +371,10 @@ class OrdersMutation:
             )
             return {}
 
-        return await _with_order(context, action, holder, check=check)
+        return await _with_order(context, action, holder)
 
     @strawberry.mutation(description="That pickup point's leader: the customer collected the order.")
+    @requires(Caller.LEADER)
     async def pickup_confirm(
         self, info: Info, pickup_point_id: strawberry.ID, pickup_code: str
     ) -> OrderPayload:
@@ -385,9 +383,7 @@ class OrdersMutation:
         already: dict[str, bool] = {}
 
         async def action(session: Any) -> dict:
-            user_id = context.principal.user_id
-            if user_id is None:
-                raise PermissionDenied("Sign in as the pickup point's leader.")
+            user_id = await context.require_user()
             holder["id"], already["picked_up"] = await pickup.confirm_pickup(
                 session,
                 tenant_id=context.tenant.id,
@@ -403,10 +399,8 @@ class OrdersMutation:
         return payload
 
 
-async def _with_order(
-    context: Context, action: Any, holder: dict[str, UUID], check: Any = None
-) -> OrderPayload:
-    payload = await run_mutation(context, OrderPayload, action, check=check)
+async def _with_order(context: Context, action: Any, holder: dict[str, UUID]) -> OrderPayload:
+    payload = await run_mutation(context, OrderPayload, action)
     if payload.errors or "id" not in holder:
         return payload
     return OrderPayload(errors=[], **await _order_payload(context, holder["id"]))

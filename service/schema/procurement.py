@@ -10,8 +10,9 @@ from typing import Any
 from uuid import UUID
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from service import global_id
@@ -22,12 +23,17 @@ from service.procurement import models, operations, queries
 from service.procurement.close import close_batch
 from service.procurement.exports import signed_path
 from service.schema.access import (
+    ADMINS,
+    Caller,
     KeyedLoader,
+    admins,
     check_page,
     decode,
+    existing,
     get_loader,
     is_admin,
     query_error,
+    requires,
     roles_of,
     serial_session,
     then,
@@ -252,11 +258,8 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
 
 async def _point_for_leader_or_admin(context: Context, batch_id: str, pickup_point_id: str) -> tuple[UUID, UUID]:
     """The batch and point, when the caller is that point's leader or an admin (GraphQL errors otherwise)."""
-    bid, pid = decode(batch_id, "Batch"), decode(pickup_point_id, "PickupPoint")
-    point = await get_loader(context, PickupPointByIdLoader).load(pid) if pid else None
-    batch = await get_loader(context, BatchByIdLoader).load(bid) if bid else None
-    if point is None or batch is None:
-        raise GraphQLError("No such batch or pickup point.", extensions={"code": "NOT_FOUND"})
+    batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
+    point = await existing(context, PickupPointByIdLoader, pickup_point_id, "PickupPoint", "pickupPointId")
     if not await is_admin(context) and await viewer_leader_id(context) != point.leader_id:
         raise PermissionDenied("Only this pickup point's leader and admins see its pick list.")
     return batch.id, point.id
@@ -301,8 +304,8 @@ class Commission(Node):
 
 class CommissionByIdLoader(KeyedLoader):
     @staticmethod
-    async def fetch(session, ids):  # type: ignore[no-untyped-def]
-        rows = (await session.execute(select(models.Commission).where(models.Commission.id.in_(ids)))).scalars()
+    async def fetch(session: AsyncSession, ids: list[UUID]) -> dict[UUID, models.Commission]:
+        rows = (await session.execute(select(models.Commission).where(col(models.Commission.id).in_(ids)))).scalars()
         return {r.id: r for r in rows}
 
 
@@ -320,45 +323,43 @@ async def _load_commission(context: Context, id: UUID) -> Commission | None:
 @strawberry.type
 class ProcurementQuery:
     @strawberry.field(description="Admins see every purchase order; a supplier's staff their own.")
+    @requires(ADMINS, Caller.SUPPLIER)
     async def purchase_orders(self, info: Info, batch_id: strawberry.ID | None = None, first: int | None = 20,
                               after: str | None = None) -> Connection[PurchaseOrder]:
         size = check_page(first, after)
         supplier_id = await supplier_scope(info.context)
-        bid = decode(batch_id, "Batch") if batch_id else None
-        if batch_id and bid is None:
-            raise GraphQLError("No such batch.", extensions={"code": "NOT_FOUND"})
+        batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
         async with serial_session(info.context) as session:
-            page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=bid,
+            page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=batch and batch.id,
                                                      first=size, after=after)
-        return Connection.of(page, PurchaseOrder.of)  # type: ignore[return-value]
+        return Connection.of(page, PurchaseOrder.of)
 
     @strawberry.field(description="That point's leader and admins. Before the close: a live preview.")
+    @requires(ADMINS, Caller.LEADER)
     async def pick_list(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
         bid, pid = await _point_for_leader_or_admin(info.context, batch_id, pickup_point_id)
         return await build_pick_list(info.context, bid, pid)
 
     @strawberry.field(description="A leader sees their own commissions; admins all (filter by leaderId).")
+    @requires(ADMINS, Caller.LEADER)
     async def commissions(self, info: Info, leader_id: strawberry.ID | None = None,
                           batch_id: strawberry.ID | None = None, first: int | None = 20,
                           after: str | None = None) -> Connection[Commission]:
         size = check_page(first, after)
         context = info.context
-        if await is_admin(context):
-            lid = decode(leader_id, "Leader") if leader_id else None
-            if leader_id and lid is None:
-                raise GraphQLError("No such leader.", extensions={"code": "NOT_FOUND"})
-        else:
+        leader = await existing(context, LeaderByIdLoader, leader_id, "Leader", "leaderId")
+        batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
+        lid = leader and leader.id
+        if not await is_admin(context):
             lid = await viewer_leader_id(context)
             if lid is None:
                 raise PermissionDenied("Commissions are for leaders (their own) and admins.")
-            if leader_id and decode(leader_id, "Leader") != lid:
+            if leader is not None and leader.id != lid:
                 raise PermissionDenied("A leader sees only their own commissions.")
-        bid = decode(batch_id, "Batch") if batch_id else None
-        if batch_id and bid is None:
-            raise GraphQLError("No such batch.", extensions={"code": "NOT_FOUND"})
+        bid = batch and batch.id
         async with serial_session(context) as session:
             page = await queries.commission_page(session, leader_id=lid, batch_id=bid, first=size, after=after)
-        return Connection.of(page, Commission.of)  # type: ignore[return-value]
+        return Connection.of(page, Commission.of)
 
 
 @strawberry.type
@@ -372,14 +373,15 @@ class PurchaseOrderPayload:
 class ProcurementMutation:
     @strawberry.mutation(description="Admins: close now, the same pipeline as the cutoff. Closing a batch "
                                      "that is already closed returns it unchanged.")
+    @admins
     async def batch_close(self, info: Info, id: strawberry.ID) -> BatchPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             bid = decode(id, "Batch")
             status = (await session.execute(text("SELECT status FROM batch WHERE id = :id"), {"id": bid})
                       ).scalar_one_or_none() if bid else None
-            if status is None:
+            if bid is None or status is None:
                 raise fail(ErrorCode.NOT_FOUND, "No such batch.", ["id"])
             await close_batch(session, tenant_id=context.tenant.id, batch_id=bid)
             context.loaders.pop(BatchByIdLoader.__name__, None)
@@ -388,18 +390,21 @@ class ProcurementMutation:
                 raise fail(ErrorCode.CONFLICT, f"A {row.status} batch cannot be closed.", ["id"])
             return {"batch": Batch.of(row)}
 
-        return await run_mutation(context, BatchPayload, action, check=context.require)
+        return await run_mutation(context, BatchPayload, action)
 
     @strawberry.mutation(description="The supplier (or an admin): SENT -> ACKNOWLEDGED.")
+    @requires(ADMINS, Caller.SUPPLIER)
     async def purchase_order_acknowledge(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
         return await _advance(info.context, id, models.PurchaseOrderStatus.ACKNOWLEDGED)
 
     @strawberry.mutation(description="The supplier (or an admin): -> SHIPPED.")
+    @requires(ADMINS, Caller.SUPPLIER)
     async def purchase_order_mark_shipped(self, info: Info, id: strawberry.ID) -> PurchaseOrderPayload:
         return await _advance(info.context, id, models.PurchaseOrderStatus.SHIPPED)
 
     @strawberry.mutation(description="That point's leader: the goods arrived; its CONFIRMED orders become "
                                      "READY_FOR_PICKUP and their customers are notified.")
+    @requires(ADMINS, Caller.LEADER)
     async def delivery_receive(self, info: Info, batch_id: strawberry.ID, pickup_point_id: strawberry.ID) -> PickList:
         context = info.context
         bid, pid = await _point_for_leader_or_admin(context, batch_id, pickup_point_id)
@@ -415,29 +420,26 @@ class ProcurementMutation:
 
     @strawberry.mutation(description="Admins: after-sales refund of lines, reversing the leader's commission "
                                      "on them.")
+    @admins
     async def order_refund(self, info: Info, id: strawberry.ID, line_ids: list[strawberry.ID],
                            reason: str) -> OrderPayload:
         context = info.context
 
-        async def action(session):  # type: ignore[no-untyped-def]
+        async def action(session: AsyncSession) -> dict[str, Any]:
             oid = await operations.refund_lines(
                 session, tenant=context.tenant, order_id=decode(id, "Order"),
                 line_ids=[decode(i, "OrderLine") for i in line_ids], reason=reason)
             context.loaders.clear()
             return {"order": Order.of(await get_loader(context, OrderByIdLoader).load(oid))}
 
-        return await run_mutation(context, OrderPayload, action, check=context.require)
+        return await run_mutation(context, OrderPayload, action)
 
 
 async def _advance(context: Context, id: str, to: models.PurchaseOrderStatus) -> PurchaseOrderPayload:
-    async def check() -> None:
-        if not await is_admin(context) and await viewer_supplier_id(context) is None:
-            raise PermissionDenied("Only the supplier's staff (or an admin) updates a purchase order.")
-
-    async def action(session):  # type: ignore[no-untyped-def]
-        supplier_id = None if await is_admin(context) else await viewer_supplier_id(context)
+    async def action(session: AsyncSession) -> dict[str, Any]:
+        supplier_id = await supplier_scope(context)
         row = await operations.advance_purchase_order(session, purchase_order_id=decode(id, "PurchaseOrder"),
                                                       supplier_id=supplier_id, to=to)
         return {"purchase_order": PurchaseOrder.of(row)}
 
-    return await run_mutation(context, PurchaseOrderPayload, action, check=check)
+    return await run_mutation(context, PurchaseOrderPayload, action)

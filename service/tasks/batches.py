@@ -7,6 +7,8 @@ from uuid import UUID
 
 import dramatiq
 
+from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS, seconds_until_opening
+from service.batches.opening import open_batch as open_one
 from service.tasks import broker  # noqa: F401  (before any actor is declared)
 
 
@@ -14,9 +16,6 @@ from service.tasks import broker  # noqa: F401  (before any actor is declared)
 async def open_batch(tenant_id: str, batch_id: str) -> None:
     """Sent with a delay at publish to open the batch at opensAt. Safe twice and in a race with
     the scheduler: only a SCHEDULED batch whose opensAt has passed is opened."""
-    from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS, seconds_until_opening
-    from service.batches.opening import open_batch as open_one
-
     if await open_one(UUID(tenant_id), UUID(batch_id)):
         return
     wait = await seconds_until_opening(UUID(tenant_id), UUID(batch_id))

@@ -10,6 +10,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
 from service.observability.actors import ActorObservability
+from service.processes import stop_with_parent
 from service.redis_conn import redis_url
 
 
@@ -19,8 +20,6 @@ class StopWithMaster(dramatiq.Middleware):
     beside the next master's own processes."""
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
-        from service.processes import stop_with_parent
-
         parent = multiprocessing.parent_process()  # the master's pid as it was at the start
         stop_with_parent(parent.pid if parent is not None and parent.pid else os.getppid())
 

@@ -1,4 +1,4 @@
-"""Notification actors and scheduler jobs: thin wrappers over `service.notify`.
+"""Notification actors and scheduler jobs (registered in service.tasks.registry): thin wrappers over `service.notify`.
 
 The outbox in PostgreSQL is the record; Redis only carries wake-ups. Every message can be lost
 (broker down, restarted without its data) or delivered twice, so:
@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 import dramatiq
 
 from service.notify import delivery, relay
 from service.tasks import broker as _broker  # noqa: F401  (the broker before any actor)
-from service.tasks.scheduler import job
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ async def enqueue_deliveries(
         groups.setdefault(endpoint, []).append(id_)
     if not groups:
         return 0
-    options = {"delay": int(delay * 1000)} if delay else {}
+    options: dict[str, Any] = {"delay": int(delay * 1000)} if delay else {}
 
     def send_all() -> list[UUID]:
         sent: list[UUID] = []
@@ -190,7 +190,6 @@ async def request_relay(tenant_id: UUID, *, helper: bool = False) -> None:
         log.warning("could not request an outbox relay for %s (%s)", tenant_id, e)
 
 
-@job("relay-outbox")
 async def relay_outbox() -> int:
     """Every tenant's pending outbox events → notifications and deliveries; returns events relayed."""
     total = 0
@@ -202,7 +201,6 @@ async def relay_outbox() -> int:
     return total
 
 
-@job("retry-deliveries")
 async def retry_deliveries() -> int:
     """Re-enqueues due deliveries that have no live message (enqueue failed, message lost, worker died)."""
     total = 0

@@ -1,7 +1,7 @@
 """The scheduler: one active instance (PostgreSQL advisory lock), others wait as standbys.
 
-Each tick runs the registered jobs (open and close due batches, expire unpaid orders,
-relay the outbox). Every job is idempotent, so a tick repeated by a new leader is harmless.
+Each tick runs the jobs of service.tasks.registry (open and close due batches, expire unpaid
+orders, relay the outbox). Every job is idempotent, so a tick repeated by a new leader is harmless.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy import text
 
@@ -19,29 +19,18 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK = 7243002
 Job = Callable[[], Awaitable[object]]
-JOBS: list[tuple[str, Job]] = []
 
 
-def job(name: str) -> Callable[[Job], Job]:
-    def register(fn: Job) -> Job:
-        JOBS.append((name, fn))
-        return fn
-
-    return register
-
-
-async def run_jobs() -> None:
-    for name, fn in JOBS:
+async def run_jobs(jobs: Iterable[tuple[str, Job]]) -> None:
+    for name, fn in jobs:
         try:
             await fn()
         except Exception:  # noqa: BLE001 - one failing job must not stop the others
             log.exception("scheduler job %s failed", name)
 
 
-async def run_scheduler(interval: float = 1.0, stop: asyncio.Event | None = None) -> None:
-    import service.batches.opening  # noqa: F401  (registers open-due-batches)
-    import service.orders.expiry  # noqa: F401  (registers expire-unpaid-orders)
-
+async def run_scheduler(jobs: Sequence[tuple[str, Job]], interval: float = 1.0,
+                        stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -51,7 +40,7 @@ async def run_scheduler(interval: float = 1.0, stop: asyncio.Event | None = None
             pass
     while not stop.is_set():
         try:
-            await _lead_while_possible(stop, interval)
+            await _lead_while_possible(jobs, stop, interval)
         except Exception:  # noqa: BLE001 - lost the database: wait, reconnect, compete again
             log.exception("scheduler lost its database connection; retrying")
             await _sleep(stop, interval)
@@ -65,7 +54,7 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
-async def _lead_while_possible(stop: asyncio.Event, interval: float) -> None:
+async def _lead_while_possible(jobs: Sequence[tuple[str, Job]], stop: asyncio.Event, interval: float) -> None:
     # The lock lives on one dedicated connection: if this process dies, PostgreSQL frees it.
     async with owner_engine().connect() as conn:
         leader = False
@@ -81,5 +70,5 @@ async def _lead_while_possible(stop: asyncio.Event, interval: float) -> None:
                 await conn.execute(text("SELECT 1"))
                 await conn.commit()
             if leader:
-                await run_jobs()
+                await run_jobs(jobs)
             await _sleep(stop, interval)

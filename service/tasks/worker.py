@@ -1,8 +1,5 @@
-"""What `groupbuy worker` loads: the broker and every actor module."""
+"""What `groupbuy worker` loads: the broker and every actor module (service.tasks.registry)."""
 
-from service.tasks import (
-    batches,  # noqa: F401
-    broker,  # noqa: F401  (sets the broker before actors are declared)
-    close,  # noqa: F401
-    notify,  # noqa: F401
-)
+from service.tasks import registry
+
+registry.install()

@@ -7,12 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-CURRENT_TENANT_FUNCTION = """
-CREATE OR REPLACE FUNCTION current_tenant_id() RETURNS uuid
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid $$
-"""
-
 
 def tenant_rls_statements(table: str) -> list[str]:
     return [

@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.catalog import operations
-from service.schema.access import decode
+from service.schema.access import admins, decode
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import UserError
 from service.schema.context import Context
@@ -70,6 +70,7 @@ def _product_fields(context: Context, input: ProductInput) -> dict:
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(description="Admins.")
+    @admins
     async def supplier_create(self, info: Info, input: SupplierInput) -> SupplierPayload:
         context = info.context
 
@@ -79,9 +80,10 @@ class CatalogMutation:
             )
             return {"supplier": Supplier.of(row)}
 
-        return await run_mutation(context, SupplierPayload, action, check=context.require)
+        return await run_mutation(context, SupplierPayload, action)
 
     @strawberry.mutation(description="Admins: a login for the supplier's staff.")
+    @admins
     async def supplier_account_create(self, info: Info, input: SupplierAccountInput) -> SupplierPayload:
         context = info.context
 
@@ -95,9 +97,10 @@ class CatalogMutation:
             )
             return {"supplier": Supplier.of(supplier)}
 
-        return await run_mutation(context, SupplierPayload, action, check=context.require)
+        return await run_mutation(context, SupplierPayload, action)
 
     @strawberry.mutation(description="Admins.")
+    @admins
     async def product_create(self, info: Info, input: ProductInput) -> ProductPayload:
         context = info.context
 
@@ -105,9 +108,10 @@ class CatalogMutation:
             row = await operations.create_product(session, **_product_fields(context, input))
             return {"product": Product.of(row)}
 
-        return await run_mutation(context, ProductPayload, action, check=context.require)
+        return await run_mutation(context, ProductPayload, action)
 
     @strawberry.mutation(description="Admins: replaces every field of the product.")
+    @admins
     async def product_update(self, info: Info, id: strawberry.ID, input: ProductInput) -> ProductPayload:
         context = info.context
 
@@ -117,4 +121,4 @@ class CatalogMutation:
             )
             return {"product": Product.of(row)}
 
-        return await run_mutation(context, ProductPayload, action, check=context.require)
+        return await run_mutation(context, ProductPayload, action)

@@ -62,9 +62,9 @@ class Supplier(Node):
     ) -> Connection[Product]:
         first = check_page(first, after)
         if not await sees_supplier_private(info.context, self.row.id):
-            return Connection.of(Page(items=[], cursors=[], has_next=False), Product.of)  # type: ignore[return-value]
+            return Connection.of(Page(items=[], cursors=[], has_next=False), Product.of)
         page = await get_loader(info.context, ProductsBySupplierLoader).load((self.row.id, first, after))
-        return Connection.of(page, Product.of)  # type: ignore[return-value]
+        return Connection.of(page, Product.of)
 
 
 def _supplier_of(row: models.Supplier | None) -> Supplier:

@@ -6,7 +6,6 @@ Who may act is decided here (roles), what is valid in the domain (service/leader
 from __future__ import annotations
 
 from decimal import Decimal
-from uuid import UUID
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,7 @@ from service.errors import PermissionDenied
 from service.leaders import operations
 from service.leaders.models import Leader as LeaderRow
 from service.leaders.operations import PickupPointFields
-from service.schema.access import decode, is_admin, roles_of
+from service.schema.access import ADMINS, Caller, admins, decode, is_admin, requires, roles_of
 from service.schema.common import UserError
 from service.schema.context import Context
 from service.schema.leaders.types import CommunityGroup, Leader, PickupPoint
@@ -65,14 +64,6 @@ class CommunityGroupPayload:
     community_group: CommunityGroup | None = None
 
 
-async def _customer(context: Context) -> UUID:
-    """The signed-in customer's user id; anyone else (admins and suppliers too) is refused."""
-    user_id = await context.require_user()
-    if Role.CUSTOMER not in await roles_of(context):
-        raise PermissionDenied("Only a signed-in customer can do this.")
-    return user_id
-
-
 async def _own_leader(context: Context, session: AsyncSession) -> LeaderRow:
     """The caller's own leader record, which must be APPROVED."""
     user_id = await context.require_user()
@@ -100,6 +91,7 @@ def _fields(input: PickupPointInput) -> PickupPointFields:
 @strawberry.type
 class LeadersMutation:
     @strawberry.mutation(description="A signed-in customer; one application per account.")
+    @requires(Caller.CUSTOMER)
     async def leader_apply(self, info: Info, input: LeaderApplyInput) -> LeaderPayload:
         context = info.context
 
@@ -107,15 +99,16 @@ class LeadersMutation:
             row = await operations.apply_as_leader(
                 session,
                 tenant_id=context.tenant.id,
-                user_id=await _customer(context),
+                user_id=await context.require_user(),
                 display_name=input.display_name,
                 phone=input.phone,
             )
             return {"leader": Leader.of(row)}
 
-        return await run_mutation(context, LeaderPayload, action, check=lambda: _customer(context))
+        return await run_mutation(context, LeaderPayload, action)
 
     @strawberry.mutation(description="Admins: rate in [0, 0.5], default the tenant's default rate.")
+    @admins
     async def leader_approve(
         self, info: Info, id: strawberry.ID, commission_rate: Decimal | None = None
     ) -> LeaderPayload:
@@ -130,9 +123,10 @@ class LeadersMutation:
             )
             return {"leader": Leader.of(row)}
 
-        return await run_mutation(context, LeaderPayload, action, check=context.require)
+        return await run_mutation(context, LeaderPayload, action)
 
     @strawberry.mutation(description="Admins: refuse a pending application.")
+    @admins
     async def leader_reject(self, info: Info, id: strawberry.ID, reason: str) -> LeaderPayload:
         context = info.context
 
@@ -142,9 +136,10 @@ class LeadersMutation:
             )
             return {"leader": Leader.of(row)}
 
-        return await run_mutation(context, LeaderPayload, action, check=context.require)
+        return await run_mutation(context, LeaderPayload, action)
 
     @strawberry.mutation(description="Admins: the leader's points stop taking orders and leave public lists.")
+    @admins
     async def leader_suspend(self, info: Info, id: strawberry.ID, reason: str) -> LeaderPayload:
         context = info.context
 
@@ -154,9 +149,10 @@ class LeadersMutation:
             )
             return {"leader": Leader.of(row)}
 
-        return await run_mutation(context, LeaderPayload, action, check=context.require)
+        return await run_mutation(context, LeaderPayload, action)
 
     @strawberry.mutation(description="An approved leader (own points) or admins (any leader, with leaderId).")
+    @requires(ADMINS, Caller.LEADER)
     async def pickup_point_create(self, info: Info, input: PickupPointInput) -> PickupPointPayload:
         context = info.context
 
@@ -173,11 +169,10 @@ class LeadersMutation:
             )
             return {"pickup_point": PickupPoint.of(row)}
 
-        return await run_mutation(
-            context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER)
-        )
+        return await run_mutation(context, PickupPointPayload, action)
 
     @strawberry.mutation(description="The point's approved leader, or admins.")
+    @requires(ADMINS, Caller.LEADER)
     async def pickup_point_update(
         self, info: Info, id: strawberry.ID, input: PickupPointInput
     ) -> PickupPointPayload:
@@ -201,11 +196,10 @@ class LeadersMutation:
             )
             return {"pickup_point": PickupPoint.of(row)}
 
-        return await run_mutation(
-            context, PickupPointPayload, action, check=lambda: context.require(Role.LEADER)
-        )
+        return await run_mutation(context, PickupPointPayload, action)
 
     @strawberry.mutation(description="An approved leader: a group with a fresh invite code.")
+    @requires(Caller.LEADER)
     async def community_group_create(self, info: Info, input: CommunityGroupInput) -> CommunityGroupPayload:
         context = info.context
 
@@ -219,6 +213,7 @@ class LeadersMutation:
         return await run_mutation(context, CommunityGroupPayload, action)
 
     @strawberry.mutation(description="A signed-in customer; joining again is not an error and counts once.")
+    @requires(Caller.CUSTOMER)
     async def community_group_join(self, info: Info, invite_code: str) -> CommunityGroupPayload:
         context = info.context
 
@@ -226,9 +221,9 @@ class LeadersMutation:
             row = await operations.join_community_group(
                 session,
                 tenant_id=context.tenant.id,
-                user_id=await _customer(context),
+                user_id=await context.require_user(),
                 invite_code=invite_code,
             )
             return {"community_group": CommunityGroup.of(row)}
 
-        return await run_mutation(context, CommunityGroupPayload, action, check=lambda: _customer(context))
+        return await run_mutation(context, CommunityGroupPayload, action)

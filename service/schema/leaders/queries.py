@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
-from service.errors import PermissionDenied, UserErrors
+from service.errors import UserErrors
 from service.leaders import geo, queries
 from service.leaders.models import LeaderStatus as LeaderStatusEnum
-from service.schema.access import check_page, is_admin, query_error, serial_session
+from service.schema.access import admins, check_page, is_admin, public, query_error, serial_session
 from service.schema.context import Context
 from service.schema.leaders.types import Leader, LeaderStatus, PickupPoint, PickupPointDistance
 from service.schema.pagination import Connection
@@ -18,17 +18,16 @@ Info = strawberry.Info[Context, None]
 @strawberry.type
 class LeadersQuery:
     @strawberry.field(description="Admins.")
+    @admins
     async def leaders(
         self,
         info: Info,
         status: LeaderStatus | None = None,
         first: int | None = 20,
-        after: str | None = None,  # type: ignore[valid-type]
+        after: str | None = None,
     ) -> Connection[Leader]:
         context = info.context
         first = check_page(first, after)
-        if not await is_admin(context):
-            raise PermissionDenied("Only administrators list leaders.")
         async with serial_session(context) as session:
             page = await queries.leader_page(
                 session,
@@ -37,9 +36,10 @@ class LeadersQuery:
                 after=after,
                 status=LeaderStatusEnum(status) if status is not None else None,
             )
-        return Connection.of(page, Leader.of)  # type: ignore[return-value]
+        return Connection.of(page, Leader.of)
 
     @strawberry.field(description="Anyone (with X-Tenant): the points taking orders. Admins: every point.")
+    @public
     async def pickup_points(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[PickupPoint]:
@@ -50,9 +50,10 @@ class LeadersQuery:
             page = await queries.pickup_point_page(
                 session, tenant_id=context.tenant.id, first=first, after=after, public_only=public_only
             )
-        return Connection.of(page, PickupPoint.of)  # type: ignore[return-value]
+        return Connection.of(page, PickupPoint.of)
 
     @strawberry.field(description="The points taking orders nearest to a place, by great-circle distance.")
+    @public
     async def nearest_pickup_points(
         self, info: Info, latitude: float, longitude: float, first: int | None = 5
     ) -> list[PickupPointDistance]:
