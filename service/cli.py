@@ -59,6 +59,9 @@ def database() -> Iterator[None]:
     if s.database_url:
         yield
         return
+    import warnings
+
+    warnings.filterwarnings("ignore", module="platformdirs")  # as `run` does: noise from the wheel's import
     from service.embedded import EmbeddedPostgres
 
     pg = EmbeddedPostgres(s.data_dir)
