@@ -213,11 +213,10 @@ def _pg_client(tool: str) -> tuple[list[str], dict[str, str]]:
     """The tool and its environment for the database in use: the embedded server's own client (the
     same version as the server), else the one on PATH. The password goes in the environment, never
     on the command line (where `ps` shows it)."""
+    import psycopg
     from sqlalchemy import make_url
 
     from service.db import owner_url
-
-    import psycopg
 
     url = make_url(owner_url())
     with psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False)):

@@ -111,6 +111,16 @@ def test_customer_journey(web, gql, api_url, make_tenant, make_customer, lang: s
     page.click("#to-point")
     screen("shop")
 
+    # The menu switches the language, and the choice is kept.
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    page.click("a[href='#/orders']")
+    screen("orders")
+    page.click("#lang")
+    page.wait_for_selector(f"h1:text-is('{TEXT[other]['orders']}')")
+    page.reload()
+    page.wait_for_selector(f"h1:text-is('{TEXT[other]['orders']}')")
+    assert page.evaluate("() => document.documentElement.lang") == other
+
 
 @pytest.fixture(params=["zh-CN", "en"])
 def lang(request: Any) -> str:
