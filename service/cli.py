@@ -89,6 +89,34 @@ def database() -> Iterator[None]:
             pg.stop()
 
 
+def attach_running_servers() -> None:
+    """For the long-running commands (serve, worker, scheduler) started by hand beside `make run`:
+    without DATABASE_URL / REDIS_URL they join its embedded servers. They never start them: a server
+    nobody supervises would outlive them; `groupbuy run` is the command that does."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    from service.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    s = get_settings()
+    found: dict[str, str] = {}
+    if not s.database_url:
+        pg = EmbeddedPostgres(s.data_dir)
+        if not pg.attach() or not pg.password_file.exists():
+            raise click.ClickException(
+                f"no database: set DATABASE_URL, or start `make run` (no embedded PostgreSQL runs in {pg.pgdata})")
+        found["DATABASE_URL"] = pg.url()
+    if not s.redis_url:
+        redis = EmbeddedRedis(s.data_dir)
+        if not redis.attach():
+            raise click.ClickException(
+                f"no Redis: set REDIS_URL, or start `make run` (no embedded Redis runs in {redis.dir})")
+        found["REDIS_URL"] = redis.url()
+    if found:
+        os.environ.update(found)  # a worker's processes inherit them too
+        get_settings.cache_clear()
+
+
 def _database_error(e: BaseException) -> str | None:
     """A one-line explanation of a database failure, None for anything else."""
     import psycopg
@@ -287,6 +315,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     from service.serving import PROTOCOL, raise_open_files_limit, serve_one, serve_workers
 
     _follow_supervisor()
+    attach_running_servers()
     raise_open_files_limit()
     s = get_settings()
     # No limit_concurrency: uvicorn counts open connections against it, so idle ones could make
@@ -322,6 +351,7 @@ def _follow_supervisor() -> None:
 def worker(processes: int, threads: int) -> None:
     """Run a dramatiq worker for every actor."""
     _follow_supervisor()
+    attach_running_servers()
     os.execvpe(
         sys.executable,
         [sys.executable, "-m", "dramatiq", "--processes", str(processes), "--threads", str(threads),
@@ -346,6 +376,7 @@ def worker_environment() -> dict[str, str]:
 def scheduler(interval: float) -> None:
     """Open and close batches on time, expire unpaid orders, relay the outbox."""
     _follow_supervisor()
+    attach_running_servers()
     from service.tasks import registry
     from service.tasks.scheduler import run_scheduler
 
