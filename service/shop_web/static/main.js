@@ -111,12 +111,14 @@ async function shopScreen() {
   const status = h('div', { 'aria-live': 'polite' });
   const totalLine = h('p', { class: 'total', id: 'cart-total' });
   const priceOf = Object.fromEntries(batch.offers.map((o) => [o.id, o.price]));
+  for (const id of Object.keys(cart.lines)) if (!priceOf[id]) delete cart.lines[id]; // offers removed since
 
   function refreshTotal() {
-    let cents = 0;
-    for (const [id, qty] of Object.entries(cart.lines)) cents += Math.round(Number(priceOf[id].amount) * 100) * qty;
-    // Shown only: the server computes the order's real total (per-line rounding, half-up).
-    fill(totalLine, t('shop.total', { amount: money({ amount: (cents / 100).toFixed(2), currency: tenant.currency }) }));
+    // Money comes as decimal strings: add in cents, never in floating point. Shown only: the order's
+    // real total is the server's (rounded once per line, half-up).
+    let cents = 0n;
+    for (const [id, qty] of Object.entries(cart.lines)) cents += toCents(priceOf[id].amount) * BigInt(qty);
+    fill(totalLine, t('shop.total', { amount: money({ amount: fromCents(cents), currency: tenant.currency }) }));
     store.cart = cart;
   }
 
@@ -320,6 +322,16 @@ function joinScreen(code) {
     h('p', { class: 'code' }, code),
     h('button', { type: 'button', class: 'primary', id: 'join', onclick: join }, t('join.submit')),
     status);
+}
+
+/** "29.9" / "29.90" -> 2990n (the API's prices have at most two decimals). */
+function toCents(amount) {
+  const [units, fraction = ''] = amount.split('.');
+  return BigInt(units) * 100n + BigInt((fraction + '00').slice(0, 2));
+}
+
+function fromCents(cents) {
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
 }
 
 function needSignIn(next, reason) {
