@@ -52,6 +52,8 @@ def test_restore_into_a_fresh_data_directory_gives_everything_back(tmp_path: Pat
         for args in (("migrate",), ("demo",)):
             done = cli(first, *args)
             assert done.returncode == 0, done.stderr
+        # The storefront's development payment stand-in gets the demo tenant's API key.
+        assert (first / "shop-dev-api-keys" / "demo").read_text().startswith("gbk_")
         done = cli(first, "tenant", "create", "--slug", "acme", "--name", "Acme", "--admin-email",
                    "admin@acme.example", "--admin-password", "acme-admin-pw-1")
         assert done.returncode == 0, done.stderr
