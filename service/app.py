@@ -27,7 +27,7 @@ from service.observability.app import instrument, internal_refusal, metrics_endp
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema, sdl
 from service.schema.view import GraphQLView, error_response
-from service.shop_web import routes as shop_routes
+from service.shop_web.routes import routes as shop_routes
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"

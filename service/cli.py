@@ -8,14 +8,20 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
+import sqlalchemy.exc
+from sqlalchemy import make_url
 
-from service.config import get_settings
+from service.config import SettingsError, get_settings
+from service.embedded import EmbeddedPostgres, EmbeddedRedis, pg_tool
+from service.shop_web import save_dev_key
 
 
 def _setup_logging() -> None:
@@ -59,11 +65,7 @@ def database() -> Iterator[None]:
     if s.database_url:
         yield
         return
-    import warnings
-
     warnings.filterwarnings("ignore", module="platformdirs")  # as `run` does: noise from the wheel's import
-    from service.embedded import EmbeddedPostgres
-
     pg = EmbeddedPostgres(s.data_dir)
     started = False
     if not pg.attach():
@@ -93,11 +95,7 @@ def attach_running_servers() -> None:
     """For the long-running commands (serve, worker, scheduler) started by hand beside `make run`:
     without DATABASE_URL / REDIS_URL they join its embedded servers. They never start them: a server
     nobody supervises would outlive them; `groupbuy run` is the command that does."""
-    import warnings
-
     warnings.filterwarnings("ignore", module="platformdirs")
-    from service.embedded import EmbeddedPostgres, EmbeddedRedis
-
     s = get_settings()
     found: dict[str, str] = {}
     if not s.database_url:
@@ -119,9 +117,6 @@ def attach_running_servers() -> None:
 
 def _database_error(e: BaseException) -> str | None:
     """A one-line explanation of a database failure, None for anything else."""
-    import psycopg
-    import sqlalchemy.exc
-
     cause = e.orig if isinstance(e, sqlalchemy.exc.DBAPIError) else e
     if isinstance(cause, psycopg.errors.UndefinedTable):
         return "the database has no tables yet: run `groupbuy migrate` first"
@@ -137,8 +132,6 @@ def needs_database(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from service.config import SettingsError
-
         try:
             with database():
                 return fn(*args, **kwargs)
@@ -189,8 +182,6 @@ async def _seed() -> Any:
     finally:
         await dispose_engines()
     if logins is not None and logins.api_key and get_settings().is_dev:
-        from service.shop_web import save_dev_key
-
         save_dev_key(logins.tenant_slug, logins.api_key)  # the storefront's dev payment stand-in
     return logins
 
@@ -241,9 +232,6 @@ def _pg_client(tool: str) -> tuple[list[str], dict[str, str]]:
     """The tool and its environment for the database in use: the embedded server's own client (the
     same version as the server), else the one on PATH. The password goes in the environment, never
     on the command line (where `ps` shows it)."""
-    import psycopg
-    from sqlalchemy import make_url
-
     from service.db import owner_url
 
     url = make_url(owner_url())
@@ -252,8 +240,6 @@ def _pg_client(tool: str) -> tuple[list[str], dict[str, str]]:
     if not _embedded_in_use:
         path = shutil.which(tool)  # an external server: its tools come with its client packages
     else:
-        from service.embedded import pg_tool
-
         path = pg_tool(tool)
     if not path or not Path(path).exists():
         raise click.ClickException(f"{tool} not found: install the PostgreSQL client tools matching the server")
@@ -287,9 +273,6 @@ def backup(file: Path) -> None:
 def restore(file: Path) -> None:
     """Load a `groupbuy backup` FILE into an empty database (a fresh data directory, or a new external
     database), then grant the app role as `migrate` does."""
-    import psycopg
-    from sqlalchemy import make_url
-
     from service.db import owner_url
     from service.migrate import migrate as run_migrations
 
@@ -388,7 +371,6 @@ def scheduler(interval: float) -> None:
 @click.option("--port", type=int, default=None, help="API port (default 8000, or PORT)")
 def run(port: int | None) -> None:
     """Everything on this machine: database, broker, migrations, demo data, API, worker, scheduler."""
-    from service.config import SettingsError
     from service.supervisor import run_all
 
     try:
