@@ -40,7 +40,8 @@ run: $(STAMP)
 	$(BIN)/groupbuy run
 
 # pytest's exit code 5 (no test collected) is a failure too.
-test: $(STAMP)
+# Lint and type checks first: CI runs `make test` alone.
+test: lint
 	$(BIN)/python -m tests.system_deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no test: failing"; exit 1; fi; exit $$rc
@@ -57,6 +58,7 @@ schema: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests migrations
+	$(BIN)/mypy
 
 clean-data:
 	rm -rf .data

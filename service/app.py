@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
-from service.exports import purchase_order_csv
+from service.exports import purchase_order_csv, sales_report_csv
 from service.logs import printable
 from service.observability.app import instrument, internal_refusal, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
@@ -345,6 +345,7 @@ def create_app() -> ASGIApp:
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/exports/purchase-orders/{id}.csv", purchase_order_csv),
+        Route("/exports/sales-report.csv", sales_report_csv),
         Route("/schema.graphql", schema_sdl),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -6,6 +6,7 @@ so a second `make run` finds the same platform token and the same signing key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -13,6 +14,20 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`127.0.0.0/8, ::1/128` -> networks; ValueError names the bad entry."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"GROUPBUY_WEBHOOK_ALLOWED_NETWORKS: {part!r} is not a CIDR network") from None
+    return tuple(networks)
+
 
 
 class Settings(BaseSettings):
@@ -39,6 +54,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_query_tokens: int = 4000
     max_aliases: int = 30
+    max_query_cost: int = 500  # validation's work, in fields: service.schema.extensions.query_cost
     max_page_size: int = 100
     max_body_bytes: int = 256 * 1024
     max_batch_operations: int = 10
@@ -90,8 +106,6 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _webhook_networks_parse(cls, value: str) -> str:
-        from service.notify.netpolicy import parse_networks
-
         parse_networks(value)  # a bad entry stops the process at start, naming it
         return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import text
@@ -13,9 +14,11 @@ from service import global_id
 from service.accounts.models import Role
 from service.accounts.roles import load_roles
 from service.db import tenant_transaction
-from service.errors import AuthError
+from service.errors import AuthError, UserErrors
 from service.procurement.exports import purchase_order_csv as render
 from service.procurement.exports import signature_valid
+from service.reports import exports as report_exports
+from service.reports.queries import Grouping, sales_report
 from service.tenants.principal import Principal
 from service.tenants.resolution import resolve_principal
 
@@ -70,3 +73,52 @@ async def _may_download(session: AsyncSession, principal: Principal, po_id: UUID
         text("SELECT 1 FROM purchase_order po JOIN app_user u ON u.supplier_id = po.supplier_id "
              "WHERE po.id = :po AND u.id = :u"), {"po": po_id, "u": principal.user_id})).first()
     return row is not None
+
+
+async def sales_report_csv(request: Request) -> Response:
+    """GET /exports/sales-report.csv?from=&to=&groupBy=: the salesReport rows, with a signed link
+    (csvUrl) or an admin's bearer token (or API key). A period the report refuses is a 400."""
+    params = request.query_params
+    try:
+        day_from, day_to = date.fromisoformat(params["from"]), date.fromisoformat(params["to"])
+        grouping = Grouping(params["groupBy"])
+    except (KeyError, ValueError):
+        return JSONResponse({"error": "INVALID", "message": "from, to (dates) and groupBy are required."},
+                            status_code=400)
+    if "signature" in params:
+        try:
+            tenant_id, expires = UUID(params.get("tenant", "")), int(params.get("expires", "0"))
+        except ValueError:
+            return JSONResponse({"error": "LINK_EXPIRED_OR_INVALID"}, status_code=403)
+        if not report_exports.signature_valid(tenant_id, day_from, day_to, grouping, expires, params["signature"]):
+            return JSONResponse({"error": "LINK_EXPIRED_OR_INVALID"}, status_code=403)
+        principal = None
+    else:
+        try:
+            principal = await resolve_principal(request.headers)
+        except AuthError as e:
+            return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status)
+        if principal.tenant is None or principal.user_id is None and principal.roles is None:
+            return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+        tenant_id = principal.tenant.id
+    async with tenant_transaction(tenant_id) as session:
+        if principal is not None:
+            roles = principal.roles
+            if roles is None:
+                assert principal.user_id is not None  # refused above otherwise
+                roles = await load_roles(session, principal.user_id)
+            if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
+                return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
+        found = (await session.execute(text("SELECT timezone, currency FROM tenant WHERE id = :t"),
+                                       {"t": tenant_id})).first()
+        if found is None:
+            return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+        try:
+            report = await sales_report(session, tenant_id=tenant_id, timezone=found.timezone,
+                                        day_from=day_from, day_to=day_to, grouping=grouping)
+        except UserErrors as e:
+            return JSONResponse({"error": "INVALID", "message": str(e)}, status_code=400)
+    body = report_exports.report_csv(report, found.currency)
+    name = report_exports.file_name(day_from, day_to, grouping)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})

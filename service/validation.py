@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from service.accounts.phones import phone_value as e164_value
 from service.errors import Collector, ErrorCode
 from service.money import exponent, to_minor
 
@@ -41,8 +42,6 @@ def email_value(errors: Collector, value: str | None, field: Sequence[str]) -> s
 
 def phone_value(errors: Collector, value: str | None, field: Sequence[str]) -> str | None:
     """In E.164, read in the default region (service/accounts/phones.py)."""
-    from service.accounts.phones import phone_value as e164_value
-
     return e164_value(errors, value, field)
 
 

@@ -130,7 +130,7 @@ def test_without_redis_sign_ins_count_in_postgres_and_pickup_codes_are_refused(g
 def test_a_lock_outlives_a_restart_and_ends_and_forwarding_is_believed_from_trusted_peers_only(  # type: ignore[no-untyped-def]
         gql, make_tenant):
     a, b = make_tenant(), make_tenant()
-    window = 20  # seconds: longer than a restart takes on a loaded machine
+    window = 40  # seconds: longer than a restart takes on a loaded machine (20 was not, at load 15)
     env = {"GROUPBUY_LOGIN_WINDOW_SECONDS": str(window), "GROUPBUY_LOGIN_ATTEMPTS_PER_ADDRESS": "3",
            "GROUPBUY_TRUSTED_PROXIES": "10.0.0.0/8"}  # the tests' own address (127.0.0.1) is not trusted
     with api_process(**env) as api:
@@ -142,8 +142,8 @@ def test_a_lock_outlives_a_restart_and_ends_and_forwarding_is_believed_from_trus
         # a new X-Forwarded-For from an untrusted peer changes nothing: the peer is the address
         assert _sign_in(api, a.slug, a.admin_email, a.admin_password, "192.0.2.99") == "RATE_LIMITED"
     with api_process(**env) as api:
+        assert time.monotonic() < started + window - 5, "the restart took longer than the window"
         assert _sign_in(api, a.slug, a.admin_email, a.admin_password) == "RATE_LIMITED"
         assert _sign_in(api, b.slug, b.admin_email, b.admin_password).startswith("ey")  # another tenant
-        assert time.monotonic() < started + window, "the restart took longer than the window"
         time.sleep(max(0.0, started + window + 0.2 - time.monotonic()))
         assert _sign_in(api, a.slug, a.admin_email, a.admin_password).startswith("ey")

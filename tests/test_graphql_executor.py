@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from enum import Enum
+from typing import Any
 
 import pytest
 import strawberry
@@ -164,60 +165,64 @@ def test_the_fast_path_is_taken() -> None:
 
 
 @strawberry.type
-class Kept:
+class Shared:
+    """An object served to every caller (as the storefront's cached offers are), which lets the
+    executor keep its answers (`rendered`)."""
+
     name: str
-    must: str
+    note: str  # a plain attribute that depends on the caller
     leaf: Leaf
-    count: int | None = None
     rendered: strawberry.Private[dict | None] = None
 
     @strawberry.field
-    def shout(self) -> str:
-        return self.name.upper()
+    def caller(self, info: strawberry.Info) -> str:
+        return str(info.context.cache_key[0])
 
 
-KEPT = [Kept(name="a", must="m", leaf=Leaf(name="l"), rendered={}),
-        Kept(name="b", must=None, leaf=Leaf(name="l"), count="many", rendered={})]  # type: ignore[arg-type]
+SHARED = [Shared(name="a", note="-", leaf=Leaf(name="l"), rendered={}),
+          Shared(name="b", note="-", leaf=Leaf(name="l"), rendered={})]
 
 
 @strawberry.type
-class KeptQuery:
+class SharedQuery:
     @strawberry.field
-    def kept(self) -> list[Kept | None]:
-        return KEPT  # type: ignore[return-value]
+    def shared(self, info: strawberry.Info) -> list[Shared]:
+        for item in SHARED:
+            item.note = f"for {getattr(info.context, 'cache_key', ('nobody',))[0]}"
+        return SHARED
 
 
-def test_immutable_objects_keep_pure_answers_only() -> None:
-    fast = strawberry.Schema(KeptQuery, execution_context_class=FastExecutor)
-    plain = strawberry.Schema(KeptQuery)
-    for k in KEPT:
-        assert k.rendered is not None
-        k.rendered.clear()
-    query = "query($s: Boolean!) { kept { name x: name leaf { name } must @skip(if: $s) } }"
-    first = asyncio.run(fast.execute(query, variable_values={"s": True}))
-    assert first.data == asyncio.run(plain.execute(query, variable_values={"s": True})).data
-    assert len(KEPT[0].rendered or {}) == 1
-    again = asyncio.run(fast.execute(query, variable_values={"s": True}))
-    assert again.data["kept"][0] is first.data["kept"][0]  # type: ignore[index]
-    # The skipped field now asked: a field with a directive is not planned as plain, not kept.
-    shown = asyncio.run(fast.execute(query, variable_values={"s": False}))
-    assert shown.data["kept"][0]["must"] == "m" and len(KEPT[0].rendered or {}) == 1  # type: ignore[index]
-    # Another shape: another answer; the second object's non-null `must` is None, an error: that
-    # answer is never kept.
-    query = "{ kept { name must } }"
-    shown = asyncio.run(fast.execute(query))
-    expected = asyncio.run(plain.execute(query))
-    assert shown.data == expected.data and [e.message for e in shown.errors or []] == [
-        e.message for e in expected.errors or []]
-    assert shown.data["kept"][0]["must"] == "m" and shown.data["kept"][1] is None  # type: ignore[index]
-    assert len(KEPT[0].rendered or {}) == 2 and len(KEPT[1].rendered or {}) == 1
-    # A nullable field that fails: null and an error, and that answer is not kept either.
-    counted = asyncio.run(fast.execute("{ kept { name count } }"))
-    assert counted.data["kept"][1] == {"name": "b", "count": None} and counted.errors  # type: ignore[index]
-    assert len(KEPT[0].rendered or {}) == 3 and len(KEPT[1].rendered or {}) == 1
-    # A field with a resolver: never kept.
-    asyncio.run(fast.execute("{ kept { name shout } }"))
-    assert len(KEPT[0].rendered or {}) == 3
+class Caller:
+    def __init__(self, name: str) -> None:
+        self.cache_key = (name, "user")
+
+
+def test_a_caller_dependent_field_never_reaches_another_caller() -> None:
+    """Answers kept on shared objects are kept per caller: a field that depends on the caller
+    answers each caller with its own value, and the same caller gets the kept answer again."""
+    from strawberry.extensions import ParserCache
+
+    fast = strawberry.Schema(SharedQuery, execution_context_class=FastExecutor, extensions=[ParserCache])
+    for item in SHARED:
+        assert item.rendered is not None
+        item.rendered.clear()
+    query = "{ shared { name note leaf { name } } }"
+    kept: dict[str, Any] = {}
+    for caller in ("alice", "bob", "alice", "bob", "carol"):
+        got = asyncio.run(fast.execute(query, context_value=Caller(caller)))
+        assert not got.errors, got.errors
+        assert got.data == {"shared": [{"name": n, "note": f"for {caller}", "leaf": {"name": "l"}} for n in "ab"]}
+        first = got.data["shared"][0]  # type: ignore[index]
+        assert kept.setdefault(caller, first) is first  # the same caller: the kept answer
+    assert len(SHARED[0].rendered or {}) == 3  # one per caller
+    # A field with a resolver is never kept; without a caller key nothing is.
+    with_resolver = "{ shared { name caller } }"
+    for caller in ("alice", "bob"):
+        got = asyncio.run(fast.execute(with_resolver, context_value=Caller(caller)))
+        assert got.data == {"shared": [{"name": n, "caller": caller} for n in "ab"]}
+    got = asyncio.run(fast.execute("{ shared { name note } }", context_value=object()))
+    assert not got.errors and got.data["shared"][0]["note"] == "for nobody"  # type: ignore[index]
+    assert len(SHARED[0].rendered or {}) == 3
 
 
 _served = [0]
@@ -258,7 +263,8 @@ def test_an_operation_without_directives_is_planned_once_for_all_requests() -> N
         assert got.data == asyncio.run(plain.execute(query)).data and not got.errors
         first = first or list(plans)
     assert sorted(first) == ["ChangingQuery", "Item", "Leaf", "Leaf"]  # leaf { name } and computed { name }
-    assert plans == first  # later requests plan nothing: their root fields are collected once too
+    # Later requests plan their root fields only (graphql-core collects those for each request).
+    assert sorted(plans) == sorted(first + ["ChangingQuery"] * 3)
 
 
 def test_an_operation_with_directives_is_collected_for_each_request() -> None:
@@ -279,24 +285,3 @@ def test_an_operation_with_directives_is_collected_for_each_request() -> None:
     for shown in (True, False, True):
         got = asyncio.run(fast.execute(root, variable_values={"s": shown}))
         assert list(got.data) == (["items"] if shown else ["again"]), got  # type: ignore[arg-type]
-
-
-def test_variable_signatures_are_graphql_cores_kept_per_definition() -> None:
-    from graphql import GraphQLError, build_schema, parse
-    from graphql.execution import values
-    from graphql.execution.get_variable_signature import get_variable_signature
-
-    from service.schema import execution
-
-    assert values.get_variable_signature is execution._variable_signature
-    schema = build_schema("type Query { f(a: Int, b: [I!]): Int } input I { x: Int }")
-    other = build_schema("type Query { f(b: [I!]): Int } input I { y: Int }")
-    definitions = parse("query($a: Int = 3, $b: [I!]!, $c: Query) { f(a: $a) }").definitions[0].variable_definitions
-    for node in definitions[:2]:
-        first, expected = execution._variable_signature(schema, node), get_variable_signature(schema, node)
-        assert (first.name, str(first.type), first.default) == (expected.name, str(expected.type), expected.default)
-        assert execution._variable_signature(schema, node) is first  # kept
-    own = execution._variable_signature(other, definitions[1]).type  # another schema: its own input type
-    assert own.of_type.of_type.of_type is other.type_map["I"] is not schema.type_map["I"]
-    wrong = [execution._variable_signature(schema, definitions[2]) for _ in range(2)]
-    assert all(isinstance(e, GraphQLError) for e in wrong) and wrong[0] is not wrong[1]  # errors: never shared

@@ -65,6 +65,7 @@ async def create_tenant(
     password_value(errors, admin_password, ["adminPassword"])
     rate = rate_value(errors, default_commission_rate, ["defaultCommissionRate"])
     errors.raise_if_any()
+    assert rate is not None  # a rate was given and valid, or raise_if_any raised
     if (await session.execute(select(Tenant.id).where(col(Tenant.slug) == slug))).first():
         raise fail(ErrorCode.ALREADY_EXISTS, "This slug is taken.", ["slug"])
 

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from service.config import get_settings, parse_networks
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -42,19 +44,6 @@ _INET_ATON = re.compile(r"[0-9a-fA-FxX.]+")
 
 class Refused(Exception):
     """The policy refuses this host or address."""
-
-
-def parse_networks(text: str) -> tuple[IPNetwork, ...]:
-    """`127.0.0.0/8, ::1/128` -> networks; ValueError names the bad entry."""
-    networks = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise ValueError(f"GROUPBUY_WEBHOOK_ALLOWED_NETWORKS: {part!r} is not a CIDR network") from None
-    return tuple(networks)
 
 
 def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -162,6 +151,4 @@ def _policy_of(text: str) -> Policy:
 
 
 def current_policy() -> Policy:
-    from service.config import get_settings
-
     return _policy_of(get_settings().webhook_allowed_networks)

@@ -210,7 +210,8 @@ class Offer(Node):
     # Set on the storefront's cached objects: what `product` and `price` would resolve to.
     preset_product: strawberry.Private[Product | None] = None
     preset_price: strawberry.Private[Money | None] = None
-    # Answers kept by the executor (service.schema.execution, MEMO) on objects never changed.
+    # Answers kept by the executor, per caller (service.schema.execution, ANSWERS KEPT), on
+    # objects never changed after they are built.
     rendered: strawberry.Private[dict | None] = None
 
     @classmethod

@@ -44,6 +44,13 @@ class Context:
         return self.principal.tenant
 
     @property
+    def cache_key(self) -> tuple:
+        """Everything about the caller an answer can depend on (service.schema.execution keeps
+        answers per caller under it): tenant, principal kind, user or API key, roles."""
+        p = self.principal
+        return (p.tenant.id if p.tenant else None, p.kind, p.user_id, p.api_key_id, p.roles)
+
+    @property
     def client_address(self) -> str | None:
         return self.request.client.host if self.request.client else None
 

@@ -10,21 +10,27 @@ mutation payload's `errors`); anything unusual — a None for a non-null
 field, a value of an unexpected class, a coercion that fails — goes to graphql-core's own
 path, which then resolves, completes or reports the error exactly as it always did.
 
-MEMO: an object that is never changed after it is built (the storefront's per-process offers)
-may carry a dict in a `rendered` attribute; the answer to a selection read wholly from
-attributes, at every depth, without error, is then kept there under the selection's shape
-(names, aliases, nested shapes) and handed out again, to this and later requests. Answers are
-shared: nothing may change a result's data after execution.
+It is a graphql-core executor subclass, passed to strawberry as `execution_context_class`: it
+overrides its own methods only.
+
+ANSWERS KEPT: an object built from a set of values and never changed afterwards (the
+storefront's per-process offers, rebuilt whenever any value they were built from changes) may
+carry a dict in a `rendered` attribute. The answer to a selection read wholly from attributes,
+at every depth, without error, is kept there under a key of everything it can depend on: the
+caller (the context's `cache_key`: tenant, principal kind, user or key, roles) and the
+selection's shape (names, aliases, nested shapes; fields with arguments or directives are never
+kept); the object itself stands for the data (new values, a new object). Without a `cache_key`
+in the context nothing is kept. Answers are shared: nothing may change a result's data after
+execution.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from graphql import (
     BREAK,
-    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -34,38 +40,14 @@ from graphql import (
     is_object_type,
     visit,
 )
-from graphql.execution import executor as graphql_executor
-from graphql.execution import values as graphql_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from service.memo import MISSING, ByIdentity
-from service.schema import coercion
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LEAF, _OBJECT, _TYPENAME, _OTHER, _LIST = range(5)
-
-
-_signatures: ByIdentity[tuple[Any, Any]] = ByIdentity(4096)  # definition node -> (schema, signature)
-
-
-def _variable_signature(schema: Any, var_def_node: Any) -> Any:
-    """graphql-core's, kept per variable definition: it rebuilds the type from the AST for each
-    request, and the parser cache hands out the same definition nodes for the same query."""
-    hit = _signatures.get(var_def_node, None)
-    if hit is not None and hit[0] is schema:
-        return hit[1]
-    found = _graphql_variable_signature(schema, var_def_node)
-    if not isinstance(found, GraphQLError):  # an error is not shared between requests
-        _signatures.put(var_def_node, (schema, found))
-    return found
-
-
-_graphql_variable_signature = graphql_values.get_variable_signature
-if getattr(_graphql_variable_signature, "__module__", "") == "graphql.execution.get_variable_signature":
-    graphql_values.get_variable_signature = _variable_signature
-coercion.install()
 
 
 def preset(attribute: str) -> Callable[[F], F]:
@@ -95,8 +77,7 @@ def _find_attribute(field_def: Any) -> tuple[str, bool] | None:
     definition = (field_def.extensions or {}).get("strawberry-definition")
     if definition is None or field_def.args:
         return None
-    resolve = field_def.resolve
-    if getattr(resolve, "__name__", "") == "_get_basic_result" and definition.is_basic_field:
+    if definition.is_basic_field:  # strawberry reads it with getattr (no exception handlers here)
         return definition.python_name, False
     resolver = definition.base_resolver
     attribute = getattr(getattr(resolver, "wrapped_func", None), "__preset__", None)
@@ -143,21 +124,6 @@ def _without_directives(operation: Any, fragments: dict[str, Any]) -> bool:
     return static
 
 
-def _collect_fields(schema: Any, fragments: Any, variable_values: Any, runtime_type: Any, operation: Any,
-                    hide_suggestions: bool = False, *more: Any, **options: Any) -> Any:
-    """graphql-core's root field collection, kept for an operation without directives as its
-    subfields are (see _static): the same operation node always collects the same root fields."""
-    if more or options or not _without_directives(operation, fragments):
-        return _graphql_collect_fields(schema, fragments, variable_values, runtime_type, operation,
-                                       hide_suggestions, *more, **options)
-    key = ("root", runtime_type, id(operation), hide_suggestions)
-    hit = _shared.get(key)
-    if hit is not None and hit[0][0] is operation:
-        return hit[1]
-    return _share(key, (operation,), _graphql_collect_fields(schema, fragments, variable_values, runtime_type,
-                                                             operation, hide_suggestions))
-
-
 def _share(key: tuple, nodes: tuple, collected: Any) -> Any:
     """Keeps fields collected for `nodes` (held, so their ids stay theirs) for later requests."""
     if len(_shared) >= _SHARED_MAX:
@@ -168,19 +134,24 @@ def _share(key: tuple, nodes: tuple, collected: Any) -> Any:
     return collected
 
 
-_graphql_collect_fields = graphql_executor.collect_fields
-if getattr(_graphql_collect_fields, "__module__", "") == "graphql.execution.collect_fields":
-    graphql_executor.collect_fields = _collect_fields
-
-
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    # True in a schema that hides field suggestions ("Did you mean ...?") from variable errors.
+    hide_suggestions_always: ClassVar[bool] = False
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls.hide_suggestions_always:
+            kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
         self._plans: dict[int, tuple[Any, list[tuple], tuple | None]] = {}
-        self._generic = 0  # fields resolved the generic way so far: a memo only keeps pure answers
+        self._generic = 0  # fields resolved the generic way so far: only pure answers are kept
         self._static = self._fast and _without_directives(self.operation, self.fragments)
+        self._caller = getattr(self.context_value, "cache_key", None)  # None: no answer is kept
 
     def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
         if not self._static:
@@ -198,13 +169,14 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         return _share(key, nodes, super().collect_subfields(return_type, field_details_list))
 
     def _planned(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[Any, list[tuple], tuple | None]:
-        # A shared field set (see _static) has a plan shared by every request.
+        # A shared field set (see _static) has a plan shared by every request: it depends only on
+        # the document's nodes and the schema, never on a request's values.
         shared = _shared_plans.get(grouped_field_set)
         if shared is not MISSING:
             if shared is None:
                 plan = self._plan(parent_type, grouped_field_set)
                 shared = _shared_plans.put(grouped_field_set, (grouped_field_set, plan, self._signature(plan)))
-            return shared
+            return cast("tuple[Any, list[tuple], tuple | None]", shared)
         key = id(grouped_field_set)
         cached = self._plans.get(key)
         if cached is None or cached[0] is not grouped_field_set:
@@ -214,8 +186,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _signature(self, plan: list[tuple]) -> tuple | None:
         """The selection's shape (names, aliases, nested shapes) when every field of it, at every
-        depth, is read from attributes; None when any field has a resolver or arguments."""
-        shape = []
+        depth, is read from attributes; None when any field has a resolver, arguments or directives."""
+        shape: list[tuple] = []
         for entry in plan:
             kind, name, details = entry[0], entry[1], entry[2]
             if kind == _OTHER or kind == _LIST:
@@ -256,7 +228,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             plan.append(entry)
         return plan
 
-    def execute_fields(  # type: ignore[override]
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
         source_value: Any,
@@ -267,18 +239,20 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if not self._fast:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         _, plan, signature = self._planned(parent_type, grouped_field_set)
-        # See MEMO above.
-        memo = getattr(source_value, "rendered", None) if signature is not None else None
+        # See ANSWERS KEPT above.
+        memo = getattr(source_value, "rendered", None) if signature is not None and self._caller else None
         if type(memo) is not dict:
             return self._execute_plan(parent_type, source_value, path, plan, position_context)
-        answer = memo.get(signature)
+        key = (self._caller, signature)
+        answer = memo.get(key)
         if answer is not None:
             return answer
         errors, generic = len(self.collected_errors.errors), self._generic
         answer = self._execute_plan(parent_type, source_value, path, plan, position_context)
-        if (type(answer) is dict and generic == self._generic and errors == len(self.collected_errors.errors)
-                and len(memo) < 8):
-            memo[signature] = answer
+        if type(answer) is dict and generic == self._generic and errors == len(self.collected_errors.errors):
+            if len(memo) >= 8:
+                memo.clear()
+            memo[key] = answer
         return answer
 
     def _execute_plan(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
@@ -352,7 +326,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._gather(results, awaitable_fields)
 
-    def complete_iterable_value(  # type: ignore[override]
+    def complete_iterable_value(
         self,
         item_type: Any,
         field_details_list: Any,
@@ -372,6 +346,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             or self.get_stream_usage(field_details_list, path)
         ):
             return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+        named = cast(GraphQLObjectType, named)
         grouped = self.collect_subfields(named, field_details_list).grouped_field_set
         is_awaitable = self.is_awaitable
         results: list[Any] = []
@@ -417,3 +392,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             values = await gather_with_cancel(*(results[f] for f in awaitable_fields))
             results.update(zip(awaitable_fields, values, strict=True))
         return results
+
+
+class QuietExecutor(FastExecutor):
+    """For a schema without introspection (production): no "Did you mean ...?" in variable errors."""
+
+    hide_suggestions_always = True

@@ -1,25 +1,42 @@
 """Request guards and the request's lifecycle: limits before any database work, one commit
-at the end, and internal errors masked (the trace goes to the log with the request id)."""
+at the end, and internal errors masked (the trace goes to the log with the request id).
+
+Validation is bounded: a cheap walk estimates what validating a document costs (`query_cost`)
+and refuses one over `max_query_cost` before graphql-core's validation runs, whose cost grows
+with the square of the fields that share a response name. Parsed documents are kept per query
+text, validation results per normalised document (graphql-core's `print_ast`), so comments and
+whitespace do not defeat the cache."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+import re
+from collections import OrderedDict
+from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import (
     ArgumentNode,
     DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    InlineFragmentNode,
     IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
     StringValueNode,
     VariableNode,
     Visitor,
+    parse,
+    print_ast,
+    validate,
     visit,
 )
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.parser_cache import _get_parse_cache
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from service.config import get_settings
 from service.errors import AuthError, PermissionDenied
@@ -117,54 +134,261 @@ def nul_errors(document: DocumentNode, variables: dict[str, Any] | None) -> list
     return []
 
 
+class _Parsed:
+    """A parsed document and what the guards learn of it once."""
+
+    __slots__ = ("document", "key", "cost")
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.document = document
+        self.key: str | None = None  # the normalised text, found when first validated
+        self.cost: int | None = None
+
+
+class _Lru(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+    def recall(self, key: Any) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+
+class _TooMany(Exception):
+    pass
+
+
+PAIR_WEIGHT = 8  # pairs compared per field's worth of validation work (measured: 4-10)
+
+
+def query_cost(document: DocumentNode, limit: int) -> int:
+    """What validating the document costs, in fields: every field selection (a fragment counted
+    where it is spread), plus, for fields that share a response name in one selection set, each
+    pair and the fields below it, over PAIR_WEIGHT (graphql-core's overlap check compares each
+    such pair, sub-selections included: 500 copies of `me{tenant{id}}` took 1.5 s to validate).
+    Stops with `limit + 1` once past `limit`; linear in the document (each fragment is walked
+    once; a cycle counts nothing here: validation reports it)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    walked: dict[str, tuple[int, dict[str, list[int]]]] = {}
+    spent = 0
+
+    def charge(cost: int) -> None:
+        nonlocal spent
+        spent += cost
+        if spent > limit:
+            raise _TooMany
+
+    def walk(selection_set: SelectionSetNode | None, open_: frozenset[str]) -> tuple[int, dict[str, list[int]]]:
+        """(the cost of this selection set and below, response name -> [fields, fields below])."""
+        before = spent
+        names: dict[str, list[int]] = {}
+        for selection in selection_set.selections if selection_set is not None else ():
+            if isinstance(selection, FieldNode):
+                charge(1)
+                below = walk(selection.selection_set, open_)[0] if selection.selection_set else 0
+                part = {(selection.alias or selection.name).value: [1, below]}
+            elif isinstance(selection, InlineFragmentNode):
+                part = walk(selection.selection_set, open_)[1]
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in walked:
+                    charge(walked[name][0])
+                else:
+                    fragment = fragments.get(name)
+                    if fragment is None or name in open_:
+                        continue
+                    walked[name] = walk(fragment.selection_set, open_ | {name})
+                part = walked[name][1]
+            else:
+                continue
+            for key, (count, below) in part.items():
+                seen = names.setdefault(key, [0, 0])
+                if seen[0]:  # pairs with each field of that name already seen, and what is below
+                    charge(count * seen[0] * (1 + (below + seen[1]) // (count + seen[0])) // PAIR_WEIGHT)
+                seen[0] += count
+                seen[1] += below
+        return spent - before, names
+
+    try:
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                walk(definition.selection_set, frozenset())
+    except (_TooMany, RecursionError):
+        return limit + 1
+    return spent
+
+
 class Guards(SchemaExtension):
-    """Parses through the shared parser cache under the token limit, runs the (cached) validation
-    with the extra rules (depth, aliases, introspection), then the page-size cap and the NUL check
-    that need the variables. One extension with two hooks: strawberry builds every extension's
-    hooks anew for each request, so the parser cache, token limit and rules live here rather than
-    in their own extensions."""
+    """Parses through a parser cache under the token limit, bounds and runs the (cached)
+    validation with the extra rules (depth, aliases, introspection), then the page-size cap and
+    the NUL check that need the variables; commits the request's transaction at the end when
+    nothing unexpected happened, else rolls back, and replaces unexpected errors by a generic
+    one that carries the request id. One extension: strawberry's runner builds every
+    extension's hooks anew for each phase of each request."""
 
-    def __init__(self, *, max_tokens: int, rules: tuple = (), parser_cache_size: int = 4096) -> None:
+    def __init__(self, *, max_tokens: int, max_cost: int, rules: tuple | list = (),
+                 hide_suggestions: bool = False) -> None:
         self.max_tokens = max_tokens
+        self.max_cost = max_cost
         self.rules = tuple(rules)
-        self.parse = _get_parse_cache(parser_cache_size)
+        self.hide_suggestions = hide_suggestions
 
-    def on_parse(self) -> Iterator[None]:
+    def _check(self) -> None:
+        """Parses and validates up front, in the operation's hook (one hook instead of three: the
+        runner's cost grows with each): strawberry then skips its own parse (a document is set)
+        and its validation (errors are set), and answers these errors as its own."""
         ec = self.execution_context
         ec.parse_options["max_tokens"] = self.max_tokens
-        ec.graphql_document = self.parse(ec.query, **ec.parse_options)
-        yield
+        if not ec.query or ec.graphql_document is not None:
+            return
+        parsed = _parsed.recall(ec.query)
+        fresh = parsed is None
+        if parsed is None:
+            try:
+                parsed = _Parsed(parse(ec.query, max_tokens=self.max_tokens))
+            except GraphQLError:
+                return  # strawberry parses it again and answers the syntax error as a request error
+        document = ec.graphql_document = parsed.document
+        errors = self._validate(ec.schema, parsed, tuple(ec.validation_rules))
+        if fresh and parsed.cost is not None and parsed.cost > self.max_cost:
+            _refused.remember(ignored_tokens_out(ec.query), True)
+        if fresh and not errors and len(ec.query) <= _KEEP_TEXT:  # only valid documents are kept
+            _parsed.remember(ec.query, parsed)
+        if not errors:
+            errors = page_size_errors(document, ec.variables)
+        if not errors:
+            errors = nul_errors(document, ec.variables)
+        ec.pre_execution_errors = errors
 
-    def on_validate(self) -> Iterator[None]:
+    def _too_complex(self) -> GraphQLError:
+        return GraphQLError(too_complex(self.max_cost), extensions={"code": "QUERY_TOO_COMPLEX"})
+
+    def _validate(self, schema: Any, parsed: _Parsed, given: tuple) -> list[GraphQLError]:
+        document = parsed.document
+        if parsed.cost is None:
+            parsed.cost = query_cost(document, self.max_cost)
+        if parsed.cost > self.max_cost:
+            return [self._too_complex()]
+        if parsed.key is None:
+            parsed.key = print_ast(document)
+        rules = given + self.rules + (MaybeNullValidationRule, OneOfInputValidationRule)
+        key = (id(schema), parsed.key, _rule_kinds(rules), self.hide_suggestions)
+        if _validated.recall(key) is not None:
+            return []
+        errors = validate(schema.graphql_schema, document, rules, hide_suggestions=self.hide_suggestions)
+        if not errors:  # errors hold their document's nodes: only successes are kept
+            _validated.remember(key, True)
+        return errors
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        self._check()
+        yield
         ec = self.execution_context
-        ec.validation_rules = ec.validation_rules + self.rules
-        if ec.pre_execution_errors is None and ec.graphql_document is not None:
-            errors = list(_validate(ec.schema, ec.query or "", ec.graphql_document, tuple(ec.validation_rules)))
-            if not errors:
-                errors = page_size_errors(ec.graphql_document, ec.variables)
-            if not errors:
-                errors = nul_errors(ec.graphql_document, ec.variables)
-            ec.pre_execution_errors = errors
-        yield
+        context = ec.context
+        result = ec.result
+        unexpected = False
+        if result is not None and result.errors:
+            result.errors, unexpected = mask_errors(result.errors, getattr(context, "request_id", None),
+                                                    ec.operation_name)
+        if not hasattr(context, "finish"):
+            return
+        # A result that is wholly null was not delivered: nothing of it is committed. A sibling
+        # cancelled mid-statement (graphql-core cancels them when a non-null field fails) leaves
+        # the transaction unusable; a rollback is what it needs.
+        commit = not unexpected and result is not None and result.data is not None
+        try:
+            await context.finish(commit=commit)
+        except Exception as error:  # noqa: BLE001 - a failed commit: the request did not happen
+            if result is None:
+                raise
+            log.error("internal error finishing %s (request %s)", ec.operation_name or "anonymous operation",
+                      context.request_id, exc_info=error)
+            result.data = None
+            result.errors = [internal_error(context.request_id)]
 
 
-_validation_cache: dict[tuple[int, str, tuple], tuple[GraphQLError, ...]] = {}
-_rule_kinds: dict[tuple, tuple] = {}  # a rule list (the same few per process) -> its key part
+# Kept: valid documents of up to _KEEP_TEXT characters (what clients send again and again), by
+# their text, and which normalised documents passed validation; both bounded (a document's AST
+# is about 40 times its text).
+_KEEP_TEXT = 8192
+_parsed: _Lru = _Lru(1024)  # query text -> _Parsed
+_validated: _Lru = _Lru(2048)  # (schema, normalised document, rule kinds, hiding) -> True
+_refused: _Lru = _Lru(1024)  # texts without comments and extra spacing, refused for their cost -> True
+_kinds: dict[tuple, tuple] = {}  # a rule list (the same few per process) -> its key part
 
 
-def _validate(schema: Any, query: str, document: DocumentNode, rules: tuple) -> tuple[GraphQLError, ...]:
-    kinds = _rule_kinds.get(rules)
+# Strings (kept as they are), and runs of whitespace, commas and comments (one space).
+_IGNORED = re.compile(r'("""(?:\\"""|(?!""")[\s\S])*"""|"(?:\\[\s\S]|[^"\\\n\r])*")|(?:[\s,\ufeff]|#[^\n\r]*)+')
+
+
+_IGNORED_ONLY = re.compile(r"(?:[\s,\ufeff]|#[^\n\r]*)+")
+
+
+def _ignored_out(match: re.Match[str]) -> str:
+    return match.group(1) if match.group(1) is not None else " "
+
+
+def too_complex(max_cost: int) -> str:
+    return (f"The query is too complex: it costs more than {max_cost} (each field selection counts,"
+            " fragments where they are spread, and fields repeated under one name count again for each"
+            " repeat); ask for fewer fields.")
+
+
+def refused_before(query: str) -> bool:
+    """Whether the query was refused for its cost before, give or take comments and spacing: the
+    view answers it again without parsing it (a parse of the largest allowed takes ~20 ms)."""
+    return query not in _parsed and bool(_refused) and _refused.recall(ignored_tokens_out(query)) is not None
+
+
+def ignored_tokens_out(query: str) -> str:
+    """The query with its comments dropped and whitespace and commas made one space: texts that
+    differ only there are the same document."""
+    if '"' not in query:  # no strings: one substitution in C
+        return _IGNORED_ONLY.sub(" ", query).strip()
+    return _IGNORED.sub(_ignored_out, query).strip()
+
+
+def _rule_kinds(rules: tuple) -> tuple:
+    kinds = _kinds.get(rules)
     if kinds is None:
         kinds = tuple(r if isinstance(r, type) else type(r) for r in rules)
-        if len(_rule_kinds) < 64:
-            _rule_kinds[rules] = kinds
-    key = (id(schema), query, kinds)
-    hit = _validation_cache.get(key)
-    if hit is None:
-        hit = tuple(validate_document(schema._schema, document, rules))
-        if len(_validation_cache) < 2048 and query:
-            _validation_cache[key] = hit
-    return hit
+        if len(_kinds) < 64:
+            _kinds[rules] = kinds
+    return kinds
+
+
+def internal_error(request_id: str, error: GraphQLError | None = None) -> GraphQLError:
+    return GraphQLError(
+        f"Internal server error (request {request_id}).",
+        nodes=error.nodes if error is not None else None, path=error.path if error is not None else None,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+
+
+def mask_errors(errors: list[GraphQLError], request_id: str | None,
+                operation: str | None) -> tuple[list[GraphQLError], bool]:
+    """The errors as the client sees them, and whether any was unexpected (each logged with the
+    request id, and shown only as a generic error that carries it)."""
+    request_id = request_id or "unknown"
+    cleaned, unexpected = [], False
+    for error in errors:
+        shown = _expected(error)
+        if shown is None:
+            unexpected = True
+            log.error("internal error in %s (request %s)", operation or "anonymous operation", request_id,
+                      exc_info=error.original_error)
+            shown = internal_error(request_id, error)
+        cleaned.append(shown)
+    return cleaned, unexpected
 
 
 def _expected(error: GraphQLError) -> GraphQLError | None:
@@ -182,34 +406,3 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
         return GraphQLError(original.message, nodes=error.nodes, path=error.path,
                             extensions=original.extensions)
     return None
-
-
-class RequestLifecycle(SchemaExtension):
-    """Commits the request's transaction when nothing unexpected happened, else rolls back;
-    replaces unexpected errors by a generic one that carries the request id."""
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        ec = self.execution_context
-        context = ec.context
-        result = ec.result
-        unexpected = False
-        if result is not None and result.errors:
-            cleaned = []
-            for error in result.errors:
-                shown = _expected(error)
-                if shown is None:
-                    unexpected = True
-                    log.error(
-                        "internal error in %s (request %s)", ec.operation_name or "anonymous operation",
-                        context.request_id, exc_info=error.original_error,
-                    )
-                    shown = GraphQLError(
-                        f"Internal server error (request {context.request_id}).",
-                        nodes=error.nodes, path=error.path,
-                        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
-                    )
-                cleaned.append(shown)
-            result.errors = cleaned
-        if hasattr(context, "finish"):
-            await context.finish(commit=not unexpected)

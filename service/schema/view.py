@@ -13,15 +13,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLHTTPResponse, async_base_view
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from service.config import get_settings
 from service.errors import AuthError
 from service.logs import request_id_from
 from service.schema.context import Context
+from service.schema.extensions import mask_errors, refused_before, too_complex
 from service.tenants.resolution import resolve_principal
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -32,31 +34,6 @@ def _content_type(header: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     mime, params = parse_content_type(header)
     return mime, tuple(params.items())
 
-
-def _parse_content_type(header: str) -> tuple[str, dict[str, str]]:
-    """strawberry's parse, kept per header value: it builds an email.message.Message for every
-    request, and a service sees a handful of distinct content types."""
-    mime, params = _content_type(header)
-    return mime, dict(params)
-
-
-if getattr(async_base_view, "parse_content_type", None) is parse_content_type:
-    async_base_view.parse_content_type = _parse_content_type
-
-class _StreamCheck(type):
-    # strawberry asks of every result whether it is a subscription's stream, against a runtime
-    # Protocol: typing inspects each member statically (~40k instructions, 2 % of an orderPlace).
-    # A plain result or a batch's list is answered at once; anything else is asked as before.
-    def __instancecheck__(cls, obj: object) -> bool:
-        return type(obj) not in (ExecutionResult, list) and isinstance(obj, SubscriptionExecutionResult)
-
-
-class _SubscriptionResult(metaclass=_StreamCheck):
-    pass
-
-
-if getattr(async_base_view, "SubscriptionExecutionResult", None) is SubscriptionExecutionResult:
-    async_base_view.SubscriptionExecutionResult = _SubscriptionResult
 
 _POST_OPERATIONS = OperationType.from_http("POST")
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
@@ -115,9 +92,12 @@ class GraphQLView(GraphQL):
         return (_content_type(headers.get("content-type", ""))[0] == "application/json"
                 and not self._streams(headers.get("accept", "")))
 
-    @lru_cache(maxsize=256)  # noqa: B019 - one view per process; a handful of distinct Accept values
-    def _streams(self, accept: str) -> bool:
-        return any(transport.accepts(accept) for transport in self._stream_transport_map.values())
+    @staticmethod
+    @lru_cache(maxsize=256)
+    def _streams(accept: str) -> bool:
+        """Whether the client accepts a streamed answer (multipart or server-sent events), which
+        strawberry's own path serves."""
+        return "multipart/mixed" in accept or "text/event-stream" in accept
 
     async def _plain_post(self, request: Request) -> Response | None:
         """strawberry's own steps for such a request (`run`, `parse_http_body`, `execute_single`,
@@ -130,16 +110,23 @@ class GraphQLView(GraphQL):
         query = data.get("query")
         if not isinstance(query, str | None):
             raise HTTPException(400, "The GraphQL operation's `query` must be a string or null, if provided.")
+        if query and refused_before(query):  # answered as the first refusal was, unparsed
+            message = too_complex(get_settings().max_query_cost)
+            if _wants_graphql_response(request):
+                return error_response(request, "QUERY_TOO_COMPLEX", message, 400)
+            error = {"message": message, "extensions": {"code": "QUERY_TOO_COMPLEX"}}
+            return Response(self.encode_json({"data": None, "errors": [error]}), media_type="application/json")
         variables = data.get("variables")
         if not isinstance(variables, dict | None):
             raise HTTPException(400, "The GraphQL operation's `variables` must be an object or null, if provided.")
         extensions = data.get("extensions")
         if not isinstance(extensions, dict | None):
             raise HTTPException(400, "The GraphQL operation's `extensions` must be an object or null, if provided.")
-        context = await self.get_context(request, None)  # type: ignore[arg-type] - no sub-response is used
+        context = await self.get_context(request, None)  # type: ignore[arg-type]  # no sub-response is used
+        root = await self.get_root_value(request)  # type: ignore[func-returns-value]  # None unless overridden
         try:
             result = await self.schema.execute(
-                query, root_value=await self.get_root_value(request), variable_values=variables,
+                query, root_value=root, variable_values=variables,
                 context_value=context, operation_name=data.get("operationName"),
                 allowed_operation_types=_POST_OPERATIONS, operation_extensions=extensions,
             )
@@ -150,8 +137,6 @@ class GraphQLView(GraphQL):
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
         response_data = await self.process_result(request, result)
-        if result.errors:
-            self._handle_errors(result.errors, response_data)
         return Response(self.encode_json(response_data), status_code=200, media_type="application/json")
 
     def _is_ide_request(self, request: Request) -> bool:
@@ -168,6 +153,13 @@ class GraphQLView(GraphQL):
         return Context(request, principal)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        if result.data is None and result.errors:
+        if result.errors:  # the last line: whatever escaped the schema's masking is masked here
+            result.errors, _ = mask_errors(result.errors, getattr(request.state, "request_id", None), None)
+        response = await super().process_result(request, result)
+        # A request error (parse, validation, variables: no error has a path) was not executed:
+        # graphql-response+json answers it 400 without a `data` entry (GraphQL over HTTP).
+        if result.data is None and result.errors and all(error.path is None for error in result.errors):
             request.state.not_executed = True
-        return await super().process_result(request, result)
+            if _wants_graphql_response(request):
+                response.pop("data", None)
+        return response
