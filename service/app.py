@@ -28,6 +28,7 @@ from service.observability.app import instrument, internal_refusal, metrics_endp
 from service.redis_conn import async_redis, close_redis
 from service.schema import schema, sdl
 from service.schema.view import GraphQLView, error_response
+from service.shop_web.routes import routes as shop_routes
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -371,6 +372,7 @@ def create_app() -> ASGIApp:
         Route("/docs/reference", lambda r: RedirectResponse("/docs/reference/")),
         Route("/docs/reference/", docs_reference),
         Mount("/docs", StaticFiles(directory=guide_dir(), html=True, check_dir=False), name="docs"),
+        *shop_routes(),  # the reference storefront, /shop/<tenant-slug>/
     ]
     starlette = Starlette(routes=routes, lifespan=lifespan)
     app = instrument(BodyLimit(GraphQLFirst(starlette, graphql), s.max_body_bytes), routes)

@@ -96,6 +96,14 @@ class EmbeddedPostgres:
     def url(self, database: str = PG_DATABASE) -> str:
         return f"postgresql://{PG_SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
 
+    def attach(self) -> bool:
+        """Points at the server already running on this data directory (`groupbuy run`'s); False if none."""
+        port = self.running_port()
+        if port is None:
+            return False
+        self.port = port
+        return True
+
     def running_port(self) -> int | None:
         pid_file = self.pgdata / "postmaster.pid"
         if not pid_file.exists():
@@ -201,6 +209,17 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def attach(self) -> bool:
+        """Points at the server `groupbuy run` keeps on this data directory (its pid and port files);
+        False if none answers there."""
+        try:
+            os.kill(int((self.dir / "redis.pid").read_text().strip()), 0)
+            self.port = int((self.dir / "redis.port").read_text().strip())
+            self._wait_ready(timeout=2)
+        except (OSError, ValueError, RuntimeError):
+            return False
+        return True
+
     def start(self) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
         pid_file = self.dir / "redis.pid"
@@ -221,6 +240,7 @@ class EmbeddedRedis:
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         self._wait_ready()
+        (self.dir / "redis.port").write_text(f"{self.port}\n")  # for commands run beside us (attach)
         return self.url()
 
     def _wait_ready(self, timeout: float = 15) -> None:

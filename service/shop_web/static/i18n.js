@@ -1,0 +1,104 @@
+// zh-CN and English. The customer's choice (the switch in the menu) wins, then the browser's language.
+import { prefs } from './api.js';
+
+const STRINGS = {
+  'zh-CN': {
+    'nav.shop': '团购', 'nav.orders': '我的订单', 'nav.account': '登录', 'nav.signOut': '退出', 'nav.lang': 'English',
+    'points.title': '选择自提点', 'points.intro': '选择离您最近的团长自提点，到货后凭提货码取货。',
+    'points.none': '暂时没有开放的自提点。', 'points.leader': '团长：{name}', 'points.choose': '在此自提',
+    'shop.point': '自提点：{name}', 'shop.change': '更换', 'shop.none': '当前没有进行中的团购，请稍后再来。',
+    'shop.closes': '截单 {time}', 'shop.pickup': '提货日 {date}', 'shop.left': '剩 {n} 件', 'shop.soldOut': '已售罄',
+    'shop.total': '合计 {amount}', 'shop.order': '提交订单', 'shop.empty': '请先选择商品数量。',
+    'shop.more': '加一件 {name}', 'shop.less': '减一件 {name}', 'shop.signInFirst': '下单前请先登录或注册。',
+    'account.title': '登录 / 注册', 'account.signIn': '登录', 'account.register': '注册新账号',
+    'account.phone': '手机号', 'account.password': '密码', 'account.name': '称呼',
+    'account.wrong': '手机号或密码错误。', 'account.busy': '请稍候…',
+    'order.title': '订单 {number}', 'order.point': '自提点', 'order.total': '合计',
+    'order.payTitle': '支付', 'order.prepaid': '此处由品牌方的支付服务（如微信支付）接管：顾客在其中付款，品牌方后端收到支付通知后，用租户的 API 密钥调用 orderMarkPaid 确认。',
+    'order.payWindow': '请在 {minutes} 分钟内完成支付，否则订单将自动取消。',
+    'order.devPay': '模拟支付成功（仅开发环境）', 'order.devPayNote': '开发环境的“品牌后端”替身：它代表支付通知调用 orderMarkPaid。',
+    'order.atPickup': '到店自提时付款。', 'order.paid': '已支付',
+    'order.code': '提货码', 'order.codeHint': '取货时向团长出示此二维码或提货码。',
+    'order.toOrders': '查看我的订单',
+    'orders.title': '我的订单', 'orders.none': '还没有订单。', 'orders.open': '查看',
+    'join.title': '加入社群', 'join.body': '您收到了团长的社群邀请，邀请码：', 'join.submit': '加入社群',
+    'join.done': '已加入“{name}”。', 'join.signIn': '请先登录或注册，再加入社群。', 'join.shop': '去团长的自提点下单',
+    'status.PENDING_PAYMENT': '待支付', 'status.PAID': '已支付', 'status.PLACED': '已下单', 'status.CONFIRMED': '已成团',
+    'status.READY_FOR_PICKUP': '待提货', 'status.PICKED_UP': '已提货', 'status.CANCELLED': '已取消',
+    'error.network': '网络连接失败，请稍后重试。', 'error.UNAUTHENTICATED': '登录已过期，请重新登录。',
+    'error.other': '出错了：{message}', 'common.loading': '加载中…',
+    // UserError codes (the API's messages are in English; a storefront shows its own text per code).
+    'code.INVALID': '请检查填写的内容。', 'code.NOT_FOUND': '找不到该内容。', 'code.FORBIDDEN': '没有权限。',
+    'code.CONFLICT': '状态已变化，请刷新后重试。', 'code.ALREADY_EXISTS': '该手机号已注册，请直接登录。',
+    'code.BATCH_NOT_OPEN': '本期团购已截单。', 'code.OUT_OF_STOCK': '库存不足。', 'code.LIMIT_EXCEEDED': '超过限购数量。',
+    'code.INVALID_CREDENTIALS': '手机号或密码错误。', 'code.RATE_LIMITED': '尝试次数过多，请稍后再试。',
+  },
+  en: {
+    'nav.shop': 'Shop', 'nav.orders': 'My orders', 'nav.account': 'Sign in', 'nav.signOut': 'Sign out', 'nav.lang': '中文',
+    'points.title': 'Choose a pickup point', 'points.intro': 'Pick the group leader nearest to you; collect your order there with your pickup code.',
+    'points.none': 'No pickup point is open yet.', 'points.leader': 'Leader: {name}', 'points.choose': 'Pick up here',
+    'shop.point': 'Pickup at {name}', 'shop.change': 'Change', 'shop.none': 'No group buy is open right now. Come back soon.',
+    'shop.closes': 'Closes {time}', 'shop.pickup': 'Pickup {date}', 'shop.left': '{n} left', 'shop.soldOut': 'Sold out',
+    'shop.total': 'Total {amount}', 'shop.order': 'Place order', 'shop.empty': 'Choose how many you want first.',
+    'shop.more': 'One more {name}', 'shop.less': 'One less {name}', 'shop.signInFirst': 'Sign in or register to order.',
+    'account.title': 'Sign in or register', 'account.signIn': 'Sign in', 'account.register': 'Create an account',
+    'account.phone': 'Phone', 'account.password': 'Password', 'account.name': 'Your name',
+    'account.wrong': 'Wrong phone or password.', 'account.busy': 'One moment…',
+    'order.title': 'Order {number}', 'order.point': 'Pickup point', 'order.total': 'Total',
+    'order.payTitle': 'Payment', 'order.prepaid': "Here the brand's payment provider (e.g. WeChat Pay) takes over: the customer pays there, and the brand's back end, told by the provider, confirms with orderMarkPaid and the tenant's API key.",
+    'order.payWindow': 'Pay within {minutes} minutes, or the order is cancelled.',
+    'order.devPay': 'Simulate a successful payment (development only)', 'order.devPayNote': "The development stand-in for the brand's back end: it calls orderMarkPaid as a payment notification would.",
+    'order.atPickup': 'You pay when you collect it.', 'order.paid': 'Paid',
+    'order.code': 'Pickup code', 'order.codeHint': 'Show this QR code or the code to the leader when you collect.',
+    'order.toOrders': 'See my orders',
+    'orders.title': 'My orders', 'orders.none': 'No orders yet.', 'orders.open': 'Open',
+    'join.title': 'Join a community group', 'join.body': 'A group leader invited you. Invite code:', 'join.submit': 'Join the group',
+    'join.done': 'You joined “{name}”.', 'join.signIn': 'Sign in or register first, then join.', 'join.shop': "Order at the leader's pickup point",
+    'status.PENDING_PAYMENT': 'Awaiting payment', 'status.PAID': 'Paid', 'status.PLACED': 'Placed', 'status.CONFIRMED': 'Confirmed',
+    'status.READY_FOR_PICKUP': 'Ready for pickup', 'status.PICKED_UP': 'Picked up', 'status.CANCELLED': 'Cancelled',
+    'error.network': 'Cannot reach the shop. Try again in a moment.', 'error.UNAUTHENTICATED': 'Your session ended. Please sign in again.',
+    'error.other': 'Something went wrong: {message}', 'common.loading': 'Loading…',
+    'code.INVALID': 'Please check what you entered.', 'code.NOT_FOUND': 'Not found.', 'code.FORBIDDEN': 'Not allowed.',
+    'code.CONFLICT': 'This changed meanwhile: refresh and try again.', 'code.ALREADY_EXISTS': 'This phone is registered already: sign in.',
+    'code.BATCH_NOT_OPEN': 'This group buy has closed.', 'code.OUT_OF_STOCK': 'Not enough left.', 'code.LIMIT_EXCEEDED': 'More than the limit per customer.',
+    'code.INVALID_CREDENTIALS': 'Wrong phone or password.', 'code.RATE_LIMITED': 'Too many attempts: try again later.',
+  },
+};
+
+const stored = localStorage.getItem('shop.lang');
+export let lang = stored || ((navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en');
+prefs.lang = lang;
+document.documentElement.lang = lang;
+
+export function setLang(value) {
+  localStorage.setItem('shop.lang', value);
+  lang = value;
+  prefs.lang = value;
+  document.documentElement.lang = value;
+}
+
+/** t('shop.left', {n: 3}) -> "3 left" */
+export function t(key, params = {}) {
+  const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ''));
+}
+
+/** A Money ({amount: "12.50", currency: "CNY"}) in the customer's language: ¥12.50 / CN¥12.50. */
+export function money(m) {
+  return new Intl.NumberFormat(lang, { style: 'currency', currency: m.currency }).format(Number(m.amount));
+}
+
+/** A date-time from the API (ISO with offset) in the tenant's time zone. */
+export function when(iso, timeZone) {
+  return new Intl.DateTimeFormat(lang, { timeZone, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+    .format(new Date(iso));
+}
+
+/** A payload's UserErrors as one line: our text for each known code, else the API's message. */
+export function userErrors(errors) {
+  return errors.map((e) => {
+    const key = `code.${e.code}`;
+    const text = t(key);
+    return text === key ? e.message : (e.code === 'INVALID' ? `${text} (${e.message})` : text);
+  }).join(' ');
+}
