@@ -376,7 +376,7 @@ def test_console_feedback_is_localised_confirmed_and_sent_once(web, gql, make_te
     card = page.locator("#webhooks li.card", has_text="127.0.0.1:9/hook")
     card.locator("button.danger").click()
     page.click("#confirm-no")  # asked first; "no" changes nothing
-    assert page.locator("dialog.confirm").count() == 0
+    page.locator("dialog.confirm").wait_for(state="detached")  # removed once closed, not at the click
     assert card.locator(".badge.status-open").count() == 1
     card.locator("button.danger").click()
     confirm(page)
