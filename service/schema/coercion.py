@@ -208,7 +208,9 @@ class Operation:
 
 
 _NONE: Any = object()
-_operations: ByIdentity[dict[str | None, Any]] = ByIdentity(4096)  # document -> {name: Operation | _NONE}
+# document -> {operation name: Operation | _NONE}; as many as the parser keeps (each entry holds its
+# document alive: a document that is not kept churns through here, bounded)
+_operations: ByIdentity[dict[str | None, Any]] = ByIdentity(1024)
 
 
 def prepare(schema: Any, document: DocumentNode, operation_name: str | None) -> Operation | None:
@@ -218,6 +220,8 @@ def prepare(schema: Any, document: DocumentNode, operation_name: str | None) -> 
         by_name = _operations.put(document, {})
     found = by_name.get(operation_name)
     if found is None or (found is not _NONE and found.schema is not schema):
+        if len(by_name) >= 8:  # names are the caller's: a document keeps a few
+            by_name.clear()
         found = by_name[operation_name] = _prepare(schema, document, operation_name) or _NONE
     return None if found is _NONE else found
 
