@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextvars import Token
 from typing import Any
 
 from graphql import FieldNode, OperationDefinitionNode
@@ -65,6 +66,9 @@ class Observability(SchemaExtension):
     async def _after(self) -> None:
         """Runs once the operation has a result, before the summary line."""
 
+    def _end(self) -> None:
+        """Runs last, however the operation ended."""
+
     def _operation(self) -> tuple[str | None, str | None]:
         ec = self.execution_context
         name = ec.operation_name
@@ -92,6 +96,7 @@ class Observability(SchemaExtension):
                 if log.isEnabledFor(logging.INFO):  # the summary line is INFO: not built when off
                     self._log(started)
             finally:
+                self._end()
                 tenant_var.reset(tenant_token)
                 request_id_var.reset(request_token)
             return
@@ -105,9 +110,12 @@ class Observability(SchemaExtension):
                 span.set_attribute("groupbuy.request_id", request_id or "")
                 if tenant:
                     span.set_attribute("groupbuy.tenant", tenant)
-            self._before()
-            yield
-            await self._after()
+            try:
+                self._before()
+                yield
+                await self._after()
+            finally:
+                self._end()
             name, kind, codes = self._log(started)
             if span.is_recording():
                 span.update_name(f"{kind or 'graphql'} {name or metrics.ANONYMOUS}")
@@ -140,6 +148,14 @@ class Observability(SchemaExtension):
         return name, kind, codes
 
     def on_execute(self) -> Iterator[None]:
+        token = self._executing()
+        try:
+            yield
+        finally:
+            operation_var.reset(token)
+
+    def _executing(self) -> Token[str | None]:
+        """The operation's metrics label, and its name in the log context while it executes."""
         name = self.execution_context.operation_name
         name = name[:_MAX_NAME] if name else None
         request = getattr(self.execution_context.context, "request", None)
@@ -150,8 +166,4 @@ class Observability(SchemaExtension):
                 labels = []
                 setattr(state, OPERATIONS_STATE_KEY, labels)
             labels.append(metrics.operation_label(name))
-        token = operation_var.set(name)
-        try:
-            yield
-        finally:
-            operation_var.reset(token)
+        return operation_var.set(name)
