@@ -14,13 +14,12 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 
 from service.config import get_settings
-from service.observability.graphql import Observability
 from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.execution import FastExecutor, QuietExecutor
-from service.schema.extensions import Guards
+from service.schema.extensions import ObservedGuards
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
@@ -55,14 +54,14 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
     ]
     if not introspection:
         limit_rules.append(NoSchemaIntrospectionCustomRule)
-    # Two extensions: strawberry's runner builds each extension's hooks anew for every phase of
-    # every request, so the guards and the request's lifecycle are one extension.
+    # One extension: strawberry's runner builds each extension's hooks anew for every phase of
+    # every request, so the log context, span and metrics label, the guards and the request's
+    # lifecycle are one (the guards inside the log context).
     extensions: list = [
-        Observability,  # first: log context, span and metrics label around everything else
         # The rules are built once: strawberry's depth and alias extensions make a new rule class
         # per request, which defeated the validation cache.
-        lambda: Guards(max_tokens=s.max_query_tokens, max_cost=s.max_query_cost, rules=limit_rules,
-                       hide_suggestions=not introspection),
+        lambda: ObservedGuards(max_tokens=s.max_query_tokens, max_cost=s.max_query_cost, rules=limit_rules,
+                               hide_suggestions=not introspection),
     ]
     # Production (no introspection): no "Did you mean ...?" from variable coercion either.
     executor = FastExecutor if introspection else QuietExecutor

@@ -34,8 +34,12 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    MiddlewareManager,
     Undefined,
     Visitor,
+    assert_valid_schema,
+    default_field_resolver,
+    default_type_resolver,
     is_leaf_type,
     is_object_type,
     visit,
@@ -45,6 +49,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from service.memo import MISSING, ByIdentity
+from service.schema import coercion
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LEAF, _OBJECT, _TYPENAME, _OTHER, _LIST = range(5)
@@ -139,10 +144,49 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     hide_suggestions_always: ClassVar[bool] = False
 
     @classmethod
-    def build(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls.hide_suggestions_always:
-            kwargs["hide_suggestions"] = True
-        return super().build(*args, **kwargs)
+    def build(  # noqa: PLR0913 - graphql-core's signature
+        cls,
+        schema: Any,
+        document: Any,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        field_resolver: Any = None,
+        type_resolver: Any = None,
+        subscribe_field_resolver: Any = None,
+        max_coercion_errors: int = 50,
+        enable_early_execution: bool = False,
+        middleware: Any = None,
+        is_awaitable: Any = None,
+        is_async_iterable: Any = None,
+        hide_suggestions: bool = False,
+        abort_signal: Any = None,
+        hooks: Any = None,
+        **custom_args: Any,
+    ) -> Any:
+        """graphql-core's `build`, with the variables coerced by functions compiled per input type
+        (see coercion.py) when they all coerce; anything else (an error to report, several
+        operations, fragment variables, a type that contains itself) goes through graphql-core's."""
+        hide_suggestions = hide_suggestions or cls.hide_suggestions_always
+        prepared = coercion.prepare(schema, document, operation_name)
+        if prepared is not None and (middleware is None or isinstance(middleware, MiddlewareManager)):
+            variable_values = prepared.coerce(raw_variable_values or {})
+            if variable_values is not None:
+                assert_valid_schema(schema)
+                return cls(
+                    schema, dict(prepared.fragment_definitions), dict(prepared.fragments), root_value,
+                    context_value, prepared.operation, variable_values, field_resolver or default_field_resolver,
+                    type_resolver or default_type_resolver, subscribe_field_resolver or default_field_resolver,
+                    enable_early_execution, middleware, is_awaitable, is_async_iterable,
+                    hide_suggestions=hide_suggestions, abort_signal=abort_signal, hooks=hooks, **custom_args,
+                )
+        return super().build(
+            schema, document, root_value, context_value, raw_variable_values, operation_name, field_resolver,
+            type_resolver, subscribe_field_resolver, max_coercion_errors, enable_early_execution, middleware,
+            is_awaitable, is_async_iterable, hide_suggestions=hide_suggestions, abort_signal=abort_signal,
+            hooks=hooks, **custom_args,
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
