@@ -517,8 +517,8 @@ class AccountsMutation:
         self,
         info: Info,
         login: Annotated[str, strawberry.argument(description="The user's phone number or e-mail.")],
-        code: Annotated[str, strawberry.argument(description="The code from passwordResetIssue; it works once, "
-                                                             "until it expires (TOKEN_EXPIRED).")],
+        code: Annotated[str, strawberry.argument(description="The code from passwordResetIssue; works once, until "
+                                                             "expiresAt (else INVALID_CREDENTIALS).")],
         new_password: Annotated[str, strawberry.argument(description="The new password.")],
     ) -> AuthPayload:
         context = info.context
