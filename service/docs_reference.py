@@ -26,6 +26,8 @@ from graphql import (
 )
 from graphql.type import specified_scalar_types
 
+from service.schema import build_schema, sdl
+
 _REPO_GUIDE = Path(__file__).resolve().parent.parent / "docs" / "guide"
 # Where the container image puts the guide (deploy/Dockerfile): the package is installed, not checked out.
 _INSTALLED_GUIDE = Path(sys.prefix) / "share" / "groupbuy" / "guide"
@@ -137,13 +139,9 @@ def render_reference(schema: GraphQLSchema) -> str:
 
 @lru_cache(maxsize=1)
 def reference_html() -> str:
-    from service.schema import build_schema
-
     return render_reference(build_schema(introspection=True)._schema)
 
 
 @lru_cache(maxsize=1)
 def public_sdl() -> str:
-    from service.schema import sdl
-
     return sdl()

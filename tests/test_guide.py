@@ -265,6 +265,8 @@ def test_the_sdl_is_served_in_production_too(client: Any, monkeypatch: pytest.Mo
     committed = (ROOT / "schema.graphql").read_text()
     assert client.get("/docs/schema.graphql").text == committed
     monkeypatch.setenv("GROUPBUY_ENV", "production")
+    # The test services turn introspection on for every test; production's default is what is checked.
+    monkeypatch.delenv("GROUPBUY_INTROSPECTION", raising=False)
     get_settings.cache_clear()
     try:
         from service.app import create_app

@@ -35,7 +35,7 @@ from service.schema.access import (
     signed_in,
 )
 from service.schema.catalog import viewer_supplier
-from service.schema.common import Money, Node, UserError
+from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import Context
 from service.schema.leaders import viewer_leader
 from service.schema.mutation import run_mutation
@@ -49,8 +49,18 @@ if TYPE_CHECKING:
     from service.schema.leaders import Leader
 
 Info = strawberry.Info[Context, None]
-strawberry.enum(ShortagePolicyEnum, name="ShortagePolicy")
-strawberry.enum(ReferralBindingEnum, name="ReferralBinding")
+strawberry.enum(ShortagePolicyEnum, name="ShortagePolicy",
+                description="Who goes without when a supplier delivers less than was ordered.")
+describe_values(ShortagePolicyEnum, {
+    "LAST_ORDERED_FIRST": "The orders placed last lose their units first; earlier orders are served in full.",
+    "PRO_RATA": "Every order of the offer loses its share of the shortage.",
+})
+strawberry.enum(ReferralBindingEnum, name="ReferralBinding",
+                description="Which referrer a customer's orders are attributed to.")
+describe_values(ReferralBindingEnum, {
+    "FIRST": "The first referrer the customer came through keeps them.",
+    "LATEST": "The most recent referrer, within the attribution window, takes them over.",
+})
 # The GraphQL enums PaymentMode and Role are PaymentModeEnum and RoleEnum themselves
 # (strawberry.enum keeps the class): fields name the classes, which type checkers understand.
 
@@ -68,21 +78,32 @@ class Tenant(Node):
                                                                     "otherwise, a fraction.")
     payment_window_minutes: int = strawberry.field(description="How long a PREPAID order may wait for payment before "
                                                                "it is cancelled.")
-    pickup_window_days: int
-    commission_freeze_days: int
-    after_sales_window_hours: int
-    shortage_policy: ShortagePolicyEnum
-    withdrawal_minimum: Money
-    withdrawal_fee_rate: Decimal
+    pickup_window_days: int = strawberry.field(description="Days after a batch's pickup date that customers "
+                                                           "may still collect (1 to 60).")
+    commission_freeze_days: int = strawberry.field(description="Days a leader's commission stays frozen after "
+                                                               "pickup before it can be withdrawn (0 to 90).")
+    after_sales_window_hours: int = strawberry.field(description="Hours after pickup that a customer may ask for "
+                                                                 "a refund or a return (0 to 720).")
+    shortage_policy: ShortagePolicyEnum = strawberry.field(description="Who goes without when a supplier "
+                                                                       "delivers short.")
+    withdrawal_minimum: Money = strawberry.field(description="The smallest amount a leader may withdraw.")
+    withdrawal_fee_rate: Decimal = strawberry.field(description="The fee kept from a withdrawal, a fraction "
+                                                                "(at most 0.2).")
     front_end_url_template: str | None = strawberry.field(
         description="Where the brand's front end shows an object: an https URL with placeholders "
         + ", ".join(operations.URL_PLACEHOLDERS) + "."
     )
-    distribution_enabled: bool
-    distribution_level1_rate: Decimal
-    distribution_level2_rate: Decimal
-    referral_binding: ReferralBindingEnum
-    attribution_window_days: int
+    distribution_enabled: bool = strawberry.field(description="Whether referrers earn distribution "
+                                                              "commission on the orders they bring.")
+    distribution_level1_rate: Decimal = strawberry.field(description="The direct referrer's commission, a "
+                                                                     "fraction of the line value.")
+    distribution_level2_rate: Decimal = strawberry.field(description="The referrer's own referrer's commission, "
+                                                                     "a fraction; the two rates together are at "
+                                                                     "most 0.3.")
+    referral_binding: ReferralBindingEnum = strawberry.field(description="Which referrer a customer's orders "
+                                                                         "are attributed to.")
+    attribution_window_days: int = strawberry.field(description="How many days a referral keeps attributing a "
+                                                                "customer's orders (1 to 365).")
 
     @classmethod
     def of(cls, t: TenantInfo) -> Tenant:
@@ -214,15 +235,15 @@ class ApiKeyCreatePayload:
     api_key: str | None = strawberry.field(default=None, description="The secret, shown once.")
 
 
-@strawberry.type(name="ApiKey")
+@strawberry.type(name="ApiKey", description="A key of the tenant's back end, acting as a tenant admin; its "
+                                            "secret is shown once, at creation, never again.")
 class ApiKey(Node):
-    """A key of the tenant's back end; its secret is shown once, at creation, never again."""
-
-    id: strawberry.ID
-    name: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The key's global ID.")
+    name: str = strawberry.field(description="The name given at creation, to tell keys apart.")
+    created_at: datetime = strawberry.field(description="When the key was created.")
     last_used_at: datetime | None = strawberry.field(description="To within about a minute.")
-    revoked_at: datetime | None
+    revoked_at: datetime | None = strawberry.field(description="When apiKeyRevoke stopped it; null while it "
+                                                              "works.")
 
     @classmethod
     def of(cls, row: ApiKeyRow) -> ApiKey:
@@ -244,45 +265,57 @@ async def _load_api_key(context: Context, id: UUID) -> ApiKey | None:
     return ApiKey.of(row) if row is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="The result of apiKeyRevoke.")
 class ApiKeyPayload:
-    errors: list[UserError]
-    api_key: ApiKey | None = None
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    api_key: ApiKey | None = strawberry.field(default=None, description="The key, now revoked; null on error.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of tenantUpdate.")
 class TenantPayload:
-    errors: list[UserError]
-    tenant: Tenant | None = None
+    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    tenant: Tenant | None = strawberry.field(default=None, description="The tenant with its new settings; null "
+                                                                       "on error.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of passwordResetIssue: a code to hand to the user.")
 class PasswordResetPayload:
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description="Why no code was issued; empty on success.")
     code: str | None = strawberry.field(default=None, description="Shown once; works once, until expiresAt.")
-    expires_at: datetime | None = None
+    expires_at: datetime | None = strawberry.field(default=None, description="When the code stops working "
+                                                                             "(GROUPBUY_PASSWORD_RESET_TTL_SECONDS "
+                                                                             "after issue).")
 
 
-@strawberry.input
+def _opt(description: str) -> Any:
+    return strawberry.field(default=None, description=description)
+
+
+@strawberry.input(description='The tenant\'s settings to change: only the fields given change; '
+                              'frontEndUrlTemplate "" clears it. Nothing is written if any is refused.')
 class TenantUpdateInput:
-    """Only the fields given change; frontEndUrlTemplate "" clears it."""
-
-    name: str | None = None
-    timezone: str | None = None
-    default_commission_rate: Decimal | None = None
-    payment_window_minutes: int | None = None
-    pickup_window_days: int | None = None
-    commission_freeze_days: int | None = None
-    after_sales_window_hours: int | None = None
-    shortage_policy: ShortagePolicyEnum | None = None
-    withdrawal_minimum: Decimal | None = None
-    withdrawal_fee_rate: Decimal | None = None
-    front_end_url_template: str | None = None
-    distribution_enabled: bool | None = None
-    distribution_level1_rate: Decimal | None = None
-    distribution_level2_rate: Decimal | None = None
-    referral_binding: ReferralBindingEnum | None = None
-    attribution_window_days: int | None = None
+    name: str | None = _opt("The brand's name, up to 200 characters.")
+    timezone: str | None = _opt("An IANA time zone, e.g. Asia/Shanghai.")
+    default_commission_rate: Decimal | None = _opt("The rate new leaders are approved with, a fraction (0 to 1).")
+    payment_window_minutes: int | None = _opt("How long a PREPAID order may wait for payment (1 to 1440).")
+    pickup_window_days: int | None = _opt("Days after the pickup date customers may still collect (1 to 60).")
+    commission_freeze_days: int | None = _opt("Days a commission stays frozen after pickup (0 to 90).")
+    after_sales_window_hours: int | None = _opt("Hours after pickup a refund or return may be asked for "
+                                                "(0 to 720).")
+    shortage_policy: ShortagePolicyEnum | None = _opt("Who goes without when a supplier delivers short.")
+    withdrawal_minimum: Decimal | None = _opt("The smallest withdrawal, a decimal string in the tenant's "
+                                              "currency.")
+    withdrawal_fee_rate: Decimal | None = _opt("The fee kept from a withdrawal, a fraction (0 to 0.2).")
+    front_end_url_template: str | None = _opt("An https URL with placeholders for links to the brand's front "
+                                              "end; \"\" clears it.")
+    distribution_enabled: bool | None = _opt("Turn distribution commission for referrers on or off.")
+    distribution_level1_rate: Decimal | None = _opt("The direct referrer's rate, a fraction; with level 2 at "
+                                                    "most 0.3.")
+    distribution_level2_rate: Decimal | None = _opt("The second-level referrer's rate, a fraction; with level 1 "
+                                                    "at most 0.3.")
+    referral_binding: ReferralBindingEnum | None = _opt("Whether the first or the latest referrer keeps a "
+                                                        "customer.")
+    attribution_window_days: int | None = _opt("How many days a referral attributes orders (1 to 365).")
 
 
 @strawberry.type
@@ -299,7 +332,14 @@ class AccountsQuery:
 
     @strawberry.field(description="Admins: the tenant's API keys, revoked ones included; never a secret.")
     @admins
-    async def api_keys(self, info: Info, first: int | None = 20, after: str | None = None) -> Connection[ApiKey]:
+    async def api_keys(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
+    ) -> Connection[ApiKey]:
         context = info.context
         size = check_page(first, after)
         async with serial_session(context) as session:
@@ -396,7 +436,9 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Admins: the key is refused from its next request on.")
     @admins
-    async def api_key_revoke(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
+    async def api_key_revoke(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The ApiKey's ID.")]
+    ) -> ApiKeyPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
@@ -407,7 +449,10 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Admins: the tenant's settings; only the fields given change.")
     @admins
-    async def tenant_update(self, info: Info, input: TenantUpdateInput) -> TenantPayload:
+    async def tenant_update(
+        self, info: Info,
+        input: Annotated[TenantUpdateInput, strawberry.argument(description="The settings to change.")],
+    ) -> TenantPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
@@ -426,7 +471,13 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Any signed-in user: returns a new token; the older ones stop working.")
     @signed_in
-    async def password_change(self, info: Info, current_password: str, new_password: str) -> AuthPayload:
+    async def password_change(
+        self,
+        info: Info,
+        current_password: Annotated[str, strawberry.argument(description="The password in use now.")],
+        new_password: Annotated[str, strawberry.argument(description="The new password (the same rules as at "
+                                                                     "registration).")],
+    ) -> AuthPayload:
         context = info.context
         tenant = context.tenant
 
@@ -445,7 +496,10 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Admins: a one-time code for the user to set a new password with.")
     @admins
-    async def password_reset_issue(self, info: Info, user_id: strawberry.ID) -> PasswordResetPayload:
+    async def password_reset_issue(
+        self, info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The User's ID, in this tenant.")],
+    ) -> PasswordResetPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
@@ -459,7 +513,14 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Anonymous, with X-Tenant: a new password with a one-time code.")
     @public
-    async def password_reset(self, info: Info, login: str, code: str, new_password: str) -> AuthPayload:
+    async def password_reset(
+        self,
+        info: Info,
+        login: Annotated[str, strawberry.argument(description="The user's phone number or e-mail.")],
+        code: Annotated[str, strawberry.argument(description="The code from passwordResetIssue; works once, until "
+                                                             "expiresAt (else INVALID_CREDENTIALS).")],
+        new_password: Annotated[str, strawberry.argument(description="The new password.")],
+    ) -> AuthPayload:
         context = info.context
         tenant = context.tenant
 

@@ -4,6 +4,7 @@ its CSV download (GET /exports/audit-log.csv, the same filters as query paramete
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import strawberry
@@ -30,15 +31,17 @@ _ADMINS = Permission(ADMINS)
 @strawberry.type(name="AuditEntry", description="One change by an operator, leader, supplier, API key "
                  "or the platform; entries of a tenant are hash-chained.")
 class AuditEntry(Node):
-    id: strawberry.ID
-    at: datetime
+    id: strawberry.ID = strawberry.field(description="The entry's global ID.")
+    at: datetime = strawberry.field(description="When the change was made.")
     actor_kind: str = strawberry.field(description="admin, leader, supplier, api_key or platform.")
     actor_id: strawberry.ID | None = strawberry.field(description="A User's or an ApiKey's ID.")
     operation: str = strawberry.field(description="The mutation, e.g. orderMarkPaid.")
-    object_id: strawberry.ID | None
+    object_id: strawberry.ID | None = strawberry.field(description="The global ID of the object changed; null "
+                                                                   "when the operation changed no single object.")
     changes: str | None = strawberry.field(
         description="JSON: the mutation's input and the rows it changed, secrets removed, phones masked.")
-    request_id: str | None
+    request_id: str | None = strawberry.field(description="The request id of the call, as in the X-Request-Id "
+                                                          "header and the logs.")
     sequence: int = strawberry.field(description="Its place in the tenant's chain: 1, 2, 3...")
 
     @classmethod
@@ -52,13 +55,16 @@ class AuditEntry(Node):
         )
 
 
-@strawberry.input(name="AuditLogFilter")
+@strawberry.input(name="AuditLogFilter", description="Which entries auditLog returns; the fields given must "
+                  "all match.")
 class AuditLogFilter:
-    operation: str | None = None
-    actor_id: strawberry.ID | None = None
-    object_id: strawberry.ID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    operation: str | None = strawberry.field(default=None, description="The mutation's name, e.g. offerUpdate.")
+    actor_id: strawberry.ID | None = strawberry.field(default=None, description="A User's or an ApiKey's ID: "
+                                                      "what they did.")
+    object_id: strawberry.ID | None = strawberry.field(default=None, description="An object's global ID: what "
+                                                       "was done to it.")
+    since: datetime | None = strawberry.field(default=None, description="Entries at or after this time.")
+    until: datetime | None = strawberry.field(default=None, description="Entries before this time (exclusive).")
 
 
 _ACTOR_TABLES = {"User": "app_user", "ApiKey": "api_key"}
@@ -106,7 +112,14 @@ class AuditQuery:
                       "changed, newest first.")
     @admins
     async def audit_log(
-        self, info: Info, filter: AuditLogFilter | None = None, first: int | None = 20, after: str | None = None,
+        self,
+        info: Info,
+        filter: Annotated[AuditLogFilter | None, strawberry.argument(description="Only the entries matching; "
+                                                                             "all of them if left out.")] = None,
+        first: Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                                     "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
+                                                                     "leave it out for the first page.")] = None,
     ) -> Connection[AuditEntry]:
         context = info.context
         size = check_page(first, after)

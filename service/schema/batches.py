@@ -371,24 +371,28 @@ class BatchCreateInput:
         default_factory=list, description="The offers; more can be added while the batch is DRAFT or SCHEDULED.")
 
 
-@strawberry.input
+@strawberry.input(description="A batch's changes: only the fields given change; the new window (opensAt, "
+                              "closesAt, pickupDate) is checked as a whole, as at creation.")
 class BatchUpdateInput:
-    """Only the fields given change; the window is checked as a whole."""
+    title: str | None = strawberry.field(default=None, description="The new title.")
+    opens_at: datetime | None = strawberry.field(default=None, description="When the batch opens for orders.")
+    closes_at: datetime | None = strawberry.field(default=None, description="The cutoff: orders are taken until "
+                                                                            "then; after opensAt.")
+    pickup_date: date | None = strawberry.field(default=None, description="The local date (tenant's time zone) "
+                                                                          "the goods can be collected; not before "
+                                                                          "the cutoff.")
 
-    title: str | None = None
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
-    pickup_date: date | None = None
 
-
-@strawberry.input
+@strawberry.input(description="An offer's changes: only the fields given change; left out or null keeps "
+                              "the current value.")
 class OfferUpdateInput:
-    """Only the fields given change; stockLimit cannot go below what is sold."""
-
-    price: Decimal | None = None
-    stock_limit: int | None = None
-    per_customer_limit: int | None = None
-    min_group_quantity: int | None = None
+    price: Decimal | None = strawberry.field(default=None, description="The new unit price as a decimal string.")
+    stock_limit: int | None = strawberry.field(default=None, description="How many can be sold in all; not below "
+                                                                          "what is already sold.")
+    per_customer_limit: int | None = strawberry.field(default=None, description="How many one customer may "
+                                                                                "buy.")
+    min_group_quantity: int | None = strawberry.field(default=None, description="The least quantity sold for the "
+                                                                                "offer to go ahead.")
 
 
 @strawberry.type(description="The result of a batch mutation.")
@@ -489,7 +493,12 @@ class BatchesMutation:
 
     @strawberry.mutation(description="Admins: edits a DRAFT or SCHEDULED batch; it opens and closes at the new times.")
     @admins
-    async def batch_update(self, info: Info, id: strawberry.ID, input: BatchUpdateInput) -> BatchPayload:
+    async def batch_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+        input: Annotated[BatchUpdateInput, strawberry.argument(description="The changes.")],
+    ) -> BatchPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -503,7 +512,12 @@ class BatchesMutation:
 
     @strawberry.mutation(description="Admins: edits an offer while its batch is DRAFT or SCHEDULED.")
     @admins
-    async def offer_update(self, info: Info, id: strawberry.ID, input: OfferUpdateInput) -> OfferPayload:
+    async def offer_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The offer's global ID.")],
+        input: Annotated[OfferUpdateInput, strawberry.argument(description="The changes.")],
+    ) -> OfferPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:

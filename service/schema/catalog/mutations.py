@@ -147,7 +147,12 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Admins: replaces the supplier's name and contact e-mail.")
     @admins
-    async def supplier_update(self, info: Info, id: strawberry.ID, input: SupplierInput) -> SupplierPayload:
+    async def supplier_update(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The supplier's global ID.")],
+        input: Annotated[SupplierInput, strawberry.argument(description="The new name and contact e-mail.")],
+    ) -> SupplierPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -161,7 +166,9 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Admins: no new products or offers of this supplier; what exists stays.")
     @admins
-    async def supplier_archive(self, info: Info, id: strawberry.ID) -> SupplierPayload:
+    async def supplier_archive(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The supplier's global ID.")]
+    ) -> SupplierPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -174,7 +181,9 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Admins: offered no more and out of the catalog's lists; orders keep it.")
     @admins
-    async def product_archive(self, info: Info, id: strawberry.ID) -> ProductPayload:
+    async def product_archive(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The product's global ID.")]
+    ) -> ProductPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:

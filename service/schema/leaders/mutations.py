@@ -274,7 +274,9 @@ class LeadersMutation:
 
     @strawberry.mutation(description="Admins: a suspended leader approved again, with the rate they had.")
     @admins
-    async def leader_reinstate(self, info: Info, id: strawberry.ID) -> LeaderPayload:
+    async def leader_reinstate(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The leader's global ID.")]
+    ) -> LeaderPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
@@ -287,7 +289,11 @@ class LeadersMutation:
 
     @strawberry.mutation(description="The point's approved leader, or admins: no new orders, out of public lists.")
     @requires(ADMINS, Caller.LEADER)
-    async def pickup_point_deactivate(self, info: Info, id: strawberry.ID) -> PickupPointPayload:
+    async def pickup_point_deactivate(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The pickup point's global ID.")],
+    ) -> PickupPointPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
