@@ -76,7 +76,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_timer: TimerHandle | None = None
         self._address = ""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # the base's signature differs; we are called as the base is
         super().connection_made(transport)
         self._address = self.client[0] if self.client else ""
         self._await_headers()

@@ -254,7 +254,7 @@ async def subscription_deliveries(
     found: dict[UUID, list[DeliveryView]] = {s: [] for s in subscription_ids}
     for row in rows:
         view = _view(row)
-        found[view.delivery.subscription_id].append(view)  # type: ignore[index]
+        found[view.delivery.subscription_id].append(view)  # type: ignore[index]  # rows were selected by these subscription ids
     return found
 
 

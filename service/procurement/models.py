@@ -168,7 +168,7 @@ class Commission(SQLModel, table=True):
     created_at: datetime = created_at()
 
 
-SQLModel.metadata.remove(Commission.__table__)  # type: ignore[attr-defined]
+SQLModel.metadata.remove(Commission.__table__)  # type: ignore[attr-defined]  # a marker attribute on our own function or object
 
 
 class BatchClose(SQLModel, table=True):

@@ -74,7 +74,7 @@ def get_loader(context: Context, cls: type[L]) -> L:
     """One instance of each DataLoader per request, kept in `context.loaders` under its name."""
     loader = context.loaders.get(cls.__name__)
     if loader is None:
-        loader = context.loaders[cls.__name__] = cls(context)  # type: ignore[call-arg]
+        loader = context.loaders[cls.__name__] = cls(context)  # type: ignore[call-arg]  # strawberry types' generated __init__ is not visible to mypy
     return loader
 
 
@@ -256,7 +256,7 @@ def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -
 
     def declare(fn: FnT) -> FnT:
         if permission.allowed == EVERYONE:
-            fn.__permission__ = permission  # type: ignore[attr-defined]
+            fn.__permission__ = permission  # type: ignore[attr-defined]  # a marker attribute on our own function or object
             return fn
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"{fn.__qualname__}: a restricted root field's resolver must be async")
@@ -282,8 +282,8 @@ def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -
                 raise denied
             return payload[0](errors=[UserError.of(FieldError(ErrorCode.FORBIDDEN, denied.message))])
 
-        checked.__permission__ = permission  # type: ignore[attr-defined]
-        return checked  # type: ignore[return-value]
+        checked.__permission__ = permission  # type: ignore[attr-defined]  # a marker attribute on our own function or object
+        return checked  # type: ignore[return-value]  # the wrapper keeps the resolver's signature for strawberry
 
     return declare
 

@@ -181,7 +181,7 @@ async def visible_batch(context: Context, batch_id: UUID) -> models.Batch | None
 class Batch(Node):
     id: strawberry.ID = strawberry.field(description="The batch's global ID.")
     title: str = strawberry.field(description="The title customers see.")
-    status: BatchStatus = strawberry.field(description="Where the batch is in its lifecycle.")  # type: ignore[valid-type]
+    status: BatchStatus = strawberry.field(description="Where the batch is in its lifecycle.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     opens_at: datetime = strawberry.field(description="When the batch opens for orders (the scheduler opens a "
                                                       "SCHEDULED batch then).")
     closes_at: datetime = strawberry.field(description="The cutoff: orders are accepted until this instant, by the "
@@ -226,7 +226,7 @@ class Offer(Node):
     min_group_quantity: int = strawberry.field(description="The offer goes ahead only if at least this many are sold "
                                                            "by the cutoff; else its lines are cancelled and "
                                                            "refunded.")
-    status: OfferStatus = strawberry.field(description="ACTIVE while the batch takes orders; "  # type: ignore[valid-type]
+    status: OfferStatus = strawberry.field(description="ACTIVE while the batch takes orders; "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
                                                        "CONFIRMED or BELOW_MINIMUM after the "
                                                        "close.")
     row: strawberry.Private[models.Offer]
@@ -303,7 +303,7 @@ class BatchesQuery:
     async def batches(
         self,
         info: Info,
-        status: Annotated[list[BatchStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+        status: Annotated[list[BatchStatus] | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
             description="Only batches in these statuses.")] = None,
         first: Annotated[int | None, strawberry.argument(
             description="How many items to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).",

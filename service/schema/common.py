@@ -17,7 +17,7 @@ from service.money import from_minor
 def describe_values(enum: type[Enum], descriptions: dict[str, str]) -> None:
     """Descriptions of a registered enum's values: the domain's enums stay plain `str` enums (a
     `strawberry.enum_value` member would not be the string it stands for)."""
-    for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]  # a marker attribute on our own function or object
         value.description = descriptions.get(value.name, value.description)
 
 

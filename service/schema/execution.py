@@ -60,7 +60,7 @@ def preset(attribute: str) -> Callable[[F], F]:
     The resolver must return that value itself when it is set, so both paths agree."""
 
     def mark(fn: F) -> F:
-        fn.__preset__ = attribute  # type: ignore[attr-defined]
+        fn.__preset__ = attribute  # type: ignore[attr-defined]  # a marker attribute on our own function or object
         return fn
 
     return mark

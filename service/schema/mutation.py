@@ -32,7 +32,7 @@ async def run_mutation(
         async with session.begin_nested():
             fields = await action(session)
     except UserErrors as e:
-        return payload(errors=user_errors(e))  # type: ignore[call-arg]
+        return payload(errors=user_errors(e))  # type: ignore[call-arg]  # strawberry types' generated __init__ is not visible to mypy
     except PermissionDenied as e:
-        return payload(errors=[UserError.of(FieldError(ErrorCode.FORBIDDEN, e.message))])  # type: ignore[call-arg]
-    return payload(errors=[], **fields)  # type: ignore[call-arg]
+        return payload(errors=[UserError.of(FieldError(ErrorCode.FORBIDDEN, e.message))])  # type: ignore[call-arg]  # strawberry types' generated __init__ is not visible to mypy
+    return payload(errors=[], **fields)  # type: ignore[call-arg]  # strawberry types' generated __init__ is not visible to mypy

@@ -56,7 +56,7 @@ DeliveryChannel = strawberry.enum(DeliveryChannelEnum, name="DeliveryChannel")
 @strawberry.type(name="Notification", description="An in-app notification of an event for the caller.")
 class Notification(Node):
     id: strawberry.ID = strawberry.field(description="The notification's global ID.")
-    event: WebhookEvent = strawberry.field(description="The event it reports.")  # type: ignore[valid-type]
+    event: WebhookEvent = strawberry.field(description="The event it reports.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     title: str = strawberry.field(description="A short title, in Chinese and English.")
     body: str = strawberry.field(description="The text, in Chinese and English.")
     created_at: datetime = strawberry.field(description="When it was made.")
@@ -77,9 +77,9 @@ class Notification(Node):
 @strawberry.type(name="WebhookDelivery", description="One event sent to one subscription, with its retries.")
 class WebhookDelivery:
     id: strawberry.ID = strawberry.field(description="The delivery's ID.")
-    event: WebhookEvent = strawberry.field(description="The event delivered.")  # type: ignore[valid-type]
+    event: WebhookEvent = strawberry.field(description="The event delivered.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     webhook_id: str = strawberry.field(description="The `webhook-id` header: the same on every attempt.")
-    status: DeliveryStatus = strawberry.field(description="Sent, waiting for a retry, or given up.")  # type: ignore[valid-type]
+    status: DeliveryStatus = strawberry.field(description="Sent, waiting for a retry, or given up.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     attempts: int = strawberry.field(description="How many times sending was tried.")
     last_status_code: int | None = strawberry.field(description="The HTTP status of the last attempt; null when "
                                                                 "there was no answer.")
@@ -119,9 +119,9 @@ def _attempts(view: webhooks.DeliveryView) -> dict:
 @strawberry.type(name="EmailDelivery", description="One event's e-mail to one address, with its retries.")
 class EmailDelivery:
     id: strawberry.ID = strawberry.field(description="The delivery's ID.")
-    event: WebhookEvent = strawberry.field(description="The event the e-mail reports.")  # type: ignore[valid-type]
+    event: WebhookEvent = strawberry.field(description="The event the e-mail reports.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     to: str = strawberry.field(description="The recipient's address (a supplier's or a leader's).")
-    status: DeliveryStatus = strawberry.field(description="Sent, waiting for a retry, or given up.")  # type: ignore[valid-type]
+    status: DeliveryStatus = strawberry.field(description="Sent, waiting for a retry, or given up.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     attempts: int = strawberry.field(description="How many times sending was tried.")
     last_error: str | None = strawberry.field(description="The SMTP server's answer to the last failed attempt.")
     last_attempt_at: datetime | None = strawberry.field(description="When the last attempt ran; null before the first.")
@@ -140,7 +140,7 @@ class EmailDelivery:
 class WebhookSubscription(Node):
     id: strawberry.ID = strawberry.field(description="The subscription's global ID.")
     url: str = strawberry.field(description="Where events are POSTed.")
-    events: list[WebhookEvent] = strawberry.field(description="The events it receives.")  # type: ignore[valid-type]
+    events: list[WebhookEvent] = strawberry.field(description="The events it receives.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     active: bool = strawberry.field(description="Whether deliveries are sent.")
     created_at: datetime = strawberry.field(description="When it was created.")
     row: strawberry.Private[SubscriptionRow]
@@ -160,7 +160,7 @@ class WebhookSubscription(Node):
     async def deliveries(
         self,
         info: Info,
-        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
             description="Only deliveries in these statuses.")] = None,
         first: Annotated[int | None, strawberry.argument(description="How many, newest first.")] = 20,
     ) -> list[WebhookDelivery]:
@@ -199,13 +199,13 @@ class DeliveriesBySubscriptionLoader(DataLoader[DeliveriesKey, list[webhooks.Del
 @strawberry.input(description="A new webhook subscription.")
 class WebhookSubscriptionInput:
     url: str = strawberry.field(description="An https URL at a public address.")
-    events: list[WebhookEvent] = strawberry.field(description="The events to receive, at least one.")  # type: ignore[valid-type]
+    events: list[WebhookEvent] = strawberry.field(description="The events to receive, at least one.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
 
 
 @strawberry.input(description="What to change; left out: unchanged.")
 class WebhookSubscriptionUpdateInput:
     url: str | None = strawberry.field(default=None, description="A new https URL.")
-    events: list[WebhookEvent] | None = strawberry.field(default=None, description="The new list of events.")  # type: ignore[valid-type]
+    events: list[WebhookEvent] | None = strawberry.field(default=None, description="The new list of events.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     active: bool | None = strawberry.field(default=None, description="Pause (false) or resume (true) deliveries.")
 
 
@@ -288,7 +288,7 @@ class NotifyQuery:
     async def email_deliveries(
         self,
         info: Info,
-        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+        status: Annotated[list[DeliveryStatus] | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
             description="Only deliveries in these statuses.")] = None,
         to: Annotated[str | None, strawberry.argument(description="Only e-mails to this address.")] = None,
         first: Annotated[int | None, strawberry.argument(description="How many, newest first (at most 100).")] = 20,

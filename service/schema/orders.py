@@ -110,7 +110,7 @@ class OrderLine:
     id: strawberry.ID = strawberry.field(description="The line's ID (give it to orderRefund).")
     product_name: str = strawberry.field(description="Snapshot at order time.")
     quantity: int = strawberry.field(description="How many units.")
-    status: OrderLineStatus = strawberry.field(description="ACTIVE, or CANCELLED (refunded, or its "  # type: ignore[valid-type]
+    status: OrderLineStatus = strawberry.field(description="ACTIVE, or CANCELLED (refunded, or its "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
                                                            "offer fell below its minimum).")
     row: strawberry.Private[models.OrderLine]
     currency: strawberry.Private[str]
@@ -148,7 +148,7 @@ class Order(Node):
     id: strawberry.ID = strawberry.field(description="The order's global ID.")
     number: str = strawberry.field(description="Short human number, unique in the tenant.")
     customer_name: str = strawberry.field(description="The customer's display name.")
-    status: OrderStatus = strawberry.field(description="Where the order is in its lifecycle.")  # type: ignore[valid-type]
+    status: OrderStatus = strawberry.field(description="Where the order is in its lifecycle.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     payment_reference: str | None = strawberry.field(description="The payment provider's reference given to "
                                                                  "orderMarkPaid; null until paid.")
     placed_at: datetime = strawberry.field(description="When it was placed.")
@@ -237,7 +237,7 @@ class OrdersQuery:
         pickup_point_id: Annotated[strawberry.ID | None, strawberry.argument(
             description="Only orders for this pickup point.",
         )] = None,
-        status: Annotated[list[OrderStatus] | None, strawberry.argument(  # type: ignore[valid-type]
+        status: Annotated[list[OrderStatus] | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
             description="Only orders in these statuses.")] = None,
         first: Annotated[int | None, strawberry.argument(
             description="How many items to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).",
@@ -342,7 +342,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
         await context.commit_first()
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
-    return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]
+    return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
         customer_id, pickup_point_id, lines, input.idempotency_key))
 
 

@@ -162,7 +162,7 @@ class PurchaseOrderLine:
 class PurchaseOrder(Node):
     id: strawberry.ID = strawberry.field(description="The purchase order's global ID.")
     number: str = strawberry.field(description="Its number.")
-    status: PurchaseOrderStatus = strawberry.field(description="Where it is: sent, acknowledged, "  # type: ignore[valid-type]
+    status: PurchaseOrderStatus = strawberry.field(description="Where it is: sent, acknowledged, "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
                                                                "shipped.")
     created_at: datetime = strawberry.field(description="When the close made it.")
     acknowledged_at: datetime | None = strawberry.field(description="When the supplier acknowledged it; null before.")
@@ -283,7 +283,7 @@ async def _point_for_leader_or_admin(context: Context, batch_id: str, pickup_poi
                                                 "order time) times the goods value, rounded half-up per line.")
 class Commission(Node):
     id: strawberry.ID = strawberry.field(description="The commission's global ID.")
-    status: CommissionStatus = strawberry.field(description="Pending until the order is picked up, "  # type: ignore[valid-type]
+    status: CommissionStatus = strawberry.field(description="Pending until the order is picked up, "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
                                                             "then earned; reversed for refunded "
                                                             "lines.")
     rate: Decimal = strawberry.field(description="The leader's commission rate when the order was placed, a fraction "

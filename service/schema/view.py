@@ -71,7 +71,7 @@ class GraphQLView(GraphQL):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
-    async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]
+    async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]  # the base's signature differs; we are called as the base is
         request.state.request_id = request_id_from(request.headers.get("x-request-id"))
         try:
             if request.method in ("GET", "POST") and not self._is_ide_request(request):
@@ -153,7 +153,7 @@ class GraphQLView(GraphQL):
             and "query" not in request.query_params
         )
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]  # the base's signature differs; we are called as the base is
         principal = getattr(request.state, "principal", None)
         if principal is None:
             principal = await resolve_principal(request.headers)
