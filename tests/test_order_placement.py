@@ -53,6 +53,46 @@ def test_only_an_enabled_customer_account_orders(gql, tenant, owner_db, make_cus
     assert offer_state(owner_db, batch["offers"][0]["id"]) == (1, 5, 1)
 
 
+def test_order_place_checks_the_account_in_its_own_statement(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
+    """orderPlace alone skips the request's account check: place_order() makes it, token version
+    included, and a refusal is answered as the check before execution answers it (401)."""
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, stockLimit=5)])
+    customer = make_customer(tenant)
+    assert gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)["orderPlace"][
+        "errors"] == []
+    # a password changed elsewhere: the token is older than the account's token version
+    owner_db.execute("UPDATE app_user SET token_version = token_version + 1 WHERE id = %s",
+                     (_uuid(customer.user_id),))
+    alone = gql.post(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=customer.token)
+    assert alone.status_code == 401 and alone.json()["errors"][0]["extensions"]["code"] == "TOKEN_EXPIRED"
+    # the same with a field that needs the check before execution
+    both = ORDER_PLACE.rstrip().removesuffix("}") + ' orderCancel(id: "T3JkZXI6MA==") { errors { code } } }'
+    mixed = gql.post(both, place_input(batch, world, [(0, 1)]), token=customer.token)
+    assert mixed.status_code == 401 and mixed.json()["errors"][0]["extensions"]["code"] == "TOKEN_EXPIRED"
+    assert offer_state(owner_db, batch["offers"][0]["id"]) == (1, 5, 1)  # nothing more was sold
+
+
+def test_only_order_place_documents_skip_the_request_account_check() -> None:
+    from service.schema import schema
+    from service.schema.view import GraphQLView, _only_fields
+
+    view = GraphQLView(schema())
+    assert view._own_check_fields() == {"orderPlace"}
+    assert _only_fields("mutation { orderPlace(input: {}) { errors { code } } }", view._own_check_fields())
+    assert _only_fields("mutation { a: orderPlace(input: {}) { errors { code } } "
+                        "b: orderPlace(input: {}) { errors { code } } }", view._own_check_fields())
+    for document in (
+        "mutation { orderPlace(input: {}) { errors { code } } me { userId } }",  # another field
+        "mutation { ...F } fragment F on Mutation { orderPlace(input: {}) { errors { code } } }",
+        "mutation { orderPlace(input: {}) @include(if: true) { errors { code } } }",
+        "query { orderPlace }",  # not a mutation
+        "mutation A { orderPlace(input: {}) { errors { code } } } query B { me { userId } }",
+        "mutation { orderPlace(",  # does not parse: checked, and refused by validation later
+    ):
+        assert not _only_fields(document, view._own_check_fields()), document
+
+
 def test_cancel_then_order_in_one_document(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
     """The placement runs on a connection of its own: what the request already wrote (and
     locked) commits first, so it neither waits on its own request nor is lost."""

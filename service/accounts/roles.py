@@ -24,6 +24,10 @@ def account_gone() -> AuthError:
     return AuthError("INVALID_TOKEN", "The account behind this token no longer exists or is disabled.")
 
 
+def token_expired() -> AuthError:
+    return AuthError("TOKEN_EXPIRED", "The password was changed; sign in again.")
+
+
 def _roles(kind: str, supplier_id: UUID | None, leader_status: str | None) -> frozenset[Role]:
     roles = {_KIND_ROLE[AccountKind(kind)]}
     if leader_status == "APPROVED":  # a pending, suspended or rejected leader is a customer
@@ -46,15 +50,18 @@ async def account_roles(tenant_id: UUID, user_id: UUID, token_version: int = 0) 
     if row is None:
         raise account_gone()
     if row[3] != token_version:
-        raise AuthError("TOKEN_EXPIRED", "The password was changed; sign in again.")
+        raise token_expired()
     return _roles(row[0], row[1], row[2])
 
 
-async def load_roles(session: AsyncSession, user_id: UUID) -> frozenset[Role]:
+async def load_roles(session: AsyncSession, user_id: UUID, token_version: int | None = None) -> frozenset[Role]:
+    """The roles, in the request's session; `token_version`: refuse a token older than the
+    account's last password change, as account_roles does."""
     row = (
         await session.execute(
             text(
-                "SELECT u.kind, u.disabled_at, u.supplier_id, l.status AS leader_status FROM app_user u"
+                "SELECT u.kind, u.disabled_at, u.supplier_id, u.token_version, l.status AS leader_status"
+                " FROM app_user u"
                 " LEFT JOIN leader l ON l.tenant_id = u.tenant_id AND l.user_id = u.id WHERE u.id = :id"
             ),
             {"id": user_id},
@@ -62,4 +69,6 @@ async def load_roles(session: AsyncSession, user_id: UUID) -> frozenset[Role]:
     ).first()
     if row is None or row.disabled_at is not None:
         raise account_gone()
+    if token_version is not None and row.token_version != token_version:
+        raise token_expired()
     return _roles(row.kind, row.supplier_id, row.leader_status)

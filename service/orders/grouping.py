@@ -217,4 +217,5 @@ def _count(placer: _Placer, orders: int) -> None:
 async def _alone(tenant: TenantInfo, batch_id: UUID, request: OrderRequest) -> Placed:
     return await run_alone(lambda conn: placement.place_order_alone(
         conn, tenant=tenant, customer_id=request.customer_id, batch_id=batch_id,
-        pickup_point_id=request.pickup_point_id, lines=request.lines, idempotency_key=request.idempotency_key))
+        pickup_point_id=request.pickup_point_id, lines=request.lines, idempotency_key=request.idempotency_key,
+        token_version=request.token_version))

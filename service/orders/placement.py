@@ -41,7 +41,7 @@ from sqlalchemy.orm import configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class
 
 from service.accounts.models import PaymentMode
-from service.accounts.roles import account_gone
+from service.accounts.roles import account_gone, token_expired
 from service.db import execute_prepared, execute_prepared_rows
 from service.errors import Collector, ErrorCode, FieldError, PermissionDenied, UserErrors, fail
 from service.memo import MISSING, ByIdentity
@@ -55,6 +55,7 @@ BATCH_CLOSED_SQLSTATE = "GB001"  # raised by the order_cutoff_check() trigger
 REFUSED_SQLSTATE = "GB002"  # place_order(): DETAIL is the JSON list of errors
 ACCOUNT_GONE_SQLSTATE = "GB003"
 NOT_A_CUSTOMER_SQLSTATE = "GB004"
+TOKEN_EXPIRED_SQLSTATE = "GB005"  # the token is older than the account's last password change
 NOT_A_CUSTOMER = "Only customers place and cancel orders."
 # Prices are capped (service/validation.py MAX_MONEY) so an order's total fits bigint; an offer priced
 # before the cap can still overflow it, and that is the customer's input too large, not a fault.
@@ -130,10 +131,11 @@ def clean(
 _ARGUMENTS = (
     "CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid[]), "
     "CAST({} AS int[]), CAST({} AS text), CAST({} AS text), CAST({} AS text), CAST({} AS text), "
-    "CAST({} AS text), CAST({} AS text), CAST({} AS numeric), CAST({} AS boolean), CAST({} AS boolean)"
+    "CAST({} AS text), CAST({} AS text), CAST({} AS numeric), CAST({} AS boolean), CAST({} AS boolean), "
+    "CAST({} AS int)"
 )
 _NAMES = ("t", "customer", "batch", "point", "offers", "quantities", "key", "hash", "number", "code",
-          "status", "currency", "rate", "check", "alone")
+          "status", "currency", "rate", "check", "alone", "version")
 _PLACE = "SELECT r.replayed, (r.placed).* FROM place_order({}) AS r"
 _PLACE_DRIVER_SQL = _PLACE.format(_ARGUMENTS.format(*(f"${i}" for i in range(1, len(_NAMES) + 1)))).encode()
 _PLACE_TEXT = text(_PLACE.format(_ARGUMENTS.format(*(f":{n}" for n in _NAMES))))
@@ -149,13 +151,14 @@ def _arguments(
     number: str,
     check_customer: bool,
     alone: bool,
+    token_version: int | None = None,
 ) -> tuple[Any, ...]:
     status = OrderStatus.PENDING_PAYMENT if tenant.payment_mode is PaymentMode.PREPAID else OrderStatus.PLACED
     return (
         tenant.id, customer_id, batch_id, pickup_point_id, [line.offer_id for line in lines],
         [line.quantity for line in lines], idempotency_key, request_hash(batch_id, pickup_point_id, lines),
         number, new_pickup_code(), status.value, tenant.currency, tenant.default_commission_rate, check_customer,
-        alone,
+        alone, token_version,
     )
 
 
@@ -190,6 +193,8 @@ def _refusal_of(state: str | None, detail: str | None) -> Exception | None:
         return account_gone()
     if state == NOT_A_CUSTOMER_SQLSTATE:
         return PermissionDenied(NOT_A_CUSTOMER)
+    if state == TOKEN_EXPIRED_SQLSTATE:
+        return token_expired()
     if state == NUMERIC_OVERFLOW_SQLSTATE:
         return fail(ErrorCode.INVALID, "The order's total is too large: order fewer units.", ["lines"])
     return None
@@ -234,15 +239,17 @@ async def place_order_alone(
     lines: Sequence[LineSpec],
     idempotency_key: str,
     check_customer: bool = True,
+    token_version: int | None = None,
 ) -> Placed:
     """Places and commits: `conn` is a psycopg connection in autocommit, so the statement is the
     order's whole transaction. `check_customer`: refuse an account that is missing, disabled
-    (AuthError) or not a customer's (PermissionDenied)."""
+    (AuthError) or not a customer's (PermissionDenied); with `token_version`, also a token older
+    than the account's last password change (AuthError): the whole check a request makes."""
     clean(batch_id, pickup_point_id, lines, idempotency_key)
     number = await take_order_number(conn, tenant.id)
     # alone: this statement is the transaction, so place_order() makes the commit-time cutoff check.
     arguments = _arguments(tenant, customer_id, batch_id, pickup_point_id, lines, idempotency_key, number,
-                           check_customer, True)
+                           check_customer, True, token_version)
     try:
         # As text: every parameter is cast in the statement, and text skips the driver's search
         # for a dumper per value and per array element.
@@ -293,6 +300,7 @@ class OrderRequest:
     pickup_point_id: UUID | None
     lines: Sequence[LineSpec]
     idempotency_key: str
+    token_version: int | None = None  # the caller's token: place_order() checks the account with it
 
 
 # place_order_group(): each order as place_order() alone would place it, the group committed at once.
@@ -300,7 +308,8 @@ _PLACE_MANY_DRIVER_SQL = (
     b"SELECT r.n, r.error_state, r.error_detail, r.replayed, (r.placed).* FROM place_order_group("
     b"CAST($1 AS uuid), CAST($2 AS uuid), CAST($3 AS uuid[]), CAST($4 AS uuid[]), CAST($5 AS int[]), "
     b"CAST($6 AS uuid[]), CAST($7 AS int[]), CAST($8 AS text[]), CAST($9 AS text[]), CAST($10 AS text[]), "
-    b"CAST($11 AS text[]), CAST($12 AS text), CAST($13 AS text), CAST($14 AS numeric), CAST($15 AS int)) AS r"
+    b"CAST($11 AS text[]), CAST($12 AS text), CAST($13 AS text), CAST($14 AS numeric), CAST($15 AS int), "
+    b"CAST($16 AS int[])) AS r"
 )
 _REPLAYED_AT = 3  # n, error_state, error_detail, replayed, the order's columns
 
@@ -337,6 +346,7 @@ async def place_orders_together(
         _text_array(numbers),
         _text_array([new_pickup_code() for _ in requests]),
         status.value, tenant.currency, str(tenant.default_commission_rate), str(lock_wait_ms),
+        "{" + ",".join("NULL" if r.token_version is None else str(r.token_version) for r in requests) + "}",
     ]
     names, rows = await execute_prepared_rows(conn, b"groupbuy_place_order_group", _PLACE_MANY_DRIVER_SQL, params)
     outcomes: list[Placed | Exception | None] = [None] * len(requests)

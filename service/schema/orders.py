@@ -343,7 +343,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
-        customer_id, pickup_point_id, lines, input.idempotency_key))
+        customer_id, pickup_point_id, lines, input.idempotency_key, context.principal.token_version))
 
 
 @strawberry.type

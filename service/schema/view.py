@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException  # what strawberry answers with a status of its own
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql.language import OperationType as OperationTypeNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
@@ -23,9 +25,11 @@ from strawberry.types.graphql import OperationType
 from service.config import get_settings
 from service.errors import AuthError
 from service.logs import request_id_from
+from service.schema.access import permission_of
 from service.schema.context import Context
 from service.schema.extensions import mask_errors, refused_before, too_complex
-from service.tenants.resolution import resolve_principal
+from service.tenants.principal import Principal
+from service.tenants.resolution import check_principal, resolve_principal
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -37,6 +41,27 @@ def _content_type(header: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 _POST_OPERATIONS = OperationType.from_http("POST")
+_own_checks: dict[str, bool] = {}
+_ACCOUNT_REFUSALS = frozenset({"INVALID_TOKEN", "TOKEN_EXPIRED"})
+
+
+def _only_fields(query: str, names: frozenset[str]) -> bool:
+    """One mutation whose root selections are all fields among `names` (no fragments, no
+    directives: nothing that could add another field)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    operations = document.definitions
+    if len(operations) != 1 or not isinstance(operations[0], OperationDefinitionNode):
+        return False
+    operation = operations[0]
+    if operation.operation is not OperationTypeNode.MUTATION or operation.directives:
+        return False
+    selections = operation.selection_set.selections
+    return bool(selections) and all(
+        isinstance(s, FieldNode) and s.name.value in names and not s.directives for s in selections
+    )
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}
 
 
@@ -74,9 +99,11 @@ class GraphQLView(GraphQL):
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]  # the base's signature differs; we are called as the base is
         request.state.request_id = request_id_from(request.headers.get("x-request-id"))
         try:
+            plain = self._is_plain_post(request)
             if request.method in ("GET", "POST") and not self._is_ide_request(request):
-                request.state.principal = await resolve_principal(request.headers)
-            response = await self._plain_post(request) if self._is_plain_post(request) else None
+                # A plain POST's account check waits for its query: orderPlace makes it itself.
+                request.state.principal = await resolve_principal(request.headers, check_account=not plain)
+            response = await self._plain_post(request) if plain else None
             if response is None:
                 response = await super().run(request)
         except AuthError as e:  # refused before any resolver: still answered with the request id
@@ -99,6 +126,31 @@ class GraphQLView(GraphQL):
         return (_content_type(headers.get("content-type", ""))[0] == "application/json"
                 and not self._streams(headers.get("accept", "")))
 
+    def _checks_own_account(self, query: str) -> bool:
+        """Whether every field the document can run checks the caller's account in its own
+        statement (`@requires(..., roles_in_sql=True)`: orderPlace), so the request needs no
+        check of its own. Decided once per document text."""
+        found = _own_checks.get(query)
+        if found is None:
+            if len(_own_checks) >= 256:
+                _own_checks.clear()
+            found = _own_checks[query] = _only_fields(query, self._own_check_fields())
+        return found
+
+    def _own_check_fields(self) -> frozenset[str]:
+        if self._own_fields is None:
+            mutation = self.schema.get_type_by_name("Mutation")
+            names = self.schema.config.name_converter
+            fields = getattr(mutation, "fields", [])
+            self._own_fields = frozenset(
+                names.get_graphql_name(f) for f in fields
+                if f.base_resolver is not None
+                and getattr(permission_of(f.base_resolver.wrapped_func), "roles_in_sql", False)
+            )
+        return self._own_fields
+
+    _own_fields: frozenset[str] | None = None
+
     @staticmethod
     @lru_cache(maxsize=256)
     def _streams(accept: str) -> bool:
@@ -112,11 +164,17 @@ class GraphQLView(GraphQL):
         methods, transports, batches and sub-responses (~6 % of an orderPlace). None: a batch,
         which strawberry's path answers (the body stays cached on the request)."""
         data = self.parse_json(await request.body())
+        principal: Principal = request.state.principal
         if isinstance(data, list):
+            await check_principal(principal)
             return None
         query = data.get("query")
         if not isinstance(query, str | None):
             raise HTTPException(400, "The GraphQL operation's `query` must be a string or null, if provided.")
+        deferred = principal.roles is None and principal.user_id is not None
+        if deferred and not (query and self._checks_own_account(query)):
+            await check_principal(principal)
+            deferred = False
         if query and refused_before(query):  # answered as the first refusal was, unparsed
             message = too_complex(get_settings().max_query_cost)
             if _wants_graphql_response(request):
@@ -143,6 +201,13 @@ class GraphQLView(GraphQL):
             raise HTTPException(400, e.as_http_error_reason("POST")) from e
         except MissingQueryError as e:
             raise HTTPException(400, "No GraphQL query found in the request") from e
+        if deferred and result.errors:
+            # The account check orderPlace made in its statement refused it: answered as the
+            # check before execution answers (401, the code), not as a field's error.
+            for refused in result.errors:
+                code = (refused.extensions or {}).get("code")
+                if code in _ACCOUNT_REFUSALS:
+                    return error_response(request, code, refused.message, 401)
         response_data = await self.process_result(request, result)
         return Response(self.encode_json(response_data), status_code=200, media_type="application/json")
 

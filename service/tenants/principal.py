@@ -52,6 +52,9 @@ class Principal:
     api_key_id: UUID | None = None
     # Loaded on first use for users, so a refused request never touches the database.
     roles: frozenset[Role] | None = field(default=None)
+    # A user's token version; the account is checked against it with the roles (account_roles),
+    # or, for orderPlace, by place_order() itself.
+    token_version: int | None = None
 
     @property
     def is_platform(self) -> bool:

@@ -1,12 +1,14 @@
 -- A whole order placement in one statement (see migrations 0008, 0009, 0011 and 0012 for why each
 -- part is as it is). Refusals: SQLSTATE GB002 with DETAIL = a JSON array of {code, message, field};
 -- GB003: the account is missing or disabled; GB004: not a customer; GB001: past the cutoff;
--- GB011: in a group, an earlier order holds a slot of the offer.
--- Last changed by migration 0012; a change needs a migration carrying this whole text.
+-- GB011: in a group, an earlier order holds a slot of the offer; GB005: the token is older than the
+-- account's last password change (p_token_version, so orderPlace needs no account check of its own).
+-- Last changed by migration 0027; a change needs a migration carrying this whole text.
 CREATE OR REPLACE FUNCTION place_order(
   p_tenant uuid, p_customer uuid, p_batch uuid, p_point uuid, p_offers uuid[], p_quantities int[],
   p_key text, p_hash text, p_number text, p_code text, p_status text, p_currency text,
-  p_default_rate numeric, p_check_customer boolean, p_alone boolean DEFAULT false
+  p_default_rate numeric, p_check_customer boolean, p_alone boolean DEFAULT false,
+  p_token_version int DEFAULT NULL
 ) RETURNS TABLE (replayed boolean, placed customer_order)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET plan_cache_mode = force_generic_plan
@@ -34,7 +36,7 @@ DECLARE
 BEGIN
   PERFORM set_config('app.tenant_id', p_tenant::text, true);
 
-  SELECT u.kind, u.disabled_at, u.display_name INTO v_user
+  SELECT u.kind, u.disabled_at, u.display_name, u.token_version INTO v_user
     FROM app_user u WHERE u.tenant_id = p_tenant AND u.id = p_customer;
   IF p_check_customer THEN
     IF NOT FOUND OR v_user.disabled_at IS NOT NULL THEN
@@ -42,6 +44,9 @@ BEGIN
     END IF;
     IF v_user.kind IS DISTINCT FROM 'CUSTOMER' THEN
       RAISE EXCEPTION 'not a customer' USING ERRCODE = 'GB004';
+    END IF;
+    IF p_token_version IS NOT NULL AND v_user.token_version IS DISTINCT FROM p_token_version THEN
+      RAISE EXCEPTION 'token older than the password' USING ERRCODE = 'GB005';
     END IF;
   END IF;
 

@@ -1,11 +1,12 @@
 -- Several orders of one tenant's batch in one statement and one commit (migration 0012). One row
 -- per order, in the order given: n (1-based), error_state NULL and the order (replayed: its
 -- idempotency key had been used), or the SQLSTATE and DETAIL of what refused or gave it up.
--- Last changed by migration 0012; a change needs a migration carrying this whole text.
+-- p_token_version_each: each customer's token version (place_order's p_token_version), or NULL.
+-- Last changed by migration 0027; a change needs a migration carrying this whole text.
 CREATE OR REPLACE FUNCTION place_order_group(
   p_tenant uuid, p_batch uuid, p_customers uuid[], p_points uuid[], p_line_counts int[], p_offers uuid[],
   p_quantities int[], p_keys text[], p_hashes text[], p_numbers text[], p_codes text[], p_status text,
-  p_currency text, p_default_rate numeric, p_lock_wait_ms int
+  p_currency text, p_default_rate numeric, p_lock_wait_ms int, p_token_version_each int[] DEFAULT NULL
 ) RETURNS TABLE (n int, error_state text, error_detail text, replayed boolean, placed customer_order)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
 SET plan_cache_mode = force_generic_plan
@@ -30,7 +31,7 @@ BEGIN
       SELECT r.replayed, r.placed INTO v_r
         FROM place_order(p_tenant, p_customers[k], p_batch, p_points[k], v_offers,
                          p_quantities[v_first : v_first + v_count - 1], p_keys[k], p_hashes[k], p_numbers[k],
-                         p_codes[k], p_status, p_currency, p_default_rate, true, true) AS r;
+                         p_codes[k], p_status, p_currency, p_default_rate, true, true, p_token_version_each[k]) AS r;
       error_state := NULL;
       error_detail := NULL;
       replayed := v_r.replayed;
