@@ -37,6 +37,7 @@ from service.schema.access import (
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.common import Money, Node, UserError, describe_values, user_errors
 from service.schema.context import ADMIN_ROLES, Context
+from service.schema.inputs import built_once
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
 from service.schema.mutation import run_mutation
@@ -277,12 +278,14 @@ class OrdersQuery:
 
 
 # -- mutations ------------------------------------------------------------------------------
+@built_once
 @strawberry.input(description="One line of a new order.")
 class OrderLineInput:
     offer_id: strawberry.ID = strawberry.field(description="The offer's global ID, in the order's batch.")
     quantity: int = strawberry.field(description="How many units, at least 1.")
 
 
+@built_once
 @strawberry.input(description="A new order.")
 class OrderPlaceInput:
     batch_id: strawberry.ID = strawberry.field(description="The OPEN batch's global ID.")
