@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.config import get_settings
 from service.errors import Collector, ErrorCode, fail
 from service.notify.events import EVENT_NAMES
 from service.notify.models import Delivery, DeliveryStatus, WebhookSubscription
@@ -147,10 +148,25 @@ async def update_subscription(
     return subscription
 
 
-async def rotate_secret(session: AsyncSession, *, tenant_id: UUID, id: UUID | None) -> CreatedSubscription:
-    """A new secret, shown once; the old one stops signing at once (deliveries not yet sent,
-    retries included, are signed with the new one)."""
+MAX_OVERLAP_SECONDS = 30 * 86400
+
+
+async def rotate_secret(
+    session: AsyncSession, *, tenant_id: UUID, id: UUID | None, overlap_seconds: int | None = None
+) -> CreatedSubscription:
+    """A new secret, shown once. For `overlap_seconds` (default: the server's setting) the old
+    one signs as well, so the receiver can switch at its pace; 0 stops it at once. Deliveries not
+    yet sent, retries included, are signed with the new one (and the old, during the overlap)."""
+    if overlap_seconds is None:
+        overlap_seconds = get_settings().webhook_secret_overlap_seconds
+    if not 0 <= overlap_seconds <= MAX_OVERLAP_SECONDS:
+        raise fail(ErrorCode.INVALID, f"The overlap is between 0 and {MAX_OVERLAP_SECONDS} seconds.",
+                   ["overlapSeconds"])
     subscription = await _for_update(session, tenant_id, id)
+    until = (await session.execute(
+        text("SELECT clock_timestamp() + make_interval(secs => :s)"), {"s": overlap_seconds})).scalar_one()
+    subscription.previous_secret_version = subscription.secret_version if overlap_seconds else None
+    subscription.previous_secret_until = until if overlap_seconds else None
     subscription.secret_version += 1
     secret = subscription_secret(subscription.id, subscription.secret_version)
     subscription.secret_fingerprint = fingerprint(secret)

@@ -21,7 +21,8 @@ from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
 from service.schema.leaders import LeadersMutation, LeadersQuery
-from service.schema.node import NodeQuery
+from service.schema import event_nodes  # noqa: F401 - registers the Refund and User nodes
+from service.schema.node import NODE_TYPES, NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
 from service.schema.orders import OrdersMutation, OrdersQuery
 from service.schema.procurement import ProcurementMutation, ProcurementQuery
@@ -70,6 +71,7 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
                                       "owns is invisible."),
         mutation=_root("Mutation", MUTATIONS, "What can be changed. Each mutation returns a payload whose errors say "
                                               "why it refused its input."),
+        types=NODE_TYPES,
         extensions=extensions,
         config=StrawberryConfig(name_converter=CachedNames()),
         execution_context_class=executor,

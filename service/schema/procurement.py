@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import strawberry
 from sqlalchemy import select, text
@@ -235,7 +235,10 @@ class PickListOrder:
 
 
 @strawberry.type(name="PickList", description="What one pickup point receives for one batch, per order (拣货单).")
-class PickList:
+class PickList(Node):
+    id: strawberry.ID = strawberry.field(description="The pick list's global ID (the one PICK_LIST_READY sends; "
+                                                     "`node()` answers it once the batch has closed). A preview's "
+                                                     "ID is stable but names nothing yet.")
     totals: list[PickListLine] = strawberry.field(description="What the leader receives, summed per product.")
     orders: list[PickListOrder] = strawberry.field(description="The point's orders, by pick number.")
     final: bool = strawberry.field(description="False before the batch closes: a live preview of the orders so far.")
@@ -262,12 +265,24 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
                              for ln in content.lines[r.id]])
         for r in rows if r is not None
     ]
+    final = content.pick_list.id if content.pick_list else uuid5(batch_id, str(pickup_point_id))
     return PickList(
+        id=strawberry.ID(global_id.encode("PickList", final)),
         totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity) for t in content.totals],
         orders=orders, final=content.pick_list is not None,
         received_at=content.pick_list.received_at if content.pick_list else None,
         batch_id=batch_id, pickup_point_id=pickup_point_id,
     )
+
+
+@node_loader("PickList")
+async def _load_pick_list(context: Context, id: UUID) -> PickList | None:
+    """A closed batch's pick list: that point's leader and admins."""
+    async with serial_session(context) as session:
+        row = (await session.execute(select(models.PickList).where(col(models.PickList.id) == id))).scalar_one_or_none()
+    if row is None or not (await is_admin(context) or await viewer_leader_id(context) == row.leader_id):
+        return None
+    return await build_pick_list(context, row.batch_id, row.pickup_point_id)
 
 
 async def _point_for_leader_or_admin(context: Context, batch_id: str, pickup_point_id: str) -> tuple[UUID, UUID]:
