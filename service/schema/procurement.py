@@ -42,7 +42,7 @@ from service.schema.access import (
 from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
-from service.schema.common import Money, Node, UserError, describe_values
+from service.schema.common import Money, Node, UserError, describe_values, rate_text
 from service.schema.context import ADMIN_ROLES, Context
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
@@ -311,7 +311,7 @@ class Commission(Node):
     @classmethod
     def of(cls, row: models.Commission) -> Commission:
         return cls(id=strawberry.ID(global_id.encode("Commission", row.id)),
-                   status=models.CommissionStatus(row.status), rate=row.rate, created_at=row.created_at,
+                   status=models.CommissionStatus(row.status), rate=rate_text(row.rate), created_at=row.created_at,
                    earned_at=row.earned_at, reversed_at=row.reversed_at, row=row)
 
     @strawberry.field(description="What the leader gets for this order now (after any reversal).")
