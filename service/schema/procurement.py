@@ -49,7 +49,7 @@ from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.orders import Order, OrderByIdLoader, OrderPayload
-from service.schema.pagination import Connection
+from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
 
 Info = strawberry.Info[Context, None]
 PurchaseOrderStatus = strawberry.enum(models.PurchaseOrderStatus, name="PurchaseOrderStatus",
@@ -366,13 +366,14 @@ class ProcurementQuery:
                                                                      "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
                                                                      "leave it out for the first page.")] = None,
+        order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
     ) -> Connection[PurchaseOrder]:
         size = check_page(first, after)
         supplier_id = await supplier_scope(info.context)
         batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
         async with serial_session(info.context) as session:
             page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=batch and batch.id,
-                                                     first=size, after=after)
+                                                     first=size, after=after, descending=descending(order_by))
         return Connection.of(page, PurchaseOrder.of)
 
     @strawberry.field(description="That point's leader and admins. Before the close: a live preview.")
