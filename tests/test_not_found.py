@@ -96,7 +96,7 @@ def world(gql: GraphQLClient, platform_token: str, services: Any) -> Iterator[di
 
 
 def _expected_field(path: list[str]) -> list[str]:
-    return path[1:] if path[0] == "input" else path
+    return path  # from the mutation's argument, `input` included
 
 
 def _answer(gql: GraphQLClient, world: dict[str, Any], field: RootField, target: list[str], sent: str) -> dict:
