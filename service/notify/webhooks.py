@@ -274,6 +274,32 @@ async def subscription_deliveries(
     return found
 
 
+async def retry_delivery(session: AsyncSession, *, tenant_id: UUID, id: UUID | None) -> DeliveryView:
+    """A FAILED webhook delivery, due again now: one more attempt (the retry sweep sends it within
+    seconds), with the same webhook-id; if that fails too it is FAILED again."""
+    row = (await session.execute(text("""
+        SELECT d.*, e.event AS event_name, s.active AS subscription_active
+          FROM delivery d
+          JOIN outbox_event e ON e.tenant_id = d.tenant_id AND e.id = d.outbox_event_id
+          LEFT JOIN webhook_subscription s ON s.tenant_id = d.tenant_id AND s.id = d.subscription_id
+         WHERE d.tenant_id = :tenant_id AND d.id = :id AND d.channel = 'WEBHOOK'
+           FOR UPDATE OF d
+    """), {"tenant_id": tenant_id, "id": id})).mappings().first() if id else None
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such webhook delivery.", ["id"])
+    if row["status"] != DeliveryStatus.FAILED.value:
+        raise fail(ErrorCode.CONFLICT, "Only a failed delivery can be retried.", ["id"])
+    if not row["subscription_active"]:
+        raise fail(ErrorCode.CONFLICT, "The subscription is switched off: switch it on first.", ["id"])
+    updated = (await session.execute(text("""
+        UPDATE delivery SET status = 'PENDING', next_attempt_at = clock_timestamp(), enqueued_at = NULL,
+               claimed_at = NULL
+         WHERE tenant_id = :tenant_id AND id = :id
+        RETURNING *
+    """), {"tenant_id": tenant_id, "id": id})).mappings().one()
+    return _view({**updated, "event_name": row["event_name"]})
+
+
 def webhook_id(outbox_event_id: UUID) -> str:
     """The `webhook-id` of an event: the same for every attempt and every subscription."""
     return f"msg_{outbox_event_id.hex}"

@@ -215,6 +215,15 @@ class WebhookSubscriptionUpdateInput:
     active: bool | None = strawberry.field(default=None, description="Pause (false) or resume (true) deliveries.")
 
 
+@strawberry.type(description="The result of retrying a webhook delivery.")
+class WebhookDeliveryPayload:
+    errors: list[UserError] = strawberry.field(description="Why the retry was refused, each with a code and the "
+                                                           "argument it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    webhook_delivery: WebhookDelivery | None = strawberry.field(
+        default=None, description="The delivery, PENDING again; null when refused.")
+
+
 @strawberry.type(description="The result of a webhook subscription mutation.")
 class WebhookSubscriptionPayload:
     errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
@@ -380,6 +389,23 @@ class NotifyMutation:
             return {"webhook_subscription": WebhookSubscription.of(rotated.subscription), "secret": rotated.secret}
 
         return await run_mutation(context, WebhookSubscriptionPayload, action)
+
+    @strawberry.mutation(description="Admins: one more attempt of a FAILED webhook delivery, sent within seconds "
+                                     "with the same webhook-id; failing again leaves it FAILED.")
+    @admins
+    async def webhook_delivery_retry(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The delivery's ID (WebhookDelivery.id).")],
+    ) -> WebhookDeliveryPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            view = await webhooks.retry_delivery(session, tenant_id=context.tenant.id,
+                                                 id=decode(id, "WebhookDelivery"))
+            return {"webhook_delivery": WebhookDelivery.of(view)}
+
+        return await run_mutation(context, WebhookDeliveryPayload, action)
 
     @strawberry.mutation(
         description="Marks one of the caller's own notifications read; false for any other ID."
