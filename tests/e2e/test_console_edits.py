@@ -1,0 +1,52 @@
+"""Console actions on existing objects, in a real Chromium against the real service: retrying a
+failed webhook delivery from the Integrations delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service import global_id
+from tests.e2e.test_console import LAPTOP, settle
+
+WEBHOOK_CREATE = """mutation($i: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(input: $i) { webhookSubscription { id } errors { code } } }"""
+FAILED_DELIVERY = """
+WITH e AS (INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+           VALUES (%(t)s, gen_random_uuid(), 'ORDER_PAID', 'order', gen_random_uuid(), '{}') RETURNING id)
+INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target, subscription_id, status, attempts,
+                      last_status_code, last_error)
+SELECT %(t)s, gen_random_uuid(), e.id, 'WEBHOOK', %(s)s::text, %(s)s, 'FAILED', 8, 500, 'HTTP 500'
+  FROM e RETURNING id"""
+WORDS = {"zh-CN": ("重试", "已安排重试"), "en": ("Retry", "Retry scheduled")}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_operator_retries_a_failed_webhook_delivery(web, gql, make_tenant, owner_db, lang):  # type: ignore[no-untyped-def]
+    tenant = make_tenant(timezone="Asia/Shanghai")
+    created = gql.data(WEBHOOK_CREATE, {"i": {"url": "https://hooks.example.com/erp", "events": ["ORDER_PAID"]}},
+                       token=tenant.admin_token)["webhookSubscriptionCreate"]
+    assert created["errors"] == []
+    sub = global_id.decode_as(created["webhookSubscription"]["id"], "WebhookSubscription")
+    (delivery,) = owner_db.execute(FAILED_DELIVERY, {"t": tenant.uuid, "s": sub}).fetchone()
+
+    tab = web(viewport=LAPTOP)
+    tab.set_session(tenant.admin_token, tenant.slug, lang)
+    page: Any = tab.open("console/integrations")
+    page.wait_for_selector("#sign-out")
+    settle(page)
+    card = page.locator("#webhooks li.card", has_text="hooks.example.com/erp")
+    button = card.locator("button.retry")
+    assert button.inner_text().strip() == WORDS[lang][0]
+    assert card.locator("details").get_attribute("open") is not None, "a failed delivery opens the log"
+    button.click()
+    page.locator("#hook-feedback .notice.success", has_text=WORDS[lang][1]).wait_for()
+    status, attempts = owner_db.execute("SELECT status, attempts FROM delivery WHERE id = %s",
+                                        (delivery,)).fetchone()
+    assert status != "FAILED" or attempts > 8, "the delivery was not re-queued"
+    settle(page)
+    page.wait_for_timeout(1000)  # the list reloads after the notice
+    settle(page)
+    if status == "PENDING":
+        assert card.locator("button.retry").count() == 0, "a pending delivery offers no retry"
