@@ -129,7 +129,7 @@ def test_tenant_update_errors_name_their_fields_and_change_nothing(gql, tenant, 
     }
     payload = gql.data(TENANT_UPDATE, {"input": bad}, token=tenant.admin_token)["tenantUpdate"]
     assert payload["tenant"] is None
-    assert codes(payload) == {("INVALID", (f,)) for f in bad}, payload["errors"]
+    assert codes(payload) == {("INVALID", ("input", f)) for f in bad}, payload["errors"]
     assert _tenant_row(owner_db, tenant) == before
 
 

@@ -110,7 +110,7 @@ def test_place_validation(gql, tenant, owner_db, make_customer):  # type: ignore
         "PickupPoint", add_pickup_point(owner_db, tenant, world.leader_id, False)
     )
     assert _errors(gql.data(ORDER_PLACE, inactive, token=customer.token)["orderPlace"]) == [
-        ("INVALID", ["pickupPointId"])
+        ("INVALID", ["input", "pickupPointId"])
     ]
     _, suspended, _ = add_leader(owner_db, tenant, status="SUSPENDED")
     at_suspended = place_input(batch, world, [(0, 1)])
@@ -118,13 +118,13 @@ def test_place_validation(gql, tenant, owner_db, make_customer):  # type: ignore
         "PickupPoint", add_pickup_point(owner_db, tenant, suspended)
     )
     assert _errors(gql.data(ORDER_PLACE, at_suspended, token=customer.token)["orderPlace"]) == [
-        ("INVALID", ["pickupPointId"])
+        ("INVALID", ["input", "pickupPointId"])
     ]
     # a batch that is not open, and anonymous callers
     scheduled = create_batch(gql, world, [offer_input(world, 0)], opens_in=600)
     assert _errors(
         gql.data(ORDER_PLACE, place_input(scheduled, world, [(0, 1)]), token=customer.token)["orderPlace"]
-    ) == [("BATCH_NOT_OPEN", ["batchId"])]
+    ) == [("BATCH_NOT_OPEN", ["input", "batchId"])]
     assert _errors(
         gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), tenant=tenant.slug)["orderPlace"]
     ) == [("FORBIDDEN", None)]
@@ -147,7 +147,7 @@ def test_after_cutoff_is_refused(gql, tenant, owner_db, make_customer):  # type:
     got = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=make_customer(tenant).token)[
         "orderPlace"
     ]
-    assert _errors(got) == [("BATCH_NOT_OPEN", ["batchId"])]
+    assert _errors(got) == [("BATCH_NOT_OPEN", ["input", "batchId"])]
 
 
 def test_idempotency_key_replay_and_misuse(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
@@ -446,7 +446,7 @@ def test_another_tenants_ids_behave_like_missing_ones(gql, make_tenant, owner_db
     customer_b = make_customer(b)
     # b's customer names a's batch, point and offer
     got = gql.data(ORDER_PLACE, place_input(batch_a, world_a, [(0, 1)]), token=customer_b.token)["orderPlace"]
-    assert _errors(got) == [("NOT_FOUND", ["batchId"])]
+    assert _errors(got) == [("NOT_FOUND", ["input", "batchId"])]
     assert (
         gql.data("query($id: ID!) { batch(id: $id) { id } }", {"id": batch_a["id"]}, token=b.admin_token)[
             "batch"

@@ -1,5 +1,5 @@
 """Console actions on existing objects, in a real Chromium against the real service: retrying a
-failed webhook delivery from the Integrations delivery log."""
+failed webhook delivery from the Integrations delivery log; editing and archiving a supplier."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from service import global_id
-from tests.e2e.test_console import LAPTOP, settle
+from tests.e2e.test_console import LAPTOP, confirm, settle
 
 WEBHOOK_CREATE = """mutation($i: WebhookSubscriptionInput!) {
   webhookSubscriptionCreate(input: $i) { webhookSubscription { id } errors { code } } }"""
@@ -50,3 +50,42 @@ def test_operator_retries_a_failed_webhook_delivery(web, gql, make_tenant, owner
     settle(page)
     if status == "PENDING":
         assert card.locator("button.retry").count() == 0, "a pending delivery offers no retry"
+
+
+SUPPLIER_CREATE = """mutation($i: SupplierInput!) { supplierCreate(input: $i) { supplier { id } errors { code } } }"""
+SUPPLIER = """query($id: ID!) { node(id: $id) { ... on Supplier { name contactEmail archivedAt } } }"""
+SAVED = {"zh-CN": ("已保存", "已归档"), "en": ("Saved", "Archived")}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_operator_edits_then_archives_a_supplier(web, gql, make_tenant, lang):  # type: ignore[no-untyped-def]
+    tenant = make_tenant(timezone="Asia/Shanghai")
+    created = gql.data(SUPPLIER_CREATE, {"i": {"name": "Old Farm"}}, token=tenant.admin_token)["supplierCreate"]
+    assert created["errors"] == []
+    sid = created["supplier"]["id"]
+    tab = web(viewport=LAPTOP)
+    tab.set_session(tenant.admin_token, tenant.slug, lang)
+    page: Any = tab.open("console/catalog")
+    page.wait_for_selector("#sign-out")
+    settle(page)
+    row = page.locator("#suppliers tbody tr", has_text="Old Farm")
+    row.locator("details.edit summary").click()
+    prefix = "supplier-" + "".join(c for c in sid if c.isalnum() or c == "_")
+    page.fill(f"#{prefix}-name", "New Farm")
+    page.fill(f"#{prefix}-email", "farm@example.com")
+    page.click(f"#{prefix}-form button[type=submit]")
+    page.locator("#catalog-feedback .notice.success", has_text=SAVED[lang][0]).wait_for()
+    assert gql.data(SUPPLIER, {"id": sid}, token=tenant.admin_token)["node"] == {
+        "name": "New Farm", "contactEmail": "farm@example.com", "archivedAt": None}
+    page.wait_for_timeout(800)
+    settle(page)
+
+    row = page.locator("#suppliers tbody tr", has_text="New Farm")
+    row.locator("button.archive").click()
+    confirm(page)
+    page.locator("#catalog-feedback .notice.success", has_text=SAVED[lang][1]).wait_for()
+    archived = gql.data(SUPPLIER, {"id": sid}, token=tenant.admin_token)["node"]
+    assert archived["name"] == "New Farm" and archived["archivedAt"] is not None
+    page.wait_for_timeout(800)
+    settle(page)
+    assert page.locator("#suppliers tbody tr", has_text="New Farm").count() == 0, "an archived supplier leaves the list"
