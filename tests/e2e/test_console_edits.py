@@ -1,5 +1,6 @@
 """Console actions on existing objects, in a real Chromium against the real service: retrying a
-failed webhook delivery from the Integrations delivery log; editing and archiving a supplier."""
+failed webhook delivery from the Integrations delivery log; editing and archiving a supplier;
+reinstating a suspended leader."""
 
 from __future__ import annotations
 
@@ -89,3 +90,29 @@ def test_operator_edits_then_archives_a_supplier(web, gql, make_tenant, lang):  
     page.wait_for_timeout(800)
     settle(page)
     assert page.locator("#suppliers tbody tr", has_text="New Farm").count() == 0, "an archived supplier leaves the list"
+
+
+LEADER = """query($id: ID!) { node(id: $id) { ... on Leader { status statusReason } } }"""
+LEADER_SUSPEND = """mutation($id: ID!) { leaderSuspend(id: $id, reason: "暂停营业") { errors { code } } }"""
+REINSTATED = {"zh-CN": "已恢复该团长", "en": "Leader reinstated"}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_operator_reinstates_a_suspended_leader(web, gql, make_tenant, owner_db, lang):  # type: ignore[no-untyped-def]
+    from tests.ordering_fixtures import add_leader
+
+    tenant = make_tenant(timezone="Asia/Shanghai")
+    _, leader, _ = add_leader(owner_db, tenant)
+    gid = global_id.encode("Leader", leader)
+    assert gql.data(LEADER_SUSPEND, {"id": gid}, token=tenant.admin_token)["leaderSuspend"]["errors"] == []
+    tab = web(viewport=LAPTOP)
+    tab.set_session(tenant.admin_token, tenant.slug, lang)
+    page: Any = tab.open("console/leaders?status=SUSPENDED")
+    page.wait_for_selector("#sign-out")
+    settle(page)
+    card = page.locator(f"li.card.leader[data-id='{gid}']")
+    assert card.get_attribute("data-status") == "SUSPENDED"
+    card.locator("button.reinstate").click()
+    confirm(page)
+    page.locator("#leaders-feedback .notice.success", has_text=REINSTATED[lang]).wait_for()
+    assert gql.data(LEADER, {"id": gid}, token=tenant.admin_token)["node"]["status"] == "APPROVED"
