@@ -1,6 +1,6 @@
 """Console actions on existing objects, in a real Chromium against the real service: retrying a
 failed webhook delivery from the Integrations delivery log; editing and archiving a supplier;
-reinstating a suspended leader."""
+reinstating a suspended leader; editing a batch and its offer before it opens."""
 
 from __future__ import annotations
 
@@ -116,3 +116,40 @@ def test_operator_reinstates_a_suspended_leader(web, gql, make_tenant, owner_db,
     confirm(page)
     page.locator("#leaders-feedback .notice.success", has_text=REINSTATED[lang]).wait_for()
     assert gql.data(LEADER, {"id": gid}, token=tenant.admin_token)["node"]["status"] == "APPROVED"
+
+
+BATCH = """query($id: ID!) { node(id: $id) { ... on Batch { title status
+  offers { id price { amount } stockLimit perCustomerLimit } } } }"""
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_operator_edits_a_batch_and_its_offer_before_it_opens(web, gql, make_tenant, owner_db, lang):  # type: ignore[no-untyped-def]
+    from tests.ordering_fixtures import create_batch, make_world, offer_input
+
+    tenant = make_tenant(timezone="Asia/Shanghai")
+    world = make_world(owner_db, tenant)
+    batch = create_batch(gql, world, [offer_input(world, 0, stockLimit=20)], opens_in=7200, closes_in=10800,
+                         title="Weekend fruit")
+    tab = web(viewport=LAPTOP)
+    tab.set_session(tenant.admin_token, tenant.slug, lang)
+    page: Any = tab.open(f"console/batches/{batch['id']}")
+    page.wait_for_selector("#sign-out")
+    settle(page)
+    page.fill("#edit-title", "Weekend fruit, second round")
+    page.click("#batch-edit button[type=submit]")
+    page.locator("#batch-action-feedback .notice.success", has_text=SAVED[lang][0]).wait_for()
+    read = gql.data(BATCH, {"id": batch["id"]}, token=tenant.admin_token)["node"]
+    assert read["title"] == "Weekend fruit, second round" and read["status"] == "DRAFT"
+    page.wait_for_timeout(800)
+    settle(page)
+
+    (offer,) = read["offers"]
+    prefix = "oe-" + "".join(c for c in offer["id"] if c.isalnum() or c == "_")
+    page.locator("#offers tbody tr").first.locator("details.edit summary").click()
+    page.fill(f"#{prefix}-price", "12.50")
+    page.fill(f"#{prefix}-stock", "50")
+    page.fill(f"#{prefix}-limit", "3")
+    page.locator(f"#{prefix}-price").evaluate("el => el.form.requestSubmit()")
+    page.locator("#batch-action-feedback .notice.success", has_text=SAVED[lang][0]).wait_for()
+    (edited,) = gql.data(BATCH, {"id": batch["id"]}, token=tenant.admin_token)["node"]["offers"]
+    assert edited == {"id": offer["id"], "price": {"amount": "12.50"}, "stockLimit": 50, "perCustomerLimit": 3}
