@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.common import RESULTS, log, machine, servers, write_results
 
-ALL = ("overhead", "catalog", "order", "rls", "close", "fanout")
+ALL = ("overhead", "catalog", "order", "rls", "close", "fanout", "audit")
 
 
 def headline(results: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +68,13 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
             h[f"rls_ratio_{k}"] = round(v["ratio"]["median"], 3)
         if "control" in rls:  # two identical APIs: what the method reads when there is no cost
             h["rls_control_ratio"] = round(rls["control"]["ratio"]["median"], 3)
+    audit = results.get("audit", {})
+    if audit:
+        h["audit_ratio"] = audit["sequential_ratio"]["median"]
+        h["audit_ratio_spread"] = f"{audit['sequential_ratio']['min']}-{audit['sequential_ratio']['max']}"
+        h["audit_added_ms"] = audit["added_ms"]["median"]
+        h["audit_concurrent_ratio"] = audit["concurrent_ratio"]["median"]
+        h["audit_share_of_http"] = audit["share_of_http"]
     ov = results.get("overhead", {})
     if ov:
         h["graphql_us_per_field"] = ov["strawberry_us_per_field"]["median"]
@@ -89,6 +96,7 @@ def table(h: dict[str, Any]) -> str:
         ("RLS: app role / owner (worst)", "rls_ratio", ">= 0.9"),
         ("GraphQL: graphql-core / strawberry time", "graphql_overhead_ratio", ""),
         ("GraphQL: us per resolved field", "graphql_us_per_field", ""),
+        ("audit: orderMarkPaid with / without its entry", "audit_ratio", ""),
     ]
     lines = [f"{'benchmark':52} {'median':>10}  target", "-" * 72]
     for label, key, target in rows:
@@ -162,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         with servers("fanout") as env:
             results["fanout"] = fanout.run(env, leaders=args.leaders, runs=min(args.runs, 2))
 
+    def audit_() -> None:
+        from bench import audit
+
+        log("benchmark 7: the audit log's cost (orderMarkPaid by API key, with and without its entry)")
+        with servers("audit") as env:
+            results["audit"] = audit.run(env, runs=args.runs, orders=60 if args.quick else 400)
+
     if "overhead" in only:
         attempt("overhead", overhead_)
     if only & {"order", "catalog", "rls"}:
@@ -170,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         attempt("close", close_)
     if "fanout" in only:
         attempt("fanout", fanout_)
+    if "audit" in only:
+        attempt("audit", audit_)
     if failures:
         results["failures"] = failures
     results["machine"]["load_average_at_end"] = round(__import__("os").getloadavg()[0], 2)

@@ -1,7 +1,8 @@
 """The audit log's cost on an admin mutation: `orderMarkPaid` by API key.
 
-Standalone: `.venv/bin/python -m bench.audit [--orders 400] [--threads 8]` (private embedded
-PostgreSQL and Redis in bench/.data/audit/, as `make bench`). In the same run, back to back:
+Part of `make bench` (`python -m bench --only audit`), or standalone:
+`.venv/bin/python -m bench.audit [--orders 400] [--threads 8] [--runs 3]` (private embedded
+PostgreSQL and Redis in bench/.data/audit/). In the same run, back to back, `--runs` times:
 
 1. The mutation's transaction in-process, as the app role, alternately without and with its
    audit entry (the per-tenant advisory lock, the chain head's read, the hashed insert): median
@@ -144,45 +145,68 @@ def over_http(env: Env, secret: str, orders: list[uuid.UUID]) -> dict[str, Any]:
     return {"median_ms": round(statistics.median(times) * 1000, 3), "n": len(orders)}
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
+            "max": round(max(values), 3), "runs": len(values)}
+
+
+def run(env: Env, *, runs: int = 3, orders: int = 400, threads: int = 8) -> dict[str, Any]:
+    """`runs` repeats of (1) and (2) in the same run, then (3) once; ratios with their spread."""
+    assert env.tenant_id is not None
+    n = orders
+    made = make_orders(env, n * (3 * runs + 1))
+    chunks = [made[i * n:(i + 1) * n] for i in range(3 * runs + 1)]
+
+    async def in_process() -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+        from service.db import dispose_engines
+
+        try:
+            secret, key_id = await api_key(env)
+            assert env.tenant_id is not None
+            for order in chunks[0][:20]:  # warm the pool and the plans
+                await mark_paid(env.tenant_id, order, key_id, True)
+            seqs, concs = [], []
+            for r in range(runs):
+                seq_orders, conc_a, conc_b = chunks[1 + 3 * r:4 + 3 * r]
+                seqs.append(await sequential(env.tenant_id, seq_orders, key_id))
+                without = await concurrent(env.tenant_id, conc_a, key_id, threads, False)
+                with_ = await concurrent(env.tenant_id, conc_b, key_id, threads, True)
+                concs.append({"without_tps": round(without, 1), "with_tps": round(with_, 1),
+                              "ratio": round(with_ / without, 3)})
+                log(f"audit run {r + 1}/{runs}: sequential {seqs[-1]}; {threads} at once {concs[-1]}")
+            return seqs, concs, secret
+        finally:
+            await dispose_engines()
+
+    seqs, concs, secret = asyncio.run(in_process())
+    http = over_http(env, secret, chunks[0][20:120])  # enough for a median; HTTP is slow under load
+    added = statistics.median(s["added_ms"] for s in seqs)
+    result = {
+        "sequential_ratio": spread([s["ratio"] for s in seqs]),
+        "sequential_without_ms": spread([s["without_ms"] for s in seqs]),
+        "sequential_with_ms": spread([s["with_ms"] for s in seqs]),
+        "added_ms": spread([s["added_ms"] for s in seqs]),
+        "concurrent_ratio": spread([c["ratio"] for c in concs]),
+        "threads": threads,
+        "http_median_ms": http["median_ms"],
+        "share_of_http": round(added / http["median_ms"], 3),
+        "load_average": round(load_average(), 1),
+        "runs": {"sequential": seqs, "concurrent": concs},
+    }
+    log(f"orderMarkPaid by API key over HTTP (audit included): {http}; the entry is "
+        f"{result['share_of_http']:.1%} of it")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=400, help="orders per measurement")
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3, help="repeats of each comparison")
     args = parser.parse_args()
     with servers("audit") as env:
-        assert env.tenant_id is not None
-        n = args.orders
-        orders = make_orders(env, n * 4)
-        seq_orders, conc_a, conc_b, http_orders = (orders[i * n:(i + 1) * n] for i in range(4))
-
-        async def in_process() -> tuple[dict[str, Any], dict[str, Any], uuid.UUID, str]:
-            from service.db import dispose_engines
-
-            try:
-                secret, key_id = await api_key(env)
-                assert env.tenant_id is not None
-                for order in seq_orders[:20]:  # warm the pool and the plans
-                    await mark_paid(env.tenant_id, order, key_id, True)
-                seq = await sequential(env.tenant_id, seq_orders[20:], key_id)
-                without = await concurrent(env.tenant_id, conc_a, key_id, args.threads, False)
-                with_ = await concurrent(env.tenant_id, conc_b, key_id, args.threads, True)
-                conc = {"threads": args.threads, "without_tps": round(without, 1), "with_tps": round(with_, 1),
-                        "ratio": round(with_ / without, 3)}
-                return seq, conc, key_id, secret
-            finally:
-                await dispose_engines()
-
-        seq, conc, _, secret = asyncio.run(in_process())
-        log(f"orderMarkPaid transaction, sequential: {seq}")
-        log(f"orderMarkPaid transactions, {args.threads} at once on one tenant: {conc}")
-        http = over_http(env, secret, http_orders)
-        share = seq["added_ms"] / http["median_ms"]
-        log(f"orderMarkPaid over HTTP by API key (audit included): {http}; "
-            f"the entry is {share:.1%} of the request")
-        with env.owner() as conn:
-            entries = conn.execute("SELECT count(*) FROM audit_entry WHERE tenant_id = %s",
-                                   (env.tenant_id,)).fetchone()[0]
-        log(f"audit entries written: {entries}; load average {load_average():.1f}")
+        result = run(env, runs=args.runs, orders=args.orders, threads=args.threads)
+    log(f"{ {k: v for k, v in result.items() if k != 'runs'} }")
 
 
 if __name__ == "__main__":

@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     # passwordResetIssue: how long a one-time reset code works (it works once).
     password_reset_ttl_seconds: int = Field(default=1800, ge=1)
+    # After a webhook secret rotation the old secret signs as well for this long, unless the
+    # rotation says otherwise (0: it stops at once).
+    webhook_secret_overlap_seconds: int = Field(default=86400, ge=0, le=30 * 86400)
 
     @property
     def is_dev(self) -> bool:

@@ -6,10 +6,10 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -57,18 +57,36 @@ class Page(Generic[R]):
     items: list[R]
     cursors: list[str]
     has_next: bool
+    # The whole list's statement (filters, no cursor, order or limit): `totalCount` counts it
+    # when asked. None with `total` given, or for a list known to be empty.
+    listed: Any = None
+    total: int | None = None
+    has_previous: bool = False
+
+
+def count_of(stmt: Any) -> Any:
+    """SELECT count(*) of what `stmt` selects."""
+    return select(func.count()).select_from(stmt.order_by(None).limit(None).subquery())
 
 
 async def fetch_page(
-    session: AsyncSession, stmt: Select[K], model: type[K], *, first: int, after: str | None
+    session: AsyncSession, stmt: Select[K], model: type[K], *, first: int, after: str | None,
+    descending: bool = False,
 ) -> Page[K]:
-    """`stmt` selects `model` entities; they come back ordered by (created_at, id)."""
+    """`stmt` selects `model` entities; they come back ordered by (created_at, id), newest first
+    when `descending`."""
+    listed = stmt
     check_first(first)
+    key = tuple_(col(model.created_at), col(model.id))
     if after:
         created, id = decode_cursor(after)
-        stmt = stmt.where(tuple_(col(model.created_at), col(model.id)) > tuple_(created, id))
-    stmt = stmt.order_by(col(model.created_at), col(model.id)).limit(first + 1)
-    rows = list((await session.execute(stmt)).scalars().all())
+        stmt = stmt.where(key < tuple_(created, id) if descending else key > tuple_(created, id))
+    if descending:
+        stmt = stmt.order_by(col(model.created_at).desc(), col(model.id).desc())
+    else:
+        stmt = stmt.order_by(col(model.created_at), col(model.id))
+    rows = list((await session.execute(stmt.limit(first + 1))).scalars().all())
     has_next = len(rows) > first
     rows = rows[:first]
-    return Page(items=rows, cursors=[encode_cursor(r.created_at, r.id) for r in rows], has_next=has_next)
+    return Page(items=rows, cursors=[encode_cursor(r.created_at, r.id) for r in rows], has_next=has_next,
+                listed=listed, has_previous=bool(after))

@@ -65,16 +65,16 @@ def test_create_validation_names_fields(gql, tenant, owner_db):  # type: ignore[
     )
     got = {(e["code"], tuple(e["field"])) for e in payload["errors"]}
     assert got == {
-        ("INVALID", ("title",)),
-        ("INVALID", ("closesAt",)),
-        ("INVALID", ("offers", "1", "price")),
-        ("INVALID", ("offers", "2", "price")),
-        ("INVALID", ("offers", "3", "productId")),
-        ("INVALID", ("offers", "4", "productId")),
-        ("INVALID", ("offers", "4", "stockLimit")),
-        ("INVALID", ("offers", "4", "perCustomerLimit")),
-        ("INVALID", ("offers", "4", "minGroupQuantity")),
-        ("NOT_FOUND", ("offers", "5", "productId")),
+        ("INVALID", ("input", "title",)),
+        ("INVALID", ("input", "closesAt",)),
+        ("INVALID", ("input", "offers", "1", "price")),
+        ("INVALID", ("input", "offers", "2", "price")),
+        ("INVALID", ("input", "offers", "3", "productId")),
+        ("INVALID", ("input", "offers", "4", "productId")),
+        ("INVALID", ("input", "offers", "4", "stockLimit")),
+        ("INVALID", ("input", "offers", "4", "perCustomerLimit")),
+        ("INVALID", ("input", "offers", "4", "minGroupQuantity")),
+        ("NOT_FOUND", ("input", "offers", "5", "productId")),
     }, payload["errors"]
     assert payload["batch"] is None
     assert (
@@ -89,7 +89,7 @@ def test_pickup_date_in_tenant_time_zone(gql, tenant, owner_db):  # type: ignore
     bad = _create(
         gql, world, opensAt=iso(close - timedelta(hours=3)), closesAt=iso(close), pickupDate="2030-01-01"
     )
-    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["pickupDate"])]
+    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["input", "pickupDate"])]
     good = _create(
         gql, world, opensAt=iso(close - timedelta(hours=3)), closesAt=iso(close), pickupDate="2030-01-02"
     )
@@ -100,7 +100,7 @@ def test_offers_money_and_jpy_decimals(gql, make_tenant, owner_db):  # type: ign
     tenant = make_tenant(currency="JPY")
     world = make_world(owner_db, tenant)
     bad = _create(gql, world, offers=[offer_input(world, 0, price="9.5")])
-    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["offers", "0", "price"])]
+    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["input", "offers", "0", "price"])]
     ok = _create(gql, world, offers=[offer_input(world, 0, price="980", stockLimit=5)])
     assert ok["batch"]["offers"][0]["price"] == {"amount": "980", "currency": "JPY"}
     assert (
@@ -126,7 +126,7 @@ def test_offer_add_publish_and_states(gql, tenant, owner_db):  # type: ignore[no
     again = gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 0)}, token=admin)[
         "batchOfferAdd"
     ]
-    assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_EXISTS", ["productId"])]
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_EXISTS", ["input", "productId"])]
     assert (
         gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=admin)["batchPublish"]["batch"]["status"]
         == "SCHEDULED"

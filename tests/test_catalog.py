@@ -193,13 +193,13 @@ def test_invalid_input_changes_nothing(gql, tenant, make_tenant, owner_db):  # t
         SUPPLIER_CREATE, {"input": {"name": "  ", "contactEmail": "nope"}}, token=tenant.admin_token
     )["supplierCreate"]
     assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {
-        ("INVALID", ("name",)),
-        ("INVALID", ("contactEmail",)),
+        ("INVALID", ("input", "name",)),
+        ("INVALID", ("input", "contactEmail",)),
     }
     too_long = gql.data(SUPPLIER_CREATE, {"input": {"name": "x" * 201}}, token=tenant.admin_token)[
         "supplierCreate"
     ]
-    assert [(e["code"], e["field"]) for e in too_long["errors"]] == [("INVALID", ["name"])]
+    assert [(e["code"], e["field"]) for e in too_long["errors"]] == [("INVALID", ["input", "name"])]
     bad = gql.data(
         PRODUCT_CREATE,
         {
@@ -214,17 +214,17 @@ def test_invalid_input_changes_nothing(gql, tenant, make_tenant, owner_db):  # t
         token=tenant.admin_token,
     )["productCreate"]
     assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {
-        ("INVALID", ("name",)),
-        ("INVALID", ("unit",)),
-        ("INVALID", ("cost",)),
-        ("INVALID", ("imageUrl",)),
+        ("INVALID", ("input", "name",)),
+        ("INVALID", ("input", "unit",)),
+        ("INVALID", ("input", "cost",)),
+        ("INVALID", ("input", "imageUrl",)),
     }
     bad = gql.data(
         PRODUCT_CREATE,
         {"input": {"supplierId": sid, "name": "x", "unit": "x", "cost": "1.234"}},
         token=tenant.admin_token,
     )["productCreate"]
-    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["cost"])]
+    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["input", "cost"])]
     # Unknown, malformed, wrong-type and other tenants' IDs: NOT_FOUND on the id field.
     other = make_tenant()
     foreign_supplier = create_supplier(gql, other)
@@ -239,13 +239,13 @@ def test_invalid_input_changes_nothing(gql, tenant, make_tenant, owner_db):  # t
             {"input": {"supplierId": wrong, "name": "x", "unit": "x", "cost": "1"}},
             token=tenant.admin_token,
         )["productCreate"]
-        assert [(e["code"], e["field"]) for e in bad["errors"]] == [("NOT_FOUND", ["supplierId"])], wrong
+        assert [(e["code"], e["field"]) for e in bad["errors"]] == [("NOT_FOUND", ["input", "supplierId"])], wrong
         bad = gql.data(
             SUPPLIER_ACCOUNT_CREATE,
             {"input": {"supplierId": wrong, "email": "s@x.example", "password": "password-1"}},
             token=tenant.admin_token,
         )["supplierAccountCreate"]
-        assert [(e["code"], e["field"]) for e in bad["errors"]] == [("NOT_FOUND", ["supplierId"])], wrong
+        assert [(e["code"], e["field"]) for e in bad["errors"]] == [("NOT_FOUND", ["input", "supplierId"])], wrong
     for wrong in (sid, "not-an-id", create_product(gql, other, foreign_supplier)["id"]):
         bad = gql.data(
             PRODUCT_UPDATE,
@@ -258,15 +258,15 @@ def test_invalid_input_changes_nothing(gql, tenant, make_tenant, owner_db):  # t
         {"id": product["id"], "input": {"supplierId": sid, "name": "changed", "unit": "", "cost": "1"}},
         token=tenant.admin_token,
     )["productUpdate"]
-    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["unit"])]
+    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["input", "unit"])]
     bad = gql.data(
         SUPPLIER_ACCOUNT_CREATE,
         {"input": {"supplierId": sid, "email": "bad", "password": "short"}},
         token=tenant.admin_token,
     )["supplierAccountCreate"]
     assert {(e["code"], tuple(e["field"])) for e in bad["errors"]} == {
-        ("INVALID", ("email",)),
-        ("INVALID", ("password",)),
+        ("INVALID", ("input", "email",)),
+        ("INVALID", ("input", "password",)),
     }
     assert (
         _count(owner_db, "supplier", tenant),

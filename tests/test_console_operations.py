@@ -104,8 +104,8 @@ def test_tenant_update_changes_the_given_settings_and_reads_them_back(gql, tenan
     payload = gql.data(TENANT_UPDATE, {"input": changes}, token=tenant.admin_token)["tenantUpdate"]
     assert payload["errors"] == []
     expected = {
-        **changes, "withdrawalMinimum": {"amount": "50.00", "currency": "CNY"}, "defaultCommissionRate": "0.0800",
-        "withdrawalFeeRate": "0.0060", "distributionLevel1Rate": "0.0500", "distributionLevel2Rate": "0.0200",
+        **changes, "withdrawalMinimum": {"amount": "50.00", "currency": "CNY"}, "defaultCommissionRate": "0.08",
+        "withdrawalFeeRate": "0.006", "distributionLevel1Rate": "0.05", "distributionLevel2Rate": "0.02",
     }
     got = {k: v for k, v in payload["tenant"].items() if k != "id"}
     assert got == expected
@@ -129,7 +129,7 @@ def test_tenant_update_errors_name_their_fields_and_change_nothing(gql, tenant, 
     }
     payload = gql.data(TENANT_UPDATE, {"input": bad}, token=tenant.admin_token)["tenantUpdate"]
     assert payload["tenant"] is None
-    assert codes(payload) == {("INVALID", (f,)) for f in bad}, payload["errors"]
+    assert codes(payload) == {("INVALID", ("input", f)) for f in bad}, payload["errors"]
     assert _tenant_row(owner_db, tenant) == before
 
 
@@ -148,7 +148,7 @@ def test_front_end_url_template_is_an_https_url_with_documented_placeholders(  #
                        token=tenant.admin_token)["tenantUpdate"]
     assert (payload["errors"] == []) is ok, payload
     if not ok:
-        assert codes(payload) == {("INVALID", ("frontEndUrlTemplate",))}
+        assert codes(payload) == {("INVALID", ("input", "frontEndUrlTemplate",))}
 
 
 def test_distribution_rates_together_stay_under_the_cap(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
@@ -157,7 +157,7 @@ def test_distribution_rates_together_stay_under_the_cap(gql, tenant, owner_db): 
     # 0.2 stored + 0.15 asked > 0.3: refused on the field given, the stored rate kept.
     payload = gql.data(TENANT_UPDATE, {"input": {"distributionLevel2Rate": "0.15"}},
                        token=tenant.admin_token)["tenantUpdate"]
-    assert codes(payload) == {("INVALID", ("distributionLevel2Rate",))}
+    assert codes(payload) == {("INVALID", ("input", "distributionLevel2Rate",))}
     assert owner_db.execute("SELECT distribution_level2_rate FROM tenant WHERE id = %s",
                             (tenant.uuid,)).fetchone()[0] == 0
 
@@ -388,7 +388,7 @@ def test_supplier_update(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
     assert updated["supplier"] == {**supplier, "name": "Orchard", "contactEmail": None}
     bad = gql.data(SUPPLIER_UPDATE, {"id": supplier["id"], "input": {"name": "", "contactEmail": "nope"}},
                    token=tenant.admin_token)["supplierUpdate"]
-    assert codes(bad) == {("INVALID", ("name",)), ("INVALID", ("contactEmail",))} and bad["supplier"] is None
+    assert codes(bad) == {("INVALID", ("input", "name",)), ("INVALID", ("input", "contactEmail",))} and bad["supplier"] is None
     assert owner_db.execute("SELECT name, contact_email FROM supplier WHERE id = %s",
                             (global_id.decode_as(supplier["id"], "Supplier"),)).fetchone() == ("Orchard", None)
 
@@ -405,13 +405,13 @@ def test_an_archived_supplier_gets_no_new_products_or_offers(gql, tenant, owner_
     assert again["supplier"]["archivedAt"] == archived["supplier"]["archivedAt"]
     new_product = gql.data(PRODUCT_CREATE, {"input": {"supplierId": supplier["id"], "name": "Pears", "unit": "kg",
                                                       "cost": "5.00"}}, token=tenant.admin_token)["productCreate"]
-    assert codes(new_product) == {("INVALID", ("supplierId",))}
+    assert codes(new_product) == {("INVALID", ("input", "supplierId",))}
     assert supplier["id"] not in _listed(gql, tenant, SUPPLIERS, "suppliers")
     assert supplier["id"] in _listed(gql, tenant, SUPPLIERS, "suppliers", everything=True)
     other_batch = create_batch(gql, world, [offer_input(world, 0)], opens_in=3600, closes_in=7200)
     offer = gql.data(OFFER_ADD, {"b": other_batch["id"], "input": {"productId": product["id"], "price": "1"}},
                      token=tenant.admin_token)["batchOfferAdd"]
-    assert codes(offer) == {("INVALID", ("productId",))}
+    assert codes(offer) == {("INVALID", ("input", "productId",))}
     # What exists stays: the product, its offer, and the product can still be edited.
     kept = owner_db.execute("SELECT count(*) FROM offer WHERE batch_id = %s",
                             (global_id.decode_as(batch["id"], "Batch"),)).fetchone()[0]
@@ -439,7 +439,7 @@ def test_an_archived_product_is_offered_no_more_but_orders_keep_it(gql, tenant, 
     later = create_batch(gql, world, [offer_input(world, 1)], opens_in=3600, closes_in=7200)
     refused = gql.data(OFFER_ADD, {"b": later["id"], "input": {"productId": product, "price": "1"}},
                        token=tenant.admin_token)["batchOfferAdd"]
-    assert codes(refused) == {("INVALID", ("productId",))}
+    assert codes(refused) == {("INVALID", ("input", "productId",))}
     # Archiving is for good: an update cannot make it active again.
     again = gql.data(PRODUCT_UPDATE, {"id": product, "input": {
         "supplierId": global_id.encode("Supplier", world.supplier_id), "name": "P", "unit": "box",
@@ -463,11 +463,11 @@ def test_batch_update_rechecks_the_window(gql, tenant, owner_db):  # type: ignor
     now = datetime.now(UTC)
     bad = gql.data(BATCH_UPDATE, {"id": batch["id"], "input": {
         "title": "", "closesAt": iso(now + timedelta(minutes=30))}}, token=tenant.admin_token)["batchUpdate"]
-    assert codes(bad) == {("INVALID", ("title",)), ("INVALID", ("closesAt",))} and bad["batch"] is None
+    assert codes(bad) == {("INVALID", ("input", "title",)), ("INVALID", ("input", "closesAt",))} and bad["batch"] is None
     early = gql.data(BATCH_UPDATE, {"id": batch["id"], "input": {"pickupDate": now.date().isoformat(),
                                                                    "closesAt": iso(now + timedelta(days=3))}},
                      token=tenant.admin_token)["batchUpdate"]
-    assert codes(early) == {("INVALID", ("pickupDate",))}
+    assert codes(early) == {("INVALID", ("input", "pickupDate",))}
     assert owner_db.execute("SELECT title, opens_at, closes_at, pickup_date FROM batch WHERE id = %s",
                             (global_id.decode_as(batch["id"], "Batch"),)).fetchone() == before
     ok = gql.data(BATCH_UPDATE, {"id": batch["id"], "input": {"title": "Fruit week",
@@ -530,10 +530,10 @@ def test_offer_update_respreads_the_stock_slots(gql, tenant, owner_db):  # type:
     bad = gql.data(OFFER_UPDATE, {"id": offer["id"], "input": {"price": "0", "stockLimit": 0,
                                                                  "perCustomerLimit": 0}},
                    token=tenant.admin_token)["offerUpdate"]
-    assert codes(bad) == {("INVALID", ("price",)), ("INVALID", ("stockLimit",)), ("INVALID", ("perCustomerLimit",))}
+    assert codes(bad) == {("INVALID", ("input", "price",)), ("INVALID", ("input", "stockLimit",)), ("INVALID", ("input", "perCustomerLimit",))}
     over = gql.data(OFFER_UPDATE, {"id": offer["id"], "input": {"minGroupQuantity": 30}},
                     token=tenant.admin_token)["offerUpdate"]
-    assert codes(over) == {("INVALID", ("minGroupQuantity",))}
+    assert codes(over) == {("INVALID", ("input", "minGroupQuantity",))}
     assert sum(q for q, _ in _slots(owner_db, offer["id"])) == 21
 
 
@@ -554,7 +554,7 @@ def test_offer_stock_cannot_go_below_what_is_sold(gql, tenant, owner_db):  # typ
     before = _slots(owner_db, offer["id"])
     below = gql.data(OFFER_UPDATE, {"id": offer["id"], "input": {"stockLimit": 3}},
                      token=tenant.admin_token)["offerUpdate"]
-    assert codes(below) == {("INVALID", ("stockLimit",))} and "4" in below["errors"][0]["message"]
+    assert codes(below) == {("INVALID", ("input", "stockLimit",))} and "4" in below["errors"][0]["message"]
     assert _slots(owner_db, offer["id"]) == before
     exact = gql.data(OFFER_UPDATE, {"id": offer["id"], "input": {"stockLimit": 4}},
                      token=tenant.admin_token)["offerUpdate"]
@@ -594,7 +594,7 @@ def test_pickup_point_deactivate(gql, tenant, owner_db):  # type: ignore[no-unty
     gql.data(BATCH_PUBLISH, {"id": batch["id"]}, token=tenant.admin_token)
     assert open_batch_now(batch["id"], tenant)
     order = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=world.leader_token)["orderPlace"]
-    assert order["order"] is None and order["errors"][0]["field"] == ["pickupPointId"]
+    assert order["order"] is None and order["errors"][0]["field"] == ["input", "pickupPointId"]
 
 
 # -- another tenant's IDs -----------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_tenant_create_refuses_bad_default_rate(gql, platform_token, owner_db, v
     assert "errors" not in body, body
     payload = body["data"]["tenantCreate"]
     assert payload["tenant"] is None and payload["apiKey"] is None
-    assert _codes(payload) == [("INVALID", ["defaultCommissionRate"])]
+    assert _codes(payload) == [("INVALID", ["input", "defaultCommissionRate"])]
     assert owner_db.execute("SELECT count(*) FROM tenant WHERE slug = %s", (slug,)).fetchone()[0] == 0
 
 
@@ -104,13 +104,13 @@ def test_product_create_and_update_refuse_bad_cost(gql, tenant, owner_db, value:
     supplier = create_supplier(gql, tenant)
     base = {"supplierId": supplier, "name": "Spinach", "unit": "bag"}
     created = gql.data(PRODUCT_CREATE, {"input": {**base, "cost": value}}, token=tenant.admin_token)
-    assert _codes(created["productCreate"]) == [("INVALID", ["cost"])]
+    assert _codes(created["productCreate"]) == [("INVALID", ["input", "cost"])]
     assert created["productCreate"]["product"] is None
     assert owner_db.execute("SELECT count(*) FROM product WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0] == 0
     product = create_product(gql, tenant, supplier, cost="3.50")
     updated = gql.data(PRODUCT_UPDATE, {"id": product["id"], "input": {**base, "name": "Changed", "cost": value}},
                        token=tenant.admin_token)["productUpdate"]
-    assert _codes(updated) == [("INVALID", ["cost"])] and updated["product"] is None
+    assert _codes(updated) == [("INVALID", ["input", "cost"])] and updated["product"] is None
     row = owner_db.execute("SELECT name, cost_minor FROM product WHERE tenant_id = %s", (tenant.uuid,)).fetchone()
     assert row == ("有机菠菜", 350), "nothing changed"
 
@@ -119,12 +119,12 @@ def test_product_create_and_update_refuse_bad_cost(gql, tenant, owner_db, value:
 def test_batch_create_and_offer_add_refuse_bad_price(gql, tenant, owner_db, value: str) -> None:  # type: ignore[no-untyped-def]
     world = make_world(owner_db, tenant)
     bad = _create(gql, world, offers=[offer_input(world, 0), offer_input(world, 1, price=value)])
-    assert _codes(bad) == [("INVALID", ["offers", "1", "price"])] and bad["batch"] is None
+    assert _codes(bad) == [("INVALID", ["input", "offers", "1", "price"])] and bad["batch"] is None
     assert owner_db.execute("SELECT count(*) FROM batch WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0] == 0
     batch = _create(gql, world)["batch"]
     added = gql.data(OFFER_ADD, {"b": batch["id"], "input": offer_input(world, 0, price=value)},
                      token=tenant.admin_token)["batchOfferAdd"]
-    assert _codes(added) == [("INVALID", ["price"])] and added["offer"] is None
+    assert _codes(added) == [("INVALID", ["input", "price"])] and added["offer"] is None
     assert owner_db.execute("SELECT count(*) FROM offer WHERE tenant_id = %s", (tenant.uuid,)).fetchone()[0] == 0
 
 
@@ -143,7 +143,7 @@ def test_a_decimal_given_as_a_json_number(gql, tenant, owner_db) -> None:  # typ
     supplier = create_supplier(gql, tenant)
     payload = gql.data(PRODUCT_CREATE, {"input": {"supplierId": supplier, "name": "x", "unit": "bag", "cost": 1e300}},
                        token=tenant.admin_token)["productCreate"]
-    assert _codes(payload) == [("INVALID", ["cost"])]
+    assert _codes(payload) == [("INVALID", ["input", "cost"])]
 
 
 # -- order totals ----------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def test_an_order_beyond_bigint_is_a_payload_error(gql, tenant, make_customer, o
                token=customer.token)
     assert "errors" not in body, body
     payload = body["data"]["orderPlace"]
-    assert _codes(payload) == [("INVALID", ["lines"])] and payload["order"] is None
+    assert _codes(payload) == [("INVALID", ["input", "lines"])] and payload["order"] is None
     assert owner_db.execute("SELECT count(*) FROM customer_order WHERE tenant_id = %s",
                             (tenant.uuid,)).fetchone()[0] == 0
 

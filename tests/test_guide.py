@@ -345,15 +345,65 @@ def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignor
         "SELECT id, event, subject_type, subject_id, payload, created_at FROM outbox_event WHERE tenant_id = %s",
         (tenant.uuid,)).fetchall()
     assert {r[1] for r in rows} == {e.value for e in WebhookEvent}, "the flow should write every event"
+    bodies: list[dict[str, Any]] = []
+    (zone_name,) = owner_db.execute("SELECT timezone FROM tenant WHERE id = %s", (tenant.uuid,)).fetchone()
     for event_id, event, subject_type, subject_id, payload, created_at in rows:
         claimed = Claimed(
             tenant_id=tenant.uuid, id=uuid4(), attempt=1, channel="webhook", target="https://r.example/h",
             subscription_id=uuid4(), event_id=event_id, event=event, subject_type=subject_type,
             subject_id=subject_id, payload=payload, event_created_at=created_at, tenant_slug=tenant.slug,
-            url="https://r.example/h", secret_version=1, secret_fingerprint=None, subscription_active=True)
+            url="https://r.example/h", secret_version=1, secret_fingerprint=None, subscription_active=True,
+            tenant_timezone=zone_name)
         body = json.loads(webhook_body(claimed))
         errors = [e.message for e in _schema(event).iter_errors(body)]
         assert errors == [], (event, body, errors)
         unnamed = set(body["data"]) - validator_properties(event)
         assert unnamed == set(), f"{event} sends keys its schema does not describe: {unnamed}"
+        bodies.append(body)
+    _every_payload_follows_the_rules(gql, tenant, bodies)
     assert decode_as(paid["order"]["id"], "Order") is not None
+
+
+MONEY_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
+
+
+def _ids_of(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, global ID) of every id a payload carries: the subject's, `<x>Id` and `<x>Ids`."""
+    found = [("subject", data["subject"]["id"])]
+    for key, value in data.items():
+        if key.endswith("Id") and isinstance(value, str):
+            found.append((key, value))
+        elif key.endswith("Ids") and isinstance(value, list):
+            found += [(key, v) for v in value]
+    return found
+
+
+def _every_payload_follows_the_rules(gql: Any, tenant: Any, bodies: list[dict[str, Any]]) -> None:
+    """Rules of every webhook event (issue 28): money as a decimal string with its currency; every
+    id a global ID `node()` resolves for an admin, to the type the payload names; the timestamp in
+    the tenant's time zone, with its offset."""
+    from zoneinfo import ZoneInfo
+
+    checked_ids = checked_money = 0
+    zone = ZoneInfo(gql.data("{ me { tenant { timezone } } }", {}, token=tenant.admin_token)["me"]["tenant"]["timezone"])
+    for body in bodies:
+        data, event = body["data"], body["type"]
+        sent_at = datetime.fromisoformat(body["timestamp"])
+        assert sent_at.utcoffset() == sent_at.astimezone(zone).utcoffset(), (event, body["timestamp"])
+        for key, value in data.items():
+            if isinstance(value, dict) and "amount" in value:
+                assert set(value) == {"amount", "currency"}, (event, key, value)
+                assert isinstance(value["amount"], str) and MONEY_AMOUNT.match(value["amount"]), (event, key)
+                assert re.fullmatch(r"[A-Z]{3}", value["currency"]), (event, key)
+                checked_money += 1
+            if key.endswith("Minor"):  # kept for receivers built on it; the money form is beside it
+                assert isinstance(data.get(key[:-5]), dict), f"{event}: {key} without {key[:-5]}"
+        for key, value in _ids_of(data):
+            found = gql.data(NODE, {"id": value}, token=tenant.admin_token)["node"]
+            assert found is not None, f"{event}: node() answers null for {key} {value}"
+            assert found["id"] == value
+            if key == "subject":
+                assert found["__typename"] == data["subject"]["type"], event
+            checked_ids += 1
+    assert checked_money >= 1 and checked_ids >= 20, (checked_money, checked_ids)

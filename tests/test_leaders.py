@@ -202,11 +202,11 @@ def test_rate_out_of_range_and_unknown_ids_change_nothing(gql, make_tenant, make
     bad = gql.data(LEADER_APPLY, {"input": {"displayName": "", "phone": "12ab"}}, token=customer.token)[
         "leaderApply"
     ]
-    assert codes(bad) == {("INVALID", ("displayName",)), ("INVALID", ("phone",))}
+    assert codes(bad) == {("INVALID", ("input", "displayName",)), ("INVALID", ("input", "phone",))}
     bad = gql.data(
         LEADER_APPLY, {"input": {"displayName": "x" * 101, "phone": "+8613900001111"}}, token=customer.token
     )["leaderApply"]
-    assert codes(bad) == {("INVALID", ("displayName",))}
+    assert codes(bad) == {("INVALID", ("input", "displayName",))}
     assert count(owner_db, "leader", tenant) == 1
 
 
@@ -291,10 +291,10 @@ def test_pickup_point_validation_changes_nothing(gql, make_tenant, make_customer
         token=leader.token,
     )["pickupPointCreate"]
     assert codes(bad) == {
-        ("INVALID", ("name",)),
-        ("INVALID", ("latitude",)),
-        ("INVALID", ("longitude",)),
-        ("INVALID", ("address",)),
+        ("INVALID", ("input", "name",)),
+        ("INVALID", ("input", "latitude",)),
+        ("INVALID", ("input", "longitude",)),
+        ("INVALID", ("input", "address",)),
     }
     for lat, lon in ((-91, 0), (0, 181)):
         bad = gql.data(POINT_CREATE, {"input": point_input(lat=lat, lon=lon)}, token=leader.token)[
@@ -304,10 +304,10 @@ def test_pickup_point_validation_changes_nothing(gql, make_tenant, make_customer
     ok = gql.data(
         POINT_CREATE, {"input": point_input(lat=-90, lon=180)}, token=tenant.admin_token
     )  # admins need leaderId
-    assert codes(ok["pickupPointCreate"]) == {("NOT_FOUND", ("leaderId",))}
+    assert codes(ok["pickupPointCreate"]) == {("NOT_FOUND", ("input", "leaderId",))}
     for wrong in (foreign_leader.id, "garbage", point["id"]):
         bad = gql.data(POINT_CREATE, {"input": point_input(leaderId=wrong)}, token=tenant.admin_token)
-        assert codes(bad["pickupPointCreate"]) == {("NOT_FOUND", ("leaderId",))}, wrong
+        assert codes(bad["pickupPointCreate"]) == {("NOT_FOUND", ("input", "leaderId",))}, wrong
     # A leader cannot create for, or update the points of, another leader.
     bad = gql.data(POINT_CREATE, {"input": point_input(leaderId=other_leader.id)}, token=leader.token)
     assert codes(bad["pickupPointCreate"]) == {("FORBIDDEN", None)}
@@ -320,11 +320,11 @@ def test_pickup_point_validation_changes_nothing(gql, make_tenant, make_customer
         {"id": point["id"], "input": point_input(name="改名", leaderId=other_leader.id)},
         token=tenant.admin_token,
     )
-    assert codes(bad["pickupPointUpdate"]) == {("INVALID", ("leaderId",))}
+    assert codes(bad["pickupPointUpdate"]) == {("INVALID", ("input", "leaderId",))}
     bad = gql.data(
         POINT_UPDATE, {"id": point["id"], "input": point_input(name="改名", lat=100)}, token=leader.token
     )
-    assert codes(bad["pickupPointUpdate"]) == {("INVALID", ("latitude",))}
+    assert codes(bad["pickupPointUpdate"]) == {("INVALID", ("input", "latitude",))}
     for wrong in (leader.id, "garbage"):
         bad = gql.data(POINT_UPDATE, {"id": wrong, "input": point_input()}, token=tenant.admin_token)
         assert codes(bad["pickupPointUpdate"]) == {("NOT_FOUND", ("id",))}
@@ -392,7 +392,7 @@ def test_groups_invite_codes_and_idempotent_join(gql, tenant, make_customer, own
     bad = gql.data(GROUP_JOIN, {"code": "NOSUCHCODE"}, token=alice.token)["communityGroupJoin"]
     assert codes(bad) == {("NOT_FOUND", ("inviteCode",))}
     bad = gql.data(GROUP_CREATE, {"input": {"name": " "}}, token=leader.token)["communityGroupCreate"]
-    assert codes(bad) == {("INVALID", ("name",))}
+    assert codes(bad) == {("INVALID", ("input", "name",))}
     assert count(owner_db, "community_group", tenant) == 2
 
 

@@ -47,6 +47,7 @@ TABLES = {
     "Notification": "notification",
     "ApiKey": "api_key",
     "User": "app_user",
+    "WebhookDelivery": "delivery",
 }
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
@@ -70,7 +71,15 @@ SUITABLE = {
     ("orderPlace", "Batch"): "status = 'OPEN'",
     ("orderPlace", "Offer"): "batch_id IN (SELECT id FROM batch WHERE status = 'OPEN')",
     ("orderRefund", "Order"): "batch_id IN (SELECT id FROM batch WHERE status IN ('CLOSED', 'COMPLETED'))",
+    ("webhookDeliveryRetry", "WebhookDelivery"): "status = 'FAILED'",
 }
+# A webhook delivery that gave up (webhookDeliveryRetry's subject).
+FAILED_DELIVERY = """
+WITH e AS (INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+           VALUES (%(t)s, gen_random_uuid(), 'ORDER_PLACED', 'order', gen_random_uuid(), '{}') RETURNING id)
+INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target, subscription_id, status, attempts)
+SELECT %(t)s, gen_random_uuid(), e.id, 'WEBHOOK', s.id::text, s.id, 'FAILED', 8
+  FROM e, (SELECT id FROM webhook_subscription WHERE tenant_id = %(t)s LIMIT 1) s"""
 BATCH_CREATE = """mutation($i: BatchCreateInput!) { batchCreate(input: $i) { errors { code } } }"""
 
 
@@ -84,6 +93,8 @@ def world(gql: GraphQLClient, platform_token: str, services: Any) -> Iterator[di
                                       "closesAt": "2100-01-02T00:00:00Z", "pickupDate": "2100-01-03"}},
                  token=handle.admin_token)
     with psycopg.connect(services.owner_url, autocommit=True) as conn:
+        for handle in (mine, other):
+            conn.execute(FAILED_DELIVERY, {"t": handle.uuid})
 
         def real(handle: Any, field: str, type_name: str) -> str:
             where = SUITABLE.get((field, type_name), "true")
@@ -96,7 +107,7 @@ def world(gql: GraphQLClient, platform_token: str, services: Any) -> Iterator[di
 
 
 def _expected_field(path: list[str]) -> list[str]:
-    return path[1:] if path[0] == "input" else path
+    return path  # from the mutation's argument, `input` included
 
 
 def _answer(gql: GraphQLClient, world: dict[str, Any], field: RootField, target: list[str], sent: str) -> dict:

@@ -94,15 +94,15 @@ def test_place_validation(gql, tenant, owner_db, make_customer):  # type: ignore
     bad = place_input(batch, world, [(0, 0), (0, 1)])
     bad["input"]["lines"].append({"offerId": other["offers"][0]["id"], "quantity": 1})
     got = gql.data(ORDER_PLACE, bad, token=customer.token)["orderPlace"]
-    assert _errors(got) == [("INVALID", ["lines", "0", "quantity"]), ("INVALID", ["lines", "1", "offerId"])]
+    assert _errors(got) == [("INVALID", ["input", "lines", "0", "quantity"]), ("INVALID", ["input", "lines", "1", "offerId"])]
     wrong_batch = place_input(batch, world, [(0, 1)])
     wrong_batch["input"]["lines"][0]["offerId"] = other["offers"][0]["id"]
     assert _errors(gql.data(ORDER_PLACE, wrong_batch, token=customer.token)["orderPlace"]) == [
-        ("NOT_FOUND", ["lines", "0", "offerId"])
+        ("NOT_FOUND", ["input", "lines", "0", "offerId"])
     ]
     empty = place_input(batch, world, [])
     assert _errors(gql.data(ORDER_PLACE, empty, token=customer.token)["orderPlace"]) == [
-        ("INVALID", ["lines"])
+        ("INVALID", ["input", "lines"])
     ]
     # inactive pickup point, and a point of a suspended leader
     inactive = place_input(batch, world, [(0, 1)])
@@ -110,7 +110,7 @@ def test_place_validation(gql, tenant, owner_db, make_customer):  # type: ignore
         "PickupPoint", add_pickup_point(owner_db, tenant, world.leader_id, False)
     )
     assert _errors(gql.data(ORDER_PLACE, inactive, token=customer.token)["orderPlace"]) == [
-        ("INVALID", ["pickupPointId"])
+        ("INVALID", ["input", "pickupPointId"])
     ]
     _, suspended, _ = add_leader(owner_db, tenant, status="SUSPENDED")
     at_suspended = place_input(batch, world, [(0, 1)])
@@ -118,13 +118,13 @@ def test_place_validation(gql, tenant, owner_db, make_customer):  # type: ignore
         "PickupPoint", add_pickup_point(owner_db, tenant, suspended)
     )
     assert _errors(gql.data(ORDER_PLACE, at_suspended, token=customer.token)["orderPlace"]) == [
-        ("INVALID", ["pickupPointId"])
+        ("INVALID", ["input", "pickupPointId"])
     ]
     # a batch that is not open, and anonymous callers
     scheduled = create_batch(gql, world, [offer_input(world, 0)], opens_in=600)
     assert _errors(
         gql.data(ORDER_PLACE, place_input(scheduled, world, [(0, 1)]), token=customer.token)["orderPlace"]
-    ) == [("BATCH_NOT_OPEN", ["batchId"])]
+    ) == [("BATCH_NOT_OPEN", ["input", "batchId"])]
     assert _errors(
         gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), tenant=tenant.slug)["orderPlace"]
     ) == [("FORBIDDEN", None)]
@@ -147,7 +147,7 @@ def test_after_cutoff_is_refused(gql, tenant, owner_db, make_customer):  # type:
     got = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=make_customer(tenant).token)[
         "orderPlace"
     ]
-    assert _errors(got) == [("BATCH_NOT_OPEN", ["batchId"])]
+    assert _errors(got) == [("BATCH_NOT_OPEN", ["input", "batchId"])]
 
 
 def test_idempotency_key_replay_and_misuse(gql, tenant, owner_db, make_customer):  # type: ignore[no-untyped-def]
@@ -165,7 +165,7 @@ def test_idempotency_key_replay_and_misuse(gql, tenant, owner_db, make_customer)
     misuse = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 3)], key="k-1"), token=customer.token)[
         "orderPlace"
     ]
-    assert _errors(misuse) == [("INVALID", ["idempotencyKey"])] and misuse["order"] is None
+    assert _errors(misuse) == [("INVALID", ["input", "idempotencyKey"])] and misuse["order"] is None
     # another customer's key space is their own
     theirs = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)], key="k-1"), token=other.token)[
         "orderPlace"
@@ -181,14 +181,14 @@ def test_stock_and_customer_limits_all_lines_or_none(gql, tenant, owner_db, make
     )
     a, b = make_customer(tenant), make_customer(tenant)
     too_many = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 4)]), token=a.token)["orderPlace"]
-    assert _errors(too_many) == [("OUT_OF_STOCK", ["lines", "0", "quantity"])]
+    assert _errors(too_many) == [("OUT_OF_STOCK", ["input", "lines", "0", "quantity"])]
     assert (
         gql.data(ORDER_PLACE, place_input(batch, world, [(1, 2)]), token=a.token)["orderPlace"]["errors"]
         == []
     )
     # line 0 fits, line 1 breaks a's per-customer limit: nothing of the order stays
     mixed = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 2), (1, 1)]), token=a.token)["orderPlace"]
-    assert _errors(mixed) == [("LIMIT_EXCEEDED", ["lines", "1", "quantity"])]
+    assert _errors(mixed) == [("LIMIT_EXCEEDED", ["input", "lines", "1", "quantity"])]
     assert offer_state(owner_db, batch["offers"][0]["id"]) == (0, 3, 0)
     assert offer_state(owner_db, batch["offers"][1]["id"]) == (2, None, 2)
     # b has their own allowance
@@ -209,7 +209,7 @@ def test_cancel_releases_stock_at_once(gql, tenant, owner_db, make_customer):  #
     order = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 2)]), token=a.token)["orderPlace"]["order"]
     assert _errors(
         gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=b.token)["orderPlace"]
-    ) == [("OUT_OF_STOCK", ["lines", "0", "quantity"])]
+    ) == [("OUT_OF_STOCK", ["input", "lines", "0", "quantity"])]
     assert _errors(gql.data(ORDER_CANCEL, {"id": order["id"]}, token=b.token)["orderCancel"]) == [
         ("NOT_FOUND", ["id"])
     ]
@@ -446,7 +446,7 @@ def test_another_tenants_ids_behave_like_missing_ones(gql, make_tenant, owner_db
     customer_b = make_customer(b)
     # b's customer names a's batch, point and offer
     got = gql.data(ORDER_PLACE, place_input(batch_a, world_a, [(0, 1)]), token=customer_b.token)["orderPlace"]
-    assert _errors(got) == [("NOT_FOUND", ["batchId"])]
+    assert _errors(got) == [("NOT_FOUND", ["input", "batchId"])]
     assert (
         gql.data("query($id: ID!) { batch(id: $id) { id } }", {"id": batch_a["id"]}, token=b.admin_token)[
             "batch"

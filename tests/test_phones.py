@@ -40,12 +40,12 @@ def test_one_number_in_two_forms_is_one_account(gql, tenant, owner_db):  # type:
     national = f"136{uuid.uuid4().int % 10**8:08d}"
     assert _register(gql, tenant.slug, national)["errors"] == []
     again = _register(gql, tenant.slug, f"+86{national}")
-    assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_EXISTS", ["phone"])]
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_EXISTS", ["input", "phone"])]
     stored = owner_db.execute("SELECT phone FROM app_user WHERE tenant_id = %s AND phone LIKE %s",
                               (tenant.uuid, f"%{national}")).fetchall()
     assert stored == [(f"+86{national}",)]
     bad = _register(gql, tenant.slug, national[:-1] + "2x")
-    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["phone"])]
+    assert [(e["code"], e["field"]) for e in bad["errors"]] == [("INVALID", ["input", "phone"])]
 
 
 def test_a_leader_signs_in_with_the_number_as_typed(gql, tenant):  # type: ignore[no-untyped-def]

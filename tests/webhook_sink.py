@@ -21,6 +21,8 @@ class Received:
     body: dict[str, Any]
     signature_ok: bool
     answered: int
+    raw: bytes = b""  # the body as sent, and the signature header: to verify with other secrets
+    signature: str = ""
 
 
 class WebhookSink:
@@ -52,7 +54,7 @@ class WebhookSink:
                 with sink._lock:
                     failing = sink.always_fail or sink._attempts[msg_id] <= sink.fail_first
                     status = 500 if failing or not ok else 204
-                    sink.received.append(Received(msg_id, timestamp, json.loads(raw), ok, status))
+                    sink.received.append(Received(msg_id, timestamp, json.loads(raw), ok, status, raw, signature))
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -60,6 +60,12 @@ async def page(
     return entries[:first], len(entries) > first
 
 
+async def count(session: AsyncSession, *, tenant_id: UUID, filter: Filter) -> int:
+    """How many entries match (a page's totalCount)."""
+    where, params = _where(tenant_id, filter)
+    return int((await session.execute(text(f"SELECT count(*) FROM audit_entry WHERE {where}"), params)).scalar_one())
+
+
 async def by_ids(session: AsyncSession, *, tenant_id: UUID, ids: list[UUID]) -> dict[UUID, Entry]:
     rows = (await session.execute(
         text(f"SELECT {COLUMNS} FROM audit_entry WHERE tenant_id = :tenant AND id = ANY(:ids)"),

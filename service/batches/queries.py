@@ -29,6 +29,7 @@ async def list_batches(
     statuses: Sequence[BatchStatus] | None,
     first: int,
     after: str | None,
+    descending: bool = False,
 ) -> Page[Batch]:
     shown = visible_statuses(is_admin, statuses)
     stmt = (
@@ -36,7 +37,7 @@ async def list_batches(
         .where(col(Batch.status).in_([s.value for s in shown]))
         .execution_options(populate_existing=True)
     )
-    return await fetch_page(session, stmt, Batch, first=first, after=after)
+    return await fetch_page(session, stmt, Batch, first=first, after=after, descending=descending)
 
 
 async def batches_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Batch]:

@@ -23,12 +23,13 @@ def _like_pattern(search: str) -> str:
 
 
 async def supplier_page(
-    session: AsyncSession, *, tenant_id: UUID, first: int, after: str | None, include_archived: bool = False
+    session: AsyncSession, *, tenant_id: UUID, first: int, after: str | None, include_archived: bool = False,
+    descending: bool = False,
 ) -> Page[Supplier]:
     stmt = select(Supplier).where(Supplier.tenant_id == tenant_id)
     if not include_archived:
         stmt = stmt.where(col(Supplier.archived_at).is_(None))
-    return await fetch_page(session, stmt, Supplier, first=first, after=after)
+    return await fetch_page(session, stmt, Supplier, first=first, after=after, descending=descending)
 
 
 async def product_page(
@@ -40,6 +41,7 @@ async def product_page(
     search: str | None = None,
     supplier_id: UUID | None = None,
     include_archived: bool = False,
+    descending: bool = False,
 ) -> Page[Product]:
     """Products by creation; `supplier_id` narrows to one supplier (a supplier's own view).
     Archived products are left out unless asked for."""
@@ -51,7 +53,7 @@ async def product_page(
     if search and search.strip():
         pattern = _like_pattern(search.strip())
         stmt = stmt.where(col(Product.name).ilike(pattern, escape="\\") | col(Product.unit).ilike(pattern, escape="\\"))
-    return await fetch_page(session, stmt, Product, first=first, after=after)
+    return await fetch_page(session, stmt, Product, first=first, after=after, descending=descending)
 
 
 async def suppliers_by_ids(
@@ -98,6 +100,8 @@ async def product_pages_by_supplier(
             items=items,
             cursors=[encode_cursor(p.created_at, p.id) for p in items],
             has_next=len(rows) > first,
+            listed=select(Product).where(Product.tenant_id == tenant_id, Product.supplier_id == sid),
+            has_previous=bool(after),
         )
     return pages
 

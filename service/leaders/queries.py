@@ -22,11 +22,12 @@ async def leader_page(
     first: int,
     after: str | None,
     status: LeaderStatus | None = None,
+    descending: bool = False,
 ) -> Page[Leader]:
     stmt = select(Leader).where(Leader.tenant_id == tenant_id)
     if status is not None:
         stmt = stmt.where(Leader.status == status)
-    return await fetch_page(session, stmt, Leader, first=first, after=after)
+    return await fetch_page(session, stmt, Leader, first=first, after=after, descending=descending)
 
 
 async def pickup_point_page(

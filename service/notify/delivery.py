@@ -35,6 +35,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -44,6 +45,7 @@ from service.config import get_settings
 from service.db import app_engine, owner_engine, tenant_transaction
 from service.notify import http, netpolicy
 from service.notify.messages import render
+from service.notify.payloads import add_money
 from service.notify.signing import fingerprint, sign, subscription_secret
 from service.notify.webhooks import webhook_id
 from service.observability.metrics import observe_delivery
@@ -105,6 +107,9 @@ class Claimed:
     secret_version: int | None
     secret_fingerprint: str | None
     subscription_active: bool | None
+    tenant_timezone: str = "UTC"  # the event's timestamp is sent in it, like the API's times
+    # During a rotation's overlap: the previous secret version, which signs as well.
+    previous_secret_version: int | None = None
 
 
 @dataclass
@@ -133,8 +138,10 @@ WITH due AS (
   RETURNING d.id, d.attempts, d.channel, d.target, d.subscription_id, d.outbox_event_id
 )
 SELECT c.id, c.attempts, c.channel, c.target, c.subscription_id, c.outbox_event_id,
-       e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug,
-       s.url, s.secret_version, s.secret_fingerprint, s.active
+       e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug, t.timezone,
+       s.url, s.secret_version, s.secret_fingerprint, s.active,
+       CASE WHEN s.previous_secret_until > clock_timestamp() THEN s.previous_secret_version END
+         AS previous_secret_version
   FROM claimed c
   JOIN outbox_event e ON e.tenant_id = :tenant_id AND e.id = c.outbox_event_id
   JOIN tenant t ON t.id = e.tenant_id
@@ -197,6 +204,8 @@ def _claimed(tenant_id: UUID, r: Any) -> Claimed:
         secret_version=r.secret_version,
         secret_fingerprint=r.secret_fingerprint,
         subscription_active=r.active,
+        tenant_timezone=r.timezone,
+        previous_secret_version=r.previous_secret_version,
     )
 
 
@@ -380,14 +389,21 @@ def webhook_data(claimed: Claimed) -> dict[str, Any]:
             data[key] = _as_global(_type_name(key[:-2]), value)
         else:
             data[key] = value
-    return data
+    return add_money(data)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def webhook_body(claimed: Claimed) -> bytes:
     """The same bytes on every attempt: only the timestamp header and signature change."""
     message = {
         "type": claimed.event,
-        "timestamp": claimed.event_created_at.isoformat(),
+        "timestamp": claimed.event_created_at.astimezone(_zone(claimed.tenant_timezone)).isoformat(),
         "data": webhook_data(claimed),
     }
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str).encode()
@@ -419,18 +435,23 @@ def _email_pool() -> ThreadPoolExecutor:
     return _email_pools[0]
 
 
+def _secret(subscription_id: UUID, version: int, secrets: dict[tuple[UUID, int], bytes] | None) -> bytes:
+    key = (subscription_id, version)
+    secret = secrets.get(key) if secrets is not None else None
+    if secret is None:  # (deriving it reads the server key, from a file unless configured)
+        secret = subscription_secret(subscription_id, version)
+        if secrets is not None:
+            secrets[key] = secret
+    return secret
+
+
 async def send_webhook(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] | None = None) -> Outcome:
     if claimed.url is None or claimed.secret_version is None:
         return Outcome(False, error="the subscription no longer exists", permanent=True)
     if not claimed.subscription_active:
         return Outcome(False, error="the subscription is inactive", permanent=True)
     assert claimed.subscription_id is not None
-    key = (claimed.subscription_id, claimed.secret_version)
-    secret = secrets.get(key) if secrets is not None else None
-    if secret is None:  # (deriving it reads the server key, from a file unless configured)
-        secret = subscription_secret(claimed.subscription_id, claimed.secret_version)
-        if secrets is not None:
-            secrets[key] = secret
+    secret = _secret(claimed.subscription_id, claimed.secret_version, secrets)
     if fingerprint(secret) != claimed.secret_fingerprint:
         return Outcome(
             False,
@@ -447,6 +468,9 @@ async def send_webhook(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] 
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, msg_id, timestamp, body),
     }
+    if claimed.previous_secret_version is not None:  # a rotation's overlap: the old secret signs too
+        old = _secret(claimed.subscription_id, claimed.previous_secret_version, secrets)
+        headers["webhook-signature"] += " " + sign(old, msg_id, timestamp, body)
     timeout = get_settings().delivery_timeout_seconds
     try:
         status = await _http_client().post(

@@ -25,6 +25,7 @@ async def notification_page(
     stmt = select(Notification).where(Notification.tenant_id == tenant_id, Notification.user_id == user_id)
     if unread_only:
         stmt = stmt.where(col(Notification.read_at).is_(None))
+    listed = stmt
     if after:
         created, id_ = decode_cursor(after)
         stmt = stmt.where(tuple_(col(Notification.created_at), col(Notification.id)) < tuple_(created, id_))
@@ -32,7 +33,8 @@ async def notification_page(
     rows = list((await session.execute(stmt)).scalars().all())
     has_next = len(rows) > first
     rows = rows[:first]
-    return Page(items=rows, cursors=[encode_cursor(r.created_at, r.id) for r in rows], has_next=has_next)
+    return Page(items=rows, cursors=[encode_cursor(r.created_at, r.id) for r in rows], has_next=has_next,
+                listed=listed, has_previous=bool(after))
 
 
 async def get_own(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, id: UUID) -> Notification | None:

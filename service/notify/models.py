@@ -56,6 +56,9 @@ class WebhookSubscription(SQLModel, table=True):
     # sha256 hex of the derived secret: tells a changed server key from a valid one.
     secret_fingerprint: str = Field(max_length=64)
     created_by: UUID | None = None
+    # After a rotation, the previous version signs too until this time (the overlap).
+    previous_secret_version: int | None = None
+    previous_secret_until: datetime | None = timestamp()
     created_at: datetime = created_at()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.config import get_settings
 from service.errors import Collector, ErrorCode, fail
 from service.notify.events import EVENT_NAMES
 from service.notify.models import Delivery, DeliveryStatus, WebhookSubscription
@@ -147,10 +148,25 @@ async def update_subscription(
     return subscription
 
 
-async def rotate_secret(session: AsyncSession, *, tenant_id: UUID, id: UUID | None) -> CreatedSubscription:
-    """A new secret, shown once; the old one stops signing at once (deliveries not yet sent,
-    retries included, are signed with the new one)."""
+MAX_OVERLAP_SECONDS = 30 * 86400
+
+
+async def rotate_secret(
+    session: AsyncSession, *, tenant_id: UUID, id: UUID | None, overlap_seconds: int | None = None
+) -> CreatedSubscription:
+    """A new secret, shown once. For `overlap_seconds` (default: the server's setting) the old
+    one signs as well, so the receiver can switch at its pace; 0 stops it at once. Deliveries not
+    yet sent, retries included, are signed with the new one (and the old, during the overlap)."""
+    if overlap_seconds is None:
+        overlap_seconds = get_settings().webhook_secret_overlap_seconds
+    if not 0 <= overlap_seconds <= MAX_OVERLAP_SECONDS:
+        raise fail(ErrorCode.INVALID, f"The overlap is between 0 and {MAX_OVERLAP_SECONDS} seconds.",
+                   ["overlapSeconds"])
     subscription = await _for_update(session, tenant_id, id)
+    until = (await session.execute(
+        text("SELECT clock_timestamp() + make_interval(secs => :s)"), {"s": overlap_seconds})).scalar_one()
+    subscription.previous_secret_version = subscription.secret_version if overlap_seconds else None
+    subscription.previous_secret_until = until if overlap_seconds else None
     subscription.secret_version += 1
     secret = subscription_secret(subscription.id, subscription.secret_version)
     subscription.secret_fingerprint = fingerprint(secret)
@@ -256,6 +272,32 @@ async def subscription_deliveries(
         view = _view(row)
         found[view.delivery.subscription_id].append(view)  # type: ignore[index]  # rows were selected by these subscription ids
     return found
+
+
+async def retry_delivery(session: AsyncSession, *, tenant_id: UUID, id: UUID | None) -> DeliveryView:
+    """A FAILED webhook delivery, due again now: one more attempt (the retry sweep sends it within
+    seconds), with the same webhook-id; if that fails too it is FAILED again."""
+    row = (await session.execute(text("""
+        SELECT d.*, e.event AS event_name, s.active AS subscription_active
+          FROM delivery d
+          JOIN outbox_event e ON e.tenant_id = d.tenant_id AND e.id = d.outbox_event_id
+          LEFT JOIN webhook_subscription s ON s.tenant_id = d.tenant_id AND s.id = d.subscription_id
+         WHERE d.tenant_id = :tenant_id AND d.id = :id AND d.channel = 'WEBHOOK'
+           FOR UPDATE OF d
+    """), {"tenant_id": tenant_id, "id": id})).mappings().first() if id else None
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such webhook delivery.", ["id"])
+    if row["status"] != DeliveryStatus.FAILED.value:
+        raise fail(ErrorCode.CONFLICT, "Only a failed delivery can be retried.", ["id"])
+    if not row["subscription_active"]:
+        raise fail(ErrorCode.CONFLICT, "The subscription is switched off: switch it on first.", ["id"])
+    updated = (await session.execute(text("""
+        UPDATE delivery SET status = 'PENDING', next_attempt_at = clock_timestamp(), enqueued_at = NULL,
+               claimed_at = NULL
+         WHERE tenant_id = :tenant_id AND id = :id
+        RETURNING *
+    """), {"tenant_id": tenant_id, "id": id})).mappings().one()
+    return _view({**updated, "event_name": row["event_name"]})
 
 
 def webhook_id(outbox_event_id: UUID) -> str:

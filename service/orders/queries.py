@@ -47,6 +47,7 @@ async def list_orders(
     statuses: Sequence[OrderStatus] | None = None,
     first: int,
     after: str | None,
+    descending: bool = False,
 ) -> Page[Order]:
     stmt = _scoped(select(Order).execution_options(populate_existing=True), scope)
     if batch_id is not None:
@@ -55,7 +56,7 @@ async def list_orders(
         stmt = stmt.where(Order.pickup_point_id == pickup_point_id)
     if statuses:
         stmt = stmt.where(Order.state.in_([s.value for s in statuses]))
-    return await fetch_page(session, stmt, Order, first=first, after=after)
+    return await fetch_page(session, stmt, Order, first=first, after=after, descending=descending)
 
 
 async def orders_by_ids(

@@ -16,14 +16,15 @@ from service.procurement.models import Commission, PickList, PurchaseOrder, Purc
 
 
 async def purchase_order_page(
-    session: AsyncSession, *, supplier_id: UUID | None, batch_id: UUID | None, first: int, after: str | None
+    session: AsyncSession, *, supplier_id: UUID | None, batch_id: UUID | None, first: int, after: str | None,
+    descending: bool = False,
 ) -> Page[PurchaseOrder]:
     stmt = select(PurchaseOrder)
     if supplier_id is not None:
         stmt = stmt.where(PurchaseOrder.supplier_id == supplier_id)
     if batch_id is not None:
         stmt = stmt.where(PurchaseOrder.batch_id == batch_id)
-    return await fetch_page(session, stmt, PurchaseOrder, first=first, after=after)
+    return await fetch_page(session, stmt, PurchaseOrder, first=first, after=after, descending=descending)
 
 
 async def purchase_orders_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, PurchaseOrder]:
@@ -153,6 +154,7 @@ async def commission_page(
         keys = keys.where(Commission.leader_id == leader_id)
     if batch_id is not None:
         keys = keys.where(Commission.batch_id == batch_id)
+    listed = keys
     if after:
         created, id = decode_cursor(after)
         keys = keys.where(tuple_(col(Commission.created_at), col(Commission.id)) > tuple_(created, id))
@@ -164,4 +166,5 @@ async def commission_page(
         select(Commission).where(col(Commission.id).in_([k.id for k in found]))
         .execution_options(populate_existing=True))).scalars()}
     items = [rows[k.id] for k in found if k.id in rows]
-    return Page(items=items, cursors=[encode_cursor(r.created_at, r.id) for r in items], has_next=has_next)
+    return Page(items=items, cursors=[encode_cursor(r.created_at, r.id) for r in items], has_next=has_next,
+                listed=listed, has_previous=bool(after))

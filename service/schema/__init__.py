@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -14,6 +15,7 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 
 from service.config import get_settings
+from service.schema import event_nodes  # noqa: F401 - registers the Refund and User nodes
 from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
@@ -21,11 +23,12 @@ from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
 from service.schema.leaders import LeadersMutation, LeadersQuery
-from service.schema.node import NodeQuery
+from service.schema.node import NODE_TYPES, NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
 from service.schema.orders import OrdersMutation, OrdersQuery
 from service.schema.procurement import ProcurementMutation, ProcurementQuery
 from service.schema.reports import ReportsQuery
+from service.schema.times import DATETIME
 
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery, CatalogQuery, LeadersQuery, BatchesQuery, OrdersQuery)
 MUTATIONS: tuple[type, ...] = (AccountsMutation, CatalogMutation, LeadersMutation, BatchesMutation, OrdersMutation)
@@ -70,6 +73,8 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
                                       "owns is invisible."),
         mutation=_root("Mutation", MUTATIONS, "What can be changed. Each mutation returns a payload whose errors say "
                                               "why it refused its input."),
+        types=NODE_TYPES,
+        scalar_overrides={datetime: DATETIME},
         extensions=extensions,
         config=StrawberryConfig(name_converter=CachedNames()),
         execution_context_class=executor,

@@ -256,8 +256,11 @@ def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -
 
     def declare(fn: FnT) -> FnT:
         if permission.allowed == EVERYONE:
+            if inspect.iscoroutinefunction(fn):
+                fn = _rooting_paths(fn)
             fn.__permission__ = permission  # type: ignore[attr-defined]  # a marker attribute on our own function or object
             return fn
+        fn = _rooting_paths(fn)
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"{fn.__qualname__}: a restricted root field's resolver must be async")
         payload: list[Any] = []
@@ -289,6 +292,38 @@ def requires(*callers: Caller | frozenset[Caller], roles_in_sql: bool = False) -
 
 
 _OWN_RECORD = frozenset({Caller.ANONYMOUS, Caller.CUSTOMER})
+
+
+def _argument_names(fn: Callable[..., Any]) -> frozenset[str]:
+    """The GraphQL names of a resolver's arguments (camelCase, as strawberry converts them)."""
+    names = [p for p in inspect.signature(fn).parameters if p not in ("self", "info", "root")]
+    return frozenset(n.split("_")[0] + "".join(w[:1].upper() + w[1:] for w in n.split("_")[1:]) for n in names)
+
+
+def root_paths(errors: Any, arguments: frozenset[str]) -> None:
+    """Every payload error's field path starts at one of the mutation's arguments: a path the
+    domain gave from inside the `input` object (["name"]) becomes ["input", "name"]."""
+    if not errors or "input" not in arguments:
+        return
+    for error in errors:
+        path = error.field
+        if path and path[0] not in arguments:
+            error.field = ["input", *path]
+
+
+def _rooting_paths(fn: FnT) -> FnT:
+    """The resolver, with its payload errors' paths rooted at its arguments (`root_paths`)."""
+    arguments = _argument_names(fn)
+    if "input" not in arguments:
+        return fn
+
+    @functools.wraps(fn)
+    async def rooted(*args: Any, **kwargs: Any) -> Any:
+        result = await fn(*args, **kwargs)
+        root_paths(getattr(result, "errors", None), arguments)
+        return result
+
+    return rooted  # type: ignore[return-value]  # the wrapper keeps the resolver's signature for strawberry
 
 
 def _is_root_mutation(info: Any) -> bool:

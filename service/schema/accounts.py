@@ -35,7 +35,7 @@ from service.schema.access import (
     signed_in,
 )
 from service.schema.catalog import viewer_supplier
-from service.schema.common import Money, Node, UserError, describe_values
+from service.schema.common import Money, Node, UserError, describe_values, rate_text
 from service.schema.context import Context
 from service.schema.leaders import viewer_leader
 from service.schema.mutation import run_mutation
@@ -110,14 +110,14 @@ class Tenant(Node):
         return cls(
             id=strawberry.ID(global_id.encode("Tenant", t.id)), slug=t.slug, name=t.name,
             timezone=t.timezone, currency=t.currency, payment_mode=t.payment_mode,
-            default_commission_rate=t.default_commission_rate,
+            default_commission_rate=rate_text(t.default_commission_rate),
             payment_window_minutes=t.payment_window_minutes,
             pickup_window_days=t.pickup_window_days, commission_freeze_days=t.commission_freeze_days,
             after_sales_window_hours=t.after_sales_window_hours, shortage_policy=t.shortage_policy,
             withdrawal_minimum=Money.of(t.withdrawal_minimum_minor, t.currency),
-            withdrawal_fee_rate=t.withdrawal_fee_rate, front_end_url_template=t.front_end_url_template,
-            distribution_enabled=t.distribution_enabled, distribution_level1_rate=t.distribution_level1_rate,
-            distribution_level2_rate=t.distribution_level2_rate, referral_binding=t.referral_binding,
+            withdrawal_fee_rate=rate_text(t.withdrawal_fee_rate), front_end_url_template=t.front_end_url_template,
+            distribution_enabled=t.distribution_enabled, distribution_level1_rate=rate_text(t.distribution_level1_rate),
+            distribution_level2_rate=rate_text(t.distribution_level2_rate), referral_binding=t.referral_binding,
             attribution_window_days=t.attribution_window_days,
         )
 

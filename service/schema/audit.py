@@ -133,5 +133,6 @@ class AuditQuery:
         return Connection(
             edges=[Edge(node=AuditEntry.of(e), cursor=c) for e, c in zip(entries, cursors, strict=True)],
             page_info=PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None,
-                               start_cursor=cursors[0] if cursors else None),
+                               start_cursor=cursors[0] if cursors else None, has_previous_page=bool(after)),
+            listed=lambda session: queries.count(session, tenant_id=context.tenant.id, filter=found),
         )

@@ -35,7 +35,7 @@ from service.schema.context import Context
 from service.schema.execution import preset
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
-from service.schema.pagination import Connection
+from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
 
 log = logging.getLogger(__name__)
 Info = strawberry.Info[Context, None]
@@ -311,6 +311,7 @@ class BatchesQuery:
         after: Annotated[str | None, strawberry.argument(
             description="The endCursor of the previous page; leave it out for the first page.",
         )] = None,
+        order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
     ) -> Connection[Batch]:
         context = info.context
         context.tenant  # noqa: B018 - refuses a request that names no tenant
@@ -318,7 +319,7 @@ class BatchesQuery:
         admin = await is_admin(context)
         async with serial_session(context) as session:
             page = await queries.list_batches(
-                session, is_admin=admin, statuses=status, first=size, after=after
+                session, is_admin=admin, statuses=status, first=size, after=after, descending=descending(order_by)
             )
         return Connection.of(page, Batch.of)
 

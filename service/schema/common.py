@@ -72,6 +72,13 @@ class Money:
         return cls(amount=from_minor(minor, currency), currency=currency)
 
 
+def rate_text(rate: Decimal) -> Decimal:
+    """Every rate the API returns has this one form: at least two decimals, no trailing zeros
+    beyond (0.1000 → "0.10", 0.1250 → "0.125", 0 → "0.00")."""
+    hundredths = rate.quantize(Decimal("0.01"))
+    return hundredths if hundredths == rate else rate.normalize()
+
+
 @strawberry.type(description="Why a mutation refused its input.")
 class UserError:
     field: list[str] | None = strawberry.field(description="The path of the input value it is about, from the "

@@ -44,6 +44,7 @@ from service.errors import AuthError, PermissionDenied
 from service.logs import operation_var
 from service.memo import MISSING, ByIdentity
 from service.observability.graphql import Observability
+from service.schema.times import enter_tenant_zone, leave_tenant_zone
 
 log = logging.getLogger("service.graphql")
 
@@ -329,9 +330,11 @@ class ObservedGuards(Observability, Guards):
     `get_results`, so one extension costs less than two."""
 
     _executing_token: Token[str | None] | None = None
+    _zone_token: Token[Any] | None = None
 
     def _before(self) -> None:
         self._check()
+        self._zone_token = enter_tenant_zone(self.execution_context.context)  # the times it returns
         # Observability's on_execute, done here when the operation will execute (strawberry
         # executes a parsed document of an allowed type once validation left no errors): an
         # execution hook costs strawberry's runner per request, so this class has none.
@@ -354,6 +357,9 @@ class ObservedGuards(Observability, Guards):
         token, self._executing_token = self._executing_token, None
         if token is not None:
             operation_var.reset(token)
+        zone_token, self._zone_token = self._zone_token, None
+        if zone_token is not None:
+            leave_tenant_zone(zone_token)
 
     on_operation = Observability.on_operation
     on_execute = SchemaExtension.on_execute  # type: ignore[assignment]  # the base's: no hook, see _before

@@ -15,6 +15,12 @@ from service.schema.context import Context
 
 NodeLoader = Callable[[Context, UUID], Awaitable[Any]]
 _loaders: dict[str, NodeLoader] = {}
+# Node types no root field returns directly (only `node()` does): given to the schema as `types`.
+NODE_TYPES: list[type] = []
+
+
+def register_node_type(*types: type) -> None:
+    NODE_TYPES.extend(t for t in types if t not in NODE_TYPES)
 
 
 def node_loader(type_name: str) -> Callable[[NodeLoader], NodeLoader]:

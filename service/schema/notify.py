@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -145,6 +145,12 @@ class WebhookSubscription(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     row: strawberry.Private[SubscriptionRow]
 
+    @strawberry.field(description="Until when the previous secret signs beside the current one (after a "
+                                  "rotation with an overlap); null when only the current one signs.")
+    def previous_secret_until(self) -> datetime | None:
+        until = self.row.previous_secret_until
+        return until if until is not None and until > datetime.now(UTC) else None
+
     @classmethod
     def of(cls, row: SubscriptionRow) -> WebhookSubscription:
         return cls(
@@ -207,6 +213,15 @@ class WebhookSubscriptionUpdateInput:
     url: str | None = strawberry.field(default=None, description="A new https URL.")
     events: list[WebhookEvent] | None = strawberry.field(default=None, description="The new list of events.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     active: bool | None = strawberry.field(default=None, description="Pause (false) or resume (true) deliveries.")
+
+
+@strawberry.type(description="The result of retrying a webhook delivery.")
+class WebhookDeliveryPayload:
+    errors: list[UserError] = strawberry.field(description="Why the retry was refused, each with a code and the "
+                                                           "argument it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    webhook_delivery: WebhookDelivery | None = strawberry.field(
+        default=None, description="The delivery, PENDING again; null when refused.")
 
 
 @strawberry.type(description="The result of a webhook subscription mutation.")
@@ -353,21 +368,44 @@ class NotifyMutation:
 
         return await run_mutation(context, WebhookSubscriptionPayload, action)
 
-    @strawberry.mutation(description="Admins: a new signing secret, shown once; the old one stops signing at once.")
+    @strawberry.mutation(description="Admins: a new signing secret, shown once. The old one keeps signing "
+                                     "beside it for the overlap (both signatures in `webhook-signature`), "
+                                     "then stops.")
     @admins
     async def webhook_subscription_rotate_secret(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The subscription's global ID.")],
+        overlap_seconds: Annotated[int | None, strawberry.argument(
+            description="How long the old secret signs as well, 0 to 2592000 seconds; 0 stops it at once. "
+                        "Default: the server's GROUPBUY_WEBHOOK_SECRET_OVERLAP_SECONDS (a day).")] = None,
     ) -> WebhookSubscriptionPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
             rotated = await webhooks.rotate_secret(session, tenant_id=context.tenant.id,
-                                                   id=decode(id, "WebhookSubscription"))
+                                                   id=decode(id, "WebhookSubscription"),
+                                                   overlap_seconds=overlap_seconds)
             return {"webhook_subscription": WebhookSubscription.of(rotated.subscription), "secret": rotated.secret}
 
         return await run_mutation(context, WebhookSubscriptionPayload, action)
+
+    @strawberry.mutation(description="Admins: one more attempt of a FAILED webhook delivery, sent within seconds "
+                                     "with the same webhook-id; failing again leaves it FAILED.")
+    @admins
+    async def webhook_delivery_retry(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The delivery's ID (WebhookDelivery.id).")],
+    ) -> WebhookDeliveryPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            view = await webhooks.retry_delivery(session, tenant_id=context.tenant.id,
+                                                 id=decode(id, "WebhookDelivery"))
+            return {"webhook_delivery": WebhookDelivery.of(view)}
+
+        return await run_mutation(context, WebhookDeliveryPayload, action)
 
     @strawberry.mutation(
         description="Marks one of the caller's own notifications read; false for any other ID."

@@ -42,7 +42,7 @@ from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
-from service.schema.pagination import Connection
+from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
 
 Info = strawberry.Info[Context, None]
 
@@ -246,6 +246,7 @@ class OrdersQuery:
         after: Annotated[str | None, strawberry.argument(
             description="The endCursor of the previous page; leave it out for the first page.",
         )] = None,
+        order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
     ) -> Connection[Order]:
         context = info.context
         size = check_page(first, after)
@@ -260,7 +261,7 @@ class OrdersQuery:
                 pickup_point_id=point and point.id,
                 statuses=status,
                 first=size,
-                after=after,
+                after=after, descending=descending(order_by),
             )
         return Connection.of(page, Order.of)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import strawberry
 from sqlalchemy import select, text
@@ -42,14 +42,14 @@ from service.schema.access import (
 from service.schema.batches import Batch, BatchByIdLoader, BatchPayload
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
-from service.schema.common import Money, Node, UserError, describe_values
+from service.schema.common import Money, Node, UserError, describe_values, rate_text
 from service.schema.context import ADMIN_ROLES, Context
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.orders import Order, OrderByIdLoader, OrderPayload
-from service.schema.pagination import Connection
+from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
 
 Info = strawberry.Info[Context, None]
 PurchaseOrderStatus = strawberry.enum(models.PurchaseOrderStatus, name="PurchaseOrderStatus",
@@ -235,7 +235,10 @@ class PickListOrder:
 
 
 @strawberry.type(name="PickList", description="What one pickup point receives for one batch, per order (拣货单).")
-class PickList:
+class PickList(Node):
+    id: strawberry.ID = strawberry.field(description="The pick list's global ID (the one PICK_LIST_READY sends; "
+                                                     "`node()` answers it once the batch has closed). A preview's "
+                                                     "ID is stable but names nothing yet.")
     totals: list[PickListLine] = strawberry.field(description="What the leader receives, summed per product.")
     orders: list[PickListOrder] = strawberry.field(description="The point's orders, by pick number.")
     final: bool = strawberry.field(description="False before the batch closes: a live preview of the orders so far.")
@@ -262,12 +265,24 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
                              for ln in content.lines[r.id]])
         for r in rows if r is not None
     ]
+    final = content.pick_list.id if content.pick_list else uuid5(batch_id, str(pickup_point_id))
     return PickList(
+        id=strawberry.ID(global_id.encode("PickList", final)),
         totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity) for t in content.totals],
         orders=orders, final=content.pick_list is not None,
         received_at=content.pick_list.received_at if content.pick_list else None,
         batch_id=batch_id, pickup_point_id=pickup_point_id,
     )
+
+
+@node_loader("PickList")
+async def _load_pick_list(context: Context, id: UUID) -> PickList | None:
+    """A closed batch's pick list: that point's leader and admins."""
+    async with serial_session(context) as session:
+        row = (await session.execute(select(models.PickList).where(col(models.PickList.id) == id))).scalar_one_or_none()
+    if row is None or not (await is_admin(context) or await viewer_leader_id(context) == row.leader_id):
+        return None
+    return await build_pick_list(context, row.batch_id, row.pickup_point_id)
 
 
 async def _point_for_leader_or_admin(context: Context, batch_id: str, pickup_point_id: str) -> tuple[UUID, UUID]:
@@ -296,7 +311,7 @@ class Commission(Node):
     @classmethod
     def of(cls, row: models.Commission) -> Commission:
         return cls(id=strawberry.ID(global_id.encode("Commission", row.id)),
-                   status=models.CommissionStatus(row.status), rate=row.rate, created_at=row.created_at,
+                   status=models.CommissionStatus(row.status), rate=rate_text(row.rate), created_at=row.created_at,
                    earned_at=row.earned_at, reversed_at=row.reversed_at, row=row)
 
     @strawberry.field(description="What the leader gets for this order now (after any reversal).")
@@ -351,13 +366,14 @@ class ProcurementQuery:
                                                                      "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
                                                                      "leave it out for the first page.")] = None,
+        order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
     ) -> Connection[PurchaseOrder]:
         size = check_page(first, after)
         supplier_id = await supplier_scope(info.context)
         batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
         async with serial_session(info.context) as session:
             page = await queries.purchase_order_page(session, supplier_id=supplier_id, batch_id=batch and batch.id,
-                                                     first=size, after=after)
+                                                     first=size, after=after, descending=descending(order_by))
         return Connection.of(page, PurchaseOrder.of)
 
     @strawberry.field(description="That point's leader and admins. Before the close: a live preview.")

@@ -20,7 +20,7 @@ from service.schema.access import (
 )
 from service.schema.catalog.types import Product, Supplier
 from service.schema.context import Context
-from service.schema.pagination import Connection
+from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
 
 Info = strawberry.Info[Context, None]
 
@@ -36,13 +36,14 @@ class CatalogQuery:
                                                                      "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
                                                                      "leave it out for the first page.")] = None,
+        order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
         include_archived: Annotated[bool | None, strawberry.argument(description="Also the archived ones.")] = False,
     ) -> Connection[Supplier]:
         context = info.context
         first = check_page(first, after)
         async with serial_session(context) as session:
             page = await queries.supplier_page(
-                session, tenant_id=context.tenant.id, first=first, after=after,
+                session, tenant_id=context.tenant.id, first=first, after=after, descending=descending(order_by),
                 include_archived=bool(include_archived),
             )
         return Connection.of(page, Supplier.of)
@@ -59,6 +60,7 @@ class CatalogQuery:
                                                                      "(GROUPBUY_MAX_PAGE_SIZE).")] = 20,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; "
                                                                      "leave it out for the first page.")] = None,
+        order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
         include_archived: Annotated[bool | None, strawberry.argument(description="Also the archived ones.")] = False,
     ) -> Connection[Product]:
         context = info.context
@@ -73,7 +75,7 @@ class CatalogQuery:
                 session,
                 tenant_id=context.tenant.id,
                 first=first,
-                after=after,
+                after=after, descending=descending(order_by),
                 search=search,
                 supplier_id=supplier_id,
                 include_archived=bool(include_archived),

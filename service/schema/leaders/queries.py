@@ -12,7 +12,7 @@ from service.leaders.models import LeaderStatus as LeaderStatusEnum
 from service.schema.access import admins, check_page, is_admin, public, query_error, serial_session
 from service.schema.context import Context
 from service.schema.leaders.types import Leader, LeaderStatus, PickupPoint, PickupPointDistance
-from service.schema.pagination import Connection
+from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
 
 Info = strawberry.Info[Context, None]
 
@@ -31,6 +31,7 @@ class LeadersQuery:
         after: Annotated[str | None, strawberry.argument(
             description="The endCursor of the previous page; leave it out for the first page.",
         )] = None,
+        order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
     ) -> Connection[Leader]:
         context = info.context
         first = check_page(first, after)
@@ -39,7 +40,7 @@ class LeadersQuery:
                 session,
                 tenant_id=context.tenant.id,
                 first=first,
-                after=after,
+                after=after, descending=descending(order_by),
                 status=LeaderStatusEnum(status) if status is not None else None,
             )
         return Connection.of(page, Leader.of)

@@ -17,7 +17,7 @@ from service.leaders import models
 from service.leaders.models import LeaderStatus as LeaderStatusEnum
 from service.leaders.operations import is_public
 from service.schema.access import get_loader, is_admin
-from service.schema.common import Node, describe_values
+from service.schema.common import Node, describe_values, rate_text
 from service.schema.context import Context
 from service.schema.leaders.dataloaders import (
     CommunityGroupByIdLoader,
@@ -40,12 +40,6 @@ describe_values(LeaderStatusEnum, {
     "REJECTED": "The application was refused.",
 })
 LeaderStatus = LeaderStatusEnum
-
-
-def rate_text(rate: Decimal) -> Decimal:
-    """At least two decimals, no trailing zeros beyond: 0.1000 → "0.10", 0.1250 → "0.125"."""
-    hundredths = rate.quantize(Decimal("0.01"))
-    return hundredths if hundredths == rate else rate.normalize()
 
 
 async def owns_leader(context: Context, leader: models.Leader) -> bool:

@@ -89,7 +89,7 @@ function webhooks() {
               if (d.status !== 'FAILED') return '';
               if (!canRetry) return h('span', { class: 'muted' }, t('console.integrations.retryUnavailable'));
               const rb = out;
-              const b = h('button', { type: 'button', class: 'secondary small', onclick: async () => {
+              const b = h('button', { type: 'button', class: 'secondary small retry', onclick: async () => {
                 if (await act(b, rb, async () => (await gql(RETRY, { id: d.id })).webhookDeliveryRetry, t('console.integrations.retried'))) setTimeout(load, 800);
               } }, t('console.integrations.retry'));
               return b;
