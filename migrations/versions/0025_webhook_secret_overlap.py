@@ -4,14 +4,14 @@
 can switch secrets at its own pace (the webhook-signature header carries both).
 
 Revision ID: 0025
-Revises: 0017
+Revises: 0027
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0017"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
