@@ -6,6 +6,7 @@
 //   graphql  the request was refused or failed (unknown field while the API is being built, FORBIDDEN, ...)
 //   http     the server answered with something that is not GraphQL (e.g. a 502 page)
 import { session } from './session.js';
+import { lang } from './i18n.js';
 
 const ENDPOINT = '/graphql';
 const TIMEOUT_MS = 20000;
@@ -27,7 +28,9 @@ let onAuthFailure = () => {};
 export function setAuthFailureHandler(fn) { onAuthFailure = fn; }
 
 function headers({ tenant, anonymous } = {}) {
-  const h = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json' };
+  // Messages come back in the language on screen, never the other one.
+  const h = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json',
+    'Accept-Language': lang() };
   const token = anonymous ? null : session.token;
   if (token) h.Authorization = `Bearer ${token}`;
   // The token already names the tenant; the header is for anonymous calls (sign in, tenant settings).

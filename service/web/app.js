@@ -10,6 +10,7 @@ import * as today from './views/today.js';
 import * as orders from './views/orders.js';
 import * as picklist from './views/picklist.js';
 import * as pickup from './views/pickup.js';
+import * as remind from './views/remind.js';
 import * as groups from './views/groups.js';
 import * as commissions from './views/commissions.js';
 import * as purchaseOrders from './views/purchase-orders.js';
@@ -30,6 +31,7 @@ const ROUTES = {
   orders: [orders, 'leader'],
   picklist: [picklist, 'leader'],
   pickup: [pickup, 'leader'],
+  remind: [remind, 'leader'],
   groups: [groups, 'leader'],
   commissions: [commissions, 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
@@ -80,7 +82,7 @@ function homeFor(me) {
 export function signedIn(me) {
   state.me = me;
   setTimeZone(me.tenant.timezone);
-  setLang(resolveLang(me.tenant.timezone));
+  setLang(resolveLang());
 }
 
 export function signOut(flash = null) {
@@ -114,7 +116,7 @@ function header(current) {
       state.me ? h('button', { type: 'button', class: 'link', id: 'sign-out', onclick: () => signOut() }, t('nav.signOut')) : null),
     menu.length ? h('nav', { class: 'menu', 'aria-label': t('nav.label') },
       h('ul', {}, menu.map(([name, key]) => h('li', {},
-        h('a', { href: `#/${name}`, 'aria-current': name === current || (current === 'picklist' && name === 'orders') || (current === 'purchase-order' && name === 'purchase-orders') ? 'page' : null }, t(key)))))) : null);
+        h('a', { href: `#/${name}`, 'aria-current': name === current || (current === 'picklist' && name === 'orders') || (current === 'remind' && name === 'pickup') || (current === 'purchase-order' && name === 'purchase-orders') ? 'page' : null }, t(key)))))) : null);
 }
 
 async function loadMe() {

@@ -88,3 +88,6 @@ export function startCountdowns(root) {
 }
 
 export function edges(connection) { return ((connection && connection.edges) || []).map((e) => e.node); }
+
+/** "1 order" / "2 orders": t() picks `key#one` for n === 1. */
+export function plural(key, n) { return t(key, { n }); }

@@ -3,7 +3,7 @@ import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { t } from '../i18n.js';
 import { date, dateTime, money } from '../format.js';
-import { area, badge, countdownTimer, edges, empty, errorBox, startCountdowns } from '../ui.js';
+import { area, badge, countdownTimer, edges, empty, errorBox, plural, startCountdowns } from '../ui.js';
 
 const OPEN_BATCHES = `query TodayOpenBatches {
   batches(status: [OPEN], first: 50) {
@@ -15,6 +15,9 @@ const AWAITING_DELIVERY = `query TodayAwaitingDelivery {
   orders(status: [CONFIRMED], first: 100) {
     edges { node { id batch { id title pickupDate } pickupPoint { id name } } }
   }
+}`;
+const WAITING = `query TodayWaiting {
+  orders(status: [READY_FOR_PICKUP], first: 100) { edges { node { id pickupPoint { id name } } } }
 }`;
 const UNREAD = `query TodayNotifications {
   notifications(unreadOnly: true, first: 20) { edges { node { id event title body createdAt } } }
@@ -52,9 +55,23 @@ export function render({ main }) {
       h('div', {},
         h('h3', {}, g.batch.title),
         h('p', { class: 'muted' }, `${g.point.name} · ${t('today.pickupDate', { date: date(g.batch.pickupDate) })}`),
-        h('p', {}, badge('CONFIRMED'), ' ', t('today.orderCount', { n: g.count }))),
+        h('p', {}, badge('CONFIRMED'), ' ', plural('today.orderCount', g.count))),
       h('a', { class: 'button', href: `#/picklist/${encodeURIComponent(g.batch.id)}/${encodeURIComponent(g.point.id)}` },
         t('today.pickList')))));
+  });
+
+  // Ready and not picked up yet, per point (counted up to 100: the 催取货 screen lists them all).
+  const waitingArea = area(() => gql(WAITING), (data) => {
+    const points = new Map();
+    for (const o of edges(data.orders)) {
+      if (!points.has(o.pickupPoint.id)) points.set(o.pickupPoint.id, { point: o.pickupPoint, count: 0 });
+      points.get(o.pickupPoint.id).count += 1;
+    }
+    if (!points.size) return empty(t('today.noWaiting'));
+    return h('ul', { class: 'cards' }, [...points.values()].map((g) => h('li', { class: 'card row between wrap' },
+      h('div', {}, h('h3', {}, g.point.name),
+        h('p', { class: 'waiting-count' }, badge('READY_FOR_PICKUP'), ' ', t('today.waitingCount', { orders: plural('orders.n', g.count) }))),
+      h('a', { class: 'button', href: `#/remind?point=${encodeURIComponent(g.point.id)}` }, t('remind.title')))));
   });
 
   const notificationsArea = area(() => gql(UNREAD), (data, reload) => {
@@ -81,6 +98,7 @@ export function render({ main }) {
   fill(main,
     h('h1', {}, t('today.title')),
     h('section', { 'aria-labelledby': 'open-title', id: 'open-batches' }, h('h2', { id: 'open-title' }, t('today.open')), openArea),
+    h('section', { 'aria-labelledby': 'waiting-title', id: 'waiting-pickup' }, h('h2', { id: 'waiting-title' }, t('today.waiting')), waitingArea),
     h('section', { 'aria-labelledby': 'awaiting-title', id: 'awaiting-delivery' }, h('h2', { id: 'awaiting-title' }, t('today.awaiting')), deliveryArea),
     h('section', { 'aria-labelledby': 'notes-title', id: 'notifications' }, h('h2', { id: 'notes-title' }, t('today.notifications')), notificationsArea));
   return startCountdowns(main);
