@@ -209,6 +209,7 @@ export function render({ main, me, query }) {
       submit, scanRow);
     loadBatches();
     setMode(mode);
+    setTimeout(() => input.focus(), 0);
     showRecent();
     return [form, feedback, recentList,
       h('p', {}, h('a', { class: 'button secondary wide', href: `#/remind?point=${encodeURIComponent(pointId)}`, id: 'remind-link' }, t('remind.title')))];

@@ -82,12 +82,12 @@ export function render({ main, onSignedIn, flash }) {
     type: draft.email ? 'email' : 'tel', inputmode: draft.email ? 'email' : 'tel',
     placeholder: draft.email ? '' : '13900000101',
   }),
+  field('password', t('signin.password'), { type: 'password', value: draft.password, autocomplete: 'current-password' }),
+  status, submit,
   h('button', { type: 'button', class: 'link switch-login', id: 'login-kind', onclick: () => {
     draft.email = !draft.email;
     window.dispatchEvent(new HashChangeEvent('hashchange'));
-  } }, t(draft.email ? 'signin.usePhone' : 'signin.useEmail')),
-  field('password', t('signin.password'), { type: 'password', value: draft.password, autocomplete: 'current-password' }),
-  status, submit);
+  } }, t(draft.email ? 'signin.usePhone' : 'signin.useEmail')));
 
   fill(main,
     h('h1', {}, t('signin.title')),
