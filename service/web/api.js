@@ -77,6 +77,12 @@ export async function gql(query, variables = {}, options = {}) {
   const errors = (body && Array.isArray(body.errors)) ? body.errors : [];
   const codes = errors.map((e) => e && e.extensions && e.extensions.code).filter(Boolean);
   const code = codes[0] || null;
+  // The service worker answered (sw.js): kept data with its time, or a refusal of what needs the network.
+  const offline = response.headers.get('x-offline') === '1';
+  window.dispatchEvent(new CustomEvent('groupbuy:network', {
+    detail: { offline, dataAt: offline ? response.headers.get('x-cached-at') : null },
+  }));
+  if (code === 'OFFLINE') throw new ApiError('network', 'offline', { code });
   if (response.status === 401 || codes.some((c) => AUTH_CODES.has(c))) {
     const err = new ApiError('auth', errors[0]?.message || 'unauthenticated', { code, status: response.status, errors });
     if (!options.anonymous) onAuthFailure(err);

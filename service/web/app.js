@@ -3,7 +3,7 @@ import { h, fill } from './dom.js';
 import { gql, setAuthFailureHandler } from './api.js';
 import { session } from './session.js';
 import { LANGS, lang, resolveLang, setLang, t } from './i18n.js';
-import { setTimeZone } from './format.js';
+import { dateTime, setTimeZone } from './format.js';
 import { errorBox, loadingBox } from './ui.js';
 import * as signin from './views/signin.js';
 import * as today from './views/today.js';
@@ -171,6 +171,20 @@ async function route() {
   state.cleanup = typeof cleanup === 'function' ? cleanup : null;
   const heading = main.querySelector('h1');
   document.title = `${heading ? heading.textContent + ' · ' : ''}${t('app.name')}`;
+}
+
+// Offline (the service worker answered from its cache): a banner with the time of the data on screen.
+const offlineBanner = h('p', { id: 'offline-banner', class: 'offline-banner', role: 'status', hidden: true });
+document.body.prepend(offlineBanner);
+window.addEventListener('groupbuy:network', (e) => {
+  const { offline, dataAt } = e.detail;
+  if (!offline) { offlineBanner.hidden = true; return; }
+  if (!dataAt && !offlineBanner.hidden) return; // a refused action: the banner keeps its data time
+  fill(offlineBanner, dataAt ? t('offline.banner', { time: dateTime(dataAt) }) : t('offline.bannerNoTime'));
+  offlineBanner.hidden = false;
+});
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch((e) => console.warn('service worker', e));
 }
 
 setLang(resolveLang());

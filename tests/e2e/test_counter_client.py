@@ -122,3 +122,71 @@ def test_a_pickup_afternoon_at_the_counter(web, gql, ready_shop, language):  # t
     page.locator("#pickup-feedback .result.ok", has_text=words["done1"]).wait_for()
     status = gql.data(ORDER_STATUS, {"id": shop.orders[2]["id"]}, token=shop.tenant.admin_token)["order"]["status"]
     assert status == "PICKED_UP"
+
+
+OFFLINE_TEXTS = {
+    "zh-CN": {"locale": "zh-CN", "banner": "离线 · 显示的是", "refused": "没有网络：此操作没有执行"},
+    "en": {"locale": "en-US", "banner": "Offline · showing data from", "refused": "No connection: this was not done"},
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_offline_reload_shows_the_last_data_and_refuses_actions(browser, api_url, gql, ready_shop, language):  # type: ignore[no-untyped-def]
+    from tests.e2e.conftest import PHONE
+
+    shop, alice, bob = ready_shop
+    words = OFFLINE_TEXTS[language]
+    context = browser.new_context(viewport=PHONE, locale=words["locale"], service_workers="allow")
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(15000)
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/signin")
+        page.fill("#login", shop.leader_phone.removeprefix("+86"))
+        page.fill("#password", shop.leader_password)
+        page.press("#password", "Enter")
+        page.wait_for_selector("#sign-out")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        # Online, under the service worker: today and the pickup screen load (and are kept).
+        page.reload()
+        page.locator("#waiting-pickup .waiting-count").wait_for()
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/pickup")
+        page.wait_for_selector("#pickup-code")
+        page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+        assert page.locator("#offline-banner").is_hidden()
+
+        context.set_offline(True)
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/today")
+        page.reload()  # no signal: the shell and the last data come from the phone
+        page.locator("#waiting-pickup .waiting-count").wait_for()
+        banner = page.locator("#offline-banner")
+        banner.wait_for()
+        assert banner.inner_text().startswith(words["banner"])
+
+        # An action offline is refused at once, clearly; what was typed stays; nothing reached the service.
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/pickup")
+        page.wait_for_selector("#pickup-code")
+        page.fill("#pickup-code", "123456")
+        page.press("#pickup-code", "Enter")
+        refused = page.locator("#pickup-feedback .result.fail")
+        refused.wait_for()
+        assert words["refused"] in refused.inner_text()
+        assert page.input_value("#pickup-code") == "123456"
+        statuses = {gql.data(ORDER_STATUS, {"id": o["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+                    for o in shop.orders}
+        assert statuses == {"READY_FOR_PICKUP"}
+
+        # Back online: the same action goes through, once.
+        context.set_offline(False)
+        page.click("#mode-tail")
+        page.fill("#pickup-code", bob.phone[-4:])
+        page.press("#pickup-code", "Enter")
+        page.locator("#pickup-feedback button.handover-all").click()
+        page.locator("#pickup-feedback .result.ok").wait_for()
+        assert page.locator("#offline-banner").is_hidden()
+        status = gql.data(ORDER_STATUS, {"id": shop.orders[2]["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+        assert status == "PICKED_UP"
+    finally:
+        context.close()
+    assert errors == []
