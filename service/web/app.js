@@ -7,18 +7,20 @@ import { dateTime, setTimeZone } from './format.js';
 import { errorBox, loadingBox } from './ui.js';
 import * as signin from './views/signin.js';
 import * as today from './views/today.js';
-import * as orders from './views/orders.js';
-import * as picklist from './views/picklist.js';
-import * as pickup from './views/pickup.js';
-import * as remind from './views/remind.js';
-import * as groups from './views/groups.js';
-import * as commissions from './views/commissions.js';
-import * as purchaseOrders from './views/purchase-orders.js';
-import * as purchaseOrder from './views/purchase-order.js';
-import * as join from './views/join.js';
-import * as schemaView from './views/schema.js';
-import * as consoleView from './console/index.js';
-import { SCREENS as CONSOLE_SCREENS } from './console/index.js';
+
+// The first screens (sign in, 今日) load with the shell; every other screen when first opened (a
+// route's view is a module, or a function importing it), so a slow network waits for fewer files.
+const orders = () => import('./views/orders.js');
+const picklist = () => import('./views/picklist.js');
+const pickup = () => import('./views/pickup.js');
+const remind = () => import('./views/remind.js');
+const groups = () => import('./views/groups.js');
+const commissions = () => import('./views/commissions.js');
+const purchaseOrders = () => import('./views/purchase-orders.js');
+const purchaseOrder = () => import('./views/purchase-order.js');
+const join = () => import('./views/join.js');
+const schemaView = () => import('./views/schema.js');
+const consoleView = () => import('./console/index.js');
 
 const ME = `query Me { me { userId displayName roles tenant { slug name timezone currency } } }`;
 
@@ -47,8 +49,14 @@ const MENU = [
   ['commissions', 'nav.commissions', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
 ];
-// An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link).
-const ADMIN_MENU = CONSOLE_SCREENS.map(([name, key]) => [`console/${name}`, key, 'admin']);
+// An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link),
+// known once the console is loaded (before an admin's first screen).
+let ADMIN_MENU = [];
+async function loadConsoleMenu() {
+  if (ADMIN_MENU.length) return;
+  const { SCREENS } = await consoleView();
+  ADMIN_MENU = SCREENS.map(([name, key]) => [`console/${name}`, key, 'admin']);
+}
 
 const state = { me: null, cleanup: null, flash: null };
 
@@ -129,7 +137,7 @@ async function route() {
   const app = document.getElementById('app');
   let { name, params, query } = parseHash();
   if (session.token && !state.me) {
-    fill(app, h('main', { id: 'main', class: 'page' }, loadingBox()));
+    fill(app, h('main', { id: 'main', class: 'page' }, h('div', { 'aria-busy': 'true' }, loadingBox())));
     try {
       await loadMe();
     } catch (e) {
@@ -146,7 +154,7 @@ async function route() {
     return;
   }
   if (!entry) { navigate(state.me ? homeFor(state.me) : '#/signin'); return; }
-  const [view, audience] = entry;
+  let [view, audience] = entry;
   if (audience && !state.me) {
     state.returnTo = location.hash;
     navigate('#/signin');
@@ -154,6 +162,19 @@ async function route() {
   }
   if (audience && !audiences(state.me)[audience]) { navigate(homeFor(state.me)); return; }
   if (name === 'signin' && state.me) { navigate(homeFor(state.me)); return; }
+  const wanted = location.hash;
+  if (typeof view === 'function' || (state.me && audiences(state.me).admin && !ADMIN_MENU.length)) {
+    if (typeof view === 'function') fill(app, h('main', { id: 'main', class: 'page' }, h('div', { 'aria-busy': 'true' }, loadingBox())));
+    try {
+      if (state.me && audiences(state.me).admin) await loadConsoleMenu();
+      if (typeof view === 'function') view = await view();
+    } catch (e) {
+      console.warn(e);
+      fill(app, header(name), h('main', { id: 'main', class: 'page' }, errorBox({ kind: 'network', message: 'unreachable' }, route)));
+      return;
+    }
+    if (location.hash !== wanted) return; // the user went elsewhere meanwhile
+  }
   const main = h('main', { id: 'main', class: `page page-${name}`, tabindex: '-1' });
   fill(app, h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('app.skip')),
     header(name === 'console' ? `console/${params[0] || 'today'}` : name), main);
@@ -183,8 +204,13 @@ window.addEventListener('groupbuy:network', (e) => {
   fill(offlineBanner, dataAt ? t('offline.banner', { time: dateTime(dataAt) }) : t('offline.bannerNoTime'));
   offlineBanner.hidden = false;
 });
+// Registered once the first screen is up: its install fetches every screen's files, which must not
+// compete with the first screen's on a slow network.
 if ('serviceWorker' in navigator) {
-  navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' }).catch((e) => console.warn('service worker', e));
+  const register = () => navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' })
+    .catch((e) => console.warn('service worker', e));
+  if (navigator.serviceWorker.controller) register();
+  else window.addEventListener('load', () => setTimeout(register, 3000));
 }
 
 setLang(resolveLang());

@@ -11,6 +11,8 @@ self.addEventListener('install', (event) => {
     const page = await fetch('/app/', { cache: 'no-cache' });
     const html = await page.clone().text();
     const modules = [...html.matchAll(/rel="modulepreload" href="([^"]+)"/g)].map((m) => m[1]);
+    const later = (/<meta name="groupbuy-modules" content="([^"]*)"/.exec(html) || [])[1] || '';
+    modules.push(...later.split(' ').filter(Boolean).map((name) => `/app/${name}`));
     await cache.put('/app/', page);
     await cache.addAll(['/app/app.js', '/app/styles.css', '/app/print.css', ...modules]);
     await self.skipWaiting();

@@ -187,10 +187,17 @@ class FakeApi:
                     }
                 }
             }
+        if op == "TodayScreen":
+            return {**self.answer("TodayOpenBatches", v), **self.answer("TodayAwaitingDelivery", v),
+                    **self.answer("TodayWaiting", v), **self.answer("TodayNotifications", v)}
         if op == "TodayOpenBatches":
             return {"batches": self._conn([self.open_batch])}
         if op == "TodayAwaitingDelivery":
-            return {"orders": self._conn([o for o in self.orders if o["status"] == "CONFIRMED"])}
+            return {"awaiting": self._conn([o for o in self.orders if o["status"] == "CONFIRMED"])}
+        if op == "TodayWaiting":
+            return {"waiting": self._conn([o for o in self.orders if o["status"] == "READY_FOR_PICKUP"])}
+        if op == "PickupBatches":
+            return {"orders": self._conn([o for o in self.orders if o["status"] in ("READY_FOR_PICKUP", "CONFIRMED")])}
         if op == "TodayNotifications":
             return {"notifications": self._conn([n for n in self.notifications if not n["readAt"]])}
         if op == "NotificationMarkRead":

@@ -5,27 +5,31 @@ import { t } from '../i18n.js';
 import { date, dateTime, money } from '../format.js';
 import { area, badge, countdownTimer, edges, empty, errorBox, plural, startCountdowns } from '../ui.js';
 
-const OPEN_BATCHES = `query TodayOpenBatches {
+const OPEN_PART = `
   batches(status: [OPEN], first: 50) {
     edges { node { id title status closesAt pickupDate
       offers { id status price { amount currency } stockLimit remainingStock soldQuantity product { name unit } } } }
-  }
-}`;
-const AWAITING_DELIVERY = `query TodayAwaitingDelivery {
-  orders(status: [CONFIRMED], first: 100) {
+  }`;
+const AWAITING_PART = `
+  awaiting: orders(status: [CONFIRMED], first: 100) {
     edges { node { id batch { id title pickupDate } pickupPoint { id name } } }
-  }
-}`;
-const WAITING = `query TodayWaiting {
-  orders(status: [READY_FOR_PICKUP], first: 100) { edges { node { id pickupPoint { id name } } } }
-}`;
-const UNREAD = `query TodayNotifications {
-  notifications(unreadOnly: true, first: 20) { edges { node { id event title body createdAt } } }
-}`;
+  }`;
+const WAITING_PART = `
+  waiting: orders(status: [READY_FOR_PICKUP], first: 100) { edges { node { id pickupPoint { id name } } } }`;
+const UNREAD_PART = `
+  notifications(unreadOnly: true, first: 20) { edges { node { id event title body createdAt } } }`;
+// The whole screen in one request (one round trip on a slow network); an area's retry asks for its part.
+const TODAY = `query TodayScreen {${OPEN_PART}${AWAITING_PART}${WAITING_PART}${UNREAD_PART}\n}`;
+const OPEN_BATCHES = `query TodayOpenBatches {${OPEN_PART}\n}`;
+const AWAITING_DELIVERY = `query TodayAwaitingDelivery {${AWAITING_PART}\n}`;
+const WAITING = `query TodayWaiting {${WAITING_PART}\n}`;
+const UNREAD = `query TodayNotifications {${UNREAD_PART}\n}`;
 const MARK_READ = `mutation NotificationMarkRead($id: ID!) { notificationMarkRead(id: $id) }`;
 
 export function render({ main }) {
-  const openArea = area(() => gql(OPEN_BATCHES), (data) => {
+  const screen = gql(TODAY);
+  const firstThen = (own) => { let first = true; return () => { if (first) { first = false; return screen; } return gql(own); }; };
+  const openArea = area(firstThen(OPEN_BATCHES), (data) => {
     const batches = edges(data.batches);
     if (!batches.length) return empty(t('today.noOpen'));
     return h('ul', { class: 'cards' }, batches.map((b) => h('li', { class: 'card batch' },
@@ -43,9 +47,9 @@ export function render({ main }) {
         h('span', { class: 'muted sold' }, t('today.sold', { n: o.soldQuantity }))))))));
   });
 
-  const deliveryArea = area(() => gql(AWAITING_DELIVERY), (data) => {
+  const deliveryArea = area(firstThen(AWAITING_DELIVERY), (data) => {
     const groups = new Map();
-    for (const o of edges(data.orders)) {
+    for (const o of edges(data.awaiting)) {
       const key = `${o.batch.id}|${o.pickupPoint.id}`;
       if (!groups.has(key)) groups.set(key, { batch: o.batch, point: o.pickupPoint, count: 0 });
       groups.get(key).count += 1;
@@ -61,9 +65,9 @@ export function render({ main }) {
   });
 
   // Ready and not picked up yet, per point (counted up to 100: the 催取货 screen lists them all).
-  const waitingArea = area(() => gql(WAITING), (data) => {
+  const waitingArea = area(firstThen(WAITING), (data) => {
     const points = new Map();
-    for (const o of edges(data.orders)) {
+    for (const o of edges(data.waiting)) {
       if (!points.has(o.pickupPoint.id)) points.set(o.pickupPoint.id, { point: o.pickupPoint, count: 0 });
       points.get(o.pickupPoint.id).count += 1;
     }
@@ -74,7 +78,7 @@ export function render({ main }) {
       h('a', { class: 'button', href: `#/remind?point=${encodeURIComponent(g.point.id)}` }, t('remind.title')))));
   });
 
-  const notificationsArea = area(() => gql(UNREAD), (data, reload) => {
+  const notificationsArea = area(firstThen(UNREAD), (data, reload) => {
     const items = edges(data.notifications);
     if (!items.length) return empty(t('today.noNotifications'));
     return h('ul', { class: 'notifications' }, items.map((n) => {
