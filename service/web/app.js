@@ -137,6 +137,8 @@ async function route() {
   const app = document.getElementById('app');
   let { name, params, query } = parseHash();
   if (session.token && !state.me) {
+    // A leader's first screen is 今日: its data is asked for at once, beside who is signed in.
+    if (!name || name === 'today') today.prefetch();
     fill(app, h('main', { id: 'main', class: 'page' }, h('div', { 'aria-busy': 'true' }, loadingBox())));
     try {
       await loadMe();
