@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
@@ -87,7 +88,7 @@ class Waiting:
     customer_name: str
     phone: str | None
     order_ids: list[UUID]
-    oldest_ready_at: object
+    oldest_ready_at: datetime
 
 
 _WAITING = text(f"""

@@ -71,7 +71,7 @@ class CounterQuery:
             raise query_error(e) from None
         return [PickupWaitingCustomer(customer_name=r.customer_name, phone=r.phone, order_count=len(r.order_ids),
                                       order_ids=[strawberry.ID(global_id.encode("Order", i)) for i in r.order_ids],
-                                      since=r.oldest_ready_at)  # type: ignore[arg-type]  # a timestamptz read by the driver
+                                      since=r.oldest_ready_at)
                 for r in rows]
 
 
