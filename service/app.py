@@ -29,6 +29,7 @@ from service.redis_conn import async_redis, close_redis
 from service.schema import schema, sdl
 from service.schema.view import GraphQLView, error_response
 from service.shop_web.routes import routes as shop_routes
+from service.web_client import web_client
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -365,7 +366,7 @@ def create_app() -> ASGIApp:
         Route("/metrics", metrics_endpoint),
         Route("/", lambda r: RedirectResponse("/app/")),
         Route("/app", lambda r: RedirectResponse("/app/")),
-        Mount("/app", StaticFiles(directory=WEB_DIR, html=True), name="app"),
+        Mount("/app", web_client(WEB_DIR), name="app"),
         # The API guide (docs/guide): static pages, the SDL and the reference generated from it.
         Route("/docs", lambda r: RedirectResponse("/docs/")),
         Route("/docs/schema.graphql", docs_sdl),

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks): the
     # rate limits key on the client address they report. Set it to the load balancer's network.
     trusted_proxies: str = "127.0.0.1"
+    # 催取货: a pickup point's leader reminds its waiting customers at most once per this interval.
+    pickup_reminder_interval_minutes: int = Field(default=60, ge=1)
 
     @field_validator("platform_token")
     @classmethod

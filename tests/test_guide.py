@@ -129,6 +129,8 @@ def _stored(event: str) -> tuple[str, dict[str, Any]]:
                                           "pickupPointId": ids["point"], "leaderId": ids["leader"]}),
         "REFUND_CREATED": ("refund", {"refundId": ids["refund"], "orderId": ids["order"], "amountMinor": 5970,
                                       "currency": "CNY", "customerId": ids["customer"]}),
+        "PICKUP_REMINDER": ("order", {"orderId": ids["order"], "customerId": ids["customer"],
+                                      "pickupPointId": ids["point"], "count": 2}),
     }[event]
 
 
@@ -331,6 +333,9 @@ def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignor
     assert closed == {"errors": [], "batch": {"status": "CLOSED"}}
     gql.data("mutation($b: ID!, $p: ID!) { deliveryReceive(batchId: $b, pickupPointId: $p) { receivedAt } }",
              {"b": batch["id"], "p": world.point_gid}, token=world.leader_token)
+    reminded = gql.data("mutation($p: ID!) { pickupRemind(pickupPointId: $p) { reminded errors { code } } }",
+                        {"p": world.point_gid}, token=world.leader_token)["pickupRemind"]
+    assert reminded == {"reminded": 1, "errors": []}
     picked = gql.data(
         "mutation($p: ID!, $c: String!) { pickupConfirm(pickupPointId: $p, pickupCode: $c) { errors { code } } }",
         {"p": world.point_gid, "c": paid["order"]["pickupCode"]}, token=world.leader_token)["pickupConfirm"]

@@ -17,6 +17,7 @@ class WebhookEvent(str, Enum):
     PURCHASE_ORDER_CREATED = "PURCHASE_ORDER_CREATED"
     PICK_LIST_READY = "PICK_LIST_READY"
     REFUND_CREATED = "REFUND_CREATED"
+    PICKUP_REMINDER = "PICKUP_REMINDER"  # the point's leader reminds a customer whose orders wait
 
 
 EVENT_NAMES = frozenset(e.value for e in WebhookEvent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from service.columns import created_at, tenant_key, timestamp
@@ -89,6 +91,9 @@ class Notification(SQLModel, table=True):
     event: str = Field(max_length=40)
     title: str = Field(max_length=200)
     body: str = Field(max_length=2000)
+    # The template's parameters (the event is the template): rendered in the reader's language.
+    # NULL on rows written before: their title and body are shown as stored.
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     created_at: datetime = created_at()
     read_at: datetime | None = timestamp()
 

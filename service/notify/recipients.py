@@ -35,6 +35,7 @@ _ORDER_EVENTS = ", ".join(
         E.ORDER_READY_FOR_PICKUP,
         E.ORDER_PICKED_UP,
         E.REFUND_CREATED,
+        E.PICKUP_REMINDER,
     )
 )
 
@@ -101,3 +102,8 @@ SELECT e.id, lower(u.email)
   JOIN app_user u ON u.tenant_id = l.tenant_id AND u.id = l.user_id
  WHERE {_EVENTS} AND e.event = '{E.PICK_LIST_READY.value}' AND u.email LIKE '%@%' AND u.disabled_at IS NULL
 """
+
+
+# For the notification templates (service.notify.templates).
+ORDER_OF_EVENT = _ORDER_OF_EVENT
+event_uuid = _uuid

@@ -23,6 +23,7 @@ from service.db import owner_engine, tenant_transaction
 from service.notify.delivery import EMAIL_ENDPOINT
 from service.notify.messages import render
 from service.notify.recipients import EMAIL_RECIPIENTS, IN_APP_RECIPIENTS
+from service.notify.templates import both_languages, template_params
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,12 @@ _PENDING_IDS = text(
 )
 
 _NOTIFY = text(f"""
-INSERT INTO notification (tenant_id, id, user_id, outbox_event_id, event, title, body, created_at)
-SELECT :tenant_id, gen_random_uuid(), r.user_id, r.event_id, r.event, t.title, t.body, r.created_at
+INSERT INTO notification (tenant_id, id, user_id, outbox_event_id, event, title, body, params, created_at)
+SELECT :tenant_id, gen_random_uuid(), r.user_id, r.event_id, r.event, t.title, t.body, CAST(t.params AS jsonb),
+       r.created_at
   FROM ({IN_APP_RECIPIENTS}) AS r
-  JOIN unnest(CAST(:ids AS uuid[]), CAST(:titles AS text[]), CAST(:bodies AS text[]))
-       AS t(event_id, title, body)
+  JOIN unnest(CAST(:ids AS uuid[]), CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:params AS text[]))
+       AS t(event_id, title, body, params)
     ON t.event_id = r.event_id
   JOIN app_user u ON u.tenant_id = :tenant_id AND u.id = r.user_id AND u.disabled_at IS NULL
 ON CONFLICT (tenant_id, outbox_event_id, user_id) DO NOTHING
@@ -155,10 +157,14 @@ async def relay_in_session(
     if not rows:
         return result
     ids = [str(r.id) for r in rows]
-    texts = [render(r.event, _payload(r.payload)) for r in rows]
+    found = await template_params(session, tenant_id, ids)
+    values = [found.get(i, {}) for i in ids]
+    texts = [both_languages(r.event, v) or render(r.event, _payload(r.payload))
+             for r, v in zip(rows, values, strict=True)]
     params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
     titles, bodies = [t for t, _ in texts], [b for _, b in texts]
-    await session.execute(_NOTIFY, {**params, "titles": titles, "bodies": bodies})
+    await session.execute(_NOTIFY, {**params, "titles": titles, "bodies": bodies,
+                                    "params": [json.dumps(v, ensure_ascii=False) for v in values]})
     result.deliveries += [(r.id, str(r.subscription_id)) for r in (await session.execute(_WEBHOOKS, params)).all()]
     if get_settings().smtp_host:
         result.deliveries += [(r.id, EMAIL_ENDPOINT) for r in (await session.execute(_EMAILS, params)).all()]

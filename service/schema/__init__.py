@@ -20,6 +20,7 @@ from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
+from service.schema.counter import CounterMutation, CounterQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
 from service.schema.leaders import LeadersMutation, LeadersQuery
@@ -36,6 +37,8 @@ QUERIES += (NotifyQuery, ProcurementQuery)
 QUERIES += (AuditQuery,)
 QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
+QUERIES += (CounterQuery,)
+MUTATIONS += (CounterMutation,)
 
 
 class Schema(strawberry.Schema):

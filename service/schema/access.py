@@ -27,6 +27,7 @@ from service.accounts.models import Role
 from service.audit.hook import run_recorded
 from service.catalog import queries
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
+from service.i18n import localize
 from service.pagination import BadPage, check_first, decode_cursor
 from service.schema.common import UserError
 from service.schema.context import ADMIN_ROLES, Context
@@ -148,7 +149,7 @@ def query_error(e: UserErrors) -> GraphQLError:
     """A query cannot return a payload: its input mistakes become one GraphQL error with a code."""
     first = e.errors[0]
     return GraphQLError(
-        "; ".join(err.message for err in e.errors),
+        "; ".join(localize(err.message, err.code.value) for err in e.errors),
         extensions={
             "code": first.code.value,
             "fields": [list(err.field) if err.field else None for err in e.errors],

@@ -11,6 +11,7 @@ from service.accounts.models import PaymentMode as PaymentModeEnum
 from service.accounts.models import Role as RoleEnum
 from service.errors import ErrorCode as ErrorCodeEnum
 from service.errors import FieldError, UserErrors
+from service.i18n import localize
 from service.money import from_minor
 
 
@@ -84,11 +85,13 @@ class UserError:
     field: list[str] | None = strawberry.field(description="The path of the input value it is about, from the "
                                                            "argument's name; null when about no single value.")
     code: ErrorCode = strawberry.field(description="What kind of error: choose the text you show by it.")
-    message: str = strawberry.field(description="An English explanation for developers.")
+    message: str = strawberry.field(description="The explanation in the request's language (Accept-Language: zh-CN "
+                                                 "or en; English by default).")
 
     @classmethod
     def of(cls, error: FieldError) -> UserError:
-        return cls(field=list(error.field) if error.field else None, code=error.code, message=error.message)
+        return cls(field=list(error.field) if error.field else None, code=error.code,
+                   message=localize(error.message, error.code.value))
 
 
 def user_errors(exc: UserErrors) -> list[UserError]:

@@ -15,6 +15,7 @@ from service.accounts.models import Role
 from service.accounts.roles import load_roles
 from service.db import app_engine, run_alone, set_tenant
 from service.errors import AuthError, PermissionDenied
+from service.i18n import current_language
 from service.tenants.principal import Principal, TenantInfo
 
 ADMIN_ROLES = (Role.TENANT_ADMIN, Role.PLATFORM_ADMIN)
@@ -48,7 +49,7 @@ class Context:
         """Everything about the caller an answer can depend on (service.schema.execution keeps
         answers per caller under it): tenant, principal kind, user or API key, roles."""
         p = self.principal
-        return (p.tenant.id if p.tenant else None, p.kind, p.user_id, p.api_key_id, p.roles)
+        return (p.tenant.id if p.tenant else None, p.kind, p.user_id, p.api_key_id, p.roles, current_language())
 
     @property
     def client_address(self) -> str | None:

@@ -41,6 +41,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from service.config import get_settings
 from service.errors import AuthError, PermissionDenied
+from service.i18n import localize
 from service.logs import operation_var
 from service.memo import MISSING, ByIdentity
 from service.observability.graphql import Observability
@@ -446,10 +447,10 @@ def _expected(error: GraphQLError) -> GraphQLError | None:
     if original is None:
         return error
     if isinstance(original, AuthError):
-        return GraphQLError(original.message, nodes=error.nodes, path=error.path,
+        return GraphQLError(localize(original.message, original.code), nodes=error.nodes, path=error.path,
                             extensions={"code": original.code})
     if isinstance(original, PermissionDenied):
-        return GraphQLError(original.message, nodes=error.nodes, path=error.path,
+        return GraphQLError(localize(original.message, "FORBIDDEN"), nodes=error.nodes, path=error.path,
                             extensions={"code": "FORBIDDEN"})
     if isinstance(original, GraphQLError):
         return GraphQLError(original.message, nodes=error.nodes, path=error.path,

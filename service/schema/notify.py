@@ -18,6 +18,7 @@ from service.notify.models import DeliveryChannel as DeliveryChannelEnum
 from service.notify.models import DeliveryStatus as DeliveryStatusEnum
 from service.notify.models import Notification as NotificationRow
 from service.notify.models import WebhookSubscription as SubscriptionRow
+from service.notify.templates import rendered
 from service.schema.access import admins, check_page, decode, get_loader, is_admin, serial_session, signed_in
 from service.schema.common import Node, UserError, describe_values
 from service.schema.context import Context
@@ -40,6 +41,7 @@ describe_values(WebhookEvent, {
     "BATCH_CANCELLED": "A batch was cancelled.",
     "PURCHASE_ORDER_CREATED": "The close made a purchase order.",
     "PICK_LIST_READY": "The close made a pick list.",
+    "PICKUP_REMINDER": "A pickup point's leader reminded a customer that orders wait for them (pickupRemind).",
     "REFUND_CREATED": "A refund was recorded.",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
@@ -57,18 +59,21 @@ DeliveryChannel = strawberry.enum(DeliveryChannelEnum, name="DeliveryChannel")
 class Notification(Node):
     id: strawberry.ID = strawberry.field(description="The notification's global ID.")
     event: WebhookEvent = strawberry.field(description="The event it reports.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
-    title: str = strawberry.field(description="A short title, in Chinese and English.")
-    body: str = strawberry.field(description="The text, in Chinese and English.")
+    title: str = strawberry.field(description="A short title, in the request's language (Accept-Language).")
+    body: str = strawberry.field(description="The text, in the request's language, naming the batch and the point.")
     created_at: datetime = strawberry.field(description="When it was made.")
     read_at: datetime | None = strawberry.field(description="When the caller marked it read; null while unread.")
 
     @classmethod
     def of(cls, row: NotificationRow) -> Notification:
+        # Rows from before templates (params NULL) keep their stored texts.
+        texts = rendered(row.event, row.params) if row.params is not None else None
+        title, body = texts or (row.title, row.body)
         return cls(
             id=strawberry.ID(global_id.encode("Notification", row.id)),
             event=WebhookEventEnum(row.event),
-            title=row.title,
-            body=row.body,
+            title=title,
+            body=body,
             created_at=row.created_at,
             read_at=row.read_at,
         )

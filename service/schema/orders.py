@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.accounts.models import Role
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
+from service.i18n import msg
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
@@ -29,6 +30,7 @@ from service.schema.access import (
     get_loader,
     is_admin,
     load_now,
+    query_error,
     requires,
     roles_of,
     serial_session,
@@ -85,6 +87,14 @@ class OrderByIdLoader(DataLoader[UUID, Any]):
 
 class PickNumberLoader(KeyedLoader):
     fetch = staticmethod(procurement_queries.pick_numbers)
+
+
+class BatchSequenceLoader(KeyedLoader):
+    fetch = staticmethod(queries.batch_sequences)
+
+
+class CustomerPhoneLoader(KeyedLoader):
+    fetch = staticmethod(queries.customer_phones)
 
 
 def may_see_pickup_code(context: Context, customer_id: UUID, code: str | None) -> Any:
@@ -200,6 +210,16 @@ class Order(Node):
     def pick_number(self, info: Info) -> int | None:
         return load_now(get_loader(info.context, PickNumberLoader), self.row.id)
 
+    @strawberry.field(description="跟团号: the order's number in its batch, 1, 2, 3... by when it was placed "
+                                  "(short, read aloud at the counter); fixed from the batch's close on.")
+    def batch_sequence(self, info: Info) -> int:
+        return load_now(get_loader(info.context, BatchSequenceLoader), self.row.id)
+
+    @strawberry.field(description="The customer's phone number (E.164), for whoever may see the order (its "
+                                  "customer, the pickup point's leader, admins); null when none is on file.")
+    def customer_phone(self, info: Info) -> str | None:
+        return load_now(get_loader(info.context, CustomerPhoneLoader), self.row.id)
+
     @strawberry.field(description="Its lines, cancelled ones included.")
     async def lines(self, info: Info) -> list[OrderLine]:
         rows = await get_loader(info.context, LinesByOrderLoader).load(self.row.id)
@@ -222,6 +242,13 @@ class Order(Node):
 async def _load_order_node(context: Context, id: UUID) -> Order | None:
     row = await get_loader(context, OrderByIdLoader).load(id)
     return Order.of(row) if row else None
+
+
+def counter_filters(phone_tail: str | None, batch_sequence: int | None, batch_id: strawberry.ID | None) -> None:
+    if phone_tail is not None and not (len(phone_tail) == 4 and phone_tail.isascii() and phone_tail.isdigit()):
+        raise query_error(UserErrors([FieldError(ErrorCode.INVALID, msg("orders.phone_tail"), ["phoneTail"])]))
+    if batch_sequence is not None and (batch_sequence < 1 or batch_id is None):
+        raise query_error(UserErrors([FieldError(ErrorCode.INVALID, msg("orders.sequence"), ["batchSequence"])]))
 
 
 # -- queries --------------------------------------------------------------------------------
@@ -247,9 +274,14 @@ class OrdersQuery:
             description="The endCursor of the previous page; leave it out for the first page.",
         )] = None,
         order_by: Annotated[ListOrder | None, strawberry.argument(description=ORDER_BY_DESCRIPTION)] = None,
+        phone_tail: Annotated[str | None, strawberry.argument(
+            description="Only orders of customers whose phone number ends with these 4 digits.")] = None,
+        batch_sequence: Annotated[int | None, strawberry.argument(
+            description="Only the order with this 跟团号 (batchSequence) in the batch given by batchId.")] = None,
     ) -> Connection[Order]:
         context = info.context
         size = check_page(first, after)
+        counter_filters(phone_tail, batch_sequence, batch_id)
         scope = await order_scope(context)
         batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
         point = await existing(context, PickupPointByIdLoader, pickup_point_id, "PickupPoint", "pickupPointId")
@@ -262,6 +294,8 @@ class OrdersQuery:
                 statuses=status,
                 first=size,
                 after=after, descending=descending(order_by),
+                phone_tail=phone_tail,
+                batch_sequence=batch_sequence,
             )
         return Connection.of(page, Order.of)
 

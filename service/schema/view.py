@@ -24,6 +24,7 @@ from strawberry.types.graphql import OperationType
 
 from service.config import get_settings
 from service.errors import AuthError
+from service.i18n import localize, parse_accept_language, reset_language, set_language
 from service.logs import request_id_from
 from service.schema.access import permission_of
 from service.schema.context import Context
@@ -98,6 +99,7 @@ class GraphQLView(GraphQL):
 
     async def run(self, request: Request, context: Any = None, root_value: Any = None) -> Response:  # type: ignore[override]  # the base's signature differs; we are called as the base is
         request.state.request_id = request_id_from(request.headers.get("x-request-id"))
+        language = set_language(parse_accept_language(request.headers.get("accept-language")))
         try:
             plain = self._is_plain_post(request)
             if request.method in ("GET", "POST") and not self._is_ide_request(request):
@@ -107,10 +109,13 @@ class GraphQLView(GraphQL):
             if response is None:
                 response = await super().run(request)
         except AuthError as e:  # refused before any resolver: still answered with the request id
-            response = error_response(request, e.code, e.message, e.status)
+            response = error_response(request, e.code, localize(e.message, e.code), e.status)
         except HTTPException as e:  # strawberry's own refusals (body, method, batching): JSON with a code
             response = error_response(request, _HTTP_CODES.get(e.status_code, "BAD_REQUEST"), e.reason, e.status_code)
+        finally:
+            reset_language(language)
         response.headers["x-request-id"] = request.state.request_id
+        response.headers.add_vary_header("Accept-Language")
         if _wants_graphql_response(request) and response.media_type == "application/json":
             response.headers["content-type"] = GRAPHQL_RESPONSE
             # graphql-response+json: a request that could not be executed at all is a 400.

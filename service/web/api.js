@@ -6,6 +6,7 @@
 //   graphql  the request was refused or failed (unknown field while the API is being built, FORBIDDEN, ...)
 //   http     the server answered with something that is not GraphQL (e.g. a 502 page)
 import { session } from './session.js';
+import { lang } from './i18n.js';
 
 const ENDPOINT = '/graphql';
 const TIMEOUT_MS = 20000;
@@ -27,7 +28,9 @@ let onAuthFailure = () => {};
 export function setAuthFailureHandler(fn) { onAuthFailure = fn; }
 
 function headers({ tenant, anonymous } = {}) {
-  const h = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json' };
+  // Messages come back in the language on screen, never the other one.
+  const h = { 'Content-Type': 'application/json', Accept: 'application/graphql-response+json, application/json',
+    'Accept-Language': lang() };
   const token = anonymous ? null : session.token;
   if (token) h.Authorization = `Bearer ${token}`;
   // The token already names the tenant; the header is for anonymous calls (sign in, tenant settings).
@@ -74,6 +77,12 @@ export async function gql(query, variables = {}, options = {}) {
   const errors = (body && Array.isArray(body.errors)) ? body.errors : [];
   const codes = errors.map((e) => e && e.extensions && e.extensions.code).filter(Boolean);
   const code = codes[0] || null;
+  // The service worker answered (sw.js): kept data with its time, or a refusal of what needs the network.
+  const offline = response.headers.get('x-offline') === '1';
+  window.dispatchEvent(new CustomEvent('groupbuy:network', {
+    detail: { offline, dataAt: offline ? response.headers.get('x-cached-at') : null },
+  }));
+  if (code === 'OFFLINE') throw new ApiError('network', 'offline', { code });
   if (response.status === 401 || codes.some((c) => AUTH_CODES.has(c))) {
     const err = new ApiError('auth', errors[0]?.message || 'unauthenticated', { code, status: response.status, errors });
     if (!options.anonymous) onAuthFailure(err);

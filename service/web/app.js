@@ -3,21 +3,24 @@ import { h, fill } from './dom.js';
 import { gql, setAuthFailureHandler } from './api.js';
 import { session } from './session.js';
 import { LANGS, lang, resolveLang, setLang, t } from './i18n.js';
-import { setTimeZone } from './format.js';
+import { dateTime, setTimeZone } from './format.js';
 import { errorBox, loadingBox } from './ui.js';
 import * as signin from './views/signin.js';
 import * as today from './views/today.js';
-import * as orders from './views/orders.js';
-import * as picklist from './views/picklist.js';
-import * as pickup from './views/pickup.js';
-import * as groups from './views/groups.js';
-import * as commissions from './views/commissions.js';
-import * as purchaseOrders from './views/purchase-orders.js';
-import * as purchaseOrder from './views/purchase-order.js';
-import * as join from './views/join.js';
-import * as schemaView from './views/schema.js';
-import * as consoleView from './console/index.js';
-import { SCREENS as CONSOLE_SCREENS } from './console/index.js';
+
+// The first screens (sign in, 今日) load with the shell; every other screen when first opened (a
+// route's view is a module, or a function importing it), so a slow network waits for fewer files.
+const orders = () => import('./views/orders.js');
+const picklist = () => import('./views/picklist.js');
+const pickup = () => import('./views/pickup.js');
+const remind = () => import('./views/remind.js');
+const groups = () => import('./views/groups.js');
+const commissions = () => import('./views/commissions.js');
+const purchaseOrders = () => import('./views/purchase-orders.js');
+const purchaseOrder = () => import('./views/purchase-order.js');
+const join = () => import('./views/join.js');
+const schemaView = () => import('./views/schema.js');
+const consoleView = () => import('./console/index.js');
 
 const ME = `query Me { me { userId displayName roles tenant { slug name timezone currency } } }`;
 
@@ -30,6 +33,7 @@ const ROUTES = {
   orders: [orders, 'leader'],
   picklist: [picklist, 'leader'],
   pickup: [pickup, 'leader'],
+  remind: [remind, 'leader'],
   groups: [groups, 'leader'],
   commissions: [commissions, 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
@@ -45,8 +49,14 @@ const MENU = [
   ['commissions', 'nav.commissions', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
 ];
-// An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link).
-const ADMIN_MENU = CONSOLE_SCREENS.map(([name, key]) => [`console/${name}`, key, 'admin']);
+// An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link),
+// known once the console is loaded (before an admin's first screen).
+let ADMIN_MENU = [];
+async function loadConsoleMenu() {
+  if (ADMIN_MENU.length) return;
+  const { SCREENS } = await consoleView();
+  ADMIN_MENU = SCREENS.map(([name, key]) => [`console/${name}`, key, 'admin']);
+}
 
 const state = { me: null, cleanup: null, flash: null };
 
@@ -80,7 +90,7 @@ function homeFor(me) {
 export function signedIn(me) {
   state.me = me;
   setTimeZone(me.tenant.timezone);
-  setLang(resolveLang(me.tenant.timezone));
+  setLang(resolveLang());
 }
 
 export function signOut(flash = null) {
@@ -114,7 +124,7 @@ function header(current) {
       state.me ? h('button', { type: 'button', class: 'link', id: 'sign-out', onclick: () => signOut() }, t('nav.signOut')) : null),
     menu.length ? h('nav', { class: 'menu', 'aria-label': t('nav.label') },
       h('ul', {}, menu.map(([name, key]) => h('li', {},
-        h('a', { href: `#/${name}`, 'aria-current': name === current || (current === 'picklist' && name === 'orders') || (current === 'purchase-order' && name === 'purchase-orders') ? 'page' : null }, t(key)))))) : null);
+        h('a', { href: `#/${name}`, 'aria-current': name === current || (current === 'picklist' && name === 'orders') || (current === 'remind' && name === 'pickup') || (current === 'purchase-order' && name === 'purchase-orders') ? 'page' : null }, t(key)))))) : null);
 }
 
 async function loadMe() {
@@ -127,7 +137,9 @@ async function route() {
   const app = document.getElementById('app');
   let { name, params, query } = parseHash();
   if (session.token && !state.me) {
-    fill(app, h('main', { id: 'main', class: 'page' }, loadingBox()));
+    // A leader's first screen is 今日: its data is asked for at once, beside who is signed in.
+    if (!name || name === 'today') today.prefetch();
+    fill(app, h('main', { id: 'main', class: 'page' }, h('div', { 'aria-busy': 'true' }, loadingBox())));
     try {
       await loadMe();
     } catch (e) {
@@ -144,7 +156,7 @@ async function route() {
     return;
   }
   if (!entry) { navigate(state.me ? homeFor(state.me) : '#/signin'); return; }
-  const [view, audience] = entry;
+  let [view, audience] = entry;
   if (audience && !state.me) {
     state.returnTo = location.hash;
     navigate('#/signin');
@@ -152,6 +164,19 @@ async function route() {
   }
   if (audience && !audiences(state.me)[audience]) { navigate(homeFor(state.me)); return; }
   if (name === 'signin' && state.me) { navigate(homeFor(state.me)); return; }
+  const wanted = location.hash;
+  if (typeof view === 'function' || (state.me && audiences(state.me).admin && !ADMIN_MENU.length)) {
+    if (typeof view === 'function') fill(app, h('main', { id: 'main', class: 'page' }, h('div', { 'aria-busy': 'true' }, loadingBox())));
+    try {
+      if (state.me && audiences(state.me).admin) await loadConsoleMenu();
+      if (typeof view === 'function') view = await view();
+    } catch (e) {
+      console.warn(e);
+      fill(app, header(name), h('main', { id: 'main', class: 'page' }, errorBox({ kind: 'network', message: 'unreachable' }, route)));
+      return;
+    }
+    if (location.hash !== wanted) return; // the user went elsewhere meanwhile
+  }
   const main = h('main', { id: 'main', class: `page page-${name}`, tabindex: '-1' });
   fill(app, h('a', { class: 'skip', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('app.skip')),
     header(name === 'console' ? `console/${params[0] || 'today'}` : name), main);
@@ -169,6 +194,25 @@ async function route() {
   state.cleanup = typeof cleanup === 'function' ? cleanup : null;
   const heading = main.querySelector('h1');
   document.title = `${heading ? heading.textContent + ' · ' : ''}${t('app.name')}`;
+}
+
+// Offline (the service worker answered from its cache): a banner with the time of the data on screen.
+const offlineBanner = h('p', { id: 'offline-banner', class: 'offline-banner', role: 'status', hidden: true });
+document.body.prepend(offlineBanner);
+window.addEventListener('groupbuy:network', (e) => {
+  const { offline, dataAt } = e.detail;
+  if (!offline) { offlineBanner.hidden = true; return; }
+  if (!dataAt && !offlineBanner.hidden) return; // a refused action: the banner keeps its data time
+  fill(offlineBanner, dataAt ? t('offline.banner', { time: dateTime(dataAt) }) : t('offline.bannerNoTime'));
+  offlineBanner.hidden = false;
+});
+// Registered once the first screen is up: its install fetches every screen's files, which must not
+// compete with the first screen's on a slow network.
+if ('serviceWorker' in navigator) {
+  const register = () => navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' })
+    .catch((e) => console.warn('service worker', e));
+  if (navigator.serviceWorker.controller) register();
+  else window.addEventListener('load', () => setTimeout(register, 3000));
 }
 
 setLang(resolveLang());

@@ -53,3 +53,21 @@ export function countdown(closesAtIso, now = Date.now()) {
   const params = { d, h: two(Math.floor((left % 86400) / 3600)), m: two(Math.floor((left % 3600) / 60)), s: two(left % 60) };
   return t(d ? 'duration.dhms' : 'duration.hms', params);
 }
+
+/** A phone number the local way: +8613900000101 -> 139 0000 0101; other countries keep their code. */
+export function localPhone(e164) {
+  const s = String(e164 || '');
+  const cn = /^\+86(1\d{10})$/.exec(s);
+  if (cn) return `${cn[1].slice(0, 3)} ${cn[1].slice(3, 7)} ${cn[1].slice(7)}`;
+  return s;
+}
+
+/** Shown to the leader at the counter: 139****0101 (the call button dials the whole number). */
+export function maskedPhone(e164) {
+  const s = String(e164 || '');
+  const cn = /^\+86(1\d{10})$/.exec(s);
+  if (cn) return `${cn[1].slice(0, 3)}****${cn[1].slice(7)}`;
+  return s.length > 4 ? `${'*'.repeat(Math.max(0, s.length - 8))}${s.slice(0, 4)}****${s.slice(-4)}`.replace(/^\*+/, '') : s;
+}
+
+export function telHref(e164) { return `tel:${String(e164 || '').replace(/[^+\d]/g, '')}`; }

@@ -1,8 +1,7 @@
-// zh-CN and English. The user's explicit choice wins; otherwise zh-CN for tenants in mainland China's
-// time zone, English for other tenants, and the browser's language before the tenant is known.
+// zh-CN and English. The user's explicit choice wins; until then the browser's language (an English
+// browser stays English after signing in to a Chinese tenant, and a Chinese one stays Chinese).
 import { session } from './session.js';
 
-const CHINA_ZONES = new Set(['Asia/Shanghai', 'Asia/Chongqing', 'Asia/Harbin', 'Asia/Urumqi', 'PRC']);
 export const LANGS = [['zh-CN', '中文'], ['en', 'English']];
 
 const zh = {
@@ -27,6 +26,9 @@ const zh = {
   'common.saving': '提交中…',
   'error.network': '网络连接失败，无法连接到服务器。您输入的内容已保留，请稍后重试。',
   'error.timeout': '服务器响应超时。您输入的内容已保留，请重试。',
+  'error.offline': '没有网络：此操作没有执行，也不会稍后自动执行。您输入的内容已保留，有网络后请重试。',
+  'offline.banner': '离线 · 显示的是 {time} 的数据',
+  'offline.bannerNoTime': '离线 · 显示的是上次加载的数据',
   'error.auth': '登录已过期，请重新登录。',
   'error.tenant': '找不到该团购平台（租户）。请检查平台标识。',
   'error.http': '服务器出错（{status}），请稍后重试。',
@@ -37,6 +39,11 @@ const zh = {
   'signin.tenant': '平台标识',
   'signin.tenantHint': '品牌方提供的英文标识，例如 fresh-mart',
   'signin.login': '手机号或邮箱',
+  'signin.phone': '手机号',
+  'signin.email': '邮箱',
+  'signin.useEmail': '用邮箱登录',
+  'signin.usePhone': '用手机号登录',
+  'signin.noLink': '没有品牌方的登录链接？输入平台标识',
   'signin.password': '密码',
   'signin.submit': '登录',
   'signin.busy': '正在登录…',
@@ -117,6 +124,39 @@ const zh = {
   'pickup.bag': '请取 #{n} 号袋',
   'pickup.noPoints': '您还没有自提点。',
   'pickup.recent': '本次核销记录',
+  'pickup.byCode': '取货码',
+  'pickup.byTail': '手机尾号',
+  'pickup.bySeq': '跟团号',
+  'pickup.findBy': '查找方式',
+  'pickup.tail': '顾客手机号后四位',
+  'pickup.tailHint': '请输入 4 位数字，例如 0101',
+  'pickup.seq': '跟团号',
+  'pickup.seqHint': '请输入顾客报的跟团号，例如 12',
+  'pickup.find': '查找订单',
+  'pickup.batch': '团期',
+  'pickup.noBatches': '此自提点没有待取货的团期。',
+  'pickup.noneFound': '没有找到 {value} 对应的订单。',
+  'pickup.handedOver': '{customer}：已交付 {orders}',
+  'pickup.handOverAll': '全部交付（{orders}）',
+  'pickup.call': '拨打',
+  'pickup.seqNumber': '跟团号 {n}',
+  'orders.n': '{n} 单',
+  'orders.n#one': '{n} 单',
+  'today.orderCount#one': '{n} 单',
+  'orders.count#one': '共 {n} 单',
+  'groups.members#one': '{n} 位成员',
+  'picklist.arrivedDone#one': '已确认到货，{n} 个订单可以取货了。',
+  'commissions.details#one': '明细（{n} 单）',
+  'remind.sent#one': '已提醒 {n} 位顾客。',
+  'remind.title': '催取货',
+  'remind.intro': '以下顾客的订单已到货但还没有取走。可以逐个打电话，或一键发送取货提醒。',
+  'remind.none': '所有到货的订单都已取走。',
+  'remind.send': '一键提醒全部顾客（{n} 位）',
+  'remind.sent': '已提醒 {n} 位顾客。',
+  'remind.since': '最早下单 {time}',
+  'today.waiting': '待取货',
+  'today.waitingCount': '待取货 {orders}',
+  'today.noWaiting': '没有待取货的订单。',
   'groups.title': '我的社群',
   'groups.members': '{n} 位成员',
   'groups.invite': '邀请链接',
@@ -192,6 +232,9 @@ const en = {
   'common.saving': 'Sending…',
   'error.network': 'Network error: the server could not be reached. What you typed is kept; try again.',
   'error.timeout': 'The server took too long to answer. What you typed is kept; try again.',
+  'error.offline': 'No connection: this was not done, and will not be done later by itself. What you typed is kept; try again when you are online.',
+  'offline.banner': 'Offline · showing data from {time}',
+  'offline.bannerNoTime': 'Offline · showing the data loaded last',
   'error.auth': 'Your session has expired. Please sign in again.',
   'error.tenant': 'No such group-buying brand (tenant). Check the tenant name.',
   'error.http': 'The server had a problem (HTTP {status}). Try again later.',
@@ -202,6 +245,11 @@ const en = {
   'signin.tenant': 'Tenant',
   'signin.tenantHint': 'The short name your brand gave you, e.g. fresh-mart',
   'signin.login': 'Phone or e-mail',
+  'signin.phone': 'Phone number',
+  'signin.email': 'E-mail',
+  'signin.useEmail': 'Sign in with e-mail',
+  'signin.usePhone': 'Sign in with phone number',
+  'signin.noLink': 'No sign-in link from your brand? Enter the platform ID',
   'signin.password': 'Password',
   'signin.submit': 'Sign in',
   'signin.busy': 'Signing in…',
@@ -282,6 +330,39 @@ const en = {
   'pickup.bag': 'Fetch bag #{n}',
   'pickup.noPoints': 'You have no pickup point yet.',
   'pickup.recent': 'Confirmed in this session',
+  'pickup.byCode': 'Pickup code',
+  'pickup.byTail': 'Phone ending',
+  'pickup.bySeq': 'Batch no.',
+  'pickup.findBy': 'Find by',
+  'pickup.tail': "Last 4 digits of the customer's phone",
+  'pickup.tailHint': 'Type 4 digits, e.g. 0101',
+  'pickup.seq': "The order's number in the batch",
+  'pickup.seqHint': 'Type the number the customer tells you, e.g. 12',
+  'pickup.find': 'Find orders',
+  'pickup.batch': 'Batch',
+  'pickup.noBatches': 'No batch has orders waiting at this point.',
+  'pickup.noneFound': 'No order found for {value}.',
+  'pickup.handedOver': '{customer}: handed over {orders}',
+  'pickup.handOverAll': 'Hand over all ({orders})',
+  'pickup.call': 'Call',
+  'pickup.seqNumber': 'No. {n}',
+  'orders.n': '{n} orders',
+  'orders.n#one': '{n} order',
+  'today.orderCount#one': '{n} order',
+  'orders.count#one': '{n} order',
+  'groups.members#one': '{n} member',
+  'picklist.arrivedDone#one': 'Arrival confirmed: {n} order is ready for pickup.',
+  'commissions.details#one': 'Details ({n} order)',
+  'remind.sent#one': '{n} customer reminded.',
+  'remind.title': 'Pickup reminders',
+  'remind.intro': 'These customers have orders that arrived and were not picked up. Call them one by one, or send them all a reminder.',
+  'remind.none': 'Every order that arrived has been picked up.',
+  'remind.send': 'Remind all customers ({n})',
+  'remind.sent': '{n} customers reminded.',
+  'remind.since': 'Oldest order {time}',
+  'today.waiting': 'Waiting for pickup',
+  'today.waitingCount': '{orders} waiting for pickup',
+  'today.noWaiting': 'No order is waiting for pickup.',
   'groups.title': 'My community groups',
   'groups.members': '{n} members',
   'groups.invite': 'Invite link',
@@ -337,17 +418,19 @@ const en = {
 
 const DICTS = { 'zh-CN': zh, en };
 let current = 'zh-CN';
-let tenantZone = null;
 
 export function lang() { return current; }
 
-/** Decides the language from the user's choice, else the tenant's time zone, else the browser. */
-export function resolveLang(timezone = tenantZone) {
-  if (timezone) tenantZone = timezone;
+/** The user's choice, else the first of the browser's languages we speak (Chinese when none). */
+export function resolveLang() {
   const chosen = session.chosenLang;
   if (chosen && DICTS[chosen]) return chosen;
-  if (tenantZone) return CHINA_ZONES.has(tenantZone) ? 'zh-CN' : 'en';
-  return (navigator.language || '').toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+  for (const wanted of navigator.languages || [navigator.language || '']) {
+    const tag = String(wanted).toLowerCase();
+    if (tag.startsWith('zh')) return 'zh-CN';
+    if (tag.startsWith('en')) return 'en';
+  }
+  return 'zh-CN';
 }
 
 export function setLang(value) {
@@ -355,8 +438,10 @@ export function setLang(value) {
   document.documentElement.lang = current;
 }
 
+/** `key`'s text with {params} filled; with params.n === 1 its singular form `key#one` where there is one. */
 export function t(key, params = {}) {
-  const text = DICTS[current][key] ?? DICTS.en[key] ?? key;
+  const one = params.n === 1 ? `${key}#one` : null;
+  const text = (one && DICTS[current][one]) ?? DICTS[current][key] ?? DICTS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
 }
 

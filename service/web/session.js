@@ -19,10 +19,13 @@ function read() {
 }
 
 /**
- * The tenant named by the page's address: `?tenant=<slug>`, or the first label of a
- * `<slug>.<brand domain>` host name (not for IP addresses, localhost or www/app).
+ * The tenant named by the page's address: `/app/<slug>/` (the link a brand gives its leaders),
+ * `?tenant=<slug>`, or the first label of a `<slug>.<brand domain>` host name (not for IP
+ * addresses, localhost or www/app).
  */
 export function tenantFromAddress(loc = window.location) {
+  const inPath = /^\/app\/([a-z0-9-]{3,40})\/?/.exec(loc.pathname.toLowerCase());
+  if (inPath) return inPath[1];
   const fromQuery = new URLSearchParams(loc.search).get('tenant');
   if (fromQuery) return fromQuery.trim().toLowerCase();
   const host = loc.hostname;

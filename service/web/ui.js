@@ -6,7 +6,9 @@ import { countdown } from './format.js';
 /** The sentence that explains an ApiError (or any error) to the user. */
 export function explain(error) {
   switch (error && error.kind) {
-    case 'network': return t(error.message === 'timeout' ? 'error.timeout' : 'error.network');
+    case 'network':
+      if (error.message === 'offline') return t('error.offline');
+      return t(error.message === 'timeout' ? 'error.timeout' : 'error.network');
     case 'auth': return t('error.auth');
     case 'tenant': return t('error.tenant');
     case 'http': return t('error.http', { status: error.status ?? '?' });
@@ -88,3 +90,6 @@ export function startCountdowns(root) {
 }
 
 export function edges(connection) { return ((connection && connection.edges) || []).map((e) => e.node); }
+
+/** "1 order" / "2 orders": t() picks `key#one` for n === 1. */
+export function plural(key, n) { return t(key, { n }); }

@@ -98,7 +98,9 @@ class FakeApi:
             "id": f"T3JkZXI6{number}",
             "number": number,
             "pickNumber": len(self.codes),
+            "batchSequence": len(self.codes),
             "customerName": customer,
+            "customerPhone": f"+86139{len(self.codes):04d}{(len(self.codes) % 2) * 1000 + 101:04d}",
             "status": status,
             "pickupCode": None,
             "placedAt": "2025-06-10T02:15:00+00:00",
@@ -187,10 +189,39 @@ class FakeApi:
                     }
                 }
             }
+        if op == "TodayScreen":
+            return {**self.answer("TodayOpenBatches", v), **self.answer("TodayAwaitingDelivery", v),
+                    **self.answer("TodayWaiting", v), **self.answer("TodayNotifications", v)}
         if op == "TodayOpenBatches":
             return {"batches": self._conn([self.open_batch])}
         if op == "TodayAwaitingDelivery":
-            return {"orders": self._conn([o for o in self.orders if o["status"] == "CONFIRMED"])}
+            return {"awaiting": self._conn([o for o in self.orders if o["status"] == "CONFIRMED"])}
+        if op == "TodayWaiting":
+            return {"waiting": self._conn([o for o in self.orders if o["status"] == "READY_FOR_PICKUP"])}
+        if op == "PickupFind":
+            tail, seq = v.get("phoneTail"), v.get("batchSequence")
+            found = [o for o in self.orders if o["status"] in ("READY_FOR_PICKUP", "CONFIRMED", "PICKED_UP")
+                     and (tail is None or o["customerPhone"].endswith(tail))
+                     and (seq is None or o["batchSequence"] == seq)]
+            return {"orders": self._conn(found)}
+        if op == "PickupConfirmOrders":
+            done = [o for o in self.orders if o["id"] in v["orderIds"]]
+            for o in done:
+                o["status"], o["pickedUpAt"] = "PICKED_UP", "2025-06-12T09:30:00+00:00"
+            return {"pickupConfirmOrders": {"orders": done, "alreadyPickedUp": [], "errors": []}}
+        if op == "PickupWaiting":
+            waiting: dict[str, dict] = {}
+            for o in self.orders:
+                if o["status"] == "READY_FOR_PICKUP":
+                    w = waiting.setdefault(o["customerPhone"], {"customerName": o["customerName"],
+                                                                "phone": o["customerPhone"], "orderCount": 0,
+                                                                "since": o["placedAt"]})
+                    w["orderCount"] += 1
+            return {"pickupWaiting": list(waiting.values())}
+        if op == "PickupRemind":
+            return {"pickupRemind": {"reminded": len(self.answer("PickupWaiting", v)["pickupWaiting"]), "errors": []}}
+        if op == "PickupBatches":
+            return {"orders": self._conn([o for o in self.orders if o["status"] in ("READY_FOR_PICKUP", "CONFIRMED")])}
         if op == "TodayNotifications":
             return {"notifications": self._conn([n for n in self.notifications if not n["readAt"]])}
         if op == "NotificationMarkRead":

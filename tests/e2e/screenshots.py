@@ -90,6 +90,18 @@ def main() -> None:
         leader.arrive()  # the goods arrived ("Goods arrived" on the pick list): pickups can be confirmed
         shoot(page, "pickup", "05-pickup-confirmed", confirm)
         shoot(page, "pickup", "06-pickup-wrong-code", wrong)
+        def by_tail(pg) -> None:  # type: ignore[no-untyped-def]
+            pg.click("#mode-tail")
+            pg.fill("#pickup-code", leader.orders[-1]["customerPhone"][-4:])
+            pg.press("#pickup-code", "Enter")
+            pg.wait_for_selector("#pickup-feedback section.customer")
+
+        def remind(pg) -> None:  # type: ignore[no-untyped-def]
+            pg.click("#remind-all")
+            pg.wait_for_selector("#remind-status .notice")
+
+        shoot(page, "remind", "11-remind", remind)
+        shoot(page, "pickup", "12-pickup-by-phone-tail", by_tail)
         shoot(page, "groups", "07-groups")
         shoot(page, "commissions", "08-commissions", lambda pg: pg.locator("details summary").first.click())
         supplier = FakeApi(roles=["SUPPLIER"])

@@ -10,8 +10,8 @@ const FILTERS = `query ConsoleOrderFilters($after: String) {
   batches(first: 100) { edges { node { id title status } } }
   pickupPoints(first: 100, after: $after) { edges { node { id name } } pageInfo { hasNextPage endCursor } }
 }`;
-const ORDERS = `query ConsoleOrders($batchId: ID, $pickupPointId: ID, $status: [OrderStatus!], $after: String) {
-  orders(batchId: $batchId, pickupPointId: $pickupPointId, status: $status, first: 100, after: $after) {
+const ORDERS = `query ConsoleOrders($batchId: ID, $pickupPointId: ID, $status: [OrderStatus!], $phoneTail: String, $after: String) {
+  orders(batchId: $batchId, pickupPointId: $pickupPointId, status: $status, phoneTail: $phoneTail, first: 100, after: $after) {
     edges { node { id number customerName status placedAt total { amount currency } refunded { amount currency } batch { title } pickupPoint { name } } }
     pageInfo { hasNextPage endCursor } }
 }`;
@@ -105,9 +105,14 @@ export function render({ main, params, query, navigate }) {
           d.pickupPoints.edges.map(({ node: p }) => h('option', { value: p.id, selected: p.id === query.point }, p.name)))),
       h('div', { class: 'field' }, h('label', { for: 'order-status' }, t('orders.status')),
         h('select', { id: 'order-status', onchange: (e) => go('status', e.target.value) }, h('option', { value: '' }, t('common.all')),
-          STATUSES.map((s) => h('option', { value: s, selected: s === query.status }, t(`status.${s}`))))))),
+          STATUSES.map((s) => h('option', { value: s, selected: s === query.status }, t(`status.${s}`))))),
+      // The customer's phone's last four digits, asked of the service (the list holds 1,000 at most).
+      h('div', { class: 'field' }, h('label', { for: 'order-phone' }, t('console.orders.phoneTail')),
+        h('input', { id: 'order-phone', type: 'text', inputmode: 'numeric', maxlength: '4', pattern: '[0-9]{4}', autocomplete: 'off',
+          value: query.phone || '', onchange: (e) => { const v = e.target.value.trim(); if (!v || /^[0-9]{4}$/.test(v)) go('phone', v); } })))),
     area(async () => {
-      rows = await fetchAll(ORDERS, { batchId: query.batch || null, pickupPointId: query.point || null, status: query.status ? [query.status] : null }, (d) => d.orders, 10);
+      rows = await fetchAll(ORDERS, { batchId: query.batch || null, pickupPointId: query.point || null, status: query.status ? [query.status] : null,
+        phoneTail: query.phone || null }, (d) => d.orders, 10);
       return rows;
     }, () => { show(); return results; }));
   return null;

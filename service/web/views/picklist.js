@@ -22,7 +22,7 @@ export function render({ main, params }) {
   const slot = h('div', {});
   const show = (list, note = null) => fill(slot, sheet(list, vars, show, note));
   fill(main,
-    h('p', { class: 'no-print' }, h('a', { href: `#/orders?batch=${encodeURIComponent(batchId)}&point=${encodeURIComponent(pickupPointId)}` }, `← ${t('nav.orders')}`)),
+    h('p', { class: 'no-print' }, h('a', { class: 'back', href: `#/orders?batch=${encodeURIComponent(batchId)}&point=${encodeURIComponent(pickupPointId)}` }, `← ${t('nav.orders')}`)),
     h('h1', {}, t('picklist.title')),
     slot);
   fill(slot, area(() => gql(PICK_LIST, vars), (data) => sheet(data.pickList, vars, show)));

@@ -1,11 +1,13 @@
-// Pickup confirmation (核销): type the customer's code, or scan their QR code where the browser can.
-// The answer is immediate and plain: whose order and what to hand over, or why not.
+// Pickup confirmation (核销): the customer's code (typed or scanned), or their phone's last four digits,
+// or their 跟团号 in a batch; all of a customer's ready orders are handed over with one confirmation.
+// The answer is immediate and plain: whose orders and what to hand over, or why not. A success card
+// stays until the next pickup starts (the leader types again or switches the way of finding).
 import { h, fill } from '../dom.js';
 import { gql, serverNow } from '../api.js';
 import { t } from '../i18n.js';
 import { myPickupPoints } from '../points.js';
-import { area, empty, explain } from '../ui.js';
-import { dateTime } from '../format.js';
+import { area, badge, edges, empty, explain, plural } from '../ui.js';
+import { dateTime, maskedPhone, telHref } from '../format.js';
 
 const PICKUP_CONFIRM = `mutation PickupConfirm($pickupPointId: ID!, $pickupCode: String!) {
   pickupConfirm(pickupPointId: $pickupPointId, pickupCode: $pickupCode) {
@@ -14,7 +16,24 @@ const PICKUP_CONFIRM = `mutation PickupConfirm($pickupPointId: ID!, $pickupCode:
   }
 }`;
 
+const ORDER_FIELDS = `id number batchSequence pickNumber customerName customerPhone status pickedUpAt
+  batch { id title } lines { productName quantity status }`;
+const FIND = `query PickupFind($pickupPointId: ID, $phoneTail: String, $batchId: ID, $batchSequence: Int) {
+  orders(pickupPointId: $pickupPointId, phoneTail: $phoneTail, batchId: $batchId, batchSequence: $batchSequence,
+         status: [READY_FOR_PICKUP, CONFIRMED, PICKED_UP], first: 50) { edges { node { ${ORDER_FIELDS} } } }
+}`;
+const WAITING_BATCHES = `query PickupBatches($pickupPointId: ID) {
+  orders(pickupPointId: $pickupPointId, status: [READY_FOR_PICKUP, CONFIRMED], first: 100) { edges { node { id batch { id title } } } }
+}`;
+const CONFIRM_ORDERS = `mutation PickupConfirmOrders($pickupPointId: ID!, $orderIds: [ID!]!) {
+  pickupConfirmOrders(pickupPointId: $pickupPointId, orderIds: $orderIds) {
+    orders { ${ORDER_FIELDS} } alreadyPickedUp errors { code field message }
+  }
+}`;
+const MODES = [['code', 'pickup.byCode'], ['tail', 'pickup.byTail'], ['seq', 'pickup.bySeq']];
+
 const recent = []; // confirmations made in this tab, newest first
+let mode = 'code';
 
 /** The pickup code inside a scanned value: a bare code, or a URL with ?code= / ?pickupCode=. */
 export function codeFromScan(value) {
@@ -34,26 +53,46 @@ export function render({ main, me, query }) {
   fill(main, h('h1', {}, t('pickup.title')), area(() => myPickupPoints(me), (points) => {
     if (!points.length) return empty(t('pickup.noPoints'));
     let pointId = points.some((p) => p.id === query.point) ? query.point : points[0].id;
+    let batchId = null;
     const feedback = h('div', { id: 'pickup-feedback', class: 'feedback', 'aria-live': 'assertive', 'aria-atomic': 'true' });
     const recentList = h('div', {});
+    // The next pickup starts when the leader types: only then does the last answer go.
     const input = h('input', {
       id: 'pickup-code', class: 'code-input', type: 'text', inputmode: 'numeric', autocomplete: 'off',
       autocapitalize: 'characters', spellcheck: 'false', enterkeyhint: 'done', 'aria-describedby': 'pickup-code-hint',
       oninput: () => { if (feedback.firstChild) fill(feedback); },
     });
-    const submit = h('button', { type: 'submit', class: 'primary wide big' }, t('pickup.submit'));
+    const label = h('label', { for: 'pickup-code' });
+    const hint = h('p', { class: 'hint', id: 'pickup-code-hint' });
+    const submit = h('button', { type: 'submit', class: 'primary wide big' });
+    const batchField = h('div', { class: 'field', hidden: true });
 
     const showRecent = () => fill(recentList, recent.length ? [
       h('h2', {}, t('pickup.recent')),
       h('ul', { class: 'recent' }, recent.map((o) => h('li', {}, [o.pickNumber != null ? `#${o.pickNumber} · ` : '', `${t('orders.number')} ${o.number} · ${o.customerName}`].join('')))),
     ] : null);
 
-    async function confirm(code) {
-      code = code.trim();
-      if (!code) { fill(feedback, result('fail', t('pickup.empty'))); input.focus(); return; }
+    const busy = async (fn) => {
       submit.disabled = true;
       submit.textContent = t('common.saving');
-      try {
+      try { await fn(); } catch (err) {
+        fill(feedback, result('fail', explain(err))); // network: what was typed stays for a retry
+      } finally {
+        submit.disabled = false;
+        submit.textContent = t(mode === 'code' ? 'pickup.submit' : 'pickup.find');
+        input.focus();
+      }
+    };
+
+    async function confirm(code) {
+      code = code.trim();
+      if (!code) {
+        // An empty tap after a success keeps the card: the goods may still be being handed over.
+        if (!feedback.querySelector('.result.ok')) fill(feedback, result('fail', t('pickup.empty')));
+        input.focus();
+        return;
+      }
+      await busy(async () => {
         const { pickupConfirm: payload } = await gql(PICKUP_CONFIRM, { pickupPointId: pointId, pickupCode: code });
         if (payload.errors.length || !payload.order) {
           fill(feedback, result('fail', whyNot(payload.errors, code)));
@@ -71,23 +110,82 @@ export function render({ main, me, query }) {
           input.value = '';
           showRecent();
         }
-      } catch (err) {
-        fill(feedback, result('fail', explain(err))); // network: the code stays in the box for a retry
-      } finally {
-        submit.disabled = false;
-        submit.textContent = t('pickup.submit');
-        input.focus();
-      }
+      });
     }
+
+    async function find(value) {
+      value = value.trim();
+      const wanted = mode === 'tail' ? /^[0-9]{4}$/ : /^[0-9]{1,5}$/;
+      if (!wanted.test(value)) {
+        if (!feedback.querySelector('.result.ok')) fill(feedback, result('fail', t(mode === 'tail' ? 'pickup.tailHint' : 'pickup.seqHint')));
+        input.focus();
+        return;
+      }
+      await busy(async () => {
+        const variables = mode === 'tail' ? { pickupPointId: pointId, phoneTail: value }
+          : { pickupPointId: pointId, batchId, batchSequence: Number(value) };
+        const found = edges((await gql(FIND, variables)).orders);
+        if (!found.length) { fill(feedback, result('fail', t('pickup.noneFound', { value }))); input.select(); return; }
+        fill(feedback, ...customers(found).map((c) => customerCard(c)));
+      });
+    }
+
+    function customerCard(c) {
+      const ready = c.orders.filter((o) => o.status === 'READY_FOR_PICKUP');
+      const button = ready.length ? h('button', { type: 'button', class: 'primary wide big handover-all', onclick: () => busy(async () => {
+        const { pickupConfirmOrders: p } = await gql(CONFIRM_ORDERS, { pickupPointId: pointId, orderIds: ready.map((o) => o.id) });
+        if (p.errors.length) { fill(feedback, result('fail', whyNot(p.errors, ''))); return; }
+        const before = new Set(p.alreadyPickedUp);
+        const now = p.orders.filter((o) => !before.has(o.id));
+        now.forEach((o) => recent.unshift({ number: o.number, pickNumber: o.pickNumber, customerName: o.customerName }));
+        fill(feedback, result(now.length ? 'ok' : 'warn', t('pickup.handedOver', { customer: c.name, orders: plural('orders.n', now.length) }),
+          ...p.orders.map((o) => orderBlock(o))));
+        input.value = '';
+        showRecent();
+      }) }, t('pickup.handOverAll', { orders: plural('orders.n', ready.length) })) : null;
+      return h('section', { class: 'card customer' },
+        h('div', { class: 'row between wrap' },
+          h('h3', {}, c.name),
+          c.phone ? h('a', { class: 'button secondary tel', href: telHref(c.phone) }, `${t('pickup.call')} ${maskedPhone(c.phone)}`) : null),
+        ...c.orders.map((o) => orderBlock(o)),
+        button);
+    }
+
+    function setMode(next) {
+      mode = next;
+      fill(feedback);
+      input.value = '';
+      fill(label, t({ code: 'pickup.code', tail: 'pickup.tail', seq: 'pickup.seq' }[mode]));
+      fill(hint, t({ code: 'pickup.codeHint', tail: 'pickup.tailHint', seq: 'pickup.seqHint' }[mode]));
+      input.maxLength = mode === 'code' ? 12 : mode === 'tail' ? 4 : 5;
+      submit.textContent = t(mode === 'code' ? 'pickup.submit' : 'pickup.find');
+      batchField.hidden = mode !== 'seq';
+      scanRow.hidden = mode !== 'code';
+      modeButtons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.mode === mode)));
+      input.focus();
+    }
+
+    // 跟团号 is per batch: the batches with orders at this point still to hand over.
+    const loadBatches = () => fill(batchField, h('label', { for: 'pickup-batch' }, t('pickup.batch')),
+      area(() => gql(WAITING_BATCHES, { pickupPointId: pointId }), (data) => {
+        const batches = [...new Map(edges(data.orders).map((o) => [o.batch.id, o.batch])).values()];
+        if (!batches.length) return empty(t('pickup.noBatches'));
+        if (!batches.some((b) => b.id === batchId)) batchId = batches[0].id;
+        return h('select', { id: 'pickup-batch', onchange: (e) => { batchId = e.target.value; fill(feedback); input.focus(); } },
+          batches.map((b) => h('option', { value: b.id, selected: b.id === batchId }, b.title)));
+      }));
 
     const pointField = points.length > 1 ? h('div', { class: 'field' },
       h('label', { for: 'pickup-point' }, t('pickup.point')),
-      h('select', { id: 'pickup-point', onchange: (e) => { pointId = e.target.value; fill(feedback); input.focus(); } },
+      h('select', { id: 'pickup-point', onchange: (e) => { pointId = e.target.value; fill(feedback); loadBatches(); input.focus(); } },
         points.map((p) => h('option', { value: p.id, selected: p.id === pointId }, p.name))))
       : h('p', { class: 'muted' }, `${t('pickup.point')}: ${points[0].name}`);
 
+    const modeButtons = MODES.map(([name, key]) => h('button', { type: 'button', class: 'mode', 'data-mode': name,
+      id: `mode-${name}`, 'aria-pressed': String(name === mode), onclick: () => setMode(name) }, t(key)));
+
     const video = h('video', { class: 'scanner', playsinline: true, muted: true, hidden: true, 'aria-hidden': 'true' });
-    const scanButton = 'BarcodeDetector' in window ? h('button', { type: 'button', class: 'secondary wide', id: 'scan', onclick: async () => {
+    const scanButton = h('button', { type: 'button', class: 'secondary wide', id: 'scan', onclick: async () => {
       if (stopScan) { stopScan(); return; }
       try {
         stopScan = await scan(video, (value) => { stopScan(); input.value = codeFromScan(value); confirm(input.value); },
@@ -97,20 +195,46 @@ export function render({ main, me, query }) {
       } catch (err) {
         fill(feedback, result('fail', t('pickup.cameraDenied', { message: err.message || err.name })));
       }
-    } }, t('pickup.scan')) : h('p', { class: 'hint' }, t('pickup.scanUnsupported'));
+    } }, t('pickup.scan'));
+    const scanRow = h('div', {}, scanButton, video);
 
-    const form = h('form', { class: 'card pickup', novalidate: true, onsubmit: (e) => { e.preventDefault(); confirm(input.value); } },
+    const form = h('form', { class: 'card pickup', novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      if (mode === 'code') confirm(input.value); else find(input.value);
+    } },
       pointField,
-      h('div', { class: 'field' },
-        h('label', { for: 'pickup-code' }, t('pickup.code')),
-        input,
-        h('p', { class: 'hint', id: 'pickup-code-hint' }, t('pickup.codeHint'))),
-      submit, scanButton, video);
+      h('div', { class: 'modes', role: 'group', 'aria-label': t('pickup.findBy') }, modeButtons),
+      batchField,
+      h('div', { class: 'field' }, label, input, hint),
+      submit, scanRow);
+    loadBatches();
+    setMode(mode);
     setTimeout(() => input.focus(), 0);
     showRecent();
-    return [form, feedback, recentList];
+    return [form, feedback, recentList,
+      h('p', {}, h('a', { class: 'button secondary wide', href: `#/remind?point=${encodeURIComponent(pointId)}`, id: 'remind-link' }, t('remind.title')))];
   }));
   return () => { if (stopScan) stopScan(); };
+}
+
+/** Found orders by customer (phone, else name), in the order found. */
+function customers(orders) {
+  const groups = new Map();
+  for (const o of orders) {
+    const key = o.customerPhone || o.customerName;
+    if (!groups.has(key)) groups.set(key, { name: o.customerName, phone: o.customerPhone, orders: [] });
+    groups.get(key).orders.push(o);
+  }
+  return [...groups.values()];
+}
+
+function orderBlock(o) {
+  return h('div', { class: 'order-block' },
+    h('p', { class: 'row between wrap' },
+      h('strong', {}, t('pickup.seqNumber', { n: o.batchSequence }), ' · ', o.batch.title),
+      badge(o.status)),
+    h('p', { class: 'muted' }, `${t('orders.number')} ${o.number}`),
+    bag(o), handover(o));
 }
 
 const HEADS = { ok: ['✓', 'pickup.ok'], warn: ['!', 'pickup.warn'], fail: ['✗', 'pickup.fail'] };
@@ -143,16 +267,16 @@ function handedOverBefore(order) {
 
 function whyNot(errors, code) {
   const e = errors[0] || {};
-  if (e.code === 'NOT_FOUND') return t('pickup.notFound', { code });
+  if (e.code === 'NOT_FOUND' && code) return t('pickup.notFound', { code });
   if (e.code === 'NOT_ARRIVED') return t('pickup.notArrived');
   if (e.code === 'RATE_LIMITED') return t('pickup.rateLimited');
-  if (e.code === 'CONFLICT') return t('pickup.conflict', { message: e.message });
+  // The service's own sentence, in the language on screen (Accept-Language).
   return errors.map((x) => x.message).join(' ') || t('pickup.fail');
 }
 
-/** Camera + BarcodeDetector: calls onCode(rawValue) at the first QR code seen. Returns a stop function. */
+/** Camera + a QR decoder: calls onCode(rawValue) at the first QR code seen. Returns a stop function. */
 async function scan(video, onCode, onStop) {
-  const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+  const detector = await qrDetector();
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' }, audio: false });
   video.srcObject = stream;
   await video.play();
@@ -174,4 +298,29 @@ async function scan(video, onCode, onStop) {
   };
   loop();
   return stop;
+}
+
+/** The browser's BarcodeDetector where there is one; else the vendored jsQR over canvas frames
+ * (loaded only now: it is 250 kB). Both answer detect(video) with [{ rawValue }]. */
+async function qrDetector() {
+  if ('BarcodeDetector' in window) {
+    try {
+      const formats = await window.BarcodeDetector.getSupportedFormats();
+      if (formats.includes('qr_code')) return new window.BarcodeDetector({ formats: ['qr_code'] });
+    } catch { /* fall back to jsQR */ }
+  }
+  await import('../vendor/jsqr/jsQR.js');
+  const canvas = document.createElement('canvas');
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  return {
+    async detect(video) {
+      const width = video.videoWidth, height = video.videoHeight;
+      if (!width || !height) return [];
+      canvas.width = width;
+      canvas.height = height;
+      context.drawImage(video, 0, 0, width, height);
+      const found = self.jsQR(context.getImageData(0, 0, width, height).data, width, height, { inversionAttempts: 'dontInvert' });
+      return found ? [{ rawValue: found.data }] : [];
+    },
+  };
 }

@@ -21,7 +21,7 @@ export function render({ main, params }) {
   const id = params[0];
   const slot = h('div', {});
   fill(main,
-    h('p', {}, h('a', { href: '#/purchase-orders' }, `← ${t('po.title')}`)),
+    h('p', {}, h('a', { class: 'back', href: '#/purchase-orders' }, `← ${t('po.title')}`)),
     h('h1', {}, t('po.number')),
     slot);
   const show = (po, note = null) => fill(slot, detail(po, show, note));

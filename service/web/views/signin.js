@@ -1,8 +1,9 @@
-// Sign in: tenant (from the address or typed), phone or e-mail, password -> tokenCreate with X-Tenant.
+// Sign in: the tenant comes from the address (/app/<slug>/, the brand's link) or the last sign-in;
+// the leader types only a phone number (the local way, 13900000101) or an e-mail, and a password.
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { session, tenantFromAddress } from '../session.js';
-import { lang, resolveLang, setLang, t } from '../i18n.js';
+import { t } from '../i18n.js';
 import { explain, message } from '../ui.js';
 
 const TOKEN_CREATE = `mutation TokenCreate($input: TokenCreateInput!) {
@@ -15,7 +16,7 @@ const TOKEN_CREATE = `mutation TokenCreate($input: TokenCreateInput!) {
 const TENANT = `query TenantSettings { tenant { slug name timezone } }`;
 
 // What was typed survives a re-render (language switch) and failed attempts; the password only in memory.
-const draft = { slug: null, login: '', password: '' };
+const draft = { slug: null, login: '', password: '', email: false };
 let tenantName = null;
 
 export function render({ main, onSignedIn, flash }) {
@@ -29,11 +30,16 @@ export function render({ main, onSignedIn, flash }) {
     h('input', { id, name: id, required: true, ...attrs, oninput: (e) => { draft[id] = e.target.value; } }),
     hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null);
 
-  const slugField = field('slug', t('signin.tenant'), {
+  // No slug to type when the address or the last sign-in names the tenant; else (an old bookmark of
+  // /app/) a folded field, for the rare user without the brand's link.
+  const slugInput = field('slug', t('signin.tenant'), {
     value: draft.slug, autocomplete: 'organization', autocapitalize: 'none', spellcheck: 'false',
-    pattern: '[a-z0-9-]{3,40}', 'aria-describedby': 'slug-hint tenant-info', readonly: fixedSlug ? true : null,
+    pattern: '[a-z0-9-]{3,40}', 'aria-describedby': 'slug-hint tenant-info',
     onchange: (e) => lookUpTenant(e.target.value.trim().toLowerCase(), tenantInfo),
   }, t('signin.tenantHint'));
+  const slugField = (fixedSlug || draft.slug)
+    ? null
+    : h('details', { class: 'tenant-fallback', open: true }, h('summary', {}, t('signin.noLink')), slugInput);
   const submit = h('button', { type: 'submit', class: 'primary wide' }, t('signin.submit'));
 
   const form = h('form', { class: 'card signin', novalidate: true, onsubmit: async (e) => {
@@ -71,9 +77,17 @@ export function render({ main, onSignedIn, flash }) {
     }
   } },
   slugField, tenantInfo,
-  field('login', t('signin.login'), { value: draft.login, autocomplete: 'username', autocapitalize: 'none', inputmode: 'email', spellcheck: 'false' }),
+  field('login', t(draft.email ? 'signin.email' : 'signin.phone'), {
+    value: draft.login, autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false',
+    type: draft.email ? 'email' : 'tel', inputmode: draft.email ? 'email' : 'tel',
+    placeholder: draft.email ? '' : '13900000101',
+  }),
   field('password', t('signin.password'), { type: 'password', value: draft.password, autocomplete: 'current-password' }),
-  status, submit);
+  status, submit,
+  h('button', { type: 'button', class: 'link switch-login', id: 'login-kind', onclick: () => {
+    draft.email = !draft.email;
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  } }, t(draft.email ? 'signin.usePhone' : 'signin.useEmail')));
 
   fill(main,
     h('h1', {}, t('signin.title')),
@@ -89,7 +103,7 @@ export function render({ main, onSignedIn, flash }) {
   if (draft.slug && !tenantName) lookUpTenant(draft.slug, tenantInfo);
 }
 
-/** Shows the tenant's name and switches to its language (unless the user chose one). */
+/** Shows the tenant's name (the language stays the browser's or the user's choice). */
 async function lookUpTenant(slug, infoEl) {
   tenantName = null;
   infoEl.textContent = '';
@@ -97,12 +111,6 @@ async function lookUpTenant(slug, infoEl) {
   try {
     const { tenant } = await gql(TENANT, {}, { tenant: slug, anonymous: true });
     tenantName = tenant.name;
-    const wanted = resolveLang(tenant.timezone);
-    if (wanted !== lang()) {
-      setLang(wanted);
-      window.dispatchEvent(new HashChangeEvent('hashchange')); // re-render in the tenant's language
-      return;
-    }
     infoEl.textContent = t('signin.tenantName', { name: tenant.name });
   } catch (err) {
     infoEl.textContent = err.kind === 'tenant' ? t('error.tenant') : '';

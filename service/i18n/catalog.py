@@ -1,0 +1,201 @@
+"""Every text the API sends to people, by message id, in each language it speaks.
+
+A message's texts name their parameters in {braces}. Codes (ErrorCode and the authentication codes)
+have a general text each: what a message that is not in the catalog falls back to.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh-CN", "en")
+
+# message id -> language -> text
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- sign-in and permissions
+    "auth.sign_in_first": {"en": "Sign in first.", "zh-CN": "请先登录。"},
+    "auth.not_allowed": {"en": "You are not allowed to do this.", "zh-CN": "您没有权限执行此操作。"},
+    "auth.customer_first": {"en": "Sign in as a customer first.", "zh-CN": "请先以顾客身份登录。"},
+    "auth.leader_only": {"en": "Only an approved leader can do this.", "zh-CN": "只有已通过审核的团长可以执行此操作。"},
+    "auth.one_sign_in": {"en": "One sign-in or registration per request; send the others apart.",
+                         "zh-CN": "每个请求只能登录或注册一次，请分开发送。"},
+    "auth.bearer": {"en": "Authorization must be 'Bearer <token>'.", "zh-CN": "Authorization 必须是 'Bearer <令牌>'。"},
+    "auth.token_invalid": {"en": "The token is not valid.", "zh-CN": "登录凭证无效，请重新登录。"},
+    "auth.token_expired": {"en": "The token has expired; sign in again.", "zh-CN": "登录已过期，请重新登录。"},
+    "auth.password_changed": {"en": "The password was changed; sign in again.", "zh-CN": "密码已修改，请重新登录。"},
+    "auth.account_gone": {"en": "The account behind this token no longer exists or is disabled.",
+                          "zh-CN": "此登录对应的账号已不存在或已停用。"},
+    "auth.platform_token": {"en": "The platform token is not valid.", "zh-CN": "平台令牌无效。"},
+    "auth.tenant_gone": {"en": "The token's tenant no longer exists.", "zh-CN": "此登录所属的团购平台已不存在。"},
+    "auth.api_key_invalid": {"en": "The API key is not valid.", "zh-CN": "API 密钥无效。"},
+    "auth.api_key_revoked": {"en": "The API key has been revoked.", "zh-CN": "API 密钥已被吊销。"},
+    "auth.tenant_required": {"en": "This request names no tenant: send a token or the 'X-Tenant: <slug>' header.",
+                             "zh-CN": "请求未指明团购平台：请登录，或发送 'X-Tenant: <平台标识>' 请求头。"},
+    "auth.no_tenant": {"en": "No tenant{named}.", "zh-CN": "找不到该团购平台{named}。"},
+    "auth.wrong_credentials": {"en": "Wrong login or password.", "zh-CN": "手机号/邮箱或密码错误。"},
+    "auth.pick_list_own": {"en": "Only this pickup point's leader and admins see its pick list.",
+                           "zh-CN": "只有此自提点的团长和管理员可以查看分拣单。"},
+    "auth.commissions_own": {"en": "A leader sees only their own commissions.", "zh-CN": "团长只能查看自己的佣金。"},
+    "auth.points_own_create": {"en": "A leader creates pickup points for themself only.",
+                               "zh-CN": "团长只能为自己创建自提点。"},
+    "auth.points_own_update": {"en": "A leader updates their own pickup points only.",
+                               "zh-CN": "团长只能修改自己的自提点。"},
+    "auth.points_own_deactivate": {"en": "A leader deactivates their own pickup points only.",
+                                   "zh-CN": "团长只能停用自己的自提点。"},
+    "auth.invite_code_own": {"en": "Only the group's leader and administrators see its invite code.",
+                             "zh-CN": "只有社群的团长和管理员可以查看邀请码。"},
+    # -- pickup at the counter
+    "pickup.too_many_wrong": {"en": "Too many wrong pickup codes; wait a few minutes.",
+                              "zh-CN": "取货码错误次数过多，请几分钟后再试。"},
+    "pickup.unavailable": {"en": "Pickup codes cannot be checked right now; try again in a minute.",
+                           "zh-CN": "暂时无法校验取货码，请一分钟后再试。"},
+    "pickup.no_point": {"en": "No such pickup point.", "zh-CN": "找不到该自提点。"},
+    "pickup.not_your_point": {"en": "Only this pickup point's leader confirms pickups here.",
+                              "zh-CN": "只有此自提点的团长可以在这里核销。"},
+    "pickup.no_order": {"en": "No order with this pickup code at this pickup point.",
+                        "zh-CN": "此自提点没有使用该取货码的订单。"},
+    "pickup.not_arrived": {"en": "The goods of this order have not arrived yet: confirm their delivery on the "
+                                 "pick list first.",
+                           "zh-CN": "此订单的货物还没有到达自提点：请先在分拣单上确认到货。"},
+    "pickup.not_ready": {"en": "This order is not ready for pickup yet (its batch has not closed).",
+                         "zh-CN": "此订单还不能取货（团期尚未截单）。"},
+    "pickup.cancelled_meanwhile": {"en": "This order was cancelled while being confirmed.",
+                                   "zh-CN": "此订单在核销过程中被取消了。"},
+    "pickup.orders_required": {"en": "Name at least one order.", "zh-CN": "请至少选择一个订单。"},
+    "pickup.too_many_orders": {"en": "At most {max} orders at once.", "zh-CN": "一次最多核销 {max} 个订单。"},
+    "pickup.order_not_ready": {"en": "Order {number} is not ready for pickup at this point.",
+                               "zh-CN": "订单 {number} 目前不能在此自提点取货。"},
+    "pickup.reminded_recently": {"en": "Reminders were sent recently; try again in {minutes} minutes.",
+                                 "zh-CN": "刚刚已经提醒过，请 {minutes} 分钟后再试。"},
+    "orders.phone_tail": {"en": "Give the last four digits of the phone number.", "zh-CN": "请输入手机号后四位。"},
+    "orders.sequence": {"en": "A batch sequence is a whole number from 1, given with batchId.",
+                        "zh-CN": "跟团号是从 1 开始的整数，并且需要同时指定团期。"},
+    # -- orders
+    "orders.no_order": {"en": "No such order.", "zh-CN": "找不到该订单。"},
+    "orders.no_batch": {"en": "No such batch.", "zh-CN": "找不到该团期。"},
+    "orders.no_offer": {"en": "No such offer in this batch.", "zh-CN": "此团期没有该商品。"},
+    "orders.need_line": {"en": "An order needs at least one line.", "zh-CN": "订单至少需要一件商品。"},
+    "orders.idempotency_key": {"en": "Give an idempotency key of 1 to 200 characters.",
+                               "zh-CN": "请提供 1 到 200 个字符的幂等键。"},
+    "orders.batch_closed_meanwhile": {"en": "The batch closed before the order went through.",
+                                      "zh-CN": "下单完成前团期已截单。"},
+    "orders.total_too_large": {"en": "The order's total is too large: order fewer units.",
+                               "zh-CN": "订单金额过大，请减少数量。"},
+    "orders.cutoff_passed": {"en": "The batch's cutoff has passed: orders can no longer be cancelled.",
+                             "zh-CN": "团期已截单，订单不能再取消。"},
+    "orders.paid_elsewhere": {"en": "This order was already paid with another payment reference.",
+                              "zh-CN": "此订单已用另一笔付款支付。"},
+    "orders.cancelled_refund": {"en": "This order was cancelled (unpaid in time, or by its customer); refund the "
+                                      "payment.",
+                                "zh-CN": "此订单已取消（未按时付款或顾客取消），请退回付款。"},
+    "orders.no_line": {"en": "No such line in this order.", "zh-CN": "此订单中没有该商品行。"},
+    "orders.line_refunded": {"en": "This line was already refunded or cancelled.", "zh-CN": "此商品行已退款或已取消。"},
+    "orders.name_a_line": {"en": "Name at least one line.", "zh-CN": "请至少选择一行。"},
+    # -- purchase orders and pick lists
+    "procurement.no_purchase_order": {"en": "No such purchase order.", "zh-CN": "找不到该采购单。"},
+    "procurement.purchase_orders_own": {"en": "Purchase orders are for admins and the supplier's own staff.",
+                                        "zh-CN": "采购单仅供管理员和该供应商的员工查看。"},
+    "catalog.no_supplier": {"en": "No such supplier.", "zh-CN": "找不到该供应商。"},
+    "catalog.no_product": {"en": "No such product.", "zh-CN": "找不到该商品。"},
+    "catalog.required": {"en": "This field is required.", "zh-CN": "请填写此项。"},
+    "catalog.not_a_supplier": {"en": "This account belongs to no supplier.", "zh-CN": "此账号不属于任何供应商。"},
+}
+
+# The general text of each code: shown when a message has no text in the catalog.
+CODES: dict[str, dict[str, str]] = {
+    "INVALID": {"en": "The input is not valid.", "zh-CN": "输入的内容无效。"},
+    "NOT_FOUND": {"en": "Not found.", "zh-CN": "找不到该对象。"},
+    "FORBIDDEN": {"en": "You are not allowed to do this.", "zh-CN": "您没有权限执行此操作。"},
+    "CONFLICT": {"en": "This cannot be done in the current state.", "zh-CN": "当前状态下不能执行此操作。"},
+    "ALREADY_EXISTS": {"en": "This already exists.", "zh-CN": "已存在。"},
+    "BATCH_NOT_OPEN": {"en": "The batch is not open for orders.", "zh-CN": "该团期当前不接受下单。"},
+    "OUT_OF_STOCK": {"en": "Not enough stock left.", "zh-CN": "库存不足。"},
+    "LIMIT_EXCEEDED": {"en": "Over the limit per customer.", "zh-CN": "超出每人限购数量。"},
+    "INVALID_CREDENTIALS": {"en": "Wrong login or password.", "zh-CN": "手机号/邮箱或密码错误。"},
+    "RATE_LIMITED": {"en": "Too many attempts; try again later.", "zh-CN": "尝试次数过多，请稍后再试。"},
+    "NOT_ARRIVED": {"en": "The goods have not arrived at the pickup point yet.", "zh-CN": "货物还没有到达自提点。"},
+    # authentication and tenant codes (GraphQL errors' extensions.code)
+    "INVALID_TOKEN": {"en": "The token is not valid.", "zh-CN": "登录凭证无效，请重新登录。"},
+    "TOKEN_EXPIRED": {"en": "The token has expired; sign in again.", "zh-CN": "登录已过期，请重新登录。"},
+    "INVALID_API_KEY": {"en": "The API key is not valid.", "zh-CN": "API 密钥无效。"},
+    "API_KEY_REVOKED": {"en": "The API key has been revoked.", "zh-CN": "API 密钥已被吊销。"},
+    "UNKNOWN_TENANT": {"en": "No such tenant.", "zh-CN": "找不到该团购平台。"},
+    "TENANT_REQUIRED": {"en": "This request names no tenant.", "zh-CN": "请求未指明团购平台。"},
+    "UNAUTHENTICATED": {"en": "Sign in first.", "zh-CN": "请先登录。"},
+    "BAD_REQUEST": {"en": "The request is not valid.", "zh-CN": "请求无效。"},
+    "INTERNAL": {"en": "Something went wrong on our side.", "zh-CN": "服务器内部出错。"},
+}
+
+# Words a message may carry as a parameter (a status), in each language.
+WORDS: dict[str, dict[str, str]] = {
+    "DRAFT": {"en": "DRAFT", "zh-CN": "草稿"},
+    "SCHEDULED": {"en": "SCHEDULED", "zh-CN": "待开团"},
+    "OPEN": {"en": "OPEN", "zh-CN": "进行中"},
+    "CLOSED": {"en": "CLOSED", "zh-CN": "已截单"},
+    "COMPLETED": {"en": "COMPLETED", "zh-CN": "已完成"},
+    "CANCELLED": {"en": "CANCELLED", "zh-CN": "已取消"},
+    "PLACED": {"en": "PLACED", "zh-CN": "已下单"},
+    "PAID": {"en": "PAID", "zh-CN": "已付款"},
+    "READY_FOR_PICKUP": {"en": "READY_FOR_PICKUP", "zh-CN": "待取货"},
+    "PICKED_UP": {"en": "PICKED_UP", "zh-CN": "已取货"},
+    "REFUNDED": {"en": "REFUNDED", "zh-CN": "已退款"},
+}
+
+# Notification templates: event (template id) -> language -> (title, body). Parameters: {number}
+# (order or purchase order), {batch} (the batch's title), {point} (the pickup point's name),
+# {amount}, {reason}; a missing one is left out with the words around it in its own template.
+NOTIFICATIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "ORDER_PLACED": {
+        "zh-CN": ("订单已提交", "您的订单 {number} 已提交。"),
+        "en": ("Order placed", "Your order {number} has been placed."),
+    },
+    "ORDER_PAID": {
+        "zh-CN": ("订单已支付", "您的订单 {number} 已支付成功。"),
+        "en": ("Order paid", "Your order {number} has been paid."),
+    },
+    "ORDER_CANCELLED": {
+        "zh-CN": ("订单已取消", "您的订单 {number} 已取消。{reason}"),
+        "en": ("Order cancelled", "Your order {number} has been cancelled.{reason}"),
+    },
+    "ORDER_READY_FOR_PICKUP": {
+        "zh-CN": ("订单已可取货", "您的订单 {number} 已到货，请凭取货码到自提点「{point}」取货。"),
+        "en": ("Order ready for pickup", "Your order {number} has arrived: collect it at {point} with your "
+                                         "pickup code."),
+    },
+    "ORDER_PICKED_UP": {
+        "zh-CN": ("订单已取货", "您的订单 {number} 已取货，感谢惠顾。"),
+        "en": ("Order picked up", "Your order {number} has been picked up. Thank you."),
+    },
+    "BATCH_OPENED": {
+        "zh-CN": ("团购已开团", "团期「{batch}」已开始接受订单。"),
+        "en": ("Group buy open", "The batch “{batch}” is open for orders."),
+    },
+    "BATCH_CLOSED": {
+        "zh-CN": ("团购已截单", "团期「{batch}」已截单。"),
+        "en": ("Group buy closed", "The batch “{batch}” has closed."),
+    },
+    "BATCH_CANCELLED": {
+        "zh-CN": ("团购已取消", "团期「{batch}」已取消，已付款项将退回。{reason}"),
+        "en": ("Group buy cancelled", "The batch “{batch}” has been cancelled; what was paid will be refunded."
+                                      "{reason}"),
+    },
+    "PURCHASE_ORDER_CREATED": {
+        "zh-CN": ("新采购单", "您有一张新的采购单 {number}（团期「{batch}」），请按时备货发货。"),
+        "en": ("New purchase order", "You have a new purchase order {number} (batch “{batch}”): please prepare "
+                                     "and ship it on time."),
+    },
+    "PICK_LIST_READY": {
+        "zh-CN": ("分拣单已生成", "团期「{batch}」在自提点「{point}」的分拣单已生成，请查看并准备到货。"),
+        "en": ("Pick list ready", "The pick list of batch “{batch}” for {point} is ready."),
+    },
+    "REFUND_CREATED": {
+        "zh-CN": ("退款已受理", "您的订单 {number} 有一笔退款 {amount} 已受理。"),
+        "en": ("Refund created", "A refund of {amount} for your order {number} is on its way."),
+    },
+    "PICKUP_REMINDER": {
+        "zh-CN": ("请尽快取货", "您在自提点「{point}」有 {count} 个订单待取货，请尽快取货。"),
+        "en": ("Please pick up your order", "Your orders at {point} are waiting for you ({count}): please pick them "
+                                            "up."),
+    },
+}
+
+# A reason, when an event carries one.
+REASON = {"zh-CN": " 原因：{reason}", "en": " Reason: {reason}"}

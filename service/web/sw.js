@@ -1,0 +1,95 @@
+// The client's service worker (scope /app/): the app shell and the last answers to its queries stay
+// on the phone, so a reload with no signal shows the last loaded batch, orders and pick list, marked
+// as offline with the time of the data. Mutations are never queued: offline, one is refused at once
+// (code OFFLINE) and the screen keeps what was typed: nothing is lost, nothing is sent twice.
+const SHELL = 'groupbuy-shell-v1';
+const DATA = 'groupbuy-data-v1';
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL);
+    const page = await fetch('/app/', { cache: 'no-cache' });
+    const html = await page.clone().text();
+    const modules = [...html.matchAll(/rel="modulepreload" href="([^"]+)"/g)].map((m) => m[1]);
+    const later = (/<meta name="groupbuy-modules" content="([^"]*)"/.exec(html) || [])[1] || '';
+    modules.push(...later.split(' ').filter(Boolean).map((name) => `/app/${name}`));
+    await cache.put('/app/', page);
+    await cache.addAll(['/app/app.js', '/app/styles.css', '/app/print.css', ...modules]);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (![SHELL, DATA].includes(name)) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== location.origin) return;
+  if (url.pathname === '/graphql' && event.request.method === 'POST') event.respondWith(graphql(event.request));
+  else if (event.request.mode === 'navigate' && url.pathname.startsWith('/app')) event.respondWith(page(event.request));
+  else if (event.request.method === 'GET' && url.pathname.startsWith('/app/')) event.respondWith(shell(event.request));
+});
+
+/** The page: the network's when it answers, else the cached one (the same for every /app/<slug>/). */
+async function page(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) (await caches.open(SHELL)).put('/app/', response.clone());
+    return response;
+  } catch {
+    return (await caches.match('/app/')) || Response.error();
+  }
+}
+
+/** Scripts and styles: the cached copy at once (a slow network costs nothing), refreshed behind it. */
+async function shell(request) {
+  const cache = await caches.open(SHELL);
+  const cached = await cache.match(request, { ignoreSearch: true });
+  const fresh = fetch(request).then((response) => {
+    if (response.ok) cache.put(request, response.clone());
+    return response;
+  });
+  if (cached) { fresh.catch(() => {}); return cached; }
+  return fresh;
+}
+
+async function digest(text) {
+  const bytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 32);
+}
+
+/** Queries: the network's answer, kept per account and query; offline, the kept one with its time.
+ * Mutations: the network's answer, or OFFLINE at once. */
+async function graphql(request) {
+  const body = await request.clone().text();
+  let operation = {};
+  try { operation = JSON.parse(body); } catch { /* not ours to judge: the server answers */ }
+  const isMutation = /^\s*mutation\b/.test(operation.query || '');
+  const key = `/app/__data__/${await digest(`${request.headers.get('authorization') || ''}|${request.headers.get('x-tenant') || ''}|${request.headers.get('accept-language') || ''}|${body}`)}`;
+  try {
+    const response = await fetch(request);
+    if (!isMutation && response.ok) {
+      const copy = response.clone();
+      const headers = new Headers(copy.headers);
+      headers.set('x-cached-at', new Date().toISOString());
+      const kept = new Response(await copy.blob(), { status: copy.status, headers });
+      (await caches.open(DATA)).put(key, kept);
+    }
+    return response;
+  } catch {
+    if (!isMutation) {
+      const cached = await (await caches.open(DATA)).match(key);
+      if (cached) {
+        const headers = new Headers(cached.headers);
+        headers.set('x-offline', '1');
+        return new Response(await cached.blob(), { status: 200, headers });
+      }
+    }
+    return new Response(JSON.stringify({ data: null, errors: [{ message: 'offline', extensions: { code: 'OFFLINE' } }] }),
+      { status: 503, headers: { 'content-type': 'application/json', 'x-offline': '1' } });
+  }
+}

@@ -1,0 +1,192 @@
+"""The leader at the pickup counter, in Chromium at phone size, in Chinese and in English (the
+browser's language: nobody chooses): sign-in at the brand's link /app/<slug>/ with the phone number
+typed the local way, 今日's waiting count, 催取货 with masked numbers and one rate-limited reminder,
+a customer's orders found by their phone's last four digits and by 跟团号 and handed over at once,
+the success card staying until the next pickup starts, and the service's refusals in the screen's
+language."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.scenario import build_shop, close_batch, open_batch, place_order
+
+DELIVERY_RECEIVE = "mutation($b: ID!, $p: ID!) { deliveryReceive(batchId: $b, pickupPointId: $p) { receivedAt } }"
+ORDER_STATUS = "query($id: ID!) { order(id: $id) { status } }"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+TEXTS = {
+    "zh-CN": {"locale": "zh-CN", "today": "今日", "waiting": "待取货 3 单", "tail": "手机尾号", "seq": "跟团号",
+              "two": "全部交付（2 单）", "done2": "已交付 2 单", "done1": "已交付 1 单", "remind": "一键提醒全部顾客（2 位）",
+              "sent": "已提醒 2 位顾客。", "again": "分钟后再试", "none": "没有找到 9999 对应的订单。"},
+    "en": {"locale": "en-US", "today": "Today", "waiting": "3 orders waiting for pickup", "tail": "Phone ending",
+           "seq": "Batch no.", "two": "Hand over all (2 orders)", "done2": "handed over 2 orders",
+           "done1": "handed over 1 order", "remind": "Remind all customers (2)", "sent": "2 customers reminded.",
+           "again": "try again in", "none": "No order found for 9999."},
+}
+
+
+@pytest.fixture
+def ready_shop(gql, make_tenant, make_customer):  # type: ignore[no-untyped-def]
+    """Alice's two orders (跟团号 1 and 2) and Bob's one (3), arrived at the point."""
+    tenant = make_tenant(timezone="Asia/Shanghai", paymentMode="PAY_AT_PICKUP")
+    shop = build_shop(gql, tenant, make_customer)
+    open_batch(gql, shop)
+    alice, bob = make_customer(tenant, "王阿姨"), make_customer(tenant, "李先生")
+    place_order(gql, shop, alice, [(0, 2)])
+    place_order(gql, shop, alice, [(1, 1)])
+    place_order(gql, shop, bob, [(0, 1)])
+    close_batch(gql, shop)
+    gql.data(DELIVERY_RECEIVE, {"b": shop.batch_id, "p": shop.point_id}, token=shop.leader_token)
+    return shop, alice, bob
+
+
+def sign_in_at_the_brands_link(tab, shop):  # type: ignore[no-untyped-def]
+    page = tab.page
+    page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/signin")
+    page.wait_for_selector("#login")
+    assert page.locator("#slug").count() == 0  # no platform ID to type
+    assert page.get_attribute("#login", "inputmode") == "tel"
+    local = shop.leader_phone.removeprefix("+86")  # 13900000101, as every leader types it
+    page.fill("#login", local)
+    page.fill("#password", shop.leader_password)
+    page.press("#password", "Enter")
+    page.wait_for_selector("#sign-out")
+    return page
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_pickup_afternoon_at_the_counter(web, gql, ready_shop, language):  # type: ignore[no-untyped-def]
+    shop, alice, bob = ready_shop
+    words = TEXTS[language]
+    tab = web(locale=words["locale"])
+    page = sign_in_at_the_brands_link(tab, shop)
+    # The browser's language stays after signing in to a Chinese tenant; nobody chose one.
+    assert page.evaluate("document.documentElement.lang") == language
+    assert page.locator("h1").inner_text() == words["today"]
+    page.locator("#waiting-pickup .waiting-count", has_text=words["waiting"]).wait_for()
+
+    # 催取货: both customers, numbers masked, a call button dialling the whole number.
+    page.locator("#waiting-pickup a[href^='#/remind']").click()
+    page.wait_for_selector("#remind-all")
+    calls = page.locator("a.tel")
+    assert calls.count() == 2
+    hrefs = sorted(calls.nth(i).get_attribute("href") for i in range(2))
+    assert hrefs == sorted([f"tel:{alice.phone}", f"tel:{bob.phone}"])
+    shown = page.locator("main").inner_text()
+    assert alice.phone[-8:-4] not in shown.replace(alice.phone[-4:], "")  # the middle digits are hidden
+    assert re.search(rf"{alice.phone[3:6]}\*\*\*\*{alice.phone[-4:]}", shown), shown
+    assert page.locator("#remind-all").inner_text() == words["remind"]
+    page.click("#remind-all")
+    page.locator("#remind-status", has_text=words["sent"]).wait_for()
+    page.click("#remind-all")  # within the hour: refused, in the screen's language
+    refused = page.locator("#remind-status .notice.error")
+    refused.wait_for()
+    assert words["again"] in refused.inner_text()
+    assert bool(CJK.search(refused.inner_text())) == (language == "zh-CN")
+
+    # By the phone's last four digits: Alice's two orders, handed over with one tap.
+    page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/pickup")
+    page.wait_for_selector("#mode-tail")
+    assert page.locator("#mode-tail").inner_text() == words["tail"]
+    page.click("#mode-tail")
+    page.fill("#pickup-code", "9999" if not alice.phone.endswith("9999") and not bob.phone.endswith("9999") else "9998")
+    page.press("#pickup-code", "Enter")
+    page.locator("#pickup-feedback .result.fail").wait_for()
+    page.fill("#pickup-code", alice.phone[-4:])
+    page.press("#pickup-code", "Enter")
+    card = page.locator("#pickup-feedback section.customer")
+    card.wait_for()
+    assert card.locator(".order-block").count() == 2
+    card.locator("button.handover-all", has_text=words["two"]).click()
+    done = page.locator("#pickup-feedback .result.ok", has_text=words["done2"])
+    done.wait_for()
+    for order in shop.orders[:2]:
+        assert gql.data(ORDER_STATUS, {"id": order["id"]}, token=shop.tenant.admin_token)["order"]["status"] == "PICKED_UP"
+    # One more tap on the button does not replace the success card: it stays until the next pickup.
+    page.locator("#pickup-feedback").page.click("form.pickup button[type=submit]")
+    assert page.locator("#pickup-feedback .result.ok").count() == 1
+    assert page.locator("#pickup-feedback .result.fail").count() == 0
+
+    # By 跟团号: Bob's order is number 3 in the batch.
+    page.click("#mode-seq")
+    assert page.locator("#pickup-feedback .result").count() == 0  # the next pickup started
+    page.wait_for_selector("#pickup-batch")
+    page.fill("#pickup-code", "3")
+    page.press("#pickup-code", "Enter")
+    card = page.locator("#pickup-feedback section.customer", has_text="李先生")
+    card.wait_for()
+    card.locator("button.handover-all").click()
+    page.locator("#pickup-feedback .result.ok", has_text=words["done1"]).wait_for()
+    status = gql.data(ORDER_STATUS, {"id": shop.orders[2]["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+    assert status == "PICKED_UP"
+
+
+OFFLINE_TEXTS = {
+    "zh-CN": {"locale": "zh-CN", "banner": "离线 · 显示的是", "refused": "没有网络：此操作没有执行"},
+    "en": {"locale": "en-US", "banner": "Offline · showing data from", "refused": "No connection: this was not done"},
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_offline_reload_shows_the_last_data_and_refuses_actions(browser, api_url, gql, ready_shop, language):  # type: ignore[no-untyped-def]
+    from tests.e2e.conftest import PHONE
+
+    shop, alice, bob = ready_shop
+    words = OFFLINE_TEXTS[language]
+    context = browser.new_context(viewport=PHONE, locale=words["locale"], service_workers="allow")
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_default_timeout(15000)
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/signin")
+        page.fill("#login", shop.leader_phone.removeprefix("+86"))
+        page.fill("#password", shop.leader_password)
+        page.press("#password", "Enter")
+        page.wait_for_selector("#sign-out")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        # Online, under the service worker: today and the pickup screen load (and are kept).
+        page.reload()
+        page.locator("#waiting-pickup .waiting-count").wait_for()
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/pickup")
+        page.wait_for_selector("#pickup-code")
+        page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+        assert page.locator("#offline-banner").is_hidden()
+
+        context.set_offline(True)
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/today")
+        page.reload()  # no signal: the shell and the last data come from the phone
+        page.locator("#waiting-pickup .waiting-count").wait_for()
+        banner = page.locator("#offline-banner")
+        banner.wait_for()
+        assert banner.inner_text().startswith(words["banner"])
+
+        # An action offline is refused at once, clearly; what was typed stays; nothing reached the service.
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/pickup")
+        page.wait_for_selector("#pickup-code")
+        page.fill("#pickup-code", "123456")
+        page.press("#pickup-code", "Enter")
+        refused = page.locator("#pickup-feedback .result.fail")
+        refused.wait_for()
+        assert words["refused"] in refused.inner_text()
+        assert page.input_value("#pickup-code") == "123456"
+        statuses = {gql.data(ORDER_STATUS, {"id": o["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+                    for o in shop.orders}
+        assert statuses == {"READY_FOR_PICKUP"}
+
+        # Back online: the same action goes through, once.
+        context.set_offline(False)
+        page.click("#mode-tail")
+        page.fill("#pickup-code", bob.phone[-4:])
+        page.press("#pickup-code", "Enter")
+        page.locator("#pickup-feedback button.handover-all").click()
+        page.locator("#pickup-feedback .result.ok").wait_for()
+        assert page.locator("#offline-banner").is_hidden()
+        status = gql.data(ORDER_STATUS, {"id": shop.orders[2]["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+        assert status == "PICKED_UP"
+    finally:
+        context.close()
+    assert errors == []
