@@ -28,6 +28,7 @@ CREATE TEMP TABLE citus_foreign_key AS
   SELECT c.conrelid::regclass::text AS table_name, c.conname, pg_get_constraintdef(c.oid) AS definition
   FROM pg_constraint c
   WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+    AND citus_table_is_visible(c.conrelid)  -- not a shard
     AND (c.conrelid NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'))
          OR c.confrelid NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't')));
 DO $$ DECLARE fk record; BEGIN
@@ -80,13 +81,16 @@ DO $$ DECLARE t record; BEGIN
   END LOOP;
 END $$;
 
--- The foreign keys back, now between co-located tenant tables or to reference tables.
+-- The foreign keys back, now between co-located tenant tables or to reference tables; one
+-- connection per node (a key to a reference table may not follow parallel work in a transaction).
+SET citus.multi_shard_modify_mode = sequential;
 DO $$ DECLARE fk record; BEGIN
   FOR fk IN SELECT * FROM citus_foreign_key WHERE conname <> ALL (ARRAY[]::text[]) LOOP
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.table_name, fk.conname, fk.definition);
   END LOOP;
 END $$;
 DROP TABLE citus_foreign_key;
+RESET citus.multi_shard_modify_mode;
 
 -- Every function on every node (policies, triggers and checks call them there). Those
 -- whose first argument is the tenant (p_tenant) are distributed by it, co-located with the

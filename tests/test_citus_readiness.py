@@ -242,6 +242,7 @@ def generate_citus_sql() -> str:
         "  SELECT c.conrelid::regclass::text AS table_name, c.conname, pg_get_constraintdef(c.oid) AS definition",
         "  FROM pg_constraint c",
         "  WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace",
+        "    AND citus_table_is_visible(c.conrelid)  -- not a shard",
         "    AND (c.conrelid NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE {0})",
         "         OR c.confrelid NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE {0}));",
         "DO $$ DECLARE fk record; BEGIN",
@@ -283,7 +284,9 @@ def generate_citus_sql() -> str:
     not_kept = ", ".join(f"'{name}'" for name in sorted(FOREIGN_KEYS_NOT_KEPT))
     lines += [
         "",
-        "-- The foreign keys back, now between co-located tenant tables or to reference tables.",
+        "-- The foreign keys back, now between co-located tenant tables or to reference tables; one",
+        "-- connection per node (a key to a reference table may not follow parallel work in a transaction).",
+        "SET citus.multi_shard_modify_mode = sequential;",
     ]
     lines += [f"-- Not kept: {name}: {why}" for name, why in sorted(FOREIGN_KEYS_NOT_KEPT.items())]
     lines += [
@@ -293,6 +296,7 @@ def generate_citus_sql() -> str:
         "  END LOOP;",
         "END $$;",
         "DROP TABLE citus_foreign_key;",
+        "RESET citus.multi_shard_modify_mode;",
         "",
         "-- Every function on every node (policies, triggers and checks call them there). Those",
         "-- whose first argument is the tenant (p_tenant) are distributed by it, co-located with the",
