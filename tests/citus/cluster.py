@@ -7,6 +7,8 @@ deploy/citus/build.sh and installed into the embedded server's tree first.
 
 from __future__ import annotations
 
+import os
+import pwd
 import secrets
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from service.embedded import PG_DATABASE, EmbeddedPostgres
+from service.embedded import PG_DATABASE, PG_SYSTEM_USER, EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "deploy" / "citus" / "build.sh"
@@ -55,8 +57,22 @@ class CitusCluster:
         node.password_file.chmod(0o600)
         return node
 
+    def _passfile(self) -> None:
+        """The servers' own logins to each other outside Citus's connections (the subscriptions of
+        a shard move) read the password from PGPASSFILE, which the servers inherit from us."""
+        passfile = self.root / "pgpass"
+        self.root.mkdir(parents=True, exist_ok=True)
+        passfile.write_text(f"127.0.0.1:*:*:postgres:{self.password}\n")
+        passfile.chmod(0o600)
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam(PG_SYSTEM_USER)
+            os.chown(passfile, entry.pw_uid, entry.pw_gid)
+            os.chmod(self.root, 0o755)
+        os.environ["PGPASSFILE"] = str(passfile)
+
     def start(self) -> str:
         names = ["coordinator"] + [f"worker{n}" for n in range(1, self.workers + 1)]
+        self._passfile()
         self.nodes = [self._node(name) for name in names]
         for node in self.nodes:
             node.start()
