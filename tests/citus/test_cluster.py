@@ -54,8 +54,8 @@ def test_row_level_security_is_forced_with_the_policy_on_every_shard(owner_db): 
     for table in tenant_tables():
         flags = owner_db.execute(
             "SELECT DISTINCT result FROM run_command_on_shards(%s, $$SELECT relrowsecurity AND relforcerowsecurity "
-            "AND EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND pg_get_expr(p.polqual, p.polrelid) "
-            "LIKE '%%current_tenant_id()%%') FROM pg_class c WHERE c.oid = '%%s'::regclass$$)", (table,)).fetchall()
+            "AND EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND position('current_tenant_id()' IN "
+            "pg_get_expr(p.polqual, p.polrelid)) > 0) FROM pg_class c WHERE c.oid = '%%s'::regclass$$)", (table,)).fetchall()
         assert flags == [("t",)], f"{table}: a shard without forced row-level security: {flags}"
 
 
