@@ -14,7 +14,6 @@ from service.config import get_settings
 from service.db import citus_set_tenant
 from service.tables import PLATFORM_TABLES, metadata, tenant_tables
 
-
 # Views an extension installs (Citus puts citus_tables and citus_shards in public) are not ours.
 NOT_AN_EXTENSIONS_VIEW = "NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
 
