@@ -1,4 +1,6 @@
-"""The schema can be distributed by tenant with Citus, unchanged.
+"""The schema can be distributed by tenant with Citus, and deploy/citus.sql (which does it) is
+in sync with the metadata. This is the quick check `make test` runs; `make test-citus` executes
+deploy/citus.sql on a real cluster and runs the invariants there (tests/citus/).
 
 Everything here is read from the SQLAlchemy metadata (service/tables.py), so a table added by
 anyone is checked without touching this file:
