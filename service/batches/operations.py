@@ -183,9 +183,9 @@ async def publish_batch(session: AsyncSession, *, batch_id: UUID | None) -> Batc
         await session.execute(
             text(
                 "UPDATE batch SET status = 'SCHEDULED', published_at = clock_timestamp() "
-                "WHERE tenant_id = :t AND id = :id AND status = 'DRAFT' RETURNING published_at"
+                "WHERE id = :id AND status = 'DRAFT' RETURNING published_at"
             ),
-            {"t": batch.tenant_id, "id": batch.id},
+            {"id": batch.id},
         )
     ).one()
     batch.status = BatchStatus.SCHEDULED
