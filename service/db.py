@@ -22,7 +22,7 @@ from psycopg.adapt import Transformer
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import SQLModel
 
 from service.config import get_settings
@@ -250,12 +250,13 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     ))
 
 
-event.listen(Session, "do_orm_execute", _scope_to_tenant)
-
 
 async def set_tenant(session: AsyncSession, tenant_id: UUID | None) -> None:
     if get_settings().citus:
-        session.sync_session.info["citus_tenant_id"] = tenant_id
+        sync = session.sync_session
+        sync.info["citus_tenant_id"] = tenant_id
+        if not event.contains(sync, "do_orm_execute", _scope_to_tenant):
+            event.listen(sync, "do_orm_execute", _scope_to_tenant)
         await session.execute(text(citus_set_tenant(tenant_id)))
         return
     await session.execute(SET_TENANT, {"tenant_id": str(tenant_id) if tenant_id else ""})
