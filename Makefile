@@ -62,3 +62,10 @@ lint: $(STAMP)
 
 clean-data:
 	rm -rf .data
+
+# The invariants on a real Citus cluster (coordinator + 2 workers from the embedded server), not
+# part of `make test`: builds Citus from ../shared/vendor the first time (cached in ~/.cache).
+.PHONY: test-citus
+test-citus: $(STAMP)
+	deploy/citus/build.sh
+	GROUPBUY_CITUS_TESTS=1 $(BIN)/python -m pytest tests/citus -n 0 -p no:cacheprovider --timeout 900 -rA

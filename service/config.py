@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     app_db_role: str = "groupbuy_app"
     app_db_password: str | None = None
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL"))
+    # The database is a Citus coordinator (deploy/citus.sql): the tenant is set so the workers see it.
+    citus: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "GROUPBUY_PORT"))
     platform_token: str | None = None

@@ -19,9 +19,11 @@ import psycopg
 from psycopg import generators, pq
 from psycopg.abc import Transformer as RowLoader
 from psycopg.adapt import Transformer
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlmodel import SQLModel
 
 from service.config import get_settings
 
@@ -213,7 +215,50 @@ def _check(result: pq.abc.PGresult, conn: psycopg.AsyncConnection[Any]) -> pq.ab
     return result
 
 
+def citus_set_tenant(tenant_id: UUID | None) -> str:
+    """On Citus the tenant is set with SET LOCAL, which the coordinator repeats on the workers'
+    connections of the transaction (citus.propagate_set_commands = local, deploy/citus.sql), so
+    the row-level security of the shards sees it too; set_config() stays on the coordinator.
+    A literal: SET takes no parameter; a UUID's text needs no quoting."""
+    return f"SET LOCAL app.tenant_id = '{UUID(str(tenant_id)) if tenant_id else ''}'"
+
+
+def _tenant_entities() -> list[type]:
+    found, todo = [], list(SQLModel.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        table = getattr(cls, "__table__", None)
+        if table is not None and "tenant_id" in table.columns:
+            found.append(cls)
+    return found
+
+
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    """On Citus, every ORM statement of a tenant's session also says `tenant_id = <tenant>`, which
+    the policies imply: the coordinator then routes it to the tenant's shards on one worker (a
+    query whose tenant comes from the policy alone goes to every shard, and a FOR UPDATE there is
+    refused). SQLAlchemy's documented way to add such criteria to every query."""
+    tenant_id = state.session.info.get("citus_tenant_id")
+    if tenant_id is None or not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return
+    state.statement = state.statement.options(*(
+        with_loader_criteria(entity, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+        for entity in _tenant_entities()
+    ))
+
+
+
 async def set_tenant(session: AsyncSession, tenant_id: UUID | None) -> None:
+    if get_settings().citus:
+        sync = session.sync_session
+        sync.info["citus_tenant_id"] = tenant_id
+        if not event.contains(sync, "do_orm_execute", _scope_to_tenant):
+            event.listen(sync, "do_orm_execute", _scope_to_tenant)
+        await session.execute(text(citus_set_tenant(tenant_id)))
+        return
     await session.execute(SET_TENANT, {"tenant_id": str(tenant_id) if tenant_id else ""})
 
 

@@ -1,4 +1,6 @@
-"""The schema can be distributed by tenant with Citus, unchanged.
+"""The schema can be distributed by tenant with Citus, and deploy/citus.sql (which does it) is
+in sync with the metadata. This is the quick check `make test` runs; `make test-citus` executes
+deploy/citus.sql on a real cluster and runs the invariants there (tests/citus/).
 
 Everything here is read from the SQLAlchemy metadata (service/tables.py), so a table added by
 anyone is checked without touching this file:
@@ -201,39 +203,152 @@ def distribution_order() -> tuple[list[str], list[str]]:
     return [n for n in ordered if n in PLATFORM_TABLES], [n for n in ordered if n not in PLATFORM_TABLES]
 
 
+# A table already distributed (hash) or a reference table (a Citus local table is neither).
+_PLACED = "(partmethod = 'h' OR repmodel = 't')"
+
+# Foreign keys Citus cannot keep, each with the reason; every other foreign key is re-created.
+FOREIGN_KEYS_NOT_KEPT: dict[str, str] = {}
+
+
 def generate_citus_sql() -> str:
     reference, distributed = distribution_order()
+    first = distributed[0] if distributed else None
     lines = [
         "-- Distribute the groupbuy schema over a Citus cluster, by tenant.",
         "-- GENERATED from the SQLAlchemy metadata (service/tables.py) by",
         f"--   {REGENERATE}",
-        "-- and checked by tests/test_citus_readiness.py. Do not edit by hand.",
+        "-- and checked by tests/test_citus_readiness.py; executed on a real cluster by",
+        "-- tests/citus/ (make test-citus). Do not edit by hand.",
         "--",
-        "-- Run once, as the owner, on the coordinator, after `groupbuy migrate` created the schema",
-        "-- there (deploy/README.md, \"Moving to Citus\"). Existing rows are copied into the shards.",
-        "-- alembic_version stays a local table on the coordinator.",
+        "-- Run as the owner on the coordinator after `groupbuy migrate` (deploy/README.md, \"Moving to",
+        "-- Citus\"), and again after every later migration: tables already distributed are skipped, new",
+        "-- ones are distributed. Existing rows are copied into the shards. alembic_version stays local.",
         "",
+        "\\set ON_ERROR_STOP on",
         "CREATE EXTENSION IF NOT EXISTS citus;",
         "",
-        "-- The function the row-level security policies call must exist on every node.",
-        "SELECT create_distributed_function('current_tenant_id()');",
+        "-- Every session of this database: SET LOCAL (the app's tenant, app.tenant_id) reaches the",
+        "-- workers' connections of the transaction, so the row-level security policies on the shards",
+        "-- see the same tenant as the coordinator; triggers on distributed tables are allowed (ours",
+        "-- only touch rows of the same tenant, which are co-located).",
+        "DO $$ BEGIN",
+        "  EXECUTE format('ALTER DATABASE %I SET citus.propagate_set_commands = local', current_database());",
+        "  EXECUTE format('ALTER DATABASE %I SET citus.enable_unsafe_triggers = on', current_database());",
+        "END $$;",
+        "SET citus.propagate_set_commands = local;",
+        "SET citus.enable_unsafe_triggers = on;",
+        "",
+        "-- Foreign keys touching a table not distributed yet are set aside and re-created once every",
+        "-- table is distributed (Citus refuses a key between a distributed and a local table).",
+        "CREATE TEMP TABLE citus_foreign_key AS",
+        "  SELECT c.conrelid::regclass::text AS table_name, c.conname, pg_get_constraintdef(c.oid) AS definition",
+        "  FROM pg_constraint c",
+        "  WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace",
+        "    AND citus_table_is_visible(c.conrelid)  -- not a shard",
+        "    AND (c.conrelid NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE {0})",
+        "         OR c.confrelid NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE {0}));",
+        "DO $$ DECLARE fk record; BEGIN",
+        "  FOR fk IN SELECT * FROM citus_foreign_key LOOP",
+        "    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.table_name, fk.conname);",
+        "  END LOOP;",
+        "END $$;",
         "",
         "-- Platform tables: one full copy on every node, joinable with every tenant table.",
     ]
-    lines += [f"SELECT create_reference_table('{name}');" for name in reference]
+    lines = [line.replace("{0}", _PLACED) for line in lines]
+    distributed_already = "SELECT FROM pg_dist_partition WHERE logicalrelid = '{0}'::regclass AND " + _PLACED
+    for name in reference:
+        lines.append(f"SELECT create_reference_table('{name}') WHERE NOT EXISTS "
+                     f"({distributed_already.format(name)});")
     lines += [
         "",
         "-- Tenant tables, referenced tables first, all co-located with the first one: every row",
         "-- of a tenant lives on the same node, so every query and foreign key of one tenant is local.",
     ]
-    first = distributed[0] if distributed else None
     for name in distributed:
-        if name == first:
-            lines.append(f"SELECT create_distributed_table('{name}', '{TENANT_COLUMN}');")
-        else:
-            lines.append(
-                f"SELECT create_distributed_table('{name}', '{TENANT_COLUMN}', colocate_with => '{first}');"
-            )
+        colocate = "" if name == first else f", colocate_with => '{first}'"
+        lines.append(f"SELECT create_distributed_table('{name}', '{TENANT_COLUMN}'{colocate}) WHERE NOT EXISTS "
+                     f"({distributed_already.format(name)});")
+    lines += [
+        "",
+        "-- Tables only the migrations know (no model in service/tables.py) that have tenant_id too.",
+        "DO $$ DECLARE t record; BEGIN",
+        "  FOR t IN SELECT c.oid::regclass::text AS name FROM pg_class c",
+        "           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped",
+        "           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')",
+        f"             AND c.oid NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE {_PLACED})",
+        "           ORDER BY 1",
+        "  LOOP",
+        f"    PERFORM create_distributed_table(t.name, '{TENANT_COLUMN}', colocate_with => '{first}');",
+        "  END LOOP;",
+        "END $$;",
+    ]
+    not_kept = ", ".join(f"'{name}'" for name in sorted(FOREIGN_KEYS_NOT_KEPT))
+    lines += [
+        "",
+        "-- The foreign keys back, now between co-located tenant tables or to reference tables; one",
+        "-- connection per node (a key to a reference table may not follow parallel work in a transaction).",
+        "SET citus.multi_shard_modify_mode = sequential;",
+    ]
+    lines += [f"-- Not kept: {name}: {why}" for name, why in sorted(FOREIGN_KEYS_NOT_KEPT.items())]
+    lines += [
+        "DO $$ DECLARE fk record; BEGIN",
+        f"  FOR fk IN SELECT * FROM citus_foreign_key WHERE conname <> ALL (ARRAY[{not_kept}]::text[]) LOOP",
+        "    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.table_name, fk.conname, fk.definition);",
+        "  END LOOP;",
+        "END $$;",
+        "DROP TABLE citus_foreign_key;",
+        "RESET citus.multi_shard_modify_mode;",
+        "",
+        "-- A trigger runs on the worker, on the shard; the statements it sends go through Citus, which",
+        "-- cannot see a statement trigger's transition table there. The new offers' stock slots are",
+        "-- made by a row trigger instead (the same rows, one single-shard INSERT per slot).",
+        "CREATE OR REPLACE FUNCTION offer_stock_slots_create_row() RETURNS trigger",
+        "LANGUAGE plpgsql SECURITY INVOKER AS $fn$",
+        "BEGIN",
+        "  FOR s IN 0 .. NEW.stock_slots - 1 LOOP",
+        "    INSERT INTO offer_stock_slot (tenant_id, offer_id, slot, quota, sold)",
+        "    VALUES (NEW.tenant_id, NEW.id, s,",
+        "            NEW.stock_limit / NEW.stock_slots + CASE WHEN s < NEW.stock_limit % NEW.stock_slots THEN 1 ELSE 0 END,",
+        "            0);",
+        "  END LOOP;",
+        "  RETURN NULL;",
+        "END",
+        "$fn$;",
+        "DROP TRIGGER IF EXISTS offer_stock_slots ON offer;",
+        "CREATE TRIGGER offer_stock_slots AFTER INSERT ON offer FOR EACH ROW",
+        "  EXECUTE FUNCTION offer_stock_slots_create_row();",
+        "-- Any other transition-table trigger on a distributed table would fail the same way: refuse.",
+        "DO $$ DECLARE bad text; BEGIN",
+        "  SELECT string_agg(t.tgrelid::regclass || '.' || t.tgname, ', ') INTO bad FROM pg_trigger t",
+        "   WHERE NOT t.tgisinternal AND (t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL)",
+        f"     AND t.tgrelid IN (SELECT logicalrelid FROM pg_dist_partition WHERE {_PLACED});",
+        "  IF bad IS NOT NULL THEN",
+        "    RAISE EXCEPTION 'triggers with transition tables cannot run on Citus shards: %', bad;",
+        "  END IF;",
+        "END $$;",
+        "",
+        "-- Every function on every node (policies, triggers and checks call them there). Those",
+        "-- whose first argument is the tenant (p_tenant) are distributed by it, co-located with the",
+        "-- tables: a plain `SELECT f(tenant, ...)` call is then run on the tenant's worker.",
+        "DO $$ DECLARE f record; BEGIN",
+        "  FOR f IN SELECT p.oid::regprocedure AS signature, p.proargnames[1] = 'p_tenant' AS by_tenant",
+        "           FROM pg_proc p",
+        "           WHERE p.pronamespace = 'public'::regnamespace",
+        "             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass",
+        "                             AND d.objid = p.oid AND d.deptype = 'e')",
+        "             AND NOT EXISTS (SELECT FROM pg_dist_object o WHERE o.classid = 'pg_proc'::regclass",
+        "                             AND o.objid = p.oid AND o.distribution_argument_index IS NOT NULL)",
+        "  LOOP",
+        "    IF f.by_tenant THEN",
+        "      PERFORM create_distributed_function(f.signature, 'p_tenant',",
+        f"                                          colocate_with => '{first}');",
+        "    ELSE",
+        "      PERFORM create_distributed_function(f.signature);",
+        "    END IF;",
+        "  END LOOP;",
+        "END $$;",
+    ]
     return "\n".join(lines) + "\n"
 
 

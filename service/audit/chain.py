@@ -25,9 +25,11 @@ VERSION = 1
 
 # Takes the tenant's next seq and the previous hash, locking the head's row until the transaction
 # ends: an append waiting on it reads the head as the one before it committed it.
+# The clock is read outside RETURNING: Citus allows only immutable functions there.
 _HEAD = text(
-    "INSERT INTO audit_chain_head AS h (tenant_id, seq) VALUES (:tenant, 1) "
-    "ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + 1 RETURNING h.seq, h.hash, clock_timestamp() AS now"
+    "WITH h AS (INSERT INTO audit_chain_head AS h (tenant_id, seq) VALUES (:tenant, 1) "
+    "ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + 1 RETURNING h.seq, h.hash) "
+    "SELECT h.seq, h.hash, clock_timestamp() AS now FROM h"
 )
 _INSERT = text(
     "WITH head AS (UPDATE audit_chain_head SET hash = :hash WHERE tenant_id = :tenant_id) "

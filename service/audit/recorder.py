@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from service.audit import chain
 from service.audit.redact import clean
-from service.db import SET_TENANT
+from service.db import set_tenant
 
 SCOPE = "audit_scope"  # the key of the mutation's Scope in session.info
 
@@ -80,7 +80,7 @@ async def record(
     the transaction is scoped to: a platform mutation may act on another (tenantCreate)."""
     other = session_tenant != tenant_id
     if other:
-        await session.execute(SET_TENANT, {"tenant_id": str(tenant_id)})
+        await set_tenant(session, tenant_id)
     try:
         return await chain.append(
             session, tenant_id=tenant_id, actor_kind=actor_kind, actor_id=actor_id,
@@ -88,7 +88,7 @@ async def record(
         )
     finally:
         if other:
-            await session.execute(SET_TENANT, {"tenant_id": str(session_tenant) if session_tenant else ""})
+            await set_tenant(session, session_tenant)
 
 
 def input_of(arguments: dict[str, Any]) -> dict[str, Any]:
