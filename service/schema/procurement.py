@@ -17,6 +17,8 @@ from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
+from service.aftersales.refunds import actor_of
+from service.aftersales.shortage import ship_purchase_order
 from service.errors import ErrorCode, PermissionDenied, UserErrors, fail
 from service.leaders.operations import approved_leader_of_user
 from service.procurement import models, operations, queries
@@ -150,6 +152,14 @@ class PurchaseOrderLine:
     @strawberry.field(description="unitCost times quantity.")
     def total(self) -> Money:
         return Money.of(self.row.total_cost_minor, self.currency)
+
+    @strawberry.field(description="Units the supplier shipped (purchaseOrderShip); null before it shipped.")
+    def shipped(self) -> int | None:
+        return self.row.shipped_quantity
+
+    @strawberry.field(description="Units ordered but not shipped (0 before it shipped).")
+    def shorted(self) -> int:
+        return 0 if self.row.shipped_quantity is None else self.row.quantity - self.row.shipped_quantity
 
     @strawberry.field(description="How many of this product go to each pickup point.")
     async def deliveries(self, info: Info) -> list[PickupPointQuantity]:
@@ -455,7 +465,15 @@ class ProcurementMutation:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The purchase order's global ID.")],
     ) -> PurchaseOrderPayload:
-        return await _advance(info.context, id, models.PurchaseOrderStatus.SHIPPED)
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:  # everything shipped as ordered
+            row = await ship_purchase_order(
+                session, tenant=context.tenant, purchase_order_id=decode(id, "PurchaseOrder"),
+                supplier_id=await supplier_scope(context), lines=None, actor=actor_of(context.principal))
+            return {"purchase_order": PurchaseOrder.of(row)}
+
+        return await run_mutation(context, PurchaseOrderPayload, action)
 
     @strawberry.mutation(description="That point's leader: the goods arrived; its CONFIRMED orders become "
                                      "READY_FOR_PICKUP and their customers are notified.")
@@ -495,7 +513,8 @@ class ProcurementMutation:
         async def action(session: AsyncSession) -> dict[str, Any]:
             oid = await operations.refund_lines(
                 session, tenant=context.tenant, order_id=decode(id, "Order"),
-                line_ids=[decode(i, "OrderLine") for i in line_ids], reason=reason)
+                line_ids=[decode(i, "OrderLine") for i in line_ids], reason=reason,
+                actor=actor_of(context.principal))
             context.loaders.clear()
             return {"order": Order.of(await get_loader(context, OrderByIdLoader).load(oid))}
 

@@ -1,0 +1,142 @@
+"""Shortages and after-sales: refunds by quantity, short shipments, receipt differences,
+customers' after-sales requests (售后) and the shortage report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.aftersales import models, refunds, reports, shortage
+from service.aftersales.refunds import actor_of
+from service.schema.access import ADMINS, Caller, admins, decode, existing, get_loader, requires, serial_session
+from service.schema.batches import BatchByIdLoader
+from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
+from service.schema.catalog.types import Product, Supplier
+from service.schema.common import Money, describe_values
+from service.schema.context import Context
+from service.schema.mutation import run_mutation
+from service.schema.orders import Order, OrderByIdLoader, OrderPayload
+from service.schema.procurement import PurchaseOrder, PurchaseOrderPayload, supplier_scope
+
+Info = strawberry.Info[Context, None]
+
+RefundReason = strawberry.enum(models.RefundReason, name="RefundReason", description="Why units were refunded.")
+describe_values(RefundReason, {
+    "SHORTAGE": "The goods were not delivered: shipped short or missing at the point.",
+    "DAMAGED": "The goods arrived damaged.",
+    "QUALITY": "The customer found a quality problem.",
+    "CUSTOMER_REQUEST": "The customer asked for it.",
+    "OTHER": "Any other reason (say which in the note).",
+})
+
+
+@strawberry.input(description="Units of one order line to refund.")
+class RefundLineInput:
+    line_id: strawberry.ID = strawberry.field(description="The line (OrderLine.id).")
+    quantity: int = strawberry.field(description="How many units, at least 1 and at most what is left unrefunded.")
+
+
+@strawberry.input(description="What the supplier shipped of one product, in all or to one pickup point.")
+class ShippedLineInput:
+    product_id: strawberry.ID = strawberry.field(description="The product (a line of the purchase order).")
+    quantity: int = strawberry.field(description="Units shipped: 0 up to the units ordered.")
+    pickup_point_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only the units for this pickup point (PER_POINT); left out, the product in all.")
+
+
+@strawberry.type
+class AftersalesMutation:
+    @strawberry.mutation(description="Admins: refunds quantities of an order's lines (all or none), never more than "
+                                     "was paid, with a reason; the leader's commission on them is reversed.")
+    @admins
+    async def order_lines_refund(
+        self,
+        info: Info,
+        order_id: Annotated[strawberry.ID, strawberry.argument(description="The order's global ID.")],
+        lines: Annotated[list[RefundLineInput], strawberry.argument(description="The lines and units to refund.")],
+        reason: Annotated[RefundReason, strawberry.argument(description="Why.")],  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+        note: Annotated[str | None, strawberry.argument(description="A note for the customer.")] = None,
+    ) -> OrderPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            oid = await refunds.refund_order_lines(
+                session, tenant=context.tenant, order_id=decode(order_id, "Order"),
+                lines=[(decode(ln.line_id, "OrderLine"), ln.quantity) for ln in lines],
+                reason=models.RefundReason(reason), note=note, actor=actor_of(context.principal))
+            context.loaders.clear()
+            return {"order": Order.of(await get_loader(context, OrderByIdLoader).load(oid))}
+
+        return await run_mutation(context, OrderPayload, action)
+
+    @strawberry.mutation(description="The supplier (or an admin): -> SHIPPED with the units actually shipped; lines "
+                                     "left out shipped as ordered. A shortfall is allocated to customers' lines by "
+                                     "the tenant's shortagePolicy and refunded, once: a repeat changes nothing.")
+    @requires(ADMINS, Caller.SUPPLIER)
+    async def purchase_order_ship(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The purchase order's global ID.")],
+        lines: Annotated[list[ShippedLineInput] | None, strawberry.argument(
+            description="What was shipped; left out: everything as ordered.")] = None,
+    ) -> PurchaseOrderPayload:
+        return await ship(info.context, id, lines)
+
+
+async def ship(context: Context, id: str, lines: list[ShippedLineInput] | None) -> PurchaseOrderPayload:
+    async def action(session: AsyncSession) -> dict[str, Any]:
+        supplier_id = await supplier_scope(context)
+        row = await shortage.ship_purchase_order(
+            session, tenant=context.tenant, purchase_order_id=decode(id, "PurchaseOrder"), supplier_id=supplier_id,
+            lines=None if lines is None else [
+                shortage.ShippedLine(decode(ln.product_id, "Product"), ln.quantity,
+                                     decode(ln.pickup_point_id, "PickupPoint") if ln.pickup_point_id else None)
+                for ln in lines],
+            actor=actor_of(context.principal))
+        context.loaders.clear()
+        return {"purchase_order": PurchaseOrder.of(row)}
+
+    return await run_mutation(context, PurchaseOrderPayload, action)
+
+
+@strawberry.type(name="ShortageReportRow", description="One product of one supplier in a batch: what was ordered, "
+                                                       "shipped, received and damaged, shorted and refunded.")
+class ShortageReportRow:
+    ordered: int = strawberry.field(description="Units on the purchase order (at the close).")
+    shipped: int = strawberry.field(description="Units the supplier shipped (0 before it shipped).")
+    received: int = strawberry.field(description="Units the pickup points confirmed as arrived.")
+    damaged: int = strawberry.field(description="Of those, units that arrived damaged.")
+    shorted: int = strawberry.field(description="Units customers did not get (short, missing or damaged).")
+    row: strawberry.Private[Any]
+    currency: strawberry.Private[str]
+
+    @strawberry.field(description="Everything refunded on this product's lines in this batch, for any reason.")
+    def refunded(self) -> Money:
+        return Money.of(self.row.refunded_minor, self.currency)
+
+    @strawberry.field(description="The supplier.")
+    async def supplier(self, info: Info) -> Supplier:
+        return Supplier.of(await get_loader(info.context, SupplierByIdLoader).load(self.row.supplier_id))
+
+    @strawberry.field(description="The product.")
+    async def product(self, info: Info) -> Product:
+        return Product.of(await get_loader(info.context, ProductByIdLoader).load(self.row.product_id))
+
+
+@strawberry.type
+class AftersalesQuery:
+    @strawberry.field(description="Admins: every supplier of the batch; a supplier's staff: their own products.")
+    @requires(ADMINS, Caller.SUPPLIER)
+    async def shortage_report(
+        self,
+        info: Info,
+        batch_id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+    ) -> list[ShortageReportRow]:
+        supplier_id = await supplier_scope(info.context)
+        batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
+        async with serial_session(info.context) as session:
+            rows = await reports.shortage_rows(session, batch_id=batch.id, supplier_id=supplier_id)
+        return [ShortageReportRow(ordered=r.ordered, shipped=r.shipped, received=r.received, damaged=r.damaged,
+                                  shorted=r.shorted, row=r, currency=r.currency) for r in rows]
