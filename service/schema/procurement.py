@@ -220,6 +220,10 @@ class PickListLine:
     product_name: str = strawberry.field(description="The product's name at order time.")
     unit: str = strawberry.field(description="The unit it is sold in.")
     quantity: int = strawberry.field(description="How many units.")
+    shorted: int = strawberry.field(default=0, description="Of those, units not coming (short shipment, missing or "
+                                                           "damaged) and refunded.")
+    shipped: int | None = strawberry.field(default=None, description="Totals: units the supplier shipped to this "
+                                                                     "point; null before it shipped (and on orders).")
 
 
 @strawberry.type(name="PickListOrder", description="An order on a pick list.")
@@ -268,12 +272,14 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
     rows = await get_loader(context, OrderByIdLoader).load_many(content.order_ids)
     orders = [
         PickListOrder(customer_name=r.customer_name, pick_number=content.pick_numbers.get(r.id), row=r,
-                      lines=[PickListLine(product_name=ln.product_name, unit=ln.unit, quantity=ln.quantity)
+                      lines=[PickListLine(product_name=ln.product_name, unit=ln.unit, quantity=ln.quantity,
+                                          shorted=ln.shorted)
                              for ln in content.lines[r.id]])
         for r in rows if r is not None
     ]
     return PickList(
-        totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity) for t in content.totals],
+        totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity, shipped=t.shipped,
+                             shorted=t.shorted) for t in content.totals],
         orders=orders, final=content.pick_list is not None,
         received_at=content.pick_list.received_at if content.pick_list else None,
         batch_id=batch_id, pickup_point_id=pickup_point_id,
