@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from service.aftersales.models import DeliveryLine
 
 _ROWS = text("""
 SELECT po.supplier_id, pl.product_id, pl.product_name, po.currency, pl.quantity AS ordered,
@@ -33,3 +36,11 @@ ORDER BY po.number, pl.product_name
 
 async def shortage_rows(session: AsyncSession, *, batch_id: UUID, supplier_id: UUID | None) -> Sequence[Any]:
     return (await session.execute(_ROWS, {"b": batch_id, "s": supplier_id})).all()
+
+
+async def delivery_discrepancies(session: AsyncSession, *, purchase_order_id: UUID) -> Sequence[DeliveryLine]:
+    stmt = (select(DeliveryLine).where(DeliveryLine.purchase_order_id == purchase_order_id)
+            .where(or_(col(DeliveryLine.shipped) < col(DeliveryLine.ordered), col(DeliveryLine.damaged) > 0,
+                       col(DeliveryLine.received) < col(DeliveryLine.shipped)))
+            .order_by(col(DeliveryLine.product_id), col(DeliveryLine.pickup_point_id)))
+    return (await session.execute(stmt)).scalars().all()

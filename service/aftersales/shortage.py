@@ -26,6 +26,7 @@ class ShippedLine:
     product_id: UUID | None
     quantity: int
     pickup_point_id: UUID | None = None
+    point_given: bool = False  # a pickup point was named (pickup_point_id None: it names nothing)
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,14 @@ async def ship_purchase_order(
     per_point: dict[tuple[UUID, UUID], int] = {}
     for n, line in enumerate(lines or []):
         path = ["lines", str(n)]
+        if line.point_given and line.pickup_point_id not in {pt for _, pt in at_point}:
+            errors.add(ErrorCode.NOT_FOUND, "This purchase order sends nothing to this pickup point.",
+                       [*path, "pickupPointId"])
+            continue
         if line.product_id is None or line.product_id not in ordered:
             errors.add(ErrorCode.NOT_FOUND, "This product is not on this purchase order.", [*path, "productId"])
             continue
-        if line.pickup_point_id is not None:
+        if line.point_given and line.pickup_point_id is not None:
             key = (line.product_id, line.pickup_point_id)
             if key not in at_point:
                 errors.add(ErrorCode.NOT_FOUND, "This purchase order sends nothing of this product to this "

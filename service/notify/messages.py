@@ -54,6 +54,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "退款已受理 / Refund created",
         "您的订单{number}有一笔退款{amount}已受理。\nA refund{amount} for your order{number} is on its way.",
     ),
+    E.DELIVERY_DISCREPANCY: (
+        "到货差异 / Delivery discrepancy",
+        "采购单{number}在自提点到货时有缺货或破损，请查看差异报告。\n"
+        "Goods of purchase order{number} arrived short or damaged at a pickup point: see its discrepancy report.",
+    ),
 }
 
 

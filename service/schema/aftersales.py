@@ -9,16 +9,36 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.aftersales import models, refunds, reports, shortage
+from service.aftersales.receiving import ReceivedLine, confirm_delivery
 from service.aftersales.refunds import actor_of
-from service.schema.access import ADMINS, Caller, admins, decode, existing, get_loader, requires, serial_session
+from service.errors import ErrorCode, PermissionDenied, fail
+from service.schema.access import (
+    ADMINS,
+    Caller,
+    admins,
+    decode,
+    existing,
+    get_loader,
+    is_admin,
+    requires,
+    serial_session,
+)
 from service.schema.batches import BatchByIdLoader
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
-from service.schema.common import Money, describe_values
+from service.schema.common import Money, UserError, describe_values
 from service.schema.context import Context
+from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.mutation import run_mutation
 from service.schema.orders import Order, OrderByIdLoader, OrderPayload
-from service.schema.procurement import PurchaseOrder, PurchaseOrderPayload, supplier_scope
+from service.schema.procurement import (
+    PickList,
+    PurchaseOrder,
+    PurchaseOrderPayload,
+    build_pick_list,
+    supplier_scope,
+    viewer_leader_id,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -44,6 +64,24 @@ class ShippedLineInput:
     quantity: int = strawberry.field(description="Units shipped: 0 up to the units ordered.")
     pickup_point_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only the units for this pickup point (PER_POINT); left out, the product in all.")
+
+
+@strawberry.input(description="What arrived of one product at the pickup point.")
+class ReceivedLineInput:
+    product_id: strawberry.ID = strawberry.field(description="The product.")
+    received: int = strawberry.field(description="Units that arrived (damaged ones included): 0 up to those shipped.")
+    damaged: int | None = strawberry.field(default=0, description="Of those, units damaged: 0 up to received.")
+    note: str | None = strawberry.field(default=None, description="What happened, for the supplier (500 characters).")
+    photo_urls: list[str] | None = strawberry.field(default=None, description="Photos: https links, at most 10.")
+
+
+@strawberry.type(description="The result of deliveryConfirm.")
+class DeliveryConfirmPayload:
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    pick_list: PickList | None = strawberry.field(default=None, description="The point's pick list as it is now; "
+                                                                            "null when refused.")
 
 
 @strawberry.type
@@ -84,6 +122,41 @@ class AftersalesMutation:
     ) -> PurchaseOrderPayload:
         return await ship(info.context, id, lines)
 
+    @strawberry.mutation(description="That point's leader (or an admin): what arrived, per product; products left "
+                                     "out (or no lines) arrived as shipped. Missing and damaged units are allocated "
+                                     "among the point's orders by the tenant's shortagePolicy and refunded, and the "
+                                     "supplier is told (DELIVERY_DISCREPANCY). Its orders become READY_FOR_PICKUP. "
+                                     "Once: a repeat changes nothing, other quantities are a CONFLICT.")
+    @requires(ADMINS, Caller.LEADER)
+    async def delivery_confirm(
+        self,
+        info: Info,
+        batch_id: Annotated[strawberry.ID, strawberry.argument(description="The batch's global ID.")],
+        pickup_point_id: Annotated[strawberry.ID, strawberry.argument(description="The pickup point's global ID.")],
+        lines: Annotated[list[ReceivedLineInput] | None, strawberry.argument(
+            description="What arrived; left out: everything as shipped.")] = None,
+    ) -> DeliveryConfirmPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            bid, point = decode(batch_id, "Batch"), decode(pickup_point_id, "PickupPoint")
+            batch = await get_loader(context, BatchByIdLoader).load(bid) if bid else None
+            if batch is None:
+                raise fail(ErrorCode.NOT_FOUND, "No such batch.", ["batchId"])
+            row = await get_loader(context, PickupPointByIdLoader).load(point) if point else None
+            if row is None:
+                raise fail(ErrorCode.NOT_FOUND, "No such pickup point.", ["pickupPointId"])
+            if not await is_admin(context) and await viewer_leader_id(context) != row.leader_id:
+                raise PermissionDenied("Only this pickup point's leader and admins confirm its deliveries.")
+            await confirm_delivery(session, tenant=context.tenant, batch_id=bid, pickup_point_id=row.id, lines=None
+                                   if lines is None else [
+                ReceivedLine(decode(ln.product_id, "Product"), ln.received, ln.damaged or 0, ln.note,
+                             tuple(ln.photo_urls or ())) for ln in lines], actor=actor_of(context.principal))
+            context.loaders.clear()
+            return {"pick_list": await build_pick_list(context, bid, row.id)}
+
+        return await run_mutation(context, DeliveryConfirmPayload, action)
+
 
 async def ship(context: Context, id: str, lines: list[ShippedLineInput] | None) -> PurchaseOrderPayload:
     async def action(session: AsyncSession) -> dict[str, Any]:
@@ -92,7 +165,8 @@ async def ship(context: Context, id: str, lines: list[ShippedLineInput] | None) 
             session, tenant=context.tenant, purchase_order_id=decode(id, "PurchaseOrder"), supplier_id=supplier_id,
             lines=None if lines is None else [
                 shortage.ShippedLine(decode(ln.product_id, "Product"), ln.quantity,
-                                     decode(ln.pickup_point_id, "PickupPoint") if ln.pickup_point_id else None)
+                                     decode(ln.pickup_point_id, "PickupPoint") if ln.pickup_point_id else None,
+                                     point_given=ln.pickup_point_id is not None)
                 for ln in lines],
             actor=actor_of(context.principal))
         context.loaders.clear()

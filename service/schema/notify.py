@@ -41,6 +41,8 @@ describe_values(WebhookEvent, {
     "PURCHASE_ORDER_CREATED": "The close made a purchase order.",
     "PICK_LIST_READY": "The close made a pick list.",
     "REFUND_CREATED": "A refund was recorded.",
+    "DELIVERY_DISCREPANCY": "Goods of a purchase order arrived short or damaged at a pickup point (per product: "
+                            "shipped, received, missing, damaged, refunded).",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
                                  description="Where a delivery is.")

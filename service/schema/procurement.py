@@ -17,7 +17,9 @@ from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
+from service.aftersales.receiving import confirm_delivery
 from service.aftersales.refunds import actor_of
+from service.aftersales.reports import delivery_discrepancies
 from service.aftersales.shortage import ship_purchase_order
 from service.errors import ErrorCode, PermissionDenied, UserErrors, fail
 from service.leaders.operations import approved_leader_of_user
@@ -46,6 +48,7 @@ from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLo
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import ADMIN_ROLES, Context
+from service.schema.deliveries import DeliveryDiscrepancy
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
@@ -197,6 +200,13 @@ class PurchaseOrder(Node):
     async def lines(self, info: Info) -> list[PurchaseOrderLine]:
         rows = await get_loader(info.context, LinesByPurchaseOrderLoader).load(self.row.id)
         return [PurchaseOrderLine(quantity=r.quantity, row=r, currency=self.row.currency) for r in rows]
+
+    @strawberry.field(description="Its discrepancy report: per product and pickup point, what was shipped short, "
+                                  "arrived short or arrived damaged.")
+    async def discrepancies(self, info: Info) -> list[DeliveryDiscrepancy]:
+        async with serial_session(info.context) as session:
+            rows = await delivery_discrepancies(session, purchase_order_id=self.row.id)
+        return [DeliveryDiscrepancy.of(r) for r in rows]
 
     @strawberry.field(description="The sum of its lines' costs.")
     def total_cost(self) -> Money:
@@ -495,8 +505,8 @@ class ProcurementMutation:
         session = await context.session()
         try:
             async with session.begin_nested():
-                await operations.receive_delivery(session, tenant_id=context.tenant.id, batch_id=bid,
-                                                  pickup_point_id=pid)
+                await confirm_delivery(session, tenant=context.tenant, batch_id=bid, pickup_point_id=pid, lines=None,
+                                       actor=actor_of(context.principal))  # all arrived as shipped
         except UserErrors as e:
             raise query_error(e) from None
         context.loaders.pop(OrderByIdLoader.__name__, None)
