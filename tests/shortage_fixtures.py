@@ -11,7 +11,8 @@ from tests.ordering_fixtures import ORDER_MARK_PAID, World, make_world, offer_in
 
 ORDER_PLACE = """
 mutation($input: OrderPlaceInput!) {
-  orderPlace(input: $input) { order { id number status lines { id status quantity } } errors { code field message } }
+  orderPlace(input: $input) { order { id number status pickupCode lines { id status quantity } }
+    errors { code field message } }
 }"""
 BATCH_CLOSE = "mutation($id: ID!) { batchClose(id: $id) { batch { status } errors { code } } }"
 LINES_REFUND = """

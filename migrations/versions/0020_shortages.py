@@ -260,7 +260,8 @@ def upgrade() -> None:
         sa.Column("note", sa.String(500), nullable=True),
         sa.Column("photo_urls", sa.ARRAY(sa.String(500)), nullable=False, server_default=sa.text("'{}'")),
         sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.text("clock_timestamp()")),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decision_reason", sa.String(500), nullable=True),
         sa.Column("decided_by", sa.Uuid(), nullable=True),
@@ -278,9 +279,9 @@ def upgrade() -> None:
     op.create_index("after_sales_one_open_per_line", "after_sales_request", ["tenant_id", "order_line_id"],
                     unique=True, postgresql_where=sa.text("status = 'REQUESTED'"))
     op.create_index("after_sales_point_idx", "after_sales_request",
-                    ["tenant_id", "pickup_point_id", "requested_at", "id"])
+                    ["tenant_id", "pickup_point_id", "created_at", "id"])
     op.create_index("after_sales_customer_idx", "after_sales_request",
-                    ["tenant_id", "customer_id", "requested_at", "id"])
+                    ["tenant_id", "customer_id", "created_at", "id"])
     enable_tenant_rls(op.execute, "delivery_line", "after_sales_request")
     op.execute(REFUND_LINE_QUANTITIES)
     op.execute(SHORTAGE_ALLOCATE)

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import ARRAY, CheckConstraint, Column, ForeignKeyConstraint, Index, String, text
 from sqlmodel import Field, SQLModel
 
-from service.columns import tenant_key, timestamp
+from service.columns import created_at, tenant_key, timestamp
 
 
 class RefundReason(str, Enum):
@@ -68,8 +68,8 @@ class AfterSalesRequest(SQLModel, table=True):
                         name="after_sales_quantity_check"),
         Index("after_sales_one_open_per_line", "tenant_id", "order_line_id", unique=True,
               postgresql_where=text("status = 'REQUESTED'")),
-        Index("after_sales_point_idx", "tenant_id", "pickup_point_id", "requested_at", "id"),
-        Index("after_sales_customer_idx", "tenant_id", "customer_id", "requested_at", "id"),
+        Index("after_sales_point_idx", "tenant_id", "pickup_point_id", "created_at", "id"),
+        Index("after_sales_customer_idx", "tenant_id", "customer_id", "created_at", "id"),
     )
 
     tenant_id: UUID = tenant_key(references_tenant=False)
@@ -85,7 +85,7 @@ class AfterSalesRequest(SQLModel, table=True):
     photo_urls: list[str] = Field(default_factory=list, sa_column=Column(
         ARRAY(String(500)), nullable=False, server_default=text("'{}'")))
     status: str = Field(max_length=20)
-    requested_at: datetime | None = timestamp()
+    created_at: datetime = created_at()  # when it was requested
     decided_at: datetime | None = timestamp()
     decision_reason: str | None = Field(default=None, max_length=500)
     decided_by: UUID | None = None

@@ -15,7 +15,12 @@ from strawberry.tools import merge_types
 
 from service.config import get_settings
 from service.schema.accounts import AccountsMutation, AccountsQuery
-from service.schema.aftersales import AftersalesMutation, AftersalesQuery
+from service.schema.aftersales import (
+    AftersalesMutation,
+    AftersalesQuery,
+    AfterSalesRequestMutation,
+    AfterSalesRequestQuery,
+)
 from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
@@ -34,8 +39,8 @@ QUERIES += (NotifyQuery, ProcurementQuery)
 QUERIES += (AuditQuery,)
 QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
-QUERIES += (AftersalesQuery,)
-MUTATIONS += (AftersalesMutation,)
+QUERIES += (AftersalesQuery, AfterSalesRequestQuery)
+MUTATIONS += (AftersalesMutation, AfterSalesRequestMutation)
 
 
 class Schema(strawberry.Schema):
