@@ -47,6 +47,7 @@ TABLES = {
     "Notification": "notification",
     "ApiKey": "api_key",
     "User": "app_user",
+    "AfterSalesRequest": "after_sales_request",
 }
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
@@ -70,6 +71,9 @@ SUITABLE = {
     ("orderPlace", "Batch"): "status = 'OPEN'",
     ("orderPlace", "Offer"): "batch_id IN (SELECT id FROM batch WHERE status = 'OPEN')",
     ("orderRefund", "Order"): "batch_id IN (SELECT id FROM batch WHERE status IN ('CLOSED', 'COMPLETED'))",
+    ("orderLinesRefund", "Order"): "batch_id IN (SELECT id FROM batch WHERE status IN ('CLOSED', 'COMPLETED'))",
+    ("deliveryConfirm", "Batch"): "id IN (SELECT batch_id FROM pick_list)",
+    ("deliveryConfirm", "PickupPoint"): "id IN (SELECT pickup_point_id FROM pick_list)",
 }
 BATCH_CREATE = """mutation($i: BatchCreateInput!) { batchCreate(input: $i) { errors { code } } }"""
 

@@ -25,7 +25,8 @@ REASONS = "('SHORTAGE', 'DAMAGED', 'QUALITY', 'CUSTOMER_REQUEST', 'OTHER')"
 
 REFUND_LINE_QUANTITIES = r"""
 -- Refunds quantities of order lines in one set-based pass: the one path of every refund
--- (orderLinesRefund, orderRefund, shortages, damaged goods, after-sales approvals).
+-- (orderLinesRefund, orderRefund, shortages, damaged goods, after-sales approvals), with its
+-- REFUND_CREATED event.
 -- Orders are locked before lines, both in id order, so concurrent refunds and shortages queue
 -- instead of deadlocking; the check order_line_refunded_check makes over-refunding impossible.
 -- The leader's commission on a line falls from round(rate x before x price) to
@@ -102,6 +103,14 @@ BEGIN
     SELECT p_tenant, gen_random_uuid(), p.order_id, p.line_id, p.amount, p.currency,
            coalesce(p_note, p_reason_code), p.q, p_reason_code, p_actor_kind, p_actor_id
     FROM paid p
+    RETURNING id, order_id, amount_minor, currency, quantity, reason_code
+  ), events AS (
+    INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+    SELECT p_tenant, gen_random_uuid(), 'REFUND_CREATED', 'refund', f.id,
+           jsonb_build_object('refundId', f.id, 'orderId', f.order_id, 'amountMinor', f.amount_minor,
+                              'currency', f.currency, 'customerId', o.customer_id, 'quantity', f.quantity,
+                              'reasonCode', f.reason_code)
+    FROM refunds f JOIN customer_order o ON o.tenant_id = p_tenant AND o.id = f.order_id
     RETURNING id
   ), totals AS (
     UPDATE customer_order o SET refunded_minor = o.refunded_minor + s.amount

@@ -74,14 +74,6 @@ async def _emit(session: AsyncSession, *, tenant: TenantInfo, rows: Sequence[obj
             result.order_ids.append(id_)
         elif kind == "cancelled":
             result.cancelled_order_ids.append(id_)
-    by_order: dict[UUID, list[UUID]] = {}
-    if result.refund_ids:
-        for r in (await session.execute(text("SELECT id, order_id FROM refund WHERE id = ANY(:ids)"),
-                                        {"ids": result.refund_ids})).all():
-            by_order.setdefault(r.order_id, []).append(r.id)
-    for order_id, refund_ids in by_order.items():
-        await emit_many(session, tenant_id=tenant.id, event="REFUND_CREATED", subject_type="refund",
-                        subject_ids=refund_ids, payload={"orderId": str(order_id)})
     await emit_many(session, tenant_id=tenant.id, event="ORDER_CANCELLED", subject_type="order",
                     subject_ids=result.cancelled_order_ids, payload={"reason": note})
 

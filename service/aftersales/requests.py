@@ -38,10 +38,10 @@ async def request(
     reason: RefundReason, note: str | None, urls: Sequence[str] | None,
 ) -> AfterSalesRequest:
     errors = Collector()
-    clean_note = text_value(errors, note, ["input", "note"], max_length=500, required=False)
-    clean_urls = photo_urls(errors, urls, ["input", "photoUrls"])
+    clean_note = text_value(errors, note, ["note"], max_length=500, required=False)
+    clean_urls = photo_urls(errors, urls, ["photoUrls"])
     if quantity < 1:
-        errors.add(ErrorCode.INVALID, "Ask for at least one unit.", ["input", "quantity"])
+        errors.add(ErrorCode.INVALID, "Ask for at least one unit.", ["quantity"])
     errors.raise_if_any()
     line = (await session.execute(
         text("SELECT l.id, l.order_id, l.quantity, l.refunded_quantity, l.status AS line_status, o.status, "
@@ -51,16 +51,15 @@ async def request(
              "WHERE l.id = :l FOR UPDATE OF o"),
         {"l": line_id, "h": tenant.after_sales_window_hours})).first() if line_id else None
     if line is None or line.customer_id != customer_id:
-        raise fail(ErrorCode.NOT_FOUND, "No such order line.", ["input", "lineId"])
+        raise fail(ErrorCode.NOT_FOUND, "No such order line.", ["lineId"])
     if line.status != "PICKED_UP" or line.picked_up_at is None:
-        raise fail(ErrorCode.CONFLICT, "After-sales requests are for orders already picked up.", ["input", "lineId"])
+        raise fail(ErrorCode.CONFLICT, "After-sales requests are for orders already picked up.", ["lineId"])
     if line.too_late:
         raise fail(ErrorCode.CONFLICT, f"The {tenant.after_sales_window_hours} h after pickup for after-sales "
-                                       "requests are over.", ["input", "lineId"])
+                                       "requests are over.", ["lineId"])
     left = line.quantity - line.refunded_quantity
     if quantity > left:
-        raise fail(ErrorCode.CONFLICT, f"Only {left} unit(s) of this line are left to refund.",
-                   ["input", "quantity"])
+        raise fail(ErrorCode.CONFLICT, f"Only {left} unit(s) of this line are left to refund.", ["quantity"])
     row = AfterSalesRequest(tenant_id=tenant.id, order_id=line.order_id, order_line_id=line.id,
                             customer_id=customer_id, pickup_point_id=line.pickup_point_id, quantity=quantity,
                             reason=reason.value, note=clean_note, photo_urls=clean_urls,
@@ -71,7 +70,7 @@ async def request(
             await session.flush()
     except IntegrityError:
         raise fail(ErrorCode.CONFLICT, "This line already has an open after-sales request.",
-                   ["input", "lineId"]) from None
+                   ["lineId"]) from None
     await session.refresh(row)
     leader_user = (await session.execute(
         text("SELECT l.user_id FROM pickup_point p JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id "
