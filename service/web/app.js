@@ -16,6 +16,7 @@ import * as purchaseOrders from './views/purchase-orders.js';
 import * as purchaseOrder from './views/purchase-order.js';
 import * as join from './views/join.js';
 import * as schemaView from './views/schema.js';
+import * as aftersales from './views/aftersales.js';
 import * as consoleView from './console/index.js';
 import { SCREENS as CONSOLE_SCREENS } from './console/index.js';
 
@@ -35,6 +36,7 @@ const ROUTES = {
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
   console: [consoleView, 'admin'],
+  aftersales: [aftersales, 'leader'],
 };
 
 const MENU = [
@@ -44,6 +46,7 @@ const MENU = [
   ['groups', 'nav.groups', 'leader'],
   ['commissions', 'nav.commissions', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
+  ['aftersales', 'nav.aftersales', 'leader'],
 ];
 // An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link).
 const ADMIN_MENU = CONSOLE_SCREENS.map(([name, key]) => [`console/${name}`, key, 'admin']);
