@@ -19,6 +19,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.aftersales.exports import PATH as SHORTAGE_REPORT_PATH
+from service.aftersales.exports import shortage_report_csv
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
 from service.docs_reference import guide_dir, public_sdl, reference_html
@@ -358,6 +360,7 @@ def create_app() -> ASGIApp:
         Route("/exports/purchase-orders/{id}.csv", purchase_order_csv),
         Route("/exports/audit-log.csv", audit_log_csv),
         Route("/exports/sales-report.csv", sales_report_csv),
+        Route(SHORTAGE_REPORT_PATH, shortage_report_csv),
         Route("/schema.graphql", schema_sdl),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from service.accounts.models import PaymentMode, ShortagePolicy
+from service.aftersales.compensation import compensate
 from service.aftersales.models import RefundReason
 from service.aftersales.refunds import Actor, RefundResult, _emit
 from service.errors import Collector, ErrorCode, fail
@@ -60,6 +61,7 @@ async def allocate(
     per_point = {(r.product_id, r.pickup_point_id): r.quantity for r in rows if r.kind == "point"}
     await _emit(session, tenant=tenant, rows=[(r.kind, r.id) for r in rows if r.kind != "point"], result=result,
                 note=note or reason.value)
+    await compensate(session, tenant=tenant, reason=reason, refunds=result)
     return per_point, result
 
 
