@@ -152,7 +152,7 @@ class AftersalesMutation:
         async def action(session: AsyncSession) -> dict[str, Any]:
             bid, point = decode(batch_id, "Batch"), decode(pickup_point_id, "PickupPoint")
             batch = await get_loader(context, BatchByIdLoader).load(bid) if bid else None
-            if batch is None:
+            if batch is None or bid is None:
                 raise fail(ErrorCode.NOT_FOUND, "No such batch.", ["batchId"])
             row = await get_loader(context, PickupPointByIdLoader).load(point) if point else None
             if row is None:
