@@ -19,12 +19,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.aftersales.exports import PATH as SHORTAGE_REPORT_PATH
-from service.aftersales.exports import shortage_report_csv
 from service.config import get_settings
 from service.db import app_engine, dispose_engines
 from service.docs_reference import guide_dir, public_sdl, reference_html
-from service.exports import audit_log_csv, purchase_order_csv, sales_report_csv
+from service.exports import (
+    SHORTAGE_REPORT_PATH,
+    audit_log_csv,
+    purchase_order_csv,
+    sales_report_csv,
+    shortage_report_csv,
+)
 from service.logs import printable
 from service.observability.app import instrument, internal_refusal, metrics_endpoint
 from service.redis_conn import async_redis, close_redis

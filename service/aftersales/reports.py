@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from service.aftersales.models import DeliveryLine
+from service.csv_cells import csv_document
+from service.money import from_minor
 
 _ROWS = text("""
 SELECT po.supplier_id, pl.product_id, pl.product_name, po.currency, pl.quantity AS ordered,
@@ -44,3 +46,19 @@ async def delivery_discrepancies(session: AsyncSession, *, purchase_order_id: UU
                        col(DeliveryLine.received) < col(DeliveryLine.shipped)))
             .order_by(col(DeliveryLine.product_id), col(DeliveryLine.pickup_point_id)))
     return (await session.execute(stmt)).scalars().all()
+
+
+CSV_HEADER = ("batch", "supplier", "product", "ordered", "shipped", "received", "damaged", "shorted", "refunded",
+              "currency")
+
+
+async def shortage_csv(session: AsyncSession, *, batch_id: UUID, supplier_id: UUID | None) -> bytes | None:
+    """The report as CSV (UTF-8 with a BOM, spreadsheet-safe cells); None when no such batch."""
+    batch = (await session.execute(text("SELECT title FROM batch WHERE id = :b"), {"b": batch_id})).scalar_one_or_none()
+    if batch is None:
+        return None
+    rows = await shortage_rows(session, batch_id=batch_id, supplier_id=supplier_id)
+    names = {s[0]: s[1] for s in (await session.execute(text("SELECT id, name FROM supplier"))).all()}
+    return csv_document(CSV_HEADER, ([batch, names.get(x.supplier_id, ""), x.product_name, x.ordered, x.shipped,
+                                      x.received, x.damaged, x.shorted, from_minor(x.refunded_minor, x.currency),
+                                      x.currency] for x in rows))
