@@ -82,6 +82,22 @@ def test_missing_and_damaged_units_are_shorted_at_the_point_and_reported(gql, te
                                  "refunded": {"amount": "6.00", "currency": "CNY"}}]
     assert gql.data("query($id: ID!) { node(id: $id) { id } }", {"id": payload["purchaseOrderId"]},
                     token=tenant.admin_token)["node"] == {"id": po_id}
+    # The supplier hears of it: its staff in-app, its contact address by e-mail.
+    from service.notify.recipients import EMAIL_RECIPIENTS, IN_APP_RECIPIENTS
+    from tests.test_after_close import _supplier_login
+
+    _supplier_login(gql, world)
+    owner_db.execute("UPDATE supplier SET contact_email = 'Orders@Farm.example' WHERE id = %s", (world.supplier_id,))
+    staff = owner_db.execute("SELECT id FROM app_user WHERE supplier_id = %s", (world.supplier_id,)).fetchall()
+    event = owner_db.execute("SELECT id FROM outbox_event WHERE tenant_id = %s AND event = 'DELIVERY_DISCREPANCY'",
+                             (tenant.uuid,)).fetchone()[0]
+
+    def recipients(sql: str) -> set:  # type: ignore[type-arg]
+        query = sql.replace("%", "%%").replace(":tenant_id", "%(tenant_id)s").replace(":ids", "%(ids)s")
+        return {r[1] for r in owner_db.execute(query, {"tenant_id": tenant.uuid, "ids": [str(event)]}).fetchall()}
+
+    assert recipients(IN_APP_RECIPIENTS) == {u for (u,) in staff} and staff
+    assert recipients(EMAIL_RECIPIENTS) == {"orders@farm.example"}
 
     # A repeat, and deliveryReceive ("all arrived" as confirmed), change nothing; other quantities: CONFLICT.
     assert gql.data(CONFIRM, variables, token=world.leader_token)["deliveryConfirm"]["errors"] == []
