@@ -88,12 +88,14 @@ async def ship_purchase_order(
     per_point: dict[tuple[UUID, UUID], int] = {}
     for n, line in enumerate(lines or []):
         path = ["lines", str(n)]
-        if line.point_given and line.pickup_point_id not in {pt for _, pt in at_point}:
+        unknown_point = line.point_given and line.pickup_point_id not in {pt for _, pt in at_point}
+        if unknown_point:
             errors.add(ErrorCode.NOT_FOUND, "This purchase order sends nothing to this pickup point.",
                        [*path, "pickupPointId"])
-            continue
         if line.product_id is None or line.product_id not in ordered:
             errors.add(ErrorCode.NOT_FOUND, "This product is not on this purchase order.", [*path, "productId"])
+            continue
+        if unknown_point:
             continue
         if line.point_given and line.pickup_point_id is not None:
             key = (line.product_id, line.pickup_point_id)
