@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from service.accounts import operations
 from service.accounts.demo import seed_password_reset
 from service.accounts.models import PaymentMode
+from service.aftersales.demo import seed_shortages
 from service.batches.demo import seed_batches
 from service.catalog.demo import seed_catalog
 from service.db import tenant_transaction
@@ -39,6 +40,7 @@ class DemoLogins:
 Seed = Callable[[AsyncSession, UUID, DemoLogins], Awaitable[None]]
 DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_closed_batch, seed_notifications]
 DEMO_SEEDS.append(seed_password_reset)
+DEMO_SEEDS.append(seed_shortages)
 
 
 async def database_is_empty() -> bool:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from service import global_id
 from service.accounts.models import Role
 from service.accounts.roles import load_roles
+from service.aftersales.reports import shortage_csv
 from service.audit.exports import audit_csv
 from service.audit.queries import Filter
 from service.db import tenant_transaction
@@ -152,3 +153,36 @@ async def sales_report_csv(request: Request) -> Response:
     name = report_exports.file_name(day_from, day_to, grouping)
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+SHORTAGE_REPORT_PATH = "/exports/shortage-report.csv"
+
+
+async def shortage_report_csv(request: Request) -> Response:
+    """GET /exports/shortage-report.csv?batchId=<global ID>: shortageReport as CSV, for a bearer
+    token of an admin, an API key, or a supplier's staff (their own products only). A batch that
+    is not the caller's tenant's is a 404."""
+    try:
+        principal = await resolve_principal(request.headers)
+    except AuthError as e:
+        return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status)
+    if principal.tenant is None or principal.kind is PrincipalKind.ANONYMOUS:
+        return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+    decoded = global_id.decode(request.query_params.get("batchId", ""))
+    if decoded is None or decoded[0] != "Batch":
+        return JSONResponse({"error": "INVALID", "message": "batchId: a Batch's global ID."}, status_code=400)
+    async with tenant_transaction(principal.tenant.id) as session:
+        supplier_id = None
+        if principal.kind is PrincipalKind.USER:
+            assert principal.user_id is not None
+            roles = principal.roles or await load_roles(session, principal.user_id)
+            if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
+                supplier_id = (await session.execute(text("SELECT supplier_id FROM app_user WHERE id = :u"),
+                                                     {"u": principal.user_id})).scalar_one_or_none()
+                if Role.SUPPLIER not in roles or supplier_id is None:
+                    return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
+        body = await shortage_csv(session, batch_id=decoded[1], supplier_id=supplier_id)
+    if body is None:
+        return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": 'attachment; filename="shortage-report.csv"'})

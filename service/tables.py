@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from service.accounts import models as _accounts  # noqa: F401
+from service.aftersales import models as _aftersales  # noqa: F401
 from service.batches import models as _batches  # noqa: F401
 from service.catalog import models as _catalog  # noqa: F401
 from service.leaders import models as _leaders  # noqa: F401

@@ -36,6 +36,7 @@ CALLER_OF_ROLE = {
 }
 # The object an `id` argument names when the result does not say (a Node, a Boolean).
 ID_OF = {"node": "Batch", "notificationMarkRead": "Notification"}
+ID_OF.update(dict.fromkeys(("afterSalesApprove", "afterSalesReject", "afterSalesCancel"), "AfterSalesRequest"))
 # Arguments that name no type in their name: the audit log's actor (a User or an ApiKey) and
 # object (any node; a Batch stands for them).
 BY_ARGUMENT = {"actorId": "User", "objectId": "Batch"}

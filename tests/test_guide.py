@@ -131,7 +131,35 @@ def _stored(event: str) -> tuple[str, dict[str, Any]]:
                                       "currency": "CNY", "customerId": ids["customer"]}),
         "PICKUP_REMINDER": ("order", {"orderId": ids["order"], "customerId": ids["customer"],
                                       "pickupPointId": ids["point"], "count": 2}),
+        **_stored_aftersales(ids),
     }[event]
+
+
+def _stored_aftersales(ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """service/aftersales writes global IDs and Money itself."""
+    from service import global_id as g
+
+    def gid(t: str, k: str) -> str:
+        return g.encode(t, UUID(ids[k]))
+
+    request = {"afterSalesRequestId": gid("AfterSalesRequest", "refund"), "orderId": gid("Order", "order"),
+               "lineId": gid("OrderLine", "pl"), "pickupPointId": gid("PickupPoint", "point"), "quantity": 2,
+               "reason": "QUALITY", "userIds": [ids["leader"]]}
+    decided = {"approvedQuantity": None, "decisionReason": None}
+    return {
+        "DELIVERY_DISCREPANCY": ("purchase_order", {
+            "purchaseOrderId": gid("PurchaseOrder", "po"), "batchId": gid("Batch", "batch"),
+            "pickupPointId": gid("PickupPoint", "point"), "supplierId": gid("Supplier", "supplier"),
+            "purchaseOrderNumber": "P-1", "lines": [{
+                "productId": gid("Product", "pl"), "shipped": 9, "received": 7, "missing": 2, "damaged": 1,
+                "note": None, "photoUrls": [], "refunded": {"amount": "6.00", "currency": "CNY"}}]}),
+        "AFTER_SALES_REQUESTED": ("after_sales_request", {**request, "status": "REQUESTED"}),
+        "AFTER_SALES_APPROVED": ("after_sales_request", {**request, **decided, "status": "APPROVED",
+                                                         "approvedQuantity": 1}),
+        "AFTER_SALES_REJECTED": ("after_sales_request", {**request, **decided, "status": "REJECTED",
+                                                         "decisionReason": "no fault"}),
+        "AFTER_SALES_CANCELLED": ("after_sales_request", {**request, **decided, "status": "CANCELLED"}),
+    }
 
 
 def _claimed(event: str) -> Claimed:
@@ -328,9 +356,13 @@ def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignor
     assert paid["errors"] == [] and unpaid["errors"] == []
     marked = gql.data(ORDER_MARK_PAID, {"id": paid["order"]["id"], "ref": "wx-42"}, token=tenant.api_key)
     assert marked["orderMarkPaid"]["errors"] == []
+    later = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 2)]), token=make_customer(tenant).token)["orderPlace"]
+    assert gql.data(ORDER_MARK_PAID, {"id": later["order"]["id"], "ref": "wx-43"}, token=tenant.api_key)[
+        "orderMarkPaid"]["errors"] == []  # the latest order: shorted at the point below
     closed = gql.data("mutation($id: ID!) { batchClose(id: $id) { errors { code } batch { status } } }",
                       {"id": batch["id"]}, token=tenant.admin_token)["batchClose"]
     assert closed == {"errors": [], "batch": {"status": "CLOSED"}}
+    _shorted_then_after_sales(gql, world, batch, paid, payer.token, before_pickup=True)
     gql.data("mutation($b: ID!, $p: ID!) { deliveryReceive(batchId: $b, pickupPointId: $p) { receivedAt } }",
              {"b": batch["id"], "p": world.point_gid}, token=world.leader_token)
     reminded = gql.data("mutation($p: ID!) { pickupRemind(pickupPointId: $p) { reminded errors { code } } }",
@@ -340,6 +372,7 @@ def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignor
         "mutation($p: ID!, $c: String!) { pickupConfirm(pickupPointId: $p, pickupCode: $c) { errors { code } } }",
         {"p": world.point_gid, "c": paid["order"]["pickupCode"]}, token=world.leader_token)["pickupConfirm"]
     assert picked["errors"] == []
+    _shorted_then_after_sales(gql, world, batch, paid, payer.token, before_pickup=False)
     other = create_batch(gql, world, [offer_input(world, 2)], opens_in=3600, closes_in=7200, title="Later")
     gql.data(BATCH_PUBLISH, {"id": other["id"]}, token=tenant.admin_token)
     cancelled = gql.data("mutation($id: ID!) { batchCancel(id: $id, reason: \"团长有事\") { errors { code } } }",
@@ -412,3 +445,26 @@ def _every_payload_follows_the_rules(gql: Any, tenant: Any, bodies: list[dict[st
                 assert found["__typename"] == data["subject"]["type"], event
             checked_ids += 1
     assert checked_money >= 1 and checked_ids >= 20, (checked_money, checked_ids)
+def _shorted_then_after_sales(gql, world, batch, paid, customer_token, *, before_pickup):  # type: ignore[no-untyped-def]
+    """Before pickup: one unit missing at the point (DELIVERY_DISCREPANCY); after: an after-sales
+    request rejected, one cancelled and one approved (AFTER_SALES_*)."""
+    if before_pickup:
+        confirmed = gql.data(
+            "mutation($b: ID!, $p: ID!, $l: [ReceivedLineInput!]) { deliveryConfirm(batchId: $b, pickupPointId: $p, "
+            "lines: $l) { errors { code field } } }",
+            {"b": batch["id"], "p": world.point_gid, "l": [{"productId": world.product_gid(0), "received": 2,
+                                                          "damaged": 0}]}, token=world.leader_token)
+        assert confirmed["deliveryConfirm"]["errors"] == []
+        return
+    line = next(ln["id"] for ln in paid["order"]["lines"] if ln["status"] == "ACTIVE")
+    ask = ("mutation($l: ID!) { afterSalesRequest(input: {lineId: $l, quantity: 1, reason: QUALITY}) "
+           "{ request { id } errors { code } } }")
+    decide = {"reject": "mutation($id: ID!) { afterSalesReject(id: $id, reason: \"no fault\") { errors { code } } }",
+              "cancel": "mutation($id: ID!) { afterSalesCancel(id: $id) { errors { code } } }",
+              "approve": "mutation($id: ID!) { afterSalesApprove(id: $id) { errors { code } } }"}
+    for step in ("reject", "cancel", "approve"):
+        asked = gql.data(ask, {"l": line}, token=customer_token)["afterSalesRequest"]
+        assert asked["errors"] == [], asked
+        token = customer_token if step == "cancel" else world.leader_token
+        result = gql.data(decide[step], {"id": asked["request"]["id"]}, token=token)
+        assert next(iter(result.values()))["errors"] == [], (step, result)

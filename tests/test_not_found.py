@@ -48,6 +48,7 @@ TABLES = {
     "ApiKey": "api_key",
     "User": "app_user",
     "WebhookDelivery": "delivery",
+    "AfterSalesRequest": "after_sales_request",
 }
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
@@ -72,6 +73,9 @@ SUITABLE = {
     ("orderPlace", "Offer"): "batch_id IN (SELECT id FROM batch WHERE status = 'OPEN')",
     ("orderRefund", "Order"): "batch_id IN (SELECT id FROM batch WHERE status IN ('CLOSED', 'COMPLETED'))",
     ("webhookDeliveryRetry", "WebhookDelivery"): "status = 'FAILED'",
+    ("orderLinesRefund", "Order"): "batch_id IN (SELECT id FROM batch WHERE status IN ('CLOSED', 'COMPLETED'))",
+    ("deliveryConfirm", "Batch"): "id IN (SELECT batch_id FROM pick_list)",
+    ("deliveryConfirm", "PickupPoint"): "id IN (SELECT pickup_point_id FROM pick_list)",
 }
 # A webhook delivery that gave up (webhookDeliveryRetry's subject).
 FAILED_DELIVERY = """

@@ -29,6 +29,8 @@ class ShortagePolicy(str, Enum):
 
     LAST_ORDERED_FIRST = "LAST_ORDERED_FIRST"
     PRO_RATA = "PRO_RATA"
+    # The supplier's per-point quantities decide; a product shipped short without them: LAST_ORDERED_FIRST.
+    PER_POINT = "PER_POINT"
 
 
 class ReferralBinding(str, Enum):

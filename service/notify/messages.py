@@ -54,6 +54,27 @@ TEXTS: dict[str, tuple[str, str]] = {
         "退款已受理 / Refund created",
         "您的订单{number}有一笔退款{amount}已受理。\nA refund{amount} for your order{number} is on its way.",
     ),
+    E.DELIVERY_DISCREPANCY: (
+        "到货差异 / Delivery discrepancy",
+        "采购单{number}在自提点到货时有缺货或破损，请查看差异报告。\n"
+        "Goods of purchase order{number} arrived short or damaged at a pickup point: see its discrepancy report.",
+    ),
+    E.AFTER_SALES_REQUESTED: (
+        "新售后申请 / New after-sales request",
+        "您的自提点有一笔新的售后申请，请处理。\nA customer at your pickup point asked for an after-sales refund.",
+    ),
+    E.AFTER_SALES_APPROVED: (
+        "售后已同意 / After-sales approved",
+        "您的售后申请已同意，退款已受理。\nYour after-sales request was approved; the refund is on its way.",
+    ),
+    E.AFTER_SALES_REJECTED: (
+        "售后未通过 / After-sales rejected",
+        "您的售后申请未通过，详情请查看申请。\nYour after-sales request was rejected: see the request for why.",
+    ),
+    E.AFTER_SALES_CANCELLED: (
+        "售后已撤销 / After-sales cancelled",
+        "售后申请已撤销。\nThe after-sales request was cancelled.",
+    ),
 }
 
 

@@ -88,6 +88,16 @@ SELECT e.id, CAST(x.value AS uuid), e.event, e.created_at
    AND x.value ~* '^[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}$'
 """
 
+# The supplier's staff hear of a delivery discrepancy on their purchase order (its subject).
+IN_APP_RECIPIENTS += f"""
+UNION
+SELECT e.id, u.id, e.event, e.created_at
+  FROM outbox_event e
+  JOIN purchase_order po ON po.tenant_id = e.tenant_id AND po.id = e.subject_id
+  JOIN app_user u ON u.tenant_id = po.tenant_id AND u.supplier_id = po.supplier_id
+ WHERE {_EVENTS} AND e.event = '{E.DELIVERY_DISCREPANCY.value}' AND e.subject_type = 'purchase_order'
+"""
+
 # (event_id, address) of every e-mail to send (only relayed when SMTP is configured).
 EMAIL_RECIPIENTS = f"""
 SELECT e.id AS event_id, lower(s.contact_email) AS address
@@ -107,3 +117,12 @@ SELECT e.id, lower(u.email)
 # For the notification templates (service.notify.templates).
 ORDER_OF_EVENT = _ORDER_OF_EVENT
 event_uuid = _uuid
+EMAIL_RECIPIENTS += f"""
+UNION
+SELECT e.id, lower(s.contact_email)
+  FROM outbox_event e
+  JOIN purchase_order po ON po.tenant_id = e.tenant_id AND po.id = e.subject_id
+  JOIN supplier s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id
+ WHERE {_EVENTS} AND e.event = '{E.DELIVERY_DISCREPANCY.value}' AND e.subject_type = 'purchase_order'
+   AND s.contact_email LIKE '%@%'
+"""

@@ -178,6 +178,8 @@ class OrderLine(SQLModel, table=True):
         UniqueConstraint("tenant_id", "order_id", "offer_id", name="order_line_one_per_offer"),
         CheckConstraint("quantity >= 1", name="order_line_quantity_check"),
         CheckConstraint("unit_price_minor > 0", name="order_line_price_check"),
+        CheckConstraint("shorted_quantity >= 0 AND shorted_quantity <= refunded_quantity "
+                        "AND refunded_quantity <= quantity", name="order_line_refunded_check"),
         Index("order_line_offer_idx", "tenant_id", "offer_id", "status"),
     )
 
@@ -196,6 +198,9 @@ class OrderLine(SQLModel, table=True):
     cancelled_at: datetime | None = timestamp()
     # The offer_stock_slot its quantity was taken from, and is given back to.
     stock_slot: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default=text("0")))
+    # Units refunded by any path, and of those the ones never delivered (shortages, damage).
+    refunded_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    shorted_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
 
 
 class OfferCustomerQuantity(SQLModel, table=True):
@@ -234,6 +239,11 @@ class Refund(SQLModel, table=True):
     currency: str = Field(max_length=3)
     reason: str = Field(max_length=500)
     created_at: datetime = created_at()
+    # By quantity (null: refunds made before quantities were kept), why (RefundReason) and who.
+    quantity: int | None = None
+    reason_code: str = Field(default="OTHER", max_length=20, sa_column_kwargs={"server_default": "OTHER"})
+    actor_kind: str | None = Field(default=None, max_length=16)
+    actor_id: UUID | None = None
 
 
 class NumberCounter(SQLModel, table=True):

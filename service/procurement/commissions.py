@@ -5,10 +5,14 @@ state: then it is written down in commission_entry, with the derived one's id (t
 amount (rate x the lines the close confirmed, rounded half-up per line) and creation time (the
 close), and changed there.
 
-A reversal takes back round_half_up(rate x refunded line total) — the same per-line rounding the
-close used — so a commission never drifts from rate x its remaining lines. A reversed part of an
-earned commission makes it REVERSED (with what is left as its amount); while still PENDING it
-just shrinks, and becomes REVERSED only when nothing is left.
+A refund of q units of a line holding q_before (not yet refunded) takes back, for that line,
+round_half_up(rate x q_before x price) - round_half_up(rate x (q_before - q) x price): the same
+per-line rounding the close used, so however a line is split over refunds a commission is always
+exactly the sum over its lines of round_half_up(rate x units not refunded x price). That rule runs
+set-based in refund_line_quantities() (service/aftersales/sql/), the one path of every refund
+(orderLinesRefund, orderRefund, shortages, damaged goods, after-sales), as an UPDATE of
+commission_entry. A reversed part of an earned commission makes it REVERSED (with what is left as
+its amount); while still PENDING it just shrinks, and becomes REVERSED only when nothing is left.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ async def earn_commission(session: AsyncSession, *, tenant_id: UUID, order_id: U
 
 async def reverse_for_lines(session: AsyncSession, *, tenant_id: UUID, order_id: UUID,
                             line_ids: Sequence[UUID]) -> None:
-    """Takes back the commission on these (just refunded) lines."""
+    """Takes back the commission on these whole lines, never refunded before: the rule above with
+    q = q_before = the line's quantity. For schemas before refunded quantities existed (0020)."""
     await write_down(session, tenant_id=tenant_id, order_id=order_id)
     await session.execute(
             text("""

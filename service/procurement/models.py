@@ -82,6 +82,8 @@ class PurchaseOrderLine(SQLModel, table=True):
     unit_cost_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     total_cost_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     revenue_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # What the supplier said it shipped (purchaseOrderShip); null until shipped.
+    shipped_quantity: int | None = None
 
 
 class PickList(SQLModel, table=True):

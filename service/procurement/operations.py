@@ -9,11 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from service.accounts.models import PaymentMode
+from service.aftersales.models import RefundReason
+from service.aftersales.refunds import Actor, refund_order_lines
 from service.errors import Collector, ErrorCode, fail
-from service.notify.outbox import emit, emit_many
-from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
-from service.procurement.commissions import reverse_for_lines
+from service.notify.outbox import emit_many
 from service.procurement.models import PickList, PurchaseOrder, PurchaseOrderStatus
 from service.tenants.principal import TenantInfo
 from service.validation import text_value
@@ -85,80 +84,14 @@ async def receive_delivery(
     return pick_list
 
 
-_REFUNDABLE_ORDER = ("CONFIRMED", "READY_FOR_PICKUP", "PICKED_UP")
-
-
 async def refund_lines(
     session: AsyncSession, *, tenant: TenantInfo, order_id: UUID | None, line_ids: Sequence[UUID | None],
-    reason: str,
+    reason: str, actor: Actor,
 ) -> UUID:
-    """After-sales: the lines are cancelled, what was paid for them refunded (one refund row per
-    line), the leader's commission on them reversed. All lines or none."""
+    """orderRefund: whole lines (what is left of them), through the by-quantity path. All lines or none."""
     errors = Collector()
     clean_reason = text_value(errors, reason, ["reason"], max_length=500)
-    if not line_ids:
-        errors.add(ErrorCode.INVALID, "Name at least one line.", ["lineIds"])
     errors.raise_if_any()
-    order = (
-        await session.execute(
-            text(f"SELECT o.id, {order_state_sql()} AS status, o.currency FROM {ORDERS_WITH_BATCH} "
-                 "WHERE o.id = :id FOR UPDATE OF o"),
-            {"id": order_id},
-        )
-    ).first() if order_id else None
-    if order is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such order.", ["id"])
-    if order.status not in _REFUNDABLE_ORDER:
-        raise fail(ErrorCode.CONFLICT, "Only orders of a closed batch are refunded this way; "
-                                       "cancel open orders instead.", ["id"])
-    lines = {
-        r.id: r for r in (
-            await session.execute(
-                text("SELECT id, status, quantity * unit_price_minor AS amount FROM order_line "
-                     "WHERE order_id = :o AND id = ANY(:ids) FOR UPDATE"),
-                {"o": order.id, "ids": [i for i in line_ids if i is not None]},
-            )
-        ).all()
-    }
-    for n, line_id in enumerate(line_ids):
-        line = lines.get(line_id) if line_id else None
-        if line is None:
-            raise fail(ErrorCode.NOT_FOUND, "No such line in this order.", ["lineIds", str(n)])
-        if line.status != "ACTIVE":
-            raise fail(ErrorCode.CONFLICT, "This line was already refunded or cancelled.", ["lineIds", str(n)])
-    ids = list(lines)
-    await session.execute(
-        text("UPDATE order_line SET status = 'CANCELLED', cancelled_at = clock_timestamp() WHERE id = ANY(:ids)"),
-        {"ids": ids},
-    )
-    # Money moved only if it was paid: always for PREPAID tenants, at pickup for PAY_AT_PICKUP.
-    paid = tenant.payment_mode is PaymentMode.PREPAID or order.status == "PICKED_UP"
-    if paid:
-        refunds = (
-            await session.execute(
-                text("INSERT INTO refund (tenant_id, id, order_id, order_line_id, amount_minor, currency, reason) "
-                     "SELECT :t, gen_random_uuid(), :o, id, quantity * unit_price_minor, :c, :r "
-                     "FROM order_line WHERE id = ANY(:ids) RETURNING id"),
-                {"t": tenant.id, "o": order.id, "c": order.currency, "r": clean_reason, "ids": ids},
-            )
-        ).scalars().all()
-        await session.execute(
-            text("UPDATE customer_order SET refunded_minor = refunded_minor + :a WHERE id = :o"),
-            {"a": sum(line.amount for line in lines.values()), "o": order.id},
-        )
-        await emit_many(session, tenant_id=tenant.id, event="REFUND_CREATED", subject_type="refund",
-                            subject_ids=refunds, payload={"orderId": str(order.id)})
-    await reverse_for_lines(session, tenant_id=tenant.id, order_id=order.id, line_ids=ids)
-    if order.status != "PICKED_UP":
-        emptied = (
-            await session.execute(
-                text("UPDATE customer_order o SET status = 'CANCELLED', cancelled_at = clock_timestamp(), "
-                     "cancel_reason = :r WHERE id = :o AND NOT EXISTS (SELECT 1 FROM order_line l "
-                     "WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.status = 'ACTIVE') RETURNING id"),
-                {"o": order.id, "r": clean_reason},
-            )
-        ).first()
-        if emptied:
-            await emit(session, tenant_id=tenant.id, event="ORDER_CANCELLED", subject_type="order",
-                               subject_id=order.id, payload={"orderId": str(order.id), "reason": clean_reason})
-    return order.id
+    return await refund_order_lines(session, tenant=tenant, order_id=order_id,
+                                    lines=[(i, None) for i in line_ids], reason=RefundReason.OTHER,
+                                    note=clean_reason, actor=actor, field_name="lineIds")

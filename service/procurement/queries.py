@@ -68,6 +68,8 @@ class PickListTotal:
     product_name: str
     unit: str
     quantity: int
+    shipped: int | None = None  # null until the purchase order shipped
+    shorted: int = 0
 
 
 @dataclass
@@ -76,6 +78,7 @@ class PickListOrderLine:
     product_name: str
     unit: str
     quantity: int
+    shorted: int = 0
 
 
 @dataclass
@@ -100,7 +103,7 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
     statuses = ("PAID", "PLACED", "CONFIRMED", "READY_FOR_PICKUP", "PICKED_UP") if pick_list else ("PAID", "PLACED")
     rows = (
         await session.execute(
-            text("SELECT o.id AS order_id, l.product_id, l.product_name, p.unit, l.quantity "
+            text("SELECT o.id AS order_id, l.product_id, l.product_name, p.unit, l.quantity, l.shorted_quantity "
                  "FROM customer_order o JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id "
                  "JOIN product p ON p.tenant_id = l.tenant_id AND p.id = l.product_id "
                  "WHERE o.batch_id = :b AND o.pickup_point_id = :p AND o.status = ANY(:s) AND l.status = 'ACTIVE' "
@@ -110,13 +113,20 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
     ).all()
     lines: dict[UUID, list[PickListOrderLine]] = defaultdict(list)
     for r in rows:
-        lines[r.order_id].append(PickListOrderLine(r.order_id, r.product_name, r.unit, r.quantity))
+        lines[r.order_id].append(PickListOrderLine(r.order_id, r.product_name, r.unit, r.quantity, r.shorted_quantity))
     if pick_list is not None:
         totals = [
-            PickListTotal(r.product_id, r.product_name, r.unit, r.quantity) for r in (
+            PickListTotal(r.product_id, r.product_name, r.unit, r.quantity, r.shipped, r.shorted)
+            for r in (
                 await session.execute(
-                    text("SELECT product_id, product_name, unit, quantity FROM pick_list_line "
-                         "WHERE pick_list_id = :id ORDER BY product_name"), {"id": pick_list.id})
+                    text("SELECT pl.product_id, pl.product_name, pl.unit, pl.quantity, "
+                         "(SELECT sum(d.shipped)::int FROM delivery_line d WHERE d.batch_id = :b "
+                         "AND d.pickup_point_id = :p AND d.product_id = pl.product_id) AS shipped, "
+                         "(SELECT coalesce(sum(l.shorted_quantity), 0)::int FROM customer_order o JOIN order_line l "
+                         "ON l.tenant_id = o.tenant_id AND l.order_id = o.id WHERE o.batch_id = :b "
+                         "AND o.pickup_point_id = :p AND l.product_id = pl.product_id) AS shorted "
+                         "FROM pick_list_line pl WHERE pl.pick_list_id = :id ORDER BY pl.product_name"),
+                    {"id": pick_list.id, "b": batch_id, "p": pickup_point_id})
             ).all()
         ]
     else:

@@ -17,6 +17,12 @@ from strawberry.tools import merge_types
 from service.config import get_settings
 from service.schema import event_nodes  # noqa: F401 - registers the Refund and User nodes
 from service.schema.accounts import AccountsMutation, AccountsQuery
+from service.schema.aftersales import (
+    AftersalesMutation,
+    AftersalesQuery,
+    AfterSalesRequestMutation,
+    AfterSalesRequestQuery,
+)
 from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
@@ -39,6 +45,8 @@ QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
 QUERIES += (CounterQuery,)
 MUTATIONS += (CounterMutation,)
+QUERIES += (AftersalesQuery, AfterSalesRequestQuery)
+MUTATIONS += (AftersalesMutation, AfterSalesRequestMutation)
 
 
 class Schema(strawberry.Schema):

@@ -54,6 +54,8 @@ strawberry.enum(ShortagePolicyEnum, name="ShortagePolicy",
 describe_values(ShortagePolicyEnum, {
     "LAST_ORDERED_FIRST": "The orders placed last lose their units first; earlier orders are served in full.",
     "PRO_RATA": "Every order of the offer loses its share of the shortage.",
+    "PER_POINT": "The supplier's per-point quantities decide where the shortage falls; within a point, and "
+                 "for products shipped short without them, the latest orders lose first.",
 })
 strawberry.enum(ReferralBindingEnum, name="ReferralBinding",
                 description="Which referrer a customer's orders are attributed to.")

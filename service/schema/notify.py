@@ -43,6 +43,12 @@ describe_values(WebhookEvent, {
     "PICK_LIST_READY": "The close made a pick list.",
     "PICKUP_REMINDER": "A pickup point's leader reminded a customer that orders wait for them (pickupRemind).",
     "REFUND_CREATED": "A refund was recorded.",
+    "DELIVERY_DISCREPANCY": "Goods of a purchase order arrived short or damaged at a pickup point (per product: "
+                            "shipped, received, missing, damaged, refunded).",
+    "AFTER_SALES_REQUESTED": "A customer asked for an after-sales refund (售后).",
+    "AFTER_SALES_APPROVED": "An after-sales request was approved and refunded.",
+    "AFTER_SALES_REJECTED": "An after-sales request was rejected.",
+    "AFTER_SALES_CANCELLED": "The customer cancelled an after-sales request.",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
                                  description="Where a delivery is.")

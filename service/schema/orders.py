@@ -149,6 +149,15 @@ class OrderLine:
     async def offer(self, info: Info) -> Offer:
         return Offer.of(await get_loader(info.context, OfferByIdLoader).load(self.row.offer_id))
 
+    @strawberry.field(description="Units never delivered (short shipment, missing or damaged at the point); "
+                                  "refunded, and part of refundedQuantity.")
+    def shorted_quantity(self) -> int:
+        return self.row.shorted_quantity
+
+    @strawberry.field(description="Units refunded so far, for any reason; never more than quantity.")
+    def refunded_quantity(self) -> int:
+        return self.row.refunded_quantity
+
 
 _ORDER_VALUES = ("id", "number", "customer_name", "status", "pickup_code", "payment_reference", "created_at",
                  "paid_at", "cancelled_at", "picked_up_at")

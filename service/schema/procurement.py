@@ -17,6 +17,10 @@ from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
+from service.aftersales.receiving import confirm_delivery
+from service.aftersales.refunds import actor_of
+from service.aftersales.reports import delivery_discrepancies
+from service.aftersales.shortage import ship_purchase_order
 from service.errors import ErrorCode, PermissionDenied, UserErrors, fail
 from service.leaders.operations import approved_leader_of_user
 from service.procurement import models, operations, queries
@@ -44,6 +48,7 @@ from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLo
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError, describe_values, rate_text
 from service.schema.context import ADMIN_ROLES, Context
+from service.schema.deliveries import DeliveryDiscrepancy
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
@@ -151,6 +156,14 @@ class PurchaseOrderLine:
     def total(self) -> Money:
         return Money.of(self.row.total_cost_minor, self.currency)
 
+    @strawberry.field(description="Units the supplier shipped (purchaseOrderShip); null before it shipped.")
+    def shipped(self) -> int | None:
+        return self.row.shipped_quantity
+
+    @strawberry.field(description="Units ordered but not shipped (0 before it shipped).")
+    def shorted(self) -> int:
+        return 0 if self.row.shipped_quantity is None else self.row.quantity - self.row.shipped_quantity
+
     @strawberry.field(description="How many of this product go to each pickup point.")
     async def deliveries(self, info: Info) -> list[PickupPointQuantity]:
         by_product = await get_loader(info.context, DeliveriesByPurchaseOrderLoader).load(self.row.purchase_order_id)
@@ -188,6 +201,13 @@ class PurchaseOrder(Node):
         rows = await get_loader(info.context, LinesByPurchaseOrderLoader).load(self.row.id)
         return [PurchaseOrderLine(quantity=r.quantity, row=r, currency=self.row.currency) for r in rows]
 
+    @strawberry.field(description="Its discrepancy report: per product and pickup point, what was shipped short, "
+                                  "arrived short or arrived damaged.")
+    async def discrepancies(self, info: Info) -> list[DeliveryDiscrepancy]:
+        async with serial_session(info.context) as session:
+            rows = await delivery_discrepancies(session, purchase_order_id=self.row.id)
+        return [DeliveryDiscrepancy.of(r) for r in rows]
+
     @strawberry.field(description="The sum of its lines' costs.")
     def total_cost(self) -> Money:
         return Money.of(self.row.total_cost_minor, self.row.currency)
@@ -210,6 +230,10 @@ class PickListLine:
     product_name: str = strawberry.field(description="The product's name at order time.")
     unit: str = strawberry.field(description="The unit it is sold in.")
     quantity: int = strawberry.field(description="How many units.")
+    shorted: int = strawberry.field(default=0, description="Of those, units not coming (short shipment, missing or "
+                                                           "damaged) and refunded.")
+    shipped: int | None = strawberry.field(default=None, description="Totals: units the supplier shipped to this "
+                                                                     "point; null before it shipped (and on orders).")
 
 
 @strawberry.type(name="PickListOrder", description="An order on a pick list.")
@@ -261,14 +285,16 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
     rows = await get_loader(context, OrderByIdLoader).load_many(content.order_ids)
     orders = [
         PickListOrder(customer_name=r.customer_name, pick_number=content.pick_numbers.get(r.id), row=r,
-                      lines=[PickListLine(product_name=ln.product_name, unit=ln.unit, quantity=ln.quantity)
+                      lines=[PickListLine(product_name=ln.product_name, unit=ln.unit, quantity=ln.quantity,
+                                          shorted=ln.shorted)
                              for ln in content.lines[r.id]])
         for r in rows if r is not None
     ]
     final = content.pick_list.id if content.pick_list else uuid5(batch_id, str(pickup_point_id))
     return PickList(
         id=strawberry.ID(global_id.encode("PickList", final)),
-        totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity) for t in content.totals],
+        totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity, shipped=t.shipped,
+                             shorted=t.shorted) for t in content.totals],
         orders=orders, final=content.pick_list is not None,
         received_at=content.pick_list.received_at if content.pick_list else None,
         batch_id=batch_id, pickup_point_id=pickup_point_id,
@@ -471,7 +497,15 @@ class ProcurementMutation:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The purchase order's global ID.")],
     ) -> PurchaseOrderPayload:
-        return await _advance(info.context, id, models.PurchaseOrderStatus.SHIPPED)
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:  # everything shipped as ordered
+            row = await ship_purchase_order(
+                session, tenant=context.tenant, purchase_order_id=decode(id, "PurchaseOrder"),
+                supplier_id=await supplier_scope(context), lines=None, actor=actor_of(context.principal))
+            return {"purchase_order": PurchaseOrder.of(row)}
+
+        return await run_mutation(context, PurchaseOrderPayload, action)
 
     @strawberry.mutation(description="That point's leader: the goods arrived; its CONFIRMED orders become "
                                      "READY_FOR_PICKUP and their customers are notified.")
@@ -487,8 +521,8 @@ class ProcurementMutation:
         session = await context.session()
         try:
             async with session.begin_nested():
-                await operations.receive_delivery(session, tenant_id=context.tenant.id, batch_id=bid,
-                                                  pickup_point_id=pid)
+                await confirm_delivery(session, tenant=context.tenant, batch_id=bid, pickup_point_id=pid, lines=None,
+                                       actor=actor_of(context.principal))  # all arrived as shipped
         except UserErrors as e:
             raise query_error(e) from None
         context.loaders.pop(OrderByIdLoader.__name__, None)
@@ -511,7 +545,8 @@ class ProcurementMutation:
         async def action(session: AsyncSession) -> dict[str, Any]:
             oid = await operations.refund_lines(
                 session, tenant=context.tenant, order_id=decode(id, "Order"),
-                line_ids=[decode(i, "OrderLine") for i in line_ids], reason=reason)
+                line_ids=[decode(i, "OrderLine") for i in line_ids], reason=reason,
+                actor=actor_of(context.principal))
             context.loaders.clear()
             return {"order": Order.of(await get_loader(context, OrderByIdLoader).load(oid))}
 

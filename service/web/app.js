@@ -21,6 +21,7 @@ const purchaseOrder = () => import('./views/purchase-order.js');
 const join = () => import('./views/join.js');
 const schemaView = () => import('./views/schema.js');
 const consoleView = () => import('./console/index.js');
+const aftersales = () => import('./views/aftersales.js');
 
 const ME = `query Me { me { userId displayName roles tenant { slug name timezone currency } } }`;
 
@@ -39,6 +40,7 @@ const ROUTES = {
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
   console: [consoleView, 'admin'],
+  aftersales: [aftersales, 'leader'],
 };
 
 const MENU = [
@@ -48,6 +50,7 @@ const MENU = [
   ['groups', 'nav.groups', 'leader'],
   ['commissions', 'nav.commissions', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
+  ['aftersales', 'nav.aftersales', 'leader'],
 ];
 // An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link),
 // known once the console is loaded (before an admin's first screen).

@@ -1,0 +1,1 @@
+"""Shortages, damaged goods, partial refunds and after-sales requests (售后)."""
