@@ -52,7 +52,7 @@ def test_request_approve_in_part_reject_cancel(gql, tenant, make_customer, owner
     stranger = make_customer(tenant)
 
     assert [(e["code"], e["field"]) for e in _ask(gql, stranger, line, 1)["errors"]] == [
-        ("NOT_FOUND", ["lineId"])]
+        ("NOT_FOUND", ["input", "lineId"])]
     assert [(e["code"], e["field"]) for e in _ask(gql, customer, line, 1, photoUrls=["ftp://x/y.jpg"])["errors"]] == [
         ("INVALID", ["photoUrls", "0"])]
     assert [(e["code"], e["field"]) for e in _ask(gql, customer, line, 5)["errors"]] == [
@@ -65,7 +65,7 @@ def test_request_approve_in_part_reject_cancel(gql, tenant, make_customer, owner
     assert request["order"]["id"] == order["id"] and request["line"]["id"] == line
     assert request["pickupPoint"]["id"] == closed.world.point_gid
     assert [(e["code"], e["field"]) for e in _ask(gql, customer, line, 1)["errors"]] == [
-        ("CONFLICT", ["lineId"])]  # one open request per line
+        ("CONFLICT", ["input", "lineId"])]  # one open request per line
 
     # Who sees it: the point's leader and admins, the customer; not another customer or leader.
     def ids(token, **v):  # type: ignore[no-untyped-def]
@@ -139,7 +139,7 @@ def test_requests_only_after_pickup_and_until_the_window_ends(gql, tenant, make_
     assert gql.data(CANCEL, {"id": inside["request"]["id"]}, token=customer.token)["afterSalesCancel"]["errors"] == []
     owner_db.execute("UPDATE customer_order SET picked_up_at = now() - interval '121 minutes' WHERE id = %s", (oid,))
     late = _ask(gql, customer, line, 1)
-    assert [(e["code"], e["field"]) for e in late["errors"]] == [("CONFLICT", ["lineId"])]
+    assert [(e["code"], e["field"]) for e in late["errors"]] == [("CONFLICT", ["input", "lineId"])]
     assert "2 h" in late["errors"][0]["message"]
 
 

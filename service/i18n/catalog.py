@@ -195,6 +195,28 @@ NOTIFICATIONS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Please pick up your order", "Your orders at {point} are waiting for you ({count}): please pick them "
                                             "up."),
     },
+    "DELIVERY_DISCREPANCY": {
+        "zh-CN": ("到货差异", "采购单 {number} 在自提点「{point}」到货时有缺货或破损，请查看差异报告。"),
+        "en": ("Delivery discrepancy", "Goods of purchase order {number} arrived short or damaged at {point}: see its "
+                                       "discrepancy report."),
+    },
+    "AFTER_SALES_REQUESTED": {
+        "zh-CN": ("新售后申请", "自提点「{point}」有一笔订单 {number} 的售后申请，请处理。"),
+        "en": ("New after-sales request", "A customer at {point} asked for a refund on order {number}."),
+    },
+    "AFTER_SALES_APPROVED": {
+        "zh-CN": ("售后已同意", "您的订单 {number} 的售后申请已同意，退款已受理。"),
+        "en": ("After-sales approved", "Your after-sales request on order {number} was approved; the refund is on its "
+                                       "way."),
+    },
+    "AFTER_SALES_REJECTED": {
+        "zh-CN": ("售后未通过", "您的订单 {number} 的售后申请未通过。{reason}"),
+        "en": ("After-sales rejected", "Your after-sales request on order {number} was rejected.{reason}"),
+    },
+    "AFTER_SALES_CANCELLED": {
+        "zh-CN": ("售后已撤销", "订单 {number} 的售后申请已撤销。"),
+        "en": ("After-sales cancelled", "The after-sales request on order {number} was cancelled."),
+    },
 }
 
 # A reason, when an event carries one.

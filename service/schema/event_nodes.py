@@ -13,12 +13,13 @@ from sqlmodel import col
 
 from service import global_id
 from service.accounts.models import User as UserRow
+from service.orders.models import OrderLine as OrderLineRow
 from service.orders.models import Refund as RefundRow
 from service.schema.access import get_loader, is_admin, serial_session
 from service.schema.common import Money, Node
 from service.schema.context import Context
 from service.schema.node import node_loader, register_node_type
-from service.schema.orders import Order, OrderByIdLoader
+from service.schema.orders import Order, OrderByIdLoader, OrderLine
 
 Info = strawberry.Info[Context, None]
 
@@ -72,4 +73,15 @@ async def _load_user(context: Context, id: UUID) -> User | None:
     return User(id=strawberry.ID(global_id.encode("User", row.id)), display_name=row.display_name)
 
 
-register_node_type(Refund, User)
+@node_loader("OrderLine")
+async def _load_order_line(context: Context, id: UUID) -> OrderLine | None:
+    """Whoever may see its order (the order loader applies that scope)."""
+    async with serial_session(context) as session:
+        row = (await session.execute(select(OrderLineRow).where(col(OrderLineRow.id) == id))).scalar_one_or_none()
+    order = None if row is None else await get_loader(context, OrderByIdLoader).load(row.order_id)
+    if row is None or order is None:
+        return None
+    return OrderLine.of(row, order.currency)
+
+
+register_node_type(Refund, User, OrderLine)

@@ -117,7 +117,7 @@ class LinesByOrderLoader(KeyedLoader):
 
 
 @strawberry.type(name="OrderLine", description="One offer in an order, with its quantity and price.")
-class OrderLine:
+class OrderLine(Node):
     id: strawberry.ID = strawberry.field(description="The line's ID (give it to orderRefund).")
     product_name: str = strawberry.field(description="Snapshot at order time.")
     quantity: int = strawberry.field(description="How many units.")
