@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from service.accounts.models import PaymentMode
 from service.errors import Collector, ErrorCode, fail
+from service.growth import distribution
 from service.notify.outbox import emit, emit_many
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.procurement.commissions import reverse_for_lines
@@ -149,6 +150,7 @@ async def refund_lines(
         await emit_many(session, tenant_id=tenant.id, event="REFUND_CREATED", subject_type="refund",
                             subject_ids=refunds, payload={"orderId": str(order.id)})
     await reverse_for_lines(session, tenant_id=tenant.id, order_id=order.id, line_ids=ids)
+    await distribution.reverse_for_lines(session, tenant_id=tenant.id, order_id=order.id, line_ids=ids)
     if order.status != "PICKED_UP":
         emptied = (
             await session.execute(
