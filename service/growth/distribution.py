@@ -26,7 +26,8 @@ _WRITE_PENDING_LINES = text("""
 WITH orders AS (
   SELECT o.tenant_id, o.id, o.customer_id, o.created_at
   FROM customer_order o JOIN tenant t ON t.id = o.tenant_id
-  WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED') AND t.distribution_enabled
+  WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED', 'READY_FOR_PICKUP', 'PICKED_UP')
+    AND t.distribution_enabled
     AND (t.distribution_group_buy_orders OR to_jsonb(o) ->> 'group_buy_id' IS NULL)
     AND (t.distribution_coupon_orders OR to_jsonb(o) ->> 'coupon_id' IS NULL)
 ), chain AS (
