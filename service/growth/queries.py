@@ -56,7 +56,7 @@ SELECT m.id, m.customer_id, m.bound_at, m.level, u.display_name,
        (SELECT coalesce(sum(c.amount_minor), 0) FROM distribution_commission c WHERE c.tenant_id = :t
           AND c.beneficiary_id = :me AND c.customer_id = m.customer_id) AS commission
 FROM mine m JOIN app_user u ON u.tenant_id = :t AND u.id = m.customer_id
-WHERE (:after_at IS NULL OR (m.bound_at, m.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+WHERE (CAST(:after_at AS timestamptz) IS NULL OR (m.bound_at, m.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
 ORDER BY m.bound_at, m.id
 LIMIT :limit
 """
@@ -117,7 +117,7 @@ FROM distribution_commission c
 JOIN customer_order o ON o.tenant_id = c.tenant_id AND o.id = c.order_id
 JOIN app_user u ON u.tenant_id = c.tenant_id AND u.id = c.beneficiary_id
 WHERE c.tenant_id = :t AND c.beneficiary_id = :me
-  AND (:after_at IS NULL OR (c.created_at, c.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+  AND (CAST(:after_at AS timestamptz) IS NULL OR (c.created_at, c.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
 ORDER BY c.created_at, c.id
 LIMIT :limit
 """
