@@ -56,7 +56,8 @@ SELECT m.id, m.customer_id, m.bound_at, m.level, u.display_name,
        (SELECT coalesce(sum(c.amount_minor), 0) FROM distribution_commission c WHERE c.tenant_id = :t
           AND c.beneficiary_id = :me AND c.customer_id = m.customer_id) AS commission
 FROM mine m JOIN app_user u ON u.tenant_id = :t AND u.id = m.customer_id
-WHERE (CAST(:after_at AS timestamptz) IS NULL OR (m.bound_at, m.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+WHERE (CAST(:after_at AS timestamptz) IS NULL
+       OR (m.bound_at, m.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
 ORDER BY m.bound_at, m.id
 LIMIT :limit
 """
@@ -76,17 +77,13 @@ async def referrals(session: AsyncSession, *, tenant_id: UUID, referrer_id: UUID
 
 async def referral_by_id(session: AsyncSession, *, tenant_id: UUID, referrer_id: UUID,
                          binding_id: UUID) -> Referral | None:
-    page = await referrals(session, tenant_id=tenant_id, referrer_id=referrer_id, first=100, after=None)
-    found = [r for r in page.items if r.id == binding_id]
-    if found:
-        return found[0]
-    rows = (await session.execute(text(_REFERRALS.replace("LIMIT :limit", "")), {
-        "t": tenant_id, "me": referrer_id, "after_at": None, "after_id": None})).all()
+    """One of the referrer's referrals; None when the binding is not theirs (or not in force)."""
+    rows = (await session.execute(text(_REFERRALS.replace("ORDER BY", "AND m.id = :id ORDER BY")), {
+        "t": tenant_id, "me": referrer_id, "after_at": None, "after_id": None, "limit": 1, "id": binding_id})).all()
     for r in rows:
-        if r.id == binding_id:
-            return Referral(id=r.id, customer_name=mask_name(r.display_name), bound_at=r.bound_at,
-                            level=int(r.level), orders=int(r.orders), gmv_minor=int(r.gmv),
-                            commission_minor=int(r.commission))
+        return Referral(id=r.id, customer_name=mask_name(r.display_name), bound_at=r.bound_at,
+                        level=int(r.level), orders=int(r.orders), gmv_minor=int(r.gmv),
+                        commission_minor=int(r.commission))
     return None
 
 
@@ -117,7 +114,8 @@ FROM distribution_commission c
 JOIN customer_order o ON o.tenant_id = c.tenant_id AND o.id = c.order_id
 JOIN app_user u ON u.tenant_id = c.tenant_id AND u.id = c.beneficiary_id
 WHERE c.tenant_id = :t AND c.beneficiary_id = :me
-  AND (CAST(:after_at AS timestamptz) IS NULL OR (c.created_at, c.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+  AND (CAST(:after_at AS timestamptz) IS NULL
+       OR (c.created_at, c.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
 ORDER BY c.created_at, c.id
 LIMIT :limit
 """

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
-from service.errors import Collector, ErrorCode, UserErrors, fail
+from service.errors import Collector, ErrorCode, FieldError, UserErrors, fail
 from service.growth import links, queries
 from service.growth.exports import signed_path
 from service.growth.links import ShareTarget
@@ -305,8 +305,9 @@ class GrowthQuery:
         context = info.context
         try:
             check_period(day_from, day_to)
-        except UserErrors as e:
-            raise query_error(e) from None
+        except UserErrors as e:  # about this field's arguments, not an input object's
+            raise query_error(UserErrors([FieldError(err.code, err.message, list(err.field or [])[-1:])
+                                          for err in e.errors])) from None
         async with serial_session(context) as session:
             rows = await queries.sharer_report(session, tenant_id=context.tenant.id, day_from=day_from,
                                                day_to=day_to)
@@ -343,16 +344,16 @@ class GrowthMutation:
     ) -> ShareLinkPayload:
         context = info.context
 
-        async def action(session: object) -> dict:
+        async def action(session: AsyncSession) -> dict:
             share = await links.create_link(
-                session, tenant_id=context.tenant.id, sharer_id=await _caller(context),  # type: ignore[arg-type]  # an AsyncSession
+                session, tenant_id=context.tenant.id, sharer_id=await _caller(context),
                 target=target, target_id=decode(target_id, TARGET_TYPES[target]))
             poster = None
             if share.target is not ShareTarget.GROUP_BUY:
                 poster = str(context.request.base_url).rstrip("/") + poster_path(context.tenant.slug, share.code)
             return {"share": ShareCode.of(context, share), "poster_url": poster}
 
-        return await run_mutation(context, ShareLinkPayload, action)  # type: ignore[arg-type]  # action takes the session
+        return await run_mutation(context, ShareLinkPayload, action)
 
     @strawberry.mutation(description="Anyone with X-Tenant: records a visit of a share code. A signed-in customer "
                          "who registered within the attribution window is bound to the sharer.")
@@ -363,12 +364,12 @@ class GrowthMutation:
     ) -> ShareVisitPayload:
         context = info.context
 
-        async def action(session: object) -> dict:
-            share = await links.record_visit(session, tenant_id=context.tenant.id, code=code,  # type: ignore[arg-type]  # an AsyncSession
+        async def action(session: AsyncSession) -> dict:
+            share = await links.record_visit(session, tenant_id=context.tenant.id, code=code,
                                              visitor_id=context.principal.user_id)
             return {"share": ShareCode.of(context, share)}
 
-        return await run_mutation(context, ShareVisitPayload, action)  # type: ignore[arg-type]  # action takes the session
+        return await run_mutation(context, ShareVisitPayload, action)
 
     @strawberry.mutation(description="Admins: an offer's distribution rates or fixed amounts per unit, replacing "
                          "the tenant's rates for its lines.")
@@ -380,19 +381,19 @@ class GrowthMutation:
     ) -> OfferDistributionPayload:
         context = info.context
 
-        async def action(session: object) -> dict:
+        async def action(session: AsyncSession) -> dict:
             offer = decode(offer_id, "Offer")
-            found = offer is not None and (await session.execute(  # type: ignore[attr-defined]  # an AsyncSession
+            found = offer is not None and (await session.execute(
                 text("SELECT 1 FROM offer WHERE tenant_id = :t AND id = :o"),
                 {"t": context.tenant.id, "o": offer})).first() is not None
             if not found:
                 raise fail(ErrorCode.NOT_FOUND, "No such offer.", ["offerId"])
             values = offer_distribution_values(input, context.tenant.currency)
-            await queries.set_offer_distribution(session, tenant_id=context.tenant.id, offer_id=offer,  # type: ignore[arg-type]  # an AsyncSession; offer checked above
+            await queries.set_offer_distribution(session, tenant_id=context.tenant.id, offer_id=offer,  # type: ignore[arg-type]  # offer is not None: checked above
                                                  values=values)
             return {"offer_id": offer_id}
 
-        return await run_mutation(context, OfferDistributionPayload, action)  # type: ignore[arg-type]  # action takes the session
+        return await run_mutation(context, OfferDistributionPayload, action)
 
     @strawberry.mutation(description="Admins: whether 拼团 and coupon orders earn distribution commission "
                          "(a field left out stays as it is).")
@@ -404,15 +405,15 @@ class GrowthMutation:
     ) -> DistributionSettingsPayload:
         context = info.context
 
-        async def action(session: object) -> dict:
-            row = (await session.execute(text(  # type: ignore[attr-defined]  # an AsyncSession
+        async def action(session: AsyncSession) -> dict:
+            row = (await session.execute(text(
                 "UPDATE tenant SET distribution_group_buy_orders = coalesce(:g, distribution_group_buy_orders), "
                 "distribution_coupon_orders = coalesce(:c, distribution_coupon_orders) WHERE id = :t "
                 "RETURNING distribution_group_buy_orders AS g, distribution_coupon_orders AS c"),
                 {"t": context.tenant.id, "g": group_buy_orders, "c": coupon_orders})).one()
             return {"settings": DistributionSettings(group_buy_orders=row.g, coupon_orders=row.c)}
 
-        return await run_mutation(context, DistributionSettingsPayload, action)  # type: ignore[arg-type]  # action takes the session
+        return await run_mutation(context, DistributionSettingsPayload, action)
 
 
 def offer_distribution_values(input: OfferDistributionInput, currency: str) -> dict[str, object]:
