@@ -16,6 +16,7 @@ import * as purchaseOrders from './views/purchase-orders.js';
 import * as purchaseOrder from './views/purchase-order.js';
 import * as join from './views/join.js';
 import * as schemaView from './views/schema.js';
+import * as share from './views/share.js';
 import * as consoleView from './console/index.js';
 import { SCREENS as CONSOLE_SCREENS } from './console/index.js';
 
@@ -32,6 +33,7 @@ const ROUTES = {
   pickup: [pickup, 'leader'],
   groups: [groups, 'leader'],
   commissions: [commissions, 'leader'],
+  share: [share, 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
   console: [consoleView, 'admin'],
@@ -43,6 +45,7 @@ const MENU = [
   ['pickup', 'nav.pickup', 'leader'],
   ['groups', 'nav.groups', 'leader'],
   ['commissions', 'nav.commissions', 'leader'],
+  ['share', 'nav.share', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
 ];
 // An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link).

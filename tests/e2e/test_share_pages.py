@@ -84,3 +84,23 @@ def test_share_link_poster_and_invite_page(web, gql, api_url, make_tenant, make_
 @pytest.fixture(params=["zh-CN", "en"])
 def lang(request: Any) -> str:
     return request.param
+
+
+def test_the_leaders_client_makes_the_share_poster(web, gql, make_tenant, make_customer, lang: str) -> None:  # type: ignore[no-untyped-def]
+    tenant = make_tenant(paymentMode="PAY_AT_PICKUP", name="邻里鲜 Neighbourly", timezone="Asia/Shanghai")
+    shop = build_shop(gql, tenant, make_customer)
+    open_batch(gql, shop)
+    tab = web(locale=lang)
+    page = tab.sign_in(tenant.slug, shop.leader_phone, shop.leader_password)
+    page.wait_for_selector("#sign-out")
+    page.select_option("#lang", lang)
+    page.goto(page.url.split("#")[0] + "#/share")
+    page.click(f"button[data-share='{shop.batch_id}']")
+    page.wait_for_function("() => { const i = document.querySelector('img.poster'); return i && i.complete "
+                           "&& i.naturalWidth === 750; }")
+    url = page.locator(".share-link").input_value()
+    assert f"/shop/{tenant.slug}/?share=" in url
+    assert page.locator("nav a[href='#/share']").inner_text() == ("分享" if lang == "zh-CN" else "Share")
+    assert not tab.has_horizontal_overflow()
+    if os.environ.get("GROUPBUY_SCREENSHOTS"):
+        page.screenshot(path=str(SHOTS / f"share-leader-{lang}.png"), full_page=True)
