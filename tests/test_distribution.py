@@ -310,3 +310,29 @@ def test_any_share_chain_pays_at_most_two_distributors_never_the_buyer(  # type:
         for level, (_, amount, _) in paid.items():
             rate = "0.10" if level == 1 else "0.05"
             assert amount == per_line(rate, [(1, 999), (2, 101)])
+
+
+@pytest.mark.parametrize("column, setting", [("coupon_id", "couponOrders"), ("group_buy_id", "groupBuyOrders")])
+def test_coupon_and_group_buy_orders_earn_only_when_the_tenant_says_so(  # type: ignore[no-untyped-def]
+        gql, tenant, make_customer, owner_db, column, setting):
+    """The columns belong to the coupon and 拼团 features; here one is added for the test's length."""
+    owner_db.execute(f"ALTER TABLE customer_order ADD COLUMN IF NOT EXISTS {column} uuid")
+    try:
+        world = make_world(owner_db, tenant)
+        enable_distribution(gql, tenant, "0.10", "0.00")
+        toggle = f"mutation($v: Boolean) {{ distributionSettingsUpdate({setting}: $v) {{ errors {{ code }} }} }}"
+        earned = {}
+        for allowed in (False, True):
+            assert gql.data(toggle, {"v": allowed}, token=tenant.admin_token)["distributionSettingsUpdate"][
+                "errors"] == []
+            batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "10.00"), offer_input(world, 1, "1.00")])
+            (_a, b, c), orders = _chain(gql, tenant, make_customer, world, batch, ["A", "B", "C"])
+            owner_db.execute(f"UPDATE customer_order SET {column} = gen_random_uuid() WHERE id = %s",
+                             (order_uuid(orders[c.user_id]["id"]),))
+            close(gql, tenant, batch)
+            earned[allowed] = (commissions(owner_db, orders[c.user_id]["id"]),
+                               commissions(owner_db, orders[b.user_id]["id"]))
+        assert earned[False][0] == {} and set(earned[False][1]) == {1}  # the plain order still earns
+        assert set(earned[True][0]) == {1}
+    finally:
+        owner_db.execute(f"ALTER TABLE customer_order DROP COLUMN IF EXISTS {column}")
