@@ -210,3 +210,43 @@ def test_a_code_on_an_order_past_the_cutoff_is_refused_whole(gql, tenant, make_c
     assert owner_db.execute("SELECT count(*) FROM share_visit WHERE visitor_id = %s",
                             (user_uuid(b.user_id),)).fetchone()[0] == 0
     assert global_id.decode_as(batch["id"], "Batch") is not None
+
+
+def test_concurrent_rebinding_never_closes_a_cycle(gql, tenant, make_customer, owner_db):  # type: ignore[no-untyped-def]
+    """Twelve new customers each open every other's link at once (LATEST: each visit may rebind):
+    whatever the interleaving, every customer has at most one referrer, none their own, and the
+    bindings in force form no cycle; each history has no overlapping periods."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    world, batch = _setup(gql, owner_db, tenant)
+    gql.data(TENANT_UPDATE, {"input": {"referralBinding": "LATEST"}}, token=tenant.admin_token)
+    people = [make_customer(tenant) for _ in range(12)]
+    codes = [share(gql, p.token, "BATCH", batch["id"])["share"]["code"] for p in people]
+    calls = [(p, code) for p in people for code in codes]
+    import random
+
+    random.Random(7).shuffle(calls)
+
+    def visit(call):  # type: ignore[no-untyped-def]
+        person, code = call
+        return gql.data(SHARE_VISIT, {"c": code}, token=person.token)["shareVisit"]["errors"]
+
+    with ThreadPoolExecutor(16) as pool:
+        assert all(errors == [] for errors in pool.map(visit, calls))
+    current = dict(owner_db.execute("SELECT customer_id, referrer_id FROM referral_binding WHERE tenant_id = %s "
+                                    "AND superseded_at IS NULL", (tenant.uuid,)).fetchall())
+    assert current, "some customers were bound"
+    for start in current:
+        seen, at = {start}, current.get(start)
+        while at is not None:
+            assert at not in seen, "a cycle of bindings"
+            seen.add(at)
+            at = current.get(at)
+    overlapping = owner_db.execute("""
+        SELECT count(*) FROM referral_binding a JOIN referral_binding b ON a.tenant_id = b.tenant_id
+          AND a.customer_id = b.customer_id AND a.id <> b.id
+        WHERE a.tenant_id = %s AND a.bound_at < coalesce(b.superseded_at, 'infinity')
+          AND b.bound_at < coalesce(a.superseded_at, 'infinity')""", (tenant.uuid,)).fetchone()[0]
+    assert overlapping == 0
+    assert owner_db.execute("SELECT count(*) FROM share_visit WHERE tenant_id = %s",
+                            (tenant.uuid,)).fetchone()[0] == len(calls)
