@@ -37,6 +37,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet 'uv==$(UV_VERSION)'
 
 run: $(STAMP)
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || echo "share posters: Chinese text needs fonts-wqy-microhei (apt-get install fonts-wqy-microhei); drawn without it meanwhile"
 	$(BIN)/groupbuy run
 
 # pytest's exit code 5 (no test collected) is a failure too.

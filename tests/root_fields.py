@@ -40,6 +40,7 @@ ID_OF.update(dict.fromkeys(("afterSalesApprove", "afterSalesReject", "afterSales
 # Arguments that name no type in their name: the audit log's actor (a User or an ApiKey) and
 # object (any node; a Batch stands for them).
 BY_ARGUMENT = {"actorId": "User", "objectId": "Batch"}
+BY_ARGUMENT["targetId"] = "Batch"  # shareLinkCreate: its target is the first ShareTarget, BATCH
 
 
 @dataclass(frozen=True)

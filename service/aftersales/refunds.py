@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts.models import PaymentMode
 from service.aftersales.models import RefundReason
 from service.errors import Collector, ErrorCode, fail
+from service.growth import distribution
 from service.notify.outbox import emit_many
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.tenants.principal import Principal, PrincipalKind, TenantInfo
@@ -76,6 +77,7 @@ async def _emit(session: AsyncSession, *, tenant: TenantInfo, rows: Sequence[obj
             result.cancelled_order_ids.append(id_)
     await emit_many(session, tenant_id=tenant.id, event="ORDER_CANCELLED", subject_type="order",
                     subject_ids=result.cancelled_order_ids, payload={"reason": note})
+    await distribution.reverse_refunded(session, tenant_id=tenant.id, order_ids=result.order_ids)
 
 
 async def refund_order_lines(

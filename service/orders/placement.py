@@ -183,6 +183,11 @@ def _refusal(error: BaseException | None) -> Exception | None:
     return _refusal_of(state, detail)
 
 
+def refusal_of_error(error: BaseException | None) -> Exception | None:
+    """`_refusal` for callers placing inside their own transaction (a share code's order)."""
+    return _refusal(error)
+
+
 def _refusal_of(state: str | None, detail: str | None) -> Exception | None:
     if state == REFUSED_SQLSTATE:
         found = json.loads(detail or "[]")

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.locks import close_gate
 from service.config import get_settings
+from service.growth import distribution
 from service.observability.metrics import observe_close
 from service.orders.models import UNPAID_PREDICATE
 from service.orders.numbers import purchase_order_numbers
@@ -250,6 +251,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     empty = cast(CursorResult[Any], await session.execute(_CANCEL_EMPTY_ORDERS, params)).rowcount
     await session.execute(_CONFIRMED_LINES, params)
     await session.execute(_CONFIRMED_POINTS, params)
+    await distribution.write_pending(session, tenant_id=tenant_id, batch_id=batch_id)
     commissions = (await session.execute(text("SELECT coalesce(sum(orders), 0) FROM close_points"))).scalar_one()
     suppliers = [r.supplier_id for r in (await session.execute(_SUPPLIERS)).all()]
     numbers = await purchase_order_numbers(session, tenant_id, len(suppliers))

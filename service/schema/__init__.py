@@ -29,6 +29,7 @@ from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.counter import CounterMutation, CounterQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
+from service.schema.growth import GrowthMutation, GrowthQuery
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NODE_TYPES, NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
@@ -47,6 +48,8 @@ QUERIES += (CounterQuery,)
 MUTATIONS += (CounterMutation,)
 QUERIES += (AftersalesQuery, AfterSalesRequestQuery)
 MUTATIONS += (AftersalesMutation, AfterSalesRequestMutation)
+QUERIES += (GrowthQuery,)
+MUTATIONS += (GrowthMutation,)
 
 
 class Schema(strawberry.Schema):

@@ -33,6 +33,7 @@ from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import Context
 from service.schema.execution import preset
+from service.schema.growth import offer_rates, offer_rates_for_batch
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
@@ -350,6 +351,10 @@ class OfferInput:
         default=None, description="How many one customer may buy; null: no limit.")
     min_group_quantity: int | None = strawberry.field(default=1, description="The least quantity sold for the offer to "
                                                                              "go ahead (default 1).")
+    distribution_level1_rate: Decimal | None = strawberry.field(
+        default=None, description="Level-1 distribution rate for this offer (a fraction); null: the tenant's.")
+    distribution_level2_rate: Decimal | None = strawberry.field(
+        default=None, description="Level-2 distribution rate for this offer; with level 1 at most 0.3.")
 
     def spec(self) -> OfferSpec:
         return OfferSpec(
@@ -394,6 +399,10 @@ class OfferUpdateInput:
                                                                                 "buy.")
     min_group_quantity: int | None = strawberry.field(default=None, description="The least quantity sold for the "
                                                                                 "offer to go ahead.")
+    distribution_level1_rate: Decimal | None = strawberry.field(
+        default=None, description="Level-1 distribution rate for this offer (a fraction); null keeps it.")
+    distribution_level2_rate: Decimal | None = strawberry.field(
+        default=None, description="Level-2 distribution rate for this offer; with level 1 at most 0.3.")
 
 
 @strawberry.type(description="The result of a batch mutation.")
@@ -434,6 +443,7 @@ class BatchesMutation:
                 offers=[o.spec() for o in input.offers or []],
                 created_by=context.principal.user_id,
             )
+            await offer_rates_for_batch(session, context.tenant, batch.id, input.offers or [])  # social growth
             return {"batch": Batch.of(batch)}
 
         return await run_mutation(context, BatchPayload, action)
@@ -452,6 +462,7 @@ class BatchesMutation:
             offer = await operations.add_offer(
                 session, tenant=context.tenant, batch_id=decode(batch_id, "Batch"), spec=input.spec()
             )
+            await offer_rates(session, context.tenant, offer.id, input, ["input"])  # social growth
             return {"offer": Offer.of(offer)}
 
         return await run_mutation(context, OfferPayload, action)
@@ -529,6 +540,7 @@ class BatchesMutation:
                     per_customer_limit=input.per_customer_limit, min_group_quantity=input.min_group_quantity,
                 ),
             )
+            await offer_rates(session, context.tenant, offer.id, input, ["input"])  # social growth
             return {"offer": Offer.of(offer)}
 
         return await run_mutation(context, OfferPayload, action)

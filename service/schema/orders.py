@@ -9,12 +9,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
+from sqlalchemy.exc import DBAPIError
 from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.i18n import msg
+from service.growth import placing
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
@@ -339,6 +341,9 @@ class OrderPlaceInput:
     idempotency_key: str = strawberry.field(
         description="The same key from the same customer returns the same order, never a second one."
     )
+    share_code: str | None = strawberry.field(
+        default=None, description="The share code the customer came with (shareCode): the order takes its "
+        "referrer chain then. Unknown codes are refused with NOT_FOUND.")
 
 
 @strawberry.type(description="The result of an order mutation.")
@@ -385,12 +390,37 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
         await _customer(context)  # who may order is answered before what is wrong with the order
         raise
     tenant = context.tenant
+    # -- social growth: with a share code, the transactional path (service/growth/placing.py) --
+    if input.share_code is not None:
+        return await _place_shared(context, customer_id, batch_id, pickup_point_id, lines, input)
+    # -- end social growth --
     if context.in_transaction:
         await context.commit_first()
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
         customer_id, pickup_point_id, lines, input.idempotency_key, context.principal.token_version))
+
+
+async def _place_shared(context: Context, customer_id: UUID, batch_id: UUID | None, pickup_point_id: UUID | None,
+                        lines: list[placement.LineSpec], input: OrderPlaceInput) -> placement.Placed:
+    """orderPlace with a share code: the order and its referrer chain in one transaction, committed
+    here so the cutoff is checked now; any refusal leaves nothing written."""
+    await _customer(context)  # this path's place_order() does not check the role
+    session = await context.session()
+    async with session.begin_nested():
+        placed = await placing.place_shared(
+            session, tenant=context.tenant, customer_id=customer_id, batch_id=batch_id,
+            pickup_point_id=pickup_point_id, lines=lines, idempotency_key=input.idempotency_key,
+            share_code=input.share_code or "")
+    try:
+        await context.finish(commit=True)
+    except DBAPIError as e:
+        refusal = placement.refusal_of_error(e.orig)
+        if refusal is None:
+            raise
+        raise refusal from None
+    return placed
 
 
 @strawberry.type

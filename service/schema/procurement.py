@@ -348,6 +348,15 @@ class Commission(Node):
     def reversed_amount(self) -> Money:
         return Money.of(self.row.reversed_minor, self.row.currency)
 
+    @strawberry.field(description="0: the point's leader's commission (distributors' are level 1 and 2, see "
+                                  "myDistributionCommissions).")
+    def level(self) -> int:
+        return 0
+
+    @strawberry.field(description="Who earns it: the leader's display name.")
+    async def beneficiary_name(self, info: Info) -> str:
+        return (await get_loader(info.context, LeaderByIdLoader).load(self.row.leader_id)).display_name
+
     @strawberry.field(description="The leader who earns it.")
     async def leader(self, info: Info) -> Leader:
         return Leader.of(await get_loader(info.context, LeaderByIdLoader).load(self.row.leader_id))

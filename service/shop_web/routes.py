@@ -9,15 +9,25 @@ import re
 import secrets
 import urllib.error
 import urllib.request
+from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from service import global_id
 from service.config import get_settings
+from service.db import tenant_transaction
+from service.errors import UserErrors
+from service.growth import exports as growth_exports
+from service.growth import links, poster
+from service.growth.queries import sharer_report
+from service.reports.queries import check_period
 from service.shop_web import dev_key_path
+from service.tenants.resolution import tenant_by_id, tenant_by_slug
 
 STATIC = Path(__file__).resolve().parent / "static"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -92,10 +102,60 @@ async def _post(endpoint: str, query: str, variables: dict[str, Any], authorizat
     return await asyncio.to_thread(send)
 
 
+async def share_poster(request: Request) -> Response:
+    """GET /shop/<slug>/share/<code>/poster.png: the share poster. The code is the capability (as
+    the shareCode query, which anyone may ask): another tenant's code, or none, is a 404."""
+    not_found = Response("not found", status_code=404, media_type="text/plain")
+    slug, code = request.path_params["slug"], request.path_params["code"]
+    tenant = await tenant_by_slug(slug) if SLUG.match(slug) else None
+    if tenant is None:
+        return not_found
+    async with tenant_transaction(tenant.id) as session:
+        share = await links.by_code(session, tenant_id=tenant.id, code=code)
+        if share is None or share.target is links.ShareTarget.GROUP_BUY:
+            return not_found
+        url = links.url_of(tenant, share, str(request.base_url))
+        data = await poster.poster_data(session, tenant=tenant, share=share, url=url)
+    png = await asyncio.to_thread(poster.render, data)
+    headers = {"cache-control": "private, max-age=300"}
+    if not poster.font_available():
+        headers["x-poster-font"] = "fallback"  # Chinese glyphs missing: fonts-wqy-microhei is not installed
+    return Response(png, media_type="image/png", headers=headers)
+
+
+async def sharer_report_csv(request: Request) -> Response:
+    """GET /exports/sharer-report.csv?from=&to=&tenant=&expires=&signature=: sharerReport's rows,
+    with its signed link (csvUrl)."""
+    params = request.query_params
+    try:
+        day_from, day_to = date.fromisoformat(params["from"]), date.fromisoformat(params["to"])
+        tenant_id, expires = UUID(params["tenant"]), int(params["expires"])
+        signature = params["signature"]
+    except (KeyError, ValueError):
+        return JSONResponse({"error": "LINK_EXPIRED_OR_INVALID"}, status_code=403)
+    if not growth_exports.signature_valid(tenant_id, day_from, day_to, expires, signature):
+        return JSONResponse({"error": "LINK_EXPIRED_OR_INVALID"}, status_code=403)
+    tenant = await tenant_by_id(tenant_id)
+    if tenant is None:
+        return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+    try:
+        check_period(day_from, day_to)
+    except UserErrors as e:
+        return JSONResponse({"error": "INVALID", "message": str(e)}, status_code=400)
+    async with tenant_transaction(tenant_id) as session:
+        rows = await sharer_report(session, tenant_id=tenant_id, day_from=day_from, day_to=day_to)
+    body = growth_exports.report_csv(rows, tenant.currency, [global_id.encode("User", r.sharer_id) for r in rows])
+    name = f"sharers-{day_from.isoformat()}-{day_to.isoformat()}.csv"
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
 def routes() -> list[Route]:
     dev = [Route("/shop/{slug}/dev-pay", dev_pay, methods=["GET", "POST"])] if get_settings().is_dev else []
     return [
         *dev,
+        Route("/shop/{slug}/share/{code}/poster.png", share_poster),
+        Route(growth_exports.PATH, sharer_report_csv),
         Route("/shop/{slug}", to_folder),
         Route("/shop/{slug}/", page),
         Route("/shop/{slug}/{file}", page),

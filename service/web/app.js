@@ -22,6 +22,7 @@ const join = () => import('./views/join.js');
 const schemaView = () => import('./views/schema.js');
 const consoleView = () => import('./console/index.js');
 const aftersales = () => import('./views/aftersales.js');
+const share = () => import('./views/share.js');
 
 const ME = `query Me { me { userId displayName roles tenant { slug name timezone currency } } }`;
 
@@ -37,6 +38,7 @@ const ROUTES = {
   remind: [remind, 'leader'],
   groups: [groups, 'leader'],
   commissions: [commissions, 'leader'],
+  share: [share, 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
   console: [consoleView, 'admin'],
@@ -49,6 +51,7 @@ const MENU = [
   ['pickup', 'nav.pickup', 'leader'],
   ['groups', 'nav.groups', 'leader'],
   ['commissions', 'nav.commissions', 'leader'],
+  ['share', 'nav.share', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
   ['aftersales', 'nav.aftersales', 'leader'],
 ];

@@ -60,11 +60,20 @@ const JOIN = `mutation ShopJoin($inviteCode: String!) {
   }
 }`;
 
+const INVITE = `query ShopInvite($inviteCode: String!) {
+  invitePage(inviteCode: $inviteCode) { groupName leaderName pointName pointAddress openingHours frontEndUrl }
+}`;
+
+const SHARE_VISIT = `mutation ShopShareVisit($code: String!) {
+  shareVisit(code: $code) { share { code sharerName } errors { code field message } }
+}`;
+
 // -- state kept on the phone ------------------------------------------------------------------
 
 const POINT_KEY = `shop.${slug}.point`;
 const CART_KEY = `shop.${slug}.cart`;
 const NEXT_KEY = `shop.${slug}.next`;
+const SHARE_KEY = `shop.${slug}.share`;
 const store = {
   get point() { return JSON.parse(localStorage.getItem(POINT_KEY) || 'null'); },
   set point(p) { localStorage.setItem(POINT_KEY, JSON.stringify(p)); },
@@ -149,7 +158,10 @@ async function shopScreen() {
     try {
       // The same key for the same cart: a retry after a lost answer gets the same order back.
       const key = idempotencyKey(JSON.stringify([batch.id, point.id, lines]));
-      const { orderPlace } = await gql(PLACE, { input: { batchId: batch.id, pickupPointId: point.id, lines, idempotencyKey: key } });
+      const input = { batchId: batch.id, pickupPointId: point.id, lines, idempotencyKey: key };
+      const shareCode = localStorage.getItem(SHARE_KEY);
+      if (shareCode) input.shareCode = shareCode; // the link this customer came with
+      const { orderPlace } = await gql(PLACE, { input });
       if (orderPlace.errors.length) return fill(status, note('error', userErrors(orderPlace.errors)));
       forgetAttempt();
       store.cart = { batchId: null, lines: {} };
@@ -294,7 +306,7 @@ async function ordersScreen() {
         h('span', { class: 'amount' }, money(o.total)))))) : note('info', t('orders.none')));
 }
 
-function joinScreen(code) {
+async function joinScreen(code) {
   const status = h('div', { 'aria-live': 'polite' });
   const join = async (event) => {
     if (!auth.token) return needSignIn(`join/${encodeURIComponent(code)}`, t('join.signIn'));
@@ -316,8 +328,15 @@ function joinScreen(code) {
       event.target.disabled = false;
     }
   };
+  const { invitePage: page } = await gql(INVITE, { inviteCode: code });
   fill(main,
     h('h1', {}, t('join.title')),
+    page ? h('section', { class: 'card', id: 'invite' },
+      h('h2', {}, page.groupName),
+      h('p', {}, t('join.leader', { name: page.leaderName })),
+      page.pointName ? h('p', {}, t('join.point', { name: page.pointName }), h('br'),
+        h('span', { class: 'muted' }, page.pointAddress, page.openingHours ? ` · ${page.openingHours}` : '')) : null,
+      h('p', {}, h('a', { href: page.frontEndUrl, id: 'front-end', class: 'button' }, t('join.frontEnd')))) : null,
     h('p', {}, t('join.body')),
     h('p', { class: 'code' }, code),
     h('button', { type: 'button', class: 'primary', id: 'join', onclick: join }, t('join.submit')),
@@ -387,5 +406,18 @@ async function route() {
   }
 }
 
+/** A share link (?share=<code>): kept for the order, and its visit recorded (once per page load). */
+async function rememberShare() {
+  const code = new URLSearchParams(location.search).get('share');
+  if (!code) return;
+  localStorage.setItem(SHARE_KEY, code);
+  try {
+    const { shareVisit } = await gql(SHARE_VISIT, { code });
+    if (shareVisit.errors.length) localStorage.removeItem(SHARE_KEY); // another tenant's or unknown
+  } catch (err) {
+    // The visit is a bonus: the shop works without it.
+  }
+}
+
 window.addEventListener('hashchange', route);
-route();
+rememberShare().finally(route);

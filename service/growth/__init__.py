@@ -1,0 +1,1 @@
+"""Social growth: share links and posters, referral attribution, two-level distribution."""
