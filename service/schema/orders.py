@@ -15,8 +15,8 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.accounts.models import Role
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
-from service.i18n import msg
 from service.growth import placing
+from service.i18n import msg
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
 from service.orders.queries import OrderScope
