@@ -54,6 +54,19 @@ TEXTS: dict[str, tuple[str, str]] = {
         "退款已受理 / Refund created",
         "您的订单{number}有一笔退款{amount}已受理。\nA refund{amount} for your order{number} is on its way.",
     ),
+    E.GROUP_OPENED: (
+        "拼团已开团 / Group opened",
+        "您的拼团已开团，分享给好友一起成团吧。\nYour group is open: share it to fill it.",
+    ),
+    E.GROUP_SUCCEEDED: (
+        "拼团成功 / Group succeeded",
+        "拼团成功，订单将随团期一起配送。\nThe group succeeded: the orders go ahead with the batch.",
+    ),
+    E.GROUP_FAILED: (
+        "拼团失败 / Group failed",
+        "拼团未能在时限内成团，订单已取消，已付款项将退回。\n"
+        "The group did not fill in time: its orders are cancelled and what was paid is refunded.",
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
+from service.schema.groupbuys import GroupBuysMutation, GroupBuysQuery
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
@@ -33,6 +34,8 @@ QUERIES += (NotifyQuery, ProcurementQuery)
 QUERIES += (AuditQuery,)
 QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
+QUERIES += (GroupBuysQuery,)
+MUTATIONS += (GroupBuysMutation,)
 
 
 class Schema(strawberry.Schema):

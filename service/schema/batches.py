@@ -16,6 +16,7 @@ from service import global_id
 from service.batches import models, operations, queries
 from service.batches.validation import OfferSpec
 from service.catalog import models as catalog_models
+from service.groupbuys.models import GroupBuyExpiry as GroupBuyExpiryEnum
 from service.schema.access import (
     KeyedLoader,
     admins,
@@ -216,6 +217,14 @@ class Batch(Node):
         return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
 
 
+GroupBuyExpiry = strawberry.enum(GroupBuyExpiryEnum, name="GroupBuyExpiry",
+                                 description="What a 拼团 group short of its size becomes when its window ends.")
+describe_values(GroupBuyExpiry, {
+    "REFUND": "It fails: every member's order is cancelled and what was paid refunded (the default).",
+    "SUCCEED_ANYWAY": "It succeeds with the members it has (虚拟成团), marked succeededVirtually in reports.",
+})
+
+
 @strawberry.type(name="Offer", description="A product on sale in a batch, at a price, with optional limits.")
 class Offer(Node):
     id: strawberry.ID = strawberry.field(description="The offer's global ID.")
@@ -229,6 +238,13 @@ class Offer(Node):
     status: OfferStatus = strawberry.field(description="ACTIVE while the batch takes orders; "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
                                                        "CONFIRMED or BELOW_MINIMUM after the "
                                                        "close.")
+    group_size: int | None = strawberry.field(default=None, description="拼团: orders with groupBuyId or "
+                                              "startGroupBuy form groups of this many paid members (2 to 50); "
+                                              "null: the offer forms no groups.")
+    group_window_minutes: int | None = strawberry.field(default=None, description="拼团: how long a group stays "
+                                                        "open after its first payment (never past the cutoff).")
+    group_expiry: GroupBuyExpiry | None = strawberry.field(default=None, description="拼团: what a group short "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+                                                           "of its size becomes at the end of its window.")
     row: strawberry.Private[models.Offer]
     # Set on the storefront's cached objects: what `product` and `price` would resolve to.
     preset_product: strawberry.Private[Product | None] = None
@@ -253,6 +269,9 @@ class Offer(Node):
             per_customer_limit=row.per_customer_limit,
             min_group_quantity=row.min_group_quantity,
             status=models.OfferStatus(row.status),
+            group_size=row.group_size,
+            group_window_minutes=row.group_window_minutes,
+            group_expiry=GroupBuyExpiryEnum(row.group_expiry) if row.group_expiry else None,
             row=row,
             preset_product=product,
             preset_price=price,
@@ -349,6 +368,13 @@ class OfferInput:
         default=None, description="How many one customer may buy; null: no limit.")
     min_group_quantity: int | None = strawberry.field(default=1, description="The least quantity sold for the offer to "
                                                                              "go ahead (default 1).")
+    group_size: int | None = strawberry.field(default=None, description="拼团: the group size, 2 to 50; null: no "
+                                                                        "groups.")
+    group_window_minutes: int | None = strawberry.field(default=None, description="拼团: how long a group stays "
+                                                        "open after its first payment, 1 to 10080 (default 1440).")
+    group_expiry: GroupBuyExpiry | None = strawberry.field(default=None, description="拼团: what a group short "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+                                                           "of its size becomes at the end of its window "
+                                                           "(default REFUND).")
 
     def spec(self) -> OfferSpec:
         return OfferSpec(
@@ -357,6 +383,9 @@ class OfferInput:
             stock_limit=self.stock_limit,
             per_customer_limit=self.per_customer_limit,
             min_group_quantity=self.min_group_quantity,
+            group_size=self.group_size,
+            group_window_minutes=self.group_window_minutes,
+            group_expiry=self.group_expiry.value if self.group_expiry else None,
         )
 
 
@@ -393,6 +422,11 @@ class OfferUpdateInput:
                                                                                 "buy.")
     min_group_quantity: int | None = strawberry.field(default=None, description="The least quantity sold for the "
                                                                                 "offer to go ahead.")
+    group_size: int | None = strawberry.field(default=None, description="拼团: the group size, 2 to 50.")
+    group_window_minutes: int | None = strawberry.field(default=None, description="拼团: how long a group stays "
+                                                                                  "open after its first payment.")
+    group_expiry: GroupBuyExpiry | None = strawberry.field(default=None, description="拼团: what a group short "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+                                                           "of its size becomes at the end of its window.")
 
 
 @strawberry.type(description="The result of a batch mutation.")
@@ -526,6 +560,8 @@ class BatchesMutation:
                 changes=operations.OfferChanges(
                     price=input.price, stock_limit=input.stock_limit,
                     per_customer_limit=input.per_customer_limit, min_group_quantity=input.min_group_quantity,
+                    group_size=input.group_size, group_window_minutes=input.group_window_minutes,
+                    group_expiry=input.group_expiry.value if input.group_expiry else None,
                 ),
             )
             return {"offer": Offer.of(offer)}

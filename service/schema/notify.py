@@ -41,6 +41,11 @@ describe_values(WebhookEvent, {
     "PURCHASE_ORDER_CREATED": "The close made a purchase order.",
     "PICK_LIST_READY": "The close made a pick list.",
     "REFUND_CREATED": "A refund was recorded.",
+    "GROUP_OPENED": "A 拼团 group opened: its first order was paid.",
+    "GROUP_SUCCEEDED": "A 拼团 group succeeded: its size-th member paid, or its window ended and the offer "
+                       "says SUCCEED_ANYWAY.",
+    "GROUP_FAILED": "A 拼团 group failed: its window ended short of its size; every member's order is "
+                    "cancelled and refunded.",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
                                  description="Where a delivery is.")
