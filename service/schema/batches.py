@@ -97,7 +97,7 @@ def _remember(cache: dict, key: Any, value: Any) -> None:
 
 def _storefront_product(tenant_id: UUID, product_id: str, values: tuple) -> Product:
     """`values`: supplier id, name, unit, description, image URL, cost, active, supplier name and
-    contact e-mail (the end of queries.STOREFRONT_COLUMNS)."""
+    contact e-mail (queries.STOREFRONT_COLUMNS 9 to 17)."""
     hit = _products.get((tenant_id, product_id))
     if hit is not None and hit[0] == values:
         return hit[1]
@@ -121,8 +121,8 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
     tenant_id, currency = tenant.id, tenant.currency
     offers = []
     for row in rows:
-        product = _storefront_product(tenant_id, row[1], tuple(row[9:]))
-        values = (batch_id, *row[:9], currency)
+        product = _storefront_product(tenant_id, row[1], tuple(row[9:18]))
+        values = (batch_id, *row[:9], currency, *row[18:21])
         hit = _offers.get((tenant_id, row[0]))
         if hit is not None and hit[0] == values and hit[1].preset_product is product:
             offers.append(hit[1])
@@ -133,6 +133,7 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
                 tenant_id=tenant_id, id=UUID(offer_id), batch_id=batch_id, product_id=UUID(product_id),
                 position=position, price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
                 min_group_quantity=min_group, status=status, created_at=None,  # type: ignore[arg-type]  # never read
+                group_size=row[18], group_window_minutes=row[19], group_expiry=row[20],
             ),
             sold=sold,
             product=product,
