@@ -23,7 +23,6 @@ from tests.ordering_fixtures import (
     bulk_customers,
     make_world,
     offer_input,
-    open_batch_with_offers,
     place_input,
     run_domain,
 )

@@ -47,6 +47,7 @@ TABLES = {
     "Notification": "notification",
     "ApiKey": "api_key",
     "User": "app_user",
+    "GroupBuy": "group_buy",
 }
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
@@ -70,6 +71,7 @@ SUITABLE = {
     ("orderPlace", "Batch"): "status = 'OPEN'",
     ("orderPlace", "Offer"): "batch_id IN (SELECT id FROM batch WHERE status = 'OPEN')",
     ("orderRefund", "Order"): "batch_id IN (SELECT id FROM batch WHERE status IN ('CLOSED', 'COMPLETED'))",
+    ("orderPlace", "GroupBuy"): "status = 'OPEN'",
 }
 BATCH_CREATE = """mutation($i: BatchCreateInput!) { batchCreate(input: $i) { errors { code } } }"""
 

@@ -46,6 +46,14 @@ BEGIN
     JOIN batch b ON b.tenant_id = f.tenant_id AND b.id = f.batch_id
     WHERE l.tenant_id = p_tenant AND l.order_id = p_order
     LIMIT 1;
+  IF p_group IS NOT NULL THEN
+    SELECT g.id, g.offer_id, g.size, g.status, g.opened_at, g.expires_at INTO v_group
+      FROM group_buy g WHERE g.tenant_id = p_tenant AND g.id = p_group FOR UPDATE;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
+        'code', 'NOT_FOUND', 'message', 'No such group for this offer.', 'field', v_field))::text;
+    END IF;
+  END IF;
   IF v_lines <> 1 OR v_offer.group_size IS NULL THEN
     RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
       'code', 'INVALID', 'message', 'A 拼团 order has exactly one line, of an offer that forms groups.',
@@ -69,9 +77,7 @@ BEGIN
               least(clock_timestamp() + make_interval(mins => v_offer.group_window_minutes), v_offer.closes_at))
       RETURNING id INTO v_id;
   ELSE
-    SELECT g.id, g.offer_id, g.size, g.status, g.opened_at, g.expires_at INTO v_group
-      FROM group_buy g WHERE g.tenant_id = p_tenant AND g.id = p_group FOR UPDATE;
-    IF NOT FOUND OR v_group.offer_id <> v_offer.id THEN
+    IF v_group.offer_id <> v_offer.id THEN
       RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
         'code', 'NOT_FOUND', 'message', 'No such group for this offer.', 'field', v_field))::text;
     END IF;

@@ -47,7 +47,8 @@ async def place_group_order(
         async with tenant_transaction(tenant.id) as session:
             if group_buy_id is not None and batch_id is not None:
                 await pass_gate(session, batch_id)
-                await session.execute(_LOCK, {"t": tenant.id, "g": group_buy_id})
+                if (await session.execute(_LOCK, {"t": tenant.id, "g": group_buy_id})).first() is None:
+                    raise fail(ErrorCode.NOT_FOUND, "No such group for this offer.", ["groupBuyId"])
             placed = await placement.place_order(
                 session, tenant=tenant, customer_id=customer_id, batch_id=batch_id,
                 pickup_point_id=pickup_point_id, lines=lines, idempotency_key=idempotency_key)
