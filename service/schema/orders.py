@@ -354,6 +354,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     # -- 拼团: an order that joins or starts a group takes the transactional path --
     if input.group_buy_id is not None or input.start_group_buy:
         await _customer(context)  # place_order() checks the role only when it runs alone
+        await context.commit_first()  # the role's read must not hold a connection through the order
         return await group_buy_placement.place_group_order(
             tenant=tenant, customer_id=customer_id, batch_id=batch_id, pickup_point_id=pickup_point_id,
             lines=lines, idempotency_key=input.idempotency_key,
