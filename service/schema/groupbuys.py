@@ -92,7 +92,7 @@ async def _visible_group(context: Context, group_id: UUID | None) -> GroupView |
     view = await get_loader(context, GroupBuyByIdLoader).load(group_id)
     if view is None or await visible_batch(context, view.batch_id) is None:
         return None
-    return view  # type: ignore[no-any-return]  # the loader's values are GroupViews
+    return view
 
 
 @node_loader("GroupBuy")
