@@ -54,6 +54,7 @@ soak: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.shortage
+	$(BIN)/python -m bench.pintuan
 
 schema: $(STAMP)
 	$(BIN)/groupbuy schema > schema.graphql

@@ -20,6 +20,7 @@ from service.aftersales.demo import seed_shortages
 from service.batches.demo import seed_batches
 from service.catalog.demo import seed_catalog
 from service.db import tenant_transaction
+from service.groupbuys.demo import seed_group_buys
 from service.growth.demo import seed_growth
 from service.leaders.demo import seed_community
 from service.notify.demo import seed_notifications
@@ -43,6 +44,7 @@ DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_close
 DEMO_SEEDS.append(seed_password_reset)
 DEMO_SEEDS.append(seed_shortages)
 DEMO_SEEDS.append(seed_growth)
+DEMO_SEEDS.append(seed_group_buys)
 
 
 async def database_is_empty() -> bool:

@@ -19,6 +19,7 @@ class ErrorCode(str, Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
     NOT_ARRIVED = "NOT_ARRIVED"  # pickupConfirm before deliveryReceive: the goods are not there
+    GROUP_FULL = "GROUP_FULL"  # 拼团: the group has its size in paid and held places
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from service.accounts import models as _accounts  # noqa: F401
 from service.aftersales import models as _aftersales  # noqa: F401
 from service.batches import models as _batches  # noqa: F401
 from service.catalog import models as _catalog  # noqa: F401
+from service.groupbuys import models as _groupbuys  # noqa: F401
 from service.growth import models as _growth  # noqa: F401
 from service.leaders import models as _leaders  # noqa: F401
 from service.notify import models as _notify  # noqa: F401

@@ -132,6 +132,12 @@ def _stored(event: str) -> tuple[str, dict[str, Any]]:
         "PICKUP_REMINDER": ("order", {"orderId": ids["order"], "customerId": ids["customer"],
                                       "pickupPointId": ids["point"], "count": 2}),
         **_stored_aftersales(ids),
+        **{e: ("group_buy", {"groupBuyId": ids["order"], "offerId": ids["po"], "batchId": ids["batch"],
+                             "status": s, "size": 3, "paidMembers": 2, "succeededVirtually": False,
+                             "expiresAt": "2026-12-08T12:00:00.123456+00:00", "shareCode": "q3ZxJ1fW0kO2h8bLtV5sNA",
+                             "price": {"amount": "9.90", "currency": "CNY"}, "customerIds": [ids["customer"]],
+                             "leaderIds": [ids["leader"]], "userIds": [ids["customer"]]})
+           for e, s in (("GROUP_OPENED", "OPEN"), ("GROUP_SUCCEEDED", "SUCCEEDED"), ("GROUP_FAILED", "FAILED"))},
     }[event]
 
 
@@ -349,8 +355,18 @@ def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignor
 
     tenant = make_tenant()
     world = make_world(owner_db, tenant)
-    batch = open_batch_with_offers(gql, world, [offer_input(world, 0), offer_input(world, 1, minGroupQuantity=100)])
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0), offer_input(world, 1, minGroupQuantity=100),
+                                                offer_input(world, 2, groupSize=2)])
     payer, idler = make_customer(tenant), make_customer(tenant)
+    # 拼团: one group fills (GROUP_OPENED, GROUP_SUCCEEDED), another is short at the close (GROUP_FAILED).
+    from tests.group_buy_fixtures import group_order, pay
+
+    group_batch = {**batch, "offers": [batch["offers"][2]]}
+    starters = [make_customer(tenant).token for _ in range(3)]
+    filled = group_order(gql, group_batch, world, starters[0], start=True)["order"]
+    pay(gql, world, filled["id"])
+    pay(gql, world, group_order(gql, group_batch, world, starters[1], group=filled["groupBuy"]["id"])["order"]["id"])
+    pay(gql, world, group_order(gql, group_batch, world, starters[2], start=True)["order"]["id"])
     paid = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1), (1, 1)]), token=payer.token)["orderPlace"]
     unpaid = gql.data(ORDER_PLACE, place_input(batch, world, [(0, 1)]), token=idler.token)["orderPlace"]
     assert paid["errors"] == [] and unpaid["errors"] == []

@@ -49,6 +49,7 @@ TABLES = {
     "User": "app_user",
     "WebhookDelivery": "delivery",
     "AfterSalesRequest": "after_sales_request",
+    "GroupBuy": "group_buy",
 }
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
@@ -76,6 +77,7 @@ SUITABLE = {
     ("orderLinesRefund", "Order"): "batch_id IN (SELECT id FROM batch WHERE status IN ('CLOSED', 'COMPLETED'))",
     ("deliveryConfirm", "Batch"): "id IN (SELECT batch_id FROM pick_list)",
     ("deliveryConfirm", "PickupPoint"): "id IN (SELECT pickup_point_id FROM pick_list)",
+    ("orderPlace", "GroupBuy"): "status = 'OPEN'",
 }
 # A webhook delivery that gave up (webhookDeliveryRetry's subject).
 FAILED_DELIVERY = """

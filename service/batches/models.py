@@ -118,6 +118,10 @@ class Offer(SQLModel, table=True):
         default=OfferStatus.ACTIVE, sa_column=Column(String(20), nullable=False, server_default="ACTIVE")
     )
     created_at: datetime = created_at()
+    # 拼团 (migration 0023, service/groupbuys): orders form groups of group_size; None: none.
+    group_size: int | None = None
+    group_window_minutes: int | None = None
+    group_expiry: str | None = Field(default=None, max_length=20)
     if TYPE_CHECKING:  # mapped below, not a field
         sold: ClassVar[Mapped[int]]
 

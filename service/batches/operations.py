@@ -70,6 +70,9 @@ def _offer_row(tenant_id: UUID, batch_id: UUID, offer: CleanOffer, position: int
         stock_limit=offer.stock_limit,
         per_customer_limit=offer.per_customer_limit,
         min_group_quantity=offer.min_group_quantity,
+        group_size=offer.group_size,
+        group_window_minutes=offer.group_window_minutes,
+        group_expiry=offer.group_expiry,
     )
 
 
@@ -328,6 +331,9 @@ class OfferChanges:
     stock_limit: int | None = None
     per_customer_limit: int | None = None
     min_group_quantity: int | None = None
+    group_size: int | None = None
+    group_window_minutes: int | None = None
+    group_expiry: str | None = None
 
 
 async def update_offer(
@@ -362,6 +368,11 @@ async def update_offer(
         min_group_quantity=(
             changes.min_group_quantity if changes.min_group_quantity is not None else offer.min_group_quantity
         ),
+        group_size=changes.group_size if changes.group_size is not None else offer.group_size,
+        group_window_minutes=(
+            changes.group_window_minutes if changes.group_window_minutes is not None else offer.group_window_minutes
+        ),
+        group_expiry=changes.group_expiry if changes.group_expiry is not None else offer.group_expiry,
     )
     clean = clean_offer(errors, spec, [], tenant.currency)
     sold = (
@@ -377,6 +388,9 @@ async def update_offer(
     offer.stock_limit = clean.stock_limit
     offer.per_customer_limit = clean.per_customer_limit
     offer.min_group_quantity = clean.min_group_quantity
+    offer.group_size = clean.group_size
+    offer.group_window_minutes = clean.group_window_minutes
+    offer.group_expiry = clean.group_expiry
     await session.flush()
     await session.refresh(offer)  # `sold`, from the slots
     return offer

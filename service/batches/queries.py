@@ -89,6 +89,7 @@ STOREFRONT_COLUMNS = (
     Offer.min_group_quantity, Offer.sold, Offer.status,
     Product.supplier_id, Product.name, Product.unit, Product.description, Product.image_url, Product.cost_minor,
     Product.active, Supplier.name, Supplier.contact_email,
+    Offer.group_size, Offer.group_window_minutes, Offer.group_expiry,  # 拼团, last: read by position
 )
 
 

@@ -24,6 +24,10 @@ class OfferSpec:
     stock_limit: int | None = None
     per_customer_limit: int | None = None
     min_group_quantity: int | None = 1
+    # 拼团 (service/groupbuys): a group of group_size paid orders; None: the offer sells alone.
+    group_size: int | None = None
+    group_window_minutes: int | None = None
+    group_expiry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,31 @@ class CleanOffer:
     stock_limit: int | None
     per_customer_limit: int | None
     min_group_quantity: int
+    group_size: int | None = None
+    group_window_minutes: int | None = None
+    group_expiry: str | None = None
+
+
+MIN_GROUP_SIZE, MAX_GROUP_SIZE = 2, 50
+MAX_GROUP_WINDOW_MINUTES = 7 * 24 * 60
+DEFAULT_GROUP_WINDOW_MINUTES = 24 * 60
+GROUP_EXPIRIES = ("REFUND", "SUCCEED_ANYWAY")
+
+
+def _group_rule(errors: Collector, spec: OfferSpec, field: Sequence[str]) -> tuple[int | None, int | None, str | None]:
+    if spec.group_size is None:
+        return None, None, None
+    if not MIN_GROUP_SIZE <= spec.group_size <= MAX_GROUP_SIZE:
+        errors.add(ErrorCode.INVALID, f"A group has {MIN_GROUP_SIZE} to {MAX_GROUP_SIZE} members.",
+                   [*field, "groupSize"])
+    window = DEFAULT_GROUP_WINDOW_MINUTES if spec.group_window_minutes is None else spec.group_window_minutes
+    if not 1 <= window <= MAX_GROUP_WINDOW_MINUTES:
+        errors.add(ErrorCode.INVALID, f"The group window is 1 to {MAX_GROUP_WINDOW_MINUTES} minutes.",
+                   [*field, "groupWindowMinutes"])
+    expiry = spec.group_expiry or "REFUND"
+    if expiry not in GROUP_EXPIRIES:
+        errors.add(ErrorCode.INVALID, "Give REFUND or SUCCEED_ANYWAY.", [*field, "groupExpiry"])
+    return spec.group_size, window, expiry
 
 
 def _limit(errors: Collector, value: int | None, field: Sequence[str]) -> None:
@@ -56,6 +85,7 @@ def clean_offer(errors: Collector, spec: OfferSpec, field: Sequence[str], curren
             "The minimum group quantity cannot exceed the stock limit.",
             [*f, "minGroupQuantity"],
         )
+    group_size, group_window, group_expiry = _group_rule(errors, spec, f)
     if len(errors.errors) > before or price_minor is None or spec.product_id is None:
         return None
     return CleanOffer(
@@ -64,6 +94,9 @@ def clean_offer(errors: Collector, spec: OfferSpec, field: Sequence[str], curren
         stock_limit=spec.stock_limit,
         per_customer_limit=spec.per_customer_limit,
         min_group_quantity=minimum,
+        group_size=group_size,
+        group_window_minutes=group_window,
+        group_expiry=group_expiry,
     )
 
 

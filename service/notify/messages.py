@@ -74,6 +74,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     E.AFTER_SALES_CANCELLED: (
         "售后已撤销 / After-sales cancelled",
         "售后申请已撤销。\nThe after-sales request was cancelled.",
+    E.GROUP_OPENED: (
+        "拼团已开团 / Group opened",
+        "您的拼团已开团，分享给好友一起成团吧。\nYour group is open: share it to fill it.",
+    ),
+    E.GROUP_SUCCEEDED: (
+        "拼团成功 / Group succeeded",
+        "拼团成功，订单将随团期一起配送。\nThe group succeeded: the orders go ahead with the batch.",
+    ),
+    E.GROUP_FAILED: (
+        "拼团失败 / Group failed",
+        "拼团未能在时限内成团，订单已取消，已付款项将退回。\n"
+        "The group did not fill in time: its orders are cancelled and what was paid is refunded.",
     ),
 }
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Collector, ErrorCode, fail
+from service.groupbuys import payment as group_buys
 from service.notify.outbox import emit
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.validation import text_value
@@ -21,6 +22,8 @@ async def mark_paid(
     errors.raise_if_any()
     if order_id is None:
         raise fail(ErrorCode.NOT_FOUND, "No such order.", ["id"])
+    # 拼团: the order's group is locked before the order, and the payment counted in it after.
+    in_group = await group_buys.lock_group(session, tenant_id=tenant_id, order_id=order_id)
     # A state guard: this and the expiry of unpaid orders cannot both win.
     paid = (
         await session.execute(
@@ -46,6 +49,8 @@ async def mark_paid(
                 "paymentReference": reference,
             },
         )
+        if in_group:
+            await group_buys.after_paid(session, tenant_id=tenant_id, order_id=paid.id)
         return paid.id
     order = (
         await session.execute(

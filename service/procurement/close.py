@@ -7,7 +7,8 @@ and 4. Concurrent or repeated closes wait on the same row
 and then find nothing to do; a close killed half-way rolls back whole and runs again later. The
 unique keys of purchase orders, pick lists and commissions back this up in the database.
 
-Steps (the issue's numbering): unpaid orders cancelled and their stock released; offers below
+Steps (the issue's numbering): 拼团 groups still open resolved (service/groupbuys/resolution.py);
+unpaid orders cancelled and their stock released; offers below
 their minimum group quantity cancelled and refunded; orders left without a line cancelled; one
 purchase order per supplier with lines per product; one pick list per pickup point (its orders
 numbered); outbox events; CLOSED.
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.locks import close_gate
 from service.config import get_settings
+from service.groupbuys.resolution import resolve_groups
 from service.growth import distribution
 from service.observability.metrics import observe_close
 from service.orders.models import UNPAID_PREDICATE
@@ -245,6 +247,9 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await close_gate(session, batch_id)
     if (await session.execute(_START, params)).first() is None:
         return None
+    # 拼团 groups still open end now by their offer's rule: a failed group's orders are cancelled
+    # (and refunded) before the steps below, so only orders of groups that succeeded go ahead.
+    groups = await resolve_groups(session, tenant_id=tenant_id, batch_id=batch_id, gate=False)
     unpaid = (await session.execute(_CANCEL_UNPAID, params)).one()
     await session.execute(_OFFER_OUTCOME, params)
     below = (await session.execute(_CANCEL_BELOW_MINIMUM, params)).one()
@@ -267,7 +272,8 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await session.execute(_RECORD, {**params, "lines": int(lines), "ms": duration_ms})
     result = CloseResult(
         batch_id=batch_id, order_lines=int(lines), purchase_orders=len(suppliers), pick_lists=pick_lists,
-        commissions=int(commissions), refunds=int(below.refunds), cancelled_orders=int(unpaid.orders) + empty,
+        commissions=int(commissions), refunds=int(below.refunds),
+        cancelled_orders=int(unpaid.orders) + empty + groups.cancelled_orders,
         duration_ms=duration_ms,
     )
     observe_close(result)

@@ -29,6 +29,7 @@ from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.counter import CounterMutation, CounterQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
+from service.schema.groupbuys import GroupBuysMutation, GroupBuysQuery
 from service.schema.growth import GrowthMutation, GrowthQuery
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.node import NODE_TYPES, NodeQuery
@@ -50,6 +51,8 @@ QUERIES += (AftersalesQuery, AfterSalesRequestQuery)
 MUTATIONS += (AftersalesMutation, AfterSalesRequestMutation)
 QUERIES += (GrowthQuery,)
 MUTATIONS += (GrowthMutation,)
+QUERIES += (GroupBuysQuery,)
+MUTATIONS += (GroupBuysMutation,)
 
 
 class Schema(strawberry.Schema):

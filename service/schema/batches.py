@@ -16,6 +16,7 @@ from service import global_id
 from service.batches import models, operations, queries
 from service.batches.validation import OfferSpec
 from service.catalog import models as catalog_models
+from service.groupbuys.models import GroupBuyExpiry as GroupBuyExpiryEnum
 from service.schema.access import (
     KeyedLoader,
     admins,
@@ -97,7 +98,7 @@ def _remember(cache: dict, key: Any, value: Any) -> None:
 
 def _storefront_product(tenant_id: UUID, product_id: str, values: tuple) -> Product:
     """`values`: supplier id, name, unit, description, image URL, cost, active, supplier name and
-    contact e-mail (the end of queries.STOREFRONT_COLUMNS)."""
+    contact e-mail (queries.STOREFRONT_COLUMNS 9 to 17)."""
     hit = _products.get((tenant_id, product_id))
     if hit is not None and hit[0] == values:
         return hit[1]
@@ -121,8 +122,8 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
     tenant_id, currency = tenant.id, tenant.currency
     offers = []
     for row in rows:
-        product = _storefront_product(tenant_id, row[1], tuple(row[9:]))
-        values = (batch_id, *row[:9], currency)
+        product = _storefront_product(tenant_id, row[1], tuple(row[9:18]))
+        values = (batch_id, *row[:9], currency, *row[18:21])
         hit = _offers.get((tenant_id, row[0]))
         if hit is not None and hit[0] == values and hit[1].preset_product is product:
             offers.append(hit[1])
@@ -133,6 +134,7 @@ def storefront_offers(context: Context, batch_id: UUID, rows: Sequence[Sequence[
                 tenant_id=tenant_id, id=UUID(offer_id), batch_id=batch_id, product_id=UUID(product_id),
                 position=position, price_minor=price_minor, stock_limit=stock_limit, per_customer_limit=per_customer,
                 min_group_quantity=min_group, status=status, created_at=None,  # type: ignore[arg-type]  # never read
+                group_size=row[18], group_window_minutes=row[19], group_expiry=row[20],
             ),
             sold=sold,
             product=product,
@@ -217,6 +219,14 @@ class Batch(Node):
         return await get_loader(info.context, OffersByBatchLoader).load(self.row.id)
 
 
+GroupBuyExpiry = strawberry.enum(GroupBuyExpiryEnum, name="GroupBuyExpiry",
+                                 description="What a 拼团 group short of its size becomes when its window ends.")
+describe_values(GroupBuyExpiry, {
+    "REFUND": "It fails: every member's order is cancelled and what was paid refunded (the default).",
+    "SUCCEED_ANYWAY": "It succeeds with the members it has (虚拟成团), marked succeededVirtually in reports.",
+})
+
+
 @strawberry.type(name="Offer", description="A product on sale in a batch, at a price, with optional limits.")
 class Offer(Node):
     id: strawberry.ID = strawberry.field(description="The offer's global ID.")
@@ -230,6 +240,13 @@ class Offer(Node):
     status: OfferStatus = strawberry.field(description="ACTIVE while the batch takes orders; "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
                                                        "CONFIRMED or BELOW_MINIMUM after the "
                                                        "close.")
+    group_size: int | None = strawberry.field(default=None, description="拼团: orders with groupBuyId or "
+                                              "startGroupBuy form groups of this many paid members (2 to 50); "
+                                              "null: the offer forms no groups.")
+    group_window_minutes: int | None = strawberry.field(default=None, description="拼团: how long a group stays "
+                                                        "open after its first payment (never past the cutoff).")
+    group_expiry: GroupBuyExpiry | None = strawberry.field(default=None, description="拼团: what a group short "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+                                                           "of its size becomes at the end of its window.")
     row: strawberry.Private[models.Offer]
     # Set on the storefront's cached objects: what `product` and `price` would resolve to.
     preset_product: strawberry.Private[Product | None] = None
@@ -254,6 +271,9 @@ class Offer(Node):
             per_customer_limit=row.per_customer_limit,
             min_group_quantity=row.min_group_quantity,
             status=models.OfferStatus(row.status),
+            group_size=row.group_size,
+            group_window_minutes=row.group_window_minutes,
+            group_expiry=GroupBuyExpiryEnum(row.group_expiry) if row.group_expiry else None,
             row=row,
             preset_product=product,
             preset_price=price,
@@ -355,6 +375,13 @@ class OfferInput:
         default=None, description="Level-1 distribution rate for this offer (a fraction); null: the tenant's.")
     distribution_level2_rate: Decimal | None = strawberry.field(
         default=None, description="Level-2 distribution rate for this offer; with level 1 at most 0.3.")
+    group_size: int | None = strawberry.field(default=None, description="拼团: the group size, 2 to 50; null: no "
+                                                                        "groups.")
+    group_window_minutes: int | None = strawberry.field(default=None, description="拼团: how long a group stays "
+                                                        "open after its first payment, 1 to 10080 (default 1440).")
+    group_expiry: GroupBuyExpiry | None = strawberry.field(default=None, description="拼团: what a group short "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+                                                           "of its size becomes at the end of its window "
+                                                           "(default REFUND).")
 
     def spec(self) -> OfferSpec:
         return OfferSpec(
@@ -363,6 +390,9 @@ class OfferInput:
             stock_limit=self.stock_limit,
             per_customer_limit=self.per_customer_limit,
             min_group_quantity=self.min_group_quantity,
+            group_size=self.group_size,
+            group_window_minutes=self.group_window_minutes,
+            group_expiry=self.group_expiry.value if self.group_expiry else None,
         )
 
 
@@ -403,6 +433,11 @@ class OfferUpdateInput:
         default=None, description="Level-1 distribution rate for this offer (a fraction); null keeps it.")
     distribution_level2_rate: Decimal | None = strawberry.field(
         default=None, description="Level-2 distribution rate for this offer; with level 1 at most 0.3.")
+    group_size: int | None = strawberry.field(default=None, description="拼团: the group size, 2 to 50.")
+    group_window_minutes: int | None = strawberry.field(default=None, description="拼团: how long a group stays "
+                                                                                  "open after its first payment.")
+    group_expiry: GroupBuyExpiry | None = strawberry.field(default=None, description="拼团: what a group short "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+                                                           "of its size becomes at the end of its window.")
 
 
 @strawberry.type(description="The result of a batch mutation.")
@@ -538,6 +573,8 @@ class BatchesMutation:
                 changes=operations.OfferChanges(
                     price=input.price, stock_limit=input.stock_limit,
                     per_customer_limit=input.per_customer_limit, min_group_quantity=input.min_group_quantity,
+                    group_size=input.group_size, group_window_minutes=input.group_window_minutes,
+                    group_expiry=input.group_expiry.value if input.group_expiry else None,
                 ),
             )
             await offer_rates(session, context.tenant, offer.id, input, ["input"])  # social growth

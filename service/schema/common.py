@@ -37,6 +37,7 @@ describe_values(ErrorCodeEnum, {
     "INVALID_CREDENTIALS": "Wrong login or password.",
     "RATE_LIMITED": "Too many attempts in the current window; wait for it to end.",
     "NOT_ARRIVED": "pickupConfirm before deliveryReceive: the goods are not at the pickup point yet.",
+    "GROUP_FULL": "The 拼团 group has no place left (paid or held): start a new group.",
 })
 strawberry.enum(RoleEnum, name="Role", description="What a caller may do.")
 describe_values(RoleEnum, {

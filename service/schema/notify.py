@@ -49,6 +49,11 @@ describe_values(WebhookEvent, {
     "AFTER_SALES_APPROVED": "An after-sales request was approved and refunded.",
     "AFTER_SALES_REJECTED": "An after-sales request was rejected.",
     "AFTER_SALES_CANCELLED": "The customer cancelled an after-sales request.",
+    "GROUP_OPENED": "A 拼团 group opened: its first order was paid.",
+    "GROUP_SUCCEEDED": "A 拼团 group succeeded: its size-th member paid, or its window ended and the offer "
+                       "says SUCCEED_ANYWAY.",
+    "GROUP_FAILED": "A 拼团 group failed: its window ended short of its size; every member's order is "
+                    "cancelled and refunded.",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
                                  description="Where a delivery is.")

@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from service import global_id
 from service.accounts.models import Role
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
+from service.groupbuys import placement as group_buy_placement
 from service.growth import placing
 from service.i18n import msg
 from service.observability.metrics import observe_order_place
@@ -41,6 +42,7 @@ from service.schema.access import (
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.common import Money, Node, UserError, describe_values, user_errors
 from service.schema.context import ADMIN_ROLES, Context
+from service.schema.groupbuys import GroupBuy, group_of_order
 from service.schema.inputs import built_once
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
@@ -248,6 +250,10 @@ class Order(Node):
     def refunded(self) -> Money:
         return Money.of(self.row.refunded_minor, self.row.currency)
 
+    @strawberry.field(description="拼团: the group this order is in; null for other orders.")
+    async def group_buy(self, info: Info) -> GroupBuy | None:
+        return await group_of_order(info.context, self.row.id)
+
 
 @node_loader("Order")
 async def _load_order_node(context: Context, id: UUID) -> Order | None:
@@ -344,6 +350,11 @@ class OrderPlaceInput:
     share_code: str | None = strawberry.field(
         default=None, description="The share code the customer came with (shareCode): the order takes its "
         "referrer chain then. Unknown codes are refused with NOT_FOUND.")
+    # -- 拼团 (service/groupbuys) --
+    group_buy_id: strawberry.ID | None = strawberry.field(default=None, description="拼团: join this group (its "
+                                                          "offer's only line); GROUP_FULL when it has no place.")
+    start_group_buy: bool | None = strawberry.field(default=None, description="拼团: start a new group with this "
+                                                    "order (it opens when the order is paid).")
 
 
 @strawberry.type(description="The result of an order mutation.")
@@ -396,6 +407,15 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     # -- end social growth --
     if context.in_transaction:
         await context.commit_first()
+    # -- 拼团: an order that joins or starts a group takes the transactional path --
+    if input.group_buy_id is not None or input.start_group_buy:
+        await _customer(context)  # place_order() checks the role only when it runs alone
+        await context.commit_first()  # the role's read must not hold a connection through the order
+        return await group_buy_placement.place_group_order(
+            tenant=tenant, customer_id=customer_id, batch_id=batch_id, pickup_point_id=pickup_point_id,
+            lines=lines, idempotency_key=input.idempotency_key,
+            group_buy_id=decode(input.group_buy_id, "GroupBuy") if input.group_buy_id is not None else None,
+            start=input.group_buy_id is None)
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from service import jobs
 from service.batches.opening import open_due_batches
+from service.groupbuys.resolution import expire_group_buys
 from service.notify.retention import prune_hourly
 from service.orders.expiry import expire_unpaid_orders
 from service.procurement.scheduling import close_due_batches, complete_batches
@@ -28,6 +29,7 @@ JOBS: list[tuple[str, Job]] = [
     ("complete-batches", complete_batches),
     ("relay-outbox", notify.relay_outbox),
     ("retry-deliveries", notify.retry_deliveries),
+    ("expire-group-buys", expire_group_buys),
 ]
 
 

@@ -33,6 +33,11 @@ const STRINGS = {
     'code.CONFLICT': '状态已变化，请刷新后重试。', 'code.ALREADY_EXISTS': '该手机号已注册，请直接登录。',
     'code.BATCH_NOT_OPEN': '本期团购已截单。', 'code.OUT_OF_STOCK': '库存不足。', 'code.LIMIT_EXCEEDED': '超过限购数量。',
     'code.INVALID_CREDENTIALS': '手机号或密码错误。', 'code.RATE_LIMITED': '尝试次数过多，请稍后再试。',
+    'code.GROUP_FULL': '这个团已满，可以自己发起一个新团。',
+    'group.size': '{n}人团', 'group.start': '发起拼团', 'group.join': '参加拼团', 'group.share': '邀请好友参团',
+    'group.title': '拼团：{name}', 'group.members': '已付款 {paid}/{size} 人', 'group.ends': '{time} 截止',
+    'group.virtual': '（未满员，按商家规则成团）',
+    'group.status.OPEN': '拼团中', 'group.status.SUCCEEDED': '拼团成功', 'group.status.FAILED': '拼团失败，已退款',
   },
   en: {
     'nav.shop': 'Shop', 'nav.orders': 'My orders', 'nav.account': 'Sign in', 'nav.signOut': 'Sign out', 'nav.lang': '中文',
@@ -64,6 +69,11 @@ const STRINGS = {
     'code.CONFLICT': 'This changed meanwhile: refresh and try again.', 'code.ALREADY_EXISTS': 'This phone is registered already: sign in.',
     'code.BATCH_NOT_OPEN': 'This group buy has closed.', 'code.OUT_OF_STOCK': 'Not enough left.', 'code.LIMIT_EXCEEDED': 'More than the limit per customer.',
     'code.INVALID_CREDENTIALS': 'Wrong phone or password.', 'code.RATE_LIMITED': 'Too many attempts: try again later.',
+    'code.GROUP_FULL': 'This group is full: start a new one.',
+    'group.size': 'Group of {n}', 'group.start': 'Start a group', 'group.join': 'Join this group', 'group.share': 'Invite friends',
+    'group.title': 'Group buy: {name}', 'group.members': '{paid} of {size} paid', 'group.ends': 'Ends {time}',
+    'group.virtual': '(short of its size: succeeded by the shop\'s rule)',
+    'group.status.OPEN': 'Open', 'group.status.SUCCEEDED': 'Succeeded', 'group.status.FAILED': 'Failed: refunded',
   },
 };
 

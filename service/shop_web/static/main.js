@@ -7,12 +7,14 @@
 //   /order/<id>    one order: the payment step, then the pickup code as a QR code
 //   /orders        the customer's orders
 //   /join/<code>   a community group's invite link
+//   /group/<id>    a 拼团 group: its state, and joining it (pintuan.js)
 //
 // Everything a brand's front-end needs is here: read the queries below, they are the whole contract.
 import { gql, auth, slug, ApiError, idempotencyKey, forgetAttempt } from './api.js';
 import { t, lang, setLang, money, when, userErrors } from './i18n.js';
 import { h, fill, note } from './dom.js';
 import { qrElement } from './qr.js';
+import { offerGroupAction, orderGroupLine, groupScreen } from './pintuan.js';
 
 // -- the operations ---------------------------------------------------------------------------
 
@@ -25,7 +27,7 @@ const POINTS = `query ShopPickupPoints {
 const OPEN_BATCHES = `query ShopOpenBatches {
   batches(status: [OPEN], first: 10) { edges { node {
     id title closesAt pickupDate
-    offers { id remainingStock perCustomerLimit price { amount currency } product { name unit description } }
+    offers { id remainingStock perCustomerLimit groupSize price { amount currency } product { name unit description } }
   } } }
 }`;
 
@@ -47,6 +49,7 @@ const ORDER = `query ShopOrder($id: ID!) { order(id: $id) {
   batch { title pickupDate }
   pickupPoint { name address }
   lines { id productName quantity total { amount currency } }
+  groupBuy { id status size paidMembers }
 } }`;
 
 const MY_ORDERS = `query ShopMyOrders {
@@ -184,7 +187,8 @@ async function shopScreen() {
         o.product.description ? h('p', { class: 'muted' }, o.product.description) : null,
         h('p', {}, h('strong', { class: 'price' }, money(o.price)), ` / ${o.product.unit}`,
           o.remainingStock === null ? '' : h('span', { class: 'muted' }, ' · ',
-            o.remainingStock > 0 ? t('shop.left', { n: o.remainingStock }) : t('shop.soldOut')))),
+            o.remainingStock > 0 ? t('shop.left', { n: o.remainingStock }) : t('shop.soldOut'))),
+        offerGroupAction(groupContext(), batch, o, status)),
       stepper(o)))),
     h('div', { class: 'checkout' }, totalLine,
       h('button', { type: 'button', class: 'primary', id: 'place-order', onclick: placeOrder }, t('shop.order'))),
@@ -247,6 +251,7 @@ async function orderScreen(id) {
     h('ul', { class: 'lines' }, order.lines.map((l) => h('li', {}, h('span', {}, `${l.productName} × ${l.quantity}`),
       h('span', {}, money(l.total))))),
     h('p', { class: 'total' }, t('order.total'), ' ', money(order.total)),
+    orderGroupLine(order),
     h('p', {}, h('strong', {}, t('order.point')), ' ', order.pickupPoint.name, h('br'), order.pickupPoint.address),
     await paymentStep(order),
     pickupCode(order),
@@ -397,7 +402,7 @@ async function route() {
     fill(document.getElementById('home'), tenant.name);
     menu();
     const screens = { '': pointsScreen, shop: shopScreen, account: accountScreen, order: orderScreen,
-      orders: ordersScreen, join: joinScreen };
+      orders: ordersScreen, join: joinScreen, group: (id) => groupScreen(groupContext(), id) };
     await (screens[name] || pointsScreen)(name === 'account' ? reason : arg);
     main.dataset.screen = name || 'points'; // tests wait for this
   } catch (err) {
@@ -417,6 +422,9 @@ async function rememberShare() {
   } catch (err) {
     // The visit is a bonus: the shop works without it.
   }
+/** What the 拼团 screens (pintuan.js) need of this page. */
+function groupContext() {
+  return { main, go, needSignIn, point: () => store.point, timezone: () => tenant.timezone };
 }
 
 window.addEventListener('hashchange', route);
