@@ -213,6 +213,20 @@ NOTIFICATIONS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("售后未通过", "您的订单 {number} 的售后申请未通过。{reason}"),
         "en": ("After-sales rejected", "Your after-sales request on order {number} was rejected.{reason}"),
     },
+    "GROUP_OPENED": {
+        "zh-CN": ("拼团已开团", "团期「{batch}」的拼团已开团，分享给好友一起成团吧。"),
+        "en": ("Group opened", "Your group in the batch “{batch}” is open: share it to fill it."),
+    },
+    "GROUP_SUCCEEDED": {
+        "zh-CN": ("拼团成功", "团期「{batch}」的拼团已成团，订单将随团期在自提点「{point}」取货。"),
+        "en": ("Group succeeded", "Your group in the batch “{batch}” succeeded: collect the order at {point} with "
+                                  "the batch."),
+    },
+    "GROUP_FAILED": {
+        "zh-CN": ("拼团失败", "团期「{batch}」的拼团未能在时限内成团，订单已取消，已付款项将退回。"),
+        "en": ("Group failed", "Your group in the batch “{batch}” did not fill in time: the order is cancelled and "
+                               "what was paid is refunded."),
+    },
     "AFTER_SALES_CANCELLED": {
         "zh-CN": ("售后已撤销", "订单 {number} 的售后申请已撤销。"),
         "en": ("After-sales cancelled", "The after-sales request on order {number} was cancelled."),

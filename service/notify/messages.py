@@ -74,6 +74,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     E.AFTER_SALES_CANCELLED: (
         "售后已撤销 / After-sales cancelled",
         "售后申请已撤销。\nThe after-sales request was cancelled.",
+    ),
     E.GROUP_OPENED: (
         "拼团已开团 / Group opened",
         "您的拼团已开团，分享给好友一起成团吧。\nYour group is open: share it to fill it.",
