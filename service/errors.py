@@ -19,6 +19,10 @@ class ErrorCode(str, Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
     NOT_ARRIVED = "NOT_ARRIVED"  # pickupConfirm before deliveryReceive: the goods are not there
+    COUPON_EXHAUSTED = "COUPON_EXHAUSTED"
+    COUPON_LIMIT_REACHED = "COUPON_LIMIT_REACHED"
+    COUPON_NOT_APPLICABLE = "COUPON_NOT_APPLICABLE"
+    COUPON_EXPIRED = "COUPON_EXPIRED"
 
 
 @dataclass(frozen=True)

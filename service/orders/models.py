@@ -165,6 +165,9 @@ class Order(SQLModel, table=True):
     # ran alone (it checks again after its last lock wait), else the deferred trigger's at commit.
     commit_checked_at: datetime | None = timestamp()
     created_at: datetime = created_at()
+    # Coupons (migration 0021): the discount taken off total_minor, and the coupon it came from.
+    discount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    coupon_id: UUID | None = None
     if TYPE_CHECKING:  # mapped below, not a field
         state: ClassVar[Mapped[str]]
 
@@ -196,6 +199,8 @@ class OrderLine(SQLModel, table=True):
     cancelled_at: datetime | None = timestamp()
     # The offer_stock_slot its quantity was taken from, and is given back to.
     stock_slot: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default=text("0")))
+    # This line's share of the order's coupon discount (migration 0021).
+    discount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
 
 
 class OfferCustomerQuantity(SQLModel, table=True):

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts import rate_limits
 from service.accounts.rate_limits import Counter, Hit
+from service.coupons.redemption import consume_for_order
 from service.errors import ErrorCode, fail
 from service.notify.outbox import emit
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
@@ -121,6 +122,7 @@ async def confirm_pickup(
     ).first()
     if done is not None:
         await earn_commission(session, tenant_id=tenant_id, order_id=done.id)
+        await consume_for_order(session, tenant_id=tenant_id, order_id=done.id)  # paid at pickup
         await emit(
             session,
             tenant_id=tenant_id,

@@ -105,7 +105,8 @@ WITH lines AS (
   FROM offer f
   WHERE l.tenant_id = :t AND f.tenant_id = :t AND f.batch_id = :b AND f.status = 'BELOW_MINIMUM'
     AND l.offer_id = f.id AND l.status = 'ACTIVE'
-  RETURNING l.order_id, l.offer_id, l.stock_slot, l.quantity, l.quantity * l.unit_price_minor AS amount
+  RETURNING l.order_id, l.offer_id, l.stock_slot, l.quantity,
+            l.quantity * l.unit_price_minor - l.discount_minor AS amount
 ), per_order AS (
   SELECT order_id, sum(amount) AS amount FROM lines GROUP BY order_id
 ), released AS (

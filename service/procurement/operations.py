@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from service.accounts.models import PaymentMode
+from service.coupons.redemption import release_for_orders
 from service.errors import Collector, ErrorCode, fail
 from service.notify.outbox import emit, emit_many
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
@@ -114,7 +115,9 @@ async def refund_lines(
     lines = {
         r.id: r for r in (
             await session.execute(
-                text("SELECT id, status, quantity * unit_price_minor AS amount FROM order_line "
+                text("SELECT id, status, "
+                     "line_paid_share(unit_price_minor, quantity, discount_minor, 0, quantity) AS amount "
+                     "FROM order_line "
                      "WHERE order_id = :o AND id = ANY(:ids) FOR UPDATE"),
                 {"o": order.id, "ids": [i for i in line_ids if i is not None]},
             )
@@ -137,7 +140,8 @@ async def refund_lines(
         refunds = (
             await session.execute(
                 text("INSERT INTO refund (tenant_id, id, order_id, order_line_id, amount_minor, currency, reason) "
-                     "SELECT :t, gen_random_uuid(), :o, id, quantity * unit_price_minor, :c, :r "
+                     "SELECT :t, gen_random_uuid(), :o, id, "
+                     "line_paid_share(unit_price_minor, quantity, discount_minor, 0, quantity), :c, :r "
                      "FROM order_line WHERE id = ANY(:ids) RETURNING id"),
                 {"t": tenant.id, "o": order.id, "c": order.currency, "r": clean_reason, "ids": ids},
             )
@@ -149,6 +153,9 @@ async def refund_lines(
         await emit_many(session, tenant_id=tenant.id, event="REFUND_CREATED", subject_type="refund",
                             subject_ids=refunds, payload={"orderId": str(order.id)})
     await reverse_for_lines(session, tenant_id=tenant.id, order_id=order.id, line_ids=ids)
+    if not (await session.execute(text("SELECT 1 FROM order_line WHERE order_id = :o AND status = 'ACTIVE' LIMIT 1"),
+                                  {"o": order.id})).first():  # refunded whole: its coupon back, per the tenant
+        await release_for_orders(session, tenant_id=tenant.id, order_ids=[order.id], refund=True)
     if order.status != "PICKED_UP":
         emptied = (
             await session.execute(

@@ -18,6 +18,7 @@ from service.schema.accounts import AccountsMutation, AccountsQuery
 from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
+from service.schema.coupons import CouponsMutation, CouponsQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
 from service.schema.leaders import LeadersMutation, LeadersQuery
@@ -33,6 +34,8 @@ QUERIES += (NotifyQuery, ProcurementQuery)
 QUERIES += (AuditQuery,)
 QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
+QUERIES += (CouponsQuery,)
+MUTATIONS += (CouponsMutation,)
 
 
 class Schema(strawberry.Schema):

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
+from service.coupons import usage as coupon_usage
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
@@ -37,6 +38,7 @@ from service.schema.access import (
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.common import Money, Node, UserError, describe_values, user_errors
 from service.schema.context import ADMIN_ROLES, Context
+from service.schema.coupons import Coupon, coupon_of_order
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
 from service.schema.mutation import run_mutation
@@ -134,6 +136,10 @@ class OrderLine:
     def total(self) -> Money:
         return Money.of(self.row.unit_price_minor * self.row.quantity, self.currency)
 
+    @strawberry.field(description="This line's share of the order's coupon discount (shares sum to the order's).")
+    def discount(self) -> Money:
+        return Money.of(self.row.discount_minor, self.currency)
+
     @strawberry.field(description="The offer ordered.")
     async def offer(self, info: Info) -> Offer:
         return Offer.of(await get_loader(info.context, OfferByIdLoader).load(self.row.offer_id))
@@ -216,6 +222,14 @@ class Order(Node):
     def refunded(self) -> Money:
         return Money.of(self.row.refunded_minor, self.row.currency)
 
+    @strawberry.field(description="What its coupon took off; zero without one. The customer pays total less this.")
+    def discount(self) -> Money:
+        return Money.of(self.row.discount_minor, self.row.currency)
+
+    @strawberry.field(description="The coupon it took; null without one (or when the caller may not see it).")
+    async def coupon(self, info: Info) -> Coupon | None:
+        return await coupon_of_order(info.context, self.row.coupon_id)
+
 
 @node_loader("Order")
 async def _load_order_node(context: Context, id: UUID) -> Order | None:
@@ -292,6 +306,8 @@ class OrderPlaceInput:
     idempotency_key: str = strawberry.field(
         description="The same key from the same customer returns the same order, never a second one."
     )
+    coupon_id: strawberry.ID | None = strawberry.field(default=None, description="One of the customer's coupons "
+                                                                                 "(myCoupons) to take off this order.")
 
 
 @strawberry.type(description="The result of an order mutation.")
@@ -340,6 +356,9 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     tenant = context.tenant
     if context.in_transaction:
         await context.commit_first()
+    if input.coupon_id is not None:  # coupons: the order and its coupon in one transaction of their own
+        return await coupon_usage.place_with_coupon(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
+            customer_id, pickup_point_id, lines, input.idempotency_key), decode(input.coupon_id, "Coupon"))
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
