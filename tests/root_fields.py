@@ -39,6 +39,9 @@ ID_OF = {"node": "Batch", "notificationMarkRead": "Notification"}
 # Arguments that name no type in their name: the audit log's actor (a User or an ApiKey) and
 # object (any node; a Batch stands for them).
 BY_ARGUMENT = {"actorId": "User", "objectId": "Batch"}
+# Coupons: templates are named by `templateId` and held as `template` in their payloads.
+ID_OF.update({"couponTemplateEnd": "CouponTemplate", "couponTemplatePause": "CouponTemplate"})
+BY_ARGUMENT["templateId"] = "CouponTemplate"
 
 
 @dataclass(frozen=True)
