@@ -48,6 +48,7 @@ TABLES = {
     "ApiKey": "api_key",
     "User": "app_user",
 }
+TABLES.update({"CommunityGroup": "community_group", "CouponTemplate": "coupon_template", "Coupon": "coupon"})
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
 NO_PAYLOAD_IN_CONTRACT = {"deliveryReceive"}

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.coupons.templates import COLUMNS as TEMPLATE_COLUMNS
 from service.coupons.templates import CouponAudience
-from service.errors import ErrorCode, fail
+from service.errors import Collector, ErrorCode, fail
 
 COUPON_COLUMNS = ("tenant_id, id, template_id, customer_id, status, valid_from, valid_until, order_id, "
                   "discount_minor, idempotency_key, granted, claimed_at, used_at")
@@ -117,19 +117,18 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
     template = await _template(session, template_id)
     if template.ended_at is not None:
         raise fail(ErrorCode.COUPON_EXPIRED, "This template has ended.", ["templateId"])
-    for n, user_id in enumerate(user_ids):
-        if user_id is None:
-            raise fail(ErrorCode.NOT_FOUND, "No such customer.", ["userIds", str(n)])
+    errors = Collector()
     wanted = list(dict.fromkeys(u for u in user_ids if u is not None))
     customers = set((await session.execute(
         text("SELECT id FROM app_user WHERE id = ANY(:ids) AND kind = 'CUSTOMER'"), {"ids": wanted})).scalars())
     for n, user_id in enumerate(user_ids):
         if user_id not in customers:
-            raise fail(ErrorCode.NOT_FOUND, "No such customer.", ["userIds", str(n)])
+            errors.add(ErrorCode.NOT_FOUND, "No such customer.", ["userIds", str(n)])
+    if group_given and (community_group_id is None or (await session.execute(
+            text("SELECT 1 FROM community_group WHERE id = :g"), {"g": community_group_id})).first() is None):
+        errors.add(ErrorCode.NOT_FOUND, "No such community group.", ["communityGroupId"])
+    errors.raise_if_any()
     if group_given:
-        if community_group_id is None or (await session.execute(
-                text("SELECT 1 FROM community_group WHERE id = :g"), {"g": community_group_id})).first() is None:
-            raise fail(ErrorCode.NOT_FOUND, "No such community group.", ["communityGroupId"])
         members = (await session.execute(
             text("SELECT m.user_id FROM group_member m JOIN app_user u ON u.tenant_id = m.tenant_id "
                  "AND u.id = m.user_id WHERE m.group_id = :g AND u.kind = 'CUSTOMER' ORDER BY m.user_id"),

@@ -50,3 +50,12 @@ async def release_for_orders(session: AsyncSession, *, tenant_id: UUID, order_id
     for row in rows:
         await session.execute(_GIVE_BACK, {"t": tenant_id, "tpl": row.template_id, "d": row.discount, "u": row.used})
     return sum(int(r.n) for r in rows)
+
+
+async def release_for_cancelled(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID) -> int:
+    """The close cancelled orders of this batch (unpaid, or emptied below minimums): their coupons."""
+    ids = (await session.execute(
+        text("SELECT c.order_id FROM coupon c JOIN customer_order o ON o.tenant_id = c.tenant_id AND o.id = c.order_id "
+             "WHERE c.tenant_id = :t AND o.batch_id = :b AND o.status = 'CANCELLED' "
+             "AND c.status IN ('RESERVED', 'USED')"), {"t": tenant_id, "b": batch_id})).scalars().all()
+    return await release_for_orders(session, tenant_id=tenant_id, order_ids=list(ids))

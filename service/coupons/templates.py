@@ -53,6 +53,7 @@ class TemplateSpec:
     audience: CouponAudience = CouponAudience.ANYONE
     community_group_ids: Sequence[UUID | None] | None = None
     stacks_with_group_price: bool = False
+    batch_given: bool = False  # batch_id None with this: the ID given named no batch
 
 
 COLUMNS = (
@@ -74,11 +75,10 @@ def _money(errors: Collector, value: Decimal | None, field: str, currency: str, 
 
 
 async def _existing_ids(session: AsyncSession, table: str, ids: Sequence[UUID | None], field: str,
-                        errors: Collector, batch_id: UUID | None = None) -> list[UUID]:
+                        errors: Collector) -> list[UUID]:
     wanted = [i for i in ids if i is not None]
-    extra = " AND batch_id = :b" if batch_id is not None else ""
-    found = set((await session.execute(text(f"SELECT id FROM {table} WHERE id = ANY(:ids){extra}"),
-                                       {"ids": wanted, "b": batch_id})).scalars())
+    found = set((await session.execute(text(f"SELECT id FROM {table} WHERE id = ANY(:ids)"),
+                                       {"ids": wanted})).scalars())
     for n, i in enumerate(ids):
         if i is None or i not in found:
             errors.add(ErrorCode.NOT_FOUND, "No such offer." if table == "offer" else "No such community group.",
@@ -108,15 +108,16 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     threshold = 0
     if spec.threshold is not None:
         threshold = money_value(errors, spec.threshold, ["threshold"], currency=currency) or 0
-    if spec.batch_id is not None:
-        found = (await session.execute(text("SELECT 1 FROM batch WHERE id = :b"), {"b": spec.batch_id})).first()
-        if found is None:
+    if spec.batch_given:
+        found = spec.batch_id and (await session.execute(text("SELECT 1 FROM batch WHERE id = :b"),
+                                                         {"b": spec.batch_id})).first()
+        if not found:
             errors.add(ErrorCode.NOT_FOUND, "No such batch.", ["batchId"])
     offer_ids = None
     if spec.offer_ids is not None:
         if not spec.offer_ids:
             errors.add(ErrorCode.INVALID, "Name at least one offer, or leave offerIds out.", ["offerIds"])
-        offer_ids = await _existing_ids(session, "offer", spec.offer_ids, "offerIds", errors, spec.batch_id)
+        offer_ids = await _existing_ids(session, "offer", spec.offer_ids, "offerIds", errors)
     if spec.kind is CouponKind.UNIT_OFF and (spec.offer_ids is None or len(spec.offer_ids) != 1):
         errors.add(ErrorCode.INVALID, "A UNIT_OFF coupon names exactly one offer.", ["offerIds"])
     if spec.valid_days_after_claim is not None:
@@ -135,13 +136,11 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     if spec.budget is not None:
         budget = _money(errors, spec.budget, "budget", currency, maximum=MAX_BUDGET)
     group_ids = None
-    if spec.audience is CouponAudience.GROUP_MEMBERS:
-        if not spec.community_group_ids:
-            errors.add(ErrorCode.INVALID, "Name the community groups whose members may claim.",
-                       ["communityGroupIds"])
-        else:
-            group_ids = await _existing_ids(session, "community_group", spec.community_group_ids,
-                                            "communityGroupIds", errors)
+    if spec.audience is CouponAudience.GROUP_MEMBERS and not spec.community_group_ids:
+        errors.add(ErrorCode.INVALID, "Name the community groups whose members may claim.", ["communityGroupIds"])
+    elif spec.community_group_ids is not None:
+        group_ids = await _existing_ids(session, "community_group", spec.community_group_ids,
+                                        "communityGroupIds", errors)
     errors.raise_if_any()
     return (await session.execute(
         text(f"INSERT INTO coupon_template ({COLUMNS}) VALUES (:t, :id, :name, :kind, :currency, :amount_off, "

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.locks import close_gate
 from service.config import get_settings
+from service.coupons.redemption import release_for_cancelled
 from service.observability.metrics import observe_close
 from service.orders.models import UNPAID_PREDICATE
 from service.orders.numbers import purchase_order_numbers
@@ -249,6 +250,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await session.execute(_OFFER_OUTCOME, params)
     below = (await session.execute(_CANCEL_BELOW_MINIMUM, params)).one()
     empty = cast(CursorResult[Any], await session.execute(_CANCEL_EMPTY_ORDERS, params)).rowcount
+    await release_for_cancelled(session, tenant_id=tenant_id, batch_id=batch_id)  # their coupons
     await session.execute(_CONFIRMED_LINES, params)
     await session.execute(_CONFIRMED_POINTS, params)
     commissions = (await session.execute(text("SELECT coalesce(sum(orders), 0) FROM close_points"))).scalar_one()

@@ -26,11 +26,13 @@ from service.schema.access import (
     KeyedLoader,
     check_page,
     decode,
+    existing,
     get_loader,
     is_admin,
     requires,
     serial_session,
 )
+from service.schema.batches import BatchByIdLoader
 from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import Context
 from service.schema.mutation import run_mutation
@@ -329,11 +331,9 @@ class CouponsQuery:
         batch_id: Annotated[strawberry.ID | None, strawberry.argument(description="Only those usable in this batch.")
                             ] = None,
     ) -> list[CouponTemplate]:
-        batch = decode(batch_id, "Batch") if batch_id is not None else None
-        if batch_id is not None and batch is None:
-            return []
+        batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
         async with serial_session(info.context) as session:
-            rows = await queries.available_templates(session, batch_id=batch)
+            rows = await queries.available_templates(session, batch_id=batch and batch.id)
         return [CouponTemplate.of(r) for r in rows]
 
     @strawberry.field(description="The signed-in customer's coupons, newest claims last.")
@@ -393,10 +393,8 @@ class CouponsMutation:
                 total_quantity=input.total_quantity, budget=input.budget,
                 audience=CouponAudienceEnum(input.audience or CouponAudienceEnum.ANYONE),
                 community_group_ids=_ids(input.community_group_ids, "CommunityGroup"),
-                stacks_with_group_price=bool(input.stacks_with_group_price),
+                stacks_with_group_price=bool(input.stacks_with_group_price), batch_given=input.batch_id is not None,
             )
-            if input.batch_id is not None and spec.batch_id is None:
-                raise fail(ErrorCode.NOT_FOUND, "No such batch.", ["input", "batchId"])
             row = await templates.create_template(session, tenant=context.tenant, spec=spec)
             return {"template": CouponTemplate.of(row)}
 
