@@ -28,8 +28,8 @@ async def _page(session: AsyncSession, sql: str, params: dict[str, Any], created
         at, id_ = decode_cursor(after)
         where = f" AND ({created}, id) > (:at, :after_id)"
         params = {**params, "at": at, "after_id": id_}
-    rows = (await session.execute(text(f"{sql}{where} ORDER BY {created}, id LIMIT :n"),
-                                  {**params, "n": first + 1})).all()
+    rows = list((await session.execute(text(f"{sql}{where} ORDER BY {created}, id LIMIT :n"),
+                                       {**params, "n": first + 1})).all())
     has_next = len(rows) > first
     rows = rows[:first]
     return Page(items=rows, cursors=[encode_cursor(getattr(r, created), r.id) for r in rows], has_next=has_next)

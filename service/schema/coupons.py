@@ -201,7 +201,7 @@ class Coupon(Node):
         if self.row.order_id is None:
             return None
         # Through node(): the order types import this module.
-        return await load_node(info.context, global_id.encode("Order", self.row.order_id))  # type: ignore[no-any-return]  # node() answers Any
+        return await load_node(info.context, global_id.encode("Order", self.row.order_id))
 
     @strawberry.field(description="What it took off its order; zero while AVAILABLE.")
     async def discount(self, info: Info) -> Money:

@@ -357,7 +357,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     if context.in_transaction:
         await context.commit_first()
     if input.coupon_id is not None:  # coupons: the order and its coupon in one transaction of their own
-        return await coupon_usage.place_with_coupon(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
+        return await coupon_usage.place_with_coupon(tenant, batch_id, placement.OrderRequest(
             customer_id, pickup_point_id, lines, input.idempotency_key), decode(input.coupon_id, "Coupon"))
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
