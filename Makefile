@@ -52,6 +52,7 @@ soak: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.coupons --runs 3 --seconds 6
 
 schema: $(STAMP)
 	$(BIN)/groupbuy schema > schema.graphql

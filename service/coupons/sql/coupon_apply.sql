@@ -65,14 +65,6 @@ BEGIN
 
   UPDATE coupon SET status = 'RESERVED', order_id = p_order, discount_minor = v_discount
   WHERE tenant_id = p_tenant AND id = p_coupon AND status = 'AVAILABLE';
-  UPDATE coupon_template SET discount_given_minor = discount_given_minor + v_discount
-  WHERE tenant_id = p_tenant AND id = v_template.id
-    AND (budget_minor IS NULL OR discount_given_minor + v_discount <= budget_minor);
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
-      'code', 'COUPON_EXHAUSTED', 'message', 'This coupon''s budget is spent.',
-      'field', jsonb_build_array('couponId')))::text;
-  END IF;
 
   WITH lines AS (
     SELECT l.id, l.position, l.quantity * l.unit_price_minor AS amount FROM order_line l
@@ -94,6 +86,15 @@ BEGIN
 
   UPDATE customer_order SET discount_minor = v_discount, coupon_id = p_coupon, total_minor = total_minor - v_discount
   WHERE tenant_id = p_tenant AND id = p_order;
+  -- Last: the template's row is every redemption's hot row, locked from here to the commit.
+  UPDATE coupon_template SET discount_given_minor = discount_given_minor + v_discount
+  WHERE tenant_id = p_tenant AND id = v_template.id
+    AND (budget_minor IS NULL OR discount_given_minor + v_discount <= budget_minor);
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
+      'code', 'COUPON_EXHAUSTED', 'message', 'This coupon''s budget is spent.',
+      'field', jsonb_build_array('couponId')))::text;
+  END IF;
   RETURN v_discount;
 END;
 $fn$;
