@@ -11,7 +11,7 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.coupon_fixtures import MY_COUPONS, make_shop, uid
+from tests.coupon_fixtures import MY_COUPONS, SETTINGS_UPDATE, make_shop, uid
 from tests.ordering_fixtures import ORDER_CANCEL, ORDER_MARK_PAID, run_domain
 from tests.test_after_close import BATCH_CLOSE, COMMISSIONS, ORDER_REFUND
 
@@ -36,8 +36,8 @@ templates = st.one_of(
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
-@given(plans=order_plans, template_input=templates)
-def test_money_adds_up_with_coupons(gql, make_tenant, owner_db, plans, template_input):  # type: ignore[no-untyped-def]
+@given(plans=order_plans, template_input=templates, on_list_price=st.booleans())
+def test_money_adds_up_with_coupons(gql, make_tenant, owner_db, plans, template_input, on_list_price):  # type: ignore[no-untyped-def]
     from service.orders.expiry import expire_tenant_orders
 
     tenant = make_tenant()
@@ -78,6 +78,9 @@ def test_money_adds_up_with_coupons(gql, make_tenant, owner_db, plans, template_
             gql.data(ORDER_CANCEL, {"id": again["order"]["id"]}, token=token)
     _check_budget(owner_db, template["id"])
 
+    if on_list_price:
+        settings_set = gql.data(SETTINGS_UPDATE, {"b": "COMMISSION_ON_LIST_PRICE"}, token=tenant.admin_token)
+        assert settings_set["couponSettingsUpdate"]["errors"] == []
     closed = gql.data(BATCH_CLOSE, {"id": shop.batch["id"]}, token=tenant.admin_token)["batchClose"]
     assert closed["errors"] == []
     for (order, action, _), (_, _, _, mask) in zip(placed, plans, strict=True):
@@ -99,9 +102,9 @@ def test_money_adds_up_with_coupons(gql, make_tenant, owner_db, plans, template_
             assert statuses[coupon] == ("AVAILABLE" if whole else "USED")
     commissions = gql.data(COMMISSIONS, {"b": shop.batch["id"]}, token=tenant.admin_token)["commissions"]["edges"]
     expected = dict(owner_db.execute(
-        "SELECT o.id, coalesce(sum(round(o.commission_rate * (l.quantity * l.unit_price_minor - l.discount_minor)))"
+        "SELECT o.id, coalesce(sum(round(o.commission_rate * (l.quantity * l.unit_price_minor - %s * l.discount_minor)))"
         "  FILTER (WHERE l.status = 'ACTIVE'), 0)::bigint FROM customer_order o JOIN order_line l ON l.order_id = o.id "
-        "WHERE o.batch_id = %s GROUP BY o.id", (uid(shop.batch["id"]),)).fetchall())
+        "WHERE o.batch_id = %s GROUP BY o.id", (0 if on_list_price else 1, uid(shop.batch["id"]))).fetchall())
     for edge in commissions:
         node = edge["node"]
         assert int(node["amount"]["amount"].replace(".", "")) == expected[uid(node["order"]["id"])]
