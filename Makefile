@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.shortage
 	$(BIN)/python -m bench.pintuan
+	$(BIN)/python -m bench.coupons --runs 3 --seconds 6
 
 schema: $(STAMP)
 	$(BIN)/groupbuy schema > schema.graphql

@@ -25,6 +25,7 @@ from service.docs_reference import guide_dir, public_sdl, reference_html
 from service.exports import (
     SHORTAGE_REPORT_PATH,
     audit_log_csv,
+    coupon_report_csv,
     purchase_order_csv,
     sales_report_csv,
     shortage_report_csv,
@@ -366,6 +367,7 @@ def create_app() -> ASGIApp:
         Route("/exports/audit-log.csv", audit_log_csv),
         Route("/exports/sales-report.csv", sales_report_csv),
         Route(SHORTAGE_REPORT_PATH, shortage_report_csv),
+        Route("/exports/coupon-report.csv", coupon_report_csv),
         Route("/schema.graphql", schema_sdl),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

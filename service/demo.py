@@ -19,6 +19,7 @@ from service.accounts.models import PaymentMode
 from service.aftersales.demo import seed_shortages
 from service.batches.demo import seed_batches
 from service.catalog.demo import seed_catalog
+from service.coupons.demo import seed_coupons
 from service.db import tenant_transaction
 from service.groupbuys.demo import seed_group_buys
 from service.growth.demo import seed_growth
@@ -45,6 +46,7 @@ DEMO_SEEDS.append(seed_password_reset)
 DEMO_SEEDS.append(seed_shortages)
 DEMO_SEEDS.append(seed_growth)
 DEMO_SEEDS.append(seed_group_buys)
+DEMO_SEEDS.append(seed_coupons)
 
 
 async def database_is_empty() -> bool:

@@ -20,6 +20,10 @@ class ErrorCode(str, Enum):
     RATE_LIMITED = "RATE_LIMITED"
     NOT_ARRIVED = "NOT_ARRIVED"  # pickupConfirm before deliveryReceive: the goods are not there
     GROUP_FULL = "GROUP_FULL"  # 拼团: the group has its size in paid and held places
+    COUPON_EXHAUSTED = "COUPON_EXHAUSTED"
+    COUPON_LIMIT_REACHED = "COUPON_LIMIT_REACHED"
+    COUPON_NOT_APPLICABLE = "COUPON_NOT_APPLICABLE"
+    COUPON_EXPIRED = "COUPON_EXPIRED"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from service.accounts.roles import load_roles
 from service.aftersales.reports import shortage_csv
 from service.audit.exports import audit_csv
 from service.audit.queries import Filter
+from service.coupons import queries as coupon_queries
+from service.coupons import report as coupon_report
 from service.db import tenant_transaction
 from service.errors import AuthError, UserErrors
 from service.procurement.exports import purchase_order_csv as render
@@ -186,3 +188,23 @@ async def shortage_report_csv(request: Request) -> Response:
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="shortage-report.csv"'})
+
+
+async def coupon_report_csv(request: Request) -> Response:
+    """GET /exports/coupon-report.csv: couponReport's rows, for an admin's bearer token or API key."""
+    try:
+        principal = await resolve_principal(request.headers)
+    except AuthError as e:
+        return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status)
+    if principal.tenant is None or principal.user_id is None and principal.roles is None:
+        return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+    async with tenant_transaction(principal.tenant.id) as session:
+        roles = principal.roles
+        if roles is None:
+            assert principal.user_id is not None  # refused above otherwise
+            roles = await load_roles(session, principal.user_id)
+        if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
+            return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
+        rows = await coupon_queries.report(session)
+    return Response(coupon_report.report_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": 'attachment; filename="coupon-report.csv"'})

@@ -41,6 +41,9 @@ ID_OF.update(dict.fromkeys(("afterSalesApprove", "afterSalesReject", "afterSales
 # object (any node; a Batch stands for them).
 BY_ARGUMENT = {"actorId": "User", "objectId": "Batch"}
 BY_ARGUMENT["targetId"] = "Batch"  # shareLinkCreate: its target is the first ShareTarget, BATCH
+# Coupons: templates are named by `templateId` and held as `template` in their payloads.
+ID_OF.update({"couponTemplateEnd": "CouponTemplate", "couponTemplatePause": "CouponTemplate"})
+BY_ARGUMENT["templateId"] = "CouponTemplate"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICE = ROOT / "service"
 
 DOMAINS = ("accounts", "batches", "catalog", "leaders", "notify", "orders", "procurement", "tenants",
-           "ledger", "aftersales", "promotions", "growth", "audit", "reports", "groupbuys")
+           "ledger", "aftersales", "promotions", "growth", "audit", "reports", "groupbuys", "coupons")
 # What the domain must not reach: it asks for work through service.jobs and knows no transport.
 FORBIDDEN = ("service.tasks", "service.schema", "service.app", "service.exports", "starlette", "strawberry",
              "dramatiq", "uvicorn")

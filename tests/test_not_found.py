@@ -51,6 +51,7 @@ TABLES = {
     "AfterSalesRequest": "after_sales_request",
     "GroupBuy": "group_buy",
 }
+TABLES.update({"CommunityGroup": "community_group", "CouponTemplate": "coupon_template", "Coupon": "coupon"})
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
 NO_PAYLOAD_IN_CONTRACT = {"deliveryReceive"}

@@ -8,7 +8,7 @@ ordered, shipped and received (and damaged): it exists once the purchase order s
 repeated shipment finds it and allocates nothing more.
 
 Revision ID: 0020
-Revises: 0024
+Revises: 0021
 """
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 from service.tenants.rls import enable_tenant_rls
 
 revision = "0020"
-down_revision = "0024"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
@@ -29,8 +29,11 @@ REFUND_LINE_QUANTITIES = r"""
 -- REFUND_CREATED event.
 -- Orders are locked before lines, both in id order, so concurrent refunds and shortages queue
 -- instead of deadlocking; the check order_line_refunded_check makes over-refunding impossible.
--- The leader's commission on a line falls from round(rate x before x price) to
--- round(rate x after x price): per-line half-up rounding stays exact however a line is split.
+-- The leader's commission on a line falls from round(rate x base(before)) to
+-- round(rate x base(after)): per-line half-up rounding stays exact however a line is split. A
+-- line's base is the price of its units not refunded, less what is left of its coupon discount
+-- when the tenant pays commission on what was paid (tenant.commission_base); the refund is what
+-- was paid for the units (line_paid_share()).
 -- Last changed by migration 0020; a change needs a migration carrying this whole text.
 CREATE OR REPLACE FUNCTION refund_line_quantities(
   p_tenant uuid, p_lines uuid[], p_quantities int[], p_reason_code text, p_note text,
@@ -49,8 +52,10 @@ BEGIN
   INSERT INTO commission_entry (tenant_id, id, leader_id, order_id, batch_id, rate, currency, amount_minor,
                                 status, created_at)
   SELECT o.tenant_id, o.id, o.leader_id, o.id, o.batch_id, o.commission_rate, o.currency,
-         (SELECT coalesce(sum(round(o.commission_rate * l.quantity * l.unit_price_minor)), 0)::bigint
-          FROM order_line l
+         (SELECT coalesce(sum(round(o.commission_rate * (l.quantity * l.unit_price_minor
+                                            - CASE WHEN t.commission_base = 'COMMISSION_ON_PAID'
+                                              THEN l.discount_minor ELSE 0 END))), 0)::bigint
+          FROM order_line l JOIN tenant t ON t.id = l.tenant_id
           WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id
             AND (l.status = 'ACTIVE' OR l.cancelled_at > bc.finished_at)),
          'PENDING', b.closed_at
@@ -69,11 +74,19 @@ BEGIN
       reversed_at = clock_timestamp()
   FROM (
     SELECT l.order_id,
-           sum(round(ce.rate * (l.quantity - l.refunded_quantity) * l.unit_price_minor)
-               - round(ce.rate * (l.quantity - l.refunded_quantity - r.q) * l.unit_price_minor))::bigint AS amount
+           sum(round(ce.rate * ((l.quantity - l.refunded_quantity) * l.unit_price_minor
+                                - CASE WHEN t.commission_base = 'COMMISSION_ON_PAID'
+                                  THEN l.discount_minor - l.discount_minor * l.refunded_quantity / l.quantity
+                                  ELSE 0 END))
+               - round(ce.rate * ((l.quantity - l.refunded_quantity - r.q) * l.unit_price_minor
+                                  - CASE WHEN t.commission_base = 'COMMISSION_ON_PAID'
+                                    THEN l.discount_minor
+                                         - l.discount_minor * (l.refunded_quantity + r.q) / l.quantity
+                                    ELSE 0 END)))::bigint AS amount
     FROM (SELECT u.line_id, sum(u.q)::int AS q FROM unnest(p_lines, p_quantities) AS u(line_id, q)
           GROUP BY u.line_id) r
     JOIN order_line l ON l.tenant_id = p_tenant AND l.id = r.line_id
+    JOIN tenant t ON t.id = l.tenant_id
     JOIN commission_entry ce ON ce.tenant_id = l.tenant_id AND ce.order_id = l.order_id
     GROUP BY l.order_id
   ) p
@@ -91,10 +104,13 @@ BEGIN
                             ELSE l.cancelled_at END
     FROM r
     WHERE l.tenant_id = p_tenant AND l.id = r.line_id AND r.q > 0
-    RETURNING l.id, l.order_id, r.q, l.unit_price_minor
+    RETURNING l.id, l.order_id, r.q, l.unit_price_minor, l.quantity, l.discount_minor,
+              l.refunded_quantity - r.q AS refunded_before
   ), paid AS (
     -- Money moved only if it was paid: always for PREPAID tenants, at pickup otherwise.
-    SELECT c.id AS line_id, c.order_id, c.q, c.q * c.unit_price_minor AS amount, o.currency
+    SELECT c.id AS line_id, c.order_id, c.q,
+           line_paid_share(c.unit_price_minor, c.quantity, c.discount_minor, c.refunded_before, c.q) AS amount,
+           o.currency
     FROM changed c JOIN customer_order o ON o.tenant_id = p_tenant AND o.id = c.order_id
     WHERE p_prepaid OR o.status = 'PICKED_UP'
   ), refunds AS (

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import PaymentMode
 from service.aftersales.models import RefundReason
+from service.coupons.redemption import release_for_orders
 from service.errors import Collector, ErrorCode, fail
 from service.growth import distribution
 from service.notify.outbox import emit_many
@@ -65,6 +66,11 @@ async def apply_refunds(
     return result
 
 
+_REFUNDED_WHOLE = text(
+    "SELECT o.id FROM customer_order o WHERE o.tenant_id = :t AND o.id = ANY(:ids) AND NOT EXISTS "
+    "(SELECT 1 FROM order_line l WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.status = 'ACTIVE')")
+
+
 async def _emit(session: AsyncSession, *, tenant: TenantInfo, rows: Sequence[object], result: RefundResult,
                 note: str) -> None:
     for r in rows:
@@ -78,6 +84,9 @@ async def _emit(session: AsyncSession, *, tenant: TenantInfo, rows: Sequence[obj
     await emit_many(session, tenant_id=tenant.id, event="ORDER_CANCELLED", subject_type="order",
                     subject_ids=result.cancelled_order_ids, payload={"reason": note})
     await distribution.reverse_refunded(session, tenant_id=tenant.id, order_ids=result.order_ids)
+    if result.order_ids:  # refunded whole: the coupon back, as the tenant says (coupon_release_on_refund)
+        emptied = (await session.execute(_REFUNDED_WHOLE, {"t": tenant.id, "ids": result.order_ids})).scalars().all()
+        await release_for_orders(session, tenant_id=tenant.id, order_ids=list(emptied), refund=True)
 
 
 async def refund_order_lines(

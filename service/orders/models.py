@@ -165,6 +165,9 @@ class Order(SQLModel, table=True):
     # ran alone (it checks again after its last lock wait), else the deferred trigger's at commit.
     commit_checked_at: datetime | None = timestamp()
     created_at: datetime = created_at()
+    # Coupons (migration 0021): the discount taken off total_minor, and the coupon it came from.
+    discount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    coupon_id: UUID | None = None
     if TYPE_CHECKING:  # mapped below, not a field
         state: ClassVar[Mapped[str]]
 
@@ -201,6 +204,8 @@ class OrderLine(SQLModel, table=True):
     # Units refunded by any path, and of those the ones never delivered (shortages, damage).
     refunded_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
     shorted_quantity: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    # This line's share of the order's coupon discount (migration 0021).
+    discount_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
 
 
 class OfferCustomerQuantity(SQLModel, table=True):

@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.coupons.redemption import consume_for_order
 from service.errors import Collector, ErrorCode, fail
 from service.groupbuys import payment as group_buys
 from service.notify.outbox import emit
@@ -36,6 +37,7 @@ async def mark_paid(
         )
     ).first()
     if paid is not None:
+        await consume_for_order(session, tenant_id=tenant_id, order_id=paid.id)
         await emit(
             session,
             tenant_id=tenant_id,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts import rate_limits
 from service.accounts.rate_limits import Counter, Hit
+from service.coupons.redemption import consume_for_order
 from service.errors import ErrorCode, fail
 from service.growth import distribution
 from service.notify.outbox import emit
@@ -123,6 +124,7 @@ async def confirm_pickup(
     if done is not None:
         await earn_commission(session, tenant_id=tenant_id, order_id=done.id)
         await distribution.earn(session, tenant_id=tenant_id, order_id=done.id)
+        await consume_for_order(session, tenant_id=tenant_id, order_id=done.id)  # paid at pickup
         await emit(
             session,
             tenant_id=tenant_id,

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.coupons.redemption import release_for_orders
 from service.orders.models import OPEN_ORDER_STATUSES, OrderStatus
 from service.orders.stock import give_back
 
@@ -90,6 +91,7 @@ async def cancel_orders(
     lines = (await session.execute(_CANCEL_LINES, {"t": t, "ids": ids})).all()
     released = [(ln.offer_id, ln.stock_slot, customer_of[ln.order_id], ln.quantity) for ln in lines]
     await give_back(session, tenant_id=t, lines=released)
+    await release_for_orders(session, tenant_id=t, order_ids=ids)  # coupons: after the stock (lock order)
     paid = [c.id for c in cancelled if c.previous_status is OrderStatus.PAID]
     if paid:
         refunds = [

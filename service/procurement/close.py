@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.locks import close_gate
 from service.config import get_settings
+from service.coupons.redemption import release_for_cancelled
 from service.groupbuys.resolution import resolve_groups
 from service.growth import distribution
 from service.observability.metrics import observe_close
@@ -108,7 +109,8 @@ WITH lines AS (
   FROM offer f
   WHERE l.tenant_id = :t AND f.tenant_id = :t AND f.batch_id = :b AND f.status = 'BELOW_MINIMUM'
     AND l.offer_id = f.id AND l.status = 'ACTIVE'
-  RETURNING l.order_id, l.offer_id, l.stock_slot, l.quantity, l.quantity * l.unit_price_minor AS amount
+  RETURNING l.order_id, l.offer_id, l.stock_slot, l.quantity,
+            l.quantity * l.unit_price_minor - l.discount_minor AS amount
 ), per_order AS (
   SELECT order_id, sum(amount) AS amount FROM lines GROUP BY order_id
 ), released AS (
@@ -254,6 +256,7 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     await session.execute(_OFFER_OUTCOME, params)
     below = (await session.execute(_CANCEL_BELOW_MINIMUM, params)).one()
     empty = cast(CursorResult[Any], await session.execute(_CANCEL_EMPTY_ORDERS, params)).rowcount
+    await release_for_cancelled(session, tenant_id=tenant_id, batch_id=batch_id)  # their coupons
     await session.execute(_CONFIRMED_LINES, params)
     await session.execute(_CONFIRMED_POINTS, params)
     await distribution.write_pending(session, tenant_id=tenant_id, batch_id=batch_id)

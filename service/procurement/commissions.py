@@ -28,8 +28,10 @@ _WRITE_DOWN = text("""
 INSERT INTO commission_entry (tenant_id, id, leader_id, order_id, batch_id, rate, currency, amount_minor,
                               status, created_at)
 SELECT o.tenant_id, o.id, o.leader_id, o.id, o.batch_id, o.commission_rate, o.currency,
-       (SELECT coalesce(sum(round(o.commission_rate * l.quantity * l.unit_price_minor)), 0)::bigint
-        FROM order_line l
+       (SELECT coalesce(sum(round(o.commission_rate * (l.quantity * l.unit_price_minor
+                                          - CASE WHEN t.commission_base = 'COMMISSION_ON_PAID'
+                                            THEN l.discount_minor ELSE 0 END))), 0)::bigint
+        FROM order_line l JOIN tenant t ON t.id = l.tenant_id
         WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id
           AND (l.status = 'ACTIVE' OR l.cancelled_at > bc.finished_at)),
        'PENDING', b.closed_at
@@ -66,8 +68,11 @@ async def reverse_for_lines(session: AsyncSession, *, tenant_id: UUID, order_id:
     await session.execute(
             text("""
 WITH part AS (
-  SELECT coalesce(sum(round(c.rate * l.quantity * l.unit_price_minor)), 0)::bigint AS amount
+  SELECT coalesce(sum(round(c.rate * (l.quantity * l.unit_price_minor
+                               - CASE WHEN t.commission_base = 'COMMISSION_ON_PAID'
+                                 THEN l.discount_minor ELSE 0 END))), 0)::bigint AS amount
   FROM order_line l JOIN commission_entry c ON c.tenant_id = l.tenant_id AND c.order_id = l.order_id
+  JOIN tenant t ON t.id = l.tenant_id
   WHERE l.tenant_id = :t AND l.order_id = :o AND l.id = ANY(:ids)
 )
 UPDATE commission_entry c

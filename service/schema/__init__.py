@@ -27,6 +27,7 @@ from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
 from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.counter import CounterMutation, CounterQuery
+from service.schema.coupons import CouponsMutation, CouponsQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
 from service.schema.groupbuys import GroupBuysMutation, GroupBuysQuery
@@ -53,6 +54,8 @@ QUERIES += (GrowthQuery,)
 MUTATIONS += (GrowthMutation,)
 QUERIES += (GroupBuysQuery,)
 MUTATIONS += (GroupBuysMutation,)
+QUERIES += (CouponsQuery,)
+MUTATIONS += (CouponsMutation,)
 
 
 class Schema(strawberry.Schema):

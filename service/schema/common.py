@@ -38,6 +38,11 @@ describe_values(ErrorCodeEnum, {
     "RATE_LIMITED": "Too many attempts in the current window; wait for it to end.",
     "NOT_ARRIVED": "pickupConfirm before deliveryReceive: the goods are not at the pickup point yet.",
     "GROUP_FULL": "The 拼团 group has no place left (paid or held): start a new group.",
+    "COUPON_EXHAUSTED": "A coupon template's quantity or money budget is used up.",
+    "COUPON_LIMIT_REACHED": "The customer holds as many of these coupons as the template allows.",
+    "COUPON_NOT_APPLICABLE": "The coupon does not apply: another order holds it, nothing in scope, below the "
+                             "threshold, or not for this customer.",
+    "COUPON_EXPIRED": "The coupon (or its template) is past its validity or was ended.",
 })
 strawberry.enum(RoleEnum, name="Role", description="What a caller may do.")
 describe_values(RoleEnum, {

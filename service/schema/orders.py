@@ -14,7 +14,8 @@ from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
-from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
+from service.coupons import usage as coupon_usage
+from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors, fail
 from service.groupbuys import placement as group_buy_placement
 from service.growth import placing
 from service.i18n import msg
@@ -42,6 +43,7 @@ from service.schema.access import (
 from service.schema.batches import Batch, BatchByIdLoader, Offer, OfferByIdLoader
 from service.schema.common import Money, Node, UserError, describe_values, user_errors
 from service.schema.context import ADMIN_ROLES, Context
+from service.schema.coupons import Coupon, coupon_of_order
 from service.schema.groupbuys import GroupBuy, group_of_order
 from service.schema.inputs import built_once
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
@@ -149,6 +151,10 @@ class OrderLine(Node):
     def total(self) -> Money:
         return Money.of(self.row.unit_price_minor * self.row.quantity, self.currency)
 
+    @strawberry.field(description="This line's share of the order's coupon discount (shares sum to the order's).")
+    def discount(self) -> Money:
+        return Money.of(self.row.discount_minor, self.currency)
+
     @strawberry.field(description="The offer ordered.")
     async def offer(self, info: Info) -> Offer:
         return Offer.of(await get_loader(info.context, OfferByIdLoader).load(self.row.offer_id))
@@ -253,6 +259,13 @@ class Order(Node):
     @strawberry.field(description="拼团: the group this order is in; null for other orders.")
     async def group_buy(self, info: Info) -> GroupBuy | None:
         return await group_of_order(info.context, self.row.id)
+    @strawberry.field(description="What its coupon took off; zero without one. The customer pays total less this.")
+    def discount(self) -> Money:
+        return Money.of(self.row.discount_minor, self.row.currency)
+
+    @strawberry.field(description="The coupon it took; null without one (or when the caller may not see it).")
+    async def coupon(self, info: Info) -> Coupon | None:
+        return await coupon_of_order(info.context, self.row.coupon_id)
 
 
 @node_loader("Order")
@@ -355,6 +368,8 @@ class OrderPlaceInput:
                                                           "offer's only line); GROUP_FULL when it has no place.")
     start_group_buy: bool | None = strawberry.field(default=None, description="拼团: start a new group with this "
                                                     "order (it opens when the order is paid).")
+    coupon_id: strawberry.ID | None = strawberry.field(default=None, description="One of the customer's coupons "
+                                                                                 "(myCoupons) to take off this order.")
 
 
 @strawberry.type(description="The result of an order mutation.")
@@ -401,6 +416,14 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
         await _customer(context)  # who may order is answered before what is wrong with the order
         raise
     tenant = context.tenant
+    extras = [name for name, given in (("shareCode", input.share_code is not None),
+                                       ("couponId", input.coupon_id is not None),
+                                       ("groupBuyId", input.group_buy_id is not None or bool(input.start_group_buy)))
+              if given]
+    if len(extras) > 1:  # each takes a transaction of its own; none is silently left out
+        await _customer(context)
+        raise fail(ErrorCode.INVALID, "An order takes one of shareCode, couponId and 拼团 (groupBuyId or "
+                                      "startGroupBuy) for now: place it with one of them.", ["input", extras[1]])
     # -- social growth: with a share code, the transactional path (service/growth/placing.py) --
     if input.share_code is not None:
         return await _place_shared(context, customer_id, batch_id, pickup_point_id, lines, input)
@@ -416,6 +439,11 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
             lines=lines, idempotency_key=input.idempotency_key,
             group_buy_id=decode(input.group_buy_id, "GroupBuy") if input.group_buy_id is not None else None,
             start=input.group_buy_id is None)
+    if input.coupon_id is not None:  # coupons: the order and its coupon in one transaction of their own
+        await _customer(context)  # the account check, token version included: that path does not make it
+        await context.commit_first()
+        return await coupon_usage.place_with_coupon(tenant, batch_id, placement.OrderRequest(
+            customer_id, pickup_point_id, lines, input.idempotency_key), decode(input.coupon_id, "Coupon"))
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set

@@ -12,6 +12,7 @@ import * as reports from './reports.js';
 import * as integrations from './integrations.js';
 import * as settings from './settings.js';
 import * as activity from './activity.js';
+import * as coupons from './coupons.js';
 
 export const SCREENS = [
   ['today', 'console.nav.today', today],
@@ -23,6 +24,7 @@ export const SCREENS = [
   ['integrations', 'console.nav.integrations', integrations],
   ['settings', 'console.nav.settings', settings],
   ['activity', 'console.nav.activity', activity],
+  ['coupons', 'console.nav.coupons', coupons],
 ];
 
 export function render(ctx) {

@@ -1,0 +1,1 @@
+"""Coupons: templates with budgets that cannot be overspent, claims, grants and redemption."""

@@ -1,0 +1,94 @@
+"""Reading coupons: templates, a customer's coupons, what is claimable for a batch, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.coupons.claims import COUPON_COLUMNS
+from service.coupons.templates import COLUMNS as TEMPLATE_COLUMNS
+from service.pagination import Page, check_first, decode_cursor, encode_cursor
+
+# A coupon as its holder sees it: VOID and past-validity AVAILABLE ones are EXPIRED.
+STATUS_SQL = ("CASE WHEN status = 'VOID' OR (status = 'AVAILABLE' AND valid_until <= clock_timestamp()) "
+              "THEN 'EXPIRED' ELSE status END")
+USABLE_SQL = ("status = 'AVAILABLE' AND (valid_until IS NULL OR valid_until > clock_timestamp()) "
+              "AND (valid_from IS NULL OR valid_from <= clock_timestamp())")
+
+
+async def _page(session: AsyncSession, sql: str, params: dict[str, Any], created: str, *, first: int,
+                after: str | None) -> Page[Any]:
+    check_first(first)
+    where = ""
+    if after:
+        at, id_ = decode_cursor(after)
+        where = f" AND ({created}, id) > (:at, :after_id)"
+        params = {**params, "at": at, "after_id": id_}
+    rows = list((await session.execute(text(f"{sql}{where} ORDER BY {created}, id LIMIT :n"),
+                                       {**params, "n": first + 1})).all())
+    has_next = len(rows) > first
+    rows = rows[:first]
+    return Page(items=rows, cursors=[encode_cursor(getattr(r, created), r.id) for r in rows], has_next=has_next)
+
+
+async def list_templates(session: AsyncSession, *, first: int, after: str | None) -> Page[Any]:
+    return await _page(session, f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE true", {}, "created_at",
+                       first=first, after=after)
+
+
+async def templates_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Any]:
+    rows = (await session.execute(text(f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE id = ANY(:ids)"),
+                                  {"ids": list(ids)})).all()
+    return {r.id: r for r in rows}
+
+
+async def coupons_by_ids(session: AsyncSession, *, ids: Sequence[UUID], customer_id: UUID | None) -> dict[UUID, Any]:
+    """`customer_id`: only that customer's (None: an admin, any)."""
+    rows = (await session.execute(
+        text(f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon WHERE id = ANY(:ids) "
+             "AND (CAST(:c AS uuid) IS NULL OR customer_id = CAST(:c AS uuid))"),
+        {"ids": list(ids), "c": customer_id})).all()
+    return {r.id: r for r in rows}
+
+
+async def my_coupons(session: AsyncSession, *, customer_id: UUID, usable: bool | None, first: int,
+                     after: str | None) -> Page[Any]:
+    condition = "" if usable is None else (f" AND ({USABLE_SQL})" if usable else f" AND NOT ({USABLE_SQL})")
+    return await _page(session, f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon "
+                                f"WHERE customer_id = :c{condition}", {"c": customer_id}, "claimed_at",
+                       first=first, after=after)
+
+
+async def available_templates(session: AsyncSession, *, batch_id: UUID | None) -> list[Any]:
+    """Templates open for claims now, of the whole tenant or of this batch (or of offers in it)."""
+    return list((await session.execute(
+        text(f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template t "
+             "WHERE ended_at IS NULL AND NOT paused AND (total_quantity IS NULL OR claimed < total_quantity) "
+             "AND (valid_until IS NULL OR valid_until > clock_timestamp()) "
+             "AND (CAST(:b AS uuid) IS NULL OR ((batch_id IS NULL OR batch_id = CAST(:b AS uuid)) "
+             "  AND (offer_ids IS NULL OR EXISTS (SELECT 1 FROM offer f WHERE f.id = ANY(t.offer_ids) "
+             "       AND f.batch_id = CAST(:b AS uuid))))) "
+             "ORDER BY created_at, id LIMIT 100"), {"b": batch_id})).all())
+
+
+REPORT_SQL = f"""
+SELECT t.id, t.name, t.kind, t.currency, t.total_quantity, t.budget_minor, t.claimed, t.used,
+       t.discount_given_minor, t.ended_at, t.paused, t.created_at,
+       (SELECT count(*) FROM coupon c WHERE c.tenant_id = t.tenant_id AND c.template_id = t.id
+          AND c.status = 'RESERVED') AS reserved,
+       (SELECT count(*) FROM coupon c WHERE c.tenant_id = t.tenant_id AND c.template_id = t.id
+          AND ({STATUS_SQL}) = 'EXPIRED') AS expired,
+       (SELECT coalesce(sum(c.discount_minor), 0) FROM coupon c WHERE c.tenant_id = t.tenant_id
+          AND c.template_id = t.id AND c.status = 'USED')::bigint AS discount_used_minor
+FROM coupon_template t
+"""
+
+
+async def report(session: AsyncSession, *, template_ids: Sequence[UUID] | None = None) -> list[Any]:
+    where = "" if template_ids is None else " WHERE t.id = ANY(:ids)"
+    return list((await session.execute(text(f"{REPORT_SQL}{where} ORDER BY t.created_at, t.id"),
+                                       {"ids": list(template_ids or [])})).all())

@@ -1,0 +1,244 @@
+"""Coupons through the public API: templates, claims, grants, redemption, release, report."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from service import global_id
+from tests.coupon_fixtures import (
+    AVAILABLE,
+    GRANT,
+    MY_COUPONS,
+    REPORT,
+    SETTINGS_UPDATE,
+    TEMPLATE_CREATE,
+    TEMPLATE_END,
+    TEMPLATE_PAUSE,
+    TEMPLATES,
+    make_shop,
+    uid,
+    user_gid,
+)
+from tests.ordering_fixtures import ORDER_CANCEL, ORDER_MARK_PAID
+
+
+def _errors(payload: dict) -> list[tuple[str, list[str] | None]]:
+    return [(e["code"], e["field"]) for e in payload["errors"]]
+
+
+def test_templates_are_created_checked_and_listed(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    amount = shop.template(name="满30减5", amountOff="5.00", threshold="30.00", totalQuantity=10, budget="100.00")
+    assert (amount["kind"], amount["active"], amount["amountOff"], amount["threshold"], amount["budget"]) == (
+        "AMOUNT_OFF", True, {"amount": "5.00"}, {"amount": "30.00"}, {"amount": "100.00", "currency": "CNY"})
+    percent = shop.template(kind="PERCENT_OFF", amountOff=None, percentOff="15", maxDiscount="8.00")
+    assert (percent["percentOff"], percent["maxDiscount"]) == ("15.00", {"amount": "8.00"})
+    unit = shop.template(kind="UNIT_OFF", amountOff="20.00", offerIds=[shop.offer(0)])
+    assert unit["kind"] == "UNIT_OFF"
+
+    def refused(**input):  # type: ignore[no-untyped-def]
+        payload = gql.data(TEMPLATE_CREATE, {"input": {"name": "x", "kind": "AMOUNT_OFF", **input}},
+                           token=tenant.admin_token)["couponTemplateCreate"]
+        assert payload["template"] is None
+        return _errors(payload)
+
+    assert refused() == [("INVALID", ["amountOff"])]
+    assert refused(amountOff="-1") == [("INVALID", ["amountOff"])]
+    assert refused(kind="PERCENT_OFF", percentOff="101") == [("INVALID", ["percentOff"])]
+    assert refused(kind="UNIT_OFF", amountOff="1") == [("INVALID", ["offerIds"])]
+    assert refused(amountOff="1", perCustomerLimit=0) == [("INVALID", ["perCustomerLimit"])]
+    assert refused(amountOff="1", audience="GROUP_MEMBERS") == [("INVALID", ["communityGroupIds"])]
+    assert refused(amountOff="1", offerIds=[global_id.encode("Offer", uuid.uuid4())]) == [
+        ("NOT_FOUND", ["offerIds", "0"])]
+    assert refused(amountOff="1", budget="0") == [("INVALID", ["budget"])]
+
+    page = gql.data(TEMPLATES, {"first": 2}, token=tenant.admin_token)["couponTemplates"]
+    assert [e["node"]["id"] for e in page["edges"]] == [amount["id"], percent["id"]]
+    rest = gql.data(TEMPLATES, {"first": 2, "after": page["pageInfo"]["endCursor"]},
+                    token=tenant.admin_token)["couponTemplates"]
+    assert [e["node"]["id"] for e in rest["edges"]] == [unit["id"]] and not rest["pageInfo"]["hasNextPage"]
+
+
+def test_claims_are_idempotent_limited_and_end_when_the_template_does(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(perCustomerLimit=2, totalQuantity=3)
+    (_, alice), (_, bob) = shop.customers(owner_db, 2)
+    first = shop.claim(alice, template["id"], "k1")
+    again = shop.claim(alice, template["id"], "k1")
+    assert first["errors"] == [] and again["coupon"]["id"] == first["coupon"]["id"]
+    assert first["coupon"]["status"] == "AVAILABLE"
+    assert shop.claim(alice, template["id"], "k2")["errors"] == []
+    assert _errors(shop.claim(alice, template["id"], "k3")) == [("COUPON_LIMIT_REACHED", ["templateId"])]
+    assert shop.claim(bob, template["id"])["errors"] == []
+    assert _errors(shop.claim(bob, template["id"])) == [("COUPON_EXHAUSTED", ["templateId"])]
+    counts = owner_db.execute("SELECT claimed FROM coupon_template WHERE id = %s", (uid(template["id"]),)).fetchone()
+    assert counts[0] == 3
+    assert owner_db.execute("SELECT count(*) FROM coupon WHERE template_id = %s",
+                            (uid(template["id"]),)).fetchone()[0] == 3
+
+    other = shop.template()
+    paused = gql.data(TEMPLATE_PAUSE, {"id": other["id"], "p": True}, token=tenant.admin_token)["couponTemplatePause"]
+    assert paused["template"] == {"id": other["id"], "active": False, "paused": True}
+    assert _errors(shop.claim(bob, other["id"])) == [("COUPON_EXPIRED", ["templateId"])]
+    gql.data(TEMPLATE_PAUSE, {"id": other["id"], "p": False}, token=tenant.admin_token)
+    held = shop.claim(bob, other["id"])["coupon"]
+    ended = gql.data(TEMPLATE_END, {"id": other["id"]}, token=tenant.admin_token)["couponTemplateEnd"]
+    assert ended["template"]["active"] is False and ended["template"]["endedAt"]
+    assert _errors(shop.claim(alice, other["id"])) == [("COUPON_EXPIRED", ["templateId"])]
+    # Ending never invalidates what was claimed, unless asked to.
+    mine = gql.data(MY_COUPONS, {"usable": True}, token=bob)["myCoupons"]["edges"]
+    assert held["id"] in [e["node"]["id"] for e in mine]
+    gql.data(TEMPLATE_END, {"id": other["id"], "void": True}, token=tenant.admin_token)
+    statuses = {e["node"]["id"]: e["node"]["status"] for e in gql.data(MY_COUPONS, {}, token=bob)["myCoupons"]["edges"]}
+    assert statuses[held["id"]] == "EXPIRED"
+
+
+def test_validity_days_after_claim_end(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(validDaysAfterClaim=3)
+    ((_, alice),) = shop.customers(owner_db, 1)
+    coupon = shop.claim(alice, template["id"])["coupon"]
+    until = datetime.fromisoformat(coupon["validUntil"])
+    assert timedelta(days=3) - timedelta(minutes=1) < until - datetime.now(UTC) <= timedelta(days=3)
+    owner_db.execute("UPDATE coupon SET valid_until = clock_timestamp() - interval '1 second' WHERE id = %s",
+                     (uid(coupon["id"]),))
+    assert gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"] == []
+    assert [e["node"]["status"] for e in gql.data(MY_COUPONS, {}, token=alice)["myCoupons"]["edges"]] == ["EXPIRED"]
+    refused = shop.place(alice, [(0, 1)], coupon["id"])
+    assert _errors(refused) == [("COUPON_EXPIRED", ["couponId"])]
+
+
+def test_audiences_new_customers_and_group_members(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    (old_id, old), (new_id, new) = shop.customers(owner_db, 2)
+    assert shop.place(old, [(0, 1)])["errors"] == []
+    fresh = shop.template(audience="NEW_CUSTOMERS")
+    assert _errors(shop.claim(old, fresh["id"])) == [("COUPON_NOT_APPLICABLE", ["templateId"])]
+    assert shop.claim(new, fresh["id"])["errors"] == []
+    group = uuid.uuid4()
+    owner_db.execute("INSERT INTO community_group (tenant_id, id, leader_id, name, invite_code) "
+                     "VALUES (%s, %s, %s, 'Block 7', %s)", (tenant.uuid, group, shop.world.leader_id, uuid.uuid4().hex[:8]))
+    owner_db.execute("INSERT INTO group_member (tenant_id, group_id, user_id) VALUES (%s, %s, %s)",
+                     (tenant.uuid, group, old_id))
+    members = shop.template(audience="GROUP_MEMBERS", communityGroupIds=[global_id.encode("CommunityGroup", group)])
+    assert _errors(shop.claim(new, members["id"])) == [("COUPON_NOT_APPLICABLE", ["templateId"])]
+    assert shop.claim(old, members["id"])["errors"] == []
+    # A grant to the group's members ignores the audience and the per-customer limit.
+    granted = gql.data(GRANT, {"t": members["id"], "u": [user_gid(new_id)], "g": global_id.encode("CommunityGroup", group)},
+                       token=tenant.admin_token)["couponGrant"]
+    assert granted == {"granted": 2, "errors": []}
+    assert len(gql.data(MY_COUPONS, {}, token=old)["myCoupons"]["edges"]) == 2
+
+
+def test_grants_are_all_or_none_within_the_quantity(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(totalQuantity=2)
+    people = shop.customers(owner_db, 3)
+    gids = [user_gid(i) for i, _ in people]
+    too_many = gql.data(GRANT, {"t": template["id"], "u": gids}, token=tenant.admin_token)["couponGrant"]
+    assert (too_many["granted"], _errors(too_many)) == (0, [("COUPON_EXHAUSTED", ["templateId"])])
+    unknown = gql.data(GRANT, {"t": template["id"], "u": [gids[0], user_gid(uuid.uuid4())]},
+                       token=tenant.admin_token)["couponGrant"]
+    assert _errors(unknown) == [("NOT_FOUND", ["userIds", "1"])]
+    assert gql.data(GRANT, {"t": template["id"], "u": gids[:2]}, token=tenant.admin_token)["couponGrant"] == {
+        "granted": 2, "errors": []}
+    assert owner_db.execute("SELECT count(*) FROM coupon WHERE template_id = %s",
+                            (uid(template["id"]),)).fetchone()[0] == 2
+
+
+def test_an_order_takes_a_coupon_split_across_its_lines(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)  # 9.90, 3.30, 12.00
+    template = shop.template(amountOff="10.00", threshold="30.00", budget="100.00")
+    ((_, alice),) = shop.customers(owner_db, 1)
+    coupon = shop.claim(alice, template["id"])["coupon"]
+    below = shop.place(alice, [(0, 1), (1, 1)], coupon["id"])
+    assert _errors(below) == [("COUPON_NOT_APPLICABLE", ["couponId"])] and below["order"] is None
+    assert owner_db.execute("SELECT count(*) FROM customer_order WHERE tenant_id = %s",
+                            (tenant.uuid,)).fetchone()[0] == 0, "the refused order was rolled back"
+    placed = shop.place(alice, [(0, 1), (1, 2), (2, 1)], coupon["id"])  # 9.90 + 6.60 + 12.00 = 28.50 ... below
+    assert _errors(placed) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+    placed = shop.place(alice, [(0, 2), (1, 1), (2, 1)], coupon["id"])  # 19.80 + 3.30 + 12.00 = 35.10
+    assert placed["errors"] == [], placed
+    order = placed["order"]
+    assert order["discount"] == {"amount": "10.00"} and order["coupon"] == {"id": coupon["id"], "status": "RESERVED"}
+    shares = [Decimal(line["discount"]["amount"]) for line in order["lines"]]
+    # 10.00 x 1980/3510 = 5.641, x 330/3510 = 0.940, x 1200/3510 = 3.418: floors 5.64 0.94 3.41, one fen left
+    # goes to the largest remainder (3.418).
+    assert shares == [Decimal("5.64"), Decimal("0.94"), Decimal("3.42")]
+    total_minor = owner_db.execute("SELECT total_minor FROM customer_order WHERE id = %s",
+                                   (uid(order["id"]),)).fetchone()[0]
+    assert total_minor == 3510 - 1000
+    again = shop.place(alice, [(0, 5)], coupon["id"])
+    assert _errors(again) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+    # Paid: USED. The template counts it, and its discount against the budget.
+    paid = gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": "pay-1"}, token=tenant.api_key)["orderMarkPaid"]
+    assert paid["errors"] == []
+    assert gql.data(MY_COUPONS, {}, token=alice)["myCoupons"]["edges"][0]["node"]["status"] == "USED"
+    template_now = gql.data(TEMPLATES, {}, token=tenant.admin_token)["couponTemplates"]["edges"][0]["node"]
+    assert (template_now["used"], template_now["discountGiven"]["amount"]) == (1, "10.00")
+    # Cancelled (before the cutoff): refunded what was paid, and the coupon comes back.
+    cancelled = gql.data(ORDER_CANCEL, {"id": order["id"]}, token=alice)["orderCancel"]
+    assert cancelled["order"]["refunded"] == {"amount": "25.10"}
+    node = gql.data(MY_COUPONS, {}, token=alice)["myCoupons"]["edges"][0]["node"]
+    assert (node["status"], node["order"]) == ("AVAILABLE", None)
+    template_now = gql.data(TEMPLATES, {}, token=tenant.admin_token)["couponTemplates"]["edges"][0]["node"]
+    assert (template_now["used"], template_now["discountGiven"]["amount"]) == (0, "0.00")
+    assert shop.place(alice, [(0, 2), (2, 1)], coupon["id"])["errors"] == []
+
+
+def test_percent_and_unit_coupons_and_scopes(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)  # 9.90, 3.30, 12.00
+    ((_, alice),) = shop.customers(owner_db, 1)
+    percent = shop.template(kind="PERCENT_OFF", amountOff=None, percentOff="15", maxDiscount="3.00",
+                            offerIds=[shop.offer(0), shop.offer(1)])
+    coupon = shop.claim(alice, percent["id"])["coupon"]
+    order = shop.place(alice, [(0, 1), (2, 1)], coupon["id"])["order"]  # 15% of 9.90 = 1.485 -> 1.49
+    assert order["discount"] == {"amount": "1.49"}
+    assert [line["discount"]["amount"] for line in order["lines"]] == ["1.49", "0.00"]
+    capped = shop.claim(alice, shop.template(kind="PERCENT_OFF", amountOff=None, percentOff="50",
+                                             maxDiscount="3.00")["id"])["coupon"]
+    assert shop.place(alice, [(2, 1)], capped["id"])["order"]["discount"] == {"amount": "3.00"}
+    unit = shop.template(kind="UNIT_OFF", amountOff="20.00", offerIds=[shop.offer(2)])
+    unit_coupon = shop.claim(alice, unit["id"])["coupon"]
+    assert _errors(shop.place(alice, [(0, 1)], unit_coupon["id"])) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+    order = shop.place(alice, [(0, 1), (2, 3)], unit_coupon["id"])["order"]
+    assert order["discount"] == {"amount": "12.00"}  # one unit, at most its price
+    unknown = gql.data(TEMPLATE_CREATE, {"input": {"name": "x", "kind": "AMOUNT_OFF", "amountOff": "1",
+                                                   "batchId": global_id.encode("Batch", uuid.uuid4())}},
+                       token=tenant.admin_token)["couponTemplateCreate"]
+    assert _errors(unknown) == [("NOT_FOUND", ["batchId"])]
+    # Scoped to another batch: nothing of this order is in scope.
+    elsewhere = make_shop(gql, owner_db, tenant)
+    scoped = shop.template(batchId=elsewhere.batch["id"])
+    scoped_coupon = shop.claim(alice, scoped["id"])["coupon"]
+    assert _errors(shop.place(alice, [(0, 1)], scoped_coupon["id"])) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+
+
+def test_available_coupons_for_a_batch_and_the_leader_sees_them(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    everywhere = shop.template(name="All")
+    this_batch = shop.template(name="This batch", batchId=shop.batch["id"])
+    ended = shop.template(name="Ended")
+    gql.data(TEMPLATE_END, {"id": ended["id"]}, token=tenant.admin_token)
+    seen = gql.data(AVAILABLE, {"b": shop.batch["id"]}, token=shop.world.leader_token)["availableCoupons"]
+    assert [t["id"] for t in seen] == [everywhere["id"], this_batch["id"]]
+
+
+def test_report_and_settings(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(amountOff="2.00", budget="50.00")
+    (_, alice), (_, bob) = shop.customers(owner_db, 2)
+    used = shop.claim(alice, template["id"])["coupon"]
+    order = shop.place(alice, [(0, 1)], used["id"])["order"]
+    gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": "r"}, token=tenant.api_key)
+    late = shop.claim(bob, template["id"])["coupon"]
+    owner_db.execute("UPDATE coupon SET valid_until = clock_timestamp() WHERE id = %s", (uid(late["id"]),))
+    (row,) = gql.data(REPORT, token=tenant.admin_token)["couponReport"]
+    assert row == {"template": {"id": template["id"], "name": "Coupon"}, "claimed": 2, "reserved": 0, "used": 1,
+                   "expired": 1, "discountGiven": {"amount": "2.00"}, "discountUsed": {"amount": "2.00"},
+                   "budget": {"amount": "50.00"}}
+    settings = gql.data(SETTINGS_UPDATE, {"b": "COMMISSION_ON_LIST_PRICE"}, token=tenant.admin_token)
+    assert settings["couponSettingsUpdate"]["settings"] == {"commissionBase": "COMMISSION_ON_LIST_PRICE",
+                                                            "releaseOnRefund": True}
