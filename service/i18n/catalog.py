@@ -112,6 +112,13 @@ CODES: dict[str, dict[str, str]] = {
     "INVALID_CREDENTIALS": {"en": "Wrong login or password.", "zh-CN": "手机号/邮箱或密码错误。"},
     "RATE_LIMITED": {"en": "Too many attempts; try again later.", "zh-CN": "尝试次数过多，请稍后再试。"},
     "NOT_ARRIVED": {"en": "The goods have not arrived at the pickup point yet.", "zh-CN": "货物还没有到达自提点。"},
+    "GROUP_FULL": {"en": "This group is full: start a new one.", "zh-CN": "该拼团已满，请发起新的拼团。"},
+    "COUPON_EXHAUSTED": {"en": "These coupons are all gone.", "zh-CN": "优惠券已领完。"},
+    "COUPON_LIMIT_REACHED": {"en": "You already hold as many of these coupons as allowed.",
+                             "zh-CN": "您已达到该优惠券的领取上限。"},
+    "COUPON_NOT_APPLICABLE": {"en": "This coupon does not apply to this order.", "zh-CN": "该优惠券不适用于此订单。"},
+    "COUPON_EXPIRED": {"en": "This coupon has expired or was ended.", "zh-CN": "该优惠券已过期或已停用。"},
+    "INSUFFICIENT_BALANCE": {"en": "The available balance is not enough.", "zh-CN": "可提现余额不足。"},
     # authentication and tenant codes (GraphQL errors' extensions.code)
     "INVALID_TOKEN": {"en": "The token is not valid.", "zh-CN": "登录凭证无效，请重新登录。"},
     "TOKEN_EXPIRED": {"en": "The token has expired; sign in again.", "zh-CN": "登录已过期，请重新登录。"},
