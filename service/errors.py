@@ -19,6 +19,7 @@ class ErrorCode(str, Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
     NOT_ARRIVED = "NOT_ARRIVED"  # pickupConfirm before deliveryReceive: the goods are not there
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"  # a withdrawal above the available balance
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from service import jobs
 from service.batches.opening import open_due_batches
 from service.notify.retention import prune_hourly
+from service.ledger.release import release_commissions
 from service.orders.expiry import expire_unpaid_orders
 from service.procurement.scheduling import close_due_batches, complete_batches
 from service.tasks import (
@@ -28,6 +29,7 @@ JOBS: list[tuple[str, Job]] = [
     ("complete-batches", complete_batches),
     ("relay-outbox", notify.relay_outbox),
     ("retry-deliveries", notify.retry_deliveries),
+    ("release-commissions", release_commissions),
 ]
 
 
