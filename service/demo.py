@@ -20,6 +20,7 @@ from service.batches.demo import seed_batches
 from service.catalog.demo import seed_catalog
 from service.db import tenant_transaction
 from service.leaders.demo import seed_community
+from service.ledger.demo import seed_ledger
 from service.notify.demo import seed_notifications
 from service.procurement.demo import seed_closed_batch
 
@@ -39,6 +40,7 @@ class DemoLogins:
 Seed = Callable[[AsyncSession, UUID, DemoLogins], Awaitable[None]]
 DEMO_SEEDS: list[Seed] = [seed_catalog, seed_community, seed_batches, seed_closed_batch, seed_notifications]
 DEMO_SEEDS.append(seed_password_reset)
+DEMO_SEEDS.append(seed_ledger)
 
 
 async def database_is_empty() -> bool:

@@ -21,6 +21,7 @@ from service.schema.catalog import CatalogMutation, CatalogQuery
 from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
 from service.schema.leaders import LeadersMutation, LeadersQuery
+from service.schema.ledger import LedgerMutation, LedgerQuery
 from service.schema.node import NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
 from service.schema.orders import OrdersMutation, OrdersQuery
@@ -33,6 +34,8 @@ QUERIES += (NotifyQuery, ProcurementQuery)
 QUERIES += (AuditQuery,)
 QUERIES += (ReportsQuery,)
 MUTATIONS += (NotifyMutation, ProcurementMutation)
+QUERIES += (LedgerQuery,)
+MUTATIONS += (LedgerMutation,)
 
 
 class Schema(strawberry.Schema):
