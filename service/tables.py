@@ -6,10 +6,10 @@ from service.accounts import models as _accounts  # noqa: F401
 from service.batches import models as _batches  # noqa: F401
 from service.catalog import models as _catalog  # noqa: F401
 from service.leaders import models as _leaders  # noqa: F401
+from service.ledger import models as _ledger  # noqa: F401
 from service.notify import models as _notify  # noqa: F401
 from service.orders import models as _orders  # noqa: F401
 from service.procurement import models as _procurement  # noqa: F401
-from service.ledger import models as _ledger  # noqa: F401
 
 metadata = SQLModel.metadata
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from service import jobs
 from service.batches.opening import open_due_batches
-from service.notify.retention import prune_hourly
 from service.ledger.release import release_commissions
+from service.notify.retention import prune_hourly
 from service.orders.expiry import expire_unpaid_orders
 from service.procurement.scheduling import close_due_batches, complete_batches
 from service.tasks import (
