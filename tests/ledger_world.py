@@ -29,14 +29,17 @@ class MoneyWorld:
 
 
 def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: int, price: int = 1000,
-                quantity: int = 1, rate: str = "0.1") -> MoneyWorld:
+                quantity: int = 1, rate: str = "0.1", prices: list[int] | None = None) -> MoneyWorld:
     """`orders` paid orders of one customer each at one point, closed: each commission is
-    rate x quantity x price (PENDING)."""
+    rate x quantity x price (PENDING); with `prices`, order i buys at prices[i % len(prices)]."""
     from service.db import tenant_transaction
     from service.procurement.close import close_batch
 
-    spec = BatchSpec(suppliers=1, products=[(0, 100)], points=1, offers=[(0, price, 1)], customers=max(orders, 1),
-                     orders=[OrderSpec(i, 0, "PAID", [(0, quantity)]) for i in range(orders)],
+    prices = prices or [price]
+    spec = BatchSpec(suppliers=1, products=[(0, 100)] * len(prices), points=1,
+                     offers=[(i, p, 1) for i, p in enumerate(prices)],
+                     customers=max(orders, 1),
+                     orders=[OrderSpec(i, 0, "PAID", [(i % len(prices), quantity)]) for i in range(orders)],
                      commission_rates=[Decimal(rate)])
     built = build_batch(owner_db, tenant_id, spec)
 
