@@ -36,6 +36,7 @@ describe_values(ErrorCodeEnum, {
     "INVALID_CREDENTIALS": "Wrong login or password.",
     "RATE_LIMITED": "Too many attempts in the current window; wait for it to end.",
     "NOT_ARRIVED": "pickupConfirm before deliveryReceive: the goods are not at the pickup point yet.",
+    "INSUFFICIENT_BALANCE": "A withdrawal above the leader's available balance (or with a negative balance).",
 })
 strawberry.enum(RoleEnum, name="Role", description="What a caller may do.")
 describe_values(RoleEnum, {

@@ -429,7 +429,10 @@ class LedgerMutation:
                                      "tenant's minimum, at most the available balance, one open request at a time "
                                      "and the tenant's daily count. The fee is taken when it is paid.")
     @requires(Caller.LEADER)
-    async def withdrawal_request(self, info: Info, input: WithdrawalRequestInput) -> WithdrawalPayload:
+    async def withdrawal_request(
+        self, info: Info,
+        input: Annotated[WithdrawalRequestInput, strawberry.argument(description="The amount and payout account.")],
+    ) -> WithdrawalPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
