@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
-from service.errors import ErrorCode, PermissionDenied, fail
+from service.errors import Collector, ErrorCode, PermissionDenied, fail
 from service.leaders.operations import approved_leader_of_user
 from service.ledger import models, operations, statements
 from service.ledger.operations import mask_account
@@ -39,6 +39,7 @@ from service.schema.node import node_loader
 from service.schema.orders import Order, OrderByIdLoader
 from service.schema.pagination import Connection
 from service.schema.procurement import viewer_leader_id
+from service.validation import money_value
 
 Info = strawberry.Info[Context, None]
 
@@ -189,6 +190,15 @@ class LeaderStatement:
                                                 "(send the bearer token).")
 
 
+@strawberry.type(name="WithdrawalQuote", description="What a withdrawal of an amount would cost, before asking.")
+class WithdrawalQuote:
+    amount: Money = strawberry.field(description="The amount asked for.")
+    fee: Money = strawberry.field(description="The tenant's rate of it (rounded half-up) plus its fixed fee.")
+    payout: Money = strawberry.field(description="What would be paid out: amount - fee.")
+    minimum: Money = strawberry.field(description="The tenant's minimum withdrawal.")
+    daily_limit: int = strawberry.field(description="How many withdrawals a leader may request per day.")
+
+
 @strawberry.type(name="LeaderOwed", description="What the brand owes one leader on a date.")
 class LeaderOwed:
     frozen: Money = strawberry.field(description="Frozen then.")
@@ -268,7 +278,7 @@ async def _entry_page(session: AsyncSession, *, beneficiary_id: UUID, month: dat
         params.update(at=at, id=id)
     rows = (await session.execute(text(
         f"SELECT * FROM ledger_entry WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :n"), params)).all()
-    items = rows[:first]
+    items = list(rows[:first])
     return Page(items=items, cursors=[encode_cursor(r.at, r.id) for r in items], has_next=len(rows) > first)
 
 
@@ -290,7 +300,7 @@ async def _withdrawal_page(session: AsyncSession, *, beneficiary_id: UUID | None
     rows = (await session.execute(text(
         f"SELECT * FROM withdrawal WHERE {' AND '.join(where)} ORDER BY requested_at DESC, id DESC LIMIT :n"),
         params)).all()
-    items = rows[:first]
+    items = list(rows[:first])
     return Page(items=items, cursors=[encode_cursor(r.requested_at, r.id) for r in items],
                 has_next=len(rows) > first)
 
@@ -376,6 +386,28 @@ class LedgerQuery:
             month=m.strftime("%Y-%m"), opening=Money.of(st.opening_minor, c), closing=Money.of(st.closing_minor, c),
             lines=[LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in st.lines],
             csv_url=f"{base}/exports/leader-statement.csv?leaderId={lid}&month={m.strftime('%Y-%m')}")
+
+    @strawberry.field(description="Leaders: the fee and payout of a withdrawal of this amount, to show before "
+                                  "asking (withdrawalRequest computes the same).")
+    @requires(ADMINS, Caller.LEADER)
+    async def withdrawal_quote(
+        self, info: Info,
+        amount: Annotated[Decimal, strawberry.argument(description="The amount, a decimal string.")],
+    ) -> WithdrawalQuote:
+        context = info.context
+        async with serial_session(context) as session:
+            rules = (await session.execute(text(
+                "SELECT currency, withdrawal_minimum_minor, withdrawal_fee_rate, withdrawal_fee_fixed_minor, "
+                "withdrawal_daily_limit FROM tenant WHERE id = :t"), {"t": context.tenant.id})).one()
+        errors = Collector()
+        minor = money_value(errors, amount, ["amount"], currency=rules.currency, positive=True)
+        if minor is None:
+            raise argument_error("amount", "A positive amount with the currency's decimals.")
+        fee = operations.fee_of(minor, rules.withdrawal_fee_rate, rules.withdrawal_fee_fixed_minor)
+        c = rules.currency
+        return WithdrawalQuote(amount=Money.of(minor, c), fee=Money.of(fee, c), payout=Money.of(minor - fee, c),
+                               minimum=Money.of(rules.withdrawal_minimum_minor, c),
+                               daily_limit=rules.withdrawal_daily_limit)
 
     @strawberry.field(description="Admins: what the brand owed every leader with entries at the end of a day "
                                   "(in the tenant's time zone), for the brand's accounts.")
