@@ -23,7 +23,7 @@ from service.config import get_settings
 from service.db import app_engine, dispose_engines
 from service.docs_reference import guide_dir, public_sdl, reference_html
 from service.exports import audit_log_csv, purchase_order_csv, sales_report_csv
-from service.ledger.exports import leader_statement_csv
+from service.ledger_exports import leader_statement_csv
 from service.logs import printable
 from service.observability.app import instrument, internal_refusal, metrics_endpoint
 from service.redis_conn import async_redis, close_redis

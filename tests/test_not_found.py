@@ -47,6 +47,8 @@ TABLES = {
     "Notification": "notification",
     "ApiKey": "api_key",
     "User": "app_user",
+    "Withdrawal": "withdrawal",
+    "LedgerEntry": "ledger_entry",
 }
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).

@@ -12,6 +12,7 @@ import * as picklist from './views/picklist.js';
 import * as pickup from './views/pickup.js';
 import * as groups from './views/groups.js';
 import * as commissions from './views/commissions.js';
+import * as money from './views/money.js';
 import * as purchaseOrders from './views/purchase-orders.js';
 import * as purchaseOrder from './views/purchase-order.js';
 import * as join from './views/join.js';
@@ -32,6 +33,7 @@ const ROUTES = {
   pickup: [pickup, 'leader'],
   groups: [groups, 'leader'],
   commissions: [commissions, 'leader'],
+  money: [money, 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
   console: [consoleView, 'admin'],
@@ -43,6 +45,7 @@ const MENU = [
   ['pickup', 'nav.pickup', 'leader'],
   ['groups', 'nav.groups', 'leader'],
   ['commissions', 'nav.commissions', 'leader'],
+  ['money', 'nav.money', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
 ];
 // An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link).
