@@ -52,6 +52,7 @@ soak: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.ledger_release
 
 schema: $(STAMP)
 	$(BIN)/groupbuy schema > schema.graphql
