@@ -266,3 +266,47 @@ def test_a_leader_sees_only_their_own_money_and_admins_only_their_tenants(  # ty
     assert [e["node"]["id"] for e in listed["withdrawals"]["edges"]] == [wid]
     assert owner_db.execute("SELECT status FROM withdrawal WHERE id = %s",
                             (uuid.UUID(str(global_id.decode(wid)[1])),)).fetchone()[0] == "REQUESTED"
+
+
+STATEMENT = """query($m: String!, $l: ID) { leaderStatement(month: $m, leaderId: $l) {
+  month opening { amount } closing { amount } csvUrl lines { balance { amount } entry { kind amount { amount } } } } }"""
+
+
+def test_monthly_statement_csv_quote_and_what_is_owed_on_a_date(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    import httpx
+
+    world = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=3)  # 30.00 available
+    owner_db.execute("UPDATE tenant SET withdrawal_fee_rate = 0.01, withdrawal_fee_fixed_minor = 50 WHERE id = %s",
+                     (tenant.uuid,))
+    quote = gql.data("{ withdrawalQuote(amount: \"12.34\") { fee { amount } payout { amount } } }",
+                     token=world.leader_token)["withdrawalQuote"]
+    assert quote == {"fee": {"amount": "0.62"}, "payout": {"amount": "11.72"}}  # 0.1234 -> 0.12, + 0.50
+    wid = gql.data(REQUEST, _request("12.34"), token=world.leader_token)["withdrawalRequest"]["withdrawal"]["id"]
+    gql.data(APPROVE, {"id": wid}, token=tenant.admin_token)
+    gql.data(PAID, {"id": wid, "ref": "S-1"}, headers={"Authorization": f"Bearer {tenant.api_key}"})
+    # Last month's entries: the earnings were written 40 days ago (as the owner, for the test).
+    owner_db.execute("UPDATE ledger_entry SET at = at - interval '40 days' WHERE tenant_id = %s AND kind = 'EARNED'",
+                     (tenant.uuid,))
+    now = datetime.now(UTC).astimezone()
+    month = owner_db.execute("SELECT to_char(now() AT TIME ZONE timezone, 'YYYY-MM') FROM tenant WHERE id = %s",
+                             (tenant.uuid,)).fetchone()[0]  # this month in the tenant's time zone
+    st = gql.data(STATEMENT, {"m": month}, token=world.leader_token)["leaderStatement"]
+    assert st["opening"]["amount"] == "30.00"  # earned last month: owed at this month's start
+    assert [(ln["entry"]["kind"], ln["balance"]["amount"]) for ln in st["lines"]] == [
+        ("RELEASED", "30.00"), ("RELEASED", "30.00"), ("RELEASED", "30.00"), ("WITHDRAWAL", "30.00"),
+        ("FEE", "29.38"), ("WITHDRAWAL_PAID", "17.66")]
+    assert st["closing"]["amount"] == "17.66"
+    csv = httpx.get(st["csvUrl"], headers={"Authorization": f"Bearer {world.leader_token}"})
+    assert csv.status_code == 200 and csv.content.startswith("\ufeff".encode())
+    rows = csv.content.decode("utf-8-sig").splitlines()
+    assert rows[1].split(",")[1] == "OPENING" and rows[-1].split(",")[1:4] == ["CLOSING", "", "17.66"]
+    other = money_world(owner_db, tenant.uuid, orders=1)
+    assert httpx.get(st["csvUrl"], headers={"Authorization": f"Bearer {other.leader_token}"}).status_code == 404
+    owed = gql.data("query($d: Date!) { leadersOwed(on: $d) { owed { amount } available { amount } leader { id } } }",
+                    {"d": (now + timedelta(days=1)).date().isoformat()}, token=tenant.admin_token)["leadersOwed"]
+    assert owed == [{"owed": {"amount": "17.66"}, "available": {"amount": "17.66"}, "leader": {"id": world.leader_gid}}]
+    before = gql.data("query($d: Date!) { leadersOwed(on: $d) { owed { amount } } }",
+                      {"d": (now - timedelta(days=60)).date().isoformat()}, token=tenant.admin_token)["leadersOwed"]
+    assert before == []
