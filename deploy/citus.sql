@@ -27,6 +27,7 @@ SELECT create_distributed_table('batch_close', 'tenant_id', colocate_with => 'nu
 SELECT create_distributed_table('leader', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('community_group', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('group_member', 'tenant_id', colocate_with => 'number_counter');
+SELECT create_distributed_table('ledger_entry', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('notification', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('password_reset', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('pickup_point', 'tenant_id', colocate_with => 'number_counter');
@@ -43,3 +44,4 @@ SELECT create_distributed_table('purchase_order_line', 'tenant_id', colocate_wit
 SELECT create_distributed_table('refund', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('webhook_subscription', 'tenant_id', colocate_with => 'number_counter');
 SELECT create_distributed_table('delivery', 'tenant_id', colocate_with => 'number_counter');
+SELECT create_distributed_table('withdrawal', 'tenant_id', colocate_with => 'number_counter');

@@ -310,3 +310,21 @@ def test_monthly_statement_csv_quote_and_what_is_owed_on_a_date(gql, tenant, own
     before = gql.data("query($d: Date!) { leadersOwed(on: $d) { owed { amount } } }",
                       {"d": (now - timedelta(days=60)).date().isoformat()}, token=tenant.admin_token)["leadersOwed"]
     assert before == []
+
+
+def test_the_leader_is_notified_in_app_in_both_languages(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    from service.notify.relay import relay_tenant
+    from tests.conftest import run_db
+
+    world = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=1)
+    wid = gql.data(REQUEST, _request("5.00"), token=world.leader_token)["withdrawalRequest"]["withdrawal"]["id"]
+    gql.data(REJECT, {"id": wid, "r": "账号有误"}, token=tenant.admin_token)
+    run_db(lambda engine: relay_tenant(tenant.uuid, engine=engine))
+    notes = gql.data("{ notifications(first: 10) { edges { node { event title body } } } }",
+                     token=world.leader_token)["notifications"]["edges"]
+    by_event = {n["node"]["event"]: n["node"] for n in notes}
+    assert set(by_event) - {"PICK_LIST_READY"} == {"COMMISSION_AVAILABLE", "WITHDRAWAL_REQUESTED", "WITHDRAWAL_REJECTED"}
+    assert "10.00 CNY" in by_event["COMMISSION_AVAILABLE"]["body"]
+    rejected = by_event["WITHDRAWAL_REJECTED"]
+    assert rejected["title"] == "提现被驳回 / Withdrawal rejected"
+    assert "5.00 CNY" in rejected["body"] and "账号有误" in rejected["body"]

@@ -113,7 +113,7 @@ def render(event: str, payload: dict[str, Any]) -> tuple[str, str]:
         "number": _field(payload, "number", "orderNumber", "order_number", "purchaseOrderNumber"),
         "title": _field(payload, "title", "batchTitle", "batch_title"),
         "pointName": _field(payload, "pointName", "pickupPointName", "pickup_point_name"),
-        "amount": _field(payload, "amount", "refundAmount") or _money(payload),
+        "amount": _money(payload) or _field(payload, "amount", "refundAmount"),
         "reason": f" 原因 / Reason: {str(reason)[:200]}" if reason else "",
     }
     return title, body.format(**values)
