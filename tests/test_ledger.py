@@ -328,3 +328,16 @@ def test_the_leader_is_notified_in_app_in_both_languages(gql, tenant, owner_db, 
     rejected = by_event["WITHDRAWAL_REJECTED"]
     assert rejected["title"] == "提现被驳回 / Withdrawal rejected"
     assert "5.00 CNY" in rejected["body"] and "账号有误" in rejected["body"]
+
+
+def test_tenant_update_sets_the_fixed_fee_and_the_daily_limit(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    update = """mutation($i: TenantUpdateInput!) { tenantUpdate(input: $i) { errors { code field } } }"""
+    bad = gql.data(update, {"i": {"withdrawalFeeFixed": "-1", "withdrawalDailyLimit": 0}},
+                   token=tenant.admin_token)["tenantUpdate"]
+    assert sorted(e["field"][0] for e in bad["errors"]) == ["withdrawalDailyLimit", "withdrawalFeeFixed"]
+    ok = gql.data(update, {"i": {"withdrawalFeeFixed": "1.50", "withdrawalDailyLimit": 3}},
+                  token=tenant.admin_token)["tenantUpdate"]
+    assert ok["errors"] == []
+    row = owner_db.execute("SELECT withdrawal_fee_fixed_minor, withdrawal_daily_limit FROM tenant WHERE id = %s",
+                           (tenant.uuid,)).fetchone()
+    assert tuple(row) == (150, 3)
