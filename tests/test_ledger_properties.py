@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.ledger_world import age, earn, money_world, refund, release
+from tests.reliability.invariants import check_ledger
 from tests.test_ledger import APPROVE, BALANCE, FAILED, PAID, REJECT, REQUEST, _request
 
 PRICES = [1234, 999, 2505, 1500, 777, 3015]  # one order each, 10 % commission, rounded half-up
@@ -129,3 +130,4 @@ def test_leader_money_adds_up_against_a_model(gql, tenant, owner_db, app_db_url,
             "AND kind = 'FEE')", (tenant.uuid, world.leader_id, tenant.uuid, world.leader_id)).fetchone()
         assert sum(got_minor.values()) == sum(model.commissions) - int(reversed_db) - int(fees_db)
         assert int(reversed_db) == model.reversed + model.clawed_back and int(fees_db) == model.fees
+        check_ledger(owner_db, [tenant.uuid])
