@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.shortage
 	$(BIN)/python -m bench.pintuan
 	$(BIN)/python -m bench.coupons --runs 3 --seconds 6
+	$(BIN)/python -m bench.ledger_release
 
 schema: $(STAMP)
 	$(BIN)/groupbuy schema > schema.graphql

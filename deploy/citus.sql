@@ -52,6 +52,7 @@ SELECT create_distributed_table('batch_close', 'tenant_id', colocate_with => 'nu
 SELECT create_distributed_table('leader', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'leader'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 SELECT create_distributed_table('community_group', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'community_group'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 SELECT create_distributed_table('group_member', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'group_member'::regclass AND (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table('ledger_entry', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'ledger_entry'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 SELECT create_distributed_table('notification', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'notification'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 SELECT create_distributed_table('password_reset', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'password_reset'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 SELECT create_distributed_table('pickup_point', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'pickup_point'::regclass AND (partmethod = 'h' OR repmodel = 't'));
@@ -79,6 +80,7 @@ SELECT create_distributed_table('referral_binding', 'tenant_id', colocate_with =
 SELECT create_distributed_table('share_visit', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'share_visit'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 SELECT create_distributed_table('webhook_subscription', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'webhook_subscription'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 SELECT create_distributed_table('delivery', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'delivery'::regclass AND (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table('withdrawal', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'withdrawal'::regclass AND (partmethod = 'h' OR repmodel = 't'));
 
 -- Tables only the migrations know (no model in service/tables.py) that have tenant_id too.
 DO $$ DECLARE t record; BEGIN

@@ -30,6 +30,7 @@ from service.exports import (
     sales_report_csv,
     shortage_report_csv,
 )
+from service.ledger_exports import leader_statement_csv
 from service.logs import printable
 from service.observability.app import instrument, internal_refusal, metrics_endpoint
 from service.redis_conn import async_redis, close_redis
@@ -368,6 +369,7 @@ def create_app() -> ASGIApp:
         Route("/exports/sales-report.csv", sales_report_csv),
         Route(SHORTAGE_REPORT_PATH, shortage_report_csv),
         Route("/exports/coupon-report.csv", coupon_report_csv),
+        Route("/exports/leader-statement.csv", leader_statement_csv),
         Route("/schema.graphql", schema_sdl),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

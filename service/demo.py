@@ -24,6 +24,7 @@ from service.db import tenant_transaction
 from service.groupbuys.demo import seed_group_buys
 from service.growth.demo import seed_growth
 from service.leaders.demo import seed_community
+from service.ledger.demo import seed_ledger
 from service.notify.demo import seed_notifications
 from service.procurement.demo import seed_closed_batch
 
@@ -47,6 +48,7 @@ DEMO_SEEDS.append(seed_shortages)
 DEMO_SEEDS.append(seed_growth)
 DEMO_SEEDS.append(seed_group_buys)
 DEMO_SEEDS.append(seed_coupons)
+DEMO_SEEDS.append(seed_ledger)
 
 
 async def database_is_empty() -> bool:

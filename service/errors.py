@@ -24,6 +24,7 @@ class ErrorCode(str, Enum):
     COUPON_LIMIT_REACHED = "COUPON_LIMIT_REACHED"
     COUPON_NOT_APPLICABLE = "COUPON_NOT_APPLICABLE"
     COUPON_EXPIRED = "COUPON_EXPIRED"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"  # a withdrawal above the available balance
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from service.catalog import models as _catalog  # noqa: F401
 from service.groupbuys import models as _groupbuys  # noqa: F401
 from service.growth import models as _growth  # noqa: F401
 from service.leaders import models as _leaders  # noqa: F401
+from service.ledger import models as _ledger  # noqa: F401
 from service.notify import models as _notify  # noqa: F401
 from service.orders import models as _orders  # noqa: F401
 from service.procurement import models as _procurement  # noqa: F401

@@ -50,6 +50,8 @@ TABLES = {
     "WebhookDelivery": "delivery",
     "AfterSalesRequest": "after_sales_request",
     "GroupBuy": "group_buy",
+    "Withdrawal": "withdrawal",
+    "LedgerEntry": "ledger_entry",
 }
 TABLES.update({"CommunityGroup": "community_group", "CouponTemplate": "coupon_template", "Coupon": "coupon"})
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow

@@ -94,6 +94,11 @@ class Tenant(SQLModel, table=True):
     )
     attribution_window_days: int = Field(default=30)
     created_at: datetime = created_at()
+    # Withdrawals (migration 0019): a fixed fee on top of the rate, and requests per local day.
+    withdrawal_fee_fixed_minor: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
+    withdrawal_daily_limit: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
 
 
 class User(SQLModel, table=True):

@@ -419,6 +419,8 @@ class TenantChanges:
     distribution_level2_rate: Decimal | None = None
     referral_binding: ReferralBinding | None = None
     attribution_window_days: int | None = None
+    withdrawal_fee_fixed: Decimal | None = None  # leader money (migration 0019)
+    withdrawal_daily_limit: int | None = None
 
 
 async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: TenantChanges) -> Tenant:
@@ -468,6 +470,10 @@ async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: Tena
     values["shortage_policy"] = c.shortage_policy
     values["referral_binding"] = c.referral_binding
     values["distribution_enabled"] = c.distribution_enabled
+    values["withdrawal_fee_fixed_minor"] = money_value(
+        errors, c.withdrawal_fee_fixed, ["withdrawalFeeFixed"], currency=tenant.currency
+    )
+    values["withdrawal_daily_limit"] = _int_in(errors, c.withdrawal_daily_limit, "withdrawalDailyLimit", 1, 100)
     errors.raise_if_any()
     for key, value in values.items():
         if value is not None or key == "front_end_url_template":

@@ -87,6 +87,35 @@ TEXTS: dict[str, tuple[str, str]] = {
         "拼团失败 / Group failed",
         "拼团未能在时限内成团，订单已取消，已付款项将退回。\n"
         "The group did not fill in time: its orders are cancelled and what was paid is refunded.",
+    E.COMMISSION_AVAILABLE: (
+        "佣金已可提现 / Commission available",
+        "冻结期已过，佣金{amount}已转入可提现余额。\nThe freeze is over: commission{amount} is now available.",
+    ),
+    E.COMMISSION_CLAWED_BACK: (
+        "佣金已扣回 / Commission clawed back",
+        "因订单{number}退款，已扣回佣金{amount}。\nA refund of order{number} clawed back commission{amount}.",
+    ),
+    E.WITHDRAWAL_REQUESTED: (
+        "提现申请已提交 / Withdrawal requested",
+        "您的提现申请{amount}已提交，等待审核。\nYour withdrawal of{amount} was requested and awaits approval.",
+    ),
+    E.WITHDRAWAL_APPROVED: (
+        "提现已审核通过 / Withdrawal approved",
+        "您的提现{amount}已审核通过，等待打款。\nYour withdrawal of{amount} was approved and awaits payment.",
+    ),
+    E.WITHDRAWAL_REJECTED: (
+        "提现被驳回 / Withdrawal rejected",
+        "您的提现{amount}被驳回，金额已退回可提现余额。{reason}\n"
+        "Your withdrawal of{amount} was rejected; the amount is available again.",
+    ),
+    E.WITHDRAWAL_PAID: (
+        "提现已到账 / Withdrawal paid",
+        "您的提现{amount}已打款。\nYour withdrawal of{amount} has been paid.",
+    ),
+    E.WITHDRAWAL_FAILED: (
+        "提现打款失败 / Withdrawal failed",
+        "您的提现{amount}打款失败，金额已退回可提现余额。{reason}\n"
+        "Paying your withdrawal of{amount} failed; the amount is available again.",
     ),
 }
 
@@ -100,6 +129,9 @@ def _field(payload: dict[str, Any], *keys: str) -> str:
 
 
 def _money(payload: dict[str, Any]) -> str:
+    money = payload.get("amount")
+    if isinstance(money, dict) and isinstance(money.get("amount"), str) and isinstance(money.get("currency"), str):
+        return f" {money['amount']} {money['currency']}"
     minor, currency = payload.get("amountMinor"), payload.get("currency")
     if not isinstance(minor, int) or not isinstance(currency, str):
         return ""
@@ -114,7 +146,7 @@ def render(event: str, payload: dict[str, Any]) -> tuple[str, str]:
         "number": _field(payload, "number", "orderNumber", "order_number", "purchaseOrderNumber"),
         "title": _field(payload, "title", "batchTitle", "batch_title"),
         "pointName": _field(payload, "pointName", "pickupPointName", "pickup_point_name"),
-        "amount": _field(payload, "amount", "refundAmount") or _money(payload),
+        "amount": _money(payload) or _field(payload, "amount", "refundAmount"),
         "reason": f" 原因 / Reason: {str(reason)[:200]}" if reason else "",
     }
     return title, body.format(**values)

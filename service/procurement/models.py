@@ -146,6 +146,8 @@ class CommissionEntry(SQLModel, table=True):
     earned_at: datetime | None = timestamp()
     reversed_at: datetime | None = timestamp()
     created_at: datetime = created_at()
+    # When the freeze ended and it became available (service/ledger; migration 0019).
+    released_at: datetime | None = timestamp()
 
 
 class Commission(SQLModel, table=True):

@@ -33,6 +33,7 @@ from service.schema.extensions import ObservedGuards
 from service.schema.groupbuys import GroupBuysMutation, GroupBuysQuery
 from service.schema.growth import GrowthMutation, GrowthQuery
 from service.schema.leaders import LeadersMutation, LeadersQuery
+from service.schema.ledger import LedgerMutation, LedgerQuery
 from service.schema.node import NODE_TYPES, NodeQuery
 from service.schema.notify import NotifyMutation, NotifyQuery
 from service.schema.orders import OrdersMutation, OrdersQuery
@@ -56,6 +57,8 @@ QUERIES += (GroupBuysQuery,)
 MUTATIONS += (GroupBuysMutation,)
 QUERIES += (CouponsQuery,)
 MUTATIONS += (CouponsMutation,)
+QUERIES += (LedgerQuery,)
+MUTATIONS += (LedgerMutation,)
 
 
 class Schema(strawberry.Schema):

@@ -318,6 +318,9 @@ class TenantUpdateInput:
     referral_binding: ReferralBindingEnum | None = _opt("Whether the first or the latest referrer keeps a "
                                                         "customer.")
     attribution_window_days: int | None = _opt("How many days a referral attributes orders (1 to 365).")
+    withdrawal_fee_fixed: Decimal | None = _opt("A fixed fee added to each withdrawal's rate fee, a decimal "
+                                                "string in the tenant's currency.")
+    withdrawal_daily_limit: int | None = _opt("How many withdrawals a leader may request per local day (1 to 100).")
 
 
 @strawberry.type

@@ -43,6 +43,7 @@ describe_values(ErrorCodeEnum, {
     "COUPON_NOT_APPLICABLE": "The coupon does not apply: another order holds it, nothing in scope, below the "
                              "threshold, or not for this customer.",
     "COUPON_EXPIRED": "The coupon (or its template) is past its validity or was ended.",
+    "INSUFFICIENT_BALANCE": "A withdrawal above the leader's available balance (or with a negative balance).",
 })
 strawberry.enum(RoleEnum, name="Role", description="What a caller may do.")
 describe_values(RoleEnum, {

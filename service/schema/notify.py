@@ -54,6 +54,13 @@ describe_values(WebhookEvent, {
                        "says SUCCEED_ANYWAY.",
     "GROUP_FAILED": "A 拼团 group failed: its window ended short of its size; every member's order is "
                     "cancelled and refunded.",
+    "COMMISSION_AVAILABLE": "A leader's frozen commissions became available (the freeze ended).",
+    "COMMISSION_CLAWED_BACK": "A refund took back commission that was already available.",
+    "WITHDRAWAL_REQUESTED": "A leader requested a withdrawal.",
+    "WITHDRAWAL_APPROVED": "An admin approved a withdrawal.",
+    "WITHDRAWAL_REJECTED": "An admin rejected a withdrawal; its amount is available again.",
+    "WITHDRAWAL_PAID": "A withdrawal was paid out.",
+    "WITHDRAWAL_FAILED": "Paying a withdrawal failed; its amount is available again.",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
                                  description="Where a delivery is.")

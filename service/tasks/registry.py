@@ -10,6 +10,7 @@ from __future__ import annotations
 from service import jobs
 from service.batches.opening import open_due_batches
 from service.groupbuys.resolution import expire_group_buys
+from service.ledger.release import release_commissions
 from service.notify.retention import prune_hourly
 from service.orders.expiry import expire_unpaid_orders
 from service.procurement.scheduling import close_due_batches, complete_batches
@@ -30,6 +31,7 @@ JOBS: list[tuple[str, Job]] = [
     ("relay-outbox", notify.relay_outbox),
     ("retry-deliveries", notify.retry_deliveries),
     ("expire-group-buys", expire_group_buys),
+    ("release-commissions", release_commissions),
 ]
 
 

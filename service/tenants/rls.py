@@ -45,7 +45,7 @@ def app_role_statements(role: str, password: str, database: str) -> list[str]:
 
 
 # Logs the service appends to and reads, and never changes: the app role gets no UPDATE/DELETE.
-APPEND_ONLY_TABLES = ("audit_entry",)
+APPEND_ONLY_TABLES = ("audit_entry", "ledger_entry")
 
 
 def append_only_statements(role: str) -> list[str]:

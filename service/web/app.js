@@ -23,6 +23,7 @@ const schemaView = () => import('./views/schema.js');
 const consoleView = () => import('./console/index.js');
 const aftersales = () => import('./views/aftersales.js');
 const share = () => import('./views/share.js');
+const money = () => import('./views/money.js');
 
 const ME = `query Me { me { userId displayName roles tenant { slug name timezone currency } } }`;
 
@@ -39,6 +40,7 @@ const ROUTES = {
   groups: [groups, 'leader'],
   commissions: [commissions, 'leader'],
   share: [share, 'leader'],
+  money: [money, 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
   console: [consoleView, 'admin'],
@@ -52,6 +54,7 @@ const MENU = [
   ['groups', 'nav.groups', 'leader'],
   ['commissions', 'nav.commissions', 'leader'],
   ['share', 'nav.share', 'leader'],
+  ['money', 'nav.money', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
   ['aftersales', 'nav.aftersales', 'leader'],
 ];

@@ -342,3 +342,45 @@ def check_deliveries(
         "duplicate_accepts": sum(n - 1 for n in duplicates.values()),
         "by_event": dict(Counter(name for _, name in events)),
     }
+
+
+def check_ledger(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
+    """Invariant 7 for leader money: per beneficiary, the buckets summed from the entries equal
+    what the entries' kinds say, the totals add up (earned − reversed − clawed back − fees +
+    adjustments), each commission is earned and released at most once and never releases more
+    than was earned, and each withdrawal's entries match its status."""
+    cur = conn.cursor(row_factory=dict_row)
+    totals = cur.execute("""
+SELECT beneficiary_id, sum(frozen_minor) AS frozen, sum(available_minor) AS available,
+       sum(in_withdrawal_minor) AS in_w, sum(withdrawn_minor) AS withdrawn,
+       sum(amount_minor) FILTER (WHERE kind IN ('EARNED', 'DISTRIBUTION_EARNED')) AS earned,
+       sum(amount_minor) FILTER (WHERE kind IN ('REVERSED', 'CLAWBACK', 'FEE', 'ADJUSTMENT')) AS taken,
+       count(*) FILTER (WHERE frozen_minor + available_minor + in_withdrawal_minor + withdrawn_minor
+                        <> CASE WHEN kind IN ('RELEASED', 'WITHDRAWAL', 'WITHDRAWAL_RETURNED') THEN 0
+                                WHEN kind = 'WITHDRAWAL_PAID' THEN 0 ELSE amount_minor END) AS bad_rows
+FROM ledger_entry WHERE tenant_id = ANY(%s) GROUP BY beneficiary_id""", (tenant_ids,)).fetchall()
+    for t in totals:
+        assert t["bad_rows"] == 0, t
+        assert t["frozen"] + t["available"] + t["in_w"] + t["withdrawn"] == (t["earned"] or 0) + (t["taken"] or 0), t
+        assert t["frozen"] >= 0 and t["in_w"] >= 0 and t["withdrawn"] >= 0, t
+    per_commission = cur.execute("""
+SELECT commission_id, count(*) FILTER (WHERE kind = 'EARNED') AS earned_n,
+       count(*) FILTER (WHERE kind = 'RELEASED') AS released_n,
+       coalesce(sum(frozen_minor), 0) AS frozen_left
+FROM ledger_entry WHERE tenant_id = ANY(%s) AND commission_id IS NOT NULL GROUP BY commission_id""",
+                                 (tenant_ids,)).fetchall()
+    for c in per_commission:
+        assert c["earned_n"] <= 1 and c["released_n"] <= 1 and c["frozen_left"] >= 0, c
+        if c["released_n"]:
+            assert c["frozen_left"] == 0, c
+    withdrawals = cur.execute("""
+SELECT w.id, w.status, w.amount_minor, w.fee_minor, w.payout_minor,
+       coalesce(sum(e.in_withdrawal_minor), 0) AS still_in, coalesce(sum(e.withdrawn_minor), 0) AS out
+FROM withdrawal w LEFT JOIN ledger_entry e ON e.tenant_id = w.tenant_id AND e.withdrawal_id = w.id
+WHERE w.tenant_id = ANY(%s) GROUP BY w.id, w.status, w.amount_minor, w.fee_minor, w.payout_minor""",
+                              (tenant_ids,)).fetchall()
+    for w in withdrawals:
+        expected = {"REQUESTED": (w["amount_minor"], 0), "APPROVED": (w["amount_minor"], 0),
+                    "PAID": (0, w["payout_minor"]), "REJECTED": (0, 0), "FAILED": (0, 0)}[w["status"]]
+        assert (w["still_in"], w["out"]) == expected, w
+    return {"beneficiaries": len(totals), "commissions": len(per_commission), "withdrawals": len(withdrawals)}

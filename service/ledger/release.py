@@ -1,0 +1,23 @@
+"""The scheduler's release of frozen commissions (release_frozen_commissions(), set-based)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from service.db import tenant_transaction
+
+# Rows per transaction: bounds how long one call holds its row locks.
+RELEASE_CHUNK = 20_000
+
+
+async def release_commissions(chunk: int = RELEASE_CHUNK) -> int:
+    """Releases every due commission, a chunk per transaction; returns how many."""
+    total = 0
+    while True:
+        async with tenant_transaction(None) as session:
+            released = int((await session.execute(
+                text("SELECT coalesce(sum(commissions), 0) FROM release_frozen_commissions(:n)"), {"n": chunk}
+            )).scalar_one())
+        total += released
+        if released < chunk:
+            return total

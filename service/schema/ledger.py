@@ -1,0 +1,553 @@
+"""Leader money: balances, ledger entries, withdrawals, statements."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+import strawberry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import global_id
+from service.errors import Collector, ErrorCode, PermissionDenied, fail
+from service.leaders.operations import approved_leader_of_user
+from service.ledger import models, operations, statements
+from service.ledger.operations import mask_account
+from service.pagination import Page, check_first, decode_cursor, encode_cursor
+from service.schema.access import (
+    ADMINS,
+    Caller,
+    admins,
+    argument_error,
+    check_page,
+    decode,
+    existing,
+    get_loader,
+    is_admin,
+    requires,
+    serial_session,
+)
+from service.schema.common import Money, Node, UserError, describe_values
+from service.schema.context import Context
+from service.schema.leaders.dataloaders import LeaderByIdLoader
+from service.schema.leaders.types import Leader
+from service.schema.mutation import run_mutation
+from service.schema.node import node_loader
+from service.schema.orders import Order, OrderByIdLoader
+from service.schema.pagination import Connection
+from service.schema.procurement import viewer_leader_id
+from service.validation import money_value
+
+Info = strawberry.Info[Context, None]
+
+LedgerEntryKind = strawberry.enum(models.LedgerEntryKind, name="LedgerEntryKind",
+                                  description="What a ledger entry records.")
+describe_values(LedgerEntryKind, {
+    "EARNED": "A commission was earned (its order picked up): frozen for the tenant's commissionFreezeDays.",
+    "RELEASED": "The freeze ended: the commission moved from frozen to available.",
+    "REVERSED": "A refund took back part or all of a commission while it was still frozen.",
+    "CLAWBACK": "A refund took back commission that was already available (the balance may go negative).",
+    "WITHDRAWAL": "A withdrawal was requested: its amount left available and is in withdrawal.",
+    "WITHDRAWAL_RETURNED": "A withdrawal was rejected or its payment failed: its amount is available again.",
+    "FEE": "The withdrawal fee, kept when the withdrawal was paid.",
+    "ADJUSTMENT": "An admin's correction of the available balance, with its reason.",
+    "DISTRIBUTION_EARNED": "A distribution (referral) commission was earned: frozen like EARNED.",
+    "WITHDRAWAL_PAID": "A withdrawal was paid out (its amount less the fee).",
+})
+WithdrawalStatus = strawberry.enum(models.WithdrawalStatus, name="WithdrawalStatus",
+                                   description="Where a withdrawal is.")
+describe_values(WithdrawalStatus, {
+    "REQUESTED": "Requested by the leader, waiting for an admin.",
+    "APPROVED": "Approved, waiting for the payment (withdrawalMarkPaid / withdrawalMarkFailed).",
+    "REJECTED": "Rejected by an admin; its amount is available again.",
+    "PAID": "Paid out.",
+    "FAILED": "The payment failed; its amount is available again.",
+})
+PayoutMethod = strawberry.enum(models.PayoutMethod, name="PayoutMethod", description="How a withdrawal is paid.")
+describe_values(PayoutMethod, {
+    "BANK": "A bank transfer.",
+    "ALIPAY": "An Alipay transfer.",
+    "WECHAT": "A WeChat Pay transfer.",
+})
+
+
+@strawberry.type(name="LeaderBalance", description="A leader's money, derived from their ledger entries.")
+class LeaderBalance:
+    pending: Money = strawberry.field(description="Commissions of confirmed orders not picked up yet.")
+    frozen: Money = strawberry.field(description="Earned, in the freeze (the tenant's commissionFreezeDays).")
+    available: Money = strawberry.field(description="What may be withdrawn; negative after a clawback, which "
+                                                    "later earnings recover (it then blocks withdrawals).")
+    withdrawn: Money = strawberry.field(description="Paid out so far (after fees).")
+    in_withdrawal: Money = strawberry.field(description="Requested or approved withdrawals not paid yet.")
+    owed: Money = strawberry.field(description="What the brand owes the leader now: frozen + available + in "
+                                               "withdrawal.")
+
+    @classmethod
+    def of(cls, b: operations.Balance) -> LeaderBalance:
+        c = b.currency
+        return cls(pending=Money.of(b.pending_minor, c), frozen=Money.of(b.frozen_minor, c),
+                   available=Money.of(b.available_minor, c), withdrawn=Money.of(b.withdrawn_minor, c),
+                   in_withdrawal=Money.of(b.in_withdrawal_minor, c),
+                   owed=Money.of(b.frozen_minor + b.available_minor + b.in_withdrawal_minor, c))
+
+
+@strawberry.type(name="Withdrawal", description="A leader's request to be paid their available balance.")
+class Withdrawal(Node):
+    id: strawberry.ID = strawberry.field(description="The withdrawal's global ID.")
+    status: WithdrawalStatus = strawberry.field(description="Where it is.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+    method: PayoutMethod = strawberry.field(description="How it is paid.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+    requested_at: datetime = strawberry.field(description="When the leader requested it.")
+    decided_at: datetime | None = strawberry.field(description="When an admin approved or rejected it.")
+    paid_at: datetime | None = strawberry.field(description="When it was marked paid.")
+    payout_reference: str | None = strawberry.field(description="The payment's reference from the brand's back end.")
+    reason: str | None = strawberry.field(description="Why it was rejected or failed.")
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def of(cls, row: Any) -> Withdrawal:
+        return cls(id=strawberry.ID(global_id.encode("Withdrawal", row.id)), status=models.WithdrawalStatus(row.status),
+                   method=models.PayoutMethod(row.method), requested_at=row.requested_at, decided_at=row.decided_at,
+                   paid_at=row.paid_at, payout_reference=row.payout_reference, reason=row.reason, row=row)
+
+    @strawberry.field(description="The amount taken from the available balance.")
+    def amount(self) -> Money:
+        return Money.of(self.row.amount_minor, self.row.currency)
+
+    @strawberry.field(description="The fee: the tenant's rate (rounded half-up once) plus its fixed fee.")
+    def fee(self) -> Money:
+        return Money.of(self.row.fee_minor, self.row.currency)
+
+    @strawberry.field(description="What is paid out: amount - fee.")
+    def payout(self) -> Money:
+        return Money.of(self.row.payout_minor, self.row.currency)
+
+    @strawberry.field(description="The payout account with all but its last characters hidden.")
+    def account_masked(self) -> str:
+        return mask_account(self.row.account)
+
+    @strawberry.field(description="The account holder's name.")
+    def account_name(self) -> str:
+        return str(self.row.account_name)
+
+    @strawberry.field(description="The leader who asked for it.")
+    async def leader(self, info: Info) -> Leader:
+        return Leader.of(await get_loader(info.context, LeaderByIdLoader).load(self.row.leader_id))
+
+
+@strawberry.type(name="LedgerEntry", description="One change to a leader's money. Entries are never changed or "
+                                                 "deleted; balances are their sums.")
+class LedgerEntry(Node):
+    id: strawberry.ID = strawberry.field(description="The entry's global ID.")
+    kind: LedgerEntryKind = strawberry.field(description="What it records.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+    at: datetime = strawberry.field(description="When it was written.")
+    reason: str | None = strawberry.field(description="An adjustment's reason, a rejection's or failure's reason, "
+                                                      "a payment's reference.")
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def of(cls, row: Any) -> LedgerEntry:
+        return cls(id=strawberry.ID(global_id.encode("LedgerEntry", row.id)), kind=models.LedgerEntryKind(row.kind),
+                   at=row.at, reason=row.reason, row=row)
+
+    @strawberry.field(description="Signed: what it added to (or, negative, took from) the leader's money.")
+    def amount(self) -> Money:
+        return Money.of(self.row.amount_minor, self.row.currency)
+
+    @strawberry.field(description="The order whose commission it is about; null for other entries.")
+    async def order(self, info: Info) -> Order | None:
+        if self.row.order_id is None:
+            return None
+        row = await get_loader(info.context, OrderByIdLoader).load(self.row.order_id)
+        return Order.of(row) if row is not None else None
+
+    @strawberry.field(description="The withdrawal it is about; null for other entries.")
+    async def withdrawal(self, info: Info) -> Withdrawal | None:
+        if self.row.withdrawal_id is None:
+            return None
+        async with serial_session(info.context) as session:
+            row = await _withdrawal_row(session, self.row.withdrawal_id)
+        return Withdrawal.of(row) if row is not None else None
+
+
+@strawberry.type(name="LeaderStatementLine", description="One entry of a statement with the balance after it.")
+class LeaderStatementLine:
+    entry: LedgerEntry = strawberry.field(description="The entry.")
+    balance: Money = strawberry.field(description="What the brand owed the leader after it (frozen + available + "
+                                                  "in withdrawal).")
+
+
+@strawberry.type(name="LeaderStatement", description="A leader's month: opening balance, each entry, closing "
+                                                     "balance (balances are what the brand owes the leader).")
+class LeaderStatement:
+    month: str = strawberry.field(description="The month, YYYY-MM, in the tenant's time zone.")
+    opening: Money = strawberry.field(description="Owed at the month's start.")
+    closing: Money = strawberry.field(description="Owed at the month's end (or now, for the current month).")
+    lines: list[LeaderStatementLine] = strawberry.field(description="The month's entries, oldest first.")
+    csv_url: str = strawberry.field(description="The same statement as CSV (UTF-8 with BOM), for the same caller "
+                                                "(send the bearer token).")
+
+
+@strawberry.type(name="WithdrawalQuote", description="What a withdrawal of an amount would cost, before asking.")
+class WithdrawalQuote:
+    amount: Money = strawberry.field(description="The amount asked for.")
+    fee: Money = strawberry.field(description="The tenant's rate of it (rounded half-up) plus its fixed fee.")
+    payout: Money = strawberry.field(description="What would be paid out: amount - fee.")
+    minimum: Money = strawberry.field(description="The tenant's minimum withdrawal.")
+    daily_limit: int = strawberry.field(description="How many withdrawals a leader may request per day.")
+
+
+@strawberry.type(name="LeaderOwed", description="What the brand owes one leader on a date.")
+class LeaderOwed:
+    frozen: Money = strawberry.field(description="Frozen then.")
+    available: Money = strawberry.field(description="Available then (may be negative).")
+    in_withdrawal: Money = strawberry.field(description="In withdrawal then.")
+    owed: Money = strawberry.field(description="frozen + available + inWithdrawal.")
+    leader_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="The leader.")
+    async def leader(self, info: Info) -> Leader:
+        return Leader.of(await get_loader(info.context, LeaderByIdLoader).load(self.leader_id))
+
+
+_WITHDRAWAL = text("SELECT * FROM withdrawal WHERE id = :id")
+
+
+async def _withdrawal_row(session: AsyncSession, id: UUID) -> Any:
+    return (await session.execute(_WITHDRAWAL, {"id": id})).one_or_none()
+
+
+async def _may_see(context: Context, beneficiary_id: UUID) -> bool:
+    return await is_admin(context) or context.principal.user_id == beneficiary_id
+
+
+@node_loader("Withdrawal")
+async def _load_withdrawal(context: Context, id: UUID) -> Withdrawal | None:
+    async with serial_session(context) as session:
+        row = await _withdrawal_row(session, id)
+    return Withdrawal.of(row) if row is not None and await _may_see(context, row.beneficiary_id) else None
+
+
+@node_loader("LedgerEntry")
+async def _load_entry(context: Context, id: UUID) -> LedgerEntry | None:
+    async with serial_session(context) as session:
+        row = (await session.execute(text("SELECT * FROM ledger_entry WHERE id = :id"), {"id": id})).one_or_none()
+    return LedgerEntry.of(row) if row is not None and await _may_see(context, row.beneficiary_id) else None
+
+
+async def _subject(context: Context, leader_id: str | None) -> Any:
+    """The leader whose money is asked for: a leader's own (leaderId left out or theirs), any for admins."""
+    leader = await existing(context, LeaderByIdLoader, leader_id, "Leader", "leaderId")
+    if await is_admin(context):
+        if leader is None:
+            raise argument_error("leaderId", "Admins name the leader (leaderId).")
+        return leader
+    own = await viewer_leader_id(context)
+    if own is None:
+        raise PermissionDenied("Leader money is for leaders (their own) and admins.")
+    if leader is not None and leader.id != own:
+        raise PermissionDenied("A leader sees only their own money.")
+    return await get_loader(context, LeaderByIdLoader).load(own)
+
+
+def _month(context: Context, month: str | None, argument: str = "month") -> date | None:
+    if month is None:
+        return None
+    try:
+        year, mon = month.split("-")
+        return date(int(year), int(mon), 1)
+    except ValueError:
+        raise argument_error(argument, "A month is YYYY-MM.") from None
+
+
+async def _entry_page(session: AsyncSession, *, beneficiary_id: UUID, month: date | None, tz: str, first: int,
+                      after: str | None) -> Page[Any]:
+    """Newest first."""
+    check_first(first)
+    where = ["beneficiary_id = :b"]
+    params: dict[str, Any] = {"b": beneficiary_id, "n": first + 1, "tz": tz}
+    if month is not None:
+        where.append("at >= (CAST(:m AS date)::timestamp AT TIME ZONE :tz) "
+                     "AND at < ((CAST(:m AS date) + interval '1 month')::timestamp AT TIME ZONE :tz)")
+        params["m"] = month
+    if after:
+        at, id = decode_cursor(after)
+        where.append("(at, id) < (:at, :id)")
+        params.update(at=at, id=id)
+    rows = (await session.execute(text(
+        f"SELECT * FROM ledger_entry WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :n"), params)).all()
+    items = list(rows[:first])
+    return Page(items=items, cursors=[encode_cursor(r.at, r.id) for r in items], has_next=len(rows) > first)
+
+
+async def _withdrawal_page(session: AsyncSession, *, beneficiary_id: UUID | None, status: str | None, first: int,
+                           after: str | None) -> Page[Any]:
+    check_first(first)
+    where = ["true"]
+    params: dict[str, Any] = {"n": first + 1}
+    if beneficiary_id is not None:
+        where.append("beneficiary_id = :b")
+        params["b"] = beneficiary_id
+    if status is not None:
+        where.append("status = :s")
+        params["s"] = status
+    if after:
+        at, id = decode_cursor(after)
+        where.append("(requested_at, id) < (:at, :id)")
+        params.update(at=at, id=id)
+    rows = (await session.execute(text(
+        f"SELECT * FROM withdrawal WHERE {' AND '.join(where)} ORDER BY requested_at DESC, id DESC LIMIT :n"),
+        params)).all()
+    items = list(rows[:first])
+    return Page(items=items, cursors=[encode_cursor(r.requested_at, r.id) for r in items],
+                has_next=len(rows) > first)
+
+
+_FIRST = Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
+                                                               "(GROUPBUY_MAX_PAGE_SIZE).")]
+_AFTER = Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; leave it out "
+                                                               "for the first page.")]
+_LEADER = Annotated[strawberry.ID | None, strawberry.argument(
+    description="Admins: the leader (required). Leaders: leave it out (or give their own).")]
+
+
+@strawberry.type
+class LedgerQuery:
+    @strawberry.field(description="A leader's balances, derived from their entries: a leader their own, admins any.")
+    @requires(ADMINS, Caller.LEADER)
+    async def leader_balance(self, info: Info, leader_id: _LEADER = None) -> LeaderBalance:
+        context = info.context
+        leader = await _subject(context, leader_id)
+        async with serial_session(context) as session:
+            b = await operations.balance(session, beneficiary_id=leader.user_id, leader_id=leader.id,
+                                         currency=context.tenant.currency)
+        return LeaderBalance.of(b)
+
+    @strawberry.field(description="A leader's ledger entries, newest first: a leader their own, admins any.")
+    @requires(ADMINS, Caller.LEADER)
+    async def ledger_entries(
+        self, info: Info, leader_id: _LEADER = None,
+        month: Annotated[str | None, strawberry.argument(
+            description="Only this month's entries, YYYY-MM in the tenant's time zone.")] = None,
+        first: _FIRST = 20, after: _AFTER = None,
+    ) -> Connection[LedgerEntry]:
+        size = check_page(first, after)
+        context = info.context
+        leader = await _subject(context, leader_id)
+        m = _month(context, month)
+        async with serial_session(context) as session:
+            page = await _entry_page(session, beneficiary_id=leader.user_id, month=m, tz=context.tenant.timezone,
+                                     first=size, after=after)
+        return Connection.of(page, LedgerEntry.of)
+
+    @strawberry.field(description="Withdrawals, newest first: a leader their own, admins all (or one leader's).")
+    @requires(ADMINS, Caller.LEADER)
+    async def withdrawals(
+        self, info: Info,
+        status: Annotated[WithdrawalStatus | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+            description="Only withdrawals in this status.")] = None,
+        leader_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Admins: only this leader's withdrawals.")] = None,
+        first: _FIRST = 20, after: _AFTER = None,
+    ) -> Connection[Withdrawal]:
+        size = check_page(first, after)
+        context = info.context
+        leader = await existing(context, LeaderByIdLoader, leader_id, "Leader", "leaderId")
+        if await is_admin(context):
+            beneficiary = leader.user_id if leader is not None else None
+        else:
+            beneficiary = (await _subject(context, leader_id)).user_id
+        async with serial_session(context) as session:
+            page = await _withdrawal_page(session, beneficiary_id=beneficiary,
+                                          status=status.value if status is not None else None,
+                                          first=size, after=after)
+        return Connection.of(page, Withdrawal.of)
+
+    @strawberry.field(description="A leader's monthly statement: a leader their own, admins any.")
+    @requires(ADMINS, Caller.LEADER)
+    async def leader_statement(
+        self, info: Info,
+        month: Annotated[str, strawberry.argument(description="The month, YYYY-MM, in the tenant's time zone.")],
+        leader_id: _LEADER = None,
+    ) -> LeaderStatement:
+        context = info.context
+        leader = await _subject(context, leader_id)
+        m = _month(context, month)
+        assert m is not None
+        async with serial_session(context) as session:
+            st = await statements.statement(session, beneficiary_id=leader.user_id, month=m,
+                                            tz=context.tenant.timezone)
+        c = context.tenant.currency
+        base = str(context.request.base_url).rstrip("/")
+        lid = global_id.encode("Leader", leader.id)
+        return LeaderStatement(
+            month=m.strftime("%Y-%m"), opening=Money.of(st.opening_minor, c), closing=Money.of(st.closing_minor, c),
+            lines=[LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in st.lines],
+            csv_url=f"{base}/exports/leader-statement.csv?leaderId={lid}&month={m.strftime('%Y-%m')}")
+
+    @strawberry.field(description="Leaders: the fee and payout of a withdrawal of this amount, to show before "
+                                  "asking (withdrawalRequest computes the same).")
+    @requires(ADMINS, Caller.LEADER)
+    async def withdrawal_quote(
+        self, info: Info,
+        amount: Annotated[Decimal, strawberry.argument(description="The amount, a decimal string.")],
+    ) -> WithdrawalQuote:
+        context = info.context
+        async with serial_session(context) as session:
+            rules = (await session.execute(text(
+                "SELECT currency, withdrawal_minimum_minor, withdrawal_fee_rate, withdrawal_fee_fixed_minor, "
+                "withdrawal_daily_limit FROM tenant WHERE id = :t"), {"t": context.tenant.id})).one()
+        errors = Collector()
+        minor = money_value(errors, amount, ["amount"], currency=rules.currency, positive=True)
+        if minor is None:
+            raise argument_error("amount", "A positive amount with the currency's decimals.")
+        fee = operations.fee_of(minor, rules.withdrawal_fee_rate, rules.withdrawal_fee_fixed_minor)
+        c = rules.currency
+        return WithdrawalQuote(amount=Money.of(minor, c), fee=Money.of(fee, c), payout=Money.of(minor - fee, c),
+                               minimum=Money.of(rules.withdrawal_minimum_minor, c),
+                               daily_limit=rules.withdrawal_daily_limit)
+
+    @strawberry.field(description="Admins: what the brand owed every leader with entries at the end of a day "
+                                  "(in the tenant's time zone), for the brand's accounts.")
+    @admins
+    async def leaders_owed(
+        self, info: Info,
+        on: Annotated[date, strawberry.argument(description="The day; its end is the moment counted.")],
+    ) -> list[LeaderOwed]:
+        context = info.context
+        c = context.tenant.currency
+        async with serial_session(context) as session:
+            rows = await statements.owed_on(session, on=on, tz=context.tenant.timezone)
+        return [LeaderOwed(frozen=Money.of(r.frozen, c), available=Money.of(r.available, c),
+                           in_withdrawal=Money.of(r.in_withdrawal, c),
+                           owed=Money.of(r.frozen + r.available + r.in_withdrawal, c), leader_id=r.leader_id)
+                for r in rows]
+
+
+@strawberry.input(name="WithdrawalRequestInput", description="A withdrawal request.")
+class WithdrawalRequestInput:
+    amount: Decimal = strawberry.field(description="How much, a decimal string in the tenant's currency: at most "
+                                                   "the available balance, at least the tenant's minimum.")
+    method: PayoutMethod = strawberry.field(description="How to pay it.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+    account: str = strawberry.field(description="The bank account, Alipay or WeChat account (stored; shown masked).")
+    account_name: str = strawberry.field(description="The account holder's name.")
+
+
+@strawberry.type(description="The result of a withdrawal mutation.")
+class WithdrawalPayload:
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    withdrawal: Withdrawal | None = strawberry.field(default=None, description="The withdrawal as it is now; null "
+                                                                               "when refused.")
+
+
+@strawberry.type(description="The result of ledgerAdjust.")
+class LedgerEntryPayload:
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    entry: LedgerEntry | None = strawberry.field(default=None, description="The entry written; null when refused.")
+
+
+_ID = Annotated[strawberry.ID, strawberry.argument(description="The withdrawal's global ID.")]
+
+
+@strawberry.type
+class LedgerMutation:
+    @strawberry.mutation(description="A leader asks to be paid part of their available balance: at least the "
+                                     "tenant's minimum, at most the available balance, one open request at a time "
+                                     "and the tenant's daily count. The fee is taken when it is paid.")
+    @requires(Caller.LEADER)
+    async def withdrawal_request(
+        self, info: Info,
+        input: Annotated[WithdrawalRequestInput, strawberry.argument(description="The amount and payout account.")],
+    ) -> WithdrawalPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            user_id = context.principal.user_id
+            leader = await approved_leader_of_user(session, tenant_id=context.tenant.id,
+                                                   user_id=user_id) if user_id else None
+            if leader is None:
+                raise PermissionDenied("Only an approved leader withdraws.")
+            row = await operations.request_withdrawal(
+                session, tenant_id=context.tenant.id, beneficiary_id=leader.user_id, leader_id=leader.id,
+                amount=input.amount, method=input.method, account=input.account, account_name=input.account_name)
+            return {"withdrawal": Withdrawal.of(row)}
+
+        return await run_mutation(context, WithdrawalPayload, action)
+
+    @strawberry.mutation(description="Admins: REQUESTED -> APPROVED. Any other status is a CONFLICT.")
+    @admins
+    async def withdrawal_approve(self, info: Info, id: _ID) -> WithdrawalPayload:
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            row = await operations.approve(session, withdrawal_id=decode(id, "Withdrawal"))
+            return {"withdrawal": Withdrawal.of(row)}
+
+        return await run_mutation(info.context, WithdrawalPayload, action)
+
+    @strawberry.mutation(description="Admins: REQUESTED -> REJECTED, with a reason; the amount is available again.")
+    @admins
+    async def withdrawal_reject(
+        self, info: Info, id: _ID,
+        reason: Annotated[str, strawberry.argument(description="Why, for the leader.")],
+    ) -> WithdrawalPayload:
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            row = await operations.reject(session, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
+            return {"withdrawal": Withdrawal.of(row)}
+
+        return await run_mutation(info.context, WithdrawalPayload, action)
+
+    @strawberry.mutation(description="The brand's back end (API key): APPROVED -> PAID with the payment's reference. "
+                                     "Repeating it with the same reference returns the paid withdrawal unchanged.")
+    @requires(Caller.API_KEY, Caller.PLATFORM)
+    async def withdrawal_mark_paid(
+        self, info: Info, id: _ID,
+        payout_reference: Annotated[str, strawberry.argument(description="The payment's reference.")],
+    ) -> WithdrawalPayload:
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            row = await operations.mark_paid(session, withdrawal_id=decode(id, "Withdrawal"),
+                                             payout_reference=payout_reference)
+            return {"withdrawal": Withdrawal.of(row)}
+
+        return await run_mutation(info.context, WithdrawalPayload, action)
+
+    @strawberry.mutation(description="The brand's back end (API key): APPROVED -> FAILED with a reason; the amount "
+                                     "is available again.")
+    @requires(Caller.API_KEY, Caller.PLATFORM)
+    async def withdrawal_mark_failed(
+        self, info: Info, id: _ID,
+        reason: Annotated[str, strawberry.argument(description="Why the payment failed.")],
+    ) -> WithdrawalPayload:
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            row = await operations.mark_failed(session, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
+            return {"withdrawal": Withdrawal.of(row)}
+
+        return await run_mutation(info.context, WithdrawalPayload, action)
+
+    @strawberry.mutation(description="Admins: a signed correction of a leader's available balance, with a reason.")
+    @admins
+    async def ledger_adjust(
+        self, info: Info,
+        leader_id: Annotated[strawberry.ID, strawberry.argument(description="The leader's global ID.")],
+        amount: Annotated[Decimal, strawberry.argument(description="Signed decimal string: positive credits, "
+                                                                   "negative debits.")],
+        reason: Annotated[str, strawberry.argument(description="Why, kept on the entry.")],
+    ) -> LedgerEntryPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            lid = decode(leader_id, "Leader")
+            leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE id = :id"),
+                                            {"id": lid})).one_or_none() if lid else None
+            if leader is None:
+                raise fail(ErrorCode.NOT_FOUND, "No such leader.", ["leaderId"])
+            row = await operations.adjust(session, tenant_id=context.tenant.id, leader_id=leader.id,
+                                          beneficiary_id=leader.user_id, amount=amount, reason=reason,
+                                          actor_id=context.principal.user_id)
+            return {"entry": LedgerEntry.of(row)}
+
+        return await run_mutation(context, LedgerEntryPayload, action)

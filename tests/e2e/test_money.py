@@ -1,0 +1,164 @@
+"""The leader's money screen in Chromium at phone width: balance cards, the fee shown before a
+withdrawal is sent, the history, a month's statement and entries; zh-CN and en. /graphql is a
+contract-shaped stand-in (FakeApi with the money operations); every document the screen sends is
+validated against the service's schema.
+
+    .venv/bin/python -m tests.e2e.test_money   # screenshots to docs/screenshots/money*.png
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import build_schema, parse, validate
+
+from tests.e2e.fake_api import FakeApi, money
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schema.graphql"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+class MoneyApi(FakeApi):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.available = "86.40"
+        self.withdrawals: list[dict] = [
+            {"id": "V2l0aGRyYXdhbDox", "status": "PAID", "requestedAt": "2026-11-20T02:00:00Z",
+             "amount": money("50.00"), "fee": money("1.30"), "payout": money("48.70"), "method": "ALIPAY",
+             "accountMasked": "*******1111", "reason": None}]
+        self.requested: list[dict] = []
+
+    def answer(self, op: str, v: dict) -> dict:
+        if op == "MyBalance":
+            return {"leaderBalance": {"pending": money("12.90"), "frozen": money("23.50"),
+                                      "available": money(self.available),
+                                      "inWithdrawal": money("20.00" if self.requested else "0.00"),
+                                      "withdrawn": money("48.70")}}
+        if op == "Quote":
+            amount = v["a"]
+            fee = f"{round(float(amount) * 0.006 + 1, 2):.2f}"
+            return {"withdrawalQuote": {"fee": money(fee), "payout": money(f"{float(amount) - float(fee):.2f}"),
+                                        "minimum": money("10.00")}}
+        if op == "Withdraw":
+            if float(v["i"]["amount"]) > float(self.available):
+                return {"withdrawalRequest": {"errors": [{"code": "INSUFFICIENT_BALANCE", "field": ["input", "amount"],
+                                                          "message": "More than the available balance."}],
+                                              "withdrawal": None}}
+            self.requested.append(v["i"])
+            self.available = f"{float(self.available) - float(v['i']['amount']):.2f}"
+            w = {"id": "V2l0aGRyYXdhbDoy", "status": "REQUESTED", "requestedAt": "2026-12-07T02:00:00Z",
+                 "amount": money(v["i"]["amount"]), "fee": money("1.12"), "payout": money("18.88"),
+                 "method": v["i"]["method"], "accountMasked": "*******" + v["i"]["account"][-4:], "reason": None}
+            self.withdrawals.insert(0, w)
+            return {"withdrawalRequest": {"errors": [], "withdrawal": {"id": w["id"], "status": "REQUESTED"}}}
+        if op == "MyWithdrawals":
+            return {"withdrawals": self._conn(self.withdrawals)}
+        if op == "MyStatement":
+            return {"leaderStatement": {"opening": money("40.00"), "closing": money("130.80"), "csvUrl": "x",
+                                        "lines": []}}
+        if op == "MyEntries":
+            def e(i: int, kind: str, amount: str, number: str | None = None) -> dict:
+                return {"id": f"TGVkZ2VyRW50cnk6{i}", "kind": kind, "at": f"2026-12-0{i}T03:00:00Z",
+                        "amount": money(amount), "reason": None, "order": {"number": number} if number else None}
+            return {"ledgerEntries": self._conn([e(5, "RELEASED", "23.40", "1042"), e(4, "CLAWBACK", "-2.58", "1040"),
+                                                 e(3, "EARNED", "9.23", "1042"), e(2, "WITHDRAWAL_PAID", "-48.70")])}
+        return super().answer(op, v)
+
+
+@pytest.fixture
+def money_tab(web):  # type: ignore[no-untyped-def]
+    made: list[MoneyApi] = []
+
+    def make(lang: str = "en"):  # type: ignore[no-untyped-def]
+        api = MoneyApi()
+        tab = web()
+        api.install(tab.page)
+        tab.set_session("fake-token", "fresh", lang=lang)
+        made.append(api)
+        return tab, api
+
+    yield make
+    schema = build_schema(SCHEMA.read_text())
+    for api in made:
+        for doc in api.documents:
+            if not doc.lstrip().startswith("query SchemaTypes"):
+                assert not validate(schema, parse(doc)), doc
+
+
+def _settle(page: Any) -> None:
+    page.wait_for_selector("#sign-out")
+    page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+
+
+def test_balances_fee_before_sending_request_history_and_month(money_tab) -> None:  # type: ignore[no-untyped-def]
+    tab, api = money_tab()
+    page = tab.open("money")
+    _settle(page)
+    assert page.locator(".balance-available dd").inner_text() == "CN¥86.40"
+    assert page.locator(".balance-frozen dd").inner_text() == "CN¥23.50"
+    assert page.locator(".balance-withdrawn dd").inner_text() == "CN¥48.70"
+    page.fill("#w-amount", "20")
+    page.locator(".fee-preview", has_text="Fee CN¥1.12, you receive CN¥18.88").wait_for()
+    page.fill("#w-account", "13800001111")
+    page.fill("#w-name", "Chen")
+    page.click(".withdraw-form button[type=submit]")
+    page.locator(".notice", has_text="Withdrawal requested.").wait_for()
+    assert api.requested == [{"amount": "20", "method": "ALIPAY", "account": "13800001111", "accountName": "Chen"}]
+    _settle(page)
+    assert page.locator(".balance-available dd").inner_text() == "CN¥66.40"
+    first = page.locator("ul.withdrawals > li").first
+    assert first.get_attribute("data-status") == "REQUESTED" and "*******1111" in first.inner_text()
+    page.fill("#w-amount", "500")
+    page.click(".withdraw-form button[type=submit]")
+    page.locator(".notice.error", has_text="More than your available balance.").wait_for()
+    assert page.locator("[data-key=closing]").inner_text() == "CN¥130.80"
+    kinds = page.locator("table.entries tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
+    assert kinds == ["RELEASED", "CLAWBACK", "EARNED", "WITHDRAWAL_PAID"]
+    # Tap targets stay usable on a phone.
+    box = page.locator(".withdraw-form button[type=submit]").bounding_box()
+    assert box is not None and box["height"] >= 44
+
+
+def test_chinese_labels_and_the_earned_label_is_not_available(money_tab) -> None:  # type: ignore[no-untyped-def]
+    tab, _ = money_tab(lang="zh-CN")
+    page = tab.open("money")
+    _settle(page)
+    assert page.locator(".balance-available dt").inner_text() == "可提现"
+    assert page.locator(".balance-frozen dt").inner_text() == "冻结中"
+    page = tab.open("commissions")
+    _settle(page)
+    labels = page.locator(".sum-earned dt").all_inner_texts()
+    assert labels and all("已到账" not in label for label in labels)
+
+
+def screenshots() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+    from tests.e2e.screenshots import ORIGIN, serve_static
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for lang, suffix in (("zh-CN", ""), ("en", "-en")):
+            context = browser.new_context(viewport=PHONE, locale=lang, service_workers="block")
+            page = context.new_page()
+            page.route(f"{ORIGIN}/app/**", serve_static)
+            MoneyApi().install(page)
+            page.goto(f"{ORIGIN}/app/#/schema")
+            page.evaluate("([s, l]) => { localStorage.setItem('groupbuy.session', s); "
+                          "localStorage.setItem('groupbuy.lang', l); }", ['{"token": "t", "slug": "fresh"}', lang])
+            page.goto(f"{ORIGIN}/app/#/money")
+            page.wait_for_selector("#sign-out")
+            page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+            page.fill("#w-amount", "20")
+            page.wait_for_selector(".fee-preview:not(:empty)")
+            page.screenshot(path=str(SHOTS / f"money{suffix}.png"), full_page=True)
+            context.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    screenshots()

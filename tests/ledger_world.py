@@ -1,0 +1,114 @@
+"""A leader with picked-up orders, for the ledger tests: a batch built in SQL and closed by the
+close, commissions earned and released by the real code (earn_commission, the release function)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+import psycopg
+
+from service import global_id
+from tests.close_fixtures import BatchSpec, OrderSpec, build_batch
+from tests.conftest import run_db
+from tests.ordering_fixtures import _token
+
+
+@dataclass
+class MoneyWorld:
+    tenant_id: uuid.UUID
+    leader_id: uuid.UUID
+    leader_user_id: uuid.UUID
+    leader_token: str
+    order_ids: list[uuid.UUID]
+
+    @property
+    def leader_gid(self) -> str:
+        return global_id.encode("Leader", self.leader_id)
+
+
+def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: int, price: int = 1000,
+                quantity: int = 1, rate: str = "0.1", prices: list[int] | None = None) -> MoneyWorld:
+    """`orders` paid orders of one customer each at one point, closed: each commission is
+    rate x quantity x price (PENDING); with `prices`, order i buys at prices[i % len(prices)]."""
+    from service.db import tenant_transaction
+    from service.procurement.close import close_batch
+
+    prices = prices or [price]
+    spec = BatchSpec(suppliers=1, products=[(0, 100)] * len(prices), points=1,
+                     offers=[(i, p, 1) for i, p in enumerate(prices)],
+                     customers=max(orders, 1),
+                     orders=[OrderSpec(i, 0, "PAID", [(i % len(prices), quantity)]) for i in range(orders)],
+                     commission_rates=[Decimal(rate)])
+    built = build_batch(owner_db, tenant_id, spec)
+
+    async def go(engine):  # type: ignore[no-untyped-def]
+        async with tenant_transaction(tenant_id, engine=engine) as session:
+            return await close_batch(session, tenant_id=tenant_id, batch_id=built.batch_id)
+
+    run_db(go)
+    return MoneyWorld(tenant_id=tenant_id, leader_id=built.leader_ids[0], leader_user_id=built.leader_user_ids[0],
+                      leader_token=_token(tenant_id, built.leader_user_ids[0]), order_ids=built.order_ids)
+
+
+def earn(tenant_id: uuid.UUID, order_ids: list[uuid.UUID]) -> None:
+    """The pickups: each order's commission PENDING -> EARNED (as pickupConfirm does)."""
+    from service.db import tenant_transaction
+    from service.procurement.commissions import earn_commission
+
+    async def go(engine):  # type: ignore[no-untyped-def]
+        async with tenant_transaction(tenant_id, engine=engine) as session:
+            for o in order_ids:
+                await earn_commission(session, tenant_id=tenant_id, order_id=o)
+
+    run_db(go)
+
+
+def refund(tenant_id: uuid.UUID, order_id: uuid.UUID) -> None:
+    """After-sales refund of the order's (only) line, by the real refund path."""
+    from sqlalchemy import text
+
+    from service.accounts.models import PaymentMode
+    from service.db import tenant_transaction
+    from service.procurement.operations import refund_lines
+    from service.tenants.principal import TenantInfo
+
+    tenant = TenantInfo(id=tenant_id, slug="t", name="t", timezone="Asia/Shanghai", currency="CNY",
+                        payment_mode=PaymentMode.PREPAID, default_commission_rate=Decimal("0.1"),
+                        payment_window_minutes=15)
+
+    async def go(engine):  # type: ignore[no-untyped-def]
+        async with tenant_transaction(tenant_id, engine=engine) as session:
+            lines = (await session.execute(text("SELECT id FROM order_line WHERE order_id = :o AND status = 'ACTIVE'"),
+                                           {"o": order_id})).scalars().all()
+            await refund_lines(session, tenant=tenant, order_id=order_id, line_ids=list(lines), reason="damaged")
+
+    run_db(go)
+
+
+def age(owner_db: psycopg.Connection, tenant_id: uuid.UUID, days: int = 30) -> None:
+    """Moves the tenant's earned commissions back in time: their freeze is over."""
+    owner_db.execute("UPDATE commission_entry SET earned_at = earned_at - make_interval(days => %s) "
+                     "WHERE tenant_id = %s AND earned_at IS NOT NULL", (days, tenant_id))
+
+
+def release(app_db_url: str) -> int:
+    """One run of the scheduler's release (the SQL function the job calls), as the app role."""
+    with psycopg.connect(app_db_url, autocommit=True) as conn:
+        return int(conn.execute("SELECT coalesce(sum(commissions), 0) FROM release_frozen_commissions(100000)")
+                   .fetchone()[0])
+
+
+def buckets(owner_db: psycopg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, int]:
+    row = owner_db.execute(
+        "SELECT coalesce(sum(frozen_minor), 0), coalesce(sum(available_minor), 0), "
+        "coalesce(sum(in_withdrawal_minor), 0), coalesce(sum(withdrawn_minor), 0) "
+        "FROM ledger_entry WHERE tenant_id = %s AND beneficiary_id = %s", (tenant_id, user_id)).fetchone()
+    return dict(zip(("frozen", "available", "in_withdrawal", "withdrawn"), map(int, row), strict=True))
+
+
+def kinds(owner_db: psycopg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[tuple[str, int]]:
+    return [(k, int(a)) for k, a in owner_db.execute(
+        "SELECT kind, amount_minor FROM ledger_entry WHERE tenant_id = %s AND beneficiary_id = %s ORDER BY seq",
+        (tenant_id, user_id)).fetchall()]
