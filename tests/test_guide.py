@@ -138,6 +138,7 @@ def _stored(event: str) -> tuple[str, dict[str, Any]]:
                              "price": {"amount": "9.90", "currency": "CNY"}, "customerIds": [ids["customer"]],
                              "leaderIds": [ids["leader"]], "userIds": [ids["customer"]]})
            for e, s in (("GROUP_OPENED", "OPEN"), ("GROUP_SUCCEEDED", "SUCCEEDED"), ("GROUP_FAILED", "FAILED"))},
+        **_ledger_stored(ids),
     }[event]
 
 
@@ -165,8 +166,7 @@ def _stored_aftersales(ids: dict[str, str]) -> dict[str, tuple[str, dict[str, An
         "AFTER_SALES_REJECTED": ("after_sales_request", {**request, **decided, "status": "REJECTED",
                                                          "decisionReason": "no fault"}),
         "AFTER_SALES_CANCELLED": ("after_sales_request", {**request, **decided, "status": "CANCELLED"}),
-        **_ledger_stored(ids),
-    }[event]
+    }
 
 
 def _ledger_stored(ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:

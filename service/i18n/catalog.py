@@ -220,6 +220,36 @@ NOTIFICATIONS: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("售后未通过", "您的订单 {number} 的售后申请未通过。{reason}"),
         "en": ("After-sales rejected", "Your after-sales request on order {number} was rejected.{reason}"),
     },
+    "COMMISSION_AVAILABLE": {
+        "zh-CN": ("佣金可提现", "冻结期已过，佣金 {amount} 已转入可提现余额。"),
+        "en": ("Commission available", "The freeze is over: commission of {amount} is now available to withdraw."),
+    },
+    "COMMISSION_CLAWED_BACK": {
+        "zh-CN": ("佣金已扣回", "因订单 {number} 退款，已扣回佣金 {amount}。"),
+        "en": ("Commission clawed back", "A refund of order {number} took back commission of {amount}."),
+    },
+    "WITHDRAWAL_REQUESTED": {
+        "zh-CN": ("提现申请已提交", "您的提现申请 {amount} 已提交，等待审核。"),
+        "en": ("Withdrawal requested", "Your withdrawal of {amount} was requested and awaits approval."),
+    },
+    "WITHDRAWAL_APPROVED": {
+        "zh-CN": ("提现已审核通过", "您的提现 {amount} 已审核通过，等待打款。"),
+        "en": ("Withdrawal approved", "Your withdrawal of {amount} was approved and awaits payment."),
+    },
+    "WITHDRAWAL_REJECTED": {
+        "zh-CN": ("提现被驳回", "您的提现 {amount} 被驳回，金额已退回可提现余额。{reason}"),
+        "en": ("Withdrawal rejected", "Your withdrawal of {amount} was rejected; the amount is available again."
+                                      "{reason}"),
+    },
+    "WITHDRAWAL_PAID": {
+        "zh-CN": ("提现已打款", "您的提现 {amount} 已打款。"),
+        "en": ("Withdrawal paid", "Your withdrawal of {amount} has been paid."),
+    },
+    "WITHDRAWAL_FAILED": {
+        "zh-CN": ("提现打款失败", "您的提现 {amount} 打款失败，金额已退回可提现余额。{reason}"),
+        "en": ("Withdrawal failed", "Paying your withdrawal of {amount} failed; the amount is available again."
+                                    "{reason}"),
+    },
     "GROUP_OPENED": {
         "zh-CN": ("拼团已开团", "团期「{batch}」的拼团已开团，分享给好友一起成团吧。"),
         "en": ("Group opened", "Your group in the batch “{batch}” is open: share it to fill it."),

@@ -87,6 +87,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "拼团失败 / Group failed",
         "拼团未能在时限内成团，订单已取消，已付款项将退回。\n"
         "The group did not fill in time: its orders are cancelled and what was paid is refunded.",
+    ),
     E.COMMISSION_AVAILABLE: (
         "佣金已可提现 / Commission available",
         "冻结期已过，佣金{amount}已转入可提现余额。\nThe freeze is over: commission{amount} is now available.",

@@ -20,7 +20,9 @@ SELECT e.id, jsonb_strip_nulls(jsonb_build_object(
          'number', COALESCE(e.payload->>'number', e.payload->>'orderNumber', o.number),
          'batch', COALESCE(b.title, e.payload->>'title', e.payload->>'batchTitle'),
          'point', pp.name,
-         'amount', e.payload->>'amount',
+         'amount', CASE WHEN jsonb_typeof(e.payload->'amount') = 'object'
+                        THEN (e.payload->'amount'->>'amount') || ' ' || (e.payload->'amount'->>'currency')
+                        ELSE e.payload->>'amount' END,
          'amountMinor', e.payload->'amountMinor',
          'currency', e.payload->>'currency',
          'reason', e.payload->>'reason',
