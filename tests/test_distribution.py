@@ -312,12 +312,22 @@ def test_any_share_chain_pays_at_most_two_distributors_never_the_buyer(  # type:
             assert amount == per_line(rate, [(1, 999), (2, 101)])
 
 
-@pytest.mark.parametrize("column, setting", [("coupon_id", "distribution_coupon_orders"),
-                                             ("group_buy_id", "distribution_group_buy_orders")])
+# How an order is marked as a coupon's or a 拼团's (their own features' rows), inside a transaction
+# that is rolled back; replica mode: the marks need no coupon or group behind them.
+_MARKS = {
+    "coupon": "UPDATE customer_order SET coupon_id = gen_random_uuid() WHERE id = %(o)s",
+    "group_buy": "INSERT INTO group_buy_member (tenant_id, order_id, group_buy_id, offer_id, customer_id, hold_until) "
+                 "SELECT tenant_id, id, gen_random_uuid(), gen_random_uuid(), customer_id, now() "
+                 "FROM customer_order WHERE id = %(o)s",
+}
+
+
+@pytest.mark.parametrize("mark, setting", [("coupon", "distribution_coupon_orders"),
+                                           ("group_buy", "distribution_group_buy_orders")])
 def test_coupon_and_group_buy_orders_earn_only_when_the_tenant_says_so(  # type: ignore[no-untyped-def]
-        gql, tenant, make_customer, owner_db, services, column, setting):
-    """The columns belong to the coupon and 拼团 features: added here inside one transaction that is
-    rolled back (no other connection ever sees them), where the close's query is run."""
+        gql, tenant, make_customer, owner_db, services, mark, setting):
+    """The close's query, run where an order is marked as a coupon's or a 拼团's, inside one
+    transaction that is rolled back (no other connection ever sees the marks)."""
     import re
 
     from service.growth.distribution import _WRITE_PENDING_LINES
@@ -329,9 +339,8 @@ def test_coupon_and_group_buy_orders_earn_only_when_the_tenant_says_so(  # type:
     query = re.sub(r"(?<!:):(t|b)\b", r"%(\1)s", str(_WRITE_PENDING_LINES))
     params = {"t": tenant.uuid, "b": global_id.decode_as(batch["id"], "Batch")}
     with psycopg.connect(services.owner_url) as conn:
-        conn.execute(f"ALTER TABLE customer_order ADD COLUMN {column} uuid")
-        conn.execute(f"UPDATE customer_order SET {column} = gen_random_uuid() WHERE id = %s",
-                     (order_uuid(orders[c.user_id]["id"]),))
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute(_MARKS[mark], {"o": order_uuid(orders[c.user_id]["id"])})
         earning = {}
         for allowed in (False, True):
             conn.execute(f"UPDATE tenant SET {setting} = %s WHERE id = %s", (allowed, tenant.uuid))

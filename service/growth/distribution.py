@@ -9,7 +9,7 @@ Per line and level: a fixed amount per unit x quantity when the offer sets one, 
 round_half_up(rate x quantity x unit price) with the offer's rate or the tenant's; summed per
 order and level. Refunds take back exactly the refunded lines' amounts.
 
-Orders of 拼团 (a `group_buy_id`) and with a coupon (a `coupon_id`) earn only when the tenant
+Orders of 拼团 (a group_buy_member row) and with a coupon (a `coupon_id`) earn only when the tenant
 says so; those columns belong to other features, so they are read through to_jsonb(order) and an
 order without them is neither.
 """
@@ -28,8 +28,9 @@ WITH orders AS (
   FROM customer_order o JOIN tenant t ON t.id = o.tenant_id
   WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED', 'READY_FOR_PICKUP', 'PICKED_UP')
     AND t.distribution_enabled
-    AND (t.distribution_group_buy_orders OR to_jsonb(o) ->> 'group_buy_id' IS NULL)
-    AND (t.distribution_coupon_orders OR to_jsonb(o) ->> 'coupon_id' IS NULL)
+    AND (t.distribution_group_buy_orders OR NOT EXISTS (
+           SELECT 1 FROM group_buy_member m WHERE m.tenant_id = o.tenant_id AND m.order_id = o.id))
+    AND (t.distribution_coupon_orders OR o.coupon_id IS NULL)
 ), chain AS (
   SELECT r.order_id, r.level, r.referrer_id
   FROM order_referral r JOIN orders o ON r.tenant_id = o.tenant_id AND r.order_id = o.id
