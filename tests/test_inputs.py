@@ -25,12 +25,18 @@ class PlainPlace:
     pickup_point_id: strawberry.ID
     lines: list[PlainLine]
     idempotency_key: str
+    share_code: str | None = None
+    coupon_id: strawberry.ID | None = None
+    group_buy_id: strawberry.ID | None = None
+    start_group_buy: bool | None = None
 
 
 _ids = st.text(min_size=0, max_size=12)
 _lines = st.lists(st.fixed_dictionaries({"offerId": _ids, "quantity": st.integers(-5, 10**6)}), max_size=4)
 _values = st.fixed_dictionaries(
-    {"batchId": _ids, "pickupPointId": _ids, "lines": _lines, "idempotencyKey": st.text(max_size=20)}
+    {"batchId": _ids, "pickupPointId": _ids, "lines": _lines, "idempotencyKey": st.text(max_size=20)},
+    optional={"shareCode": st.none() | _ids, "couponId": st.none() | _ids, "groupBuyId": st.none() | _ids,
+              "startGroupBuy": st.none() | st.booleans()},
 )
 
 

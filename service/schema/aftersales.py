@@ -18,7 +18,7 @@ from service.aftersales.receiving import ReceivedLine, confirm_delivery
 from service.aftersales.refunds import actor_of
 from service.errors import ErrorCode, PermissionDenied, fail
 from service.orders.models import OrderLine as OrderLineRow
-from service.pagination import fetch_page
+from service.pagination import count_of, fetch_page
 from service.schema.access import (
     ADMINS,
     Caller,
@@ -303,6 +303,15 @@ class AfterSalesEdge:
 class AfterSalesConnection:
     edges: list[AfterSalesEdge] = strawberry.field(description="The requests of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page is in the list.")
+    listed: strawberry.Private[Any] = None  # the whole list's statement, counted when asked
+
+    @strawberry.field(description="How many requests the whole list has (every page, with the same filters). "
+                                  "Counted when asked.")
+    async def total_count(self, info: Info) -> int:
+        if self.listed is None:
+            return len(self.edges)
+        async with serial_session(info.context) as session:
+            return int((await session.execute(count_of(self.listed))).scalar_one())
 
 
 @strawberry.input(description="A customer's after-sales request.")
@@ -447,4 +456,5 @@ class AfterSalesRequestQuery:
             edges=[AfterSalesEdge(node=AfterSalesRequest.of(r), cursor=c) for r, c in zip(page.items, page.cursors,
                                                                                           strict=True)],
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.cursors[-1] if page.cursors else None,
-                               start_cursor=page.cursors[0] if page.cursors else None))
+                               start_cursor=page.cursors[0] if page.cursors else None),
+            listed=stmt)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from strawberry.dataloader import DataLoader
 
@@ -422,6 +423,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
               if given]
     if len(extras) > 1:  # each takes a transaction of its own; none is silently left out
         await _customer(context)
+        await _named_rows_exist(context, batch_id, pickup_point_id, lines, input)
         raise fail(ErrorCode.INVALID, "An order takes one of shareCode, couponId and 拼团 (groupBuyId or "
                                       "startGroupBuy) for now: place it with one of them.", ["input", extras[1]])
     # -- social growth: with a share code, the transactional path (service/growth/placing.py) --
@@ -448,6 +450,37 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
         customer_id, pickup_point_id, lines, input.idempotency_key, context.principal.token_version))
+
+
+_NAMED = text("""
+SELECT (SELECT count(*) FROM batch WHERE id = :b) AS batch, (SELECT count(*) FROM pickup_point WHERE id = :p) AS point,
+       ARRAY(SELECT o FROM unnest(CAST(:offers AS uuid[])) AS o WHERE NOT EXISTS (SELECT 1 FROM offer f WHERE f.id = o))
+         AS missing_offers,
+       (SELECT count(*) FROM coupon WHERE id = :c) AS coupon, (SELECT count(*) FROM group_buy WHERE id = :g) AS grp
+""")
+
+
+async def _named_rows_exist(context: Context, batch_id: UUID | None, pickup_point_id: UUID | None,
+                            lines: list[placement.LineSpec], input: OrderPlaceInput) -> None:
+    """What an order names, found in this tenant before its input is refused for another reason:
+    NOT_FOUND comes first, as on every path."""
+    coupon_id = decode(input.coupon_id, "Coupon") if input.coupon_id is not None else None
+    group_id = decode(input.group_buy_id, "GroupBuy") if input.group_buy_id is not None else None
+    async with serial_session(context) as session:
+        found = (await session.execute(_NAMED, {
+            "b": batch_id, "p": pickup_point_id, "offers": [line.offer_id for line in lines if line.offer_id],
+            "c": coupon_id, "g": group_id})).one()
+    missing = [
+        (not found.batch, "No such batch.", ["input", "batchId"]),
+        (not found.point, "No such pickup point.", ["input", "pickupPointId"]),
+        *((line.offer_id is None or line.offer_id in found.missing_offers, "No such offer in this batch.",
+           ["input", "lines", str(i), "offerId"]) for i, line in enumerate(lines)),
+        (input.coupon_id is not None and not found.coupon, "No such coupon.", ["input", "couponId"]),
+        (input.group_buy_id is not None and not found.grp, "No such group for this offer.", ["input", "groupBuyId"]),
+    ]
+    for absent, message, path in missing:
+        if absent:
+            raise fail(ErrorCode.NOT_FOUND, message, path)
 
 
 async def _place_shared(context: Context, customer_id: UUID, batch_id: UUID | None, pickup_point_id: UUID | None,
