@@ -69,7 +69,7 @@ def place_order_script(world: World, hot: bool) -> str:
     return f"""\\set c random(0, {len(world.customers) - 1})
 \\set p random(0, {POINTS - 1})
 \\set k {offer}
-SELECT r.replayed, (r.placed).* FROM place_order('{t}', ('00000000-0000-4000-9000-' || lpad(:c::text, 12, '0'))::uuid, '{b}', ('00000000-0000-4000-a000-' || lpad(:p::text, 12, '0'))::uuid, ARRAY[('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid], ARRAY[1], gen_random_uuid()::text, md5(random()::text), 'P' || substr(md5(random()::text), 1, 14), lpad(floor(random() * 1e6)::int::text, 6, '0'), 'PENDING_PAYMENT', 'CNY', 0.1, true, true) AS r;
+SELECT r.replayed, (r.placed).* FROM place_order('{t}', ('00000000-0000-4000-9000-' || lpad(:c::text, 12, '0'))::uuid, '{b}', ('00000000-0000-4000-a000-' || lpad(:p::text, 12, '0'))::uuid, ARRAY[('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid], ARRAY[1], gen_random_uuid()::text, md5(random()::text), 'P' || substr(md5(random()::text), 1, 14), lpad(floor(random() * 1e6)::int::text, 6, '0'), 'PENDING_PAYMENT', 'CNY', 0.1, true, true, 0) AS r;
 """
 
 

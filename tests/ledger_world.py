@@ -71,6 +71,7 @@ def refund(tenant_id: uuid.UUID, order_id: uuid.UUID) -> None:
 
     from service.accounts.models import PaymentMode
     from service.db import tenant_transaction
+    from service.aftersales.refunds import Actor
     from service.procurement.operations import refund_lines
     from service.tenants.principal import TenantInfo
 
@@ -82,7 +83,8 @@ def refund(tenant_id: uuid.UUID, order_id: uuid.UUID) -> None:
         async with tenant_transaction(tenant_id, engine=engine) as session:
             lines = (await session.execute(text("SELECT id FROM order_line WHERE order_id = :o AND status = 'ACTIVE'"),
                                            {"o": order_id})).scalars().all()
-            await refund_lines(session, tenant=tenant, order_id=order_id, line_ids=list(lines), reason="damaged")
+            await refund_lines(session, tenant=tenant, order_id=order_id, line_ids=list(lines), reason="damaged",
+                               actor=Actor("PLATFORM"))
 
     run_db(go)
 

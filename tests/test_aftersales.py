@@ -54,7 +54,7 @@ def test_request_approve_in_part_reject_cancel(gql, tenant, make_customer, owner
     assert [(e["code"], e["field"]) for e in _ask(gql, stranger, line, 1)["errors"]] == [
         ("NOT_FOUND", ["input", "lineId"])]
     assert [(e["code"], e["field"]) for e in _ask(gql, customer, line, 1, photoUrls=["ftp://x/y.jpg"])["errors"]] == [
-        ("INVALID", ["photoUrls", "0"])]
+        ("INVALID", ["input", "photoUrls", "0"])]
     assert [(e["code"], e["field"]) for e in _ask(gql, customer, line, 5)["errors"]] == [
         ("CONFLICT", ["quantity"])]
     asked = _ask(gql, customer, line, 2, note="一个坏了 one was bad", photoUrls=["https://img.example/egg.jpg"])

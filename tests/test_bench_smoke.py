@@ -71,8 +71,8 @@ def test_place_order_script_calls_the_function_alone_as_the_api_does() -> None:
         depth += ch in "(["
         depth -= ch in ")]"
         arguments += ch == "," and depth == 0
-    assert arguments == len(_NAMES)  # every argument the API passes, alone (the last) true
-    assert call.endswith("true, true") and str(world.batch_id) in call and "random(0, 999)" in script
+    assert arguments == len(_NAMES)  # every argument the API passes: alone true, the token version
+    assert call.endswith("true, true, 0") and str(world.batch_id) in call and "random(0, 999)" in script
 
 
 def test_storefront_sql_is_complete_for_pgbench() -> None:

@@ -26,7 +26,7 @@ def test_coupons_of_one_tenant_are_nothing_in_another(gql, make_tenant, owner_db
         assert gql.data(NODE, {"id": gid}, token=b.admin_token)["node"] is None
     assert gql.data(NODE, {"id": coupon["id"]}, token=alice)["node"] == {"id": coupon["id"]}
     used = shop_b.place(bob, [(0, 1)], coupon["id"])
-    assert [(e["code"], e["field"]) for e in used["errors"]] == [("NOT_FOUND", ["couponId"])]
+    assert [(e["code"], e["field"]) for e in used["errors"]] == [("NOT_FOUND", ["input", "couponId"])]
     assert owner_db.execute("SELECT count(*) FROM customer_order WHERE tenant_id = %s", (b.uuid,)).fetchone()[0] == 0
     # Within A, another customer's coupon is not theirs to use.
     ((_, carol),) = shop_a.customers(owner_db, 1)

@@ -44,7 +44,7 @@ def test_templates_are_created_checked_and_listed(gql, tenant, owner_db):  # typ
         assert payload["template"] is None
         return _errors(payload)
 
-    assert refused() == [("INVALID", ["amountOff"])]
+    assert refused() == [("INVALID", ["input", "amountOff"])]
     assert refused(amountOff="-1") == [("INVALID", ["amountOff"])]
     assert refused(kind="PERCENT_OFF", percentOff="101") == [("INVALID", ["percentOff"])]
     assert refused(kind="UNIT_OFF", amountOff="1") == [("INVALID", ["offerIds"])]
@@ -107,7 +107,7 @@ def test_validity_days_after_claim_end(gql, tenant, owner_db):  # type: ignore[n
     assert gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"] == []
     assert [e["node"]["status"] for e in gql.data(MY_COUPONS, {}, token=alice)["myCoupons"]["edges"]] == ["EXPIRED"]
     refused = shop.place(alice, [(0, 1)], coupon["id"])
-    assert _errors(refused) == [("COUPON_EXPIRED", ["couponId"])]
+    assert _errors(refused) == [("COUPON_EXPIRED", ["input", "couponId"])]
 
 
 def test_audiences_new_customers_and_group_members(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
@@ -154,7 +154,7 @@ def test_an_order_takes_a_coupon_split_across_its_lines(gql, tenant, owner_db): 
     ((_, alice),) = shop.customers(owner_db, 1)
     coupon = shop.claim(alice, template["id"])["coupon"]
     below = shop.place(alice, [(0, 1), (1, 1)], coupon["id"])
-    assert _errors(below) == [("COUPON_NOT_APPLICABLE", ["couponId"])] and below["order"] is None
+    assert _errors(below) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])] and below["order"] is None
     assert owner_db.execute("SELECT count(*) FROM customer_order WHERE tenant_id = %s",
                             (tenant.uuid,)).fetchone()[0] == 0, "the refused order was rolled back"
     placed = shop.place(alice, [(0, 1), (1, 2), (2, 1)], coupon["id"])  # 9.90 + 6.60 + 12.00 = 28.50 ... below
@@ -202,7 +202,7 @@ def test_percent_and_unit_coupons_and_scopes(gql, tenant, owner_db):  # type: ig
     assert shop.place(alice, [(2, 1)], capped["id"])["order"]["discount"] == {"amount": "3.00"}
     unit = shop.template(kind="UNIT_OFF", amountOff="20.00", offerIds=[shop.offer(2)])
     unit_coupon = shop.claim(alice, unit["id"])["coupon"]
-    assert _errors(shop.place(alice, [(0, 1)], unit_coupon["id"])) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+    assert _errors(shop.place(alice, [(0, 1)], unit_coupon["id"])) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])]
     order = shop.place(alice, [(0, 1), (2, 3)], unit_coupon["id"])["order"]
     assert order["discount"] == {"amount": "12.00"}  # one unit, at most its price
     unknown = gql.data(TEMPLATE_CREATE, {"input": {"name": "x", "kind": "AMOUNT_OFF", "amountOff": "1",

@@ -62,8 +62,8 @@ def test_offers_take_a_group_rule_checked_and_editable(gql, tenant, owner_db):  
         offer_input(world, 0, groupSize=1), offer_input(world, 1, groupSize=51),
         offer_input(world, 2, groupSize=3, groupWindowMinutes=0)]}}, token=tenant.admin_token)["batchCreate"]
     assert sorted((e["code"], tuple(e["field"])) for e in bad["errors"]) == [
-        ("INVALID", ("offers", "0", "groupSize")), ("INVALID", ("offers", "1", "groupSize")),
-        ("INVALID", ("offers", "2", "groupWindowMinutes"))]
+        ("INVALID", ("input", "offers", "0", "groupSize")), ("INVALID", ("input", "offers", "1", "groupSize")),
+        ("INVALID", ("input", "offers", "2", "groupWindowMinutes"))]
     made = gql.data(BATCH_CREATE, {"input": {**base, "offers": [
         offer_input(world, 0, groupSize=3), offer_input(world, 1)]}}, token=tenant.admin_token)["batchCreate"]
     assert made["errors"] == []
@@ -102,7 +102,7 @@ def test_a_group_opens_at_its_first_payment_and_succeeds_at_its_size(gql, tenant
     assert joined_b["errors"] == [] == joined_c["errors"]
     # One paid and two unpaid holding their places: full.
     full = group_order(gql, batch, world, d, group=group["id"])
-    assert [(e["code"], e["field"]) for e in full["errors"]] == [("GROUP_FULL", ["groupBuyId"])]
+    assert [(e["code"], e["field"]) for e in full["errors"]] == [("GROUP_FULL", ["input", "groupBuyId"])]
     assert [e["code"] for e in gql.data(GROUP_JOIN, {"id": group["id"]}, token=d)["groupBuyJoin"]["errors"]] == [
         "GROUP_FULL"]
     # Nothing of the refused order stayed.
@@ -144,7 +144,7 @@ def test_a_customer_is_in_one_open_group_per_offer_and_plain_orders_buy_alone(gq
     # A 拼团 order has one line, of a 拼团 offer.
     mixed = gql.data(ORDER_PLACE, {"input": {**place_input(batch, world, [(0, 1), (1, 1)])["input"],
                                              "startGroupBuy": True}}, token=b)["orderPlace"]
-    assert [(e["code"], e["field"]) for e in mixed["errors"]] == [("INVALID", ["startGroupBuy"])]
+    assert [(e["code"], e["field"]) for e in mixed["errors"]] == [("INVALID", ["input", "startGroupBuy"])]
     plain = gql.data(ORDER_PLACE, {"input": {**place_input(batch, world, [(1, 1)])["input"],
                                              "startGroupBuy": True}}, token=b)["orderPlace"]
     assert [e["code"] for e in plain["errors"]] == ["INVALID"]
@@ -313,5 +313,5 @@ def test_groups_of_one_tenant_are_invisible_and_useless_in_another(gql, make_ten
     assert [e["code"] for e in gql.data(GROUP_JOIN, {"id": group["id"]}, token=b)["groupBuyJoin"]["errors"]] == [
         "NOT_FOUND"]
     joined = group_order(gql, batch_b, world_b, b, group=group["id"])
-    assert [(e["code"], e["field"]) for e in joined["errors"]] == [("NOT_FOUND", ["groupBuyId"])]
+    assert [(e["code"], e["field"]) for e in joined["errors"]] == [("NOT_FOUND", ["input", "groupBuyId"])]
     assert gql.data(GROUP_QUERY, {"id": group["id"]}, token=a)["groupBuy"]["paidMembers"] == 1

@@ -422,6 +422,8 @@ async function rememberShare() {
   } catch (err) {
     // The visit is a bonus: the shop works without it.
   }
+}
+
 /** What the 拼团 screens (pintuan.js) need of this page. */
 function groupContext() {
   return { main, go, needSignIn, point: () => store.point, timezone: () => tenant.timezone };
