@@ -84,7 +84,7 @@ def refund(tenant_id: uuid.UUID, order_id: uuid.UUID) -> None:
             lines = (await session.execute(text("SELECT id FROM order_line WHERE order_id = :o AND status = 'ACTIVE'"),
                                            {"o": order_id})).scalars().all()
             await refund_lines(session, tenant=tenant, order_id=order_id, line_ids=list(lines), reason="damaged",
-                               actor=Actor("PLATFORM"))
+                               actor=Actor("platform"))
 
     run_db(go)
 
