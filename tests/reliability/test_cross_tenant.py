@@ -47,11 +47,21 @@ TYPE_TABLES = {
     "Supplier": "supplier",
     "WebhookSubscription": "webhook_subscription",
     "User": "app_user",
+    "GroupBuy": "group_buy",
+    "Coupon": "coupon",
+    "CouponTemplate": "coupon_template",
+    "AfterSalesRequest": "after_sales_request",
+    "Withdrawal": "withdrawal",
+    "WebhookDelivery": "delivery",
 }
 # Argument stems that are not a type's name.
 STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User",
                 # the audit log's filters: an actor (a User here) and an object (any node: a Batch here)
-                "actor": "User", "object": "Batch"}
+                "actor": "User", "object": "Batch",
+                # coupons name their template; a share link's target is a Batch in the demo seed
+                "template": "CouponTemplate", "target": "Batch"}
+# Operation names that do not start with their object's type name.
+OP_ALIASES = {"afterSales": "AfterSalesRequest"}
 # Operations whose ID arguments are not of another tenant's object (none today).
 NOT_TENANT_IDS: set[str] = set()
 DEMO_LOGINS = {
@@ -77,6 +87,7 @@ def id_type(op: str, arg: str) -> str | None:
     `purchaseOrderAcknowledge` -> PurchaseOrder; None when it cannot be told."""
     if arg == "id":
         matches = [t for t in TYPE_TABLES if op.lower().startswith(t.lower())]
+        matches += [t for prefix, t in OP_ALIASES.items() if op.startswith(prefix)]
         return max(matches, key=len) if matches else None
     for suffix in ("Ids", "Id"):
         if arg.endswith(suffix):
