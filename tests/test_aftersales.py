@@ -56,7 +56,7 @@ def test_request_approve_in_part_reject_cancel(gql, tenant, make_customer, owner
     assert [(e["code"], e["field"]) for e in _ask(gql, customer, line, 1, photoUrls=["ftp://x/y.jpg"])["errors"]] == [
         ("INVALID", ["input", "photoUrls", "0"])]
     assert [(e["code"], e["field"]) for e in _ask(gql, customer, line, 5)["errors"]] == [
-        ("CONFLICT", ["quantity"])]
+        ("CONFLICT", ["input", "quantity"])]
     asked = _ask(gql, customer, line, 2, note="一个坏了 one was bad", photoUrls=["https://img.example/egg.jpg"])
     assert asked["errors"] == []
     request = asked["request"]

@@ -45,7 +45,7 @@ def test_templates_are_created_checked_and_listed(gql, tenant, owner_db):  # typ
         return _errors(payload)
 
     assert refused() == [("INVALID", ["input", "amountOff"])]
-    assert refused(amountOff="-1") == [("INVALID", ["amountOff"])]
+    assert refused(amountOff="-1") == [("INVALID", ["input", "amountOff"])]
     assert refused(kind="PERCENT_OFF", percentOff="101") == [("INVALID", ["percentOff"])]
     assert refused(kind="UNIT_OFF", amountOff="1") == [("INVALID", ["offerIds"])]
     assert refused(amountOff="1", perCustomerLimit=0) == [("INVALID", ["perCustomerLimit"])]
@@ -158,7 +158,7 @@ def test_an_order_takes_a_coupon_split_across_its_lines(gql, tenant, owner_db): 
     assert owner_db.execute("SELECT count(*) FROM customer_order WHERE tenant_id = %s",
                             (tenant.uuid,)).fetchone()[0] == 0, "the refused order was rolled back"
     placed = shop.place(alice, [(0, 1), (1, 2), (2, 1)], coupon["id"])  # 9.90 + 6.60 + 12.00 = 28.50 ... below
-    assert _errors(placed) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+    assert _errors(placed) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])]
     placed = shop.place(alice, [(0, 2), (1, 1), (2, 1)], coupon["id"])  # 19.80 + 3.30 + 12.00 = 35.10
     assert placed["errors"] == [], placed
     order = placed["order"]
@@ -171,7 +171,7 @@ def test_an_order_takes_a_coupon_split_across_its_lines(gql, tenant, owner_db): 
                                    (uid(order["id"]),)).fetchone()[0]
     assert total_minor == 3510 - 1000
     again = shop.place(alice, [(0, 5)], coupon["id"])
-    assert _errors(again) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+    assert _errors(again) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])]
     # Paid: USED. The template counts it, and its discount against the budget.
     paid = gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": "pay-1"}, token=tenant.api_key)["orderMarkPaid"]
     assert paid["errors"] == []
@@ -208,12 +208,12 @@ def test_percent_and_unit_coupons_and_scopes(gql, tenant, owner_db):  # type: ig
     unknown = gql.data(TEMPLATE_CREATE, {"input": {"name": "x", "kind": "AMOUNT_OFF", "amountOff": "1",
                                                    "batchId": global_id.encode("Batch", uuid.uuid4())}},
                        token=tenant.admin_token)["couponTemplateCreate"]
-    assert _errors(unknown) == [("NOT_FOUND", ["batchId"])]
+    assert _errors(unknown) == [("NOT_FOUND", ["input", "batchId"])]
     # Scoped to another batch: nothing of this order is in scope.
     elsewhere = make_shop(gql, owner_db, tenant)
     scoped = shop.template(batchId=elsewhere.batch["id"])
     scoped_coupon = shop.claim(alice, scoped["id"])["coupon"]
-    assert _errors(shop.place(alice, [(0, 1)], scoped_coupon["id"])) == [("COUPON_NOT_APPLICABLE", ["couponId"])]
+    assert _errors(shop.place(alice, [(0, 1)], scoped_coupon["id"])) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])]
 
 
 def test_available_coupons_for_a_batch_and_the_leader_sees_them(gql, tenant, owner_db):  # type: ignore[no-untyped-def]

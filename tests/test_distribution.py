@@ -246,6 +246,16 @@ class _Customer:
         self.token = token
 
 
+def _bound_at(owner_db, tenant_uuid, customer, order_gid):  # type: ignore[no-untyped-def]
+    """Whom `customer` was bound to when the order was placed (an earlier order with a code may
+    have bound them after the chain was first read)."""
+    row = owner_db.execute(
+        "SELECT b.referrer_id FROM referral_binding b, customer_order o WHERE b.tenant_id = %s AND o.id = %s "
+        "AND b.customer_id = %s AND b.bound_at <= o.created_at AND (b.superseded_at IS NULL OR b.superseded_at > "
+        "o.created_at)", (tenant_uuid, order_uuid(order_gid), customer)).fetchone()
+    return row[0] if row else None
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     size=st.integers(2, 6),
@@ -296,9 +306,9 @@ def test_any_share_chain_pays_at_most_two_distributors_never_the_buyer(  # type:
         beneficiaries = [v[0] for v in paid.values()]
         assert buyer not in beneficiaries and len(set(beneficiaries)) == len(beneficiaries)
         assert 2 not in paid or 1 in paid
-        if code is None:  # no code: the chain of the bindings in force at placement (unchanged since)
-            level1 = current.get(buyer)
-            level2 = current.get(level1) if level1 is not None else None
+        if code is None:  # no code: the chain of the bindings in force when the order was placed
+            level1 = _bound_at(owner_db, tenant.uuid, buyer, order["id"])
+            level2 = _bound_at(owner_db, tenant.uuid, level1, order["id"]) if level1 is not None else None
             expected = {1: level1, 2: level2 if level2 != buyer else None}
             assert {k: v[0] for k, v in paid.items()} == {k: v for k, v in expected.items() if v is not None}
         else:  # with a code: the chain in force after the order's own binding
