@@ -70,8 +70,8 @@ def refund(tenant_id: uuid.UUID, order_id: uuid.UUID) -> None:
     from sqlalchemy import text
 
     from service.accounts.models import PaymentMode
-    from service.db import tenant_transaction
     from service.aftersales.refunds import Actor
+    from service.db import tenant_transaction
     from service.procurement.operations import refund_lines
     from service.tenants.principal import TenantInfo
 
