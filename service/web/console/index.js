@@ -20,11 +20,11 @@ export const SCREENS = [
   ['catalog', 'console.nav.catalog', catalog],
   ['batches', 'console.nav.batches', batches],
   ['orders', 'console.nav.orders', orders],
+  ['coupons', 'console.nav.coupons', coupons],
   ['reports', 'console.nav.reports', reports],
   ['integrations', 'console.nav.integrations', integrations],
   ['settings', 'console.nav.settings', settings],
   ['activity', 'console.nav.activity', activity],
-  ['coupons', 'console.nav.coupons', coupons],
 ];
 
 export function render(ctx) {
