@@ -46,13 +46,13 @@ def test_templates_are_created_checked_and_listed(gql, tenant, owner_db):  # typ
 
     assert refused() == [("INVALID", ["input", "amountOff"])]
     assert refused(amountOff="-1") == [("INVALID", ["input", "amountOff"])]
-    assert refused(kind="PERCENT_OFF", percentOff="101") == [("INVALID", ["percentOff"])]
-    assert refused(kind="UNIT_OFF", amountOff="1") == [("INVALID", ["offerIds"])]
-    assert refused(amountOff="1", perCustomerLimit=0) == [("INVALID", ["perCustomerLimit"])]
-    assert refused(amountOff="1", audience="GROUP_MEMBERS") == [("INVALID", ["communityGroupIds"])]
+    assert refused(kind="PERCENT_OFF", percentOff="101") == [("INVALID", ["input", "percentOff"])]
+    assert refused(kind="UNIT_OFF", amountOff="1") == [("INVALID", ["input", "offerIds"])]
+    assert refused(amountOff="1", perCustomerLimit=0) == [("INVALID", ["input", "perCustomerLimit"])]
+    assert refused(amountOff="1", audience="GROUP_MEMBERS") == [("INVALID", ["input", "communityGroupIds"])]
     assert refused(amountOff="1", offerIds=[global_id.encode("Offer", uuid.uuid4())]) == [
-        ("NOT_FOUND", ["offerIds", "0"])]
-    assert refused(amountOff="1", budget="0") == [("INVALID", ["budget"])]
+        ("NOT_FOUND", ["input", "offerIds", "0"])]
+    assert refused(amountOff="1", budget="0") == [("INVALID", ["input", "budget"])]
 
     page = gql.data(TEMPLATES, {"first": 2}, token=tenant.admin_token)["couponTemplates"]
     assert [e["node"]["id"] for e in page["edges"]] == [amount["id"], percent["id"]]

@@ -408,8 +408,8 @@ def test_every_event_of_a_real_flow_matches_its_published_schema(  # type: ignor
         "mutation($p: ID!, $c: String!) { pickupConfirm(pickupPointId: $p, pickupCode: $c) { errors { code } } }",
         {"p": world.point_gid, "c": paid["order"]["pickupCode"]}, token=world.leader_token)["pickupConfirm"]
     assert picked["errors"] == []
+    _leader_money_flow(gql, tenant, world, owner_db, paid["order"]["id"])  # before after-sales refunds claw back
     _shorted_then_after_sales(gql, world, batch, paid, payer.token, before_pickup=False)
-    _leader_money_flow(gql, tenant, world, owner_db, paid["order"]["id"])
     other = create_batch(gql, world, [offer_input(world, 2)], opens_in=3600, closes_in=7200, title="Later")
     gql.data(BATCH_PUBLISH, {"id": other["id"]}, token=tenant.admin_token)
     cancelled = gql.data("mutation($id: ID!) { batchCancel(id: $id, reason: \"团长有事\") { errors { code } } }",
