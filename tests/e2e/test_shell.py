@@ -75,23 +75,23 @@ def test_the_browsers_language_until_the_user_chooses(web, make_tenant):  # type
     tenant = make_tenant(timezone="Asia/Shanghai")
     tab = web(locale="en-US")  # an English browser, a Chinese tenant: English, also after signing in
     page = tab.open("signin", f"?tenant={tenant.slug}")
-    page.wait_for_function("() => document.querySelector('h1').textContent === 'Sign in'")
+    page.wait_for_function("() => document.querySelector('h1')?.textContent === 'Sign in'")
     assert page.evaluate("document.documentElement.lang") == "en"
     page.fill("#login", tenant.admin_email)
     page.select_option("#lang", "zh-CN")
-    page.wait_for_function("() => document.querySelector('h1').textContent === '登录'")
+    page.wait_for_function("() => document.querySelector('h1')?.textContent === '登录'")
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.locator("label[for=password]").inner_text() == "密码"
     assert page.input_value("#login") == tenant.admin_email  # switching language keeps what was typed
     page.select_option("#lang", "en")
-    page.wait_for_function("() => document.querySelector('h1').textContent === 'Sign in'")
+    page.wait_for_function("() => document.querySelector('h1')?.textContent === 'Sign in'")
 
     page.fill("#password", tenant.admin_password)
     page.press("#password", "Enter")
     page.wait_for_selector("#sign-out")
     assert page.locator("h1").inner_text() == "Today"
     page.select_option("#lang", "zh-CN")
-    page.wait_for_function("() => document.querySelector('h1').textContent === '今日概览'")
+    page.wait_for_function("() => document.querySelector('h1')?.textContent === '今日概览'")
     page.reload()
     page.wait_for_selector("#sign-out")
     assert page.locator("h1").inner_text() == "今日概览"  # the choice outlives the browser's language
@@ -102,7 +102,7 @@ def test_a_chinese_browser_stays_chinese_for_any_tenant(web, make_tenant):  # ty
     tenant = make_tenant(timezone="America/New_York")
     tab = web(locale="zh-CN")
     page = tab.open("signin", f"?tenant={tenant.slug}")
-    page.wait_for_function("() => document.querySelector('h1').textContent === '登录'")
+    page.wait_for_function("() => document.querySelector('h1')?.textContent === '登录'")
     page.wait_for_selector(f"text=平台：Tenant {tenant.slug}")
 
 
