@@ -341,3 +341,63 @@ def test_tenant_update_sets_the_fixed_fee_and_the_daily_limit(gql, tenant, owner
     row = owner_db.execute("SELECT withdrawal_fee_fixed_minor, withdrawal_daily_limit FROM tenant WHERE id = %s",
                            (tenant.uuid,)).fetchone()
     assert tuple(row) == (150, 3)
+
+
+def test_one_payout_reference_on_two_withdrawals_is_a_conflict_also_at_once(  # type: ignore[no-untyped-def]
+        gql, tenant, owner_db, app_db_url):
+    owner_db.execute("UPDATE tenant SET withdrawal_daily_limit = 100 WHERE id = %s", (tenant.uuid,))
+    a = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=2)
+    b = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=2)
+    admin, key = tenant.admin_token, {"Authorization": f"Bearer {tenant.api_key}"}
+
+    def approved(world) -> str:  # type: ignore[no-untyped-def]
+        wid = gql.data(REQUEST, _request("1.00"), token=world.leader_token)["withdrawalRequest"]["withdrawal"]["id"]
+        assert gql.data(APPROVE, {"id": wid}, token=admin)["withdrawalApprove"]["errors"] == []
+        return str(wid)
+
+    def state() -> tuple:
+        return owner_db.execute(
+            "SELECT (SELECT count(*) FROM ledger_entry WHERE tenant_id = %s), "
+            "(SELECT count(*) FROM outbox_event WHERE tenant_id = %s AND event = 'WITHDRAWAL_PAID')",
+            (tenant.uuid, tenant.uuid)).fetchone()
+
+    # One after the other: the second withdrawal keeps its status, nothing is written.
+    wa, wb = approved(a), approved(b)
+    assert gql.data(PAID, {"id": wa, "ref": "SEQ-1"}, headers=key)["withdrawalMarkPaid"]["errors"] == []
+    before = state()
+    body = gql(PAID, {"id": wb, "ref": "SEQ-1"}, headers=key)
+    assert "errors" not in body, body
+    out = body["data"]["withdrawalMarkPaid"]
+    assert [(e["code"], e["field"]) for e in out["errors"]] == [("CONFLICT", ["payoutReference"])]
+    assert out["withdrawal"] is None and state() == before
+    assert owner_db.execute("SELECT status, payout_reference FROM withdrawal WHERE id = %s",
+                            (uuid.UUID(str(global_id.decode(wb)[1])),)).fetchone() == ("APPROVED", None)
+    # At once over HTTP, a few rounds: one PAID, one CONFLICT, never an internal error.
+    wa = approved(a)
+    for n in range(6):
+        ref = f"AT-ONCE-{n}"
+        start = threading.Barrier(2)
+
+        def call(wid: str, ref: str = ref, start: threading.Barrier = start) -> dict:
+            start.wait()
+            return gql(PAID, {"id": wid, "ref": ref}, headers=key)
+
+        with ThreadPoolExecutor(2) as pool:
+            bodies = [f.result() for f in [pool.submit(call, wa), pool.submit(call, wb)]]
+        assert all("errors" not in x for x in bodies), bodies
+        answers = [x["data"]["withdrawalMarkPaid"] for x in bodies]
+        won = [x for x in answers if x["errors"] == []]
+        lost = [x for x in answers if x["errors"]]
+        assert len(won) == 1 and won[0]["withdrawal"]["status"] == "PAID", answers
+        assert [(e["code"], e["field"]) for e in lost[0]["errors"]] == [("CONFLICT", ["payoutReference"])]
+        # The winner's leader asks again; the loser's withdrawal is still APPROVED and tries again.
+        if answers[0] is won[0]:
+            wa = approved(a)
+        else:
+            wb = approved(b)
+    paid = owner_db.execute("SELECT count(*), count(DISTINCT payout_reference) FROM withdrawal "
+                            "WHERE tenant_id = %s AND status = 'PAID'", (tenant.uuid,)).fetchone()
+    assert paid == (7, 7)
+    entries = owner_db.execute("SELECT count(*) FROM ledger_entry WHERE tenant_id = %s AND kind = 'WITHDRAWAL_PAID'",
+                               (tenant.uuid,)).fetchone()[0]
+    assert entries == 7

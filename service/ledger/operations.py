@@ -231,8 +231,13 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
         return row
     if row.status != "APPROVED":
         raise _illegal(row, "marked paid")
-    taken = (await session.execute(text("SELECT 1 FROM withdrawal WHERE payout_reference = :r"),
-                                   {"r": reference})).first()
+    # Two withdrawals marked with one reference at once: the second waits here, then (a new
+    # statement under READ COMMITTED) sees the first one's reference instead of tripping the
+    # unique index.
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('payout:' || :r, 0))"),
+                          {"r": reference})
+    taken = (await session.execute(text("SELECT 1 FROM withdrawal WHERE payout_reference = :r AND id <> :id"),
+                                   {"r": reference, "id": row.id})).first()
     if taken:
         raise fail(ErrorCode.CONFLICT, "This payout reference belongs to another withdrawal.", ["payoutReference"])
     row = await _move(session, row, "PAID", "paid_at = clock_timestamp(), payout_reference = :r", {"r": reference})
