@@ -4,7 +4,7 @@ close, commissions earned and released by the real code (earn_commission, the re
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import psycopg
@@ -22,6 +22,8 @@ class MoneyWorld:
     leader_user_id: uuid.UUID
     leader_token: str
     order_ids: list[uuid.UUID]
+    # With `sharers`: the sharers' users (level 1, level 2) paid on every order.
+    sharer_ids: list[uuid.UUID] = field(default_factory=list)
 
     @property
     def leader_gid(self) -> str:
@@ -29,9 +31,13 @@ class MoneyWorld:
 
 
 def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: int, price: int = 1000,
-                quantity: int = 1, rate: str = "0.1", prices: list[int] | None = None) -> MoneyWorld:
+                quantity: int = 1, rate: str = "0.1", prices: list[int] | None = None,
+                sharers: tuple[str, str] | None = None) -> MoneyWorld:
     """`orders` paid orders of one customer each at one point, closed: each commission is
-    rate x quantity x price (PENDING); with `prices`, order i buys at prices[i % len(prices)]."""
+    rate x quantity x price (PENDING); with `prices`, order i buys at prices[i % len(prices)].
+    With `sharers` (the tenant's level-1 and level-2 distribution rates), every order was placed
+    through a share chain of two sharers (order_referral), so the close writes their PENDING
+    distribution commissions too."""
     from service.db import tenant_transaction
     from service.procurement.close import close_batch
 
@@ -42,6 +48,20 @@ def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: i
                      orders=[OrderSpec(i, 0, "PAID", [(i % len(prices), quantity)]) for i in range(orders)],
                      commission_rates=[Decimal(rate)])
     built = build_batch(owner_db, tenant_id, spec)
+    sharer_ids: list[uuid.UUID] = []
+    if sharers is not None:
+        sharer_ids = [uuid.uuid4(), uuid.uuid4()]
+        with owner_db.transaction():
+            owner_db.execute("UPDATE tenant SET distribution_enabled = true, distribution_level1_rate = %s, "
+                             "distribution_level2_rate = %s WHERE id = %s", (sharers[0], sharers[1], tenant_id))
+            for n, u in enumerate(sharer_ids):
+                owner_db.execute("INSERT INTO app_user (tenant_id, id, kind, display_name, phone, password_hash) "
+                                 "VALUES (%s, %s, 'CUSTOMER', %s, %s, 'x')",
+                                 (tenant_id, u, f"分享者 {n + 1}", f"+863{uuid.uuid4().int % 10**10:010d}"))
+            for o, c in zip(built.order_ids, [built.customer_ids[i] for i in range(orders)], strict=True):
+                for level, u in enumerate(sharer_ids, start=1):
+                    owner_db.execute("INSERT INTO order_referral (tenant_id, order_id, level, referrer_id, customer_id) "
+                                     "VALUES (%s, %s, %s, %s, %s)", (tenant_id, o, level, u, c))
 
     async def go(engine):  # type: ignore[no-untyped-def]
         async with tenant_transaction(tenant_id, engine=engine) as session:
@@ -49,18 +69,22 @@ def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: i
 
     run_db(go)
     return MoneyWorld(tenant_id=tenant_id, leader_id=built.leader_ids[0], leader_user_id=built.leader_user_ids[0],
-                      leader_token=_token(tenant_id, built.leader_user_ids[0]), order_ids=built.order_ids)
+                      leader_token=_token(tenant_id, built.leader_user_ids[0]), order_ids=built.order_ids,
+                      sharer_ids=sharer_ids)
 
 
 def earn(tenant_id: uuid.UUID, order_ids: list[uuid.UUID]) -> None:
-    """The pickups: each order's commission PENDING -> EARNED (as pickupConfirm does)."""
+    """The pickups: each order's commissions PENDING -> EARNED, the leader's and the sharers'
+    (as pickupConfirm does)."""
     from service.db import tenant_transaction
+    from service.growth import distribution
     from service.procurement.commissions import earn_commission
 
     async def go(engine):  # type: ignore[no-untyped-def]
         async with tenant_transaction(tenant_id, engine=engine) as session:
             for o in order_ids:
                 await earn_commission(session, tenant_id=tenant_id, order_id=o)
+                await distribution.earn(session, tenant_id=tenant_id, order_id=o)
 
     run_db(go)
 
@@ -93,13 +117,17 @@ def age(owner_db: psycopg.Connection, tenant_id: uuid.UUID, days: int = 30) -> N
     """Moves the tenant's earned commissions back in time: their freeze is over."""
     owner_db.execute("UPDATE commission_entry SET earned_at = earned_at - make_interval(days => %s) "
                      "WHERE tenant_id = %s AND earned_at IS NOT NULL", (days, tenant_id))
+    owner_db.execute("UPDATE distribution_commission SET earned_at = earned_at - make_interval(days => %s) "
+                     "WHERE tenant_id = %s AND earned_at IS NOT NULL", (days, tenant_id))
 
 
 def release(app_db_url: str) -> int:
-    """One run of the scheduler's release (the SQL function the job calls), as the app role."""
+    """One run of the scheduler's release (the SQL functions the job calls, leaders' and
+    sharers' commissions), as the app role."""
     with psycopg.connect(app_db_url, autocommit=True) as conn:
-        return int(conn.execute("SELECT coalesce(sum(commissions), 0) FROM release_frozen_commissions(100000)")
-                   .fetchone()[0])
+        return int(conn.execute(
+            "SELECT (SELECT coalesce(sum(commissions), 0) FROM release_frozen_commissions(100000)) "
+            "+ (SELECT coalesce(sum(commissions), 0) FROM release_frozen_distribution(100000))").fetchone()[0])
 
 
 def buckets(owner_db: psycopg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, int]:

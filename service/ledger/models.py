@@ -30,6 +30,9 @@ class LedgerEntryKind(str, Enum):
     ADJUSTMENT = "ADJUSTMENT"
     DISTRIBUTION_EARNED = "DISTRIBUTION_EARNED"
     WITHDRAWAL_PAID = "WITHDRAWAL_PAID"
+    DISTRIBUTION_RELEASED = "DISTRIBUTION_RELEASED"
+    DISTRIBUTION_REVERSED = "DISTRIBUTION_REVERSED"
+    DISTRIBUTION_CLAWBACK = "DISTRIBUTION_CLAWBACK"
 
 
 class WithdrawalStatus(str, Enum):
@@ -55,11 +58,14 @@ class LedgerEntry(SQLModel, table=True):
         ForeignKeyConstraint(["tenant_id", "beneficiary_id"], ["app_user.tenant_id", "app_user.id"],
                              name="ledger_entry_beneficiary_fkey"),
         CheckConstraint("kind IN ('EARNED', 'RELEASED', 'REVERSED', 'CLAWBACK', 'WITHDRAWAL', "
-                        "'WITHDRAWAL_RETURNED', 'FEE', 'ADJUSTMENT', 'DISTRIBUTION_EARNED', 'WITHDRAWAL_PAID')",
+                        "'WITHDRAWAL_RETURNED', 'FEE', 'ADJUSTMENT', 'DISTRIBUTION_EARNED', 'WITHDRAWAL_PAID', "
+                        "'DISTRIBUTION_RELEASED', 'DISTRIBUTION_REVERSED', 'DISTRIBUTION_CLAWBACK')",
                         name="ledger_entry_kind_check"),
-        # A commission is earned once and released once; each step of a withdrawal is written once.
+        # A commission (a leader's or a distribution one) is earned once and released once; each
+        # step of a withdrawal is written once.
         Index("ledger_entry_once_per_commission", "tenant_id", "commission_id", "kind", unique=True,
-              postgresql_where=text("commission_id IS NOT NULL AND kind IN ('EARNED', 'RELEASED')")),
+              postgresql_where=text("commission_id IS NOT NULL AND kind IN ('EARNED', 'RELEASED', "
+                                    "'DISTRIBUTION_EARNED', 'DISTRIBUTION_RELEASED')")),
         Index("ledger_entry_once_per_withdrawal", "tenant_id", "withdrawal_id", "kind", unique=True,
               postgresql_where=text("withdrawal_id IS NOT NULL")),
         Index("ledger_entry_beneficiary_idx", "tenant_id", "beneficiary_id", "seq"),
@@ -81,6 +87,7 @@ class LedgerEntry(SQLModel, table=True):
     available_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     in_withdrawal_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     withdrawn_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    # commission_entry's id, or distribution_commission's for the DISTRIBUTION_* kinds.
     commission_id: UUID | None = None
     order_id: UUID | None = None
     withdrawal_id: UUID | None = None

@@ -47,13 +47,19 @@ FROM ledger_entry WHERE beneficiary_id = :b
 _PENDING = text("""
 SELECT coalesce(sum(amount_minor), 0)::bigint FROM commission WHERE leader_id = :l AND status = 'PENDING'
 """)
+# And the beneficiary's distribution commissions of orders not picked up yet.
+_DISTRIBUTION_PENDING = text("""
+SELECT coalesce(sum(amount_minor), 0)::bigint FROM distribution_commission
+WHERE beneficiary_id = :b AND status = 'PENDING'
+""")
 
 
 async def balance(session: AsyncSession, *, beneficiary_id: UUID, leader_id: UUID | None, currency: str) -> Balance:
+    """One balance per person: a leader who also shares has both kinds of commission in it."""
     row = (await session.execute(_BALANCE, {"b": beneficiary_id})).one()
-    pending = 0
+    pending = int((await session.execute(_DISTRIBUTION_PENDING, {"b": beneficiary_id})).scalar_one())
     if leader_id is not None:
-        pending = int((await session.execute(_PENDING, {"l": leader_id})).scalar_one())
+        pending += int((await session.execute(_PENDING, {"l": leader_id})).scalar_one())
     return Balance(currency=currency, pending_minor=pending, frozen_minor=row.frozen, available_minor=row.available,
                    in_withdrawal_minor=row.in_withdrawal, withdrawn_minor=row.withdrawn)
 

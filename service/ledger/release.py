@@ -1,4 +1,5 @@
-"""The scheduler's release of frozen commissions (release_frozen_commissions(), set-based)."""
+"""The scheduler's release of frozen commissions: leaders' (release_frozen_commissions()) and
+sharers' distribution ones (release_frozen_distribution()), set-based."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ async def release_commissions(chunk: int = RELEASE_CHUNK) -> int:
         async with tenant_transaction(None) as session:
             released = int((await session.execute(
                 text("SELECT coalesce(sum(commissions), 0) FROM release_frozen_commissions(:n)"), {"n": chunk}
+            )).scalar_one())
+        total += released
+        if released < chunk:
+            break
+    while True:  # the sharers' distribution commissions, the same way
+        async with tenant_transaction(None) as session:
+            released = int((await session.execute(
+                text("SELECT coalesce(sum(commissions), 0) FROM release_frozen_distribution(:n)"), {"n": chunk}
             )).scalar_one())
         total += released
         if released < chunk:

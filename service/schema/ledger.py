@@ -56,6 +56,9 @@ describe_values(LedgerEntryKind, {
     "ADJUSTMENT": "An admin's correction of the available balance, with its reason.",
     "DISTRIBUTION_EARNED": "A distribution (referral) commission was earned: frozen like EARNED.",
     "WITHDRAWAL_PAID": "A withdrawal was paid out (its amount less the fee).",
+    "DISTRIBUTION_RELEASED": "The freeze ended: a distribution commission moved from frozen to available.",
+    "DISTRIBUTION_REVERSED": "A refund took back part or all of a distribution commission while it was frozen.",
+    "DISTRIBUTION_CLAWBACK": "A refund took back distribution commission that was already available.",
 })
 WithdrawalStatus = strawberry.enum(models.WithdrawalStatus, name="WithdrawalStatus",
                                    description="Where a withdrawal is.")
@@ -87,6 +90,27 @@ class LeaderBalance:
 
     @classmethod
     def of(cls, b: operations.Balance) -> LeaderBalance:
+        c = b.currency
+        return cls(pending=Money.of(b.pending_minor, c), frozen=Money.of(b.frozen_minor, c),
+                   available=Money.of(b.available_minor, c), withdrawn=Money.of(b.withdrawn_minor, c),
+                   in_withdrawal=Money.of(b.in_withdrawal_minor, c),
+                   owed=Money.of(b.frozen_minor + b.available_minor + b.in_withdrawal_minor, c))
+
+
+@strawberry.type(name="UserBalance", description="The signed-in person's money, derived from their ledger entries: "
+                                                "a sharer's distribution commissions, and for a leader their leader "
+                                                "commissions too (one balance per person).")
+class UserBalance:
+    pending: Money = strawberry.field(description="Commissions of confirmed orders not picked up yet.")
+    frozen: Money = strawberry.field(description="Earned, in the freeze (the tenant's commissionFreezeDays).")
+    available: Money = strawberry.field(description="Past the freeze; negative after a clawback, which later "
+                                                    "earnings recover.")
+    withdrawn: Money = strawberry.field(description="Paid out so far (after fees).")
+    in_withdrawal: Money = strawberry.field(description="Requested or approved withdrawals not paid yet.")
+    owed: Money = strawberry.field(description="What the brand owes them now: frozen + available + in withdrawal.")
+
+    @classmethod
+    def of(cls, b: operations.Balance) -> UserBalance:
         c = b.currency
         return cls(pending=Money.of(b.pending_minor, c), frozen=Money.of(b.frozen_minor, c),
                    available=Money.of(b.available_minor, c), withdrawn=Money.of(b.withdrawn_minor, c),
@@ -252,6 +276,13 @@ async def _subject(context: Context, leader_id: str | None) -> Any:
     return await get_loader(context, LeaderByIdLoader).load(own)
 
 
+def _signed_in(context: Context) -> UUID:
+    user_id = context.principal.user_id
+    if user_id is None:
+        raise PermissionDenied("Sign in first.")
+    return user_id
+
+
 def _month(context: Context, month: str | None, argument: str = "month") -> date | None:
     if month is None:
         return None
@@ -339,6 +370,37 @@ class LedgerQuery:
         m = _month(context, month)
         async with serial_session(context) as session:
             page = await _entry_page(session, beneficiary_id=leader.user_id, month=m, tz=context.tenant.timezone,
+                                     first=size, after=after)
+        return Connection.of(page, LedgerEntry.of)
+
+    @strawberry.field(description="Sharers and leaders: their own balance, derived from their ledger entries "
+                                  "(distribution commissions, and a leader's commissions too).")
+    @requires(Caller.CUSTOMER, Caller.LEADER)
+    async def my_balance(self, info: Info) -> UserBalance:
+        context = info.context
+        user_id = _signed_in(context)
+        async with serial_session(context) as session:
+            leader = await approved_leader_of_user(session, tenant_id=context.tenant.id, user_id=user_id)
+            b = await operations.balance(session, beneficiary_id=user_id,
+                                         leader_id=leader.id if leader is not None else None,
+                                         currency=context.tenant.currency)
+        return UserBalance.of(b)
+
+    @strawberry.field(description="Sharers and leaders: their own ledger entries, newest first (a sharer's "
+                                  "DISTRIBUTION_* entries, a leader's commission and withdrawal entries).")
+    @requires(Caller.CUSTOMER, Caller.LEADER)
+    async def my_ledger_entries(
+        self, info: Info,
+        month: Annotated[str | None, strawberry.argument(
+            description="Only this month's entries, YYYY-MM in the tenant's time zone.")] = None,
+        first: _FIRST = 20, after: _AFTER = None,
+    ) -> Connection[LedgerEntry]:
+        size = check_page(first, after)
+        context = info.context
+        user_id = _signed_in(context)
+        m = _month(context, month)
+        async with serial_session(context) as session:
+            page = await _entry_page(session, beneficiary_id=user_id, month=m, tz=context.tenant.timezone,
                                      first=size, after=after)
         return Connection.of(page, LedgerEntry.of)
 

@@ -354,9 +354,11 @@ def check_ledger(conn: psycopg.Connection, tenant_ids: list[uuid.UUID]) -> dict:
 SELECT beneficiary_id, sum(frozen_minor) AS frozen, sum(available_minor) AS available,
        sum(in_withdrawal_minor) AS in_w, sum(withdrawn_minor) AS withdrawn,
        sum(amount_minor) FILTER (WHERE kind IN ('EARNED', 'DISTRIBUTION_EARNED')) AS earned,
-       sum(amount_minor) FILTER (WHERE kind IN ('REVERSED', 'CLAWBACK', 'FEE', 'ADJUSTMENT')) AS taken,
+       sum(amount_minor) FILTER (WHERE kind IN ('REVERSED', 'CLAWBACK', 'FEE', 'ADJUSTMENT',
+                                                'DISTRIBUTION_REVERSED', 'DISTRIBUTION_CLAWBACK')) AS taken,
        count(*) FILTER (WHERE frozen_minor + available_minor + in_withdrawal_minor + withdrawn_minor
-                        <> CASE WHEN kind IN ('RELEASED', 'WITHDRAWAL', 'WITHDRAWAL_RETURNED') THEN 0
+                        <> CASE WHEN kind IN ('RELEASED', 'WITHDRAWAL', 'WITHDRAWAL_RETURNED',
+                                              'DISTRIBUTION_RELEASED') THEN 0
                                 WHEN kind = 'WITHDRAWAL_PAID' THEN 0 ELSE amount_minor END) AS bad_rows
 FROM ledger_entry WHERE tenant_id = ANY(%s) GROUP BY beneficiary_id""", (tenant_ids,)).fetchall()
     for t in totals:
@@ -364,8 +366,8 @@ FROM ledger_entry WHERE tenant_id = ANY(%s) GROUP BY beneficiary_id""", (tenant_
         assert t["frozen"] + t["available"] + t["in_w"] + t["withdrawn"] == (t["earned"] or 0) + (t["taken"] or 0), t
         assert t["frozen"] >= 0 and t["in_w"] >= 0 and t["withdrawn"] >= 0, t
     per_commission = cur.execute("""
-SELECT commission_id, count(*) FILTER (WHERE kind = 'EARNED') AS earned_n,
-       count(*) FILTER (WHERE kind = 'RELEASED') AS released_n,
+SELECT commission_id, count(*) FILTER (WHERE kind IN ('EARNED', 'DISTRIBUTION_EARNED')) AS earned_n,
+       count(*) FILTER (WHERE kind IN ('RELEASED', 'DISTRIBUTION_RELEASED')) AS released_n,
        coalesce(sum(frozen_minor), 0) AS frozen_left
 FROM ledger_entry WHERE tenant_id = ANY(%s) AND commission_id IS NOT NULL GROUP BY commission_id""",
                                  (tenant_ids,)).fetchall()

@@ -1,0 +1,113 @@
+"""A sharer's distribution commissions in the ledger: pending at the close, frozen at pickup,
+available after the freeze (the release job, once), reversed or clawed back by refunds; the
+sharer sees their own balance and entries (myBalance, myLedgerEntries) and nobody else's."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from tests.ledger_world import age, buckets, earn, kinds, money_world, refund, release
+from tests.ordering_fixtures import _token
+from tests.reliability.invariants import check_ledger
+
+MY_BALANCE = """{ myBalance { pending { amount currency } frozen { amount } available { amount }
+  withdrawn { amount } inWithdrawal { amount } owed { amount } } }"""
+MY_ENTRIES = """query($m: String) { myLedgerEntries(month: $m, first: 50) { totalCount
+  edges { node { id kind amount { amount } order { id } } } } }"""
+
+
+def _mine(gql, token) -> dict:  # type: ignore[no-untyped-def]
+    return {k: v["amount"] for k, v in gql.data(MY_BALANCE, token=token)["myBalance"].items()}
+
+
+def test_a_sharers_commission_goes_pending_frozen_available_and_refunds_reverse_or_claw_back(  # type: ignore[no-untyped-def]
+        gql, tenant, owner_db, app_db_url):
+    # 3 orders of 20.00: level 1 earns 5 % = 1.00, level 2 earns 2 % = 0.40 on each.
+    world = money_world(owner_db, tenant.uuid, orders=3, price=2000, sharers=("0.05", "0.02"))
+    s1, s2 = world.sharer_ids
+    t1, t2 = _token(tenant.uuid, s1), _token(tenant.uuid, s2)
+    assert _mine(gql, t1) == {"pending": "3.00", "frozen": "0.00", "available": "0.00", "withdrawn": "0.00",
+                              "inWithdrawal": "0.00", "owed": "0.00"}
+    assert _mine(gql, t2)["pending"] == "1.20"
+    earn(tenant.uuid, world.order_ids)
+    earn(tenant.uuid, world.order_ids)  # a second pickup confirmation earns nothing more
+    assert _mine(gql, t1)["frozen"] == "3.00" and _mine(gql, t1)["pending"] == "0.00"
+    refund(tenant.uuid, world.order_ids[0])  # frozen: a reversal
+    assert release(app_db_url) == 0, "nothing is due before the freeze ends"
+    age(owner_db, tenant.uuid, days=8)
+    # 3 leader commissions + 3 per level (the reversed ones are released with nothing to move).
+    assert release(app_db_url) == 9
+    assert release(app_db_url) == 0
+    assert _mine(gql, t1) == {"pending": "0.00", "frozen": "0.00", "available": "2.00", "withdrawn": "0.00",
+                              "inWithdrawal": "0.00", "owed": "2.00"}
+    assert _mine(gql, t2)["available"] == "0.80"
+    refund(tenant.uuid, world.order_ids[1])  # available already: a clawback
+    assert _mine(gql, t1)["available"] == "1.00" and _mine(gql, t2)["available"] == "0.40"
+    assert kinds(owner_db, tenant.uuid, s1) == [
+        ("DISTRIBUTION_EARNED", 100), ("DISTRIBUTION_EARNED", 100), ("DISTRIBUTION_EARNED", 100),
+        ("DISTRIBUTION_REVERSED", -100), ("DISTRIBUTION_RELEASED", 100), ("DISTRIBUTION_RELEASED", 100),
+        ("DISTRIBUTION_CLAWBACK", -100)]
+    assert buckets(owner_db, tenant.uuid, s2) == {"frozen": 0, "available": 40, "in_withdrawal": 0, "withdrawn": 0}
+    # The leader's money is the leader's alone.
+    assert buckets(owner_db, tenant.uuid, world.leader_user_id) == {
+        "frozen": 0, "available": 200, "in_withdrawal": 0, "withdrawn": 0}
+    entries = gql.data(MY_ENTRIES, {}, token=t1)["myLedgerEntries"]
+    assert entries["totalCount"] == 7
+    assert [e["node"]["kind"] for e in entries["edges"]][0] == "DISTRIBUTION_CLAWBACK"  # newest first
+    assert {e["node"]["amount"]["amount"] for e in entries["edges"]} == {"1.00", "-1.00"}
+    # Every entry is the sharer's and resolves for them only.
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    first = entries["edges"][0]["node"]["id"]
+    assert gql.data(node, {"id": first}, token=t1)["node"] == {"id": first}
+    assert gql.data(node, {"id": first}, token=t2)["node"] is None
+    assert gql.data(node, {"id": first}, token=world.leader_token)["node"] is None
+    assert gql.data(MY_ENTRIES, {}, token=world.leader_token)["myLedgerEntries"]["totalCount"] == 7  # own kinds
+    refused = gql(MY_BALANCE, token=tenant.admin_token)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = gql("{ leaderBalance { available { amount } } }", token=t1)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    check_ledger(owner_db, [tenant.uuid])
+
+
+def test_the_distribution_release_runs_concurrently_and_repeatedly_and_releases_each_once(  # type: ignore[no-untyped-def]
+        tenant, owner_db, app_db_url):
+    world = money_world(owner_db, tenant.uuid, orders=120, price=2000, sharers=("0.05", "0.02"))
+    earn(tenant.uuid, world.order_ids)
+    age(owner_db, tenant.uuid, days=8)
+    released: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(6)
+
+    def run() -> None:
+        with psycopg.connect(app_db_url, autocommit=True) as conn:
+            start.wait()
+            for _ in range(4):
+                while True:
+                    n = int(conn.execute("SELECT coalesce(sum(commissions), 0) FROM release_frozen_distribution(7)")
+                            .fetchone()[0])
+                    with lock:
+                        released.append(n)
+                    if n == 0:
+                        break
+
+    with ThreadPoolExecutor(6) as pool:
+        for f in [pool.submit(run) for _ in range(6)]:
+            f.result()
+    assert sum(released) == 240
+    count = owner_db.execute("SELECT count(*), count(DISTINCT commission_id) FROM ledger_entry "
+                             "WHERE tenant_id = %s AND kind = 'DISTRIBUTION_RELEASED'", (tenant.uuid,)).fetchone()
+    assert count == (240, 240)
+    assert buckets(owner_db, tenant.uuid, world.sharer_ids[0]) == {
+        "frozen": 0, "available": 12000, "in_withdrawal": 0, "withdrawn": 0}
+    assert buckets(owner_db, tenant.uuid, world.sharer_ids[1]) == {
+        "frozen": 0, "available": 4800, "in_withdrawal": 0, "withdrawn": 0}
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        owner_db.execute("INSERT INTO ledger_entry (tenant_id, beneficiary_id, kind, currency, amount_minor, "
+                         "commission_id) SELECT tenant_id, beneficiary_id, kind, currency, amount_minor, commission_id "
+                         "FROM ledger_entry WHERE tenant_id = %s AND kind = 'DISTRIBUTION_RELEASED' LIMIT 1",
+                         (tenant.uuid,))
+    check_ledger(owner_db, [tenant.uuid])
