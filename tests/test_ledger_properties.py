@@ -1,7 +1,9 @@
 """Money adds up (invariant 7, extended to leader money): random sequences of pickups, refunds,
 releases, withdrawals, rejections, payments and failed payments; after every step the balances
 the API derives from the entries equal an independent model, and
-available + frozen + pending + in withdrawal + withdrawn = commissions − reversed − clawed back − fees."""
+available + frozen + pending + in withdrawal + withdrawn = commissions − reversed − clawed back − fees.
+Every order also pays two sharers (levels 1 and 2) a distribution commission: their balances
+(myBalance) follow the same model, and add up the same way."""
 
 from __future__ import annotations
 
@@ -12,11 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.ledger_world import age, earn, money_world, refund, release
+from tests.ordering_fixtures import _token
 from tests.reliability.invariants import check_ledger
 from tests.test_ledger import APPROVE, BALANCE, FAILED, PAID, REJECT, REQUEST, _request
 
 PRICES = [1234, 999, 2505, 1500, 777, 3015]  # one order each, 10 % commission, rounded half-up
 FEE_RATE, FEE_FIXED = Decimal("0.01"), 10
+SHARER_RATES = ("0.05", "0.02")  # levels 1 and 2, of each order's goods, rounded half-up
+MY_BALANCE = "{ myBalance { pending { amount } frozen { amount } available { amount } withdrawn { amount } " \
+             "inWithdrawal { amount } } }"
 EXAMPLES = 30
 
 
@@ -40,6 +46,18 @@ class Model:
         return sum(c for c, s in zip(self.commissions, self.state, strict=True) if s == state)
 
 
+@dataclass
+class SharerModel:
+    """A sharer's commissions follow their orders' states (kept by the leader's Model)."""
+    commissions: list[int]
+    available: int = 0
+    reversed: int = 0
+    clawed_back: int = 0
+
+    def total(self, states: list[str], state: str) -> int:
+        return sum(c for c, s in zip(self.commissions, states, strict=True) if s == state)
+
+
 step = st.one_of(
     st.tuples(st.just("pickup"), st.integers(0, len(PRICES) - 1)),
     st.tuples(st.just("refund"), st.integers(0, len(PRICES) - 1)),
@@ -56,9 +74,11 @@ step = st.one_of(
 def test_leader_money_adds_up_against_a_model(gql, tenant, owner_db, app_db_url, steps) -> None:  # type: ignore[no-untyped-def]
     owner_db.execute("UPDATE tenant SET withdrawal_fee_rate = %s, withdrawal_fee_fixed_minor = %s, "
                      "withdrawal_daily_limit = 100 WHERE id = %s", (FEE_RATE, FEE_FIXED, tenant.uuid))
-    world = money_world(owner_db, tenant.uuid, orders=len(PRICES), prices=PRICES)
+    world = money_world(owner_db, tenant.uuid, orders=len(PRICES), prices=PRICES, sharers=SHARER_RATES)
     model = Model(commissions=[_half_up(Decimal(p) * Decimal("0.1")) for p in PRICES])
     model.state = ["pending"] * len(PRICES)
+    sharers = [SharerModel(commissions=[_half_up(Decimal(p) * Decimal(r)) for p in PRICES]) for r in SHARER_RATES]
+    sharer_tokens = [_token(tenant.uuid, u) for u in world.sharer_ids]
     token, admin = world.leader_token, tenant.admin_token
     key = {"Authorization": f"Bearer {tenant.api_key}"}
     open_id: str | None = None
@@ -71,19 +91,20 @@ def test_leader_money_adds_up_against_a_model(gql, tenant, owner_db, app_db_url,
             if model.state[arg] == "gone":
                 continue  # its line is refunded already: nothing left to refund
             refund(tenant.uuid, world.order_ids[arg])
-            c = model.commissions[arg]
-            if model.state[arg] == "frozen":
-                model.reversed += c
-            elif model.state[arg] == "available":
-                model.available -= c
-                model.clawed_back += c
-            else:
-                model.reversed += c
+            for m in (model, *sharers):
+                c = m.commissions[arg]
+                if model.state[arg] == "available":
+                    m.available -= c
+                    m.clawed_back += c
+                else:
+                    m.reversed += c
             model.state[arg] = "gone"
         elif op == "release":
             age(owner_db, tenant.uuid)
             release(app_db_url)
             model.available += model.total("frozen")
+            for sm in sharers:
+                sm.available += sm.total(model.state, "frozen")
             model.state = ["available" if s == "frozen" else s for s in model.state]
         elif op == "withdraw":
             amount = arg
@@ -130,4 +151,16 @@ def test_leader_money_adds_up_against_a_model(gql, tenant, owner_db, app_db_url,
             "AND kind = 'FEE')", (tenant.uuid, world.leader_id, tenant.uuid, world.leader_id)).fetchone()
         assert sum(got_minor.values()) == sum(model.commissions) - int(reversed_db) - int(fees_db)
         assert int(reversed_db) == model.reversed + model.clawed_back and int(fees_db) == model.fees
+        for level, (sm, sharer_token, user) in enumerate(zip(sharers, sharer_tokens, world.sharer_ids, strict=True),
+                                                         start=1):
+            got = {k: int(Decimal(v["amount"]) * 100)
+                   for k, v in gql.data(MY_BALANCE, {}, token=sharer_token)["myBalance"].items()}
+            want = {"pending": sm.total(model.state, "pending"), "frozen": sm.total(model.state, "frozen"),
+                    "available": sm.available, "withdrawn": 0, "inWithdrawal": 0}
+            assert got == want, (n, op, arg, level, got, want)
+            reversed_db = int(owner_db.execute(
+                "SELECT coalesce(sum(reversed_minor), 0) FROM distribution_commission WHERE tenant_id = %s "
+                "AND beneficiary_id = %s", (tenant.uuid, user)).fetchone()[0])
+            assert sum(got.values()) == sum(sm.commissions) - reversed_db
+            assert reversed_db == sm.reversed + sm.clawed_back
         check_ledger(owner_db, [tenant.uuid])
