@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import strawberry
 from sqlalchemy import text
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import global_id
 from service.errors import Collector, ErrorCode, PermissionDenied, fail
 from service.leaders.operations import approved_leader_of_user
-from service.ledger import models, operations, statements
+from service.ledger import models, operations, statements, today
 from service.ledger.operations import mask_account
 from service.pagination import Page, check_first, decode_cursor, encode_cursor
 from service.schema.access import (
@@ -32,8 +33,8 @@ from service.schema.access import (
 )
 from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import Context
-from service.schema.leaders.dataloaders import LeaderByIdLoader
-from service.schema.leaders.types import Leader
+from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
+from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.orders import Order, OrderByIdLoader
@@ -236,6 +237,31 @@ class LeaderOwed:
         return Leader.of(await get_loader(info.context, LeaderByIdLoader).load(self.leader_id))
 
 
+@strawberry.type(name="LeaderTodayPoint", description="One pickup point's orders placed on the day.")
+class LeaderTodayPoint:
+    orders: int = strawberry.field(description="Orders placed that day that pay commission (paid or confirmed, "
+                                               "picked up or not; not those awaiting payment or cancelled).")
+    goods_value: Money = strawberry.field(description="Their goods: units not refunded x unit price.")
+    expected_commission: Money = strawberry.field(description="The commission they are expected to pay the "
+                                                              "leader (after refunds), rounded half-up per line.")
+    pickup_point_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="The pickup point.")
+    async def pickup_point(self, info: Info) -> PickupPoint:
+        return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.pickup_point_id))
+
+
+@strawberry.type(name="LeaderToday", description="\"Today at my point\": the orders placed on a day at a "
+                                                 "leader's pickup points, their goods value and the commission "
+                                                 "expected from them (not earned until picked up).")
+class LeaderToday:
+    date: date = strawberry.field(description="The day, in the tenant's time zone.")
+    orders: int = strawberry.field(description="Orders over all the leader's points.")
+    goods_value: Money = strawberry.field(description="Goods value over all the leader's points.")
+    expected_commission: Money = strawberry.field(description="Expected commission over all the leader's points.")
+    points: list[LeaderTodayPoint] = strawberry.field(description="Per point with orders that day.")
+
+
 _WITHDRAWAL = text("SELECT * FROM withdrawal WHERE id = :id")
 
 
@@ -372,6 +398,30 @@ class LedgerQuery:
             page = await _entry_page(session, beneficiary_id=leader.user_id, month=m, tz=context.tenant.timezone,
                                      first=size, after=after)
         return Connection.of(page, LedgerEntry.of)
+
+    @strawberry.field(description="\"Today at my point\": orders placed on a day (today unless given) at a "
+                                  "leader's pickup points, their goods value and expected commission: a leader their "
+                                  "own, admins any.")
+    @requires(ADMINS, Caller.LEADER)
+    async def leader_today(
+        self, info: Info, leader_id: _LEADER = None,
+        on: Annotated[date | None, strawberry.argument(
+            description="The day in the tenant's time zone; today when left out.")] = None,
+    ) -> LeaderToday:
+        context = info.context
+        leader = await _subject(context, leader_id)
+        tz = context.tenant.timezone
+        day = on or datetime.now(ZoneInfo(tz)).date()
+        async with serial_session(context) as session:
+            points = await today.leader_day(session, tenant_id=context.tenant.id, leader_id=leader.id, day=day, tz=tz)
+        c = context.tenant.currency
+        return LeaderToday(
+            date=day, orders=sum(p.orders for p in points),
+            goods_value=Money.of(sum(p.goods_minor for p in points), c),
+            expected_commission=Money.of(sum(p.commission_minor for p in points), c),
+            points=[LeaderTodayPoint(orders=p.orders, goods_value=Money.of(p.goods_minor, c),
+                                     expected_commission=Money.of(p.commission_minor, c),
+                                     pickup_point_id=p.pickup_point_id) for p in points])
 
     @strawberry.field(description="Sharers and leaders: their own balance, derived from their ledger entries "
                                   "(distribution commissions, and a leader's commissions too).")
