@@ -41,6 +41,7 @@ const ROUTES = {
   commissions: [commissions, 'leader'],
   share: [share, 'leader'],
   money: [money, 'leader'],
+  'my-point': [() => import('./views/my-point.js'), 'leader'],
   'purchase-orders': [purchaseOrders, 'supplier'],
   'purchase-order': [purchaseOrder, 'supplier'],
   console: [consoleView, 'admin'],
@@ -55,6 +56,7 @@ const MENU = [
   ['commissions', 'nav.commissions', 'leader'],
   ['share', 'nav.share', 'leader'],
   ['money', 'nav.money', 'leader'],
+  ['my-point', 'nav.myPoint', 'leader'],
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
   ['aftersales', 'nav.aftersales', 'leader'],
 ];
