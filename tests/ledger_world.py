@@ -32,12 +32,13 @@ class MoneyWorld:
 
 def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: int, price: int = 1000,
                 quantity: int = 1, rate: str = "0.1", prices: list[int] | None = None,
-                sharers: tuple[str, str] | None = None) -> MoneyWorld:
+                sharers: tuple[str, str] | None = None,
+                sharer_users: list[uuid.UUID | None] | None = None) -> MoneyWorld:
     """`orders` paid orders of one customer each at one point, closed: each commission is
     rate x quantity x price (PENDING); with `prices`, order i buys at prices[i % len(prices)].
     With `sharers` (the tenant's level-1 and level-2 distribution rates), every order was placed
     through a share chain of two sharers (order_referral), so the close writes their PENDING
-    distribution commissions too."""
+    distribution commissions too. `sharer_users` names existing users as the sharers (None: a new one)."""
     from service.db import tenant_transaction
     from service.procurement.close import close_batch
 
@@ -50,11 +51,14 @@ def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: i
     built = build_batch(owner_db, tenant_id, spec)
     sharer_ids: list[uuid.UUID] = []
     if sharers is not None:
-        sharer_ids = [uuid.uuid4(), uuid.uuid4()]
+        given = sharer_users or [None, None]
+        sharer_ids = [u or uuid.uuid4() for u in given]
         with owner_db.transaction():
             owner_db.execute("UPDATE tenant SET distribution_enabled = true, distribution_level1_rate = %s, "
                              "distribution_level2_rate = %s WHERE id = %s", (sharers[0], sharers[1], tenant_id))
             for n, u in enumerate(sharer_ids):
+                if given[n] is not None:
+                    continue
                 owner_db.execute("INSERT INTO app_user (tenant_id, id, kind, display_name, phone, password_hash) "
                                  "VALUES (%s, %s, 'CUSTOMER', %s, %s, 'x')",
                                  (tenant_id, u, f"分享者 {n + 1}", f"+863{uuid.uuid4().int % 10**10:010d}"))

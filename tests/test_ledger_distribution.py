@@ -111,3 +111,27 @@ def test_the_distribution_release_runs_concurrently_and_repeatedly_and_releases_
                          "FROM ledger_entry WHERE tenant_id = %s AND kind = 'DISTRIBUTION_RELEASED' LIMIT 1",
                          (tenant.uuid,))
     check_ledger(owner_db, [tenant.uuid])
+
+
+OWED = """query($on: Date!) { leadersOwed(on: $on) { owed { amount } available { amount } leader { id } } }"""
+
+
+def test_a_leader_who_shares_has_one_balance_and_is_owed_both_kinds(  # type: ignore[no-untyped-def]
+        gql, tenant, owner_db, app_db_url):
+    a = money_world(owner_db, tenant.uuid, orders=1, price=3000)  # A's own commission: 3.00
+    # B's two orders of 20.00 were shared by A's leader (level 1, 5 %: 1.00 each).
+    b = money_world(owner_db, tenant.uuid, orders=2, price=2000, sharers=("0.05", "0.02"),
+                    sharer_users=[a.leader_user_id, None])
+    earn(tenant.uuid, a.order_ids + b.order_ids)
+    age(owner_db, tenant.uuid, days=8)
+    assert release(app_db_url) == 1 + 2 + 2 * 2
+    balance = gql.data("{ leaderBalance { available { amount } pending { amount } } }",
+                       token=a.leader_token)["leaderBalance"]
+    assert balance == {"available": {"amount": "5.00"}, "pending": {"amount": "0.00"}}
+    assert _mine(gql, a.leader_token)["available"] == "5.00"
+    on = owner_db.execute("SELECT (now() AT TIME ZONE timezone)::date FROM tenant WHERE id = %s",
+                          (tenant.uuid,)).fetchone()[0]
+    owed = {r["leader"]["id"]: r["owed"]["amount"]
+            for r in gql.data(OWED, {"on": on.isoformat()}, token=tenant.admin_token)["leadersOwed"]}
+    assert owed == {a.leader_gid: "5.00", b.leader_gid: "4.00"}
+    check_ledger(owner_db, [tenant.uuid])

@@ -51,13 +51,14 @@ class Owed:
 
 
 async def owed_on(session: AsyncSession, *, on: date, tz: str) -> list[Owed]:
-    """Per leader with entries: the buckets at the end of `on` in the tenant's time zone."""
+    """Per leader with entries: the buckets at the end of `on` in the tenant's time zone. All the
+    leader's user's entries count, distribution commissions too (one balance per person)."""
     rows = (await session.execute(text("""
-SELECT leader_id, sum(frozen_minor)::bigint AS frozen, sum(available_minor)::bigint AS available,
-       sum(in_withdrawal_minor)::bigint AS in_withdrawal
-FROM ledger_entry
-WHERE leader_id IS NOT NULL AND at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
-GROUP BY leader_id ORDER BY leader_id"""), {"d": on, "tz": tz})).all()
+SELECT l.id AS leader_id, sum(e.frozen_minor)::bigint AS frozen, sum(e.available_minor)::bigint AS available,
+       sum(e.in_withdrawal_minor)::bigint AS in_withdrawal
+FROM ledger_entry e JOIN leader l ON l.tenant_id = e.tenant_id AND l.user_id = e.beneficiary_id
+WHERE e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
+GROUP BY l.id ORDER BY l.id"""), {"d": on, "tz": tz})).all()
     return [Owed(r.leader_id, r.frozen, r.available, r.in_withdrawal) for r in rows]
 
 
