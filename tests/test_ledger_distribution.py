@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import psycopg
 import pytest
 
+from service import global_id
 from tests.ledger_world import age, buckets, earn, kinds, money_world, refund, release
 from tests.ordering_fixtures import _token
 from tests.reliability.invariants import check_ledger
@@ -70,6 +72,18 @@ def test_a_sharers_commission_goes_pending_frozen_available_and_refunds_reverse_
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     body = gql("{ leaderBalance { available { amount } } }", token=t1)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # The brand's accounts: what every sharer is owed on a date (the leader is in leadersOwed).
+    on = owner_db.execute("SELECT (now() AT TIME ZONE timezone)::date FROM tenant WHERE id = %s",
+                          (tenant.uuid,)).fetchone()[0]
+    owed = gql.data("query($on: Date!) { sharersOwed(on: $on) { sharerId name owed { amount } frozen { amount } } }",
+                    {"on": on.isoformat()}, token=tenant.admin_token)["sharersOwed"]
+    assert sorted((r["sharerId"], r["owed"]["amount"], r["frozen"]["amount"]) for r in owed) == sorted(
+        [(global_id.encode("User", s1), "1.00", "0.00"), (global_id.encode("User", s2), "0.40", "0.00")])
+    before = gql.data("query($on: Date!) { sharersOwed(on: $on) { owed { amount } } }",
+                      {"on": (on - timedelta(days=30)).isoformat()}, token=tenant.admin_token)["sharersOwed"]
+    assert before == []
+    assert gql(f'{{ sharersOwed(on: "{on.isoformat()}") {{ name }} }}',
+               token=t1)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     check_ledger(owner_db, [tenant.uuid])
 
 

@@ -62,6 +62,28 @@ GROUP BY l.id ORDER BY l.id"""), {"d": on, "tz": tz})).all()
     return [Owed(r.leader_id, r.frozen, r.available, r.in_withdrawal) for r in rows]
 
 
+@dataclass(frozen=True)
+class SharerOwed:
+    user_id: UUID
+    name: str
+    frozen: int
+    available: int
+    in_withdrawal: int
+
+
+async def sharers_owed_on(session: AsyncSession, *, on: date, tz: str) -> list[SharerOwed]:
+    """Per person with entries who is no leader (a sharer's distribution commissions): the buckets
+    at the end of `on` in the tenant's time zone. Leaders are in owed_on()."""
+    rows = (await session.execute(text("""
+SELECT e.beneficiary_id, u.display_name, sum(e.frozen_minor)::bigint AS frozen,
+       sum(e.available_minor)::bigint AS available, sum(e.in_withdrawal_minor)::bigint AS in_withdrawal
+FROM ledger_entry e JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.beneficiary_id
+WHERE e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
+  AND NOT EXISTS (SELECT 1 FROM leader l WHERE l.tenant_id = e.tenant_id AND l.user_id = e.beneficiary_id)
+GROUP BY e.beneficiary_id, u.display_name ORDER BY e.beneficiary_id"""), {"d": on, "tz": tz})).all()
+    return [SharerOwed(r.beneficiary_id, r.display_name, r.frozen, r.available, r.in_withdrawal) for r in rows]
+
+
 def statement_csv(st: Statement, *, month: date, currency: str, tz: str) -> bytes:
     """UTF-8 with BOM (Excel and WPS read it as such), spreadsheet-safe cells."""
     def money(minor: int) -> Any:

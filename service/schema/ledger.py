@@ -262,6 +262,17 @@ class LeaderToday:
     points: list[LeaderTodayPoint] = strawberry.field(description="Per point with orders that day.")
 
 
+@strawberry.type(name="SharerOwed", description="What the brand owes one sharer (not a leader) on a date: their "
+                                                "distribution commissions.")
+class SharerOwed:
+    sharer_id: strawberry.ID = strawberry.field(description="The sharer's User ID.")
+    name: str = strawberry.field(description="The sharer's display name.")
+    frozen: Money = strawberry.field(description="Frozen then.")
+    available: Money = strawberry.field(description="Available then (may be negative).")
+    in_withdrawal: Money = strawberry.field(description="In withdrawal then.")
+    owed: Money = strawberry.field(description="frozen + available + inWithdrawal.")
+
+
 _WITHDRAWAL = text("SELECT * FROM withdrawal WHERE id = :id")
 
 
@@ -535,6 +546,24 @@ class LedgerQuery:
         return [LeaderOwed(frozen=Money.of(r.frozen, c), available=Money.of(r.available, c),
                            in_withdrawal=Money.of(r.in_withdrawal, c),
                            owed=Money.of(r.frozen + r.available + r.in_withdrawal, c), leader_id=r.leader_id)
+                for r in rows]
+
+    @strawberry.field(description="Admins: what the brand owed every sharer who is not a leader (their "
+                                  "distribution commissions) at the end of a day (in the tenant's time zone); "
+                                  "leaders, with theirs, are in leadersOwed.")
+    @admins
+    async def sharers_owed(
+        self, info: Info,
+        on: Annotated[date, strawberry.argument(description="The day; its end is the moment counted.")],
+    ) -> list[SharerOwed]:
+        context = info.context
+        c = context.tenant.currency
+        async with serial_session(context) as session:
+            rows = await statements.sharers_owed_on(session, on=on, tz=context.tenant.timezone)
+        return [SharerOwed(sharer_id=strawberry.ID(global_id.encode("User", r.user_id)), name=r.name,
+                           frozen=Money.of(r.frozen, c), available=Money.of(r.available, c),
+                           in_withdrawal=Money.of(r.in_withdrawal, c),
+                           owed=Money.of(r.frozen + r.available + r.in_withdrawal, c))
                 for r in rows]
 
 
