@@ -149,3 +149,43 @@ def test_a_leader_who_shares_has_one_balance_and_is_owed_both_kinds(  # type: ig
             for r in gql.data(OWED, {"on": on.isoformat()}, token=tenant.admin_token)["leadersOwed"]}
     assert owed == {a.leader_gid: "5.00", b.leader_gid: "4.00"}
     check_ledger(owner_db, [tenant.uuid])
+
+
+def test_the_migration_backfills_earned_distribution_commissions_and_goes_both_ways(services):  # type: ignore[no-untyped-def]
+    """A database at 0019 with an earned distribution commission (and a pending one), taken up to
+    0028: the earned one is in its sharer's ledger, frozen; down to 0019 and up again: the same."""
+    import uuid
+    from decimal import Decimal
+
+    from tests.close_fixtures import BatchSpec, OrderSpec, build_batch
+    from tests.test_close_derived import _migrate, scratch_database
+
+    with scratch_database(services, "ledger0028") as (url, conn, tenant_id):
+        _migrate(url, "0019", down=True)
+        spec = BatchSpec(suppliers=1, products=[(0, 100)], points=1, offers=[(0, 2000, 1)], customers=2,
+                         orders=[OrderSpec(i, 0, "PAID", [(0, 1)]) for i in range(2)],
+                         commission_rates=[Decimal("0.1")])
+        built = build_batch(conn, tenant_id, spec)
+        sharer = uuid.uuid4()
+        conn.execute("INSERT INTO app_user (tenant_id, id, kind, display_name, phone, password_hash) "
+                     "VALUES (%s, %s, 'CUSTOMER', 's', '+8630000000001', 'x')", (tenant_id, sharer))
+        for n, (order, customer) in enumerate(zip(built.order_ids, built.customer_ids, strict=True)):
+            conn.execute("INSERT INTO distribution_commission (tenant_id, id, order_id, batch_id, level, "
+                         "beneficiary_id, customer_id, currency, amount_minor, status, earned_at) "
+                         "VALUES (%s, %s, %s, %s, 1, %s, %s, 'CNY', %s, %s, %s)",
+                         (tenant_id, uuid.uuid4(), order, built.batch_id, sharer, customer, 100 + n,
+                          "EARNED" if n == 0 else "PENDING", "2026-11-01T00:00:00Z" if n == 0 else None))
+
+        def entries() -> list:
+            return conn.execute("SELECT kind, amount_minor, frozen_minor, available_minor FROM ledger_entry "
+                                "WHERE beneficiary_id = %s ORDER BY seq", (sharer,)).fetchall()
+
+        _migrate(url, "head")
+        assert entries() == [("DISTRIBUTION_EARNED", 100, 100, 0)]
+        _migrate(url, "0019", down=True)
+        assert entries() == []
+        _migrate(url, "head")
+        assert entries() == [("DISTRIBUTION_EARNED", 100, 100, 0)]
+        # The release function exists again and releases it (the freeze of 7 days is long over).
+        released = conn.execute("SELECT coalesce(sum(commissions), 0) FROM release_frozen_distribution(10)").fetchone()
+        assert released == (1,) and entries()[-1] == ("DISTRIBUTION_RELEASED", 100, -100, 100)
