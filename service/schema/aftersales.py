@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from service import global_id
+from service.aftersales import compensation as compensation_domain
 from service.aftersales import models, refunds, reports, requests, shortage
 from service.aftersales.receiving import ReceivedLine, confirm_delivery
 from service.aftersales.refunds import actor_of
@@ -35,6 +36,7 @@ from service.schema.batches import BatchByIdLoader
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError, describe_values
+from service.schema.compensation import CompensationMode, CouponCompensation, compensations_of_request
 from service.schema.context import Context
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
@@ -276,6 +278,11 @@ class AfterSalesRequest(Node):
     async def pickup_point(self, info: Info) -> PickupPoint:
         return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.row.pickup_point_id))
 
+    @strawberry.field(description="Its compensation by coupon, if any: granted, or why not.")
+    async def compensations(self, info: Info) -> list[CouponCompensation]:
+        async with serial_session(info.context) as session:
+            return await compensations_of_request(session, self.row.id)
+
 
 async def _may_see(context: Context, row: models.AfterSalesRequest) -> bool:
     if await is_admin(context):
@@ -330,6 +337,9 @@ class AfterSalesPayload:
                                                            "not empty, nothing was changed.")
     request: AfterSalesRequest | None = strawberry.field(default=None, description="The request as it is now; null "
                                                                                   "when refused.")
+    compensation: CouponCompensation | None = strawberry.field(
+        default=None, description="afterSalesApprove: the coupon granted, or why none could be (the refund still "
+                                  "happened when the coupon came on top of it); null when not compensated by coupon.")
 
 
 async def _decider(context: Context, session: AsyncSession, id: str) -> models.AfterSalesRequest:
@@ -372,14 +382,28 @@ class AfterSalesRequestMutation:
         id: Annotated[strawberry.ID, strawberry.argument(description="The request's global ID.")],
         quantity: Annotated[int | None, strawberry.argument(
             description="Units to approve: 1 up to those asked for; left out, all of them.")] = None,
+        compensation: Annotated[CompensationMode | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+            description="Admins: compensate by coupon this way; left out, as the tenant's compensationMode "
+                        "says.")] = None,
+        coupon_template_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Admins: the coupon template to compensate from; left out, the tenant's "
+                        "compensationCouponTemplateId.")] = None,
     ) -> AfterSalesPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
             row = await _decider(context, session, id)
-            row = await requests.approve(session, tenant=context.tenant, row=row, quantity=quantity,
-                                         actor=actor_of(context.principal))
-            return {"request": AfterSalesRequest.of(row)}
+            if (compensation is not None or coupon_template_id is not None) and not await is_admin(context):
+                raise PermissionDenied("Only admins choose how an after-sales request is compensated.")
+            row, outcome = await requests.approve(
+                session, tenant=context.tenant, row=row, quantity=quantity, actor=actor_of(context.principal),
+                mode=None if compensation is None else compensation_domain.CompensationMode(compensation),
+                template_id=decode(coupon_template_id, "CouponTemplate") if coupon_template_id else None,
+                template_given=coupon_template_id is not None)
+            compensations = await compensations_of_request(session, row.id, "couponTemplateId")
+            return {"request": AfterSalesRequest.of(row),
+                    "compensation": compensations[-1] if compensations and outcome.mode is not
+                    compensation_domain.CompensationMode.NONE else None}
 
         return await run_mutation(context, AfterSalesPayload, action)
 
