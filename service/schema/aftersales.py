@@ -17,7 +17,7 @@ from service.aftersales import compensation as compensation_domain
 from service.aftersales import models, refunds, reports, requests, shortage
 from service.aftersales.receiving import ReceivedLine, confirm_delivery
 from service.aftersales.refunds import actor_of
-from service.errors import ErrorCode, PermissionDenied, fail
+from service.errors import ErrorCode, PermissionDenied, UserErrors, fail
 from service.orders.models import OrderLine as OrderLineRow
 from service.pagination import count_of, fetch_page
 from service.schema.access import (
@@ -29,10 +29,11 @@ from service.schema.access import (
     existing,
     get_loader,
     is_admin,
+    query_error,
     requires,
     serial_session,
 )
-from service.schema.batches import BatchByIdLoader
+from service.schema.batches import Batch, BatchByIdLoader
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError, describe_values
@@ -227,6 +228,65 @@ class AftersalesQuery:
             rows = await reports.shortage_rows(session, batch_id=batch.id, supplier_id=supplier_id)
         return [ShortageReportRow(ordered=r.ordered, shipped=r.shipped, received=r.received, damaged=r.damaged,
                                   shorted=r.shorted, row=r, currency=r.currency) for r in rows]
+
+
+@strawberry.type(name="SupplierShortageRow", description="One supplier's goods in one closed batch: what was ordered, "
+                                                         "shipped, received and damaged, shorted, refunded, and the "
+                                                         "paid value kept against compensation coupons.")
+class SupplierShortageRow:
+    ordered: int = strawberry.field(description="Units on the supplier's purchase orders of the batch.")
+    shipped: int = strawberry.field(description="Units shipped.")
+    received: int = strawberry.field(description="Units the pickup points confirmed as arrived.")
+    damaged: int = strawberry.field(description="Of those, units that arrived damaged.")
+    shorted: int = strawberry.field(description="Units customers did not get (short, missing or damaged).")
+    closed_at: datetime = strawberry.field(description="When the batch closed.")
+    row: strawberry.Private[Any]
+
+    @strawberry.field(description="Everything refunded on the supplier's products in the batch, for any reason.")
+    def refunded(self) -> Money:
+        return Money.of(self.row.refunded_minor, self.row.currency)
+
+    @strawberry.field(description="What customers paid for units compensated by a coupon instead of a refund "
+                                  "(compensationMode COUPON_INSTEAD_OF_REFUND).")
+    def kept_for_coupons(self) -> Money:
+        return Money.of(self.row.kept_minor, self.row.currency)
+
+    @strawberry.field(description="The supplier.")
+    async def supplier(self, info: Info) -> Supplier:
+        return Supplier.of(await get_loader(info.context, SupplierByIdLoader).load(self.row.supplier_id))
+
+    @strawberry.field(description="The batch.")
+    async def batch(self, info: Info) -> Annotated[Batch, strawberry.lazy("service.schema.batches")]:
+        return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
+
+
+@strawberry.type
+class SupplierShortageQuery:
+    @strawberry.field(description="Per supplier and batch (batches closed from `since` until `until`, at most 366 "
+                                  "days; by default the last 31): ordered, shipped, received, damaged, shorted, "
+                                  "refunded. Admins: every supplier, or one (supplierId); a supplier's staff: their "
+                                  "own. As CSV: GET /exports/supplier-shortage-report.csv.")
+    @requires(ADMINS, Caller.SUPPLIER)
+    async def supplier_shortage_report(
+        self, info: Info,
+        supplier_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Admins: only this supplier.")] = None,
+        since: Annotated[datetime | None, strawberry.argument(
+            description="Batches closed at or after this; by default 31 days before `until`.")] = None,
+        until: Annotated[datetime | None, strawberry.argument(
+            description="Batches closed before this; by default now.")] = None,
+    ) -> list[SupplierShortageRow]:
+        scope = await supplier_scope(info.context)
+        named = await existing(info.context, SupplierByIdLoader, supplier_id, "Supplier", "supplierId")
+        try:
+            begin, end = reports.report_window(since, until)
+        except UserErrors as e:
+            raise query_error(e) from None
+        async with serial_session(info.context) as session:
+            rows = await reports.supplier_rows(session, supplier_id=scope or (named.id if named else None),
+                                               since=begin, until=end)
+        return [SupplierShortageRow(ordered=r.ordered, shipped=r.shipped, received=r.received, damaged=r.damaged,
+                                    shorted=r.shorted, closed_at=r.closed_at, row=r) for r in rows]
 
 
 AfterSalesStatus = strawberry.enum(models.AfterSalesStatus, name="AfterSalesStatus",
