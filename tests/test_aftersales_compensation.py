@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 
 from service import global_id
+from service.notify.relay import relay_tenant
+from tests.conftest import run_db
 from tests.coupon_fixtures import ORDER_PLACE as COUPON_ORDER_PLACE
 from tests.coupon_fixtures import TEMPLATE_CREATE, TEMPLATE_END
 from tests.ordering_fixtures import offer_input, open_batch_with_offers
@@ -158,6 +160,18 @@ def test_coupon_instead_of_refund_moves_no_money_and_the_money_adds_up(gql, tena
     # The leader's commission follows the goods: 10 % of 2 x 2.50 + 1.00 = 0.60 -> of 1 x 2.50 + 1.00 = 0.35.
     assert owner_db.execute("SELECT amount_minor FROM commission_entry WHERE order_id = %s",
                             (ids[1],)).fetchone() == (35,)
+
+    # The customer is told, in their language.
+    run_db(lambda engine: relay_tenant(tenant.uuid, engine=engine))
+    number = closed.orders[2]["number"]
+    for lang, title, body in (
+            ("zh-CN", "补偿券代替退款", f"订单 {number} 缺货、破损或售后的部分以补偿券代替退款，补偿券已放入您的优惠券。"),
+            ("en", "Coupon instead of a refund", f"For the shortage, damage or after-sales on order {number} you get "
+                                                 "a coupon instead of a refund: it is in your coupons.")):
+        edges = gql.data("{ notifications(first: 20) { edges { node { event title body } } } }",
+                         token=customers[2].token, headers={"Accept-Language": lang})["notifications"]["edges"]
+        assert [(e["node"]["title"], e["node"]["body"]) for e in edges
+                if e["node"]["event"] == "COUPON_INSTEAD_OF_REFUND"] == [(title, body)]
 
     # The coupon is usable on the next order.
     batch = open_batch_with_offers(gql, closed.world, [offer_input(closed.world, 0, "9.90")])
