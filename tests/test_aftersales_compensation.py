@@ -305,3 +305,20 @@ def test_coupon_instead_of_refund_for_an_after_sales_request(gql, tenant, make_c
     again = _ask(gql, customer, line, 2)
     assert [(e["code"], e["field"]) for e in again["errors"]] == [("CONFLICT", ["input", "quantity"])]
     assert _ask(gql, customer, line, 1)["errors"] == []
+
+
+def test_a_spent_budget_grants_no_coupon_on_top_and_the_refund_stands(gql, tenant, make_customer, owner_db):  # type: ignore[no-untyped-def]
+    template = _template(gql, tenant, budget="10.00")
+    owner_db.execute("UPDATE coupon_template SET discount_given_minor = 1000 WHERE id = %s",
+                     (global_id.decode_as(template, "CouponTemplate"),))  # used up by earlier orders
+    _set(gql, tenant, "COUPON_AND_REFUND", template)
+    closed = closed_batch(gql, owner_db, tenant, make_customer, ["1.00"], [[(0, 2)], [(0, 2)]])
+    shipped = gql.data(SHIP, {"id": _po_id(gql, closed), "lines": [
+        {"productId": closed.world.product_gid(0), "quantity": 3}]}, token=tenant.admin_token)["purchaseOrderShip"]
+    assert shipped["errors"] == [], shipped
+    ids = _order_ids(closed)
+    assert owner_db.execute("SELECT sum(amount_minor) FROM refund WHERE order_id = ANY(%s)", (ids,)).fetchone() == (
+        100,)
+    assert _coupons(owner_db, template) == []
+    assert owner_db.execute("SELECT error_code, mode FROM compensation WHERE order_id = ANY(%s)", (ids,)).fetchall(
+        ) == [("COUPON_EXHAUSTED", "COUPON_AND_REFUND")]
