@@ -91,9 +91,17 @@ def test_settings_are_checked_and_kept(gql, tenant):  # type: ignore[no-untyped-
                        token=tenant.admin_token)["tenantUpdate"]
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [
         ("NOT_FOUND", ["input", "compensationCouponTemplateId"])]
+    without = gql.data(SETTINGS, {"input": {"compensationMode": "COUPON_AND_REFUND"}}, token=tenant.admin_token,
+                       headers={"Accept-Language": "zh-CN"})["tenantUpdate"]
+    assert [(e["code"], e["field"], e["message"]) for e in without["errors"]] == [
+        ("INVALID", ["input", "compensationMode"], "请先设置补偿券模板（compensationCouponTemplateId），才能以优惠券补偿。")]
     template = _template(gql, tenant)
     assert _set(gql, tenant, "COUPON_AND_REFUND", template) == {
         "compensationMode": "COUPON_AND_REFUND", "compensationCouponTemplateId": template}
+    cleared = gql.data(SETTINGS, {"input": {"compensationCouponTemplateId": ""}}, token=tenant.admin_token)[
+        "tenantUpdate"]  # the mode still needs it
+    assert [(e["code"], e["field"]) for e in cleared["errors"]] == [
+        ("INVALID", ["input", "compensationCouponTemplateId"])]
     assert _set(gql, tenant, "NONE", "") == {"compensationMode": "NONE", "compensationCouponTemplateId": None}
 
 

@@ -477,7 +477,8 @@ async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: Tena
         errors, c.withdrawal_fee_fixed, ["withdrawalFeeFixed"], currency=tenant.currency
     )
     values["withdrawal_daily_limit"] = _int_in(errors, c.withdrawal_daily_limit, "withdrawalDailyLimit", 1, 100)
-    compensation = await compensation_settings(session, errors, c.compensation_mode, c.compensation_coupon_template_id)
+    compensation = await compensation_settings(session, errors, c.compensation_mode, c.compensation_coupon_template_id,
+                                               tenant_id)
     errors.raise_if_any()
     for key, value in values.items():
         if value is not None or key == "front_end_url_template":

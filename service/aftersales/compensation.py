@@ -99,9 +99,12 @@ async def tenant_policy(session: AsyncSession, tenant_id: UUID) -> Policy:
 
 
 async def check_settings(session: AsyncSession, errors: Collector, mode: str | None,
-                         template_gid: str | None) -> dict[str, object]:
-    """tenantUpdate's compensation settings: the tenant columns to set (None: unchanged)."""
+                         template_gid: str | None, tenant_id: UUID | None = None) -> dict[str, object]:
+    """tenantUpdate's compensation settings: the tenant columns to set (None: unchanged). A mode
+    other than NONE needs a template (given now or set before)."""
     values: dict[str, object] = {}
+    if mode is None and template_gid is None:
+        return values
     if mode is not None:
         values["compensation_mode"] = CompensationMode(mode).value
     if template_gid is not None:
@@ -113,6 +116,12 @@ async def check_settings(session: AsyncSession, errors: Collector, mode: str | N
                 errors.add(ErrorCode.NOT_FOUND, "No such coupon template.", ["compensationCouponTemplateId"])
             else:
                 values["compensation_template_id"] = found
+    current = await tenant_policy(session, tenant_id) if tenant_id is not None else Policy()
+    mode_after = values.get("compensation_mode", current.mode.value)
+    template_after = values.get("compensation_template_id", current.template_id) if template_gid != "" else None
+    if mode_after != CompensationMode.NONE.value and template_after is None and not errors.errors:
+        errors.add(ErrorCode.INVALID, "Set compensationCouponTemplateId to compensate by coupon.",
+                   ["compensationMode" if mode is not None else "compensationCouponTemplateId"])
     return values
 
 

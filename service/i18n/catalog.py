@@ -105,6 +105,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "compensation.exhausted": {"en": "The compensation coupons have run out (quantity or budget).",
                                "zh-CN": "补偿券已发完（数量或预算已用尽）。"},
     "compensation.failed": {"en": "No compensation coupon could be granted.", "zh-CN": "未能发放补偿券。"},
+    "compensation.template_first": {"en": "Set compensationCouponTemplateId to compensate by coupon.",
+                                    "zh-CN": "请先设置补偿券模板（compensationCouponTemplateId），才能以优惠券补偿。"},
     "compensation.choose_mode": {"en": "Choose how to compensate with this coupon template.",
                                  "zh-CN": "请选择使用此优惠券模板的补偿方式。"},
     "compensation.admins_only": {"en": "Only admins choose how an after-sales request is compensated.",
