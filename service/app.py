@@ -24,11 +24,13 @@ from service.db import app_engine, dispose_engines
 from service.docs_reference import guide_dir, public_sdl, reference_html
 from service.exports import (
     SHORTAGE_REPORT_PATH,
+    SUPPLIER_SHORTAGE_REPORT_PATH,
     audit_log_csv,
     coupon_report_csv,
     purchase_order_csv,
     sales_report_csv,
     shortage_report_csv,
+    supplier_shortage_report_csv,
 )
 from service.ledger_exports import leader_statement_csv
 from service.logs import printable
@@ -368,6 +370,7 @@ def create_app() -> ASGIApp:
         Route("/exports/audit-log.csv", audit_log_csv),
         Route("/exports/sales-report.csv", sales_report_csv),
         Route(SHORTAGE_REPORT_PATH, shortage_report_csv),
+        Route(SUPPLIER_SHORTAGE_REPORT_PATH, supplier_shortage_report_csv),
         Route("/exports/coupon-report.csv", coupon_report_csv),
         Route("/exports/leader-statement.csv", leader_statement_csv),
         Route("/schema.graphql", schema_sdl),

@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse, Response
 from service import global_id
 from service.accounts.models import Role
 from service.accounts.roles import load_roles
+from service.aftersales.reports import report_window as shortage_window
 from service.aftersales.reports import shortage_csv
+from service.aftersales.reports import supplier_csv as supplier_shortage_csv
 from service.audit.exports import audit_csv
 from service.audit.queries import Filter
 from service.coupons import queries as coupon_queries
@@ -188,6 +190,50 @@ async def shortage_report_csv(request: Request) -> Response:
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="shortage-report.csv"'})
+
+
+SUPPLIER_SHORTAGE_REPORT_PATH = "/exports/supplier-shortage-report.csv"
+
+
+async def supplier_shortage_report_csv(request: Request) -> Response:
+    """GET /exports/supplier-shortage-report.csv[?supplierId=&since=&until=]: supplierShortageReport
+    as CSV, for an admin's bearer token or API key (every supplier, or supplierId), or a supplier's
+    staff (their own). since/until: ISO 8601 with an offset."""
+    try:
+        principal = await resolve_principal(request.headers)
+    except AuthError as e:
+        return JSONResponse({"error": e.code, "message": e.message}, status_code=e.status)
+    if principal.tenant is None or principal.kind is PrincipalKind.ANONYMOUS:
+        return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+    params = request.query_params
+    try:
+        since, until = (datetime.fromisoformat(params[k]) if params.get(k) else None for k in ("since", "until"))
+        begin, end = shortage_window(since, until)
+    except ValueError:
+        return JSONResponse({"error": "INVALID", "message": "since, until: ISO 8601 times with an offset."},
+                        status_code=400)
+    except UserErrors as e:
+        return JSONResponse({"error": "INVALID", "message": str(e.errors[0].message)}, status_code=400)
+    supplier_id = None
+    if params.get("supplierId"):
+        decoded = global_id.decode(params["supplierId"])
+        if decoded is None or decoded[0] != "Supplier":
+            return JSONResponse({"error": "INVALID", "message": "supplierId: a Supplier's global ID."},
+                                status_code=400)
+        supplier_id = decoded[1]
+    async with tenant_transaction(principal.tenant.id) as session:
+        if principal.kind is PrincipalKind.USER:
+            assert principal.user_id is not None
+            roles = principal.roles or await load_roles(session, principal.user_id)
+            if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
+                own = (await session.execute(text("SELECT supplier_id FROM app_user WHERE id = :u"),
+                                             {"u": principal.user_id})).scalar_one_or_none()
+                if Role.SUPPLIER not in roles or own is None:
+                    return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
+                supplier_id = own
+        body = await supplier_shortage_csv(session, supplier_id=supplier_id, since=begin, until=end)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": 'attachment; filename="supplier-shortage-report.csv"'})
 
 
 async def coupon_report_csv(request: Request) -> Response:

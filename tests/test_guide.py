@@ -139,6 +139,7 @@ def _stored(event: str) -> tuple[str, dict[str, Any]]:
                              "leaderIds": [ids["leader"]], "userIds": [ids["customer"]]})
            for e, s in (("GROUP_OPENED", "OPEN"), ("GROUP_SUCCEEDED", "SUCCEEDED"), ("GROUP_FAILED", "FAILED"))},
         **_ledger_stored(ids),
+        **_compensation_stored(ids),
     }[event]
 
 
@@ -185,6 +186,22 @@ def _ledger_stored(ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]
                                             "userIds": [ids["customer"]]}),
         "COMMISSION_CLAWED_BACK": ("leader", {"leaderId": ids["leader"], "orderId": ids["order"], "amount": money,
                                               "userIds": [ids["customer"]]}),
+    }
+
+
+def _compensation_stored(ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """service/aftersales/compensation.py: global IDs and Money (userIds: routing only)."""
+    from service import global_id as g
+
+    coupon = {"couponId": g.encode("Coupon", UUID(ids["refund"])), "templateId": g.encode("CouponTemplate", uuid4()),
+              "customerId": g.encode("User", UUID(ids["customer"])), "orderId": g.encode("Order", UUID(ids["order"])),
+              "lineId": g.encode("OrderLine", UUID(ids["pl"])), "number": "20261207-0042", "afterSalesRequestId": None,
+              "reasonCode": "DAMAGED", "quantity": 1, "userIds": [ids["customer"]]}
+    return {
+        "COUPON_COMPENSATION_GRANTED": ("coupon", {**coupon, "mode": "COUPON_AND_REFUND",
+                                                   "kept": {"amount": "0.00", "currency": "CNY"}}),
+        "COUPON_INSTEAD_OF_REFUND": ("coupon", {**coupon, "mode": "COUPON_INSTEAD_OF_REFUND",
+                                                "kept": {"amount": "2.50", "currency": "CNY"}}),
     }
 
 
@@ -486,12 +503,22 @@ def _shorted_then_after_sales(gql, world, batch, paid, customer_token, *, before
     """Before pickup: one unit missing at the point (DELIVERY_DISCREPANCY); after: an after-sales
     request rejected, one cancelled and one approved (AFTER_SALES_*)."""
     if before_pickup:
+        # Compensation by coupon: instead of the refund at the point, on top of it after pickup.
+        template = gql.data("mutation { couponTemplateCreate(input: {name: \"补偿\", kind: AMOUNT_OFF, amountOff: "
+                            "\"1.00\"}) { template { id } } }", token=world.tenant.admin_token)[
+            "couponTemplateCreate"]["template"]["id"]
+        mode = ("mutation($m: CompensationMode, $t: ID) { tenantUpdate(input: {compensationMode: $m, "
+                "compensationCouponTemplateId: $t}) { errors { code } } }")
+        assert gql.data(mode, {"m": "COUPON_INSTEAD_OF_REFUND", "t": template}, token=world.tenant.admin_token)[
+            "tenantUpdate"]["errors"] == []
         confirmed = gql.data(
             "mutation($b: ID!, $p: ID!, $l: [ReceivedLineInput!]) { deliveryConfirm(batchId: $b, pickupPointId: $p, "
             "lines: $l) { errors { code field } } }",
             {"b": batch["id"], "p": world.point_gid, "l": [{"productId": world.product_gid(0), "received": 2,
                                                           "damaged": 0}]}, token=world.leader_token)
         assert confirmed["deliveryConfirm"]["errors"] == []
+        assert gql.data(mode, {"m": "COUPON_AND_REFUND"}, token=world.tenant.admin_token)["tenantUpdate"][
+            "errors"] == []
         return
     line = next(ln["id"] for ln in paid["order"]["lines"] if ln["status"] == "ACTIVE")
     ask = ("mutation($l: ID!) { afterSalesRequest(input: {lineId: $l, quantity: 1, reason: QUALITY}) "

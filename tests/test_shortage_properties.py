@@ -4,8 +4,10 @@ refunds by quantity. After each example:
 - every line's shortage is the model's (and PRO_RATA within one unit of the exact share;
   LAST_ORDERED_FIRST never shorts an earlier order while a later one keeps goods);
 - no line is refunded more than was paid, and its refund rows add up to its refunded units;
-- money adds up: each order's total = the value delivered and kept + what was refunded, and per
-  product the purchase order's revenue = the value delivered and kept + the refunds after the close;
+- money adds up: each order's total = the value delivered and kept + what was refunded + what was
+  kept against compensation coupons (COUPON_INSTEAD_OF_REFUND), and per product the purchase
+  order's revenue = the value delivered and kept + the refunds after the close + that kept value;
+- compensation coupons: one per compensated line, never past the template's total quantity;
 - each commission is exactly the sum over its lines of round_half_up(rate x units kept x price)."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import random
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,8 +75,9 @@ def _round(value: Decimal) -> int:
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**32 - 1), policy=st.sampled_from(["LAST_ORDERED_FIRST", "PRO_RATA"]))
-def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, seed, policy):  # type: ignore[no-untyped-def]
+@given(seed=st.integers(0, 2**32 - 1), policy=st.sampled_from(["LAST_ORDERED_FIRST", "PRO_RATA"]),
+       compensation=st.sampled_from(["NONE", "COUPON_AND_REFUND", "COUPON_INSTEAD_OF_REFUND"]))
+def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, seed, policy, compensation):  # type: ignore[no-untyped-def]
     from service.aftersales.models import RefundReason
     from service.aftersales.receiving import ReceivedLine, confirm_delivery
     from service.aftersales.refunds import Actor, refund_order_lines
@@ -97,6 +100,15 @@ def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, see
             await close_batch(session, tenant_id=tenant.uuid, batch_id=built.batch_id)
 
     run_db(close)
+    # Compensation by coupon from a template of a random size: too small, some shortages are refunded after all.
+    template = uuid4()
+    owner_db.execute(
+        "INSERT INTO coupon_template (tenant_id, id, name, kind, currency, amount_off_minor, threshold_minor, "
+        "per_customer_limit, total_quantity, audience, stacks_with_group_price, paused, claimed, used, "
+        "discount_given_minor, created_at) VALUES (%s, %s, 'sorry', 'AMOUNT_OFF', 'CNY', 100, 0, 1, %s, 'ANYONE', "
+        "false, false, 0, 0, 0, now())", (tenant.uuid, template, rng.randint(1, 40)))
+    owner_db.execute("UPDATE tenant SET compensation_mode = %s, compensation_template_id = %s WHERE id = %s",
+                     (compensation, template, tenant.uuid))
     before = {r["id"]: r for r in _lines(owner_db, built.batch_id)}
     kept_at_close = {k: r for k, r in before.items() if r["status"] == "ACTIVE"}
     pos = owner_db.execute("SELECT po.id, pl.product_id, pl.quantity, pl.revenue_minor FROM purchase_order po "
@@ -173,7 +185,20 @@ def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, see
     for k, q in refunds:
         assert final[k]["refunded"] == now[k]["refunded"] + q
 
-    # The invariants.
+    # The invariants. Units compensated by a coupon instead of a refund have no refund row: what was
+    # paid for them is kept against the coupon.
+    instead = dict(((r[0], r[1]), (r[2], r[3])) for r in owner_db.execute(
+        "SELECT c.order_line_id, c.order_id, sum(c.quantity), sum(c.kept_minor) FROM compensation c "
+        "JOIN customer_order o ON o.id = c.order_id WHERE o.batch_id = %s AND c.coupon_id IS NOT NULL "
+        "AND c.mode = 'COUPON_INSTEAD_OF_REFUND' GROUP BY 1, 2", (built.batch_id,)).fetchall())
+    granted = owner_db.execute("SELECT count(*) FROM compensation c JOIN customer_order o ON o.id = c.order_id "
+                               "WHERE o.batch_id = %s AND c.coupon_id IS NOT NULL", (built.batch_id,)).fetchone()[0]
+    claimed, total_quantity = owner_db.execute("SELECT claimed, total_quantity FROM coupon_template WHERE id = %s",
+                                               (template,)).fetchone()
+    coupons = owner_db.execute("SELECT count(*) FROM coupon WHERE template_id = %s", (template,)).fetchone()[0]
+    assert coupons == claimed == granted <= total_quantity
+    if compensation == "NONE":
+        assert granted == 0
     rows = dict(((r[0], r[1]), (r[2], r[3])) for r in owner_db.execute(
         "SELECT r.order_line_id, r.order_id, coalesce(sum(r.quantity), 0), sum(r.amount_minor) FROM refund r "
         "JOIN customer_order o ON o.id = r.order_id WHERE o.batch_id = %s AND r.quantity IS NOT NULL "
@@ -181,17 +206,22 @@ def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, see
     for k, r in final.items():
         assert 0 <= r["shorted"] <= r["refunded"] <= r["quantity"]
         q, amount = rows.get((k, r["order_id"]), (0, 0))
-        assert (q, amount or 0) == (r["refunded"], r["refunded"] * r["price"])
+        q_instead, kept_instead = instead.get((k, r["order_id"]), (0, 0))
+        assert (q + q_instead, (amount or 0) + kept_instead) == (r["refunded"], r["refunded"] * r["price"])
     kept = {k: (r["quantity"] - r["refunded"]) * r["price"] for k, r in final.items() if k in kept_at_close}
     orders = owner_db.execute("SELECT id, total_minor, refunded_minor, status FROM customer_order WHERE batch_id = %s",
                               (built.batch_id,)).fetchall()
     for order_id, total, refunded, status in orders:
         if status == "PENDING_PAYMENT" or (status == "CANCELLED" and refunded == 0):
             continue  # never paid
-        assert total == sum(v for k, v in kept.items() if final[k]["order_id"] == order_id) + refunded, order_id
+        kept_for_coupons = sum(v[1] for (_, o), v in instead.items() if o == order_id)
+        assert total == sum(v for k, v in kept.items() if final[k]["order_id"] == order_id) + refunded + \
+            kept_for_coupons, order_id
     for _, product, _, revenue in pos:
         lines = [k for k in kept_at_close if final[k]["product_id"] == product]
-        assert revenue == sum(kept[k] for k in lines) + sum(final[k]["refunded"] * final[k]["price"] for k in lines)
+        assert revenue == sum(kept[k] for k in lines) + sum(rows.get((k, final[k]["order_id"]), (0, 0))[1] or 0
+                                                            for k in lines) + sum(
+            instead.get((k, final[k]["order_id"]), (0, 0))[1] for k in lines)
     commissions = dict(owner_db.execute("SELECT order_id, amount_minor FROM commission WHERE batch_id = %s",
                                         (built.batch_id,)).fetchall())
     for order_id in {r["order_id"] for r in kept_at_close.values()}:

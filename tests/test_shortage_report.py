@@ -56,3 +56,61 @@ def test_the_report_adds_up_shipment_and_receipt(gql, api_url, tenant, make_cust
     assert httpx.get(url, headers={"Authorization": f"Bearer {world.leader_token}"}).status_code == 403
     assert httpx.get(url, headers={"Authorization": f"Bearer {make_tenant().admin_token}"}).status_code == 404
     assert httpx.get(url).status_code == 401
+
+
+SUPPLIER_REPORT = """query($s: ID, $since: DateTime, $until: DateTime) {
+  supplierShortageReport(supplierId: $s, since: $since, until: $until) {
+    supplier { id name } batch { id } closedAt ordered shipped received damaged shorted refunded { amount currency }
+    keptForCoupons { amount } } }"""
+
+
+def test_the_report_per_supplier_and_batch_and_its_csv(gql, api_url, tenant, make_customer, make_tenant, owner_db):  # type: ignore[no-untyped-def]
+    closed = closed_batch(gql, owner_db, tenant, make_customer, ["2.00", "1.00"], [[(0, 3), (1, 2)], [(0, 4)]])
+    world = closed.world
+    other = closed_batch(gql, owner_db, tenant, make_customer, ["5.00"], [[(0, 1)]])  # another supplier
+    po = gql.data(PURCHASE_ORDERS, {"batch": closed.batch["id"]}, token=tenant.admin_token)["purchaseOrders"][
+        "edges"][0]["node"]
+    assert gql.data(SHIP, {"id": po["id"], "lines": [{"productId": world.product_gid(0), "quantity": 5}]},
+                    token=tenant.admin_token)["purchaseOrderShip"]["errors"] == []
+    assert gql.data(CONFIRM, {"b": closed.batch["id"], "p": world.point_gid, "lines": [
+        {"productId": world.product_gid(0), "received": 5, "damaged": 1},
+        {"productId": world.product_gid(1), "received": 1}]}, token=world.leader_token)["deliveryConfirm"][
+        "errors"] == []
+    rows = gql.data(SUPPLIER_REPORT, {}, token=tenant.admin_token)["supplierShortageReport"]
+    by_batch = {r["batch"]["id"]: r for r in rows}
+    assert set(by_batch) == {closed.batch["id"], other.batch["id"]}
+    row = by_batch[closed.batch["id"]]
+    # Both products summed: 9 ordered, 7 shipped, 6 arrived with 1 damaged: 4 shorted, 7.00 refunded.
+    assert (row["ordered"], row["shipped"], row["received"], row["damaged"], row["shorted"]) == (9, 7, 6, 1, 4)
+    assert row["refunded"] == {"amount": "7.00", "currency": "CNY"} and row["keptForCoupons"]["amount"] == "0.00"
+    assert row["supplier"]["name"] == "Farm"
+    assert by_batch[other.batch["id"]]["ordered"] == 1 and by_batch[other.batch["id"]]["shorted"] == 0
+    supplier = row["supplier"]["id"]
+    assert [r["batch"]["id"] for r in gql.data(SUPPLIER_REPORT, {"s": supplier}, token=tenant.admin_token)[
+        "supplierShortageReport"]] == [closed.batch["id"]]
+    # A supplier's staff see their own rows only, whatever they name.
+    own = _supplier_login(gql, world)
+    assert [r["batch"]["id"] for r in gql.data(SUPPLIER_REPORT, {"s": by_batch[other.batch["id"]]["supplier"]["id"]},
+                                               token=own)["supplierShortageReport"]] == [closed.batch["id"]]
+    assert gql(SUPPLIER_REPORT, {}, token=world.leader_token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # The period: batches closed before it are not in it; too long a period is refused.
+    assert gql.data(SUPPLIER_REPORT, {"until": "2020-01-01T00:00:00+00:00"}, token=tenant.admin_token)[
+        "supplierShortageReport"] == []
+    refused = gql(SUPPLIER_REPORT, {"since": "2020-01-01T00:00:00+00:00"}, token=tenant.admin_token)["errors"][0]
+    assert refused["extensions"]["code"] == "INVALID"
+
+    url = f"{api_url}/exports/supplier-shortage-report.csv"
+    csv = httpx.get(url, params={"supplierId": supplier}, headers={"Authorization": f"Bearer {tenant.admin_token}"})
+    assert csv.status_code == 200 and csv.content.startswith("\ufeff".encode())
+    lines = csv.content.decode("utf-8-sig").strip().splitlines()
+    assert lines[0] == ("supplier,batch,closed at,ordered,shipped,received,damaged,shorted,refunded,"
+                        "kept for coupons,currency")
+    assert len(lines) == 2 and lines[1].startswith("Farm,") and lines[1].endswith(",9,7,6,1,4,7.00,0.00,CNY")
+    assert len(httpx.get(url, headers={"Authorization": f"Bearer {own}"}).content.decode(
+        "utf-8-sig").strip().splitlines()) == 2
+    assert httpx.get(url, headers={"Authorization": f"Bearer {world.leader_token}"}).status_code == 403
+    assert httpx.get(url, params={"since": "yesterday"},
+                     headers={"Authorization": f"Bearer {tenant.admin_token}"}).status_code == 400
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"Authorization": f"Bearer {make_tenant().admin_token}"}).content.decode(
+        "utf-8-sig").strip().count("\n") == 0

@@ -34,6 +34,7 @@ from service.accounts.models import (
     User,
 )
 from service.accounts.phones import DEFAULT_REGION, phone_value
+from service.aftersales.compensation import check_settings as compensation_settings
 from service.config import get_settings
 from service.db import set_tenant
 from service.errors import Collector, ErrorCode, fail
@@ -421,6 +422,8 @@ class TenantChanges:
     attribution_window_days: int | None = None
     withdrawal_fee_fixed: Decimal | None = None  # leader money (migration 0019)
     withdrawal_daily_limit: int | None = None
+    compensation_mode: str | None = None  # compensation by coupon (migration 0029)
+    compensation_coupon_template_id: str | None = None  # a CouponTemplate's global ID; "" clears it
 
 
 async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: TenantChanges) -> Tenant:
@@ -474,10 +477,14 @@ async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: Tena
         errors, c.withdrawal_fee_fixed, ["withdrawalFeeFixed"], currency=tenant.currency
     )
     values["withdrawal_daily_limit"] = _int_in(errors, c.withdrawal_daily_limit, "withdrawalDailyLimit", 1, 100)
+    compensation = await compensation_settings(session, errors, c.compensation_mode, c.compensation_coupon_template_id,
+                                               tenant_id)
     errors.raise_if_any()
     for key, value in values.items():
         if value is not None or key == "front_end_url_template":
             setattr(tenant, key, value)
+    for key, value in compensation.items():  # columns the model does not map (migration 0029)
+        await session.execute(text(f"UPDATE tenant SET {key} = :v WHERE id = :t"), {"v": value, "t": tenant_id})
     await session.flush()
     await session.refresh(tenant)  # as stored (numeric scale), as every later read gives it
     return tenant

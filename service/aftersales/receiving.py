@@ -118,10 +118,11 @@ async def confirm_delivery(
              "p": pickup_point_id})
     missing = [Demand(p, pickup_point_id, r.shipped - given[p][0]) for p, r in here.items() if p in given]
     damaged = [Demand(p, pickup_point_id, given[p][1]) for p, r in here.items() if p in given]
-    _, short = await allocate(session, tenant=tenant, batch_id=batch_id, demands=missing,
-                              reason=RefundReason.SHORTAGE, note=None, actor=actor)
-    _, broken = await allocate(session, tenant=tenant, batch_id=batch_id, demands=damaged,
-                               reason=RefundReason.DAMAGED, note=None, actor=actor)
+    occasion = f"delivery:{batch_id}:{pickup_point_id}"
+    _, short, _ = await allocate(session, tenant=tenant, batch_id=batch_id, demands=missing,
+                                 reason=RefundReason.SHORTAGE, note=None, actor=actor, occasion=f"{occasion}:missing")
+    _, broken, _ = await allocate(session, tenant=tenant, batch_id=batch_id, demands=damaged,
+                                  reason=RefundReason.DAMAGED, note=None, actor=actor, occasion=f"{occasion}:damaged")
     refunded = {r[0]: int(r[1]) for r in (await session.execute(
         text("SELECT l.product_id, sum(r.amount_minor)::bigint FROM refund r JOIN order_line l "
              "ON l.tenant_id = r.tenant_id AND l.id = r.order_line_id WHERE r.id = ANY(:ids) GROUP BY l.product_id"),

@@ -16,6 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from service import global_id
+from service.aftersales.compensation import (
+    Affected,
+    CompensationMode,
+    Outcome,
+    Policy,
+    existing_template,
+    grant,
+    tenant_policy,
+)
 from service.aftersales.models import AfterSalesRequest, AfterSalesStatus, RefundReason
 from service.aftersales.receiving import photo_urls
 from service.aftersales.refunds import Actor, refund_order_lines
@@ -57,7 +66,12 @@ async def request(
     if line.too_late:
         raise fail(ErrorCode.CONFLICT, f"The {tenant.after_sales_window_hours} h after pickup for after-sales "
                                        "requests are over.", ["lineId"])
-    left = line.quantity - line.refunded_quantity
+    # Units already compensated by a coupon instead of a refund are settled too.
+    settled = (await session.execute(
+        text("SELECT coalesce(sum(quantity), 0) FROM compensation WHERE order_line_id = :l "
+             "AND mode = 'COUPON_INSTEAD_OF_REFUND' AND coupon_id IS NOT NULL AND after_sales_request_id IS NOT NULL"),
+        {"l": line.id})).scalar_one()
+    left = line.quantity - line.refunded_quantity - int(settled)
     if quantity > left:
         raise fail(ErrorCode.CONFLICT, f"Only {left} unit(s) of this line are left to refund.", ["quantity"])
     row = AfterSalesRequest(tenant_id=tenant.id, order_id=line.order_id, order_line_id=line.id,
@@ -104,27 +118,56 @@ async def _decide(session: AsyncSession, tenant: TenantInfo, row: AfterSalesRequ
     row.status, row.decided_at, row.decided_by = to.value, decided, actor.id
     row.approved_quantity = values.get("approved_quantity")  # type: ignore[assignment]  # int or None, as given
     row.decision_reason = values.get("decision_reason")  # type: ignore[assignment]  # str or None, as given
+    extra = {k: v for k, v in values.items() if k in ("compensation", "couponIds")}
     await emit(session, tenant_id=tenant.id, event=f"AFTER_SALES_{to.value}", subject_type="after_sales_request",
                subject_id=row.id, payload=_payload(row, approvedQuantity=row.approved_quantity,
                                                    decisionReason=row.decision_reason,
-                                                   userIds=[str(row.customer_id)]))
+                                                   userIds=[str(row.customer_id)], **extra))
     return row
 
 
 async def approve(session: AsyncSession, *, tenant: TenantInfo, row: AfterSalesRequest, quantity: int | None,
-                  actor: Actor) -> AfterSalesRequest:
-    """Refunds `quantity` (default: all asked for) through the one refund path."""
+                  actor: Actor, mode: CompensationMode | None = None, template_id: UUID | None = None,
+                  template_given: bool = False) -> tuple[AfterSalesRequest, Outcome]:
+    """Refunds `quantity` (default: all asked for) through the one refund path, and compensates as
+    the tenant says, or as the admin chose (`mode`, `template_id`). A coupon instead of the refund
+    that cannot be granted refuses the approval; one on top of the refund is reported, the refund stands."""
     _must_be_open(row, AfterSalesStatus.APPROVED)
     q = row.quantity if quantity is None else quantity
     if not 1 <= q <= row.quantity:
         raise fail(ErrorCode.INVALID, f"Approve between 1 and the {row.quantity} unit(s) asked for.", ["quantity"])
-    try:
-        await refund_order_lines(session, tenant=tenant, order_id=row.order_id, lines=[(row.order_line_id, q)],
-                                 reason=RefundReason(row.reason), note=row.note, actor=actor)
-    except UserErrors:
-        # Units of the line were refunded meanwhile by another path: not as many are left.
-        raise fail(ErrorCode.CONFLICT, "Not that many units of this line are left to refund.", ["quantity"]) from None
-    return await _decide(session, tenant, row, AfterSalesStatus.APPROVED, actor, approved_quantity=q)
+    policy = await tenant_policy(session, tenant.id)
+    if template_given:
+        found = await existing_template(session, template_id)
+        if found is None:
+            raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["couponTemplateId"])
+        policy = Policy(policy.mode if mode is None else mode, found)
+    elif mode is not None:
+        policy = Policy(mode, policy.template_id)
+    if template_given and policy.mode is CompensationMode.NONE:
+        raise fail(ErrorCode.INVALID, "Choose how to compensate with this coupon template.", ["compensation"])
+    affected = [Affected(row.order_line_id, row.order_id, row.customer_id, q)]
+    occasion = f"after-sales:{row.id}"
+    if policy.instead_of_refund:  # the customer keeps the goods and gets a coupon, no money back
+        outcome = await grant(session, tenant=tenant, occasion=occasion, reason=RefundReason(row.reason),
+                              policy=policy, lines=affected, request_id=row.id, field_name="couponTemplateId",
+                              record_failure=False)
+        if outcome.errors:
+            raise UserErrors(outcome.errors)
+    else:
+        try:
+            await refund_order_lines(session, tenant=tenant, order_id=row.order_id, lines=[(row.order_line_id, q)],
+                                     reason=RefundReason(row.reason), note=row.note, actor=actor)
+        except UserErrors:
+            # Units of the line were refunded meanwhile by another path: not as many are left.
+            raise fail(ErrorCode.CONFLICT, "Not that many units of this line are left to refund.",
+                       ["quantity"]) from None
+        outcome = await grant(session, tenant=tenant, occasion=occasion, reason=RefundReason(row.reason),
+                              policy=policy, lines=affected, request_id=row.id, field_name="couponTemplateId")
+    decided = await _decide(session, tenant, row, AfterSalesStatus.APPROVED, actor, approved_quantity=q,
+                            compensation=policy.mode.value,
+                            couponIds=[global_id.encode("Coupon", c) for c in outcome.coupon_ids])
+    return decided, outcome
 
 
 async def reject(session: AsyncSession, *, tenant: TenantInfo, row: AfterSalesRequest, reason: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from service.accounts.models import PaymentMode, ShortagePolicy
-from service.aftersales.compensation import compensate
+from service.aftersales.compensation import Outcome, allocated_lines, grant, record_failure, tenant_policy
 from service.aftersales.models import RefundReason
 from service.aftersales.refunds import Actor, RefundResult, _emit
 from service.errors import Collector, ErrorCode, fail
@@ -44,25 +45,62 @@ _ALLOCATE = text("SELECT kind, id, product_id, pickup_point_id, quantity FROM sh
 
 async def allocate(
     session: AsyncSession, *, tenant: TenantInfo, batch_id: UUID, demands: Sequence[Demand], reason: RefundReason,
-    note: str | None, actor: Actor,
-) -> tuple[dict[tuple[UUID, UUID], int], RefundResult]:
-    """Allocates and refunds; returns the units allocated per (product, point) and the refunds."""
+    note: str | None, actor: Actor, occasion: str,
+) -> tuple[dict[tuple[UUID, UUID], int], RefundResult, Outcome]:
+    """Allocates and refunds (or compensates, as the tenant says: service/aftersales/compensation);
+    returns the units allocated per (product, point), the refunds and the compensation."""
     demands = [d for d in demands if d.shortfall > 0]
     result = RefundResult()
     if not demands:
-        return {}, result
-    policy = "PRO_RATA" if tenant.shortage_policy is ShortagePolicy.PRO_RATA else "LAST_ORDERED_FIRST"
-    rows = (await session.execute(_ALLOCATE, {
-        "t": tenant.id, "b": batch_id, "policy": policy, "products": [d.product_id for d in demands],
-        "points": [d.pickup_point_id for d in demands], "shortfalls": [d.shortfall for d in demands],
-        "reason": reason.value, "note": note, "actor_kind": actor.kind, "actor_id": actor.id,
-        "prepaid": tenant.payment_mode is PaymentMode.PREPAID,
-    })).all()
-    per_point = {(r.product_id, r.pickup_point_id): r.quantity for r in rows if r.kind == "point"}
+        return {}, result, Outcome()
+    policy = await tenant_policy(session, tenant.id)
+    prepaid = tenant.payment_mode is PaymentMode.PREPAID
+
+    async def run(money: bool) -> list[Any]:
+        return list((await session.execute(_ALLOCATE, {
+            "t": tenant.id, "b": batch_id, "policy": "PRO_RATA" if tenant.shortage_policy is ShortagePolicy.PRO_RATA
+            else "LAST_ORDERED_FIRST", "products": [d.product_id for d in demands],
+            "points": [d.pickup_point_id for d in demands], "shortfalls": [d.shortfall for d in demands],
+            "reason": reason.value, "note": note, "actor_kind": actor.kind, "actor_id": actor.id, "prepaid": money,
+        })).all())
+
+    failed: Outcome | None = None
+    if policy.instead_of_refund:
+        try:
+            async with session.begin_nested():
+                # The units leave the lines with no money moved; what was paid for them is kept against a coupon.
+                rows = await run(False)
+                lines = await allocated_lines(session, tenant_id=tenant.id, prepaid=prepaid, kept=True)
+                outcome = await grant(session, tenant=tenant, occasion=occasion, reason=reason, policy=policy,
+                                      lines=lines, record_failure=False)
+                if outcome.errors:
+                    raise _NoCoupon(outcome)
+        except _NoCoupon as e:  # refunded after all, and the refusal recorded
+            failed = e.outcome
+        else:
+            return await _finish(session, tenant, rows, result, note or reason.value), result, outcome
+    rows = await run(prepaid)
+    lines = await allocated_lines(session, tenant_id=tenant.id, prepaid=prepaid, kept=False)
+    per_point = await _finish(session, tenant, rows, result, note or reason.value)
+    if failed is not None:
+        await record_failure(session, tenant=tenant, occasion=occasion, reason=reason, policy=policy, lines=lines,
+                             errors=failed.errors)
+        return per_point, result, failed
+    return per_point, result, await grant(session, tenant=tenant, occasion=occasion, reason=reason, policy=policy,
+                                          lines=lines)
+
+
+class _NoCoupon(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("no compensation coupon")
+        self.outcome = outcome
+
+
+async def _finish(session: AsyncSession, tenant: TenantInfo, rows: Sequence[Any], result: RefundResult,
+                  note: str) -> dict[tuple[UUID, UUID], int]:
     await _emit(session, tenant=tenant, rows=[(r.kind, r.id) for r in rows if r.kind != "point"], result=result,
-                note=note or reason.value)
-    await compensate(session, tenant=tenant, reason=reason, refunds=result)
-    return per_point, result
+                note=note)
+    return {(r.product_id, r.pickup_point_id): r.quantity for r in rows if r.kind == "point"}
 
 
 async def ship_purchase_order(
@@ -134,8 +172,8 @@ async def ship_purchase_order(
         if received:
             raise fail(ErrorCode.CONFLICT, "Goods of this purchase order were already received at a pickup point: "
                                            "differences are reported there (deliveryConfirm).", ["lines"])
-    allocated, _ = await allocate(session, tenant=tenant, batch_id=po.batch_id, demands=demands,
-                                  reason=RefundReason.SHORTAGE, note=None, actor=actor)
+    allocated, _, _ = await allocate(session, tenant=tenant, batch_id=po.batch_id, demands=demands,
+                                     reason=RefundReason.SHORTAGE, note=None, actor=actor, occasion=f"ship:{po.id}")
     await session.execute(
         text("INSERT INTO delivery_line (tenant_id, purchase_order_id, product_id, pickup_point_id, batch_id, "
              "ordered, shipped) SELECT :t, :po, u.product, u.point, :b, u.ordered, u.ordered - u.short "

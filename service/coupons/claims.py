@@ -148,3 +148,25 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
              "WHERE t.id = :tpl"),
         {"key": key, "users": wanted, "tpl": template.id})
     return len(wanted)
+
+
+async def grant_once(session: AsyncSession, *, template_id: UUID | None, customer_id: UUID,
+                     key: str) -> tuple[Any, bool]:
+    """One granted coupon per (customer, key): (the coupon, whether it is new). A repeat, or a
+    concurrent call with the key that committed first, returns that coupon and counts nothing.
+    Within the template's total quantity and budget, while it hands coupons out."""
+    found = await _by_key(session, customer_id, key)
+    template = await _template(session, template_id)
+    if found is not None:
+        return _replay(found, template.id), False
+    if template.ended_at is not None or (template.valid_until is not None and template.now >= template.valid_until):
+        raise fail(ErrorCode.COUPON_EXPIRED, "This coupon template no longer hands coupons out.", ["templateId"])
+    if template.budget_minor is not None and template.discount_given_minor >= template.budget_minor:
+        raise fail(ErrorCode.COUPON_EXHAUSTED, "This coupon template's budget is spent.", ["templateId"])
+    inserted = (await session.execute(_INSERT, {"id": uuid4(), "c": customer_id, "key": key, "granted": True,
+                                                "tpl": template.id})).first()
+    if inserted is None:
+        return _replay(await _by_key(session, customer_id, key), template.id), False
+    if (await session.execute(_TAKE, {"n": 1, "tpl": template.id})).first() is None:
+        raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
+    return inserted, True

@@ -97,6 +97,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     "catalog.no_product": {"en": "No such product.", "zh-CN": "找不到该商品。"},
     "catalog.required": {"en": "This field is required.", "zh-CN": "请填写此项。"},
     "catalog.not_a_supplier": {"en": "This account belongs to no supplier.", "zh-CN": "此账号不属于任何供应商。"},
+    # -- compensation by coupon (service/aftersales/compensation.py)
+    "compensation.no_template": {"en": "No compensation coupon template is set.",
+                                 "zh-CN": "尚未设置补偿券模板。"},
+    "compensation.ended": {"en": "The compensation coupon template no longer hands coupons out.",
+                           "zh-CN": "补偿券模板已停止发放。"},
+    "compensation.exhausted": {"en": "The compensation coupons have run out (quantity or budget).",
+                               "zh-CN": "补偿券已发完（数量或预算已用尽）。"},
+    "compensation.failed": {"en": "No compensation coupon could be granted.", "zh-CN": "未能发放补偿券。"},
+    "compensation.template_first": {"en": "Set compensationCouponTemplateId to compensate by coupon.",
+                                    "zh-CN": "请先设置补偿券模板（compensationCouponTemplateId），才能以优惠券补偿。"},
+    "compensation.choose_mode": {"en": "Choose how to compensate with this coupon template.",
+                                 "zh-CN": "请选择使用此优惠券模板的补偿方式。"},
+    "compensation.admins_only": {"en": "Only admins choose how an after-sales request is compensated.",
+                                 "zh-CN": "只有管理员可以选择售后申请的补偿方式。"},
+    "coupons.template_not_handing_out": {"en": "This coupon template no longer hands coupons out.",
+                                         "zh-CN": "该优惠券模板已停止发放。"},
+    "coupons.budget_spent": {"en": "This coupon template's budget is spent.", "zh-CN": "该优惠券模板的预算已用完。"},
 }
 
 # The general text of each code: shown when a message has no text in the catalog.
@@ -212,9 +229,9 @@ NOTIFICATIONS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("New after-sales request", "A customer at {point} asked for a refund on order {number}."),
     },
     "AFTER_SALES_APPROVED": {
-        "zh-CN": ("售后已同意", "您的订单 {number} 的售后申请已同意，退款已受理。"),
-        "en": ("After-sales approved", "Your after-sales request on order {number} was approved; the refund is on its "
-                                       "way."),
+        "zh-CN": ("售后已同意", "您的订单 {number} 的售后申请已同意，退款（或补偿券）已受理。"),
+        "en": ("After-sales approved", "Your after-sales request on order {number} was approved; the refund (or "
+                                       "coupon) is on its way."),
     },
     "AFTER_SALES_REJECTED": {
         "zh-CN": ("售后未通过", "您的订单 {number} 的售后申请未通过。{reason}"),
@@ -267,6 +284,16 @@ NOTIFICATIONS: dict[str, dict[str, tuple[str, str]]] = {
     "AFTER_SALES_CANCELLED": {
         "zh-CN": ("售后已撤销", "订单 {number} 的售后申请已撤销。"),
         "en": ("After-sales cancelled", "The after-sales request on order {number} was cancelled."),
+    },
+    "COUPON_COMPENSATION_GRANTED": {
+        "zh-CN": ("补偿券已发放", "因订单 {number} 缺货、破损或售后，除退款外另赠您一张补偿券，已放入您的优惠券。"),
+        "en": ("Compensation coupon", "For the shortage, damage or after-sales on order {number} you get a coupon on "
+                                      "top of the refund: it is in your coupons."),
+    },
+    "COUPON_INSTEAD_OF_REFUND": {
+        "zh-CN": ("补偿券代替退款", "订单 {number} 缺货、破损或售后的部分以补偿券代替退款，补偿券已放入您的优惠券。"),
+        "en": ("Coupon instead of a refund", "For the shortage, damage or after-sales on order {number} you get a "
+                                             "coupon instead of a refund: it is in your coupons."),
     },
 }
 

@@ -33,6 +33,8 @@ class WebhookEvent(str, Enum):
     WITHDRAWAL_REJECTED = "WITHDRAWAL_REJECTED"
     WITHDRAWAL_PAID = "WITHDRAWAL_PAID"
     WITHDRAWAL_FAILED = "WITHDRAWAL_FAILED"
+    COUPON_COMPENSATION_GRANTED = "COUPON_COMPENSATION_GRANTED"  # a coupon on top of the refund
+    COUPON_INSTEAD_OF_REFUND = "COUPON_INSTEAD_OF_REFUND"  # a coupon, and no money back for those units
 
 
 EVENT_NAMES = frozenset(e.value for e in WebhookEvent)

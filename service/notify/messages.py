@@ -65,7 +65,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     E.AFTER_SALES_APPROVED: (
         "售后已同意 / After-sales approved",
-        "您的售后申请已同意，退款已受理。\nYour after-sales request was approved; the refund is on its way.",
+        "您的售后申请已同意，退款（或补偿券）已受理。\n"
+        "Your after-sales request was approved; the refund (or coupon) is on its way.",
     ),
     E.AFTER_SALES_REJECTED: (
         "售后未通过 / After-sales rejected",
@@ -117,6 +118,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "提现打款失败 / Withdrawal failed",
         "您的提现{amount}打款失败，金额已退回可提现余额。{reason}\n"
         "Paying your withdrawal of{amount} failed; the amount is available again.",
+    ),
+    E.COUPON_COMPENSATION_GRANTED: (
+        "补偿券已发放 / Compensation coupon",
+        "除退款外另赠您一张补偿券。\nYou got a compensation coupon on top of the refund.",
+    ),
+    E.COUPON_INSTEAD_OF_REFUND: (
+        "补偿券代替退款 / Coupon instead of a refund",
+        "您获得一张补偿券，代替退款。\nYou got a compensation coupon instead of a refund.",
     ),
 }
 

@@ -22,6 +22,7 @@ from service.schema.aftersales import (
     AftersalesQuery,
     AfterSalesRequestMutation,
     AfterSalesRequestQuery,
+    SupplierShortageQuery,
 )
 from service.schema.audit import AuditQuery
 from service.schema.batches import BatchesMutation, BatchesQuery
@@ -50,6 +51,7 @@ MUTATIONS += (NotifyMutation, ProcurementMutation)
 QUERIES += (CounterQuery,)
 MUTATIONS += (CounterMutation,)
 QUERIES += (AftersalesQuery, AfterSalesRequestQuery)
+QUERIES += (SupplierShortageQuery,)
 MUTATIONS += (AftersalesMutation, AfterSalesRequestMutation)
 QUERIES += (GrowthQuery,)
 MUTATIONS += (GrowthMutation,)

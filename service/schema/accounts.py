@@ -19,6 +19,7 @@ from service.accounts.models import ReferralBinding as ReferralBindingEnum
 from service.accounts.models import Role as RoleEnum
 from service.accounts.models import ShortagePolicy as ShortagePolicyEnum
 from service.accounts.roles import load_roles
+from service.aftersales.compensation import Policy, tenant_policy
 from service.db import set_tenant
 from service.errors import ErrorCode, fail
 from service.schema.access import (
@@ -36,6 +37,7 @@ from service.schema.access import (
 )
 from service.schema.catalog import viewer_supplier
 from service.schema.common import Money, Node, UserError, describe_values, rate_text
+from service.schema.compensation import CompensationMode
 from service.schema.context import Context
 from service.schema.leaders import viewer_leader
 from service.schema.mutation import run_mutation
@@ -107,6 +109,16 @@ class Tenant(Node):
     attribution_window_days: int = strawberry.field(description="How many days a referral keeps attributing a "
                                                                 "customer's orders (1 to 365).")
 
+    @strawberry.field(description="How shortages, damaged goods and approved after-sales requests are compensated "
+                                  "by coupon (tenantUpdate.compensationMode).")
+    async def compensation_mode(self, info: Info) -> CompensationMode:  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+        return (await _compensation(info, self.id)).mode
+
+    @strawberry.field(description="The coupon template compensation coupons come from; null: none set.")
+    async def compensation_coupon_template_id(self, info: Info) -> strawberry.ID | None:
+        template = (await _compensation(info, self.id)).template_id
+        return None if template is None else strawberry.ID(global_id.encode("CouponTemplate", template))
+
     @classmethod
     def of(cls, t: TenantInfo) -> Tenant:
         return cls(
@@ -122,6 +134,11 @@ class Tenant(Node):
             distribution_level2_rate=rate_text(t.distribution_level2_rate), referral_binding=t.referral_binding,
             attribution_window_days=t.attribution_window_days,
         )
+
+
+async def _compensation(info: Info, tenant_gid: str) -> Policy:
+    async with serial_session(info.context) as session:
+        return await tenant_policy(session, global_id.decode_as(tenant_gid, "Tenant"))  # type: ignore[arg-type]  # a Tenant's own ID
 
 
 @node_loader("Tenant")
@@ -321,6 +338,10 @@ class TenantUpdateInput:
     withdrawal_fee_fixed: Decimal | None = _opt("A fixed fee added to each withdrawal's rate fee, a decimal "
                                                 "string in the tenant's currency.")
     withdrawal_daily_limit: int | None = _opt("How many withdrawals a leader may request per local day (1 to 100).")
+    compensation_mode: CompensationMode | None = _opt("How shortages, damaged goods and approved after-sales "  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+                                                      "requests are compensated by coupon.")
+    compensation_coupon_template_id: strawberry.ID | None = _opt("The coupon template compensation coupons come "
+                                                                 "from; \"\" clears it.")
 
 
 @strawberry.type

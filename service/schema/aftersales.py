@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from service import global_id
+from service.aftersales import compensation as compensation_domain
 from service.aftersales import models, refunds, reports, requests, shortage
 from service.aftersales.receiving import ReceivedLine, confirm_delivery
 from service.aftersales.refunds import actor_of
-from service.errors import ErrorCode, PermissionDenied, fail
+from service.errors import ErrorCode, PermissionDenied, UserErrors, fail
 from service.orders.models import OrderLine as OrderLineRow
 from service.pagination import count_of, fetch_page
 from service.schema.access import (
@@ -28,13 +29,15 @@ from service.schema.access import (
     existing,
     get_loader,
     is_admin,
+    query_error,
     requires,
     serial_session,
 )
-from service.schema.batches import BatchByIdLoader
+from service.schema.batches import Batch, BatchByIdLoader
 from service.schema.catalog.dataloaders import ProductByIdLoader, SupplierByIdLoader
 from service.schema.catalog.types import Product, Supplier
 from service.schema.common import Money, Node, UserError, describe_values
+from service.schema.compensation import CompensationMode, CouponCompensation, compensations_of_request
 from service.schema.context import Context
 from service.schema.leaders.dataloaders import PickupPointByIdLoader
 from service.schema.leaders.types import PickupPoint
@@ -227,6 +230,65 @@ class AftersalesQuery:
                                   shorted=r.shorted, row=r, currency=r.currency) for r in rows]
 
 
+@strawberry.type(name="SupplierShortageRow", description="One supplier's goods in one closed batch: what was ordered, "
+                                                         "shipped, received and damaged, shorted, refunded, and the "
+                                                         "paid value kept against compensation coupons.")
+class SupplierShortageRow:
+    ordered: int = strawberry.field(description="Units on the supplier's purchase orders of the batch.")
+    shipped: int = strawberry.field(description="Units shipped.")
+    received: int = strawberry.field(description="Units the pickup points confirmed as arrived.")
+    damaged: int = strawberry.field(description="Of those, units that arrived damaged.")
+    shorted: int = strawberry.field(description="Units customers did not get (short, missing or damaged).")
+    closed_at: datetime = strawberry.field(description="When the batch closed.")
+    row: strawberry.Private[Any]
+
+    @strawberry.field(description="Everything refunded on the supplier's products in the batch, for any reason.")
+    def refunded(self) -> Money:
+        return Money.of(self.row.refunded_minor, self.row.currency)
+
+    @strawberry.field(description="What customers paid for units compensated by a coupon instead of a refund "
+                                  "(compensationMode COUPON_INSTEAD_OF_REFUND).")
+    def kept_for_coupons(self) -> Money:
+        return Money.of(self.row.kept_minor, self.row.currency)
+
+    @strawberry.field(description="The supplier.")
+    async def supplier(self, info: Info) -> Supplier:
+        return Supplier.of(await get_loader(info.context, SupplierByIdLoader).load(self.row.supplier_id))
+
+    @strawberry.field(description="The batch.")
+    async def batch(self, info: Info) -> Annotated[Batch, strawberry.lazy("service.schema.batches")]:
+        return Batch.of(await get_loader(info.context, BatchByIdLoader).load(self.row.batch_id))
+
+
+@strawberry.type
+class SupplierShortageQuery:
+    @strawberry.field(description="Per supplier and batch (batches closed from `since` until `until`, at most 366 "
+                                  "days; by default the last 31): ordered, shipped, received, damaged, shorted, "
+                                  "refunded. Admins: every supplier, or one (supplierId); a supplier's staff: their "
+                                  "own. As CSV: GET /exports/supplier-shortage-report.csv.")
+    @requires(ADMINS, Caller.SUPPLIER)
+    async def supplier_shortage_report(
+        self, info: Info,
+        supplier_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Admins: only this supplier.")] = None,
+        since: Annotated[datetime | None, strawberry.argument(
+            description="Batches closed at or after this; by default 31 days before `until`.")] = None,
+        until: Annotated[datetime | None, strawberry.argument(
+            description="Batches closed before this; by default now.")] = None,
+    ) -> list[SupplierShortageRow]:
+        scope = await supplier_scope(info.context)
+        named = await existing(info.context, SupplierByIdLoader, supplier_id, "Supplier", "supplierId")
+        try:
+            begin, end = reports.report_window(since, until)
+        except UserErrors as e:
+            raise query_error(e) from None
+        async with serial_session(info.context) as session:
+            rows = await reports.supplier_rows(session, supplier_id=scope or (named.id if named else None),
+                                               since=begin, until=end)
+        return [SupplierShortageRow(ordered=r.ordered, shipped=r.shipped, received=r.received, damaged=r.damaged,
+                                    shorted=r.shorted, closed_at=r.closed_at, row=r) for r in rows]
+
+
 AfterSalesStatus = strawberry.enum(models.AfterSalesStatus, name="AfterSalesStatus",
                                    description="Where an after-sales request is.")
 describe_values(AfterSalesStatus, {
@@ -275,6 +337,11 @@ class AfterSalesRequest(Node):
     @strawberry.field(description="The pickup point.")
     async def pickup_point(self, info: Info) -> PickupPoint:
         return PickupPoint.of(await get_loader(info.context, PickupPointByIdLoader).load(self.row.pickup_point_id))
+
+    @strawberry.field(description="Its compensation by coupon, if any: granted, or why not.")
+    async def compensations(self, info: Info) -> list[CouponCompensation]:
+        async with serial_session(info.context) as session:
+            return await compensations_of_request(session, self.row.id)
 
 
 async def _may_see(context: Context, row: models.AfterSalesRequest) -> bool:
@@ -330,6 +397,9 @@ class AfterSalesPayload:
                                                            "not empty, nothing was changed.")
     request: AfterSalesRequest | None = strawberry.field(default=None, description="The request as it is now; null "
                                                                                   "when refused.")
+    compensation: CouponCompensation | None = strawberry.field(
+        default=None, description="afterSalesApprove: the coupon granted, or why none could be (the refund still "
+                                  "happened when the coupon came on top of it); null when not compensated by coupon.")
 
 
 async def _decider(context: Context, session: AsyncSession, id: str) -> models.AfterSalesRequest:
@@ -372,14 +442,28 @@ class AfterSalesRequestMutation:
         id: Annotated[strawberry.ID, strawberry.argument(description="The request's global ID.")],
         quantity: Annotated[int | None, strawberry.argument(
             description="Units to approve: 1 up to those asked for; left out, all of them.")] = None,
+        compensation: Annotated[CompensationMode | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+            description="Admins: compensate by coupon this way; left out, as the tenant's compensationMode "
+                        "says.")] = None,
+        coupon_template_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Admins: the coupon template to compensate from; left out, the tenant's "
+                        "compensationCouponTemplateId.")] = None,
     ) -> AfterSalesPayload:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
             row = await _decider(context, session, id)
-            row = await requests.approve(session, tenant=context.tenant, row=row, quantity=quantity,
-                                         actor=actor_of(context.principal))
-            return {"request": AfterSalesRequest.of(row)}
+            if (compensation is not None or coupon_template_id is not None) and not await is_admin(context):
+                raise PermissionDenied("Only admins choose how an after-sales request is compensated.")
+            row, outcome = await requests.approve(
+                session, tenant=context.tenant, row=row, quantity=quantity, actor=actor_of(context.principal),
+                mode=None if compensation is None else compensation_domain.CompensationMode(compensation),
+                template_id=decode(coupon_template_id, "CouponTemplate") if coupon_template_id else None,
+                template_given=coupon_template_id is not None)
+            compensations = await compensations_of_request(session, row.id, "couponTemplateId")
+            return {"request": AfterSalesRequest.of(row),
+                    "compensation": compensations[-1] if compensations and outcome.mode is not
+                    compensation_domain.CompensationMode.NONE else None}
 
         return await run_mutation(context, AfterSalesPayload, action)
 

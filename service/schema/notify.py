@@ -61,6 +61,10 @@ describe_values(WebhookEvent, {
     "WITHDRAWAL_REJECTED": "An admin rejected a withdrawal; its amount is available again.",
     "WITHDRAWAL_PAID": "A withdrawal was paid out.",
     "WITHDRAWAL_FAILED": "Paying a withdrawal failed; its amount is available again.",
+    "COUPON_COMPENSATION_GRANTED": "A customer got a compensation coupon on top of a refund (shortage, damaged "
+                                   "goods or after-sales; tenant compensationMode COUPON_AND_REFUND).",
+    "COUPON_INSTEAD_OF_REFUND": "A customer got a compensation coupon instead of a refund (compensationMode "
+                                "COUPON_INSTEAD_OF_REFUND): no REFUND_CREATED for those units.",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
                                  description="Where a delivery is.")

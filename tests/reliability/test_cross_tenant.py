@@ -60,6 +60,7 @@ STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User",
                 "actor": "User", "object": "Batch",
                 # coupons name their template; a share link's target is a Batch in the demo seed
                 "template": "CouponTemplate", "target": "Batch"}
+STEM_ALIASES["compensationCouponTemplate"] = "CouponTemplate"  # tenantUpdate's compensation template
 # Operation names that do not start with their object's type name.
 OP_ALIASES = {"afterSales": "AfterSalesRequest"}
 # Operations whose ID arguments are not of another tenant's object (none today).
