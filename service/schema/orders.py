@@ -368,8 +368,8 @@ class OrderPlaceInput:
                                                     "order (it opens when the order is paid).")
     coupon_id: strawberry.ID | None = strawberry.field(default=None, description="One of the customer's coupons "
                                                        "(myCoupons) to take off this order. It combines with "
-                                                       "shareCode, and with 拼团 only where its template stacksWithGroupPrice "
-                                                       "(else COUPON_NOT_APPLICABLE).")
+                                                       "shareCode, and with 拼团 only where its template "
+                                                       "stacksWithGroupPrice (else COUPON_NOT_APPLICABLE).")
 
 
 @strawberry.type(description="The result of an order mutation.")
