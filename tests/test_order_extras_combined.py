@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from tests.coupon_fixtures import TEMPLATE_CREATE, uid
-from tests.group_buy_fixtures import group_batch, pay
+from tests.group_buy_fixtures import end_window, expire_groups, group_batch, pay
 from tests.growth_fixtures import close, enable_distribution, pick_up, share
 from tests.ordering_fixtures import World, bulk_customers, make_world, offer_input, open_batch_with_offers
 
@@ -230,3 +230,27 @@ def test_a_group_order_paid_at_pickup_opens_its_group_with_its_coupon(gql, make_
     assert second["errors"] == [] and second["order"]["groupBuy"]["status"] == "SUCCEEDED"
     assert owner_db.execute("SELECT count(*) FROM outbox_event WHERE tenant_id = %s AND event IN "
                             "('GROUP_OPENED', 'GROUP_SUCCEEDED')", (tenant.uuid,)).fetchone()[0] == 2
+
+
+def test_a_failed_group_refunds_what_was_paid_and_frees_its_coupon(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = group_batch(gql, world, size=3)
+    _, code = _sharer(gql, owner_db, tenant, batch)
+    ((_, a),) = bulk_customers(owner_db, tenant, 1)
+    coupon = _coupon(gql, a, _template(gql, tenant, stacksWithGroupPrice=True))
+    started = _place(gql, world, batch, a, [(0, 1)], startGroupBuy=True, couponId=coupon, shareCode=code)
+    assert started["errors"] == [], started
+    paid = pay(gql, world, started["order"]["id"])
+    assert paid["errors"] == [] and paid["order"]["groupBuy"]["status"] == "OPEN"
+    assert owner_db.execute("SELECT status FROM coupon WHERE id = %s", (uid(coupon),)).fetchone()[0] == "USED"
+    end_window(owner_db, [started["order"]["groupBuy"]["id"]])
+    assert expire_groups(tenant.uuid) == 1
+    status, refunded, total = owner_db.execute("SELECT status, refunded_minor, total_minor FROM customer_order "
+                                               "WHERE id = %s", (uid(started["order"]["id"]),)).fetchone()
+    # 9.90 less the coupon's 2.00 was paid, and exactly that comes back.
+    assert (status, refunded, total) == ("CANCELLED", 790, 790)
+    assert owner_db.execute("SELECT status FROM coupon WHERE id = %s", (uid(coupon),)).fetchone()[0] == "AVAILABLE"
+    assert owner_db.execute("SELECT discount_given_minor, used FROM coupon_template WHERE tenant_id = %s",
+                            (tenant.uuid,)).fetchone() == (0, 0)
+    # The freed coupon takes another order.
+    assert _place(gql, world, batch, a, [(1, 1)], couponId=coupon)["errors"] == []
