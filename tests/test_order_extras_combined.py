@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from service import global_id
 from tests.coupon_fixtures import TEMPLATE_CREATE, uid
 from tests.group_buy_fixtures import end_window, expire_groups, group_batch, pay
 from tests.growth_fixtures import close, enable_distribution, pick_up, share
@@ -254,3 +255,25 @@ def test_a_failed_group_refunds_what_was_paid_and_frees_its_coupon(gql, tenant, 
                             (tenant.uuid,)).fetchone() == (0, 0)
     # The freed coupon takes another order.
     assert _place(gql, world, batch, a, [(1, 1)], couponId=coupon)["errors"] == []
+
+
+def test_what_an_order_names_is_found_before_anything_else_is_refused(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "9.90", perCustomerLimit=1)])
+    ((_, a),) = bulk_customers(owner_db, tenant, 1)
+    assert _place(gql, world, batch, a, [(0, 1)])["errors"] == []
+    _, code = _sharer(gql, owner_db, tenant, batch)
+    # The offer's limit is reached, but a coupon that does not exist (or is not an ID) answers first.
+    for coupon in (global_id.encode("Coupon", uuid.uuid4()), "not-an-id", world.point_gid):
+        refused = _place(gql, world, batch, a, [(0, 1)], couponId=coupon, shareCode=code)
+        assert refused["errors"] == [{"code": "NOT_FOUND", "field": ["input", "couponId"],
+                                      "message": "No such coupon."}], coupon
+    both = _place(gql, world, batch, a, [(0, 1)], couponId="x", shareCode="short", groupBuyId="y")
+    assert _errors(both) == [("NOT_FOUND", ["input", "couponId"]), ("NOT_FOUND", ["input", "shareCode"]),
+                             ("NOT_FOUND", ["input", "groupBuyId"])]
+    # A missing offer is named before the missing coupon, as it would be alone.
+    other = open_batch_with_offers(gql, world, [offer_input(world, 1, "1.00")])
+    missing_offer = _place(gql, world, {**batch, "offers": other["offers"]}, a, [(0, 1)], couponId="x")
+    assert _errors(missing_offer) == [("NOT_FOUND", ["input", "lines", "0", "offerId"]),
+                                      ("NOT_FOUND", ["input", "couponId"])]
+    assert _written(owner_db, tenant)["orders"] == 1

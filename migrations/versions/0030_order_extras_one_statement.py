@@ -35,36 +35,65 @@ DECLARE
   v_placed record;
   v_group uuid;
   v_stacks boolean;
-  v_link uuid;
+  v_missing jsonb := '[]';
+  v_errors jsonb := '[]';
   v_discount bigint;
   v_closes timestamptz;
 BEGIN
   PERFORM set_config('app.tenant_id', p_tenant::text, true);
-  IF p_group IS NOT NULL THEN
-    -- The group is locked before the order's stock; who may order is answered before that.
-    SELECT u.kind, u.disabled_at, u.token_version INTO v_user
-      FROM app_user u WHERE u.tenant_id = p_tenant AND u.id = p_customer;
-    IF NOT FOUND OR v_user.disabled_at IS NOT NULL THEN
-      RAISE EXCEPTION 'account missing or disabled' USING ERRCODE = 'GB003';
-    END IF;
-    IF v_user.kind IS DISTINCT FROM 'CUSTOMER' THEN
-      RAISE EXCEPTION 'not a customer' USING ERRCODE = 'GB004';
-    END IF;
-    IF p_token_version IS NOT NULL AND v_user.token_version IS DISTINCT FROM p_token_version THEN
-      RAISE EXCEPTION 'token older than the password' USING ERRCODE = 'GB005';
-    END IF;
+  -- Who may order is answered first, then what the order names: every NOT_FOUND before any other
+  -- refusal, the order's own (batch, point, offers) before its extras', as on every path.
+  SELECT u.kind, u.disabled_at, u.token_version INTO v_user
+    FROM app_user u WHERE u.tenant_id = p_tenant AND u.id = p_customer;
+  IF NOT FOUND OR v_user.disabled_at IS NOT NULL THEN
+    RAISE EXCEPTION 'account missing or disabled' USING ERRCODE = 'GB003';
+  END IF;
+  IF v_user.kind IS DISTINCT FROM 'CUSTOMER' THEN
+    RAISE EXCEPTION 'not a customer' USING ERRCODE = 'GB004';
+  END IF;
+  IF p_token_version IS NOT NULL AND v_user.token_version IS DISTINCT FROM p_token_version THEN
+    RAISE EXCEPTION 'token older than the password' USING ERRCODE = 'GB005';
+  END IF;
+  IF p_coupon IS NOT NULL AND NOT EXISTS (SELECT 1 FROM coupon c WHERE c.tenant_id = p_tenant AND c.id = p_coupon
+                                            AND c.customer_id = p_customer) THEN
+    v_missing := v_missing || jsonb_build_object('code', 'NOT_FOUND', 'message', 'No such coupon.',
+      'field', jsonb_build_array('couponId'));
+  END IF;
+  IF p_share_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM share_link s WHERE s.tenant_id = p_tenant
+                                                AND s.code = p_share_code) THEN
+    v_missing := v_missing || jsonb_build_object('code', 'NOT_FOUND', 'message', 'No such share code.',
+      'field', jsonb_build_array('shareCode'));
+  END IF;
+  IF p_group IS NOT NULL THEN  -- locked before the order's stock (the gate first, as place_order)
     PERFORM pg_advisory_xact_lock_shared(hashtextextended(p_batch::text, 0));
     PERFORM 1 FROM group_buy g WHERE g.tenant_id = p_tenant AND g.id = p_group FOR UPDATE;
     IF NOT FOUND THEN
-      RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
-        'code', 'NOT_FOUND', 'message', 'No such group for this offer.',
-        'field', jsonb_build_array('groupBuyId')))::text;
+      v_missing := v_missing || jsonb_build_object('code', 'NOT_FOUND', 'message', 'No such group for this offer.',
+        'field', jsonb_build_array('groupBuyId'));
     END IF;
+  END IF;
+  IF jsonb_array_length(v_missing) > 0 THEN
+    IF NOT EXISTS (SELECT 1 FROM batch b WHERE b.tenant_id = p_tenant AND b.id = p_batch) THEN
+      v_errors := v_errors || jsonb_build_object('code', 'NOT_FOUND', 'message', 'No such batch.',
+        'field', jsonb_build_array('batchId'));
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pickup_point p WHERE p.tenant_id = p_tenant AND p.id = p_point) THEN
+      v_errors := v_errors || jsonb_build_object('code', 'NOT_FOUND', 'message', 'No such pickup point.',
+        'field', jsonb_build_array('pickupPointId'));
+    END IF;
+    FOR i IN 1 .. cardinality(p_offers) LOOP
+      IF NOT EXISTS (SELECT 1 FROM offer o WHERE o.tenant_id = p_tenant AND o.id = p_offers[i]
+                       AND o.batch_id = p_batch AND o.status = 'ACTIVE') THEN
+        v_errors := v_errors || jsonb_build_object('code', 'NOT_FOUND', 'message', 'No such offer in this batch.',
+          'field', jsonb_build_array('lines', (i - 1)::text, 'offerId'));
+      END IF;
+    END LOOP;
+    RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = (v_errors || v_missing)::text;
   END IF;
 
   SELECT r.replayed AS replayed, r.placed AS placed INTO v_placed
     FROM place_order(p_tenant, p_customer, p_batch, p_point, p_offers, p_quantities, p_key, p_hash, p_number,
-                     p_code, p_status, p_currency, p_default_rate, p_group IS NULL, p_alone, p_token_version) AS r;
+                     p_code, p_status, p_currency, p_default_rate, false, p_alone, NULL) AS r;
   v_row := v_placed.placed;
   IF v_placed.replayed THEN  -- the first order, with the extras it took then
     replayed := true;
@@ -78,11 +107,6 @@ BEGIN
   END IF;
 
   IF p_share_code IS NOT NULL THEN
-    SELECT s.id INTO v_link FROM share_link s WHERE s.tenant_id = p_tenant AND s.code = p_share_code;
-    IF v_link IS NULL THEN
-      RAISE EXCEPTION 'order refused' USING ERRCODE = 'GB002', DETAIL = jsonb_build_array(jsonb_build_object(
-        'code', 'NOT_FOUND', 'message', 'No such share code.', 'field', jsonb_build_array('shareCode')))::text;
-    END IF;
     PERFORM referral_snapshot(p_tenant, v_row.id, p_share_code);
   END IF;
 

@@ -13,7 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
-from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors, fail
+from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.groupbuys import placement as group_buy_placement
 from service.growth import links
 from service.i18n import msg
@@ -419,7 +419,7 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
     # -- extras (coupon, share code, 拼团), any combination: one statement (service/groupbuys/placement.py) --
     if input.share_code is not None or input.coupon_id is not None or input.group_buy_id is not None \
             or input.start_group_buy:
-        extras = await _extras(context, input)
+        extras = _extras(context, input)
         if context.in_transaction:
             await context.commit_first()
         return await group_buy_placement.place_with_extras(tenant, batch_id, placement.OrderRequest(
@@ -432,24 +432,17 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
         customer_id, pickup_point_id, lines, input.idempotency_key, context.principal.token_version))
 
 
-async def _extras(context: Context, input: OrderPlaceInput) -> placement.Extras:
-    """The extras an order names; an ID of another type (or a malformed share code) names nothing:
-    NOT_FOUND, after who may order is answered. The rest is checked in the order's statement."""
-    coupon_id = decode(input.coupon_id, "Coupon") if input.coupon_id is not None else None
-    group_id = decode(input.group_buy_id, "GroupBuy") if input.group_buy_id is not None else None
-    missing = [
-        (input.coupon_id is not None and coupon_id is None, "No such coupon.", ["input", "couponId"]),
-        (input.share_code is not None and not links.CODE_RE.match(input.share_code), "No such share code.",
-         ["input", "shareCode"]),
-        (input.group_buy_id is not None and group_id is None, "No such group for this offer.",
-         ["input", "groupBuyId"]),
-    ]
-    for absent, message, path in missing:
-        if absent:
-            await _customer(context)
-            raise fail(ErrorCode.NOT_FOUND, message, path)
-    return placement.Extras(coupon_id=coupon_id, share_code=input.share_code, group_buy_id=group_id,
-                            start_group=group_id is None and bool(input.start_group_buy),
+# What an ID of another type, or a malformed share code, names: nothing, found missing by the
+# order's statement like any other missing row, so NOT_FOUND reads the same and comes in its turn.
+_NOTHING = UUID(int=0)
+
+
+def _extras(context: Context, input: OrderPlaceInput) -> placement.Extras:
+    coupon_id = (decode(input.coupon_id, "Coupon") or _NOTHING) if input.coupon_id is not None else None
+    group_id = (decode(input.group_buy_id, "GroupBuy") or _NOTHING) if input.group_buy_id is not None else None
+    code = input.share_code
+    return placement.Extras(coupon_id=coupon_id, share_code=code if code is None or links.CODE_RE.match(code) else "",
+                            group_buy_id=group_id, start_group=group_id is None and bool(input.start_group_buy),
                             hold_minutes=context.tenant.payment_window_minutes)
 
 
