@@ -4,8 +4,8 @@ Standalone: `.venv/bin/python -m bench.coupons [--runs 3] [--seconds 6] [--clien
 embedded PostgreSQL and Redis in bench/.data/coupons/, the API as in production with 2 workers).
 Runs alternate, plain then with a coupon, per shape, so both see the same machine; each coupon
 order uses a coupon of its own (claimed beforehand) from one template with a money budget, so
-every such order takes the transactional path: place_order() and coupon_apply() in one
-transaction, the template's budget row updated by each. Prints per shape the medians of orders/s
+every such order takes the extras path: place_order_extras(), i.e. place_order() and
+coupon_apply() in one statement, the template's budget row updated by each. Prints per shape the medians of orders/s
 and p99, and the ratio coupon / plain (median, min, max over the runs).
 """
 

@@ -1,14 +1,14 @@
 """拼团 orders against plain orders, into the same offer, in the same run.
 
-Standalone: `.venv/bin/python -m bench.pintuan [--runs 2] [--seconds 8] [--clients 8,64]` (private
+Standalone: `.venv/bin/python -m bench.pintuan [--runs 3] [--seconds 8] [--clients 8,64]` (private
 embedded PostgreSQL and Redis in bench/.data/pintuan/, the API as in production: `groupbuy serve
 --workers 2`). One OPEN batch whose one offer forms groups of 3, unlimited stock. Per client count,
 back to back and alternating, `--runs` times:
 
 - plain: `orderPlace` of that offer without groupBuyId/startGroupBuy (buying alone: today's
   one-statement path, grouped with the orders that meet it in the worker);
-- 拼团: `orderPlace` with `startGroupBuy: true` (the transactional path: the order, then
-  group_buy_join(), in one transaction).
+- 拼团: `orderPlace` with `startGroupBuy: true` (the extras path: place_order_extras(), i.e.
+  place_order() then group_buy_join(), in one statement).
 
 Each request is a different customer (a customer is in at most one open group per offer). The
 figure is orders per second and the ratio 拼团 / plain, median of the runs with min and max.
@@ -121,7 +121,7 @@ def run(runs: int, seconds: float, client_counts: tuple[int, ...], customers: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--clients", default="8,64")
     parser.add_argument("--customers", type=int, default=12000)

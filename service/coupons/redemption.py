@@ -1,5 +1,6 @@
-"""A coupon after its order's placement: consumed at payment, released when the order goes
-(cancelled, expired unpaid, or refunded whole where the tenant says so)."""
+"""A coupon after its order's placement (coupon_apply(), called by place_order_extras() in the
+order's own statement): consumed at payment, released when the order goes (cancelled, expired
+unpaid, or refunded whole where the tenant says so)."""
 
 from __future__ import annotations
 

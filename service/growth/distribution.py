@@ -6,8 +6,9 @@ share code) or, for every other order, the customer's binding in force when the 
 orders keep their placement path untouched, and a later rebind still changes nothing placed.
 
 Per line and level: a fixed amount per unit x quantity when the offer sets one, else
-round_half_up(rate x quantity x unit price) with the offer's rate or the tenant's; summed per
-order and level. Refunds take back exactly the refunded lines' amounts.
+round_half_up(rate x quantity x unit price) with the offer's rate or the tenant's, less the line's
+coupon share where the tenant's commission_base is COMMISSION_ON_PAID (as leader commissions); summed
+per order and level. Refunds take back exactly the refunded lines' amounts.
 
 Orders of 拼团 (a group_buy_member row) and with a coupon (a `coupon_id`) earn only when the tenant
 says so; those columns belong to other features, so they are read through to_jsonb(order) and an
@@ -53,7 +54,8 @@ SELECT c.order_id, c.level, c.referrer_id, l.id AS line_id,
             WHEN c.level = 2 AND d.level2_amount_minor IS NOT NULL THEN d.level2_amount_minor * l.quantity
             ELSE round(CASE WHEN c.level = 1 THEN coalesce(d.level1_rate, t.distribution_level1_rate)
                             ELSE coalesce(d.level2_rate, t.distribution_level2_rate) END
-                       * l.quantity * l.unit_price_minor)
+                       * (l.quantity * l.unit_price_minor
+                          - CASE WHEN t.commission_base = 'COMMISSION_ON_PAID' THEN l.discount_minor ELSE 0 END))
        END::bigint AS amount_minor
 FROM chain c
 JOIN order_line l ON l.tenant_id = :t AND l.order_id = c.order_id AND l.status = 'ACTIVE'

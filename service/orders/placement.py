@@ -184,7 +184,7 @@ def _refusal(error: BaseException | None) -> Exception | None:
 
 
 def refusal_of_error(error: BaseException | None) -> Exception | None:
-    """`_refusal` for callers placing inside their own transaction (a share code's order)."""
+    """`_refusal` for callers placing inside their own transaction (a 拼团 order paid at pickup)."""
     return _refusal(error)
 
 
@@ -306,6 +306,86 @@ class OrderRequest:
     lines: Sequence[LineSpec]
     idempotency_key: str
     token_version: int | None = None  # the caller's token: place_order() checks the account with it
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What an order takes beside its lines, any combination: all applied by place_order_extras()
+    in the order's own statement (service/orders/sql/place_order_extras.sql)."""
+
+    coupon_id: UUID | None = None
+    share_code: str | None = None
+    group_buy_id: UUID | None = None  # 拼团: join this group...
+    start_group: bool = False  # ...or start a new one
+    hold_minutes: int = 0  # 拼团: how long an unpaid joiner holds a place (the payment window)
+
+    @property
+    def group(self) -> bool:
+        return self.group_buy_id is not None or self.start_group
+
+
+_EXTRAS_ARGUMENTS = (
+    "CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid), CAST({} AS uuid[]), "
+    "CAST({} AS int[]), CAST({} AS text), CAST({} AS text), CAST({} AS text), CAST({} AS text), "
+    "CAST({} AS text), CAST({} AS text), CAST({} AS numeric), CAST({} AS boolean), CAST({} AS int), "
+    "CAST({} AS uuid), CAST({} AS text), CAST({} AS uuid), CAST({} AS boolean), CAST({} AS int)"
+)
+_EXTRAS_NAMES = ("t", "customer", "batch", "point", "offers", "quantities", "key", "hash", "number", "code",
+                 "status", "currency", "rate", "alone", "version", "coupon", "share", "group", "start", "hold")
+_PLACE_EXTRAS = "SELECT r.replayed, (r.placed).* FROM place_order_extras({}) AS r"
+_PLACE_EXTRAS_DRIVER_SQL = _PLACE_EXTRAS.format(
+    _EXTRAS_ARGUMENTS.format(*(f"${i}" for i in range(1, len(_EXTRAS_NAMES) + 1)))).encode()
+_PLACE_EXTRAS_TEXT = text(_PLACE_EXTRAS.format(_EXTRAS_ARGUMENTS.format(*(f":{n}" for n in _EXTRAS_NAMES))))
+
+
+def _extras_arguments(tenant: TenantInfo, batch_id: UUID | None, request: OrderRequest, extras: Extras,
+                      number: str, alone: bool) -> tuple[Any, ...]:
+    status = OrderStatus.PENDING_PAYMENT if tenant.payment_mode is PaymentMode.PREPAID else OrderStatus.PLACED
+    return (
+        tenant.id, request.customer_id, batch_id, request.pickup_point_id, [line.offer_id for line in request.lines],
+        [line.quantity for line in request.lines], request.idempotency_key,
+        request_hash(batch_id, request.pickup_point_id, request.lines), number, new_pickup_code(), status.value,
+        tenant.currency, tenant.default_commission_rate, alone, request.token_version,
+        extras.coupon_id, extras.share_code, extras.group_buy_id, extras.start_group, extras.hold_minutes,
+    )
+
+
+async def place_extras_alone(conn: psycopg.AsyncConnection[Any], *, tenant: TenantInfo, batch_id: UUID | None,
+                             request: OrderRequest, extras: Extras) -> Placed:
+    """An order with its extras, placed and committed by one statement (`conn` in autocommit),
+    which checks the account as `place_order_alone` does (with `request.token_version`)."""
+    clean(batch_id, request.pickup_point_id, request.lines, request.idempotency_key)
+    number = await take_order_number(conn, tenant.id)
+    arguments = _extras_arguments(tenant, batch_id, request, extras, number, True)
+    try:
+        names, row = await execute_prepared(conn, b"groupbuy_place_order_extras", _PLACE_EXTRAS_DRIVER_SQL,
+                                            [_text(a) for a in arguments])
+    except psycopg.Error as e:
+        refusal = _refusal(e)
+        if refusal is None:
+            raise
+        raise refusal from None
+    assert row is not None
+    return _placed(names, row)
+
+
+async def place_extras(session: AsyncSession, *, tenant: TenantInfo, batch_id: UUID | None, request: OrderRequest,
+                       extras: Extras) -> Placed:
+    """The same inside the caller's transaction, for work that must follow in it (a 拼团 order
+    paid at pickup counts as paid at once); uncommitted: the cutoff is checked when the caller
+    commits. A refusal raises it; the caller's transaction is then to be rolled back."""
+    clean(batch_id, request.pickup_point_id, request.lines, request.idempotency_key)
+    number = await next_order_number(session, tenant.id)
+    arguments = _extras_arguments(tenant, batch_id, request, extras, number, False)
+    try:
+        result = await session.execute(_PLACE_EXTRAS_TEXT, dict(zip(_EXTRAS_NAMES, arguments, strict=True)))
+        row = result.one()
+    except DBAPIError as e:
+        refusal = _refusal(e.orig)
+        if refusal is None:
+            raise
+        raise refusal from None
+    return _placed(list(result.keys()), row)
 
 
 # place_order_group(): each order as place_order() alone would place it, the group committed at once.

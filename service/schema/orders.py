@@ -9,16 +9,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
-from service.coupons import usage as coupon_usage
-from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors, fail
+from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
 from service.groupbuys import placement as group_buy_placement
-from service.growth import placing
+from service.growth import links
 from service.i18n import msg
 from service.observability.metrics import observe_order_place
 from service.orders import cancellation, grouping, models, payment, pickup, placement, queries
@@ -370,7 +367,9 @@ class OrderPlaceInput:
     start_group_buy: bool | None = strawberry.field(default=None, description="拼团: start a new group with this "
                                                     "order (it opens when the order is paid).")
     coupon_id: strawberry.ID | None = strawberry.field(default=None, description="One of the customer's coupons "
-                                                                                 "(myCoupons) to take off this order.")
+                                                       "(myCoupons) to take off this order. It combines with "
+                                                       "shareCode, and with 拼团 only where its template "
+                                                       "stacksWithGroupPrice (else COUPON_NOT_APPLICABLE).")
 
 
 @strawberry.type(description="The result of an order mutation.")
@@ -417,91 +416,34 @@ async def _place(context: Context, input: OrderPlaceInput) -> placement.Placed:
         await _customer(context)  # who may order is answered before what is wrong with the order
         raise
     tenant = context.tenant
-    extras = [name for name, given in (("shareCode", input.share_code is not None),
-                                       ("couponId", input.coupon_id is not None),
-                                       ("groupBuyId", input.group_buy_id is not None or bool(input.start_group_buy)))
-              if given]
-    if len(extras) > 1:  # each takes a transaction of its own; none is silently left out
-        await _customer(context)
-        await _named_rows_exist(context, batch_id, pickup_point_id, lines, input)
-        raise fail(ErrorCode.INVALID, "An order takes one of shareCode, couponId and 拼团 (groupBuyId or "
-                                      "startGroupBuy) for now: place it with one of them.", ["input", extras[1]])
-    # -- social growth: with a share code, the transactional path (service/growth/placing.py) --
-    if input.share_code is not None:
-        return await _place_shared(context, customer_id, batch_id, pickup_point_id, lines, input)
-    # -- end social growth --
+    # -- extras (coupon, share code, 拼团), any combination: one statement (service/groupbuys/placement.py) --
+    if input.share_code is not None or input.coupon_id is not None or input.group_buy_id is not None \
+            or input.start_group_buy:
+        extras = _extras(context, input)
+        if context.in_transaction:
+            await context.commit_first()
+        return await group_buy_placement.place_with_extras(tenant, batch_id, placement.OrderRequest(
+            customer_id, pickup_point_id, lines, input.idempotency_key, context.principal.token_version), extras)
     if context.in_transaction:
         await context.commit_first()
-    # -- 拼团: an order that joins or starts a group takes the transactional path --
-    if input.group_buy_id is not None or input.start_group_buy:
-        await _customer(context)  # place_order() checks the role only when it runs alone
-        await context.commit_first()  # the role's read must not hold a connection through the order
-        return await group_buy_placement.place_group_order(
-            tenant=tenant, customer_id=customer_id, batch_id=batch_id, pickup_point_id=pickup_point_id,
-            lines=lines, idempotency_key=input.idempotency_key,
-            group_buy_id=decode(input.group_buy_id, "GroupBuy") if input.group_buy_id is not None else None,
-            start=input.group_buy_id is None)
-    if input.coupon_id is not None:  # coupons: the order and its coupon in one transaction of their own
-        await _customer(context)  # the account check, token version included: that path does not make it
-        await context.commit_first()
-        return await coupon_usage.place_with_coupon(tenant, batch_id, placement.OrderRequest(
-            customer_id, pickup_point_id, lines, input.idempotency_key), decode(input.coupon_id, "Coupon"))
     # place_order() checks that the account exists, is enabled and is a customer's. Placed with
     # the orders that meet it in this worker (service/orders/grouping.py).
     return await grouping.place(tenant, batch_id, placement.OrderRequest(  # type: ignore[arg-type]  # @requires(CUSTOMER): customer_id is set
         customer_id, pickup_point_id, lines, input.idempotency_key, context.principal.token_version))
 
 
-_NAMED = text("""
-SELECT (SELECT count(*) FROM batch WHERE id = :b) AS batch, (SELECT count(*) FROM pickup_point WHERE id = :p) AS point,
-       ARRAY(SELECT o FROM unnest(CAST(:offers AS uuid[])) AS o WHERE NOT EXISTS (SELECT 1 FROM offer f WHERE f.id = o))
-         AS missing_offers,
-       (SELECT count(*) FROM coupon WHERE id = :c) AS coupon, (SELECT count(*) FROM group_buy WHERE id = :g) AS grp
-""")
+# What an ID of another type, or a malformed share code, names: nothing, found missing by the
+# order's statement like any other missing row, so NOT_FOUND reads the same and comes in its turn.
+_NOTHING = UUID(int=0)
 
 
-async def _named_rows_exist(context: Context, batch_id: UUID | None, pickup_point_id: UUID | None,
-                            lines: list[placement.LineSpec], input: OrderPlaceInput) -> None:
-    """What an order names, found in this tenant before its input is refused for another reason:
-    NOT_FOUND comes first, as on every path."""
-    coupon_id = decode(input.coupon_id, "Coupon") if input.coupon_id is not None else None
-    group_id = decode(input.group_buy_id, "GroupBuy") if input.group_buy_id is not None else None
-    async with serial_session(context) as session:
-        found = (await session.execute(_NAMED, {
-            "b": batch_id, "p": pickup_point_id, "offers": [line.offer_id for line in lines if line.offer_id],
-            "c": coupon_id, "g": group_id})).one()
-    missing = [
-        (not found.batch, "No such batch.", ["input", "batchId"]),
-        (not found.point, "No such pickup point.", ["input", "pickupPointId"]),
-        *((line.offer_id is None or line.offer_id in found.missing_offers, "No such offer in this batch.",
-           ["input", "lines", str(i), "offerId"]) for i, line in enumerate(lines)),
-        (input.coupon_id is not None and not found.coupon, "No such coupon.", ["input", "couponId"]),
-        (input.group_buy_id is not None and not found.grp, "No such group for this offer.", ["input", "groupBuyId"]),
-    ]
-    for absent, message, path in missing:
-        if absent:
-            raise fail(ErrorCode.NOT_FOUND, message, path)
-
-
-async def _place_shared(context: Context, customer_id: UUID, batch_id: UUID | None, pickup_point_id: UUID | None,
-                        lines: list[placement.LineSpec], input: OrderPlaceInput) -> placement.Placed:
-    """orderPlace with a share code: the order and its referrer chain in one transaction, committed
-    here so the cutoff is checked now; any refusal leaves nothing written."""
-    await _customer(context)  # this path's place_order() does not check the role
-    session = await context.session()
-    async with session.begin_nested():
-        placed = await placing.place_shared(
-            session, tenant=context.tenant, customer_id=customer_id, batch_id=batch_id,
-            pickup_point_id=pickup_point_id, lines=lines, idempotency_key=input.idempotency_key,
-            share_code=input.share_code or "")
-    try:
-        await context.finish(commit=True)
-    except DBAPIError as e:
-        refusal = placement.refusal_of_error(e.orig)
-        if refusal is None:
-            raise
-        raise refusal from None
-    return placed
+def _extras(context: Context, input: OrderPlaceInput) -> placement.Extras:
+    coupon_id = (decode(input.coupon_id, "Coupon") or _NOTHING) if input.coupon_id is not None else None
+    group_id = (decode(input.group_buy_id, "GroupBuy") or _NOTHING) if input.group_buy_id is not None else None
+    code = input.share_code
+    return placement.Extras(coupon_id=coupon_id, share_code=code if code is None or links.CODE_RE.match(code) else "",
+                            group_buy_id=group_id, start_group=group_id is None and bool(input.start_group_buy),
+                            hold_minutes=context.tenant.payment_window_minutes)
 
 
 @strawberry.type
