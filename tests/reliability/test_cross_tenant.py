@@ -50,6 +50,8 @@ TYPE_TABLES = {
     "GroupBuy": "group_buy",
     "Coupon": "coupon",
     "CouponTemplate": "coupon_template",
+    "CouponPack": "coupon_pack",
+    "CouponPackReward": "coupon_pack_referral",
     "AfterSalesRequest": "after_sales_request",
     "Withdrawal": "withdrawal",
     "WebhookDelivery": "delivery",
@@ -62,6 +64,7 @@ STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User",
                 "template": "CouponTemplate", "target": "Batch"}
 # Operation names that do not start with their object's type name.
 OP_ALIASES = {"afterSales": "AfterSalesRequest"}
+STEM_ALIASES.update({"pack": "CouponPack", "friendTemplate": "CouponTemplate", "sharerTemplate": "CouponTemplate"})
 # Operations whose ID arguments are not of another tenant's object (none today).
 NOT_TENANT_IDS: set[str] = set()
 DEMO_LOGINS = {
