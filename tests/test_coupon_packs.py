@@ -7,11 +7,14 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
+from service.orders.expiry import expire_tenant_orders
 from tests.conftest import GraphQLClient
 from tests.coupon_fixtures import MY_COUPONS, Shop, make_shop, uid
-from tests.ordering_fixtures import ORDER_CANCEL, ORDER_MARK_PAID
+from tests.growth_fixtures import close, pick_up
+from tests.ordering_fixtures import ORDER_CANCEL, ORDER_MARK_PAID, run_domain
 from tests.test_auth_processes import api_process
 
 PACK_CREATE = """
@@ -238,3 +241,30 @@ def test_40_friends_at_once_never_pass_a_templates_quantity_over_http(  # type: 
     claimed = dict(owner_db.execute("SELECT id, claimed FROM coupon_template WHERE id = ANY(%s)",
                                     ([uid(packs.sharer_template["id"]), uid(friend_template["id"])],)).fetchall())
     assert claimed == issued
+
+
+def test_an_order_expired_unpaid_grants_nothing(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant, stock=100)
+    packs = Packs(gql, shop)
+    (_, sharer_token), (_, friend_token) = shop.customers(owner_db, 2)
+    order = packs.order(friend_token, packs.code(sharer_token))
+    owner_db.execute("UPDATE customer_order SET created_at = created_at - interval '1 day' WHERE id = %s",
+                     (uid(order["id"]),))
+    run_domain(lambda engine: expire_tenant_orders(tenant.uuid, 60, engine=engine))
+    (reward,) = packs.rewards(sharer_token)
+    assert (reward["status"], reward["friendCoupons"], reward["sharerCoupons"]) == ("CANCELLED", 0, 0)
+    assert packs.coupons(friend_token) == {} and packs.coupons(sharer_token) == {}
+
+
+def test_paid_at_pickup_the_reward_comes_at_pickup(gql, make_tenant, owner_db):  # type: ignore[no-untyped-def]
+    tenant = make_tenant(paymentMode="PAY_AT_PICKUP")
+    shop = make_shop(gql, owner_db, tenant, stock=100)
+    packs = Packs(gql, shop)
+    (_, sharer_token), (_, friend_token) = shop.customers(owner_db, 2)
+    order = packs.order(friend_token, packs.code(sharer_token))
+    assert order["status"] == "PLACED"
+    close(gql, tenant, shop.batch)
+    assert [r["status"] for r in packs.rewards(sharer_token)] == ["PENDING"], "placed is not paid"
+    pick_up(gql, shop.world, shop.batch, SimpleNamespace(token=friend_token), order)
+    (reward,) = packs.rewards(sharer_token)
+    assert (reward["status"], reward["friendCoupons"], reward["sharerCoupons"]) == ("GRANTED", 1, 1)
