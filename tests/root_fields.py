@@ -44,6 +44,10 @@ BY_ARGUMENT["targetId"] = "Batch"  # shareLinkCreate: its target is the first Sh
 # Coupons: templates are named by `templateId` and held as `template` in their payloads.
 ID_OF.update({"couponTemplateEnd": "CouponTemplate", "couponTemplatePause": "CouponTemplate"})
 BY_ARGUMENT["templateId"] = "CouponTemplate"
+# Coupon packs: named by `packId`, built of coupon templates.
+ID_OF["couponPackEnd"] = "CouponPack"
+BY_ARGUMENT.update({"packId": "CouponPack", "friendTemplateIds": "CouponTemplate",
+                    "sharerTemplateIds": "CouponTemplate"})
 
 
 @dataclass(frozen=True)

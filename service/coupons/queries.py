@@ -23,6 +23,7 @@ USABLE_SQL = ("status = 'AVAILABLE' AND (valid_until IS NULL OR valid_until > cl
 async def _page(session: AsyncSession, sql: str, params: dict[str, Any], created: str, *, first: int,
                 after: str | None) -> Page[Any]:
     check_first(first)
+    counted = dict(params)  # totalCount: the whole list, without the cursor
     where = ""
     if after:
         at, id_ = decode_cursor(after)
@@ -32,7 +33,13 @@ async def _page(session: AsyncSession, sql: str, params: dict[str, Any], created
                                        {**params, "n": first + 1})).all())
     has_next = len(rows) > first
     rows = rows[:first]
-    return Page(items=rows, cursors=[encode_cursor(getattr(r, created), r.id) for r in rows], has_next=has_next)
+    whole = text(f"SELECT count(*) FROM ({sql}) AS listed")
+
+    async def listed(counting: AsyncSession) -> int:
+        return int((await counting.execute(whole, counted)).scalar_one())
+
+    return Page(listed=listed, items=rows, cursors=[encode_cursor(getattr(r, created), r.id) for r in rows],
+                has_next=has_next)
 
 
 async def list_templates(session: AsyncSession, *, first: int, after: str | None) -> Page[Any]:

@@ -32,6 +32,7 @@ class ShareTarget(str, Enum):
     OFFER = "OFFER"
     COMMUNITY_GROUP = "COMMUNITY_GROUP"
     GROUP_BUY = "GROUP_BUY"
+    COUPON_PACK = "COUPON_PACK"  # a coupon pack (券包): service/coupons/packs.py
 
 
 # What must exist for a target (GROUP_BUY: any id, the 拼团 feature owns its table).
@@ -40,6 +41,7 @@ _EXISTS = {
     ShareTarget.OFFER: "SELECT 1 FROM offer o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
                        "WHERE o.tenant_id = :t AND o.id = :id AND b.status <> 'DRAFT'",
     ShareTarget.COMMUNITY_GROUP: "SELECT 1 FROM community_group WHERE tenant_id = :t AND id = :id",
+    ShareTarget.COUPON_PACK: "SELECT 1 FROM coupon_pack WHERE tenant_id = :t AND id = :id AND ended_at IS NULL",
 }
 
 

@@ -15,10 +15,11 @@ from strawberry.dataloader import DataLoader
 
 from service import global_id
 from service.accounts.models import Role
-from service.coupons import claims, queries, templates
+from service.coupons import claims, packs, queries, templates
 from service.coupons.templates import CouponAudience as CouponAudienceEnum
 from service.coupons.templates import CouponKind as CouponKindEnum
 from service.errors import ErrorCode, fail
+from service.growth.queries import mask_name
 from service.schema.access import (
     ADMINS,
     USERS,
@@ -35,6 +36,7 @@ from service.schema.access import (
 from service.schema.batches import BatchByIdLoader
 from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import Context
+from service.schema.growth import ShareCode
 from service.schema.mutation import run_mutation
 from service.schema.node import load_node, node_loader
 from service.schema.pagination import Connection
@@ -313,7 +315,7 @@ PAGE_AFTER = Annotated[str | None, strawberry.argument(description="The endCurso
 
 
 @strawberry.type
-class CouponsQuery:
+class CouponTemplatesQuery:
     @strawberry.field(description="Every coupon template of the tenant, oldest first.")
     @requires(ADMINS)
     async def coupon_templates(self, info: Info, first: PAGE_FIRST = 20, after: PAGE_AFTER = None
@@ -372,7 +374,7 @@ class CouponsQuery:
 
 
 @strawberry.type
-class CouponsMutation:
+class CouponTemplatesMutation:
     @strawberry.mutation(description="Creates a coupon template, open for claims at once.")
     @requires(ADMINS)
     async def coupon_template_create(
@@ -488,3 +490,236 @@ class CouponsMutation:
             return {"settings": await _settings(session)}
 
         return await run_mutation(info.context, CouponSettingsPayload, action)
+
+
+# -- coupon packs (券包): share-to-get -------------------------------------------------------------
+SHARERS = (Caller.CUSTOMER, Caller.LEADER)
+
+
+class CouponPackRewardStatusEnum(str, Enum):
+    PENDING = "PENDING"
+    GRANTED = "GRANTED"
+    CANCELLED = "CANCELLED"
+    NOT_FIRST = "NOT_FIRST"
+
+
+CouponPackRewardStatus = strawberry.enum(CouponPackRewardStatusEnum, name="CouponPackRewardStatus",
+                                         description="Where a share-to-get reward is.")
+describe_values(CouponPackRewardStatus, {
+    "PENDING": "The friend's first order came through the pack's code and is not paid yet.",
+    "GRANTED": "The order was paid: the coupons were granted (as many as the templates had left).",
+    "CANCELLED": "The order was cancelled before payment: nothing is granted.",
+    "NOT_FIRST": "Another first order of the friend was rewarded before: nothing is granted.",
+})
+
+
+@strawberry.type(name="CouponPack", description="A coupon pack (券包): a customer shares it, and a friend's first "
+                 "order through the share code gives the friend and the sharer their coupons once it is paid.")
+class CouponPack(Node):
+    id: strawberry.ID = strawberry.field(description="The pack's global ID.")
+    name: str = strawberry.field(description="The name customers see.")
+    active: bool = strawberry.field(description="Shareable now: not ended.")
+    ended_at: datetime | None = strawberry.field(description="When it was ended; null while not.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def of(cls, row: Any) -> CouponPack:
+        return cls(id=strawberry.ID(global_id.encode("CouponPack", row.id)), name=row.name,
+                   active=row.ended_at is None, ended_at=row.ended_at, created_at=row.created_at, row=row)
+
+    @strawberry.field(description="What the friend gets: one coupon of each.")
+    async def friend_templates(self, info: Info) -> list[CouponTemplate]:
+        rows = await get_loader(info.context, TemplateByIdLoader).load_many(list(self.row.friend_template_ids))
+        return [CouponTemplate.of(r) for r in rows if r is not None]
+
+    @strawberry.field(description="What the sharer gets per rewarded friend: one coupon of each, within each "
+                                  "template's per-customer limit.")
+    async def sharer_templates(self, info: Info) -> list[CouponTemplate]:
+        rows = await get_loader(info.context, TemplateByIdLoader).load_many(list(self.row.sharer_template_ids))
+        return [CouponTemplate.of(r) for r in rows if r is not None]
+
+
+class PackByIdLoader(KeyedLoader):
+    fetch = staticmethod(packs.packs_by_ids)
+
+
+class RewardByIdLoader(DataLoader[UUID, Any]):
+    """A sharer's own rewards; admins see any."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self.context = context
+
+    async def _load(self, keys: Sequence[UUID]) -> list[Any]:
+        admin = await is_admin(self.context)
+        sharer = None if admin else self.context.principal.user_id
+        if sharer is None and not admin:
+            return [None for _ in keys]
+        async with serial_session(self.context) as session:
+            found = await packs.rewards_by_ids(session, ids=list(keys), sharer_id=sharer)
+        return [found.get(k) for k in keys]
+
+
+@strawberry.type(name="CouponPackReward", description="A friend's first order through a sharer's coupon pack code, "
+                 "and what it gave.")
+class CouponPackReward(Node):
+    id: strawberry.ID = strawberry.field(description="The reward's global ID.")
+    status: CouponPackRewardStatus = strawberry.field(description="Where it is.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+    friend_name: str = strawberry.field(description="The friend's name, masked (张**).")
+    friend_coupons: int = strawberry.field(description="Coupons the friend was granted.")
+    sharer_coupons: int = strawberry.field(description="Coupons the sharer was granted.")
+    created_at: datetime = strawberry.field(description="When the friend's order came through the code.")
+    settled_at: datetime | None = strawberry.field(description="When it was granted, cancelled or refused; null "
+                                                               "while PENDING.")
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def of(cls, row: Any) -> CouponPackReward:
+        return cls(id=strawberry.ID(global_id.encode("CouponPackReward", row.id)),
+                   status=CouponPackRewardStatusEnum(row.status), friend_name=mask_name(row.friend_name),
+                   friend_coupons=row.friend_coupons, sharer_coupons=row.sharer_coupons, created_at=row.created_at,
+                   settled_at=row.settled_at, row=row)
+
+    @strawberry.field(description="The pack shared.")
+    async def pack(self, info: Info) -> CouponPack:
+        return CouponPack.of(await get_loader(info.context, PackByIdLoader).load(self.row.pack_id))
+
+    @strawberry.field(description="The coupons the sharer was granted for this friend.")
+    async def earned(self, info: Info) -> list[Coupon]:
+        async with serial_session(info.context) as session:
+            rows = await packs.coupons_of_reward(session, reward_id=self.row.id, customer_id=self.row.sharer_id)
+        return [Coupon.of(r) for r in rows]
+
+
+@node_loader("CouponPack")
+async def _load_pack_node(context: Context, id: UUID) -> CouponPack | None:
+    row = await get_loader(context, PackByIdLoader).load(id)
+    return CouponPack.of(row) if row else None
+
+
+@node_loader("CouponPackReward")
+async def _load_reward_node(context: Context, id: UUID) -> CouponPackReward | None:
+    row = await get_loader(context, RewardByIdLoader).load(id)
+    return CouponPackReward.of(row) if row else None
+
+
+@strawberry.type(name="CouponPackEarnings", description="What the caller's coupon pack shares earned.")
+class CouponPackEarnings:
+    pending: int = strawberry.field(description="Friends whose first order is not paid yet.")
+    rewarded: int = strawberry.field(description="Friends whose paid first order rewarded the caller.")
+    coupons: int = strawberry.field(description="Coupons the caller was granted for them.")
+
+
+@strawberry.input(description="A new coupon pack.")
+class CouponPackInput:
+    name: str = strawberry.field(description="The name customers see, 1 to 100 characters.")
+    friend_template_ids: list[strawberry.ID] = strawberry.field(description="Templates the friend gets one coupon "
+                                                                            "of each: 1 to 10, not ended.")
+    sharer_template_ids: list[strawberry.ID] = strawberry.field(description="Templates the sharer gets one coupon "
+                                                                            "of each per rewarded friend: 1 to 10.")
+
+
+@strawberry.type(description="The result of couponPackCreate and couponPackEnd.")
+class CouponPackPayload:
+    errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+    pack: CouponPack | None = strawberry.field(default=None, description="The pack; null when refused.")
+
+
+@strawberry.type(description="The result of couponPackShare.")
+class CouponPackSharePayload:
+    errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+    share: ShareCode | None = strawberry.field(default=None, description="The caller's share link for the pack: "
+                                                                         "friends order with its code (shareCode).")
+
+
+@strawberry.type
+class CouponPacksQuery:
+    @strawberry.field(description="Coupon packs, oldest first (customers share the active ones).")
+    @requires(USERS, ADMINS)
+    async def coupon_packs(
+        self, info: Info,
+        active: Annotated[bool | None, strawberry.argument(description="true: only shareable ones; false: only "
+                                                                        "ended ones; null: all.")] = None,
+        first: PAGE_FIRST = 20, after: PAGE_AFTER = None,
+    ) -> Connection[CouponPack]:
+        size = check_page(first, after)
+        async with serial_session(info.context) as session:
+            page = await packs.list_packs(session, active=active, first=size, after=after)
+        return Connection.of(page, CouponPack.of)
+
+    @strawberry.field(description="The signed-in sharer's coupon pack rewards: one per friend whose first order "
+                                  "came through their code, oldest first.")
+    @requires(*SHARERS)
+    async def my_coupon_pack_rewards(self, info: Info, first: PAGE_FIRST = 20, after: PAGE_AFTER = None
+                                     ) -> Connection[CouponPackReward]:
+        size = check_page(first, after)
+        sharer = await info.context.require_user()
+        async with serial_session(info.context) as session:
+            page = await packs.my_rewards(session, sharer_id=sharer, first=size, after=after)
+        return Connection.of(page, CouponPackReward.of)
+
+    @strawberry.field(description="What the signed-in sharer's coupon pack shares earned, in sum.")
+    @requires(*SHARERS)
+    async def my_coupon_pack_earnings(self, info: Info) -> CouponPackEarnings:
+        sharer = await info.context.require_user()
+        async with serial_session(info.context) as session:
+            row = await packs.earned_totals(session, sharer_id=sharer)
+        return CouponPackEarnings(pending=row.pending, rewarded=row.rewarded, coupons=row.coupons)
+
+
+@strawberry.type
+class CouponPacksMutation:
+    @strawberry.mutation(description="Creates a coupon pack, shareable at once.")
+    @requires(ADMINS)
+    async def coupon_pack_create(
+        self, info: Info, input: Annotated[CouponPackInput, strawberry.argument(description="The pack.")],
+    ) -> CouponPackPayload:
+        context = info.context
+
+        async def action(session: Any) -> dict:
+            row = await packs.create_pack(
+                session, tenant_id=context.tenant.id, name=input.name,
+                friend_template_ids=[decode(i, "CouponTemplate") for i in input.friend_template_ids],
+                sharer_template_ids=[decode(i, "CouponTemplate") for i in input.sharer_template_ids])
+            return {"pack": CouponPack.of(row)}
+
+        return await run_mutation(context, CouponPackPayload, action)
+
+    @strawberry.mutation(description="Ends a coupon pack: its code notes no new rewards; orders already noted are "
+                                      "still rewarded when paid.")
+    @requires(ADMINS)
+    async def coupon_pack_end(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The pack's global ID.")],
+    ) -> CouponPackPayload:
+        async def action(session: Any) -> dict:
+            return {"pack": CouponPack.of(await packs.end_pack(session, pack_id=decode(id, "CouponPack")))}
+
+        return await run_mutation(info.context, CouponPackPayload, action)
+
+    @strawberry.mutation(description="Customers and leaders: their share link for a coupon pack (the same one when "
+                                      "shared again). A friend's first order with its code (OrderPlaceInput."
+                                      "shareCode) gives both their coupons once it is paid.")
+    @requires(*SHARERS)
+    async def coupon_pack_share(
+        self, info: Info,
+        pack_id: Annotated[strawberry.ID, strawberry.argument(description="The pack's global ID.")],
+    ) -> CouponPackSharePayload:
+        context = info.context
+
+        async def action(session: Any) -> dict:
+            share = await packs.share(session, tenant_id=context.tenant.id, sharer_id=await context.require_user(),
+                                      pack_id=decode(pack_id, "CouponPack"))
+            return {"share": ShareCode.of(context, share)}
+
+        return await run_mutation(context, CouponPackSharePayload, action)
+
+
+@strawberry.type
+class CouponsQuery(CouponTemplatesQuery, CouponPacksQuery):
+    """Templates, coupons, the report, and coupon packs."""
+
+
+@strawberry.type
+class CouponsMutation(CouponTemplatesMutation, CouponPacksMutation):
+    """Templates, claims, grants, settings, and coupon packs."""

@@ -40,10 +40,12 @@ describe_values(ShareTargetEnum, {
     "OFFER": "One offer of a batch.",
     "COMMUNITY_GROUP": "A leader's community group: its invite page.",
     "GROUP_BUY": "A 拼团 group to join.",
+    "COUPON_PACK": "A coupon pack (券包): the friend's first order through it gives both their coupons.",
 })
 # The global ID type of each target.
 TARGET_TYPES = {ShareTarget.BATCH: "Batch", ShareTarget.OFFER: "Offer",
-                ShareTarget.COMMUNITY_GROUP: "CommunityGroup", ShareTarget.GROUP_BUY: "GroupBuy"}
+                ShareTarget.COMMUNITY_GROUP: "CommunityGroup", ShareTarget.GROUP_BUY: "GroupBuy",
+                ShareTarget.COUPON_PACK: "CouponPack"}
 
 
 @strawberry.type(name="ShareCode", description="A share link: what was shared, by whom (their public name), "

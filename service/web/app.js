@@ -60,6 +60,7 @@ const MENU = [
   ['purchase-orders', 'nav.purchaseOrders', 'supplier'],
   ['aftersales', 'nav.aftersales', 'leader'],
 ];
+ROUTES.coupons = [() => import('./views/coupons.js'), 'leader']; MENU.push(['coupons', 'nav.coupons', 'leader']);
 // An admin gets the console's screens instead (the leader's and supplier's views stay reachable by link),
 // known once the console is loaded (before an admin's first screen).
 let ADMIN_MENU = [];

@@ -456,3 +456,7 @@ export function extend(code, words) { Object.assign(DICTS[code], words); }
 
 /** Both dictionaries, for the test that checks they have the same keys. */
 export const dictionaries = DICTS;
+
+// The leader's coupons screen (views/coupons.js): its menu entry, shown before the view loads.
+extend('zh-CN', { 'nav.coupons': '优惠券' });
+extend('en', { 'nav.coupons': 'Coupons' });

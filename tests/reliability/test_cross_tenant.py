@@ -50,6 +50,8 @@ TYPE_TABLES = {
     "GroupBuy": "group_buy",
     "Coupon": "coupon",
     "CouponTemplate": "coupon_template",
+    "CouponPack": "coupon_pack",
+    "CouponPackReward": "coupon_pack_referral",
     "AfterSalesRequest": "after_sales_request",
     "Withdrawal": "withdrawal",
     "WebhookDelivery": "delivery",
@@ -63,6 +65,7 @@ STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User",
 STEM_ALIASES["compensationCouponTemplate"] = "CouponTemplate"  # tenantUpdate's compensation template
 # Operation names that do not start with their object's type name.
 OP_ALIASES = {"afterSales": "AfterSalesRequest"}
+STEM_ALIASES.update({"pack": "CouponPack", "friendTemplate": "CouponTemplate", "sharerTemplate": "CouponTemplate"})
 # Operations whose ID arguments are not of another tenant's object (none today).
 NOT_TENANT_IDS: set[str] = set()
 DEMO_LOGINS = {
