@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import ErrorCode, fail
+from service.growth import visit_limits
 from service.tenants.principal import TenantInfo
 
 CODE_BYTES = 12  # 96 bits of randomness, 16 URL-safe characters
@@ -123,12 +124,14 @@ async def by_code(session: AsyncSession, *, tenant_id: UUID, code: str) -> Share
 
 
 async def record_visit(session: AsyncSession, *, tenant_id: UUID, code: str,
-                       visitor_id: UUID | None) -> Share:
+                       visitor_id: UUID | None, address: str | None = None) -> Share:
     """A visit; a signed-in visitor who registered within the attribution window is bound to the
-    sharer (the binding rules are referral_bind()'s: no self-referral, no cycles, FIRST/LATEST)."""
+    sharer (the binding rules are referral_bind()'s: no self-referral, no cycles, FIRST/LATEST).
+    Visits from one client `address` are limited per code (visit_limits: RATE_LIMITED)."""
     share = await by_code(session, tenant_id=tenant_id, code=code)
     if share is None:
         raise fail(ErrorCode.NOT_FOUND, "No such share code.", ["code"])
+    await visit_limits.take_visit(tenant_id, address, share.code)
     await session.execute(text(
         "INSERT INTO share_visit (tenant_id, id, share_link_id, visitor_id) VALUES (:t, gen_random_uuid(), :l, :v)"),
         {"t": tenant_id, "l": share.id, "v": visitor_id})
