@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import global_id
 from service.errors import ErrorCode, fail
 from service.growth import visit_limits
 from service.tenants.principal import TenantInfo
@@ -35,12 +36,13 @@ class ShareTarget(str, Enum):
     GROUP_BUY = "GROUP_BUY"
 
 
-# What must exist for a target (GROUP_BUY: any id, the 拼团 feature owns its table).
+# What must exist for a target, in the sharer's tenant.
 _EXISTS = {
     ShareTarget.BATCH: "SELECT 1 FROM batch WHERE tenant_id = :t AND id = :id AND status <> 'DRAFT'",
     ShareTarget.OFFER: "SELECT 1 FROM offer o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
                        "WHERE o.tenant_id = :t AND o.id = :id AND b.status <> 'DRAFT'",
     ShareTarget.COMMUNITY_GROUP: "SELECT 1 FROM community_group WHERE tenant_id = :t AND id = :id",
+    ShareTarget.GROUP_BUY: "SELECT 1 FROM group_buy WHERE tenant_id = :t AND id = :id",
 }
 
 
@@ -93,9 +95,8 @@ async def create_link(session: AsyncSession, *, tenant_id: UUID, sharer_id: UUID
                       target_id: UUID | None) -> Share:
     """The sharer's link to the target (the same one when shared before); NOT_FOUND for a target
     that is not in this tenant."""
-    query = _EXISTS.get(target)
-    if target_id is None or (query is not None and (
-            await session.execute(text(query), {"t": tenant_id, "id": target_id})).first() is None):
+    if target_id is None or (await session.execute(text(_EXISTS[target]), {"t": tenant_id, "id": target_id})
+                             ).first() is None:
         raise fail(ErrorCode.NOT_FOUND, "Nothing to share with this ID.", ["targetId"])
     params = {"t": tenant_id, "sharer": sharer_id, "target": target.value, "target_id": target_id}
     for _ in range(3):  # a code collision (2^-96) or a concurrent first share: read or try again
@@ -159,7 +160,9 @@ def url_of(tenant: TenantInfo, share: Share, base_url: str) -> str:
     code = quote(share.code, safe="")
     if template:
         values = {"{tenant}": tenant.slug, "{batchId}": "", "{offerId}": "", "{orderId}": "", "{groupCode}": "",
-                  "{leaderId}": ""}
+                  "{leaderId}": "", "{groupBuyId}": ""}
+        if share.target is ShareTarget.GROUP_BUY:
+            values["{groupBuyId}"] = global_id.encode("GroupBuy", share.target_id)
         if share.target is ShareTarget.BATCH:
             values["{batchId}"] = str(share.target_id)
         elif share.target is ShareTarget.OFFER:
@@ -172,6 +175,8 @@ def url_of(tenant: TenantInfo, share: Share, base_url: str) -> str:
         base, hash_, fragment = url.partition("#")
         return base + ("&" if "?" in base else "?") + f"share={code}" + hash_ + fragment
     fragment = f"#/join/{quote(share.invite_code, safe='')}" if share.invite_code else "#/"
+    if share.target is ShareTarget.GROUP_BUY:  # the storefront's group page, where a friend joins
+        fragment = "#/group/" + quote(global_id.encode("GroupBuy", share.target_id), safe="")
     return f"{base_url.rstrip('/')}/shop/{quote(tenant.slug, safe='')}/?share={code}{fragment}"
 
 
@@ -181,7 +186,7 @@ def front_end_url(tenant: TenantInfo, base_url: str, *, group_code: str, leader_
     if not template:
         return f"{base_url.rstrip('/')}/shop/{quote(tenant.slug, safe='')}/#/"
     values = {"{tenant}": tenant.slug, "{batchId}": "", "{offerId}": "", "{orderId}": "", "{groupCode}": group_code,
-              "{leaderId}": leader_id}
+              "{leaderId}": leader_id, "{groupBuyId}": ""}
     for key, value in values.items():
         template = template.replace(key, quote(value, safe=""))
     return template
