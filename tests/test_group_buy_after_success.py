@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.group_buy_fixtures import GROUP_QUERY, group_batch, group_order, pay, uuid_of
+from tests.group_buy_fixtures import GROUP_QUERY, end_window, expire_groups, group_batch, group_order, pay, uuid_of
 from tests.ordering_fixtures import ORDER_CANCEL, bulk_customers, make_world, run_domain
 
 REPORT = """
@@ -34,7 +34,7 @@ def _cancel(gql, token: str, order_id: str, lang: str = "en") -> dict:  # type: 
 
 
 def _group(gql, tenant, group_id: str) -> dict:  # type: ignore[no-untyped-def]
-    return gql.data(GROUP_QUERY, {"id": group_id}, tenant=tenant.slug)["groupBuy"]  # type: ignore[no-any-return]
+    return gql.data(GROUP_QUERY, {"id": group_id}, token=tenant.admin_token)["groupBuy"]  # type: ignore[no-any-return]
 
 
 def _order_row(owner_db, order_gid: str) -> tuple:  # type: ignore[no-untyped-def]
@@ -184,3 +184,62 @@ def test_an_unpaid_joiner_holds_a_place_only_until_its_payment_window_ends(gql, 
     late = pay(gql, world, held["id"])["order"]
     assert late["status"] == "CANCELLED" and late["refunded"]["amount"] == "9.90"
     assert _group(gql, tenant, group_id)["paidMembers"] == 2
+
+
+def test_a_payment_after_the_window_is_not_counted_whenever_the_job_runs(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = group_batch(gql, world, size=2)
+    a, b = _customers(owner_db, tenant, 2)
+    first = group_order(gql, batch, world, a, start=True)["order"]
+    pay(gql, world, first["id"])
+    group_id = first["groupBuy"]["id"]
+    late = group_order(gql, batch, world, b, group=group_id)["order"]
+    end_window(owner_db, [group_id])  # the window ended; the expiry job has not run yet
+    paid = pay(gql, world, late["id"])
+    assert paid["errors"] == [] and paid["order"]["status"] == "CANCELLED"
+    assert paid["order"]["refunded"]["amount"] == "9.90" and _order_row(owner_db, late["id"]) == ("CANCELLED", 990, 1)
+    assert _group(gql, tenant, group_id)["status"] == "OPEN"  # until the job resolves it, by its rule
+    assert expire_groups(tenant.uuid) == 1
+    group = _group(gql, tenant, group_id)
+    assert (group["status"], group["paidMembers"]) == ("FAILED", 1)
+    assert _order_row(owner_db, first["id"]) == ("CANCELLED", 990, 1)
+    assert owner_db.execute("SELECT count(*) FROM refund WHERE order_id = ANY(%s)",
+                            ([uuid_of(first["id"]), uuid_of(late["id"])],)).fetchone()[0] == 2
+
+
+def test_succeed_anyway_counts_only_payments_within_the_window(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = group_batch(gql, world, size=3, expiry="SUCCEED_ANYWAY")
+    a, b = _customers(owner_db, tenant, 2)
+    first = group_order(gql, batch, world, a, start=True)["order"]
+    pay(gql, world, first["id"])
+    group_id = first["groupBuy"]["id"]
+    late = group_order(gql, batch, world, b, group=group_id)["order"]
+    end_window(owner_db, [group_id])
+    assert pay(gql, world, late["id"])["order"]["status"] == "CANCELLED"
+    assert expire_groups(tenant.uuid) == 1
+    group = _group(gql, tenant, group_id)
+    assert (group["status"], group["succeededVirtually"], group["paidMembers"]) == ("SUCCEEDED", True, 1)
+    assert _order_row(owner_db, first["id"]) == ("PAID", 0, 0)
+
+
+def test_a_batch_cancellation_fails_its_open_groups_and_refunds_once(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = group_batch(gql, world, size=2)
+    a, b, c = _customers(owner_db, tenant, 3)
+    done = group_order(gql, batch, world, a, start=True)["order"]
+    pay(gql, world, done["id"])
+    pay(gql, world, group_order(gql, batch, world, b, group=done["groupBuy"]["id"])["order"]["id"])
+    short = group_order(gql, batch, world, c, start=True)["order"]
+    pay(gql, world, short["id"])
+    cancelled = gql.data('mutation($id: ID!) { batchCancel(id: $id, reason: "暴雨停运") { errors { code } } }',
+                         {"id": batch["id"]}, token=tenant.admin_token)["batchCancel"]
+    assert cancelled["errors"] == []
+    # The open group ends now (not at its window), told to its member and leader; every order refunded once.
+    assert _group(gql, tenant, short["groupBuy"]["id"])["status"] == "FAILED"
+    assert _group(gql, tenant, done["groupBuy"]["id"])["status"] == "SUCCEEDED"
+    assert owner_db.execute("SELECT count(*), sum(amount_minor) FROM refund WHERE tenant_id = %s",
+                            (tenant.uuid,)).fetchone() == (3, 3 * 990)
+    assert owner_db.execute("SELECT count(*) FROM outbox_event WHERE tenant_id = %s AND event = 'GROUP_FAILED'",
+                            (tenant.uuid,)).fetchone()[0] == 1
+    assert expire_groups(tenant.uuid) == 0
