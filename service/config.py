@@ -148,6 +148,10 @@ class Settings(BaseSettings):
     # After a webhook secret rotation the old secret signs as well for this long, unless the
     # rotation says otherwise (0: it stops at once).
     webhook_secret_overlap_seconds: int = Field(default=86400, ge=0, le=30 * 86400)
+    # shareVisit: visits recorded per share code, client address and tenant in a window (a bot
+    # reloading a link inflates neither the sharer's visits nor its attribution).
+    share_visits_per_address: int = Field(default=20, ge=1)
+    share_visit_window_seconds: int = Field(default=3600, ge=1)
 
     @property
     def is_dev(self) -> bool:

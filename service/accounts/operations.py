@@ -364,7 +364,7 @@ async def revoke_key(session: AsyncSession, *, key_id: UUID | None) -> ApiKey:
 MAX_DISTRIBUTION_TOTAL = Decimal("0.3")
 MAX_WITHDRAWAL_FEE_RATE = Decimal("0.2")
 # What a front-end URL template may contain besides text: the tenant's and the object's keys.
-URL_PLACEHOLDERS = ("{tenant}", "{batchId}", "{offerId}", "{orderId}", "{groupCode}", "{leaderId}")
+URL_PLACEHOLDERS = ("{tenant}", "{batchId}", "{offerId}", "{orderId}", "{groupCode}", "{leaderId}", "{groupBuyId}")
 _PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}")
 
 

@@ -25,6 +25,7 @@ from service.batches.opening import MAX_MESSAGE_DELAY_SECONDS
 from service.batches.validation import CleanOffer, OfferSpec, clean_offer, clean_window
 from service.catalog.models import Product, Supplier
 from service.errors import Collector, ErrorCode, fail
+from service.groupbuys.resolution import lock_open_groups, resolve_groups
 from service.money import from_minor
 from service.notify.outbox import emit
 from service.orders.release import cancel_orders
@@ -248,9 +249,11 @@ async def cancel_batch(
             )
         ).all()
     ]
+    await lock_open_groups(session, tenant_id=tenant.id, batch_id=batch.id)  # 拼团: before the orders
     cancelled = await cancel_orders(
         session, tenant_id=tenant.id, order_ids=order_ids, reason=f"Batch cancelled: {clean_reason}"
     )
+    await resolve_groups(session, tenant_id=tenant.id, batch_id=batch.id, gate=False)  # 拼团: open groups fail
     leaders = [
         str(r.leader_id)
         for r in (

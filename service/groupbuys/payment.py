@@ -5,7 +5,8 @@ the expiry job and the close: group, then orders, then stock), and `after_paid` 
 that finds its group full (its unpaid hold had lapsed and the place went to another) or ended is
 not counted: the order is cancelled and refunded in the same transaction (REFUND_CREATED tells
 the tenant's back end, which executes the refund), so a group never has more paid members than
-its size.
+its size. A payment after the group's window (the expiry job may not have run yet) is not counted
+either (ENDED): the window is the deadline, whenever the job runs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from service.orders.models import OrderStatus
 from service.orders.release import cancel_orders
 
 LOST_RACE_REASON = "The 拼团 group filled before this payment arrived; the payment is refunded"
+ENDED_REASON = "The 拼团 group's window ended before this payment arrived; the payment is refunded"
 
 _LOCK = text(
     "SELECT g.id FROM group_buy_member m "
@@ -40,8 +42,9 @@ async def after_paid(session: AsyncSession, *, tenant_id: UUID, order_id: UUID) 
     if row is None:
         return None
     outcome = str(row.outcome)
-    if outcome == "FULL":
-        await cancel_orders(session, tenant_id=tenant_id, order_ids=[order_id], reason=LOST_RACE_REASON,
+    if outcome in ("FULL", "ENDED"):
+        await cancel_orders(session, tenant_id=tenant_id, order_ids=[order_id],
+                            reason=LOST_RACE_REASON if outcome == "FULL" else ENDED_REASON,
                             from_statuses=[OrderStatus.PAID, OrderStatus.PLACED])
     elif outcome in ("OPENED", "SUCCEEDED"):
         event = GROUP_OPENED if outcome == "OPENED" else GROUP_SUCCEEDED

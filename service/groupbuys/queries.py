@@ -26,13 +26,15 @@ class GroupView:
     succeeded_virtually: bool
 
 
+# Paid members: of a group that ended, those it ended with (what refunds did afterwards, to a
+# failed group's members or as after-sales to a succeeded one's, does not change the group).
 _GROUPS = """
 SELECT g.id, g.offer_id, g.batch_id, g.starter_id, g.status, g.size, g.opened_at, g.expires_at, g.share_code,
        g.succeeded_virtually,
        (SELECT count(*) FROM group_buy_member m
           JOIN customer_order o ON o.tenant_id = m.tenant_id AND o.id = m.order_id
          WHERE m.tenant_id = g.tenant_id AND m.group_buy_id = g.id AND m.paid_at IS NOT NULL
-           AND o.status <> 'CANCELLED') AS paid_members
+           AND (o.status <> 'CANCELLED' OR o.cancelled_at >= g.resolved_at)) AS paid_members
 FROM group_buy g
 """
 
@@ -94,7 +96,8 @@ LEFT JOIN group_buy g ON g.tenant_id = f.tenant_id AND g.offer_id = f.id
 LEFT JOIN LATERAL (
   SELECT count(*) AS paid FROM group_buy_member m
   JOIN customer_order o ON o.tenant_id = m.tenant_id AND o.id = m.order_id
-  WHERE m.tenant_id = g.tenant_id AND m.group_buy_id = g.id AND m.paid_at IS NOT NULL AND o.status <> 'CANCELLED'
+  WHERE m.tenant_id = g.tenant_id AND m.group_buy_id = g.id AND m.paid_at IS NOT NULL
+    AND (o.status <> 'CANCELLED' OR o.cancelled_at >= g.resolved_at)
 ) pm ON true
 WHERE f.group_size IS NOT NULL AND (CAST(:b AS uuid) IS NULL OR f.batch_id = CAST(:b AS uuid))
 GROUP BY f.id, f.batch_id, p.name, f.group_size, f.created_at

@@ -73,6 +73,16 @@ _CLOSE_MEMBERS = text(
 )
 
 
+_LOCK_OPEN = text("SELECT id FROM group_buy WHERE tenant_id = :t AND batch_id = :b AND status = 'OPEN' "
+                  "ORDER BY id FOR UPDATE")
+
+
+async def lock_open_groups(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID) -> None:
+    """A batch cancellation locks its open groups before it cancels their orders (the lock order of
+    payments: group, then order), then fails them with resolve_groups."""
+    await session.execute(_LOCK_OPEN, {"t": tenant_id, "b": batch_id})
+
+
 @dataclass(frozen=True)
 class Resolved:
     succeeded: int

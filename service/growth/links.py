@@ -19,7 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import global_id
 from service.errors import ErrorCode, fail
+from service.growth import visit_limits
 from service.tenants.principal import TenantInfo
 
 CODE_BYTES = 12  # 96 bits of randomness, 16 URL-safe characters
@@ -35,13 +37,14 @@ class ShareTarget(str, Enum):
     COUPON_PACK = "COUPON_PACK"  # a coupon pack (券包): service/coupons/packs.py
 
 
-# What must exist for a target (GROUP_BUY: any id, the 拼团 feature owns its table).
+# What must exist for a target, in the sharer's tenant.
 _EXISTS = {
     ShareTarget.BATCH: "SELECT 1 FROM batch WHERE tenant_id = :t AND id = :id AND status <> 'DRAFT'",
     ShareTarget.OFFER: "SELECT 1 FROM offer o JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id "
                        "WHERE o.tenant_id = :t AND o.id = :id AND b.status <> 'DRAFT'",
     ShareTarget.COMMUNITY_GROUP: "SELECT 1 FROM community_group WHERE tenant_id = :t AND id = :id",
     ShareTarget.COUPON_PACK: "SELECT 1 FROM coupon_pack WHERE tenant_id = :t AND id = :id AND ended_at IS NULL",
+    ShareTarget.GROUP_BUY: "SELECT 1 FROM group_buy WHERE tenant_id = :t AND id = :id",
 }
 
 
@@ -94,9 +97,8 @@ async def create_link(session: AsyncSession, *, tenant_id: UUID, sharer_id: UUID
                       target_id: UUID | None) -> Share:
     """The sharer's link to the target (the same one when shared before); NOT_FOUND for a target
     that is not in this tenant."""
-    query = _EXISTS.get(target)
-    if target_id is None or (query is not None and (
-            await session.execute(text(query), {"t": tenant_id, "id": target_id})).first() is None):
+    if target_id is None or (await session.execute(text(_EXISTS[target]), {"t": tenant_id, "id": target_id})
+                             ).first() is None:
         raise fail(ErrorCode.NOT_FOUND, "Nothing to share with this ID.", ["targetId"])
     params = {"t": tenant_id, "sharer": sharer_id, "target": target.value, "target_id": target_id}
     for _ in range(3):  # a code collision (2^-96) or a concurrent first share: read or try again
@@ -125,12 +127,14 @@ async def by_code(session: AsyncSession, *, tenant_id: UUID, code: str) -> Share
 
 
 async def record_visit(session: AsyncSession, *, tenant_id: UUID, code: str,
-                       visitor_id: UUID | None) -> Share:
+                       visitor_id: UUID | None, address: str | None = None) -> Share:
     """A visit; a signed-in visitor who registered within the attribution window is bound to the
-    sharer (the binding rules are referral_bind()'s: no self-referral, no cycles, FIRST/LATEST)."""
+    sharer (the binding rules are referral_bind()'s: no self-referral, no cycles, FIRST/LATEST).
+    Visits from one client `address` are limited per code (visit_limits: RATE_LIMITED)."""
     share = await by_code(session, tenant_id=tenant_id, code=code)
     if share is None:
         raise fail(ErrorCode.NOT_FOUND, "No such share code.", ["code"])
+    await visit_limits.take_visit(tenant_id, address, share.code)
     await session.execute(text(
         "INSERT INTO share_visit (tenant_id, id, share_link_id, visitor_id) VALUES (:t, gen_random_uuid(), :l, :v)"),
         {"t": tenant_id, "l": share.id, "v": visitor_id})
@@ -158,7 +162,9 @@ def url_of(tenant: TenantInfo, share: Share, base_url: str) -> str:
     code = quote(share.code, safe="")
     if template:
         values = {"{tenant}": tenant.slug, "{batchId}": "", "{offerId}": "", "{orderId}": "", "{groupCode}": "",
-                  "{leaderId}": ""}
+                  "{leaderId}": "", "{groupBuyId}": ""}
+        if share.target is ShareTarget.GROUP_BUY:
+            values["{groupBuyId}"] = global_id.encode("GroupBuy", share.target_id)
         if share.target is ShareTarget.BATCH:
             values["{batchId}"] = str(share.target_id)
         elif share.target is ShareTarget.OFFER:
@@ -171,6 +177,8 @@ def url_of(tenant: TenantInfo, share: Share, base_url: str) -> str:
         base, hash_, fragment = url.partition("#")
         return base + ("&" if "?" in base else "?") + f"share={code}" + hash_ + fragment
     fragment = f"#/join/{quote(share.invite_code, safe='')}" if share.invite_code else "#/"
+    if share.target is ShareTarget.GROUP_BUY:  # the storefront's group page, where a friend joins
+        fragment = "#/group/" + quote(global_id.encode("GroupBuy", share.target_id), safe="")
     return f"{base_url.rstrip('/')}/shop/{quote(tenant.slug, safe='')}/?share={code}{fragment}"
 
 
@@ -180,7 +188,7 @@ def front_end_url(tenant: TenantInfo, base_url: str, *, group_code: str, leader_
     if not template:
         return f"{base_url.rstrip('/')}/shop/{quote(tenant.slug, safe='')}/#/"
     values = {"{tenant}": tenant.slug, "{batchId}": "", "{offerId}": "", "{orderId}": "", "{groupCode}": group_code,
-              "{leaderId}": leader_id}
+              "{leaderId}": leader_id, "{groupBuyId}": ""}
     for key, value in values.items():
         template = template.replace(key, quote(value, safe=""))
     return template

@@ -114,6 +114,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "coupons.template_not_handing_out": {"en": "This coupon template no longer hands coupons out.",
                                          "zh-CN": "该优惠券模板已停止发放。"},
     "coupons.budget_spent": {"en": "This coupon template's budget is spent.", "zh-CN": "该优惠券模板的预算已用完。"},
+    # -- share links and 拼团 (service/growth, service/groupbuys)
+    "growth.visits_limited": {"en": "Too many visits of this link from your address; try again in about "
+                                    "{minutes} min.",
+                              "zh-CN": "此链接在您的网络上访问次数过多，请约 {minutes} 分钟后再试。"},
+    "groupbuys.cancel_succeeded": {"en": "Your group buy has formed: its orders can no longer be cancelled. "
+                                         "After pickup, ask for an after-sales refund.",
+                                   "zh-CN": "您的拼团已成团，订单不能再取消；取货后可申请售后退款。"},
 }
 
 # The general text of each code: shown when a message has no text in the catalog.

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.batches.locks import pass_gate
 from service.errors import ErrorCode, fail
+from service.groupbuys import cancellation as group_buys
 from service.orders.models import OPEN_ORDER_STATUSES, ORDERS_WITH_BATCH, OrderStatus, order_state_sql
 from service.orders.release import cancel_orders
 
@@ -49,6 +50,7 @@ async def cancel_own_order(
             "The batch's cutoff has passed: orders can no longer be cancelled.",
             ["id"],
         )
+    await group_buys.check_cancel(session, tenant_id=tenant_id, order_id=order.id)  # 拼团: formed groups stay
     await cancel_orders(
         session, tenant_id=tenant_id, order_ids=[order.id], reason="Cancelled by the customer"
     )

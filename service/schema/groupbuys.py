@@ -56,7 +56,9 @@ class GroupBuy(Node):
     id: strawberry.ID = strawberry.field(description="The group's global ID (give it to orderPlace as groupBuyId).")
     status: GroupBuyStatus = strawberry.field(description="OPEN, SUCCEEDED or FAILED.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     size: int = strawberry.field(description="How many paid members it needs.")
-    paid_members: int = strawberry.field(description="Members whose orders are paid (never more than size).")
+    paid_members: int = strawberry.field(description="Members whose orders are paid (never more than size); "
+                                                     "of a group that ended, those it ended with (later refunds "
+                                                     "do not change it).")
     opened_at: datetime | None = strawberry.field(description="When its first order was paid; null before (a "
                                                               "group is joinable only once open).")
     expires_at: datetime = strawberry.field(description="When its window ends (never after the batch's cutoff).")

@@ -358,7 +358,8 @@ class GrowthMutation:
         return await run_mutation(context, ShareLinkPayload, action)
 
     @strawberry.mutation(description="Anyone with X-Tenant: records a visit of a share code. A signed-in customer "
-                         "who registered within the attribution window is bound to the sharer.")
+                         "who registered within the attribution window is bound to the sharer. Visits of one code "
+                         "from one client address are limited per window (RATE_LIMITED).")
     @public
     async def share_visit(
         self, info: Info,
@@ -368,7 +369,8 @@ class GrowthMutation:
 
         async def action(session: AsyncSession) -> dict:
             share = await links.record_visit(session, tenant_id=context.tenant.id, code=code,
-                                             visitor_id=context.principal.user_id)
+                                             visitor_id=context.principal.user_id,
+                                             address=context.client_address)
             return {"share": ShareCode.of(context, share)}
 
         return await run_mutation(context, ShareVisitPayload, action)

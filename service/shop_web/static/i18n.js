@@ -38,6 +38,8 @@ const STRINGS = {
     'group.title': '拼团：{name}', 'group.members': '已付款 {paid}/{size} 人', 'group.ends': '{time} 截止',
     'group.virtual': '（未满员，按商家规则成团）',
     'group.status.OPEN': '拼团中', 'group.status.SUCCEEDED': '拼团成功', 'group.status.FAILED': '拼团失败，已退款',
+    'group.shareHint': '把链接或二维码发给好友：好友付款后即可成团。', 'group.shareLink': '拼团链接',
+    'group.copy': '复制链接', 'group.copied': '已复制',
   },
   en: {
     'nav.shop': 'Shop', 'nav.orders': 'My orders', 'nav.account': 'Sign in', 'nav.signOut': 'Sign out', 'nav.lang': '中文',
@@ -74,6 +76,8 @@ const STRINGS = {
     'group.title': 'Group buy: {name}', 'group.members': '{paid} of {size} paid', 'group.ends': 'Ends {time}',
     'group.virtual': '(short of its size: succeeded by the shop\'s rule)',
     'group.status.OPEN': 'Open', 'group.status.SUCCEEDED': 'Succeeded', 'group.status.FAILED': 'Failed: refunded',
+    'group.shareHint': 'Send the link or the QR code to friends: the group forms when they pay.', 'group.shareLink': 'Group link',
+    'group.copy': 'Copy the link', 'group.copied': 'Copied',
   },
 };
 

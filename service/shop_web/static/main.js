@@ -418,7 +418,8 @@ async function rememberShare() {
   localStorage.setItem(SHARE_KEY, code);
   try {
     const { shareVisit } = await gql(SHARE_VISIT, { code });
-    if (shareVisit.errors.length) localStorage.removeItem(SHARE_KEY); // another tenant's or unknown
+    // Another tenant's or unknown; a visit over the limit (RATE_LIMITED) keeps the code for the order.
+    if (shareVisit.errors.some((e) => e.code === 'NOT_FOUND')) localStorage.removeItem(SHARE_KEY);
   } catch (err) {
     // The visit is a bonus: the shop works without it.
   }

@@ -4,6 +4,7 @@
 import { gql, auth, idempotencyKey, forgetAttempt } from './api.js';
 import { t, when, userErrors } from './i18n.js';
 import { h, fill, note } from './dom.js';
+import { qrElement } from './qr.js';
 
 const PLACE = `mutation ShopGroupOrder($input: OrderPlaceInput!) {
   orderPlace(input: $input) { order { id } errors { code field message } }
@@ -13,6 +14,8 @@ const GROUP = `query ShopGroup($id: ID!) { groupBuy(id: $id) {
   offer { id product { name } batch { id } }
 } }`;
 const PREPARE = `mutation ShopGroupJoin($id: ID!) { groupBuyJoin(groupBuyId: $id) { errors { code field message } } }`;
+const SHARE = `mutation ShopGroupShare($id: ID!) { shareLinkCreate(target: GROUP_BUY, targetId: $id) {
+  share { code url } errors { code field message } } }`;
 
 /** The order's one line: the offer alone, starting a group (`groupId` null) or joining one. */
 async function order(ctx, batchId, offerId, groupId, status) {
@@ -46,6 +49,33 @@ export function orderGroupLine(order) {
     h('a', { href: `#/group/${encodeURIComponent(g.id)}` }, t('group.share')));
 }
 
+/** A signed-in customer's link to the group (their share code rides along, so friends who join
+ * are their referrals): the URL to send and its QR code. */
+function shareGroup(g) {
+  const out = h('div', { id: 'group-share', 'aria-live': 'polite' });
+  async function make(event) {
+    event.target.disabled = true;
+    try {
+      const { shareLinkCreate: made } = await gql(SHARE, { id: g.id });
+      if (made.errors.length) return fill(out, note('error', userErrors(made.errors)));
+      const url = made.share.url;
+      const field = h('input', { type: 'text', readonly: true, value: url, class: 'share-link', id: 'group-share-url',
+        'aria-label': t('group.shareLink') });
+      const done = h('span', { class: 'muted', 'aria-live': 'polite' });
+      async function copy() {
+        field.select();
+        try { await navigator.clipboard.writeText(url); done.textContent = ' ' + t('group.copied'); } catch (err) { /* selected: copy by hand */ }
+      }
+      fill(out, h('p', {}, t('group.shareHint')), field, qrElement(url, t('group.shareLink')),
+        h('p', {}, h('button', { type: 'button', id: 'copy-share', onclick: copy }, t('group.copy')), done));
+    } finally {
+      event.target.disabled = false;
+    }
+  }
+  return h('section', { class: 'card group-share' },
+    h('button', { type: 'button', id: 'share-group', onclick: make }, t('group.share')), out);
+}
+
 /** #/group/<id>: the group's state; join while it is open and has a place. */
 export async function groupScreen(ctx, id) {
   const { groupBuy: g } = await gql(GROUP, { id });
@@ -71,5 +101,6 @@ export async function groupScreen(ctx, id) {
     h('p', { id: 'group-members' }, t('group.members', { paid: g.paidMembers, size: g.size })),
     h('p', { class: 'muted' }, t('group.ends', { time: when(g.expiresAt, ctx.timezone()) })),
     joinable ? h('button', { type: 'button', class: 'primary', id: 'join-group', onclick: join }, t('group.join')) : null,
-    status);
+    status,
+    joinable && auth.token ? shareGroup(g) : null);
 }
