@@ -189,6 +189,8 @@ class FakeApi:
                     }
                 }
             }
+        if op == "FirstScreen":  # index.html's request: who is signed in and 今日, in one
+            return {**self.answer("Me", v), **self.answer("TodayScreen", v)}
         if op == "TodayScreen":
             return {**self.answer("TodayOpenBatches", v), **self.answer("TodayAwaitingDelivery", v),
                     **self.answer("TodayWaiting", v), **self.answer("TodayNotifications", v)}
