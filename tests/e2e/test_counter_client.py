@@ -205,7 +205,7 @@ def test_orders_offline_say_so_once_and_keep_the_filters(web, ready_shop, langua
     tab = web(locale=words["locale"])
     page = sign_in_at_the_brands_link(tab, shop)
     page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/orders?batch={shop.batch_id}")
-    page.locator("#filter-batch option[value='%s']" % shop.batch_id).wait_for(state="attached")
+    page.locator(f"#filter-batch option[value='{shop.batch_id}']").wait_for(state="attached")
     page.locator("#order-count").wait_for()
     assert page.input_value("#filter-batch") == shop.batch_id
     assert page.locator(".card.order").count() == 3
