@@ -218,7 +218,7 @@ def test_the_migration_backfills_counters_keys_and_pick_numbers(services):  # ty
         assert dict(confirmed) == numbered
         purchase_orders = [n for (n,) in conn.execute("SELECT number FROM purchase_order WHERE batch_id = %s",
                                                       (built.batch_id,))]
-        assert purchase_orders and all(re.fullmatch(r"PO[0-9A-Z]{8}", n) for n in purchase_orders)
+        assert purchase_orders and all(re.fullmatch(r"PO-\d{4}-\d{4}", n) for n in purchase_orders)
 
         _migrate(url, "0013", down=True)  # before 0014, whatever came after it
         assert conn.execute("SELECT to_regclass('number_counter')").fetchone()[0] is None
