@@ -21,6 +21,7 @@ import base64
 import hashlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +91,7 @@ class WebClient:
         self.static = StaticFiles(directory=directory, html=True)
         self.names = {p.name for p in directory.iterdir()}
         self._built: tuple[tuple[tuple[str, int], ...], _Built] | None = None
+        self._looked = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,7 +124,12 @@ class WebClient:
         await self.static(scope, receive, with_caching)
 
     def built(self) -> _Built:
-        """Made again when a file of the client changes (a developer's edit shows on reload)."""
+        """Made again when a file of the client changes (a developer's edit shows on the next
+        reload); the files are looked at once a second at most (a look costs a few ms)."""
+        now = time.monotonic()
+        if self._built is not None and now - self._looked < 1.0:
+            return self._built[1]
+        self._looked = now
         files = sorted(p for p in self.directory.rglob("*") if p.suffix in (".js", ".html") and "vendor" not in p.parts)
         signature = tuple((p.as_posix(), p.stat().st_mtime_ns) for p in files)
         if self._built is None or self._built[0] != signature:
