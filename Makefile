@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.pintuan
 	$(BIN)/python -m bench.coupons --runs 3 --seconds 6
 	$(BIN)/python -m bench.ledger_release
+	$(BIN)/python -m bench.first_screen --runs 3
 
 schema: $(STAMP)
 	$(BIN)/groupbuy schema > schema.graphql

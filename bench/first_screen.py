@@ -65,9 +65,11 @@ def measure(base: str, slug: str, token: str, latency_ms: int, runs: int) -> dic
                 bucket.append(round(time.monotonic() - started, 2))
                 if bucket is cold:
                     requests.append(len(seen))
-                    # The next visit: once the service worker (where there is one) is installed.
+                    # The next visit: once the service worker (where there is one) is installed and
+                    # controls the page (it claims its clients). A predicate answering a promise would
+                    # pass at once (a promise is truthy), before the worker was even registered.
                     try:
-                        page.wait_for_function("async () => !!(await navigator.serviceWorker.getRegistration())?.active",
+                        page.wait_for_function("() => !!navigator.serviceWorker && navigator.serviceWorker.controller !== null",
                                                timeout=60_000, polling=500)
                     except PlaywrightTimeout:
                         pass

@@ -380,7 +380,7 @@ def create_app() -> ASGIApp:
         Route("/metrics", metrics_endpoint),
         Route("/", lambda r: RedirectResponse("/app/")),
         Route("/app", lambda r: RedirectResponse("/app/")),
-        Mount("/app", web_client(WEB_DIR), name="app"),
+        Mount("/app", web_client(WEB_DIR, CSP), name="app"),
         # The API guide (docs/guide): static pages, the SDL and the reference generated from it.
         Route("/docs", lambda r: RedirectResponse("/docs/")),
         Route("/docs/schema.graphql", docs_sdl),

@@ -12,6 +12,9 @@ NEEDED: list[tuple[str, list[str]]] = [
     ("chromium", ["chromium"]),  # the end-to-end tests of the web client (tests/e2e)
     # Chinese glyphs in the screenshots of the web client (tests/e2e/screenshots.py)
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", ["fonts-wqy-microhei"]),
+    # the QR scanner in WebKit (tests/e2e/test_scan_webkit.py): WebKitGTK's MiniBrowser over WebDriver, on Xvfb
+    ("WebKitWebDriver", ["webkit2gtk-driver"]),
+    ("Xvfb", ["xvfb"]),
 ]
 
 

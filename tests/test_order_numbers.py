@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from service import global_id
 from tests.ordering_fixtures import ORDER_PLACE, make_world, offer_input, open_batch_with_offers, place_input
@@ -159,6 +160,29 @@ def test_a_closes_purchase_order_numbers_are_the_tenants_own(gql, make_tenant, m
                                               (tenant.uuid, global_id.decode_as(batch["id"], "Batch"))).fetchall()]
     key, last = _key(owner_db, tenant.uuid, "purchase_order")
     assert last == 1 and numbers == format_numbers(1, 1, key, "PO")
+    assert re.fullmatch(r"PO-\d{4}-\d{4}", numbers[0]), numbers  # nothing like an order's GB + 8 characters
+
+
+def test_purchase_order_numbers_cannot_be_taken_for_order_numbers() -> None:
+    """The same counter value under the same key gives an order number and a purchase-order number
+    of different forms (letters and digits vs. digit groups), never the same characters; purchase-
+    order numbers are a permutation of 10**8 values: all distinct, digits only."""
+    from service.orders.numbers import PO_NUMBERS, _keyed, _permute_po, format_number, format_numbers
+
+    key = bytes(range(32))
+    orders = format_numbers(1, 5000, key, "GB")
+    purchase_orders = format_numbers(1, 5000, key, "PO")
+    assert len(set(purchase_orders)) == 5000
+    assert all(re.fullmatch(r"PO-\d{4}-\d{4}", n) for n in purchase_orders)
+    assert all(re.fullmatch(r"GB[0-9A-HJKMNP-TV-Z]{8}", n) for n in orders)
+    assert not {o[2:] for o in orders} & {p.replace("PO-", "").replace("-", "") for p in purchase_orders}
+    assert format_number(7, key, "PO") == purchase_orders[6]
+    # A bijection of [0, 10**8): on a slice of 2**14 inputs no two outputs meet, and all fall inside.
+    keyed = _keyed(key)
+    outs = [_permute_po(v, keyed) for v in range(PO_NUMBERS - 2**14, PO_NUMBERS)]
+    assert len(set(outs)) == len(outs) and all(0 <= o < PO_NUMBERS for o in outs)
+    with pytest.raises(ValueError):
+        _permute_po(PO_NUMBERS, keyed)
 
 
 def test_the_migration_backfills_counters_keys_and_pick_numbers(services):  # type: ignore[no-untyped-def]
@@ -194,7 +218,7 @@ def test_the_migration_backfills_counters_keys_and_pick_numbers(services):  # ty
         assert dict(confirmed) == numbered
         purchase_orders = [n for (n,) in conn.execute("SELECT number FROM purchase_order WHERE batch_id = %s",
                                                       (built.batch_id,))]
-        assert purchase_orders and all(re.fullmatch(r"PO[0-9A-Z]{8}", n) for n in purchase_orders)
+        assert purchase_orders and all(re.fullmatch(r"PO-\d{4}-\d{4}", n) for n in purchase_orders)
 
         _migrate(url, "0013", down=True)  # before 0014, whatever came after it
         assert conn.execute("SELECT to_regclass('number_counter')").fetchone()[0] is None

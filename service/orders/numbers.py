@@ -4,9 +4,13 @@ Each tenant counts its own numbers (table number_counter, one row per tenant and
 number says nothing about other tenants, and each counter has its own key: 32 random bytes made
 by the database with the row, never in the source. A number is the counter's value passed
 through a 40-bit Feistel permutation keyed with that key, so numbers look unrelated and say
-nothing about the tenant's volume either, then written in Crockford base32: 'GB' (orders) or
-'PO' (purchase orders) + 8 characters. A permutation of distinct values is distinct, so numbers
-are unique (the unique indexes on (tenant_id, number) stay as a guard).
+nothing about the tenant's volume either, then written in Crockford base32: 'GB' + 8 characters.
+Purchase-order numbers look nothing like them, so neither is taken for the other across a
+counter or on the phone: 'PO-' + 8 digits in two groups of four (PO-3815-0472), read aloud as
+digits; the counter's value passes through a permutation of [0, 10**8) (a 28-bit Feistel
+permutation, walked again until it falls below 10**8). A permutation of distinct values is
+distinct, so numbers are unique (the unique indexes on (tenant_id, number) stay as a guard).
+Numbers issued before in the old purchase-order form (PO + 8 characters) stay as they are.
 
 A process takes a tenant's order numbers a block at a time (one round trip per block, not per
 order; values a process never uses are only gaps), each block in a statement of its own: the
@@ -70,12 +74,42 @@ def _render(scrambled: int, prefix: str) -> str:
     return prefix + "".join(reversed(chars))
 
 
+PO_NUMBERS = 10**8
+_PO_HALF_BITS = 14
+_PO_HALF_MASK = (1 << _PO_HALF_BITS) - 1
+
+
+def _permute_po(value: int, keyed: Any) -> int:
+    """A bijection on [0, 10**8): a 28-bit Feistel permutation applied again while the result is
+    10**8 or more (cycle walking; 37% of 2**28 is below, so a few steps at most on average)."""
+    if not 0 <= value < PO_NUMBERS:
+        raise ValueError("a tenant's purchase-order counter has run past 10**8")
+    while True:
+        left, right = value >> _PO_HALF_BITS, value & _PO_HALF_MASK
+        for r in range(_ROUNDS):
+            h = keyed.copy()
+            h.update(right.to_bytes(4, "big") + _ROUND_BYTES[r] + b"po")
+            left, right = right, left ^ (int.from_bytes(h.digest(), "big") & _PO_HALF_MASK)
+        value = (left << _PO_HALF_BITS) | right
+        if value < PO_NUMBERS:
+            return value
+
+
+def _render_po(scrambled: int) -> str:
+    digits = f"{scrambled:08d}"
+    return f"PO-{digits[:4]}-{digits[4:]}"
+
+
 def format_number(value: int, key: bytes, prefix: str = "GB") -> str:
+    if prefix == PREFIXES["purchase_order"]:
+        return _render_po(_permute_po(value, _keyed(key)))
     return _render(permute(value, key), prefix)
 
 
 def format_numbers(first: int, last: int, key: bytes, prefix: str) -> list[str]:
     keyed = _keyed(key)
+    if prefix == PREFIXES["purchase_order"]:
+        return [_render_po(_permute_po(v, keyed)) for v in range(first, last + 1)]
     return [_render(_permute(v, keyed), prefix) for v in range(first, last + 1)]
 
 

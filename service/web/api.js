@@ -72,6 +72,26 @@ export async function gql(query, variables = {}, options = {}) {
     headers: headers(options),
     body: JSON.stringify({ query, variables, operationName }),
   });
+  return read(response, options);
+}
+
+/**
+ * The answer to the request index.html started before the code came (`response`, a fetch promise),
+ * read as gql() reads one, but as { data, error }: the fields that resolved beside the first error.
+ */
+export async function gqlStarted(response) {
+  let answer;
+  try {
+    answer = await response;
+  } catch {
+    throw new ApiError('network', 'unreachable');
+  }
+  const date = Date.parse(answer.headers.get('date') || '');
+  if (!Number.isNaN(date)) serverClock = { server: date, local: Date.now() };
+  return read(answer, { partial: true });
+}
+
+async function read(response, options) {
   let body = null;
   try { body = await response.json(); } catch { body = null; }
   const errors = (body && Array.isArray(body.errors)) ? body.errors : [];
@@ -94,13 +114,16 @@ export async function gql(query, variables = {}, options = {}) {
   if (!body || typeof body !== 'object') {
     throw new ApiError('http', `HTTP ${response.status}`, { status: response.status });
   }
+  if (errors.length && options.partial && body.data) {
+    return { data: body.data, error: new ApiError('graphql', errors.map((e) => e.message).join('\n'), { code, status: response.status, errors }) };
+  }
   if (errors.length) {
     throw new ApiError('graphql', errors.map((e) => e.message).join('\n'), { code, status: response.status, errors });
   }
   if (!response.ok || !body.data) {
     throw new ApiError('http', `HTTP ${response.status}`, { status: response.status });
   }
-  return body.data;
+  return options.partial ? { data: body.data, error: null } : body.data;
 }
 
 /** Fetches an authenticated download (e.g. a purchase order's csvUrl) and saves it as a file. */

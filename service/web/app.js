@@ -1,6 +1,6 @@
 // The shell: who is signed in, the menu for their roles, the language switch, and a router on location.hash.
 import { h, fill } from './dom.js';
-import { gql, setAuthFailureHandler } from './api.js';
+import { gql, gqlStarted, setAuthFailureHandler } from './api.js';
 import { session } from './session.js';
 import { LANGS, lang, resolveLang, setLang, t } from './i18n.js';
 import { dateTime, setTimeZone } from './format.js';
@@ -139,9 +139,18 @@ function header(current) {
         h('a', { href: `#/${name}`, 'aria-current': name === current || (current === 'picklist' && name === 'orders') || (current === 'remind' && name === 'pickup') || (current === 'purchase-order' && name === 'purchase-orders') ? 'page' : null }, t(key)))))) : null);
 }
 
-async function loadMe() {
-  const data = await gql(ME);
+async function loadMe(started = null) {
+  const data = started ? await started : await gql(ME);
   signedIn(data.me);
+}
+
+/** The first screen's request index.html started (who is signed in and 今日, in one), if it is this
+ * account's and this screen's. */
+function takeStarted(name) {
+  const started = window.groupbuyFirstScreen;
+  window.groupbuyFirstScreen = null;
+  if (!started || started.token !== session.token || (name && name !== 'today')) return null;
+  return gqlStarted(started.response);
 }
 
 async function route() {
@@ -150,10 +159,16 @@ async function route() {
   let { name, params, query } = parseHash();
   if (session.token && !state.me) {
     // A leader's first screen is 今日: its data is asked for at once, beside who is signed in.
-    if (!name || name === 'today') today.prefetch();
+    const started = takeStarted(name);
+    let me = null;
+    if (started) {
+      me = started.then(({ data, error }) => { if (!data || !data.me) throw error || new Error('no account'); return data; });
+      today.prefetch(started.then(({ data, error }) => { if (error) throw error; return data; }));
+      me.catch(() => {});
+    } else if (!name || name === 'today') today.prefetch();
     fill(app, h('main', { id: 'main', class: 'page' }, h('div', { 'aria-busy': 'true' }, loadingBox())));
     try {
-      await loadMe();
+      await loadMe(me);
     } catch (e) {
       if (e.kind === 'auth') return; // signOut() already navigated to sign in
       fill(app, header(name), h('main', { id: 'main', class: 'page' }, errorBox(e, route)));

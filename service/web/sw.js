@@ -2,7 +2,7 @@
 // on the phone, so a reload with no signal shows the last loaded batch, orders and pick list, marked
 // as offline with the time of the data. Mutations are never queued: offline, one is refused at once
 // (code OFFLINE) and the screen keeps what was typed: nothing is lost, nothing is sent twice.
-const SHELL = 'groupbuy-shell-v1';
+const SHELL = 'groupbuy-shell-v2';
 const DATA = 'groupbuy-data-v1';
 
 self.addEventListener('install', (event) => {
@@ -34,15 +34,17 @@ self.addEventListener('fetch', (event) => {
   else if (event.request.method === 'GET' && url.pathname.startsWith('/app/')) event.respondWith(shell(event.request));
 });
 
-/** The page: the network's when it answers, else the cached one (the same for every /app/<slug>/). */
+/** The page (the same for every /app/<slug>/): the kept one at once, refreshed behind it (a new
+ * release shows on the next visit, as the scripts do): a slow network costs the data's round trip only. */
 async function page(request) {
-  try {
-    const response = await fetch(request);
-    if (response.ok) (await caches.open(SHELL)).put('/app/', response.clone());
+  const cache = await caches.open(SHELL);
+  const fresh = fetch(request).then((response) => {
+    if (response.ok) cache.put('/app/', response.clone());
     return response;
-  } catch {
-    return (await caches.match('/app/')) || Response.error();
-  }
+  });
+  const cached = await cache.match('/app/');
+  if (cached) { fresh.catch(() => {}); return cached; }
+  return fresh.catch(() => Response.error());
 }
 
 /** Scripts and styles: the cached copy at once (a slow network costs nothing), refreshed behind it. */

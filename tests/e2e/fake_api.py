@@ -64,7 +64,7 @@ class FakeApi:
             self._order("1043", "李先生", "CONFIRMED", "654321", [("赣南脐橙", "5 斤装", 1, "39.00")]),
             self._order("1044", "Zhang Wei", "CONFIRMED", "777001", [("丹东草莓", "500g 盒", 1, "29.90")]),
         ]
-        self.pos = [self._po("PO-20250611-001", "SENT"), self._po("PO-20250604-007", "SHIPPED")]
+        self.pos = [self._po("PO-3815-0472", "SENT"), self._po("PO-9027-1163", "SHIPPED")]
         self.notifications = [
             {
                 "id": "Tm90aWZpY2F0aW9uOjE",
@@ -189,6 +189,8 @@ class FakeApi:
                     }
                 }
             }
+        if op == "FirstScreen":  # index.html's request: who is signed in and 今日, in one
+            return {**self.answer("Me", v), **self.answer("TodayScreen", v)}
         if op == "TodayScreen":
             return {**self.answer("TodayOpenBatches", v), **self.answer("TodayAwaitingDelivery", v),
                     **self.answer("TodayWaiting", v), **self.answer("TodayNotifications", v)}

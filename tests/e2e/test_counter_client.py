@@ -190,3 +190,47 @@ def test_offline_reload_shows_the_last_data_and_refuses_actions(browser, api_url
     finally:
         context.close()
     assert errors == []
+
+
+ORDERS_OFFLINE = {
+    "zh-CN": {"locale": "zh-CN", "status": "待取货", "error": "网络"},
+    "en": {"locale": "en-US", "status": "Ready for pickup", "error": "Network error"},
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_orders_offline_say_so_once_and_keep_the_filters(web, ready_shop, language):  # type: ignore[no-untyped-def]
+    shop, alice, bob = ready_shop
+    words = ORDERS_OFFLINE[language]
+    tab = web(locale=words["locale"])
+    page = sign_in_at_the_brands_link(tab, shop)
+    page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/orders?batch={shop.batch_id}")
+    page.locator(f"#filter-batch option[value='{shop.batch_id}']").wait_for(state="attached")
+    page.locator("#order-count").wait_for()
+    assert page.input_value("#filter-batch") == shop.batch_id
+    assert page.locator(".card.order").count() == 3
+
+    # Elsewhere, then back to the orders with no signal (the screen's code is loaded, its data is not).
+    page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/today")
+    page.locator("#waiting-pickup .waiting-count").wait_for()
+    tab.context.set_offline(True)
+    page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/orders?batch={shop.batch_id}&status=READY_FOR_PICKUP")
+    error = page.locator("main .notice.error").first
+    error.wait_for()
+    page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+    assert page.locator("main .notice.error").count() == 1  # said once, not once per area
+    assert words["error"] in error.inner_text()
+    assert bool(CJK.search(error.inner_text())) == (language == "zh-CN")
+    # The filters stay as chosen, and in the address (a reload keeps them).
+    assert page.input_value("#filter-batch") == shop.batch_id
+    assert page.input_value("#filter-status") == "READY_FOR_PICKUP"
+    assert page.locator("#filter-status option:checked").inner_text() == words["status"]
+    assert f"batch={shop.batch_id}" in page.url and "status=READY_FOR_PICKUP" in page.url
+
+    # Back online, the retry loads the list with the filters still applied.
+    tab.context.set_offline(False)
+    error.locator("button").click()
+    page.locator("#order-count").wait_for()
+    assert page.locator(".card.order").count() == 3  # all three are ready
+    assert page.locator("main .notice.error").count() == 0
+    assert page.input_value("#filter-batch") == shop.batch_id

@@ -74,7 +74,7 @@ def test_every_leader_screen_is_readable_and_tappable(web, counter_shop, languag
             problems[screen] = found
 
     screens = ["today", "orders", f"picklist/{shop.batch_id}/{shop.point_id}", "pickup", "remind", "groups",
-               "commissions"]
+               "commissions", "share", "money", "aftersales"]
     for screen in screens:
         page.goto(f"{base}#/{screen}")
         check(screen)
@@ -97,4 +97,15 @@ def test_every_leader_screen_is_readable_and_tappable(web, counter_shop, languag
     found = page.evaluate(CHECK)
     if found:
         problems["signin"] = found
+    # The supplier's screens: the purchase orders and one of them.
+    page.fill("#login", shop.supplier_login)
+    page.fill("#password", shop.supplier_password)
+    page.press("#password", "Enter")
+    page.wait_for_selector("#sign-out")
+    page.goto(f"{base}#/purchase-orders")
+    check("purchase-orders")
+    assert page.evaluate(HEADER_ROWS)["brandAndTools"] is True
+    page.locator("main a[data-number]").first.click()
+    page.wait_for_function("() => location.hash.startsWith('#/purchase-order/')")
+    check("purchase-order")
     assert problems == {}

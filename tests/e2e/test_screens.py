@@ -227,7 +227,7 @@ def test_supplier_acknowledges_ships_and_downloads_csv(fake):  # type: ignore[no
     settle(page)
     assert page.url.endswith("#/purchase-orders")
     assert page.locator("nav.menu a").all_inner_texts() == ["Purchase orders"]
-    page.click("a[data-number='PO-20250611-001']")
+    page.click("a[data-number='PO-3815-0472']")
     settle(page)
     rows = page.locator(".po-lines li").first.locator("table.deliveries tr").all_inner_texts()
     assert "幸福里小区 3 号门便利店" in rows[0] and rows[0].rstrip().endswith("30")
@@ -240,7 +240,7 @@ def test_supplier_acknowledges_ships_and_downloads_csv(fake):  # type: ignore[no
     with page.expect_download() as info:
         page.click("#po-csv")
     download = info.value
-    assert download.suggested_filename == "PO-20250611-001.csv"
+    assert download.suggested_filename == "PO-3815-0472.csv"
     assert "丹东草莓" in Path(download.path()).read_text()
 
 

@@ -28,18 +28,31 @@ export function render({ main, me, query }) {
     history.replaceState(null, '', `#/orders${params.toString() ? '?' + params : ''}`);
   };
 
-  const select = (id, label, options, key) => h('div', { class: 'field' },
-    h('label', { for: id }, label),
-    h('select', { id, onchange: (e) => { filters[key] = e.target.value; keepInAddress(); loadOrders(); } },
-      h('option', { value: '' }, t('common.all')),
-      options.map(([value, text]) => h('option', { value, selected: value === filters[key] }, text))));
+  // The filters are drawn at once with the chosen values and get their choices when these load: a
+  // failure (offline) leaves them as they are, and only the list says what went wrong, once.
+  const select = (id, label, options, key) => {
+    const el = h('select', { id, onchange: (e) => { filters[key] = e.target.value; keepInAddress(); loadOrders(); } });
+    const setOptions = (choices) => {
+      const known = filters[key] && !choices.some(([value]) => value === filters[key]) ? [[filters[key], '…']] : [];
+      fill(el, h('option', { value: '' }, t('common.all')),
+        [...known, ...choices].map(([value, text]) => h('option', { value, selected: value === filters[key] }, text)));
+    };
+    setOptions(options);
+    return { field: h('div', { class: 'field' }, h('label', { for: id }, label), el), setOptions };
+  };
 
-  const batchSlot = h('div', { class: 'slot' });
-  const pointSlot = h('div', { class: 'slot' });
-  fill(batchSlot, area(() => gql(BATCHES), (data) =>
-    select('filter-batch', t('orders.batch'), edges(data.batches).map((b) => [b.id, `${b.title} (${date(b.pickupDate)})`]), 'batch')));
-  fill(pointSlot, area(() => myPickupPoints(me), (points) =>
-    select('filter-point', t('orders.point'), points.map((p) => [p.id, p.name]), 'point')));
+  const batchFilter = select('filter-batch', t('orders.batch'), [], 'batch');
+  const pointFilter = select('filter-point', t('orders.point'), [], 'point');
+  let choicesLoaded = false;
+  const loadChoices = () => {
+    if (choicesLoaded) return Promise.resolve();
+    return Promise.all([
+      gql(BATCHES).then((data) => batchFilter.setOptions(
+        edges(data.batches).map((b) => [b.id, `${b.title} (${date(b.pickupDate)})`]))),
+      myPickupPoints(me).then((points) => pointFilter.setOptions(points.map((p) => [p.id, p.name]))),
+    ]).then(() => { choicesLoaded = true; }, (e) => console.warn(e));
+  };
+  const statusFilter = select('filter-status', t('orders.status'), STATUSES.map((s) => [s, t(`status.${s}`)]), 'status');
 
   const search = h('input', { id: 'order-search', type: 'search', value: filters.q, autocomplete: 'off',
     oninput: (e) => { filters.q = e.target.value; keepInAddress(); showList(); } });
@@ -60,6 +73,7 @@ export function render({ main, me, query }) {
 
   function loadOrders() {
     fill(listSlot, area(async () => {
+      loadChoices(); // again with each try of the list, until the choices have come
       const all = [];
       let after = null;
       for (let page = 0; page < MAX_PAGES; page += 1) {
@@ -85,8 +99,7 @@ export function render({ main, me, query }) {
   fill(main,
     h('h1', {}, t('orders.title')),
     h('div', { class: 'filters card' },
-      batchSlot, pointSlot,
-      select('filter-status', t('orders.status'), STATUSES.map((s) => [s, t(`status.${s}`)]), 'status'),
+      batchFilter.field, pointFilter.field, statusFilter.field,
       h('div', { class: 'field' }, h('label', { for: 'order-search' }, t('orders.search')), search)),
     listSlot);
   loadOrders();

@@ -28,9 +28,10 @@ const MARK_READ = `mutation NotificationMarkRead($id: ID!) { notificationMarkRea
 
 let early = null;
 
-/** Asks for 今日 while the shell is still asking who is signed in (one round trip fewer). */
-export function prefetch() {
-  early = gql(TODAY);
+/** Asks for 今日 while the shell is still asking who is signed in (one round trip fewer), or takes
+ * `started`, the answer to the request the page began (index.html). */
+export function prefetch(started = null) {
+  early = started || gql(TODAY);
   early.catch(() => {}); // render() shows its failure, or it was not needed
 }
 
