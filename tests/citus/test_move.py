@@ -45,24 +45,33 @@ def tenant_placements(owner_db: psycopg.Connection, tenant: uuid.UUID) -> dict[s
     return dict(owner_db.execute(
         "SELECT ct.table_name::text, cs.nodeport FROM citus_tables ct JOIN citus_shards cs "
         "ON cs.shardid = get_shard_id_for_distribution_column(ct.table_name, %s) "
-        "WHERE ct.citus_table_type = 'distributed'", (str(tenant),)).fetchall())
+        "WHERE ct.citus_table_type = 'distributed'", (tenant,)).fetchall())
 
 
 def tenant_shard_ids(owner_db: psycopg.Connection, tenant: uuid.UUID) -> list[int]:
     return [r[0] for r in owner_db.execute(
         "SELECT get_shard_id_for_distribution_column(table_name, %s) FROM citus_tables "
-        "WHERE citus_table_type = 'distributed'", (str(tenant),))]
+        "WHERE citus_table_type = 'distributed'", (tenant,))]
+
+
+# Citus's advisory lock classes (pg_locks.objsubid; src/include/distributed/resource_lock.h), and
+# whether the lock's key (objid) is a shard id.
+CITUS_LOCKS = {4: ("shard metadata", True), 5: ("shard", True), 7: ("rebalance co-location", False),
+               8: ("co-located shards metadata", False), 9: ("operation", False),
+               13: ("placement co-location", False), 16: ("shard move", True)}
 
 
 class LockSampler(threading.Thread):
-    """Samples pg_locks on every node every 20 ms: the locks on the tenant's shards (relations
-    named <table>_<shardid>) and Citus's advisory locks on them (keyed by shard id)."""
+    """Samples pg_locks on every node every 20 ms: locks on the tenant's tables (on the
+    coordinator) and shards (on the workers, relations named <table>_<shardid>), and Citus's
+    advisory locks (those keyed by a shard id: on the tenant's shards only)."""
 
-    def __init__(self, nodes: dict[str, str], shard_ids: list[int]) -> None:
+    def __init__(self, nodes: dict[str, str], shard_ids: list[int], tables: list[str]) -> None:
         super().__init__(daemon=True)
         self.nodes = nodes
-        self.suffixes = [f"_{s}" for s in shard_ids]
-        self.shard_ids = shard_ids
+        self.suffixes = tuple(f"_{s}" for s in shard_ids)
+        self.shard_ids = set(shard_ids)
+        self.tables = set(tables)
         self.seen: Counter = Counter()
         self.stop = threading.Event()
 
@@ -71,17 +80,19 @@ class LockSampler(threading.Thread):
         try:
             while not self.stop.is_set():
                 for name, conn in conns.items():
-                    for locktype, mode, granted, relation, objid in conn.execute(
+                    for locktype, mode, granted, relation, objid, kind in conn.execute(
                         "SELECT locktype, mode, granted, CASE WHEN locktype = 'relation' THEN "
-                        "relation::regclass::text END, objid::bigint FROM pg_locks WHERE pid <> pg_backend_pid() "
-                        "AND locktype IN ('relation', 'advisory')"):
+                        "relation::regclass::text END, objid::bigint, objsubid FROM pg_locks "
+                        "WHERE pid <> pg_backend_pid() AND locktype IN ('relation', 'advisory')"):
                         if locktype == "relation":
-                            shard = next((s for s in self.suffixes if relation and relation.endswith(s)), None)
-                            if shard is None:
+                            if relation in self.tables:
+                                what = "table"
+                            elif relation and relation.endswith(self.suffixes):
+                                what = "shard"
+                            else:
                                 continue
-                            what = "shard table"
-                        elif objid in self.shard_ids:
-                            what = "advisory (shard id)"
+                        elif kind in CITUS_LOCKS and (objid in self.shard_ids or not CITUS_LOCKS[kind][1]):
+                            what = f"advisory: {CITUS_LOCKS[kind][0]}"
                         else:
                             continue
                         self.seen[(name, what, mode, "granted" if granted else "WAITING")] += 1
@@ -164,10 +175,10 @@ def move_while(owner_db: psycopg.Connection, citus_cluster: Any, tenant: uuid.UU
     (source,) = set(before.values())  # co-located: every table of the tenant on one worker
     (target,) = {w.port for w in citus_cluster.worker_nodes} - {source}
     shard = owner_db.execute("SELECT get_shard_id_for_distribution_column('customer_order', %s)",
-                             (str(tenant),)).fetchone()[0]
+                             (tenant,)).fetchone()[0]
     nodes = {"coordinator": citus_cluster.coordinator.url()}
     nodes |= {("source worker" if w.port == source else "target worker"): w.url() for w in citus_cluster.worker_nodes}
-    sampler = LockSampler(nodes, tenant_shard_ids(owner_db, tenant))
+    sampler = LockSampler(nodes, tenant_shard_ids(owner_db, tenant), list(before))
     writers.wait_for(lambda: writers.ok_count() >= 20)
     sampler.start()
     started = time.monotonic()
