@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tests.ordering_fixtures import bulk_customers, make_world, offer_input, offer_state, open_batch_with_offers, place_input
+from tests.ordering_fixtures import (
+    bulk_customers,
+    make_world,
+    offer_input,
+    offer_state,
+    open_batch_with_offers,
+    place_input,
+)
 
 PLACE = """
 mutation($input: OrderPlaceInput!) { orderPlace(input: $input) { order { id status } errors { code message } } }"""
