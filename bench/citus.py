@@ -128,7 +128,7 @@ def tenant_worker(env: Env, world: World) -> dict[str, Any]:
     with env.owner() as conn:
         port = conn.execute(
             "SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column("
-            "'customer_order', %s)", (str(world.tenant_id),)).fetchone()[0]
+            "'customer_order', %s)", (world.tenant_id,)).fetchone()[0]
         per_worker = conn.execute(
             "SELECT nodeport, count(*) FROM citus_shards WHERE citus_table_type = 'distributed' "
             "GROUP BY 1 ORDER BY 1").fetchall()
