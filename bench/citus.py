@@ -32,7 +32,6 @@ from bench.api import (
     catalog_requests,
     order_requests,
     prebuilt,
-    storefront_sql,
 )
 from bench.common import (
     DATA,
@@ -55,6 +54,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CITUS_SQL = ROOT / "deploy" / "citus.sql"
 
 
+def durable_cluster(root: Path) -> Any:
+    """tests/citus/cluster.py's cluster with the single node's durable settings (fsync and
+    synchronous commit on, as `servers()` runs it): the tests' nodes skip them."""
+    from service.embedded import EmbeddedPostgres
+    from tests.citus.cluster import CitusCluster
+
+    class DurableCluster(CitusCluster):
+        def _node(self, name: str) -> EmbeddedPostgres:
+            node = super()._node(name)
+            node.fast = False
+            return node
+
+    return DurableCluster(root)
+
+
 @contextmanager
 def citus_servers(name: str = "citus") -> Iterator[tuple[Env, Any]]:
     """A coordinator and two workers (tests/citus/cluster.py) and a Redis, migrated, distributed by
@@ -63,14 +77,14 @@ def citus_servers(name: str = "citus") -> Iterator[tuple[Env, Any]]:
     from service.db import app_url, libpq_url
     from service.embedded import EmbeddedRedis, pg_tool
     from service.migrate import migrate
-    from tests.citus.cluster import CitusCluster, build_citus
+    from tests.citus.cluster import build_citus
 
     log(f"Citus build (or cache): {build_citus():.1f} s")
     root = DATA / name
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    cluster = CitusCluster(root / "nodes")
+    cluster = durable_cluster(root / "nodes")
     redis = EmbeddedRedis(root, persist=False)
     started = time.monotonic()
     try:
@@ -135,6 +149,26 @@ def tenant_worker(env: Env, world: World) -> dict[str, Any]:
     return {"tenant_on_port": port, "shards_per_worker": {str(p): n for p, n in per_worker}}
 
 
+def scoped_storefront_sql(world: World) -> str:
+    """The catalog's storefront statement as the API sends it with GROUPBUY_CITUS=true: every
+    table named with the tenant (service/db.py's loader criteria), so Citus routes it to the
+    tenant's worker. Without them it would go to every shard."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.orm import with_loader_criteria
+
+    from service.batches.queries import _BATCH_WITH_STOREFRONT
+    from service.db import _tenant_entities
+
+    tenant = world.tenant_id
+    statement = _BATCH_WITH_STOREFRONT.options(*(
+        with_loader_criteria(entity, lambda cls: cls.tenant_id == tenant, include_aliases=True)
+        for entity in _tenant_entities()))
+    compiled = statement.compile(dialect=postgresql.dialect())
+    values = {"id": f"'{world.catalog_batches[100]}'", **{k: f"'{v}'" for k, v in compiled.params.items()
+                                                          if k != "id"}}
+    return str(compiled) % values
+
+
 def pgbench_tps(url: str, sql: str, *, clients: int, seconds: float) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "q.sql"
@@ -188,7 +222,7 @@ def run(*, runs: int, seconds: float, clients: int, only: set[str]) -> dict[str,
             log("the catalog's storefront statement alone (pgbench, as the owner)")
 
             def statement(side: str) -> tuple[float, None]:
-                sql = storefront_sql(worlds[side])
+                sql = scoped_storefront_sql(worlds[side])
                 return pgbench_tps(envs[side].owner_url, sql, clients=clients, seconds=seconds), None
 
             results["catalog_sql"] = pair("storefront statement", statement, runs=runs)
