@@ -75,3 +75,9 @@ clean-data:
 test-citus: $(STAMP)
 	deploy/citus/build.sh
 	GROUPBUY_CITUS_TESTS=1 $(BIN)/python -m pytest tests/citus -n 0 -p no:cacheprovider --timeout 900 -rA
+
+# The single node beside a Citus coordinator with two workers, in one run (bench/README.md):
+# not part of `make bench`.
+.PHONY: bench-citus
+bench-citus: $(STAMP)
+	$(BIN)/python -m bench.citus --runs 3 --seconds 6

@@ -38,49 +38,49 @@ DO $$ DECLARE fk record; BEGIN
 END $$;
 
 -- Platform tables: one full copy on every node, joinable with every tenant table.
-SELECT create_reference_table('tenant') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'tenant'::regclass AND (partmethod = 'h' OR repmodel = 't'));
+SELECT create_reference_table(t) FROM to_regclass('tenant') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
 
 -- Tenant tables, referenced tables first, all co-located with the first one: every row
 -- of a tenant lives on the same node, so every query and foreign key of one tenant is local.
-SELECT create_distributed_table('number_counter', 'tenant_id') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'number_counter'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('outbox_event', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'outbox_event'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('supplier', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'supplier'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('app_user', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'app_user'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('api_key', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'api_key'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('batch', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'batch'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('batch_close', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'batch_close'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('leader', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'leader'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('community_group', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'community_group'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('group_member', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'group_member'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('ledger_entry', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'ledger_entry'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('notification', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'notification'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('password_reset', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'password_reset'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('pickup_point', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'pickup_point'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('customer_order', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'customer_order'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('commission_entry', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'commission_entry'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('distribution_commission', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'distribution_commission'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('distribution_commission_line', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'distribution_commission_line'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('order_referral', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'order_referral'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('pick_list', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'pick_list'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('product', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'product'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('offer', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'offer'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('group_buy', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'group_buy'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('group_buy_member', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'group_buy_member'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('offer_customer_quantity', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'offer_customer_quantity'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('offer_distribution', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'offer_distribution'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('offer_stock_slot', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'offer_stock_slot'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('order_line', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'order_line'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('after_sales_request', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'after_sales_request'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('purchase_order', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'purchase_order'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('delivery_line', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'delivery_line'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('purchase_order_line', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'purchase_order_line'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('refund', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'refund'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('share_link', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'share_link'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('referral_binding', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'referral_binding'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('share_visit', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'share_visit'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('webhook_subscription', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'webhook_subscription'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('delivery', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'delivery'::regclass AND (partmethod = 'h' OR repmodel = 't'));
-SELECT create_distributed_table('withdrawal', 'tenant_id', colocate_with => 'number_counter') WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = 'withdrawal'::regclass AND (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id') FROM to_regclass('number_counter') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('outbox_event') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('supplier') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('app_user') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('api_key') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('batch') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('batch_close') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('leader') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('community_group') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('group_member') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('ledger_entry') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('notification') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('password_reset') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('pickup_point') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('customer_order') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('commission_entry') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('distribution_commission') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('distribution_commission_line') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('order_referral') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('pick_list') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('product') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('offer') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('group_buy') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('group_buy_member') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('offer_customer_quantity') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('offer_distribution') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('offer_stock_slot') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('order_line') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('after_sales_request') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('purchase_order') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('delivery_line') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('purchase_order_line') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('refund') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('share_link') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('referral_binding') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('share_visit') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('webhook_subscription') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('delivery') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
+SELECT create_distributed_table(t, 'tenant_id', colocate_with => 'number_counter') FROM to_regclass('withdrawal') AS t WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE (partmethod = 'h' OR repmodel = 't'));
 
 -- Tables only the migrations know (no model in service/tables.py) that have tenant_id too.
 DO $$ DECLARE t record; BEGIN
@@ -123,6 +123,79 @@ $fn$;
 DROP TRIGGER IF EXISTS offer_stock_slots ON offer;
 CREATE TRIGGER offer_stock_slots AFTER INSERT ON offer FOR EACH ROW
   EXECUTE FUNCTION offer_stock_slots_create_row();
+-- The ledger's entries for a commission written or changed (migration 0019's statement
+-- triggers, service/ledger/sql): the same entries and events, one commission row at a time.
+CREATE OR REPLACE FUNCTION ledger_commission_earned_row() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE v_user uuid;
+BEGIN
+  IF NEW.earned_at IS NOT NULL AND NEW.amount_minor > 0 THEN
+    SELECT l.user_id INTO v_user FROM leader l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.leader_id;
+    IF FOUND THEN
+      INSERT INTO ledger_entry (tenant_id, beneficiary_id, leader_id, kind, currency, amount_minor, frozen_minor,
+                                commission_id, order_id)
+      VALUES (NEW.tenant_id, v_user, NEW.leader_id, 'EARNED', NEW.currency, NEW.amount_minor, NEW.amount_minor,
+              NEW.id, NEW.order_id);
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION ledger_commission_changed_row() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_user uuid;
+  e record;
+  v_part bigint := OLD.reversed_minor - NEW.reversed_minor;
+  v_exp int := CASE WHEN NEW.currency IN ('JPY', 'KRW', 'VND', 'CLP', 'ISK') THEN 0
+                    WHEN NEW.currency IN ('BHD', 'KWD', 'OMR', 'TND') THEN 3 ELSE 2 END;
+BEGIN
+  SELECT l.user_id INTO v_user FROM leader l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.leader_id;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  FOR e IN SELECT * FROM (VALUES
+      ('EARNED', NEW.amount_minor, NEW.amount_minor, 0::bigint,
+       OLD.earned_at IS NULL AND NEW.earned_at IS NOT NULL AND NEW.amount_minor > 0),
+      ('REVERSED', v_part, v_part, 0::bigint,
+       OLD.earned_at IS NOT NULL AND OLD.released_at IS NULL AND NEW.reversed_minor > OLD.reversed_minor),
+      ('CLAWBACK', v_part, 0::bigint, v_part,
+       OLD.released_at IS NOT NULL AND NEW.reversed_minor > OLD.reversed_minor),
+      ('RELEASED', NEW.amount_minor, -NEW.amount_minor, NEW.amount_minor,
+       OLD.released_at IS NULL AND NEW.released_at IS NOT NULL AND NEW.amount_minor > 0)
+    ) AS x(kind, amount, frozen, available, happened) WHERE x.happened LOOP
+    INSERT INTO ledger_entry (tenant_id, beneficiary_id, leader_id, kind, currency, amount_minor, frozen_minor,
+                              available_minor, commission_id, order_id)
+    VALUES (NEW.tenant_id, v_user, NEW.leader_id, e.kind, NEW.currency, e.amount, e.frozen, e.available,
+            NEW.id, NEW.order_id);
+    IF e.kind = 'CLAWBACK' THEN
+      INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+      VALUES (NEW.tenant_id, gen_random_uuid(), 'COMMISSION_CLAWED_BACK', 'leader', NEW.leader_id,
+              jsonb_build_object(
+                'leaderId', NEW.leader_id, 'orderId', NEW.order_id, 'userIds', jsonb_build_array(v_user),
+                'amount', jsonb_build_object('amount', round(-e.amount::numeric / 10::numeric ^ v_exp, v_exp)::text,
+                                             'currency', NEW.currency)));
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END
+$fn$;
+DROP TRIGGER IF EXISTS commission_entry_ledger_insert ON commission_entry;
+CREATE TRIGGER commission_entry_ledger_insert AFTER INSERT ON commission_entry FOR EACH ROW
+  EXECUTE FUNCTION ledger_commission_earned_row();
+DROP TRIGGER IF EXISTS commission_entry_ledger_update ON commission_entry;
+CREATE TRIGGER commission_entry_ledger_update AFTER UPDATE ON commission_entry FOR EACH ROW
+  EXECUTE FUNCTION ledger_commission_changed_row();
+-- Functions that plan their statements once for every call (plan_cache_mode = force_generic_plan,
+-- the ordering hot path on one node) plan them per call here: Citus routes a join to the tenant's
+-- shards only with the tenant's value in the plan, not a parameter.
+DO $$ DECLARE f record; BEGIN
+  FOR f IN SELECT p.oid::regprocedure AS signature FROM pg_proc p
+           WHERE p.pronamespace = 'public'::regnamespace
+             AND 'plan_cache_mode=force_generic_plan' = ANY(p.proconfig) LOOP
+    EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = force_custom_plan', f.signature);
+  END LOOP;
+END $$;
 -- Any other transition-table trigger on a distributed table would fail the same way: refuse.
 DO $$ DECLARE bad text; BEGIN
   SELECT string_agg(t.tgrelid::regclass || '.' || t.tgname, ', ') INTO bad FROM pg_trigger t

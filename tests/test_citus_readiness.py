@@ -210,6 +210,71 @@ _PLACED = "(partmethod = 'h' OR repmodel = 't')"
 FOREIGN_KEYS_NOT_KEPT: dict[str, str] = {}
 
 
+LEDGER_ROW_TRIGGERS = r"""
+CREATE OR REPLACE FUNCTION ledger_commission_earned_row() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE v_user uuid;
+BEGIN
+  IF NEW.earned_at IS NOT NULL AND NEW.amount_minor > 0 THEN
+    SELECT l.user_id INTO v_user FROM leader l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.leader_id;
+    IF FOUND THEN
+      INSERT INTO ledger_entry (tenant_id, beneficiary_id, leader_id, kind, currency, amount_minor, frozen_minor,
+                                commission_id, order_id)
+      VALUES (NEW.tenant_id, v_user, NEW.leader_id, 'EARNED', NEW.currency, NEW.amount_minor, NEW.amount_minor,
+              NEW.id, NEW.order_id);
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+CREATE OR REPLACE FUNCTION ledger_commission_changed_row() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_user uuid;
+  e record;
+  v_part bigint := OLD.reversed_minor - NEW.reversed_minor;
+  v_exp int := CASE WHEN NEW.currency IN ('JPY', 'KRW', 'VND', 'CLP', 'ISK') THEN 0
+                    WHEN NEW.currency IN ('BHD', 'KWD', 'OMR', 'TND') THEN 3 ELSE 2 END;
+BEGIN
+  SELECT l.user_id INTO v_user FROM leader l WHERE l.tenant_id = NEW.tenant_id AND l.id = NEW.leader_id;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  FOR e IN SELECT * FROM (VALUES
+      ('EARNED', NEW.amount_minor, NEW.amount_minor, 0::bigint,
+       OLD.earned_at IS NULL AND NEW.earned_at IS NOT NULL AND NEW.amount_minor > 0),
+      ('REVERSED', v_part, v_part, 0::bigint,
+       OLD.earned_at IS NOT NULL AND OLD.released_at IS NULL AND NEW.reversed_minor > OLD.reversed_minor),
+      ('CLAWBACK', v_part, 0::bigint, v_part,
+       OLD.released_at IS NOT NULL AND NEW.reversed_minor > OLD.reversed_minor),
+      ('RELEASED', NEW.amount_minor, -NEW.amount_minor, NEW.amount_minor,
+       OLD.released_at IS NULL AND NEW.released_at IS NOT NULL AND NEW.amount_minor > 0)
+    ) AS x(kind, amount, frozen, available, happened) WHERE x.happened LOOP
+    INSERT INTO ledger_entry (tenant_id, beneficiary_id, leader_id, kind, currency, amount_minor, frozen_minor,
+                              available_minor, commission_id, order_id)
+    VALUES (NEW.tenant_id, v_user, NEW.leader_id, e.kind, NEW.currency, e.amount, e.frozen, e.available,
+            NEW.id, NEW.order_id);
+    IF e.kind = 'CLAWBACK' THEN
+      INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+      VALUES (NEW.tenant_id, gen_random_uuid(), 'COMMISSION_CLAWED_BACK', 'leader', NEW.leader_id,
+              jsonb_build_object(
+                'leaderId', NEW.leader_id, 'orderId', NEW.order_id, 'userIds', jsonb_build_array(v_user),
+                'amount', jsonb_build_object('amount', round(-e.amount::numeric / 10::numeric ^ v_exp, v_exp)::text,
+                                             'currency', NEW.currency)));
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END
+$fn$;
+DROP TRIGGER IF EXISTS commission_entry_ledger_insert ON commission_entry;
+CREATE TRIGGER commission_entry_ledger_insert AFTER INSERT ON commission_entry FOR EACH ROW
+  EXECUTE FUNCTION ledger_commission_earned_row();
+DROP TRIGGER IF EXISTS commission_entry_ledger_update ON commission_entry;
+CREATE TRIGGER commission_entry_ledger_update AFTER UPDATE ON commission_entry FOR EACH ROW
+  EXECUTE FUNCTION ledger_commission_changed_row();
+"""
+
+
 def generate_citus_sql() -> str:
     reference, distributed = distribution_order()
     first = distributed[0] if distributed else None
@@ -256,10 +321,11 @@ def generate_citus_sql() -> str:
         "-- Platform tables: one full copy on every node, joinable with every tenant table.",
     ]
     lines = [line.replace("{0}", _PLACED) for line in lines]
-    distributed_already = "SELECT FROM pg_dist_partition WHERE logicalrelid = '{0}'::regclass AND " + _PLACED
+    # A table this database does not have yet (an older revision) is skipped: the run after the
+    # migration that creates it distributes it.
+    not_placed = f"WHERE t IS NOT NULL AND t NOT IN (SELECT logicalrelid FROM pg_dist_partition WHERE {_PLACED})"
     for name in reference:
-        lines.append(f"SELECT create_reference_table('{name}') WHERE NOT EXISTS "
-                     f"({distributed_already.format(name)});")
+        lines.append(f"SELECT create_reference_table(t) FROM to_regclass('{name}') AS t {not_placed};")
     lines += [
         "",
         "-- Tenant tables, referenced tables first, all co-located with the first one: every row",
@@ -267,8 +333,8 @@ def generate_citus_sql() -> str:
     ]
     for name in distributed:
         colocate = "" if name == first else f", colocate_with => '{first}'"
-        lines.append(f"SELECT create_distributed_table('{name}', '{TENANT_COLUMN}'{colocate}) WHERE NOT EXISTS "
-                     f"({distributed_already.format(name)});")
+        lines.append(f"SELECT create_distributed_table(t, '{TENANT_COLUMN}'{colocate}) "
+                     f"FROM to_regclass('{name}') AS t {not_placed};")
     lines += [
         "",
         "-- Tables only the migrations know (no model in service/tables.py) that have tenant_id too.",
@@ -318,6 +384,19 @@ def generate_citus_sql() -> str:
         "DROP TRIGGER IF EXISTS offer_stock_slots ON offer;",
         "CREATE TRIGGER offer_stock_slots AFTER INSERT ON offer FOR EACH ROW",
         "  EXECUTE FUNCTION offer_stock_slots_create_row();",
+        "-- The ledger's entries for a commission written or changed (migration 0019's statement",
+        "-- triggers, service/ledger/sql): the same entries and events, one commission row at a time.",
+        *LEDGER_ROW_TRIGGERS.strip("\n").splitlines(),
+        "-- Functions that plan their statements once for every call (plan_cache_mode = force_generic_plan,",
+        "-- the ordering hot path on one node) plan them per call here: Citus routes a join to the tenant's",
+        "-- shards only with the tenant's value in the plan, not a parameter.",
+        "DO $$ DECLARE f record; BEGIN",
+        "  FOR f IN SELECT p.oid::regprocedure AS signature FROM pg_proc p",
+        "           WHERE p.pronamespace = 'public'::regnamespace",
+        "             AND 'plan_cache_mode=force_generic_plan' = ANY(p.proconfig) LOOP",
+        "    EXECUTE format('ALTER FUNCTION %s SET plan_cache_mode = force_custom_plan', f.signature);",
+        "  END LOOP;",
+        "END $$;",
         "-- Any other transition-table trigger on a distributed table would fail the same way: refuse.",
         "DO $$ DECLARE bad text; BEGIN",
         "  SELECT string_agg(t.tgrelid::regclass || '.' || t.tgname, ', ') INTO bad FROM pg_trigger t",
@@ -352,10 +431,10 @@ def generate_citus_sql() -> str:
     return "\n".join(lines) + "\n"
 
 
-_REFERENCE = re.compile(r"create_reference_table\(\s*'([^']+)'\s*\)", re.I)
+_REFERENCE = re.compile(r"create_reference_table\(\s*t\s*\)\s*FROM\s+to_regclass\('([^']+)'\)", re.I)
 _DISTRIBUTED = re.compile(
-    r"create_distributed_table\(\s*'([^']+)'\s*,\s*'([^']+)'\s*"
-    r"(?:,\s*colocate_with\s*=>\s*'([^']+)'\s*)?\)",
+    r"create_distributed_table\(\s*t\s*,\s*'([^']+)'\s*"
+    r"(?:,\s*colocate_with\s*=>\s*'([^']+)'\s*)?\)\s*FROM\s+to_regclass\('([^']+)'\)",
     re.I,
 )
 
@@ -372,7 +451,8 @@ def test_citus_sql_makes_every_platform_table_a_reference_table() -> None:
 
 
 def test_citus_sql_distributes_every_tenant_table_by_tenant_id_colocated_parents_first() -> None:
-    calls = _DISTRIBUTED.findall(_statements(CITUS_SQL.read_text()))
+    calls = [(name, column, colocate)
+             for column, colocate, name in _DISTRIBUTED.findall(_statements(CITUS_SQL.read_text()))]
     names = [name for name, _, _ in calls]
     assert sorted(names) == sorted(tenant_tables()), (
         f"deploy/citus.sql is out of date (tables missing: {sorted(set(tenant_tables()) - set(names))}, "

@@ -16,8 +16,8 @@ from service.notify.outbox import emit
 log = logging.getLogger(__name__)
 
 _OPEN = text(
-    "UPDATE batch SET status = 'OPEN', opened_at = clock_timestamp() "
-    "WHERE tenant_id = :t AND id = ANY(:ids) AND status = 'SCHEDULED' AND opens_at <= clock_timestamp() "
+    "UPDATE batch SET status = 'OPEN', opened_at = statement_timestamp() "
+    "WHERE tenant_id = :t AND id = ANY(:ids) AND status = 'SCHEDULED' AND opens_at <= statement_timestamp() "
     "RETURNING id, title"
 )
 

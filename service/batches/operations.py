@@ -186,7 +186,7 @@ async def publish_batch(session: AsyncSession, *, batch_id: UUID | None) -> Batc
     row = (
         await session.execute(
             text(
-                "UPDATE batch SET status = 'SCHEDULED', published_at = clock_timestamp() "
+                "UPDATE batch SET status = 'SCHEDULED', published_at = statement_timestamp() "
                 "WHERE id = :id AND status = 'DRAFT' RETURNING published_at"
             ),
             {"id": batch.id},

@@ -23,6 +23,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.config import get_settings
 from service.notify.events import EVENT_NAMES
 
 _INSERT = text(
@@ -30,6 +31,8 @@ _INSERT = text(
     "SELECT :tenant_id, gen_random_uuid(), :event, :subject_type, s.id, CAST(:payload AS jsonb) "
     "FROM unnest(CAST(:ids AS uuid[])) AS s(id)"
 )
+
+_CITUS_ROWS = 500
 
 
 async def emit(
@@ -67,8 +70,17 @@ async def emit_many(
     ids = [str(i) for i in subject_ids]
     if not ids:
         return
-    await session.execute(
-        _INSERT,
-        {"tenant_id": tenant_id, "event": event, "subject_type": subject_type, "ids": ids,
-         "payload": json.dumps(payload or {}, default=str)},
-    )
+    params = {"tenant_id": tenant_id, "event": event, "subject_type": subject_type,
+              "payload": json.dumps(payload or {}, default=str)}
+    if not get_settings().citus:
+        await session.execute(_INSERT, {**params, "ids": ids})
+        return
+    # On Citus an INSERT ... SELECT from no table is copied into the shards, which row-level
+    # security refuses: rows of VALUES instead, routed to the tenant's shard.
+    for start in range(0, len(ids), _CITUS_ROWS):
+        chunk = ids[start:start + _CITUS_ROWS]
+        rows = ", ".join(f"(:tenant_id, gen_random_uuid(), :event, :subject_type, CAST(:id{n} AS uuid), "
+                         "CAST(:payload AS jsonb))" for n in range(len(chunk)))
+        await session.execute(
+            text(f"INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload) VALUES {rows}"),
+            {**params, **{f"id{n}": i for n, i in enumerate(chunk)}})

@@ -94,6 +94,18 @@ class CitusCluster:
                 conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (worker.port,))
         return self.url()
 
+    @classmethod
+    def attach(cls, root: Path) -> CitusCluster:
+        """The cluster already running in `root` (started by `python -m tests.citus.cluster`)."""
+        names = ["coordinator"] + sorted(p.name for p in root.iterdir() if p.name.startswith("worker"))
+        password = (root / "coordinator" / "db-owner-password").read_text().strip()
+        cluster = cls(root, workers=len(names) - 1, password=password)
+        cluster.nodes = [EmbeddedPostgres(root / name, fast=True) for name in names]
+        for node in cluster.nodes:
+            assert node.attach(), f"no server running in {node.root}"
+        os.environ["PGPASSFILE"] = str(root / "pgpass")
+        return cluster
+
     def allow_role(self, role: str, password: str) -> None:
         """Lets the coordinator reach the workers as `role` (the app role's queries run there as itself)."""
         with psycopg.connect(self.url(), autocommit=True) as conn:

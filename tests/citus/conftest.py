@@ -40,14 +40,19 @@ def distribute(url: str) -> float:
     return time.monotonic() - started
 
 
-def revision_before_head() -> str:
+# The migration the tests run on the cluster after the move (the schema is distributed at the
+# revision before it): it replaces the ordering and close functions, which Citus then propagates.
+AFTER_MOVE = "0034"
+
+
+def revision_before_the_move() -> str:
     from alembic.script import ScriptDirectory
 
     from service.migrate import alembic_config
 
-    head = ScriptDirectory.from_config(alembic_config()).get_revision("head")
-    assert head is not None and isinstance(head.down_revision, str), head
-    return head.down_revision
+    after = ScriptDirectory.from_config(alembic_config()).get_revision(AFTER_MOVE)
+    assert after is not None and isinstance(after.down_revision, str), after
+    return after.down_revision
 
 
 def migrate_to(revision: str) -> None:
@@ -68,6 +73,11 @@ def migrate_to(revision: str) -> None:
 
 @pytest.fixture(scope="session")
 def citus_cluster() -> Iterator[CitusCluster]:
+    attach = os.environ.get("GROUPBUY_CITUS_ATTACH")
+    if attach:  # a cluster left running by `python -m tests.citus.cluster DIR` (while developing)
+        cluster = CitusCluster.attach(Path(attach))
+        yield cluster
+        return
     TIMINGS["build"] = build_citus()
     data_dir = Path(tempfile.mkdtemp(prefix=f"groupbuy-citus-{WORKER}-"))
     cluster = CitusCluster(data_dir / "citus")
@@ -105,9 +115,10 @@ def services(citus_cluster: CitusCluster) -> Iterator[Services]:
         GROUPBUY_REGISTER_ATTEMPTS_PER_ADDRESS="100000",
     )
     get_settings.cache_clear()
-    migrate_to(revision_before_head())
-    TIMINGS["distribute"] = distribute(owner)
-    migrate()  # the last migration, on the cluster
+    if not os.environ.get("GROUPBUY_CITUS_ATTACH"):
+        migrate_to(revision_before_the_move())
+        TIMINGS["distribute"] = distribute(owner)
+    migrate()  # AFTER_MOVE and any later migration, on the cluster
     TIMINGS["distribute again"] = distribute(owner)
     settings = get_settings()
     citus_cluster.allow_role(settings.app_db_role, settings.app_db_password_value)

@@ -11,8 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import psycopg
 from psycopg.rows import dict_row
 
-# An offer's sold quantity (the sum of its stock slots), as a column of `offer o`.
-SOLD_SQL = "offer_sold(o) AS sold"
+# An offer's sold quantity (the sum of its stock slots), as a column of `offer o`: offer_sold(o)'s
+# body, which also runs on Citus (where a shard's row is not of type offer).
+SOLD_SQL = ("(SELECT coalesce(sum(s.sold), 0)::integer FROM offer_stock_slot s "
+            "WHERE s.tenant_id = o.tenant_id AND s.offer_id = o.id) AS sold")
 
 
 def half_up(value: Decimal) -> int:
