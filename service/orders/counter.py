@@ -71,7 +71,7 @@ async def confirm_many(
         if row.id in done:
             continue
         await session.execute(
-            text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() WHERE id = :id"),
+            text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = statement_timestamp() WHERE id = :id"),
             {"id": row.id},
         )
         await earn_commission(session, tenant_id=tenant_id, order_id=row.id)
@@ -108,8 +108,8 @@ async def waiting(session: AsyncSession, *, pickup_point_id: UUID) -> list[Waiti
 
 
 _CLAIM = text("""
-UPDATE pickup_point SET reminded_at = clock_timestamp()
- WHERE id = :p AND (reminded_at IS NULL OR reminded_at <= clock_timestamp() - make_interval(mins => :minutes))
+UPDATE pickup_point SET reminded_at = statement_timestamp()
+ WHERE id = :p AND (reminded_at IS NULL OR reminded_at <= statement_timestamp() - make_interval(mins => :minutes))
 RETURNING id
 """)
 _NEXT = text("SELECT ceil(extract(epoch FROM reminded_at + make_interval(mins => :minutes) - clock_timestamp()) / 60) "

@@ -114,7 +114,7 @@ async def confirm_pickup(
     done = (
         await session.execute(
             text(
-                "UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
+                "UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = statement_timestamp() "
                 "WHERE id = :id AND status = 'READY_FOR_PICKUP' "
                 "RETURNING id, number, customer_id, leader_id"
             ),
