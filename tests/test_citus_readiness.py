@@ -275,6 +275,10 @@ CREATE TRIGGER commission_entry_ledger_update AFTER UPDATE ON commission_entry F
 """
 
 
+# Delegated to the tenant's worker also inside a transaction (see the comment written with them).
+FORCE_DELEGATED = ("place_order", "place_order_group")
+
+
 def generate_citus_sql() -> str:
     reference, distributed = distribution_order()
     first = distributed[0] if distributed else None
@@ -409,20 +413,30 @@ def generate_citus_sql() -> str:
         "",
         "-- Every function on every node (policies, triggers and checks call them there). Those",
         "-- whose first argument is the tenant (p_tenant) are distributed by it, co-located with the",
-        "-- tables: a plain `SELECT f(tenant, ...)` call is then run on the tenant's worker.",
+        "-- tables: a plain `SELECT f(tenant, ...)` call (or `SELECT ... FROM f(tenant, ...)`) is then",
+        "-- run on the tenant's worker. The order placements are delegated there inside a transaction",
+        "-- too (force_delegation): the orderPlace paths with extras place within their own transaction,",
+        "-- and on the coordinator the function's INSERT ... SELECT would be copied into the shards,",
+        "-- which row-level security refuses; every statement in them is of the caller's tenant.",
         "DO $$ DECLARE f record; BEGIN",
-        "  FOR f IN SELECT p.oid::regprocedure AS signature, p.proargnames[1] = 'p_tenant' AS by_tenant",
+        "  FOR f IN SELECT p.oid::regprocedure AS signature, p.proargnames[1] = 'p_tenant' AS by_tenant,",
+        f"                  p.proname = ANY(ARRAY[{', '.join(repr(n) for n in FORCE_DELEGATED)}]) AS forced",
         "           FROM pg_proc p",
         "           WHERE p.pronamespace = 'public'::regnamespace",
         "             AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass",
         "                             AND d.objid = p.oid AND d.deptype = 'e')",
-        "             AND NOT EXISTS (SELECT FROM pg_dist_object o WHERE o.classid = 'pg_proc'::regclass",
-        "                             AND o.objid = p.oid AND o.distribution_argument_index IS NOT NULL)",
         "  LOOP",
-        "    IF f.by_tenant THEN",
+        "    CONTINUE WHEN EXISTS (SELECT FROM pg_dist_object o WHERE o.classid = 'pg_proc'::regclass",
+        "                          AND o.objid = f.signature::oid AND o.distribution_argument_index IS NOT NULL",
+        "                          AND o.force_delegation IS NOT DISTINCT FROM (f.forced OR NULL));",
+        "    IF f.forced THEN",
+        "      PERFORM create_distributed_function(f.signature, 'p_tenant',",
+        f"                                          colocate_with => '{first}', force_delegation => true);",
+        "    ELSIF f.by_tenant THEN",
         "      PERFORM create_distributed_function(f.signature, 'p_tenant',",
         f"                                          colocate_with => '{first}');",
-        "    ELSE",
+        "    ELSIF NOT EXISTS (SELECT FROM pg_dist_object o WHERE o.classid = 'pg_proc'::regclass",
+        "                      AND o.objid = f.signature::oid) THEN",
         "      PERFORM create_distributed_function(f.signature);",
         "    END IF;",
         "  END LOOP;",

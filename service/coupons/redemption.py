@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _CONSUME = text(
-    "WITH used AS (UPDATE coupon SET status = 'USED', used_at = clock_timestamp() "
+    "WITH used AS (UPDATE coupon SET status = 'USED', used_at = statement_timestamp() "
     "  WHERE tenant_id = :t AND order_id = :o AND status = 'RESERVED' RETURNING template_id) "
     "UPDATE coupon_template c SET used = c.used + 1 FROM used WHERE c.tenant_id = :t AND c.id = used.template_id"
 )

@@ -35,7 +35,7 @@ FAILED_REASON = "The 拼团 group did not fill in time; the payment is refunded"
 UNPAID_REASON = "The 拼团 group ended before this order was paid"
 
 _DUE = "g.tenant_id = :t AND g.status = 'OPEN' AND (CASE WHEN CAST(:b AS uuid) IS NULL " \
-       "THEN g.expires_at <= clock_timestamp() ELSE g.batch_id = CAST(:b AS uuid) END)"
+       "THEN g.expires_at <= statement_timestamp() ELSE g.batch_id = CAST(:b AS uuid) END)"
 
 _DUE_BATCHES = text(f"SELECT DISTINCT g.batch_id FROM group_buy g WHERE {_DUE} ORDER BY g.batch_id")
 
@@ -52,7 +52,7 @@ WITH due AS (
 UPDATE group_buy g
 SET status = CASE WHEN g.expiry = 'SUCCEED_ANYWAY' AND c.paid >= 1 THEN 'SUCCEEDED' ELSE 'FAILED' END,
     succeeded_virtually = (g.expiry = 'SUCCEED_ANYWAY' AND c.paid >= 1),
-    resolved_at = clock_timestamp()
+    resolved_at = statement_timestamp()
 FROM counted c
 WHERE g.tenant_id = :t AND g.id = c.id AND g.status = 'OPEN'
 RETURNING g.id, g.status, g.opened_at IS NOT NULL AS opened
@@ -125,7 +125,7 @@ async def expire_group_buys(tenant_id: UUID | None = None, *, engine: AsyncEngin
     groups it resolved."""
     tenants = await tenants_having(
         "SELECT EXISTS (SELECT 1 FROM group_buy WHERE tenant_id = :t AND status = 'OPEN' "
-        "AND expires_at <= clock_timestamp())",
+        "AND expires_at <= statement_timestamp())",
         {"only": str(tenant_id) if tenant_id else None},
         where_tenant="(CAST(:only AS uuid) IS NULL OR id = CAST(:only AS uuid))",
         engine=engine,

@@ -111,7 +111,7 @@ async def write_pending(session: AsyncSession, *, tenant_id: UUID, batch_id: UUI
 async def earn(session: AsyncSession, *, tenant_id: UUID, order_id: UUID) -> None:
     """At pickup: PENDING -> EARNED (a state guard: a second pickup earns nothing more)."""
     await session.execute(
-        text("UPDATE distribution_commission SET status = 'EARNED', earned_at = clock_timestamp() "
+        text("UPDATE distribution_commission SET status = 'EARNED', earned_at = statement_timestamp() "
              "WHERE tenant_id = :t AND order_id = :o AND status = 'PENDING' AND amount_minor > 0"),
         {"t": tenant_id, "o": order_id})
 
@@ -129,7 +129,7 @@ UPDATE distribution_commission c
 SET amount_minor = c.amount_minor - least(part.amount, c.amount_minor),
     reversed_minor = c.reversed_minor + least(part.amount, c.amount_minor),
     status = CASE WHEN c.status = 'EARNED' OR c.amount_minor <= part.amount THEN 'REVERSED' ELSE c.status END,
-    reversed_at = clock_timestamp()
+    reversed_at = statement_timestamp()
 FROM part
 WHERE c.tenant_id = :t AND c.order_id = :o AND c.level = part.level AND part.amount > 0
 """), {"t": tenant_id, "o": order_id, "ids": list(line_ids)})
@@ -150,7 +150,7 @@ SET amount_minor = c.amount_minor + c.reversed_minor - t.reversed,
     reversed_minor = t.reversed,
     status = CASE WHEN c.status = 'EARNED' OR c.amount_minor + c.reversed_minor <= t.reversed THEN 'REVERSED'
                   ELSE c.status END,
-    reversed_at = clock_timestamp()
+    reversed_at = statement_timestamp()
 FROM target t
 WHERE c.tenant_id = :t AND c.order_id = t.order_id AND c.level = t.level AND t.reversed > c.reversed_minor
 """)

@@ -39,9 +39,9 @@ async def cancel_own_order(
         await session.execute(
             text(
                 "SELECT status, closes_at > clock_timestamp() AS before_cutoff FROM batch "
-                "WHERE id = :b FOR SHARE"
+                "WHERE tenant_id = :t AND id = :b FOR SHARE"
             ),
-            {"b": order.batch_id},
+            {"t": tenant_id, "b": order.batch_id},
         )
     ).one()
     if batch.status != "OPEN" or not batch.before_cutoff:

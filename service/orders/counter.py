@@ -52,9 +52,9 @@ async def confirm_many(
     # Locked in id order: two handovers naming the same orders cannot deadlock.
     rows = {r.id: r for r in (await session.execute(
         text(f"SELECT o.id, o.number, o.customer_id, o.leader_id, {order_state_sql()} AS state "
-             f"FROM {ORDERS_WITH_BATCH} WHERE o.id = ANY(:ids) AND o.pickup_point_id = :p "
+             f"FROM {ORDERS_WITH_BATCH} WHERE o.tenant_id = :t AND o.id = ANY(:ids) AND o.pickup_point_id = :p "
              "ORDER BY o.id FOR UPDATE OF o"),
-        {"ids": wanted, "p": point},
+        {"t": tenant_id, "ids": wanted, "p": point},
     )).all()}
     done, before = [], []
     for n, order_id in enumerate(order_ids):
@@ -71,8 +71,9 @@ async def confirm_many(
         if row.id in done:
             continue
         await session.execute(
-            text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() WHERE id = :id"),
-            {"id": row.id},
+            text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = statement_timestamp() "
+                 "WHERE tenant_id = :t AND id = :id"),
+            {"t": tenant_id, "id": row.id},
         )
         await earn_commission(session, tenant_id=tenant_id, order_id=row.id)
         await emit(session, tenant_id=tenant_id, event="ORDER_PICKED_UP", subject_type="order", subject_id=row.id,
@@ -108,8 +109,8 @@ async def waiting(session: AsyncSession, *, pickup_point_id: UUID) -> list[Waiti
 
 
 _CLAIM = text("""
-UPDATE pickup_point SET reminded_at = clock_timestamp()
- WHERE id = :p AND (reminded_at IS NULL OR reminded_at <= clock_timestamp() - make_interval(mins => :minutes))
+UPDATE pickup_point SET reminded_at = statement_timestamp()
+ WHERE id = :p AND (reminded_at IS NULL OR reminded_at <= statement_timestamp() - make_interval(mins => :minutes))
 RETURNING id
 """)
 _NEXT = text("SELECT ceil(extract(epoch FROM reminded_at + make_interval(mins => :minutes) - clock_timestamp()) / 60) "

@@ -30,7 +30,7 @@ async def mark_paid(
         await session.execute(
             text(
                 "UPDATE customer_order "
-                "SET status = 'PAID', payment_reference = :r, paid_at = clock_timestamp() "
+                "SET status = 'PAID', payment_reference = :r, paid_at = statement_timestamp() "
                 "WHERE id = :id AND status = 'PENDING_PAYMENT' RETURNING id, customer_id, number"
             ),
             {"id": order_id, "r": reference},

@@ -63,9 +63,10 @@ async def confirm_pickup(
             await session.execute(
                 text(
                     "SELECT p.id, l.user_id, l.status FROM pickup_point p "
-                    "JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id WHERE p.id = :p"
+                    "JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id "
+                    "WHERE p.tenant_id = :t AND p.id = :p"
                 ),
-                {"p": pickup_point_id},
+                {"t": tenant_id, "p": pickup_point_id},
             )
         ).first()
     if point is None:
@@ -85,11 +86,12 @@ async def confirm_pickup(
                 text(
                     "SELECT id, status FROM (SELECT o.id, o.created_at, "
                     f"{order_state_sql()} AS status FROM {ORDERS_WITH_BATCH} "
-                    "WHERE o.pickup_point_id = :p AND o.pickup_code = :c AND o.status <> 'CANCELLED') o "
+                    "WHERE o.tenant_id = :t AND o.pickup_point_id = :p AND o.pickup_code = :c "
+                    "AND o.status <> 'CANCELLED') o "
                     "ORDER BY (status = 'READY_FOR_PICKUP') DESC, (status = 'PICKED_UP') DESC, "
                     "         (status = 'CONFIRMED') DESC, created_at LIMIT 1"
                 ),
-                {"p": point.id, "c": code},
+                {"t": tenant_id, "p": point.id, "c": code},
             )
         ).first()
     if order is None:
@@ -114,11 +116,11 @@ async def confirm_pickup(
     done = (
         await session.execute(
             text(
-                "UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
-                "WHERE id = :id AND status = 'READY_FOR_PICKUP' "
+                "UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = statement_timestamp() "
+                "WHERE tenant_id = :t AND id = :id AND status = 'READY_FOR_PICKUP' "
                 "RETURNING id, number, customer_id, leader_id"
             ),
-            {"id": order.id},
+            {"t": tenant_id, "id": order.id},
         )
     ).first()
     if done is not None:

@@ -15,7 +15,7 @@ from service.orders.stock import give_back
 
 _CANCEL = text(
     "UPDATE customer_order o "
-    "SET status = 'CANCELLED', cancelled_at = clock_timestamp(), cancel_reason = :reason "
+    "SET status = 'CANCELLED', cancelled_at = statement_timestamp(), cancel_reason = :reason "
     "FROM (SELECT id, status FROM customer_order "
     "      WHERE tenant_id = :t AND id = ANY(:ids) AND status = ANY(:statuses) "
     "      ORDER BY id FOR UPDATE) AS old "
@@ -24,7 +24,7 @@ _CANCEL = text(
 )
 
 _CANCEL_LINES = text(
-    "UPDATE order_line SET status = 'CANCELLED', cancelled_at = clock_timestamp() "
+    "UPDATE order_line SET status = 'CANCELLED', cancelled_at = statement_timestamp() "
     "WHERE tenant_id = :t AND order_id = ANY(:ids) AND status = 'ACTIVE' "
     "RETURNING order_id, offer_id, stock_slot, quantity"
 )

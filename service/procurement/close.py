@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +58,7 @@ class CloseResult:
 
 
 _START = text(
-    "UPDATE batch SET status = 'CLOSED', closed_at = clock_timestamp() "
+    "UPDATE batch SET status = 'CLOSED', closed_at = statement_timestamp() "
     "WHERE tenant_id = :t AND id = :b AND status = 'OPEN' RETURNING closed_at"
 )
 
@@ -65,12 +66,12 @@ _START = text(
 # The unpaid-orders predicate lets it use that small index rather than read the whole batch.
 _CANCEL_UNPAID = text(f"""
 WITH cancelled AS (
-  UPDATE customer_order SET status = 'CANCELLED', cancelled_at = clock_timestamp(),
+  UPDATE customer_order SET status = 'CANCELLED', cancelled_at = statement_timestamp(),
          cancel_reason = 'Not paid before the cutoff'
   WHERE tenant_id = :t AND batch_id = :b AND status = 'PENDING_PAYMENT' AND {UNPAID_PREDICATE}
   RETURNING id, customer_id
 ), lines AS (
-  UPDATE order_line l SET status = 'CANCELLED', cancelled_at = clock_timestamp()
+  UPDATE order_line l SET status = 'CANCELLED', cancelled_at = statement_timestamp()
   FROM cancelled c WHERE l.tenant_id = :t AND l.order_id = c.id AND l.status = 'ACTIVE'
   RETURNING l.offer_id, l.stock_slot, c.customer_id, l.quantity
 ), per_offer AS (
@@ -95,17 +96,19 @@ SELECT (SELECT count(*) FROM cancelled) AS orders, (SELECT count(DISTINCT offer_
 """)
 
 # 2a. Offers go ahead only when what was sold reaches their minimum group quantity.
+# What each offer sold, joined rather than a subquery in the CASE (which Citus refuses).
 _OFFER_OUTCOME = text(
-    "UPDATE offer o SET status = CASE WHEN (SELECT coalesce(sum(s.sold), 0) FROM offer_stock_slot s "
-    "  WHERE s.tenant_id = o.tenant_id AND s.offer_id = o.id) >= o.min_group_quantity "
-    "  THEN 'CONFIRMED' ELSE 'BELOW_MINIMUM' END "
-    "WHERE o.tenant_id = :t AND o.batch_id = :b"
+    "UPDATE offer o SET status = CASE WHEN x.sold >= o.min_group_quantity THEN 'CONFIRMED' ELSE 'BELOW_MINIMUM' END "
+    "FROM (SELECT f.id, coalesce(sum(s.sold), 0) AS sold FROM offer f "
+    "      LEFT JOIN offer_stock_slot s ON s.tenant_id = f.tenant_id AND s.offer_id = f.id "
+    "      WHERE f.tenant_id = :t AND f.batch_id = :b GROUP BY f.id) x "
+    "WHERE o.tenant_id = :t AND o.id = x.id"
 )
 
 # 2b. Lines of offers below their minimum: cancelled, released, refunded where paid (one refund per order).
 _CANCEL_BELOW_MINIMUM = text("""
 WITH lines AS (
-  UPDATE order_line l SET status = 'CANCELLED', cancelled_at = clock_timestamp()
+  UPDATE order_line l SET status = 'CANCELLED', cancelled_at = statement_timestamp()
   FROM offer f
   WHERE l.tenant_id = :t AND f.tenant_id = :t AND f.batch_id = :b AND f.status = 'BELOW_MINIMUM'
     AND l.offer_id = f.id AND l.status = 'ACTIVE'
@@ -146,7 +149,7 @@ SELECT (SELECT count(*) FROM refunds) AS refunds, (SELECT count(DISTINCT offer_i
 # below its minimum can be left empty: found through those offers' lines, not the whole batch.
 _CANCEL_EMPTY_ORDERS = text("""
 WITH cancelled AS (
-  UPDATE customer_order o SET status = 'CANCELLED', cancelled_at = clock_timestamp(),
+  UPDATE customer_order o SET status = 'CANCELLED', cancelled_at = statement_timestamp(),
          cancel_reason = 'No product of this order reached its minimum group quantity'
   WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED')
     AND o.id IN (SELECT l.order_id FROM offer f
@@ -191,9 +194,9 @@ GROUP BY pickup_point_id
 
 _SUPPLIERS = text("SELECT DISTINCT supplier_id FROM close_lines ORDER BY supplier_id")
 
-_PURCHASE_ORDERS = text("""
+_PURCHASE_ORDERS = ("""
 INSERT INTO purchase_order (tenant_id, id, batch_id, supplier_id, number, status, currency,
-                            total_cost_minor, revenue_minor)
+                            total_cost_minor, revenue_minor)""", """
 SELECT :t, gen_random_uuid(), :b, s.supplier_id, s.number, 'SENT', :currency, a.cost, a.revenue
 FROM unnest(CAST(:suppliers AS uuid[]), CAST(:numbers AS text[])) AS s(supplier_id, number)
 JOIN (SELECT c.supplier_id, sum(c.quantity * p.cost_minor) AS cost, sum(c.revenue) AS revenue
@@ -201,25 +204,25 @@ JOIN (SELECT c.supplier_id, sum(c.quantity * p.cost_minor) AS cost, sum(c.revenu
       GROUP BY c.supplier_id) a ON a.supplier_id = s.supplier_id
 """)
 
-_PURCHASE_ORDER_LINES = text("""
+_PURCHASE_ORDER_LINES = ("""
 INSERT INTO purchase_order_line (tenant_id, purchase_order_id, product_id, product_name, unit, quantity,
-                                 unit_cost_minor, total_cost_minor, revenue_minor)
+                                 unit_cost_minor, total_cost_minor, revenue_minor)""", """
 SELECT :t, po.id, c.product_id, p.name, p.unit, c.quantity, p.cost_minor, c.quantity * p.cost_minor, c.revenue
 FROM close_lines c
 JOIN purchase_order po ON po.tenant_id = :t AND po.batch_id = :b AND po.supplier_id = c.supplier_id
 JOIN product p ON p.tenant_id = :t AND p.id = c.product_id
 """)
 
-_PICK_LISTS = text("""
-INSERT INTO pick_list (tenant_id, id, batch_id, pickup_point_id, leader_id, order_ids)
+_PICK_LISTS = ("""
+INSERT INTO pick_list (tenant_id, id, batch_id, pickup_point_id, leader_id, order_ids)""", """
 SELECT :t, gen_random_uuid(), :b, pp.id, pp.leader_id, c.order_ids
 FROM close_points c
 JOIN pickup_point pp ON pp.tenant_id = :t AND pp.id = c.pickup_point_id
 """)
 
 # 7. Events: the batch, each supplier's purchase order, each leader's pick list.
-_CLOSE_EVENTS = text("""
-INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
+_CLOSE_EVENTS = ("""
+INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)""", """
 SELECT :t, gen_random_uuid(), 'BATCH_CLOSED', 'batch', CAST(:b AS uuid), jsonb_build_object('batchId', CAST(:b AS uuid))
 UNION ALL
 SELECT :t, gen_random_uuid(), 'PURCHASE_ORDER_CREATED', 'purchase_order', id,
@@ -234,10 +237,36 @@ FROM pick_list WHERE tenant_id = :t AND batch_id = :b
 
 _RECORD = text("""
 INSERT INTO batch_close (tenant_id, batch_id, requested_at, finished_at, order_lines, duration_ms)
-VALUES (:t, :b, clock_timestamp(), clock_timestamp(), :lines, :ms)
+VALUES (:t, :b, statement_timestamp(), statement_timestamp(), :lines, :ms)
 ON CONFLICT (tenant_id, batch_id) DO UPDATE
 SET finished_at = EXCLUDED.finished_at, order_lines = EXCLUDED.order_lines, duration_ms = EXCLUDED.duration_ms
 """)
+
+
+# Rows per INSERT ... VALUES on Citus.
+_CITUS_ROWS = 500
+
+
+async def _insert(session: AsyncSession, statement: tuple[str, str], params: dict[str, Any]) -> int:
+    """INSERT ... SELECT; returns the rows inserted. On Citus the rows are selected first and
+    inserted as VALUES, routed to the tenant's shards: Citus would copy an INSERT ... SELECT
+    from the close's temporary tables into the shards, which row-level security refuses."""
+    head, query = statement
+    if not get_settings().citus:
+        return cast(CursorResult[Any], await session.execute(text(head + query), params)).rowcount
+    rows = (await session.execute(text(query), params)).all()
+    for start in range(0, len(rows), _CITUS_ROWS):
+        chunk = rows[start:start + _CITUS_ROWS]
+        values: dict[str, Any] = {}
+        tuples = []
+        for r, row in enumerate(chunk):
+            names = []
+            for c, value in enumerate(row):
+                values[f"v{r}_{c}"] = Jsonb(value) if isinstance(value, dict) else value
+                names.append(f":v{r}_{c}")
+            tuples.append("(" + ", ".join(names) + ")")
+        await session.execute(text(f"{head} VALUES {', '.join(tuples)}"), values)
+    return len(rows)
 
 
 async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID) -> CloseResult | None:
@@ -264,12 +293,12 @@ async def close_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID)
     suppliers = [r.supplier_id for r in (await session.execute(_SUPPLIERS)).all()]
     numbers = await purchase_order_numbers(session, tenant_id, len(suppliers))
     currency = (await session.execute(text("SELECT currency FROM tenant WHERE id = :t"), params)).scalar_one()
-    await session.execute(_PURCHASE_ORDERS, {**params, "suppliers": suppliers, "numbers": numbers,
-                                             "currency": currency})
-    await session.execute(_PURCHASE_ORDER_LINES, params)
-    pick_lists = cast(CursorResult[Any], await session.execute(_PICK_LISTS, params)).rowcount
+    await _insert(session, _PURCHASE_ORDERS, {**params, "suppliers": suppliers, "numbers": numbers,
+                                              "currency": currency})
+    await _insert(session, _PURCHASE_ORDER_LINES, params)
+    pick_lists = await _insert(session, _PICK_LISTS, params)
     await _pause_for_fault_injection()
-    await session.execute(_CLOSE_EVENTS, params)
+    await _insert(session, _CLOSE_EVENTS, params)
     lines = (await session.execute(text("SELECT coalesce(sum(lines), 0) FROM close_lines"))).scalar_one()
     duration_ms = int((time.monotonic() - started) * 1000)
     await session.execute(_RECORD, {**params, "lines": int(lines), "ms": duration_ms})

@@ -54,7 +54,7 @@ async def earn_commission(session: AsyncSession, *, tenant_id: UUID, order_id: U
     """PENDING -> EARNED; a state guard, so confirming a pickup twice earns once."""
     await write_down(session, tenant_id=tenant_id, order_id=order_id)
     await session.execute(
-        text("UPDATE commission_entry SET status = 'EARNED', earned_at = clock_timestamp() "
+        text("UPDATE commission_entry SET status = 'EARNED', earned_at = statement_timestamp() "
              "WHERE tenant_id = :t AND order_id = :o AND status = 'PENDING' AND amount_minor > 0"),
         {"t": tenant_id, "o": order_id},
     )
@@ -79,7 +79,7 @@ UPDATE commission_entry c
 SET amount_minor = c.amount_minor - least(part.amount, c.amount_minor),
     reversed_minor = c.reversed_minor + least(part.amount, c.amount_minor),
     status = CASE WHEN c.status = 'EARNED' OR c.amount_minor <= part.amount THEN 'REVERSED' ELSE c.status END,
-    reversed_at = clock_timestamp()
+    reversed_at = statement_timestamp()
 FROM part
 WHERE c.tenant_id = :t AND c.order_id = :o AND part.amount > 0
 """),

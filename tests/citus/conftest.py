@@ -98,7 +98,10 @@ def services(citus_cluster: CitusCluster) -> Iterator[Services]:
     from service.migrate import migrate
 
     data_dir = citus_cluster.root.parent
-    redis = EmbeddedRedis(data_dir, persist=False)
+    redis_dir = data_dir
+    if os.environ.get("GROUPBUY_CITUS_ATTACH"):  # the running cluster's Redis may be gone
+        redis_dir = Path(tempfile.mkdtemp(prefix=f"groupbuy-citus-{WORKER}-"))
+    redis = EmbeddedRedis(redis_dir, persist=False)
     redis_url = redis.start()
     owner = citus_cluster.url()
     os.environ.update(

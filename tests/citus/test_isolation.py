@@ -11,11 +11,13 @@ from tests.test_tenant_isolation import (  # noqa: F401 - collected here, agains
     test_rls_is_forced_on_every_tenant_table,
 )
 
-# The tests below seed a tenant with demo data in every domain through the service. On Citus that
-# stops at the first UPDATE setting a column to clock_timestamp() (batchPublish): Citus refuses
-# volatile functions in UPDATEs of distributed tables. Strict: they fail the run once that passes.
-SEEDING = ("seeding stops at `UPDATE batch SET published_at = clock_timestamp()`: Citus refuses "
-           "volatile functions in UPDATE on distributed tables (service code to port)")
+# The tests below seed a tenant with demo data in every domain through the service. On Citus the
+# seeding now gets through its orders (place_order delegated even inside a transaction) and stops
+# at after-sales refunds: an INSERT ... SELECT that Citus copies into the shards, which row-level
+# security refuses. Strict: they fail the run once that passes.
+SEEDING = ("seeding stops at after-sales refunds' `INSERT INTO outbox_event ... SELECT ... FROM refund`: "
+           "Citus copies an INSERT ... SELECT it cannot push down into the shards, and COPY refuses "
+           "row-level security (service code to port to VALUES or a pushed-down form)")
 
 
 @pytest.mark.xfail(strict=True, reason=SEEDING)

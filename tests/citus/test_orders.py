@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+import psycopg
+
 from tests.ordering_fixtures import (
     bulk_customers,
     make_world,
@@ -23,3 +27,15 @@ def test_a_plain_order(gql, make_tenant, owner_db):  # type: ignore[no-untyped-d
     placed = gql.data(PLACE, place_input(batch, world, [(0, 2)]), token=token)["orderPlace"]
     assert placed["errors"] == [], placed
     assert offer_state(owner_db, batch["offers"][0]["id"]) == (2, 5, 2)
+
+
+def test_the_rate_counters_fallback_counts_on_the_cluster(make_tenant, app_db_url):  # type: ignore[no-untyped-def]
+    """Migration 0034, run on the cluster after the move: rate_counter_take() (the rate limits
+    when Redis is down) counts and refuses on the tenant's worker; before it, Citus refused its
+    volatile clock in the DO UPDATE."""
+    tenant = make_tenant()
+    key = f"rl:test:{uuid.uuid4().hex}"
+    with psycopg.connect(app_db_url, autocommit=True) as conn:
+        waits = [conn.execute("SELECT rate_counter_take(%s, ARRAY[%s], ARRAY[2], 60)", (tenant.uuid, key)).fetchone()[0]
+                 for _ in range(3)]
+    assert waits[:2] == [0, 0] and 0 < waits[2] <= 60, waits
