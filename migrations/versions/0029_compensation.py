@@ -8,7 +8,7 @@
   was granted, the paid value kept against the coupon, or why no coupon could be granted.
 
 Revision ID: 0029
-Revises: 0019
+Revises: 0028
 """
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from alembic import op
 from service.tenants.rls import enable_tenant_rls
 
 revision = "0029"
-down_revision = "0019"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

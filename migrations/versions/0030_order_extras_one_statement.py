@@ -9,13 +9,13 @@ applies every extra given, in one statement: any combination works, and any refu
 nothing written.
 
 Revision ID: 0030
-Revises: 0019
+Revises: 0029
 """
 
 from alembic import op
 
 revision = "0030"
-down_revision = "0019"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@
   customer_order AFTER UPDATE OF status settles it, in the order's transaction.
 
 Revision ID: 0031
-Revises: 0019
+Revises: 0030
 """
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from alembic import op
 from service.tenants.rls import enable_tenant_rls
 
 revision = "0031"
-down_revision = "0019"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 

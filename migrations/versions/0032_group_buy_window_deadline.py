@@ -6,13 +6,13 @@ of) the group: the outcome depended on when the job ran. Now the window is the d
 payment gets the outcome ENDED and the caller cancels and refunds its order, as for a full group.
 
 Revision ID: 0032
-Revises: 0019
+Revises: 0031
 """
 
 from alembic import op
 
 revision = "0032"
-down_revision = "0019"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 

@@ -7,13 +7,13 @@ clock is now read into a variable first: the same moment for the whole statement
 within microseconds. It is also the migration tests/citus runs on a cluster after the move.
 
 Revision ID: 0034
-Revises: 0019
+Revises: 0032
 """
 
 from alembic import op
 
 revision = "0034"
-down_revision = "0019"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
