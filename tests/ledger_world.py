@@ -125,13 +125,16 @@ def age(owner_db: psycopg.Connection, tenant_id: uuid.UUID, days: int = 30) -> N
                      "WHERE tenant_id = %s AND earned_at IS NOT NULL", (days, tenant_id))
 
 
-def release(app_db_url: str) -> int:
+def release(app_db_url: str, tenant_id: uuid.UUID | None = None) -> int:
     """One run of the scheduler's release (the SQL functions the job calls, leaders' and
-    sharers' commissions), as the app role."""
+    sharers' commissions), as the app role: how many it released, in `tenant_id` if given
+    (the job runs over every tenant, and other tests' tenants share the database)."""
+    where = "WHERE tenant_id = %(t)s" if tenant_id else ""
     with psycopg.connect(app_db_url, autocommit=True) as conn:
         return int(conn.execute(
-            "SELECT (SELECT coalesce(sum(commissions), 0) FROM release_frozen_commissions(100000)) "
-            "+ (SELECT coalesce(sum(commissions), 0) FROM release_frozen_distribution(100000))").fetchone()[0])
+            f"SELECT (SELECT coalesce(sum(commissions), 0) FROM release_frozen_commissions(100000) {where}) "
+            f"+ (SELECT coalesce(sum(commissions), 0) FROM release_frozen_distribution(100000) {where})",
+            {"t": tenant_id}).fetchone()[0])
 
 
 def buckets(owner_db: psycopg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, int]:

@@ -48,6 +48,7 @@ BY_ARGUMENT["templateId"] = "CouponTemplate"
 ID_OF["couponPackEnd"] = "CouponPack"
 BY_ARGUMENT.update({"packId": "CouponPack", "friendTemplateIds": "CouponTemplate",
                     "sharerTemplateIds": "CouponTemplate"})
+BY_ARGUMENT["compensationCouponTemplateId"] = "CouponTemplate"  # tenantUpdate's compensation template
 
 
 @dataclass(frozen=True)

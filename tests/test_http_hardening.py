@@ -6,6 +6,7 @@ database, not Redis), and every response carries the security headers."""
 from __future__ import annotations
 
 import os
+import re
 import resource
 import selectors
 import socket
@@ -347,7 +348,10 @@ def _assert_secured(response: httpx.Response, csp: str | None = None) -> None:
     assert policy["frame-ancestors"] == "frame-ancestors 'none'"
     assert policy["object-src"] == "object-src 'none'"
     if csp == "app":
-        assert policy["script-src"] == "script-src 'self'" and policy["style-src"] == "style-src 'self'"
+        # The page's own inline script is allowed by its hash only; never 'unsafe-inline' or a host.
+        sources = policy["script-src"].split()[1:]
+        assert sources[0] == "'self'" and all(re.fullmatch(r"'sha256-[A-Za-z0-9+/]+=*'", s) for s in sources[1:])
+        assert policy["style-src"] == "style-src 'self'"
         assert "unsafe" not in h["content-security-policy"]
 
 

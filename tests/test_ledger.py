@@ -65,10 +65,10 @@ def test_a_commission_goes_pending_frozen_available_and_refunds_reverse_or_claw_
     earn(tenant.uuid, world.order_ids)  # a second pickup confirmation earns nothing more
     assert _balance(gql, token)["frozen"] == "3.00" and _balance(gql, token)["pending"] == "0.00"
     refund(tenant.uuid, world.order_ids[0])  # still frozen: a reversal
-    assert release(app_db_url) == 0, "nothing is due before the freeze ends"
+    assert release(app_db_url, tenant.uuid) == 0, "nothing is due before the freeze ends"
     age(owner_db, tenant.uuid, days=8)  # the default freeze is 7 days
-    assert release(app_db_url) == 3  # the fully reversed one is released with nothing to move
-    assert release(app_db_url) == 0
+    assert release(app_db_url, tenant.uuid) == 3  # the fully reversed one is released with nothing to move
+    assert release(app_db_url, tenant.uuid) == 0
     assert _balance(gql, token) == {"pending": "0.00", "frozen": "0.00", "available": "2.00",
                                     "withdrawn": "0.00", "inWithdrawal": "0.00"}
     refund(tenant.uuid, world.order_ids[1])  # available already: a clawback

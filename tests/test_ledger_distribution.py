@@ -39,11 +39,11 @@ def test_a_sharers_commission_goes_pending_frozen_available_and_refunds_reverse_
     earn(tenant.uuid, world.order_ids)  # a second pickup confirmation earns nothing more
     assert _mine(gql, t1)["frozen"] == "3.00" and _mine(gql, t1)["pending"] == "0.00"
     refund(tenant.uuid, world.order_ids[0])  # frozen: a reversal
-    assert release(app_db_url) == 0, "nothing is due before the freeze ends"
+    assert release(app_db_url, tenant.uuid) == 0, "nothing is due before the freeze ends"
     age(owner_db, tenant.uuid, days=8)
     # 3 leader commissions + 3 per level (the reversed ones are released with nothing to move).
-    assert release(app_db_url) == 9
-    assert release(app_db_url) == 0
+    assert release(app_db_url, tenant.uuid) == 9
+    assert release(app_db_url, tenant.uuid) == 0
     assert _mine(gql, t1) == {"pending": "0.00", "frozen": "0.00", "available": "2.00", "withdrawn": "0.00",
                               "inWithdrawal": "0.00", "owed": "2.00"}
     assert _mine(gql, t2)["available"] == "0.80"
@@ -138,7 +138,7 @@ def test_a_leader_who_shares_has_one_balance_and_is_owed_both_kinds(  # type: ig
                     sharer_users=[a.leader_user_id, None])
     earn(tenant.uuid, a.order_ids + b.order_ids)
     age(owner_db, tenant.uuid, days=8)
-    assert release(app_db_url) == 1 + 2 + 2 * 2
+    assert release(app_db_url, tenant.uuid) == 1 + 2 + 2 * 2
     balance = gql.data("{ leaderBalance { available { amount } pending { amount } } }",
                        token=a.leader_token)["leaderBalance"]
     assert balance == {"available": {"amount": "5.00"}, "pending": {"amount": "0.00"}}
