@@ -401,3 +401,18 @@ def test_one_payout_reference_on_two_withdrawals_is_a_conflict_also_at_once(  # 
     entries = owner_db.execute("SELECT count(*) FROM ledger_entry WHERE tenant_id = %s AND kind = 'WITHDRAWAL_PAID'",
                                (tenant.uuid,)).fetchone()[0]
     assert entries == 7
+
+
+def test_only_the_brands_back_end_reads_the_whole_account_it_pays_to(  # type: ignore[no-untyped-def]
+        gql, tenant, owner_db, app_db_url):
+    world = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=1)
+    wid = gql.data(REQUEST, _request("5.00", account="6222020200112233"),
+                   token=world.leader_token)["withdrawalRequest"]["withdrawal"]["id"]
+    gql.data(APPROVE, {"id": wid}, token=tenant.admin_token)
+    q = "query($id: ID!) { node(id: $id) { ... on Withdrawal { method account accountName accountMasked } } }"
+    key = {"Authorization": f"Bearer {tenant.api_key}"}
+    assert gql.data(q, {"id": wid}, headers=key)["node"] == {
+        "method": "BANK", "account": "6222020200112233", "accountName": "王团长", "accountMasked": "************2233"}
+    for token in (tenant.admin_token, world.leader_token):
+        seen = gql.data(q, {"id": wid}, token=token)["node"]
+        assert seen["account"] is None and seen["accountMasked"] == "************2233"

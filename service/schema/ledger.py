@@ -40,6 +40,7 @@ from service.schema.node import node_loader
 from service.schema.orders import Order, OrderByIdLoader
 from service.schema.pagination import Connection
 from service.schema.procurement import viewer_leader_id
+from service.tenants.principal import PrincipalKind
 from service.validation import money_value
 
 Info = strawberry.Info[Context, None]
@@ -156,6 +157,11 @@ class Withdrawal(Node):
     @strawberry.field(description="The account holder's name.")
     def account_name(self) -> str:
         return str(self.row.account_name)
+
+    @strawberry.field(description="The whole payout account, for the brand's back end (an API key) that pays it; "
+                                  "null for everyone else, who see accountMasked.")
+    def account(self, info: Info) -> str | None:
+        return str(self.row.account) if info.context.principal.kind is PrincipalKind.API_KEY else None
 
     @strawberry.field(description="The leader who asked for it.")
     async def leader(self, info: Info) -> Leader:
