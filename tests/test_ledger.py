@@ -416,3 +416,25 @@ def test_only_the_brands_back_end_reads_the_whole_account_it_pays_to(  # type: i
     for token in (tenant.admin_token, world.leader_token):
         seen = gql.data(q, {"id": wid}, token=token)["node"]
         assert seen["account"] is None and seen["accountMasked"] == "************2233"
+
+
+def test_the_daily_limit_ends_at_the_tenants_midnight(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    world = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=2)
+    owner_db.execute("UPDATE tenant SET withdrawal_daily_limit = 1 WHERE id = %s", (tenant.uuid,))
+    token = world.leader_token
+    wid = gql.data(REQUEST, _request("5.00"), token=token)["withdrawalRequest"]["withdrawal"]["id"]
+    assert gql.data(REJECT, {"id": wid, "r": "typo"}, token=tenant.admin_token)["withdrawalReject"]["errors"] == []
+    refused = gql.data(REQUEST, _request("5.00"), token=token)["withdrawalRequest"]
+    assert [e["code"] for e in refused["errors"]] == ["LIMIT_EXCEEDED"]
+
+    def requested(at_sql: str) -> None:  # the one request of the day, moved (as the owner) relative to midnight
+        owner_db.execute(f"UPDATE withdrawal w SET requested_at = {at_sql} FROM tenant t "
+                         "WHERE t.id = w.tenant_id AND w.tenant_id = %s", (tenant.uuid,))
+
+    midnight = "(date_trunc('day', clock_timestamp() AT TIME ZONE t.timezone) AT TIME ZONE t.timezone)"
+    requested(midnight)  # today's first instant in the tenant's zone (Asia/Shanghai, not UTC): still today
+    again = gql.data(REQUEST, _request("5.00"), token=token)["withdrawalRequest"]
+    assert [e["code"] for e in again["errors"]] == ["LIMIT_EXCEEDED"]
+    requested(f"{midnight} - interval '1 second'")  # yesterday's: today's quota is free again
+    ok = gql.data(REQUEST, _request("5.00"), token=token)["withdrawalRequest"]
+    assert ok["errors"] == [] and ok["withdrawal"]["status"] == "REQUESTED"
