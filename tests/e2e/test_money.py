@@ -56,13 +56,17 @@ class MoneyApi(FakeApi):
         if op == "MyWithdrawals":
             return {"withdrawals": self._conn(self.withdrawals)}
         if op == "MyStatement":
-            return {"leaderStatement": {"opening": money("40.00"), "closing": money("130.80"), "csvUrl": "x",
-                                        "lines": []}}
+            balances = [("2", "-8.70"), ("3", "0.53"), ("4", "-2.05"), ("5", "21.35"), ("6", "20.00")]
+            return {"leaderStatement": {
+                "opening": money("40.00"), "closing": money("20.00"),
+                "csvUrl": f"/exports/leader-statement.csv?leaderId=TGVhZGVyOjE&month={v['m']}",
+                "lines": [{"balance": money(b), "entry": {"id": f"TGVkZ2VyRW50cnk6{i}"}} for i, b in balances]}}
         if op == "MyEntries":
             def e(i: int, kind: str, amount: str, number: str | None = None) -> dict:
                 return {"id": f"TGVkZ2VyRW50cnk6{i}", "kind": kind, "at": f"2026-12-0{i}T03:00:00Z",
                         "amount": money(amount), "reason": None, "order": {"number": number} if number else None}
-            return {"ledgerEntries": self._conn([e(5, "RELEASED", "23.40", "1042"), e(4, "CLAWBACK", "-2.58", "1040"),
+            return {"ledgerEntries": self._conn([e(6, "DISTRIBUTION_CLAWBACK", "-1.35", "1040"),
+                                                 e(5, "RELEASED", "23.40", "1042"), e(4, "CLAWBACK", "-2.58", "1040"),
                                                  e(3, "EARNED", "9.23", "1042"), e(2, "WITHDRAWAL_PAID", "-48.70")])}
         return super().answer(op, v)
 
@@ -113,9 +117,20 @@ def test_balances_fee_before_sending_request_history_and_month(money_tab) -> Non
     page.fill("#w-amount", "500")
     page.click(".withdraw-form button[type=submit]")
     page.locator(".notice.error", has_text="More than your available balance.").wait_for()
-    assert page.locator("[data-key=closing]").inner_text() == "CN¥130.80"
+    assert page.locator("[data-key=closing]").inner_text() == "CN¥20.00"
     kinds = page.locator("table.entries tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
-    assert kinds == ["RELEASED", "CLAWBACK", "EARNED", "WITHDRAWAL_PAID"]
+    assert kinds == ["DISTRIBUTION_CLAWBACK", "RELEASED", "CLAWBACK", "EARNED", "WITHDRAWAL_PAID"]
+    # Every kind has its words (no raw key), and each entry shows what was owed after it.
+    newest = page.locator("table.entries tr").first
+    assert "Referral commission clawed back #1040" in newest.inner_text()
+    assert newest.locator("small.after").inner_text() == "Balance CN¥20.00"
+    assert page.locator("table.entries tr[data-kind=RELEASED] small.after").inner_text() == "Balance CN¥21.35"
+    # The month's statement as CSV, fetched with the leader's token.
+    month = page.locator("#money-month").input_value()
+    with page.expect_download() as info:
+        page.click("#statement-csv")
+    assert info.value.suggested_filename == f"statement-{month}.csv"
+    page.locator(".csv-status", has_text=f"Downloaded statement-{month}.csv.").wait_for()
     # Tap targets stay usable on a phone.
     box = page.locator(".withdraw-form button[type=submit]").bounding_box()
     assert box is not None and box["height"] >= 44

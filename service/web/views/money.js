@@ -1,7 +1,7 @@
 // My money: balances (derived from the ledger), a withdrawal form with its fee shown before sending,
 // withdrawal history, the ledger entries of a month and that month's statement.
 import { h, fill } from '../dom.js';
-import { gql } from '../api.js';
+import { download, gql } from '../api.js';
 import { extend, t } from '../i18n.js';
 import { dateTime, money } from '../format.js';
 import { area, edges, empty, message } from '../ui.js';
@@ -26,6 +26,7 @@ extend('zh-CN', {
   'wstatus.FAILED': '打款失败',
   'money.code.INSUFFICIENT_BALANCE': '超过可提现余额。', 'money.code.CONFLICT': '已有一笔提现在处理中。',
   'money.code.LIMIT_EXCEEDED': '今日提现次数已用完。', 'money.code.INVALID': '请检查输入。',
+  'money.after': '余额 {balance}', 'money.csvDone': '已下载 {file}。',
 });
 extend('en', {
   'money.title': 'My money',
@@ -48,6 +49,7 @@ extend('en', {
   'wstatus.FAILED': 'Failed',
   'money.code.INSUFFICIENT_BALANCE': 'More than your available balance.', 'money.code.CONFLICT': 'A withdrawal is already in progress.',
   'money.code.LIMIT_EXCEEDED': 'No more withdrawals today.', 'money.code.INVALID': 'Check what you entered.',
+  'money.after': 'Balance {balance}', 'money.csvDone': 'Downloaded {file}.',
 });
 
 const M = 'amount currency';
@@ -135,21 +137,33 @@ function monthSection() {
   const holder = h('div', {});
   const load = () => {
     const m = picker.value || thisMonth();
-    fill(holder,
-      area(() => gql(STATEMENT, { m }), (data) => {
-        const s = data.leaderStatement;
-        return h('dl', { class: 'sums statement' },
+    // The statement and the entries in one area: each entry shows what was owed after it.
+    fill(holder, area(() => Promise.all([gql(STATEMENT, { m }), gql(ENTRIES, { m })]), ([st, en]) => {
+      const s = st.leaderStatement;
+      const after = new Map(s.lines.map((line) => [line.entry.id, line.balance]));
+      const status = h('p', { class: 'csv-status', 'aria-live': 'polite' });
+      const csv = async () => {
+        const file = `statement-${m}.csv`;
+        try {
+          await download(s.csvUrl, file);
+          fill(status, message('success', t('money.csvDone', { file })));
+        } catch (e) {
+          fill(status, message('error', String(e.message || e)));
+        }
+      };
+      const items = edges(en.ledgerEntries);
+      return h('div', {},
+        h('dl', { class: 'sums statement' },
           h('div', {}, h('dt', {}, t('money.opening')), h('dd', {}, money(s.opening))),
-          h('div', {}, h('dt', {}, t('money.closing')), h('dd', { dataset: { key: 'closing' } }, money(s.closing))));
-      }),
-      area(() => gql(ENTRIES, { m }), (data) => {
-        const items = edges(data.ledgerEntries);
-        if (!items.length) return empty(t('money.noEntries'));
-        return h('table', { class: 'compact entries' }, h('tbody', {}, items.map((e) => h('tr', { dataset: { kind: e.kind } },
+          h('div', {}, h('dt', {}, t('money.closing')), h('dd', { dataset: { key: 'closing' } }, money(s.closing)))),
+        h('button', { type: 'button', class: 'secondary', id: 'statement-csv', onclick: csv }, t('money.csv')), status,
+        items.length ? h('table', { class: 'compact entries' }, h('tbody', {}, items.map((e) => h('tr', { dataset: { kind: e.kind } },
           h('td', {}, dateTime(e.at)),
           h('td', {}, t(`kind.${e.kind}`), e.order ? h('small', {}, ` #${e.order.number}`) : null),
-          h('td', { class: `num${e.amount.amount.startsWith('-') ? ' negative' : ''}` }, money(e.amount))))));
-      }));
+          h('td', { class: `num${e.amount.amount.startsWith('-') ? ' negative' : ''}` }, money(e.amount),
+            after.has(e.id) ? h('small', { class: 'after' }, t('money.after', { balance: money(after.get(e.id)) })) : null)))))
+          : empty(t('money.noEntries')));
+    }));
   };
   picker.addEventListener('change', load);
   load();
