@@ -56,6 +56,7 @@ TYPE_TABLES = {
     "Withdrawal": "withdrawal",
     "WebhookDelivery": "delivery",
 }
+TYPE_TABLES["LedgerEntry"] = "ledger_entry"  # no argument names one; node() and the leak marks do
 # Argument stems that are not a type's name.
 STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User",
                 # the audit log's filters: an actor (a User here) and an object (any node: a Batch here)
