@@ -438,3 +438,23 @@ def test_the_daily_limit_ends_at_the_tenants_midnight(gql, tenant, owner_db, app
     requested(f"{midnight} - interval '1 second'")  # yesterday's: today's quota is free again
     ok = gql.data(REQUEST, _request("5.00"), token=token)["withdrawalRequest"]
     assert ok["errors"] == [] and ok["withdrawal"]["status"] == "REQUESTED"
+
+
+def test_the_freeze_ends_after_the_tenants_commission_freeze_days(  # type: ignore[no-untyped-def]
+        gql, tenant, owner_db, app_db_url):
+    world = money_world(owner_db, tenant.uuid, orders=1, price=1000)
+    update = "mutation($i: TenantUpdateInput!) { tenantUpdate(input: $i) { errors { code } } }"
+    assert gql.data(update, {"i": {"commissionFreezeDays": 3}}, token=tenant.admin_token)["tenantUpdate"]["errors"] == []
+    earn(tenant.uuid, world.order_ids)
+
+    def earned(ago: str) -> None:
+        owner_db.execute(f"UPDATE commission_entry SET earned_at = clock_timestamp() - interval '{ago}' "
+                         "WHERE tenant_id = %s", (tenant.uuid,))
+
+    earned("2 days 23 hours 59 minutes")
+    assert release(app_db_url, tenant.uuid) == 0, "a minute of the 3-day freeze is left"
+    assert _balance(gql, world.leader_token)["frozen"] == "1.00"
+    earned("3 days 1 minute")
+    assert release(app_db_url, tenant.uuid) == 1
+    assert _balance(gql, world.leader_token) == {"pending": "0.00", "frozen": "0.00", "available": "1.00",
+                                                 "withdrawn": "0.00", "inWithdrawal": "0.00"}
