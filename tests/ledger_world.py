@@ -77,6 +77,34 @@ def money_world(owner_db: psycopg.Connection, tenant_id: uuid.UUID, *, orders: i
                       sharer_ids=sharer_ids)
 
 
+def another_order(owner_db: psycopg.Connection, world: MoneyWorld, *, price: int, rate: str = "0.1") -> uuid.UUID:
+    """One more paid order at the world's leader's point (with its sharers, if any), in a batch of
+    its own that the close closes: its commissions are PENDING. Appended to world.order_ids."""
+    from service.db import tenant_transaction
+    from service.procurement.close import close_batch
+
+    t = world.tenant_id
+    spec = BatchSpec(suppliers=1, products=[(0, 100)], points=1, offers=[(0, price, 1)], customers=1,
+                     orders=[OrderSpec(0, 0, "PAID", [(0, 1)])], commission_rates=[Decimal(rate)])
+    built = build_batch(owner_db, t, spec)
+    order, customer = built.order_ids[0], built.customer_ids[0]
+    with owner_db.transaction():
+        owner_db.execute("UPDATE customer_order o SET pickup_point_id = w.pickup_point_id, leader_id = w.leader_id "
+                         "FROM customer_order w WHERE w.tenant_id = %s AND w.id = %s AND o.tenant_id = %s "
+                         "AND o.id = %s", (t, world.order_ids[0], t, order))
+        for level, u in enumerate(world.sharer_ids, start=1):
+            owner_db.execute("INSERT INTO order_referral (tenant_id, order_id, level, referrer_id, customer_id) "
+                             "VALUES (%s, %s, %s, %s, %s)", (t, order, level, u, customer))
+
+    async def go(engine):  # type: ignore[no-untyped-def]
+        async with tenant_transaction(t, engine=engine) as session:
+            return await close_batch(session, tenant_id=t, batch_id=built.batch_id)
+
+    run_db(go)
+    world.order_ids.append(order)
+    return order
+
+
 def earn(tenant_id: uuid.UUID, order_ids: list[uuid.UUID]) -> None:
     """The pickups: each order's commissions PENDING -> EARNED, the leader's and the sharers'
     (as pickupConfirm does)."""

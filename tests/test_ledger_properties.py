@@ -1,5 +1,5 @@
-"""Money adds up (invariant 7, extended to leader money): random sequences of pickups, refunds,
-releases, withdrawals, rejections, payments and failed payments; after every step the balances
+"""Money adds up (invariant 7, extended to leader money): random sequences of orders, pickups,
+refunds, releases, withdrawals, rejections, payments and failed payments; after every step the balances
 the API derives from the entries equal an independent model, and
 available + frozen + pending + in withdrawal + withdrawn = commissions − reversed − clawed back − fees.
 Every order also pays two sharers (levels 1 and 2) a distribution commission: their balances
@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.ledger_world import age, earn, money_world, refund, release
+from tests.ledger_world import age, another_order, earn, money_world, refund, release
 from tests.ordering_fixtures import _token
 from tests.reliability.invariants import check_ledger
 from tests.test_ledger import APPROVE, BALANCE, FAILED, PAID, REJECT, REQUEST, _request
@@ -58,9 +58,11 @@ class SharerModel:
         return sum(c for c, s in zip(self.commissions, states, strict=True) if s == state)
 
 
+# pickup and refund name an order by its index modulo the orders there are by then.
 step = st.one_of(
-    st.tuples(st.just("pickup"), st.integers(0, len(PRICES) - 1)),
-    st.tuples(st.just("refund"), st.integers(0, len(PRICES) - 1)),
+    st.tuples(st.just("order"), st.integers(0, len(PRICES) - 1)),
+    st.tuples(st.just("pickup"), st.integers(0, 2 * len(PRICES) - 1)),
+    st.tuples(st.just("refund"), st.integers(0, 2 * len(PRICES) - 1)),
     st.tuples(st.just("release"), st.just(0)),
     st.tuples(st.just("withdraw"), st.integers(1, 1200)),
     st.tuples(st.just("reject"), st.just(0)),
@@ -83,7 +85,15 @@ def test_leader_money_adds_up_against_a_model(gql, tenant, owner_db, app_db_url,
     key = {"Authorization": f"Bearer {tenant.api_key}"}
     open_id: str | None = None
     for n, (op, arg) in enumerate(steps):
-        if op == "pickup":
+        if op in ("pickup", "refund"):
+            arg %= len(world.order_ids)
+        if op == "order":  # one more order of the leader's, closed: its commissions are pending
+            another_order(owner_db, world, price=PRICES[arg])
+            model.commissions.append(_half_up(Decimal(PRICES[arg]) * Decimal("0.1")))
+            model.state.append("pending")
+            for sm, r in zip(sharers, SHARER_RATES, strict=True):
+                sm.commissions.append(_half_up(Decimal(PRICES[arg]) * Decimal(r)))
+        elif op == "pickup":
             earn(tenant.uuid, [world.order_ids[arg]])
             if model.state[arg] == "pending":
                 model.state[arg] = "frozen"
