@@ -38,7 +38,7 @@ def test_sign_in_wrong_password_then_right(web, make_tenant):  # type: ignore[no
     assert page.locator(".brand-name").inner_text() == f"Tenant {tenant.slug}"
     menu = page.locator("nav.menu a").all_inner_texts()
     assert menu == ["Today", "Leaders", "Catalog", "Batches", "Orders", "Coupons", "Reports", "Integrations",
-                    "Settings", "Activity"]
+                    "Settings", "Activity", "Withdrawals"]
 
     page.click("#sign-out")
     page.wait_for_selector("#login")

@@ -13,6 +13,7 @@ import * as integrations from './integrations.js';
 import * as settings from './settings.js';
 import * as activity from './activity.js';
 import * as coupons from './coupons.js';
+import * as withdrawals from './withdrawals.js';
 
 export const SCREENS = [
   ['today', 'console.nav.today', today],
@@ -25,6 +26,7 @@ export const SCREENS = [
   ['integrations', 'console.nav.integrations', integrations],
   ['settings', 'console.nav.settings', settings],
   ['activity', 'console.nav.activity', activity],
+  ['withdrawals', 'console.nav.withdrawals', withdrawals],
 ];
 
 export function render(ctx) {
