@@ -458,3 +458,26 @@ def test_the_freeze_ends_after_the_tenants_commission_freeze_days(  # type: igno
     assert release(app_db_url, tenant.uuid) == 1
     assert _balance(gql, world.leader_token) == {"pending": "0.00", "frozen": "0.00", "available": "1.00",
                                                  "withdrawn": "0.00", "inWithdrawal": "0.00"}
+
+
+def test_withdrawal_errors_say_what_is_wrong_in_the_callers_language(  # type: ignore[no-untyped-def]
+        gql, tenant, owner_db, app_db_url):
+    world = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=1)  # 10.00 available
+    owner_db.execute("UPDATE tenant SET withdrawal_minimum_minor = 200, withdrawal_daily_limit = 1 WHERE id = %s",
+                     (tenant.uuid,))
+    zh = {"Accept-Language": "zh-CN"}
+
+    def errors(amount: str, **kw) -> list:  # type: ignore[no-untyped-def]
+        out = gql.data(REQUEST, _request(amount), token=world.leader_token, **kw)["withdrawalRequest"]
+        return [(e["code"], e["message"]) for e in out["errors"]]
+
+    assert errors("1.00", headers=zh) == [("INVALID", "低于最低提现金额 2.00 CNY。")]
+    assert errors("1.00") == [("INVALID", "Below the minimum withdrawal of 2.00 CNY.")]
+    assert errors("10.01", headers=zh) == [("INSUFFICIENT_BALANCE", "超过可提现余额 10.00 CNY。")]
+    wid = gql.data(REQUEST, _request("3.00"), token=world.leader_token)["withdrawalRequest"]["withdrawal"]["id"]
+    assert errors("3.00", headers=zh) == [("CONFLICT", "已有一笔提现在处理中，请等它打款或被驳回后再申请。")]
+    gql.data(REJECT, {"id": wid, "r": "x"}, token=tenant.admin_token)
+    assert errors("3.00", headers=zh) == [("LIMIT_EXCEEDED", "每天最多申请提现 1 次，请明天再试。")]
+    assert errors("3.00") == [("LIMIT_EXCEEDED", "At most 1 withdrawal request(s) a day.")]
+    again = gql.data(APPROVE, {"id": wid}, token=tenant.admin_token, headers=zh)["withdrawalApprove"]["errors"]
+    assert [(e["code"], e["message"]) for e in again] == [("CONFLICT", "这笔提现当前的状态（REJECTED）不能审核通过。")]

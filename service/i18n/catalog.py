@@ -121,6 +121,29 @@ MESSAGES: dict[str, dict[str, str]] = {
     "groupbuys.cancel_succeeded": {"en": "Your group buy has formed: its orders can no longer be cancelled. "
                                          "After pickup, ask for an after-sales refund.",
                                    "zh-CN": "您的拼团已成团，订单不能再取消；取货后可申请售后退款。"},
+    # -- leader money (service/ledger/operations.py)
+    "ledger.account_short": {"en": "The account is too short.", "zh-CN": "收款账号太短。"},
+    "ledger.below_minimum": {"en": "Below the minimum withdrawal of {minimum} {currency}.",
+                             "zh-CN": "低于最低提现金额 {minimum} {currency}。"},
+    "ledger.fee_takes_all": {"en": "The fee would take the whole amount.", "zh-CN": "手续费不少于提现金额，无法提现。"},
+    "ledger.withdrawal_open": {"en": "A withdrawal is already open: wait for it to be paid or rejected.",
+                               "zh-CN": "已有一笔提现在处理中，请等它打款或被驳回后再申请。"},
+    "ledger.daily_limit": {"en": "At most {limit} withdrawal request(s) a day.",
+                           "zh-CN": "每天最多申请提现 {limit} 次，请明天再试。"},
+    "ledger.over_available": {"en": "More than the available balance of {available} {currency}.",
+                              "zh-CN": "超过可提现余额 {available} {currency}。"},
+    "ledger.no_withdrawal": {"en": "No such withdrawal.", "zh-CN": "没有这笔提现。"},
+    "ledger.cannot_approve": {"en": "A {status} withdrawal cannot be approved.",
+                              "zh-CN": "这笔提现当前的状态（{status}）不能审核通过。"},
+    "ledger.cannot_reject": {"en": "A {status} withdrawal cannot be rejected.",
+                             "zh-CN": "这笔提现当前的状态（{status}）不能驳回。"},
+    "ledger.cannot_pay": {"en": "A {status} withdrawal cannot be marked paid.",
+                          "zh-CN": "这笔提现当前的状态（{status}）不能标记为已打款。"},
+    "ledger.cannot_fail": {"en": "A {status} withdrawal cannot be marked failed.",
+                           "zh-CN": "这笔提现当前的状态（{status}）不能标记为打款失败。"},
+    "ledger.reference_taken": {"en": "This payout reference belongs to another withdrawal.",
+                               "zh-CN": "这个打款流水号已属于另一笔提现。"},
+    "ledger.adjust_zero": {"en": "An adjustment is not zero.", "zh-CN": "调整金额不能为零。"},
 }
 
 # The general text of each code: shown when a message has no text in the catalog.

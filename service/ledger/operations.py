@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.ledger.models import OPEN_STATUSES, PayoutMethod
 from service.money import exponent, from_minor, round_half_up, to_minor
 from service.notify.outbox import emit
@@ -131,17 +132,17 @@ async def request_withdrawal(
     amount_minor = money_value(errors, amount, ["input", "amount"], currency=rules.currency, positive=True)
     clean_account = text_value(errors, account, ["input", "account"], max_length=64)
     if clean_account is not None and len(clean_account) < 4:
-        errors.add(ErrorCode.INVALID, "The account is too short.", ["input", "account"])
+        errors.add(ErrorCode.INVALID, msg("ledger.account_short"), ["input", "account"])
     clean_name = text_value(errors, account_name, ["input", "accountName"], max_length=100)
     errors.raise_if_any()
     assert amount_minor is not None and clean_account is not None and clean_name is not None
     if amount_minor < rules.withdrawal_minimum_minor:
-        raise fail(ErrorCode.INVALID, "Below the minimum withdrawal of "
-                   f"{from_minor(rules.withdrawal_minimum_minor, rules.currency)} {rules.currency}.",
+        raise fail(ErrorCode.INVALID, msg("ledger.below_minimum", currency=rules.currency,
+                                          minimum=str(from_minor(rules.withdrawal_minimum_minor, rules.currency))),
                    ["input", "amount"])
     fee = fee_of(amount_minor, rules.withdrawal_fee_rate, rules.withdrawal_fee_fixed_minor)
     if amount_minor - fee <= 0:
-        raise fail(ErrorCode.INVALID, "The fee would take the whole amount.", ["input", "amount"])
+        raise fail(ErrorCode.INVALID, msg("ledger.fee_takes_all"), ["input", "amount"])
 
     await lock_beneficiary(session, beneficiary_id)
     counts = (await session.execute(text(f"""
@@ -150,15 +151,16 @@ SELECT count(*) FILTER (WHERE status IN {OPEN_STATUSES!r}) AS open,
                                                AT TIME ZONE :tz)) AS today
 FROM withdrawal WHERE beneficiary_id = :b"""), {"b": beneficiary_id, "tz": rules.timezone})).one()
     if counts.open:
-        raise fail(ErrorCode.CONFLICT, "A withdrawal is already open: wait for it to be paid or rejected.")
+        raise fail(ErrorCode.CONFLICT, msg("ledger.withdrawal_open"))
     if counts.today >= rules.withdrawal_daily_limit:
-        raise fail(ErrorCode.LIMIT_EXCEEDED, f"At most {rules.withdrawal_daily_limit} withdrawal request(s) a day.")
+        raise fail(ErrorCode.LIMIT_EXCEEDED, msg("ledger.daily_limit", limit=rules.withdrawal_daily_limit))
     available = int((await session.execute(
         text("SELECT coalesce(sum(available_minor), 0)::bigint FROM ledger_entry WHERE beneficiary_id = :b"),
         {"b": beneficiary_id})).scalar_one())
     if amount_minor > available:
-        raise fail(ErrorCode.INSUFFICIENT_BALANCE, "More than the available balance of "
-                   f"{from_minor(available, rules.currency)} {rules.currency}.", ["input", "amount"])
+        raise fail(ErrorCode.INSUFFICIENT_BALANCE, msg("ledger.over_available", currency=rules.currency,
+                                                       available=str(from_minor(available, rules.currency))),
+                   ["input", "amount"])
     row = (await session.execute(text(f"""
 INSERT INTO withdrawal (tenant_id, id, beneficiary_id, leader_id, status, currency, amount_minor, fee_minor,
                         payout_minor, method, account, account_name)
@@ -178,7 +180,7 @@ async def _locked(session: AsyncSession, withdrawal_id: UUID | None) -> Any:
     row = (await session.execute(text(f"SELECT {_WITHDRAWAL_COLUMNS} FROM withdrawal WHERE id = :id FOR UPDATE"),
                                  {"id": withdrawal_id})).one_or_none() if withdrawal_id else None
     if row is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such withdrawal.", ["id"])
+        raise fail(ErrorCode.NOT_FOUND, msg("ledger.no_withdrawal"), ["id"])
     return row
 
 
@@ -188,8 +190,8 @@ async def _move(session: AsyncSession, row: Any, to: str, sets: str, params: dic
         {"to": to, "id": row.id, **params})).one()
 
 
-def _illegal(row: Any, action: str) -> Exception:
-    return fail(ErrorCode.CONFLICT, f"A {row.status} withdrawal cannot be {action}.", ["id"])
+def _illegal(row: Any, message: str) -> Exception:
+    return fail(ErrorCode.CONFLICT, msg(message, status=row.status), ["id"])
 
 
 async def _return_amount(session: AsyncSession, row: Any, reason: str | None) -> None:
@@ -210,7 +212,7 @@ def _reason(reason: str | None) -> str:
 async def approve(session: AsyncSession, *, withdrawal_id: UUID | None) -> Any:
     row = await _locked(session, withdrawal_id)
     if row.status != "REQUESTED":
-        raise _illegal(row, "approved")
+        raise _illegal(row, "ledger.cannot_approve")
     row = await _move(session, row, "APPROVED", "decided_at = clock_timestamp()", {})
     await _emit(session, "WITHDRAWAL_APPROVED", row)
     return row
@@ -220,7 +222,7 @@ async def reject(session: AsyncSession, *, withdrawal_id: UUID | None, reason: s
     clean = _reason(reason)
     row = await _locked(session, withdrawal_id)
     if row.status != "REQUESTED":
-        raise _illegal(row, "rejected")
+        raise _illegal(row, "ledger.cannot_reject")
     row = await _move(session, row, "REJECTED", "decided_at = clock_timestamp(), reason = :r", {"r": clean})
     await _return_amount(session, row, clean)
     await _emit(session, "WITHDRAWAL_REJECTED", row, reason=clean)
@@ -236,7 +238,7 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
     if row.status == "PAID" and row.payout_reference == reference:
         return row
     if row.status != "APPROVED":
-        raise _illegal(row, "marked paid")
+        raise _illegal(row, "ledger.cannot_pay")
     # Two withdrawals marked with one reference at once: the second waits here, then (a new
     # statement under READ COMMITTED) sees the first one's reference instead of tripping the
     # unique index.
@@ -245,7 +247,7 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
     taken = (await session.execute(text("SELECT 1 FROM withdrawal WHERE payout_reference = :r AND id <> :id"),
                                    {"r": reference, "id": row.id})).first()
     if taken:
-        raise fail(ErrorCode.CONFLICT, "This payout reference belongs to another withdrawal.", ["payoutReference"])
+        raise fail(ErrorCode.CONFLICT, msg("ledger.reference_taken"), ["payoutReference"])
     row = await _move(session, row, "PAID", "paid_at = clock_timestamp(), payout_reference = :r", {"r": reference})
     common = {"tenant_id": row.tenant_id, "beneficiary_id": row.beneficiary_id, "leader_id": row.leader_id,
               "currency": row.currency, "withdrawal_id": row.id}
@@ -261,7 +263,7 @@ async def mark_failed(session: AsyncSession, *, withdrawal_id: UUID | None, reas
     clean = _reason(reason)
     row = await _locked(session, withdrawal_id)
     if row.status != "APPROVED":
-        raise _illegal(row, "marked failed")
+        raise _illegal(row, "ledger.cannot_fail")
     row = await _move(session, row, "FAILED", "failed_at = clock_timestamp(), reason = :r", {"r": clean})
     await _return_amount(session, row, clean)
     await _emit(session, "WITHDRAWAL_FAILED", row, reason=clean)
@@ -277,7 +279,7 @@ async def adjust(session: AsyncSession, *, tenant_id: UUID, leader_id: UUID, ben
                           places=exponent(currency))
     clean = text_value(errors, reason, ["reason"], max_length=500)
     if value is not None and value == 0:
-        errors.add(ErrorCode.INVALID, "An adjustment is not zero.", ["amount"])
+        errors.add(ErrorCode.INVALID, msg("ledger.adjust_zero"), ["amount"])
     errors.raise_if_any()
     assert value is not None
     minor = to_minor(value, currency)

@@ -41,6 +41,10 @@ class MoneyApi(FakeApi):
             fee = f"{round(float(amount) * 0.006 + 1, 2):.2f}"
             return {"withdrawalQuote": {"fee": money(fee), "payout": money(f"{float(amount) - float(fee):.2f}"),
                                         "minimum": money("10.00")}}
+        if op == "Withdraw" and float(v["i"]["amount"]) < 10:
+            return {"withdrawalRequest": {"errors": [{"code": "INVALID", "field": ["input", "amount"],
+                                                      "message": "Below the minimum withdrawal of 10.00 CNY."}],
+                                          "withdrawal": None}}
         if op == "Withdraw":
             if float(v["i"]["amount"]) > float(self.available):
                 return {"withdrawalRequest": {"errors": [{"code": "INSUFFICIENT_BALANCE", "field": ["input", "amount"],
@@ -117,6 +121,9 @@ def test_balances_fee_before_sending_request_history_and_month(money_tab) -> Non
     page.fill("#w-amount", "500")
     page.click(".withdraw-form button[type=submit]")
     page.locator(".notice.error", has_text="More than your available balance.").wait_for()
+    page.fill("#w-amount", "5")  # the server's words, which name the minimum
+    page.click(".withdraw-form button[type=submit]")
+    page.locator(".notice.error", has_text="Below the minimum withdrawal of 10.00 CNY.").wait_for()
     assert page.locator("[data-key=closing]").inner_text() == "CN¥20.00"
     kinds = page.locator("table.entries tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
     assert kinds == ["DISTRIBUTION_CLAWBACK", "RELEASED", "CLAWBACK", "EARNED", "WITHDRAWAL_PAID"]

@@ -25,7 +25,7 @@ extend('zh-CN', {
   'wstatus.REQUESTED': '待审核', 'wstatus.APPROVED': '待打款', 'wstatus.REJECTED': '已驳回', 'wstatus.PAID': '已打款',
   'wstatus.FAILED': '打款失败',
   'money.code.INSUFFICIENT_BALANCE': '超过可提现余额。', 'money.code.CONFLICT': '已有一笔提现在处理中。',
-  'money.code.LIMIT_EXCEEDED': '今日提现次数已用完。', 'money.code.INVALID': '请检查输入。',
+  'money.code.LIMIT_EXCEEDED': '今日提现次数已用完。',
   'money.after': '余额 {balance}', 'money.csvDone': '已下载 {file}。',
 });
 extend('en', {
@@ -48,7 +48,7 @@ extend('en', {
   'wstatus.REQUESTED': 'Requested', 'wstatus.APPROVED': 'Approved', 'wstatus.REJECTED': 'Rejected', 'wstatus.PAID': 'Paid',
   'wstatus.FAILED': 'Failed',
   'money.code.INSUFFICIENT_BALANCE': 'More than your available balance.', 'money.code.CONFLICT': 'A withdrawal is already in progress.',
-  'money.code.LIMIT_EXCEEDED': 'No more withdrawals today.', 'money.code.INVALID': 'Check what you entered.',
+  'money.code.LIMIT_EXCEEDED': 'No more withdrawals today.',
   'money.after': 'Balance {balance}', 'money.csvDone': 'Downloaded {file}.',
 });
 
@@ -74,6 +74,14 @@ function balanceCards(b) {
       h('dt', {}, t(label)), h('dd', { dataset: { key } }, money(b[key]))))),
     h('p', { class: 'muted' }, t('money.frozenHint')),
     negative ? message('warning', t('money.negative')) : null);
+}
+
+// The server's words (in this page's language) where they say more than the code: an INVALID
+// amount names the minimum; a code without words here is shown as the server put it.
+function errorText(e) {
+  const key = `money.code.${e.code}`;
+  const own = t(key);
+  return e.code === 'INVALID' || own === key ? e.message : own;
 }
 
 function withdrawalForm(onDone) {
@@ -108,7 +116,7 @@ function withdrawalForm(onDone) {
     try {
       const payload = (await gql(REQUEST, { i: input })).withdrawalRequest;
       if (payload.errors.length) {
-        fill(result, message('error', payload.errors.map((e) => t(`money.code.${e.code}`)).join(' ')));
+        fill(result, message('error', payload.errors.map(errorText).join(' ')));
         return;
       }
       fill(result, message('success', t('money.requested')));
