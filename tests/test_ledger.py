@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 from service import global_id
+from service.ledger.release import release_commissions
+from tests.conftest import run_db
 from tests.ledger_world import age, buckets, earn, kinds, money_world, refund, release
 
 ERR = "errors { code field message }"
@@ -314,7 +316,6 @@ def test_monthly_statement_csv_quote_and_what_is_owed_on_a_date(gql, tenant, own
 
 def test_the_leader_is_notified_in_app_in_both_languages(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
     from service.notify.relay import relay_tenant
-    from tests.conftest import run_db
 
     world = _setup_available(gql, tenant, owner_db, app_db_url, amount_orders=1)
     wid = gql.data(REQUEST, _request("5.00"), token=world.leader_token)["withdrawalRequest"]["withdrawal"]["id"]
@@ -481,3 +482,21 @@ def test_withdrawal_errors_say_what_is_wrong_in_the_callers_language(  # type: i
     assert errors("3.00") == [("LIMIT_EXCEEDED", "At most 1 withdrawal request(s) a day.")]
     again = gql.data(APPROVE, {"id": wid}, token=tenant.admin_token, headers=zh)["withdrawalApprove"]["errors"]
     assert [(e["code"], e["message"]) for e in again] == [("CONFLICT", "这笔提现当前的状态（REJECTED）不能审核通过。")]
+
+
+def test_the_scheduler_job_releases_every_due_commission_chunk_by_chunk_once(  # type: ignore[no-untyped-def]
+        tenant, owner_db, app_db_url):
+    world = money_world(owner_db, tenant.uuid, orders=25, price=1000)
+    earn(tenant.uuid, world.order_ids)
+    age(owner_db, tenant.uuid)
+
+    def released() -> int:
+        return int(owner_db.execute("SELECT count(*) FROM ledger_entry WHERE tenant_id = %s AND kind = 'RELEASED'",
+                                    (tenant.uuid,)).fetchone()[0])
+
+    # What the scheduler's release-commissions job runs, 10 rows a transaction: 3 chunks here.
+    assert run_db(lambda engine: release_commissions(chunk=10, engine=engine)) >= 25
+    assert released() == 25
+    run_db(lambda engine: release_commissions(chunk=10, engine=engine))
+    assert released() == 25
+    assert buckets(owner_db, tenant.uuid, world.leader_user_id)["available"] == 2500
