@@ -57,7 +57,7 @@ const BALANCE = `query MyBalance { leaderBalance { pending { ${M} } frozen { ${M
 const QUOTE = `query Quote($a: Decimal!) { withdrawalQuote(amount: $a) { fee { ${M} } payout { ${M} } minimum { ${M} } } }`;
 const REQUEST = `mutation Withdraw($i: WithdrawalRequestInput!) { withdrawalRequest(input: $i) { errors { code field message } withdrawal { id status } } }`;
 const HISTORY = `query MyWithdrawals { withdrawals(first: 50) { edges { node { id status requestedAt amount { ${M} } fee { ${M} } payout { ${M} } method accountMasked reason } } } }`;
-const ENTRIES = `query MyEntries($m: String) { ledgerEntries(month: $m, first: 100) { edges { node { id kind at amount { ${M} } reason order { number } } } } }`;
+const ENTRIES = `query MyEntries($m: String, $after: String) { ledgerEntries(month: $m, first: 100, after: $after) { edges { node { id kind at amount { ${M} } reason order { number } } } pageInfo { hasNextPage endCursor } } }`;
 const STATEMENT = `query MyStatement($m: String!) { leaderStatement(month: $m) { opening { ${M} } closing { ${M} } csvUrl lines { balance { ${M} } entry { id } } } }`;
 const CARDS = [['available', 'money.available'], ['frozen', 'money.frozen'], ['pending', 'money.pending'],
   ['inWithdrawal', 'money.inWithdrawal'], ['withdrawn', 'money.withdrawn']];
@@ -160,17 +160,34 @@ function monthSection() {
         }
       };
       const items = edges(en.ledgerEntries);
+      const row = (e) => h('tr', { dataset: { kind: e.kind } },
+        h('td', {}, dateTime(e.at)),
+        h('td', {}, t(`kind.${e.kind}`), e.order ? h('small', {}, ` #${e.order.number}`) : null),
+        h('td', { class: `num${e.amount.amount.startsWith('-') ? ' negative' : ''}` }, money(e.amount),
+          after.has(e.id) ? h('small', { class: 'after' }, t('money.after', { balance: money(after.get(e.id)) })) : null));
+      const body = h('tbody', {}, items.map(row));
+      // A busy leader has hundreds of entries a month (each order earns, then is released): page on.
+      let cursor = en.ledgerEntries.pageInfo;
+      const more = h('button', { type: 'button', class: 'secondary', id: 'entries-more', onclick: async () => {
+        more.disabled = true;
+        try {
+          const next = (await gql(ENTRIES, { m, after: cursor.endCursor })).ledgerEntries;
+          body.append(...edges(next).map(row));
+          cursor = next.pageInfo;
+          if (!cursor.hasNextPage) more.remove();
+        } catch (e) {
+          fill(status, message('error', String(e.message || e)));
+        } finally {
+          more.disabled = false;
+        }
+      } }, t('common.loadMore'));
       return h('div', {},
         h('dl', { class: 'sums statement' },
           h('div', {}, h('dt', {}, t('money.opening')), h('dd', {}, money(s.opening))),
           h('div', {}, h('dt', {}, t('money.closing')), h('dd', { dataset: { key: 'closing' } }, money(s.closing)))),
         h('button', { type: 'button', class: 'secondary', id: 'statement-csv', onclick: csv }, t('money.csv')), status,
-        items.length ? h('table', { class: 'compact entries' }, h('tbody', {}, items.map((e) => h('tr', { dataset: { kind: e.kind } },
-          h('td', {}, dateTime(e.at)),
-          h('td', {}, t(`kind.${e.kind}`), e.order ? h('small', {}, ` #${e.order.number}`) : null),
-          h('td', { class: `num${e.amount.amount.startsWith('-') ? ' negative' : ''}` }, money(e.amount),
-            after.has(e.id) ? h('small', { class: 'after' }, t('money.after', { balance: money(after.get(e.id)) })) : null)))))
-          : empty(t('money.noEntries')));
+        items.length ? h('table', { class: 'compact entries' }, body) : empty(t('money.noEntries')),
+        cursor.hasNextPage ? more : null);
     }));
   };
   picker.addEventListener('change', load);
