@@ -57,6 +57,17 @@ def test_operator_approves_and_rejects_withdrawals_and_sees_what_is_owed(  # typ
         text = page.locator("main").inner_text().replace("团长", "").replace("王", "")
         assert not [c for c in text if "\u4e00" <= c <= "\u9fff"], text
     shot(page, "withdrawals", lang)
+    # On a phone: every control a thumb's size, no text under 14 px.
+    page.set_viewport_size({"width": 360, "height": 740})
+    small = page.evaluate("""() => [...document.querySelectorAll('main button, main input, main select')]
+      .filter((e) => e.offsetParent !== null).filter((e) => e.getBoundingClientRect().height < 43.5)
+      .map((e) => e.outerHTML.slice(0, 80))""")
+    assert small == []
+    tiny = page.evaluate("""() => [...document.querySelectorAll('main *')].filter((e) => e.childNodes.length
+      && [...e.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim()))
+      .filter((e) => parseFloat(getComputedStyle(e).fontSize) < 14).map((e) => e.outerHTML.slice(0, 80))""")
+    assert tiny == []
+    page.set_viewport_size(LAPTOP)
 
     page.locator(f"#withdrawals tbody tr[data-id='{ids[0]}'] button.approve").click()
     page.locator("#withdrawals-feedback .notice.success", has_text=words["approved"]).wait_for()
