@@ -8,7 +8,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.shortage_fixtures import PURCHASE_ORDERS, closed_batch
+from service import global_id
+from tests.ordering_fixtures import add_leader, add_pickup_point, make_world, offer_input, open_batch_with_offers
+from tests.shortage_fixtures import BATCH_CLOSE, PURCHASE_ORDERS, Closed, closed_batch, paid_order
 from tests.test_after_close import _supplier_login
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -111,3 +113,46 @@ def test_a_purchase_order_shipped_in_full_reports_no_discrepancy(web, gql, tenan
     page.locator("#po-status", has_text="Marked as shipped.").wait_for()
     assert page.locator("#po-discrepancies").inner_text().endswith("No pickup point reported a difference.")
     assert _shorted(owner_db, closed) == 0
+
+
+def _two_points(gql, owner_db, tenant, make_customer):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    _, leader2, _ = add_leader(owner_db, tenant)
+    point2 = global_id.encode("PickupPoint", add_pickup_point(owner_db, tenant, leader2))
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "1.00")])
+    orders = [paid_order(gql, world, batch, make_customer(tenant), [(0, 2)]),
+              paid_order(gql, world, batch, make_customer(tenant), [(0, 2)], point_gid=point2),
+              paid_order(gql, world, batch, make_customer(tenant), [(0, 3)])]
+    assert gql.data(BATCH_CLOSE, {"id": batch["id"]}, token=tenant.admin_token)["batchClose"]["errors"] == []
+    closed = Closed(world, batch, orders)
+    po = gql.data(PURCHASE_ORDERS, {"batch": batch["id"]}, token=tenant.admin_token)["purchaseOrders"][
+        "edges"][0]["node"]
+    return closed, point2, po, _supplier_login(gql, world)
+
+
+def test_the_supplier_ships_short_to_one_pickup_point(web, gql, tenant, make_customer, owner_db):  # type: ignore[no-untyped-def]
+    with ThreadPoolExecutor(1) as pool:
+        closed, point2, po, token = pool.submit(_two_points, gql, owner_db, tenant, make_customer).result()
+    world = closed.world
+    tab = web()
+    tab.set_session(token, tenant.slug, lang="en")
+    page = tab.open(f"purchase-order/{po['id']}")
+    page.wait_for_selector("#sign-out")
+    page.wait_for_function(SETTLED)
+    line = page.locator(f".po-lines li[data-product='{world.product_gid(0)}']")
+    line.locator("details.po-ship-points summary").click()
+    here = line.locator(f"input.po-ship-point[data-point='{world.point_gid}']")
+    assert here.input_value() == "5"
+    assert line.locator(f"input.po-ship-point[data-point='{point2}']").input_value() == "2"
+    here.fill("3")
+    assert line.locator("input.po-ship-quantity").input_value() == "5"  # the total follows the points
+    page.click("#po-ship")
+    page.locator("#po-status", has_text="Marked as shipped.").wait_for()
+    assert "Ordered 7 · shipped 5 · short 2" in page.locator(".po-shipped").inner_text()
+    # Only the first point is short: its later order loses 2; the other point keeps its 2.
+    assert [owner_db.execute("SELECT shorted_quantity FROM order_line l JOIN customer_order o ON o.id = l.order_id "
+                             "WHERE o.number = %s", (o["number"],)).fetchone()[0] for o in closed.orders] == [0, 0, 2]
+    assert owner_db.execute("SELECT pickup_point_id, ordered, shipped FROM delivery_line d JOIN purchase_order po ON "
+                            "po.id = d.purchase_order_id WHERE po.batch_id = %s ORDER BY ordered",
+                            (closed.batch_uuid,)).fetchall() == [
+        (global_id.decode_as(point2, "PickupPoint"), 2, 2), (world.point_id, 5, 3)]

@@ -11,6 +11,8 @@ extend('zh-CN', {
   'po.shipHint': '少发时请改成实际发货件数：缺少的件数会按规则退款给顾客，发货后不能再改。',
   'po.shipQuantity': '实发件数：{product}',
   'po.shipInvalid': '实发件数须在 0 到订购件数之间。',
+  'po.shipPoint': '实发到 {point}',
+  'po.shipPoints': '按自提点填写',
   'po.shippedShort': '订购 {ordered} · 实发 {shipped} · 缺 {shorted}',
   'po.discrepancies': '到货差异',
   'po.noDiscrepancies': '自提点没有报告差异。',
@@ -23,6 +25,8 @@ extend('en', {
   'po.shipHint': 'Shipping fewer? Enter the units actually shipped: customers are refunded for the rest. It cannot be changed once shipped.',
   'po.shipQuantity': 'Units shipped: {product}',
   'po.shipInvalid': 'Units shipped must be between 0 and the units ordered.',
+  'po.shipPoint': 'Shipped to {point}',
+  'po.shipPoints': 'Per pickup point',
   'po.shippedShort': 'Ordered {ordered} · shipped {shipped} · short {shorted}',
   'po.discrepancies': 'Discrepancies on arrival',
   'po.noDiscrepancies': 'No pickup point reported a difference.',
@@ -62,6 +66,12 @@ function detail(po, show, note = null) {
   const shipping = po.status !== 'SHIPPED';
   const inputs = shipping ? po.lines.map((l, i) => h('input', { type: 'number', class: 'po-ship-quantity', id: `po-ship-q-${i}`,
     min: 0, max: l.quantity, step: 1, value: l.quantity, inputmode: 'numeric', dataset: { product: l.product.id } })) : [];
+  // Optionally per pickup point (the tenant's PER_POINT policy shorts exactly those points): editing a
+  // point's units makes the product's total their sum.
+  const perPoint = shipping ? po.lines.map((l, i) => l.deliveries.map((d, j) => h('input', { type: 'number',
+    class: 'po-ship-point', id: `po-ship-p-${i}-${j}`, min: 0, max: d.quantity, step: 1, value: d.quantity, inputmode: 'numeric',
+    dataset: { point: d.pickupPoint.id },
+    oninput: () => { inputs[i].value = String(perPoint[i].reduce((n, x) => n + (Number(x.value) || 0), 0)); } }))) : [];
   const act = (mutation, field, doneKey, variables = () => ({})) => async (e) => {
     const button = e.currentTarget;
     const extra = variables();
@@ -78,10 +88,22 @@ function detail(po, show, note = null) {
     }
   };
   // The units shipped per product, each checked against what was ordered before anything is sent.
+  const whole = (input, max) => {
+    const q = input.value.trim() === '' ? NaN : Number(input.value);
+    return Number.isInteger(q) && q >= 0 && q <= max ? q : null;
+  };
   const shipped = () => {
-    const lines = po.lines.map((l, i) => ({ productId: l.product.id, quantity: Number(inputs[i].value) }));
-    const bad = lines.some((x, i) => inputs[i].value.trim() === '' || !Number.isInteger(x.quantity) || x.quantity < 0 || x.quantity > po.lines[i].quantity);
-    return bad ? null : { lines };
+    const lines = [];
+    for (const [i, l] of po.lines.entries()) {
+      const points = l.deliveries.map((d, j) => whole(perPoint[i][j], d.quantity));
+      const total = whole(inputs[i], l.quantity);
+      if (points.includes(null) || total === null) return null;
+      const edited = points.some((q, j) => q !== l.deliveries[j].quantity);
+      if (edited && total !== points.reduce((n, q) => n + q, 0)) return null;
+      if (edited) l.deliveries.forEach((d, j) => lines.push({ productId: l.product.id, pickupPointId: d.pickupPoint.id, quantity: points[j] }));
+      else lines.push({ productId: l.product.id, quantity: total });
+    }
+    return { lines };
   };
   const csv = async (e) => {
     const button = e.currentTarget;
@@ -119,7 +141,10 @@ function detail(po, show, note = null) {
         h('caption', {}, t('po.deliveries')),
         h('tbody', {}, l.deliveries.map((d) => h('tr', {},
           h('th', { scope: 'row' }, d.pickupPoint.name, h('small', { class: 'muted block' }, d.pickupPoint.address)),
-          h('td', { class: 'num' }, d.quantity)))))))),
+          h('td', { class: 'num' }, d.quantity))))),
+      shipping && l.deliveries.length > 1 ? h('details', { class: 'po-ship-points' }, h('summary', {}, t('po.shipPoints')),
+        l.deliveries.map((d, j) => h('div', { class: 'row wrap' },
+          h('label', { for: `po-ship-p-${i}-${j}` }, t('po.shipPoint', { point: d.pickupPoint.name })), perPoint[i][j]))) : null))),
     po.status === 'SHIPPED' ? discrepancies(po) : null);
 }
 
