@@ -1,9 +1,13 @@
 """The invariants of shortages, against an independent model, on random batches: random short
 shipments (LAST_ORDERED_FIRST or PRO_RATA), random receipt differences at the points, random
-refunds by quantity. After each example:
+refunds by quantity, then random pickups and after-sales requests (approved in full or in part,
+rejected, cancelled or left open; a second open request on a line refused). After each example:
 - every line's shortage is the model's (and PRO_RATA within one unit of the exact share;
   LAST_ORDERED_FIRST never shorts an earlier order while a later one keeps goods);
 - no line is refunded more than was paid, and its refund rows add up to its refunded units;
+- every line's refunded units are the model's (the after-sales approvals included); units an
+  approval compensated by a coupon instead stay with the customer, unrefunded, and never exceed
+  what is left of the line;
 - money adds up: each order's total = the value delivered and kept + what was refunded + what was
   kept against compensation coupons (COUPON_INSTEAD_OF_REFUND), and per product the purchase
   order's revenue = the value delivered and kept + the refunds after the close + that kept value;
@@ -18,10 +22,16 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from service.accounts.models import PaymentMode, ShortagePolicy
+from service.aftersales import requests
+from service.errors import ErrorCode, UserErrors
+from service.growth import distribution
+from service.procurement.commissions import earn_commission
 from tests.close_fixtures import build_batch, random_spec
 from tests.conftest import run_db
 
@@ -181,16 +191,91 @@ def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, see
                                          reason=rng.choice(list(RefundReason)), note=None, actor=actor)
 
     run_db(refund)
-    final = {r["id"]: r for r in _lines(owner_db, built.batch_id)}
+    after_refunds = {r["id"]: r for r in _lines(owner_db, built.batch_id)}
     for k, q in refunds:
-        assert final[k]["refunded"] == now[k]["refunded"] + q
+        assert after_refunds[k]["refunded"] == now[k]["refunded"] + q
+
+    # 4. Pickups of most ready orders (their commissions earned, as pickupConfirm does; its code check and
+    # rate limit are not the subject here), then after-sales requests on their lines, decided at random.
+    ready = [r[0] for r in owner_db.execute("SELECT id FROM customer_order WHERE batch_id = %s AND status = "
+                                            "'READY_FOR_PICKUP' ORDER BY number", (built.batch_id,)).fetchall()]
+    picked_ids = {o for o in ready if rng.random() < 0.7}
+
+    async def pick(engine):  # type: ignore[no-untyped-def]
+        async with tenant_transaction(tenant.uuid, engine=engine) as session:
+            for order_id in sorted(picked_ids):
+                await session.execute(text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = "
+                                           "statement_timestamp() WHERE id = :id"), {"id": order_id})
+                await earn_commission(session, tenant_id=tenant.uuid, order_id=order_id)
+                await distribution.earn(session, tenant_id=tenant.uuid, order_id=order_id)
+
+    run_db(pick)
+    expected_refunded = {k: r["refunded"] for k, r in after_refunds.items()}
+    settled = {k: 0 for k in after_refunds}  # units a coupon stands for instead of a refund (kept goods)
+    asks = [(k, rng.randint(1, r["quantity"] - r["refunded"]), rng.choice(["ALL", "PART", "REJECT", "CANCEL", "OPEN"]))
+            for k, r in after_refunds.items() if r["order_id"] in picked_ids and r["status"] == "ACTIVE"
+            and r["quantity"] > r["refunded"] and rng.random() < 0.6]
+    customers = dict(owner_db.execute("SELECT id, customer_id FROM customer_order WHERE batch_id = %s",
+                                      (built.batch_id,)).fetchall())
+    instead_now = owner_db.execute("SELECT compensation_mode FROM tenant WHERE id = %s",
+                                   (tenant.uuid,)).fetchone()[0] == "COUPON_INSTEAD_OF_REFUND"
+
+    async def after_sales(engine):  # type: ignore[no-untyped-def]
+        for k, q, decision in asks:
+            line = after_refunds[k]
+            async with tenant_transaction(tenant.uuid, engine=engine) as session:
+                row = await requests.request(session, tenant=info, customer_id=customers[line["order_id"]],
+                                             line_id=k, quantity=q, reason=rng.choice(list(RefundReason)),
+                                             note=None, urls=None)
+            async with tenant_transaction(tenant.uuid, engine=engine) as session:
+                with pytest.raises(UserErrors) as refused:  # one open request per line
+                    await requests.request(session, tenant=info, customer_id=customers[line["order_id"]],
+                                           line_id=k, quantity=1, reason=RefundReason.OTHER, note=None, urls=None)
+                assert refused.value.errors[0].code is ErrorCode.CONFLICT
+            approved = q if decision == "ALL" else rng.randint(1, q)
+            try:
+                async with tenant_transaction(tenant.uuid, engine=engine) as session:
+                    locked = await requests.locked(session, row.id)
+                    if decision in ("ALL", "PART"):
+                        await requests.approve(session, tenant=info, row=locked, quantity=approved, actor=actor)
+                    elif decision == "REJECT":
+                        await requests.reject(session, tenant=info, row=locked, reason="不是质量问题", actor=actor)
+                    elif decision == "CANCEL":
+                        await requests.cancel(session, tenant=info, row=locked, actor=actor)
+            except UserErrors as e:  # a coupon instead that cannot be granted refuses the approval
+                assert instead_now and decision in ("ALL", "PART"), e.errors
+                assert e.errors[0].code in (ErrorCode.COUPON_EXHAUSTED, ErrorCode.COUPON_EXPIRED), e.errors
+                continue
+            if decision in ("ALL", "PART"):
+                if instead_now:
+                    settled[k] += approved
+                else:
+                    expected_refunded[k] += approved
+            async with tenant_transaction(tenant.uuid, engine=engine) as session:  # a decided request is final
+                if decision != "OPEN":
+                    with pytest.raises(UserErrors) as again:
+                        await requests.cancel(session, tenant=info, row=await requests.locked(session, row.id),
+                                              actor=actor)
+                    assert again.value.errors[0].code is ErrorCode.CONFLICT
+
+    run_db(after_sales)
+    final = {r["id"]: r for r in _lines(owner_db, built.batch_id)}
+    assert {k: r["refunded"] for k, r in final.items()} == expected_refunded
+    kept_goods = dict(((r[0]), r[1]) for r in owner_db.execute(
+        "SELECT c.order_line_id, sum(c.quantity) FROM compensation c JOIN customer_order o ON o.id = c.order_id "
+        "WHERE o.batch_id = %s AND c.coupon_id IS NOT NULL AND c.mode = 'COUPON_INSTEAD_OF_REFUND' "
+        "AND c.after_sales_request_id IS NOT NULL GROUP BY 1", (built.batch_id,)).fetchall())
+    assert {k: kept_goods.get(k, 0) for k in final} == settled
+    for k, r in final.items():
+        assert r["refunded"] + settled[k] <= r["quantity"]
 
     # The invariants. Units compensated by a coupon instead of a refund have no refund row: what was
     # paid for them is kept against the coupon.
     instead = dict(((r[0], r[1]), (r[2], r[3])) for r in owner_db.execute(
         "SELECT c.order_line_id, c.order_id, sum(c.quantity), sum(c.kept_minor) FROM compensation c "
         "JOIN customer_order o ON o.id = c.order_id WHERE o.batch_id = %s AND c.coupon_id IS NOT NULL "
-        "AND c.mode = 'COUPON_INSTEAD_OF_REFUND' GROUP BY 1, 2", (built.batch_id,)).fetchall())
+        "AND c.mode = 'COUPON_INSTEAD_OF_REFUND' AND c.after_sales_request_id IS NULL GROUP BY 1, 2",
+        (built.batch_id,)).fetchall())
     granted = owner_db.execute("SELECT count(*) FROM compensation c JOIN customer_order o ON o.id = c.order_id "
                                "WHERE o.batch_id = %s AND c.coupon_id IS NOT NULL", (built.batch_id,)).fetchone()[0]
     claimed, total_quantity = owner_db.execute("SELECT claimed, total_quantity FROM coupon_template WHERE id = %s",

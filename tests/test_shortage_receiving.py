@@ -15,7 +15,7 @@ from tests.shortage_fixtures import PURCHASE_ORDERS, closed_batch
 CONFIRM = """
 mutation($b: ID!, $p: ID!, $lines: [ReceivedLineInput!]) {
   deliveryConfirm(batchId: $b, pickupPointId: $p, lines: $lines) {
-    pickList { receivedAt totals { productName quantity shipped shorted } orders { order { id status } } }
+    pickList { receivedAt totals { productId productName quantity shipped shorted } orders { order { id status } } }
     errors { code field message }
   }
 }"""
@@ -61,8 +61,9 @@ def test_missing_and_damaged_units_are_shorted_at_the_point_and_reported(gql, te
     # the last order loses 2 (SHORTAGE) and then 1 (DAMAGED).
     assert _state(owner_db, closed) == ([0, 0, 3], [
         (closed.orders[2]["number"], "DAMAGED", 1), (closed.orders[2]["number"], "SHORTAGE", 2)])
-    assert {t["productName"]: (t["quantity"], t["shipped"], t["shorted"]) for t in done["pickList"]["totals"]} == {
-        "Product 0": (9, 9, 3), "Product 1": (1, 1, 0)}
+    assert {t["productName"]: (t["quantity"], t["shipped"], t["shorted"], t["productId"])
+            for t in done["pickList"]["totals"]} == {
+        "Product 0": (9, 9, 3, world.product_gid(0)), "Product 1": (1, 1, 0, world.product_gid(1))}
     assert {o["order"]["status"] for o in done["pickList"]["orders"]} == {"READY_FOR_PICKUP"}
 
     po = gql.data(DISCREPANCIES, {"batch": closed.batch["id"]}, token=tenant.admin_token)["purchaseOrders"][

@@ -1,5 +1,5 @@
 """Refunds by quantity (orderLinesRefund): in parts, never beyond what was paid, with a reason
-code and who did it; the commission taken back by quantity with exact per-line rounding;
+code and who did it (Order.refunds); the commission taken back by quantity with exact per-line rounding;
 orderRefund (whole lines) through the same path; concurrent refunds of one line."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import threading
 from decimal import ROUND_HALF_UP, Decimal
 
 from service import global_id
-from tests.shortage_fixtures import LINES_REFUND, ORDER_REFUND, closed_batch, commission_of
+from tests.ordering_fixtures import make_world, offer_input, open_batch_with_offers
+from tests.shortage_fixtures import BATCH_CLOSE, LINES_REFUND, ORDER_REFUND, closed_batch, commission_of, paid_order
 
 
 def _commission(rate: str, units: int, price_minor: int) -> int:
@@ -111,3 +112,38 @@ def test_concurrent_refunds_of_one_line_never_refund_more_than_was_paid(gql, ten
                             (lid,)).fetchone() == (3, 9 * 335, 9)
     c = commission_of(gql, closed, order["id"])
     assert c["amount"]["amount"] == f"{Decimal(_commission('0.1', 1, 335)) / 100:.2f}"
+
+
+REFUNDS = """
+query($id: ID!) { order(id: $id) { refunds {
+  id amount { amount } reason reasonCode quantity line { id } refundedByKind refundedBy { id }
+} } }"""
+
+
+def test_an_orders_refunds_say_why_how_many_and_who(gql, tenant, make_customer, owner_db):  # type: ignore[no-untyped-def]
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "3.35")])
+    customer = make_customer(tenant)
+    order = paid_order(gql, world, batch, customer, [(0, 5)])
+    assert gql.data(BATCH_CLOSE, {"id": batch["id"]}, token=tenant.admin_token)["batchClose"]["errors"] == []
+    line = order["lines"][0]["id"]
+    assert gql.data(REFUNDS, {"id": order["id"]}, token=tenant.admin_token)["order"]["refunds"] == []
+
+    assert gql.data(LINES_REFUND, {"o": order["id"], "lines": [{"lineId": line, "quantity": 2}], "reason": "DAMAGED",
+                                   "note": "two crushed"}, token=tenant.admin_token)["orderLinesRefund"]["errors"] == []
+    assert gql.data(ORDER_REFUND, {"id": order["id"], "lines": [line]}, token=tenant.admin_token)["orderRefund"][
+        "errors"] == []
+    admin = gql.data("{ me { userId } }", token=tenant.admin_token)["me"]["userId"]
+    seen = gql.data(REFUNDS, {"id": order["id"]}, token=tenant.admin_token)["order"]["refunds"]
+    assert [{k: v for k, v in r.items() if k != "id"} for r in seen] == [
+        {"amount": {"amount": "6.70"}, "reason": "two crushed", "reasonCode": "DAMAGED", "quantity": 2,
+         "line": {"id": line}, "refundedByKind": "USER", "refundedBy": {"id": admin}},
+        {"amount": {"amount": "10.05"}, "reason": "damaged", "reasonCode": "OTHER", "quantity": 3,
+         "line": {"id": line}, "refundedByKind": "USER", "refundedBy": {"id": admin}}]
+    # Each resolves through node(); the customer sees their refunds, not which admin made them.
+    for r in seen:
+        assert gql.data("query($id: ID!) { node(id: $id) { id } }", {"id": r["id"]},
+                        token=tenant.admin_token)["node"] == {"id": r["id"]}
+    mine = gql.data(REFUNDS, {"id": order["id"]}, token=customer.token)["order"]["refunds"]
+    assert [(r["id"], r["reasonCode"], r["quantity"], r["refundedByKind"], r["refundedBy"]) for r in mine] == [
+        (seen[0]["id"], "DAMAGED", 2, "USER", None), (seen[1]["id"], "OTHER", 3, "USER", None)]

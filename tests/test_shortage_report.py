@@ -3,6 +3,9 @@ damaged, shorted and refunded; a supplier's staff see only their own."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import httpx
 
 from tests.ordering_fixtures import make_world
@@ -114,3 +117,26 @@ def test_the_report_per_supplier_and_batch_and_its_csv(gql, api_url, tenant, mak
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, headers={"Authorization": f"Bearer {make_tenant().admin_token}"}).content.decode(
         "utf-8-sig").strip().count("\n") == 0
+
+
+def test_the_purchase_order_csv_says_shipped_received_and_damaged_per_point(gql, tenant, make_customer, owner_db):  # type: ignore[no-untyped-def]
+    closed = closed_batch(gql, owner_db, tenant, make_customer, ["2.00", "1.00"], [[(0, 3), (1, 2)], [(0, 4)]])
+    world = closed.world
+    po = gql.data("query($b: ID) { purchaseOrders(batchId: $b) { edges { node { id csvUrl } } } }",
+                  {"b": closed.batch["id"]}, token=tenant.admin_token)["purchaseOrders"]["edges"][0]["node"]
+
+    def rows() -> dict[str, tuple[str, ...]]:
+        response = httpx.get(po["csvUrl"])
+        assert response.status_code == 200
+        found = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+        return {r["product"]: (r["quantity"], r["shipped"], r["received"], r["damaged"]) for r in found}
+
+    assert rows() == {"Product 0": ("7", "", "", ""), "Product 1": ("2", "", "", "")}
+    shipped = gql.data(SHIP, {"id": po["id"], "lines": [{"productId": world.product_gid(0), "quantity": 6}]},
+                       token=tenant.admin_token)["purchaseOrderShip"]
+    assert shipped["errors"] == []
+    assert rows() == {"Product 0": ("7", "6", "", ""), "Product 1": ("2", "2", "", "")}
+    confirmed = gql.data(CONFIRM, {"b": closed.batch["id"], "p": world.point_gid, "lines": [
+        {"productId": world.product_gid(0), "received": 5, "damaged": 2}]}, token=world.leader_token)
+    assert confirmed["deliveryConfirm"]["errors"] == []
+    assert rows() == {"Product 0": ("7", "6", "5", "2"), "Product 1": ("2", "2", "2", "0")}

@@ -19,6 +19,7 @@ from service.aftersales.models import RefundReason
 from service.aftersales.refunds import Actor
 from service.aftersales.shortage import Demand, allocate, ship_purchase_order
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.money import from_minor
 from service.notify.outbox import emit
 from service.procurement.models import PickList
@@ -43,7 +44,7 @@ def photo_urls(errors: Collector, urls: Sequence[str] | None, path: list[str]) -
     clean: list[str] = []
     urls = list(urls or [])
     if len(urls) > MAX_PHOTOS:
-        errors.add(ErrorCode.INVALID, f"At most {MAX_PHOTOS} photos.", path)
+        errors.add(ErrorCode.INVALID, msg("aftersales.photos_max", max=MAX_PHOTOS), path)
         return clean
     for k, url in enumerate(urls):
         parts = urlsplit(url.strip()) if isinstance(url, str) else None
@@ -95,7 +96,7 @@ async def confirm_delivery(
         if row.product_id in given:
             errors.add(ErrorCode.INVALID, "Give each product once.", [*path, "productId"])
         if not 0 <= line.received <= row.shipped:
-            errors.add(ErrorCode.INVALID, f"Between 0 and the {row.shipped} unit(s) shipped.", [*path, "received"])
+            errors.add(ErrorCode.INVALID, msg("aftersales.received_range", n=row.shipped), [*path, "received"])
         elif not 0 <= line.damaged <= line.received:
             errors.add(ErrorCode.INVALID, "Between 0 and the units received.", [*path, "damaged"])
         note = text_value(errors, line.note, [*path, "note"], max_length=500, required=False)

@@ -16,6 +16,7 @@ from service.aftersales.models import RefundReason
 from service.coupons.redemption import release_for_orders
 from service.errors import Collector, ErrorCode, fail
 from service.growth import distribution
+from service.i18n import msg
 from service.notify.outbox import emit_many
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.tenants.principal import Principal, PrincipalKind, TenantInfo
@@ -137,7 +138,7 @@ async def refund_order_lines(
         if q < 1:
             raise fail(ErrorCode.INVALID, "Refund at least one unit.", [*path, "quantity"])
         if wanted.get(line.id, 0) + q > left:
-            raise fail(ErrorCode.CONFLICT, f"Only {left} unit(s) of this line are left to refund.",
+            raise fail(ErrorCode.CONFLICT, msg("aftersales.left_to_refund", n=left),
                        [*path, "quantity"])
         wanted[line.id] = wanted.get(line.id, 0) + q
     await apply_refunds(session, tenant=tenant, lines=list(wanted.items()), reason=reason,

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from service.aftersales.models import DeliveryLine
 from service.csv_cells import csv_document
 from service.errors import ErrorCode, fail
+from service.i18n import msg
 from service.money import from_minor
 
 _ROWS = text("""
@@ -128,5 +129,5 @@ def report_window(since: datetime | None, until: datetime | None) -> tuple[datet
     end = until or datetime.now(UTC)
     begin = since or end - timedelta(days=31)
     if not begin < end or end - begin > timedelta(days=MAX_REPORT_DAYS):
-        raise fail(ErrorCode.INVALID, f"since must be before until, at most {MAX_REPORT_DAYS} days apart.", ["since"])
+        raise fail(ErrorCode.INVALID, msg("aftersales.report_range", days=MAX_REPORT_DAYS), ["since"])
     return begin, end

@@ -29,6 +29,7 @@ from service.aftersales.models import AfterSalesRequest, AfterSalesStatus, Refun
 from service.aftersales.receiving import photo_urls
 from service.aftersales.refunds import Actor, refund_order_lines
 from service.errors import Collector, ErrorCode, UserErrors, fail
+from service.i18n import msg
 from service.notify.outbox import emit
 from service.tenants.principal import TenantInfo
 from service.validation import text_value
@@ -64,8 +65,7 @@ async def request(
     if line.status != "PICKED_UP" or line.picked_up_at is None:
         raise fail(ErrorCode.CONFLICT, "After-sales requests are for orders already picked up.", ["lineId"])
     if line.too_late:
-        raise fail(ErrorCode.CONFLICT, f"The {tenant.after_sales_window_hours} h after pickup for after-sales "
-                                       "requests are over.", ["lineId"])
+        raise fail(ErrorCode.CONFLICT, msg("aftersales.window_over", hours=tenant.after_sales_window_hours), ["lineId"])
     # Units already compensated by a coupon instead of a refund are settled too.
     settled = (await session.execute(
         text("SELECT coalesce(sum(quantity), 0) FROM compensation WHERE order_line_id = :l "
@@ -73,7 +73,7 @@ async def request(
         {"l": line.id})).scalar_one()
     left = line.quantity - line.refunded_quantity - int(settled)
     if quantity > left:
-        raise fail(ErrorCode.CONFLICT, f"Only {left} unit(s) of this line are left to refund.", ["quantity"])
+        raise fail(ErrorCode.CONFLICT, msg("aftersales.left_to_refund", n=left), ["quantity"])
     row = AfterSalesRequest(tenant_id=tenant.id, order_id=line.order_id, order_line_id=line.id,
                             customer_id=customer_id, pickup_point_id=line.pickup_point_id, quantity=quantity,
                             reason=reason.value, note=clean_note, photo_urls=clean_urls,
@@ -105,7 +105,7 @@ async def locked(session: AsyncSession, request_id: UUID | None) -> AfterSalesRe
 
 def _must_be_open(row: AfterSalesRequest, to: AfterSalesStatus) -> None:
     if row.status != AfterSalesStatus.REQUESTED.value:
-        raise fail(ErrorCode.CONFLICT, f"A {row.status} after-sales request cannot become {to.value}.", ["id"])
+        raise fail(ErrorCode.CONFLICT, msg("aftersales.transition", status=row.status, to=to.value), ["id"])
 
 
 async def _decide(session: AsyncSession, tenant: TenantInfo, row: AfterSalesRequest, to: AfterSalesStatus,
@@ -135,7 +135,7 @@ async def approve(session: AsyncSession, *, tenant: TenantInfo, row: AfterSalesR
     _must_be_open(row, AfterSalesStatus.APPROVED)
     q = row.quantity if quantity is None else quantity
     if not 1 <= q <= row.quantity:
-        raise fail(ErrorCode.INVALID, f"Approve between 1 and the {row.quantity} unit(s) asked for.", ["quantity"])
+        raise fail(ErrorCode.INVALID, msg("aftersales.approve_range", n=row.quantity), ["quantity"])
     policy = await tenant_policy(session, tenant.id)
     if template_given:
         found = await existing_template(session, template_id)

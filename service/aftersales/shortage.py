@@ -18,6 +18,7 @@ from service.aftersales.compensation import Outcome, allocated_lines, grant, rec
 from service.aftersales.models import RefundReason
 from service.aftersales.refunds import Actor, RefundResult, _emit
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.procurement.models import PurchaseOrder, PurchaseOrderStatus
 from service.procurement.operations import advance_purchase_order
 from service.tenants.principal import TenantInfo
@@ -149,7 +150,7 @@ async def ship_purchase_order(
             errors.add(ErrorCode.INVALID, "Give each product once: either in all or per pickup point.",
                        [*path, "productId"])
         elif line.quantity < 0 or line.quantity > limit:
-            errors.add(ErrorCode.INVALID, f"Between 0 and the {limit} unit(s) ordered.", [*path, "quantity"])
+            errors.add(ErrorCode.INVALID, msg("aftersales.shipped_range", n=limit), [*path, "quantity"])
         elif line.pickup_point_id is not None:
             per_point[(line.product_id, line.pickup_point_id)] = line.quantity
         else:

@@ -38,7 +38,7 @@ def signature_valid(tenant_id: UUID, purchase_order_id: UUID, expires: int, sign
 
 
 HEADER = ["purchase_order", "batch", "supplier", "product", "unit", "pickup_point", "address",
-          "quantity", "unit_cost", "total_cost", "currency"]
+          "quantity", "unit_cost", "total_cost", "currency", "shipped", "received", "damaged"]
 
 
 async def purchase_order_csv(session: AsyncSession, *, purchase_order_id: UUID) -> tuple[str, bytes] | None:
@@ -46,7 +46,8 @@ async def purchase_order_csv(session: AsyncSession, *, purchase_order_id: UUID) 
     rows = (
         await session.execute(
             text("SELECT po.number, b.title, s.name AS supplier, l.product_name, l.unit, pp.name AS point, "
-                 "pp.address, d.quantity, l.unit_cost_minor, po.currency "
+                 "pp.address, d.quantity, l.unit_cost_minor, po.currency, x.shipped, x.received, "
+                 "CASE WHEN x.received IS NOT NULL THEN x.damaged END AS damaged "
                  "FROM purchase_order po "
                  "JOIN batch b ON b.tenant_id = po.tenant_id AND b.id = po.batch_id "
                  "JOIN supplier s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id "
@@ -54,6 +55,8 @@ async def purchase_order_csv(session: AsyncSession, *, purchase_order_id: UUID) 
                  "JOIN purchase_order_delivery d ON d.tenant_id = l.tenant_id "
                  "  AND d.purchase_order_id = l.purchase_order_id AND d.product_id = l.product_id "
                  "JOIN pickup_point pp ON pp.tenant_id = d.tenant_id AND pp.id = d.pickup_point_id "
+                 "LEFT JOIN delivery_line x ON x.tenant_id = d.tenant_id AND x.purchase_order_id = d.purchase_order_id "
+                 "  AND x.product_id = d.product_id AND x.pickup_point_id = d.pickup_point_id "
                  "WHERE po.id = :id ORDER BY l.product_name, pp.name"),
             {"id": purchase_order_id},
         )
@@ -67,6 +70,6 @@ async def purchase_order_csv(session: AsyncSession, *, purchase_order_id: UUID) 
     body = csv_document(HEADER, (
         [r.number, r.title, r.supplier, r.product_name, r.unit, r.point, r.address, r.quantity,
          from_minor(r.unit_cost_minor, r.currency), from_minor(r.unit_cost_minor * r.quantity, r.currency),
-         r.currency]
+         r.currency, r.shipped, r.received, r.damaged]
         for r in rows))
     return f"{rows[0].number}.csv", body

@@ -79,6 +79,7 @@ class PickListOrderLine:
     unit: str
     quantity: int
     shorted: int = 0
+    product_id: UUID | None = None
 
 
 @dataclass
@@ -113,7 +114,8 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
     ).all()
     lines: dict[UUID, list[PickListOrderLine]] = defaultdict(list)
     for r in rows:
-        lines[r.order_id].append(PickListOrderLine(r.order_id, r.product_name, r.unit, r.quantity, r.shorted_quantity))
+        lines[r.order_id].append(PickListOrderLine(r.order_id, r.product_name, r.unit, r.quantity, r.shorted_quantity,
+                                                     r.product_id))
     if pick_list is not None:
         totals = [
             PickListTotal(r.product_id, r.product_name, r.unit, r.quantity, r.shipped, r.shorted)

@@ -4,7 +4,6 @@ caller allowed to see it, like every other node."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 import strawberry
@@ -16,32 +15,13 @@ from service.accounts.models import User as UserRow
 from service.orders.models import OrderLine as OrderLineRow
 from service.orders.models import Refund as RefundRow
 from service.schema.access import get_loader, is_admin, serial_session
-from service.schema.common import Money, Node
+from service.schema.common import Node
 from service.schema.context import Context
 from service.schema.node import node_loader, register_node_type
-from service.schema.orders import Order, OrderByIdLoader, OrderLine
+from service.schema.orders import OrderByIdLoader, OrderLine
+from service.schema.refund_types import Refund
 
 Info = strawberry.Info[Context, None]
-
-
-@strawberry.type(name="Refund", description="Money owed back to a customer for what they paid; the tenant's "
-                                            "back end executes it (webhook REFUND_CREATED).")
-class Refund(Node):
-    id: strawberry.ID = strawberry.field(description="The refund's global ID.")
-    amount: Money = strawberry.field(description="How much is owed back.")
-    reason: str = strawberry.field(description="Why, as recorded.")
-    created_at: datetime = strawberry.field(description="When it was recorded.")
-    order_id: strawberry.Private[UUID]
-
-    @classmethod
-    def of(cls, row: RefundRow) -> Refund:
-        return cls(id=strawberry.ID(global_id.encode("Refund", row.id)),
-                   amount=Money.of(row.amount_minor, row.currency), reason=row.reason,
-                   created_at=row.created_at, order_id=row.order_id)
-
-    @strawberry.field(description="The order it refunds.")
-    async def order(self, info: Info) -> Order:
-        return Order.of(await get_loader(info.context, OrderByIdLoader).load(self.order_id))
 
 
 @strawberry.type(name="User", description="An account of the tenant (customer, leader, supplier staff or "

@@ -49,6 +49,7 @@ from service.schema.leaders.types import PickupPoint
 from service.schema.mutation import run_mutation
 from service.schema.node import node_loader
 from service.schema.pagination import ORDER_BY_DESCRIPTION, Connection, ListOrder, descending
+from service.schema.refund_types import Refund, refunds_of_order
 
 Info = strawberry.Info[Context, None]
 
@@ -253,6 +254,11 @@ class Order(Node):
     @strawberry.field(description="What was refunded on it.")
     def refunded(self) -> Money:
         return Money.of(self.row.refunded_minor, self.row.currency)
+
+    @strawberry.field(description="Its refunds, oldest first: each with its amount, reason code, units and who "
+                                  "refunded.")
+    async def refunds(self, info: Info) -> list[Refund]:
+        return await refunds_of_order(info.context, self.row.id)
 
     @strawberry.field(description="拼团: the group this order is in; null for other orders.")
     async def group_buy(self, info: Info) -> GroupBuy | None:

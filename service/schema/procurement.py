@@ -234,6 +234,11 @@ class PickListLine:
                                                            "damaged) and refunded.")
     shipped: int | None = strawberry.field(default=None, description="Totals: units the supplier shipped to this "
                                                                      "point; null before it shipped (and on orders).")
+    product_uuid: strawberry.Private[UUID | None] = None
+
+    @strawberry.field(description="The product's global ID (deliveryConfirm takes it).")
+    def product_id(self) -> strawberry.ID | None:
+        return strawberry.ID(global_id.encode("Product", self.product_uuid)) if self.product_uuid else None
 
 
 @strawberry.type(name="PickListOrder", description="An order on a pick list.")
@@ -286,7 +291,7 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
     orders = [
         PickListOrder(customer_name=r.customer_name, pick_number=content.pick_numbers.get(r.id), row=r,
                       lines=[PickListLine(product_name=ln.product_name, unit=ln.unit, quantity=ln.quantity,
-                                          shorted=ln.shorted)
+                                          shorted=ln.shorted, product_uuid=ln.product_id)
                              for ln in content.lines[r.id]])
         for r in rows if r is not None
     ]
@@ -294,7 +299,7 @@ async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUI
     return PickList(
         id=strawberry.ID(global_id.encode("PickList", final)),
         totals=[PickListLine(product_name=t.product_name, unit=t.unit, quantity=t.quantity, shipped=t.shipped,
-                             shorted=t.shorted) for t in content.totals],
+                             shorted=t.shorted, product_uuid=t.product_id) for t in content.totals],
         orders=orders, final=content.pick_list is not None,
         received_at=content.pick_list.received_at if content.pick_list else None,
         batch_id=batch_id, pickup_point_id=pickup_point_id,

@@ -125,7 +125,8 @@ class FakeApi:
                 o["status"] = "READY_FOR_PICKUP"
 
     def _po(self, number: str, status: str) -> dict:
-        return {
+        shipped = status == "SHIPPED"
+        po = {
             "id": f"UHVyY2hhc2VPcmRlcjo{number[-1]}",
             "number": number,
             "status": status,
@@ -161,6 +162,17 @@ class FakeApi:
                 },
             ],
         }
+        # Shipped: 2 boxes short, and one point reported a crushed box on arrival.
+        for line in po["lines"]:
+            short = 2 if shipped and line["product"]["id"] == "UHJvZHVjdDox" else 0
+            line["shipped"] = line["quantity"] - short if shipped else None
+            line["shorted"] = short
+        po["discrepancies"] = [{
+            "ordered": 18, "shipped": 16, "received": 16, "damaged": 1, "note": "一盒压坏",
+            "photoUrls": ["https://img.example.com/crushed.jpg"], "receivedAt": "2025-06-11T08:40:00+00:00",
+            "product": {"id": "UHJvZHVjdDox", "name": "丹东草莓", "unit": "500g 盒"}, "pickupPoint": self.point2,
+        }] if shipped else []
+        return po
 
     # --- the operations, by the names the client gives them ---------------------------------------
     def answer(self, op: str, v: dict) -> dict:
@@ -331,6 +343,14 @@ class FakeApi:
             return {"purchaseOrders": self._conn(self.pos)}
         if op == "PurchaseOrder":
             return {"node": next((p for p in self.pos if p["id"] == v["id"]), None)}
+        if op == "PurchaseOrderShip":  # the units shipped per product (all of them, as the client sends)
+            po = next(p for p in self.pos if p["id"] == v["id"])
+            shipped = {x["productId"]: x["quantity"] for x in v.get("lines") or []}
+            po["status"] = "SHIPPED"
+            for line in po["lines"]:
+                line["shipped"] = shipped.get(line["product"]["id"], line["quantity"])
+                line["shorted"] = line["quantity"] - line["shipped"]
+            return {"purchaseOrderShip": {"purchaseOrder": po, "errors": []}}
         if op in ("PurchaseOrderAcknowledge", "PurchaseOrderMarkShipped"):
             po = next(p for p in self.pos if p["id"] == v["id"])
             po["status"] = "ACKNOWLEDGED" if op == "PurchaseOrderAcknowledge" else "SHIPPED"

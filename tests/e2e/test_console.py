@@ -305,14 +305,14 @@ def test_operator_revokes_a_key_and_finds_every_action_in_activity(web, gql, mak
     page.locator("#activity tbody tr").first.wait_for()
     text = page.locator("#activity").inner_text()
     for operation in ["leaderApprove", "supplierCreate", "productCreate", "batchCreate", "batchPublish",
-                      "batchClose", "orderRefund", "apiKeyCreate", "apiKeyRevoke"]:
+                      "batchClose", "orderLinesRefund", "apiKeyCreate", "apiKeyRevoke"]:
         assert operation in text, (operation, text[:2000])
     # Filtering narrows to one operation.
-    page.fill("#activity-operation", "orderRefund")
+    page.fill("#activity-operation", "orderLinesRefund")
     page.click("#activity-form button[type=submit]")
     settle(page)
     ops = page.locator("#activity .operation").all_inner_texts()
-    assert ops and set(ops) == {"orderRefund"}
+    assert ops and set(ops) == {"orderLinesRefund"}
     shot(page, "21-activity", lang)
 
 

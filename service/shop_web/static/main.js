@@ -4,7 +4,8 @@
 //   /              choose a pickup point (a group leader's point)
 //   /shop          the open group buys, ordered for pickup at the chosen point
 //   /account       sign in or register by phone
-//   /order/<id>    one order: the payment step, then the pickup code as a QR code
+//   /order/<id>    one order: the payment step, then the pickup code as a QR code; once picked up,
+//                  after-sales requests (aftersales.js)
 //   /orders        the customer's orders
 //   /join/<code>   a community group's invite link
 //   /group/<id>    a 拼团 group: its state, and joining it (pintuan.js)
@@ -15,6 +16,7 @@ import { t, lang, setLang, money, when, userErrors } from './i18n.js';
 import { h, fill, note } from './dom.js';
 import { qrElement } from './qr.js';
 import { offerGroupAction, orderGroupLine, groupScreen } from './pintuan.js';
+import { afterSalesSection } from './aftersales.js';
 
 // -- the operations ---------------------------------------------------------------------------
 
@@ -255,6 +257,7 @@ async function orderScreen(id) {
     h('p', {}, h('strong', {}, t('order.point')), ' ', order.pickupPoint.name, h('br'), order.pickupPoint.address),
     await paymentStep(order),
     pickupCode(order),
+    await afterSalesSection(order, tenant.timezone),
     h('p', {}, h('a', { href: '#/orders' }, t('order.toOrders'))));
 }
 

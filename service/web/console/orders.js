@@ -1,7 +1,8 @@
-// Orders: find by number, batch, pickup point and status; the order's timeline; refunds.
+// Orders: find by number, batch, pickup point and status; the order's timeline; refunds by quantity
+// (orderLinesRefund, with a reason code) and the refunds made, with why and who.
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
-import { t } from '../i18n.js';
+import { extend, t } from '../i18n.js';
 import { dateTime, money } from '../format.js';
 import { area, badge, empty } from '../ui.js';
 import { ERR, act, confirmAction, feedback, fetchAll, section, table } from './kit.js';
@@ -17,8 +18,30 @@ const ORDERS = `query ConsoleOrders($batchId: ID, $pickupPointId: ID, $status: [
 }`;
 const ORDER = `query ConsoleOrder($id: ID!) { order(id: $id) { id number customerName status paymentReference placedAt paidAt cancelledAt pickedUpAt pickNumber
   total { amount currency } refunded { amount currency } batch { id title closedAt } pickupPoint { name address leader { displayName } }
-  lines { id productName quantity status unitPrice { amount currency } total { amount currency } } } }`;
-const REFUND = `mutation ConsoleOrderRefund($id: ID!, $lineIds: [ID!]!, $reason: String!) { orderRefund(id: $id, lineIds: $lineIds, reason: $reason) { order { id status } ${ERR} } }`;
+  lines { id productName quantity refundedQuantity status unitPrice { amount currency } total { amount currency } }
+  refunds { id createdAt quantity reason reasonCode refundedByKind refundedBy { displayName } amount { amount currency } line { productName } } } }`;
+const REFUND = `mutation ConsoleOrderLinesRefund($id: ID!, $lines: [RefundLineInput!]!, $reason: RefundReason!, $note: String) {
+  orderLinesRefund(orderId: $id, lines: $lines, reason: $reason, note: $note) { order { id status } ${ERR} } }`;
+const REASONS = ['CUSTOMER_REQUEST', 'QUALITY', 'DAMAGED', 'SHORTAGE', 'OTHER'];
+
+extend('zh-CN', {
+  'console.refund.units': '退款件数：{product}', 'console.refund.reasonCode': '退款原因', 'console.refund.badUnits': '{product} 的退款件数须在 1 到 {n} 之间。',
+  'console.refund.list': '退款记录', 'console.refund.none': '还没有退款。', 'console.refund.when': '时间', 'console.refund.product': '商品',
+  'console.refund.qty': '件数', 'console.refund.amount': '金额', 'console.refund.why': '原因', 'console.refund.who': '操作人',
+  'console.refund.reason.CUSTOMER_REQUEST': '顾客要求', 'console.refund.reason.QUALITY': '质量问题', 'console.refund.reason.DAMAGED': '破损',
+  'console.refund.reason.SHORTAGE': '缺货', 'console.refund.reason.OTHER': '其他',
+  'console.refund.by.USER': '账号', 'console.refund.by.API_KEY': 'API 密钥', 'console.refund.by.SYSTEM': '系统',
+  'console.refund.left': '（可退 {n} 件）',
+});
+extend('en', {
+  'console.refund.units': 'Units to refund: {product}', 'console.refund.reasonCode': 'Reason', 'console.refund.badUnits': 'Units to refund of {product}: between 1 and {n}.',
+  'console.refund.list': 'Refunds made', 'console.refund.none': 'No refunds yet.', 'console.refund.when': 'When', 'console.refund.product': 'Product',
+  'console.refund.qty': 'Units', 'console.refund.amount': 'Amount', 'console.refund.why': 'Why', 'console.refund.who': 'By',
+  'console.refund.reason.CUSTOMER_REQUEST': 'Customer request', 'console.refund.reason.QUALITY': 'Quality problem', 'console.refund.reason.DAMAGED': 'Damaged',
+  'console.refund.reason.SHORTAGE': 'Shortage', 'console.refund.reason.OTHER': 'Other',
+  'console.refund.by.USER': 'Account', 'console.refund.by.API_KEY': 'API key', 'console.refund.by.SYSTEM': 'System',
+  'console.refund.left': ' ({n} left)',
+});
 const STATUSES = ['PENDING_PAYMENT', 'PAID', 'PLACED', 'CONFIRMED', 'READY_FOR_PICKUP', 'PICKED_UP', 'CANCELLED'];
 
 function timeline(o) {
@@ -34,19 +57,46 @@ function detail(id) {
   const out = feedback({ id: 'refund-feedback', class: 'feedback sticky' });
   const load = () => fill(el, area(() => gql(ORDER, { id }), ({ order: o }) => {
     if (!o) return empty(t('console.notFound'));
-    const refundable = o.lines.filter((l) => l.status === 'ACTIVE');
+    const refundable = o.lines.filter((l) => l.status === 'ACTIVE' && l.quantity > l.refundedQuantity);
+    const units = new Map(refundable.map((l) => [l.id, h('input', { type: 'number', name: 'qty', id: `refund-q-${l.id}`, min: 1,
+      max: l.quantity - l.refundedQuantity, step: 1, value: l.quantity - l.refundedQuantity, inputmode: 'numeric', dataset: { line: l.id } })]));
+    const reasonCode = h('select', { id: 'refund-reason' }, REASONS.map((r) => h('option', { value: r }, t(`console.refund.reason.${r}`))));
     const form = h('form', { class: 'console-form', id: 'refund-form', novalidate: true },
       h('fieldset', {}, h('legend', {}, t('console.orders.refundLines')),
-        refundable.map((l) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'line', value: l.id }), ` ${l.productName} × ${l.quantity} · ${money(l.total)}`))),
+        refundable.map((l) => h('div', { class: 'refund-line' },
+          h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'line', value: l.id }),
+            ` ${l.productName} × ${l.quantity} · ${money(l.total)}`, l.refundedQuantity ? t('console.refund.left', { n: l.quantity - l.refundedQuantity }) : ''),
+          h('div', { class: 'field' }, h('label', { for: `refund-q-${l.id}` }, t('console.refund.units', { product: l.productName })), units.get(l.id))))),
+      h('div', { class: 'field' }, h('label', { for: 'refund-reason' }, t('console.refund.reasonCode')), reasonCode),
       h('button', { type: 'submit', class: 'danger', id: 'refund-submit' }, t('console.orders.refund')));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const lineIds = [...form.querySelectorAll('input[name=line]:checked')].map((c) => c.value);
       if (!lineIds.length) { fill(out, h('div', { class: 'notice error', role: 'alert' }, h('p', {}, t('console.orders.pickLines')))); return; }
+      const lines = [];
+      for (const lineId of lineIds) {
+        const line = refundable.find((l) => l.id === lineId);
+        const input = units.get(lineId);
+        const q = input.value.trim() === '' ? NaN : Number(input.value);
+        const left = line.quantity - line.refundedQuantity;
+        if (!Number.isInteger(q) || q < 1 || q > left) {
+          fill(out, h('div', { class: 'notice error', role: 'alert' }, h('p', {}, t('console.refund.badUnits', { product: line.productName, n: left }))));
+          return;
+        }
+        lines.push({ lineId, quantity: q });
+      }
       const reason = await confirmAction(t('console.orders.refundConfirm', { number: o.number, n: lineIds.length }), t('console.orders.refund'), { reason: true });
       if (!reason) return;
-      if (await act(form, out, async () => (await gql(REFUND, { id: o.id, lineIds, reason })).orderRefund, t('console.orders.refunded'))) setTimeout(load, 800);
+      if (await act(form, out, async () => (await gql(REFUND, { id: o.id, lines, reason: reasonCode.value, note: reason })).orderLinesRefund, t('console.orders.refunded'))) setTimeout(load, 800);
     });
+    const refunds = o.refunds.length ? table([
+      ['console.refund.when', (r) => dateTime(r.createdAt)],
+      ['console.refund.product', (r) => (r.line ? r.line.productName : '—')],
+      ['console.refund.qty', (r) => (r.quantity == null ? '—' : String(r.quantity)), { num: true }],
+      ['console.refund.amount', (r) => money(r.amount), { num: true }],
+      ['console.refund.why', (r) => `${t(`console.refund.reason.${r.reasonCode}`)} · ${r.reason}`],
+      ['console.refund.who', (r) => (r.refundedBy ? r.refundedBy.displayName : (r.refundedByKind ? t(`console.refund.by.${r.refundedByKind}`) : '—'))],
+    ], o.refunds, { id: 'order-refunds' }) : empty(t('console.refund.none'));
     return h('div', { class: 'order-detail' },
       h('div', { class: 'row between wrap' }, h('h1', {}, t('console.orders.order', { number: o.number })), badge(o.status)),
       h('p', {}, `${o.customerName} · ${o.batch.title} · ${o.pickupPoint.name} (${o.pickupPoint.leader.displayName})`),
@@ -60,7 +110,8 @@ function detail(id) {
         ['orders.total', (l) => money(l.total), { num: true }],
         ['orders.status', (l) => badge(l.status === 'ACTIVE' ? 'LINE_ACTIVE' : 'LINE_CANCELLED')],
       ], o.lines, { id: 'order-lines' })),
-      section('console.orders.refund', refundable.length ? form : empty(t('console.orders.nothingToRefund'))));
+      section('console.orders.refund', refundable.length ? form : empty(t('console.orders.nothingToRefund'))),
+      section('console.refund.list', refunds));
   }));
   load();
   return h('div', {}, out, el);
