@@ -22,6 +22,7 @@ from tests.coupon_fixtures import (
     user_gid,
 )
 from tests.ordering_fixtures import ORDER_CANCEL, ORDER_MARK_PAID
+from tests.test_after_close import BATCH_CLOSE, ORDER_REFUND
 
 
 def _errors(payload: dict) -> list[tuple[str, list[str] | None]]:
@@ -242,3 +243,40 @@ def test_report_and_settings(gql, tenant, owner_db):  # type: ignore[no-untyped-
     settings = gql.data(SETTINGS_UPDATE, {"b": "COMMISSION_ON_LIST_PRICE"}, token=tenant.admin_token)
     assert settings["couponSettingsUpdate"]["settings"] == {"commissionBase": "COMMISSION_ON_LIST_PRICE",
                                                             "releaseOnRefund": True}
+
+
+def test_a_whole_refund_keeps_the_coupon_used_where_the_tenant_says_so(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(amountOff="2.00", budget="50.00")
+    (_, alice), (_, bob) = shop.customers(owner_db, 2)
+    kept = gql.data(SETTINGS_UPDATE, {"r": False}, token=tenant.admin_token)["couponSettingsUpdate"]
+    assert kept["settings"] == {"commissionBase": "COMMISSION_ON_PAID", "releaseOnRefund": False}
+    orders = {}
+    for token in (alice, bob):
+        coupon = shop.claim(token, template["id"])["coupon"]
+        order = shop.place(token, [(0, 1), (1, 1)], coupon["id"])["order"]
+        assert gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": uuid.uuid4().hex},
+                        token=tenant.api_key)["orderMarkPaid"]["errors"] == []
+        orders[token] = (order, coupon)
+    assert gql.data(BATCH_CLOSE, {"id": shop.batch["id"]}, token=tenant.admin_token)["batchClose"]["errors"] == []
+
+    def refund_whole(token: str) -> None:
+        order, _ = orders[token]
+        refunded = gql.data(ORDER_REFUND, {"id": order["id"], "lines": [line["id"] for line in order["lines"]]},
+                            token=tenant.admin_token)["orderRefund"]
+        assert refunded["errors"] == [] and refunded["order"]["refunded"] == {"amount": "11.20"}, refunded
+
+    def state(token: str) -> tuple[str, dict | None, int, str]:
+        node = gql.data(MY_COUPONS, {}, token=token)["myCoupons"]["edges"][0]["node"]
+        row = gql.data(TEMPLATES, {}, token=tenant.admin_token)["couponTemplates"]["edges"][0]["node"]
+        return node["status"], node["order"], row["used"], row["discountGiven"]["amount"]
+
+    refund_whole(alice)  # kept: still USED, still counted against the budget
+    assert state(alice) == ("USED", {"id": orders[alice][0]["id"]}, 2, "4.00")
+    next_batch = make_shop(gql, owner_db, tenant)
+    assert _errors(next_batch.place(alice, [(0, 1)], orders[alice][1]["id"])) == [
+        ("COUPON_NOT_APPLICABLE", ["input", "couponId"])]
+    gql.data(SETTINGS_UPDATE, {"r": True}, token=tenant.admin_token)
+    refund_whole(bob)  # released: AVAILABLE again, its discount back in the budget
+    assert state(bob) == ("AVAILABLE", None, 1, "2.00")
+    assert next_batch.place(bob, [(0, 1)], orders[bob][1]["id"])["errors"] == []
