@@ -280,3 +280,29 @@ def test_a_whole_refund_keeps_the_coupon_used_where_the_tenant_says_so(gql, tena
     refund_whole(bob)  # released: AVAILABLE again, its discount back in the budget
     assert state(bob) == ("AVAILABLE", None, 1, "2.00")
     assert next_batch.place(bob, [(0, 1)], orders[bob][1]["id"])["errors"] == []
+
+
+def test_a_spent_budget_hands_out_no_more_coupons_until_an_order_gives_some_back(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(amountOff="2.00", budget="2.00")
+    (_, alice), (bob_id, bob) = shop.customers(owner_db, 2)
+    coupon = shop.claim(alice, template["id"])["coupon"]
+    order = shop.place(alice, [(0, 1)], coupon["id"])["order"]
+    assert order["discount"] == {"amount": "2.00"}
+
+    def offered() -> list[str]:
+        return [t["id"] for t in gql.data(AVAILABLE, {"b": shop.batch["id"]}, token=bob)["availableCoupons"]]
+
+    # Spent: a coupon claimed now could not be used, so none is handed out, and none is shown.
+    assert _errors(shop.claim(bob, template["id"])) == [("COUPON_EXHAUSTED", ["templateId"])]
+    granted = gql.data(GRANT, {"t": template["id"], "u": [user_gid(bob_id)]}, token=tenant.admin_token)["couponGrant"]
+    assert (granted["granted"], _errors(granted)) == (0, [("COUPON_EXHAUSTED", ["templateId"])])
+    assert template["id"] not in offered()
+    node = gql.data(TEMPLATES, {}, token=tenant.admin_token)["couponTemplates"]["edges"][0]["node"]
+    assert (node["active"], node["discountGiven"]["amount"]) == (False, "2.00")
+    assert owner_db.execute("SELECT count(*) FROM coupon WHERE template_id = %s",
+                            (uid(template["id"]),)).fetchone()[0] == 1
+    # The order cancelled: its discount goes back, and claims open again.
+    assert gql.data(ORDER_CANCEL, {"id": order["id"]}, token=alice)["orderCancel"]["errors"] == []
+    assert template["id"] in offered()
+    assert shop.claim(bob, template["id"])["errors"] == []

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.coupons.templates import COLUMNS as TEMPLATE_COLUMNS
-from service.coupons.templates import CouponAudience
+from service.coupons.templates import CouponAudience, budget_spent
 from service.errors import Collector, ErrorCode, fail
 
 COUPON_COLUMNS = ("tenant_id, id, template_id, customer_id, status, valid_from, valid_until, order_id, "
@@ -78,6 +78,8 @@ async def claim(session: AsyncSession, *, customer_id: UUID, template_id: UUID |
         raise fail(ErrorCode.COUPON_EXPIRED, "This coupon is no longer handed out.", ["templateId"])
     if template.total_quantity is not None and template.claimed >= template.total_quantity:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
+    if budget_spent(template):
+        raise fail(ErrorCode.COUPON_EXHAUSTED, "This coupon's budget is spent.", ["templateId"])
     await _check_audience(session, template, customer_id)
     inserted = (await session.execute(_INSERT, {"id": uuid4(), "c": customer_id, "key": idempotency_key,
                                                 "granted": False, "tpl": template.id})).first()
@@ -117,6 +119,8 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
     template = await _template(session, template_id)
     if template.ended_at is not None:
         raise fail(ErrorCode.COUPON_EXPIRED, "This template has ended.", ["templateId"])
+    if budget_spent(template):
+        raise fail(ErrorCode.COUPON_EXHAUSTED, "This template's budget is spent.", ["templateId"])
     errors = Collector()
     wanted = list(dict.fromkeys(u for u in user_ids if u is not None))
     customers = set((await session.execute(
@@ -161,7 +165,7 @@ async def grant_once(session: AsyncSession, *, template_id: UUID | None, custome
         return _replay(found, template.id), False
     if template.ended_at is not None or (template.valid_until is not None and template.now >= template.valid_until):
         raise fail(ErrorCode.COUPON_EXPIRED, "This coupon template no longer hands coupons out.", ["templateId"])
-    if template.budget_minor is not None and template.discount_given_minor >= template.budget_minor:
+    if budget_spent(template):
         raise fail(ErrorCode.COUPON_EXHAUSTED, "This coupon template's budget is spent.", ["templateId"])
     inserted = (await session.execute(_INSERT, {"id": uuid4(), "c": customer_id, "key": key, "granted": True,
                                                 "tpl": template.id})).first()

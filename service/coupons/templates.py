@@ -184,4 +184,10 @@ def is_active(row: Any, now: datetime) -> bool:
     """Open for claims now."""
     return (row.ended_at is None and not row.paused
             and (row.total_quantity is None or row.claimed < row.total_quantity)
+            and not budget_spent(row)
             and (row.valid_until is None or now < row.valid_until))
+
+
+def budget_spent(row: Any) -> bool:
+    """No discount is left: a coupon claimed now could not be used (until an order gives some back)."""
+    return row.budget_minor is not None and row.discount_given_minor >= row.budget_minor

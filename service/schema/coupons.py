@@ -98,7 +98,8 @@ class CouponTemplate(Node):
     id: strawberry.ID = strawberry.field(description="The template's global ID.")
     name: str = strawberry.field(description="The name customers see.")
     kind: CouponKind = strawberry.field(description="What it takes off.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
-    active: bool = strawberry.field(description="Open for claims now: not paused or ended, not sold out, valid.")
+    active: bool = strawberry.field(description="Open for claims now: not paused or ended, not sold out, "
+                                    "budget left, valid.")
     claimed: int = strawberry.field(description="Coupons handed out (claims and grants).")
     used: int = strawberry.field(description="Coupons whose order was paid.")
     total_quantity: int | None = strawberry.field(description="At most this many are handed out; null: no limit.")
