@@ -306,3 +306,27 @@ def test_a_spent_budget_hands_out_no_more_coupons_until_an_order_gives_some_back
     assert gql.data(ORDER_CANCEL, {"id": order["id"]}, token=alice)["orderCancel"]["errors"] == []
     assert template["id"] in offered()
     assert shop.claim(bob, template["id"])["errors"] == []
+
+
+def test_a_voided_templates_coupon_given_back_by_its_order_is_expired(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(amountOff="2.00")
+    (_, alice), (_, bob) = shop.customers(owner_db, 2)
+    held = shop.claim(alice, template["id"])["coupon"]
+    order = shop.place(alice, [(0, 1)], held["id"])["order"]
+    paid_coupon = shop.claim(bob, template["id"])["coupon"]
+    paid = shop.place(bob, [(0, 1)], paid_coupon["id"])["order"]
+    gql.data(ORDER_MARK_PAID, {"id": paid["id"], "ref": uuid.uuid4().hex}, token=tenant.api_key)
+    ended = gql.data(TEMPLATE_END, {"id": template["id"], "void": True}, token=tenant.admin_token)["couponTemplateEnd"]
+    assert ended["errors"] == []
+    # The orders holding them keep their discounts: one is paid at full discount, the other still can be.
+    assert gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": uuid.uuid4().hex},
+                    token=tenant.api_key)["orderMarkPaid"]["errors"] == []
+    assert gql.data(MY_COUPONS, {}, token=alice)["myCoupons"]["edges"][0]["node"]["status"] == "USED"
+    # Given back by a cancellation: voided, so expired, not usable again.
+    for token, placed, coupon in ((alice, order, held), (bob, paid, paid_coupon)):
+        assert gql.data(ORDER_CANCEL, {"id": placed["id"]}, token=token)["orderCancel"]["errors"] == []
+        node = gql.data(MY_COUPONS, {}, token=token)["myCoupons"]["edges"][0]["node"]
+        assert (node["status"], node["order"]) == ("EXPIRED", None)
+        assert gql.data(MY_COUPONS, {"usable": True}, token=token)["myCoupons"]["edges"] == []
+        assert _errors(shop.place(token, [(0, 1)], coupon["id"])) == [("COUPON_EXPIRED", ["input", "couponId"])]

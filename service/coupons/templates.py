@@ -158,7 +158,9 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
 
 async def end_template(session: AsyncSession, *, template_id: UUID | None, void_claimed: bool) -> Any:
     """Ends claiming. Coupons already claimed stay usable, unless `void_claimed` (the tenant's call):
-    then those not reserved or used become VOID."""
+    then those not reserved or used become VOID, and the others end now, so that one an order
+    gives back (cancelled, expired unpaid, refunded) is expired, not usable again; the orders
+    holding them keep their discounts."""
     row = (await session.execute(
         text(f"UPDATE coupon_template SET ended_at = coalesce(ended_at, clock_timestamp()) WHERE id = :id "
              f"RETURNING {COLUMNS}"), {"id": template_id})).first() if template_id else None
@@ -166,7 +168,9 @@ async def end_template(session: AsyncSession, *, template_id: UUID | None, void_
         raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["id"])
     if void_claimed:
         await session.execute(
-            text("UPDATE coupon SET status = 'VOID' WHERE template_id = :id AND status = 'AVAILABLE'"),
+            text("UPDATE coupon SET status = CASE WHEN status = 'AVAILABLE' THEN 'VOID' ELSE status END, "
+                 "valid_until = least(valid_until, clock_timestamp()) "
+                 "WHERE template_id = :id AND status IN ('AVAILABLE', 'RESERVED', 'USED')"),
             {"id": template_id})
     return row
 
