@@ -330,3 +330,20 @@ def test_a_voided_templates_coupon_given_back_by_its_order_is_expired(gql, tenan
         assert (node["status"], node["order"]) == ("EXPIRED", None)
         assert gql.data(MY_COUPONS, {"usable": True}, token=token)["myCoupons"]["edges"] == []
         assert _errors(shop.place(token, [(0, 1)], coupon["id"])) == [("COUPON_EXPIRED", ["input", "couponId"])]
+
+
+def test_a_coupon_is_claimed_ahead_and_used_only_from_its_start(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    start = datetime.now(UTC) + timedelta(days=2)
+    template = shop.template(validFrom=start.isoformat(), validUntil=(start + timedelta(days=5)).isoformat())
+    ((_, alice),) = shop.customers(owner_db, 1)
+    coupon = shop.claim(alice, template["id"])["coupon"]
+    assert coupon["status"] == "AVAILABLE"
+    assert gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"] == []
+    early = shop.place(alice, [(0, 1)], coupon["id"])
+    assert _errors(early) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])] and early["order"] is None
+    owner_db.execute("UPDATE coupon SET valid_from = clock_timestamp() - interval '1 second' WHERE id = %s",
+                     (uid(coupon["id"]),))
+    assert [e["node"]["id"] for e in gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"]] == [
+        coupon["id"]]
+    assert shop.place(alice, [(0, 1)], coupon["id"])["order"]["discount"] == {"amount": "5.00"}
