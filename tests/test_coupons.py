@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -347,3 +348,37 @@ def test_a_coupon_is_claimed_ahead_and_used_only_from_its_start(gql, tenant, own
     assert [e["node"]["id"] for e in gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"]] == [
         coupon["id"]]
     assert shop.place(alice, [(0, 1)], coupon["id"])["order"]["discount"] == {"amount": "5.00"}
+
+
+GRANT_ONCE = """
+mutation($t: ID!, $u: [ID!]!, $k: String) {
+  couponGrant(templateId: $t, userIds: $u, idempotencyKey: $k) { granted errors { code field message } }
+}"""
+
+
+def test_a_grant_sent_again_with_its_key_grants_nothing_more(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(totalQuantity=10)
+    gids = [user_gid(i) for i, _ in shop.customers(owner_db, 3)]
+
+    def grant(users: list[str], key: str | None) -> dict:
+        return dict(gql.data(GRANT_ONCE, {"t": template["id"], "u": users, "k": key},
+                             token=tenant.admin_token)["couponGrant"])
+
+    def issued() -> tuple[int, int]:
+        return owner_db.execute("SELECT (SELECT count(*) FROM coupon WHERE template_id = t.id), claimed "
+                                "FROM coupon_template t WHERE id = %s", (uid(template["id"]),)).fetchone()
+
+    # Sent 8 times at once (a client retrying): granted once, each answer says so.
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: grant(gids, "welcome-2026"), range(8)))
+    assert answers == [{"granted": 3, "errors": []}] * 8
+    assert issued() == (3, 3)
+    assert grant(gids[:1], "welcome-2026") == {"granted": 3, "errors": []}
+    assert issued() == (3, 3)
+    # Another key, or none, grants again; a bad key is refused.
+    assert grant(gids[:2], "welcome-2027") == {"granted": 2, "errors": []}
+    assert grant(gids[:1], None) == {"granted": 1, "errors": []}
+    assert issued() == (6, 6)
+    assert _errors(grant(gids, " ")) == [("INVALID", ["idempotencyKey"])]
+    assert _errors(grant(gids, "k" * 191)) == [("INVALID", ["idempotencyKey"])]

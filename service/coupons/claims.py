@@ -112,11 +112,29 @@ async def _check_audience(session: AsyncSession, template: Any, customer_id: UUI
                        ["templateId"])
 
 
+_GRANTED_BY_KEY = text(
+    "SELECT count(*) FROM coupon WHERE template_id = :tpl AND idempotency_key = :key AND granted"
+)
+
+
 async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Sequence[UUID | None],
-                community_group_id: UUID | None = None, group_given: bool = False) -> int:
+                community_group_id: UUID | None = None, group_given: bool = False,
+                idempotency_key: str | None = None) -> int:
     """One coupon to each customer named (and to each member of the group): all or none. Grants
-    count towards the total quantity, not towards the per-customer limit, and ignore the audience."""
+    count towards the total quantity, not towards the per-customer limit, and ignore the audience.
+    With an idempotency key (per template), a grant repeated (a retry, or sent twice at once) grants
+    nothing more and returns what the first one granted."""
+    if idempotency_key is not None and not (idempotency_key.strip() and len(idempotency_key) <= 190):
+        raise fail(ErrorCode.INVALID, "Give an idempotency key of 1 to 190 characters.", ["idempotencyKey"])
     template = await _template(session, template_id)
+    if idempotency_key is not None:
+        key = f"grant:{idempotency_key}"
+        # Held to the commit: the same key sent twice at once waits here, then sees the first's coupons.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
+                              {"lock": f"coupon_grant:{template.tenant_id}:{template.id}:{key}"})
+        earlier = int((await session.execute(_GRANTED_BY_KEY, {"tpl": template.id, "key": key})).scalar_one())
+        if earlier:
+            return earlier
     if template.ended_at is not None:
         raise fail(ErrorCode.COUPON_EXPIRED, "This template has ended.", ["templateId"])
     if budget_spent(template):
@@ -144,7 +162,7 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
         return 0
     if (await session.execute(_TAKE, {"n": len(wanted), "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "Not enough of these coupons are left.", ["templateId"])
-    key = f"grant:{uuid4()}"
+    key = f"grant:{uuid4()}" if idempotency_key is None else f"grant:{idempotency_key}"
     await session.execute(
         text(f"INSERT INTO coupon ({COUPON_COLUMNS}) "
              f"SELECT t.tenant_id, gen_random_uuid(), t.id, u.id, 'AVAILABLE', t.valid_from, {_VALID_UNTIL}, NULL, "
