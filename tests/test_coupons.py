@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -22,6 +23,7 @@ from tests.coupon_fixtures import (
     user_gid,
 )
 from tests.ordering_fixtures import ORDER_CANCEL, ORDER_MARK_PAID
+from tests.test_after_close import BATCH_CLOSE, ORDER_REFUND
 
 
 def _errors(payload: dict) -> list[tuple[str, list[str] | None]]:
@@ -242,3 +244,141 @@ def test_report_and_settings(gql, tenant, owner_db):  # type: ignore[no-untyped-
     settings = gql.data(SETTINGS_UPDATE, {"b": "COMMISSION_ON_LIST_PRICE"}, token=tenant.admin_token)
     assert settings["couponSettingsUpdate"]["settings"] == {"commissionBase": "COMMISSION_ON_LIST_PRICE",
                                                             "releaseOnRefund": True}
+
+
+def test_a_whole_refund_keeps_the_coupon_used_where_the_tenant_says_so(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(amountOff="2.00", budget="50.00")
+    (_, alice), (_, bob) = shop.customers(owner_db, 2)
+    kept = gql.data(SETTINGS_UPDATE, {"r": False}, token=tenant.admin_token)["couponSettingsUpdate"]
+    assert kept["settings"] == {"commissionBase": "COMMISSION_ON_PAID", "releaseOnRefund": False}
+    orders = {}
+    for token in (alice, bob):
+        coupon = shop.claim(token, template["id"])["coupon"]
+        order = shop.place(token, [(0, 1), (1, 1)], coupon["id"])["order"]
+        assert gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": uuid.uuid4().hex},
+                        token=tenant.api_key)["orderMarkPaid"]["errors"] == []
+        orders[token] = (order, coupon)
+    assert gql.data(BATCH_CLOSE, {"id": shop.batch["id"]}, token=tenant.admin_token)["batchClose"]["errors"] == []
+
+    def refund_whole(token: str) -> None:
+        order, _ = orders[token]
+        refunded = gql.data(ORDER_REFUND, {"id": order["id"], "lines": [line["id"] for line in order["lines"]]},
+                            token=tenant.admin_token)["orderRefund"]
+        assert refunded["errors"] == [] and refunded["order"]["refunded"] == {"amount": "11.20"}, refunded
+
+    def state(token: str) -> tuple[str, dict | None, int, str]:
+        node = gql.data(MY_COUPONS, {}, token=token)["myCoupons"]["edges"][0]["node"]
+        row = gql.data(TEMPLATES, {}, token=tenant.admin_token)["couponTemplates"]["edges"][0]["node"]
+        return node["status"], node["order"], row["used"], row["discountGiven"]["amount"]
+
+    refund_whole(alice)  # kept: still USED, still counted against the budget
+    assert state(alice) == ("USED", {"id": orders[alice][0]["id"]}, 2, "4.00")
+    next_batch = make_shop(gql, owner_db, tenant)
+    assert _errors(next_batch.place(alice, [(0, 1)], orders[alice][1]["id"])) == [
+        ("COUPON_NOT_APPLICABLE", ["input", "couponId"])]
+    gql.data(SETTINGS_UPDATE, {"r": True}, token=tenant.admin_token)
+    refund_whole(bob)  # released: AVAILABLE again, its discount back in the budget
+    assert state(bob) == ("AVAILABLE", None, 1, "2.00")
+    assert next_batch.place(bob, [(0, 1)], orders[bob][1]["id"])["errors"] == []
+
+
+def test_a_spent_budget_hands_out_no_more_coupons_until_an_order_gives_some_back(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(amountOff="2.00", budget="2.00")
+    (_, alice), (bob_id, bob) = shop.customers(owner_db, 2)
+    coupon = shop.claim(alice, template["id"])["coupon"]
+    order = shop.place(alice, [(0, 1)], coupon["id"])["order"]
+    assert order["discount"] == {"amount": "2.00"}
+
+    def offered() -> list[str]:
+        return [t["id"] for t in gql.data(AVAILABLE, {"b": shop.batch["id"]}, token=bob)["availableCoupons"]]
+
+    # Spent: a coupon claimed now could not be used, so none is handed out, and none is shown.
+    assert _errors(shop.claim(bob, template["id"])) == [("COUPON_EXHAUSTED", ["templateId"])]
+    granted = gql.data(GRANT, {"t": template["id"], "u": [user_gid(bob_id)]}, token=tenant.admin_token)["couponGrant"]
+    assert (granted["granted"], _errors(granted)) == (0, [("COUPON_EXHAUSTED", ["templateId"])])
+    assert template["id"] not in offered()
+    node = gql.data(TEMPLATES, {}, token=tenant.admin_token)["couponTemplates"]["edges"][0]["node"]
+    assert (node["active"], node["discountGiven"]["amount"]) == (False, "2.00")
+    assert owner_db.execute("SELECT count(*) FROM coupon WHERE template_id = %s",
+                            (uid(template["id"]),)).fetchone()[0] == 1
+    # The order cancelled: its discount goes back, and claims open again.
+    assert gql.data(ORDER_CANCEL, {"id": order["id"]}, token=alice)["orderCancel"]["errors"] == []
+    assert template["id"] in offered()
+    assert shop.claim(bob, template["id"])["errors"] == []
+
+
+def test_a_voided_templates_coupon_given_back_by_its_order_is_expired(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(amountOff="2.00")
+    (_, alice), (_, bob) = shop.customers(owner_db, 2)
+    held = shop.claim(alice, template["id"])["coupon"]
+    order = shop.place(alice, [(0, 1)], held["id"])["order"]
+    paid_coupon = shop.claim(bob, template["id"])["coupon"]
+    paid = shop.place(bob, [(0, 1)], paid_coupon["id"])["order"]
+    gql.data(ORDER_MARK_PAID, {"id": paid["id"], "ref": uuid.uuid4().hex}, token=tenant.api_key)
+    ended = gql.data(TEMPLATE_END, {"id": template["id"], "void": True}, token=tenant.admin_token)["couponTemplateEnd"]
+    assert ended["errors"] == []
+    # The orders holding them keep their discounts: one is paid at full discount, the other still can be.
+    assert gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": uuid.uuid4().hex},
+                    token=tenant.api_key)["orderMarkPaid"]["errors"] == []
+    assert gql.data(MY_COUPONS, {}, token=alice)["myCoupons"]["edges"][0]["node"]["status"] == "USED"
+    # Given back by a cancellation: voided, so expired, not usable again.
+    for token, placed, coupon in ((alice, order, held), (bob, paid, paid_coupon)):
+        assert gql.data(ORDER_CANCEL, {"id": placed["id"]}, token=token)["orderCancel"]["errors"] == []
+        node = gql.data(MY_COUPONS, {}, token=token)["myCoupons"]["edges"][0]["node"]
+        assert (node["status"], node["order"]) == ("EXPIRED", None)
+        assert gql.data(MY_COUPONS, {"usable": True}, token=token)["myCoupons"]["edges"] == []
+        assert _errors(shop.place(token, [(0, 1)], coupon["id"])) == [("COUPON_EXPIRED", ["input", "couponId"])]
+
+
+def test_a_coupon_is_claimed_ahead_and_used_only_from_its_start(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    start = datetime.now(UTC) + timedelta(days=2)
+    template = shop.template(validFrom=start.isoformat(), validUntil=(start + timedelta(days=5)).isoformat())
+    ((_, alice),) = shop.customers(owner_db, 1)
+    coupon = shop.claim(alice, template["id"])["coupon"]
+    assert coupon["status"] == "AVAILABLE"
+    assert gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"] == []
+    early = shop.place(alice, [(0, 1)], coupon["id"])
+    assert _errors(early) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])] and early["order"] is None
+    owner_db.execute("UPDATE coupon SET valid_from = clock_timestamp() - interval '1 second' WHERE id = %s",
+                     (uid(coupon["id"]),))
+    assert [e["node"]["id"] for e in gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"]] == [
+        coupon["id"]]
+    assert shop.place(alice, [(0, 1)], coupon["id"])["order"]["discount"] == {"amount": "5.00"}
+
+
+GRANT_ONCE = """
+mutation($t: ID!, $u: [ID!]!, $k: String) {
+  couponGrant(templateId: $t, userIds: $u, idempotencyKey: $k) { granted errors { code field message } }
+}"""
+
+
+def test_a_grant_sent_again_with_its_key_grants_nothing_more(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+    shop = make_shop(gql, owner_db, tenant)
+    template = shop.template(totalQuantity=10)
+    gids = [user_gid(i) for i, _ in shop.customers(owner_db, 3)]
+
+    def grant(users: list[str], key: str | None) -> dict:
+        return dict(gql.data(GRANT_ONCE, {"t": template["id"], "u": users, "k": key},
+                             token=tenant.admin_token)["couponGrant"])
+
+    def issued() -> tuple[int, int]:
+        return owner_db.execute("SELECT (SELECT count(*) FROM coupon WHERE template_id = t.id), claimed "
+                                "FROM coupon_template t WHERE id = %s", (uid(template["id"]),)).fetchone()
+
+    # Sent 8 times at once (a client retrying): granted once, each answer says so.
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: grant(gids, "welcome-2026"), range(8)))
+    assert answers == [{"granted": 3, "errors": []}] * 8
+    assert issued() == (3, 3)
+    assert grant(gids[:1], "welcome-2026") == {"granted": 3, "errors": []}
+    assert issued() == (3, 3)
+    # Another key, or none, grants again; a bad key is refused.
+    assert grant(gids[:2], "welcome-2027") == {"granted": 2, "errors": []}
+    assert grant(gids[:1], None) == {"granted": 1, "errors": []}
+    assert issued() == (6, 6)
+    assert _errors(grant(gids, " ")) == [("INVALID", ["idempotencyKey"])]
+    assert _errors(grant(gids, "k" * 191)) == [("INVALID", ["idempotencyKey"])]

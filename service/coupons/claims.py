@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.coupons.templates import COLUMNS as TEMPLATE_COLUMNS
-from service.coupons.templates import CouponAudience
+from service.coupons.templates import CouponAudience, budget_spent
 from service.errors import Collector, ErrorCode, fail
 
 COUPON_COLUMNS = ("tenant_id, id, template_id, customer_id, status, valid_from, valid_until, order_id, "
@@ -78,6 +78,8 @@ async def claim(session: AsyncSession, *, customer_id: UUID, template_id: UUID |
         raise fail(ErrorCode.COUPON_EXPIRED, "This coupon is no longer handed out.", ["templateId"])
     if template.total_quantity is not None and template.claimed >= template.total_quantity:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
+    if budget_spent(template):
+        raise fail(ErrorCode.COUPON_EXHAUSTED, "This coupon's budget is spent.", ["templateId"])
     await _check_audience(session, template, customer_id)
     inserted = (await session.execute(_INSERT, {"id": uuid4(), "c": customer_id, "key": idempotency_key,
                                                 "granted": False, "tpl": template.id})).first()
@@ -110,13 +112,33 @@ async def _check_audience(session: AsyncSession, template: Any, customer_id: UUI
                        ["templateId"])
 
 
+_GRANTED_BY_KEY = text(
+    "SELECT count(*) FROM coupon WHERE template_id = :tpl AND idempotency_key = :key AND granted"
+)
+
+
 async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Sequence[UUID | None],
-                community_group_id: UUID | None = None, group_given: bool = False) -> int:
+                community_group_id: UUID | None = None, group_given: bool = False,
+                idempotency_key: str | None = None) -> int:
     """One coupon to each customer named (and to each member of the group): all or none. Grants
-    count towards the total quantity, not towards the per-customer limit, and ignore the audience."""
+    count towards the total quantity, not towards the per-customer limit, and ignore the audience.
+    With an idempotency key (per template), a grant repeated (a retry, or sent twice at once) grants
+    nothing more and returns what the first one granted."""
+    if idempotency_key is not None and not (idempotency_key.strip() and len(idempotency_key) <= 190):
+        raise fail(ErrorCode.INVALID, "Give an idempotency key of 1 to 190 characters.", ["idempotencyKey"])
     template = await _template(session, template_id)
+    if idempotency_key is not None:
+        key = f"grant:{idempotency_key}"
+        # Held to the commit: the same key sent twice at once waits here, then sees the first's coupons.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
+                              {"lock": f"coupon_grant:{template.tenant_id}:{template.id}:{key}"})
+        earlier = int((await session.execute(_GRANTED_BY_KEY, {"tpl": template.id, "key": key})).scalar_one())
+        if earlier:
+            return earlier
     if template.ended_at is not None:
         raise fail(ErrorCode.COUPON_EXPIRED, "This template has ended.", ["templateId"])
+    if budget_spent(template):
+        raise fail(ErrorCode.COUPON_EXHAUSTED, "This template's budget is spent.", ["templateId"])
     errors = Collector()
     wanted = list(dict.fromkeys(u for u in user_ids if u is not None))
     customers = set((await session.execute(
@@ -140,7 +162,7 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
         return 0
     if (await session.execute(_TAKE, {"n": len(wanted), "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "Not enough of these coupons are left.", ["templateId"])
-    key = f"grant:{uuid4()}"
+    key = f"grant:{uuid4()}" if idempotency_key is None else f"grant:{idempotency_key}"
     await session.execute(
         text(f"INSERT INTO coupon ({COUPON_COLUMNS}) "
              f"SELECT t.tenant_id, gen_random_uuid(), t.id, u.id, 'AVAILABLE', t.valid_from, {_VALID_UNTIL}, NULL, "
@@ -161,7 +183,7 @@ async def grant_once(session: AsyncSession, *, template_id: UUID | None, custome
         return _replay(found, template.id), False
     if template.ended_at is not None or (template.valid_until is not None and template.now >= template.valid_until):
         raise fail(ErrorCode.COUPON_EXPIRED, "This coupon template no longer hands coupons out.", ["templateId"])
-    if template.budget_minor is not None and template.discount_given_minor >= template.budget_minor:
+    if budget_spent(template):
         raise fail(ErrorCode.COUPON_EXHAUSTED, "This coupon template's budget is spent.", ["templateId"])
     inserted = (await session.execute(_INSERT, {"id": uuid4(), "c": customer_id, "key": key, "granted": True,
                                                 "tpl": template.id})).first()

@@ -75,6 +75,7 @@ async def available_templates(session: AsyncSession, *, batch_id: UUID | None) -
     return list((await session.execute(
         text(f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template t "
              "WHERE ended_at IS NULL AND NOT paused AND (total_quantity IS NULL OR claimed < total_quantity) "
+             "AND (budget_minor IS NULL OR discount_given_minor < budget_minor) "
              "AND (valid_until IS NULL OR valid_until > clock_timestamp()) "
              "AND (CAST(:b AS uuid) IS NULL OR ((batch_id IS NULL OR batch_id = CAST(:b AS uuid)) "
              "  AND (offer_ids IS NULL OR EXISTS (SELECT 1 FROM offer f WHERE f.id = ANY(t.offer_ids) "

@@ -158,7 +158,9 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
 
 async def end_template(session: AsyncSession, *, template_id: UUID | None, void_claimed: bool) -> Any:
     """Ends claiming. Coupons already claimed stay usable, unless `void_claimed` (the tenant's call):
-    then those not reserved or used become VOID."""
+    then those not reserved or used become VOID, and the others end now, so that one an order
+    gives back (cancelled, expired unpaid, refunded) is expired, not usable again; the orders
+    holding them keep their discounts."""
     row = (await session.execute(
         text(f"UPDATE coupon_template SET ended_at = coalesce(ended_at, clock_timestamp()) WHERE id = :id "
              f"RETURNING {COLUMNS}"), {"id": template_id})).first() if template_id else None
@@ -166,7 +168,9 @@ async def end_template(session: AsyncSession, *, template_id: UUID | None, void_
         raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["id"])
     if void_claimed:
         await session.execute(
-            text("UPDATE coupon SET status = 'VOID' WHERE template_id = :id AND status = 'AVAILABLE'"),
+            text("UPDATE coupon SET status = CASE WHEN status = 'AVAILABLE' THEN 'VOID' ELSE status END, "
+                 "valid_until = least(valid_until, clock_timestamp()) "
+                 "WHERE template_id = :id AND status IN ('AVAILABLE', 'RESERVED', 'USED')"),
             {"id": template_id})
     return row
 
@@ -184,4 +188,10 @@ def is_active(row: Any, now: datetime) -> bool:
     """Open for claims now."""
     return (row.ended_at is None and not row.paused
             and (row.total_quantity is None or row.claimed < row.total_quantity)
+            and not budget_spent(row)
             and (row.valid_until is None or now < row.valid_until))
+
+
+def budget_spent(row: Any) -> bool:
+    """No discount is left: a coupon claimed now could not be used (until an order gives some back)."""
+    return row.budget_minor is not None and row.discount_given_minor >= row.budget_minor

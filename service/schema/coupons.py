@@ -98,7 +98,8 @@ class CouponTemplate(Node):
     id: strawberry.ID = strawberry.field(description="The template's global ID.")
     name: str = strawberry.field(description="The name customers see.")
     kind: CouponKind = strawberry.field(description="What it takes off.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
-    active: bool = strawberry.field(description="Open for claims now: not paused or ended, not sold out, valid.")
+    active: bool = strawberry.field(description="Open for claims now: not paused or ended, not sold out, "
+                                    "budget left, valid.")
     claimed: int = strawberry.field(description="Coupons handed out (claims and grants).")
     used: int = strawberry.field(description="Coupons whose order was paid.")
     total_quantity: int | None = strawberry.field(description="At most this many are handed out; null: no limit.")
@@ -461,13 +462,16 @@ class CouponTemplatesMutation:
         user_ids: Annotated[list[strawberry.ID], strawberry.argument(description="Customers' user IDs.")],
         community_group_id: Annotated[strawberry.ID | None, strawberry.argument(
             description="Also every member of this community group.")] = None,
+        idempotency_key: Annotated[str | None, strawberry.argument(
+            description="The same key again (for this template) grants nothing more and returns what the "
+                        "first grant did (1 to 190 characters); left out: every call grants.")] = None,
     ) -> CouponGrantPayload:
         async def action(session: Any) -> dict:
             granted = await claims.grant(
                 session, template_id=decode(template_id, "CouponTemplate"),
                 user_ids=[decode(u, "User") for u in user_ids],
                 community_group_id=decode(community_group_id, "CommunityGroup") if community_group_id else None,
-                group_given=community_group_id is not None)
+                group_given=community_group_id is not None, idempotency_key=idempotency_key)
             return {"granted": granted}
 
         return await run_mutation(info.context, CouponGrantPayload, action)

@@ -1,4 +1,4 @@
--- Last changed by migration 0031; a change needs a migration carrying this whole text.
+-- Last changed by migration 0037; a change needs a migration carrying this whole text.
 -- customer_order AFTER UPDATE OF status, to PAID, PICKED_UP (paid at pickup) or CANCELLED: settles
 -- the order's PENDING coupon pack reward. Cancelled: nothing is granted. Paid: one coupon of each
 -- of the pack's templates to the friend and to the sharer, once per friend (a lock per friend: of
@@ -6,7 +6,9 @@
 -- per-customer limit and total quantity (guarded updates, as claims): a template that is full,
 -- paused or ended gives nothing, never more than it has.
 -- Lock order: the holdings, then the templates in id order, the order's own coupon's among them
--- (consume_for_order() updates it next): claims take holding -> template, so no cycle.
+-- (consume_for_order() updates it next): claims take holding -> template, so no cycle. The templates
+-- are locked FOR NO KEY UPDATE, as an UPDATE would: inserting a holding or a coupon holds KEY SHARE
+-- on its template (the foreign key), which FOR UPDATE would wait on, a cycle between two payments.
 CREATE OR REPLACE FUNCTION coupon_pack_settle()
 RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -61,7 +63,7 @@ BEGIN
    WHERE t.tenant_id = NEW.tenant_id
      AND (t.id = ANY (v_templates)
           OR t.id = (SELECT c.template_id FROM coupon c WHERE c.tenant_id = NEW.tenant_id AND c.order_id = NEW.id))
-   ORDER BY t.id FOR UPDATE;
+   ORDER BY t.id FOR NO KEY UPDATE;
   FOR i IN 1 .. coalesce(array_length(v_templates, 1), 0) LOOP
     UPDATE coupon_template SET claimed = claimed + 1
      WHERE tenant_id = NEW.tenant_id AND id = v_templates[i]

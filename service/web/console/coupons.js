@@ -10,7 +10,7 @@ extend('zh-CN', {
   'console.nav.coupons': '优惠券', 'console.coupons.title': '优惠券', 'console.coupons.intro': '创建券模板，设定数量与预算；已领取的券在模板结束后仍可使用。',
   'console.coupons.new': '新建券模板', 'console.coupons.name': '名称', 'console.coupons.kind': '类型',
   'console.coupons.kind.AMOUNT_OFF': '满减', 'console.coupons.kind.PERCENT_OFF': '折扣', 'console.coupons.kind.UNIT_OFF': '单品立减',
-  'console.coupons.amountOff': '减免金额', 'console.coupons.percentOff': '折扣（%）', 'console.coupons.maxDiscount': '最多减', 'console.coupons.threshold': '满多少可用',
+  'console.coupons.amountOff': '减免金额', 'console.coupons.percentOff': '减免比例（%）', 'console.coupons.maxDiscount': '最多减', 'console.coupons.threshold': '满多少可用',
   'console.coupons.totalQuantity': '发放总量', 'console.coupons.budget': '预算', 'console.coupons.perCustomerLimit': '每人限领', 'console.coupons.validDays': '领取后有效天数',
   'console.coupons.create': '创建', 'console.coupons.created': '已创建券模板。', 'console.coupons.none': '还没有券模板。',
   'console.coupons.claimed': '已领取', 'console.coupons.used': '已使用', 'console.coupons.reserved': '待支付', 'console.coupons.expired': '已过期',
@@ -18,7 +18,11 @@ extend('zh-CN', {
   'console.coupons.soldOut': '已领完', 'console.coupons.pause': '暂停', 'console.coupons.resume': '恢复', 'console.coupons.end': '结束',
   'console.coupons.endConfirm': '结束"{name}"？已领取的券仍可使用。', 'console.coupons.done': '已更新。', 'console.coupons.csv': '导出 CSV', 'console.coupons.noLimit': '不限',
   'code.COUPON_EXHAUSTED': '优惠券已领完或预算已用完。', 'code.COUPON_LIMIT_REACHED': '已达到每人限领数量。', 'code.COUPON_NOT_APPLICABLE': '该优惠券不适用于此订单。', 'code.COUPON_EXPIRED': '优惠券已过期。',
-  'field.amountOff': '减免金额', 'field.percentOff': '折扣', 'field.maxDiscount': '最多减', 'field.threshold': '门槛', 'field.totalQuantity': '发放总量', 'field.budget': '预算', 'field.validDaysAfterClaim': '有效天数',
+  'console.coupons.scope': '适用范围', 'console.coupons.scope.all': '全部团购', 'console.coupons.scope.batch': '整期：{title}',
+  'console.coupons.audience': '谁可以领', 'console.coupons.audience.ANYONE': '所有顾客', 'console.coupons.audience.NEW_CUSTOMERS': '仅新顾客（未下过单）',
+  'console.coupons.validFrom': '生效时间', 'console.coupons.validUntil': '截止时间', 'console.coupons.stacks': '可与拼团价同时使用',
+  'field.offerIds': '适用商品', 'field.batchId': '适用团购', 'field.validFrom': '生效时间', 'field.validUntil': '截止时间', 'field.perCustomerLimit': '每人限领',
+  'field.amountOff': '减免金额', 'field.percentOff': '减免比例', 'field.maxDiscount': '最多减', 'field.threshold': '门槛', 'field.totalQuantity': '发放总量', 'field.budget': '预算', 'field.validDaysAfterClaim': '有效天数',
 });
 extend('en', {
   'console.nav.coupons': 'Coupons', 'console.coupons.title': 'Coupons', 'console.coupons.intro': 'Create coupon templates with a quantity and a budget; coupons already claimed stay usable after a template ends.',
@@ -32,6 +36,10 @@ extend('en', {
   'console.coupons.soldOut': 'All claimed', 'console.coupons.pause': 'Pause', 'console.coupons.resume': 'Resume', 'console.coupons.end': 'End',
   'console.coupons.endConfirm': 'End "{name}"? Coupons already claimed stay usable.', 'console.coupons.done': 'Updated.', 'console.coupons.csv': 'Export CSV', 'console.coupons.noLimit': 'No limit',
   'code.COUPON_EXHAUSTED': 'The coupons or their budget are used up.', 'code.COUPON_LIMIT_REACHED': 'The per-customer limit is reached.', 'code.COUPON_NOT_APPLICABLE': 'This coupon does not apply to this order.', 'code.COUPON_EXPIRED': 'This coupon has expired.',
+  'console.coupons.scope': 'Applies to', 'console.coupons.scope.all': 'Every batch', 'console.coupons.scope.batch': 'All of {title}',
+  'console.coupons.audience': 'Who may claim', 'console.coupons.audience.ANYONE': 'Any customer', 'console.coupons.audience.NEW_CUSTOMERS': 'New customers only (no order yet)',
+  'console.coupons.validFrom': 'Valid from', 'console.coupons.validUntil': 'Valid until', 'console.coupons.stacks': 'Combines with 拼团 prices',
+  'field.offerIds': 'Applies to', 'field.batchId': 'Applies to', 'field.validFrom': 'Valid from', 'field.validUntil': 'Valid until', 'field.perCustomerLimit': 'Per customer',
   'field.amountOff': 'Amount off', 'field.percentOff': 'Percent off', 'field.maxDiscount': 'At most', 'field.threshold': 'Minimum spend', 'field.totalQuantity': 'Total quantity', 'field.budget': 'Budget', 'field.validDaysAfterClaim': 'Valid days',
 });
 
@@ -42,6 +50,23 @@ const CREATE = `mutation ConsoleCouponCreate($input: CouponTemplateInput!) { cou
 const PAUSE = `mutation ConsoleCouponPause($id: ID!, $paused: Boolean!) { couponTemplatePause(id: $id, paused: $paused) { ${T} } }`;
 const END = `mutation ConsoleCouponEnd($id: ID!) { couponTemplateEnd(id: $id) { ${T} } }`;
 const KINDS = ['AMOUNT_OFF', 'PERCENT_OFF', 'UNIT_OFF'];
+const AUDIENCES = ['ANYONE', 'NEW_CUSTOMERS'];
+const BATCHES = `query ConsoleCouponBatches { batches(first: 100) { edges { node { id title status offers { id product { name } } } } } }`;
+const SCOPABLE = ['DRAFT', 'SCHEDULED', 'OPEN'];
+
+// The scope select: the whole tenant, a batch not yet closed ("b:<id>"), or one of its offers ("o:<id>").
+async function fillScopes(select) {
+  const d = await gql(BATCHES);
+  for (const b of d.batches.edges.map((e) => e.node).filter((n) => SCOPABLE.includes(n.status))) {
+    select.append(h('option', { value: `b:${b.id}` }, t('console.coupons.scope.batch', { title: b.title })));
+    for (const o of b.offers) select.append(h('option', { value: `o:${o.id}` }, `${b.title} · ${o.product.name}`));
+  }
+}
+
+// A datetime-local value (the browser's time zone) as an instant the API takes; '' -> null.
+function instant(value) {
+  return value ? new Date(value).toISOString() : null;
+}
 
 function state(r) {
   const tpl = r.template;
@@ -62,7 +87,13 @@ function createForm(out, reload) {
     field('coupon-budget', 'console.coupons.budget', { inputmode: 'decimal' }),
     field('coupon-limit', 'console.coupons.perCustomerLimit', { inputmode: 'numeric', value: '1' }),
     field('coupon-days', 'console.coupons.validDays', { inputmode: 'numeric' }),
+    field('coupon-scope', 'console.coupons.scope', { tag: 'select', value: '', options: [['', t('console.coupons.scope.all')]] }),
+    field('coupon-audience', 'console.coupons.audience', { tag: 'select', value: 'ANYONE', options: AUDIENCES.map((a) => [a, t(`console.coupons.audience.${a}`)]) }),
+    field('coupon-from', 'console.coupons.validFrom', { type: 'datetime-local' }),
+    field('coupon-until', 'console.coupons.validUntil', { type: 'datetime-local' }),
+    h('div', { class: 'field' }, h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'coupon-stacks', name: 'coupon-stacks' }), ` ${t('console.coupons.stacks')}`)),
     h('div', { class: 'field' }, h('span', { class: 'label-spacer', 'aria-hidden': 'true' }, ' '), h('button', { type: 'submit', class: 'primary', id: 'coupon-create' }, t('console.coupons.create'))));
+  fillScopes(form.querySelector('#coupon-scope')).catch(() => {});  // without batches: the whole tenant only
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const v = (id) => val(form, id) || null;
@@ -73,7 +104,12 @@ function createForm(out, reload) {
       percentOff: kind === 'PERCENT_OFF' ? v('coupon-percent') : null, maxDiscount: kind === 'PERCENT_OFF' ? v('coupon-max') : null,
       threshold: v('coupon-threshold'), totalQuantity: int('coupon-total'), budget: v('coupon-budget'),
       perCustomerLimit: int('coupon-limit') ?? 1, validDaysAfterClaim: int('coupon-days'),
+      audience: v('coupon-audience') || 'ANYONE', validFrom: instant(v('coupon-from')), validUntil: instant(v('coupon-until')),
+      stacksWithGroupPrice: form.querySelector('#coupon-stacks').checked,
     };
+    const scope = v('coupon-scope') || '';
+    if (scope.startsWith('b:')) input.batchId = scope.slice(2);
+    if (scope.startsWith('o:')) input.offerIds = [scope.slice(2)];
     const done = await act(form, out, async () => (await gql(CREATE, { input })).couponTemplateCreate, t('console.coupons.created'));
     if (done) { form.reset(); reload(); }
   });
