@@ -71,9 +71,10 @@ class ShareCode:
 class ShareLinkPayload:
     errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
     share: ShareCode | None = strawberry.field(default=None, description="The link; null when refused.")
-    poster_url: str | None = strawberry.field(default=None, description="The share poster (PNG) of a batch, offer "
-                                              "or community group: brand, title, pickup point, three offers with "
-                                              "prices, cutoff and the link's QR code.")
+    poster_url: str | None = strawberry.field(default=None, description="The share poster (PNG) of a batch, offer, "
+                                              "community group or 拼团: brand, title (a 拼团's group size first), "
+                                              "pickup point, three offers with prices (a 拼团's offer first), cutoff "
+                                              "and the link's QR code.")
 
 
 @strawberry.type(description="The result of shareVisit.")
@@ -350,9 +351,7 @@ class GrowthMutation:
             share = await links.create_link(
                 session, tenant_id=context.tenant.id, sharer_id=await _caller(context),
                 target=target, target_id=decode(target_id, TARGET_TYPES[target]))
-            poster = None
-            if share.target is not ShareTarget.GROUP_BUY:
-                poster = str(context.request.base_url).rstrip("/") + poster_path(context.tenant.slug, share.code)
+            poster = str(context.request.base_url).rstrip("/") + poster_path(context.tenant.slug, share.code)
             return {"share": ShareCode.of(context, share), "poster_url": poster}
 
         return await run_mutation(context, ShareLinkPayload, action)
