@@ -56,15 +56,19 @@ def test_share_link_poster_and_invite_page(web, gql, api_url, make_tenant, make_
     page.click(f"[data-add='{shop.offer_ids[0]}']")
     page.click("#place-order")
     page.wait_for_selector("main[data-screen='account']")
+    phone = f"+86137{uuid.uuid4().int % 10**8:08d}"
     page.fill("#reg-name", "小周")
-    page.fill("#reg-phone", f"+86137{uuid.uuid4().int % 10**8:08d}")
+    page.fill("#reg-phone", phone)
     page.fill("#reg-password", "shop-customer-1")
     page.click("#register button[type=submit]")
     page.wait_for_selector("main[data-screen='shop']")
+    leader_user = owner_db.execute("SELECT sharer_id FROM share_link WHERE id = %s", (link_id,)).fetchone()[0]
+    # Registering through the link binds the customer already, before any order.
+    assert owner_db.execute("SELECT b.referrer_id FROM referral_binding b JOIN app_user u ON u.id = b.customer_id "
+                            "WHERE u.phone = %s AND b.superseded_at IS NULL", (phone,)).fetchall() == [(leader_user,)]
     page.click("#place-order")
     page.wait_for_selector("main[data-screen='order']")
     order_id = global_id.decode_as(page.evaluate("() => location.hash.split('/').pop()"), "Order")
-    leader_user = owner_db.execute("SELECT sharer_id FROM share_link WHERE id = %s", (link_id,)).fetchone()[0]
     assert owner_db.execute("SELECT level, referrer_id FROM order_referral WHERE order_id = %s",
                             (order_id,)).fetchall() == [(1, leader_user)]
 

@@ -211,7 +211,11 @@ function accountScreen(reason) {
     button.disabled = true;
     fill(status, note('info', t('account.busy')));
     try {
-      const payload = (await gql(mutation, { input: input(new FormData(event.target)) }))[field];
+      let payload = (await gql(mutation, { input: input(new FormData(event.target)) }))[field];
+      if (payload.errors.some((e) => e.field && e.field[1] === 'shareCode')) {
+        localStorage.removeItem(SHARE_KEY); // a link no longer known: register without it
+        payload = (await gql(mutation, { input: input(new FormData(event.target)) }))[field];
+      }
       if (payload.errors.length) return fill(status, note('error', userErrors(payload.errors)));
       done(payload.token);
     } catch (err) {
@@ -232,7 +236,9 @@ function accountScreen(reason) {
       field('login-password', t('account.password'), 'password', 'current-password'),
       h('button', { type: 'submit', class: 'primary' }, t('account.signIn'))),
     h('form', { id: 'register', class: 'card', onsubmit: submit(REGISTER, 'customerRegister', (f) => ({
-      displayName: f.get('reg-name'), phone: f.get('reg-phone'), password: f.get('reg-password') })) },
+      displayName: f.get('reg-name'), phone: f.get('reg-phone'), password: f.get('reg-password'),
+      // The link the customer came with binds them to its sharer from registration on.
+      ...(localStorage.getItem(SHARE_KEY) ? { shareCode: localStorage.getItem(SHARE_KEY) } : {}) })) },
       h('h2', {}, t('account.register')),
       field('reg-name', t('account.name'), 'text', 'nickname'),
       field('reg-phone', t('account.phone'), 'tel', 'tel'),
