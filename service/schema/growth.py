@@ -173,9 +173,11 @@ class SharerReportRow:
     name: str = strawberry.field(description="The sharer's display name.")
     visits: int = strawberry.field(description="Openings of their share links.")
     bindings: int = strawberry.field(description="Customers bound to them.")
-    orders: int = strawberry.field(description="Orders paying them a distribution commission.")
-    gmv: Money = strawberry.field(description="Those orders' goods value.")
-    commission: Money = strawberry.field(description="Their distribution commission (after reversals).")
+    orders: int = strawberry.field(description="Confirmed orders they brought, placed in the period: orders whose "
+                                               "level-1 referrer they are (counted with distribution on or off).")
+    gmv: Money = strawberry.field(description="Those orders' goods value (active lines).")
+    commission: Money = strawberry.field(description="Their distribution commission recorded in the period, both "
+                                                     "levels (after reversals).")
 
 
 @strawberry.type(description="Per-sharer results: visits, bindings, orders, GMV and commission.")
