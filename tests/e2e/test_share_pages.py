@@ -21,6 +21,7 @@ from tests.e2e.scenario import GROUP_CREATE, build_shop, ok, open_batch
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHARE = """mutation($id: ID!) { shareLinkCreate(target: BATCH, targetId: $id) {
   share { code url } posterUrl errors { code field message } } }"""
+REGISTER = """mutation($i: CustomerRegisterInput!) { customerRegister(input: $i) { errors { code field message } } }"""
 TEXT = {"zh-CN": ("团长：陈姐", "自提点：幸福里 3 号门便利店", "进入商城"),
         "en": ("Group leader: 陈姐", "Pickup point: 幸福里 3 号门便利店", "Open the shop")}
 
@@ -104,6 +105,21 @@ def test_the_leaders_client_makes_the_share_poster(web, gql, make_tenant, make_c
                            "&& i.naturalWidth === 750; }")
     url = page.locator(".share-link").input_value()
     assert f"/shop/{tenant.slug}/?share=" in url
+    assert page.locator("#referrals").count() == 0  # nobody bound yet
+    # A neighbour registers through the link: the leader sees them, masked, with the level.
+    code = url.split("share=")[1].split("#")[0]
+    joined = gql.data(REGISTER, {"i": {"displayName": "王小明", "phone": f"+86136{uuid.uuid4().int % 10**8:08d}",
+                                       "password": "neighbour-pass-1", "shareCode": code}},
+                      tenant=tenant.slug)["customerRegister"]
+    assert joined["errors"] == []
+    page.reload()
+    page.wait_for_selector("#referrals li")
+    row = page.locator("#referrals li").inner_text()
+    assert "王**" in row and ("直接推荐" if lang == "zh-CN" else "Referred by you") in row
+    assert "小明" not in row
+    page.click(f"button[data-share='{shop.batch_id}']")  # the poster again, for the screenshot
+    page.wait_for_function("() => { const i = document.querySelector('img.poster'); return i && i.complete "
+                           "&& i.naturalWidth === 750; }")
     assert page.locator("nav a[href='#/share']").inner_text() == ("分享" if lang == "zh-CN" else "Share")
     assert not tab.has_horizontal_overflow()
     if os.environ.get("GROUPBUY_SCREENSHOTS"):
