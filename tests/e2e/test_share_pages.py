@@ -124,3 +124,42 @@ def test_the_leaders_client_makes_the_share_poster(web, gql, make_tenant, make_c
     assert not tab.has_horizontal_overflow()
     if os.environ.get("GROUPBUY_SCREENSHOTS"):
         page.screenshot(path=str(SHOTS / f"share-leader-{lang}.png"), full_page=True)
+
+
+def test_a_customer_shares_a_batch_and_sees_who_they_referred(web, gql, api_url, make_tenant, make_customer,  # type: ignore[no-untyped-def]
+                                                              lang: str) -> None:
+    tenant = make_tenant(name="邻里鲜 Neighbourly", timezone="Asia/Shanghai")
+    shop = build_shop(gql, tenant, make_customer)
+    open_batch(gql, shop)
+    ann = make_customer(tenant, "安妮 Ann")
+    tab = web(locale=lang)
+    page = tab.page
+    page.goto(f"{api_url}/shop/{tenant.slug}/")
+    page.evaluate("([k, v, l]) => { localStorage.setItem(k, v); localStorage.setItem('shop.lang', l); }",
+                  [f"shop.{tenant.slug}.token", ann.token, lang])
+    page.goto(f"{api_url}/shop/{tenant.slug}/#/share")
+    page.wait_for_selector("main[data-screen='share']")
+    assert page.locator("#share-link").inner_text() == ("分享" if lang == "zh-CN" else "Share")
+    assert page.locator("#referrals").count() == 0
+    page.click(f"button[data-share='{shop.batch_id}']")
+    page.wait_for_selector(".share-link")
+    url = page.locator(".share-link").input_value()
+    code = url.split("share=")[1].split("#")[0]
+    assert url.startswith(f"{api_url}/shop/{tenant.slug}/?share=")
+    poster = httpx.get(page.locator(".poster-link").get_attribute("href"))
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/png"
+    # A friend registers through Ann's link: Ann sees them, masked.
+    joined = gql.data(REGISTER, {"i": {"displayName": "王小明", "phone": f"+86135{uuid.uuid4().int % 10**8:08d}",
+                                       "password": "friend-pass-1", "shareCode": code}},
+                      tenant=tenant.slug)["customerRegister"]
+    assert joined["errors"] == []
+    page.reload()
+    page.wait_for_selector("#referrals li")
+    row = page.locator("#referrals li").inner_text()
+    assert "王**" in row and "小明" not in row
+    assert ("直接推荐" if lang == "zh-CN" else "Referred by you") in row
+    assert not tab.has_horizontal_overflow()
+    if os.environ.get("GROUPBUY_SCREENSHOTS"):
+        page.click(f"button[data-share='{shop.batch_id}']")
+        page.wait_for_selector(".share-link")
+        page.screenshot(path=str(SHOTS / f"share-customer-{lang}.png"), full_page=True)

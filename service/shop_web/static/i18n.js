@@ -40,6 +40,13 @@ const STRINGS = {
     'group.status.OPEN': '拼团中', 'group.status.SUCCEEDED': '拼团成功', 'group.status.FAILED': '拼团失败，已退款',
     'group.shareHint': '把链接或二维码发给好友：好友付款后即可成团。', 'group.shareLink': '拼团链接',
     'group.copy': '复制链接', 'group.copied': '已复制',
+    'nav.share': '分享', 'share.title': '分享赚佣金',
+    'share.intro': '把团购链接发给邻居和朋友：他们通过您的链接注册或首次下单后，会绑定到您；商家开启分销时，他们的订单给您佣金。',
+    'share.make': '生成我的分享链接', 'share.hint': '发到群里或发给好友，也可以让对方扫二维码。', 'share.link': '我的分享链接',
+    'share.poster': '查看分享海报', 'share.earnings': '我的佣金', 'share.totals': '待确认 {pending} · 已入账 {earned}',
+    'share.referrals': '我推荐的人', 'share.noReferrals': '还没有人通过您的链接绑定。',
+    'share.level1': '直接推荐', 'share.level2': '间接推荐', 'share.referral': '{orders} 单 · 佣金 {commission}',
+    'share.status.PENDING': '待确认', 'share.status.EARNED': '已入账', 'share.status.REVERSED': '已退款冲回',
   },
   en: {
     'nav.shop': 'Shop', 'nav.orders': 'My orders', 'nav.account': 'Sign in', 'nav.signOut': 'Sign out', 'nav.lang': '中文',
@@ -78,6 +85,13 @@ const STRINGS = {
     'group.status.OPEN': 'Open', 'group.status.SUCCEEDED': 'Succeeded', 'group.status.FAILED': 'Failed: refunded',
     'group.shareHint': 'Send the link or the QR code to friends: the group forms when they pay.', 'group.shareLink': 'Group link',
     'group.copy': 'Copy the link', 'group.copied': 'Copied',
+    'nav.share': 'Share', 'share.title': 'Share and earn',
+    'share.intro': 'Send the group buy to neighbours and friends: once they register or first order through your link they are bound to you, and when the shop pays referral commission, their orders earn you some.',
+    'share.make': 'Make my share link', 'share.hint': 'Post it in a chat group or send it to a friend; they can also scan the QR code.', 'share.link': 'My share link',
+    'share.poster': 'Open the share poster', 'share.earnings': 'My commission', 'share.totals': 'Pending {pending} · earned {earned}',
+    'share.referrals': 'People I referred', 'share.noReferrals': 'Nobody is bound to you through your links yet.',
+    'share.level1': 'Referred by you', 'share.level2': 'Referred by your referral', 'share.referral': '{orders} orders · commission {commission}',
+    'share.status.PENDING': 'Pending', 'share.status.EARNED': 'Earned', 'share.status.REVERSED': 'Reversed by a refund',
   },
 };
 

@@ -8,6 +8,7 @@
 //   /orders        the customer's orders
 //   /join/<code>   a community group's invite link
 //   /group/<id>    a 拼团 group: its state, and joining it (pintuan.js)
+//   /share         the customer's share links, referrals and referral commission (referrals.js)
 //
 // Everything a brand's front-end needs is here: read the queries below, they are the whole contract.
 import { gql, auth, slug, ApiError, idempotencyKey, forgetAttempt } from './api.js';
@@ -15,6 +16,7 @@ import { t, lang, setLang, money, when, userErrors } from './i18n.js';
 import { h, fill, note } from './dom.js';
 import { qrElement } from './qr.js';
 import { offerGroupAction, orderGroupLine, groupScreen } from './pintuan.js';
+import { shareScreen } from './referrals.js';
 
 // -- the operations ---------------------------------------------------------------------------
 
@@ -387,6 +389,7 @@ function menu() {
   fill(document.getElementById('nav'),
     h('a', { href: '#/shop' }, t('nav.shop')),
     h('a', { href: '#/orders' }, t('nav.orders')),
+    auth.token ? h('a', { href: '#/share', id: 'share-link' }, t('nav.share')) : null,
     auth.token
       ? h('button', { type: 'button', class: 'link', id: 'sign-out', onclick: () => { auth.token = null; go(''); } }, t('nav.signOut'))
       : h('a', { href: '#/account', id: 'sign-in-link' }, t('nav.account')),
@@ -408,7 +411,8 @@ async function route() {
     fill(document.getElementById('home'), tenant.name);
     menu();
     const screens = { '': pointsScreen, shop: shopScreen, account: accountScreen, order: orderScreen,
-      orders: ordersScreen, join: joinScreen, group: (id) => groupScreen(groupContext(), id) };
+      orders: ordersScreen, join: joinScreen, group: (id) => groupScreen(groupContext(), id),
+      share: () => shareScreen(groupContext()) };
     await (screens[name] || pointsScreen)(name === 'account' ? reason : arg);
     main.dataset.screen = name || 'points'; // tests wait for this
   } catch (err) {
