@@ -48,3 +48,29 @@ def test_the_sharer_report_counts_referred_orders_without_distribution(gql, tena
     assert (rows["Ben"]["orders"], rows["Ben"]["commission"]) == (1, {"amount": "1.00"})
     text = httpx.get(report["csvUrl"]).content.decode("utf-8-sig")
     assert f"{ann.user_id},Ann,1,1,2,25.00,3.00,CNY" in text
+
+
+REFERRALS = """query { myReferrals(first: 10) { edges { node { customerName level orders gmv { amount }
+  commission { amount } } } } }"""
+
+
+def test_a_referrers_list_counts_their_referrals_orders_without_distribution(  # type: ignore[no-untyped-def]
+        gql, tenant, make_customer, owner_db):
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "10.00"), offer_input(world, 1, "5.00")])
+    ann, ben, cai = (make_customer(tenant, n) for n in ("Ann", "Ben", "Cai"))
+    place(gql, world, batch, cai, [(1, 1)])  # before Cai is bound to anyone: nobody's
+    code_ann = share(gql, ann.token, "BATCH", batch["id"])["share"]["code"]
+    place(gql, world, batch, ben, [(0, 2)], code=code_ann)  # binds Ben to Ann: 20.00
+    place(gql, world, batch, ben, [(1, 1)])  # 5.00, Ben's binding in force
+    place(gql, world, batch, ben, [(1, 3)], pay=False)  # not paid: not counted
+    code_ben = share(gql, ben.token, "BATCH", batch["id"])["share"]["code"]
+    gql.data("mutation($c: String!) { shareVisit(code: $c) { errors { code } } }", {"c": code_ben}, token=cai.token)
+    place(gql, world, batch, cai, [(0, 1)])  # Cai -> Ben -> Ann: Ann's at level 2, 10.00
+
+    mine = [e["node"] for e in gql.data(REFERRALS, token=ann.token)["myReferrals"]["edges"]]
+    assert mine == [
+        {"customerName": "B**", "level": 1, "orders": 2, "gmv": {"amount": "25.00"}, "commission": {"amount": "0.00"}},
+        {"customerName": "C**", "level": 2, "orders": 1, "gmv": {"amount": "10.00"}, "commission": {"amount": "0.00"}}]
+    (cai_for_ben,) = [e["node"] for e in gql.data(REFERRALS, token=ben.token)["myReferrals"]["edges"]]
+    assert (cai_for_ben["level"], cai_for_ben["orders"], cai_for_ben["gmv"]) == (1, 1, {"amount": "10.00"})

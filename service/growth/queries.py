@@ -35,27 +35,36 @@ class Referral:
         return self.bound_at
 
 
-# The referrer's bindings in force (level 1) and those of their level-1 referrals (level 2), with
-# what the referrer's distribution commissions on that customer's orders came to.
+# The referrer's bindings in force (level 1) and those of their level-1 referrals (level 2). Per
+# referral, its confirmed orders that name the referrer at that level, as the close reads the chain:
+# the order's snapshot, else the bindings in force when it was placed (both current here, so: placed
+# since the later of them began); their goods value; and the distribution commission they paid the
+# referrer. Orders count with distribution on or off.
 _REFERRALS = """
 WITH mine AS (
-  SELECT b.id, b.customer_id, b.bound_at, 1 AS level FROM referral_binding b
+  SELECT b.id, b.customer_id, b.bound_at, b.bound_at AS since, 1 AS level FROM referral_binding b
   WHERE b.tenant_id = :t AND b.referrer_id = :me AND b.superseded_at IS NULL
   UNION ALL
-  SELECT b2.id, b2.customer_id, b2.bound_at, 2 FROM referral_binding b1
+  SELECT b2.id, b2.customer_id, b2.bound_at, greatest(b1.bound_at, b2.bound_at), 2 FROM referral_binding b1
   JOIN referral_binding b2 ON b2.tenant_id = b1.tenant_id AND b2.referrer_id = b1.customer_id
    AND b2.superseded_at IS NULL
   WHERE b1.tenant_id = :t AND b1.referrer_id = :me AND b1.superseded_at IS NULL AND b2.customer_id <> :me
 )
-SELECT m.id, m.customer_id, m.bound_at, m.level, u.display_name,
-       (SELECT count(*) FROM distribution_commission c WHERE c.tenant_id = :t AND c.beneficiary_id = :me
-          AND c.customer_id = m.customer_id) AS orders,
-       (SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) FROM distribution_commission c
-          JOIN order_line l ON l.tenant_id = c.tenant_id AND l.order_id = c.order_id AND l.status = 'ACTIVE'
-          WHERE c.tenant_id = :t AND c.beneficiary_id = :me AND c.customer_id = m.customer_id) AS gmv,
+SELECT m.id, m.customer_id, m.bound_at, m.level, u.display_name, bought.orders, bought.gmv,
        (SELECT coalesce(sum(c.amount_minor), 0) FROM distribution_commission c WHERE c.tenant_id = :t
           AND c.beneficiary_id = :me AND c.customer_id = m.customer_id) AS commission
 FROM mine m JOIN app_user u ON u.tenant_id = :t AND u.id = m.customer_id
+CROSS JOIN LATERAL (
+  SELECT count(*) AS orders,
+         coalesce(sum((SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) FROM order_line l
+                       WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.status = 'ACTIVE')), 0) AS gmv
+  FROM customer_order o
+  WHERE o.tenant_id = :t AND o.customer_id = m.customer_id AND o.status NOT IN ('PENDING_PAYMENT', 'CANCELLED')
+    AND CASE WHEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id)
+             THEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id
+                            AND r.level = m.level AND r.referrer_id = :me)
+             ELSE o.created_at >= m.since END
+) bought
 WHERE (CAST(:after_at AS timestamptz) IS NULL
        OR (m.bound_at, m.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
 ORDER BY m.bound_at, m.id

@@ -90,7 +90,8 @@ class Referral(Node):
     customer_name: str = strawberry.field(description="The customer's name, masked (张**).")
     bound_at: datetime = strawberry.field(description="When the customer was bound.")
     level: int = strawberry.field(description="1: referred by the caller; 2: by one of the caller's referrals.")
-    orders: int = strawberry.field(description="Their orders that pay the caller a distribution commission.")
+    orders: int = strawberry.field(description="Their confirmed orders that name the caller at this level (with "
+                                               "distribution on or off).")
     gmv: Money = strawberry.field(description="Those orders' goods value (active lines).")
     commission: Money = strawberry.field(description="What those orders pay the caller (after reversals).")
 
