@@ -147,6 +147,16 @@ WHERE u.tenant_id = :t AND u.id = :v AND u.kind = 'CUSTOMER'
     return share
 
 
+async def bind_registered(session: AsyncSession, *, tenant_id: UUID, customer_id: UUID, code: str) -> Share:
+    """A customer registering through a share link: bound to its sharer now (referral_bind()'s
+    rules), not only at their first order. The opening was the visit: none is added."""
+    share = await by_code(session, tenant_id=tenant_id, code=code)
+    if share is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such share code.", ["input", "shareCode"])
+    await session.execute(text("SELECT referral_bind(:t, :c, :l)"), {"t": tenant_id, "c": customer_id, "l": share.id})
+    return share
+
+
 async def snapshot(session: AsyncSession, *, tenant_id: UUID, order_id: UUID, code: str) -> int:
     """referral_snapshot() in the order's transaction: the levels written (0 to 2)."""
     if not CODE_RE.match(code or ""):

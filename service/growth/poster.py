@@ -1,5 +1,6 @@
 """The share poster: a PNG with the brand, the batch's title, the sharer's (or the group's
 leader's) pickup point, three offers with prices, the cutoff, and a QR code of the share link.
+A 拼团's poster shows its group size, its batch, and its offer first.
 
 Chinese text is drawn with the system's WenQuanYi Micro Hei (Debian: fonts-wqy-microhei, which
 `make test` and `make run` install or name): nothing is fetched. Without it the poster is still
@@ -50,18 +51,27 @@ class PosterData:
     offers: list[tuple[str, str]] = field(default_factory=list)  # (name, price)
 
 
+# The shared thing's batch, the offer the poster lists first, and a 拼团's size.
 _BATCH_OF = {
-    ShareTarget.BATCH: "SELECT id FROM batch WHERE tenant_id = :t AND id = :id",
-    ShareTarget.OFFER: "SELECT batch_id FROM offer WHERE tenant_id = :t AND id = :id",
+    ShareTarget.BATCH: "SELECT id AS batch_id, NULL::uuid AS offer_id, NULL::int AS size FROM batch "
+                       "WHERE tenant_id = :t AND id = :id",
+    ShareTarget.OFFER: "SELECT batch_id, id AS offer_id, NULL::int AS size FROM offer "
+                       "WHERE tenant_id = :t AND id = :id",
+    ShareTarget.GROUP_BUY: "SELECT batch_id, offer_id, size::int AS size FROM group_buy "
+                           "WHERE tenant_id = :t AND id = :id",
 }
 
 
 async def poster_data(session: AsyncSession, *, tenant: TenantInfo, share: Share, url: str) -> PosterData:
     t = tenant.id
     batch_id: UUID | None = None
+    first_offer: UUID | None = None
+    group_size: int | None = None
     query = _BATCH_OF.get(share.target)
     if query is not None:
-        batch_id = (await session.execute(text(query), {"t": t, "id": share.target_id})).scalar()
+        found = (await session.execute(text(query), {"t": t, "id": share.target_id})).first()
+        if found is not None:
+            batch_id, first_offer, group_size = found.batch_id, found.offer_id, found.size
     if share.target is ShareTarget.COMMUNITY_GROUP:
         group = (await session.execute(text(
             "SELECT g.name, l.user_id FROM community_group g JOIN leader l ON l.tenant_id = g.tenant_id "
@@ -69,7 +79,7 @@ async def poster_data(session: AsyncSession, *, tenant: TenantInfo, share: Share
         point_of = group.user_id if group else share.sharer_id
         title = group.name if group else ""
     else:
-        point_of, title = share.sharer_id, ""
+        point_of, title = share.sharer_id, f"{group_size}人团 Group of {group_size}" if group_size else ""
     # The sharer's own point when they lead one; a group's poster shows its leader's point.
     point = (await session.execute(text(
         "SELECT p.name || ' · ' || p.address FROM pickup_point p JOIN leader l ON l.tenant_id = p.tenant_id "
@@ -91,7 +101,7 @@ async def poster_data(session: AsyncSession, *, tenant: TenantInfo, share: Share
             "SELECT p.name, o.price_minor FROM offer o JOIN product p ON p.tenant_id = o.tenant_id "
             "AND p.id = o.product_id WHERE o.tenant_id = :t AND o.batch_id = :b "
             "ORDER BY (o.id = :first) DESC, o.position, o.id LIMIT 3"),
-            {"t": t, "b": batch_id, "first": share.target_id})).all()
+            {"t": t, "b": batch_id, "first": first_offer})).all()
         data.offers = [(r.name, f"¥{from_minor(r.price_minor, tenant.currency)}" if tenant.currency == "CNY"
                         else f"{from_minor(r.price_minor, tenant.currency)} {tenant.currency}") for r in offers]
     return data

@@ -35,27 +35,36 @@ class Referral:
         return self.bound_at
 
 
-# The referrer's bindings in force (level 1) and those of their level-1 referrals (level 2), with
-# what the referrer's distribution commissions on that customer's orders came to.
+# The referrer's bindings in force (level 1) and those of their level-1 referrals (level 2). Per
+# referral, its confirmed orders that name the referrer at that level, as the close reads the chain:
+# the order's snapshot, else the bindings in force when it was placed (both current here, so: placed
+# since the later of them began); their goods value; and the distribution commission they paid the
+# referrer. Orders count with distribution on or off.
 _REFERRALS = """
 WITH mine AS (
-  SELECT b.id, b.customer_id, b.bound_at, 1 AS level FROM referral_binding b
+  SELECT b.id, b.customer_id, b.bound_at, b.bound_at AS since, 1 AS level FROM referral_binding b
   WHERE b.tenant_id = :t AND b.referrer_id = :me AND b.superseded_at IS NULL
   UNION ALL
-  SELECT b2.id, b2.customer_id, b2.bound_at, 2 FROM referral_binding b1
+  SELECT b2.id, b2.customer_id, b2.bound_at, greatest(b1.bound_at, b2.bound_at), 2 FROM referral_binding b1
   JOIN referral_binding b2 ON b2.tenant_id = b1.tenant_id AND b2.referrer_id = b1.customer_id
    AND b2.superseded_at IS NULL
   WHERE b1.tenant_id = :t AND b1.referrer_id = :me AND b1.superseded_at IS NULL AND b2.customer_id <> :me
 )
-SELECT m.id, m.customer_id, m.bound_at, m.level, u.display_name,
-       (SELECT count(*) FROM distribution_commission c WHERE c.tenant_id = :t AND c.beneficiary_id = :me
-          AND c.customer_id = m.customer_id) AS orders,
-       (SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) FROM distribution_commission c
-          JOIN order_line l ON l.tenant_id = c.tenant_id AND l.order_id = c.order_id AND l.status = 'ACTIVE'
-          WHERE c.tenant_id = :t AND c.beneficiary_id = :me AND c.customer_id = m.customer_id) AS gmv,
+SELECT m.id, m.customer_id, m.bound_at, m.level, u.display_name, bought.orders, bought.gmv,
        (SELECT coalesce(sum(c.amount_minor), 0) FROM distribution_commission c WHERE c.tenant_id = :t
           AND c.beneficiary_id = :me AND c.customer_id = m.customer_id) AS commission
 FROM mine m JOIN app_user u ON u.tenant_id = :t AND u.id = m.customer_id
+CROSS JOIN LATERAL (
+  SELECT count(*) AS orders,
+         coalesce(sum((SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) FROM order_line l
+                       WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.status = 'ACTIVE')), 0) AS gmv
+  FROM customer_order o
+  WHERE o.tenant_id = :t AND o.customer_id = m.customer_id AND o.status NOT IN ('PENDING_PAYMENT', 'CANCELLED')
+    AND CASE WHEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id)
+             THEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id
+                            AND r.level = m.level AND r.referrer_id = :me)
+             ELSE o.created_at >= m.since END
+) bought
 WHERE (CAST(:after_at AS timestamptz) IS NULL
        OR (m.bound_at, m.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
 ORDER BY m.bound_at, m.id
@@ -164,8 +173,10 @@ class SharerRow:
 
 
 # Per sharer, in the period [from, to] of the tenant's local dates: visits of their links,
-# customers bound to them, orders that pay them a distribution commission (level 1 or 2), those
-# orders' goods value and the commission (after reversals).
+# customers bound to them, the confirmed orders they brought (placed in the period with the sharer
+# as level-1 referrer: the order's snapshot, else the buyer's binding in force when it was placed,
+# as the close reads it) and those orders' goods value, whether or not the tenant pays distribution
+# commissions; and the distribution commission recorded in the period (both levels, after reversals).
 _SHARERS = """
 WITH period AS (
   SELECT (CAST(:day_from AS date)::timestamp AT TIME ZONE t.timezone) AS since,
@@ -178,28 +189,38 @@ WITH period AS (
 ), bindings AS (
   SELECT b.referrer_id AS sharer_id, count(*) AS n FROM referral_binding b, period p
   WHERE b.tenant_id = :t AND b.bound_at >= p.since AND b.bound_at < p.until GROUP BY b.referrer_id
-), money AS (
-  SELECT c.beneficiary_id AS sharer_id, count(DISTINCT c.order_id) AS orders,
+), brought AS (
+  SELECT coalesce(r.referrer_id, b.referrer_id) AS sharer_id, o.id
+  FROM customer_order o CROSS JOIN period p
+  LEFT JOIN order_referral r ON r.tenant_id = o.tenant_id AND r.order_id = o.id AND r.level = 1
+  LEFT JOIN referral_binding b ON r.order_id IS NULL AND b.tenant_id = o.tenant_id AND b.customer_id = o.customer_id
+   AND b.bound_at <= o.created_at AND (b.superseded_at IS NULL OR b.superseded_at > o.created_at)
+  WHERE o.tenant_id = :t AND o.created_at >= p.since AND o.created_at < p.until
+    AND o.status NOT IN ('PENDING_PAYMENT', 'CANCELLED')
+), orders AS (
+  SELECT d.sharer_id, count(*) AS n,
          sum((SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) FROM order_line l
-              JOIN distribution_commission_line d ON d.tenant_id = l.tenant_id AND d.order_line_id = l.id
-               AND d.level = c.level
-              WHERE l.tenant_id = c.tenant_id AND l.order_id = c.order_id AND l.status = 'ACTIVE')) AS gmv,
-         sum(c.amount_minor) AS commission
+              WHERE l.tenant_id = :t AND l.order_id = d.id AND l.status = 'ACTIVE')) AS gmv
+  FROM brought d WHERE d.sharer_id IS NOT NULL GROUP BY d.sharer_id
+), money AS (
+  SELECT c.beneficiary_id AS sharer_id, sum(c.amount_minor) AS commission
   FROM distribution_commission c, period p
   WHERE c.tenant_id = :t AND c.created_at >= p.since AND c.created_at < p.until GROUP BY c.beneficiary_id
 ), sharers AS (
-  SELECT sharer_id FROM visits UNION SELECT sharer_id FROM bindings UNION SELECT sharer_id FROM money
+  SELECT sharer_id FROM visits UNION SELECT sharer_id FROM bindings UNION SELECT sharer_id FROM orders
+  UNION SELECT sharer_id FROM money
 )
 SELECT s.sharer_id, coalesce(l.display_name, u.display_name) AS name, coalesce(v.n, 0) AS visits,
-       coalesce(b.n, 0) AS bindings, coalesce(m.orders, 0) AS orders, coalesce(m.gmv, 0) AS gmv,
+       coalesce(b.n, 0) AS bindings, coalesce(d.n, 0) AS orders, coalesce(d.gmv, 0) AS gmv,
        coalesce(m.commission, 0) AS commission
 FROM sharers s
 JOIN app_user u ON u.tenant_id = :t AND u.id = s.sharer_id
 LEFT JOIN leader l ON l.tenant_id = :t AND l.user_id = s.sharer_id
 LEFT JOIN visits v ON v.sharer_id = s.sharer_id
 LEFT JOIN bindings b ON b.sharer_id = s.sharer_id
+LEFT JOIN orders d ON d.sharer_id = s.sharer_id
 LEFT JOIN money m ON m.sharer_id = s.sharer_id
-ORDER BY coalesce(m.gmv, 0) DESC, coalesce(v.n, 0) DESC, s.sharer_id
+ORDER BY coalesce(d.gmv, 0) DESC, coalesce(v.n, 0) DESC, s.sharer_id
 LIMIT 1000
 """
 

@@ -22,6 +22,7 @@ from service.accounts.roles import load_roles
 from service.aftersales.compensation import Policy, tenant_policy
 from service.db import set_tenant
 from service.errors import ErrorCode, fail
+from service.growth import links
 from service.schema.access import (
     Caller,
     KeyedLoader,
@@ -226,6 +227,10 @@ class CustomerRegisterInput:
                                                                    "region (CN by default) or with a + prefix; "
                                                                    "stored in E.164.")
     email: str | None = strawberry.field(default=None, description="An e-mail address to sign in with.")
+    share_code: str | None = strawberry.field(default=None, description="The code of the share link the customer "
+                                                                        "came with: they are bound to its sharer "
+                                                                        "(referral attribution). An unknown code is "
+                                                                        "NOT_FOUND and registers no one.")
 
 
 @strawberry.input(description="A sign-in.")
@@ -416,6 +421,9 @@ class AccountsMutation:
                 email=input.email, phone=input.phone, address=context.client_address,
                 phone_region=tenant.phone_region,
             )
+            if input.share_code is not None:
+                await links.bind_registered(session, tenant_id=tenant.id, customer_id=signed.user.id,
+                                            code=input.share_code)
             viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
             return {"token": signed.token, "viewer": viewer}
 

@@ -71,9 +71,10 @@ class ShareCode:
 class ShareLinkPayload:
     errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
     share: ShareCode | None = strawberry.field(default=None, description="The link; null when refused.")
-    poster_url: str | None = strawberry.field(default=None, description="The share poster (PNG) of a batch, offer "
-                                              "or community group: brand, title, pickup point, three offers with "
-                                              "prices, cutoff and the link's QR code.")
+    poster_url: str | None = strawberry.field(default=None, description="The share poster (PNG) of a batch, offer, "
+                                              "community group or 拼团: brand, title (a 拼团's group size first), "
+                                              "pickup point, three offers with prices (a 拼团's offer first), cutoff "
+                                              "and the link's QR code.")
 
 
 @strawberry.type(description="The result of shareVisit.")
@@ -89,7 +90,8 @@ class Referral(Node):
     customer_name: str = strawberry.field(description="The customer's name, masked (张**).")
     bound_at: datetime = strawberry.field(description="When the customer was bound.")
     level: int = strawberry.field(description="1: referred by the caller; 2: by one of the caller's referrals.")
-    orders: int = strawberry.field(description="Their orders that pay the caller a distribution commission.")
+    orders: int = strawberry.field(description="Their confirmed orders that name the caller at this level (with "
+                                               "distribution on or off).")
     gmv: Money = strawberry.field(description="Those orders' goods value (active lines).")
     commission: Money = strawberry.field(description="What those orders pay the caller (after reversals).")
 
@@ -172,9 +174,11 @@ class SharerReportRow:
     name: str = strawberry.field(description="The sharer's display name.")
     visits: int = strawberry.field(description="Openings of their share links.")
     bindings: int = strawberry.field(description="Customers bound to them.")
-    orders: int = strawberry.field(description="Orders paying them a distribution commission.")
-    gmv: Money = strawberry.field(description="Those orders' goods value.")
-    commission: Money = strawberry.field(description="Their distribution commission (after reversals).")
+    orders: int = strawberry.field(description="Confirmed orders they brought, placed in the period: orders whose "
+                                               "level-1 referrer they are (counted with distribution on or off).")
+    gmv: Money = strawberry.field(description="Those orders' goods value (active lines).")
+    commission: Money = strawberry.field(description="Their distribution commission recorded in the period, both "
+                                                     "levels (after reversals).")
 
 
 @strawberry.type(description="Per-sharer results: visits, bindings, orders, GMV and commission.")
@@ -350,9 +354,7 @@ class GrowthMutation:
             share = await links.create_link(
                 session, tenant_id=context.tenant.id, sharer_id=await _caller(context),
                 target=target, target_id=decode(target_id, TARGET_TYPES[target]))
-            poster = None
-            if share.target is not ShareTarget.GROUP_BUY:
-                poster = str(context.request.base_url).rstrip("/") + poster_path(context.tenant.slug, share.code)
+            poster = str(context.request.base_url).rstrip("/") + poster_path(context.tenant.slug, share.code)
             return {"share": ShareCode.of(context, share), "poster_url": poster}
 
         return await run_mutation(context, ShareLinkPayload, action)

@@ -112,7 +112,7 @@ async def share_poster(request: Request) -> Response:
         return not_found
     async with tenant_transaction(tenant.id) as session:
         share = await links.by_code(session, tenant_id=tenant.id, code=code)
-        if share is None or share.target is links.ShareTarget.GROUP_BUY:
+        if share is None:
             return not_found
         url = links.url_of(tenant, share, str(request.base_url))
         data = await poster.poster_data(session, tenant=tenant, share=share, url=url)

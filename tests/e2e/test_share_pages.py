@@ -21,6 +21,7 @@ from tests.e2e.scenario import GROUP_CREATE, build_shop, ok, open_batch
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHARE = """mutation($id: ID!) { shareLinkCreate(target: BATCH, targetId: $id) {
   share { code url } posterUrl errors { code field message } } }"""
+REGISTER = """mutation($i: CustomerRegisterInput!) { customerRegister(input: $i) { errors { code field message } } }"""
 TEXT = {"zh-CN": ("团长：陈姐", "自提点：幸福里 3 号门便利店", "进入商城"),
         "en": ("Group leader: 陈姐", "Pickup point: 幸福里 3 号门便利店", "Open the shop")}
 
@@ -56,15 +57,19 @@ def test_share_link_poster_and_invite_page(web, gql, api_url, make_tenant, make_
     page.click(f"[data-add='{shop.offer_ids[0]}']")
     page.click("#place-order")
     page.wait_for_selector("main[data-screen='account']")
+    phone = f"+86137{uuid.uuid4().int % 10**8:08d}"
     page.fill("#reg-name", "小周")
-    page.fill("#reg-phone", f"+86137{uuid.uuid4().int % 10**8:08d}")
+    page.fill("#reg-phone", phone)
     page.fill("#reg-password", "shop-customer-1")
     page.click("#register button[type=submit]")
     page.wait_for_selector("main[data-screen='shop']")
+    leader_user = owner_db.execute("SELECT sharer_id FROM share_link WHERE id = %s", (link_id,)).fetchone()[0]
+    # Registering through the link binds the customer already, before any order.
+    assert owner_db.execute("SELECT b.referrer_id FROM referral_binding b JOIN app_user u ON u.id = b.customer_id "
+                            "WHERE u.phone = %s AND b.superseded_at IS NULL", (phone,)).fetchall() == [(leader_user,)]
     page.click("#place-order")
     page.wait_for_selector("main[data-screen='order']")
     order_id = global_id.decode_as(page.evaluate("() => location.hash.split('/').pop()"), "Order")
-    leader_user = owner_db.execute("SELECT sharer_id FROM share_link WHERE id = %s", (link_id,)).fetchone()[0]
     assert owner_db.execute("SELECT level, referrer_id FROM order_referral WHERE order_id = %s",
                             (order_id,)).fetchall() == [(1, leader_user)]
 
@@ -100,7 +105,61 @@ def test_the_leaders_client_makes_the_share_poster(web, gql, make_tenant, make_c
                            "&& i.naturalWidth === 750; }")
     url = page.locator(".share-link").input_value()
     assert f"/shop/{tenant.slug}/?share=" in url
+    assert page.locator("#referrals").count() == 0  # nobody bound yet
+    # A neighbour registers through the link: the leader sees them, masked, with the level.
+    code = url.split("share=")[1].split("#")[0]
+    joined = gql.data(REGISTER, {"i": {"displayName": "王小明", "phone": f"+86136{uuid.uuid4().int % 10**8:08d}",
+                                       "password": "neighbour-pass-1", "shareCode": code}},
+                      tenant=tenant.slug)["customerRegister"]
+    assert joined["errors"] == []
+    page.reload()
+    page.wait_for_selector("#referrals li")
+    row = page.locator("#referrals li").inner_text()
+    assert "王**" in row and ("直接推荐" if lang == "zh-CN" else "Referred by you") in row
+    assert "小明" not in row
+    page.click(f"button[data-share='{shop.batch_id}']")  # the poster again, for the screenshot
+    page.wait_for_function("() => { const i = document.querySelector('img.poster'); return i && i.complete "
+                           "&& i.naturalWidth === 750; }")
     assert page.locator("nav a[href='#/share']").inner_text() == ("分享" if lang == "zh-CN" else "Share")
     assert not tab.has_horizontal_overflow()
     if os.environ.get("GROUPBUY_SCREENSHOTS"):
         page.screenshot(path=str(SHOTS / f"share-leader-{lang}.png"), full_page=True)
+
+
+def test_a_customer_shares_a_batch_and_sees_who_they_referred(web, gql, api_url, make_tenant, make_customer,  # type: ignore[no-untyped-def]
+                                                              lang: str) -> None:
+    tenant = make_tenant(name="邻里鲜 Neighbourly", timezone="Asia/Shanghai")
+    shop = build_shop(gql, tenant, make_customer)
+    open_batch(gql, shop)
+    ann = make_customer(tenant, "安妮 Ann")
+    tab = web(locale=lang)
+    page = tab.page
+    page.goto(f"{api_url}/shop/{tenant.slug}/")
+    page.evaluate("([k, v, l]) => { localStorage.setItem(k, v); localStorage.setItem('shop.lang', l); }",
+                  [f"shop.{tenant.slug}.token", ann.token, lang])
+    page.goto(f"{api_url}/shop/{tenant.slug}/#/share")
+    page.wait_for_selector("main[data-screen='share']")
+    assert page.locator("#share-link").inner_text() == ("分享" if lang == "zh-CN" else "Share")
+    assert page.locator("#referrals").count() == 0
+    page.click(f"button[data-share='{shop.batch_id}']")
+    page.wait_for_selector(".share-link")
+    url = page.locator(".share-link").input_value()
+    code = url.split("share=")[1].split("#")[0]
+    assert url.startswith(f"{api_url}/shop/{tenant.slug}/?share=")
+    poster = httpx.get(page.locator(".poster-link").get_attribute("href"))
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/png"
+    # A friend registers through Ann's link: Ann sees them, masked.
+    joined = gql.data(REGISTER, {"i": {"displayName": "王小明", "phone": f"+86135{uuid.uuid4().int % 10**8:08d}",
+                                       "password": "friend-pass-1", "shareCode": code}},
+                      tenant=tenant.slug)["customerRegister"]
+    assert joined["errors"] == []
+    page.reload()
+    page.wait_for_selector("#referrals li")
+    row = page.locator("#referrals li").inner_text()
+    assert "王**" in row and "小明" not in row
+    assert ("直接推荐" if lang == "zh-CN" else "Referred by you") in row
+    assert not tab.has_horizontal_overflow()
+    if os.environ.get("GROUPBUY_SCREENSHOTS"):
+        page.click(f"button[data-share='{shop.batch_id}']")
+        page.wait_for_selector(".share-link")
+        page.screenshot(path=str(SHOTS / f"share-customer-{lang}.png"), full_page=True)

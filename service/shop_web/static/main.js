@@ -9,6 +9,7 @@
 //   /orders        the customer's orders
 //   /join/<code>   a community group's invite link
 //   /group/<id>    a 拼团 group: its state, and joining it (pintuan.js)
+//   /share         the customer's share links, referrals and referral commission (referrals.js)
 //
 // Everything a brand's front-end needs is here: read the queries below, they are the whole contract.
 import { gql, auth, slug, ApiError, idempotencyKey, forgetAttempt } from './api.js';
@@ -17,6 +18,7 @@ import { h, fill, note } from './dom.js';
 import { qrElement } from './qr.js';
 import { offerGroupAction, orderGroupLine, groupScreen } from './pintuan.js';
 import { afterSalesSection } from './aftersales.js';
+import { shareScreen } from './referrals.js';
 
 // -- the operations ---------------------------------------------------------------------------
 
@@ -213,7 +215,11 @@ function accountScreen(reason) {
     button.disabled = true;
     fill(status, note('info', t('account.busy')));
     try {
-      const payload = (await gql(mutation, { input: input(new FormData(event.target)) }))[field];
+      let payload = (await gql(mutation, { input: input(new FormData(event.target)) }))[field];
+      if (payload.errors.some((e) => e.field && e.field[1] === 'shareCode')) {
+        localStorage.removeItem(SHARE_KEY); // a link no longer known: register without it
+        payload = (await gql(mutation, { input: input(new FormData(event.target)) }))[field];
+      }
       if (payload.errors.length) return fill(status, note('error', userErrors(payload.errors)));
       done(payload.token);
     } catch (err) {
@@ -234,7 +240,9 @@ function accountScreen(reason) {
       field('login-password', t('account.password'), 'password', 'current-password'),
       h('button', { type: 'submit', class: 'primary' }, t('account.signIn'))),
     h('form', { id: 'register', class: 'card', onsubmit: submit(REGISTER, 'customerRegister', (f) => ({
-      displayName: f.get('reg-name'), phone: f.get('reg-phone'), password: f.get('reg-password') })) },
+      displayName: f.get('reg-name'), phone: f.get('reg-phone'), password: f.get('reg-password'),
+      // The link the customer came with binds them to its sharer from registration on.
+      ...(localStorage.getItem(SHARE_KEY) ? { shareCode: localStorage.getItem(SHARE_KEY) } : {}) })) },
       h('h2', {}, t('account.register')),
       field('reg-name', t('account.name'), 'text', 'nickname'),
       field('reg-phone', t('account.phone'), 'tel', 'tel'),
@@ -384,6 +392,7 @@ function menu() {
   fill(document.getElementById('nav'),
     h('a', { href: '#/shop' }, t('nav.shop')),
     h('a', { href: '#/orders' }, t('nav.orders')),
+    auth.token ? h('a', { href: '#/share', id: 'share-link' }, t('nav.share')) : null,
     auth.token
       ? h('button', { type: 'button', class: 'link', id: 'sign-out', onclick: () => { auth.token = null; go(''); } }, t('nav.signOut'))
       : h('a', { href: '#/account', id: 'sign-in-link' }, t('nav.account')),
@@ -405,7 +414,8 @@ async function route() {
     fill(document.getElementById('home'), tenant.name);
     menu();
     const screens = { '': pointsScreen, shop: shopScreen, account: accountScreen, order: orderScreen,
-      orders: ordersScreen, join: joinScreen, group: (id) => groupScreen(groupContext(), id) };
+      orders: ordersScreen, join: joinScreen, group: (id) => groupScreen(groupContext(), id),
+      share: () => shareScreen(groupContext()) };
     await (screens[name] || pointsScreen)(name === 'account' ? reason : arg);
     main.dataset.screen = name || 'points'; // tests wait for this
   } catch (err) {

@@ -87,20 +87,24 @@ export async function groupScreen(ctx, id) {
     try {
       if (auth.token) {
         const { groupBuyJoin } = await gql(PREPARE, { id: g.id });
-        if (groupBuyJoin.errors.length) return fill(status, note('error', userErrors(groupBuyJoin.errors)));
+        if (groupBuyJoin.errors.length) return fill(status, note('error', userErrors(groupBuyJoin.errors)), startNew());
       }
       await order(ctx, g.offer.batch.id, g.offer.id, g.id, status);
+      if (status.querySelector('.error')) status.append(startNew()); // full or ended meanwhile
     } finally {
       event.target.disabled = false;
     }
   }
+  // A group that is full or over: the friend starts a group of their own instead.
+  const startNew = () => h('button', { type: 'button', class: joinable ? null : 'primary', id: 'start-new-group',
+    onclick: () => order(ctx, g.offer.batch.id, g.offer.id, null, status) }, t('group.startNew'));
   fill(ctx.main,
     h('h1', {}, t('group.title', { name: g.offer.product.name })),
     h('p', {}, h('span', { class: `badge ${g.status}`, id: 'group-status' }, t(`group.status.${g.status}`)),
       g.succeededVirtually ? h('span', { class: 'muted' }, ' ', t('group.virtual')) : null),
     h('p', { id: 'group-members' }, t('group.members', { paid: g.paidMembers, size: g.size })),
     h('p', { class: 'muted' }, t('group.ends', { time: when(g.expiresAt, ctx.timezone()) })),
-    joinable ? h('button', { type: 'button', class: 'primary', id: 'join-group', onclick: join }, t('group.join')) : null,
+    joinable ? h('button', { type: 'button', class: 'primary', id: 'join-group', onclick: join }, t('group.join')) : startNew(),
     status,
     joinable && auth.token ? shareGroup(g) : null);
 }
