@@ -234,3 +234,51 @@ def test_orders_offline_say_so_once_and_keep_the_filters(web, ready_shop, langua
     assert page.locator(".card.order").count() == 3  # all three are ready
     assert page.locator("main .notice.error").count() == 0
     assert page.input_value("#filter-batch") == shop.batch_id
+
+
+KEPT_ANSWERS = """async () => {
+  const names = (await caches.keys()).filter((n) => n.startsWith('groupbuy-data'));
+  let n = 0;
+  for (const name of names) n += (await (await caches.open(name)).keys()).length;
+  return n;
+}"""
+
+
+def kept_answers(page, done, seconds: float = 10) -> int:  # type: ignore[no-untyped-def]
+    """The service worker's kept answers, polled until `done` (wait_for_function takes a promise for true)."""
+    for _ in range(int(seconds * 10)):
+        n = page.evaluate(KEPT_ANSWERS)
+        if done(n):
+            return n
+        page.wait_for_timeout(100)
+    return n
+
+
+def test_signing_out_leaves_no_customer_data_on_the_phone(browser, api_url, ready_shop):  # type: ignore[no-untyped-def]
+    from tests.e2e.conftest import PHONE
+
+    shop, alice, bob = ready_shop
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", service_workers="allow")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/signin")
+        page.fill("#login", shop.leader_phone.removeprefix("+86"))
+        page.fill("#password", shop.leader_password)
+        page.press("#password", "Enter")
+        page.wait_for_selector("#sign-out")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/remind")  # names and numbers of the waiting customers
+        page.wait_for_selector("#remind-all")
+        assert kept_answers(page, lambda n: n > 0) > 0
+
+        page.click("#sign-out")
+        page.wait_for_selector("#login")
+        assert kept_answers(page, lambda n: n == 0) == 0
+        # The app itself is still there with no signal: the sign-in page, and nobody's orders.
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("#login")
+        assert alice.phone[-4:] not in page.locator("body").inner_text()
+    finally:
+        context.close()
