@@ -460,3 +460,6 @@ export const dictionaries = DICTS;
 // The leader's coupons screen (views/coupons.js): its menu entry, shown before the view loads.
 extend('zh-CN', { 'nav.coupons': '优惠券' });
 extend('en', { 'nav.coupons': 'Coupons' });
+// The menu names screens loaded later: their names are here, not only in their modules.
+extend('zh-CN', { 'nav.share': '分享', 'nav.aftersales': '售后' });
+extend('en', { 'nav.share': 'Share', 'nav.aftersales': 'After-sales' });
