@@ -3,11 +3,16 @@ browser's language: nobody chooses): sign-in at the brand's link /app/<slug>/ wi
 typed the local way, 今日's waiting count, 催取货 with masked numbers and one rate-limited reminder,
 a customer's orders found by their phone's last four digits and by 跟团号 and handed over at once,
 the success card staying until the next pickup starts, and the service's refusals in the screen's
-language."""
+language.
+
+GROUPBUY_SCREENSHOTS=1 also writes docs/screenshots/counter-*-<lang>.png (sign-in at the brand's
+link, 今日 with the waiting count, offline 今日 and an offline refusal)."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +21,12 @@ from tests.e2e.scenario import build_shop, close_batch, open_batch, place_order
 DELIVERY_RECEIVE = "mutation($b: ID!, $p: ID!) { deliveryReceive(batchId: $b, pickupPointId: $p) { receivedAt } }"
 ORDER_STATUS = "query($id: ID!) { order(id: $id) { status } }"
 CJK = re.compile(r"[\u4e00-\u9fff]")
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def shot(page, name: str, language: str) -> None:  # type: ignore[no-untyped-def]
+    if os.environ.get("GROUPBUY_SCREENSHOTS"):
+        page.screenshot(path=str(SHOTS / f"counter-{name}-{language}.png"), full_page=True)
 
 TEXTS = {
     "zh-CN": {"locale": "zh-CN", "today": "今日", "waiting": "待取货 3 单", "tail": "手机尾号", "seq": "跟团号",
@@ -31,7 +42,7 @@ TEXTS = {
 @pytest.fixture
 def ready_shop(gql, make_tenant, make_customer):  # type: ignore[no-untyped-def]
     """Alice's two orders (跟团号 1 and 2) and Bob's one (3), arrived at the point."""
-    tenant = make_tenant(timezone="Asia/Shanghai", paymentMode="PAY_AT_PICKUP")
+    tenant = make_tenant(timezone="Asia/Shanghai", paymentMode="PAY_AT_PICKUP", name="鲜邻优选")
     shop = build_shop(gql, tenant, make_customer)
     open_batch(gql, shop)
     alice, bob = make_customer(tenant, "王阿姨"), make_customer(tenant, "李先生")
@@ -43,7 +54,7 @@ def ready_shop(gql, make_tenant, make_customer):  # type: ignore[no-untyped-def]
     return shop, alice, bob
 
 
-def sign_in_at_the_brands_link(tab, shop):  # type: ignore[no-untyped-def]
+def sign_in_at_the_brands_link(tab, shop, language: str | None = None):  # type: ignore[no-untyped-def]
     page = tab.page
     page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/signin")
     page.wait_for_selector("#login")
@@ -52,6 +63,9 @@ def sign_in_at_the_brands_link(tab, shop):  # type: ignore[no-untyped-def]
     local = shop.leader_phone.removeprefix("+86")  # 13900000101, as every leader types it
     page.fill("#login", local)
     page.fill("#password", shop.leader_password)
+    if language:
+        page.wait_for_function("() => document.querySelector('#tenant-info').textContent.trim() !== ''")
+        shot(page, "sign-in", language)
     page.press("#password", "Enter")
     page.wait_for_selector("#sign-out")
     return page
@@ -62,11 +76,13 @@ def test_a_pickup_afternoon_at_the_counter(web, gql, ready_shop, language):  # t
     shop, alice, bob = ready_shop
     words = TEXTS[language]
     tab = web(locale=words["locale"])
-    page = sign_in_at_the_brands_link(tab, shop)
+    page = sign_in_at_the_brands_link(tab, shop, language)
     # The browser's language stays after signing in to a Chinese tenant; nobody chose one.
     assert page.evaluate("document.documentElement.lang") == language
     assert page.locator("h1").inner_text() == words["today"]
     page.locator("#waiting-pickup .waiting-count", has_text=words["waiting"]).wait_for()
+    page.wait_for_function("() => !document.querySelector('main [aria-busy=true]')")
+    shot(page, "today", language)
 
     # 催取货: both customers, numbers masked, a call button dialling the whole number.
     page.locator("#waiting-pickup a[href^='#/remind']").click()
@@ -163,6 +179,7 @@ def test_offline_reload_shows_the_last_data_and_refuses_actions(browser, api_url
         banner = page.locator("#offline-banner")
         banner.wait_for()
         assert banner.inner_text().startswith(words["banner"])
+        shot(page, "offline-today", language)
 
         # An action offline is refused at once, clearly; what was typed stays; nothing reached the service.
         page.goto(f"{api_url}/app/{shop.tenant.slug}/#/pickup")
@@ -173,6 +190,7 @@ def test_offline_reload_shows_the_last_data_and_refuses_actions(browser, api_url
         refused.wait_for()
         assert words["refused"] in refused.inner_text()
         assert page.input_value("#pickup-code") == "123456"
+        shot(page, "offline-refused", language)
         statuses = {gql.data(ORDER_STATUS, {"id": o["id"]}, token=shop.tenant.admin_token)["order"]["status"]
                     for o in shop.orders}
         assert statuses == {"READY_FOR_PICKUP"}
