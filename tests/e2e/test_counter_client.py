@@ -300,3 +300,61 @@ def test_signing_out_leaves_no_customer_data_on_the_phone(browser, api_url, read
         assert alice.phone[-4:] not in page.locator("body").inner_text()
     finally:
         context.close()
+
+
+LOST = {
+    "zh-CN": {"locale": "zh-CN", "uncertain": "不能确定此操作是否已完成"},
+    "en": {"locale": "en-US", "uncertain": "it is not known whether this was done"},
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_handover_whose_answer_is_lost_is_not_called_undone(browser, api_url, gql, ready_shop, owner_db, language):  # type: ignore[no-untyped-def]
+    """The handover reaches the service, the answer never reaches the phone (the connection drops):
+    the screen does not say "not done" (the leader would hand the goods over again) but that it is
+    not known; confirming again is recognised as done."""
+    from tests.e2e.conftest import PHONE
+
+    shop, alice, bob = ready_shop
+    words = LOST[language]
+    context = browser.new_context(viewport=PHONE, locale=words["locale"], service_workers="allow")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/signin")
+        page.fill("#login", shop.leader_phone.removeprefix("+86"))
+        page.fill("#password", shop.leader_password)
+        page.press("#password", "Enter")
+        page.wait_for_selector("#sign-out")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/pickup")
+        page.wait_for_selector("#mode-tail")
+        page.click("#mode-tail")
+        page.fill("#pickup-code", bob.phone[-4:])
+        page.press("#pickup-code", "Enter")
+
+        def answer_lost(route):  # type: ignore[no-untyped-def]
+            if "PickupConfirmOrders" in (route.request.post_data or ""):
+                route.fetch()  # the service does it ...
+                route.abort("connectionreset")  # ... and the answer is lost on the way back
+            else:
+                route.continue_()
+
+        context.route("**/graphql", answer_lost)
+        page.locator("#pickup-feedback button.handover-all").click()
+        lost = page.locator("#pickup-feedback .result.fail")
+        lost.wait_for()
+        assert words["uncertain"] in lost.inner_text()
+        status = gql.data(ORDER_STATUS, {"id": shop.orders[2]["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+        assert status == "PICKED_UP"
+
+        context.unroute("**/graphql")
+        page.fill("#pickup-code", bob.phone[-4:])
+        page.press("#pickup-code", "Enter")
+        page.locator("#pickup-feedback section.customer").wait_for()
+        assert page.locator("#pickup-feedback button.handover-all").count() == 0  # nothing left to hand over
+        events = owner_db.execute("SELECT count(*) FROM outbox_event WHERE tenant_id = %s AND event = 'ORDER_PICKED_UP'",
+                                  (shop.tenant.uuid,)).fetchone()[0]
+        assert events == 1
+    finally:
+        context.close()
