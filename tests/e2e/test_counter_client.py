@@ -211,8 +211,8 @@ def test_offline_reload_shows_the_last_data_and_refuses_actions(browser, api_url
 
 
 ORDERS_OFFLINE = {
-    "zh-CN": {"locale": "zh-CN", "status": "待取货", "error": "网络"},
-    "en": {"locale": "en-US", "status": "Ready for pickup", "error": "Network error"},
+    "zh-CN": {"locale": "zh-CN", "status": "待取货", "error": "网络", "seq": "跟团号 3"},
+    "en": {"locale": "en-US", "status": "Ready for pickup", "error": "Network error", "seq": "No. 3"},
 }
 
 
@@ -227,6 +227,15 @@ def test_orders_offline_say_so_once_and_keep_the_filters(web, ready_shop, langua
     page.locator("#order-count").wait_for()
     assert page.input_value("#filter-batch") == shop.batch_id
     assert page.locator(".card.order").count() == 3
+    # Each order with its 跟团号, the number read out across the counter; the search finds it by that.
+    bobs = page.locator(f".card.order[data-number='{shop.orders[2]['number']}']")
+    assert bobs.locator(".batch-sequence").inner_text() == words["seq"]
+    page.fill("#order-search", "3")
+    assert bobs.is_visible()
+    shown = page.eval_on_selector_all(".card.order", "cards => cards.map((c) => [c.dataset.number, "
+                                      "c.querySelector('.batch-sequence').textContent])")
+    assert all(seq == words["seq"] or "3" in number for number, seq in shown), shown
+    page.fill("#order-search", "")
 
     # Elsewhere, then back to the orders with no signal (the screen's code is loaded, its data is not).
     page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/today")
