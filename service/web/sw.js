@@ -5,6 +5,8 @@
 // mutation sent whose answer never came may have been done: UNCERTAIN, never "not done".
 const SHELL = 'groupbuy-shell-v3';
 const DATA = 'groupbuy-data-v1';
+// Answers kept: every lookup at the counter is one, so the oldest go (the screens' own stay fresh).
+const KEEP = 100;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -80,7 +82,10 @@ async function graphql(request) {
       const headers = new Headers(copy.headers);
       headers.set('x-cached-at', new Date().toISOString());
       const kept = new Response(await copy.blob(), { status: copy.status, headers });
-      (await caches.open(DATA)).put(key, kept);
+      const data = await caches.open(DATA);
+      await data.put(key, kept);
+      const keys = await data.keys();
+      for (const old of keys.slice(0, Math.max(0, keys.length - KEEP))) await data.delete(old);
     }
     return response;
   } catch {

@@ -367,3 +367,38 @@ def test_a_handover_whose_answer_is_lost_is_not_called_undone(browser, api_url, 
         assert events == 1
     finally:
         context.close()
+
+
+LOOKUP = """async ([token, i]) => {
+  const response = await fetch('/graphql', { method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'query PickupFind($t: String) { orders(phoneTail: $t, first: 5) { totalCount } }',
+                           variables: { t: String(i).padStart(4, '0') } }) });
+  return response.status;
+}"""
+
+
+def test_the_phone_keeps_the_last_hundred_answers(browser, api_url, ready_shop):  # type: ignore[no-untyped-def]
+    """Every lookup at the counter is an answer kept for offline use: past a hundred, the oldest go."""
+    from tests.e2e.conftest import PHONE
+
+    shop, alice, bob = ready_shop
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", service_workers="allow")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"{api_url}/app/{shop.tenant.slug}/#/signin")
+        page.fill("#login", shop.leader_phone.removeprefix("+86"))
+        page.fill("#password", shop.leader_password)
+        page.press("#password", "Enter")
+        page.wait_for_selector("#sign-out")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        for i in range(120):  # one after another, as at the counter, through the service worker
+            assert page.evaluate(LOOKUP, [shop.leader_token, i]) == 200
+        context.set_offline(True)
+        assert page.evaluate(LOOKUP, [shop.leader_token, 119]) == 200  # the latest: kept
+        assert page.evaluate(LOOKUP, [shop.leader_token, 0]) == 503  # the first: gone
+        count = page.evaluate("async () => (await (await caches.open('groupbuy-data-v1')).keys()).length")
+        assert count == 100
+    finally:
+        context.close()
