@@ -466,3 +466,6 @@ extend('en', { 'nav.share': 'Share', 'nav.aftersales': 'After-sales' });
 // A change sent whose answer was lost (api.js): it may have been done.
 extend('zh-CN', { 'error.uncertain': '连接中断：不能确定此操作是否已完成。请先查看结果，需要时再重试（重复核销会被识别，不会重复交付）。' });
 extend('en', { 'error.uncertain': 'The connection dropped: it is not known whether this was done. Check first, then try again if needed (a pickup confirmed twice is recognised, never handed over twice).' });
+// Pickup by code (views/pickup.js): the same customer's other orders waiting at the point.
+extend('zh-CN', { 'pickup.alsoWaiting': '这位顾客在本自提点还有 {orders}待取货：' });
+extend('en', { 'pickup.alsoWaiting': 'This customer has {orders} more waiting here:' });

@@ -402,3 +402,38 @@ def test_the_phone_keeps_the_last_hundred_answers(browser, api_url, ready_shop):
         assert count == 100
     finally:
         context.close()
+
+
+ALSO = {
+    "zh-CN": {"locale": "zh-CN", "also": "这位顾客在本自提点还有 1 单待取货", "done1": "已交付 1 单"},
+    "en": {"locale": "en-US", "also": "This customer has 1 order more waiting here", "done1": "handed over 1 order"},
+}
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_one_code_shown_the_customers_other_orders_follow(web, gql, ready_shop, language):  # type: ignore[no-untyped-def]
+    shop, alice, bob = ready_shop
+    words = ALSO[language]
+    tab = web(locale=words["locale"])
+    page = sign_in_at_the_brands_link(tab, shop)
+    page.goto(f"{tab.base_url}/app/{shop.tenant.slug}/#/pickup")
+    page.wait_for_selector("#pickup-code")
+    page.fill("#pickup-code", shop.orders[0]["pickupCode"])  # Alice shows the code of one of her two orders
+    page.press("#pickup-code", "Enter")
+    page.locator("#pickup-feedback .result.ok").wait_for()
+    page.locator("#pickup-feedback .also-waiting", has_text=words["also"]).wait_for()
+    other = page.locator("#pickup-feedback section.customer")
+    assert other.locator(".order-block").count() == 1
+    other.locator("button.handover-all").click()
+    page.locator("#pickup-feedback .result.ok", has_text=words["done1"]).wait_for()
+    statuses = [gql.data(ORDER_STATUS, {"id": o["id"]}, token=shop.tenant.admin_token)["order"]["status"]
+                for o in shop.orders]
+    assert statuses == ["PICKED_UP", "PICKED_UP", "READY_FOR_PICKUP"]  # Bob's stays
+
+    # Bob has no other order: his code gives the success card alone.
+    page.fill("#pickup-code", shop.orders[2]["pickupCode"])
+    with page.expect_response(lambda r: "PickupFind" in (r.request.post_data or "")):  # the look-up for others
+        page.press("#pickup-code", "Enter")
+    page.locator("#pickup-feedback .result.ok").wait_for()
+    page.evaluate("() => new Promise(requestAnimationFrame)")
+    assert page.locator("#pickup-feedback .also-waiting").count() == 0
