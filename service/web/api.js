@@ -2,7 +2,7 @@
 // Every failure becomes an ApiError with a `kind` the screens can explain:
 //   auth     the token expired or is not valid (HTTP 401, TOKEN_EXPIRED, INVALID_TOKEN): sign in again
 //   tenant   no such tenant (UNKNOWN_TENANT) or token and tenant disagree
-//   network  the server could not be reached (offline, timeout)
+//   network  the server could not be reached (offline, timeout), or a change's answer was lost (uncertain)
 //   graphql  the request was refused or failed (unknown field while the API is being built, FORBIDDEN, ...)
 //   http     the server answered with something that is not GraphQL (e.g. a 502 page)
 import { session } from './session.js';
@@ -67,11 +67,22 @@ async function send(url, init) {
  */
 export async function gql(query, variables = {}, options = {}) {
   const operationName = (query.match(/^\s*(?:query|mutation)\s+(\w+)/) || [])[1];
-  const response = await send(ENDPOINT, {
-    method: 'POST',
-    headers: headers(options),
-    body: JSON.stringify({ query, variables, operationName }),
-  });
+  const mutation = /^\s*mutation\b/.test(query);
+  // With no signal a mutation is not sent, so it certainly was not done; once sent, a lost answer
+  // (a dropped connection, a timeout) leaves it unknown, and the screen says so. Signing in (the one
+  // anonymous change) is harmless to repeat: a plain network error.
+  if (mutation && navigator.onLine === false) throw new ApiError('network', 'offline', { code: 'OFFLINE' });
+  let response;
+  try {
+    response = await send(ENDPOINT, {
+      method: 'POST',
+      headers: headers(options),
+      body: JSON.stringify({ query, variables, operationName }),
+    });
+  } catch (e) {
+    if (mutation && !options.anonymous && e instanceof ApiError && e.kind === 'network') throw new ApiError('network', 'uncertain');
+    throw e;
+  }
   return read(response, options);
 }
 
@@ -103,6 +114,7 @@ async function read(response, options) {
     detail: { offline, dataAt: offline ? response.headers.get('x-cached-at') : null },
   }));
   if (code === 'OFFLINE') throw new ApiError('network', 'offline', { code });
+  if (code === 'UNCERTAIN') throw new ApiError('network', options.anonymous ? 'unreachable' : 'uncertain', { code });
   if (response.status === 401 || codes.some((c) => AUTH_CODES.has(c))) {
     const err = new ApiError('auth', errors[0]?.message || 'unauthenticated', { code, status: response.status, errors });
     if (!options.anonymous) onAuthFailure(err);

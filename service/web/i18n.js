@@ -81,7 +81,7 @@ const zh = {
   'orders.batch': '团期',
   'orders.point': '自提点',
   'orders.status': '状态',
-  'orders.search': '搜索订单号或顾客',
+  'orders.search': '搜索订单号、顾客或跟团号',
   'orders.none': '没有符合条件的订单。',
   'orders.count': '共 {n} 单',
   'orders.pickList': '查看分拣单',
@@ -290,7 +290,7 @@ const en = {
   'orders.batch': 'Batch',
   'orders.point': 'Pickup point',
   'orders.status': 'Status',
-  'orders.search': 'Search order number or customer',
+  'orders.search': 'Search order number, customer or batch no.',
   'orders.none': 'No orders match.',
   'orders.count': '{n} orders',
   'orders.pickList': 'Open the pick list',
@@ -460,3 +460,12 @@ export const dictionaries = DICTS;
 // The leader's coupons screen (views/coupons.js): its menu entry, shown before the view loads.
 extend('zh-CN', { 'nav.coupons': '优惠券' });
 extend('en', { 'nav.coupons': 'Coupons' });
+// The menu names screens loaded later: their names are here, not only in their modules.
+extend('zh-CN', { 'nav.share': '分享', 'nav.aftersales': '售后' });
+extend('en', { 'nav.share': 'Share', 'nav.aftersales': 'After-sales' });
+// A change sent whose answer was lost (api.js): it may have been done.
+extend('zh-CN', { 'error.uncertain': '连接中断：不能确定此操作是否已完成。请先查看结果，需要时再重试（重复核销会被识别，不会重复交付）。' });
+extend('en', { 'error.uncertain': 'The connection dropped: it is not known whether this was done. Check first, then try again if needed (a pickup confirmed twice is recognised, never handed over twice).' });
+// Pickup by code (views/pickup.js): the same customer's other orders waiting at the point.
+extend('zh-CN', { 'pickup.alsoWaiting': '这位顾客在本自提点还有 {orders}待取货：' });
+extend('en', { 'pickup.alsoWaiting': 'This customer has {orders} more waiting here:' });

@@ -1,5 +1,5 @@
-// What the client remembers between visits: the token, the tenant slug and the chosen language.
-// Nothing else is kept on the device.
+// What the client remembers between visits: the token, the tenant slug and the chosen language;
+// and, while signed in, the service worker's last answers (sw.js), which go with the account.
 
 const KEY = 'groupbuy.session';
 const LANG_KEY = 'groupbuy.lang';
@@ -7,12 +7,21 @@ const LANG_KEY = 'groupbuy.lang';
 export const session = {
   get token() { return read().token || null; },
   get slug() { return read().slug || null; },
-  save({ token, slug }) { localStorage.setItem(KEY, JSON.stringify({ token, slug })); },
+  save({ token, slug }) { localStorage.setItem(KEY, JSON.stringify({ token, slug })); forgetKeptAnswers(); },
   /** Sign out (or an expired token): forget the token, keep the tenant so signing in again is quick. */
-  clearToken() { const { slug } = read(); localStorage.setItem(KEY, JSON.stringify({ slug })); },
+  clearToken() { const { slug } = read(); localStorage.setItem(KEY, JSON.stringify({ slug })); forgetKeptAnswers(); },
   get chosenLang() { return localStorage.getItem(LANG_KEY); },
   set chosenLang(lang) { localStorage.setItem(LANG_KEY, lang); },
 };
+
+/** The answers kept for offline use name customers and their phone numbers: they leave the phone
+ * with the account (and again at the next sign-in, for an answer that was still on its way). */
+function forgetKeptAnswers() {
+  if (!globalThis.caches) return;
+  caches.keys()
+    .then((names) => Promise.all(names.filter((n) => n.startsWith('groupbuy-data')).map((n) => caches.delete(n))))
+    .catch(() => {});
+}
 
 function read() {
   try { return JSON.parse(localStorage.getItem(KEY) || '{}') || {}; } catch { return {}; }

@@ -1,9 +1,12 @@
 // The client's service worker (scope /app/): the app shell and the last answers to its queries stay
 // on the phone, so a reload with no signal shows the last loaded batch, orders and pick list, marked
 // as offline with the time of the data. Mutations are never queued: offline, one is refused at once
-// (code OFFLINE) and the screen keeps what was typed: nothing is lost, nothing is sent twice.
-const SHELL = 'groupbuy-shell-v2';
+// (code OFFLINE) and the screen keeps what was typed: nothing is lost, nothing is sent twice. A
+// mutation sent whose answer never came may have been done: UNCERTAIN, never "not done".
+const SHELL = 'groupbuy-shell-v3';
 const DATA = 'groupbuy-data-v1';
+// Answers kept: every lookup at the counter is one, so the oldest go (the screens' own stay fresh).
+const KEEP = 100;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -79,7 +82,10 @@ async function graphql(request) {
       const headers = new Headers(copy.headers);
       headers.set('x-cached-at', new Date().toISOString());
       const kept = new Response(await copy.blob(), { status: copy.status, headers });
-      (await caches.open(DATA)).put(key, kept);
+      const data = await caches.open(DATA);
+      await data.put(key, kept);
+      const keys = await data.keys();
+      for (const old of keys.slice(0, Math.max(0, keys.length - KEEP))) await data.delete(old);
     }
     return response;
   } catch {
@@ -91,7 +97,8 @@ async function graphql(request) {
         return new Response(await cached.blob(), { status: 200, headers });
       }
     }
-    return new Response(JSON.stringify({ data: null, errors: [{ message: 'offline', extensions: { code: 'OFFLINE' } }] }),
+    const code = isMutation ? 'UNCERTAIN' : 'OFFLINE'; // the page refuses a mutation itself when offline
+    return new Response(JSON.stringify({ data: null, errors: [{ message: code.toLowerCase(), extensions: { code } }] }),
       { status: 503, headers: { 'content-type': 'application/json', 'x-offline': '1' } });
   }
 }

@@ -8,6 +8,7 @@ export function explain(error) {
   switch (error && error.kind) {
     case 'network':
       if (error.message === 'offline') return t('error.offline');
+      if (error.message === 'uncertain') return t('error.uncertain');
       return t(error.message === 'timeout' ? 'error.timeout' : 'error.network');
     case 'auth': return t('error.auth');
     case 'tenant': return t('error.tenant');

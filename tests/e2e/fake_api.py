@@ -20,6 +20,7 @@ class FakeApi:
     def __init__(self, roles: list[str] | None = None, timezone_name: str = "Asia/Shanghai") -> None:
         now = datetime.now(UTC)
         self.documents: list[str] = []
+        self.language = "zh-CN"  # the last request's Accept-Language: notifications render in it, as the service's
         self.roles = roles or ["CUSTOMER", "LEADER"]
         self.tz = timezone_name
         self.point = {
@@ -70,7 +71,9 @@ class FakeApi:
                 "id": "Tm90aWZpY2F0aW9uOjE",
                 "event": "PICK_LIST_READY",
                 "title": "分拣单已生成",
-                "body": "周三蔬菜团 · 幸福里小区 3 号门便利店：3 单",
+                "body": "团期「周三蔬菜团」在自提点「幸福里小区 3 号门便利店」的分拣单已生成，请查看并准备到货。",
+                "title_en": "Pick list ready",
+                "body_en": "The pick list of batch “周三蔬菜团” for 幸福里小区 3 号门便利店 is ready.",
                 "createdAt": (now - timedelta(minutes=40)).isoformat(),
                 "readAt": None,
             },
@@ -237,7 +240,9 @@ class FakeApi:
         if op == "PickupBatches":
             return {"orders": self._conn([o for o in self.orders if o["status"] in ("READY_FOR_PICKUP", "CONFIRMED")])}
         if op == "TodayNotifications":
-            return {"notifications": self._conn([n for n in self.notifications if not n["readAt"]])}
+            english = self.language.lower().startswith("en")
+            shown = [{**n, "title": n["title_en"], "body": n["body_en"]} if english else n for n in self.notifications]
+            return {"notifications": self._conn([n for n in shown if not n["readAt"]])}
         if op == "NotificationMarkRead":
             for n in self.notifications:
                 if n["id"] == v["id"]:
@@ -403,6 +408,7 @@ class FakeApi:
             body = json.loads(route.request.post_data or "{}")
             self.documents.append(body.get("query", ""))
             op = body.get("operationName")
+            self.language = route.request.headers.get("accept-language") or self.language
             try:
                 payload = {"data": self.answer(op, body.get("variables") or {})}
             except KeyError:

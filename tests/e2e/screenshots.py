@@ -100,8 +100,22 @@ def main() -> None:
             pg.click("#remind-all")
             pg.wait_for_selector("#remind-status .notice")
 
+        def by_seq(pg) -> None:  # type: ignore[no-untyped-def]
+            pg.click("#mode-seq")
+            pg.wait_for_selector("#pickup-batch")
+            pg.fill("#pickup-code", str(leader.orders[1]["batchSequence"]))
+            pg.press("#pickup-code", "Enter")
+            pg.wait_for_selector("#pickup-feedback section.customer")
+
+        def handed_over(pg) -> None:  # type: ignore[no-untyped-def]
+            by_tail(pg)
+            pg.click("#pickup-feedback button.handover-all")
+            pg.wait_for_selector("#pickup-feedback .result.ok")
+
         shoot(page, "remind", "11-remind", remind)
         shoot(page, "pickup", "12-pickup-by-phone-tail", by_tail)
+        shoot(page, "pickup", "13-pickup-by-batch-number", by_seq)
+        shoot(page, "pickup", "14-pickup-handed-over", handed_over)
         shoot(page, "groups", "07-groups")
         shoot(page, "commissions", "08-commissions", lambda pg: pg.locator("details summary").first.click())
         supplier = FakeApi(roles=["SUPPLIER"])

@@ -1,4 +1,5 @@
-// Orders at my pickup points, by batch and status, with search by order number or customer name.
+// Orders at my pickup points, by batch and status, with search by order number, customer name or
+// 跟团号 (the short number a customer reads out across the counter).
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { t } from '../i18n.js';
@@ -11,7 +12,7 @@ const BATCHES = `query OrderFilterBatches {
 }`;
 const ORDERS = `query Orders($batchId: ID, $pickupPointId: ID, $status: [OrderStatus!], $after: String) {
   orders(batchId: $batchId, pickupPointId: $pickupPointId, status: $status, first: 100, after: $after) {
-    edges { node { id number customerName status placedAt pickedUpAt total { amount currency }
+    edges { node { id number batchSequence customerName status placedAt pickedUpAt total { amount currency }
       batch { id title } pickupPoint { id name } lines { productName quantity status } } }
     pageInfo { hasNextPage endCursor }
   }
@@ -61,7 +62,8 @@ export function render({ main, me, query }) {
 
   function matches(order) {
     const q = filters.q.trim().toLowerCase();
-    return !q || order.number.toLowerCase().includes(q) || order.customerName.toLowerCase().includes(q);
+    return !q || order.number.toLowerCase().includes(q) || order.customerName.toLowerCase().includes(q)
+      || String(order.batchSequence) === q;
   }
 
   function showList() {
@@ -108,8 +110,9 @@ export function render({ main, me, query }) {
 function orderCard(o) {
   return h('li', { class: 'card order', dataset: { number: o.number } },
     h('div', { class: 'row between' },
-      h('strong', { class: 'order-number' }, `#${o.number}`),
+      h('strong', { class: 'batch-sequence' }, t('pickup.seqNumber', { n: o.batchSequence })),
       badge(o.status)),
+    h('p', { class: 'order-number muted' }, `#${o.number}`),
     h('p', {}, h('span', { class: 'customer' }, o.customerName), ' · ', money(o.total)),
     h('p', { class: 'muted' }, `${o.batch.title} · ${o.pickupPoint.name} · ${dateTime(o.placedAt)}`),
     h('ul', { class: 'lines' }, o.lines.map((l) => h('li', { class: l.status === 'CANCELLED' ? 'cancelled' : null },

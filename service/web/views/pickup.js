@@ -11,7 +11,7 @@ import { dateTime, maskedPhone, telHref } from '../format.js';
 
 const PICKUP_CONFIRM = `mutation PickupConfirm($pickupPointId: ID!, $pickupCode: String!) {
   pickupConfirm(pickupPointId: $pickupPointId, pickupCode: $pickupCode) {
-    order { id number pickNumber customerName status pickedUpAt lines { productName quantity status } }
+    order { id number pickNumber customerName customerPhone status pickedUpAt lines { productName quantity status } }
     errors { code field message }
   }
 }`;
@@ -106,11 +106,29 @@ export function render({ main, me, query }) {
         } else {
           const o = payload.order;
           recent.unshift({ number: o.number, pickNumber: o.pickNumber, customerName: o.customerName });
-          fill(feedback, result('ok', t('pickup.okOrder', { number: o.number, customer: o.customerName }), bag(o), handover(o)));
+          const done = result('ok', t('pickup.okOrder', { number: o.number, customer: o.customerName }), bag(o), handover(o));
+          fill(feedback, done);
           input.value = '';
           showRecent();
+          alsoWaiting(o, done);
         }
       });
+    }
+
+    /** One code shown, more orders waiting: the customer's other ready orders at this point, to hand
+     * over now (as 快团团 does), under the success card while it stays. */
+    async function alsoWaiting(o, done) {
+      if (!o.customerPhone) return;
+      let others;
+      try {
+        others = edges((await gql(FIND, { pickupPointId: pointId, phoneTail: o.customerPhone.slice(-4) })).orders)
+          .filter((x) => x.customerPhone === o.customerPhone && x.id !== o.id && x.status === 'READY_FOR_PICKUP');
+      } catch {
+        return; // the pickup itself is done; the others show when looked up
+      }
+      if (!others.length || !done.isConnected) return; // nothing more, or the next pickup started
+      feedback.append(h('p', { class: 'also-waiting' }, t('pickup.alsoWaiting', { orders: plural('orders.n', others.length) })),
+        customerCard({ name: o.customerName, phone: o.customerPhone, orders: others }));
     }
 
     async function find(value) {
