@@ -13,13 +13,12 @@ from tests.test_tenant_isolation import (  # noqa: F401 - collected here, agains
 
 # The tests below seed a tenant with demo data in every domain through the service. On Citus the
 # seeding now gets through orders, cancellations and their refunds' events, the close, receiving,
-# shortages and after-sales requests, and stops at 拼团 payment: group_buy_paid() (migration 0032)
-# runs `UPDATE ... SET paid_at = clock_timestamp()`, and Citus refuses a volatile function in an
-# UPDATE of a distributed table, delegated to the worker or not (its text must read the clock into
-# a variable first, in a migration). Strict: they fail the run once that passes.
-SEEDING = ("seeding stops at 拼团 payment: group_buy_paid()'s `UPDATE group_buy_member SET paid_at = "
-           "clock_timestamp()`: Citus refuses volatile functions in an UPDATE of a distributed table "
-           "(function text to change in a migration: read the clock into a variable first)")
+# shortages, after-sales requests, 拼团 payment (migration 0040), the outbox relay and password
+# resets, and stops at coupons: the demo template's and a claim's INSERT ... SELECT (the claim's
+# with clock_timestamp(), service/coupons/claims.py), which Citus does not push down and copies
+# into the shards instead, which row-level security refuses. Strict: they fail the run once it passes.
+SEEDING = ("seeding stops at coupons: the template's and a claim's INSERT ... SELECT (clock_timestamp() in "
+           "the claim's), which Citus copies into the shards, and COPY refuses row-level security")
 
 
 @pytest.mark.xfail(strict=True, reason=SEEDING)
