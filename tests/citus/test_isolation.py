@@ -11,14 +11,14 @@ from tests.test_tenant_isolation import (  # noqa: F401 - collected here, agains
     test_rls_is_forced_on_every_tenant_table,
 )
 
-# The tests below seed a tenant with demo data in every domain through the service. On Citus the
-# seeding now gets through orders, cancellations and their refunds' events, the close, receiving,
-# shortages, after-sales requests, 拼团 payment (migration 0040), the outbox relay and password
-# resets, and stops at coupons: the demo template's and a claim's INSERT ... SELECT (the claim's
-# with clock_timestamp(), service/coupons/claims.py), which Citus does not push down and copies
-# into the shards instead, which row-level security refuses. Strict: they fail the run once it passes.
-SEEDING = ("seeding stops at coupons: the template's and a claim's INSERT ... SELECT (clock_timestamp() in "
-           "the claim's), which Citus copies into the shards, and COPY refuses row-level security")
+# The tests below seed a tenant with demo data in every domain through the service, in one
+# transaction. On Citus every domain's seeding now runs (orders, cancellations, the close,
+# receiving, shortages, after-sales, 拼团, the outbox relay, password resets, coupons, the ledger);
+# the commit then fails: the demo's closed batch runs its orders' deferred cutoff check early with
+# `SET CONSTRAINTS ALL IMMEDIATE` (service/procurement/demo.py), which reaches the coordinator only,
+# not the worker where place_order() ran and queued it. Strict: they fail the run once it passes.
+SEEDING = ("seeding reaches its commit, where the demo's closed batch fails its orders' deferred cutoff "
+           "check: SET CONSTRAINTS ALL IMMEDIATE is not sent to the worker where place_order() ran")
 
 
 @pytest.mark.xfail(strict=True, reason=SEEDING)
