@@ -19,6 +19,7 @@ import psycopg
 from psycopg import generators, pq
 from psycopg.abc import Transformer as RowLoader
 from psycopg.adapt import Transformer
+from psycopg.types.json import Jsonb
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -271,3 +272,26 @@ async def tenant_transaction(
         async with session.begin():
             await set_tenant(session, tenant_id)
             yield session
+
+
+_CITUS_VALUES_ROWS = 500
+
+
+async def insert_select(session: AsyncSession, head: str, select: str, params: dict[str, Any]) -> int:
+    """`head` (INSERT INTO t (columns)) of the rows of `select`; returns how many. On Citus the rows
+    are selected first and inserted as VALUES, routed to the tenant's shard: Citus does not push
+    down an INSERT ... SELECT calling a volatile function (gen_random_uuid()) and copies its rows
+    into the shards instead, which row-level security refuses."""
+    if not get_settings().citus:
+        result = await session.execute(text(f"{head} {select}"), params)
+        return int(getattr(result, "rowcount", 0))
+    rows = (await session.execute(text(select), params)).all()
+    for start in range(0, len(rows), _CITUS_VALUES_ROWS):
+        values: dict[str, Any] = {}
+        tuples = []
+        for r, row in enumerate(rows[start:start + _CITUS_VALUES_ROWS]):
+            for c, value in enumerate(row):
+                values[f"v{r}_{c}"] = Jsonb(value) if isinstance(value, dict) else value
+            tuples.append("(" + ", ".join(f":v{r}_{c}" for c in range(len(row))) + ")")
+        await session.execute(text(f"{head} VALUES {', '.join(tuples)}"), values)
+    return len(rows)

@@ -19,6 +19,7 @@ from service.accounts.models import PaymentMode
 from service.aftersales.demo import seed_shortages
 from service.batches.demo import seed_batches
 from service.catalog.demo import seed_catalog
+from service.config import get_settings
 from service.coupons.demo import seed_coupons
 from service.db import tenant_transaction
 from service.groupbuys.demo import seed_group_buys
@@ -58,6 +59,10 @@ async def database_is_empty() -> bool:
 
 async def seed_tenant(tenant_id: UUID, logins: DemoLogins, *, engine: AsyncEngine | None = None) -> DemoLogins:
     async with tenant_transaction(tenant_id, engine=engine) as session:
+        if get_settings().citus:
+            # One transaction writes every domain, `tenant` (a reference table) after statements
+            # over several shards: Citus allows that only over one connection per node.
+            await session.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
         for seed in DEMO_SEEDS:
             await seed(session, tenant_id, logins)
     return logins

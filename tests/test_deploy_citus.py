@@ -59,16 +59,20 @@ def test_the_profile_is_a_coordinator_and_two_workers_with_what_citus_needs() ->
     assert len({services[n]["volumes"][0] for n in nodes}) == 3, "each node its own volume"
 
 
-def test_the_setup_adds_every_worker_and_the_logins_the_coordinator_uses() -> None:
+def test_the_setup_adds_every_worker_and_the_logins_on_every_node() -> None:
     services = merged()["services"]
     workers = sorted(n for n in services if n.startswith("citus-worker-"))
     script = services["citus-setup"]["command"][0]
     assert re.findall(r"citus_add_node\('([\w-]+)', 5432\)", script) == workers
     assert set(services["citus-setup"]["depends_on"]) == {"postgres", *workers}
-    for host in ["postgres", *workers]:
-        assert host in script.split("do psql")[0], f"no CREATE EXTENSION citus on {host}"
+    # The extension and the logins on every node: a worker reaches the other worker too, and
+    # pg_dist_authinfo is not copied between nodes.
+    loop = script.partition("done")[0]
+    hosts = re.search(r"for h in ([\w\- ]+); do", loop)
+    assert hosts and hosts.group(1).split() == ["postgres", *workers], loop
+    assert "CREATE EXTENSION IF NOT EXISTS citus" in loop
     for role in ("groupbuy", "groupbuy_app"):
-        assert f"(0, '{role}'" in script and f"(-1, '{role}'" in script, role
+        assert f"(0, '{role}'" in loop and f"(-1, '{role}'" in loop, role
     assert "ON_ERROR_STOP=1" in services["citus-distribute"]["command"][0]
     assert "-f /citus.sql" in services["citus-distribute"]["command"][0]
     assert "./citus.sql:/citus.sql:ro" in services["citus-distribute"]["volumes"]

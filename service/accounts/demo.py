@@ -23,6 +23,7 @@ async def seed_password_reset(session: AsyncSession, tenant_id: UUID, logins: De
     await operations.issue_password_reset(session, tenant_id=tenant_id, user_id=user_id, issued_by=None)
     # Used at once: the code shown nowhere works for nobody.
     await session.execute(
-        text("UPDATE password_reset SET used_at = clock_timestamp() WHERE user_id = :u AND used_at IS NULL"),
-        {"u": user_id},
+        text("UPDATE password_reset SET used_at = statement_timestamp() "
+             "WHERE tenant_id = :t AND user_id = :u AND used_at IS NULL"),
+        {"t": tenant_id, "u": user_id},
     )

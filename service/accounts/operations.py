@@ -286,8 +286,9 @@ async def issue_password_reset(
     if user.disabled_at is not None:
         raise fail(ErrorCode.CONFLICT, "This account is disabled.", ["userId"])
     await session.execute(
-        text("UPDATE password_reset SET used_at = clock_timestamp() WHERE user_id = :u AND used_at IS NULL"),
-        {"u": user.id},
+        text("UPDATE password_reset SET used_at = statement_timestamp() "
+             "WHERE tenant_id = :t AND user_id = :u AND used_at IS NULL"),
+        {"t": tenant_id, "u": user.id},
     )
     code = "".join(secrets.choice(RESET_CODE_ALPHABET) for _ in range(RESET_CODE_LENGTH))
     ttl = get_settings().password_reset_ttl_seconds
@@ -330,10 +331,10 @@ async def reset_password(
     used = (
         await session.execute(
             text(
-                "UPDATE password_reset SET used_at = clock_timestamp() WHERE user_id = :u AND code_hash = :h "
-                "AND used_at IS NULL AND expires_at > clock_timestamp() RETURNING id"
+                "UPDATE password_reset SET used_at = statement_timestamp() WHERE tenant_id = :t AND user_id = :u "
+                "AND code_hash = :h AND used_at IS NULL AND expires_at > statement_timestamp() RETURNING id"
             ),
-            {"u": user.id, "h": _code_hash(tenant_id, code)},
+            {"t": tenant_id, "u": user.id, "h": _code_hash(tenant_id, code)},
         )
     ).first()
     if used is None:

@@ -58,8 +58,8 @@ async def request(
              "o.picked_up_at, o.pickup_point_id, o.customer_id, "
              "o.picked_up_at + make_interval(hours => :h) < clock_timestamp() AS too_late "
              "FROM order_line l JOIN customer_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id "
-             "WHERE l.id = :l FOR UPDATE OF o"),
-        {"l": line_id, "h": tenant.after_sales_window_hours})).first() if line_id else None
+             "WHERE l.tenant_id = :t AND l.id = :l FOR UPDATE OF o"),
+        {"t": tenant.id, "l": line_id, "h": tenant.after_sales_window_hours})).first() if line_id else None
     if line is None or line.customer_id != customer_id:
         raise fail(ErrorCode.NOT_FOUND, "No such order line.", ["lineId"])
     if line.status != "PICKED_UP" or line.picked_up_at is None:
@@ -68,9 +68,9 @@ async def request(
         raise fail(ErrorCode.CONFLICT, msg("aftersales.window_over", hours=tenant.after_sales_window_hours), ["lineId"])
     # Units already compensated by a coupon instead of a refund are settled too.
     settled = (await session.execute(
-        text("SELECT coalesce(sum(quantity), 0) FROM compensation WHERE order_line_id = :l "
+        text("SELECT coalesce(sum(quantity), 0) FROM compensation WHERE tenant_id = :t AND order_line_id = :l "
              "AND mode = 'COUPON_INSTEAD_OF_REFUND' AND coupon_id IS NOT NULL AND after_sales_request_id IS NOT NULL"),
-        {"l": line.id})).scalar_one()
+        {"t": tenant.id, "l": line.id})).scalar_one()
     left = line.quantity - line.refunded_quantity - int(settled)
     if quantity > left:
         raise fail(ErrorCode.CONFLICT, msg("aftersales.left_to_refund", n=left), ["quantity"])
@@ -88,7 +88,7 @@ async def request(
     await session.refresh(row)
     leader_user = (await session.execute(
         text("SELECT l.user_id FROM pickup_point p JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id "
-             "WHERE p.id = :p"), {"p": row.pickup_point_id})).scalar_one_or_none()
+             "WHERE p.tenant_id = :t AND p.id = :p"), {"t": tenant.id, "p": row.pickup_point_id})).scalar_one_or_none()
     # userIds: who is notified in-app (the point's leader), as the relay reads them.
     await emit(session, tenant_id=tenant.id, event="AFTER_SALES_REQUESTED", subject_type="after_sales_request",
                subject_id=row.id, payload=_payload(row, userIds=[str(leader_user)] if leader_user else []))

@@ -17,6 +17,7 @@ from service.accounts.models import PaymentMode, ShortagePolicy
 from service.aftersales.compensation import Outcome, allocated_lines, grant, record_failure, tenant_policy
 from service.aftersales.models import RefundReason
 from service.aftersales.refunds import Actor, RefundResult, _emit
+from service.db import insert_select
 from service.errors import Collector, ErrorCode, fail
 from service.i18n import msg
 from service.procurement.models import PurchaseOrder, PurchaseOrderStatus
@@ -175,24 +176,29 @@ async def ship_purchase_order(
                                            "differences are reported there (deliveryConfirm).", ["lines"])
     allocated, _, _ = await allocate(session, tenant=tenant, batch_id=po.batch_id, demands=demands,
                                      reason=RefundReason.SHORTAGE, note=None, actor=actor, occasion=f"ship:{po.id}")
-    await session.execute(
-        text("INSERT INTO delivery_line (tenant_id, purchase_order_id, product_id, pickup_point_id, batch_id, "
-             "ordered, shipped) SELECT :t, :po, u.product, u.point, :b, u.ordered, u.ordered - u.short "
-             "FROM unnest(CAST(:products AS uuid[]), CAST(:points AS uuid[]), CAST(:ordered AS int[]), "
-             "CAST(:shorts AS int[])) AS u(product, point, ordered, short)"),
+    await insert_select(
+        session,
+        "INSERT INTO delivery_line (tenant_id, purchase_order_id, product_id, pickup_point_id, batch_id, "
+        "ordered, shipped)",
+        "SELECT CAST(:t AS uuid), CAST(:po AS uuid), u.product, u.point, CAST(:b AS uuid), u.ordered, "
+        "u.ordered - u.short "
+        "FROM unnest(CAST(:products AS uuid[]), CAST(:points AS uuid[]), CAST(:ordered AS int[]), "
+        "CAST(:shorts AS int[])) AS u(product, point, ordered, short)",
         {"t": tenant.id, "po": po.id, "b": po.batch_id, "products": [p for p, _ in at_point],
          "points": [pt for _, pt in at_point], "ordered": list(at_point.values()),
          "shorts": [allocated.get(k, 0) for k in at_point]},
     )
     # What the supplier said per product; per point, the sum of what went to the points.
     await session.execute(
-        text("UPDATE purchase_order_line l SET shipped_quantity = coalesce(u.q, (SELECT sum(d.shipped)::int "
-             "FROM delivery_line d WHERE d.purchase_order_id = l.purchase_order_id AND d.product_id = l.product_id)) "
+        text("UPDATE purchase_order_line l SET shipped_quantity = coalesce(u.q, d.shipped) "
              "FROM purchase_order_line l2 LEFT JOIN unnest(CAST(:products AS uuid[]), CAST(:qs AS int[])) "
              "AS u(product, q) ON u.product = l2.product_id "
-             "WHERE l.purchase_order_id = :po AND l2.purchase_order_id = l.purchase_order_id "
-             "AND l2.product_id = l.product_id"),
-        {"po": po.id, "products": list(per_product), "qs": list(per_product.values())},
+             "LEFT JOIN (SELECT product_id, sum(shipped)::int AS shipped FROM delivery_line "
+             "           WHERE tenant_id = :t AND purchase_order_id = :po GROUP BY product_id) d "
+             "ON d.product_id = l2.product_id "
+             "WHERE l.tenant_id = :t AND l.purchase_order_id = :po AND l2.tenant_id = l.tenant_id "
+             "AND l2.purchase_order_id = l.purchase_order_id AND l2.product_id = l.product_id"),
+        {"t": tenant.id, "po": po.id, "products": list(per_product), "qs": list(per_product.values())},
     )
     return await advance_purchase_order(session, purchase_order_id=po.id, supplier_id=supplier_id,
                                         to=PurchaseOrderStatus.SHIPPED)

@@ -28,10 +28,13 @@ MAX_GRANT = 1000
 _VALID_UNTIL = ("CASE WHEN t.valid_days IS NULL THEN t.valid_until "
                 "ELSE least(t.valid_until, clock_timestamp() + make_interval(days => t.valid_days)) END")
 
+# The clock as the template was read (:now), the tenant named: no volatile function, one tenant's
+# rows, so Citus runs it on the tenant's worker (else it copies the rows, which RLS refuses).
 _INSERT = text(
     f"INSERT INTO coupon ({COUPON_COLUMNS}) "
-    f"SELECT t.tenant_id, :id, t.id, :c, 'AVAILABLE', t.valid_from, {_VALID_UNTIL}, NULL, 0, :key, :granted, "
-    "clock_timestamp(), NULL FROM coupon_template t WHERE t.id = :tpl "
+    f"SELECT t.tenant_id, :id, t.id, :c, 'AVAILABLE', t.valid_from, "
+    f"{_VALID_UNTIL.replace('clock_timestamp()', 'CAST(:now AS timestamptz)')}, NULL, 0, :key, :granted, "
+    "CAST(:now AS timestamptz), NULL FROM coupon_template t WHERE t.tenant_id = :t AND t.id = :tpl "
     f"ON CONFLICT (tenant_id, customer_id, idempotency_key) DO NOTHING RETURNING {COUPON_COLUMNS}"
 )
 _HOLD = text(
@@ -82,7 +85,8 @@ async def claim(session: AsyncSession, *, customer_id: UUID, template_id: UUID |
         raise fail(ErrorCode.COUPON_EXHAUSTED, "This coupon's budget is spent.", ["templateId"])
     await _check_audience(session, template, customer_id)
     inserted = (await session.execute(_INSERT, {"id": uuid4(), "c": customer_id, "key": idempotency_key,
-                                                "granted": False, "tpl": template.id})).first()
+                                                "granted": False, "t": template.tenant_id, "tpl": template.id,
+                                                "now": template.now})).first()
     if inserted is None:  # a concurrent claim with this key committed first
         return _replay(await _by_key(session, customer_id, idempotency_key), template.id)
     held = (await session.execute(_HOLD, {"t": template.tenant_id, "tpl": template.id, "c": customer_id,
@@ -186,7 +190,8 @@ async def grant_once(session: AsyncSession, *, template_id: UUID | None, custome
     if budget_spent(template):
         raise fail(ErrorCode.COUPON_EXHAUSTED, "This coupon template's budget is spent.", ["templateId"])
     inserted = (await session.execute(_INSERT, {"id": uuid4(), "c": customer_id, "key": key, "granted": True,
-                                                "tpl": template.id})).first()
+                                                "t": template.tenant_id, "tpl": template.id,
+                                                "now": template.now})).first()
     if inserted is None:
         return _replay(await _by_key(session, customer_id, key), template.id), False
     if (await session.execute(_TAKE, {"n": 1, "tpl": template.id})).first() is None:

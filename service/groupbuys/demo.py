@@ -39,6 +39,7 @@ async def seed_group_buys(session: AsyncSession, tenant_id: UUID, logins: Any) -
                           {"t": tenant_id, "o": placed.order_id, "h": tenant.payment_window_minutes})
     await lock_group(session, tenant_id=tenant_id, order_id=placed.order_id)
     await session.execute(text("UPDATE customer_order SET status = 'PAID', payment_reference = 'DEMO-PAY-G001', "
-                               "paid_at = clock_timestamp() WHERE id = :o AND status = 'PENDING_PAYMENT'"),
-                          {"o": placed.order_id})
+                               "paid_at = statement_timestamp() WHERE tenant_id = :t AND id = :o "
+                               "AND status = 'PENDING_PAYMENT'"),
+                          {"t": tenant_id, "o": placed.order_id})
     await after_paid(session, tenant_id=tenant_id, order_id=placed.order_id)

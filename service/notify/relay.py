@@ -83,7 +83,7 @@ RETURNING id
 """)
 
 _MARK_RELAYED = text(
-    "UPDATE outbox_event SET relayed_at = clock_timestamp(), attempts = attempts + 1 "
+    "UPDATE outbox_event SET relayed_at = statement_timestamp(), attempts = attempts + 1 "
     "WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[]))"
 )
 

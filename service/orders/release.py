@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.coupons.redemption import release_for_orders
+from service.db import insert_select
 from service.orders.models import OPEN_ORDER_STATUSES, OrderStatus
 from service.orders.stock import give_back
 
@@ -40,16 +41,16 @@ _REFUND = text(
     "FROM r WHERE o.tenant_id = :t AND o.id = r.order_id RETURNING r.id"
 )
 
-_ORDER_EVENTS = text(
-    "INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload) "
-    "SELECT tenant_id, gen_random_uuid(), :event, 'order', id, "
+_OUTBOX = "INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)"
+
+_ORDER_EVENTS = (
+    "SELECT tenant_id, gen_random_uuid(), CAST(:event AS text), 'order', id, "
     "       jsonb_build_object('orderId', id, 'number', number, 'customerId', customer_id, "
     "                          'leaderId', leader_id, 'reason', CAST(:reason AS text)) "
     "FROM customer_order WHERE tenant_id = :t AND id = ANY(:ids)"
 )
 
-_REFUND_EVENTS = text(
-    "INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload) "
+_REFUND_EVENTS = (
     "SELECT r.tenant_id, gen_random_uuid(), 'REFUND_CREATED', 'refund', r.id, "
     "       jsonb_build_object('refundId', r.id, 'orderId', r.order_id, 'amountMinor', r.amount_minor, "
     "                          'currency', r.currency, 'customerId', o.customer_id) "
@@ -98,6 +99,7 @@ async def cancel_orders(
             r.id for r in (await session.execute(_REFUND, {"t": t, "ids": paid, "reason": reason})).all()
         ]
         if refunds:
-            await session.execute(_REFUND_EVENTS, {"t": t, "ids": refunds})
-    await session.execute(_ORDER_EVENTS, {"t": t, "ids": ids, "event": "ORDER_CANCELLED", "reason": reason})
+            await insert_select(session, _OUTBOX, _REFUND_EVENTS, {"t": t, "ids": refunds})
+    await insert_select(session, _OUTBOX, _ORDER_EVENTS,
+                        {"t": t, "ids": ids, "event": "ORDER_CANCELLED", "reason": reason})
     return cancelled

@@ -70,9 +70,10 @@ async def seed_closed_batch(session: AsyncSession, tenant_id: UUID, logins: Demo
     await close_batch(session, tenant_id=tenant_id, batch_id=batch.id)
     # As if the cutoff had been a week ago.
     await session.execute(
-        text("UPDATE batch SET opens_at = opens_at, closes_at = closed_at WHERE id = :b"), {"b": batch.id})
+        text("UPDATE batch SET opens_at = opens_at, closes_at = closed_at WHERE tenant_id = :t AND id = :b"),
+        {"t": tenant_id, "b": batch.id})
     await receive_delivery(session, tenant_id=tenant_id, batch_id=batch.id, pickup_point_id=point)
     picked = orders[0]
-    await session.execute(text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = clock_timestamp() "
-                               "WHERE id = :o"), {"o": picked})
+    await session.execute(text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = statement_timestamp() "
+                               "WHERE tenant_id = :t AND id = :o"), {"t": tenant_id, "o": picked})
     await earn_commission(session, tenant_id=tenant_id, order_id=picked)

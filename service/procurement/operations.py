@@ -41,9 +41,9 @@ async def advance_purchase_order(
     column = "acknowledged_at" if to is PurchaseOrderStatus.ACKNOWLEDGED else "shipped_at"
     row = (
         await session.execute(
-            text(f"UPDATE purchase_order SET status = :s, {column} = clock_timestamp() "
-                 "WHERE id = :id RETURNING acknowledged_at, shipped_at"),
-            {"s": to.value, "id": po.id},
+            text(f"UPDATE purchase_order SET status = :s, {column} = statement_timestamp() "
+                 "WHERE tenant_id = :t AND id = :id RETURNING acknowledged_at, shipped_at"),
+            {"s": to.value, "t": po.tenant_id, "id": po.id},
         )
     ).one()
     po.status, po.acknowledged_at, po.shipped_at = to, row.acknowledged_at, row.shipped_at
@@ -67,16 +67,17 @@ async def receive_delivery(
     if pick_list.received_at is None:
         pick_list.received_at = (
             await session.execute(
-                text("UPDATE pick_list SET received_at = clock_timestamp() WHERE id = :id RETURNING received_at"),
-                {"id": pick_list.id},
+                text("UPDATE pick_list SET received_at = statement_timestamp() "
+                     "WHERE tenant_id = :t AND id = :id RETURNING received_at"),
+                {"t": tenant_id, "id": pick_list.id},
             )
         ).scalar_one()
     ready = (
         await session.execute(
             text("UPDATE customer_order SET status = 'READY_FOR_PICKUP' "
-                 "WHERE batch_id = :b AND pickup_point_id = :p AND status IN ('PAID', 'PLACED', 'CONFIRMED') "
-                 "RETURNING id"),
-            {"b": batch_id, "p": pickup_point_id},
+                 "WHERE tenant_id = :t AND batch_id = :b AND pickup_point_id = :p "
+                 "AND status IN ('PAID', 'PLACED', 'CONFIRMED') RETURNING id"),
+            {"t": tenant_id, "b": batch_id, "p": pickup_point_id},
         )
     ).scalars().all()
     await emit_many(session, tenant_id=tenant_id, event="ORDER_READY_FOR_PICKUP", subject_type="order",

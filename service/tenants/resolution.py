@@ -233,9 +233,11 @@ def _key_use_due(key_id: UUID) -> bool:
     return True
 
 
+# statement_timestamp(): Citus refuses a volatile function (clock_timestamp()) in an UPDATE.
 _NOTE_KEY_USE = text(
-    "UPDATE api_key SET last_used_at = clock_timestamp() WHERE id = :id AND revoked_at IS NULL"
-    " AND (last_used_at IS NULL OR last_used_at < clock_timestamp() - make_interval(secs => :every))"
+    "UPDATE api_key SET last_used_at = statement_timestamp() WHERE tenant_id = :t AND id = :id"
+    " AND revoked_at IS NULL"
+    " AND (last_used_at IS NULL OR last_used_at < statement_timestamp() - make_interval(secs => :every))"
 )
 
 
@@ -254,7 +256,7 @@ async def _api_key_principal(token: str, named: TenantInfo | None) -> Principal:
         if row is None or not secrets_equal(row.secret_hash, hash_secret(secret)):
             raise AuthError("INVALID_API_KEY", "The API key is not valid.")
         if row.revoked_at is None and _key_use_due(key_id):
-            await session.execute(_NOTE_KEY_USE, {"id": key_id, "every": _KEY_USE_EVERY})
+            await session.execute(_NOTE_KEY_USE, {"t": tenant.id, "id": key_id, "every": _KEY_USE_EVERY})
     if row.revoked_at is not None:
         raise AuthError("API_KEY_REVOKED", "The API key has been revoked.")
     return Principal(

@@ -81,9 +81,17 @@ class CitusCluster:
                 # Shard moves copy by logical replication.
                 conn.execute("ALTER SYSTEM SET wal_level = 'logical'")
                 conn.execute("ALTER SYSTEM SET max_worker_processes = 32")
+                if node.fast:
+                    # An asynchronous commit waits this long to be written: a move would lose such
+                    # commits (see synchronous_commit below), here often enough for a test to see.
+                    conn.execute("ALTER SYSTEM SET wal_writer_delay = 10000")
             node.stop()
             node.start()
             with psycopg.connect(node.url(), autocommit=True) as conn:
+                # The test servers commit asynchronously (fast); a shard move's catch-up waits only
+                # for the source's WAL write position, which an asynchronous commit may not have
+                # reached: the move would switch without it and lose it (deploy/README.md).
+                conn.execute(f"ALTER DATABASE {PG_DATABASE} SET synchronous_commit = on")
                 conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
         with psycopg.connect(self.url(), autocommit=True) as conn:
             # How the nodes log in to each other (pg_dist_authinfo is copied to every node).
@@ -107,11 +115,14 @@ class CitusCluster:
         return cluster
 
     def allow_role(self, role: str, password: str) -> None:
-        """Lets the coordinator reach the workers as `role` (the app role's queries run there as itself)."""
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute("DELETE FROM pg_dist_authinfo WHERE rolename = %s", (role,))
-            conn.execute("INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s), "
-                         "(-1, %s, %s)", (role, f"password={password}", role, f"password={password}"))
+        """Lets every node reach the others as `role` (the app role's queries run there as itself):
+        the coordinator the workers, and a worker the other worker (a delegated function's query
+        on shards placed there). pg_dist_authinfo is not copied between nodes."""
+        for node in self.nodes:
+            with psycopg.connect(node.url(), autocommit=True) as conn:
+                conn.execute("DELETE FROM pg_dist_authinfo WHERE rolename = %s", (role,))
+                conn.execute("INSERT INTO pg_dist_authinfo (nodeid, rolename, authinfo) VALUES (0, %s, %s), "
+                             "(-1, %s, %s)", (role, f"password={password}", role, f"password={password}"))
 
     def stop(self) -> None:
         for node in reversed(self.nodes):

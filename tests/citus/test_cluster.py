@@ -161,3 +161,30 @@ def test_the_database_propagates_the_tenant_setting(owner_db):  # type: ignore[n
         "WHERE r.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())").fetchall())
     assert settings.get("citus.propagate_set_commands") == "local", settings
     assert get_settings().citus
+
+
+def test_the_workers_commit_synchronously(owner_db):  # type: ignore[no-untyped-def]
+    """A shard move loses a commit on its source that is not written yet (deploy/README.md, "Keep
+    synchronous_commit = on"): every worker's sessions of this database commit synchronously."""
+    rows = owner_db.execute("SELECT nodeport, success, result FROM run_command_on_workers("
+                            "'SELECT current_setting(''synchronous_commit'')')").fetchall()
+    assert len(rows) == 2 and all(ok and result == "on" for _, ok, result in rows), rows
+
+
+def test_a_worker_reaches_the_other_worker_as_the_app_role(owner_db, citus_cluster):  # type: ignore[no-untyped-def]
+    """A function delegated to a worker (place_order) whose tenant's shards sit on the other
+    worker (a move switched them mid-call, or an extras path's statement) queries that worker as
+    the app role: each node needs its own login for the role (pg_dist_authinfo is not copied)."""
+    role = get_settings().app_db_role
+    for worker in citus_cluster.worker_nodes:
+        while True:  # a tenant (no rows needed) whose shards sit on the other worker
+            tenant = uuid.uuid4()
+            (port,) = owner_db.execute(
+                "SELECT nodeport FROM citus_shards WHERE shardid = "
+                "get_shard_id_for_distribution_column('supplier', %s)", (tenant,)).fetchone()
+            if port != worker.port:
+                break
+        with psycopg.connect(worker.url()) as conn:
+            conn.execute(f"SET LOCAL ROLE {role}")
+            conn.execute(citus_set_tenant(tenant))
+            assert conn.execute("SELECT count(*) FROM supplier WHERE tenant_id = %s", (tenant,)).fetchone() == (0,)

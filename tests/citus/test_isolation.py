@@ -11,13 +11,14 @@ from tests.test_tenant_isolation import (  # noqa: F401 - collected here, agains
     test_rls_is_forced_on_every_tenant_table,
 )
 
-# The tests below seed a tenant with demo data in every domain through the service. On Citus the
-# seeding now gets through its orders (place_order delegated even inside a transaction) and stops
-# at after-sales refunds: an INSERT ... SELECT that Citus copies into the shards, which row-level
-# security refuses. Strict: they fail the run once that passes.
-SEEDING = ("seeding stops at after-sales refunds' `INSERT INTO outbox_event ... SELECT ... FROM refund`: "
-           "Citus copies an INSERT ... SELECT it cannot push down into the shards, and COPY refuses "
-           "row-level security (service code to port to VALUES or a pushed-down form)")
+# The tests below seed a tenant with demo data in every domain through the service, in one
+# transaction. On Citus every domain's seeding now runs (orders, cancellations, the close,
+# receiving, shortages, after-sales, 拼团, the outbox relay, password resets, coupons, the ledger);
+# the commit then fails: the demo's closed batch runs its orders' deferred cutoff check early with
+# `SET CONSTRAINTS ALL IMMEDIATE` (service/procurement/demo.py), which reaches the coordinator only,
+# not the worker where place_order() ran and queued it. Strict: they fail the run once it passes.
+SEEDING = ("seeding reaches its commit, where the demo's closed batch fails its orders' deferred cutoff "
+           "check: SET CONSTRAINTS ALL IMMEDIATE is not sent to the worker where place_order() ran")
 
 
 @pytest.mark.xfail(strict=True, reason=SEEDING)

@@ -39,3 +39,14 @@ def test_the_rate_counters_fallback_counts_on_the_cluster(make_tenant, app_db_ur
         waits = [conn.execute("SELECT rate_counter_take(%s, ARRAY[%s], ARRAY[2], 60)", (tenant.uuid, key)).fetchone()[0]
                  for _ in range(3)]
     assert waits[:2] == [0, 0] and 0 < waits[2] <= 60, waits
+
+
+def test_an_api_key_signs_in_on_the_cluster(gql, make_tenant, owner_db):  # type: ignore[no-untyped-def]
+    """The key's first use of a period notes its time (an UPDATE of api_key): Citus refused the
+    volatile clock there, so every API-key request failed on a cluster."""
+    tenant = make_tenant()
+    me = gql.data("{ me { roles } }", token=tenant.api_key)["me"]
+    assert me["roles"] == ["TENANT_ADMIN"]
+    used = owner_db.execute("SELECT count(*) FROM api_key WHERE tenant_id = %s AND last_used_at IS NOT NULL",
+                            (tenant.uuid,)).fetchone()[0]
+    assert used == 1

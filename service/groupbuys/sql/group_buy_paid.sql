@@ -7,7 +7,8 @@
 -- succeeds it.
 -- Outcomes: none (not a 拼团 order), PAID (already counted, or a place taken), OPENED, SUCCEEDED, FULL,
 -- ENDED.
--- Last changed by migration 0032; a change needs a migration carrying this whole text.
+-- The clock is read into v_now before the updates: Citus refuses a volatile function in an UPDATE.
+-- Last changed by migration 0040; a change needs a migration carrying this whole text.
 CREATE OR REPLACE FUNCTION group_buy_paid(p_tenant uuid, p_order uuid)
 RETURNS TABLE (group_buy_id uuid, outcome text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER
@@ -16,6 +17,7 @@ DECLARE
   v_member record;
   v_group record;
   v_paid integer;
+  v_now timestamptz;
 BEGIN
   SELECT m.group_buy_id, m.paid_at INTO v_member
     FROM group_buy_member m WHERE m.tenant_id = p_tenant AND m.order_id = p_order;
@@ -41,18 +43,19 @@ BEGIN
     RETURN NEXT;
     RETURN;
   END IF;
-  UPDATE group_buy_member m SET paid_at = clock_timestamp() WHERE m.tenant_id = p_tenant AND m.order_id = p_order;
+  v_now := clock_timestamp();
+  UPDATE group_buy_member m SET paid_at = v_now WHERE m.tenant_id = p_tenant AND m.order_id = p_order;
   v_paid := v_paid + 1;
   outcome := 'PAID';
   IF v_group.opened_at IS NULL THEN
-    UPDATE group_buy g SET opened_at = clock_timestamp(),
-           expires_at = least(clock_timestamp() + make_interval(mins => v_group.window_minutes),
+    UPDATE group_buy g SET opened_at = v_now,
+           expires_at = least(v_now + make_interval(mins => v_group.window_minutes),
                               (SELECT b.closes_at FROM batch b WHERE b.tenant_id = p_tenant AND b.id = v_group.batch_id))
       WHERE g.tenant_id = p_tenant AND g.id = v_group.id;
     outcome := 'OPENED';
   END IF;
   IF v_paid >= v_group.size THEN
-    UPDATE group_buy g SET status = 'SUCCEEDED', resolved_at = clock_timestamp()
+    UPDATE group_buy g SET status = 'SUCCEEDED', resolved_at = v_now
       WHERE g.tenant_id = p_tenant AND g.id = v_group.id;
     UPDATE group_buy_member m SET open = false WHERE m.tenant_id = p_tenant AND m.group_buy_id = v_group.id;
     outcome := 'SUCCEEDED';
