@@ -7,13 +7,13 @@ clock is now read into a variable first: one moment for the payment's updates, a
 microseconds. Same outcomes on one node.
 
 Revision ID: 0040
-Revises: 0034
+Revises: 0037
 """
 
 from alembic import op
 
 revision = "0040"
-down_revision = "0034"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
