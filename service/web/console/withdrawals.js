@@ -40,7 +40,7 @@ extend('en', {
   'console.withdrawals.m.BANK': 'Bank card', 'console.withdrawals.m.ALIPAY': 'Alipay', 'console.withdrawals.m.WECHAT': 'WeChat',
 });
 
-const M = 'amount currency';
+const M = `amount currency`;
 const LIST = `query ConsoleWithdrawals($status: WithdrawalStatus, $after: String) {
   withdrawals(status: $status, first: 100, after: $after) { edges { node { id status requestedAt method accountMasked accountName reason
     amount { ${M} } fee { ${M} } payout { ${M} } leader { id displayName } } } pageInfo { hasNextPage endCursor } }
