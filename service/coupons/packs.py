@@ -20,10 +20,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.coupons.claims import COUPON_COLUMNS
-from service.coupons.queries import STATUS_SQL
+from service.coupons.queries import STATUS_SQL, page
 from service.errors import Collector, ErrorCode, fail
 from service.growth import links
-from service.pagination import Page, check_first, decode_cursor, encode_cursor
+from service.pagination import Page
 from service.validation import text_value
 
 MAX_TEMPLATES = 10
@@ -88,32 +88,10 @@ async def packs_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UU
     return {r.id: r for r in rows}
 
 
-async def _page(session: AsyncSession, sql: str, params: dict[str, Any], *, first: int, after: str | None,
-                alias: str = "") -> Page[Any]:
-    check_first(first)
-    counted = dict(params)  # totalCount: the whole list, without the cursor
-    where = ""
-    if after:
-        at, id_ = decode_cursor(after)
-        where = f" AND ({alias}created_at, {alias}id) > (:at, :after_id)"
-        params = {**params, "at": at, "after_id": id_}
-    rows = list((await session.execute(text(f"{sql}{where} ORDER BY {alias}created_at, {alias}id LIMIT :n"),
-                                       {**params, "n": first + 1})).all())
-    has_next = len(rows) > first
-    rows = rows[:first]
-    whole = text(f"SELECT count(*) FROM ({sql}) AS listed")
-
-    async def listed(counting: AsyncSession) -> int:
-        return int((await counting.execute(whole, counted)).scalar_one())
-
-    return Page(listed=listed, items=rows, cursors=[encode_cursor(r.created_at, r.id) for r in rows],
-                has_next=has_next)
-
-
 async def list_packs(session: AsyncSession, *, active: bool | None, first: int, after: str | None) -> Page[Any]:
     condition = "" if active is None else (" AND ended_at IS NULL" if active else " AND ended_at IS NOT NULL")
-    return await _page(session, f"SELECT {PACK_COLUMNS} FROM coupon_pack WHERE true{condition}", {},
-                       first=first, after=after)
+    return await page(session, f"SELECT {PACK_COLUMNS} FROM coupon_pack WHERE true{condition}", {}, "created_at",
+                      first=first, after=after)
 
 
 _REWARDS = f"""
@@ -123,8 +101,8 @@ FROM coupon_pack_referral r JOIN app_user u ON u.tenant_id = r.tenant_id AND u.i
 
 
 async def my_rewards(session: AsyncSession, *, sharer_id: UUID, first: int, after: str | None) -> Page[Any]:
-    return await _page(session, _REWARDS + " WHERE r.sharer_id = :s", {"s": sharer_id}, first=first, after=after,
-                       alias="r.")
+    return await page(session, _REWARDS + " WHERE r.sharer_id = :s", {"s": sharer_id}, "created_at",
+                      first=first, after=after, alias="r.")
 
 
 async def rewards_by_ids(session: AsyncSession, *, ids: Sequence[UUID], sharer_id: UUID | None) -> dict[UUID, Any]:

@@ -20,16 +20,17 @@ USABLE_SQL = ("status = 'AVAILABLE' AND (valid_until IS NULL OR valid_until > cl
               "AND (valid_from IS NULL OR valid_from <= clock_timestamp())")
 
 
-async def _page(session: AsyncSession, sql: str, params: dict[str, Any], created: str, *, first: int,
-                after: str | None) -> Page[Any]:
+async def page(session: AsyncSession, sql: str, params: dict[str, Any], created: str, *, first: int,
+               after: str | None, alias: str = "") -> Page[Any]:
+    """One keyset page of `sql` ordered by (`created`, id) of the table `alias` names."""
     check_first(first)
     counted = dict(params)  # totalCount: the whole list, without the cursor
     where = ""
     if after:
         at, id_ = decode_cursor(after)
-        where = f" AND ({created}, id) > (:at, :after_id)"
+        where = f" AND ({alias}{created}, {alias}id) > (:at, :after_id)"
         params = {**params, "at": at, "after_id": id_}
-    rows = list((await session.execute(text(f"{sql}{where} ORDER BY {created}, id LIMIT :n"),
+    rows = list((await session.execute(text(f"{sql}{where} ORDER BY {alias}{created}, {alias}id LIMIT :n"),
                                        {**params, "n": first + 1})).all())
     has_next = len(rows) > first
     rows = rows[:first]
@@ -43,7 +44,7 @@ async def _page(session: AsyncSession, sql: str, params: dict[str, Any], created
 
 
 async def list_templates(session: AsyncSession, *, first: int, after: str | None) -> Page[Any]:
-    return await _page(session, f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE true", {}, "created_at",
+    return await page(session, f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE true", {}, "created_at",
                        first=first, after=after)
 
 
@@ -65,7 +66,7 @@ async def coupons_by_ids(session: AsyncSession, *, ids: Sequence[UUID], customer
 async def my_coupons(session: AsyncSession, *, customer_id: UUID, usable: bool | None, first: int,
                      after: str | None) -> Page[Any]:
     condition = "" if usable is None else (f" AND ({USABLE_SQL})" if usable else f" AND NOT ({USABLE_SQL})")
-    return await _page(session, f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon "
+    return await page(session, f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon "
                                 f"WHERE customer_id = :c{condition}", {"c": customer_id}, "claimed_at",
                        first=first, after=after)
 
