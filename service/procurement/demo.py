@@ -27,9 +27,12 @@ if TYPE_CHECKING:
 
 # (price, minimum group quantity): the last one misses its minimum and is refunded.
 LAST_WEEK = [("3.20", 1), ("15.80", 2), ("8.00", 50)]
+LAST_WEEK_KEY = "demo-last-week-"
 
 
-async def seed_closed_batch(session: AsyncSession, tenant_id: UUID, logins: DemoLogins) -> None:
+async def seed_last_week_orders(session: AsyncSession, tenant_id: UUID, logins: DemoLogins) -> None:
+    """Last week's batch, still open, with its orders: they must commit before it closes (the
+    seeds' transaction ends after this one), since their cutoff check runs at commit."""
     tenant = await _tenant(session, tenant_id)
     products = (await session.execute(
         text("SELECT id FROM product WHERE active ORDER BY created_at, id LIMIT 3"))).scalars().all()
@@ -55,25 +58,30 @@ async def seed_closed_batch(session: AsyncSession, tenant_id: UUID, logins: Demo
     await open_batches_in(session, tenant_id, [batch.id])
     offers = (await session.execute(text("SELECT id FROM offer WHERE batch_id = :b ORDER BY position"),
                                     {"b": batch.id})).scalars().all()
-    orders = []
     for n, customer in enumerate(customers):
         placed = await place_order(session, tenant=tenant, customer_id=customer, batch_id=batch.id,
-                                   pickup_point_id=point, idempotency_key=f"demo-last-week-{n}",
+                                   pickup_point_id=point, idempotency_key=f"{LAST_WEEK_KEY}{n}",
                                    lines=[LineSpec(offers[0], 2 + n), LineSpec(offers[1], 1), LineSpec(offers[2], 1)])
-        orders.append(placed.order_id)
         if tenant.payment_mode is PaymentMode.PREPAID:
             await mark_paid(session, tenant_id=tenant_id, order_id=placed.order_id,
                             payment_reference=f"DEMO-LAST-WEEK-{n}")
-    # The orders' cutoff check is deferred to commit; run it now, while the batch is still open.
-    await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
-    await session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
-    await close_batch(session, tenant_id=tenant_id, batch_id=batch.id)
+
+
+async def seed_closed_batch(session: AsyncSession, tenant_id: UUID, logins: DemoLogins) -> None:
+    """Last week's batch through the close, in the transaction after its orders committed."""
+    orders = (await session.execute(text(
+        "SELECT id, batch_id, pickup_point_id FROM customer_order WHERE idempotency_key LIKE :key "
+        "ORDER BY idempotency_key"), {"key": f"{LAST_WEEK_KEY}%"})).all()
+    if not orders:
+        return
+    batch_id, point = orders[0].batch_id, orders[0].pickup_point_id
+    await close_batch(session, tenant_id=tenant_id, batch_id=batch_id)
     # As if the cutoff had been a week ago.
     await session.execute(
         text("UPDATE batch SET opens_at = opens_at, closes_at = closed_at WHERE tenant_id = :t AND id = :b"),
-        {"t": tenant_id, "b": batch.id})
-    await receive_delivery(session, tenant_id=tenant_id, batch_id=batch.id, pickup_point_id=point)
-    picked = orders[0]
+        {"t": tenant_id, "b": batch_id})
+    await receive_delivery(session, tenant_id=tenant_id, batch_id=batch_id, pickup_point_id=point)
+    picked = orders[0].id
     await session.execute(text("UPDATE customer_order SET status = 'PICKED_UP', picked_up_at = statement_timestamp() "
                                "WHERE tenant_id = :t AND id = :o"), {"t": tenant_id, "o": picked})
     await earn_commission(session, tenant_id=tenant_id, order_id=picked)

@@ -1,8 +1,6 @@
 """Invariant 6 on the cluster: the single node's metadata-driven isolation tests, run unchanged
 through the coordinator as the app role (the shards enforce the policies themselves)."""
 
-import pytest
-
 from tests import test_tenant_isolation as single_node
 from tests.test_tenant_isolation import (  # noqa: F401 - collected here, against the cluster
     test_app_role_owns_nothing_and_cannot_bypass_rls,
@@ -11,31 +9,22 @@ from tests.test_tenant_isolation import (  # noqa: F401 - collected here, agains
     test_rls_is_forced_on_every_tenant_table,
 )
 
-# The tests below seed a tenant with demo data in every domain through the service, in one
-# transaction. On Citus every domain's seeding now runs (orders, cancellations, the close,
-# receiving, shortages, after-sales, 拼团, the outbox relay, password resets, coupons, the ledger);
-# the commit then fails: the demo's closed batch runs its orders' deferred cutoff check early with
-# `SET CONSTRAINTS ALL IMMEDIATE` (service/procurement/demo.py), which reaches the coordinator only,
-# not the worker where place_order() ran and queued it. Strict: they fail the run once it passes.
-SEEDING = ("seeding reaches its commit, where the demo's closed batch fails its orders' deferred cutoff "
-           "check: SET CONSTRAINTS ALL IMMEDIATE is not sent to the worker where place_order() ran")
+# The tests below seed a tenant with demo data in every domain through the service (orders,
+# cancellations, the close, receiving, shortages, after-sales, 拼团, the outbox relay, password
+# resets, coupons, the ledger), as on one node.
 
 
-@pytest.mark.xfail(strict=True, reason=SEEDING)
 def test_no_row_of_another_tenant_is_visible_or_writable(seeded_tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
     single_node.test_no_row_of_another_tenant_is_visible_or_writable(seeded_tenant, owner_db, app_db_url)
 
 
-@pytest.mark.xfail(strict=True, reason=SEEDING)
 def test_every_view_reads_with_the_callers_row_level_security(seeded_tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
     single_node.test_every_view_reads_with_the_callers_row_level_security(seeded_tenant, owner_db, app_db_url)
 
 
-@pytest.mark.xfail(strict=True, reason=SEEDING)
 def test_without_a_tenant_the_app_role_sees_nothing(seeded_tenant, app_db_url):  # type: ignore[no-untyped-def]
     single_node.test_without_a_tenant_the_app_role_sees_nothing(seeded_tenant, app_db_url)
 
 
-@pytest.mark.xfail(strict=True, reason=SEEDING)
 def test_tenant_setting_does_not_leak_past_the_transaction(seeded_tenant, app_db_url):  # type: ignore[no-untyped-def]
     single_node.test_tenant_setting_does_not_leak_past_the_transaction(seeded_tenant, app_db_url)
