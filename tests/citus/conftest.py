@@ -132,3 +132,15 @@ def services(citus_cluster: CitusCluster) -> Iterator[Services]:
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
     if TIMINGS:
         terminalreporter.write_line("citus: " + ", ".join(f"{k} {v:.1f} s" for k, v in TIMINGS.items()))
+
+
+# test_domain_*.py run the single node's domain tests unchanged on the cluster. A test that
+# cannot pass there yet is listed here, by node id, with why: strict, so it fails once it passes.
+NOT_ON_CITUS_YET: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
+    for item in items:
+        reason = NOT_ON_CITUS_YET.get(item.nodeid.removeprefix("tests/citus/"))
+        if reason:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
