@@ -576,7 +576,8 @@ def test_an_event_that_cannot_be_relayed_delays_only_itself(  # type: ignore[no-
     owner_db.execute(f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF EXISTS (SELECT 1 FROM outbox_event
-                      WHERE id = NEW.outbox_event_id AND subject_id = '{poison}') THEN
+                      WHERE tenant_id = NEW.tenant_id AND id = NEW.outbox_event_id
+                        AND subject_id = '{poison}') THEN
             RAISE EXCEPTION 'injected failure';
           END IF;
           RETURN NEW;

@@ -4,6 +4,7 @@ and never pending work or anything recent."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 
 def _counts(db, tenant_id) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
@@ -20,14 +21,14 @@ def test_prune_keeps_pending_and_recent_rows(seeded_tenant, owner_db):  # type: 
     old, recent = seeded_tenant(), seeded_tenant()
     t = old.uuid
     assert all(_counts(owner_db, t)), "the demo has deliveries, notifications and events"
-    owner_db.execute("UPDATE outbox_event SET relayed_at = coalesce(relayed_at, now()), "
-                     "created_at = now() - interval '40 days' WHERE tenant_id = %s", (t,))
+    owner_db.execute("UPDATE outbox_event SET relayed_at = coalesce(relayed_at, %s), "
+                     "created_at = now() - interval '40 days' WHERE tenant_id = %s", (datetime.now(UTC), t))
     owner_db.execute("UPDATE delivery SET created_at = now() - interval '40 days', status = 'DELIVERED' "
                      "WHERE tenant_id = %s", (t,))
     owner_db.execute("UPDATE notification SET created_at = now() - interval '200 days' WHERE tenant_id = %s", (t,))
     pending_event = owner_db.execute(
-        "UPDATE delivery SET status = 'PENDING' WHERE ctid = (SELECT ctid FROM delivery WHERE tenant_id = %s "
-        "LIMIT 1) RETURNING outbox_event_id", (t,)).fetchone()[0]
+        "UPDATE delivery SET status = 'PENDING' WHERE tenant_id = %s AND id = (SELECT id FROM delivery "
+        "WHERE tenant_id = %s LIMIT 1) RETURNING outbox_event_id", (t, t)).fetchone()[0]
     # Old final deliveries of other events: copies of that row pointing at them.
     owner_db.execute(
         "INSERT INTO delivery SELECT (jsonb_populate_record(d, jsonb_build_object("

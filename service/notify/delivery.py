@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service import global_id
 from service.config import get_settings
-from service.db import app_engine, owner_engine, tenant_transaction
+from service.db import app_engine, citus_set_tenant, owner_engine, tenant_transaction
 from service.notify import http, netpolicy
 from service.notify.messages import render
 from service.notify.payloads import add_money
@@ -127,12 +127,12 @@ _CLAIM = text("""
 WITH due AS (
   SELECT id FROM delivery
    WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[]))
-     AND ((status = 'PENDING' AND next_attempt_at <= clock_timestamp() + interval '1 second')
-          OR (status = 'SENDING' AND claimed_at < clock_timestamp() - make_interval(secs => :stuck)))
+     AND ((status = 'PENDING' AND next_attempt_at <= statement_timestamp() + interval '1 second')
+          OR (status = 'SENDING' AND claimed_at < statement_timestamp() - make_interval(secs => :stuck)))
    ORDER BY id FOR UPDATE
 ), claimed AS (
   UPDATE delivery d SET status = 'SENDING', attempts = d.attempts + 1,
-         claimed_at = clock_timestamp(), last_attempt_at = clock_timestamp()
+         claimed_at = statement_timestamp(), last_attempt_at = statement_timestamp()
     FROM due
    WHERE d.tenant_id = :tenant_id AND d.id = due.id
   RETURNING d.id, d.attempts, d.channel, d.target, d.subscription_id, d.outbox_event_id
@@ -140,8 +140,7 @@ WITH due AS (
 SELECT c.id, c.attempts, c.channel, c.target, c.subscription_id, c.outbox_event_id,
        e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug, t.timezone,
        s.url, s.secret_version, s.secret_fingerprint, s.active,
-       CASE WHEN s.previous_secret_until > clock_timestamp() THEN s.previous_secret_version END
-         AS previous_secret_version
+       s.previous_secret_version, s.previous_secret_until > statement_timestamp() AS previous_secret_live
   FROM claimed c
   JOIN outbox_event e ON e.tenant_id = :tenant_id AND e.id = c.outbox_event_id
   JOIN tenant t ON t.id = e.tenant_id
@@ -151,14 +150,17 @@ SELECT c.id, c.attempts, c.channel, c.target, c.subscription_id, c.outbox_event_
 # Every outcome of a chunk in one statement; only the run that made the attempt records it.
 _RECORD = text("""
 UPDATE delivery d SET status = o.status, claimed_at = NULL, last_status_code = o.code, last_error = o.error,
-       delivered_at = CASE WHEN o.status = 'DELIVERED' THEN clock_timestamp() END,
-       next_attempt_at = clock_timestamp() + make_interval(secs => o.delay), enqueued_at = NULL
+       delivered_at = o.delivered_at, next_attempt_at = o.next_attempt_at, enqueued_at = NULL
   FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:statuses AS varchar[]),
-              CAST(:codes AS integer[]), CAST(:errors AS varchar[]), CAST(:delays AS float8[]))
-       AS o(id, attempt, status, code, error, delay)
+              CAST(:codes AS integer[]), CAST(:errors AS varchar[]), CAST(:delivered AS timestamptz[]),
+              CAST(:next AS timestamptz[]))
+       AS o(id, attempt, status, code, error, delivered_at, next_attempt_at)
  WHERE d.tenant_id = :tenant_id AND d.id = o.id AND d.status = 'SENDING' AND d.attempts = o.attempt
 RETURNING d.id, d.channel, d.status
 """)
+# The moments are computed from the database's clock before the UPDATE, as values: Citus refuses
+# clock expressions over a row's columns in an UPDATE.
+_NOW = text("SELECT statement_timestamp()")
 
 
 # A claim or a record lost with the last moments before a database crash means at worst that
@@ -174,6 +176,8 @@ async def _bookkeeping(tenant_id: UUID, engine: AsyncEngine | None) -> AsyncIter
     ORM session's bookkeeping is not needed for one statement)."""
     async with (engine or app_engine()).begin() as conn:
         await conn.execute(_BOOKKEEPING, {"tenant_id": str(tenant_id)})
+        if get_settings().citus:  # the shards' row-level security must see the tenant too
+            await conn.execute(text(citus_set_tenant(tenant_id)))
         yield conn
 
 
@@ -205,7 +209,7 @@ def _claimed(tenant_id: UUID, r: Any) -> Claimed:
         secret_fingerprint=r.secret_fingerprint,
         subscription_active=r.active,
         tenant_timezone=r.timezone,
-        previous_secret_version=r.previous_secret_version,
+        previous_secret_version=r.previous_secret_version if r.previous_secret_live else None,
     )
 
 
@@ -250,11 +254,14 @@ async def record_many(
         if delay is not None:
             retries[claimed.id] = delay
     async with _bookkeeping(tenant_id, engine) as conn:
+        now = (await conn.execute(_NOW)).scalar_one()
         rows = (
             await conn.execute(
                 _RECORD,
                 {"tenant_id": tenant_id, "ids": ids, "attempts": numbers, "statuses": statuses,
-                 "codes": codes, "errors": errors, "delays": delays},
+                 "codes": codes, "errors": errors,
+                 "delivered": [now if st == "DELIVERED" else None for st in statuses],
+                 "next": [now + timedelta(seconds=d) for d in delays]},
             )
         ).all()
     # A row not returned was taken over by another run (we were presumed stuck): that run records.
@@ -545,7 +552,7 @@ SELECT id, channel, subscription_id FROM delivery
 """)
 
 _MARK_ENQUEUED = text("""
-UPDATE delivery SET enqueued_at = clock_timestamp()
+UPDATE delivery SET enqueued_at = statement_timestamp()
  WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS uuid[])) AND status = 'PENDING'
 """)
 

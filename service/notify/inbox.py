@@ -47,8 +47,9 @@ async def mark_read(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, id
     found = (
         await session.execute(
             text(
-                "UPDATE notification SET read_at = COALESCE(read_at, clock_timestamp()) "
-                "WHERE tenant_id = :tenant_id AND id = :id AND user_id = :user_id RETURNING id"
+                "WITH marked AS (UPDATE notification SET read_at = statement_timestamp() "
+                "WHERE tenant_id = :tenant_id AND id = :id AND user_id = :user_id AND read_at IS NULL RETURNING id) "
+                "SELECT id FROM notification WHERE tenant_id = :tenant_id AND id = :id AND user_id = :user_id"
             ),
             {"tenant_id": tenant_id, "id": id, "user_id": user_id},
         )

@@ -24,18 +24,19 @@ EVERY_SECONDS = 3600
 _last_run = 0.0
 
 _DELIVERIES = text("""
-DELETE FROM delivery WHERE ctid IN (
-  SELECT ctid FROM delivery WHERE status IN ('DELIVERED', 'FAILED')
-    AND created_at < clock_timestamp() - make_interval(days => :days) LIMIT :n)
+DELETE FROM delivery WHERE (tenant_id, id) IN (
+  SELECT tenant_id, id FROM delivery WHERE status IN ('DELIVERED', 'FAILED')
+    AND created_at < statement_timestamp() - make_interval(days => :days) LIMIT :n)
 """)
 _NOTIFICATIONS = text("""
-DELETE FROM notification WHERE ctid IN (
-  SELECT ctid FROM notification WHERE created_at < clock_timestamp() - make_interval(days => :days) LIMIT :n)
+DELETE FROM notification WHERE (tenant_id, id) IN (
+  SELECT tenant_id, id FROM notification
+   WHERE created_at < statement_timestamp() - make_interval(days => :days) LIMIT :n)
 """)
 _EVENTS = text("""
-DELETE FROM outbox_event WHERE ctid IN (
-  SELECT e.ctid FROM outbox_event e
-  WHERE e.relayed_at IS NOT NULL AND e.created_at < clock_timestamp() - make_interval(days => :days)
+DELETE FROM outbox_event WHERE (tenant_id, id) IN (
+  SELECT e.tenant_id, e.id FROM outbox_event e
+  WHERE e.relayed_at IS NOT NULL AND e.created_at < statement_timestamp() - make_interval(days => :days)
     AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.tenant_id = e.tenant_id AND d.outbox_event_id = e.id)
     AND NOT EXISTS (SELECT 1 FROM notification x WHERE x.tenant_id = e.tenant_id AND x.outbox_event_id = e.id)
   LIMIT :n)

@@ -292,7 +292,7 @@ async def retry_delivery(session: AsyncSession, *, tenant_id: UUID, id: UUID | N
     if not row["subscription_active"]:
         raise fail(ErrorCode.CONFLICT, "The subscription is switched off: switch it on first.", ["id"])
     updated = (await session.execute(text("""
-        UPDATE delivery SET status = 'PENDING', next_attempt_at = clock_timestamp(), enqueued_at = NULL,
+        UPDATE delivery SET status = 'PENDING', next_attempt_at = statement_timestamp(), enqueued_at = NULL,
                claimed_at = NULL
          WHERE tenant_id = :tenant_id AND id = :id
         RETURNING *
