@@ -58,7 +58,7 @@ async def purchase_order_csv(request: Request) -> Response:
         supplier_only = "check"
     async with tenant_transaction(tenant_id) as session:
         if supplier_only:
-            allowed = await _may_download(session, principal, po_id)
+            allowed = await _may_download(session, principal, tenant_id, po_id)
             if not allowed:
                 return not_found
         found = await render(session, purchase_order_id=po_id)
@@ -69,7 +69,7 @@ async def purchase_order_csv(request: Request) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-async def _may_download(session: AsyncSession, principal: Principal, po_id: UUID) -> bool:
+async def _may_download(session: AsyncSession, principal: Principal, tenant_id: UUID, po_id: UUID) -> bool:
     roles = principal.roles
     if roles is None:
         assert principal.user_id is not None  # the caller refused a principal with neither
@@ -77,8 +77,10 @@ async def _may_download(session: AsyncSession, principal: Principal, po_id: UUID
     if roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
         return True
     row = (await session.execute(
-        text("SELECT 1 FROM purchase_order po JOIN app_user u ON u.supplier_id = po.supplier_id "
-             "WHERE po.id = :po AND u.id = :u"), {"po": po_id, "u": principal.user_id})).first()
+        text("SELECT 1 FROM purchase_order po "
+             "JOIN app_user u ON u.tenant_id = po.tenant_id AND u.supplier_id = po.supplier_id "
+             "WHERE po.tenant_id = :t AND po.id = :po AND u.id = :u"),
+        {"t": tenant_id, "po": po_id, "u": principal.user_id})).first()
     return row is not None
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from service import global_id
 from service.accounts.models import PaymentMode
+from service.config import get_settings
 from service.errors import AuthError, UserErrors
 from service.orders import grouping, placement
 from service.orders.placement import LineSpec, OrderRequest, Placed
@@ -204,6 +205,12 @@ def test_orders_that_meet_go_together_and_sell_exactly_the_stock(shop, owner_db)
     check_stock_slots(owner_db, [tenant.uuid])
 
 
+def _activity() -> tuple[str, str]:
+    """Where a statement waiting for a lock shows, and its process: on Citus it waits on the worker
+    that holds the tenant's shards (the cluster-wide view, by global pid)."""
+    return ("citus_stat_activity", "global_pid") if get_settings().citus else ("pg_stat_activity", "pid")
+
+
 def _two_orders_second_blocked(shop, owner_db, lock_wait_ms: int, while_waiting: Callable[[], None],  # type: ignore[no-untyped-def]
                                closes_in: float | None = None):
     """Two customers' orders on two offers sent as one group (a third customer's order, sent
@@ -228,16 +235,17 @@ def _two_orders_second_blocked(shop, owner_db, lock_wait_ms: int, while_waiting:
         found["sizes"] = grouping.stats()["sizes"]
 
     if closes_in is not None:
-        owner_db.execute("UPDATE batch SET closes_at = clock_timestamp() + %s * interval '1 second' WHERE id = %s",
-                         (closes_in, batch_id))
+        owner_db.execute("UPDATE batch SET closes_at = statement_timestamp() + %s * interval '1 second' "
+                         "WHERE tenant_id = %s AND id = %s", (closes_in, tenant.uuid, batch_id))
     with psycopg.connect(owner_db.info.dsn, password=owner_db.info.password, autocommit=True) as holder:
         with holder.transaction():
-            holder.execute("SELECT 1 FROM offer_stock_slot WHERE offer_id = %s FOR UPDATE", (high,))
+            holder.execute("SELECT 1 FROM offer_stock_slot WHERE tenant_id = %s AND offer_id = %s FOR UPDATE",
+                           (tenant.uuid, high))
             sender = threading.Thread(target=lambda: _with_placer(8, 1, lock_wait_ms, both))
             sender.start()
             deadline = time.monotonic() + 30
             while not owner_db.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    f"SELECT count(*) FROM {_activity()[0]} WHERE wait_event_type = 'Lock' "
                     "AND query LIKE '%%place_order_group(%%'").fetchone()[0]:
                 assert time.monotonic() < deadline, "the group never waited for the held slots"
                 time.sleep(0.02)
@@ -305,8 +313,9 @@ def test_a_group_whose_connection_dies_is_placed_again_and_each_order_once(shop,
     tenant, _, _, _ = shop
 
     def end_the_groups_session() -> None:
+        view, pid = _activity()
         (ended,) = owner_db.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"SELECT count(pg_terminate_backend({pid})) FROM {view} WHERE wait_event_type = 'Lock' "
             "AND query LIKE '%%place_order_group(%%'").fetchone()
         assert ended == 1
 
@@ -407,7 +416,8 @@ def test_an_idle_worker_sends_each_order_at_once_and_a_second_lane_opens_only_fo
 
     async def behind_a_blocked_statement() -> dict[int, int]:
         holder = await psycopg.AsyncConnection.connect(owner_db.info.dsn, password=owner_db.info.password)
-        await holder.execute("SELECT 1 FROM offer_stock_slot WHERE offer_id = %s FOR UPDATE", (free,))
+        await holder.execute("SELECT 1 FROM offer_stock_slot WHERE tenant_id = %s AND offer_id = %s FOR UPDATE",
+                             (tenant.uuid, free))
         blocked = asyncio.create_task(grouping.place(info, batch_id, request(people[3], free)))
         await asyncio.sleep(0.3)
         assert not blocked.done()

@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from service import global_id
 from tests.ordering_fixtures import (
@@ -31,7 +32,7 @@ from tests.reliability.invariants import check_stock, check_stock_slots
 
 _PLACE = (
     "SELECT (r.placed).id FROM place_order(%s, %s, %s, %s, %s, %s, %s, 'h', %s, "
-    "lpad(floor(random() * 1e6)::int::text, 6, '0'), 'PENDING_PAYMENT', 'CNY', 0.1, true, true) AS r"
+    "%s, 'PENDING_PAYMENT', 'CNY', 0.1, true, true) AS r"
 )
 
 
@@ -40,7 +41,7 @@ def place(conn: psycopg.Connection, order: tuple, quantity: int) -> tuple[str, s
     tenant, customer, batch, point, offer = order
     try:
         conn.execute(_PLACE, (tenant, customer, batch, point, [offer], [quantity], uuid.uuid4().hex,
-                              "S" + uuid.uuid4().hex[:14]))
+                              "S" + uuid.uuid4().hex[:14], f"{random.randrange(10**6):06d}"))
         return "OK", ""
     except psycopg.Error as e:
         if e.sqlstate != "GB002":
@@ -202,13 +203,14 @@ def test_slots_are_made_with_the_offer_under_the_tenants_row_level_security(  # 
     other = make_tenant()
     assert [(s[0], s[1]) for s in _slots(owner_db, offer)] == [(i, 3 if i < 5 else 2) for i in range(8)]
     with psycopg.connect(app_db_url) as conn:
-        conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(other.uuid),))
+        conn.execute(sql.SQL("SET LOCAL app.tenant_id = {}").format(sql.Literal(str(other.uuid))))
         assert conn.execute("SELECT count(*) FROM offer_stock_slot WHERE offer_id = %s", (offer,)).fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM offer WHERE id = %s", (offer,)).fetchone() == (0,)
     with psycopg.connect(app_db_url) as conn:
-        conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.uuid),))
-        assert conn.execute("SELECT offer_sold(o), (SELECT sum(quota) FROM offer_stock_slot s WHERE s.offer_id = o.id), "
-                            "o.stock_slots FROM offer o WHERE o.id = %s", (offer,)).fetchone() == (0, 21, 8)
+        conn.execute(sql.SQL("SET LOCAL app.tenant_id = {}").format(sql.Literal(str(tenant.uuid))))
+        assert conn.execute("SELECT offer_sold(o), (SELECT sum(quota) FROM offer_stock_slot s "
+                            "WHERE s.tenant_id = o.tenant_id AND s.offer_id = o.id), o.stock_slots FROM offer o "
+                            "WHERE o.tenant_id = %s AND o.id = %s", (tenant.uuid, offer)).fetchone() == (0, 21, 8)
 
 
 def test_the_migration_keeps_every_offers_books_both_ways(services):  # type: ignore[no-untyped-def]

@@ -158,27 +158,29 @@ UPDATE delivery d SET status = o.status, claimed_at = NULL, last_status_code = o
  WHERE d.tenant_id = :tenant_id AND d.id = o.id AND d.status = 'SENDING' AND d.attempts = o.attempt
 RETURNING d.id, d.channel, d.status
 """)
-# The moments are computed from the database's clock before the UPDATE, as values: Citus refuses
-# clock expressions over a row's columns in an UPDATE.
-_NOW = text("SELECT statement_timestamp()")
+# The moments come from the database's clock read by the transaction's first statement, as
+# values: Citus refuses a clock inside CASE, or added to a column, in an UPDATE.
 
 
 # A claim or a record lost with the last moments before a database crash means at worst that
 # attempt is sent again, with the same webhook-id: no flush to disk is waited for at their commits.
 _BOOKKEEPING = text(
-    "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('synchronous_commit', 'off', true)"
+    "SELECT set_config('app.tenant_id', :tenant_id, true), set_config('synchronous_commit', 'off', true), "
+    "statement_timestamp() AS now"
 )
 
 
 @asynccontextmanager
-async def _bookkeeping(tenant_id: UUID, engine: AsyncEngine | None) -> AsyncIterator[AsyncConnection]:
+async def _bookkeeping(
+    tenant_id: UUID, engine: AsyncEngine | None
+) -> AsyncIterator[tuple[AsyncConnection, datetime]]:
     """A claim's or a record's transaction as the app role in the tenant (a Core connection: the
-    ORM session's bookkeeping is not needed for one statement)."""
+    ORM session's bookkeeping is not needed for one statement), with the database's clock."""
     async with (engine or app_engine()).begin() as conn:
-        await conn.execute(_BOOKKEEPING, {"tenant_id": str(tenant_id)})
+        now = (await conn.execute(_BOOKKEEPING, {"tenant_id": str(tenant_id)})).one().now
         if get_settings().citus:  # the shards' row-level security must see the tenant too
             await conn.execute(text(citus_set_tenant(tenant_id)))
-        yield conn
+        yield conn, now
 
 
 @dataclass
@@ -219,7 +221,7 @@ async def claim_many(
     """Marks those of `ids` that are due SENDING for one attempt each; returns them with their details."""
     if not ids:
         return []
-    async with _bookkeeping(tenant_id, engine) as conn:
+    async with _bookkeeping(tenant_id, engine) as (conn, _):
         rows = (
             await conn.execute(
                 _CLAIM,
@@ -253,8 +255,7 @@ async def record_many(
         delays.append(delay or 0.0)
         if delay is not None:
             retries[claimed.id] = delay
-    async with _bookkeeping(tenant_id, engine) as conn:
-        now = (await conn.execute(_NOW)).scalar_one()
+    async with _bookkeeping(tenant_id, engine) as (conn, now):
         rows = (
             await conn.execute(
                 _RECORD,

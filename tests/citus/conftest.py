@@ -136,7 +136,17 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 
 # test_domain_*.py run the single node's domain tests unchanged on the cluster. A test that
 # cannot pass there yet is listed here, by node id, with why: strict, so it fails once it passes.
-NOT_ON_CITUS_YET: dict[str, str] = {}
+NOT_ON_CITUS_YET: dict[str, str] = {
+    "test_domain_stock_slots.py::test_an_order_takes_free_stock_from_other_slots_and_is_refused_only_when_the_offer_has_none":
+        "the test predicts a session's stock slot from its backend pid on the coordinator; on Citus the "
+        "delegated place_order() picks it by the worker backend's pid, which the test cannot see",
+    "test_domain_stock_slots.py::test_a_changed_stock_limit_spreads_the_quotas_again_and_never_below_what_is_sold":
+        "Citus relays a worker's check violation without its constraint name (the refusal itself and its "
+        "SQLSTATE arrive; the service does not read the name)",
+    "test_domain_stock_slots.py::test_slots_are_made_with_the_offer_under_the_tenants_row_level_security":
+        "offer_sold(o) takes the table's row type, and on a shard the row is the shard's (offer_NNNN); the "
+        "service never calls it (it sums offer_stock_slot), the test's check of it stays on one node",
+}
 
 
 def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
