@@ -205,6 +205,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                    "zh-CN": "该优惠券仅限新顾客领取。"},
     "coupons.not_first_order": {"en": "This coupon is for new customers only, and this is not your first order.",
                                 "zh-CN": "该优惠券仅限新顾客首单使用，此订单不是您的首单。"},
+    "languages.choose": {"en": "Choose zh-CN or en.", "zh-CN": "请选择 zh-CN（中文）或 en（英文）。"},
     "coupons.not_valid_yet": {"en": "This coupon is not valid yet.", "zh-CN": "该优惠券尚未到可用时间。"},
     "coupons.ordered_since": {"en": "For a first order only: you have ordered since you got it, so it can no "
                                     "longer be used.",
