@@ -9,7 +9,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from tests.coupon_fixtures import ORDER_PLACE, make_shop, uid
+from tests.coupon_fixtures import GRANT, ORDER_PLACE, make_shop, uid, user_gid
 from tests.ordering_fixtures import ORDER_CANCEL
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -63,15 +63,22 @@ def test_a_new_customer_coupon_is_refused_after_a_first_order_without_it(gql, te
     assert used["errors"] == [] and used["order"]["discount"] == {"amount": "2.00"}
 
 
-def test_a_coupon_for_anyone_still_applies_to_a_later_order(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
+def test_a_coupon_for_anyone_or_a_granted_one_still_applies_to_a_later_order(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
     shop = make_shop(gql, owner_db, tenant)
-    template = shop.template(amountOff="2.00")
-    ((_, token),) = shop.customers(owner_db, 1)
-    coupon = shop.claim(token, template["id"])["coupon"]
+    ((customer_id, token),) = shop.customers(owner_db, 1)
+    coupon = shop.claim(token, shop.template(amountOff="2.00")["id"])["coupon"]
     assert shop.place(token, [(0, 1)])["errors"] == []
     (edge,) = gql.data(WHY, token=token)["myCoupons"]["edges"]
     assert (edge["node"]["usable"], edge["node"]["unusableReason"]) == (True, None)
     assert shop.place(token, [(0, 1)], coupon["id"])["errors"] == []
+    # A grant chose its customer (as a pack's reward or compensation does): no first-order rule at use.
+    fresh = shop.template(audience="NEW_CUSTOMERS", amountOff="1.00", name="Welcome back")
+    granted = gql.data(GRANT, {"t": fresh["id"], "u": [user_gid(customer_id)]}, token=tenant.admin_token)
+    assert granted["couponGrant"] == {"granted": 1, "errors": []}
+    (gift,) = [e["node"] for e in gql.data(WHY, token=token)["myCoupons"]["edges"] if e["node"]["status"] == "AVAILABLE"]
+    assert (gift["usable"], gift["unusableReason"]) == (True, None)
+    used = shop.place(token, [(0, 1)], gift["id"])
+    assert used["errors"] == [] and used["order"]["discount"] == {"amount": "1.00"}
 
 
 def test_two_first_orders_at_once_with_two_new_customer_coupons_one_passes(gql, tenant, owner_db):  # type: ignore[no-untyped-def]

@@ -4,9 +4,9 @@
   tenant.default_language: the tenant's, for recipients without one (zh-CN by default).
 - delivery.language, title, body: an e-mail's subject and text, rendered once in its recipient's
   language when the event is relayed (NULL for webhooks, which carry the event's payload).
-- coupon_apply(): a NEW_CUSTOMERS coupon applies only to the customer's first order (cancelled
-  ones do not count), checked under a lock on the customer's row so two first orders at once
-  cannot both take one.
+- coupon_apply(): a claimed NEW_CUSTOMERS coupon applies only to the customer's first order
+  (cancelled ones do not count), checked under a lock on the customer's row so two first orders
+  at once cannot both take one. Granted coupons (admin, pack rewards, compensation) are not.
 
 Revision ID: 0043
 Revises: 0040
@@ -36,7 +36,7 @@ DECLARE
   v_code text;
   v_message text;
 BEGIN
-  SELECT c.status, c.valid_from, c.valid_until, c.template_id INTO v_coupon FROM coupon c
+  SELECT c.status, c.valid_from, c.valid_until, c.template_id, c.granted INTO v_coupon FROM coupon c
   WHERE c.tenant_id = p_tenant AND c.id = p_coupon AND c.customer_id = p_customer FOR UPDATE;
   IF NOT FOUND THEN
     v_code := 'NOT_FOUND'; v_message := 'No such coupon.';
@@ -49,10 +49,11 @@ BEGIN
   END IF;
   IF v_code IS NULL THEN
     SELECT * INTO v_template FROM coupon_template t WHERE t.tenant_id = p_tenant AND t.id = v_coupon.template_id;
-    IF v_template.audience = 'NEW_CUSTOMERS' THEN
-      -- Checked again at use, as at the claim: only on the customer's first order (cancelled ones do not
-      -- count). The customer's row, locked, queues their concurrent first orders: the later one's next
-      -- statement sees the earlier one committed (a fresh snapshot per statement in this function).
+    IF v_template.audience = 'NEW_CUSTOMERS' AND NOT v_coupon.granted THEN
+      -- A claimed one is checked again at use, as at the claim: only on the customer's first order
+      -- (cancelled ones do not count); grants (an admin's, a pack's reward, compensation) chose their
+      -- customer. The customer's row, locked, queues their concurrent first orders: the later one's
+      -- next statement sees the earlier one committed (a fresh snapshot per statement here).
       PERFORM 1 FROM app_user u WHERE u.tenant_id = p_tenant AND u.id = p_customer FOR NO KEY UPDATE;
       IF EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = p_tenant AND o.customer_id = p_customer
                  AND o.id <> p_order AND o.status <> 'CANCELLED') THEN

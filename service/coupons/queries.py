@@ -16,9 +16,10 @@ from service.pagination import Page, check_first, decode_cursor, encode_cursor
 # A coupon as its holder sees it: VOID and past-validity AVAILABLE ones are EXPIRED.
 STATUS_SQL = ("CASE WHEN status = 'VOID' OR (status = 'AVAILABLE' AND valid_until <= clock_timestamp()) "
               "THEN 'EXPIRED' ELSE status END")
-# A new-customer coupon whose holder has ordered since (cancelled orders do not count): it is
-# refused at use (coupon_apply), so it is shown as not usable, with why.
-SPENT_SQL = ("(EXISTS (SELECT 1 FROM coupon_template t WHERE t.tenant_id = coupon.tenant_id "
+# A claimed new-customer coupon whose holder has ordered since (cancelled orders do not count): it
+# is refused at use (coupon_apply), so it is shown as not usable, with why. Grants are not.
+SPENT_SQL = ("(NOT coupon.granted "
+             "AND EXISTS (SELECT 1 FROM coupon_template t WHERE t.tenant_id = coupon.tenant_id "
              "AND t.id = coupon.template_id AND t.audience = 'NEW_CUSTOMERS') "
              "AND EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = coupon.tenant_id "
              "AND o.customer_id = coupon.customer_id AND o.status <> 'CANCELLED'))")
