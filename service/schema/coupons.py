@@ -204,7 +204,7 @@ class Coupon(Node):
                                   "new-customer coupon, while its holder has no order yet (cancelled ones do not "
                                   "count): once they have ordered, it is refused at use.")
     def usable(self) -> bool:
-        return self._unusable() is None and self.status.value == "AVAILABLE"
+        return self._unusable() is None and self._shown() == "AVAILABLE"
 
     @strawberry.field(description="Why an AVAILABLE coupon cannot be used now, in the request's language (e.g. a "
                                   "new-customer coupon after a first order); null when it can, or when its status "
@@ -213,8 +213,11 @@ class Coupon(Node):
         reason = self._unusable()
         return None if reason is None else localize(msg(reason))
 
+    def _shown(self) -> str:
+        return str(getattr(self.row, "shown", None) or self.row.status)
+
     def _unusable(self) -> str | None:
-        if self.status.value != "AVAILABLE":
+        if self._shown() != "AVAILABLE":
             return None
         if getattr(self.row, "spent", False):
             return "coupons.ordered_since"
