@@ -9,8 +9,7 @@ import { ERR, act, feedback, field, section, val, whenAvailable } from './kit.js
 
 const TENANT = `query ConsoleTenant { tenant { id slug name timezone currency paymentMode defaultCommissionRate paymentWindowMinutes defaultLanguage } }`;
 const UPDATE = `mutation ConsoleTenantUpdate($i: TenantUpdateInput!) { tenantUpdate(input: $i) { tenant { id name timezone defaultCommissionRate paymentWindowMinutes defaultLanguage } ${ERR} } }`;
-// Language names are written in their own language, as in the language switch.
-const MESSAGE_LANGUAGES = [['zh-CN', '中文'], ['en', 'English']];
+const MESSAGE_LANGUAGES = ['zh-CN', 'en'];
 const PASSWORD = `mutation ConsolePasswordChange($current: String!, $next: String!) { passwordChange(currentPassword: $current, newPassword: $next) { token ${ERR} } }`;
 
 function tenantForm(me) {
@@ -24,7 +23,7 @@ function tenantForm(me) {
       field('tenant-rate', 'console.settings.defaultRate', { value: tn.defaultCommissionRate, inputmode: 'decimal' }, 'console.settings.rateHint'),
       field('tenant-window', 'console.settings.paymentWindow', { type: 'number', min: '1', value: String(tn.paymentWindowMinutes) }),
       field('tenant-pickup', 'console.settings.pickupWindow', { type: 'number', min: '1', placeholder: t('console.settings.unchanged') }),
-      field('tenant-language', 'console.settings.messageLanguage', { tag: 'select', options: MESSAGE_LANGUAGES, value: tn.defaultLanguage }, 'console.settings.messageLanguageHint'),
+      field('tenant-language', 'console.settings.messageLanguage', { tag: 'select', options: MESSAGE_LANGUAGES.map((code) => [code, t(`console.settings.language.${code}`)]), value: tn.defaultLanguage }, 'console.settings.messageLanguageHint'),
       h('button', { type: 'submit', class: 'primary' }, t('console.save')), out);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
