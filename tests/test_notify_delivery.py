@@ -203,11 +203,12 @@ def test_emails_to_the_supplier_and_the_leader_over_smtp(
 
     mails = wait_for("both e-mails", arrived, processes=notify_processes)
     po = mails[supplier_email]
-    assert po["Subject"] == "新采购单 / New purchase order"
-    assert "PO-7" in po.get_content() and "采购单" in po.get_content()
+    # Neither recipient chose a language: the tenant's (zh-CN by default), and only it.
+    assert po["Subject"] == "新采购单" and po["Content-Language"] == "zh-CN"
+    assert "PO-7" in po.get_content() and "采购单" in po.get_content() and "purchase order" not in po.get_content()
     assert "团购" in str(po["From"])
     pick = mails[leader_email]
-    assert pick["Subject"] == "分拣单已生成 / Pick list ready" and "幸福小区自提点" in pick.get_content()
+    assert pick["Subject"] == "分拣单已生成" and "幸福小区自提点" in pick.get_content()
     wait_for(
         "deliveries recorded", lambda: {r[0] for r in deliveries(owner_db, w.tenant_id)} == {"DELIVERED"}
     )
@@ -215,3 +216,90 @@ def test_emails_to_the_supplier_and_the_leader_over_smtp(
     assert sum(1 for m in inbox.messages if str(m["To"]) in (supplier_email, leader_email)) == 2
 
 
+
+
+# The scenario's own names (data, in whatever language they were entered), left out when looking
+# for words of the other language.
+DATA = ["幸福小区自提点", "周末水果团", "鲜果供应商", "PO-8", "PO-9"]
+LANGUAGE_SET = """mutation($l: String!) { messageLanguageSet(language: $l) {
+  viewer { messageLanguage } errors { code field message } } }"""
+TENANT_LANGUAGE = """mutation($l: String) { tenantUpdate(input: {defaultLanguage: $l}) {
+  tenant { defaultLanguage } errors { code field } } }"""
+
+
+def test_each_email_and_in_app_text_goes_in_its_recipients_language_alone(  # type: ignore[no-untyped-def]
+    gql, make_tenant, make_customer, owner_db, notify_processes, smtp_server,
+):
+    from tests.e2e.test_readable import other_language
+
+    _, inbox = smtp_server
+    tenant = make_tenant()
+    supplier_email = f"orders-{uuid.uuid4().hex[:8]}@supplier.example"
+    w = make_world(owner_db, tenant, make_customer, supplier_email=supplier_email)
+    leader_email = owner_db.execute(
+        "SELECT email FROM app_user WHERE tenant_id = %s AND id = %s", (w.tenant_id, w.leader_user_id)
+    ).fetchone()[0]
+    # The tenant's default is English; the leader chose Chinese; the supplier's contact has no account.
+    assert gql.data(TENANT_LANGUAGE, {"l": "fr"}, token=tenant.admin_token)["tenantUpdate"]["errors"] == [
+        {"code": "INVALID", "field": ["input", "defaultLanguage"]}]
+    updated = gql.data(TENANT_LANGUAGE, {"l": "en"}, token=tenant.admin_token)["tenantUpdate"]
+    assert updated == {"tenant": {"defaultLanguage": "en"}, "errors": []}
+    chosen = gql.data(LANGUAGE_SET, {"l": "zh-CN"}, token=w.leader_token)["messageLanguageSet"]
+    assert chosen == {"viewer": {"messageLanguage": "zh-CN"}, "errors": []}
+    emit_events(w.tenant_id, [
+        ("PURCHASE_ORDER_CREATED", "purchase_order", uuid.uuid4(), {"supplierId": str(w.supplier_id), "number": "PO-8"}),
+        ("PICK_LIST_READY", "pick_list", uuid.uuid4(), {"pickupPointId": str(w.point_id), "batchId": str(w.batch_id)}),
+    ])
+
+    def arrived():  # type: ignore[no-untyped-def]
+        mine = {str(m["To"]): m for m in inbox.messages if str(m["To"]) in (supplier_email, leader_email)}
+        return mine if len(mine) == 2 else None
+
+    mails = wait_for("both e-mails", arrived, processes=notify_processes)
+    to_leader, to_supplier = mails[leader_email], mails[supplier_email]
+    assert (to_leader["Content-Language"], to_supplier["Content-Language"]) == ("zh-CN", "en")
+    assert to_leader["Subject"] == "分拣单已生成" and "幸福小区自提点" in to_leader.get_content()
+    assert to_supplier["Subject"] == "New purchase order" and "PO-8" in to_supplier.get_content()
+    for mail, language in ((to_leader, "zh-CN"), (to_supplier, "en")):
+        texts = [str(mail["Subject"]), mail.get_content()]
+        assert other_language(texts, language, DATA) == [], (language, texts)
+    # In-app: the stored title and body in the reader's language alone too (shown as they are to
+    # readers that cannot render; the API renders in the request's language).
+    stored = owner_db.execute(
+        "SELECT title, body FROM notification WHERE tenant_id = %s AND user_id = %s AND event = 'PICK_LIST_READY'",
+        (w.tenant_id, w.leader_user_id)).fetchone()
+    assert stored is not None and stored[0] == "分拣单已生成"
+    assert other_language(list(stored), "zh-CN", DATA) == []
+    # The reader's language still decides what the API shows.
+    notes = gql.data("{ notifications(first: 5) { edges { node { event title } } } }", token=w.leader_token,
+                     headers={"Accept-Language": "en"})["notifications"]["edges"]
+    assert {n["node"]["title"] for n in notes if n["node"]["event"] == "PICK_LIST_READY"} == {"Pick list ready"}
+    # The supplier's staff account, with no language of its own, reads the tenant's in its stored text.
+    staff = owner_db.execute(
+        "SELECT title FROM notification WHERE tenant_id = %s AND user_id = %s AND event = 'PURCHASE_ORDER_CREATED'",
+        (w.tenant_id, w.supplier_user_id)).fetchone()
+    assert staff is not None and staff[0] == "New purchase order"
+
+
+def test_a_language_is_adopted_at_sign_in_and_a_choice_is_kept(gql, tenant, make_customer):  # type: ignore[no-untyped-def]
+    from tests.conftest import TOKEN_CREATE
+
+    def sign_in(language: str) -> str:
+        payload = gql.data(TOKEN_CREATE, {"input": {"login": customer.phone, "password": customer.password}},
+                           tenant=tenant.slug, headers={"Accept-Language": language})["tokenCreate"]
+        assert payload["errors"] == [], payload
+        return str(payload["token"])
+
+    customer = make_customer(tenant, "Sign-in customer")
+    me = "{ me { messageLanguage } }"
+    # Nothing chosen yet: the tenant's default (zh-CN unless set).
+    assert gql.data(me, token=customer.token)["me"]["messageLanguage"] == "zh-CN"
+    refused = gql.data(LANGUAGE_SET, {"l": "de"}, token=customer.token)["messageLanguageSet"]
+    assert refused["viewer"] is None and [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("INVALID", ["language"])]
+    assert any("zh-CN" in e["message"] for e in refused["errors"])
+    token = sign_in("en-US,en;q=0.9")
+    assert gql.data(me, token=token)["me"]["messageLanguage"] == "en", "adopted from the client's language"
+    assert gql.data(LANGUAGE_SET, {"l": "zh-CN"}, token=token)["messageLanguageSet"]["errors"] == []
+    token = sign_in("en")
+    assert gql.data(me, token=token)["me"]["messageLanguage"] == "zh-CN", "a choice is never overwritten"

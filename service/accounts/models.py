@@ -99,6 +99,10 @@ class Tenant(SQLModel, table=True):
         default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
     )
     withdrawal_daily_limit: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
+    # Messages sent out (e-mail) go in their recipient's language, this one for those without (migration 0043).
+    default_language: str = Field(
+        default="zh-CN", sa_column=Column(String(5), nullable=False, server_default=text("'zh-CN'"))
+    )
 
 
 class User(SQLModel, table=True):
@@ -126,6 +130,8 @@ class User(SQLModel, table=True):
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
     )
     created_at: datetime = created_at()
+    # The language of the messages sent to this user (zh-CN or en); None: the tenant's (migration 0043).
+    language: str | None = Field(default=None, max_length=5)
 
 
 class ApiKey(SQLModel, table=True):

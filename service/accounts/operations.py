@@ -24,6 +24,7 @@ from service.accounts.credentials import (
     new_api_key,
     verify_password_off_loop,
 )
+from service.accounts.languages import language_value
 from service.accounts.models import (
     AccountKind,
     ApiKey,
@@ -425,6 +426,7 @@ class TenantChanges:
     withdrawal_daily_limit: int | None = None
     compensation_mode: str | None = None  # compensation by coupon (migration 0029)
     compensation_coupon_template_id: str | None = None  # a CouponTemplate's global ID; "" clears it
+    default_language: str | None = None  # messages sent out (migration 0043)
 
 
 async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: TenantChanges) -> Tenant:
@@ -478,6 +480,7 @@ async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: Tena
         errors, c.withdrawal_fee_fixed, ["withdrawalFeeFixed"], currency=tenant.currency
     )
     values["withdrawal_daily_limit"] = _int_in(errors, c.withdrawal_daily_limit, "withdrawalDailyLimit", 1, 100)
+    values["default_language"] = language_value(errors, c.default_language, ["defaultLanguage"])
     compensation = await compensation_settings(session, errors, c.compensation_mode, c.compensation_coupon_template_id,
                                                tenant_id)
     errors.raise_if_any()

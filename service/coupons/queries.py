@@ -16,8 +16,15 @@ from service.pagination import Page, check_first, decode_cursor, encode_cursor
 # A coupon as its holder sees it: VOID and past-validity AVAILABLE ones are EXPIRED.
 STATUS_SQL = ("CASE WHEN status = 'VOID' OR (status = 'AVAILABLE' AND valid_until <= clock_timestamp()) "
               "THEN 'EXPIRED' ELSE status END")
+# A claimed new-customer coupon whose holder has ordered since (cancelled orders do not count): it
+# is refused at use (coupon_apply), so it is shown as not usable, with why. Grants are not.
+SPENT_SQL = ("(NOT coupon.granted "
+             "AND EXISTS (SELECT 1 FROM coupon_template t WHERE t.tenant_id = coupon.tenant_id "
+             "AND t.id = coupon.template_id AND t.audience = 'NEW_CUSTOMERS') "
+             "AND EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = coupon.tenant_id "
+             "AND o.customer_id = coupon.customer_id AND o.status <> 'CANCELLED'))")
 USABLE_SQL = ("status = 'AVAILABLE' AND (valid_until IS NULL OR valid_until > clock_timestamp()) "
-              "AND (valid_from IS NULL OR valid_from <= clock_timestamp())")
+              f"AND (valid_from IS NULL OR valid_from <= clock_timestamp()) AND NOT {SPENT_SQL}")
 
 
 async def page(session: AsyncSession, sql: str, params: dict[str, Any], created: str, *, first: int,
@@ -57,7 +64,7 @@ async def templates_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dic
 async def coupons_by_ids(session: AsyncSession, *, ids: Sequence[UUID], customer_id: UUID | None) -> dict[UUID, Any]:
     """`customer_id`: only that customer's (None: an admin, any)."""
     rows = (await session.execute(
-        text(f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon WHERE id = ANY(:ids) "
+        text(f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown, {SPENT_SQL} AS spent FROM coupon WHERE id = ANY(:ids) "
              "AND (CAST(:c AS uuid) IS NULL OR customer_id = CAST(:c AS uuid))"),
         {"ids": list(ids), "c": customer_id})).all()
     return {r.id: r for r in rows}
@@ -66,7 +73,7 @@ async def coupons_by_ids(session: AsyncSession, *, ids: Sequence[UUID], customer
 async def my_coupons(session: AsyncSession, *, customer_id: UUID, usable: bool | None, first: int,
                      after: str | None) -> Page[Any]:
     condition = "" if usable is None else (f" AND ({USABLE_SQL})" if usable else f" AND NOT ({USABLE_SQL})")
-    return await page(session, f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon "
+    return await page(session, f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown, {SPENT_SQL} AS spent FROM coupon "
                                 f"WHERE customer_id = :c{condition}", {"c": customer_id}, "claimed_at",
                        first=first, after=after)
 

@@ -200,6 +200,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "aftersales.received_already": {"en": "Goods of this purchase order were already received at a pickup point: "
                                           "differences are reported there (deliveryConfirm).",
                                     "zh-CN": "此采购单的货已在自提点签收：差异请在自提点报告（deliveryConfirm）。"},
+    # -- new-customer coupons, at the claim and again at use (service/coupons/sql/coupon_apply.sql)
+    "coupons.new_customers_only": {"en": "This coupon is for new customers only.",
+                                   "zh-CN": "该优惠券仅限新顾客领取。"},
+    "coupons.not_first_order": {"en": "This coupon is for new customers only, and this is not your first order.",
+                                "zh-CN": "该优惠券仅限新顾客首单使用，此订单不是您的首单。"},
+    "languages.choose": {"en": "Choose zh-CN or en.", "zh-CN": "请选择 zh-CN（中文）或 en（英文）。"},
+    "coupons.not_valid_yet": {"en": "This coupon is not valid yet.", "zh-CN": "该优惠券尚未到可用时间。"},
+    "coupons.ordered_since": {"en": "For a first order only: you have ordered since you got it, so it can no "
+                                    "longer be used.",
+                              "zh-CN": "仅限首单使用：您领取后已经下过单，此券已不能再用。"},
 }
 
 # The general text of each code: shown when a message has no text in the catalog.

@@ -44,9 +44,9 @@ from service import global_id
 from service.config import get_settings
 from service.db import app_engine, citus_set_tenant, owner_engine, tenant_transaction
 from service.notify import http, netpolicy
-from service.notify.messages import render
 from service.notify.payloads import add_money
 from service.notify.signing import fingerprint, sign, subscription_secret
+from service.notify.templates import in_language, payload_params
 from service.notify.webhooks import webhook_id
 from service.observability.metrics import observe_delivery
 
@@ -110,6 +110,12 @@ class Claimed:
     tenant_timezone: str = "UTC"  # the event's timestamp is sent in it, like the API's times
     # During a rotation's overlap: the previous secret version, which signs as well.
     previous_secret_version: int | None = None
+    # An e-mail's subject and text in its recipient's language, rendered at the relay (None: queued
+    # before they were, rendered now in the tenant's language).
+    language: str | None = None
+    title: str | None = None
+    body: str | None = None
+    tenant_language: str = "zh-CN"
 
 
 @dataclass
@@ -135,10 +141,11 @@ WITH due AS (
          claimed_at = statement_timestamp(), last_attempt_at = statement_timestamp()
     FROM due
    WHERE d.tenant_id = :tenant_id AND d.id = due.id
-  RETURNING d.id, d.attempts, d.channel, d.target, d.subscription_id, d.outbox_event_id
+  RETURNING d.id, d.attempts, d.channel, d.target, d.subscription_id, d.outbox_event_id, d.language, d.title,
+            d.body
 )
-SELECT c.id, c.attempts, c.channel, c.target, c.subscription_id, c.outbox_event_id,
-       e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug, t.timezone,
+SELECT c.id, c.attempts, c.channel, c.target, c.subscription_id, c.outbox_event_id, c.language, c.title, c.body,
+       e.event, e.subject_type, e.subject_id, e.payload, e.created_at, t.slug, t.timezone, t.default_language,
        s.url, s.secret_version, s.secret_fingerprint, s.active,
        s.previous_secret_version, s.previous_secret_until > statement_timestamp() AS previous_secret_live
   FROM claimed c
@@ -212,6 +219,10 @@ def _claimed(tenant_id: UUID, r: Any) -> Claimed:
         subscription_active=r.active,
         tenant_timezone=r.timezone,
         previous_secret_version=r.previous_secret_version if r.previous_secret_live else None,
+        language=r.language,
+        title=r.title,
+        body=r.body,
+        tenant_language=r.default_language,
     )
 
 
@@ -501,7 +512,11 @@ async def send_webhook(claimed: Claimed, secrets: dict[tuple[UUID, int], bytes] 
 
 def email_message(claimed: Claimed) -> EmailMessage:
     s = get_settings()
-    title, body = render(claimed.event, claimed.payload)
+    language = claimed.language or claimed.tenant_language
+    if claimed.title is not None and claimed.body is not None:
+        title, body = claimed.title, claimed.body
+    else:
+        title, body = in_language(claimed.event, payload_params(claimed.payload), language)
     message = EmailMessage()
     message["Subject"] = title
     message["From"] = s.smtp_from
@@ -510,6 +525,7 @@ def email_message(claimed: Claimed) -> EmailMessage:
     # Stable per delivery: a mail system that sees a resend can drop it.
     message["Message-ID"] = f"<{claimed.id}@{claimed.tenant_slug}.groupbuy>"
     message.set_content(body + "\n", charset="utf-8")
+    message["Content-Language"] = language  # after set_content, which clears the Content-* headers
     return message
 
 

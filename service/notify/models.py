@@ -146,3 +146,8 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=1000)
     delivered_at: datetime | None = timestamp()
     created_at: datetime = created_at()
+    # An e-mail's subject and text, rendered once in its recipient's language at the relay (migration
+    # 0043); NULL for webhooks (they carry the payload) and for e-mails queued before.
+    language: str | None = Field(default=None, max_length=5)
+    title: str | None = Field(default=None, max_length=200)
+    body: str | None = Field(default=None, max_length=2000)

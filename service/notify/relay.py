@@ -21,9 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from service.config import get_settings
 from service.db import owner_engine, tenant_transaction
 from service.notify.delivery import EMAIL_ENDPOINT
-from service.notify.messages import render
 from service.notify.recipients import EMAIL_RECIPIENTS, IN_APP_RECIPIENTS
-from service.notify.templates import both_languages, template_params
+from service.notify.templates import in_language, template_params
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +49,19 @@ _PENDING_IDS = text(
     "AND attempts < :max_failures ORDER BY created_at, id LIMIT :limit"
 )
 
+# The stored title and body are in the recipient's language (theirs, else the tenant's): never both.
+_IN_LANGUAGE = "CASE COALESCE({language}, :fallback) WHEN 'en' THEN t.en_{part} ELSE t.zh_{part} END"
+_TEXTS = """unnest(CAST(:ids AS uuid[]), CAST(:zh_titles AS text[]), CAST(:zh_bodies AS text[]),
+              CAST(:en_titles AS text[]), CAST(:en_bodies AS text[]), CAST(:params AS text[]))
+       AS t(event_id, zh_title, zh_body, en_title, en_body, params)"""
+
 _NOTIFY = text(f"""
 INSERT INTO notification (tenant_id, id, user_id, outbox_event_id, event, title, body, params, created_at)
-SELECT :tenant_id, gen_random_uuid(), r.user_id, r.event_id, r.event, t.title, t.body, CAST(t.params AS jsonb),
-       r.created_at
+SELECT :tenant_id, gen_random_uuid(), r.user_id, r.event_id, r.event,
+       {_IN_LANGUAGE.format(language="u.language", part="title")},
+       {_IN_LANGUAGE.format(language="u.language", part="body")}, CAST(t.params AS jsonb), r.created_at
   FROM ({IN_APP_RECIPIENTS}) AS r
-  JOIN unnest(CAST(:ids AS uuid[]), CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:params AS text[]))
-       AS t(event_id, title, body, params)
+  JOIN {_TEXTS}
     ON t.event_id = r.event_id
   JOIN app_user u ON u.tenant_id = :tenant_id AND u.id = r.user_id AND u.disabled_at IS NULL
 ON CONFLICT (tenant_id, outbox_event_id, user_id) DO NOTHING
@@ -74,13 +79,25 @@ ON CONFLICT (tenant_id, outbox_event_id, channel, target) DO NOTHING
 RETURNING id, subscription_id
 """)
 
+# An address is in the language of the account with that e-mail (a leader's; a supplier's contact who
+# also signs in), else the tenant's. The subject and text are rendered here, once.
 _EMAILS = text(f"""
-INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target)
-SELECT :tenant_id, gen_random_uuid(), r.event_id, 'EMAIL', r.address
+INSERT INTO delivery (tenant_id, id, outbox_event_id, channel, target, language, title, body)
+SELECT :tenant_id, gen_random_uuid(), r.event_id, 'EMAIL', r.address, COALESCE(a.language, :fallback),
+       {_IN_LANGUAGE.format(language="a.language", part="title")},
+       {_IN_LANGUAGE.format(language="a.language", part="body")}
   FROM ({EMAIL_RECIPIENTS}) AS r
+  JOIN {_TEXTS}
+    ON t.event_id = r.event_id
+  LEFT JOIN LATERAL (
+    SELECT u.language FROM app_user u
+     WHERE u.tenant_id = :tenant_id AND lower(u.email) = r.address AND u.language IS NOT NULL LIMIT 1) AS a
+    ON true
 ON CONFLICT (tenant_id, outbox_event_id, channel, target) DO NOTHING
 RETURNING id
 """)
+
+_TENANT_LANGUAGE = text("SELECT default_language FROM tenant WHERE id = :tenant_id")
 
 _MARK_RELAYED = text(
     "UPDATE outbox_event SET relayed_at = statement_timestamp(), attempts = attempts + 1 "
@@ -159,15 +176,17 @@ async def relay_in_session(
     ids = [str(r.id) for r in rows]
     found = await template_params(session, tenant_id, ids)
     values = [found.get(i, {}) for i in ids]
-    texts = [both_languages(r.event, v) or render(r.event, _payload(r.payload))
-             for r, v in zip(rows, values, strict=True)]
     params: dict[str, Any] = {"tenant_id": tenant_id, "ids": ids}
-    titles, bodies = [t for t, _ in texts], [b for _, b in texts]
-    await session.execute(_NOTIFY, {**params, "titles": titles, "bodies": bodies,
-                                    "params": [json.dumps(v, ensure_ascii=False) for v in values]})
+    texts: dict[str, Any] = {"params": [json.dumps(v, ensure_ascii=False) for v in values],
+                             "fallback": (await session.execute(_TENANT_LANGUAGE, params)).scalar_one()}
+    for lang, prefix in (("zh-CN", "zh"), ("en", "en")):
+        rendered = [in_language(r.event, v, lang) for r, v in zip(rows, values, strict=True)]
+        texts[f"{prefix}_titles"], texts[f"{prefix}_bodies"] = [t for t, _ in rendered], [b for _, b in rendered]
+    await session.execute(_NOTIFY, {**params, **texts})
     result.deliveries += [(r.id, str(r.subscription_id)) for r in (await session.execute(_WEBHOOKS, params)).all()]
     if get_settings().smtp_host:
-        result.deliveries += [(r.id, EMAIL_ENDPOINT) for r in (await session.execute(_EMAILS, params)).all()]
+        emails = (await session.execute(_EMAILS, {**params, **texts})).all()
+        result.deliveries += [(r.id, EMAIL_ENDPOINT) for r in emails]
     result.delivery_ids = [i for i, _ in result.deliveries]
     await session.execute(_MARK_RELAYED, params)
     result.events = len(rows)
@@ -205,8 +224,3 @@ async def tenants_with_pending_events(limit: int = 1000, *, owner: AsyncEngine |
                 _TENANTS_WITH_PENDING_EVENTS, {"limit": limit, "max_failures": MAX_RELAY_FAILURES})).all()
         ]
 
-
-def _payload(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value if isinstance(value, dict) else {}

@@ -1,6 +1,7 @@
 """The parameters of each event's notification template, read once when the event is relayed: the
 batch's title and the pickup point's name by their ids, the order's number. Stored with the
-notification, so it is rendered in the reader's language when read (service.i18n)."""
+notification, so it is rendered in the reader's language when read (service.i18n); what goes out
+(e-mail) is rendered once, in its recipient's language."""
 
 from __future__ import annotations
 
@@ -57,9 +58,28 @@ def rendered(event: str, params: dict[str, Any], lang: str | None = None) -> tup
     return notification(event, values(params), lang)
 
 
-def both_languages(event: str, params: dict[str, Any]) -> tuple[str, str] | None:
-    """The stored title and body, for readers that cannot render (Chinese, then English)."""
-    zh, en = rendered(event, params, "zh-CN"), rendered(event, params, "en")
-    if zh is None or en is None:
-        return None
-    return f"{zh[0]} / {en[0]}"[:200], f"{zh[1]}\n{en[1]}"[:2000]
+def in_language(event: str, params: dict[str, Any], lang: str) -> tuple[str, str]:
+    """The title and body in `lang` alone, cut to the columns' sizes (an unknown event: its name)."""
+    found = rendered(event, params, lang)
+    title, body = found if found is not None else (event, event)
+    return title[:200], body[:2000]
+
+
+def payload_params(payload: dict[str, Any]) -> dict[str, Any]:
+    """The template's parameters from the payload alone (what `_PARAMS` reads first), for an e-mail
+    queued before its text was rendered at the relay."""
+    def first(*keys: str) -> Any:
+        return next((payload[k] for k in keys if payload.get(k) not in (None, "")), None)
+
+    amount = payload.get("amount")
+    params = {
+        "number": first("number", "orderNumber"),
+        "batch": first("title", "batchTitle"),
+        "point": first("pointName", "pickupPointName"),
+        "amount": (f"{amount.get('amount')} {amount.get('currency')}" if isinstance(amount, dict) else amount),
+        "amountMinor": payload.get("amountMinor"),
+        "currency": payload.get("currency"),
+        "reason": payload.get("reason"),
+        "count": payload.get("count"),
+    }
+    return {k: v for k, v in params.items() if v is not None}

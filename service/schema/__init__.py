@@ -33,6 +33,7 @@ from service.schema.execution import FastExecutor, QuietExecutor
 from service.schema.extensions import ObservedGuards
 from service.schema.groupbuys import GroupBuysMutation, GroupBuysQuery
 from service.schema.growth import GrowthMutation, GrowthQuery
+from service.schema.languages import LanguagesMutation
 from service.schema.leaders import LeadersMutation, LeadersQuery
 from service.schema.ledger import LedgerMutation, LedgerQuery
 from service.schema.node import NODE_TYPES, NodeQuery
@@ -61,6 +62,7 @@ QUERIES += (CouponsQuery,)
 MUTATIONS += (CouponsMutation,)
 QUERIES += (LedgerQuery,)
 MUTATIONS += (LedgerMutation,)
+MUTATIONS += (LanguagesMutation,)
 
 
 class Schema(strawberry.Schema):

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
-from service.accounts import operations
+from service.accounts import languages, operations
 from service.accounts.models import ApiKey as ApiKeyRow
 from service.accounts.models import PaymentMode as PaymentModeEnum
 from service.accounts.models import ReferralBinding as ReferralBindingEnum
@@ -23,6 +23,7 @@ from service.aftersales.compensation import Policy, tenant_policy
 from service.db import set_tenant
 from service.errors import ErrorCode, fail
 from service.growth import links
+from service.i18n import parse_accept_language
 from service.schema.access import (
     Caller,
     KeyedLoader,
@@ -115,6 +116,12 @@ class Tenant(Node):
     async def compensation_mode(self, info: Info) -> CompensationMode:  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
         return (await _compensation(info, self.id)).mode
 
+    @strawberry.field(description="The language (zh-CN or en) of messages sent out (e-mail) to recipients who "
+                                  "chose none (Viewer.messageLanguage).")
+    async def default_language(self, info: Info) -> str:
+        async with serial_session(info.context) as session:
+            return await languages.tenant_language(session, tenant_id=global_id.decode_as(self.id, "Tenant"))  # type: ignore[arg-type]  # a Tenant's own ID
+
     @strawberry.field(description="The coupon template compensation coupons come from; null: none set.")
     async def compensation_coupon_template_id(self, info: Info) -> strawberry.ID | None:
         template = (await _compensation(info, self.id)).template_id
@@ -164,6 +171,15 @@ class Viewer:
     async def supplier(self, info: Info) -> Annotated[Supplier, strawberry.lazy("service.schema.catalog")] | None:
         return await viewer_supplier(info.context, self.user_id)
 
+    @strawberry.field(description="The language (zh-CN or en) messages sent to the caller go out in: their own "
+                                  "(messageLanguageSet) or, without one, the tenant's defaultLanguage; null for "
+                                  "callers without an account.")
+    async def message_language(self, info: Info) -> str | None:
+        if self.user_id is None:
+            return None
+        async with serial_session(info.context) as session:
+            return await languages.message_language(session, user_id=global_id.decode_as(self.user_id, "User"))  # type: ignore[arg-type]  # the viewer's own ID
+
 
 async def build_viewer(
     session: AsyncSession, tenant: TenantInfo, user_id: UUID | None, roles: frozenset[RoleEnum]
@@ -185,6 +201,12 @@ async def viewer_of(context: Context) -> Viewer:
     tenant = context.tenant
     roles = context.principal.roles or (await context.roles() if context.principal.user_id else frozenset())
     return await build_viewer(await context.session(), tenant, context.principal.user_id, roles)
+
+
+def _client_language(context: Context) -> str | None:
+    """The language the client asks in, if it names one (Accept-Language)."""
+    header = context.request.headers.get("accept-language")
+    return parse_accept_language(header) if header and header.strip() else None
 
 
 def _one_password_per_request(context: Context) -> None:
@@ -347,6 +369,8 @@ class TenantUpdateInput:
                                                       "requests are compensated by coupon.")
     compensation_coupon_template_id: strawberry.ID | None = _opt("The coupon template compensation coupons come "
                                                                  "from; \"\" clears it.")
+    default_language: str | None = _opt("zh-CN or en: the language of messages sent out to recipients who chose "
+                                        "none.")
 
 
 @strawberry.type
@@ -424,6 +448,7 @@ class AccountsMutation:
             if input.share_code is not None:
                 await links.bind_registered(session, tenant_id=tenant.id, customer_id=signed.user.id,
                                             code=input.share_code)
+            await languages.adopt_language(session, user_id=signed.user.id, language=_client_language(context))
             viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
             return {"token": signed.token, "viewer": viewer}
 
@@ -445,6 +470,7 @@ class AccountsMutation:
                 session, tenant_id=tenant.id, login=input.login, password=input.password,
                 address=context.client_address, phone_region=tenant.phone_region,
             )
+            await languages.adopt_language(session, user_id=signed.user.id, language=_client_language(context))
             viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
             return {"token": signed.token, "viewer": viewer}
 

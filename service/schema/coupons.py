@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +20,7 @@ from service.coupons.templates import CouponAudience as CouponAudienceEnum
 from service.coupons.templates import CouponKind as CouponKindEnum
 from service.errors import ErrorCode, fail
 from service.growth.queries import mask_name
+from service.i18n import localize, msg
 from service.schema.access import (
     ADMINS,
     USERS,
@@ -199,6 +200,31 @@ class Coupon(Node):
     async def template(self, info: Info) -> CouponTemplate:
         return CouponTemplate.of(await get_loader(info.context, TemplateByIdLoader).load(self.row.template_id))
 
+    @strawberry.field(description="Whether an order can take it now: AVAILABLE, within its validity and, for a "
+                                  "new-customer coupon, while its holder has no order yet (cancelled ones do not "
+                                  "count): once they have ordered, it is refused at use.")
+    def usable(self) -> bool:
+        return self._unusable() is None and self._shown() == "AVAILABLE"
+
+    @strawberry.field(description="Why an AVAILABLE coupon cannot be used now, in the request's language (e.g. a "
+                                  "new-customer coupon after a first order); null when it can, or when its status "
+                                  "says why.")
+    def unusable_reason(self) -> str | None:
+        reason = self._unusable()
+        return None if reason is None else localize(msg(reason))
+
+    def _shown(self) -> str:
+        return str(getattr(self.row, "shown", None) or self.row.status)
+
+    def _unusable(self) -> str | None:
+        if self._shown() != "AVAILABLE":
+            return None
+        if getattr(self.row, "spent", False):
+            return "coupons.ordered_since"
+        if self.valid_from is not None and self.valid_from > datetime.now(UTC):
+            return "coupons.not_valid_yet"
+        return None
+
     @strawberry.field(description="The order holding or having used it; null while AVAILABLE.")
     async def order(self, info: Info) -> Annotated[Order, strawberry.lazy("service.schema.orders")] | None:
         if self.row.order_id is None:
@@ -344,7 +370,8 @@ class CouponTemplatesQuery:
     async def my_coupons(
         self, info: Info,
         usable: Annotated[bool | None, strawberry.argument(description="true: only usable now; false: only not "
-                                                                        "usable (used, held, expired); null: all.")
+                                                                        "usable (used, held, expired, a new-customer "
+                                                                        "coupon after a first order); null: all.")
                           ] = None,
         first: PAGE_FIRST = 20, after: PAGE_AFTER = None,
     ) -> Connection[Coupon]:

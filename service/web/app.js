@@ -118,11 +118,20 @@ setAuthFailureHandler(() => {
   signOut('signin.expired');
 });
 
+const MESSAGE_LANGUAGE_SET = `mutation MessageLanguage($language: String!) {
+  messageLanguageSet(language: $language) { errors { code field message } } }`;
+
+/** The language chosen is also the one the brand's messages (e-mail) reach this user in. */
+function saveMessageLanguage(value) {
+  gql(MESSAGE_LANGUAGE_SET, { language: value }).catch(() => {}); // the next switch or sign-in saves it
+}
+
 function header(current) {
   const who = audiences(state.me);
   const langSelect = h('select', { id: 'lang', 'aria-label': t('lang.label'), onchange: (e) => {
     session.chosenLang = e.target.value;
     setLang(e.target.value);
+    if (state.me && state.me.userId) saveMessageLanguage(e.target.value);
     route();
   } }, LANGS.map(([code, label]) => h('option', { value: code, selected: code === lang() }, label)));
   const menu = state.me ? (who.admin ? ADMIN_MENU : MENU.filter(([, , aud]) => who[aud])) : [];

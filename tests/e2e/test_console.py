@@ -397,9 +397,12 @@ def test_operator_updates_settings_and_changes_password(web, gql, tenant):  # ty
     page.wait_for_selector("#sign-out")
     settle(page)
     page.fill("#tenant-name", "Fresh Mart")
+    assert page.input_value("#tenant-language") == "zh-CN"
+    page.select_option("#tenant-language", "en")  # messages sent out to users who chose no language
     page.click("#tenant-form button[type=submit]")
     page.locator("#tenant-feedback .notice.success").wait_for()
     assert page.locator(".brand-name").inner_text() == "Fresh Mart"
+    assert gql.data("{ tenant { defaultLanguage } }", token=tenant.admin_token)["tenant"]["defaultLanguage"] == "en"
 
     page.fill("#password-current", "not-the-password")
     page.fill("#password-new", "a-new-password-2")

@@ -17,7 +17,7 @@ DECLARE
   v_code text;
   v_message text;
 BEGIN
-  SELECT c.status, c.valid_from, c.valid_until, c.template_id INTO v_coupon FROM coupon c
+  SELECT c.status, c.valid_from, c.valid_until, c.template_id, c.granted INTO v_coupon FROM coupon c
   WHERE c.tenant_id = p_tenant AND c.id = p_coupon AND c.customer_id = p_customer FOR UPDATE;
   IF NOT FOUND THEN
     v_code := 'NOT_FOUND'; v_message := 'No such coupon.';
@@ -30,6 +30,20 @@ BEGIN
   END IF;
   IF v_code IS NULL THEN
     SELECT * INTO v_template FROM coupon_template t WHERE t.tenant_id = p_tenant AND t.id = v_coupon.template_id;
+    IF v_template.audience = 'NEW_CUSTOMERS' AND NOT v_coupon.granted THEN
+      -- A claimed one is checked again at use, as at the claim: only on the customer's first order
+      -- (cancelled ones do not count); grants (an admin's, a pack's reward, compensation) chose their
+      -- customer. The customer's row, locked, queues their concurrent first orders: the later one's
+      -- next statement sees the earlier one committed (a fresh snapshot per statement here).
+      PERFORM 1 FROM app_user u WHERE u.tenant_id = p_tenant AND u.id = p_customer FOR NO KEY UPDATE;
+      IF EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = p_tenant AND o.customer_id = p_customer
+                 AND o.id <> p_order AND o.status <> 'CANCELLED') THEN
+        v_code := 'COUPON_NOT_APPLICABLE';
+        v_message := 'This coupon is for new customers only, and this is not your first order.';
+      END IF;
+    END IF;
+  END IF;
+  IF v_code IS NULL THEN
     SELECT o.batch_id INTO v_batch FROM customer_order o WHERE o.tenant_id = p_tenant AND o.id = p_order;
     SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) INTO v_subtotal FROM order_line l
     WHERE l.tenant_id = p_tenant AND l.order_id = p_order AND l.status = 'ACTIVE'

@@ -47,6 +47,11 @@ const STRINGS = {
     'share.referrals': '我推荐的人', 'share.noReferrals': '还没有人通过您的链接绑定。',
     'share.level1': '直接推荐', 'share.level2': '间接推荐', 'share.referral': '{orders} 单 · 佣金 {commission}',
     'share.status.PENDING': '待确认', 'share.status.EARNED': '已入账', 'share.status.REVERSED': '已退款冲回',
+    'nav.coupons': '优惠券', 'coupons.title': '我的优惠券', 'coupons.none': '还没有优惠券。',
+    'coupons.amountOff': '减 {amount}', 'coupons.percentOff': '{percent}% 折扣', 'coupons.over': '满 {amount} ',
+    'coupons.until': '{time} 到期', 'coupons.newCustomers': '新人专享',
+    'coupons.status.AVAILABLE': '可用', 'coupons.status.UNUSABLE': '不可用', 'coupons.status.RESERVED': '订单占用中',
+    'coupons.status.USED': '已使用', 'coupons.status.EXPIRED': '已过期',
   },
   en: {
     'nav.shop': 'Shop', 'nav.orders': 'My orders', 'nav.account': 'Sign in', 'nav.signOut': 'Sign out', 'nav.lang': '中文',
@@ -92,6 +97,11 @@ const STRINGS = {
     'share.referrals': 'People I referred', 'share.noReferrals': 'Nobody is bound to you through your links yet.',
     'share.level1': 'Referred by you', 'share.level2': 'Referred by your referral', 'share.referral': '{orders} orders · commission {commission}',
     'share.status.PENDING': 'Pending', 'share.status.EARNED': 'Earned', 'share.status.REVERSED': 'Reversed by a refund',
+    'nav.coupons': 'Coupons', 'coupons.title': 'My coupons', 'coupons.none': 'No coupons yet.',
+    'coupons.amountOff': '{amount} off', 'coupons.percentOff': '{percent}% off', 'coupons.over': 'Over {amount}: ',
+    'coupons.until': 'until {time}', 'coupons.newCustomers': 'New customers',
+    'coupons.status.AVAILABLE': 'Usable', 'coupons.status.UNUSABLE': 'Not usable', 'coupons.status.RESERVED': 'Held by an order',
+    'coupons.status.USED': 'Used', 'coupons.status.EXPIRED': 'Expired',
   },
 };
 

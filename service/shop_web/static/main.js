@@ -10,6 +10,7 @@
 //   /join/<code>   a community group's invite link
 //   /group/<id>    a 拼团 group: its state, and joining it (pintuan.js)
 //   /share         the customer's share links, referrals and referral commission (referrals.js)
+//   /coupons       the customer's coupons, and why one unused can no longer be taken (coupons.js)
 //
 // Everything a brand's front-end needs is here: read the queries below, they are the whole contract.
 import { gql, auth, slug, ApiError, idempotencyKey, forgetAttempt } from './api.js';
@@ -19,6 +20,7 @@ import { qrElement } from './qr.js';
 import { offerGroupAction, orderGroupLine, groupScreen } from './pintuan.js';
 import { afterSalesSection } from './aftersales.js';
 import { shareScreen } from './referrals.js';
+import { couponsScreen } from './coupons.js';
 
 // -- the operations ---------------------------------------------------------------------------
 
@@ -41,6 +43,10 @@ const REGISTER = `mutation ShopRegister($input: CustomerRegisterInput!) {
 
 const SIGN_IN = `mutation ShopSignIn($input: TokenCreateInput!) {
   tokenCreate(input: $input) { token errors { code field message } }
+}`;
+
+const MESSAGE_LANGUAGE_SET = `mutation ShopMessageLanguage($language: String!) {
+  messageLanguageSet(language: $language) { errors { code field message } }
 }`;
 
 const PLACE = `mutation ShopOrderPlace($input: OrderPlaceInput!) {
@@ -388,16 +394,28 @@ function go(path, reason = null) {
   if (location.hash === `#/${path}`) route(); else location.hash = `#/${path}`;
 }
 
+/** The language chosen is also the one the shop's messages (e-mail) reach this customer in. */
+async function saveLanguage() {
+  if (!auth.token) return; // adopted at the next sign-in instead (it sends the page's language)
+  try {
+    await gql(MESSAGE_LANGUAGE_SET, { language: lang });
+  } catch (err) {
+    // The page's language changed anyway; the next switch or sign-in saves it.
+  }
+}
+
 function menu() {
   fill(document.getElementById('nav'),
     h('a', { href: '#/shop' }, t('nav.shop')),
     h('a', { href: '#/orders' }, t('nav.orders')),
     auth.token ? h('a', { href: '#/share', id: 'share-link' }, t('nav.share')) : null,
+    auth.token ? h('a', { href: '#/coupons', id: 'coupons-link' }, t('nav.coupons')) : null,
     auth.token
       ? h('button', { type: 'button', class: 'link', id: 'sign-out', onclick: () => { auth.token = null; go(''); } }, t('nav.signOut'))
       : h('a', { href: '#/account', id: 'sign-in-link' }, t('nav.account')),
     h('button', { type: 'button', class: 'link', id: 'lang', lang: lang === 'en' ? 'zh-CN' : 'en', onclick: () => {
       setLang(lang === 'en' ? 'zh-CN' : 'en');
+      saveLanguage();
       route();
     } }, t('nav.lang')));
 }
@@ -415,7 +433,7 @@ async function route() {
     menu();
     const screens = { '': pointsScreen, shop: shopScreen, account: accountScreen, order: orderScreen,
       orders: ordersScreen, join: joinScreen, group: (id) => groupScreen(groupContext(), id),
-      share: () => shareScreen(groupContext()) };
+      share: () => shareScreen(groupContext()), coupons: () => couponsScreen(groupContext()) };
     await (screens[name] || pointsScreen)(name === 'account' ? reason : arg);
     main.dataset.screen = name || 'points'; // tests wait for this
   } catch (err) {

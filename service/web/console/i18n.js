@@ -97,6 +97,7 @@ const zh = {
   'console.activity.since': '开始时间', 'console.activity.until': '结束时间', 'console.activity.filter': '筛选', 'console.activity.at': '时间', 'console.activity.changes': '变更',
   'console.activity.none': '还没有操作记录。', 'console.activity.kind.ADMIN': '管理员', 'console.activity.kind.LEADER': '团长', 'console.activity.kind.SUPPLIER': '供应商', 'console.activity.kind.USER': '用户', 'console.activity.kind.API_KEY': 'API 密钥', 'console.activity.kind.PLATFORM': '平台',
   'console.activity.kind.SYSTEM': '系统', 'console.activity.forThis': '查看操作记录',
+  'console.settings.messageLanguage': '外发消息的语言', 'console.settings.messageLanguageHint': '邮件只用一种语言发送：用户自己选择的语言，未选择时用此语言。', 'console.settings.language.zh-CN': '中文', 'console.settings.language.en': '英文',
 };
 
 const en = {
@@ -189,6 +190,7 @@ const en = {
   'console.activity.since': 'From', 'console.activity.until': 'Until', 'console.activity.filter': 'Filter', 'console.activity.at': 'When', 'console.activity.changes': 'Changes',
   'console.activity.none': 'Nothing recorded yet.', 'console.activity.kind.ADMIN': 'Admin', 'console.activity.kind.LEADER': 'Leader', 'console.activity.kind.SUPPLIER': 'Supplier', 'console.activity.kind.USER': 'User', 'console.activity.kind.API_KEY': 'API key', 'console.activity.kind.PLATFORM': 'Platform',
   'console.activity.kind.SYSTEM': 'System', 'console.activity.forThis': 'Its activity',
+  'console.settings.messageLanguage': 'Language of messages sent out', 'console.settings.messageLanguageHint': 'E-mails go out in one language: each user\'s own, else this one.', 'console.settings.language.zh-CN': 'Chinese', 'console.settings.language.en': 'English',
 };
 
 extend('zh-CN', zh);

@@ -7,8 +7,9 @@ import { setTimeZone } from '../format.js';
 import { area } from '../ui.js';
 import { ERR, act, feedback, field, section, val, whenAvailable } from './kit.js';
 
-const TENANT = `query ConsoleTenant { tenant { id slug name timezone currency paymentMode defaultCommissionRate paymentWindowMinutes } }`;
-const UPDATE = `mutation ConsoleTenantUpdate($i: TenantUpdateInput!) { tenantUpdate(input: $i) { tenant { id name timezone defaultCommissionRate paymentWindowMinutes } ${ERR} } }`;
+const TENANT = `query ConsoleTenant { tenant { id slug name timezone currency paymentMode defaultCommissionRate paymentWindowMinutes defaultLanguage } }`;
+const UPDATE = `mutation ConsoleTenantUpdate($i: TenantUpdateInput!) { tenantUpdate(input: $i) { tenant { id name timezone defaultCommissionRate paymentWindowMinutes defaultLanguage } ${ERR} } }`;
+const MESSAGE_LANGUAGES = ['zh-CN', 'en'];
 const PASSWORD = `mutation ConsolePasswordChange($current: String!, $next: String!) { passwordChange(currentPassword: $current, newPassword: $next) { token ${ERR} } }`;
 
 function tenantForm(me) {
@@ -22,11 +23,12 @@ function tenantForm(me) {
       field('tenant-rate', 'console.settings.defaultRate', { value: tn.defaultCommissionRate, inputmode: 'decimal' }, 'console.settings.rateHint'),
       field('tenant-window', 'console.settings.paymentWindow', { type: 'number', min: '1', value: String(tn.paymentWindowMinutes) }),
       field('tenant-pickup', 'console.settings.pickupWindow', { type: 'number', min: '1', placeholder: t('console.settings.unchanged') }),
+      field('tenant-language', 'console.settings.messageLanguage', { tag: 'select', options: MESSAGE_LANGUAGES.map((code) => [code, t(`console.settings.language.${code}`)]), value: tn.defaultLanguage }, 'console.settings.messageLanguageHint'),
       h('button', { type: 'submit', class: 'primary' }, t('console.save')), out);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const i = { name: val(form, 'tenant-name'), timezone: val(form, 'tenant-timezone'), defaultCommissionRate: val(form, 'tenant-rate'),
-        paymentWindowMinutes: Number.parseInt(val(form, 'tenant-window'), 10) };
+        paymentWindowMinutes: Number.parseInt(val(form, 'tenant-window'), 10), defaultLanguage: val(form, 'tenant-language') };
       if (val(form, 'tenant-pickup')) i.pickupWindowDays = Number.parseInt(val(form, 'tenant-pickup'), 10);
       const p = await act(form, out, async () => (await gql(UPDATE, { i })).tenantUpdate, t('console.saved'));
       if (p && p.tenant) {
