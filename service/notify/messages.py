@@ -128,6 +128,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "您获得一张补偿券，代替退款。\nYou got a compensation coupon instead of a refund.",
     ),
 }
+# A sharer's withdrawal reads as a leader's to the person it is about.
+TEXTS.update({E(f"SHARER_{e.value}"): TEXTS[e] for e in (
+    E.WITHDRAWAL_REQUESTED, E.WITHDRAWAL_APPROVED, E.WITHDRAWAL_REJECTED, E.WITHDRAWAL_PAID, E.WITHDRAWAL_FAILED)})
 
 
 def _field(payload: dict[str, Any], *keys: str) -> str:
