@@ -285,7 +285,7 @@ async def mark_failed(session: AsyncSession, *, withdrawal_id: UUID | None, reas
     return row
 
 
-async def adjust(session: AsyncSession, *, tenant_id: UUID, leader_id: UUID, beneficiary_id: UUID,
+async def adjust(session: AsyncSession, *, tenant_id: UUID, leader_id: UUID | None, beneficiary_id: UUID,
                  amount: Decimal | str | None, reason: str | None, actor_id: UUID | None) -> Any:
     """An admin's signed correction of the available balance, with its reason."""
     currency = (await session.execute(text("SELECT currency FROM tenant WHERE id = :t"), {"t": tenant_id})).scalar_one()
