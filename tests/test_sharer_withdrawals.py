@@ -66,7 +66,7 @@ def test_sharer_withdrawal_rules_and_state_machine(gql, tenant, owner_db, app_db
         ("INSUFFICIENT_BALANCE", ["input", "amount"])]
     # A leader withdraws as a leader (their balance holds what they earned sharing too).
     assert _codes(gql.data(REQUEST, _request("20.00"), token=world.leader_token)["sharerWithdrawalRequest"]) == [
-        ("FORBIDDEN", None)]
+        ("CONFLICT", None)]
     # 60.00: fee 0.6 % = 0.36 plus 1.00 fixed; payout 58.64.
     w = gql.data(REQUEST, _request("60.00"), token=token)["sharerWithdrawalRequest"]
     assert w["errors"] == []
@@ -211,7 +211,7 @@ def test_sharer_errors_are_in_the_callers_language(gql, tenant, owner_db, app_db
     assert [(e["code"], e["message"]) for e in out["errors"]] == [("INSUFFICIENT_BALANCE", "超过可提现余额 10.00 CNY。")]
     out = gql.data(REQUEST, _request("1.00"), token=world.leader_token, headers=zh)["sharerWithdrawalRequest"]
     assert [(e["code"], e["message"]) for e in out["errors"]] == [
-        ("FORBIDDEN", "团长请在团长端申请提现（withdrawalRequest）。")]
+        ("CONFLICT", "团长请在团长端申请提现（withdrawalRequest）。")]
 
 
 OPEN = "{ sharerWithdrawals(status: REQUESTED, first: 100) { edges { node { id } } } }"

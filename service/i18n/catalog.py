@@ -400,6 +400,7 @@ MESSAGES.update({
     "ledger.positive_amount": {"en": "A positive amount with the currency's decimals.",
                                "zh-CN": "请输入大于零的金额，小数位数不超过币种的位数。"},
     "ledger.no_leader": {"en": "No such leader.", "zh-CN": "没有这个团长。"},
+    "ledger.no_sharer": {"en": "No such sharer.", "zh-CN": "没有这个分享者。"},
 })
 NOTIFICATIONS.update({f"SHARER_{e}": NOTIFICATIONS[e] for e in (
     "WITHDRAWAL_REQUESTED", "WITHDRAWAL_APPROVED", "WITHDRAWAL_REJECTED", "WITHDRAWAL_PAID", "WITHDRAWAL_FAILED")})

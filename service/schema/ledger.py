@@ -567,13 +567,15 @@ class LedgerQuery:
     ) -> Connection[SharerWithdrawal]:
         size = check_page(first, after)
         context = info.context
-        if await is_admin(context):
-            beneficiary = decode(sharer_id, "User") if sharer_id is not None else None
-            if sharer_id is not None and beneficiary is None:
-                return Connection.of(Page(items=[], cursors=[], has_next=False), SharerWithdrawal.of)
-        else:
-            beneficiary = _signed_in(context)
+        admin = await is_admin(context)
         async with serial_session(context) as session:
+            if admin:
+                beneficiary = decode(sharer_id, "User") if sharer_id is not None else None
+                if sharer_id is not None and (beneficiary is None or not (await session.execute(
+                        text("SELECT 1 FROM app_user WHERE id = :u"), {"u": beneficiary})).first()):
+                    raise argument_error("sharerId", "No such sharer.")
+            else:
+                beneficiary = _signed_in(context)
             page = await _withdrawal_page(session, beneficiary_id=beneficiary,
                                           status=status.value if status is not None else None,
                                           first=size, after=after, sharers=True)
@@ -748,7 +750,8 @@ class LedgerMutation:
         async def action(session: AsyncSession) -> dict[str, Any]:
             user_id = _signed_in(context)
             if (await session.execute(_LEADS, {"u": user_id})).first():
-                raise PermissionDenied("A leader withdraws with withdrawalRequest.")
+                # Declared for customers, which a leader is too: their state, not their role, refuses.
+                raise fail(ErrorCode.CONFLICT, "A leader withdraws with withdrawalRequest.")
             row = await operations.request_withdrawal(
                 session, tenant_id=context.tenant.id, beneficiary_id=user_id, leader_id=None,
                 amount=input.amount, method=input.method, account=input.account, account_name=input.account_name)
