@@ -243,15 +243,64 @@ class LeaderStatementLine:
                                                   "in withdrawal).")
 
 
+_LINES_FIRST = Annotated[int | None, strawberry.argument(
+    description="How many lines to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE). Left out (with no after): every "
+                "line of the month; a busy leader's month has thousands, so page with it or with linesConnection.")]
+_PAGE_FIRST = Annotated[int | None, strawberry.argument(
+    description="How many lines to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).")]
+_LINES_AFTER = Annotated[str | None, strawberry.argument(
+    description="The cursor of the line before the page (linesConnection's endCursor); leave it out for the first "
+                "page.")]
+
+
 @strawberry.type(name="LeaderStatement", description="A leader's month: opening balance, each entry, closing "
                                                      "balance (balances are what the brand owes the leader).")
 class LeaderStatement:
     month: str = strawberry.field(description="The month, YYYY-MM, in the tenant's time zone.")
     opening: Money = strawberry.field(description="Owed at the month's start.")
     closing: Money = strawberry.field(description="Owed at the month's end (or now, for the current month).")
-    lines: list[LeaderStatementLine] = strawberry.field(description="The month's entries, oldest first.")
     csv_url: str = strawberry.field(description="The same statement as CSV (UTF-8 with BOM), for the same caller "
                                                 "(send the bearer token).")
+    beneficiary_id: strawberry.Private[UUID]
+    first_day: strawberry.Private[date]
+    opening_minor: strawberry.Private[int]
+
+    @strawberry.field(description="The month's entries, oldest first, each with the balance after it: every line, "
+                                  "or a page of them with first (and after).")
+    async def lines(self, info: Info, first: _LINES_FIRST = None,
+                    after: _LINES_AFTER = None) -> list[LeaderStatementLine]:
+        context = info.context
+        c = context.tenant.currency
+        if first is None and after is None:
+            async with serial_session(context) as session:
+                st = await statements.statement(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+                                                tz=context.tenant.timezone)
+            return [LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in st.lines]
+        page = await self._page(context, check_page(first, after, default=100), after)
+        return list(page.items)
+
+    @strawberry.field(description="The month's entries, oldest first, each with the balance after it, a page at a "
+                                  "time (the leader client's statement reads it so, with \"load more\").")
+    async def lines_connection(self, info: Info, first: _PAGE_FIRST = 50,
+                               after: _LINES_AFTER = None) -> Connection[LeaderStatementLine]:
+        context = info.context
+        page = await self._page(context, check_page(first, after, default=50), after)
+        return Connection.of(page, lambda line: line)
+
+    async def _page(self, context: Context, size: int, after: str | None) -> Page[LeaderStatementLine]:
+        c, tz = context.tenant.currency, context.tenant.timezone
+        async with serial_session(context) as session:
+            got = await statements.lines_page(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+                                              tz=tz, first=size, after=decode_cursor(after) if after else None,
+                                              opening=self.opening_minor)
+
+        async def count(session: AsyncSession) -> int:
+            return await statements.line_count(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+                                               tz=tz)
+
+        return Page(items=[LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in got.lines],
+                    cursors=[encode_cursor(r.at, r.id) for r, _ in got.lines], has_next=got.has_next,
+                    has_previous=after is not None, listed=count)
 
 
 @strawberry.type(name="WithdrawalQuote", description="What a withdrawal of an amount would cost, before asking.")
@@ -593,15 +642,16 @@ class LedgerQuery:
         m = _month(context, month)
         assert m is not None
         async with serial_session(context) as session:
-            st = await statements.statement(session, beneficiary_id=leader.user_id, month=m,
-                                            tz=context.tenant.timezone)
+            opening, closing = await statements.totals(session, beneficiary_id=leader.user_id, month=m,
+                                                       tz=context.tenant.timezone)
         c = context.tenant.currency
         base = str(context.request.base_url).rstrip("/")
         lid = global_id.encode("Leader", leader.id)
+        # The lines are read when asked, and a page at a time when asked so.
         return LeaderStatement(
-            month=m.strftime("%Y-%m"), opening=Money.of(st.opening_minor, c), closing=Money.of(st.closing_minor, c),
-            lines=[LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in st.lines],
-            csv_url=f"{base}/exports/leader-statement.csv?leaderId={lid}&month={m.strftime('%Y-%m')}")
+            month=m.strftime("%Y-%m"), opening=Money.of(opening, c), closing=Money.of(closing, c),
+            csv_url=f"{base}/exports/leader-statement.csv?leaderId={lid}&month={m.strftime('%Y-%m')}",
+            beneficiary_id=leader.user_id, first_day=m, opening_minor=opening)
 
     @strawberry.field(description="Leaders and sharers: the fee and payout of a withdrawal of this amount, to show "
                                   "before asking (withdrawalRequest and sharerWithdrawalRequest compute the same).")
