@@ -5,15 +5,13 @@ has a non-null leader), with events of its own."""
 from __future__ import annotations
 
 import threading
-import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from service import global_id
 from tests.ledger_world import age, buckets, earn, kinds, money_world, release
 from tests.ordering_fixtures import _token
 from tests.reliability.invariants import check_ledger
-from tests.test_auth_processes import api_process
+from tests.test_ledger_processes import Steps, race
 
 ERR = "errors { code field message }"
 SW = ("sharerWithdrawal { id status amount { amount } fee { amount } payout { amount } accountMasked accountName "
@@ -215,54 +213,16 @@ def test_sharer_errors_are_in_the_callers_language(gql, tenant, owner_db, app_db
 
 
 OPEN = "{ sharerWithdrawals(status: REQUESTED, first: 100) { edges { node { id } } } }"
+SHARERS = Steps(REQUEST, APPROVE, PAID, OPEN, "sharerWithdrawalRequest", "sharerWithdrawals")
 
 
 def test_forty_concurrent_sharer_requests_over_two_processes_never_overdraw(  # type: ignore[no-untyped-def]
         services, tenant, owner_db, app_db_url):
     world = _sharers_with(owner_db, tenant, app_db_url)  # level 1: 100.00 available
     sharer = world.sharer_ids[0]
-    token = _token(tenant.uuid, sharer)
     owner_db.execute("UPDATE tenant SET withdrawal_daily_limit = 100, withdrawal_minimum_minor = 100, "
                      "withdrawal_fee_rate = 0, withdrawal_fee_fixed_minor = 0 WHERE id = %s", (tenant.uuid,))
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-    done = threading.Event()
-    with api_process() as one, api_process() as two:
-        servers = [one, two]
-        start = threading.Barrier(40)
-
-        def requester(n: int) -> None:
-            client = servers[n % 2]
-            start.wait()
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                payload = client.data(REQUEST, _request("7.00"), token=token)["sharerWithdrawalRequest"]
-                code = payload["errors"][0]["code"] if payload["errors"] else "OK"
-                with lock:
-                    outcomes[code] += 1
-                if code in ("OK", "INSUFFICIENT_BALANCE"):
-                    return
-                time.sleep(0.05)
-
-        def admin() -> None:
-            key = {"Authorization": f"Bearer {tenant.api_key}"}
-            n = 0
-            while not done.is_set():
-                for edge in servers[n % 2].data(OPEN, token=tenant.admin_token)["sharerWithdrawals"]["edges"]:
-                    wid = edge["node"]["id"]
-                    servers[n % 2].data(APPROVE, {"id": wid}, token=tenant.admin_token)
-                    servers[(n + 1) % 2].data(PAID, {"id": wid, "ref": f"PAY-{wid}"}, headers=key)
-                n += 1
-
-        approver = threading.Thread(target=admin)
-        approver.start()
-        try:
-            with ThreadPoolExecutor(40) as pool:
-                for f in [pool.submit(requester, n) for n in range(40)]:
-                    f.result()
-        finally:
-            done.set()
-            approver.join(60)
+    outcomes = race(tenant, SHARERS, _token(tenant.uuid, sharer), 40, _request("7.00"))
     rows = owner_db.execute("SELECT status, count(*), sum(amount_minor) FROM withdrawal WHERE tenant_id = %s "
                             "GROUP BY status", (tenant.uuid,)).fetchall()
     taken = sum(int(total) for status, _, total in rows if status in ("REQUESTED", "APPROVED", "PAID"))

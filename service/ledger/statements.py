@@ -68,15 +68,16 @@ async def lines_page(session: AsyncSession, *, beneficiary_id: UUID, month: date
     balance before the page is the opening plus the month's entries up to that one (one sum), so
     a page costs its own rows whatever its place in the month."""
     params: dict[str, Any] = {"b": beneficiary_id, "m": month, "tz": tz, "n": first + 1}
-    where = f"beneficiary_id = :b AND at >= {_START} AND at < {_END}"
+    month_rows = f"beneficiary_id = :b AND at >= {_START} AND at < {_END}"
+    where = month_rows
     balance = opening
     if after is not None:
         params.update(at=after[0], id=after[1])
         # The cursor's entry, as (at, seq): the statement's order.
-        where += " AND (at, seq) > (:at, (SELECT seq FROM ledger_entry WHERE id = :id))"
+        cursor = "(:at, (SELECT seq FROM ledger_entry WHERE id = :id))"
+        where += f" AND (at, seq) > {cursor}"
         balance += int((await session.execute(text(
-            f"SELECT coalesce(sum({_OWED}), 0)::bigint FROM ledger_entry WHERE beneficiary_id = :b "
-            f"AND at >= {_START} AND at < {_END} AND (at, seq) <= (:at, (SELECT seq FROM ledger_entry WHERE id = :id))"),
+            f"SELECT coalesce(sum({_OWED}), 0)::bigint FROM ledger_entry WHERE {month_rows} AND (at, seq) <= {cursor}"),
             params)).scalar_one())
     rows = (await session.execute(text(
         f"SELECT *, {_OWED} AS owed_delta FROM ledger_entry WHERE {where} ORDER BY at, seq LIMIT :n"), params)).all()

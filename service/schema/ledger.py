@@ -492,6 +492,8 @@ _FIRST = Annotated[int | None, strawberry.argument(description="How many items t
                                                                "(GROUPBUY_MAX_PAGE_SIZE).")]
 _AFTER = Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; leave it out "
                                                                "for the first page.")]
+_STATUS = Annotated[WithdrawalStatus | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+    description="Only withdrawals in this status.")]
 _LEADER = Annotated[strawberry.ID | None, strawberry.argument(
     description="Admins: the leader (required). Leaders: leave it out (or give their own).")]
 
@@ -584,8 +586,7 @@ class LedgerQuery:
     @requires(ADMINS, Caller.LEADER)
     async def withdrawals(
         self, info: Info,
-        status: Annotated[WithdrawalStatus | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
-            description="Only withdrawals in this status.")] = None,
+        status: _STATUS = None,
         leader_id: Annotated[strawberry.ID | None, strawberry.argument(
             description="Admins: only this leader's withdrawals.")] = None,
         first: _FIRST = 20, after: _AFTER = None,
@@ -608,8 +609,7 @@ class LedgerQuery:
     @requires(ADMINS, Caller.CUSTOMER)
     async def sharer_withdrawals(
         self, info: Info,
-        status: Annotated[WithdrawalStatus | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
-            description="Only withdrawals in this status.")] = None,
+        status: _STATUS = None,
         sharer_id: Annotated[strawberry.ID | None, strawberry.argument(
             description="Admins: only this sharer's (a User ID) withdrawals.")] = None,
         first: _FIRST = 20, after: _AFTER = None,
