@@ -11,7 +11,8 @@ from service.i18n.catalog import LANGUAGES, MESSAGES
 from tests.ledger_world import money_world
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = [ROOT / "service" / "schema" / "ledger.py", *sorted((ROOT / "service" / "ledger").glob("*.py"))]
+SOURCES = [ROOT / "service" / "schema" / "ledger.py", ROOT / "service" / "ledger_exports.py",
+           *sorted((ROOT / "service" / "ledger").glob("*.py"))]
 # Where the message is among a call's positional arguments.
 MESSAGE_ARG = {"fail": 1, "PermissionDenied": 0, "argument_error": 1, "add": 1, "msg": 0}
 
@@ -65,3 +66,7 @@ def test_a_ledger_argument_error_reads_in_chinese(gql, tenant, owner_db):  # typ
     assert [e["message"] for e in body["errors"]] == ["管理员请指定团长（leaderId）。"]
     body = gql('{ withdrawalQuote(amount: "-1") { fee { amount } } }', token=world.leader_token, headers=zh)
     assert [e["message"] for e in body["errors"]] == ["请输入大于零的金额，小数位数不超过币种的位数。"]
+    # The statement's CSV download too.
+    csv = gql.http.get("/exports/leader-statement.csv", params={"leaderId": world.leader_gid, "month": "12/2026"},
+                       headers={"Authorization": f"Bearer {world.leader_token}", **zh})
+    assert (csv.status_code, csv.json()) == (400, {"error": "INVALID", "message": "月份的格式是 YYYY-MM（例如 2026-12）。"})

@@ -232,3 +232,25 @@ def test_forty_concurrent_sharer_requests_over_two_processes_never_overdraw(  # 
     assert b["available"] == 10000 - taken and b["available"] + b["in_withdrawal"] + b["withdrawn"] == 10000
     check_ledger(owner_db, [tenant.uuid])
     print(f"\nsharer requests over 2 processes: {dict(outcomes)}; withdrawals by status: {rows}")
+
+
+def test_the_sharer_is_notified_in_app_in_both_languages(gql, tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
+    from service.notify.relay import relay_tenant
+    from tests.conftest import run_db
+
+    world = _sharers_with(owner_db, tenant, app_db_url, orders=1)
+    token = _token(tenant.uuid, world.sharer_ids[0])
+    wid = gql.data(REQUEST, _request("5.00"), token=token)["sharerWithdrawalRequest"]["sharerWithdrawal"]["id"]
+    gql.data(REJECT, {"id": wid, "r": "账号有误"}, token=tenant.admin_token)
+    run_db(lambda engine: relay_tenant(tenant.uuid, engine=engine))
+    query = "{ notifications(first: 10) { edges { node { event title body } } } }"
+    notes = {n["node"]["event"]: n["node"] for n in gql.data(query, token=token)["notifications"]["edges"]}
+    assert {"SHARER_WITHDRAWAL_REQUESTED", "SHARER_WITHDRAWAL_REJECTED"} <= set(notes)
+    assert notes["SHARER_WITHDRAWAL_REJECTED"]["title"] == "Withdrawal rejected"
+    assert "5.00 CNY" in notes["SHARER_WITHDRAWAL_REJECTED"]["body"] and "账号有误" in notes[
+        "SHARER_WITHDRAWAL_REJECTED"]["body"]
+    zh = gql.data(query, token=token, headers={"Accept-Language": "zh-CN"})["notifications"]["edges"]
+    assert {n["node"]["title"] for n in zh if n["node"]["event"] == "SHARER_WITHDRAWAL_REJECTED"} == {"提现被驳回"}
+    # The other sharer hears nothing of it.
+    other = gql.data(query, token=_token(tenant.uuid, world.sharer_ids[1]))["notifications"]["edges"]
+    assert not [n for n in other if "WITHDRAWAL" in n["node"]["event"]]
