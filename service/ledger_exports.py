@@ -14,6 +14,7 @@ from service.accounts.models import Role
 from service.accounts.roles import load_roles
 from service.db import tenant_transaction
 from service.errors import AuthError
+from service.i18n import localize, msg, parse_accept_language
 from service.ledger.statements import statement, statement_csv
 from service.tenants.principal import PrincipalKind
 from service.tenants.resolution import resolve_principal
@@ -32,7 +33,9 @@ async def leader_statement_csv(request: Request) -> Response:
         year, mon = params.get("month", "").split("-")
         month = date(int(year), int(mon), 1)
     except ValueError:
-        return JSONResponse({"error": "INVALID", "message": "month is YYYY-MM."}, status_code=400)
+        lang = parse_accept_language(request.headers.get("accept-language"))
+        return JSONResponse({"error": "INVALID", "message": localize(msg("ledger.month_format"), "INVALID", lang)},
+                            status_code=400)
     tenant = principal.tenant
     async with tenant_transaction(tenant.id) as session:
         leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE id = :id"),

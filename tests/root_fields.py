@@ -49,6 +49,7 @@ ID_OF["couponPackEnd"] = "CouponPack"
 BY_ARGUMENT.update({"packId": "CouponPack", "friendTemplateIds": "CouponTemplate",
                     "sharerTemplateIds": "CouponTemplate"})
 BY_ARGUMENT["compensationCouponTemplateId"] = "CouponTemplate"  # tenantUpdate's compensation template
+BY_ARGUMENT["sharerId"] = "User"  # sharerWithdrawals: a sharer is a customer's account
 
 
 @dataclass(frozen=True)

@@ -176,12 +176,19 @@ def _ledger_stored(ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]
     withdrawal = {"withdrawalId": str(uuid4()), "leaderId": ids["leader"], "amount": money,
                   "fee": {"amount": "1.36", "currency": "CNY"}, "payout": {"amount": "58.64", "currency": "CNY"},
                   "userIds": [ids["customer"]]}
+    # A sharer's withdrawal (service/ledger/operations.py for a withdrawal without a leader).
+    sharer = {k: v for k, v in withdrawal.items() if k not in ("withdrawalId", "leaderId")}
+    sharer.update(sharerWithdrawalId=str(uuid4()), sharerId=ids["customer"])
+    steps: dict[str, dict[str, str]] = {"REQUESTED": {}, "APPROVED": {}, "REJECTED": {"reason": "wrong account"},
+                                        "PAID": {"payoutReference": "BANK-1"}, "FAILED": {"reason": "account closed"}}
     return {
         "WITHDRAWAL_REQUESTED": ("withdrawal", {**withdrawal, "status": "REQUESTED"}),
         "WITHDRAWAL_APPROVED": ("withdrawal", {**withdrawal, "status": "APPROVED"}),
         "WITHDRAWAL_REJECTED": ("withdrawal", {**withdrawal, "status": "REJECTED", "reason": "wrong account"}),
         "WITHDRAWAL_PAID": ("withdrawal", {**withdrawal, "status": "PAID", "payoutReference": "BANK-1"}),
         "WITHDRAWAL_FAILED": ("withdrawal", {**withdrawal, "status": "FAILED", "reason": "account closed"}),
+        **{f"SHARER_WITHDRAWAL_{status}": ("sharer_withdrawal", {**sharer, "status": status, **extra})
+           for status, extra in steps.items()},
         "COMMISSION_AVAILABLE": ("leader", {"leaderId": ids["leader"], "commissions": 3, "amount": money,
                                             "userIds": [ids["customer"]]}),
         "COMMISSION_CLAWED_BACK": ("leader", {"leaderId": ids["leader"], "orderId": ids["order"], "amount": money,
@@ -532,6 +539,36 @@ def _shorted_then_after_sales(gql, world, batch, paid, customer_token, *, before
         token = customer_token if step == "cancel" else world.leader_token
         result = gql.data(decide[step], {"id": asked["request"]["id"]}, token=token)
         assert next(iter(result.values()))["errors"] == [], (step, result)
+def _sharer_money_flow(gql, tenant, owner_db) -> None:  # type: ignore[no-untyped-def]
+    """A sharer (a customer, credited by an entry written as the owner) withdraws three times:
+    rejected, paid, failed: every SHARER_WITHDRAWAL_* event."""
+    from service.global_id import decode_as
+    from tests.conftest import CUSTOMER_REGISTER
+
+    registered = gql.data(CUSTOMER_REGISTER, {"input": {"displayName": "分享者", "phone": "+8613911112222",
+                                                        "password": "customer-pass-1"}},
+                          tenant=tenant.slug)["customerRegister"]
+    token, user = registered["token"], decode_as(registered["viewer"]["userId"], "User")
+    owner_db.execute("INSERT INTO ledger_entry (tenant_id, beneficiary_id, kind, currency, amount_minor, "
+                     "available_minor, reason) VALUES (%s, %s, 'ADJUSTMENT', 'CNY', 100, 100, 'test')",
+                     (tenant.uuid, user))
+    request = ("mutation { sharerWithdrawalRequest(input: {amount: \"0.01\", method: WECHAT, account: \"wx-1234\", "
+               "accountName: \"分享者\"}) { errors { code } sharerWithdrawal { id } } }")
+    key = {"Authorization": f"Bearer {tenant.api_key}"}
+    for then in ("reject", "pay", "fail"):
+        wid = gql.data(request, token=token)["sharerWithdrawalRequest"]["sharerWithdrawal"]["id"]
+        if then == "reject":
+            gql.data("mutation($id: ID!) { sharerWithdrawalReject(id: $id, reason: \"no\") { errors { code } } }",
+                     {"id": wid}, token=tenant.admin_token)
+            continue
+        gql.data("mutation($id: ID!) { sharerWithdrawalApprove(id: $id) { errors { code } } }", {"id": wid},
+                 token=tenant.admin_token)
+        step = ("sharerWithdrawalMarkPaid(id: $id, payoutReference: \"S-1\")" if then == "pay"
+                else "sharerWithdrawalMarkFailed(id: $id, reason: \"closed\")")
+        assert gql.data(f"mutation($id: ID!) {{ {step} {{ errors {{ code }} }} }}", {"id": wid},
+                        headers=key) is not None
+
+
 def _leader_money_flow(gql, tenant, world, owner_db, order_id: str) -> None:  # type: ignore[no-untyped-def]
     """The picked-up order's commission is released, withdrawn three times (rejected, paid,
     failed), then partly clawed back: every leader-money event."""
@@ -558,6 +595,7 @@ def _leader_money_flow(gql, tenant, world, owner_db, order_id: str) -> None:  # 
         else:
             gql.data("mutation($id: ID!) { withdrawalMarkFailed(id: $id, reason: \"closed\") { errors { code } } }",
                      {"id": wid}, headers=key)
+    _sharer_money_flow(gql, tenant, owner_db)
     # A refund's reversal of 0.01 after the release, as reverse_for_lines writes it (orderRefund's own
     # REFUND_CREATED payload lacks keys the published schema requires: left to the after-sales work).
     owner_db.execute("UPDATE commission_entry SET amount_minor = amount_minor - 1, reversed_minor = reversed_minor + 1, "

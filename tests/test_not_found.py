@@ -55,6 +55,7 @@ TABLES = {
 }
 TABLES.update({"CommunityGroup": "community_group", "CouponTemplate": "coupon_template", "Coupon": "coupon"})
 TABLES.update({"CouponPack": "coupon_pack", "CouponPackReward": "coupon_pack_referral"})
+TABLES["SharerWithdrawal"] = "withdrawal"  # a sharer's: the leaders' table, no leader
 # Its contract answers a PickList!, which has no errors: the one mutation that cannot follow
 # the rule for mutations (api-wave2's deliveryConfirm answers a payload).
 NO_PAYLOAD_IN_CONTRACT = {"deliveryReceive"}

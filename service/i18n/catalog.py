@@ -395,3 +395,22 @@ NOTIFICATIONS: dict[str, dict[str, tuple[str, str]]] = {
 
 # A reason, when an event carries one.
 REASON = {"zh-CN": " 原因：{reason}", "en": " Reason: {reason}"}
+
+# Leader and sharer money: the plain-English errors service/schema/ledger.py raises (translated by
+# their English text), and a sharer's withdrawal events (the leaders' texts).
+MESSAGES.update({
+    "ledger.leader_withdraws": {"en": "Only an approved leader withdraws.", "zh-CN": "只有已通过审核的团长可以提现。"},
+    "ledger.leader_uses_own": {"en": "A leader withdraws with withdrawalRequest.",
+                               "zh-CN": "团长请在团长端申请提现（withdrawalRequest）。"},
+    "ledger.leaders_and_admins": {"en": "Leader money is for leaders (their own) and admins.",
+                                  "zh-CN": "团长资金只有团长本人和管理员可以查看。"},
+    "ledger.own_money": {"en": "A leader sees only their own money.", "zh-CN": "团长只能查看自己的资金。"},
+    "ledger.name_leader": {"en": "Admins name the leader (leaderId).", "zh-CN": "管理员请指定团长（leaderId）。"},
+    "ledger.month_format": {"en": "A month is YYYY-MM.", "zh-CN": "月份的格式是 YYYY-MM（例如 2026-12）。"},
+    "ledger.positive_amount": {"en": "A positive amount with the currency's decimals.",
+                               "zh-CN": "请输入大于零的金额，小数位数不超过币种的位数。"},
+    "ledger.no_leader": {"en": "No such leader.", "zh-CN": "没有这个团长。"},
+    "ledger.no_sharer": {"en": "No such sharer.", "zh-CN": "没有这个分享者。"},
+})
+NOTIFICATIONS.update({f"SHARER_{e}": NOTIFICATIONS[e] for e in (
+    "WITHDRAWAL_REQUESTED", "WITHDRAWAL_APPROVED", "WITHDRAWAL_REJECTED", "WITHDRAWAL_PAID", "WITHDRAWAL_FAILED")})

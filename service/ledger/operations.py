@@ -102,10 +102,15 @@ async def _append(session: AsyncSession, **values: Any) -> Any:
              "order_id, withdrawal_id, reason, at"), values)).one()
 
 
+def is_sharers(row: Any) -> bool:
+    """A sharer's withdrawal (a SharerWithdrawal): asked for by someone who is not a leader."""
+    return row.leader_id is None
+
+
 def _event_payload(row: Any, **extra: Any) -> dict[str, Any]:
     """Money as a decimal string with its currency; ids sent as global IDs by the relay."""
     payload: dict[str, Any] = {
-        "withdrawalId": str(row.id),
+        "sharerWithdrawalId" if is_sharers(row) else "withdrawalId": str(row.id),
         "amount": {"amount": str(from_minor(row.amount_minor, row.currency)), "currency": row.currency},
         "fee": {"amount": str(from_minor(row.fee_minor, row.currency)), "currency": row.currency},
         "payout": {"amount": str(from_minor(row.payout_minor, row.currency)), "currency": row.currency},
@@ -114,12 +119,18 @@ def _event_payload(row: Any, **extra: Any) -> dict[str, Any]:
     }
     if row.leader_id is not None:
         payload["leaderId"] = str(row.leader_id)
+    else:
+        payload["sharerId"] = str(row.beneficiary_id)
     payload.update(extra)
     return payload
 
 
 async def _emit(session: AsyncSession, event: str, row: Any, **extra: Any) -> None:
-    await emit(session, tenant_id=row.tenant_id, event=event, subject_type="withdrawal", subject_id=row.id,
+    """A sharer's withdrawal has events of its own (SHARER_WITHDRAWAL_*): a receiver of the
+    leaders' ones is never handed an ID that is no Withdrawal."""
+    sharers = is_sharers(row)
+    await emit(session, tenant_id=row.tenant_id, event=f"SHARER_{event}" if sharers else event,
+               subject_type="sharer_withdrawal" if sharers else "withdrawal", subject_id=row.id,
                payload=_event_payload(row, **extra))
 
 
@@ -176,10 +187,11 @@ RETURNING {_WITHDRAWAL_COLUMNS}"""), {
     return row
 
 
-async def _locked(session: AsyncSession, withdrawal_id: UUID | None) -> Any:
+async def _locked(session: AsyncSession, withdrawal_id: UUID | None, sharers: bool) -> Any:
+    """The withdrawal, locked; a leader's one is not found as a sharer's, nor the other way round."""
     row = (await session.execute(text(f"SELECT {_WITHDRAWAL_COLUMNS} FROM withdrawal WHERE id = :id FOR UPDATE"),
                                  {"id": withdrawal_id})).one_or_none() if withdrawal_id else None
-    if row is None:
+    if row is None or is_sharers(row) != sharers:
         raise fail(ErrorCode.NOT_FOUND, msg("ledger.no_withdrawal"), ["id"])
     return row
 
@@ -209,8 +221,8 @@ def _reason(reason: str | None) -> str:
     return clean
 
 
-async def approve(session: AsyncSession, *, withdrawal_id: UUID | None) -> Any:
-    row = await _locked(session, withdrawal_id)
+async def approve(session: AsyncSession, *, withdrawal_id: UUID | None, sharers: bool = False) -> Any:
+    row = await _locked(session, withdrawal_id, sharers)
     if row.status != "REQUESTED":
         raise _illegal(row, "ledger.cannot_approve")
     row = await _move(session, row, "APPROVED", "decided_at = clock_timestamp()", {})
@@ -218,9 +230,10 @@ async def approve(session: AsyncSession, *, withdrawal_id: UUID | None) -> Any:
     return row
 
 
-async def reject(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None) -> Any:
+async def reject(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None,
+                 sharers: bool = False) -> Any:
     clean = _reason(reason)
-    row = await _locked(session, withdrawal_id)
+    row = await _locked(session, withdrawal_id, sharers)
     if row.status != "REQUESTED":
         raise _illegal(row, "ledger.cannot_reject")
     row = await _move(session, row, "REJECTED", "decided_at = clock_timestamp(), reason = :r", {"r": clean})
@@ -229,12 +242,13 @@ async def reject(session: AsyncSession, *, withdrawal_id: UUID | None, reason: s
     return row
 
 
-async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout_reference: str | None) -> Any:
+async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout_reference: str | None,
+                    sharers: bool = False) -> Any:
     """APPROVED -> PAID. Repeating it with the same reference returns the paid withdrawal unchanged."""
     errors = Collector()
     reference = text_value(errors, payout_reference, ["payoutReference"], max_length=100)
     errors.raise_if_any()
-    row = await _locked(session, withdrawal_id)
+    row = await _locked(session, withdrawal_id, sharers)
     if row.status == "PAID" and row.payout_reference == reference:
         return row
     if row.status != "APPROVED":
@@ -259,9 +273,10 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
     return row
 
 
-async def mark_failed(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None) -> Any:
+async def mark_failed(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None,
+                      sharers: bool = False) -> Any:
     clean = _reason(reason)
-    row = await _locked(session, withdrawal_id)
+    row = await _locked(session, withdrawal_id, sharers)
     if row.status != "APPROVED":
         raise _illegal(row, "ledger.cannot_fail")
     row = await _move(session, row, "FAILED", "failed_at = clock_timestamp(), reason = :r", {"r": clean})
@@ -270,7 +285,7 @@ async def mark_failed(session: AsyncSession, *, withdrawal_id: UUID | None, reas
     return row
 
 
-async def adjust(session: AsyncSession, *, tenant_id: UUID, leader_id: UUID, beneficiary_id: UUID,
+async def adjust(session: AsyncSession, *, tenant_id: UUID, leader_id: UUID | None, beneficiary_id: UUID,
                  amount: Decimal | str | None, reason: str | None, actor_id: UUID | None) -> Any:
     """An admin's signed correction of the available balance, with its reason."""
     currency = (await session.execute(text("SELECT currency FROM tenant WHERE id = :t"), {"t": tenant_id})).scalar_one()

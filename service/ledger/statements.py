@@ -4,7 +4,7 @@ beneficiary: frozen + available + in withdrawal, summed from the entries before 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -40,6 +40,58 @@ async def statement(session: AsyncSession, *, beneficiary_id: UUID, month: date,
         balance += r.owed_delta
         lines.append((r, balance))
     return Statement(opening_minor=opening, closing_minor=balance, lines=lines)
+
+
+_START = "(CAST(:m AS date)::timestamp AT TIME ZONE :tz)"
+_END = "((CAST(:m AS date) + interval '1 month')::timestamp AT TIME ZONE :tz)"
+
+
+async def totals(session: AsyncSession, *, beneficiary_id: UUID, month: date, tz: str) -> tuple[int, int]:
+    """(opening, closing) of a month without reading its lines: two sums over the entries."""
+    row = (await session.execute(text(
+        f"SELECT coalesce(sum({_OWED}) FILTER (WHERE at < {_START}), 0)::bigint AS opening, "
+        f"coalesce(sum({_OWED}), 0)::bigint AS closing FROM ledger_entry WHERE beneficiary_id = :b AND at < {_END}"),
+        {"b": beneficiary_id, "m": month, "tz": tz})).one()
+    return int(row.opening), int(row.closing)
+
+
+@dataclass
+class Lines:
+    lines: list[tuple[Any, int]]  # (entry row, owed after it), oldest first
+    has_next: bool
+    count: int | None = None
+
+
+async def lines_page(session: AsyncSession, *, beneficiary_id: UUID, month: date, tz: str, first: int,
+                     after: tuple[datetime, UUID] | None, opening: int) -> Lines:
+    """`first` lines of the month after the entry `after` names (its at and id), oldest first: the
+    balance before the page is the opening plus the month's entries up to that one (one sum), so
+    a page costs its own rows whatever its place in the month."""
+    params: dict[str, Any] = {"b": beneficiary_id, "m": month, "tz": tz, "n": first + 1}
+    month_rows = f"beneficiary_id = :b AND at >= {_START} AND at < {_END}"
+    where = month_rows
+    balance = opening
+    if after is not None:
+        params.update(at=after[0], id=after[1])
+        # The cursor's entry, as (at, seq): the statement's order.
+        cursor = "(:at, (SELECT seq FROM ledger_entry WHERE id = :id))"
+        where += f" AND (at, seq) > {cursor}"
+        balance += int((await session.execute(text(
+            f"SELECT coalesce(sum({_OWED}), 0)::bigint FROM ledger_entry WHERE {month_rows} AND (at, seq) <= {cursor}"),
+            params)).scalar_one())
+    rows = (await session.execute(text(
+        f"SELECT *, {_OWED} AS owed_delta FROM ledger_entry WHERE {where} ORDER BY at, seq LIMIT :n"), params)).all()
+    out = []
+    for r in rows[:first]:
+        balance += r.owed_delta
+        out.append((r, balance))
+    return Lines(lines=out, has_next=len(rows) > first)
+
+
+async def line_count(session: AsyncSession, *, beneficiary_id: UUID, month: date, tz: str) -> int:
+    return int((await session.execute(text(
+        f"SELECT count(*) FROM ledger_entry WHERE beneficiary_id = :b AND at >= {_START} AND at < {_END}"),
+        {"b": beneficiary_id, "m": month, "tz": tz})).scalar_one())
 
 
 @dataclass(frozen=True)

@@ -368,6 +368,7 @@ async def deliver(tenant_id: UUID, delivery_id: UUID, *, engine: AsyncEngine | N
 
 # Payload keys whose GraphQL type is not their name: accounts are `User` nodes.
 _KEY_TYPES = {"customer": "User", "user": "User", "createdBy": "User"}
+_KEY_TYPES["sharer"] = "User"  # a sharer is a customer's account
 
 
 def _type_name(snake_or_camel: str) -> str:

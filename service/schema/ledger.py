@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from service.schema.access import (
 )
 from service.schema.common import Money, Node, UserError, describe_values
 from service.schema.context import Context
+from service.schema.event_nodes import User
 from service.schema.leaders.dataloaders import LeaderByIdLoader, PickupPointByIdLoader
 from service.schema.leaders.types import Leader, PickupPoint
 from service.schema.mutation import run_mutation
@@ -120,21 +121,25 @@ class UserBalance:
                    owed=Money.of(b.frozen_minor + b.available_minor + b.in_withdrawal_minor, c))
 
 
-@strawberry.type(name="Withdrawal", description="A leader's request to be paid their available balance.")
-class Withdrawal(Node):
+@strawberry.type(name="PayableWithdrawal", description="Never in the schema: the fields Withdrawal and "
+                                                      "SharerWithdrawal share.")
+class _Payable(Node):
+    """What a leader's and a sharer's withdrawal both show (one table, one state machine)."""
+
     id: strawberry.ID = strawberry.field(description="The withdrawal's global ID.")
     status: WithdrawalStatus = strawberry.field(description="Where it is.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
     method: PayoutMethod = strawberry.field(description="How it is paid.")  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
-    requested_at: datetime = strawberry.field(description="When the leader requested it.")
+    requested_at: datetime = strawberry.field(description="When it was requested.")
     decided_at: datetime | None = strawberry.field(description="When an admin approved or rejected it.")
     paid_at: datetime | None = strawberry.field(description="When it was marked paid.")
     payout_reference: str | None = strawberry.field(description="The payment's reference from the brand's back end.")
     reason: str | None = strawberry.field(description="Why it was rejected or failed.")
     row: strawberry.Private[Any]
+    TYPE: ClassVar[str] = "Withdrawal"
 
     @classmethod
-    def of(cls, row: Any) -> Withdrawal:
-        return cls(id=strawberry.ID(global_id.encode("Withdrawal", row.id)), status=models.WithdrawalStatus(row.status),
+    def of(cls, row: Any) -> Self:
+        return cls(id=strawberry.ID(global_id.encode(cls.TYPE, row.id)), status=models.WithdrawalStatus(row.status),
                    method=models.PayoutMethod(row.method), requested_at=row.requested_at, decided_at=row.decided_at,
                    paid_at=row.paid_at, payout_reference=row.payout_reference, reason=row.reason, row=row)
 
@@ -163,9 +168,28 @@ class Withdrawal(Node):
     def account(self, info: Info) -> str | None:
         return str(self.row.account) if info.context.principal.kind is PrincipalKind.API_KEY else None
 
+
+@strawberry.type(name="Withdrawal", description="A leader's request to be paid their available balance.")
+class Withdrawal(_Payable):
     @strawberry.field(description="The leader who asked for it.")
     async def leader(self, info: Info) -> Leader:
         return Leader.of(await get_loader(info.context, LeaderByIdLoader).load(self.row.leader_id))
+
+
+@strawberry.type(name="SharerWithdrawal", description="A sharer's (分销员, a customer who is not a leader) request "
+                                                      "to be paid their available balance: the leaders' rules, state "
+                                                      "machine and ledger entries (sharerWithdrawalRequest).")
+class SharerWithdrawal(_Payable):
+    TYPE: ClassVar[str] = "SharerWithdrawal"
+
+    @strawberry.field(description="The sharer who asked for it.")
+    async def sharer(self, info: Info) -> User:
+        name = getattr(self.row, "sharer_name", None)
+        if name is None:
+            async with serial_session(info.context) as session:
+                name = (await session.execute(text("SELECT display_name FROM app_user WHERE id = :u"),
+                                              {"u": self.row.beneficiary_id})).scalar_one()
+        return User(id=strawberry.ID(global_id.encode("User", self.row.beneficiary_id)), display_name=name)
 
 
 @strawberry.type(name="LedgerEntry", description="One change to a leader's money. Entries are never changed or "
@@ -194,13 +218,22 @@ class LedgerEntry(Node):
         row = await get_loader(info.context, OrderByIdLoader).load(self.row.order_id)
         return Order.of(row) if row is not None else None
 
-    @strawberry.field(description="The withdrawal it is about; null for other entries.")
+    @strawberry.field(description="The leader's withdrawal it is about; null for other entries (a sharer's "
+                                  "withdrawal is sharerWithdrawal).")
     async def withdrawal(self, info: Info) -> Withdrawal | None:
+        row = await self._withdrawal(info)
+        return Withdrawal.of(row) if row is not None and not operations.is_sharers(row) else None
+
+    @strawberry.field(description="The sharer's withdrawal it is about; null for other entries.")
+    async def sharer_withdrawal(self, info: Info) -> SharerWithdrawal | None:
+        row = await self._withdrawal(info)
+        return SharerWithdrawal.of(row) if row is not None and operations.is_sharers(row) else None
+
+    async def _withdrawal(self, info: Info) -> Any:
         if self.row.withdrawal_id is None:
             return None
         async with serial_session(info.context) as session:
-            row = await _withdrawal_row(session, self.row.withdrawal_id)
-        return Withdrawal.of(row) if row is not None else None
+            return await _withdrawal_row(session, self.row.withdrawal_id)
 
 
 @strawberry.type(name="LeaderStatementLine", description="One entry of a statement with the balance after it.")
@@ -210,15 +243,64 @@ class LeaderStatementLine:
                                                   "in withdrawal).")
 
 
+_LINES_FIRST = Annotated[int | None, strawberry.argument(
+    description="How many lines to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE). Left out (with no after): every "
+                "line of the month; a busy leader's month has thousands, so page with it or with linesConnection.")]
+_PAGE_FIRST = Annotated[int | None, strawberry.argument(
+    description="How many lines to return: 1 to 100 (GROUPBUY_MAX_PAGE_SIZE).")]
+_LINES_AFTER = Annotated[str | None, strawberry.argument(
+    description="The cursor of the line before the page (linesConnection's endCursor); leave it out for the first "
+                "page.")]
+
+
 @strawberry.type(name="LeaderStatement", description="A leader's month: opening balance, each entry, closing "
                                                      "balance (balances are what the brand owes the leader).")
 class LeaderStatement:
     month: str = strawberry.field(description="The month, YYYY-MM, in the tenant's time zone.")
     opening: Money = strawberry.field(description="Owed at the month's start.")
     closing: Money = strawberry.field(description="Owed at the month's end (or now, for the current month).")
-    lines: list[LeaderStatementLine] = strawberry.field(description="The month's entries, oldest first.")
     csv_url: str = strawberry.field(description="The same statement as CSV (UTF-8 with BOM), for the same caller "
                                                 "(send the bearer token).")
+    beneficiary_id: strawberry.Private[UUID]
+    first_day: strawberry.Private[date]
+    opening_minor: strawberry.Private[int]
+
+    @strawberry.field(description="The month's entries, oldest first, each with the balance after it: every line, "
+                                  "or a page of them with first (and after).")
+    async def lines(self, info: Info, first: _LINES_FIRST = None,
+                    after: _LINES_AFTER = None) -> list[LeaderStatementLine]:
+        context = info.context
+        c = context.tenant.currency
+        if first is None and after is None:
+            async with serial_session(context) as session:
+                st = await statements.statement(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+                                                tz=context.tenant.timezone)
+            return [LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in st.lines]
+        page = await self._page(context, check_page(first, after, default=100), after)
+        return list(page.items)
+
+    @strawberry.field(description="The month's entries, oldest first, each with the balance after it, a page at a "
+                                  "time (the leader client's statement reads it so, with \"load more\").")
+    async def lines_connection(self, info: Info, first: _PAGE_FIRST = 50,
+                               after: _LINES_AFTER = None) -> Connection[LeaderStatementLine]:
+        context = info.context
+        page = await self._page(context, check_page(first, after, default=50), after)
+        return Connection.of(page, lambda line: line)
+
+    async def _page(self, context: Context, size: int, after: str | None) -> Page[LeaderStatementLine]:
+        c, tz = context.tenant.currency, context.tenant.timezone
+        async with serial_session(context) as session:
+            got = await statements.lines_page(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+                                              tz=tz, first=size, after=decode_cursor(after) if after else None,
+                                              opening=self.opening_minor)
+
+        async def count(session: AsyncSession) -> int:
+            return await statements.line_count(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+                                               tz=tz)
+
+        return Page(items=[LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in got.lines],
+                    cursors=[encode_cursor(r.at, r.id) for r, _ in got.lines], has_next=got.has_next,
+                    has_previous=after is not None, listed=count)
 
 
 @strawberry.type(name="WithdrawalQuote", description="What a withdrawal of an amount would cost, before asking.")
@@ -227,7 +309,8 @@ class WithdrawalQuote:
     fee: Money = strawberry.field(description="The tenant's rate of it (rounded half-up) plus its fixed fee.")
     payout: Money = strawberry.field(description="What would be paid out: amount - fee.")
     minimum: Money = strawberry.field(description="The tenant's minimum withdrawal.")
-    daily_limit: int = strawberry.field(description="How many withdrawals a leader may request per day.")
+    daily_limit: int = strawberry.field(description="How many withdrawals a leader (or a sharer) may request per day "
+                                                    "(the day ends at the tenant's midnight).")
 
 
 @strawberry.type(name="LeaderOwed", description="What the brand owes one leader on a date.")
@@ -290,11 +373,24 @@ async def _may_see(context: Context, beneficiary_id: UUID) -> bool:
     return await is_admin(context) or context.principal.user_id == beneficiary_id
 
 
-@node_loader("Withdrawal")
-async def _load_withdrawal(context: Context, id: UUID) -> Withdrawal | None:
+async def _visible_withdrawal(context: Context, id: UUID, *, sharers: bool) -> Any:
     async with serial_session(context) as session:
         row = await _withdrawal_row(session, id)
-    return Withdrawal.of(row) if row is not None and await _may_see(context, row.beneficiary_id) else None
+    if row is None or operations.is_sharers(row) != sharers or not await _may_see(context, row.beneficiary_id):
+        return None
+    return row
+
+
+@node_loader("Withdrawal")
+async def _load_withdrawal(context: Context, id: UUID) -> Withdrawal | None:
+    row = await _visible_withdrawal(context, id, sharers=False)
+    return Withdrawal.of(row) if row is not None else None
+
+
+@node_loader("SharerWithdrawal")
+async def _load_sharer_withdrawal(context: Context, id: UUID) -> SharerWithdrawal | None:
+    row = await _visible_withdrawal(context, id, sharers=True)
+    return SharerWithdrawal.of(row) if row is not None else None
 
 
 @node_loader("LedgerEntry")
@@ -346,6 +442,7 @@ async def _entry_page(session: AsyncSession, *, beneficiary_id: UUID, month: dat
         where.append("at >= (CAST(:m AS date)::timestamp AT TIME ZONE :tz) "
                      "AND at < ((CAST(:m AS date) + interval '1 month')::timestamp AT TIME ZONE :tz)")
         params["m"] = month
+    listed = _counter("ledger_entry", list(where), dict(params))
     if after:
         at, id = decode_cursor(after)
         where.append("(at, id) < (:at, :id)")
@@ -353,36 +450,50 @@ async def _entry_page(session: AsyncSession, *, beneficiary_id: UUID, month: dat
     rows = (await session.execute(text(
         f"SELECT * FROM ledger_entry WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :n"), params)).all()
     items = list(rows[:first])
-    return Page(items=items, cursors=[encode_cursor(r.at, r.id) for r in items], has_next=len(rows) > first)
+    return Page(items=items, cursors=[encode_cursor(r.at, r.id) for r in items], has_next=len(rows) > first,
+                listed=listed)
+
+
+def _counter(table: str, where: list[str], params: dict[str, Any]) -> Any:
+    """totalCount of a hand-written page: the whole list (its filters, no cursor), counted when asked."""
+    async def count(session: AsyncSession) -> int:
+        return int((await session.execute(text(f"SELECT count(*) FROM {table} WHERE {' AND '.join(where)}"),
+                                          params)).scalar_one())
+    return count
 
 
 async def _withdrawal_page(session: AsyncSession, *, beneficiary_id: UUID | None, status: str | None, first: int,
-                           after: str | None) -> Page[Any]:
+                           after: str | None, sharers: bool = False) -> Page[Any]:
+    """Newest first: leaders' withdrawals, or (sharers) those of people who are not leaders."""
     check_first(first)
-    where = ["true"]
+    where = ["w.leader_id IS NULL" if sharers else "w.leader_id IS NOT NULL"]
     params: dict[str, Any] = {"n": first + 1}
     if beneficiary_id is not None:
-        where.append("beneficiary_id = :b")
+        where.append("w.beneficiary_id = :b")
         params["b"] = beneficiary_id
     if status is not None:
-        where.append("status = :s")
+        where.append("w.status = :s")
         params["s"] = status
+    listed = _counter("withdrawal w", list(where), dict(params))
     if after:
         at, id = decode_cursor(after)
-        where.append("(requested_at, id) < (:at, :id)")
+        where.append("(w.requested_at, w.id) < (:at, :id)")
         params.update(at=at, id=id)
     rows = (await session.execute(text(
-        f"SELECT * FROM withdrawal WHERE {' AND '.join(where)} ORDER BY requested_at DESC, id DESC LIMIT :n"),
-        params)).all()
+        "SELECT w.*, u.display_name AS sharer_name FROM withdrawal w "
+        "JOIN app_user u ON u.tenant_id = w.tenant_id AND u.id = w.beneficiary_id "
+        f"WHERE {' AND '.join(where)} ORDER BY w.requested_at DESC, w.id DESC LIMIT :n"), params)).all()
     items = list(rows[:first])
     return Page(items=items, cursors=[encode_cursor(r.requested_at, r.id) for r in items],
-                has_next=len(rows) > first)
+                has_next=len(rows) > first, listed=listed)
 
 
 _FIRST = Annotated[int | None, strawberry.argument(description="How many items to return: 1 to 100 "
                                                                "(GROUPBUY_MAX_PAGE_SIZE).")]
 _AFTER = Annotated[str | None, strawberry.argument(description="The endCursor of the previous page; leave it out "
                                                                "for the first page.")]
+_STATUS = Annotated[WithdrawalStatus | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
+    description="Only withdrawals in this status.")]
 _LEADER = Annotated[strawberry.ID | None, strawberry.argument(
     description="Admins: the leader (required). Leaders: leave it out (or give their own).")]
 
@@ -475,8 +586,7 @@ class LedgerQuery:
     @requires(ADMINS, Caller.LEADER)
     async def withdrawals(
         self, info: Info,
-        status: Annotated[WithdrawalStatus | None, strawberry.argument(  # type: ignore[valid-type]  # a strawberry.enum(...) value: a type to strawberry, not to mypy
-            description="Only withdrawals in this status.")] = None,
+        status: _STATUS = None,
         leader_id: Annotated[strawberry.ID | None, strawberry.argument(
             description="Admins: only this leader's withdrawals.")] = None,
         first: _FIRST = 20, after: _AFTER = None,
@@ -494,6 +604,32 @@ class LedgerQuery:
                                           first=size, after=after)
         return Connection.of(page, Withdrawal.of)
 
+    @strawberry.field(description="Sharers' withdrawals (SharerWithdrawal), newest first: a sharer their own, "
+                                  "admins all (or one sharer's). Leaders' are in withdrawals.")
+    @requires(ADMINS, Caller.CUSTOMER)
+    async def sharer_withdrawals(
+        self, info: Info,
+        status: _STATUS = None,
+        sharer_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Admins: only this sharer's (a User ID) withdrawals.")] = None,
+        first: _FIRST = 20, after: _AFTER = None,
+    ) -> Connection[SharerWithdrawal]:
+        size = check_page(first, after)
+        context = info.context
+        admin = await is_admin(context)
+        async with serial_session(context) as session:
+            if admin:
+                beneficiary = decode(sharer_id, "User") if sharer_id is not None else None
+                if sharer_id is not None and (beneficiary is None or not (await session.execute(
+                        text("SELECT 1 FROM app_user WHERE id = :u"), {"u": beneficiary})).first()):
+                    raise argument_error("sharerId", "No such sharer.")
+            else:
+                beneficiary = _signed_in(context)
+            page = await _withdrawal_page(session, beneficiary_id=beneficiary,
+                                          status=status.value if status is not None else None,
+                                          first=size, after=after, sharers=True)
+        return Connection.of(page, SharerWithdrawal.of)
+
     @strawberry.field(description="A leader's monthly statement: a leader their own, admins any.")
     @requires(ADMINS, Caller.LEADER)
     async def leader_statement(
@@ -506,19 +642,20 @@ class LedgerQuery:
         m = _month(context, month)
         assert m is not None
         async with serial_session(context) as session:
-            st = await statements.statement(session, beneficiary_id=leader.user_id, month=m,
-                                            tz=context.tenant.timezone)
+            opening, closing = await statements.totals(session, beneficiary_id=leader.user_id, month=m,
+                                                       tz=context.tenant.timezone)
         c = context.tenant.currency
         base = str(context.request.base_url).rstrip("/")
         lid = global_id.encode("Leader", leader.id)
+        # The lines are read when asked, and a page at a time when asked so.
         return LeaderStatement(
-            month=m.strftime("%Y-%m"), opening=Money.of(st.opening_minor, c), closing=Money.of(st.closing_minor, c),
-            lines=[LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in st.lines],
-            csv_url=f"{base}/exports/leader-statement.csv?leaderId={lid}&month={m.strftime('%Y-%m')}")
+            month=m.strftime("%Y-%m"), opening=Money.of(opening, c), closing=Money.of(closing, c),
+            csv_url=f"{base}/exports/leader-statement.csv?leaderId={lid}&month={m.strftime('%Y-%m')}",
+            beneficiary_id=leader.user_id, first_day=m, opening_minor=opening)
 
-    @strawberry.field(description="Leaders: the fee and payout of a withdrawal of this amount, to show before "
-                                  "asking (withdrawalRequest computes the same).")
-    @requires(ADMINS, Caller.LEADER)
+    @strawberry.field(description="Leaders and sharers: the fee and payout of a withdrawal of this amount, to show "
+                                  "before asking (withdrawalRequest and sharerWithdrawalRequest compute the same).")
+    @requires(ADMINS, Caller.LEADER, Caller.CUSTOMER)
     async def withdrawal_quote(
         self, info: Info,
         amount: Annotated[Decimal, strawberry.argument(description="The amount, a decimal string.")],
@@ -591,6 +728,15 @@ class WithdrawalPayload:
                                                                                "when refused.")
 
 
+@strawberry.type(description="The result of a sharer's withdrawal mutation.")
+class SharerWithdrawalPayload:
+    errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
+                                                           "input field it is about; empty on success. When it is "
+                                                           "not empty, nothing was changed.")
+    sharer_withdrawal: SharerWithdrawal | None = strawberry.field(
+        default=None, description="The withdrawal as it is now; null when refused.")
+
+
 @strawberry.type(description="The result of ledgerAdjust.")
 class LedgerEntryPayload:
     errors: list[UserError] = strawberry.field(description="Why the mutation was refused, each with a code and the "
@@ -600,6 +746,19 @@ class LedgerEntryPayload:
 
 
 _ID = Annotated[strawberry.ID, strawberry.argument(description="The withdrawal's global ID.")]
+_SHARER_ID = Annotated[strawberry.ID, strawberry.argument(description="The sharer's withdrawal's global ID "
+                                                                      "(SharerWithdrawal).")]
+# Who withdraws as a leader (withdrawalRequest): their money waits there while suspended.
+_LEADS = text("SELECT 1 FROM leader WHERE user_id = :u AND status IN ('APPROVED', 'SUSPENDED')")
+
+
+async def _sharer_step(context: Context, step: Any, id: str, **kwargs: Any) -> SharerWithdrawalPayload:
+    """One admin or back-end step of a sharer's withdrawal: the leaders' state machine."""
+    async def action(session: AsyncSession) -> dict[str, Any]:
+        row = await step(session, withdrawal_id=decode(id, "SharerWithdrawal"), sharers=True, **kwargs)
+        return {"sharer_withdrawal": SharerWithdrawal.of(row)}
+
+    return await run_mutation(context, SharerWithdrawalPayload, action)
 
 
 @strawberry.type
@@ -626,6 +785,63 @@ class LedgerMutation:
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(context, WithdrawalPayload, action)
+
+    @strawberry.mutation(description="A sharer (a signed-in customer who is not a leader; leaders use "
+                                     "withdrawalRequest) asks to be paid part of their available balance: the "
+                                     "leaders' rules (the tenant's minimum, at most the available balance, one open "
+                                     "request, the daily count; the fee is taken when it is paid).")
+    @requires(Caller.CUSTOMER)
+    async def sharer_withdrawal_request(
+        self, info: Info,
+        input: Annotated[WithdrawalRequestInput, strawberry.argument(description="The amount and payout account.")],
+    ) -> SharerWithdrawalPayload:
+        context = info.context
+
+        async def action(session: AsyncSession) -> dict[str, Any]:
+            user_id = _signed_in(context)
+            if (await session.execute(_LEADS, {"u": user_id})).first():
+                # Declared for customers, which a leader is too: their state, not their role, refuses.
+                raise fail(ErrorCode.CONFLICT, "A leader withdraws with withdrawalRequest.")
+            row = await operations.request_withdrawal(
+                session, tenant_id=context.tenant.id, beneficiary_id=user_id, leader_id=None,
+                amount=input.amount, method=input.method, account=input.account, account_name=input.account_name)
+            return {"sharer_withdrawal": SharerWithdrawal.of(row)}
+
+        return await run_mutation(context, SharerWithdrawalPayload, action)
+
+    @strawberry.mutation(description="Admins: a sharer's withdrawal REQUESTED -> APPROVED. Any other status is a "
+                                     "CONFLICT.")
+    @admins
+    async def sharer_withdrawal_approve(self, info: Info, id: _SHARER_ID) -> SharerWithdrawalPayload:
+        return await _sharer_step(info.context, operations.approve, id)
+
+    @strawberry.mutation(description="Admins: a sharer's withdrawal REQUESTED -> REJECTED, with a reason; the "
+                                     "amount is available again.")
+    @admins
+    async def sharer_withdrawal_reject(
+        self, info: Info, id: _SHARER_ID,
+        reason: Annotated[str, strawberry.argument(description="Why, for the sharer.")],
+    ) -> SharerWithdrawalPayload:
+        return await _sharer_step(info.context, operations.reject, id, reason=reason)
+
+    @strawberry.mutation(description="The brand's back end (API key): a sharer's withdrawal APPROVED -> PAID with "
+                                     "the payment's reference. Repeating it with the same reference returns the "
+                                     "paid withdrawal unchanged.")
+    @requires(Caller.API_KEY, Caller.PLATFORM)
+    async def sharer_withdrawal_mark_paid(
+        self, info: Info, id: _SHARER_ID,
+        payout_reference: Annotated[str, strawberry.argument(description="The payment's reference.")],
+    ) -> SharerWithdrawalPayload:
+        return await _sharer_step(info.context, operations.mark_paid, id, payout_reference=payout_reference)
+
+    @strawberry.mutation(description="The brand's back end (API key): a sharer's withdrawal APPROVED -> FAILED with "
+                                     "a reason; the amount is available again.")
+    @requires(Caller.API_KEY, Caller.PLATFORM)
+    async def sharer_withdrawal_mark_failed(
+        self, info: Info, id: _SHARER_ID,
+        reason: Annotated[str, strawberry.argument(description="Why the payment failed.")],
+    ) -> SharerWithdrawalPayload:
+        return await _sharer_step(info.context, operations.mark_failed, id, reason=reason)
 
     @strawberry.mutation(description="Admins: REQUESTED -> APPROVED. Any other status is a CONFLICT.")
     @admins

@@ -65,6 +65,11 @@ describe_values(WebhookEvent, {
                                    "goods or after-sales; tenant compensationMode COUPON_AND_REFUND).",
     "COUPON_INSTEAD_OF_REFUND": "A customer got a compensation coupon instead of a refund (compensationMode "
                                 "COUPON_INSTEAD_OF_REFUND): no REFUND_CREATED for those units.",
+    "SHARER_WITHDRAWAL_REQUESTED": "A sharer (not a leader) requested a withdrawal (sharerWithdrawalRequest).",
+    "SHARER_WITHDRAWAL_APPROVED": "An admin approved a sharer's withdrawal.",
+    "SHARER_WITHDRAWAL_REJECTED": "An admin rejected a sharer's withdrawal; its amount is available again.",
+    "SHARER_WITHDRAWAL_PAID": "A sharer's withdrawal was paid out.",
+    "SHARER_WITHDRAWAL_FAILED": "Paying a sharer's withdrawal failed; its amount is available again.",
 })
 DeliveryStatus = strawberry.enum(DeliveryStatusEnum, name="WebhookDeliveryStatus",
                                  description="Where a delivery is.")

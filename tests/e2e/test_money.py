@@ -59,23 +59,22 @@ class MoneyApi(FakeApi):
             return {"withdrawalRequest": {"errors": [], "withdrawal": {"id": w["id"], "status": "REQUESTED"}}}
         if op == "MyWithdrawals":
             return {"withdrawals": self._conn(self.withdrawals)}
-        if op == "MyStatement":
-            balances = [("1", "52.00"), ("2", "3.30"), ("3", "12.53"), ("4", "9.95"), ("5", "9.95"), ("6", "8.60")]
+        if op == "MyStatement":  # the month's lines, oldest first, a page at a time
+            def line(i: int, kind: str, amount: str, balance: str, number: str | None = None) -> dict:
+                return {"balance": money(balance), "entry": {
+                    "id": f"TGVkZ2VyRW50cnk6{i}", "kind": kind, "at": f"2026-12-0{i}T03:00:00Z", "amount": money(amount),
+                    "reason": None, "order": {"number": number} if number else None}}
+            if v.get("after") == "page-2":  # the month's newest line, on a second page
+                lines = self._conn([line(6, "DISTRIBUTION_CLAWBACK", "-1.35", "8.60", "1040")])
+            else:
+                lines = self._conn([line(1, "EARNED", "12.00", "52.00", "1001"), line(2, "WITHDRAWAL_PAID", "-48.70", "3.30"),
+                                    line(3, "EARNED", "9.23", "12.53", "1042"), line(4, "CLAWBACK", "-2.58", "9.95", "1040"),
+                                    line(5, "RELEASED", "23.40", "9.95", "1042")])
+                lines["pageInfo"] = {"hasNextPage": True, "endCursor": "page-2"}
             return {"leaderStatement": {
                 "opening": money("40.00"), "closing": money("8.60"),
                 "csvUrl": f"/exports/leader-statement.csv?leaderId=TGVhZGVyOjE&month={v['m']}",
-                "lines": [{"balance": money(b), "entry": {"id": f"TGVkZ2VyRW50cnk6{i}"}} for i, b in balances]}}
-        if op == "MyEntries":
-            def e(i: int, kind: str, amount: str, number: str | None = None) -> dict:
-                return {"id": f"TGVkZ2VyRW50cnk6{i}", "kind": kind, "at": f"2026-12-0{i}T03:00:00Z",
-                        "amount": money(amount), "reason": None, "order": {"number": number} if number else None}
-            if v.get("after") == "page-2":  # the month's oldest entry, on a second page
-                return {"ledgerEntries": self._conn([e(1, "EARNED", "12.00", "1001")])}
-            page = self._conn([e(6, "DISTRIBUTION_CLAWBACK", "-1.35", "1040"),
-                               e(5, "RELEASED", "23.40", "1042"), e(4, "CLAWBACK", "-2.58", "1040"),
-                               e(3, "EARNED", "9.23", "1042"), e(2, "WITHDRAWAL_PAID", "-48.70")])
-            page["pageInfo"] = {"hasNextPage": True, "endCursor": "page-2"}
-            return {"ledgerEntries": page}
+                "linesConnection": lines}}
         return super().answer(op, v)
 
 
@@ -130,17 +129,18 @@ def test_balances_fee_before_sending_request_history_and_month(money_tab) -> Non
     page.locator(".notice.error", has_text="Below the minimum withdrawal of 10.00 CNY.").wait_for()
     assert page.locator("[data-key=closing]").inner_text() == "CN¥8.60"
     kinds = page.locator("table.entries tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
-    assert kinds == ["DISTRIBUTION_CLAWBACK", "RELEASED", "CLAWBACK", "EARNED", "WITHDRAWAL_PAID"]
-    # Every kind has its words (no raw key), and each entry shows what was owed after it.
-    newest = page.locator("table.entries tr").first
+    assert kinds == ["EARNED", "WITHDRAWAL_PAID", "EARNED", "CLAWBACK", "RELEASED"]  # the statement's order
+    # Every kind has its words (no raw key), and each line shows what was owed after it.
+    oldest = page.locator("table.entries tr").first
+    assert "#1001" in oldest.inner_text() and oldest.locator("small.after").inner_text() == "Balance CN¥52.00"
+    assert page.locator("table.entries tr[data-kind=RELEASED] small.after").inner_text() == "Balance CN¥9.95"
+    # The month goes on over a second page ("load more"), read with the first page's cursor.
+    page.click("#entries-more")
+    page.locator("table.entries tr", has_text="#1040").last.wait_for()
+    assert page.locator("table.entries tr").count() == 6 and page.locator("#entries-more").count() == 0
+    newest = page.locator("table.entries tr").last
     assert "Referral commission clawed back #1040" in newest.inner_text()
     assert newest.locator("small.after").inner_text() == "Balance CN¥8.60"
-    assert page.locator("table.entries tr[data-kind=RELEASED] small.after").inner_text() == "Balance CN¥9.95"
-    # The month goes on over a second page.
-    page.click("#entries-more")
-    page.locator("table.entries tr", has_text="#1001").wait_for()
-    assert page.locator("table.entries tr").count() == 6 and page.locator("#entries-more").count() == 0
-    assert page.locator("table.entries tr").last.locator("small.after").inner_text() == "Balance CN¥52.00"
     # The month's statement as CSV, fetched with the leader's token.
     month = page.locator("#money-month").input_value()
     with page.expect_download() as info:

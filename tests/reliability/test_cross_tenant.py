@@ -57,6 +57,7 @@ TYPE_TABLES = {
     "WebhookDelivery": "delivery",
 }
 TYPE_TABLES["LedgerEntry"] = "ledger_entry"  # no argument names one; node() and the leak marks do
+TYPE_TABLES["SharerWithdrawal"] = "withdrawal"  # a sharer's: the leaders' table, no leader
 # Argument stems that are not a type's name.
 STEM_ALIASES = {"line": "OrderLine", "customer": "User", "user": "User",
                 # the audit log's filters: an actor (a User here) and an object (any node: a Batch here)
@@ -67,6 +68,7 @@ STEM_ALIASES["compensationCouponTemplate"] = "CouponTemplate"  # tenantUpdate's 
 # Operation names that do not start with their object's type name.
 OP_ALIASES = {"afterSales": "AfterSalesRequest"}
 STEM_ALIASES.update({"pack": "CouponPack", "friendTemplate": "CouponTemplate", "sharerTemplate": "CouponTemplate"})
+STEM_ALIASES["sharer"] = "User"  # sharerWithdrawals(sharerId:)
 # Operations whose ID arguments are not of another tenant's object (none today).
 NOT_TENANT_IDS: set[str] = set()
 DEMO_LOGINS = {

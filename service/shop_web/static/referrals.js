@@ -1,10 +1,12 @@
 // 分销 in the storefront (#/share): a signed-in customer's share link, QR code and poster for each
-// open group buy; the customers bound to them (names masked); and the referral commission their
-// orders brought (pending at the close, earned at pickup). Every operation is the public API's.
+// open group buy; the customers bound to them (names masked); the referral commission their
+// orders brought (pending at the close, earned at pickup), and its withdrawal (wallet.js).
+// Every operation is the public API's.
 import { gql, auth } from './api.js';
 import { t, money, when, userErrors } from './i18n.js';
 import { h, fill, note } from './dom.js';
 import { qrElement } from './qr.js';
+import { walletSection } from './wallet.js';
 
 const OPEN = `query ShopShareBatches { batches(status: [OPEN], first: 10) { edges { node { id title closesAt } } } }`;
 const SHARE = `mutation ShopShareBatch($id: ID!) { shareLinkCreate(target: BATCH, targetId: $id) {
@@ -57,6 +59,7 @@ export async function shareScreen(ctx) {
     open.length ? h('ul', { class: 'cards' }, open.map((b) => shareCard(b, ctx.timezone()))) : note('info', t('shop.none')),
     h('h2', {}, t('share.earnings')),
     h('p', { id: 'referral-earnings' }, t('share.totals', { pending: money(total.pending), earned: money(total.earned) })),
+    walletSection(ctx.timezone()),
     h('h2', {}, t('share.referrals')),
     people.length ? h('ul', { class: 'cards', id: 'referrals' }, people.map((r) => h('li', { class: 'card' },
       h('strong', {}, r.customerName), ' ', h('span', { class: 'muted' }, t(`share.level${r.level}`)), h('br'),

@@ -1,5 +1,6 @@
-// Withdrawals: leaders' requests approved or rejected (with a reason); paying is the brand's back
-// end's (withdrawalMarkPaid with its API key). And what the brand owed every leader on a day.
+// Withdrawals: leaders' and sharers' requests approved or rejected (with a reason); paying is the
+// brand's back end's (withdrawalMarkPaid / sharerWithdrawalMarkPaid with its API key). And what
+// the brand owed every leader on a day.
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { extend, t } from '../i18n.js';
@@ -19,6 +20,8 @@ extend('zh-CN', {
   'console.withdrawals.frozen': '冻结中', 'console.withdrawals.available': '可提现', 'console.withdrawals.inWithdrawal': '提现中',
   'console.withdrawals.total': '合计应付', 'console.withdrawals.noneOwed': '这一天没有应付余额。', 'console.withdrawals.csv': '导出 CSV',
   'console.withdrawals.actions': '操作',
+  'console.withdrawals.sharers': '分享者提现', 'console.withdrawals.sharer': '分享者',
+  'console.withdrawals.sharersIntro': '分销员（非团长的分享者）提现分销佣金：规则与团长相同，审核后由品牌后台打款。',
   'console.withdrawals.s.REQUESTED': '待审核', 'console.withdrawals.s.APPROVED': '待打款', 'console.withdrawals.s.PAID': '已打款',
   'console.withdrawals.s.REJECTED': '已驳回', 'console.withdrawals.s.FAILED': '打款失败',
   'console.withdrawals.m.BANK': '银行卡', 'console.withdrawals.m.ALIPAY': '支付宝', 'console.withdrawals.m.WECHAT': '微信',
@@ -35,6 +38,8 @@ extend('en', {
   'console.withdrawals.frozen': 'Frozen', 'console.withdrawals.available': 'Available', 'console.withdrawals.inWithdrawal': 'In withdrawal',
   'console.withdrawals.total': 'Owed', 'console.withdrawals.noneOwed': 'Nothing owed on that day.', 'console.withdrawals.csv': 'Export CSV',
   'console.withdrawals.actions': 'Actions',
+  'console.withdrawals.sharers': 'Sharer withdrawals', 'console.withdrawals.sharer': 'Sharer',
+  'console.withdrawals.sharersIntro': "Sharers (customers who are not leaders) withdraw their referral commission: the leaders' rules; once approved, the brand's back end pays.",
   'console.withdrawals.s.REQUESTED': 'Requested', 'console.withdrawals.s.APPROVED': 'Approved', 'console.withdrawals.s.PAID': 'Paid',
   'console.withdrawals.s.REJECTED': 'Rejected', 'console.withdrawals.s.FAILED': 'Failed',
   'console.withdrawals.m.BANK': 'Bank card', 'console.withdrawals.m.ALIPAY': 'Alipay', 'console.withdrawals.m.WECHAT': 'WeChat',
@@ -45,23 +50,38 @@ const LIST = `query ConsoleWithdrawals($status: WithdrawalStatus, $after: String
   withdrawals(status: $status, first: 100, after: $after) { edges { node { id status requestedAt method accountMasked accountName reason
     amount { ${M} } fee { ${M} } payout { ${M} } leader { id displayName } } } pageInfo { hasNextPage endCursor } }
 }`;
+const SHARER_LIST = `query ConsoleSharerWithdrawals($status: WithdrawalStatus, $after: String) {
+  sharerWithdrawals(status: $status, first: 100, after: $after) { edges { node { id status requestedAt method accountMasked accountName reason
+    amount { ${M} } fee { ${M} } payout { ${M} } sharer { id displayName } } } pageInfo { hasNextPage endCursor } }
+}`;
 const W = `withdrawal { id status } ${ERR}`;
-const APPROVE = `mutation ConsoleWithdrawalApprove($id: ID!) { withdrawalApprove(id: $id) { ${W} } }`;
-const REJECT = `mutation ConsoleWithdrawalReject($id: ID!, $reason: String!) { withdrawalReject(id: $id, reason: $reason) { ${W} } }`;
+const SW = `sharerWithdrawal { id status } ${ERR}`;
+// The leaders' steps and the sharers': the same screen, each kind with its own mutations.
+const LEADERS = {
+  approve: `mutation ConsoleWithdrawalApprove($id: ID!) { withdrawalApprove(id: $id) { ${W} } }`,
+  reject: `mutation ConsoleWithdrawalReject($id: ID!, $reason: String!) { withdrawalReject(id: $id, reason: $reason) { ${W} } }`,
+  field: 'withdrawal', name: (w) => w.leader.displayName, who: 'console.withdrawals.leader',
+};
+const SHARERS = {
+  approve: `mutation ConsoleSharerWithdrawalApprove($id: ID!) { sharerWithdrawalApprove(id: $id) { ${SW} } }`,
+  reject: `mutation ConsoleSharerWithdrawalReject($id: ID!, $reason: String!) { sharerWithdrawalReject(id: $id, reason: $reason) { ${SW} } }`,
+  field: 'sharerWithdrawal', name: (w) => w.sharer.displayName, who: 'console.withdrawals.sharer',
+};
 const OWED = `query ConsoleLeadersOwed($on: Date!) { leadersOwed(on: $on) { frozen { ${M} } available { ${M} } inWithdrawal { ${M} } owed { ${M} } leader { id displayName } } }`;
 const STATUSES = ['REQUESTED', 'APPROVED', 'PAID', 'REJECTED', 'FAILED'];
 
-function actions(w, out, reload) {
+function actions(kind, w, out, reload) {
   if (w.status !== 'REQUESTED') return w.reason ? h('span', { class: 'muted' }, w.reason) : '';
+  const run = async (query, vars) => Object.values(await gql(query, vars))[0];
   const approve = h('button', { type: 'button', class: 'primary approve', onclick: async () => {
-    const p = await act(approve, out, async () => (await gql(APPROVE, { id: w.id })).withdrawalApprove, t('console.withdrawals.approved'));
+    const p = await act(approve, out, () => run(kind.approve, { id: w.id }), t('console.withdrawals.approved'));
     if (p) setTimeout(reload, 600);
   } }, t('console.withdrawals.approve'));
   const reject = h('button', { type: 'button', class: 'secondary reject', onclick: async () => {
-    const reason = await confirmAction(t('console.withdrawals.rejectConfirm', { name: w.leader.displayName, amount: money(w.amount) }),
+    const reason = await confirmAction(t('console.withdrawals.rejectConfirm', { name: kind.name(w), amount: money(w.amount) }),
       t('console.withdrawals.reject'), { reason: true });
     if (!reason) return;
-    const p = await act(reject, out, async () => (await gql(REJECT, { id: w.id, reason })).withdrawalReject, t('console.withdrawals.rejected'));
+    const p = await act(reject, out, () => run(kind.reject, { id: w.id, reason }), t('console.withdrawals.rejected'));
     if (p) setTimeout(reload, 600);
   } }, t('console.withdrawals.reject'));
   return h('div', { class: 'row wrap actions' }, approve, reject);
@@ -91,28 +111,36 @@ function owedSection() {
   return section('console.withdrawals.owed', h('div', { class: 'field' }, h('label', { for: 'owed-on' }, t('console.withdrawals.owedOn')), on), holder);
 }
 
-export function render({ main, query, navigate }) {
-  const status = STATUSES.includes(query.status) ? query.status : 'REQUESTED';
-  const filter = h('select', { id: 'withdrawal-status', onchange: (e) => navigate(`#/console/withdrawals?status=${e.target.value}`) },
-    STATUSES.map((s) => h('option', { value: s, selected: s === status }, t(`console.withdrawals.s.${s}`))));
+/** One kind's withdrawals in the chosen status, as a table with the steps an operator takes. */
+function listing(kind, query, pick, status, notice, id) {
   const list = h('div');
-  const notice = feedback({ id: 'withdrawals-feedback', class: 'feedback sticky' });
-  const load = () => fill(list, area(() => fetchAll(LIST, { status }, (d) => d.withdrawals), (items) => {
+  const load = () => fill(list, area(() => fetchAll(query, { status }, pick), (items) => {
     if (!items.length) return empty(t('console.withdrawals.none'));
     return table([
-      ['console.withdrawals.leader', (w) => w.leader.displayName],
+      [kind.who, (w) => kind.name(w)],
       ['console.withdrawals.amount', (w) => money(w.amount), { num: true }],
       ['console.withdrawals.fee', (w) => money(w.fee), { num: true }],
       ['console.withdrawals.payout', (w) => money(w.payout), { num: true }],
       ['console.withdrawals.account', (w) => `${t(`console.withdrawals.m.${w.method}`)} ${w.accountMasked} · ${w.accountName}`],
       ['console.withdrawals.requestedAt', (w) => dateTime(w.requestedAt)],
       ['console.withdrawals.status', (w) => h('span', { class: `badge status-${w.status.toLowerCase()}` }, t(`console.withdrawals.s.${w.status}`))],
-      ['console.withdrawals.actions', (w) => actions(w, notice, load)],
-    ], items, { id: 'withdrawals' });
+      ['console.withdrawals.actions', (w) => actions(kind, w, notice, load)],
+    ], items, { id });
   }));
   load();
+  return list;
+}
+
+export function render({ main, query, navigate }) {
+  const status = STATUSES.includes(query.status) ? query.status : 'REQUESTED';
+  const filter = h('select', { id: 'withdrawal-status', onchange: (e) => navigate(`#/console/withdrawals?status=${e.target.value}`) },
+    STATUSES.map((s) => h('option', { value: s, selected: s === status }, t(`console.withdrawals.s.${s}`))));
+  const notice = feedback({ id: 'withdrawals-feedback', class: 'feedback sticky' });
   fill(main, h('h1', {}, t('console.withdrawals.title')),
     h('p', { class: 'lead' }, t('console.withdrawals.intro')),
     h('div', { class: 'filters' }, h('div', { class: 'field' }, h('label', { for: 'withdrawal-status' }, t('console.withdrawals.status')), filter)),
-    notice, list, owedSection());
+    notice, listing(LEADERS, LIST, (d) => d.withdrawals, status, notice, 'withdrawals'),
+    section('console.withdrawals.sharers', h('p', { class: 'muted' }, t('console.withdrawals.sharersIntro')),
+      listing(SHARERS, SHARER_LIST, (d) => d.sharerWithdrawals, status, notice, 'sharer-withdrawals')),
+    owedSection());
 }

@@ -57,8 +57,10 @@ const BALANCE = `query MyBalance { leaderBalance { pending { ${M} } frozen { ${M
 const QUOTE = `query Quote($a: Decimal!) { withdrawalQuote(amount: $a) { fee { ${M} } payout { ${M} } minimum { ${M} } } }`;
 const REQUEST = `mutation Withdraw($i: WithdrawalRequestInput!) { withdrawalRequest(input: $i) { errors { code field message } withdrawal { id status } } }`;
 const HISTORY = `query MyWithdrawals { withdrawals(first: 50) { edges { node { id status requestedAt amount { ${M} } fee { ${M} } payout { ${M} } method accountMasked reason } } } }`;
-const ENTRIES = `query MyEntries($m: String, $after: String) { ledgerEntries(month: $m, first: 100, after: $after) { edges { node { id kind at amount { ${M} } reason order { number } } } pageInfo { hasNextPage endCursor } } }`;
-const STATEMENT = `query MyStatement($m: String!) { leaderStatement(month: $m) { opening { ${M} } closing { ${M} } csvUrl lines { balance { ${M} } entry { id } } } }`;
+// The month's lines a page at a time (a busy leader has thousands), each with what was owed after it.
+const STATEMENT = `query MyStatement($m: String!, $after: String) { leaderStatement(month: $m) { opening { ${M} } closing { ${M} } csvUrl
+  linesConnection(first: 50, after: $after) { edges { node { balance { ${M} } entry { id kind at amount { ${M} } reason order { number } } } }
+    pageInfo { hasNextPage endCursor } } } }`;
 const CARDS = [['available', 'money.available'], ['frozen', 'money.frozen'], ['pending', 'money.pending'],
   ['inWithdrawal', 'money.inWithdrawal'], ['withdrawn', 'money.withdrawn']];
 
@@ -145,10 +147,9 @@ function monthSection() {
   const holder = h('div', {});
   const load = () => {
     const m = picker.value || thisMonth();
-    // The statement and the entries in one area: each entry shows what was owed after it.
-    fill(holder, area(() => Promise.all([gql(STATEMENT, { m }), gql(ENTRIES, { m })]), ([st, en]) => {
+    // The statement, oldest line first: opening, each entry with what was owed after it, closing.
+    fill(holder, area(() => gql(STATEMENT, { m }), (st) => {
       const s = st.leaderStatement;
-      const after = new Map(s.lines.map((line) => [line.entry.id, line.balance]));
       const status = h('p', { class: 'csv-status', 'aria-live': 'polite' });
       const csv = async () => {
         const file = `statement-${m}.csv`;
@@ -159,19 +160,19 @@ function monthSection() {
           fill(status, message('error', String(e.message || e)));
         }
       };
-      const items = edges(en.ledgerEntries);
-      const row = (e) => h('tr', { dataset: { kind: e.kind } },
+      const items = edges(s.linesConnection);
+      const row = ({ entry: e, balance }) => h('tr', { dataset: { kind: e.kind } },
         h('td', {}, dateTime(e.at)),
         h('td', {}, t(`kind.${e.kind}`), e.order ? h('small', {}, ` #${e.order.number}`) : null),
         h('td', { class: `num${e.amount.amount.startsWith('-') ? ' negative' : ''}` }, money(e.amount),
-          after.has(e.id) ? h('small', { class: 'after' }, t('money.after', { balance: money(after.get(e.id)) })) : null));
+          h('small', { class: 'after' }, t('money.after', { balance: money(balance) }))));
       const body = h('tbody', {}, items.map(row));
-      // A busy leader has hundreds of entries a month (each order earns, then is released): page on.
-      let cursor = en.ledgerEntries.pageInfo;
+      // A busy leader has thousands of lines a month (each order earns, then is released): load more.
+      let cursor = s.linesConnection.pageInfo;
       const more = h('button', { type: 'button', class: 'secondary', id: 'entries-more', onclick: async () => {
         more.disabled = true;
         try {
-          const next = (await gql(ENTRIES, { m, after: cursor.endCursor })).ledgerEntries;
+          const next = (await gql(STATEMENT, { m, after: cursor.endCursor })).leaderStatement.linesConnection;
           body.append(...edges(next).map(row));
           cursor = next.pageInfo;
           if (!cursor.hasNextPage) more.remove();
