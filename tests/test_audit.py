@@ -13,6 +13,8 @@ import psycopg
 import pytest
 
 from service import global_id
+from service.config import get_settings
+from service.db import citus_set_tenant
 from tests.ordering_fixtures import (
     ORDER_MARK_PAID,
     ORDER_PLACE,
@@ -141,16 +143,21 @@ def test_pages_go_newest_first_without_overlap(gql, tenant):  # type: ignore[no-
 def test_the_app_role_may_insert_and_select_but_never_update_or_delete(  # type: ignore[no-untyped-def]
         gql, tenant, app_db_url):
     assert entries(gql, tenant)
-    with psycopg.connect(app_db_url) as conn:
+    def as_tenant(conn: psycopg.Connection) -> None:
         conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant.uuid),))
+        if get_settings().citus:  # set_config() stays on the coordinator; SET LOCAL reaches the shards
+            conn.execute(citus_set_tenant(tenant.uuid))
+
+    with psycopg.connect(app_db_url) as conn:
+        as_tenant(conn)
         assert conn.execute("SELECT count(*) FROM audit_entry").fetchone()[0] >= 1
         conn.commit()
         for statement in ("UPDATE audit_entry SET operation = 'x'", "DELETE FROM audit_entry",
                           "TRUNCATE audit_entry"):
+            as_tenant(conn)
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
             conn.rollback()
-            conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant.uuid),))
 
 
 def test_verify_names_an_edited_entry_and_a_gap(gql, make_tenant, owner_db):  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ def test_the_csv_gives_claimed_used_expired_and_discount_against_budget(  # type
     held = shop.claim(bob, template["id"])["coupon"]
     assert shop.place(bob, [(2, 1)], held["id"])["errors"] == []
     late = shop.claim(carol, template["id"])["coupon"]
-    owner_db.execute("UPDATE coupon SET valid_until = clock_timestamp() WHERE id = %s", (uid(late["id"]),))
+    owner_db.execute("UPDATE coupon SET valid_until = statement_timestamp() WHERE id = %s", (uid(late["id"]),))
 
     url = f"{api_url}/exports/coupon-report.csv"
     (row,) = _rows(httpx.get(url, headers={"Authorization": f"Bearer {tenant.admin_token}"}))

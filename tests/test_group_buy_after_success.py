@@ -38,7 +38,7 @@ def _group(gql, tenant, group_id: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 def _order_row(owner_db, order_gid: str) -> tuple:  # type: ignore[no-untyped-def]
-    return owner_db.execute("SELECT o.status, o.refunded_minor, (SELECT count(*) FROM refund r WHERE r.order_id = o.id) "
+    return owner_db.execute("SELECT o.status, o.refunded_minor, (SELECT count(*) FROM refund r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id) "
                             "FROM customer_order o WHERE o.id = %s", (uuid_of(order_gid),)).fetchone()
 
 
@@ -166,12 +166,12 @@ def test_an_unpaid_joiner_holds_a_place_only_until_its_payment_window_ends(gql, 
     # The hold is the tenant's payment window from the join.
     window = owner_db.execute("SELECT payment_window_minutes FROM tenant WHERE id = %s", (tenant.uuid,)).fetchone()[0]
     hold = owner_db.execute("SELECT extract(epoch FROM m.hold_until - o.created_at) FROM group_buy_member m "
-                            "JOIN customer_order o ON o.id = m.order_id WHERE m.order_id = %s",
+                            "JOIN customer_order o ON o.tenant_id = m.tenant_id AND o.id = m.order_id WHERE m.order_id = %s",
                             (uuid_of(held["id"]),)).fetchone()[0]
     assert abs(float(hold) - window * 60) < 5
     assert group_order(gql, batch, world, c, group=group_id)["errors"][0]["code"] == "GROUP_FULL"
     # A short window in the test: b's hold ends two seconds from now.
-    owner_db.execute("UPDATE group_buy_member SET hold_until = clock_timestamp() + interval '2 seconds' "
+    owner_db.execute("UPDATE group_buy_member SET hold_until = statement_timestamp() + interval '2 seconds' "
                      "WHERE order_id = %s", (uuid_of(held["id"]),))
     ends = time.monotonic() + 2
     assert group_order(gql, batch, world, c, group=group_id)["errors"][0]["code"] == "GROUP_FULL"

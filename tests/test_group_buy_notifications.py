@@ -37,7 +37,7 @@ def test_group_events_reach_members_the_leader_and_webhooks(gql, tenant, owner_d
                             "AND event = 'GROUP_OPENED'", (tenant.uuid, leader)).fetchone()[0] == 2
     # ... and one webhook delivery per event: two opened, one succeeded, one failed.
     hooks = owner_db.execute(
-        "SELECT e.event, count(*) FROM delivery d JOIN outbox_event e ON e.id = d.outbox_event_id "
+        "SELECT e.event, count(*) FROM delivery d JOIN outbox_event e ON e.tenant_id = d.tenant_id AND e.id = d.outbox_event_id "
         "WHERE d.tenant_id = %s AND d.channel = 'WEBHOOK' GROUP BY e.event", (tenant.uuid,)).fetchall()
     assert dict(hooks) == {"GROUP_OPENED": 2, "GROUP_SUCCEEDED": 1, "GROUP_FAILED": 1}
     # In the member's language.

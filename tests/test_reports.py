@@ -91,8 +91,9 @@ def build_shop(owner_db, tenant, tz: str, currency: str, period: tuple[date, dat
     suppliers = [uuid.uuid4() for _ in range(2)]
     products = [uuid.uuid4() for _ in range(5)]
     batches = [uuid.uuid4() for _ in range(3)]
-    owner_db.execute("SET session_replication_role = replica")
-    try:
+    # SET LOCAL in a transaction: Citus passes it on to the shards' connections (propagate_set_commands).
+    with owner_db.transaction():
+        owner_db.execute("SET LOCAL session_replication_role = replica")
         for i, s in enumerate(suppliers):
             shop.names[s] = f"Supplier {i} 农场"
             owner_db.execute("INSERT INTO supplier (tenant_id, id, name) VALUES (%s, %s, %s)", (t, s, shop.names[s]))
@@ -167,8 +168,6 @@ def build_shop(owner_db, tenant, tz: str, currency: str, period: tuple[date, dat
                 "INSERT INTO refund (tenant_id, id, order_id, order_line_id, amount_minor, currency, reason, created_at) "
                 "VALUES (%s, %s, %s, %s, %s, %s, 'r', %s)",
                 (t, uuid.uuid4(), order.id, line.id if line else None, amount, currency, at))
-    finally:
-        owner_db.execute("SET session_replication_role = DEFAULT")
     return shop
 
 
