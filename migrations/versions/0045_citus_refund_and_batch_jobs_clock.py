@@ -1,10 +1,18 @@
-"""Refunds on Citus: the one refund path reads the clock once, before its updates
+"""Refunds and the platform's batch jobs on Citus: each reads the clock once, first
 
 refund_line_quantities() set reversed_at and cancelled_at with clock_timestamp() inside its
 UPDATEs. Citus refuses a volatile function in an UPDATE of a distributed table, so on a cluster
 every refund (orderLinesRefund, shortages, damaged goods, after-sales approvals) failed. The
-clock is now read into a variable first: one moment for the refund's updates. Same outcomes on
-one node.
+clock is now read into a variable first: one moment for the refund's updates.
+
+complete_finished_batches() (CLOSED -> COMPLETED) compared with clock_timestamp() in its
+UPDATE's WHERE, refused the same way: now PL/pgSQL with the clock read first (the time zone
+conversion of a given moment is immutable). request_due_batch_closes() (the scheduler's due
+closes) used clock_timestamp() in its INSERT ... SELECT and ON CONFLICT ... WHERE; Citus also
+refuses parameters in an INSERT ... SELECT it pushes down to the shards, so the moment read
+first is written into the statement as a constant.
+
+Same outcomes on one node.
 
 Revision ID: 0045
 Revises: 0040
@@ -277,10 +285,99 @@ END
 $fn$;
 """
 
+COMPLETE_FINISHED_BATCHES = r"""
+-- CLOSED -> COMPLETED once no order is left to pick up or the pickup window is over. Platform
+-- job over every tenant: SECURITY DEFINER, ids only (as request_due_batch_closes).
+-- The clock is read once, before the update: Citus refuses a volatile function in an UPDATE of a
+-- distributed table (the time zone conversion of a given moment is immutable).
+-- Last changed by migration 0045; a change needs a migration carrying this whole text.
+CREATE OR REPLACE FUNCTION complete_finished_batches(window_days int)
+RETURNS TABLE (tenant_id uuid, batch_id uuid)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+AS $$
+#variable_conflict use_column
+DECLARE
+  v_now timestamptz := clock_timestamp();
+BEGIN
+  RETURN QUERY
+  UPDATE batch b SET status = 'COMPLETED'
+  WHERE b.status = 'CLOSED' AND (
+    b.pickup_date + window_days < (v_now AT TIME ZONE (SELECT t.timezone FROM tenant t WHERE t.id = b.tenant_id))::date
+    OR NOT EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = b.tenant_id AND o.batch_id = b.id
+                   AND o.status IN ('PAID', 'PLACED', 'CONFIRMED', 'READY_FOR_PICKUP')))
+  RETURNING b.tenant_id, b.id;
+END
+$$
+"""
+
+OLD_COMPLETE_FINISHED_BATCHES = r"""
+-- CLOSED -> COMPLETED once no order is left to pick up or the pickup window is over. Platform
+-- job over every tenant: SECURITY DEFINER, ids only (as request_due_batch_closes).
+-- Last changed by migration 0010; a change needs a migration carrying this whole text.
+CREATE OR REPLACE FUNCTION complete_finished_batches(window_days int)
+RETURNS TABLE (tenant_id uuid, batch_id uuid)
+LANGUAGE sql SECURITY DEFINER SET search_path = public
+AS $$
+  UPDATE batch b SET status = 'COMPLETED'
+  WHERE b.status = 'CLOSED' AND (
+    b.pickup_date + window_days < (clock_timestamp() AT TIME ZONE (SELECT t.timezone FROM tenant t WHERE t.id = b.tenant_id))::date
+    OR NOT EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = b.tenant_id AND o.batch_id = b.id
+                   AND o.status IN ('PAID', 'PLACED', 'CONFIRMED', 'READY_FOR_PICKUP')))
+  RETURNING b.tenant_id, b.id
+$$
+"""
+
+REQUEST_DUE_BATCH_CLOSES = r"""
+-- Platform job over every tenant: SECURITY DEFINER (run as the owner, which bypasses RLS) and
+-- returning ids only, so the service's role can ask "what is due" without seeing any tenant's data.
+-- The clock is read once and written into the statement as constants: Citus refuses a volatile
+-- function in a statement on distributed tables, anything but an immutable one in its
+-- ON CONFLICT ... WHERE, and parameters in an INSERT ... SELECT it pushes down to the shards.
+-- Last changed by migration 0045; a change needs a migration carrying this whole text.
+CREATE OR REPLACE FUNCTION request_due_batch_closes(retry_seconds int)
+RETURNS TABLE (tenant_id uuid, batch_id uuid)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+AS $$
+DECLARE
+  v_now timestamptz := clock_timestamp();
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'INSERT INTO batch_close AS c (tenant_id, batch_id, requested_at)
+     SELECT b.tenant_id, b.id, %1$L::timestamptz FROM batch b
+     WHERE b.status = ''OPEN'' AND b.closes_at <= %1$L::timestamptz
+     ON CONFLICT (tenant_id, batch_id) DO UPDATE SET requested_at = EXCLUDED.requested_at
+     WHERE c.requested_at IS NULL OR c.requested_at < %2$L::timestamptz
+     RETURNING c.tenant_id, c.batch_id',
+    v_now, v_now - make_interval(secs => retry_seconds));
+END
+$$
+"""
+
+OLD_REQUEST_DUE_BATCH_CLOSES = r"""
+-- Platform job over every tenant: SECURITY DEFINER (run as the owner, which bypasses RLS) and
+-- returning ids only, so the service's role can ask "what is due" without seeing any tenant's data.
+-- Last changed by migration 0004; a change needs a migration carrying this whole text.
+CREATE OR REPLACE FUNCTION request_due_batch_closes(retry_seconds int)
+RETURNS TABLE (tenant_id uuid, batch_id uuid)
+LANGUAGE sql SECURITY DEFINER SET search_path = public
+AS $$
+  INSERT INTO batch_close AS c (tenant_id, batch_id, requested_at)
+  SELECT b.tenant_id, b.id, clock_timestamp() FROM batch b
+  WHERE b.status = 'OPEN' AND b.closes_at <= clock_timestamp()
+  ON CONFLICT (tenant_id, batch_id) DO UPDATE SET requested_at = EXCLUDED.requested_at
+  WHERE c.requested_at IS NULL OR c.requested_at < clock_timestamp() - make_interval(secs => retry_seconds)
+  RETURNING c.tenant_id, c.batch_id
+$$
+"""
+
 
 def upgrade() -> None:
     op.execute(REFUND_LINE_QUANTITIES)
+    op.execute(COMPLETE_FINISHED_BATCHES)
+    op.execute(REQUEST_DUE_BATCH_CLOSES)
 
 
 def downgrade() -> None:
     op.execute(OLD_REFUND_LINE_QUANTITIES)
+    op.execute(OLD_COMPLETE_FINISHED_BATCHES)
+    op.execute(OLD_REQUEST_DUE_BATCH_CLOSES)
