@@ -251,3 +251,36 @@ def test_concurrent_batch_close_calls_and_the_scheduler_close_once(gql, tenant, 
         "(SELECT count(*) FROM outbox_event WHERE event = 'BATCH_CLOSED' AND subject_id = %(b)s)",
         {"b": batch_id}).fetchone()
     assert counts == (1, 1, 6, 1)
+
+
+def test_the_platform_jobs_request_a_due_close_once_and_complete_a_finished_batch(gql, tenant, make_customer,  # type: ignore[no-untyped-def]
+                                                                                  owner_db):
+    """The scheduler's two statements over every tenant, as its role runs them (SECURITY DEFINER):
+    a batch past its cutoff is requested for closing once per retry interval; a closed batch is
+    completed when its pickup window is over, not while orders wait within it. On Citus too."""
+    world = make_world(owner_db, tenant)
+    batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "3.00")])
+    _paid_order(gql, world, batch, make_customer(tenant), [(0, 1)])
+    batch_id = global_id.decode_as(batch["id"], "Batch")
+    with owner_db.transaction(force_rollback=True):  # other tenants' due batches are left as they were
+        owner_db.execute("UPDATE batch SET closes_at = statement_timestamp() WHERE tenant_id = %s AND id = %s",
+                         (tenant.uuid, batch_id))
+
+        def due(retry_seconds: int) -> set[uuid.UUID]:
+            return {r[1] for r in owner_db.execute("SELECT tenant_id, batch_id FROM request_due_batch_closes(%s)",
+                                                   (retry_seconds,)).fetchall()}
+
+        assert batch_id in due(3600)
+        assert batch_id not in due(3600)  # requested already, within the retry interval
+        assert batch_id in due(0)  # requested again once the interval is over
+    closed = gql.data(BATCH_CLOSE, {"id": batch["id"]}, token=tenant.admin_token)["batchClose"]
+    assert closed["errors"] == [] and closed["batch"]["status"] == "CLOSED", closed
+    with owner_db.transaction(force_rollback=True):
+        def completed(window_days: int) -> set[uuid.UUID]:
+            return {r[1] for r in owner_db.execute("SELECT tenant_id, batch_id FROM complete_finished_batches(%s)",
+                                                   (window_days,)).fetchall()}
+
+        assert batch_id not in completed(36500)  # its order waits for pickup, within the window
+        assert batch_id in completed(-36500)  # the window is over
+        assert owner_db.execute("SELECT status FROM batch WHERE tenant_id = %s AND id = %s",
+                                (tenant.uuid, batch_id)).fetchone() == ("COMPLETED",)

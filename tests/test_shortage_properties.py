@@ -235,7 +235,7 @@ def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, see
             approved = q if decision == "ALL" else rng.randint(1, q)
             try:
                 async with tenant_transaction(tenant.uuid, engine=engine) as session:
-                    locked = await requests.locked(session, row.id)
+                    locked = await requests.locked(session, tenant.uuid, row.id)
                     if decision in ("ALL", "PART"):
                         await requests.approve(session, tenant=info, row=locked, quantity=approved, actor=actor)
                     elif decision == "REJECT":
@@ -254,7 +254,7 @@ def test_random_shortages_and_refunds_keep_the_money_right(tenant, owner_db, see
             async with tenant_transaction(tenant.uuid, engine=engine) as session:  # a decided request is final
                 if decision != "OPEN":
                     with pytest.raises(UserErrors) as again:
-                        await requests.cancel(session, tenant=info, row=await requests.locked(session, row.id),
+                        await requests.cancel(session, tenant=info, row=await requests.locked(session, tenant.uuid, row.id),
                                               actor=actor)
                     assert again.value.errors[0].code is ErrorCode.CONFLICT
 

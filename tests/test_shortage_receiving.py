@@ -30,7 +30,8 @@ def _state(owner_db, closed):  # type: ignore[no-untyped-def]
     lines = dict(owner_db.execute("SELECT order_id, sum(shorted_quantity) FROM order_line WHERE order_id = ANY(%s) "
                                   "GROUP BY order_id", (ids,)).fetchall())
     refunds = owner_db.execute("SELECT o.number, r.reason_code, r.quantity FROM refund r JOIN customer_order o "
-                               "ON o.id = r.order_id WHERE r.order_id = ANY(%s) ORDER BY o.number, r.reason_code",
+                               "ON o.tenant_id = r.tenant_id AND o.id = r.order_id WHERE r.order_id = ANY(%s) "
+                               "ORDER BY o.number, r.reason_code",
                                (ids,)).fetchall()
     return [lines[i] for i in ids], refunds
 

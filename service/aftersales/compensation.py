@@ -111,7 +111,7 @@ async def check_settings(session: AsyncSession, errors: Collector, mode: str | N
         if template_gid == "":
             values["compensation_template_id"] = None
         else:
-            found = await existing_template(session, global_id.decode_as(template_gid, "CouponTemplate"))
+            found = await existing_template(session, tenant_id, global_id.decode_as(template_gid, "CouponTemplate"))
             if found is None:
                 errors.add(ErrorCode.NOT_FOUND, "No such coupon template.", ["compensationCouponTemplateId"])
             else:
@@ -125,11 +125,11 @@ async def check_settings(session: AsyncSession, errors: Collector, mode: str | N
     return values
 
 
-async def existing_template(session: AsyncSession, template_id: UUID | None) -> UUID | None:
-    if template_id is None:
+async def existing_template(session: AsyncSession, tenant_id: UUID | None, template_id: UUID | None) -> UUID | None:
+    if template_id is None or tenant_id is None:
         return None
-    return (await session.execute(text("SELECT id FROM coupon_template WHERE id = :id"),
-                                  {"id": template_id})).scalar_one_or_none()
+    return (await session.execute(text("SELECT id FROM coupon_template WHERE tenant_id = :t AND id = :id"),
+                                  {"t": tenant_id, "id": template_id})).scalar_one_or_none()
 
 
 _RECORD = text(
@@ -165,8 +165,9 @@ async def grant(session: AsyncSession, *, tenant: TenantInfo, occasion: str, rea
     if policy.mode is CompensationMode.NONE or not lines:
         return outcome
     done = set((await session.execute(
-        text("SELECT order_line_id FROM compensation WHERE occasion = :o AND order_line_id = ANY(:l)"),
-        {"o": occasion, "l": [a.line_id for a in lines]})).scalars())
+        text("SELECT order_line_id FROM compensation WHERE tenant_id = :t AND occasion = :o "
+             "AND order_line_id = ANY(:l)"),
+        {"t": tenant.id, "o": occasion, "l": [a.line_id for a in lines]})).scalars())
     lines = [a for a in lines if a.line_id not in done]
     if not lines:
         return outcome
@@ -188,8 +189,9 @@ async def grant(session: AsyncSession, *, tenant: TenantInfo, occasion: str, rea
             await _record(session, tenant=tenant, occasion=occasion, reason=reason, policy=policy, lines=lines,
                           coupons=[None] * len(lines), request_id=request_id, error=e.errors[0].code.value)
         return outcome
-    numbered = await session.execute(text("SELECT id, number FROM customer_order WHERE id = ANY(:ids)"),
-                                     {"ids": list({a.order_id for a in lines})})
+    numbered = await session.execute(text("SELECT id, number FROM customer_order WHERE tenant_id = :t "
+                                          "AND id = ANY(:ids)"),
+                                     {"t": tenant.id, "ids": list({a.order_id for a in lines})})
     numbers: dict[UUID, str] = {r.id: r.number for r in numbered}
     for a, coupon, new in granted:
         outcome.coupon_ids.append(coupon.id)

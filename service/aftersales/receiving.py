@@ -63,8 +63,9 @@ async def confirm_delivery(
 ) -> PickList:
     """`lines` None, or products left out: arrived as shipped."""
     locked = (await session.execute(
-        text("SELECT id, received_at FROM pick_list WHERE batch_id = :b AND pickup_point_id = :p FOR UPDATE"),
-        {"b": batch_id, "p": pickup_point_id})).first()
+        text("SELECT id, received_at FROM pick_list WHERE tenant_id = :t AND batch_id = :b AND pickup_point_id = :p "
+             "FOR UPDATE"),
+        {"t": tenant.id, "b": batch_id, "p": pickup_point_id})).first()
     if locked is None:
         raise fail(ErrorCode.CONFLICT, "Nothing to receive: this batch has no pick list for this point "
                                        "(not closed yet, or no order here).", ["batchId"])
@@ -72,9 +73,10 @@ async def confirm_delivery(
     unshipped = (await session.execute(
         text("SELECT DISTINCT po.id FROM purchase_order po JOIN purchase_order_delivery d "
              "ON d.tenant_id = po.tenant_id AND d.purchase_order_id = po.id "
-             "WHERE po.batch_id = :b AND d.pickup_point_id = :p AND NOT EXISTS (SELECT 1 FROM delivery_line x "
+             "WHERE po.tenant_id = :t AND po.batch_id = :b AND d.pickup_point_id = :p "
+             "AND NOT EXISTS (SELECT 1 FROM delivery_line x "
              "WHERE x.tenant_id = po.tenant_id AND x.purchase_order_id = po.id) ORDER BY po.id"),
-        {"b": batch_id, "p": pickup_point_id})).scalars().all()
+        {"t": tenant.id, "b": batch_id, "p": pickup_point_id})).scalars().all()
     if locked.received_at is None:
         for po_id in unshipped:
             await ship_purchase_order(session, tenant=tenant, purchase_order_id=po_id, supplier_id=None, lines=None,
@@ -82,8 +84,9 @@ async def confirm_delivery(
     here = {r.product_id: r for r in (await session.execute(
         text("SELECT d.purchase_order_id, d.product_id, d.shipped, d.received, d.damaged, po.supplier_id, "
              "po.currency, po.number FROM delivery_line d JOIN purchase_order po ON po.tenant_id = d.tenant_id "
-             "AND po.id = d.purchase_order_id WHERE d.batch_id = :b AND d.pickup_point_id = :p FOR UPDATE OF d"),
-        {"b": batch_id, "p": pickup_point_id})).all()}
+             "AND po.id = d.purchase_order_id WHERE d.tenant_id = :t AND d.batch_id = :b AND d.pickup_point_id = :p "
+             "FOR UPDATE OF d"),
+        {"t": tenant.id, "b": batch_id, "p": pickup_point_id})).all()}
     errors = Collector()
     given: dict[UUID, tuple[int, int, str | None, list[str]]] = {}
     for n, line in enumerate(lines or []):
@@ -113,10 +116,10 @@ async def confirm_delivery(
         received, damaged, note, urls = given.get(product_id, (row.shipped, 0, None, []))
         await session.execute(
             text("UPDATE delivery_line SET received = :r, damaged = :d, note = :n, photo_urls = :u, "
-                 "received_at = clock_timestamp() WHERE purchase_order_id = :po AND product_id = :pr "
-                 "AND pickup_point_id = :p"),
-            {"r": received, "d": damaged, "n": note, "u": urls, "po": row.purchase_order_id, "pr": product_id,
-             "p": pickup_point_id})
+                 "received_at = statement_timestamp() WHERE tenant_id = :t AND purchase_order_id = :po "
+                 "AND product_id = :pr AND pickup_point_id = :p"),
+            {"t": tenant.id, "r": received, "d": damaged, "n": note, "u": urls, "po": row.purchase_order_id,
+             "pr": product_id, "p": pickup_point_id})
     missing = [Demand(p, pickup_point_id, r.shipped - given[p][0]) for p, r in here.items() if p in given]
     damaged = [Demand(p, pickup_point_id, given[p][1]) for p, r in here.items() if p in given]
     occasion = f"delivery:{batch_id}:{pickup_point_id}"
@@ -126,8 +129,9 @@ async def confirm_delivery(
                                   reason=RefundReason.DAMAGED, note=None, actor=actor, occasion=f"{occasion}:damaged")
     refunded = {r[0]: int(r[1]) for r in (await session.execute(
         text("SELECT l.product_id, sum(r.amount_minor)::bigint FROM refund r JOIN order_line l "
-             "ON l.tenant_id = r.tenant_id AND l.id = r.order_line_id WHERE r.id = ANY(:ids) GROUP BY l.product_id"),
-        {"ids": short.refund_ids + broken.refund_ids})).all()}
+             "ON l.tenant_id = r.tenant_id AND l.id = r.order_line_id WHERE r.tenant_id = :t AND r.id = ANY(:ids) "
+             "GROUP BY l.product_id"),
+        {"t": tenant.id, "ids": short.refund_ids + broken.refund_ids})).all()}
     await _tell_suppliers(session, tenant=tenant, batch_id=batch_id, pickup_point_id=pickup_point_id, here=here,
                           given=given, refunded=refunded)
     return await receive_delivery(session, tenant_id=tenant.id, batch_id=batch_id, pickup_point_id=pickup_point_id)

@@ -105,8 +105,8 @@ async def refund_order_lines(
     order = (
         await session.execute(
             text(f"SELECT o.id, {order_state_sql()} AS status FROM {ORDERS_WITH_BATCH} "
-                 "WHERE o.id = :id FOR UPDATE OF o"),
-            {"id": order_id},
+                 "WHERE o.tenant_id = :t AND o.id = :id FOR UPDATE OF o"),
+            {"t": tenant.id, "id": order_id},
         )
     ).first() if order_id else None
     if order is None:
@@ -118,8 +118,8 @@ async def refund_order_lines(
         r.id: r for r in (
             await session.execute(
                 text("SELECT id, status, quantity, refunded_quantity FROM order_line "
-                     "WHERE order_id = :o AND id = ANY(:ids) ORDER BY id FOR UPDATE"),
-                {"o": order.id, "ids": [i for i, _ in lines if i is not None]},
+                     "WHERE tenant_id = :t AND order_id = :o AND id = ANY(:ids) ORDER BY id FOR UPDATE"),
+                {"t": tenant.id, "o": order.id, "ids": [i for i, _ in lines if i is not None]},
             )
         ).all()
     }

@@ -21,17 +21,19 @@ from service.money import from_minor
 _ROWS = text("""
 SELECT po.supplier_id, pl.product_id, pl.product_name, po.currency, pl.quantity AS ordered,
        coalesce(pl.shipped_quantity, CASE WHEN po.status = 'SHIPPED' THEN pl.quantity END, 0) AS shipped,
-       coalesce((SELECT sum(d.received) FROM delivery_line d WHERE d.purchase_order_id = po.id
-                 AND d.product_id = pl.product_id), 0)::int AS received,
-       coalesce((SELECT sum(d.damaged) FROM delivery_line d WHERE d.purchase_order_id = po.id
-                 AND d.product_id = pl.product_id), 0)::int AS damaged,
+       coalesce((SELECT sum(d.received) FROM delivery_line d WHERE d.tenant_id = po.tenant_id
+                 AND d.purchase_order_id = po.id AND d.product_id = pl.product_id), 0)::int AS received,
+       coalesce((SELECT sum(d.damaged) FROM delivery_line d WHERE d.tenant_id = po.tenant_id
+                 AND d.purchase_order_id = po.id AND d.product_id = pl.product_id), 0)::int AS damaged,
        coalesce((SELECT sum(l.shorted_quantity) FROM customer_order o JOIN order_line l
                  ON l.tenant_id = o.tenant_id AND l.order_id = o.id
-                 WHERE o.batch_id = po.batch_id AND l.product_id = pl.product_id), 0)::int AS shorted,
+                 WHERE o.tenant_id = po.tenant_id AND o.batch_id = po.batch_id
+                   AND l.product_id = pl.product_id), 0)::int AS shorted,
        coalesce((SELECT sum(r.amount_minor) FROM customer_order o JOIN refund r
                  ON r.tenant_id = o.tenant_id AND r.order_id = o.id
                  JOIN order_line l ON l.tenant_id = r.tenant_id AND l.id = r.order_line_id
-                 WHERE o.batch_id = po.batch_id AND l.product_id = pl.product_id), 0)::bigint AS refunded_minor
+                 WHERE o.tenant_id = po.tenant_id AND o.batch_id = po.batch_id
+                   AND l.product_id = pl.product_id), 0)::bigint AS refunded_minor
 FROM purchase_order po
 JOIN purchase_order_line pl ON pl.tenant_id = po.tenant_id AND pl.purchase_order_id = po.id
 WHERE po.batch_id = :b AND (CAST(:s AS uuid) IS NULL OR po.supplier_id = :s)

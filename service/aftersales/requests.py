@@ -95,8 +95,9 @@ async def request(
     return row
 
 
-async def locked(session: AsyncSession, request_id: UUID | None) -> AfterSalesRequest:
-    row = (await session.execute(select(AfterSalesRequest).where(AfterSalesRequest.id == request_id)
+async def locked(session: AsyncSession, tenant_id: UUID, request_id: UUID | None) -> AfterSalesRequest:
+    row = (await session.execute(select(AfterSalesRequest).where(AfterSalesRequest.tenant_id == tenant_id,
+                                                                 AfterSalesRequest.id == request_id)
                                  .with_for_update())).scalar_one_or_none() if request_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such after-sales request.", ["id"])
@@ -111,10 +112,10 @@ def _must_be_open(row: AfterSalesRequest, to: AfterSalesStatus) -> None:
 async def _decide(session: AsyncSession, tenant: TenantInfo, row: AfterSalesRequest, to: AfterSalesStatus,
                   actor: Actor, **values: object) -> AfterSalesRequest:
     decided = (await session.execute(
-        text("UPDATE after_sales_request SET status = :s, decided_at = clock_timestamp(), decided_by = :by, "
-             "approved_quantity = :q, decision_reason = :r WHERE id = :id RETURNING decided_at"),
-        {"s": to.value, "by": actor.id, "q": values.get("approved_quantity"), "r": values.get("decision_reason"),
-         "id": row.id})).scalar_one()
+        text("UPDATE after_sales_request SET status = :s, decided_at = statement_timestamp(), decided_by = :by, "
+             "approved_quantity = :q, decision_reason = :r WHERE tenant_id = :t AND id = :id RETURNING decided_at"),
+        {"t": tenant.id, "s": to.value, "by": actor.id, "q": values.get("approved_quantity"),
+         "r": values.get("decision_reason"), "id": row.id})).scalar_one()
     row.status, row.decided_at, row.decided_by = to.value, decided, actor.id
     row.approved_quantity = values.get("approved_quantity")  # type: ignore[assignment]  # int or None, as given
     row.decision_reason = values.get("decision_reason")  # type: ignore[assignment]  # str or None, as given
@@ -138,7 +139,7 @@ async def approve(session: AsyncSession, *, tenant: TenantInfo, row: AfterSalesR
         raise fail(ErrorCode.INVALID, msg("aftersales.approve_range", n=row.quantity), ["quantity"])
     policy = await tenant_policy(session, tenant.id)
     if template_given:
-        found = await existing_template(session, template_id)
+        found = await existing_template(session, tenant.id, template_id)
         if found is None:
             raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["couponTemplateId"])
         policy = Policy(policy.mode if mode is None else mode, found)

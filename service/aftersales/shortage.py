@@ -111,13 +111,14 @@ async def ship_purchase_order(
 ) -> PurchaseOrder:
     """SHIPPED with the quantities actually shipped (None: all as ordered). The first call
     allocates the shortfall; a repeat with the same quantities changes nothing, another is a CONFLICT."""
-    stmt = select(PurchaseOrder).where(PurchaseOrder.id == purchase_order_id).with_for_update()
+    stmt = (select(PurchaseOrder).where(PurchaseOrder.tenant_id == tenant.id, PurchaseOrder.id == purchase_order_id)
+            .with_for_update())
     po = (await session.execute(stmt)).scalar_one_or_none() if purchase_order_id else None
     if po is None or (supplier_id is not None and po.supplier_id != supplier_id):
         raise fail(ErrorCode.NOT_FOUND, "No such purchase order.", ["id"])
     deliveries = (await session.execute(
         text("SELECT product_id, pickup_point_id, quantity FROM purchase_order_delivery "
-             "WHERE purchase_order_id = :po"), {"po": po.id})).all()
+             "WHERE tenant_id = :t AND purchase_order_id = :po"), {"t": tenant.id, "po": po.id})).all()
     ordered: dict[UUID, int] = {}
     at_point: dict[tuple[UUID, UUID], int] = {}
     for d in deliveries:
@@ -158,8 +159,8 @@ async def ship_purchase_order(
             per_product[line.product_id] = line.quantity
     errors.raise_if_any()
     shipped_before = (await session.execute(
-        text("SELECT product_id, pickup_point_id, shipped FROM delivery_line WHERE purchase_order_id = :po"),
-        {"po": po.id})).all()
+        text("SELECT product_id, pickup_point_id, shipped FROM delivery_line WHERE tenant_id = :t "
+             "AND purchase_order_id = :po"), {"t": tenant.id, "po": po.id})).all()
     if shipped_before or po.status == PurchaseOrderStatus.SHIPPED:
         said = {(r.product_id, r.pickup_point_id): r.shipped for r in shipped_before}
         if _same_shipment(said, at_point, per_product, per_point, lines is None):
@@ -169,8 +170,9 @@ async def ship_purchase_order(
     demands += [Demand(p, point, at_point[(p, point)] - q) for (p, point), q in per_point.items()]
     if any(d.shortfall > 0 for d in demands):
         received = (await session.execute(
-            text("SELECT 1 FROM pick_list WHERE batch_id = :b AND received_at IS NOT NULL AND pickup_point_id = "
-                 "ANY(:points) LIMIT 1"), {"b": po.batch_id, "points": list({p for _, p in at_point})})).first()
+            text("SELECT 1 FROM pick_list WHERE tenant_id = :t AND batch_id = :b AND received_at IS NOT NULL "
+                 "AND pickup_point_id = ANY(:points) LIMIT 1"), {"t": tenant.id, "b": po.batch_id,
+                                                "points": list({p for _, p in at_point})})).first()
         if received:
             raise fail(ErrorCode.CONFLICT, "Goods of this purchase order were already received at a pickup point: "
                                            "differences are reported there (deliveryConfirm).", ["lines"])
@@ -200,7 +202,7 @@ async def ship_purchase_order(
              "AND l2.purchase_order_id = l.purchase_order_id AND l2.product_id = l.product_id"),
         {"t": tenant.id, "po": po.id, "products": list(per_product), "qs": list(per_product.values())},
     )
-    return await advance_purchase_order(session, purchase_order_id=po.id, supplier_id=supplier_id,
+    return await advance_purchase_order(session, tenant_id=tenant.id, purchase_order_id=po.id, supplier_id=supplier_id,
                                         to=PurchaseOrderStatus.SHIPPED)
 
 

@@ -98,7 +98,7 @@ async def seed_batches(session: AsyncSession, tenant_id: UUID, logins: DemoLogin
         ],
         created_by=None,
     )
-    await publish_batch(session, batch_id=batch.id)
+    await publish_batch(session, tenant_id=tenant_id, batch_id=batch.id)
     await open_batches_in(session, tenant_id, [batch.id])
     offers = [
         r.id

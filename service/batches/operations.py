@@ -34,7 +34,7 @@ from service.validation import text_value
 
 
 async def _check_products(
-    session: AsyncSession, errors: Collector, offers: Sequence[tuple[Sequence[str], CleanOffer]]
+    session: AsyncSession, tenant_id: UUID, errors: Collector, offers: Sequence[tuple[Sequence[str], CleanOffer]]
 ) -> None:
     ids = list({o.product_id for _, o in offers})
     found = (
@@ -45,7 +45,7 @@ async def _check_products(
                     select(col(Product.id), col(Product.active), col(Supplier.archived_at))
                     .join(Supplier, (col(Supplier.tenant_id) == col(Product.tenant_id))
                           & (col(Supplier.id) == col(Product.supplier_id)))
-                    .where(col(Product.id).in_(ids))
+                    .where(Product.tenant_id == tenant_id, col(Product.id).in_(ids))
                 )
             ).all()
         }
@@ -108,7 +108,7 @@ async def create_batch(
             seen[spec.product_id] = i
         if offer is not None:
             cleaned.append((field, offer))
-    await _check_products(session, errors, cleaned)
+    await _check_products(session, tenant.id, errors, cleaned)
     errors.raise_if_any()
 
     batch = Batch(
@@ -128,11 +128,13 @@ async def create_batch(
     return batch
 
 
-async def _batch_for_update(session: AsyncSession, batch_id: UUID | None, field: str) -> Batch:
+async def _batch_for_update(session: AsyncSession, tenant_id: UUID, batch_id: UUID | None, field: str) -> Batch:
     batch = None
     if batch_id is not None:
         batch = (
-            await session.execute(select(Batch).where(Batch.id == batch_id).with_for_update())
+            await session.execute(
+                select(Batch).where(Batch.tenant_id == tenant_id, Batch.id == batch_id).with_for_update()
+            )
         ).scalar_one_or_none()
     if batch is None:
         raise fail(ErrorCode.NOT_FOUND, "No such batch.", [field])
@@ -145,7 +147,7 @@ async def add_offer(
     errors = Collector()
     offer = clean_offer(errors, spec, [], tenant.currency)
     # The batch row lock orders concurrent additions and publication.
-    batch = await _batch_for_update(session, batch_id, "batchId")
+    batch = await _batch_for_update(session, tenant.id, batch_id, "batchId")
     if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
         raise fail(
             ErrorCode.CONFLICT,
@@ -153,19 +155,22 @@ async def add_offer(
             ["batchId"],
         )
     if offer is not None:
-        await _check_products(session, errors, [([], offer)])
+        await _check_products(session, tenant.id, errors, [([], offer)])
     errors.raise_if_any()
     assert offer is not None
     taken = (
         await session.execute(
-            select(col(Offer.id)).where(Offer.batch_id == batch.id, Offer.product_id == offer.product_id)
+            select(col(Offer.id)).where(
+                Offer.tenant_id == tenant.id, Offer.batch_id == batch.id, Offer.product_id == offer.product_id
+            )
         )
     ).first()
     if taken:
         raise fail(ErrorCode.ALREADY_EXISTS, "This product is already offered in this batch.", ["productId"])
     position = (
         await session.execute(
-            text("SELECT coalesce(max(position) + 1, 0) FROM offer WHERE batch_id = :b"), {"b": batch.id}
+            text("SELECT coalesce(max(position) + 1, 0) FROM offer WHERE tenant_id = :t AND batch_id = :b"),
+            {"t": tenant.id, "b": batch.id},
         )
     ).scalar_one()
     row = _offer_row(tenant.id, batch.id, offer, position)
@@ -174,22 +179,26 @@ async def add_offer(
     return row
 
 
-async def publish_batch(session: AsyncSession, *, batch_id: UUID | None) -> Batch:
-    batch = await _batch_for_update(session, batch_id, "id")
+async def publish_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID | None) -> Batch:
+    batch = await _batch_for_update(session, tenant_id, batch_id, "id")
     if BatchStatus(batch.status) is not BatchStatus.DRAFT:
         raise fail(
             ErrorCode.CONFLICT, f"Only a DRAFT batch can be published; this one is {batch.status}.", ["id"]
         )
-    has_offer = (await session.execute(select(col(Offer.id)).where(Offer.batch_id == batch.id).limit(1))).first()
+    has_offer = (
+        await session.execute(
+            select(col(Offer.id)).where(Offer.tenant_id == tenant_id, Offer.batch_id == batch.id).limit(1)
+        )
+    ).first()
     if not has_offer:
         raise fail(ErrorCode.INVALID, "Add at least one offer before publishing.", ["id"])
     row = (
         await session.execute(
             text(
                 "UPDATE batch SET status = 'SCHEDULED', published_at = statement_timestamp() "
-                "WHERE id = :id AND status = 'DRAFT' RETURNING published_at"
+                "WHERE tenant_id = :t AND id = :id AND status = 'DRAFT' RETURNING published_at"
             ),
-            {"id": batch.id},
+            {"t": tenant_id, "id": batch.id},
         )
     ).one()
     batch.status = BatchStatus.SCHEDULED
@@ -222,16 +231,16 @@ async def cancel_batch(
     errors.raise_if_any()
     if batch_id is not None:
         await close_gate(session, batch_id)
-    batch = await _batch_for_update(session, batch_id, "id")
+    batch = await _batch_for_update(session, tenant.id, batch_id, "id")
     if BatchStatus(batch.status) not in CANCELLABLE_BATCH_STATUSES:
         raise fail(ErrorCode.CONFLICT, f"A {batch.status} batch cannot be cancelled.", ["id"])
     row = (
         await session.execute(
             text(
-                "UPDATE batch SET status = 'CANCELLED', cancelled_at = clock_timestamp(), cancel_reason = :r "
-                "WHERE id = :id RETURNING cancelled_at"
+                "UPDATE batch SET status = 'CANCELLED', cancelled_at = statement_timestamp(), cancel_reason = :r "
+                "WHERE tenant_id = :t AND id = :id RETURNING cancelled_at"
             ),
-            {"id": batch.id, "r": clean_reason},
+            {"t": tenant.id, "id": batch.id, "r": clean_reason},
         )
     ).one()
     batch.status = BatchStatus.CANCELLED
@@ -242,10 +251,10 @@ async def cancel_batch(
         for r in (
             await session.execute(
                 text(
-                    "SELECT id FROM customer_order WHERE batch_id = :b "
+                    "SELECT id FROM customer_order WHERE tenant_id = :t AND batch_id = :b "
                     "AND status IN ('PENDING_PAYMENT', 'PAID', 'PLACED') ORDER BY id"
                 ),
-                {"b": batch.id},
+                {"t": tenant.id, "b": batch.id},
             )
         ).all()
     ]
@@ -258,7 +267,8 @@ async def cancel_batch(
         str(r.leader_id)
         for r in (
             await session.execute(
-                text("SELECT DISTINCT leader_id FROM customer_order WHERE batch_id = :b"), {"b": batch.id}
+                text("SELECT DISTINCT leader_id FROM customer_order WHERE tenant_id = :t AND batch_id = :b"),
+                {"t": tenant.id, "b": batch.id},
             )
         ).all()
     ]
@@ -295,7 +305,7 @@ async def update_batch(
     (`opens_at <= now`), and an opening message sent for the old time opens nothing early."""
     errors = Collector()
     clean_title = text_value(errors, title, ["title"], max_length=200) if title is not None else None
-    batch = await _batch_for_update(session, batch_id, "id")
+    batch = await _batch_for_update(session, tenant.id, batch_id, "id")
     if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
         raise fail(
             ErrorCode.CONFLICT, f"A batch can be edited while DRAFT or SCHEDULED, not {batch.status}.", ["id"]
@@ -346,15 +356,23 @@ async def update_offer(
     sold; the offer's stock slots are re-spread over the new limit by the database
     (offer_stock_limit_changed(), migration 0011), under the slots' row locks."""
     offer_batch = (
-        (await session.execute(select(col(Offer.batch_id)).where(col(Offer.id) == offer_id))).scalar_one_or_none()
+        (
+            await session.execute(
+                select(col(Offer.batch_id)).where(Offer.tenant_id == tenant.id, col(Offer.id) == offer_id)
+            )
+        ).scalar_one_or_none()
         if offer_id is not None
         else None
     )
     if offer_batch is None:
         raise fail(ErrorCode.NOT_FOUND, "No such offer.", ["id"])
     # The batch first, as every writer of offers locks it (add_offer, publish, the close).
-    batch = await _batch_for_update(session, offer_batch, "id")
-    offer = (await session.execute(select(Offer).where(col(Offer.id) == offer_id).with_for_update())).scalar_one()
+    batch = await _batch_for_update(session, tenant.id, offer_batch, "id")
+    offer = (
+        await session.execute(
+            select(Offer).where(Offer.tenant_id == tenant.id, col(Offer.id) == offer_id).with_for_update()
+        )
+    ).scalar_one()
     if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
         raise fail(
             ErrorCode.CONFLICT, f"An offer can be edited while its batch is DRAFT or SCHEDULED, not {batch.status}.",
@@ -380,7 +398,8 @@ async def update_offer(
     clean = clean_offer(errors, spec, [], tenant.currency)
     sold = (
         await session.execute(
-            text("SELECT coalesce(sum(sold), 0) FROM offer_stock_slot WHERE offer_id = :o"), {"o": offer.id}
+            text("SELECT coalesce(sum(sold), 0) FROM offer_stock_slot WHERE tenant_id = :t AND offer_id = :o"),
+            {"t": tenant.id, "o": offer.id},
         )
     ).scalar_one()
     if changes.stock_limit is not None and changes.stock_limit < sold:

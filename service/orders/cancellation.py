@@ -22,8 +22,8 @@ async def cancel_own_order(
         order = (
             await session.execute(
                 text(f"SELECT o.id, o.batch_id, {order_state_sql()} AS status FROM {ORDERS_WITH_BATCH} "
-                     "WHERE o.id = :id AND o.customer_id = :c"),
-                {"id": order_id, "c": customer_id},
+                     "WHERE o.tenant_id = :t AND o.id = :id AND o.customer_id = :c"),
+                {"t": tenant_id, "id": order_id, "c": customer_id},
             )
         ).first()
     if order is None:  # someone else's order looks exactly like a missing one

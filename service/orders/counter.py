@@ -21,14 +21,15 @@ from service.procurement.commissions import earn_commission
 MAX_ORDERS = 20
 
 
-async def own_point(session: AsyncSession, *, user_id: UUID, pickup_point_id: UUID | None) -> UUID:
+async def own_point(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, pickup_point_id: UUID | None) -> UUID:
     """The pickup point, if the caller is its approved leader."""
     point = None
     if pickup_point_id is not None:
         point = (await session.execute(
             text("SELECT p.id, l.user_id, l.status FROM pickup_point p "
-                 "JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id WHERE p.id = :p"),
-            {"p": pickup_point_id},
+                 "JOIN leader l ON l.tenant_id = p.tenant_id AND l.id = p.leader_id "
+                 "WHERE p.tenant_id = :t AND p.id = :p"),
+            {"t": tenant_id, "p": pickup_point_id},
         )).first()
     if point is None:
         raise fail(ErrorCode.NOT_FOUND, "No such pickup point.", ["pickupPointId"])
@@ -43,7 +44,7 @@ async def confirm_many(
 ) -> tuple[list[UUID], list[UUID]]:
     """Every order named is handed over, or none (an error rolls the caller's transaction back):
     (orders picked up now, orders that had been picked up before)."""
-    point = await own_point(session, user_id=user_id, pickup_point_id=pickup_point_id)
+    point = await own_point(session, tenant_id=tenant_id, user_id=user_id, pickup_point_id=pickup_point_id)
     if not order_ids:
         raise fail(ErrorCode.INVALID, msg("pickup.orders_required"), ["orderIds"])
     if len(order_ids) > MAX_ORDERS:
@@ -97,36 +98,37 @@ SELECT o.customer_id, max(o.customer_name) AS customer_name, max(u.phone) AS pho
        array_agg(o.id ORDER BY o.created_at, o.id) AS order_ids, min(o.created_at) AS oldest
   FROM {ORDERS_WITH_BATCH}
   JOIN app_user u ON u.tenant_id = o.tenant_id AND u.id = o.customer_id
- WHERE o.pickup_point_id = :p AND o.status = 'READY_FOR_PICKUP'
+ WHERE o.tenant_id = :t AND o.pickup_point_id = :p AND o.status = 'READY_FOR_PICKUP'
  GROUP BY o.customer_id
  ORDER BY min(o.created_at), o.customer_id
 """)
 
 
-async def waiting(session: AsyncSession, *, pickup_point_id: UUID) -> list[Waiting]:
-    rows = (await session.execute(_WAITING, {"p": pickup_point_id})).all()
+async def waiting(session: AsyncSession, *, tenant_id: UUID, pickup_point_id: UUID) -> list[Waiting]:
+    rows = (await session.execute(_WAITING, {"t": tenant_id, "p": pickup_point_id})).all()
     return [Waiting(r.customer_id, r.customer_name, r.phone, list(r.order_ids), r.oldest) for r in rows]
 
 
 _CLAIM = text("""
 UPDATE pickup_point SET reminded_at = statement_timestamp()
- WHERE id = :p AND (reminded_at IS NULL OR reminded_at <= statement_timestamp() - make_interval(mins => :minutes))
+ WHERE tenant_id = :t AND id = :p
+   AND (reminded_at IS NULL OR reminded_at <= statement_timestamp() - make_interval(mins => :minutes))
 RETURNING id
 """)
 _NEXT = text("SELECT ceil(extract(epoch FROM reminded_at + make_interval(mins => :minutes) - clock_timestamp()) / 60) "
-             "FROM pickup_point WHERE id = :p")
+             "FROM pickup_point WHERE tenant_id = :t AND id = :p")
 
 
 async def remind(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, pickup_point_id: UUID | None) -> int:
     """One PICKUP_REMINDER per waiting customer; refused (RATE_LIMITED) within the interval of the
     last reminder. The claim is one conditional UPDATE: concurrent taps send once."""
-    point = await own_point(session, user_id=user_id, pickup_point_id=pickup_point_id)
+    point = await own_point(session, tenant_id=tenant_id, user_id=user_id, pickup_point_id=pickup_point_id)
     minutes = get_settings().pickup_reminder_interval_minutes
-    if (await session.execute(_CLAIM, {"p": point, "minutes": minutes})).first() is None:
-        left = (await session.execute(_NEXT, {"p": point, "minutes": minutes})).scalar()
+    if (await session.execute(_CLAIM, {"t": tenant_id, "p": point, "minutes": minutes})).first() is None:
+        left = (await session.execute(_NEXT, {"t": tenant_id, "p": point, "minutes": minutes})).scalar()
         raise fail(ErrorCode.RATE_LIMITED, msg("pickup.reminded_recently", minutes=max(1, int(left or 1))),
                    ["pickupPointId"])
-    customers = await waiting(session, pickup_point_id=point)
+    customers = await waiting(session, tenant_id=tenant_id, pickup_point_id=point)
     for c in customers:
         await emit(session, tenant_id=tenant_id, event="PICKUP_REMINDER", subject_type="order",
                    subject_id=c.order_ids[0],

@@ -31,9 +31,9 @@ async def mark_paid(
             text(
                 "UPDATE customer_order "
                 "SET status = 'PAID', payment_reference = :r, paid_at = statement_timestamp() "
-                "WHERE id = :id AND status = 'PENDING_PAYMENT' RETURNING id, customer_id, number"
+                "WHERE tenant_id = :t AND id = :id AND status = 'PENDING_PAYMENT' RETURNING id, customer_id, number"
             ),
-            {"id": order_id, "r": reference},
+            {"t": tenant_id, "id": order_id, "r": reference},
         )
     ).first()
     if paid is not None:
@@ -57,8 +57,8 @@ async def mark_paid(
     order = (
         await session.execute(
             text(f"SELECT o.id, {order_state_sql()} AS status, o.payment_reference FROM {ORDERS_WITH_BATCH} "
-                 "WHERE o.id = :id"),
-            {"id": order_id},
+                 "WHERE o.tenant_id = :t AND o.id = :id"),
+            {"t": tenant_id, "id": order_id},
         )
     ).first()
     if order is None:

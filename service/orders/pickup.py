@@ -141,8 +141,8 @@ async def confirm_pickup(
             },
         )
     if done is None:  # the row changed while this call waited for it
-        status = text("SELECT status FROM customer_order WHERE id = :id")
-        now = (await session.execute(status, {"id": order.id})).scalar()
+        status = text("SELECT status FROM customer_order WHERE tenant_id = :t AND id = :id")
+        now = (await session.execute(status, {"t": tenant_id, "id": order.id})).scalar()
         if now != "PICKED_UP":
             raise fail(ErrorCode.CONFLICT, "This order was cancelled while being confirmed.", ["pickupCode"])
         return order.id, True  # a concurrent confirmation committed first

@@ -54,7 +54,7 @@ async def seed_last_week_orders(session: AsyncSession, tenant_id: UUID, logins: 
                           min_group_quantity=minimum) for p, (price, minimum) in zip(products, LAST_WEEK, strict=True)],
         created_by=None,
     )
-    await publish_batch(session, batch_id=batch.id)
+    await publish_batch(session, tenant_id=tenant_id, batch_id=batch.id)
     await open_batches_in(session, tenant_id, [batch.id])
     offers = (await session.execute(text("SELECT id FROM offer WHERE batch_id = :b ORDER BY position"),
                                     {"b": batch.id})).scalars().all()

@@ -24,12 +24,13 @@ _NEXT = {
 
 
 async def advance_purchase_order(
-    session: AsyncSession, *, purchase_order_id: UUID | None, supplier_id: UUID | None,
+    session: AsyncSession, *, tenant_id: UUID, purchase_order_id: UUID | None, supplier_id: UUID | None,
     to: PurchaseOrderStatus,
 ) -> PurchaseOrder:
     """SENT -> ACKNOWLEDGED -> SHIPPED. Repeating a step is harmless; going back is a CONFLICT.
     `supplier_id` restricts to that supplier's purchase orders (None: an admin)."""
-    stmt = select(PurchaseOrder).where(PurchaseOrder.id == purchase_order_id).with_for_update()
+    stmt = (select(PurchaseOrder).where(PurchaseOrder.tenant_id == tenant_id, PurchaseOrder.id == purchase_order_id)
+            .with_for_update())
     po = (await session.execute(stmt)).scalar_one_or_none() if purchase_order_id else None
     if po is None or (supplier_id is not None and po.supplier_id != supplier_id):
         raise fail(ErrorCode.NOT_FOUND, "No such purchase order.", ["id"])
@@ -57,7 +58,8 @@ async def receive_delivery(
     customers are told. Idempotent: a second call finds no CONFIRMED order left."""
     pick_list = (
         await session.execute(
-            select(PickList).where(PickList.batch_id == batch_id, PickList.pickup_point_id == pickup_point_id)
+            select(PickList).where(PickList.tenant_id == tenant_id, PickList.batch_id == batch_id,
+                                   PickList.pickup_point_id == pickup_point_id)
             .with_for_update()
         )
     ).scalar_one_or_none()

@@ -122,10 +122,12 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
             for r in (
                 await session.execute(
                     text("SELECT pl.product_id, pl.product_name, pl.unit, pl.quantity, "
-                         "(SELECT sum(d.shipped)::int FROM delivery_line d WHERE d.batch_id = :b "
+                         "(SELECT sum(d.shipped)::int FROM delivery_line d "
+                         "WHERE d.tenant_id = pl.tenant_id AND d.batch_id = :b "
                          "AND d.pickup_point_id = :p AND d.product_id = pl.product_id) AS shipped, "
                          "(SELECT coalesce(sum(l.shorted_quantity), 0)::int FROM customer_order o JOIN order_line l "
-                         "ON l.tenant_id = o.tenant_id AND l.order_id = o.id WHERE o.batch_id = :b "
+                         "ON l.tenant_id = o.tenant_id AND l.order_id = o.id "
+                         "WHERE o.tenant_id = pl.tenant_id AND o.batch_id = :b "
                          "AND o.pickup_point_id = :p AND l.product_id = pl.product_id) AS shorted "
                          "FROM pick_list_line pl WHERE pl.pick_list_id = :id ORDER BY pl.product_name"),
                     {"id": pick_list.id, "b": batch_id, "p": pickup_point_id})

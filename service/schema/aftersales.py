@@ -404,7 +404,7 @@ class AfterSalesPayload:
 
 async def _decider(context: Context, session: AsyncSession, id: str) -> models.AfterSalesRequest:
     """The request, locked, when the caller is its point's leader or an admin."""
-    row = await requests.locked(session, decode(id, "AfterSalesRequest"))
+    row = await requests.locked(session, context.tenant.id, decode(id, "AfterSalesRequest"))
     if not await is_admin(context):
         point = await get_loader(context, PickupPointByIdLoader).load(row.pickup_point_id)
         if await viewer_leader_id(context) != point.leader_id:
@@ -493,7 +493,7 @@ class AfterSalesRequestMutation:
         context = info.context
 
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await requests.locked(session, decode(id, "AfterSalesRequest"))
+            row = await requests.locked(session, context.tenant.id, decode(id, "AfterSalesRequest"))
             if row.customer_id != context.principal.user_id:
                 raise fail(ErrorCode.NOT_FOUND, "No such after-sales request.", ["id"])
             row = await requests.cancel(session, tenant=context.tenant, row=row, actor=actor_of(context.principal))

@@ -512,7 +512,7 @@ class BatchesMutation:
         context = info.context
 
         async def action(session: AsyncSession) -> dict:
-            batch = await operations.publish_batch(session, batch_id=decode(id, "Batch"))
+            batch = await operations.publish_batch(session, tenant_id=context.tenant.id, batch_id=decode(id, "Batch"))
             return {"batch": Batch.of(batch)}
 
         return await run_mutation(context, BatchPayload, action)

@@ -62,9 +62,9 @@ class CounterQuery:
         user_id = await context.require_user()
         try:
             async with serial_session(context) as session:
-                point = await counter.own_point(session, user_id=user_id,
+                point = await counter.own_point(session, tenant_id=context.tenant.id, user_id=user_id,
                                                 pickup_point_id=decode(pickup_point_id, "PickupPoint"))
-                rows = await counter.waiting(session, pickup_point_id=point)
+                rows = await counter.waiting(session, tenant_id=context.tenant.id, pickup_point_id=point)
         except UserErrors as e:
             if e.errors[0].code == ErrorCode.NOT_FOUND:  # a list's argument naming nothing: INVALID
                 raise argument_error("pickupPointId", e.errors[0].message) from None

@@ -570,7 +570,8 @@ class ProcurementMutation:
 async def _advance(context: Context, id: str, to: models.PurchaseOrderStatus) -> PurchaseOrderPayload:
     async def action(session: AsyncSession) -> dict[str, Any]:
         supplier_id = await supplier_scope(context)
-        row = await operations.advance_purchase_order(session, purchase_order_id=decode(id, "PurchaseOrder"),
+        row = await operations.advance_purchase_order(session, tenant_id=context.tenant.id,
+                                                      purchase_order_id=decode(id, "PurchaseOrder"),
                                                       supplier_id=supplier_id, to=to)
         return {"purchase_order": PurchaseOrder.of(row)}
 
