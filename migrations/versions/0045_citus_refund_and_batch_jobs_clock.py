@@ -15,13 +15,13 @@ first is written into the statement as a constant.
 Same outcomes on one node.
 
 Revision ID: 0045
-Revises: 0040
+Revises: 0043
 """
 
 from alembic import op
 
 revision = "0045"
-down_revision = "0040"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
