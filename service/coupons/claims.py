@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.coupons.templates import COLUMNS as TEMPLATE_COLUMNS
 from service.coupons.templates import CouponAudience, budget_spent
+from service.db import insert_select
 from service.errors import Collector, ErrorCode, fail
 
 COUPON_COLUMNS = ("tenant_id, id, template_id, customer_id, status, valid_from, valid_until, order_id, "
@@ -44,7 +45,8 @@ _HOLD = text(
 )
 _TAKE = text(
     "UPDATE coupon_template SET claimed = claimed + :n "
-    "WHERE id = :tpl AND (total_quantity IS NULL OR claimed + :n <= total_quantity) RETURNING claimed"
+    "WHERE tenant_id = :t AND id = :tpl AND (total_quantity IS NULL OR claimed + :n <= total_quantity) "
+    "RETURNING claimed"
 )
 
 
@@ -94,7 +96,7 @@ async def claim(session: AsyncSession, *, customer_id: UUID, template_id: UUID |
     if held is None:
         raise fail(ErrorCode.COUPON_LIMIT_REACHED,
                    f"At most {template.per_customer_limit} of these coupons per customer.", ["templateId"])
-    if (await session.execute(_TAKE, {"n": 1, "tpl": template.id})).first() is None:
+    if (await session.execute(_TAKE, {"n": 1, "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
     return inserted
 
@@ -164,15 +166,15 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
         raise fail(ErrorCode.INVALID, f"At most {MAX_GRANT} customers at a time.", ["userIds"])
     if not wanted:
         return 0
-    if (await session.execute(_TAKE, {"n": len(wanted), "tpl": template.id})).first() is None:
+    if (await session.execute(_TAKE, {"n": len(wanted), "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "Not enough of these coupons are left.", ["templateId"])
     key = f"grant:{uuid4()}" if idempotency_key is None else f"grant:{idempotency_key}"
-    await session.execute(
-        text(f"INSERT INTO coupon ({COUPON_COLUMNS}) "
-             f"SELECT t.tenant_id, gen_random_uuid(), t.id, u.id, 'AVAILABLE', t.valid_from, {_VALID_UNTIL}, NULL, "
-             "0, :key, true, clock_timestamp(), NULL FROM coupon_template t, unnest(CAST(:users AS uuid[])) AS u(id) "
-             "WHERE t.id = :tpl"),
-        {"key": key, "users": wanted, "tpl": template.id})
+    await insert_select(
+        session, f"INSERT INTO coupon ({COUPON_COLUMNS})",
+        f"SELECT t.tenant_id, gen_random_uuid(), t.id, u.id, 'AVAILABLE', t.valid_from, {_VALID_UNTIL}, NULL, "
+        "0, :key, true, clock_timestamp(), NULL FROM coupon_template t, unnest(CAST(:users AS uuid[])) AS u(id) "
+        "WHERE t.tenant_id = :t AND t.id = :tpl",
+        {"key": key, "users": wanted, "t": template.tenant_id, "tpl": template.id})
     return len(wanted)
 
 
@@ -194,6 +196,6 @@ async def grant_once(session: AsyncSession, *, template_id: UUID | None, custome
                                                 "now": template.now})).first()
     if inserted is None:
         return _replay(await _by_key(session, customer_id, key), template.id), False
-    if (await session.execute(_TAKE, {"n": 1, "tpl": template.id})).first() is None:
+    if (await session.execute(_TAKE, {"n": 1, "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
     return inserted, True

@@ -63,11 +63,14 @@ async def create_pack(session: AsyncSession, *, tenant_id: UUID, name: str, frie
         {"t": tenant_id, "id": uuid4(), "name": clean, "f": friend, "s": sharer})).one()
 
 
-async def end_pack(session: AsyncSession, *, pack_id: UUID | None) -> Any:
+async def end_pack(session: AsyncSession, *, tenant_id: UUID, pack_id: UUID | None) -> Any:
     """No new rewards are noted; those already noted are still granted when their orders are paid."""
+    # The clock as a value: Citus refuses a non-immutable function inside coalesce() in an UPDATE.
+    now = (await session.execute(text("SELECT statement_timestamp()"))).scalar_one()
     row = (await session.execute(
-        text(f"UPDATE coupon_pack SET ended_at = coalesce(ended_at, clock_timestamp()) WHERE id = :id "
-             f"RETURNING {PACK_COLUMNS}"), {"id": pack_id})).first() if pack_id else None
+        text(f"UPDATE coupon_pack SET ended_at = coalesce(ended_at, CAST(:now AS timestamptz)) "
+             f"WHERE tenant_id = :t AND id = :id RETURNING {PACK_COLUMNS}"),
+        {"t": tenant_id, "id": pack_id, "now": now})).first() if pack_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon pack.", ["id"])
     return row

@@ -156,29 +156,33 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     )).one()
 
 
-async def end_template(session: AsyncSession, *, template_id: UUID | None, void_claimed: bool) -> Any:
+async def end_template(session: AsyncSession, *, tenant_id: UUID, template_id: UUID | None,
+                       void_claimed: bool) -> Any:
     """Ends claiming. Coupons already claimed stay usable, unless `void_claimed` (the tenant's call):
     then those not reserved or used become VOID, and the others end now, so that one an order
     gives back (cancelled, expired unpaid, refunded) is expired, not usable again; the orders
     holding them keep their discounts."""
+    # The clock as a value: Citus refuses a non-immutable function inside coalesce() in an UPDATE.
+    now = (await session.execute(text("SELECT statement_timestamp()"))).scalar_one()
     row = (await session.execute(
-        text(f"UPDATE coupon_template SET ended_at = coalesce(ended_at, clock_timestamp()) WHERE id = :id "
-             f"RETURNING {COLUMNS}"), {"id": template_id})).first() if template_id else None
+        text(f"UPDATE coupon_template SET ended_at = coalesce(ended_at, CAST(:now AS timestamptz)) "
+             f"WHERE tenant_id = :t AND id = :id RETURNING {COLUMNS}"),
+        {"t": tenant_id, "id": template_id, "now": now})).first() if template_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["id"])
     if void_claimed:
         await session.execute(
             text("UPDATE coupon SET status = CASE WHEN status = 'AVAILABLE' THEN 'VOID' ELSE status END, "
-                 "valid_until = least(valid_until, clock_timestamp()) "
-                 "WHERE template_id = :id AND status IN ('AVAILABLE', 'RESERVED', 'USED')"),
-            {"id": template_id})
+                 "valid_until = least(valid_until, CAST(:now AS timestamptz)) "
+                 "WHERE tenant_id = :t AND template_id = :id AND status IN ('AVAILABLE', 'RESERVED', 'USED')"),
+            {"t": tenant_id, "id": template_id, "now": now})
     return row
 
 
-async def pause_template(session: AsyncSession, *, template_id: UUID | None, paused: bool) -> Any:
+async def pause_template(session: AsyncSession, *, tenant_id: UUID, template_id: UUID | None, paused: bool) -> Any:
     row = (await session.execute(
-        text(f"UPDATE coupon_template SET paused = :p WHERE id = :id RETURNING {COLUMNS}"),
-        {"id": template_id, "p": paused})).first() if template_id else None
+        text(f"UPDATE coupon_template SET paused = :p WHERE tenant_id = :t AND id = :id RETURNING {COLUMNS}"),
+        {"t": tenant_id, "id": template_id, "p": paused})).first() if template_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["id"])
     return row
