@@ -61,12 +61,12 @@ def uuid_of(gid: str) -> uuid.UUID:
 
 def lapse_holds(owner_db: psycopg.Connection, group_gid: str) -> None:
     """The unpaid members' payment window is over (as if the window had passed)."""
-    owner_db.execute("UPDATE group_buy_member SET hold_until = clock_timestamp() - interval '1 second' "
+    owner_db.execute("UPDATE group_buy_member SET hold_until = statement_timestamp() - interval '1 second' "
                      "WHERE group_buy_id = %s AND paid_at IS NULL", (uuid_of(group_gid),))
 
 
 def end_window(owner_db: psycopg.Connection, group_gids: list[str]) -> None:
-    owner_db.execute("UPDATE group_buy SET expires_at = clock_timestamp() - interval '1 second' "
+    owner_db.execute("UPDATE group_buy SET expires_at = statement_timestamp() - interval '1 second' "
                      "WHERE id = ANY(%s)", ([uuid_of(g) for g in group_gids],))
 
 
