@@ -74,11 +74,11 @@ def _money(errors: Collector, value: Decimal | None, field: str, currency: str, 
     return None if amount is None else to_minor(amount, currency)
 
 
-async def _existing_ids(session: AsyncSession, table: str, ids: Sequence[UUID | None], field: str,
+async def _existing_ids(session: AsyncSession, tenant_id: UUID, table: str, ids: Sequence[UUID | None], field: str,
                         errors: Collector) -> list[UUID]:
     wanted = [i for i in ids if i is not None]
-    found = set((await session.execute(text(f"SELECT id FROM {table} WHERE id = ANY(:ids)"),
-                                       {"ids": wanted})).scalars())
+    found = set((await session.execute(text(f"SELECT id FROM {table} WHERE tenant_id = :t AND id = ANY(:ids)"),
+                                       {"t": tenant_id, "ids": wanted})).scalars())
     for n, i in enumerate(ids):
         if i is None or i not in found:
             errors.add(ErrorCode.NOT_FOUND, "No such offer." if table == "offer" else "No such community group.",
@@ -109,15 +109,15 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     if spec.threshold is not None:
         threshold = money_value(errors, spec.threshold, ["threshold"], currency=currency) or 0
     if spec.batch_given:
-        found = spec.batch_id and (await session.execute(text("SELECT 1 FROM batch WHERE id = :b"),
-                                                         {"b": spec.batch_id})).first()
+        found = spec.batch_id and (await session.execute(text("SELECT 1 FROM batch WHERE tenant_id = :t AND id = :b"),
+                                                         {"t": tenant.id, "b": spec.batch_id})).first()
         if not found:
             errors.add(ErrorCode.NOT_FOUND, "No such batch.", ["batchId"])
     offer_ids = None
     if spec.offer_ids is not None:
         if not spec.offer_ids:
             errors.add(ErrorCode.INVALID, "Name at least one offer, or leave offerIds out.", ["offerIds"])
-        offer_ids = await _existing_ids(session, "offer", spec.offer_ids, "offerIds", errors)
+        offer_ids = await _existing_ids(session, tenant.id, "offer", spec.offer_ids, "offerIds", errors)
     if spec.kind is CouponKind.UNIT_OFF and (spec.offer_ids is None or len(spec.offer_ids) != 1):
         errors.add(ErrorCode.INVALID, "A UNIT_OFF coupon names exactly one offer.", ["offerIds"])
     if spec.valid_days_after_claim is not None:
@@ -139,7 +139,7 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     if spec.audience is CouponAudience.GROUP_MEMBERS and not spec.community_group_ids:
         errors.add(ErrorCode.INVALID, "Name the community groups whose members may claim.", ["communityGroupIds"])
     elif spec.community_group_ids is not None:
-        group_ids = await _existing_ids(session, "community_group", spec.community_group_ids,
+        group_ids = await _existing_ids(session, tenant.id, "community_group", spec.community_group_ids,
                                         "communityGroupIds", errors)
     errors.raise_if_any()
     return (await session.execute(
