@@ -90,16 +90,16 @@ def test_disabled_users_and_revoked_keys_are_refused_by_every_process(gql, tenan
         for api in apis:  # each process has seen (and may keep) the token and the key
             assert api.data(ME, token=customer.token)["me"]["roles"] == ["CUSTOMER"]
             assert api.data(ME, token=tenant.api_key)["me"]["roles"] == ["TENANT_ADMIN"]
-        assert _in_tenant(tenant.uuid, lambda s: operations.disable_user(s, user_id=user_id))
+        assert _in_tenant(tenant.uuid, lambda s: operations.disable_user(s, tenant_id=tenant.uuid, user_id=user_id))
         for api in apis:
             for query in (ME, TENANT):  # TENANT needs no roles: it is the request that is refused
                 refused = api.post(query, token=customer.token)
                 assert (refused.status_code, _code(refused)) == (401, "INVALID_TOKEN")
             assert _sign_in(api, tenant.slug, customer.phone, customer.password) == "INVALID_CREDENTIALS"
-        assert _in_tenant(tenant.uuid, lambda s: operations.enable_user(s, user_id=user_id))
+        assert _in_tenant(tenant.uuid, lambda s: operations.enable_user(s, tenant_id=tenant.uuid, user_id=user_id))
         for api in apis:
             assert api.data(ME, token=customer.token)["me"]["roles"] == ["CUSTOMER"]
-        assert _in_tenant(tenant.uuid, lambda s: operations.revoke_api_key(s, key_id=key_id))
+        assert _in_tenant(tenant.uuid, lambda s: operations.revoke_api_key(s, tenant_id=tenant.uuid, key_id=key_id))
         for api in apis:
             refused = api.post(ME, token=tenant.api_key)
             assert (refused.status_code, _code(refused)) == (401, "API_KEY_REVOKED")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -235,8 +236,9 @@ def test_40_friends_at_once_never_pass_a_templates_quantity_over_http(  # type: 
     assert Counter(r["status"] for r in rewards) == {"GRANTED": 40}
     assert sum(r["sharerCoupons"] for r in rewards) == 25 and sum(r["friendCoupons"] for r in rewards) == 30
     issued = dict(owner_db.execute(
-        "SELECT t.id, (SELECT count(*) FROM coupon c WHERE c.template_id = t.id) FROM coupon_template t "
-        "WHERE t.id = ANY(%s)", ([uid(packs.sharer_template["id"]), uid(friend_template["id"])],)).fetchall())
+        "SELECT t.id, (SELECT count(*) FROM coupon c WHERE c.tenant_id = t.tenant_id AND c.template_id = t.id) "
+        "FROM coupon_template t WHERE t.tenant_id = %s AND t.id = ANY(%s)",
+        (tenant.uuid, [uid(packs.sharer_template["id"]), uid(friend_template["id"])])).fetchall())
     assert issued == {uid(packs.sharer_template["id"]): 25, uid(friend_template["id"]): 30}
     claimed = dict(owner_db.execute("SELECT id, claimed FROM coupon_template WHERE id = ANY(%s)",
                                     ([uid(packs.sharer_template["id"]), uid(friend_template["id"])],)).fetchall())
@@ -248,8 +250,10 @@ def test_an_order_expired_unpaid_grants_nothing(gql, tenant, owner_db):  # type:
     packs = Packs(gql, shop)
     (_, sharer_token), (_, friend_token) = shop.customers(owner_db, 2)
     order = packs.order(friend_token, packs.code(sharer_token))
-    owner_db.execute("UPDATE customer_order SET created_at = created_at - interval '1 day' WHERE id = %s",
-                     (uid(order["id"]),))
+    (created,) = owner_db.execute("SELECT created_at FROM customer_order WHERE tenant_id = %s AND id = %s",
+                                  (tenant.uuid, uid(order["id"]))).fetchone()
+    owner_db.execute("UPDATE customer_order SET created_at = %s WHERE tenant_id = %s AND id = %s",
+                     (created - timedelta(days=1), tenant.uuid, uid(order["id"])))
     run_domain(lambda engine: expire_tenant_orders(tenant.uuid, 60, engine=engine))
     (reward,) = packs.rewards(sharer_token)
     assert (reward["status"], reward["friendCoupons"], reward["sharerCoupons"]) == ("CANCELLED", 0, 0)

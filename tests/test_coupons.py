@@ -104,8 +104,8 @@ def test_validity_days_after_claim_end(gql, tenant, owner_db):  # type: ignore[n
     coupon = shop.claim(alice, template["id"])["coupon"]
     until = datetime.fromisoformat(coupon["validUntil"])
     assert timedelta(days=3) - timedelta(minutes=1) < until - datetime.now(UTC) <= timedelta(days=3)
-    owner_db.execute("UPDATE coupon SET valid_until = clock_timestamp() - interval '1 second' WHERE id = %s",
-                     (uid(coupon["id"]),))
+    owner_db.execute("UPDATE coupon SET valid_until = statement_timestamp() - interval '1 second' "
+                     "WHERE tenant_id = %s AND id = %s", (tenant.uuid, uid(coupon["id"])))
     assert gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"] == []
     assert [e["node"]["status"] for e in gql.data(MY_COUPONS, {}, token=alice)["myCoupons"]["edges"]] == ["EXPIRED"]
     refused = shop.place(alice, [(0, 1)], coupon["id"])
@@ -236,7 +236,8 @@ def test_report_and_settings(gql, tenant, owner_db):  # type: ignore[no-untyped-
     order = shop.place(alice, [(0, 1)], used["id"])["order"]
     gql.data(ORDER_MARK_PAID, {"id": order["id"], "ref": "r"}, token=tenant.api_key)
     late = shop.claim(bob, template["id"])["coupon"]
-    owner_db.execute("UPDATE coupon SET valid_until = clock_timestamp() WHERE id = %s", (uid(late["id"]),))
+    owner_db.execute("UPDATE coupon SET valid_until = statement_timestamp() WHERE tenant_id = %s AND id = %s",
+                     (tenant.uuid, uid(late["id"])))
     (row,) = gql.data(REPORT, token=tenant.admin_token)["couponReport"]
     assert row == {"template": {"id": template["id"], "name": "Coupon"}, "claimed": 2, "reserved": 0, "used": 1,
                    "expired": 1, "discountGiven": {"amount": "2.00"}, "discountUsed": {"amount": "2.00"},
@@ -343,8 +344,8 @@ def test_a_coupon_is_claimed_ahead_and_used_only_from_its_start(gql, tenant, own
     assert gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"] == []
     early = shop.place(alice, [(0, 1)], coupon["id"])
     assert _errors(early) == [("COUPON_NOT_APPLICABLE", ["input", "couponId"])] and early["order"] is None
-    owner_db.execute("UPDATE coupon SET valid_from = clock_timestamp() - interval '1 second' WHERE id = %s",
-                     (uid(coupon["id"]),))
+    owner_db.execute("UPDATE coupon SET valid_from = statement_timestamp() - interval '1 second' "
+                     "WHERE tenant_id = %s AND id = %s", (tenant.uuid, uid(coupon["id"])))
     assert [e["node"]["id"] for e in gql.data(MY_COUPONS, {"usable": True}, token=alice)["myCoupons"]["edges"]] == [
         coupon["id"]]
     assert shop.place(alice, [(0, 1)], coupon["id"])["order"]["discount"] == {"amount": "5.00"}
@@ -366,8 +367,9 @@ def test_a_grant_sent_again_with_its_key_grants_nothing_more(gql, tenant, owner_
                              token=tenant.admin_token)["couponGrant"])
 
     def issued() -> tuple[int, int]:
-        return owner_db.execute("SELECT (SELECT count(*) FROM coupon WHERE template_id = t.id), claimed "
-                                "FROM coupon_template t WHERE id = %s", (uid(template["id"]),)).fetchone()
+        return owner_db.execute("SELECT (SELECT count(*) FROM coupon c WHERE c.tenant_id = t.tenant_id "
+                                "AND c.template_id = t.id), claimed FROM coupon_template t "
+                                "WHERE t.tenant_id = %s AND t.id = %s", (tenant.uuid, uid(template["id"]))).fetchone()
 
     # Sent 8 times at once (a client retrying): granted once, each answer says so.
     with ThreadPoolExecutor(8) as pool:

@@ -213,13 +213,14 @@ def test_expiry_refunds_every_member_of_a_failed_group_once_run_concurrently_and
         assert gql.data(GROUP_QUERY, {"id": group_id}, tenant=tenant.slug)["groupBuy"]["status"] == "FAILED"
         for k, order in enumerate(orders):
             status, refunded, refunds = owner_db.execute(
-                "SELECT o.status, o.refunded_minor, (SELECT count(*) FROM refund r WHERE r.order_id = o.id) "
-                "FROM customer_order o WHERE o.id = %s", (uuid_of(order["id"]),)).fetchone()
+                "SELECT o.status, o.refunded_minor, (SELECT count(*) FROM refund r WHERE r.tenant_id = o.tenant_id "
+                "AND r.order_id = o.id) FROM customer_order o WHERE o.tenant_id = %s AND o.id = %s",
+                (tenant.uuid, uuid_of(order["id"]))).fetchone()
             # Every member's own order: the two paid refunded once, the unpaid one just cancelled.
             assert (status, refunded, refunds) == (("CANCELLED", 990, 1) if k < 2 else ("CANCELLED", 0, 0))
     assert owner_db.execute(
-        "SELECT count(*) FROM refund r JOIN group_buy_member m ON m.order_id = r.order_id WHERE m.group_buy_id = %s",
-        (uuid_of(succeeded),)).fetchone()[0] == 0
+        "SELECT count(*) FROM refund r JOIN group_buy_member m ON m.tenant_id = r.tenant_id AND m.order_id = r.order_id "
+        "WHERE m.tenant_id = %s AND m.group_buy_id = %s", (tenant.uuid, uuid_of(succeeded))).fetchone()[0] == 0
     failed_events = _events(owner_db, tenant, "GROUP_FAILED")
     assert len(failed_events) == 3 and all(len(e["customerIds"]) == 3 for e in failed_events)
     # Stock came back: only the succeeded group's four units are sold.
@@ -279,7 +280,8 @@ def test_the_close_resolves_open_groups_and_only_succeeded_groups_reach_purchase
     paid_total, refunded = owner_db.execute(
         "SELECT sum(o.total_minor) FILTER (WHERE o.paid_at IS NOT NULL), "
         "(SELECT sum(amount_minor) FROM refund r WHERE r.tenant_id = %s) "
-        "FROM customer_order o WHERE o.batch_id = %s", (tenant.uuid, batch_id)).fetchone()
+        "FROM customer_order o WHERE o.tenant_id = %s AND o.batch_id = %s", (tenant.uuid, tenant.uuid, batch_id)
+    ).fetchone()
     assert refunded == 990 and paid_total == revenue + refunded
     picked = owner_db.execute("SELECT sum(cardinality(order_ids)) FROM pick_list WHERE batch_id = %s",
                               (batch_id,)).fetchone()[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -231,10 +232,18 @@ def test_nearest_uses_the_geo_index_with_50000_points(gql, make_tenant, make_cus
     assert [g["pickupPoint"]["id"] for g in got] == expected
 
 
-def _plan_nodes(node: dict) -> Iterator[dict]:
+def _plan_nodes(node: dict, on_shard: bool = False) -> Iterator[dict]:
+    """Every node of a plan; on Citus also those of each task's plan on its worker, where a shard's
+    relation and index carry the shard's id as a suffix (pickup_point_102445), named here as on one node."""
+    if on_shard:
+        node = {**node, **{k: re.sub(r"_\d+$", "", node[k]) for k in ("Relation Name", "Index Name") if k in node}}
     yield node
     for child in node.get("Plans", []):
-        yield from _plan_nodes(child)
+        yield from _plan_nodes(child, on_shard)
+    for task in node.get("Distributed Query", {}).get("Job", {}).get("Tasks", []):
+        for plans in task.get("Remote Plan", []):
+            for remote in plans:
+                yield from _plan_nodes(remote["Plan"], True)
 
 
 POINTS_WITH_LEADERS = """

@@ -117,31 +117,35 @@ async def create_api_key(session: AsyncSession, *, tenant_id: UUID, name: str, c
     return secret
 
 
-async def _changed_one(session: AsyncSession, sql: str, key: UUID) -> bool:
-    result = await session.execute(text(sql), {"id": key})
+async def _changed_one(session: AsyncSession, sql: str, tenant_id: UUID, key: UUID) -> bool:
+    result = await session.execute(text(sql), {"t": tenant_id, "id": key})
     assert isinstance(result, CursorResult)
     return result.rowcount == 1
 
 
-async def revoke_api_key(session: AsyncSession, *, key_id: UUID) -> bool:
+# statement_timestamp(): Citus refuses a volatile function (clock_timestamp()) in an UPDATE; the
+# tenant is named so the coordinator routes each update to the tenant's shard.
+async def revoke_api_key(session: AsyncSession, *, tenant_id: UUID, key_id: UUID) -> bool:
     """Refused from the next request on, by every process: keys are checked on every request."""
     return await _changed_one(
-        session, "UPDATE api_key SET revoked_at = clock_timestamp() WHERE id = :id AND revoked_at IS NULL", key_id
+        session, "UPDATE api_key SET revoked_at = statement_timestamp() "
+                 "WHERE tenant_id = :t AND id = :id AND revoked_at IS NULL", tenant_id, key_id
     )
 
 
-async def disable_user(session: AsyncSession, *, user_id: UUID) -> bool:
+async def disable_user(session: AsyncSession, *, tenant_id: UUID, user_id: UUID) -> bool:
     """The account cannot sign in, and its tokens are refused from the next request on, by every
     process (account_roles runs on every request)."""
     return await _changed_one(
-        session, "UPDATE app_user SET disabled_at = clock_timestamp() WHERE id = :id AND disabled_at IS NULL",
-        user_id,
+        session, "UPDATE app_user SET disabled_at = statement_timestamp() "
+                 "WHERE tenant_id = :t AND id = :id AND disabled_at IS NULL", tenant_id, user_id,
     )
 
 
-async def enable_user(session: AsyncSession, *, user_id: UUID) -> bool:
+async def enable_user(session: AsyncSession, *, tenant_id: UUID, user_id: UUID) -> bool:
     return await _changed_one(
-        session, "UPDATE app_user SET disabled_at = NULL WHERE id = :id AND disabled_at IS NOT NULL", user_id
+        session, "UPDATE app_user SET disabled_at = NULL WHERE tenant_id = :t AND id = :id AND disabled_at IS NOT NULL",
+        tenant_id, user_id,
     )
 
 
@@ -357,7 +361,7 @@ async def api_key_for_update(session: AsyncSession, *, key_id: UUID | None) -> A
 async def revoke_key(session: AsyncSession, *, key_id: UUID | None) -> ApiKey:
     """Revoking a revoked key is not an error: it stays revoked since the first time."""
     key = await api_key_for_update(session, key_id=key_id)
-    await revoke_api_key(session, key_id=key.id)
+    await revoke_api_key(session, tenant_id=key.tenant_id, key_id=key.id)
     await session.refresh(key)
     return key
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.coupons.templates import COLUMNS as TEMPLATE_COLUMNS
 from service.coupons.templates import CouponAudience, budget_spent
+from service.db import insert_select
 from service.errors import Collector, ErrorCode, fail
 
 COUPON_COLUMNS = ("tenant_id, id, template_id, customer_id, status, valid_from, valid_until, order_id, "
@@ -44,7 +45,8 @@ _HOLD = text(
 )
 _TAKE = text(
     "UPDATE coupon_template SET claimed = claimed + :n "
-    "WHERE id = :tpl AND (total_quantity IS NULL OR claimed + :n <= total_quantity) RETURNING claimed"
+    "WHERE tenant_id = :t AND id = :tpl AND (total_quantity IS NULL OR claimed + :n <= total_quantity) "
+    "RETURNING claimed"
 )
 
 
@@ -94,7 +96,7 @@ async def claim(session: AsyncSession, *, customer_id: UUID, template_id: UUID |
     if held is None:
         raise fail(ErrorCode.COUPON_LIMIT_REACHED,
                    f"At most {template.per_customer_limit} of these coupons per customer.", ["templateId"])
-    if (await session.execute(_TAKE, {"n": 1, "tpl": template.id})).first() is None:
+    if (await session.execute(_TAKE, {"n": 1, "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
     return inserted
 
@@ -103,21 +105,21 @@ async def _check_audience(session: AsyncSession, template: Any, customer_id: UUI
     audience = CouponAudience(template.audience)
     if audience is CouponAudience.NEW_CUSTOMERS:
         ordered = (await session.execute(
-            text("SELECT 1 FROM customer_order WHERE customer_id = :c AND status <> 'CANCELLED' LIMIT 1"),
-            {"c": customer_id})).first()
+            text("SELECT 1 FROM customer_order WHERE tenant_id = :t AND customer_id = :c AND status <> 'CANCELLED' "
+                 "LIMIT 1"), {"t": template.tenant_id, "c": customer_id})).first()
         if ordered is not None:
             raise fail(ErrorCode.COUPON_NOT_APPLICABLE, "This coupon is for new customers only.", ["templateId"])
     elif audience is CouponAudience.GROUP_MEMBERS:
         member = (await session.execute(
-            text("SELECT 1 FROM group_member WHERE user_id = :c AND group_id = ANY(:g) LIMIT 1"),
-            {"c": customer_id, "g": list(template.group_ids or [])})).first()
+            text("SELECT 1 FROM group_member WHERE tenant_id = :t AND user_id = :c AND group_id = ANY(:g) LIMIT 1"),
+            {"t": template.tenant_id, "c": customer_id, "g": list(template.group_ids or [])})).first()
         if member is None:
             raise fail(ErrorCode.COUPON_NOT_APPLICABLE, "This coupon is for members of certain groups only.",
                        ["templateId"])
 
 
 _GRANTED_BY_KEY = text(
-    "SELECT count(*) FROM coupon WHERE template_id = :tpl AND idempotency_key = :key AND granted"
+    "SELECT count(*) FROM coupon WHERE tenant_id = :t AND template_id = :tpl AND idempotency_key = :key AND granted"
 )
 
 
@@ -136,7 +138,8 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
         # Held to the commit: the same key sent twice at once waits here, then sees the first's coupons.
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
                               {"lock": f"coupon_grant:{template.tenant_id}:{template.id}:{key}"})
-        earlier = int((await session.execute(_GRANTED_BY_KEY, {"tpl": template.id, "key": key})).scalar_one())
+        earlier = int((await session.execute(
+            _GRANTED_BY_KEY, {"t": template.tenant_id, "tpl": template.id, "key": key})).scalar_one())
         if earlier:
             return earlier
     if template.ended_at is not None:
@@ -146,33 +149,35 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
     errors = Collector()
     wanted = list(dict.fromkeys(u for u in user_ids if u is not None))
     customers = set((await session.execute(
-        text("SELECT id FROM app_user WHERE id = ANY(:ids) AND kind = 'CUSTOMER'"), {"ids": wanted})).scalars())
+        text("SELECT id FROM app_user WHERE tenant_id = :t AND id = ANY(:ids) AND kind = 'CUSTOMER'"),
+        {"t": template.tenant_id, "ids": wanted})).scalars())
     for n, user_id in enumerate(user_ids):
         if user_id not in customers:
             errors.add(ErrorCode.NOT_FOUND, "No such customer.", ["userIds", str(n)])
     if group_given and (community_group_id is None or (await session.execute(
-            text("SELECT 1 FROM community_group WHERE id = :g"), {"g": community_group_id})).first() is None):
+            text("SELECT 1 FROM community_group WHERE tenant_id = :t AND id = :g"),
+            {"t": template.tenant_id, "g": community_group_id})).first() is None):
         errors.add(ErrorCode.NOT_FOUND, "No such community group.", ["communityGroupId"])
     errors.raise_if_any()
     if group_given:
         members = (await session.execute(
             text("SELECT m.user_id FROM group_member m JOIN app_user u ON u.tenant_id = m.tenant_id "
-                 "AND u.id = m.user_id WHERE m.group_id = :g AND u.kind = 'CUSTOMER' ORDER BY m.user_id"),
-            {"g": community_group_id})).scalars()
+                 "AND u.id = m.user_id WHERE m.tenant_id = :t AND m.group_id = :g AND u.kind = 'CUSTOMER' "
+                 "ORDER BY m.user_id"), {"t": template.tenant_id, "g": community_group_id})).scalars()
         wanted += [m for m in members if m not in customers]
     if len(wanted) > MAX_GRANT:
         raise fail(ErrorCode.INVALID, f"At most {MAX_GRANT} customers at a time.", ["userIds"])
     if not wanted:
         return 0
-    if (await session.execute(_TAKE, {"n": len(wanted), "tpl": template.id})).first() is None:
+    if (await session.execute(_TAKE, {"n": len(wanted), "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "Not enough of these coupons are left.", ["templateId"])
     key = f"grant:{uuid4()}" if idempotency_key is None else f"grant:{idempotency_key}"
-    await session.execute(
-        text(f"INSERT INTO coupon ({COUPON_COLUMNS}) "
-             f"SELECT t.tenant_id, gen_random_uuid(), t.id, u.id, 'AVAILABLE', t.valid_from, {_VALID_UNTIL}, NULL, "
-             "0, :key, true, clock_timestamp(), NULL FROM coupon_template t, unnest(CAST(:users AS uuid[])) AS u(id) "
-             "WHERE t.id = :tpl"),
-        {"key": key, "users": wanted, "tpl": template.id})
+    await insert_select(
+        session, f"INSERT INTO coupon ({COUPON_COLUMNS})",
+        f"SELECT t.tenant_id, gen_random_uuid(), t.id, u.id, 'AVAILABLE', t.valid_from, {_VALID_UNTIL}, NULL, "
+        "0, :key, true, clock_timestamp(), NULL FROM coupon_template t, unnest(CAST(:users AS uuid[])) AS u(id) "
+        "WHERE t.tenant_id = :t AND t.id = :tpl",
+        {"key": key, "users": wanted, "t": template.tenant_id, "tpl": template.id})
     return len(wanted)
 
 
@@ -194,6 +199,6 @@ async def grant_once(session: AsyncSession, *, template_id: UUID | None, custome
                                                 "now": template.now})).first()
     if inserted is None:
         return _replay(await _by_key(session, customer_id, key), template.id), False
-    if (await session.execute(_TAKE, {"n": 1, "tpl": template.id})).first() is None:
+    if (await session.execute(_TAKE, {"n": 1, "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
     return inserted, True

@@ -32,13 +32,15 @@ REWARD_COLUMNS = ("r.tenant_id, r.id, r.pack_id, r.sharer_id, r.friend_id, r.ord
                   "r.sharer_coupons, r.created_at, r.settled_at")
 
 
-async def _templates(session: AsyncSession, errors: Collector, ids: Sequence[UUID | None], field: str) -> list[UUID]:
+async def _templates(session: AsyncSession, errors: Collector, tenant_id: UUID, ids: Sequence[UUID | None],
+                     field: str) -> list[UUID]:
     if not 1 <= len(ids) <= MAX_TEMPLATES:
         errors.add(ErrorCode.INVALID, f"Name 1 to {MAX_TEMPLATES} coupon templates.", [field])
         return []
     wanted = [i for i in ids if i is not None]
-    found = set((await session.execute(text("SELECT id FROM coupon_template WHERE id = ANY(:ids) AND ended_at IS NULL"),
-                                       {"ids": wanted})).scalars())
+    found = set((await session.execute(
+        text("SELECT id FROM coupon_template WHERE tenant_id = :t AND id = ANY(:ids) AND ended_at IS NULL"),
+        {"t": tenant_id, "ids": wanted})).scalars())
     seen: set[UUID] = set()
     for n, i in enumerate(ids):
         if i is None or i not in found:
@@ -54,8 +56,8 @@ async def create_pack(session: AsyncSession, *, tenant_id: UUID, name: str, frie
                       sharer_template_ids: Sequence[UUID | None]) -> Any:
     errors = Collector()
     clean = text_value(errors, name, ["name"], max_length=100)
-    friend = await _templates(session, errors, friend_template_ids, "friendTemplateIds")
-    sharer = await _templates(session, errors, sharer_template_ids, "sharerTemplateIds")
+    friend = await _templates(session, errors, tenant_id, friend_template_ids, "friendTemplateIds")
+    sharer = await _templates(session, errors, tenant_id, sharer_template_ids, "sharerTemplateIds")
     errors.raise_if_any()
     return (await session.execute(
         text(f"INSERT INTO coupon_pack ({PACK_COLUMNS}) VALUES (:t, :id, :name, :f, :s, NULL, clock_timestamp()) "
@@ -63,11 +65,14 @@ async def create_pack(session: AsyncSession, *, tenant_id: UUID, name: str, frie
         {"t": tenant_id, "id": uuid4(), "name": clean, "f": friend, "s": sharer})).one()
 
 
-async def end_pack(session: AsyncSession, *, pack_id: UUID | None) -> Any:
+async def end_pack(session: AsyncSession, *, tenant_id: UUID, pack_id: UUID | None) -> Any:
     """No new rewards are noted; those already noted are still granted when their orders are paid."""
+    # The clock as a value: Citus refuses a non-immutable function inside coalesce() in an UPDATE.
+    now = (await session.execute(text("SELECT statement_timestamp()"))).scalar_one()
     row = (await session.execute(
-        text(f"UPDATE coupon_pack SET ended_at = coalesce(ended_at, clock_timestamp()) WHERE id = :id "
-             f"RETURNING {PACK_COLUMNS}"), {"id": pack_id})).first() if pack_id else None
+        text(f"UPDATE coupon_pack SET ended_at = coalesce(ended_at, CAST(:now AS timestamptz)) "
+             f"WHERE tenant_id = :t AND id = :id RETURNING {PACK_COLUMNS}"),
+        {"t": tenant_id, "id": pack_id, "now": now})).first() if pack_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon pack.", ["id"])
     return row
@@ -76,7 +81,8 @@ async def end_pack(session: AsyncSession, *, pack_id: UUID | None) -> Any:
 async def share(session: AsyncSession, *, tenant_id: UUID, sharer_id: UUID, pack_id: UUID | None) -> links.Share:
     """The sharer's link to the pack (the same one when shared again)."""
     if pack_id is None or (await session.execute(
-            text("SELECT 1 FROM coupon_pack WHERE id = :id AND ended_at IS NULL"), {"id": pack_id})).first() is None:
+            text("SELECT 1 FROM coupon_pack WHERE tenant_id = :t AND id = :id AND ended_at IS NULL"),
+            {"t": tenant_id, "id": pack_id})).first() is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon pack (or it has ended).", ["packId"])
     return await links.create_link(session, tenant_id=tenant_id, sharer_id=sharer_id,
                                    target=links.ShareTarget.COUPON_PACK, target_id=pack_id)

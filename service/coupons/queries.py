@@ -78,17 +78,18 @@ async def my_coupons(session: AsyncSession, *, customer_id: UUID, usable: bool |
                        first=first, after=after)
 
 
-async def available_templates(session: AsyncSession, *, batch_id: UUID | None) -> list[Any]:
+async def available_templates(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID | None) -> list[Any]:
     """Templates open for claims now, of the whole tenant or of this batch (or of offers in it)."""
     return list((await session.execute(
         text(f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template t "
-             "WHERE ended_at IS NULL AND NOT paused AND (total_quantity IS NULL OR claimed < total_quantity) "
+             "WHERE t.tenant_id = :t AND ended_at IS NULL AND NOT paused "
+             "AND (total_quantity IS NULL OR claimed < total_quantity) "
              "AND (budget_minor IS NULL OR discount_given_minor < budget_minor) "
              "AND (valid_until IS NULL OR valid_until > clock_timestamp()) "
              "AND (CAST(:b AS uuid) IS NULL OR ((batch_id IS NULL OR batch_id = CAST(:b AS uuid)) "
-             "  AND (offer_ids IS NULL OR EXISTS (SELECT 1 FROM offer f WHERE f.id = ANY(t.offer_ids) "
-             "       AND f.batch_id = CAST(:b AS uuid))))) "
-             "ORDER BY created_at, id LIMIT 100"), {"b": batch_id})).all())
+             "  AND (offer_ids IS NULL OR EXISTS (SELECT 1 FROM offer f WHERE f.tenant_id = t.tenant_id "
+             "       AND f.id = ANY(t.offer_ids) AND f.batch_id = CAST(:b AS uuid))))) "
+             "ORDER BY created_at, id LIMIT 100"), {"t": tenant_id, "b": batch_id})).all())
 
 
 REPORT_SQL = f"""

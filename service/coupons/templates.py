@@ -74,11 +74,11 @@ def _money(errors: Collector, value: Decimal | None, field: str, currency: str, 
     return None if amount is None else to_minor(amount, currency)
 
 
-async def _existing_ids(session: AsyncSession, table: str, ids: Sequence[UUID | None], field: str,
+async def _existing_ids(session: AsyncSession, tenant_id: UUID, table: str, ids: Sequence[UUID | None], field: str,
                         errors: Collector) -> list[UUID]:
     wanted = [i for i in ids if i is not None]
-    found = set((await session.execute(text(f"SELECT id FROM {table} WHERE id = ANY(:ids)"),
-                                       {"ids": wanted})).scalars())
+    found = set((await session.execute(text(f"SELECT id FROM {table} WHERE tenant_id = :t AND id = ANY(:ids)"),
+                                       {"t": tenant_id, "ids": wanted})).scalars())
     for n, i in enumerate(ids):
         if i is None or i not in found:
             errors.add(ErrorCode.NOT_FOUND, "No such offer." if table == "offer" else "No such community group.",
@@ -109,15 +109,15 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     if spec.threshold is not None:
         threshold = money_value(errors, spec.threshold, ["threshold"], currency=currency) or 0
     if spec.batch_given:
-        found = spec.batch_id and (await session.execute(text("SELECT 1 FROM batch WHERE id = :b"),
-                                                         {"b": spec.batch_id})).first()
+        found = spec.batch_id and (await session.execute(text("SELECT 1 FROM batch WHERE tenant_id = :t AND id = :b"),
+                                                         {"t": tenant.id, "b": spec.batch_id})).first()
         if not found:
             errors.add(ErrorCode.NOT_FOUND, "No such batch.", ["batchId"])
     offer_ids = None
     if spec.offer_ids is not None:
         if not spec.offer_ids:
             errors.add(ErrorCode.INVALID, "Name at least one offer, or leave offerIds out.", ["offerIds"])
-        offer_ids = await _existing_ids(session, "offer", spec.offer_ids, "offerIds", errors)
+        offer_ids = await _existing_ids(session, tenant.id, "offer", spec.offer_ids, "offerIds", errors)
     if spec.kind is CouponKind.UNIT_OFF and (spec.offer_ids is None or len(spec.offer_ids) != 1):
         errors.add(ErrorCode.INVALID, "A UNIT_OFF coupon names exactly one offer.", ["offerIds"])
     if spec.valid_days_after_claim is not None:
@@ -139,7 +139,7 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     if spec.audience is CouponAudience.GROUP_MEMBERS and not spec.community_group_ids:
         errors.add(ErrorCode.INVALID, "Name the community groups whose members may claim.", ["communityGroupIds"])
     elif spec.community_group_ids is not None:
-        group_ids = await _existing_ids(session, "community_group", spec.community_group_ids,
+        group_ids = await _existing_ids(session, tenant.id, "community_group", spec.community_group_ids,
                                         "communityGroupIds", errors)
     errors.raise_if_any()
     return (await session.execute(
@@ -156,29 +156,33 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     )).one()
 
 
-async def end_template(session: AsyncSession, *, template_id: UUID | None, void_claimed: bool) -> Any:
+async def end_template(session: AsyncSession, *, tenant_id: UUID, template_id: UUID | None,
+                       void_claimed: bool) -> Any:
     """Ends claiming. Coupons already claimed stay usable, unless `void_claimed` (the tenant's call):
     then those not reserved or used become VOID, and the others end now, so that one an order
     gives back (cancelled, expired unpaid, refunded) is expired, not usable again; the orders
     holding them keep their discounts."""
+    # The clock as a value: Citus refuses a non-immutable function inside coalesce() in an UPDATE.
+    now = (await session.execute(text("SELECT statement_timestamp()"))).scalar_one()
     row = (await session.execute(
-        text(f"UPDATE coupon_template SET ended_at = coalesce(ended_at, clock_timestamp()) WHERE id = :id "
-             f"RETURNING {COLUMNS}"), {"id": template_id})).first() if template_id else None
+        text(f"UPDATE coupon_template SET ended_at = coalesce(ended_at, CAST(:now AS timestamptz)) "
+             f"WHERE tenant_id = :t AND id = :id RETURNING {COLUMNS}"),
+        {"t": tenant_id, "id": template_id, "now": now})).first() if template_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["id"])
     if void_claimed:
         await session.execute(
             text("UPDATE coupon SET status = CASE WHEN status = 'AVAILABLE' THEN 'VOID' ELSE status END, "
-                 "valid_until = least(valid_until, clock_timestamp()) "
-                 "WHERE template_id = :id AND status IN ('AVAILABLE', 'RESERVED', 'USED')"),
-            {"id": template_id})
+                 "valid_until = least(valid_until, CAST(:now AS timestamptz)) "
+                 "WHERE tenant_id = :t AND template_id = :id AND status IN ('AVAILABLE', 'RESERVED', 'USED')"),
+            {"t": tenant_id, "id": template_id, "now": now})
     return row
 
 
-async def pause_template(session: AsyncSession, *, template_id: UUID | None, paused: bool) -> Any:
+async def pause_template(session: AsyncSession, *, tenant_id: UUID, template_id: UUID | None, paused: bool) -> Any:
     row = (await session.execute(
-        text(f"UPDATE coupon_template SET paused = :p WHERE id = :id RETURNING {COLUMNS}"),
-        {"id": template_id, "p": paused})).first() if template_id else None
+        text(f"UPDATE coupon_template SET paused = :p WHERE tenant_id = :t AND id = :id RETURNING {COLUMNS}"),
+        {"t": tenant_id, "id": template_id, "p": paused})).first() if template_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["id"])
     return row

@@ -81,7 +81,8 @@ class OfferReportRow:
         return round(self.succeeded / ended, 4) if ended else 0.0
 
 
-# Groups that never opened (nobody paid) are not counted as opened or failed.
+# Groups that never opened (nobody paid) are not counted as opened or failed. Every table names the
+# tenant (:t), the outer-joined ones in their join: Citus then runs it on the tenant's worker.
 _REPORT = text("""
 SELECT f.id AS offer_id, f.batch_id, p.name AS product_name, f.group_size,
        count(g.id) FILTER (WHERE g.opened_at IS NOT NULL) AS opened,
@@ -92,22 +93,23 @@ SELECT f.id AS offer_id, f.batch_id, p.name AS product_name, f.group_size,
        coalesce(sum(pm.paid) FILTER (WHERE g.status = 'SUCCEEDED'), 0) AS paid_orders
 FROM offer f
 JOIN product p ON p.tenant_id = f.tenant_id AND p.id = f.product_id
-LEFT JOIN group_buy g ON g.tenant_id = f.tenant_id AND g.offer_id = f.id
+LEFT JOIN group_buy g ON g.tenant_id = :t AND g.offer_id = f.id
 LEFT JOIN LATERAL (
   SELECT count(*) AS paid FROM group_buy_member m
   JOIN customer_order o ON o.tenant_id = m.tenant_id AND o.id = m.order_id
-  WHERE m.tenant_id = g.tenant_id AND m.group_buy_id = g.id AND m.paid_at IS NOT NULL
+  WHERE m.tenant_id = :t AND o.tenant_id = :t AND m.group_buy_id = g.id AND m.paid_at IS NOT NULL
     AND (o.status <> 'CANCELLED' OR o.cancelled_at >= g.resolved_at)
 ) pm ON true
-WHERE f.group_size IS NOT NULL AND (CAST(:b AS uuid) IS NULL OR f.batch_id = CAST(:b AS uuid))
+WHERE f.tenant_id = :t AND p.tenant_id = :t AND f.group_size IS NOT NULL
+  AND (CAST(:b AS uuid) IS NULL OR f.batch_id = CAST(:b AS uuid))
 GROUP BY f.id, f.batch_id, p.name, f.group_size, f.created_at
 ORDER BY f.created_at, f.id
 LIMIT 1000
 """)
 
 
-async def offer_report(session: AsyncSession, *, batch_id: UUID | None) -> list[OfferReportRow]:
-    rows = (await session.execute(_REPORT, {"b": batch_id})).all()
+async def offer_report(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID | None) -> list[OfferReportRow]:
+    rows = (await session.execute(_REPORT, {"t": tenant_id, "b": batch_id})).all()
     return [OfferReportRow(**{k: getattr(r, k) for k in OfferReportRow.__dataclass_fields__}) for r in rows]
 
 
@@ -122,20 +124,20 @@ class JoinCheck:
 _JOIN_CHECK = text("""
 SELECT
   (SELECT count(*) FROM group_buy_member m JOIN customer_order o ON o.tenant_id = m.tenant_id AND o.id = m.order_id
-    WHERE m.group_buy_id = g.id
+    WHERE m.tenant_id = g.tenant_id AND m.group_buy_id = g.id
       AND ((m.paid_at IS NOT NULL AND o.status <> 'CANCELLED')
            OR (m.paid_at IS NULL AND o.status = 'PENDING_PAYMENT' AND m.hold_until > clock_timestamp()))) AS taken,
   g.expires_at > clock_timestamp() AS before_expiry,
   EXISTS (SELECT 1 FROM group_buy_member m
             JOIN customer_order o ON o.tenant_id = m.tenant_id AND o.id = m.order_id
             JOIN group_buy mg ON mg.tenant_id = m.tenant_id AND mg.id = m.group_buy_id
-           WHERE m.offer_id = g.offer_id AND m.customer_id = :c AND m.open AND mg.status = 'OPEN'
-             AND o.status <> 'CANCELLED') AS in_other_group
-FROM group_buy g WHERE g.id = :g
+           WHERE m.tenant_id = g.tenant_id AND m.offer_id = g.offer_id AND m.customer_id = :c AND m.open
+             AND mg.status = 'OPEN' AND o.status <> 'CANCELLED') AS in_other_group
+FROM group_buy g WHERE g.tenant_id = :t AND g.id = :g
 """)
 
 
-async def join_check(session: AsyncSession, *, group_id: UUID, customer_id: UUID) -> JoinCheck:
-    row = (await session.execute(_JOIN_CHECK, {"g": group_id, "c": customer_id})).one()
+async def join_check(session: AsyncSession, *, tenant_id: UUID, group_id: UUID, customer_id: UUID) -> JoinCheck:
+    row = (await session.execute(_JOIN_CHECK, {"t": tenant_id, "g": group_id, "c": customer_id})).one()
     return JoinCheck(taken=int(row.taken), before_expiry=bool(row.before_expiry),
                      in_other_group=bool(row.in_other_group))

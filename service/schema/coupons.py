@@ -362,7 +362,8 @@ class CouponTemplatesQuery:
     ) -> list[CouponTemplate]:
         batch = await existing(info.context, BatchByIdLoader, batch_id, "Batch", "batchId")
         async with serial_session(info.context) as session:
-            rows = await queries.available_templates(session, batch_id=batch and batch.id)
+            rows = await queries.available_templates(session, tenant_id=info.context.tenant.id,
+                                                     batch_id=batch and batch.id)
         return [CouponTemplate.of(r) for r in rows]
 
     @strawberry.field(description="The signed-in customer's coupons, newest claims last.")
@@ -439,7 +440,8 @@ class CouponTemplatesMutation:
                                                                              "yet held by an order.")] = False,
     ) -> CouponTemplatePayload:
         async def action(session: Any) -> dict:
-            row = await templates.end_template(session, template_id=decode(id, "CouponTemplate"),
+            row = await templates.end_template(session, tenant_id=info.context.tenant.id,
+                                               template_id=decode(id, "CouponTemplate"),
                                                void_claimed=bool(void_claimed))
             return {"template": CouponTemplate.of(row)}
 
@@ -453,7 +455,8 @@ class CouponTemplatesMutation:
         paused: Annotated[bool, strawberry.argument(description="true: pause; false: resume.")],
     ) -> CouponTemplatePayload:
         async def action(session: Any) -> dict:
-            row = await templates.pause_template(session, template_id=decode(id, "CouponTemplate"), paused=paused)
+            row = await templates.pause_template(session, tenant_id=info.context.tenant.id,
+                                                 template_id=decode(id, "CouponTemplate"), paused=paused)
             return {"template": CouponTemplate.of(row)}
 
         return await run_mutation(info.context, CouponTemplatePayload, action)
@@ -724,7 +727,8 @@ class CouponPacksMutation:
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The pack's global ID.")],
     ) -> CouponPackPayload:
         async def action(session: Any) -> dict:
-            return {"pack": CouponPack.of(await packs.end_pack(session, pack_id=decode(id, "CouponPack")))}
+            return {"pack": CouponPack.of(await packs.end_pack(session, tenant_id=info.context.tenant.id,
+                                                               pack_id=decode(id, "CouponPack")))}
 
         return await run_mutation(info.context, CouponPackPayload, action)
 

@@ -191,7 +191,7 @@ class GroupBuysQuery:
         context = info.context
         batch = await existing(context, BatchByIdLoader, batch_id, "Batch", "batchId")
         async with serial_session(context) as session:
-            found = await queries.offer_report(session, batch_id=batch and batch.id)
+            found = await queries.offer_report(session, tenant_id=info.context.tenant.id, batch_id=batch and batch.id)
         offers = {r.offer_id: await get_loader(context, OfferByIdLoader).load(r.offer_id) for r in found}
         rows = [GroupBuyReportRow(
             offer=Offer.of(offers[r.offer_id]), product_name=r.product_name, group_size=r.group_size,
@@ -221,14 +221,14 @@ class GroupBuysMutation:
             view = await _visible_group(context, decode(group_buy_id, "GroupBuy"))
             if view is None:
                 raise fail(ErrorCode.NOT_FOUND, "No such group.", ["groupBuyId"])
-            await _check_joinable(session, view, customer_id)
+            await _check_joinable(session, context.tenant.id, view, customer_id)
             return {"group_buy": GroupBuy.of(view)}
 
         return await run_mutation(context, GroupBuyPayload, action)
 
 
-async def _check_joinable(session: Any, view: GroupView, customer_id: UUID) -> None:
-    from_db = await queries.join_check(session, group_id=view.id, customer_id=customer_id)
+async def _check_joinable(session: Any, tenant_id: UUID, view: GroupView, customer_id: UUID) -> None:
+    from_db = await queries.join_check(session, tenant_id=tenant_id, group_id=view.id, customer_id=customer_id)
     if from_db.in_other_group:
         raise fail(ErrorCode.CONFLICT, "You are already in an open group for this offer.", ["groupBuyId"])
     if view.status != models.GroupBuyStatus.OPEN or view.opened_at is None or not from_db.before_expiry:

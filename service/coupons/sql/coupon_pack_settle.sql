@@ -1,4 +1,4 @@
--- Last changed by migration 0037; a change needs a migration carrying this whole text.
+-- Last changed by migration 0046; a change needs a migration carrying this whole text.
 -- customer_order AFTER UPDATE OF status, to PAID, PICKED_UP (paid at pickup) or CANCELLED: settles
 -- the order's PENDING coupon pack reward. Cancelled: nothing is granted. Paid: one coupon of each
 -- of the pack's templates to the friend and to the sharer, once per friend (a lock per friend: of
@@ -9,6 +9,9 @@
 -- (consume_for_order() updates it next): claims take holding -> template, so no cycle. The templates
 -- are locked FOR NO KEY UPDATE, as an UPDATE would: inserting a holding or a coupon holds KEY SHARE
 -- on its template (the foreign key), which FOR UPDATE would wait on, a cycle between two payments.
+-- The clock is read once into v_now: Citus refuses a volatile function in an UPDATE of a
+-- distributed table, and the coupons are inserted from values, not INSERT ... SELECT, which Citus
+-- does not push down with gen_random_uuid() in it.
 CREATE OR REPLACE FUNCTION coupon_pack_settle()
 RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -19,6 +22,9 @@ DECLARE
   v_friend_side boolean[] := '{}';
   v_friend_coupons int := 0;
   v_sharer_coupons int := 0;
+  v_now timestamptz := clock_timestamp();
+  v_from timestamptz;
+  v_until timestamptz;
 BEGIN
   SELECT * INTO v_ref FROM coupon_pack_referral r
    WHERE r.tenant_id = NEW.tenant_id AND r.order_id = NEW.id AND r.status = 'PENDING' FOR UPDATE;
@@ -26,15 +32,16 @@ BEGIN
     RETURN NULL;
   END IF;
   IF NEW.status = 'CANCELLED' THEN
-    UPDATE coupon_pack_referral SET status = 'CANCELLED', settled_at = clock_timestamp()
+    UPDATE coupon_pack_referral SET status = 'CANCELLED', settled_at = v_now
      WHERE tenant_id = NEW.tenant_id AND id = v_ref.id;
     RETURN NULL;
   END IF;
   PERFORM pg_advisory_xact_lock(hashtextextended('coupon_pack_friend:' || NEW.tenant_id::text || ':'
                                                  || v_ref.friend_id::text, 0));
+  v_now := clock_timestamp();
   IF EXISTS (SELECT 1 FROM coupon_pack_referral r WHERE r.tenant_id = NEW.tenant_id AND r.friend_id = v_ref.friend_id
                 AND r.status = 'GRANTED') THEN
-    UPDATE coupon_pack_referral SET status = 'NOT_FIRST', settled_at = clock_timestamp()
+    UPDATE coupon_pack_referral SET status = 'NOT_FIRST', settled_at = v_now
      WHERE tenant_id = NEW.tenant_id AND id = v_ref.id;
     RETURN NULL;
   END IF;
@@ -46,7 +53,7 @@ BEGIN
            AS x(template_id, customer_id, friend_side)
       JOIN coupon_template t ON t.tenant_id = p.tenant_id AND t.id = x.template_id
      WHERE p.tenant_id = NEW.tenant_id AND p.id = v_ref.pack_id
-       AND t.ended_at IS NULL AND NOT t.paused AND (t.valid_until IS NULL OR t.valid_until > clock_timestamp())
+       AND t.ended_at IS NULL AND NOT t.paused AND (t.valid_until IS NULL OR t.valid_until > v_now)
      ORDER BY t.id, x.customer_id
   LOOP
     INSERT INTO coupon_holding (tenant_id, template_id, customer_id, claimed)
@@ -73,20 +80,21 @@ BEGIN
        WHERE tenant_id = NEW.tenant_id AND template_id = v_templates[i] AND customer_id = v_customers[i];
       CONTINUE;
     END IF;
+    SELECT t.valid_from, CASE WHEN t.valid_days IS NULL THEN t.valid_until
+                              ELSE least(t.valid_until, v_now + make_interval(days => t.valid_days)) END
+      INTO v_from, v_until
+      FROM coupon_template t WHERE t.tenant_id = NEW.tenant_id AND t.id = v_templates[i];
     INSERT INTO coupon (tenant_id, id, template_id, customer_id, status, valid_from, valid_until, order_id,
                         discount_minor, idempotency_key, granted, claimed_at, used_at)
-    SELECT t.tenant_id, gen_random_uuid(), t.id, v_customers[i], 'AVAILABLE', t.valid_from,
-           CASE WHEN t.valid_days IS NULL THEN t.valid_until
-                ELSE least(t.valid_until, clock_timestamp() + make_interval(days => t.valid_days)) END,
-           NULL, 0, 'pack:' || v_ref.id::text || ':' || t.id::text, true, clock_timestamp(), NULL
-      FROM coupon_template t WHERE t.tenant_id = NEW.tenant_id AND t.id = v_templates[i];
+    VALUES (NEW.tenant_id, gen_random_uuid(), v_templates[i], v_customers[i], 'AVAILABLE', v_from, v_until,
+            NULL, 0, 'pack:' || v_ref.id::text || ':' || v_templates[i]::text, true, v_now, NULL);
     IF v_friend_side[i] THEN
       v_friend_coupons := v_friend_coupons + 1;
     ELSE
       v_sharer_coupons := v_sharer_coupons + 1;
     END IF;
   END LOOP;
-  UPDATE coupon_pack_referral SET status = 'GRANTED', settled_at = clock_timestamp(),
+  UPDATE coupon_pack_referral SET status = 'GRANTED', settled_at = v_now,
          friend_coupons = v_friend_coupons, sharer_coupons = v_sharer_coupons
    WHERE tenant_id = NEW.tenant_id AND id = v_ref.id;
   RETURN NULL;
