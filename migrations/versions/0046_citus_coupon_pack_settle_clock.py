@@ -9,13 +9,13 @@ after the friend's lock (one moment for the settlement, as before within microse
 coupon is inserted from values. Same outcomes on one node.
 
 Revision ID: 0046
-Revises: 0040
+Revises: 0045
 """
 
 from alembic import op
 
 revision = "0046"
-down_revision = "0040"
+down_revision = "0045"
 branch_labels = None
 depends_on = None
 
