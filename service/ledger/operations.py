@@ -149,14 +149,15 @@ async def request_withdrawal(
 SELECT count(*) FILTER (WHERE status IN {OPEN_STATUSES!r}) AS open,
        count(*) FILTER (WHERE requested_at >= (date_trunc('day', clock_timestamp() AT TIME ZONE :tz)
                                                AT TIME ZONE :tz)) AS today
-FROM withdrawal WHERE beneficiary_id = :b"""), {"b": beneficiary_id, "tz": rules.timezone})).one()
+FROM withdrawal WHERE tenant_id = :t AND beneficiary_id = :b"""),
+        {"t": tenant_id, "b": beneficiary_id, "tz": rules.timezone})).one()
     if counts.open:
         raise fail(ErrorCode.CONFLICT, msg("ledger.withdrawal_open"))
     if counts.today >= rules.withdrawal_daily_limit:
         raise fail(ErrorCode.LIMIT_EXCEEDED, msg("ledger.daily_limit", limit=rules.withdrawal_daily_limit))
     available = int((await session.execute(
-        text("SELECT coalesce(sum(available_minor), 0)::bigint FROM ledger_entry WHERE beneficiary_id = :b"),
-        {"b": beneficiary_id})).scalar_one())
+        text("SELECT coalesce(sum(available_minor), 0)::bigint FROM ledger_entry WHERE tenant_id = :t "
+             "AND beneficiary_id = :b"), {"t": tenant_id, "b": beneficiary_id})).scalar_one())
     if amount_minor > available:
         raise fail(ErrorCode.INSUFFICIENT_BALANCE, msg("ledger.over_available", currency=rules.currency,
                                                        available=str(from_minor(available, rules.currency))),
@@ -176,9 +177,10 @@ RETURNING {_WITHDRAWAL_COLUMNS}"""), {
     return row
 
 
-async def _locked(session: AsyncSession, withdrawal_id: UUID | None) -> Any:
-    row = (await session.execute(text(f"SELECT {_WITHDRAWAL_COLUMNS} FROM withdrawal WHERE id = :id FOR UPDATE"),
-                                 {"id": withdrawal_id})).one_or_none() if withdrawal_id else None
+async def _locked(session: AsyncSession, tenant_id: UUID, withdrawal_id: UUID | None) -> Any:
+    row = (await session.execute(text(f"SELECT {_WITHDRAWAL_COLUMNS} FROM withdrawal "
+                                      "WHERE tenant_id = :t AND id = :id FOR UPDATE"),
+                                 {"t": tenant_id, "id": withdrawal_id})).one_or_none() if withdrawal_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, msg("ledger.no_withdrawal"), ["id"])
     return row
@@ -186,8 +188,9 @@ async def _locked(session: AsyncSession, withdrawal_id: UUID | None) -> Any:
 
 async def _move(session: AsyncSession, row: Any, to: str, sets: str, params: dict[str, Any]) -> Any:
     return (await session.execute(text(
-        f"UPDATE withdrawal SET status = :to, {sets} WHERE id = :id RETURNING {_WITHDRAWAL_COLUMNS}"),
-        {"to": to, "id": row.id, **params})).one()
+        f"UPDATE withdrawal SET status = :to, {sets} WHERE tenant_id = :t AND id = :id "
+        f"RETURNING {_WITHDRAWAL_COLUMNS}"),
+        {"to": to, "t": row.tenant_id, "id": row.id, **params})).one()
 
 
 def _illegal(row: Any, message: str) -> Exception:
@@ -209,32 +212,33 @@ def _reason(reason: str | None) -> str:
     return clean
 
 
-async def approve(session: AsyncSession, *, withdrawal_id: UUID | None) -> Any:
-    row = await _locked(session, withdrawal_id)
+async def approve(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None) -> Any:
+    row = await _locked(session, tenant_id, withdrawal_id)
     if row.status != "REQUESTED":
         raise _illegal(row, "ledger.cannot_approve")
-    row = await _move(session, row, "APPROVED", "decided_at = clock_timestamp()", {})
+    row = await _move(session, row, "APPROVED", "decided_at = statement_timestamp()", {})
     await _emit(session, "WITHDRAWAL_APPROVED", row)
     return row
 
 
-async def reject(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None) -> Any:
+async def reject(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None, reason: str | None) -> Any:
     clean = _reason(reason)
-    row = await _locked(session, withdrawal_id)
+    row = await _locked(session, tenant_id, withdrawal_id)
     if row.status != "REQUESTED":
         raise _illegal(row, "ledger.cannot_reject")
-    row = await _move(session, row, "REJECTED", "decided_at = clock_timestamp(), reason = :r", {"r": clean})
+    row = await _move(session, row, "REJECTED", "decided_at = statement_timestamp(), reason = :r", {"r": clean})
     await _return_amount(session, row, clean)
     await _emit(session, "WITHDRAWAL_REJECTED", row, reason=clean)
     return row
 
 
-async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout_reference: str | None) -> Any:
+async def mark_paid(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None,
+                    payout_reference: str | None) -> Any:
     """APPROVED -> PAID. Repeating it with the same reference returns the paid withdrawal unchanged."""
     errors = Collector()
     reference = text_value(errors, payout_reference, ["payoutReference"], max_length=100)
     errors.raise_if_any()
-    row = await _locked(session, withdrawal_id)
+    row = await _locked(session, tenant_id, withdrawal_id)
     if row.status == "PAID" and row.payout_reference == reference:
         return row
     if row.status != "APPROVED":
@@ -244,11 +248,11 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
     # unique index.
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('payout:' || :r, 0))"),
                           {"r": reference})
-    taken = (await session.execute(text("SELECT 1 FROM withdrawal WHERE payout_reference = :r AND id <> :id"),
-                                   {"r": reference, "id": row.id})).first()
+    taken = (await session.execute(text("SELECT 1 FROM withdrawal WHERE tenant_id = :t AND payout_reference = :r "
+                                        "AND id <> :id"), {"t": tenant_id, "r": reference, "id": row.id})).first()
     if taken:
         raise fail(ErrorCode.CONFLICT, msg("ledger.reference_taken"), ["payoutReference"])
-    row = await _move(session, row, "PAID", "paid_at = clock_timestamp(), payout_reference = :r", {"r": reference})
+    row = await _move(session, row, "PAID", "paid_at = statement_timestamp(), payout_reference = :r", {"r": reference})
     common = {"tenant_id": row.tenant_id, "beneficiary_id": row.beneficiary_id, "leader_id": row.leader_id,
               "currency": row.currency, "withdrawal_id": row.id}
     if row.fee_minor:
@@ -259,12 +263,13 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
     return row
 
 
-async def mark_failed(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None) -> Any:
+async def mark_failed(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None,
+                      reason: str | None) -> Any:
     clean = _reason(reason)
-    row = await _locked(session, withdrawal_id)
+    row = await _locked(session, tenant_id, withdrawal_id)
     if row.status != "APPROVED":
         raise _illegal(row, "ledger.cannot_fail")
-    row = await _move(session, row, "FAILED", "failed_at = clock_timestamp(), reason = :r", {"r": clean})
+    row = await _move(session, row, "FAILED", "failed_at = statement_timestamp(), reason = :r", {"r": clean})
     await _return_amount(session, row, clean)
     await _emit(session, "WITHDRAWAL_FAILED", row, reason=clean)
     return row

@@ -631,7 +631,8 @@ class LedgerMutation:
     @admins
     async def withdrawal_approve(self, info: Info, id: _ID) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.approve(session, withdrawal_id=decode(id, "Withdrawal"))
+            row = await operations.approve(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"))
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
@@ -643,7 +644,8 @@ class LedgerMutation:
         reason: Annotated[str, strawberry.argument(description="Why, for the leader.")],
     ) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.reject(session, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
+            row = await operations.reject(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
@@ -656,8 +658,9 @@ class LedgerMutation:
         payout_reference: Annotated[str, strawberry.argument(description="The payment's reference.")],
     ) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.mark_paid(session, withdrawal_id=decode(id, "Withdrawal"),
-                                             payout_reference=payout_reference)
+            row = await operations.mark_paid(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"),
+                payout_reference=payout_reference)
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
@@ -670,7 +673,8 @@ class LedgerMutation:
         reason: Annotated[str, strawberry.argument(description="Why the payment failed.")],
     ) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.mark_failed(session, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
+            row = await operations.mark_failed(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
