@@ -44,7 +44,8 @@ async def leader_statement_csv(request: Request) -> Response:
             roles = principal.roles or await load_roles(session, principal.user_id)
             if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN} and principal.user_id != leader.user_id:
                 return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
-        st = await statement(session, beneficiary_id=leader.user_id, month=month, tz=tenant.timezone)
+        st = await statement(session, tenant_id=tenant.id, beneficiary_id=leader.user_id, month=month,
+                             tz=tenant.timezone)
     body = statement_csv(st, month=month, currency=tenant.currency, tz=tenant.timezone)
     name = f"statement-{month:%Y-%m}.csv"
     return Response(body, media_type="text/csv; charset=utf-8",

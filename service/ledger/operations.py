@@ -42,25 +42,27 @@ _BALANCE = text("""
 SELECT coalesce(sum(frozen_minor), 0)::bigint AS frozen, coalesce(sum(available_minor), 0)::bigint AS available,
        coalesce(sum(in_withdrawal_minor), 0)::bigint AS in_withdrawal,
        coalesce(sum(withdrawn_minor), 0)::bigint AS withdrawn
-FROM ledger_entry WHERE beneficiary_id = :b
+FROM ledger_entry WHERE tenant_id = :t AND beneficiary_id = :b
 """)
 # Pending: the commissions of the leader's confirmed orders not picked up yet (derived or written).
 _PENDING = text("""
-SELECT coalesce(sum(amount_minor), 0)::bigint FROM commission WHERE leader_id = :l AND status = 'PENDING'
+SELECT coalesce(sum(amount_minor), 0)::bigint FROM commission WHERE tenant_id = :t AND leader_id = :l
+  AND status = 'PENDING'
 """)
 # And the beneficiary's distribution commissions of orders not picked up yet.
 _DISTRIBUTION_PENDING = text("""
 SELECT coalesce(sum(amount_minor), 0)::bigint FROM distribution_commission
-WHERE beneficiary_id = :b AND status = 'PENDING'
+WHERE tenant_id = :t AND beneficiary_id = :b AND status = 'PENDING'
 """)
 
 
-async def balance(session: AsyncSession, *, beneficiary_id: UUID, leader_id: UUID | None, currency: str) -> Balance:
+async def balance(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: UUID, leader_id: UUID | None,
+                  currency: str) -> Balance:
     """One balance per person: a leader who also shares has both kinds of commission in it."""
-    row = (await session.execute(_BALANCE, {"b": beneficiary_id})).one()
-    pending = int((await session.execute(_DISTRIBUTION_PENDING, {"b": beneficiary_id})).scalar_one())
+    row = (await session.execute(_BALANCE, {"t": tenant_id, "b": beneficiary_id})).one()
+    pending = int((await session.execute(_DISTRIBUTION_PENDING, {"t": tenant_id, "b": beneficiary_id})).scalar_one())
     if leader_id is not None:
-        pending += int((await session.execute(_PENDING, {"l": leader_id})).scalar_one())
+        pending += int((await session.execute(_PENDING, {"t": tenant_id, "l": leader_id})).scalar_one())
     return Balance(currency=currency, pending_minor=pending, frozen_minor=row.frozen, available_minor=row.available,
                    in_withdrawal_minor=row.in_withdrawal, withdrawn_minor=row.withdrawn)
 

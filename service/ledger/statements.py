@@ -25,16 +25,19 @@ class Statement:
     lines: list[tuple[Any, int]] = field(default_factory=list)  # (entry row, owed after it)
 
 
-async def statement(session: AsyncSession, *, beneficiary_id: UUID, month: date, tz: str) -> Statement:
-    bounds = {"b": beneficiary_id, "m": month, "tz": tz}
+async def statement(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: UUID, month: date,
+                    tz: str) -> Statement:
+    bounds = {"t": tenant_id, "b": beneficiary_id, "m": month, "tz": tz}
     start = "(CAST(:m AS date)::timestamp AT TIME ZONE :tz)"
     end = "((CAST(:m AS date) + interval '1 month')::timestamp AT TIME ZONE :tz)"
     opening = int((await session.execute(text(
-        f"SELECT coalesce(sum({_OWED}), 0)::bigint FROM ledger_entry WHERE beneficiary_id = :b AND at < {start}"),
+        f"SELECT coalesce(sum({_OWED}), 0)::bigint FROM ledger_entry WHERE tenant_id = :t AND beneficiary_id = :b "
+        f"AND at < {start}"),
         bounds)).scalar_one())
     rows = (await session.execute(text(
         f"SELECT *, {_OWED} AS owed_delta FROM ledger_entry "
-        f"WHERE beneficiary_id = :b AND at >= {start} AND at < {end} ORDER BY at, seq"), bounds)).all()
+        f"WHERE tenant_id = :t AND beneficiary_id = :b AND at >= {start} AND at < {end} ORDER BY at, seq"),
+        bounds)).all()
     balance, lines = opening, []
     for r in rows:
         balance += r.owed_delta
@@ -50,15 +53,15 @@ class Owed:
     in_withdrawal: int
 
 
-async def owed_on(session: AsyncSession, *, on: date, tz: str) -> list[Owed]:
+async def owed_on(session: AsyncSession, *, tenant_id: UUID, on: date, tz: str) -> list[Owed]:
     """Per leader with entries: the buckets at the end of `on` in the tenant's time zone. All the
     leader's user's entries count, distribution commissions too (one balance per person)."""
     rows = (await session.execute(text("""
 SELECT l.id AS leader_id, sum(e.frozen_minor)::bigint AS frozen, sum(e.available_minor)::bigint AS available,
        sum(e.in_withdrawal_minor)::bigint AS in_withdrawal
 FROM ledger_entry e JOIN leader l ON l.tenant_id = e.tenant_id AND l.user_id = e.beneficiary_id
-WHERE e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
-GROUP BY l.id ORDER BY l.id"""), {"d": on, "tz": tz})).all()
+WHERE e.tenant_id = :t AND l.tenant_id = :t AND e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
+GROUP BY l.id ORDER BY l.id"""), {"t": tenant_id, "d": on, "tz": tz})).all()
     return [Owed(r.leader_id, r.frozen, r.available, r.in_withdrawal) for r in rows]
 
 
@@ -71,16 +74,16 @@ class SharerOwed:
     in_withdrawal: int
 
 
-async def sharers_owed_on(session: AsyncSession, *, on: date, tz: str) -> list[SharerOwed]:
+async def sharers_owed_on(session: AsyncSession, *, tenant_id: UUID, on: date, tz: str) -> list[SharerOwed]:
     """Per person with entries who is no leader (a sharer's distribution commissions): the buckets
     at the end of `on` in the tenant's time zone. Leaders are in owed_on()."""
     rows = (await session.execute(text("""
 SELECT e.beneficiary_id, u.display_name, sum(e.frozen_minor)::bigint AS frozen,
        sum(e.available_minor)::bigint AS available, sum(e.in_withdrawal_minor)::bigint AS in_withdrawal
 FROM ledger_entry e JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.beneficiary_id
-WHERE e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
-  AND NOT EXISTS (SELECT 1 FROM leader l WHERE l.tenant_id = e.tenant_id AND l.user_id = e.beneficiary_id)
-GROUP BY e.beneficiary_id, u.display_name ORDER BY e.beneficiary_id"""), {"d": on, "tz": tz})).all()
+WHERE e.tenant_id = :t AND u.tenant_id = :t AND e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
+  AND NOT EXISTS (SELECT 1 FROM leader l WHERE l.tenant_id = :t AND l.user_id = e.beneficiary_id)
+GROUP BY e.beneficiary_id, u.display_name ORDER BY e.beneficiary_id"""), {"t": tenant_id, "d": on, "tz": tz})).all()
     return [SharerOwed(r.beneficiary_id, r.display_name, r.frozen, r.available, r.in_withdrawal) for r in rows]
 
 

@@ -395,7 +395,8 @@ class LedgerQuery:
         context = info.context
         leader = await _subject(context, leader_id)
         async with serial_session(context) as session:
-            b = await operations.balance(session, beneficiary_id=leader.user_id, leader_id=leader.id,
+            b = await operations.balance(session, tenant_id=context.tenant.id, beneficiary_id=leader.user_id,
+                                         leader_id=leader.id,
                                          currency=context.tenant.currency)
         return LeaderBalance.of(b)
 
@@ -448,7 +449,7 @@ class LedgerQuery:
         user_id = _signed_in(context)
         async with serial_session(context) as session:
             leader = await approved_leader_of_user(session, tenant_id=context.tenant.id, user_id=user_id)
-            b = await operations.balance(session, beneficiary_id=user_id,
+            b = await operations.balance(session, tenant_id=context.tenant.id, beneficiary_id=user_id,
                                          leader_id=leader.id if leader is not None else None,
                                          currency=context.tenant.currency)
         return UserBalance.of(b)
@@ -506,8 +507,8 @@ class LedgerQuery:
         m = _month(context, month)
         assert m is not None
         async with serial_session(context) as session:
-            st = await statements.statement(session, beneficiary_id=leader.user_id, month=m,
-                                            tz=context.tenant.timezone)
+            st = await statements.statement(session, tenant_id=context.tenant.id, beneficiary_id=leader.user_id,
+                                            month=m, tz=context.tenant.timezone)
         c = context.tenant.currency
         base = str(context.request.base_url).rstrip("/")
         lid = global_id.encode("Leader", leader.id)
@@ -548,7 +549,7 @@ class LedgerQuery:
         context = info.context
         c = context.tenant.currency
         async with serial_session(context) as session:
-            rows = await statements.owed_on(session, on=on, tz=context.tenant.timezone)
+            rows = await statements.owed_on(session, tenant_id=context.tenant.id, on=on, tz=context.tenant.timezone)
         return [LeaderOwed(frozen=Money.of(r.frozen, c), available=Money.of(r.available, c),
                            in_withdrawal=Money.of(r.in_withdrawal, c),
                            owed=Money.of(r.frozen + r.available + r.in_withdrawal, c), leader_id=r.leader_id)
@@ -565,7 +566,8 @@ class LedgerQuery:
         context = info.context
         c = context.tenant.currency
         async with serial_session(context) as session:
-            rows = await statements.sharers_owed_on(session, on=on, tz=context.tenant.timezone)
+            rows = await statements.sharers_owed_on(session, tenant_id=context.tenant.id, on=on,
+                                                    tz=context.tenant.timezone)
         return [SharerOwed(sharer_id=strawberry.ID(global_id.encode("User", r.user_id)), name=r.name,
                            frozen=Money.of(r.frozen, c), available=Money.of(r.available, c),
                            in_withdrawal=Money.of(r.in_withdrawal, c),
