@@ -35,8 +35,8 @@ async def leader_statement_csv(request: Request) -> Response:
         return JSONResponse({"error": "INVALID", "message": "month is YYYY-MM."}, status_code=400)
     tenant = principal.tenant
     async with tenant_transaction(tenant.id) as session:
-        leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE id = :id"),
-                                        {"id": leader_id})).one_or_none() if leader_id else None
+        leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE tenant_id = :t AND id = :id"),
+                                        {"t": tenant.id, "id": leader_id})).one_or_none() if leader_id else None
         if leader is None:
             return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
         if principal.kind is PrincipalKind.USER:

@@ -199,7 +199,7 @@ class LedgerEntry(Node):
         if self.row.withdrawal_id is None:
             return None
         async with serial_session(info.context) as session:
-            row = await _withdrawal_row(session, self.row.withdrawal_id)
+            row = await _withdrawal_row(session, self.row.tenant_id, self.row.withdrawal_id)
         return Withdrawal.of(row) if row is not None else None
 
 
@@ -279,11 +279,11 @@ class SharerOwed:
     owed: Money = strawberry.field(description="frozen + available + inWithdrawal.")
 
 
-_WITHDRAWAL = text("SELECT * FROM withdrawal WHERE id = :id")
+_WITHDRAWAL = text("SELECT * FROM withdrawal WHERE tenant_id = :t AND id = :id")
 
 
-async def _withdrawal_row(session: AsyncSession, id: UUID) -> Any:
-    return (await session.execute(_WITHDRAWAL, {"id": id})).one_or_none()
+async def _withdrawal_row(session: AsyncSession, tenant_id: UUID, id: UUID) -> Any:
+    return (await session.execute(_WITHDRAWAL, {"t": tenant_id, "id": id})).one_or_none()
 
 
 async def _may_see(context: Context, beneficiary_id: UUID) -> bool:
@@ -293,14 +293,15 @@ async def _may_see(context: Context, beneficiary_id: UUID) -> bool:
 @node_loader("Withdrawal")
 async def _load_withdrawal(context: Context, id: UUID) -> Withdrawal | None:
     async with serial_session(context) as session:
-        row = await _withdrawal_row(session, id)
+        row = await _withdrawal_row(session, context.tenant.id, id)
     return Withdrawal.of(row) if row is not None and await _may_see(context, row.beneficiary_id) else None
 
 
 @node_loader("LedgerEntry")
 async def _load_entry(context: Context, id: UUID) -> LedgerEntry | None:
     async with serial_session(context) as session:
-        row = (await session.execute(text("SELECT * FROM ledger_entry WHERE id = :id"), {"id": id})).one_or_none()
+        row = (await session.execute(text("SELECT * FROM ledger_entry WHERE tenant_id = :t AND id = :id"),
+                                     {"t": context.tenant.id, "id": id})).one_or_none()
     return LedgerEntry.of(row) if row is not None and await _may_see(context, row.beneficiary_id) else None
 
 
@@ -336,12 +337,12 @@ def _month(context: Context, month: str | None, argument: str = "month") -> date
         raise argument_error(argument, "A month is YYYY-MM.") from None
 
 
-async def _entry_page(session: AsyncSession, *, beneficiary_id: UUID, month: date | None, tz: str, first: int,
-                      after: str | None) -> Page[Any]:
+async def _entry_page(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: UUID, month: date | None, tz: str,
+                      first: int, after: str | None) -> Page[Any]:
     """Newest first."""
     check_first(first)
-    where = ["beneficiary_id = :b"]
-    params: dict[str, Any] = {"b": beneficiary_id, "n": first + 1, "tz": tz}
+    where = ["tenant_id = :t", "beneficiary_id = :b"]
+    params: dict[str, Any] = {"t": tenant_id, "b": beneficiary_id, "n": first + 1, "tz": tz}
     if month is not None:
         where.append("at >= (CAST(:m AS date)::timestamp AT TIME ZONE :tz) "
                      "AND at < ((CAST(:m AS date) + interval '1 month')::timestamp AT TIME ZONE :tz)")
@@ -356,11 +357,11 @@ async def _entry_page(session: AsyncSession, *, beneficiary_id: UUID, month: dat
     return Page(items=items, cursors=[encode_cursor(r.at, r.id) for r in items], has_next=len(rows) > first)
 
 
-async def _withdrawal_page(session: AsyncSession, *, beneficiary_id: UUID | None, status: str | None, first: int,
-                           after: str | None) -> Page[Any]:
+async def _withdrawal_page(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: UUID | None, status: str | None,
+                           first: int, after: str | None) -> Page[Any]:
     check_first(first)
-    where = ["true"]
-    params: dict[str, Any] = {"n": first + 1}
+    where = ["tenant_id = :t"]
+    params: dict[str, Any] = {"t": tenant_id, "n": first + 1}
     if beneficiary_id is not None:
         where.append("beneficiary_id = :b")
         params["b"] = beneficiary_id
@@ -413,8 +414,8 @@ class LedgerQuery:
         leader = await _subject(context, leader_id)
         m = _month(context, month)
         async with serial_session(context) as session:
-            page = await _entry_page(session, beneficiary_id=leader.user_id, month=m, tz=context.tenant.timezone,
-                                     first=size, after=after)
+            page = await _entry_page(session, tenant_id=context.tenant.id, beneficiary_id=leader.user_id, month=m,
+                                     tz=context.tenant.timezone, first=size, after=after)
         return Connection.of(page, LedgerEntry.of)
 
     @strawberry.field(description="\"Today at my point\": orders placed on a day (today unless given) at a "
@@ -468,8 +469,8 @@ class LedgerQuery:
         user_id = _signed_in(context)
         m = _month(context, month)
         async with serial_session(context) as session:
-            page = await _entry_page(session, beneficiary_id=user_id, month=m, tz=context.tenant.timezone,
-                                     first=size, after=after)
+            page = await _entry_page(session, tenant_id=context.tenant.id, beneficiary_id=user_id, month=m,
+                                     tz=context.tenant.timezone, first=size, after=after)
         return Connection.of(page, LedgerEntry.of)
 
     @strawberry.field(description="Withdrawals, newest first: a leader their own, admins all (or one leader's).")
@@ -490,7 +491,7 @@ class LedgerQuery:
         else:
             beneficiary = (await _subject(context, leader_id)).user_id
         async with serial_session(context) as session:
-            page = await _withdrawal_page(session, beneficiary_id=beneficiary,
+            page = await _withdrawal_page(session, tenant_id=context.tenant.id, beneficiary_id=beneficiary,
                                           status=status.value if status is not None else None,
                                           first=size, after=after)
         return Connection.of(page, Withdrawal.of)
@@ -694,8 +695,8 @@ class LedgerMutation:
 
         async def action(session: AsyncSession) -> dict[str, Any]:
             lid = decode(leader_id, "Leader")
-            leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE id = :id"),
-                                            {"id": lid})).one_or_none() if lid else None
+            leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE tenant_id = :t AND id = :id"),
+                                            {"t": context.tenant.id, "id": lid})).one_or_none() if lid else None
             if leader is None:
                 raise fail(ErrorCode.NOT_FOUND, "No such leader.", ["leaderId"])
             row = await operations.adjust(session, tenant_id=context.tenant.id, leader_id=leader.id,
