@@ -38,8 +38,8 @@ async def leader_statement_csv(request: Request) -> Response:
                             status_code=400)
     tenant = principal.tenant
     async with tenant_transaction(tenant.id) as session:
-        leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE id = :id"),
-                                        {"id": leader_id})).one_or_none() if leader_id else None
+        leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE tenant_id = :t AND id = :id"),
+                                        {"t": tenant.id, "id": leader_id})).one_or_none() if leader_id else None
         if leader is None:
             return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
         if principal.kind is PrincipalKind.USER:
@@ -47,7 +47,8 @@ async def leader_statement_csv(request: Request) -> Response:
             roles = principal.roles or await load_roles(session, principal.user_id)
             if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN} and principal.user_id != leader.user_id:
                 return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
-        st = await statement(session, beneficiary_id=leader.user_id, month=month, tz=tenant.timezone)
+        st = await statement(session, tenant_id=tenant.id, beneficiary_id=leader.user_id, month=month,
+                             tz=tenant.timezone)
     body = statement_csv(st, month=month, currency=tenant.currency, tz=tenant.timezone)
     name = f"statement-{month:%Y-%m}.csv"
     return Response(body, media_type="text/csv; charset=utf-8",

@@ -147,9 +147,12 @@ def refund(tenant_id: uuid.UUID, order_id: uuid.UUID) -> None:
 
 def age(owner_db: psycopg.Connection, tenant_id: uuid.UUID, days: int = 30) -> None:
     """Moves the tenant's earned commissions back in time: their freeze is over."""
-    owner_db.execute("UPDATE commission_entry SET earned_at = earned_at - make_interval(days => %s) "
+    # In UTC (immutable arithmetic): Citus refuses a stable function of a column in an UPDATE.
+    owner_db.execute("UPDATE commission_entry SET earned_at = (earned_at AT TIME ZONE 'UTC' "
+                     "- make_interval(days => %s)) AT TIME ZONE 'UTC' "
                      "WHERE tenant_id = %s AND earned_at IS NOT NULL", (days, tenant_id))
-    owner_db.execute("UPDATE distribution_commission SET earned_at = earned_at - make_interval(days => %s) "
+    owner_db.execute("UPDATE distribution_commission SET earned_at = (earned_at AT TIME ZONE 'UTC' "
+                     "- make_interval(days => %s)) AT TIME ZONE 'UTC' "
                      "WHERE tenant_id = %s AND earned_at IS NOT NULL", (days, tenant_id))
 
 
@@ -174,6 +177,19 @@ def buckets(owner_db: psycopg.Connection, tenant_id: uuid.UUID, user_id: uuid.UU
 
 
 def kinds(owner_db: psycopg.Connection, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[tuple[str, int]]:
+    """In the order they were written, as a statement lists them (on Citus `seq` alone is not: each
+    node draws it from a range of its own, and the triggers' entries are written on the workers)."""
     return [(k, int(a)) for k, a in owner_db.execute(
-        "SELECT kind, amount_minor FROM ledger_entry WHERE tenant_id = %s AND beneficiary_id = %s ORDER BY seq",
+        "SELECT kind, amount_minor FROM ledger_entry WHERE tenant_id = %s AND beneficiary_id = %s ORDER BY at, seq",
         (tenant_id, user_id)).fetchall()]
+
+
+def write_again(owner_db: psycopg.Connection, tenant_id: uuid.UUID, kind: str) -> None:
+    """One of the tenant's entries of `kind` written a second time (as the owner), by a plain INSERT:
+    on Citus an INSERT ... SELECT goes through the coordinator, which reports a unique violation
+    as an internal error."""
+    row = owner_db.execute("SELECT tenant_id, beneficiary_id, kind, currency, amount_minor, commission_id "
+                           "FROM ledger_entry WHERE tenant_id = %s AND kind = %s LIMIT 1", (tenant_id, kind)).fetchone()
+    assert row is not None
+    owner_db.execute("INSERT INTO ledger_entry (tenant_id, beneficiary_id, kind, currency, amount_minor, commission_id) "
+                     "VALUES (%s, %s, %s, %s, %s, %s)", row)

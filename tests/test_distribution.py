@@ -76,7 +76,7 @@ def test_commissions_are_rate_times_goods_per_level_rounded_per_line(gql, tenant
     # Each order's total: its commission lines add up to its commission per level.
     assert owner_db.execute(
         "SELECT bool_and(c.amount_minor = (SELECT sum(l.amount_minor) FROM distribution_commission_line l "
-        "WHERE l.order_id = c.order_id AND l.level = c.level)) FROM distribution_commission c WHERE c.tenant_id = %s",
+        "WHERE l.tenant_id = c.tenant_id AND l.order_id = c.order_id AND l.level = c.level)) FROM distribution_commission c WHERE c.tenant_id = %s",
         (tenant.uuid,)).fetchone()[0] is True
     mine = gql.data(EARNINGS, token=b.token)
     assert mine["myDistributionEarnings"] == {"pending": {"amount": "1.15"}, "earned": {"amount": "0.00"},
@@ -250,7 +250,8 @@ def _bound_at(owner_db, tenant_uuid, customer, order_gid):  # type: ignore[no-un
     """Whom `customer` was bound to when the order was placed (an earlier order with a code may
     have bound them after the chain was first read)."""
     row = owner_db.execute(
-        "SELECT b.referrer_id FROM referral_binding b, customer_order o WHERE b.tenant_id = %s AND o.id = %s "
+        "SELECT b.referrer_id FROM referral_binding b, customer_order o WHERE b.tenant_id = %s "
+        "AND o.tenant_id = b.tenant_id AND o.id = %s "
         "AND b.customer_id = %s AND b.bound_at <= o.created_at AND (b.superseded_at IS NULL OR b.superseded_at > "
         "o.created_at)", (tenant_uuid, order_uuid(order_gid), customer)).fetchone()
     return row[0] if row else None
@@ -325,10 +326,10 @@ def test_any_share_chain_pays_at_most_two_distributors_never_the_buyer(  # type:
 # How an order is marked as a coupon's or a 拼团's (their own features' rows), inside a transaction
 # that is rolled back; replica mode: the marks need no coupon or group behind them.
 _MARKS = {
-    "coupon": "UPDATE customer_order SET coupon_id = gen_random_uuid() WHERE id = %(o)s",
+    "coupon": "UPDATE customer_order SET coupon_id = %(u1)s WHERE tenant_id = %(t)s AND id = %(o)s",
     "group_buy": "INSERT INTO group_buy_member (tenant_id, order_id, group_buy_id, offer_id, customer_id, hold_until) "
-                 "SELECT tenant_id, id, gen_random_uuid(), gen_random_uuid(), customer_id, now() "
-                 "FROM customer_order WHERE id = %(o)s",
+                 "SELECT tenant_id, id, %(u1)s, %(u2)s, customer_id, now() "
+                 "FROM customer_order WHERE tenant_id = %(t)s AND id = %(o)s",
 }
 
 
@@ -350,7 +351,8 @@ def test_coupon_and_group_buy_orders_earn_only_when_the_tenant_says_so(  # type:
     params = {"t": tenant.uuid, "b": global_id.decode_as(batch["id"], "Batch")}
     with psycopg.connect(services.owner_url) as conn:
         conn.execute("SET LOCAL session_replication_role = replica")
-        conn.execute(_MARKS[mark], {"o": order_uuid(orders[c.user_id]["id"])})
+        conn.execute(_MARKS[mark], {"o": order_uuid(orders[c.user_id]["id"]), "t": tenant.uuid,
+                                    "u1": uuid.uuid4(), "u2": uuid.uuid4()})
         earning = {}
         for allowed in (False, True):
             conn.execute(f"UPDATE tenant SET {setting} = %s WHERE id = %s", (allowed, tenant.uuid))

@@ -11,9 +11,10 @@ import psycopg
 import pytest
 
 from service import global_id
+from service.db import citus_set_tenant
 from service.ledger.release import release_commissions
 from tests.conftest import run_db
-from tests.ledger_world import age, buckets, earn, kinds, money_world, refund, release
+from tests.ledger_world import age, buckets, earn, kinds, money_world, refund, release, write_again
 
 ERR = "errors { code field message }"
 BALANCE = """query($l: ID) { leaderBalance(leaderId: $l) {
@@ -42,7 +43,7 @@ def _balance(gql, token, leader=None) -> dict:  # type: ignore[no-untyped-def]
 def test_the_app_role_appends_entries_and_never_changes_them(tenant, owner_db, app_db_url):  # type: ignore[no-untyped-def]
     world = money_world(owner_db, tenant.uuid, orders=1)
     with psycopg.connect(app_db_url) as conn:
-        conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.uuid),))
+        conn.execute(citus_set_tenant(tenant.uuid))  # SET LOCAL: on Citus the workers' shards see it too
         conn.execute("INSERT INTO ledger_entry (tenant_id, beneficiary_id, leader_id, kind, currency, amount_minor, "
                      "available_minor, reason) VALUES (%s, %s, %s, 'ADJUSTMENT', 'CNY', 100, 100, 'test')",
                      (tenant.uuid, world.leader_user_id, world.leader_id))
@@ -51,7 +52,7 @@ def test_the_app_role_appends_entries_and_never_changes_them(tenant, owner_db, a
     for statement in ("UPDATE ledger_entry SET amount_minor = 1", "DELETE FROM ledger_entry",
                       "TRUNCATE ledger_entry"):
         with psycopg.connect(app_db_url) as conn:
-            conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant.uuid),))
+            conn.execute(citus_set_tenant(tenant.uuid))  # SET LOCAL: on Citus the workers' shards see it too
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
     assert kinds(owner_db, tenant.uuid, world.leader_user_id) == [("ADJUSTMENT", 100)]
@@ -123,9 +124,7 @@ def test_the_release_runs_concurrently_and_repeatedly_and_releases_each_commissi
         "frozen": 0, "available": 30000, "in_withdrawal": 0, "withdrawn": 0}
     # The unique index refuses a second RELEASED entry whatever writes it.
     with pytest.raises(psycopg.errors.UniqueViolation):
-        owner_db.execute("INSERT INTO ledger_entry (tenant_id, beneficiary_id, kind, currency, amount_minor, "
-                         "commission_id) SELECT tenant_id, beneficiary_id, kind, currency, amount_minor, commission_id "
-                         "FROM ledger_entry WHERE tenant_id = %s AND kind = 'RELEASED' LIMIT 1", (tenant.uuid,))
+        write_again(owner_db, tenant.uuid, "RELEASED")
 
 
 def _setup_available(gql, tenant, owner_db, app_db_url, *, amount_orders: int = 10):  # type: ignore[no-untyped-def]
@@ -289,8 +288,8 @@ def test_monthly_statement_csv_quote_and_what_is_owed_on_a_date(gql, tenant, own
     gql.data(APPROVE, {"id": wid}, token=tenant.admin_token)
     gql.data(PAID, {"id": wid, "ref": "S-1"}, headers={"Authorization": f"Bearer {tenant.api_key}"})
     # Last month's entries: the earnings were written 40 days ago (as the owner, for the test).
-    owner_db.execute("UPDATE ledger_entry SET at = at - interval '40 days' WHERE tenant_id = %s AND kind = 'EARNED'",
-                     (tenant.uuid,))
+    owner_db.execute("UPDATE ledger_entry SET at = (at AT TIME ZONE 'UTC' - interval '40 days') AT TIME ZONE 'UTC' "
+                     "WHERE tenant_id = %s AND kind = 'EARNED'", (tenant.uuid,))
     now = datetime.now(UTC).astimezone()
     month = owner_db.execute("SELECT to_char(now() AT TIME ZONE timezone, 'YYYY-MM') FROM tenant WHERE id = %s",
                              (tenant.uuid,)).fetchone()[0]  # this month in the tenant's time zone
@@ -429,8 +428,8 @@ def test_the_daily_limit_ends_at_the_tenants_midnight(gql, tenant, owner_db, app
     assert [e["code"] for e in refused["errors"]] == ["LIMIT_EXCEEDED"]
 
     def requested(at_sql: str) -> None:  # the one request of the day, moved (as the owner) relative to midnight
-        owner_db.execute(f"UPDATE withdrawal w SET requested_at = {at_sql} FROM tenant t "
-                         "WHERE t.id = w.tenant_id AND w.tenant_id = %s", (tenant.uuid,))
+        at = owner_db.execute(f"SELECT {at_sql} FROM tenant t WHERE t.id = %s", (tenant.uuid,)).fetchone()[0]
+        owner_db.execute("UPDATE withdrawal SET requested_at = %s WHERE tenant_id = %s", (at, tenant.uuid))
 
     midnight = "(date_trunc('day', clock_timestamp() AT TIME ZONE t.timezone) AT TIME ZONE t.timezone)"
     requested(midnight)  # today's first instant in the tenant's zone (Asia/Shanghai, not UTC): still today
@@ -449,8 +448,8 @@ def test_the_freeze_ends_after_the_tenants_commission_freeze_days(  # type: igno
     earn(tenant.uuid, world.order_ids)
 
     def earned(ago: str) -> None:
-        owner_db.execute(f"UPDATE commission_entry SET earned_at = clock_timestamp() - interval '{ago}' "
-                         "WHERE tenant_id = %s", (tenant.uuid,))
+        at = owner_db.execute(f"SELECT clock_timestamp() - interval '{ago}'").fetchone()[0]
+        owner_db.execute("UPDATE commission_entry SET earned_at = %s WHERE tenant_id = %s", (at, tenant.uuid))
 
     earned("2 days 23 hours 59 minutes")
     assert release(app_db_url, tenant.uuid) == 0, "a minute of the 3-day freeze is left"

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from service import global_id
-from tests.ledger_world import age, buckets, earn, kinds, money_world, refund, release
+from tests.ledger_world import age, buckets, earn, kinds, money_world, refund, release, write_again
 from tests.ordering_fixtures import _token
 from tests.reliability.invariants import check_ledger
 
@@ -120,10 +120,7 @@ def test_the_distribution_release_runs_concurrently_and_repeatedly_and_releases_
     assert buckets(owner_db, tenant.uuid, world.sharer_ids[1]) == {
         "frozen": 0, "available": 4800, "in_withdrawal": 0, "withdrawn": 0}
     with pytest.raises(psycopg.errors.UniqueViolation):
-        owner_db.execute("INSERT INTO ledger_entry (tenant_id, beneficiary_id, kind, currency, amount_minor, "
-                         "commission_id) SELECT tenant_id, beneficiary_id, kind, currency, amount_minor, commission_id "
-                         "FROM ledger_entry WHERE tenant_id = %s AND kind = 'DISTRIBUTION_RELEASED' LIMIT 1",
-                         (tenant.uuid,))
+        write_again(owner_db, tenant.uuid, "DISTRIBUTION_RELEASED")
     check_ledger(owner_db, [tenant.uuid])
 
 

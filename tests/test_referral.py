@@ -33,6 +33,12 @@ def _chain(owner_db, order):  # type: ignore[no-untyped-def]
                                  (order_uuid(order["id"]),)).fetchall())
 
 
+def _registered(owner_db, customer, ago: str) -> None:  # type: ignore[no-untyped-def]
+    """The customer registered `ago` (the moment read first: Citus refuses a volatile function in an UPDATE)."""
+    at = owner_db.execute(f"SELECT clock_timestamp() - interval '{ago}'").fetchone()[0]
+    owner_db.execute("UPDATE app_user SET created_at = %s WHERE id = %s", (at, user_uuid(customer.user_id)))
+
+
 def _setup(gql, owner_db, tenant):  # type: ignore[no-untyped-def]
     world = make_world(owner_db, tenant)
     batch = open_batch_with_offers(gql, world, [offer_input(world, 0, "10.00"), offer_input(world, 1, "3.33")])
@@ -145,10 +151,8 @@ def test_the_attribution_window_ends(gql, tenant, make_customer, owner_db):  # t
     a = make_customer(tenant)
     code_a = share(gql, a.token, "BATCH", batch["id"])["share"]["code"]
     inside, outside = make_customer(tenant), make_customer(tenant)
-    owner_db.execute("UPDATE app_user SET created_at = clock_timestamp() - interval '23 hours' WHERE id = %s",
-                     (user_uuid(inside.user_id),))
-    owner_db.execute("UPDATE app_user SET created_at = clock_timestamp() - interval '25 hours' WHERE id = %s",
-                     (user_uuid(outside.user_id),))
+    _registered(owner_db, inside, "23 hours")
+    _registered(owner_db, outside, "25 hours")
     for customer in (inside, outside):
         assert gql.data(SHARE_VISIT, {"c": code_a}, token=customer.token)["shareVisit"]["errors"] == []
     assert _binding(owner_db, inside) == user_uuid(a.user_id)
@@ -158,8 +162,7 @@ def test_the_attribution_window_ends(gql, tenant, make_customer, owner_db):  # t
     not_first = place(gql, world, batch, outside, [(0, 1)], code=code_a)
     assert _binding(owner_db, outside) is None and _chain(owner_db, not_first) == {}
     late = make_customer(tenant)
-    owner_db.execute("UPDATE app_user SET created_at = clock_timestamp() - interval '30 days' WHERE id = %s",
-                     (user_uuid(late.user_id),))
+    _registered(owner_db, late, "30 days")
     first_order = place(gql, world, batch, late, [(0, 1)], code=code_a)
     assert _binding(owner_db, late) == user_uuid(a.user_id) and _chain(owner_db, first_order) == {
         1: user_uuid(a.user_id)}

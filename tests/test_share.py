@@ -46,7 +46,8 @@ def test_a_share_code_resolves_anonymously_and_reveals_no_phone(gql, tenant, mak
     assert gql.data(SHARE_CODE, {"c": "../etc"}, tenant=tenant.slug)["shareCode"] is None
     visit = gql.data(SHARE_VISIT, {"c": link["code"]}, tenant=tenant.slug)["shareVisit"]
     assert visit["errors"] == [] and visit["share"]["code"] == link["code"]
-    assert owner_db.execute("SELECT count(*) FROM share_visit v JOIN share_link s ON s.id = v.share_link_id "
+    assert owner_db.execute("SELECT count(*) FROM share_visit v JOIN share_link s ON s.tenant_id = v.tenant_id "
+                            "AND s.id = v.share_link_id "
                             "WHERE s.code = %s AND v.visitor_id IS NULL", (link["code"],)).fetchone()[0] == 1
     # A sharer whose display name is a phone number is shown masked.
     phone_named = make_customer(tenant, "13912345678")

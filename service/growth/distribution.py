@@ -30,24 +30,26 @@ WITH orders AS (
   WHERE o.tenant_id = :t AND o.batch_id = :b AND o.status IN ('PAID', 'PLACED', 'READY_FOR_PICKUP', 'PICKED_UP')
     AND t.distribution_enabled
     AND (t.distribution_group_buy_orders OR NOT EXISTS (
-           SELECT 1 FROM group_buy_member m WHERE m.tenant_id = o.tenant_id AND m.order_id = o.id))
+           SELECT 1 FROM group_buy_member m WHERE m.tenant_id = :t AND m.order_id = o.id))
     AND (t.distribution_coupon_orders OR o.coupon_id IS NULL)
 ), chain AS (
   SELECT r.order_id, r.level, r.referrer_id
   FROM order_referral r JOIN orders o ON r.tenant_id = o.tenant_id AND r.order_id = o.id
+  WHERE r.tenant_id = :t
   UNION ALL
   SELECT o.id, 1, b1.referrer_id
   FROM orders o JOIN referral_binding b1 ON b1.tenant_id = o.tenant_id AND b1.customer_id = o.customer_id
    AND b1.bound_at <= o.created_at AND (b1.superseded_at IS NULL OR b1.superseded_at > o.created_at)
-  WHERE NOT EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id)
+  WHERE b1.tenant_id = :t
+    AND NOT EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = :t AND r.order_id = o.id)
   UNION ALL
   SELECT o.id, 2, b2.referrer_id
   FROM orders o JOIN referral_binding b1 ON b1.tenant_id = o.tenant_id AND b1.customer_id = o.customer_id
    AND b1.bound_at <= o.created_at AND (b1.superseded_at IS NULL OR b1.superseded_at > o.created_at)
   JOIN referral_binding b2 ON b2.tenant_id = o.tenant_id AND b2.customer_id = b1.referrer_id
    AND b2.bound_at <= o.created_at AND (b2.superseded_at IS NULL OR b2.superseded_at > o.created_at)
-  WHERE b2.referrer_id <> o.customer_id
-    AND NOT EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id)
+  WHERE b1.tenant_id = :t AND b2.tenant_id = :t AND b2.referrer_id <> o.customer_id
+    AND NOT EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = :t AND r.order_id = o.id)
 )
 SELECT c.order_id, c.level, c.referrer_id, l.id AS line_id,
        CASE WHEN c.level = 1 AND d.level1_amount_minor IS NOT NULL THEN d.level1_amount_minor * l.quantity
@@ -60,7 +62,7 @@ SELECT c.order_id, c.level, c.referrer_id, l.id AS line_id,
 FROM chain c
 JOIN order_line l ON l.tenant_id = :t AND l.order_id = c.order_id AND l.status = 'ACTIVE'
 JOIN tenant t ON t.id = :t
-LEFT JOIN offer_distribution d ON d.tenant_id = l.tenant_id AND d.offer_id = l.offer_id
+LEFT JOIN offer_distribution d ON d.tenant_id = l.tenant_id AND d.offer_id = l.offer_id AND d.tenant_id = :t
 WHERE c.level IN (1, 2)
 """)
 
@@ -72,7 +74,7 @@ SELECT o.tenant_id, gen_random_uuid(), o.id, o.batch_id, x.level, x.beneficiary,
 FROM unnest(CAST(:orders AS uuid[]), CAST(:levels AS int[]), CAST(:beneficiaries AS uuid[]),
             CAST(:amounts AS bigint[])) AS x(order_id, level, beneficiary, amount)
 JOIN customer_order o ON o.tenant_id = :t AND o.id = x.order_id
-JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id
+JOIN batch b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id AND b.tenant_id = :t
 ON CONFLICT (tenant_id, order_id, level) DO NOTHING
 """)
 
@@ -141,7 +143,7 @@ WITH target AS (
          sum(dl.amount_minor
              - round(dl.amount_minor * (l.quantity - l.refunded_quantity)::numeric / l.quantity))::bigint AS reversed
     FROM distribution_commission_line dl
-    JOIN order_line l ON l.tenant_id = dl.tenant_id AND l.id = dl.order_line_id
+    JOIN order_line l ON l.tenant_id = dl.tenant_id AND l.id = dl.order_line_id AND l.tenant_id = :t
    WHERE dl.tenant_id = :t AND dl.order_id = ANY(:orders)
    GROUP BY dl.order_id, dl.level
 )

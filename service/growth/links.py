@@ -138,12 +138,15 @@ async def record_visit(session: AsyncSession, *, tenant_id: UUID, code: str,
     await session.execute(text(
         "INSERT INTO share_visit (tenant_id, id, share_link_id, visitor_id) VALUES (:t, gen_random_uuid(), :l, :v)"),
         {"t": tenant_id, "l": share.id, "v": visitor_id})
-    if visitor_id is not None:
-        await session.execute(text("""
-SELECT referral_bind(:t, u.id, :l) FROM app_user u JOIN tenant t ON t.id = u.tenant_id
+    # Asked first, then bound by a call of its own: on Citus referral_bind() cannot run inside a
+    # query over a shard (its statements go through the coordinator).
+    if visitor_id is not None and (await session.execute(text("""
+SELECT 1 FROM app_user u JOIN tenant t ON t.id = u.tenant_id
 WHERE u.tenant_id = :t AND u.id = :v AND u.kind = 'CUSTOMER'
   AND u.created_at >= clock_timestamp() - make_interval(days => t.attribution_window_days)
-"""), {"t": tenant_id, "l": share.id, "v": visitor_id})
+"""), {"t": tenant_id, "v": visitor_id})).first() is not None:
+        await session.execute(text("SELECT referral_bind(:t, :v, :l)"),
+                              {"t": tenant_id, "l": share.id, "v": visitor_id})
     return share
 
 

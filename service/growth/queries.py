@@ -47,7 +47,7 @@ WITH mine AS (
   UNION ALL
   SELECT b2.id, b2.customer_id, b2.bound_at, greatest(b1.bound_at, b2.bound_at), 2 FROM referral_binding b1
   JOIN referral_binding b2 ON b2.tenant_id = b1.tenant_id AND b2.referrer_id = b1.customer_id
-   AND b2.superseded_at IS NULL
+   AND b2.superseded_at IS NULL AND b2.tenant_id = :t
   WHERE b1.tenant_id = :t AND b1.referrer_id = :me AND b1.superseded_at IS NULL AND b2.customer_id <> :me
 )
 SELECT m.id, m.customer_id, m.bound_at, m.level, u.display_name, bought.orders, bought.gmv,
@@ -57,11 +57,11 @@ FROM mine m JOIN app_user u ON u.tenant_id = :t AND u.id = m.customer_id
 CROSS JOIN LATERAL (
   SELECT count(*) AS orders,
          coalesce(sum((SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) FROM order_line l
-                       WHERE l.tenant_id = o.tenant_id AND l.order_id = o.id AND l.status = 'ACTIVE')), 0) AS gmv
+                       WHERE l.tenant_id = :t AND l.order_id = o.id AND l.status = 'ACTIVE')), 0) AS gmv
   FROM customer_order o
   WHERE o.tenant_id = :t AND o.customer_id = m.customer_id AND o.status NOT IN ('PENDING_PAYMENT', 'CANCELLED')
-    AND CASE WHEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id)
-             THEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = o.tenant_id AND r.order_id = o.id
+    AND CASE WHEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = :t AND r.order_id = o.id)
+             THEN EXISTS (SELECT 1 FROM order_referral r WHERE r.tenant_id = :t AND r.order_id = o.id
                             AND r.level = m.level AND r.referrer_id = :me)
              ELSE o.created_at >= m.since END
 ) bought
@@ -117,11 +117,11 @@ _EARNINGS = """
 SELECT c.id, c.order_id, o.number, c.level, c.status, c.currency, c.amount_minor, c.reversed_minor,
        (SELECT coalesce(sum(l.quantity * l.unit_price_minor), 0) FROM order_line l JOIN distribution_commission_line d
           ON d.tenant_id = l.tenant_id AND d.order_line_id = l.id AND d.level = c.level
-          WHERE l.tenant_id = c.tenant_id AND l.order_id = c.order_id) AS goods,
+          WHERE l.tenant_id = :t AND d.tenant_id = :t AND l.order_id = c.order_id) AS goods,
        c.created_at, c.earned_at, c.reversed_at, u.display_name
 FROM distribution_commission c
-JOIN customer_order o ON o.tenant_id = c.tenant_id AND o.id = c.order_id
-JOIN app_user u ON u.tenant_id = c.tenant_id AND u.id = c.beneficiary_id
+JOIN customer_order o ON o.tenant_id = c.tenant_id AND o.id = c.order_id AND o.tenant_id = :t
+JOIN app_user u ON u.tenant_id = c.tenant_id AND u.id = c.beneficiary_id AND u.tenant_id = :t
 WHERE c.tenant_id = :t AND c.beneficiary_id = :me
   AND (CAST(:after_at AS timestamptz) IS NULL
        OR (c.created_at, c.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
@@ -184,7 +184,7 @@ WITH period AS (
   FROM tenant t WHERE t.id = :t
 ), visits AS (
   SELECT s.sharer_id, count(*) AS n FROM share_visit v JOIN share_link s ON s.tenant_id = v.tenant_id
-   AND s.id = v.share_link_id, period p
+   AND s.id = v.share_link_id AND s.tenant_id = :t, period p
   WHERE v.tenant_id = :t AND v.visited_at >= p.since AND v.visited_at < p.until GROUP BY s.sharer_id
 ), bindings AS (
   SELECT b.referrer_id AS sharer_id, count(*) AS n FROM referral_binding b, period p
@@ -192,8 +192,9 @@ WITH period AS (
 ), brought AS (
   SELECT coalesce(r.referrer_id, b.referrer_id) AS sharer_id, o.id
   FROM customer_order o CROSS JOIN period p
-  LEFT JOIN order_referral r ON r.tenant_id = o.tenant_id AND r.order_id = o.id AND r.level = 1
+  LEFT JOIN order_referral r ON r.tenant_id = o.tenant_id AND r.order_id = o.id AND r.level = 1 AND r.tenant_id = :t
   LEFT JOIN referral_binding b ON r.order_id IS NULL AND b.tenant_id = o.tenant_id AND b.customer_id = o.customer_id
+   AND b.tenant_id = :t
    AND b.bound_at <= o.created_at AND (b.superseded_at IS NULL OR b.superseded_at > o.created_at)
   WHERE o.tenant_id = :t AND o.created_at >= p.since AND o.created_at < p.until
     AND o.status NOT IN ('PENDING_PAYMENT', 'CANCELLED')

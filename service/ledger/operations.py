@@ -42,25 +42,27 @@ _BALANCE = text("""
 SELECT coalesce(sum(frozen_minor), 0)::bigint AS frozen, coalesce(sum(available_minor), 0)::bigint AS available,
        coalesce(sum(in_withdrawal_minor), 0)::bigint AS in_withdrawal,
        coalesce(sum(withdrawn_minor), 0)::bigint AS withdrawn
-FROM ledger_entry WHERE beneficiary_id = :b
+FROM ledger_entry WHERE tenant_id = :t AND beneficiary_id = :b
 """)
 # Pending: the commissions of the leader's confirmed orders not picked up yet (derived or written).
 _PENDING = text("""
-SELECT coalesce(sum(amount_minor), 0)::bigint FROM commission WHERE leader_id = :l AND status = 'PENDING'
+SELECT coalesce(sum(amount_minor), 0)::bigint FROM commission WHERE tenant_id = :t AND leader_id = :l
+  AND status = 'PENDING'
 """)
 # And the beneficiary's distribution commissions of orders not picked up yet.
 _DISTRIBUTION_PENDING = text("""
 SELECT coalesce(sum(amount_minor), 0)::bigint FROM distribution_commission
-WHERE beneficiary_id = :b AND status = 'PENDING'
+WHERE tenant_id = :t AND beneficiary_id = :b AND status = 'PENDING'
 """)
 
 
-async def balance(session: AsyncSession, *, beneficiary_id: UUID, leader_id: UUID | None, currency: str) -> Balance:
+async def balance(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: UUID, leader_id: UUID | None,
+                  currency: str) -> Balance:
     """One balance per person: a leader who also shares has both kinds of commission in it."""
-    row = (await session.execute(_BALANCE, {"b": beneficiary_id})).one()
-    pending = int((await session.execute(_DISTRIBUTION_PENDING, {"b": beneficiary_id})).scalar_one())
+    row = (await session.execute(_BALANCE, {"t": tenant_id, "b": beneficiary_id})).one()
+    pending = int((await session.execute(_DISTRIBUTION_PENDING, {"t": tenant_id, "b": beneficiary_id})).scalar_one())
     if leader_id is not None:
-        pending += int((await session.execute(_PENDING, {"l": leader_id})).scalar_one())
+        pending += int((await session.execute(_PENDING, {"t": tenant_id, "l": leader_id})).scalar_one())
     return Balance(currency=currency, pending_minor=pending, frozen_minor=row.frozen, available_minor=row.available,
                    in_withdrawal_minor=row.in_withdrawal, withdrawn_minor=row.withdrawn)
 
@@ -160,14 +162,15 @@ async def request_withdrawal(
 SELECT count(*) FILTER (WHERE status IN {OPEN_STATUSES!r}) AS open,
        count(*) FILTER (WHERE requested_at >= (date_trunc('day', clock_timestamp() AT TIME ZONE :tz)
                                                AT TIME ZONE :tz)) AS today
-FROM withdrawal WHERE beneficiary_id = :b"""), {"b": beneficiary_id, "tz": rules.timezone})).one()
+FROM withdrawal WHERE tenant_id = :t AND beneficiary_id = :b"""),
+        {"t": tenant_id, "b": beneficiary_id, "tz": rules.timezone})).one()
     if counts.open:
         raise fail(ErrorCode.CONFLICT, msg("ledger.withdrawal_open"))
     if counts.today >= rules.withdrawal_daily_limit:
         raise fail(ErrorCode.LIMIT_EXCEEDED, msg("ledger.daily_limit", limit=rules.withdrawal_daily_limit))
     available = int((await session.execute(
-        text("SELECT coalesce(sum(available_minor), 0)::bigint FROM ledger_entry WHERE beneficiary_id = :b"),
-        {"b": beneficiary_id})).scalar_one())
+        text("SELECT coalesce(sum(available_minor), 0)::bigint FROM ledger_entry WHERE tenant_id = :t "
+             "AND beneficiary_id = :b"), {"t": tenant_id, "b": beneficiary_id})).scalar_one())
     if amount_minor > available:
         raise fail(ErrorCode.INSUFFICIENT_BALANCE, msg("ledger.over_available", currency=rules.currency,
                                                        available=str(from_minor(available, rules.currency))),
@@ -187,10 +190,11 @@ RETURNING {_WITHDRAWAL_COLUMNS}"""), {
     return row
 
 
-async def _locked(session: AsyncSession, withdrawal_id: UUID | None, sharers: bool) -> Any:
+async def _locked(session: AsyncSession, tenant_id: UUID, withdrawal_id: UUID | None, sharers: bool) -> Any:
     """The withdrawal, locked; a leader's one is not found as a sharer's, nor the other way round."""
-    row = (await session.execute(text(f"SELECT {_WITHDRAWAL_COLUMNS} FROM withdrawal WHERE id = :id FOR UPDATE"),
-                                 {"id": withdrawal_id})).one_or_none() if withdrawal_id else None
+    row = (await session.execute(text(f"SELECT {_WITHDRAWAL_COLUMNS} FROM withdrawal "
+                                      "WHERE tenant_id = :t AND id = :id FOR UPDATE"),
+                                 {"t": tenant_id, "id": withdrawal_id})).one_or_none() if withdrawal_id else None
     if row is None or is_sharers(row) != sharers:
         raise fail(ErrorCode.NOT_FOUND, msg("ledger.no_withdrawal"), ["id"])
     return row
@@ -198,8 +202,9 @@ async def _locked(session: AsyncSession, withdrawal_id: UUID | None, sharers: bo
 
 async def _move(session: AsyncSession, row: Any, to: str, sets: str, params: dict[str, Any]) -> Any:
     return (await session.execute(text(
-        f"UPDATE withdrawal SET status = :to, {sets} WHERE id = :id RETURNING {_WITHDRAWAL_COLUMNS}"),
-        {"to": to, "id": row.id, **params})).one()
+        f"UPDATE withdrawal SET status = :to, {sets} WHERE tenant_id = :t AND id = :id "
+        f"RETURNING {_WITHDRAWAL_COLUMNS}"),
+        {"to": to, "t": row.tenant_id, "id": row.id, **params})).one()
 
 
 def _illegal(row: Any, message: str) -> Exception:
@@ -221,34 +226,34 @@ def _reason(reason: str | None) -> str:
     return clean
 
 
-async def approve(session: AsyncSession, *, withdrawal_id: UUID | None, sharers: bool = False) -> Any:
-    row = await _locked(session, withdrawal_id, sharers)
+async def approve(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None, sharers: bool = False) -> Any:
+    row = await _locked(session, tenant_id, withdrawal_id, sharers)
     if row.status != "REQUESTED":
         raise _illegal(row, "ledger.cannot_approve")
-    row = await _move(session, row, "APPROVED", "decided_at = clock_timestamp()", {})
+    row = await _move(session, row, "APPROVED", "decided_at = statement_timestamp()", {})
     await _emit(session, "WITHDRAWAL_APPROVED", row)
     return row
 
 
-async def reject(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None,
+async def reject(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None, reason: str | None,
                  sharers: bool = False) -> Any:
     clean = _reason(reason)
-    row = await _locked(session, withdrawal_id, sharers)
+    row = await _locked(session, tenant_id, withdrawal_id, sharers)
     if row.status != "REQUESTED":
         raise _illegal(row, "ledger.cannot_reject")
-    row = await _move(session, row, "REJECTED", "decided_at = clock_timestamp(), reason = :r", {"r": clean})
+    row = await _move(session, row, "REJECTED", "decided_at = statement_timestamp(), reason = :r", {"r": clean})
     await _return_amount(session, row, clean)
     await _emit(session, "WITHDRAWAL_REJECTED", row, reason=clean)
     return row
 
 
-async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout_reference: str | None,
-                    sharers: bool = False) -> Any:
+async def mark_paid(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None,
+                    payout_reference: str | None, sharers: bool = False) -> Any:
     """APPROVED -> PAID. Repeating it with the same reference returns the paid withdrawal unchanged."""
     errors = Collector()
     reference = text_value(errors, payout_reference, ["payoutReference"], max_length=100)
     errors.raise_if_any()
-    row = await _locked(session, withdrawal_id, sharers)
+    row = await _locked(session, tenant_id, withdrawal_id, sharers)
     if row.status == "PAID" and row.payout_reference == reference:
         return row
     if row.status != "APPROVED":
@@ -258,11 +263,11 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
     # unique index.
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('payout:' || :r, 0))"),
                           {"r": reference})
-    taken = (await session.execute(text("SELECT 1 FROM withdrawal WHERE payout_reference = :r AND id <> :id"),
-                                   {"r": reference, "id": row.id})).first()
+    taken = (await session.execute(text("SELECT 1 FROM withdrawal WHERE tenant_id = :t AND payout_reference = :r "
+                                        "AND id <> :id"), {"t": tenant_id, "r": reference, "id": row.id})).first()
     if taken:
         raise fail(ErrorCode.CONFLICT, msg("ledger.reference_taken"), ["payoutReference"])
-    row = await _move(session, row, "PAID", "paid_at = clock_timestamp(), payout_reference = :r", {"r": reference})
+    row = await _move(session, row, "PAID", "paid_at = statement_timestamp(), payout_reference = :r", {"r": reference})
     common = {"tenant_id": row.tenant_id, "beneficiary_id": row.beneficiary_id, "leader_id": row.leader_id,
               "currency": row.currency, "withdrawal_id": row.id}
     if row.fee_minor:
@@ -273,13 +278,13 @@ async def mark_paid(session: AsyncSession, *, withdrawal_id: UUID | None, payout
     return row
 
 
-async def mark_failed(session: AsyncSession, *, withdrawal_id: UUID | None, reason: str | None,
+async def mark_failed(session: AsyncSession, *, tenant_id: UUID, withdrawal_id: UUID | None, reason: str | None,
                       sharers: bool = False) -> Any:
     clean = _reason(reason)
-    row = await _locked(session, withdrawal_id, sharers)
+    row = await _locked(session, tenant_id, withdrawal_id, sharers)
     if row.status != "APPROVED":
         raise _illegal(row, "ledger.cannot_fail")
-    row = await _move(session, row, "FAILED", "failed_at = clock_timestamp(), reason = :r", {"r": clean})
+    row = await _move(session, row, "FAILED", "failed_at = statement_timestamp(), reason = :r", {"r": clean})
     await _return_amount(session, row, clean)
     await _emit(session, "WITHDRAWAL_FAILED", row, reason=clean)
     return row

@@ -187,8 +187,9 @@ class SharerWithdrawal(_Payable):
         name = getattr(self.row, "sharer_name", None)
         if name is None:
             async with serial_session(info.context) as session:
-                name = (await session.execute(text("SELECT display_name FROM app_user WHERE id = :u"),
-                                              {"u": self.row.beneficiary_id})).scalar_one()
+                name = (await session.execute(
+                    text("SELECT display_name FROM app_user WHERE tenant_id = :t AND id = :u"),
+                    {"t": self.row.tenant_id, "u": self.row.beneficiary_id})).scalar_one()
         return User(id=strawberry.ID(global_id.encode("User", self.row.beneficiary_id)), display_name=name)
 
 
@@ -233,7 +234,7 @@ class LedgerEntry(Node):
         if self.row.withdrawal_id is None:
             return None
         async with serial_session(info.context) as session:
-            return await _withdrawal_row(session, self.row.withdrawal_id)
+            return await _withdrawal_row(session, self.row.tenant_id, self.row.withdrawal_id)
 
 
 @strawberry.type(name="LeaderStatementLine", description="One entry of a statement with the balance after it.")
@@ -273,7 +274,8 @@ class LeaderStatement:
         c = context.tenant.currency
         if first is None and after is None:
             async with serial_session(context) as session:
-                st = await statements.statement(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+                st = await statements.statement(session, tenant_id=context.tenant.id,
+                                                beneficiary_id=self.beneficiary_id, month=self.first_day,
                                                 tz=context.tenant.timezone)
             return [LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in st.lines]
         page = await self._page(context, check_page(first, after, default=100), after)
@@ -290,13 +292,14 @@ class LeaderStatement:
     async def _page(self, context: Context, size: int, after: str | None) -> Page[LeaderStatementLine]:
         c, tz = context.tenant.currency, context.tenant.timezone
         async with serial_session(context) as session:
-            got = await statements.lines_page(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
+            got = await statements.lines_page(session, tenant_id=context.tenant.id, beneficiary_id=self.beneficiary_id,
+                                              month=self.first_day,
                                               tz=tz, first=size, after=decode_cursor(after) if after else None,
                                               opening=self.opening_minor)
 
         async def count(session: AsyncSession) -> int:
-            return await statements.line_count(session, beneficiary_id=self.beneficiary_id, month=self.first_day,
-                                               tz=tz)
+            return await statements.line_count(session, tenant_id=context.tenant.id,
+                                               beneficiary_id=self.beneficiary_id, month=self.first_day, tz=tz)
 
         return Page(items=[LeaderStatementLine(entry=LedgerEntry.of(r), balance=Money.of(b, c)) for r, b in got.lines],
                     cursors=[encode_cursor(r.at, r.id) for r, _ in got.lines], has_next=got.has_next,
@@ -362,11 +365,11 @@ class SharerOwed:
     owed: Money = strawberry.field(description="frozen + available + inWithdrawal.")
 
 
-_WITHDRAWAL = text("SELECT * FROM withdrawal WHERE id = :id")
+_WITHDRAWAL = text("SELECT * FROM withdrawal WHERE tenant_id = :t AND id = :id")
 
 
-async def _withdrawal_row(session: AsyncSession, id: UUID) -> Any:
-    return (await session.execute(_WITHDRAWAL, {"id": id})).one_or_none()
+async def _withdrawal_row(session: AsyncSession, tenant_id: UUID, id: UUID) -> Any:
+    return (await session.execute(_WITHDRAWAL, {"t": tenant_id, "id": id})).one_or_none()
 
 
 async def _may_see(context: Context, beneficiary_id: UUID) -> bool:
@@ -375,7 +378,7 @@ async def _may_see(context: Context, beneficiary_id: UUID) -> bool:
 
 async def _visible_withdrawal(context: Context, id: UUID, *, sharers: bool) -> Any:
     async with serial_session(context) as session:
-        row = await _withdrawal_row(session, id)
+        row = await _withdrawal_row(session, context.tenant.id, id)
     if row is None or operations.is_sharers(row) != sharers or not await _may_see(context, row.beneficiary_id):
         return None
     return row
@@ -396,7 +399,8 @@ async def _load_sharer_withdrawal(context: Context, id: UUID) -> SharerWithdrawa
 @node_loader("LedgerEntry")
 async def _load_entry(context: Context, id: UUID) -> LedgerEntry | None:
     async with serial_session(context) as session:
-        row = (await session.execute(text("SELECT * FROM ledger_entry WHERE id = :id"), {"id": id})).one_or_none()
+        row = (await session.execute(text("SELECT * FROM ledger_entry WHERE tenant_id = :t AND id = :id"),
+                                     {"t": context.tenant.id, "id": id})).one_or_none()
     return LedgerEntry.of(row) if row is not None and await _may_see(context, row.beneficiary_id) else None
 
 
@@ -432,12 +436,12 @@ def _month(context: Context, month: str | None, argument: str = "month") -> date
         raise argument_error(argument, "A month is YYYY-MM.") from None
 
 
-async def _entry_page(session: AsyncSession, *, beneficiary_id: UUID, month: date | None, tz: str, first: int,
-                      after: str | None) -> Page[Any]:
+async def _entry_page(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: UUID, month: date | None, tz: str,
+                      first: int, after: str | None) -> Page[Any]:
     """Newest first."""
     check_first(first)
-    where = ["beneficiary_id = :b"]
-    params: dict[str, Any] = {"b": beneficiary_id, "n": first + 1, "tz": tz}
+    where = ["tenant_id = :t", "beneficiary_id = :b"]
+    params: dict[str, Any] = {"t": tenant_id, "b": beneficiary_id, "n": first + 1, "tz": tz}
     if month is not None:
         where.append("at >= (CAST(:m AS date)::timestamp AT TIME ZONE :tz) "
                      "AND at < ((CAST(:m AS date) + interval '1 month')::timestamp AT TIME ZONE :tz)")
@@ -462,12 +466,12 @@ def _counter(table: str, where: list[str], params: dict[str, Any]) -> Any:
     return count
 
 
-async def _withdrawal_page(session: AsyncSession, *, beneficiary_id: UUID | None, status: str | None, first: int,
-                           after: str | None, sharers: bool = False) -> Page[Any]:
+async def _withdrawal_page(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: UUID | None, status: str | None,
+                           first: int, after: str | None, sharers: bool = False) -> Page[Any]:
     """Newest first: leaders' withdrawals, or (sharers) those of people who are not leaders."""
     check_first(first)
-    where = ["w.leader_id IS NULL" if sharers else "w.leader_id IS NOT NULL"]
-    params: dict[str, Any] = {"n": first + 1}
+    where = ["w.tenant_id = :t", "w.leader_id IS NULL" if sharers else "w.leader_id IS NOT NULL"]
+    params: dict[str, Any] = {"t": tenant_id, "n": first + 1}
     if beneficiary_id is not None:
         where.append("w.beneficiary_id = :b")
         params["b"] = beneficiary_id
@@ -506,7 +510,8 @@ class LedgerQuery:
         context = info.context
         leader = await _subject(context, leader_id)
         async with serial_session(context) as session:
-            b = await operations.balance(session, beneficiary_id=leader.user_id, leader_id=leader.id,
+            b = await operations.balance(session, tenant_id=context.tenant.id, beneficiary_id=leader.user_id,
+                                         leader_id=leader.id,
                                          currency=context.tenant.currency)
         return LeaderBalance.of(b)
 
@@ -523,8 +528,8 @@ class LedgerQuery:
         leader = await _subject(context, leader_id)
         m = _month(context, month)
         async with serial_session(context) as session:
-            page = await _entry_page(session, beneficiary_id=leader.user_id, month=m, tz=context.tenant.timezone,
-                                     first=size, after=after)
+            page = await _entry_page(session, tenant_id=context.tenant.id, beneficiary_id=leader.user_id, month=m,
+                                     tz=context.tenant.timezone, first=size, after=after)
         return Connection.of(page, LedgerEntry.of)
 
     @strawberry.field(description="\"Today at my point\": orders placed on a day (today unless given) at a "
@@ -559,7 +564,7 @@ class LedgerQuery:
         user_id = _signed_in(context)
         async with serial_session(context) as session:
             leader = await approved_leader_of_user(session, tenant_id=context.tenant.id, user_id=user_id)
-            b = await operations.balance(session, beneficiary_id=user_id,
+            b = await operations.balance(session, tenant_id=context.tenant.id, beneficiary_id=user_id,
                                          leader_id=leader.id if leader is not None else None,
                                          currency=context.tenant.currency)
         return UserBalance.of(b)
@@ -578,8 +583,8 @@ class LedgerQuery:
         user_id = _signed_in(context)
         m = _month(context, month)
         async with serial_session(context) as session:
-            page = await _entry_page(session, beneficiary_id=user_id, month=m, tz=context.tenant.timezone,
-                                     first=size, after=after)
+            page = await _entry_page(session, tenant_id=context.tenant.id, beneficiary_id=user_id, month=m,
+                                     tz=context.tenant.timezone, first=size, after=after)
         return Connection.of(page, LedgerEntry.of)
 
     @strawberry.field(description="Withdrawals, newest first: a leader their own, admins all (or one leader's).")
@@ -599,7 +604,7 @@ class LedgerQuery:
         else:
             beneficiary = (await _subject(context, leader_id)).user_id
         async with serial_session(context) as session:
-            page = await _withdrawal_page(session, beneficiary_id=beneficiary,
+            page = await _withdrawal_page(session, tenant_id=context.tenant.id, beneficiary_id=beneficiary,
                                           status=status.value if status is not None else None,
                                           first=size, after=after)
         return Connection.of(page, Withdrawal.of)
@@ -621,11 +626,12 @@ class LedgerQuery:
             if admin:
                 beneficiary = decode(sharer_id, "User") if sharer_id is not None else None
                 if sharer_id is not None and (beneficiary is None or not (await session.execute(
-                        text("SELECT 1 FROM app_user WHERE id = :u"), {"u": beneficiary})).first()):
+                        text("SELECT 1 FROM app_user WHERE tenant_id = :t AND id = :u"),
+                        {"t": context.tenant.id, "u": beneficiary})).first()):
                     raise argument_error("sharerId", "No such sharer.")
             else:
                 beneficiary = _signed_in(context)
-            page = await _withdrawal_page(session, beneficiary_id=beneficiary,
+            page = await _withdrawal_page(session, tenant_id=context.tenant.id, beneficiary_id=beneficiary,
                                           status=status.value if status is not None else None,
                                           first=size, after=after, sharers=True)
         return Connection.of(page, SharerWithdrawal.of)
@@ -642,7 +648,8 @@ class LedgerQuery:
         m = _month(context, month)
         assert m is not None
         async with serial_session(context) as session:
-            opening, closing = await statements.totals(session, beneficiary_id=leader.user_id, month=m,
+            opening, closing = await statements.totals(session, tenant_id=context.tenant.id,
+                                                       beneficiary_id=leader.user_id, month=m,
                                                        tz=context.tenant.timezone)
         c = context.tenant.currency
         base = str(context.request.base_url).rstrip("/")
@@ -685,7 +692,7 @@ class LedgerQuery:
         context = info.context
         c = context.tenant.currency
         async with serial_session(context) as session:
-            rows = await statements.owed_on(session, on=on, tz=context.tenant.timezone)
+            rows = await statements.owed_on(session, tenant_id=context.tenant.id, on=on, tz=context.tenant.timezone)
         return [LeaderOwed(frozen=Money.of(r.frozen, c), available=Money.of(r.available, c),
                            in_withdrawal=Money.of(r.in_withdrawal, c),
                            owed=Money.of(r.frozen + r.available + r.in_withdrawal, c), leader_id=r.leader_id)
@@ -702,7 +709,8 @@ class LedgerQuery:
         context = info.context
         c = context.tenant.currency
         async with serial_session(context) as session:
-            rows = await statements.sharers_owed_on(session, on=on, tz=context.tenant.timezone)
+            rows = await statements.sharers_owed_on(session, tenant_id=context.tenant.id, on=on,
+                                                    tz=context.tenant.timezone)
         return [SharerOwed(sharer_id=strawberry.ID(global_id.encode("User", r.user_id)), name=r.name,
                            frozen=Money.of(r.frozen, c), available=Money.of(r.available, c),
                            in_withdrawal=Money.of(r.in_withdrawal, c),
@@ -749,13 +757,14 @@ _ID = Annotated[strawberry.ID, strawberry.argument(description="The withdrawal's
 _SHARER_ID = Annotated[strawberry.ID, strawberry.argument(description="The sharer's withdrawal's global ID "
                                                                       "(SharerWithdrawal).")]
 # Who withdraws as a leader (withdrawalRequest): their money waits there while suspended.
-_LEADS = text("SELECT 1 FROM leader WHERE user_id = :u AND status IN ('APPROVED', 'SUSPENDED')")
+_LEADS = text("SELECT 1 FROM leader WHERE tenant_id = :t AND user_id = :u AND status IN ('APPROVED', 'SUSPENDED')")
 
 
 async def _sharer_step(context: Context, step: Any, id: str, **kwargs: Any) -> SharerWithdrawalPayload:
     """One admin or back-end step of a sharer's withdrawal: the leaders' state machine."""
     async def action(session: AsyncSession) -> dict[str, Any]:
-        row = await step(session, withdrawal_id=decode(id, "SharerWithdrawal"), sharers=True, **kwargs)
+        row = await step(session, tenant_id=context.tenant.id, withdrawal_id=decode(id, "SharerWithdrawal"),
+                         sharers=True, **kwargs)
         return {"sharer_withdrawal": SharerWithdrawal.of(row)}
 
     return await run_mutation(context, SharerWithdrawalPayload, action)
@@ -799,7 +808,7 @@ class LedgerMutation:
 
         async def action(session: AsyncSession) -> dict[str, Any]:
             user_id = _signed_in(context)
-            if (await session.execute(_LEADS, {"u": user_id})).first():
+            if (await session.execute(_LEADS, {"t": context.tenant.id, "u": user_id})).first():
                 # Declared for customers, which a leader is too: their state, not their role, refuses.
                 raise fail(ErrorCode.CONFLICT, "A leader withdraws with withdrawalRequest.")
             row = await operations.request_withdrawal(
@@ -847,7 +856,8 @@ class LedgerMutation:
     @admins
     async def withdrawal_approve(self, info: Info, id: _ID) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.approve(session, withdrawal_id=decode(id, "Withdrawal"))
+            row = await operations.approve(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"))
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
@@ -859,7 +869,8 @@ class LedgerMutation:
         reason: Annotated[str, strawberry.argument(description="Why, for the leader.")],
     ) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.reject(session, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
+            row = await operations.reject(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
@@ -872,8 +883,9 @@ class LedgerMutation:
         payout_reference: Annotated[str, strawberry.argument(description="The payment's reference.")],
     ) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.mark_paid(session, withdrawal_id=decode(id, "Withdrawal"),
-                                             payout_reference=payout_reference)
+            row = await operations.mark_paid(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"),
+                payout_reference=payout_reference)
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
@@ -886,7 +898,8 @@ class LedgerMutation:
         reason: Annotated[str, strawberry.argument(description="Why the payment failed.")],
     ) -> WithdrawalPayload:
         async def action(session: AsyncSession) -> dict[str, Any]:
-            row = await operations.mark_failed(session, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
+            row = await operations.mark_failed(
+                session, tenant_id=info.context.tenant.id, withdrawal_id=decode(id, "Withdrawal"), reason=reason)
             return {"withdrawal": Withdrawal.of(row)}
 
         return await run_mutation(info.context, WithdrawalPayload, action)
@@ -904,8 +917,8 @@ class LedgerMutation:
 
         async def action(session: AsyncSession) -> dict[str, Any]:
             lid = decode(leader_id, "Leader")
-            leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE id = :id"),
-                                            {"id": lid})).one_or_none() if lid else None
+            leader = (await session.execute(text("SELECT id, user_id FROM leader WHERE tenant_id = :t AND id = :id"),
+                                            {"t": context.tenant.id, "id": lid})).one_or_none() if lid else None
             if leader is None:
                 raise fail(ErrorCode.NOT_FOUND, "No such leader.", ["leaderId"])
             row = await operations.adjust(session, tenant_id=context.tenant.id, leader_id=leader.id,
