@@ -189,9 +189,9 @@ def test_a_sharers_daily_limit_ends_at_the_tenants_midnight(gql, tenant, owner_d
         ("LIMIT_EXCEEDED", None)]
     midnight = "(date_trunc('day', clock_timestamp() AT TIME ZONE t.timezone) AT TIME ZONE t.timezone)"
 
-    def requested(at_sql: str) -> None:
-        owner_db.execute(f"UPDATE withdrawal w SET requested_at = {at_sql} FROM tenant t "
-                         "WHERE t.id = w.tenant_id AND w.tenant_id = %s", (tenant.uuid,))
+    def requested(at_sql: str) -> None:  # the request, moved (as the owner) relative to midnight
+        at = owner_db.execute(f"SELECT {at_sql} FROM tenant t WHERE t.id = %s", (tenant.uuid,)).fetchone()[0]
+        owner_db.execute("UPDATE withdrawal SET requested_at = %s WHERE tenant_id = %s", (at, tenant.uuid))
 
     requested(midnight)  # today's first instant in the tenant's zone: still today
     assert _codes(gql.data(REQUEST, _request("5.00"), token=token)["sharerWithdrawalRequest"]) == [
