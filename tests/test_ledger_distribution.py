@@ -79,6 +79,14 @@ def test_a_sharers_commission_goes_pending_frozen_available_and_refunds_reverse_
                     {"on": on.isoformat()}, token=tenant.admin_token)["sharersOwed"]
     assert sorted((r["sharerId"], r["owed"]["amount"], r["frozen"]["amount"]) for r in owed) == sorted(
         [(global_id.encode("User", s1), "1.00", "0.00"), (global_id.encode("User", s2), "0.40", "0.00")])
+    # A sharer whose application to lead was turned down is still owed (and withdraws) as a sharer.
+    owner_db.execute("INSERT INTO leader (tenant_id, id, user_id, display_name, phone, status) "
+                     "VALUES (%s, gen_random_uuid(), %s, 'Applicant', '+8613800000000', 'REJECTED')", (tenant.uuid, s2))
+    owed_again = gql.data("query($on: Date!) { sharersOwed(on: $on) { sharerId owed { amount } } "
+                          "leadersOwed(on: $on) { leader { id } } }", {"on": on.isoformat()}, token=tenant.admin_token)
+    assert sorted((r["sharerId"], r["owed"]["amount"]) for r in owed_again["sharersOwed"]) == sorted(
+        [(global_id.encode("User", s1), "1.00"), (global_id.encode("User", s2), "0.40")])
+    assert [r["leader"]["id"] for r in owed_again["leadersOwed"]] == [global_id.encode("Leader", world.leader_id)]
     before = gql.data("query($on: Date!) { sharersOwed(on: $on) { owed { amount } } }",
                       {"on": (on - timedelta(days=30)).isoformat()}, token=tenant.admin_token)["sharersOwed"]
     assert before == []

@@ -99,6 +99,11 @@ async def line_count(session: AsyncSession, *, tenant_id: UUID, beneficiary_id: 
         f"AND at < {_END}"), {"t": tenant_id, "b": beneficiary_id, "m": month, "tz": tz})).scalar_one())
 
 
+# Who is owed as a leader: the same people who withdraw as one (withdrawalRequest); everyone else
+# with entries (an applicant pending or rejected, say) is owed, and withdraws, as a sharer.
+LEADS = "('APPROVED', 'SUSPENDED')"
+
+
 @dataclass(frozen=True)
 class Owed:
     leader_id: UUID
@@ -114,8 +119,9 @@ async def owed_on(session: AsyncSession, *, tenant_id: UUID, on: date, tz: str) 
 SELECT l.id AS leader_id, sum(e.frozen_minor)::bigint AS frozen, sum(e.available_minor)::bigint AS available,
        sum(e.in_withdrawal_minor)::bigint AS in_withdrawal
 FROM ledger_entry e JOIN leader l ON l.tenant_id = e.tenant_id AND l.user_id = e.beneficiary_id
-WHERE e.tenant_id = :t AND l.tenant_id = :t AND e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
-GROUP BY l.id ORDER BY l.id"""), {"t": tenant_id, "d": on, "tz": tz})).all()
+WHERE e.tenant_id = :t AND l.tenant_id = :t AND l.status IN {LEADS}
+  AND e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
+GROUP BY l.id ORDER BY l.id""".replace("{LEADS}", LEADS)), {"t": tenant_id, "d": on, "tz": tz})).all()
     return [Owed(r.leader_id, r.frozen, r.available, r.in_withdrawal) for r in rows]
 
 
@@ -136,8 +142,10 @@ SELECT e.beneficiary_id, u.display_name, sum(e.frozen_minor)::bigint AS frozen,
        sum(e.available_minor)::bigint AS available, sum(e.in_withdrawal_minor)::bigint AS in_withdrawal
 FROM ledger_entry e JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.beneficiary_id
 WHERE e.tenant_id = :t AND u.tenant_id = :t AND e.at < ((CAST(:d AS date) + 1)::timestamp AT TIME ZONE :tz)
-  AND NOT EXISTS (SELECT 1 FROM leader l WHERE l.tenant_id = :t AND l.user_id = e.beneficiary_id)
-GROUP BY e.beneficiary_id, u.display_name ORDER BY e.beneficiary_id"""), {"t": tenant_id, "d": on, "tz": tz})).all()
+  AND NOT EXISTS (SELECT 1 FROM leader l WHERE l.tenant_id = :t AND l.user_id = e.beneficiary_id
+                    AND l.status IN {LEADS})
+GROUP BY e.beneficiary_id, u.display_name ORDER BY e.beneficiary_id""".replace("{LEADS}", LEADS)),
+        {"t": tenant_id, "d": on, "tz": tz})).all()
     return [SharerOwed(r.beneficiary_id, r.display_name, r.frozen, r.available, r.in_withdrawal) for r in rows]
 
 

@@ -682,8 +682,8 @@ class LedgerQuery:
                                minimum=Money.of(rules.withdrawal_minimum_minor, c),
                                daily_limit=rules.withdrawal_daily_limit)
 
-    @strawberry.field(description="Admins: what the brand owed every leader with entries at the end of a day "
-                                  "(in the tenant's time zone), for the brand's accounts.")
+    @strawberry.field(description="Admins: what the brand owed every approved or suspended leader with entries at "
+                                  "the end of a day (in the tenant's time zone), for the brand's accounts.")
     @admins
     async def leaders_owed(
         self, info: Info,
@@ -698,9 +698,9 @@ class LedgerQuery:
                            owed=Money.of(r.frozen + r.available + r.in_withdrawal, c), leader_id=r.leader_id)
                 for r in rows]
 
-    @strawberry.field(description="Admins: what the brand owed every sharer who is not a leader (their "
-                                  "distribution commissions) at the end of a day (in the tenant's time zone); "
-                                  "leaders, with theirs, are in leadersOwed.")
+    @strawberry.field(description="Admins: what the brand owed every sharer who is not an approved or suspended "
+                                  "leader (an applicant pending or turned down included: they withdraw as sharers) "
+                                  "at the end of a day (in the tenant's time zone); leaders are in leadersOwed.")
     @admins
     async def sharers_owed(
         self, info: Info,
@@ -757,7 +757,7 @@ _ID = Annotated[strawberry.ID, strawberry.argument(description="The withdrawal's
 _SHARER_ID = Annotated[strawberry.ID, strawberry.argument(description="The sharer's withdrawal's global ID "
                                                                       "(SharerWithdrawal).")]
 # Who withdraws as a leader (withdrawalRequest): their money waits there while suspended.
-_LEADS = text("SELECT 1 FROM leader WHERE tenant_id = :t AND user_id = :u AND status IN ('APPROVED', 'SUSPENDED')")
+_LEADS = text(f"SELECT 1 FROM leader WHERE tenant_id = :t AND user_id = :u AND status IN {statements.LEADS}")
 
 
 async def _sharer_step(context: Context, step: Any, id: str, **kwargs: Any) -> SharerWithdrawalPayload:
