@@ -16,8 +16,8 @@ from tests.e2e.test_console import LAPTOP, confirm, settle, shot
 from tests.ledger_world import age, earn, money_world, release
 from tests.test_ledger import BALANCE, REQUEST, _request
 
-WORDS = {"zh-CN": {"approved": "已通过", "rejected": "已驳回", "title": "团长提现"},
-         "en": {"approved": "Approved", "rejected": "Rejected", "title": "Leader withdrawals"}}
+WORDS = {"zh-CN": {"approved": "已通过", "rejected": "已驳回", "title": "提现审核"},
+         "en": {"approved": "Approved", "rejected": "Rejected", "title": "Withdrawal requests"}}
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])

@@ -9,7 +9,7 @@ import { area, empty } from '../ui.js';
 import { ERR, act, confirmAction, downloadCsv, feedback, fetchAll, section, table } from './kit.js';
 
 extend('zh-CN', {
-  'console.nav.withdrawals': '提现', 'console.withdrawals.title': '团长提现',
+  'console.nav.withdrawals': '提现', 'console.withdrawals.title': '提现审核',
   'console.withdrawals.intro': '审核团长的提现申请：通过后由品牌后台（API 密钥）打款并标记已打款；驳回的金额退回团长的可提现余额。',
   'console.withdrawals.leader': '团长', 'console.withdrawals.amount': '金额', 'console.withdrawals.fee': '手续费',
   'console.withdrawals.payout': '实际到账', 'console.withdrawals.account': '收款账户', 'console.withdrawals.requestedAt': '申请时间',
@@ -27,7 +27,7 @@ extend('zh-CN', {
   'console.withdrawals.m.BANK': '银行卡', 'console.withdrawals.m.ALIPAY': '支付宝', 'console.withdrawals.m.WECHAT': '微信',
 });
 extend('en', {
-  'console.nav.withdrawals': 'Withdrawals', 'console.withdrawals.title': 'Leader withdrawals',
+  'console.nav.withdrawals': 'Withdrawals', 'console.withdrawals.title': 'Withdrawal requests',
   'console.withdrawals.intro': "Approve or reject leaders' withdrawal requests: once approved, the brand's back end (API key) pays and marks them paid; a rejected amount returns to the leader's available balance.",
   'console.withdrawals.leader': 'Leader', 'console.withdrawals.amount': 'Amount', 'console.withdrawals.fee': 'Fee',
   'console.withdrawals.payout': 'Payout', 'console.withdrawals.account': 'Account', 'console.withdrawals.requestedAt': 'Requested',
