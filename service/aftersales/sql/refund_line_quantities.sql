@@ -10,7 +10,7 @@
 -- was paid for the units (line_paid_share()).
 -- The clock is read once, before the updates: Citus refuses a volatile function in an UPDATE
 -- of a distributed table.
--- Last changed by migration 0045; a change needs a migration carrying this whole text.
+-- Last changed by migration 0047; a change needs a migration carrying this whole text.
 CREATE OR REPLACE FUNCTION refund_line_quantities(
   p_tenant uuid, p_lines uuid[], p_quantities int[], p_reason_code text, p_note text,
   p_actor_kind text, p_actor_id uuid, p_shorted boolean, p_prepaid boolean)
@@ -97,6 +97,7 @@ BEGIN
     SELECT p_tenant, gen_random_uuid(), p.order_id, p.line_id, p.amount, p.currency,
            coalesce(p_note, p_reason_code), p.q, p_reason_code, p_actor_kind, p_actor_id
     FROM paid p
+    WHERE p.amount > 0  -- units a coupon paid for in full move no money: no refund row
     RETURNING id, order_id, amount_minor, currency, quantity, reason_code
   ), events AS (
     INSERT INTO outbox_event (tenant_id, id, event, subject_type, subject_id, payload)
