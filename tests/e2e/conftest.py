@@ -46,8 +46,10 @@ class Page:
         self, browser: Any, base_url: str, viewport: dict | None = None, locale: str = "en-US"
     ) -> None:
         self.base_url = base_url
+        # The tenants' zone: operators and leaders work in it (dates the screens default to are theirs).
         self.context = browser.new_context(
-            viewport=viewport or PHONE, locale=locale, accept_downloads=True, service_workers="block"
+            viewport=viewport or PHONE, locale=locale, accept_downloads=True, service_workers="block",
+            timezone_id="Asia/Shanghai",
         )
         self.page = self.context.new_page()
         self.errors: list[str] = []

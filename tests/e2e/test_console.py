@@ -310,6 +310,9 @@ def test_operator_revokes_a_key_and_finds_every_action_in_activity(web, gql, mak
     # Filtering narrows to one operation.
     page.fill("#activity-operation", "orderLinesRefund")
     page.click("#activity-form button[type=submit]")
+    # The filtered list replaces the whole one after its own request: wait for it (or time out).
+    page.wait_for_function("() => [...document.querySelectorAll('#activity .operation')]"
+                           ".every((o) => o.textContent === 'orderLinesRefund')")
     settle(page)
     ops = page.locator("#activity .operation").all_inner_texts()
     assert ops and set(ops) == {"orderLinesRefund"}

@@ -3,7 +3,7 @@
 import { h, fill } from '../dom.js';
 import { gql, download } from '../api.js';
 import { t } from '../i18n.js';
-import { money } from '../format.js';
+import { money, timeZone } from '../format.js';
 import { area, empty } from '../ui.js';
 import { downloadCsv, field, section, table, whenAvailable } from './kit.js';
 
@@ -39,7 +39,12 @@ export function barChart(rows, title) {
   return root;
 }
 
-function iso(d) { return d.toISOString().slice(0, 10); }
+// A day in the tenant's zone, as the report counts them (not UTC's, nor the browser's).
+function iso(d) {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: timeZone(), year: 'numeric', month: '2-digit', day: '2-digit' })
+    .formatToParts(d).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}`;
+}
 
 export function render({ main, query, navigate }) {
   const group = GROUPS.includes(query.group) ? query.group : 'DAY';
