@@ -5,6 +5,41 @@ let zone = 'Asia/Shanghai';
 export function setTimeZone(tz) { if (tz) zone = tz; }
 export function timeZone() { return zone; }
 
+// Wall-clock parts of an instant in the tenant's zone.
+function zoned(when) {
+  return Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+    .formatToParts(when).map((p) => [p.type, p.value]));
+}
+
+/** The tenant's calendar day of an instant (default now), as reports and balances count days: "2026-12-08". */
+export function zonedDay(when = new Date()) {
+  const p = zoned(when);
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+/** The tenant's month of an instant (default now): "2026-12". */
+export function zonedMonth(when = new Date()) {
+  return zonedDay(when).slice(0, 7);
+}
+
+/** ISO -> the tenant's wall-clock time for a datetime-local input. */
+export function isoToZoned(iso) {
+  const p = zoned(new Date(iso));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** A datetime-local value read as the tenant's wall-clock time -> ISO 8601 in UTC; '' -> null. */
+export function zonedToIso(local) {
+  if (!local) return null;
+  const [d, tm] = local.split('T');
+  const [y, mo, da] = d.split('-').map(Number);
+  const [hh, mi] = tm.split(':').map(Number);
+  const guess = Date.UTC(y, mo - 1, da, hh, mi);
+  const p = zoned(new Date(guess));
+  const asZone = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute);
+  return new Date(guess - (asZone - guess)).toISOString();
+}
+
 export function money(m) {
   if (!m) return '';
   try {

@@ -43,13 +43,14 @@ class Page:
     uncaught script error."""
 
     def __init__(
-        self, browser: Any, base_url: str, viewport: dict | None = None, locale: str = "en-US"
+        self, browser: Any, base_url: str, viewport: dict | None = None, locale: str = "en-US",
+        timezone_id: str = "Asia/Shanghai",
     ) -> None:
         self.base_url = base_url
         # The tenants' zone: operators and leaders work in it (dates the screens default to are theirs).
         self.context = browser.new_context(
             viewport=viewport or PHONE, locale=locale, accept_downloads=True, service_workers="block",
-            timezone_id="Asia/Shanghai",
+            timezone_id=timezone_id,
         )
         self.page = self.context.new_page()
         self.errors: list[str] = []

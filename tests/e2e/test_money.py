@@ -136,7 +136,7 @@ def test_balances_fee_before_sending_request_history_and_month(money_tab) -> Non
     assert page.locator("table.entries tr[data-kind=RELEASED] small.after").inner_text() == "Balance CN¥9.95"
     # The month goes on over a second page ("load more"), read with the first page's cursor.
     page.click("#entries-more")
-    page.locator("table.entries tr", has_text="#1040").last.wait_for()
+    page.locator("table.entries tr[data-kind=DISTRIBUTION_CLAWBACK]", has_text="#1040").wait_for()
     assert page.locator("table.entries tr").count() == 6 and page.locator("#entries-more").count() == 0
     newest = page.locator("table.entries tr").last
     assert "Referral commission clawed back #1040" in newest.inner_text()

@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 import { dateTime } from '../format.js';
 import { area, edges, empty } from '../ui.js';
 import { field, table, whenAvailable } from './kit.js';
-import { zonedToIso } from './batches.js';
+import { zonedToIso } from '../format.js';
 
 const LOG = `query ConsoleAuditLog($filter: AuditLogFilter, $after: String) {
   auditLog(filter: $filter, first: 50, after: $after) { edges { node { id at actorKind actorId operation objectId changes requestId } } pageInfo { hasNextPage endCursor } }

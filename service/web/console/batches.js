@@ -3,7 +3,7 @@
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { t } from '../i18n.js';
-import { date, dateTime, money, timeZone } from '../format.js';
+import { date, dateTime, isoToZoned, money, timeZone, zonedToIso } from '../format.js';
 import { area, badge, countdownTimer, edges, empty, startCountdowns } from '../ui.js';
 import { ERR, act, confirmAction, feedback, fetchAll, field, has, section, table, val } from './kit.js';
 import { batchSales } from './today.js';
@@ -23,26 +23,6 @@ const OFFER_UPDATE = `mutation ConsoleOfferUpdate($id: ID!, $i: OfferUpdateInput
 const PUBLISH = `mutation ConsoleBatchPublish($id: ID!) { batchPublish(id: $id) { batch { id status } ${ERR} } }`;
 const CANCEL = `mutation ConsoleBatchCancel($id: ID!, $reason: String!) { batchCancel(id: $id, reason: $reason) { batch { id status } ${ERR} } }`;
 const CLOSE = `mutation ConsoleBatchClose($id: ID!) { batchClose(id: $id) { batch { id status } ${ERR} } }`;
-
-/** A datetime-local value read as the tenant's wall-clock time -> ISO 8601 in UTC. */
-export function zonedToIso(local) {
-  if (!local) return null;
-  const [d, tm] = local.split('T');
-  const [y, mo, da] = d.split('-').map(Number);
-  const [hh, mi] = tm.split(':').map(Number);
-  const guess = Date.UTC(y, mo - 1, da, hh, mi);
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: timeZone(), hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
-    .formatToParts(new Date(guess)).map((p) => [p.type, p.value]));
-  const asZone = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute);
-  return new Date(guess - (asZone - guess)).toISOString();
-}
-
-/** ISO -> the tenant's wall-clock time for a datetime-local input. */
-export function isoToZoned(iso) {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: timeZone(), hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
-    .formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-}
 
 const int = (s) => (s === '' ? null : Number.parseInt(s, 10));
 

@@ -2,7 +2,7 @@
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { extend, t } from '../i18n.js';
-import { money } from '../format.js';
+import { money, timeZone, zonedToIso } from '../format.js';
 import { area, empty } from '../ui.js';
 import { ERR, act, confirmAction, downloadCsv, feedback, field, section, table, val, whenAvailable } from './kit.js';
 
@@ -63,11 +63,6 @@ async function fillScopes(select) {
   }
 }
 
-// A datetime-local value (the browser's time zone) as an instant the API takes; '' -> null.
-function instant(value) {
-  return value ? new Date(value).toISOString() : null;
-}
-
 function state(r) {
   const tpl = r.template;
   if (tpl.endedAt) return 'ended';
@@ -91,6 +86,7 @@ function createForm(out, reload) {
     field('coupon-audience', 'console.coupons.audience', { tag: 'select', value: 'ANYONE', options: AUDIENCES.map((a) => [a, t(`console.coupons.audience.${a}`)]) }),
     field('coupon-from', 'console.coupons.validFrom', { type: 'datetime-local' }),
     field('coupon-until', 'console.coupons.validUntil', { type: 'datetime-local' }),
+    h('p', { class: 'hint' }, t('console.batches.zone', { zone: timeZone() })),
     h('div', { class: 'field' }, h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'coupon-stacks', name: 'coupon-stacks' }), ` ${t('console.coupons.stacks')}`)),
     h('div', { class: 'field' }, h('span', { class: 'label-spacer', 'aria-hidden': 'true' }, ' '), h('button', { type: 'submit', class: 'primary', id: 'coupon-create' }, t('console.coupons.create'))));
   fillScopes(form.querySelector('#coupon-scope')).catch(() => {});  // without batches: the whole tenant only
@@ -104,7 +100,7 @@ function createForm(out, reload) {
       percentOff: kind === 'PERCENT_OFF' ? v('coupon-percent') : null, maxDiscount: kind === 'PERCENT_OFF' ? v('coupon-max') : null,
       threshold: v('coupon-threshold'), totalQuantity: int('coupon-total'), budget: v('coupon-budget'),
       perCustomerLimit: int('coupon-limit') ?? 1, validDaysAfterClaim: int('coupon-days'),
-      audience: v('coupon-audience') || 'ANYONE', validFrom: instant(v('coupon-from')), validUntil: instant(v('coupon-until')),
+      audience: v('coupon-audience') || 'ANYONE', validFrom: zonedToIso(v('coupon-from')), validUntil: zonedToIso(v('coupon-until')),
       stacksWithGroupPrice: form.querySelector('#coupon-stacks').checked,
     };
     const scope = v('coupon-scope') || '';

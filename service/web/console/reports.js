@@ -3,7 +3,7 @@
 import { h, fill } from '../dom.js';
 import { gql, download } from '../api.js';
 import { t } from '../i18n.js';
-import { money, timeZone } from '../format.js';
+import { money, zonedDay } from '../format.js';
 import { area, empty } from '../ui.js';
 import { downloadCsv, field, section, table, whenAvailable } from './kit.js';
 
@@ -39,17 +39,11 @@ export function barChart(rows, title) {
   return root;
 }
 
-// A day in the tenant's zone, as the report counts them (not UTC's, nor the browser's).
-function iso(d) {
-  const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: timeZone(), year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(d).map((x) => [x.type, x.value]));
-  return `${p.year}-${p.month}-${p.day}`;
-}
-
+// Days in the tenant's zone, as the report counts them (not UTC's, nor the browser's).
 export function render({ main, query, navigate }) {
   const group = GROUPS.includes(query.group) ? query.group : 'DAY';
-  const to = query.to || iso(new Date());
-  const from = query.from || iso(new Date(Date.now() - 29 * 86400e3));
+  const to = query.to || zonedDay();
+  const from = query.from || zonedDay(new Date(Date.now() - 29 * 86400e3));
   const form = h('form', { class: 'filters', id: 'report-form' },
     field('report-from', 'console.reports.from', { type: 'date', value: from, required: true }),
     field('report-to', 'console.reports.to', { type: 'date', value: to, required: true }),

@@ -4,7 +4,7 @@
 import { h, fill } from '../dom.js';
 import { gql } from '../api.js';
 import { extend, t } from '../i18n.js';
-import { dateTime, money, timeZone } from '../format.js';
+import { dateTime, money, zonedDay } from '../format.js';
 import { area, empty } from '../ui.js';
 import { ERR, act, confirmAction, downloadCsv, feedback, fetchAll, section, table } from './kit.js';
 
@@ -89,9 +89,7 @@ function actions(kind, w, out, reload) {
 
 function owedSection() {
   // Today in the tenant's zone, as the owed amounts are (not the browser's).
-  const today = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: timeZone(), year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(new Date()).map((p) => [p.type, p.value]));
-  const on = h('input', { type: 'date', id: 'owed-on', value: `${today.year}-${today.month}-${today.day}` });
+  const on = h('input', { type: 'date', id: 'owed-on', value: zonedDay() });
   const holder = h('div');
   const load = () => fill(holder, area(() => gql(OWED, { on: on.value }), (data) => {
     const rows = data.leadersOwed;

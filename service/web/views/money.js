@@ -3,7 +3,7 @@
 import { h, fill } from '../dom.js';
 import { download, gql } from '../api.js';
 import { extend, t } from '../i18n.js';
-import { dateTime, money } from '../format.js';
+import { dateTime, money, zonedMonth } from '../format.js';
 import { area, edges, empty, message } from '../ui.js';
 
 extend('zh-CN', {
@@ -63,11 +63,6 @@ const STATEMENT = `query MyStatement($m: String!, $after: String) { leaderStatem
     pageInfo { hasNextPage endCursor } } } }`;
 const CARDS = [['available', 'money.available'], ['frozen', 'money.frozen'], ['pending', 'money.pending'],
   ['inWithdrawal', 'money.inWithdrawal'], ['withdrawn', 'money.withdrawn']];
-
-function thisMonth() {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
-}
 
 function balanceCards(b) {
   const negative = b.available.amount.startsWith('-');
@@ -143,10 +138,10 @@ function history() {
 }
 
 function monthSection() {
-  const picker = h('input', { type: 'month', id: 'money-month', value: thisMonth() });
+  const picker = h('input', { type: 'month', id: 'money-month', value: zonedMonth() });
   const holder = h('div', {});
   const load = () => {
-    const m = picker.value || thisMonth();
+    const m = picker.value || zonedMonth();
     // The statement, oldest line first: opening, each entry with what was owed after it, closing.
     fill(holder, area(() => gql(STATEMENT, { m }), (st) => {
       const s = st.leaderStatement;
