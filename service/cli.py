@@ -201,9 +201,11 @@ def tenant() -> None:
 @click.option("--currency", default="CNY", show_default=True)
 @click.option("--payment-mode", type=click.Choice(["PREPAID", "PAY_AT_PICKUP"]), default="PREPAID",
               show_default=True)
+@click.option("--default-language", type=click.Choice(["zh-CN", "en"]), default="zh-CN", show_default=True,
+              help="The language of messages sent to recipients who chose none.")
 @needs_database
 def tenant_create(slug: str, name: str, admin_email: str, admin_password: str, timezone: str,
-                  currency: str, payment_mode: str) -> None:
+                  currency: str, payment_mode: str, default_language: str) -> None:
     """Create a tenant with its first admin; prints its API key once."""
     from service.accounts import operations
     from service.accounts.models import PaymentMode
@@ -216,7 +218,7 @@ def tenant_create(slug: str, name: str, admin_email: str, admin_password: str, t
                 created = await operations.create_tenant(
                     session, slug=slug, name=name, timezone=timezone, currency=currency,
                     payment_mode=PaymentMode(payment_mode), admin_email=admin_email,
-                    admin_password=admin_password,
+                    admin_password=admin_password, default_language=default_language,
                 )
                 return created.api_key
         finally:

@@ -303,3 +303,21 @@ def test_a_language_is_adopted_at_sign_in_and_a_choice_is_kept(gql, tenant, make
     assert gql.data(LANGUAGE_SET, {"l": "zh-CN"}, token=token)["messageLanguageSet"]["errors"] == []
     token = sign_in("en")
     assert gql.data(me, token=token)["me"]["messageLanguage"] == "zh-CN", "a choice is never overwritten"
+
+
+def test_a_tenant_is_created_with_its_messages_language(gql, make_tenant, platform_token, owner_db):  # type: ignore[no-untyped-def]
+    from tests.conftest import TENANT_CREATE, unique
+
+    english = make_tenant(defaultLanguage="en")
+    chinese = make_tenant()
+    stored = dict(owner_db.execute("SELECT slug, default_language FROM tenant WHERE slug IN (%s, %s)",
+                                   (english.slug, chinese.slug)).fetchall())
+    assert stored == {english.slug: "en", chinese.slug: "zh-CN"}
+    assert gql.data("{ tenant { defaultLanguage } }", token=english.admin_token)["tenant"] == {"defaultLanguage": "en"}
+    slug = unique("t")
+    refused = gql.data(TENANT_CREATE, {"input": {"slug": slug, "name": "x", "adminEmail": f"a@{slug}.example",
+                                                 "adminPassword": "admin-password-1", "defaultLanguage": "fr"}},
+                       token=platform_token)["tenantCreate"]
+    assert refused["tenant"] is None and [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("INVALID", ["input", "defaultLanguage"])]
+    assert owner_db.execute("SELECT count(*) FROM tenant WHERE slug = %s", (slug,)).fetchone()[0] == 0

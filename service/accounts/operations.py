@@ -70,6 +70,7 @@ async def create_tenant(
     admin_email: str,
     admin_password: str,
     default_commission_rate: Decimal = Decimal("0.10"),
+    default_language: str = "zh-CN",
 ) -> NewTenant:
     errors = Collector()
     slug = slug.strip().lower()
@@ -83,14 +84,15 @@ async def create_tenant(
         errors.add(ErrorCode.INVALID, "An e-mail address is required.", ["adminEmail"])
     password_value(errors, admin_password, ["adminPassword"])
     rate = rate_value(errors, default_commission_rate, ["defaultCommissionRate"])
+    language = language_value(errors, default_language, ["defaultLanguage"])
     errors.raise_if_any()
-    assert rate is not None  # a rate was given and valid, or raise_if_any raised
+    assert rate is not None and language is not None  # given and valid, or raise_if_any raised
     if (await session.execute(select(Tenant.id).where(col(Tenant.slug) == slug))).first():
         raise fail(ErrorCode.ALREADY_EXISTS, "This slug is taken.", ["slug"])
 
     tenant = Tenant(
         slug=slug, name=clean_name or slug, timezone=timezone, currency=currency,
-        payment_mode=payment_mode, default_commission_rate=rate,
+        payment_mode=payment_mode, default_commission_rate=rate, default_language=language,
     )
     session.add(tenant)
     await session.flush()

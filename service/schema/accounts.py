@@ -229,6 +229,8 @@ class TenantCreateInput:
     payment_mode: PaymentModeEnum = strawberry.field(default=PaymentModeEnum.PREPAID, description="How customers pay.")
     default_commission_rate: Decimal | None = strawberry.field(
         default=None, description="A fraction in [0, 0.5]; default 0.1.")
+    default_language: str = strawberry.field(
+        default="zh-CN", description="zh-CN or en: the language of messages sent out to recipients who chose none.")
 
 
 @strawberry.type(description="The result of tenantCreate.")
@@ -419,6 +421,7 @@ class AccountsMutation:
                 session, slug=input.slug, name=input.name, timezone=input.timezone,
                 currency=input.currency, payment_mode=input.payment_mode,
                 admin_email=input.admin_email, admin_password=input.admin_password,
+                default_language=input.default_language,
                 **({"default_commission_rate": input.default_commission_rate}
                    if input.default_commission_rate is not None else {}),
             )
