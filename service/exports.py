@@ -73,7 +73,7 @@ async def _may_download(session: AsyncSession, principal: Principal, tenant_id: 
     roles = principal.roles
     if roles is None:
         assert principal.user_id is not None  # the caller refused a principal with neither
-        roles = await load_roles(session, principal.user_id)
+        roles = await load_roles(session, tenant_id, principal.user_id)
     if roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
         return True
     row = (await session.execute(
@@ -106,7 +106,7 @@ async def audit_log_csv(request: Request) -> Response:
     async with tenant_transaction(principal.tenant.id) as session:
         if principal.kind is PrincipalKind.USER:
             assert principal.user_id is not None
-            roles = principal.roles or await load_roles(session, principal.user_id)
+            roles = principal.roles or await load_roles(session, principal.tenant.id, principal.user_id)
             if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
                 return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
         body = await audit_csv(session, tenant_id=principal.tenant.id, filter=found)
@@ -143,7 +143,7 @@ async def sales_report_csv(request: Request) -> Response:
             roles = principal.roles
             if roles is None:
                 assert principal.user_id is not None  # refused above otherwise
-                roles = await load_roles(session, principal.user_id)
+                roles = await load_roles(session, tenant_id, principal.user_id)
             if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
                 return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
         found = (await session.execute(text("SELECT timezone, currency FROM tenant WHERE id = :t"),
@@ -181,10 +181,11 @@ async def shortage_report_csv(request: Request) -> Response:
         supplier_id = None
         if principal.kind is PrincipalKind.USER:
             assert principal.user_id is not None
-            roles = principal.roles or await load_roles(session, principal.user_id)
+            roles = principal.roles or await load_roles(session, principal.tenant.id, principal.user_id)
             if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
-                supplier_id = (await session.execute(text("SELECT supplier_id FROM app_user WHERE id = :u"),
-                                                     {"u": principal.user_id})).scalar_one_or_none()
+                supplier_id = (await session.execute(text(
+                    "SELECT supplier_id FROM app_user WHERE tenant_id = :t AND id = :u"),
+                    {"t": principal.tenant.id, "u": principal.user_id})).scalar_one_or_none()
                 if Role.SUPPLIER not in roles or supplier_id is None:
                     return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
         body = await shortage_csv(session, batch_id=decoded[1], supplier_id=supplier_id)
@@ -226,10 +227,11 @@ async def supplier_shortage_report_csv(request: Request) -> Response:
     async with tenant_transaction(principal.tenant.id) as session:
         if principal.kind is PrincipalKind.USER:
             assert principal.user_id is not None
-            roles = principal.roles or await load_roles(session, principal.user_id)
+            roles = principal.roles or await load_roles(session, principal.tenant.id, principal.user_id)
             if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
-                own = (await session.execute(text("SELECT supplier_id FROM app_user WHERE id = :u"),
-                                             {"u": principal.user_id})).scalar_one_or_none()
+                own = (await session.execute(text(
+                    "SELECT supplier_id FROM app_user WHERE tenant_id = :t AND id = :u"),
+                    {"t": principal.tenant.id, "u": principal.user_id})).scalar_one_or_none()
                 if Role.SUPPLIER not in roles or own is None:
                     return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
                 supplier_id = own
@@ -250,7 +252,7 @@ async def coupon_report_csv(request: Request) -> Response:
         roles = principal.roles
         if roles is None:
             assert principal.user_id is not None  # refused above otherwise
-            roles = await load_roles(session, principal.user_id)
+            roles = await load_roles(session, principal.tenant.id, principal.user_id)
         if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN}:
             return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
         rows = await coupon_queries.report(session)

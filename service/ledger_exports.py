@@ -44,7 +44,7 @@ async def leader_statement_csv(request: Request) -> Response:
             return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
         if principal.kind is PrincipalKind.USER:
             assert principal.user_id is not None
-            roles = principal.roles or await load_roles(session, principal.user_id)
+            roles = principal.roles or await load_roles(session, principal.tenant.id, principal.user_id)
             if not roles & {Role.TENANT_ADMIN, Role.PLATFORM_ADMIN} and principal.user_id != leader.user_id:
                 return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
         st = await statement(session, tenant_id=tenant.id, beneficiary_id=leader.user_id, month=month,

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.errors import Collector, ErrorCode
 from service.i18n import LANGUAGES
 
-_SET = text("UPDATE app_user SET language = :lang WHERE id = :id")
+# Each names the tenant: on Citus that routes it to the tenant's shard instead of every shard.
+_SET = text("UPDATE app_user SET language = :lang WHERE tenant_id = :t AND id = :id")
 # Only a first guess: never over a language the user chose.
-_ADOPT = text("UPDATE app_user SET language = :lang WHERE id = :id AND language IS NULL")
+_ADOPT = text("UPDATE app_user SET language = :lang WHERE tenant_id = :t AND id = :id AND language IS NULL")
 _OF_USER = text(
     "SELECT COALESCE(u.language, t.default_language) FROM app_user u JOIN tenant t ON t.id = u.tenant_id "
-    "WHERE u.id = :id"
+    "WHERE u.tenant_id = :t AND u.id = :id"
 )
 _OF_TENANT = text("SELECT default_language FROM tenant WHERE id = :id")
 
@@ -36,18 +37,18 @@ def language_value(errors: Collector, value: str | None, field: Sequence[str]) -
     return value
 
 
-async def set_language(session: AsyncSession, *, user_id: UUID, language: str) -> None:
-    await session.execute(_SET, {"id": user_id, "lang": language})
+async def set_language(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, language: str) -> None:
+    await session.execute(_SET, {"t": tenant_id, "id": user_id, "lang": language})
 
 
-async def adopt_language(session: AsyncSession, *, user_id: UUID, language: str | None) -> None:
+async def adopt_language(session: AsyncSession, *, tenant_id: UUID, user_id: UUID, language: str | None) -> None:
     """The client's language as the user's, when they have none yet (None: the client named none)."""
     if language in LANGUAGES:
-        await session.execute(_ADOPT, {"id": user_id, "lang": language})
+        await session.execute(_ADOPT, {"t": tenant_id, "id": user_id, "lang": language})
 
 
-async def message_language(session: AsyncSession, *, user_id: UUID) -> str | None:
-    return (await session.execute(_OF_USER, {"id": user_id})).scalar_one_or_none()
+async def message_language(session: AsyncSession, *, tenant_id: UUID, user_id: UUID) -> str | None:
+    return (await session.execute(_OF_USER, {"t": tenant_id, "id": user_id})).scalar_one_or_none()
 
 
 async def tenant_language(session: AsyncSession, *, tenant_id: UUID) -> str:

@@ -54,7 +54,9 @@ async def account_roles(tenant_id: UUID, user_id: UUID, token_version: int = 0) 
     return _roles(row[0], row[1], row[2])
 
 
-async def load_roles(session: AsyncSession, user_id: UUID, token_version: int | None = None) -> frozenset[Role]:
+async def load_roles(
+    session: AsyncSession, tenant_id: UUID, user_id: UUID, token_version: int | None = None
+) -> frozenset[Role]:
     """The roles, in the request's session; `token_version`: refuse a token older than the
     account's last password change, as account_roles does."""
     row = (
@@ -62,9 +64,10 @@ async def load_roles(session: AsyncSession, user_id: UUID, token_version: int | 
             text(
                 "SELECT u.kind, u.disabled_at, u.supplier_id, u.token_version, l.status AS leader_status"
                 " FROM app_user u"
-                " LEFT JOIN leader l ON l.tenant_id = u.tenant_id AND l.user_id = u.id WHERE u.id = :id"
+                " LEFT JOIN leader l ON l.tenant_id = u.tenant_id AND l.user_id = u.id"
+                " WHERE u.tenant_id = :t AND u.id = :id"
             ),
-            {"id": user_id},
+            {"t": tenant_id, "id": user_id},
         )
     ).first()
     if row is None or row.disabled_at is not None:

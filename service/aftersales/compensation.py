@@ -177,8 +177,8 @@ async def grant(session: AsyncSession, *, tenant: TenantInfo, occasion: str, rea
                 raise UserErrors([failure(ErrorCode.NOT_FOUND.value, field_name)])
             granted: list[tuple[Affected, Any, bool]] = []
             for a in lines:
-                coupon, new = await grant_once(session, template_id=policy.template_id, customer_id=a.customer_id,
-                                               key=f"compensation:{occasion}:{a.line_id}")
+                coupon, new = await grant_once(session, tenant_id=tenant.id, template_id=policy.template_id,
+                                               customer_id=a.customer_id, key=f"compensation:{occasion}:{a.line_id}")
                 granted.append((a, coupon, new))
             recorded = await _record(session, tenant=tenant, occasion=occasion, reason=reason, policy=policy,
                                      lines=lines, coupons=[c.id for _, c, _ in granted], request_id=request_id,

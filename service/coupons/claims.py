@@ -50,18 +50,19 @@ _TAKE = text(
 )
 
 
-async def _template(session: AsyncSession, template_id: UUID | None) -> Any:
+async def _template(session: AsyncSession, tenant_id: UUID, template_id: UUID | None) -> Any:
     row = (await session.execute(text(f"SELECT {TEMPLATE_COLUMNS}, clock_timestamp() AS now FROM coupon_template "
-                                      "WHERE id = :id"), {"id": template_id})).first() if template_id else None
+                                      "WHERE tenant_id = :t AND id = :id"),
+                                 {"t": tenant_id, "id": template_id})).first() if template_id else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such coupon template.", ["templateId"])
     return row
 
 
-async def _by_key(session: AsyncSession, customer_id: UUID, key: str) -> Any:
+async def _by_key(session: AsyncSession, tenant_id: UUID, customer_id: UUID, key: str) -> Any:
     return (await session.execute(
-        text(f"SELECT {COUPON_COLUMNS} FROM coupon WHERE customer_id = :c AND idempotency_key = :k"),
-        {"c": customer_id, "k": key})).first()
+        text(f"SELECT {COUPON_COLUMNS} FROM coupon WHERE tenant_id = :t AND customer_id = :c AND idempotency_key = :k"),
+        {"t": tenant_id, "c": customer_id, "k": key})).first()
 
 
 def _replay(found: Any, template_id: UUID) -> Any:
@@ -70,12 +71,13 @@ def _replay(found: Any, template_id: UUID) -> Any:
     return found
 
 
-async def claim(session: AsyncSession, *, customer_id: UUID, template_id: UUID | None, idempotency_key: str) -> Any:
+async def claim(session: AsyncSession, *, tenant_id: UUID, customer_id: UUID, template_id: UUID | None,
+                idempotency_key: str) -> Any:
     """The customer's coupon row; the same key again returns the same coupon."""
     if not idempotency_key.strip() or len(idempotency_key) > 200:
         raise fail(ErrorCode.INVALID, "Give an idempotency key of 1 to 200 characters.", ["idempotencyKey"])
-    template = await _template(session, template_id)
-    found = await _by_key(session, customer_id, idempotency_key)
+    template = await _template(session, tenant_id, template_id)
+    found = await _by_key(session, tenant_id, customer_id, idempotency_key)
     if found is not None:
         return _replay(found, template.id)
     if template.ended_at is not None or template.paused or (
@@ -90,7 +92,7 @@ async def claim(session: AsyncSession, *, customer_id: UUID, template_id: UUID |
                                                 "granted": False, "t": template.tenant_id, "tpl": template.id,
                                                 "now": template.now})).first()
     if inserted is None:  # a concurrent claim with this key committed first
-        return _replay(await _by_key(session, customer_id, idempotency_key), template.id)
+        return _replay(await _by_key(session, tenant_id, customer_id, idempotency_key), template.id)
     held = (await session.execute(_HOLD, {"t": template.tenant_id, "tpl": template.id, "c": customer_id,
                                           "limit": template.per_customer_limit})).first()
     if held is None:
@@ -123,7 +125,7 @@ _GRANTED_BY_KEY = text(
 )
 
 
-async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Sequence[UUID | None],
+async def grant(session: AsyncSession, *, tenant_id: UUID, template_id: UUID | None, user_ids: Sequence[UUID | None],
                 community_group_id: UUID | None = None, group_given: bool = False,
                 idempotency_key: str | None = None) -> int:
     """One coupon to each customer named (and to each member of the group): all or none. Grants
@@ -132,7 +134,7 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
     nothing more and returns what the first one granted."""
     if idempotency_key is not None and not (idempotency_key.strip() and len(idempotency_key) <= 190):
         raise fail(ErrorCode.INVALID, "Give an idempotency key of 1 to 190 characters.", ["idempotencyKey"])
-    template = await _template(session, template_id)
+    template = await _template(session, tenant_id, template_id)
     if idempotency_key is not None:
         key = f"grant:{idempotency_key}"
         # Held to the commit: the same key sent twice at once waits here, then sees the first's coupons.
@@ -181,13 +183,13 @@ async def grant(session: AsyncSession, *, template_id: UUID | None, user_ids: Se
     return len(wanted)
 
 
-async def grant_once(session: AsyncSession, *, template_id: UUID | None, customer_id: UUID,
+async def grant_once(session: AsyncSession, *, tenant_id: UUID, template_id: UUID | None, customer_id: UUID,
                      key: str) -> tuple[Any, bool]:
     """One granted coupon per (customer, key): (the coupon, whether it is new). A repeat, or a
     concurrent call with the key that committed first, returns that coupon and counts nothing.
     Within the template's total quantity and budget, while it hands coupons out."""
-    found = await _by_key(session, customer_id, key)
-    template = await _template(session, template_id)
+    found = await _by_key(session, tenant_id, customer_id, key)
+    template = await _template(session, tenant_id, template_id)
     if found is not None:
         return _replay(found, template.id), False
     if template.ended_at is not None or (template.valid_until is not None and template.now >= template.valid_until):
@@ -198,7 +200,7 @@ async def grant_once(session: AsyncSession, *, template_id: UUID | None, custome
                                                 "t": template.tenant_id, "tpl": template.id,
                                                 "now": template.now})).first()
     if inserted is None:
-        return _replay(await _by_key(session, customer_id, key), template.id), False
+        return _replay(await _by_key(session, tenant_id, customer_id, key), template.id), False
     if (await session.execute(_TAKE, {"n": 1, "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
     return inserted, True

@@ -29,7 +29,7 @@ async def seed_coupons(session: AsyncSession, tenant_id: UUID, logins: DemoLogin
     member = (await session.execute(
         text("SELECT user_id FROM group_member ORDER BY joined_at LIMIT 1"))).scalar_one_or_none()
     if member is not None:
-        await claim(session, customer_id=member, template_id=template, idempotency_key="demo")
+        await claim(session, tenant_id=tenant_id, customer_id=member, template_id=template, idempotency_key="demo")
     await session.execute(
         text("INSERT INTO coupon_pack (tenant_id, id, name, friend_template_ids, sharer_template_ids) "
              "VALUES (:t, :id, '邀请有礼', ARRAY[CAST(:tpl AS uuid)], ARRAY[CAST(:tpl AS uuid)])"),

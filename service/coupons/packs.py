@@ -88,9 +88,10 @@ async def share(session: AsyncSession, *, tenant_id: UUID, sharer_id: UUID, pack
                                    target=links.ShareTarget.COUPON_PACK, target_id=pack_id)
 
 
-async def packs_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Any]:
-    rows = (await session.execute(text(f"SELECT {PACK_COLUMNS} FROM coupon_pack WHERE id = ANY(:ids)"),
-                                  {"ids": list(ids)})).all()
+async def packs_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Any]:
+    rows = (await session.execute(
+        text(f"SELECT {PACK_COLUMNS} FROM coupon_pack WHERE tenant_id = :t AND id = ANY(:ids)"),
+        {"t": tenant_id, "ids": list(ids)})).all()
     return {r.id: r for r in rows}
 
 
@@ -127,9 +128,10 @@ async def earned_totals(session: AsyncSession, *, sharer_id: UUID) -> Any:
         {"s": sharer_id})).one()
 
 
-async def coupons_of_reward(session: AsyncSession, *, reward_id: UUID, customer_id: UUID) -> list[Any]:
+async def coupons_of_reward(session: AsyncSession, *, tenant_id: UUID, reward_id: UUID,
+                            customer_id: UUID) -> list[Any]:
     """The coupons a reward gave this customer (their keys name the reward)."""
     return list((await session.execute(
-        text(f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon WHERE customer_id = :c "
+        text(f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown FROM coupon WHERE tenant_id = :t AND customer_id = :c "
              "AND idempotency_key LIKE :k ORDER BY claimed_at, id"),
-        {"c": customer_id, "k": f"pack:{reward_id}:%"})).all())
+        {"t": tenant_id, "c": customer_id, "k": f"pack:{reward_id}:%"})).all())

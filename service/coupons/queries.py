@@ -18,10 +18,12 @@ STATUS_SQL = ("CASE WHEN status = 'VOID' OR (status = 'AVAILABLE' AND valid_unti
               "THEN 'EXPIRED' ELSE status END")
 # A claimed new-customer coupon whose holder has ordered since (cancelled orders do not count): it
 # is refused at use (coupon_apply), so it is shown as not usable, with why. Grants are not.
+# The tenant is the parameter :t in the correlated subqueries: Citus routes a query to one shard
+# only when each distributed table in it is filtered to the tenant, not when it is correlated.
 SPENT_SQL = ("(NOT coupon.granted "
-             "AND EXISTS (SELECT 1 FROM coupon_template t WHERE t.tenant_id = coupon.tenant_id "
+             "AND EXISTS (SELECT 1 FROM coupon_template t WHERE t.tenant_id = :t "
              "AND t.id = coupon.template_id AND t.audience = 'NEW_CUSTOMERS') "
-             "AND EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = coupon.tenant_id "
+             "AND EXISTS (SELECT 1 FROM customer_order o WHERE o.tenant_id = :t "
              "AND o.customer_id = coupon.customer_id AND o.status <> 'CANCELLED'))")
 USABLE_SQL = ("status = 'AVAILABLE' AND (valid_until IS NULL OR valid_until > clock_timestamp()) "
               f"AND (valid_from IS NULL OR valid_from <= clock_timestamp()) AND NOT {SPENT_SQL}")
@@ -55,26 +57,30 @@ async def list_templates(session: AsyncSession, *, first: int, after: str | None
                        first=first, after=after)
 
 
-async def templates_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, Any]:
-    rows = (await session.execute(text(f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE id = ANY(:ids)"),
-                                  {"ids": list(ids)})).all()
+async def templates_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, Any]:
+    rows = (await session.execute(
+        text(f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE tenant_id = :t AND id = ANY(:ids)"),
+        {"t": tenant_id, "ids": list(ids)})).all()
     return {r.id: r for r in rows}
 
 
-async def coupons_by_ids(session: AsyncSession, *, ids: Sequence[UUID], customer_id: UUID | None) -> dict[UUID, Any]:
+async def coupons_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID],
+                         customer_id: UUID | None) -> dict[UUID, Any]:
     """`customer_id`: only that customer's (None: an admin, any)."""
     rows = (await session.execute(
-        text(f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown, {SPENT_SQL} AS spent FROM coupon WHERE id = ANY(:ids) "
+        text(f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown, {SPENT_SQL} AS spent FROM coupon "
+             "WHERE tenant_id = :t AND id = ANY(:ids) "
              "AND (CAST(:c AS uuid) IS NULL OR customer_id = CAST(:c AS uuid))"),
-        {"ids": list(ids), "c": customer_id})).all()
+        {"t": tenant_id, "ids": list(ids), "c": customer_id})).all()
     return {r.id: r for r in rows}
 
 
-async def my_coupons(session: AsyncSession, *, customer_id: UUID, usable: bool | None, first: int,
-                     after: str | None) -> Page[Any]:
+async def my_coupons(session: AsyncSession, *, tenant_id: UUID, customer_id: UUID, usable: bool | None,
+                     first: int, after: str | None) -> Page[Any]:
     condition = "" if usable is None else (f" AND ({USABLE_SQL})" if usable else f" AND NOT ({USABLE_SQL})")
     return await page(session, f"SELECT {COUPON_COLUMNS}, {STATUS_SQL} AS shown, {SPENT_SQL} AS spent FROM coupon "
-                                f"WHERE customer_id = :c{condition}", {"c": customer_id}, "claimed_at",
+                                f"WHERE tenant_id = :t AND customer_id = :c{condition}",
+                       {"t": tenant_id, "c": customer_id}, "claimed_at",
                        first=first, after=after)
 
 

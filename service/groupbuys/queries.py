@@ -28,12 +28,14 @@ class GroupView:
 
 # Paid members: of a group that ended, those it ended with (what refunds did afterwards, to a
 # failed group's members or as after-sales to a succeeded one's, does not change the group).
+# Every table is given the tenant (:t), the correlated count too: Citus routes a query to one
+# shard only when each distributed table in it is filtered to the tenant.
 _GROUPS = """
 SELECT g.id, g.offer_id, g.batch_id, g.starter_id, g.status, g.size, g.opened_at, g.expires_at, g.share_code,
        g.succeeded_virtually,
        (SELECT count(*) FROM group_buy_member m
           JOIN customer_order o ON o.tenant_id = m.tenant_id AND o.id = m.order_id
-         WHERE m.tenant_id = g.tenant_id AND m.group_buy_id = g.id AND m.paid_at IS NOT NULL
+         WHERE m.tenant_id = :t AND o.tenant_id = :t AND m.group_buy_id = g.id AND m.paid_at IS NOT NULL
            AND (o.status <> 'CANCELLED' OR o.cancelled_at >= g.resolved_at)) AS paid_members
 FROM group_buy g
 """
@@ -43,21 +45,24 @@ def _view(row: object) -> GroupView:
     return GroupView(**{k: getattr(row, k) for k in GroupView.__dataclass_fields__})
 
 
-async def groups_by_ids(session: AsyncSession, *, ids: Sequence[UUID]) -> dict[UUID, GroupView]:
-    rows = (await session.execute(text(_GROUPS + "WHERE g.id = ANY(CAST(:ids AS uuid[]))"), {"ids": list(ids)})).all()
+async def groups_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]) -> dict[UUID, GroupView]:
+    rows = (await session.execute(text(_GROUPS + "WHERE g.tenant_id = :t AND g.id = ANY(CAST(:ids AS uuid[]))"),
+                                  {"t": tenant_id, "ids": list(ids)})).all()
     return {r.id: _view(r) for r in rows}
 
 
-async def group_by_share_code(session: AsyncSession, *, code: str) -> GroupView | None:
-    row = (await session.execute(text(_GROUPS + "WHERE g.share_code = :c"), {"c": code})).first()
+async def group_by_share_code(session: AsyncSession, *, tenant_id: UUID, code: str) -> GroupView | None:
+    row = (await session.execute(text(_GROUPS + "WHERE g.tenant_id = :t AND g.share_code = :c"),
+                                 {"t": tenant_id, "c": code})).first()
     return _view(row) if row else None
 
 
-async def groups_by_orders(session: AsyncSession, *, order_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+async def groups_by_orders(session: AsyncSession, *, tenant_id: UUID, order_ids: Sequence[UUID]) -> dict[UUID, UUID]:
     """order id -> its group's id."""
     rows = (await session.execute(
-        text("SELECT order_id, group_buy_id FROM group_buy_member WHERE order_id = ANY(CAST(:ids AS uuid[]))"),
-        {"ids": list(order_ids)})).all()
+        text("SELECT order_id, group_buy_id FROM group_buy_member "
+             "WHERE tenant_id = :t AND order_id = ANY(CAST(:ids AS uuid[]))"),
+        {"t": tenant_id, "ids": list(order_ids)})).all()
     return {r.order_id: r.group_buy_id for r in rows}
 
 

@@ -177,8 +177,15 @@ class Viewer:
     async def message_language(self, info: Info) -> str | None:
         if self.user_id is None:
             return None
+        tenant = info.context.principal.tenant
+        assert tenant is not None  # a viewer with an account has a tenant
         async with serial_session(info.context) as session:
-            return await languages.message_language(session, user_id=global_id.decode_as(self.user_id, "User"))  # type: ignore[arg-type]  # the viewer's own ID
+            return await languages.message_language(
+                session, tenant_id=tenant.id, user_id=global_id.decode_as(self.user_id, "User"))  # type: ignore[arg-type]  # the viewer's own ID
+
+
+async def signed_viewer(session: AsyncSession, tenant: TenantInfo, user_id: UUID) -> Viewer:
+    return await build_viewer(session, tenant, user_id, await load_roles(session, tenant.id, user_id))
 
 
 async def build_viewer(
@@ -187,7 +194,8 @@ async def build_viewer(
     display_name = None
     if user_id is not None:
         display_name = (
-            await session.execute(text("SELECT display_name FROM app_user WHERE id = :id"), {"id": user_id})
+            await session.execute(text("SELECT display_name FROM app_user WHERE tenant_id = :t AND id = :id"),
+                                  {"t": tenant.id, "id": user_id})
         ).scalar_one_or_none()
     return Viewer(
         user_id=strawberry.ID(global_id.encode("User", user_id)) if user_id else None,
@@ -451,8 +459,9 @@ class AccountsMutation:
             if input.share_code is not None:
                 await links.bind_registered(session, tenant_id=tenant.id, customer_id=signed.user.id,
                                             code=input.share_code)
-            await languages.adopt_language(session, user_id=signed.user.id, language=_client_language(context))
-            viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
+            await languages.adopt_language(session, tenant_id=tenant.id, user_id=signed.user.id,
+                                           language=_client_language(context))
+            viewer = await signed_viewer(session, tenant, signed.user.id)
             return {"token": signed.token, "viewer": viewer}
 
         return await run_mutation(context, AuthPayload, action)
@@ -473,8 +482,9 @@ class AccountsMutation:
                 session, tenant_id=tenant.id, login=input.login, password=input.password,
                 address=context.client_address, phone_region=tenant.phone_region,
             )
-            await languages.adopt_language(session, user_id=signed.user.id, language=_client_language(context))
-            viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
+            await languages.adopt_language(session, tenant_id=tenant.id, user_id=signed.user.id,
+                                           language=_client_language(context))
+            viewer = await signed_viewer(session, tenant, signed.user.id)
             return {"token": signed.token, "viewer": viewer}
 
         return await run_mutation(context, AuthPayload, action)
@@ -552,7 +562,7 @@ class AccountsMutation:
                 session, tenant_id=tenant.id, user_id=user_id, current_password=current_password,
                 new_password=new_password, address=context.client_address,
             )
-            viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
+            viewer = await signed_viewer(session, tenant, signed.user.id)
             return {"token": signed.token, "viewer": viewer}
 
         return await run_mutation(context, AuthPayload, action)
@@ -593,7 +603,7 @@ class AccountsMutation:
                 session, tenant_id=tenant.id, login=login, code=code, new_password=new_password,
                 address=context.client_address, phone_region=tenant.phone_region,
             )
-            viewer = await build_viewer(session, tenant, signed.user.id, await load_roles(session, signed.user.id))
+            viewer = await signed_viewer(session, tenant, signed.user.id)
             return {"token": signed.token, "viewer": viewer}
 
         return await run_mutation(context, AuthPayload, action)

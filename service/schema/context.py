@@ -57,9 +57,9 @@ class Context:
 
     async def roles(self) -> frozenset[Role]:
         if self.principal.roles is None:
-            assert self.principal.user_id is not None
-            self.principal.roles = await load_roles(await self.session(), self.principal.user_id,
-                                                    self.principal.token_version)
+            assert self.principal.user_id is not None and self.principal.tenant is not None
+            self.principal.roles = await load_roles(await self.session(), self.principal.tenant.id,
+                                                    self.principal.user_id, self.principal.token_version)
         return self.principal.roles
 
     async def has_role(self, *roles: Role) -> bool:

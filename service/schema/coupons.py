@@ -161,6 +161,7 @@ class CouponTemplate(Node):
 
 class TemplateByIdLoader(KeyedLoader):
     fetch = staticmethod(queries.templates_by_ids)
+    pass_tenant = True
 
 
 class CouponByIdLoader(DataLoader[UUID, Any]):
@@ -175,7 +176,8 @@ class CouponByIdLoader(DataLoader[UUID, Any]):
         if customer is None and not await is_admin(self.context):
             return [None for _ in keys]
         async with serial_session(self.context) as session:
-            found = await queries.coupons_by_ids(session, ids=list(keys), customer_id=customer)
+            found = await queries.coupons_by_ids(session, tenant_id=self.context.tenant.id, ids=list(keys),
+                                                 customer_id=customer)
         return [found.get(k) for k in keys]
 
 
@@ -379,7 +381,8 @@ class CouponTemplatesQuery:
         size = check_page(first, after)
         customer = await info.context.require_user()
         async with serial_session(info.context) as session:
-            page = await queries.my_coupons(session, customer_id=customer, usable=usable, first=size, after=after)
+            page = await queries.my_coupons(session, tenant_id=info.context.tenant.id, customer_id=customer,
+                                            usable=usable, first=size, after=after)
         return Connection.of(page, Coupon.of)
 
     @strawberry.field(description="Per template: claimed, reserved, used, expired, and the discount given against "
@@ -388,7 +391,7 @@ class CouponTemplatesQuery:
     async def coupon_report(self, info: Info) -> list[CouponReportRow]:
         async with serial_session(info.context) as session:
             rows = await queries.report(session)
-            found = await queries.templates_by_ids(session, ids=[r.id for r in rows])
+            found = await queries.templates_by_ids(session, tenant_id=info.context.tenant.id, ids=[r.id for r in rows])
         return [CouponReportRow(
             template=CouponTemplate.of(found[r.id]), claimed=r.claimed, reserved=r.reserved, used=r.used,
             expired=r.expired, discount_given=Money.of(r.discount_given_minor, r.currency),
@@ -476,9 +479,10 @@ class CouponTemplatesMutation:
             customer = await context.require_user()
             if not await context.has_role(Role.CUSTOMER):
                 raise fail(ErrorCode.FORBIDDEN, "Only customers claim coupons.")
-            row = await claims.claim(session, customer_id=customer, template_id=decode(template_id, "CouponTemplate"),
-                                     idempotency_key=idempotency_key)
-            found = await queries.coupons_by_ids(session, ids=[row.id], customer_id=customer)
+            row = await claims.claim(session, tenant_id=context.tenant.id, customer_id=customer,
+                                     template_id=decode(template_id, "CouponTemplate"), idempotency_key=idempotency_key)
+            found = await queries.coupons_by_ids(session, tenant_id=context.tenant.id, ids=[row.id],
+                                                 customer_id=customer)
             return {"coupon": Coupon.of(found[row.id])}
 
         return await run_mutation(context, CouponPayload, action)
@@ -498,7 +502,7 @@ class CouponTemplatesMutation:
     ) -> CouponGrantPayload:
         async def action(session: Any) -> dict:
             granted = await claims.grant(
-                session, template_id=decode(template_id, "CouponTemplate"),
+                session, tenant_id=info.context.tenant.id, template_id=decode(template_id, "CouponTemplate"),
                 user_ids=[decode(u, "User") for u in user_ids],
                 community_group_id=decode(community_group_id, "CommunityGroup") if community_group_id else None,
                 group_given=community_group_id is not None, idempotency_key=idempotency_key)
@@ -576,6 +580,7 @@ class CouponPack(Node):
 
 class PackByIdLoader(KeyedLoader):
     fetch = staticmethod(packs.packs_by_ids)
+    pass_tenant = True
 
 
 class RewardByIdLoader(DataLoader[UUID, Any]):
@@ -622,7 +627,8 @@ class CouponPackReward(Node):
     @strawberry.field(description="The coupons the sharer was granted for this friend.")
     async def earned(self, info: Info) -> list[Coupon]:
         async with serial_session(info.context) as session:
-            rows = await packs.coupons_of_reward(session, reward_id=self.row.id, customer_id=self.row.sharer_id)
+            rows = await packs.coupons_of_reward(session, tenant_id=info.context.tenant.id, reward_id=self.row.id,
+                                                 customer_id=self.row.sharer_id)
         return [Coupon.of(r) for r in rows]
 
 

@@ -43,11 +43,13 @@ describe_values(GroupBuyStatus, {
 
 class GroupBuyByIdLoader(KeyedLoader):
     fetch = staticmethod(queries.groups_by_ids)
+    pass_tenant = True
 
 
 class GroupBuyByOrderLoader(KeyedLoader):
     fetch = staticmethod(queries.groups_by_orders)
     keyword = "order_ids"
+    pass_tenant = True
 
 
 @strawberry.type(name="GroupBuy", description="A 拼团 group: orders of one offer that go ahead together once "
@@ -174,7 +176,7 @@ class GroupBuysQuery:
         if not code or len(code) > 32:
             return None
         async with serial_session(context) as session:
-            found = await queries.group_by_share_code(session, code=code)
+            found = await queries.group_by_share_code(session, tenant_id=context.tenant.id, code=code)
         if found is None or await visible_batch(context, found.batch_id) is None:
             return None
         return GroupBuy.of(found)

@@ -42,8 +42,9 @@ class LanguagesMutation:
             chosen = languages.language_value(errors, language, ["language"])
             errors.raise_if_any()
             user_id = context.principal.user_id
-            assert user_id is not None and chosen is not None  # signed_in; checked
-            await languages.set_language(session, user_id=user_id, language=chosen)
+            tenant = context.principal.tenant
+            assert user_id is not None and tenant is not None and chosen is not None  # signed_in; checked
+            await languages.set_language(session, tenant_id=tenant.id, user_id=user_id, language=chosen)
             return {"viewer": await viewer_of(context)}
 
         return await run_mutation(context, MessageLanguagePayload, action)

@@ -250,7 +250,8 @@ async def _api_key_principal(token: str, named: TenantInfo | None) -> Principal:
     async with tenant_transaction(tenant.id) as session:
         row = (
             await session.execute(
-                text("SELECT secret_hash, revoked_at FROM api_key WHERE id = :id"), {"id": key_id}
+                text("SELECT secret_hash, revoked_at FROM api_key WHERE tenant_id = :t AND id = :id"),
+                {"t": tenant.id, "id": key_id},
             )
         ).first()
         if row is None or not secrets_equal(row.secret_hash, hash_secret(secret)):
