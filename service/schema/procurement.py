@@ -482,8 +482,8 @@ class ProcurementMutation:
 
         async def action(session: AsyncSession) -> dict[str, Any]:
             bid = decode(id, "Batch")
-            status = (await session.execute(text("SELECT status FROM batch WHERE id = :id"), {"id": bid})
-                      ).scalar_one_or_none() if bid else None
+            status = (await session.execute(text("SELECT status FROM batch WHERE tenant_id = :t AND id = :id"),
+                                            {"t": context.tenant.id, "id": bid})).scalar_one_or_none() if bid else None
             if bid is None or status is None:
                 raise fail(ErrorCode.NOT_FOUND, "No such batch.", ["id"])
             await close_batch(session, tenant_id=context.tenant.id, batch_id=bid)
