@@ -95,9 +95,11 @@ async def packs_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[
     return {r.id: r for r in rows}
 
 
-async def list_packs(session: AsyncSession, *, active: bool | None, first: int, after: str | None) -> Page[Any]:
+async def list_packs(session: AsyncSession, *, tenant_id: UUID, active: bool | None, first: int,
+                     after: str | None) -> Page[Any]:
     condition = "" if active is None else (" AND ended_at IS NULL" if active else " AND ended_at IS NOT NULL")
-    return await page(session, f"SELECT {PACK_COLUMNS} FROM coupon_pack WHERE true{condition}", {}, "created_at",
+    return await page(session, f"SELECT {PACK_COLUMNS} FROM coupon_pack WHERE tenant_id = :t{condition}",
+                      {"t": tenant_id}, "created_at",
                       first=first, after=after)
 
 
@@ -107,25 +109,30 @@ FROM coupon_pack_referral r JOIN app_user u ON u.tenant_id = r.tenant_id AND u.i
 """
 
 
-async def my_rewards(session: AsyncSession, *, sharer_id: UUID, first: int, after: str | None) -> Page[Any]:
-    return await page(session, _REWARDS + " WHERE r.sharer_id = :s", {"s": sharer_id}, "created_at",
+async def my_rewards(session: AsyncSession, *, tenant_id: UUID, sharer_id: UUID, first: int,
+                     after: str | None) -> Page[Any]:
+    return await page(session, _REWARDS + " WHERE r.tenant_id = :t AND r.sharer_id = :s",
+                      {"t": tenant_id, "s": sharer_id}, "created_at",
                       first=first, after=after, alias="r.")
 
 
-async def rewards_by_ids(session: AsyncSession, *, ids: Sequence[UUID], sharer_id: UUID | None) -> dict[UUID, Any]:
+async def rewards_by_ids(session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID],
+                         sharer_id: UUID | None) -> dict[UUID, Any]:
     """`sharer_id`: only that sharer's (None: an admin, any)."""
     rows = (await session.execute(
-        text(_REWARDS + " WHERE r.id = ANY(:ids) AND (CAST(:s AS uuid) IS NULL OR r.sharer_id = CAST(:s AS uuid))"),
-        {"ids": list(ids), "s": sharer_id})).all()
+        text(_REWARDS + " WHERE r.tenant_id = :t AND r.id = ANY(:ids) "
+                        "AND (CAST(:s AS uuid) IS NULL OR r.sharer_id = CAST(:s AS uuid))"),
+        {"t": tenant_id, "ids": list(ids), "s": sharer_id})).all()
     return {r.id: r for r in rows}
 
 
-async def earned_totals(session: AsyncSession, *, sharer_id: UUID) -> Any:
+async def earned_totals(session: AsyncSession, *, tenant_id: UUID, sharer_id: UUID) -> Any:
     return (await session.execute(text(
         "SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending, "
         "count(*) FILTER (WHERE status = 'GRANTED') AS rewarded, "
-        "coalesce(sum(sharer_coupons), 0)::int AS coupons FROM coupon_pack_referral WHERE sharer_id = :s"),
-        {"s": sharer_id})).one()
+        "coalesce(sum(sharer_coupons), 0)::int AS coupons FROM coupon_pack_referral "
+        "WHERE tenant_id = :t AND sharer_id = :s"),
+        {"t": tenant_id, "s": sharer_id})).one()
 
 
 async def coupons_of_reward(session: AsyncSession, *, tenant_id: UUID, reward_id: UUID,

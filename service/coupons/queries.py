@@ -52,8 +52,9 @@ async def page(session: AsyncSession, sql: str, params: dict[str, Any], created:
                 has_next=has_next)
 
 
-async def list_templates(session: AsyncSession, *, first: int, after: str | None) -> Page[Any]:
-    return await page(session, f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE true", {}, "created_at",
+async def list_templates(session: AsyncSession, *, tenant_id: UUID, first: int, after: str | None) -> Page[Any]:
+    return await page(session, f"SELECT {TEMPLATE_COLUMNS} FROM coupon_template WHERE tenant_id = :t",
+                      {"t": tenant_id}, "created_at",
                        first=first, after=after)
 
 

@@ -41,7 +41,7 @@ LEFT JOIN LATERAL (
   FROM group_buy_member gm
   JOIN customer_order o ON o.tenant_id = gm.tenant_id AND o.id = gm.order_id
   JOIN leader l ON l.tenant_id = o.tenant_id AND l.id = o.leader_id
-  WHERE gm.tenant_id = :t AND o.tenant_id = :t AND gm.group_buy_id = g.id
+  WHERE gm.tenant_id = g.tenant_id AND gm.group_buy_id = g.id
     AND (gm.paid_at IS NOT NULL OR CAST(:event AS text) = 'GROUP_FAILED')
 ) m ON true
 WHERE g.tenant_id = :t AND g.id = ANY(CAST(:ids AS uuid[]))

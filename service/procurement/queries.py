@@ -48,13 +48,13 @@ async def lines_by_purchase_orders(
 
 
 async def deliveries_by_purchase_orders(
-    session: AsyncSession, *, ids: Sequence[UUID]
+    session: AsyncSession, *, tenant_id: UUID, ids: Sequence[UUID]
 ) -> dict[tuple[UUID, UUID], list[tuple[UUID, int]]]:
     """(purchase order, product) -> [(pickup point, quantity)]."""
     rows = await session.execute(
         text("SELECT purchase_order_id, product_id, pickup_point_id, quantity FROM purchase_order_delivery "
-             "WHERE purchase_order_id = ANY(:ids) ORDER BY pickup_point_id"),
-        {"ids": list(ids)},
+             "WHERE tenant_id = :t AND purchase_order_id = ANY(:ids) ORDER BY pickup_point_id"),
+        {"t": tenant_id, "ids": list(ids)},
     )
     out: dict[tuple[UUID, UUID], list[tuple[UUID, int]]] = defaultdict(list)
     for r in rows:
@@ -92,10 +92,13 @@ class PickListContent:
     pick_numbers: dict[UUID, int]
 
 
-async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_point_id: UUID) -> PickListContent:
+async def pick_list_content(session: AsyncSession, *, tenant_id: UUID, batch_id: UUID,
+                            pickup_point_id: UUID) -> PickListContent:
+    # Every table, the subqueries' too, is given the tenant (:t): Citus then reads one shard.
     pick_list = (
         await session.execute(
-            select(PickList).where(PickList.batch_id == batch_id, PickList.pickup_point_id == pickup_point_id)
+            select(PickList).where(PickList.tenant_id == tenant_id, PickList.batch_id == batch_id,
+                                   PickList.pickup_point_id == pickup_point_id)
         )
     ).scalar_one_or_none()
     # After the close the orders that count are the confirmed ones (and what became of them);
@@ -107,9 +110,9 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
             text("SELECT o.id AS order_id, l.product_id, l.product_name, p.unit, l.quantity, l.shorted_quantity "
                  "FROM customer_order o JOIN order_line l ON l.tenant_id = o.tenant_id AND l.order_id = o.id "
                  "JOIN product p ON p.tenant_id = l.tenant_id AND p.id = l.product_id "
-                 "WHERE o.batch_id = :b AND o.pickup_point_id = :p AND o.status = ANY(:s) AND l.status = 'ACTIVE' "
-                 "ORDER BY o.number, l.position"),
-            {"b": batch_id, "p": pickup_point_id, "s": list(statuses)},
+                 "WHERE o.tenant_id = :t AND o.batch_id = :b AND o.pickup_point_id = :p AND o.status = ANY(:s) "
+                 "AND l.status = 'ACTIVE' ORDER BY o.number, l.position"),
+            {"t": tenant_id, "b": batch_id, "p": pickup_point_id, "s": list(statuses)},
         )
     ).all()
     lines: dict[UUID, list[PickListOrderLine]] = defaultdict(list)
@@ -123,14 +126,15 @@ async def pick_list_content(session: AsyncSession, *, batch_id: UUID, pickup_poi
                 await session.execute(
                     text("SELECT pl.product_id, pl.product_name, pl.unit, pl.quantity, "
                          "(SELECT sum(d.shipped)::int FROM delivery_line d "
-                         "WHERE d.tenant_id = pl.tenant_id AND d.batch_id = :b "
+                         "WHERE d.tenant_id = :t AND d.batch_id = :b "
                          "AND d.pickup_point_id = :p AND d.product_id = pl.product_id) AS shipped, "
                          "(SELECT coalesce(sum(l.shorted_quantity), 0)::int FROM customer_order o JOIN order_line l "
                          "ON l.tenant_id = o.tenant_id AND l.order_id = o.id "
-                         "WHERE o.tenant_id = pl.tenant_id AND o.batch_id = :b "
+                         "WHERE o.tenant_id = :t AND l.tenant_id = :t AND o.batch_id = :b "
                          "AND o.pickup_point_id = :p AND l.product_id = pl.product_id) AS shorted "
-                         "FROM pick_list_line pl WHERE pl.pick_list_id = :id ORDER BY pl.product_name"),
-                    {"id": pick_list.id, "b": batch_id, "p": pickup_point_id})
+                         "FROM pick_list_line pl WHERE pl.tenant_id = :t AND pl.pick_list_id = :id "
+                         "ORDER BY pl.product_name"),
+                    {"t": tenant_id, "id": pick_list.id, "b": batch_id, "p": pickup_point_id})
             ).all()
         ]
     else:

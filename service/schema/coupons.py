@@ -351,7 +351,7 @@ class CouponTemplatesQuery:
                                ) -> Connection[CouponTemplate]:
         size = check_page(first, after)
         async with serial_session(info.context) as session:
-            page = await queries.list_templates(session, first=size, after=after)
+            page = await queries.list_templates(session, tenant_id=info.context.tenant.id, first=size, after=after)
         return Connection.of(page, CouponTemplate.of)
 
     @strawberry.field(description="Templates open for claims now: the whole tenant's, and with batchId, those of "
@@ -596,7 +596,8 @@ class RewardByIdLoader(DataLoader[UUID, Any]):
         if sharer is None and not admin:
             return [None for _ in keys]
         async with serial_session(self.context) as session:
-            found = await packs.rewards_by_ids(session, ids=list(keys), sharer_id=sharer)
+            found = await packs.rewards_by_ids(session, tenant_id=self.context.tenant.id, ids=list(keys),
+                                               sharer_id=sharer)
         return [found.get(k) for k in keys]
 
 
@@ -685,7 +686,8 @@ class CouponPacksQuery:
     ) -> Connection[CouponPack]:
         size = check_page(first, after)
         async with serial_session(info.context) as session:
-            page = await packs.list_packs(session, active=active, first=size, after=after)
+            page = await packs.list_packs(session, tenant_id=info.context.tenant.id, active=active, first=size,
+                                          after=after)
         return Connection.of(page, CouponPack.of)
 
     @strawberry.field(description="The signed-in sharer's coupon pack rewards: one per friend whose first order "
@@ -696,7 +698,8 @@ class CouponPacksQuery:
         size = check_page(first, after)
         sharer = await info.context.require_user()
         async with serial_session(info.context) as session:
-            page = await packs.my_rewards(session, sharer_id=sharer, first=size, after=after)
+            page = await packs.my_rewards(session, tenant_id=info.context.tenant.id, sharer_id=sharer, first=size,
+                                          after=after)
         return Connection.of(page, CouponPackReward.of)
 
     @strawberry.field(description="What the signed-in sharer's coupon pack shares earned, in sum.")
@@ -704,7 +707,7 @@ class CouponPacksQuery:
     async def my_coupon_pack_earnings(self, info: Info) -> CouponPackEarnings:
         sharer = await info.context.require_user()
         async with serial_session(info.context) as session:
-            row = await packs.earned_totals(session, sharer_id=sharer)
+            row = await packs.earned_totals(session, tenant_id=info.context.tenant.id, sharer_id=sharer)
         return CouponPackEarnings(pending=row.pending, rewarded=row.rewarded, coupons=row.coupons)
 
 

@@ -244,7 +244,7 @@ class GrowthQuery:
             row = (await session.execute(text(
                 "SELECT g.name, l.id AS leader_id, l.display_name, p.name AS point, p.address, p.opening_hours "
                 "FROM community_group g JOIN leader l ON l.tenant_id = g.tenant_id AND l.id = g.leader_id "
-                "LEFT JOIN LATERAL (SELECT * FROM pickup_point p WHERE p.tenant_id = l.tenant_id "
+                "LEFT JOIN LATERAL (SELECT * FROM pickup_point p WHERE p.tenant_id = :t "
                 "AND p.leader_id = l.id AND p.active ORDER BY p.created_at, p.id LIMIT 1) p ON true "
                 "WHERE g.tenant_id = :t AND g.invite_code = :c"),
                 {"t": context.tenant.id, "c": invite_code[:16]})).first()

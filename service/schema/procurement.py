@@ -89,7 +89,8 @@ class DeliveriesByPurchaseOrderLoader(DataLoader[UUID, Any]):
 
     async def _load(self, keys: Sequence[UUID]) -> list[Any]:
         async with serial_session(self.context) as session:
-            found = await queries.deliveries_by_purchase_orders(session, ids=list(keys))
+            found = await queries.deliveries_by_purchase_orders(session, tenant_id=self.context.tenant.id,
+                                                                ids=list(keys))
         return [{product: v for (po, product), v in found.items() if po == k} for k in keys]
 
 
@@ -286,7 +287,8 @@ class PickList(Node):
 
 async def build_pick_list(context: Context, batch_id: UUID, pickup_point_id: UUID) -> PickList:
     async with serial_session(context) as session:
-        content = await queries.pick_list_content(session, batch_id=batch_id, pickup_point_id=pickup_point_id)
+        content = await queries.pick_list_content(session, tenant_id=context.tenant.id, batch_id=batch_id,
+                                                  pickup_point_id=pickup_point_id)
     rows = await get_loader(context, OrderByIdLoader).load_many(content.order_ids)
     orders = [
         PickListOrder(customer_name=r.customer_name, pick_number=content.pick_numbers.get(r.id), row=r,
