@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.accounts.phones import phone_value as e164_value
 from service.errors import Collector, ErrorCode
+from service.i18n import msg
 from service.money import exponent, to_minor
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
@@ -27,7 +28,7 @@ def text_value(
     if required and not cleaned:
         errors.add(ErrorCode.INVALID, "This field cannot be empty.", field)
     elif len(cleaned) > max_length:
-        errors.add(ErrorCode.INVALID, f"At most {max_length} characters.", field)
+        errors.add(ErrorCode.INVALID, msg("input.max_characters", max=max_length), field)
     return cleaned or None
 
 
@@ -107,21 +108,21 @@ def decimal_value(
         return None
     text = str(value).strip()
     if len(text) > MAX_DECIMAL_TEXT:
-        errors.add(ErrorCode.INVALID, f"At most {MAX_DECIMAL_TEXT} characters.", field)
+        errors.add(ErrorCode.INVALID, msg("input.max_characters", max=MAX_DECIMAL_TEXT), field)
         return None
     if not _DECIMAL_RE.fullmatch(text):  # NaN, Infinity and anything else that is not a plain number
         errors.add(ErrorCode.INVALID, "Not a finite decimal number.", field)
         return None
     number = Decimal(text)  # exact: the constructor does not round, and the shape was checked
     if number < minimum or (exclusive_minimum and number == minimum):
-        bound = "greater than" if exclusive_minimum else "at least"
-        errors.add(ErrorCode.INVALID, f"Must be {bound} {minimum}.", field)
+        bound = "input.greater_than" if exclusive_minimum else "input.at_least"
+        errors.add(ErrorCode.INVALID, msg(bound, minimum=minimum), field)
         return None
     if number > maximum:
-        errors.add(ErrorCode.INVALID, f"Must be at most {maximum}.", field)
+        errors.add(ErrorCode.INVALID, msg("input.at_most", maximum=maximum), field)
         return None
     if _places(number) > places:
-        errors.add(ErrorCode.INVALID, f"At most {places} decimal places.", field)
+        errors.add(ErrorCode.INVALID, msg("input.decimal_places", places=places), field)
         return None
     return number if number else Decimal(0)  # -0 and 0E+9 are 0
 

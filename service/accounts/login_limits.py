@@ -16,6 +16,7 @@ from service.accounts.phones import normalise_phone
 from service.accounts.rate_limits import Counter, Hit
 from service.config import get_settings
 from service.errors import ErrorCode, UserErrors, fail
+from service.i18n import msg
 
 
 def login_key(login: str, region: str | None = None) -> str:
@@ -31,9 +32,8 @@ def _login_counter(tenant_id: UUID, login: str) -> Counter:
     return Counter(f"rl:login:{tenant_id}:{digest}", get_settings().login_attempts_per_login)
 
 
-def _limited(e: rate_limits.Limited, what: str) -> UserErrors:
-    minutes = max(1, round(e.retry_after / 60))
-    return fail(ErrorCode.RATE_LIMITED, f"Too many {what}; try again in about {minutes} min.")
+def _limited(e: rate_limits.Limited, message: str) -> UserErrors:
+    return fail(ErrorCode.RATE_LIMITED, msg(message, minutes=max(1, round(e.retry_after / 60))))
 
 
 async def take_sign_in(tenant_id: UUID, login: str, address: str | None) -> Hit:
@@ -46,7 +46,7 @@ async def take_sign_in(tenant_id: UUID, login: str, address: str | None) -> Hit:
     try:
         return await rate_limits.take(tenant_id, counters, s.login_window_seconds, fallback=True)
     except rate_limits.Limited as e:
-        raise _limited(e, "failed sign-ins") from None
+        raise _limited(e, "accounts.sign_ins_limited") from None
 
 
 async def signed_in(hit: Hit) -> None:
@@ -62,4 +62,4 @@ async def take_registration(tenant_id: UUID, address: str | None) -> Hit:
     try:
         return await rate_limits.take(tenant_id, [counter], s.register_window_seconds, fallback=True)
     except rate_limits.Limited as e:
-        raise _limited(e, "registrations from this address") from None
+        raise _limited(e, "accounts.registrations_limited") from None

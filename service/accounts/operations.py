@@ -39,6 +39,7 @@ from service.aftersales.compensation import check_settings as compensation_setti
 from service.config import get_settings
 from service.db import set_tenant
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.pagination import Page, fetch_page
 from service.validation import (
     SLUG_RE,
@@ -378,7 +379,7 @@ _PLACEHOLDER_RE = re.compile(r"\{[^{}]*\}")
 
 def _int_in(errors: Collector, value: int | None, field: str, low: int, high: int) -> int | None:
     if value is not None and not low <= value <= high:
-        errors.add(ErrorCode.INVALID, f"Must be between {low} and {high}.", [field])
+        errors.add(ErrorCode.INVALID, msg("input.between", low=low, high=high), [field])
         return None
     return value
 
@@ -395,7 +396,8 @@ def url_template_value(errors: Collector, value: str | None, field: Sequence[str
         return None
     unknown = [p for p in _PLACEHOLDER_RE.findall(value) if p not in URL_PLACEHOLDERS]
     if unknown:
-        errors.add(ErrorCode.INVALID, f"Unknown placeholder {unknown[0]}; use {', '.join(URL_PLACEHOLDERS)}.",
+        errors.add(ErrorCode.INVALID, msg("accounts.unknown_placeholder", placeholder=unknown[0],
+                                          known=", ".join(URL_PLACEHOLDERS)),
                    field)
         return None
     sample = _PLACEHOLDER_RE.sub("x", value)
@@ -403,7 +405,7 @@ def url_template_value(errors: Collector, value: str | None, field: Sequence[str
     if parsed.scheme != "https" or not parsed.hostname or "{" in sample or "}" in sample or any(
         c.isspace() for c in sample
     ):
-        errors.add(ErrorCode.INVALID, "An https:// URL, e.g. https://shop.example/b/{batchId}.", field)
+        errors.add(ErrorCode.INVALID, msg("accounts.link_template", example="{batchId}"), field)
         return None
     return value
 
@@ -473,7 +475,7 @@ async def update_tenant(session: AsyncSession, *, tenant_id: UUID, changes: Tena
     if total > MAX_DISTRIBUTION_TOTAL and not errors.errors:
         errors.add(
             ErrorCode.INVALID,
-            f"The two distribution rates together must be at most {MAX_DISTRIBUTION_TOTAL}.",
+            msg("accounts.distribution_total", max=MAX_DISTRIBUTION_TOTAL),
             ["distributionLevel2Rate" if c.distribution_level2_rate is not None else "distributionLevel1Rate"],
         )
     template = url_template_value(errors, c.front_end_url_template, ["frontEndUrlTemplate"])

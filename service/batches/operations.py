@@ -26,6 +26,7 @@ from service.batches.validation import CleanOffer, OfferSpec, clean_offer, clean
 from service.catalog.models import Product, Supplier
 from service.errors import Collector, ErrorCode, fail
 from service.groupbuys.resolution import lock_open_groups, resolve_groups
+from service.i18n import msg
 from service.money import from_minor
 from service.notify.outbox import emit
 from service.orders.release import cancel_orders
@@ -101,7 +102,7 @@ async def create_batch(
         if spec.product_id is not None and spec.product_id in seen:
             errors.add(
                 ErrorCode.INVALID,
-                f"The same product is already offered at offers.{seen[spec.product_id]}.",
+                msg("batches.product_twice", at=seen[spec.product_id]),
                 [*field, "productId"],
             )
         elif spec.product_id is not None:
@@ -151,7 +152,7 @@ async def add_offer(
     if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
         raise fail(
             ErrorCode.CONFLICT,
-            f"Offers can be added while the batch is DRAFT or SCHEDULED, not {batch.status}.",
+            msg("batches.offers_while", status=f"{batch.status}"),
             ["batchId"],
         )
     if offer is not None:
@@ -183,7 +184,7 @@ async def publish_batch(session: AsyncSession, *, tenant_id: UUID, batch_id: UUI
     batch = await _batch_for_update(session, tenant_id, batch_id, "id")
     if BatchStatus(batch.status) is not BatchStatus.DRAFT:
         raise fail(
-            ErrorCode.CONFLICT, f"Only a DRAFT batch can be published; this one is {batch.status}.", ["id"]
+            ErrorCode.CONFLICT, msg("batches.publish_draft", status=f"{batch.status}"), ["id"]
         )
     has_offer = (
         await session.execute(
@@ -233,7 +234,7 @@ async def cancel_batch(
         await close_gate(session, batch_id)
     batch = await _batch_for_update(session, tenant.id, batch_id, "id")
     if BatchStatus(batch.status) not in CANCELLABLE_BATCH_STATUSES:
-        raise fail(ErrorCode.CONFLICT, f"A {batch.status} batch cannot be cancelled.", ["id"])
+        raise fail(ErrorCode.CONFLICT, msg("batches.cannot_cancel", status=f"{batch.status}"), ["id"])
     row = (
         await session.execute(
             text(
@@ -308,7 +309,7 @@ async def update_batch(
     batch = await _batch_for_update(session, tenant.id, batch_id, "id")
     if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
         raise fail(
-            ErrorCode.CONFLICT, f"A batch can be edited while DRAFT or SCHEDULED, not {batch.status}.", ["id"]
+            ErrorCode.CONFLICT, msg("batches.edit_while", status=f"{batch.status}"), ["id"]
         )
     clean_window(
         errors,
@@ -375,7 +376,7 @@ async def update_offer(
     ).scalar_one()
     if BatchStatus(batch.status) not in EDITABLE_BATCH_STATUSES:
         raise fail(
-            ErrorCode.CONFLICT, f"An offer can be edited while its batch is DRAFT or SCHEDULED, not {batch.status}.",
+            ErrorCode.CONFLICT, msg("batches.offer_edit_while", status=f"{batch.status}"),
             ["id"],
         )
     errors = Collector()
@@ -403,7 +404,7 @@ async def update_offer(
         )
     ).scalar_one()
     if changes.stock_limit is not None and changes.stock_limit < sold:
-        errors.add(ErrorCode.INVALID, f"The stock cannot go below what is sold ({sold}).", ["stockLimit"])
+        errors.add(ErrorCode.INVALID, msg("batches.stock_below_sold", sold=sold), ["stockLimit"])
     errors.raise_if_any()
     assert clean is not None
     offer.price_minor = clean.price_minor

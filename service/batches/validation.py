@@ -10,6 +10,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from service.errors import Collector, ErrorCode
+from service.i18n import msg
 from service.validation import money_value
 
 MAX_QUANTITY = 1_000_000
@@ -52,11 +53,11 @@ def _group_rule(errors: Collector, spec: OfferSpec, field: Sequence[str]) -> tup
     if spec.group_size is None:
         return None, None, None
     if not MIN_GROUP_SIZE <= spec.group_size <= MAX_GROUP_SIZE:
-        errors.add(ErrorCode.INVALID, f"A group has {MIN_GROUP_SIZE} to {MAX_GROUP_SIZE} members.",
+        errors.add(ErrorCode.INVALID, msg("batches.group_size", min=MIN_GROUP_SIZE, max=MAX_GROUP_SIZE),
                    [*field, "groupSize"])
     window = DEFAULT_GROUP_WINDOW_MINUTES if spec.group_window_minutes is None else spec.group_window_minutes
     if not 1 <= window <= MAX_GROUP_WINDOW_MINUTES:
-        errors.add(ErrorCode.INVALID, f"The group window is 1 to {MAX_GROUP_WINDOW_MINUTES} minutes.",
+        errors.add(ErrorCode.INVALID, msg("batches.group_window", max=MAX_GROUP_WINDOW_MINUTES),
                    [*field, "groupWindowMinutes"])
     expiry = spec.group_expiry or "REFUND"
     if expiry not in GROUP_EXPIRIES:
@@ -66,7 +67,7 @@ def _group_rule(errors: Collector, spec: OfferSpec, field: Sequence[str]) -> tup
 
 def _limit(errors: Collector, value: int | None, field: Sequence[str]) -> None:
     if value is not None and not 1 <= value <= MAX_QUANTITY:
-        errors.add(ErrorCode.INVALID, f"Must be between 1 and {MAX_QUANTITY}.", field)
+        errors.add(ErrorCode.INVALID, msg("batches.between_1_and", max=MAX_QUANTITY), field)
 
 
 def clean_offer(errors: Collector, spec: OfferSpec, field: Sequence[str], currency: str) -> CleanOffer | None:
@@ -114,6 +115,6 @@ def clean_window(
     if pickup_date < close_day:
         errors.add(
             ErrorCode.INVALID,
-            f"The pickup date cannot be before the cutoff's date ({close_day.isoformat()}, {timezone}).",
+            msg("batches.pickup_before_cutoff", day=close_day.isoformat(), timezone=timezone),
             ["pickupDate"],
         )

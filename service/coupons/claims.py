@@ -20,6 +20,7 @@ from service.coupons.templates import COLUMNS as TEMPLATE_COLUMNS
 from service.coupons.templates import CouponAudience, budget_spent
 from service.db import insert_select
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 
 COUPON_COLUMNS = ("tenant_id, id, template_id, customer_id, status, valid_from, valid_until, order_id, "
                   "discount_minor, idempotency_key, granted, claimed_at, used_at")
@@ -97,7 +98,7 @@ async def claim(session: AsyncSession, *, tenant_id: UUID, customer_id: UUID, te
                                           "limit": template.per_customer_limit})).first()
     if held is None:
         raise fail(ErrorCode.COUPON_LIMIT_REACHED,
-                   f"At most {template.per_customer_limit} of these coupons per customer.", ["templateId"])
+                   msg("coupons.per_customer", limit=template.per_customer_limit), ["templateId"])
     if (await session.execute(_TAKE, {"n": 1, "t": template.tenant_id, "tpl": template.id})).first() is None:
         raise fail(ErrorCode.COUPON_EXHAUSTED, "All of these coupons have been claimed.", ["templateId"])
     return inserted
@@ -168,7 +169,7 @@ async def grant(session: AsyncSession, *, tenant_id: UUID, template_id: UUID | N
                  "ORDER BY m.user_id"), {"t": template.tenant_id, "g": community_group_id})).scalars()
         wanted += [m for m in members if m not in customers]
     if len(wanted) > MAX_GRANT:
-        raise fail(ErrorCode.INVALID, f"At most {MAX_GRANT} customers at a time.", ["userIds"])
+        raise fail(ErrorCode.INVALID, msg("coupons.grant_max", max=MAX_GRANT), ["userIds"])
     if not wanted:
         return 0
     if (await session.execute(_TAKE, {"n": len(wanted), "t": template.tenant_id, "tpl": template.id})).first() is None:

@@ -23,6 +23,7 @@ from service.coupons.claims import COUPON_COLUMNS
 from service.coupons.queries import STATUS_SQL, page
 from service.errors import Collector, ErrorCode, fail
 from service.growth import links
+from service.i18n import msg
 from service.pagination import Page
 from service.validation import text_value
 
@@ -35,7 +36,7 @@ REWARD_COLUMNS = ("r.tenant_id, r.id, r.pack_id, r.sharer_id, r.friend_id, r.ord
 async def _templates(session: AsyncSession, errors: Collector, tenant_id: UUID, ids: Sequence[UUID | None],
                      field: str) -> list[UUID]:
     if not 1 <= len(ids) <= MAX_TEMPLATES:
-        errors.add(ErrorCode.INVALID, f"Name 1 to {MAX_TEMPLATES} coupon templates.", [field])
+        errors.add(ErrorCode.INVALID, msg("coupons.pack_templates", max=MAX_TEMPLATES), [field])
         return []
     wanted = [i for i in ids if i is not None]
     found = set((await session.execute(

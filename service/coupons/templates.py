@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.money import exponent, to_minor
 from service.tenants.principal import TenantInfo
 from service.validation import decimal_value, money_value, text_value
@@ -131,7 +132,7 @@ async def create_template(session: AsyncSession, *, tenant: TenantInfo, spec: Te
     if not 1 <= spec.per_customer_limit <= 1000:
         errors.add(ErrorCode.INVALID, "Between 1 and 1000.", ["perCustomerLimit"])
     if spec.total_quantity is not None and not 1 <= spec.total_quantity <= MAX_QUANTITY:
-        errors.add(ErrorCode.INVALID, f"Between 1 and {MAX_QUANTITY}.", ["totalQuantity"])
+        errors.add(ErrorCode.INVALID, msg("coupons.quantity_range", max=MAX_QUANTITY), ["totalQuantity"])
     budget = None
     if spec.budget is not None:
         budget = _money(errors, spec.budget, "budget", currency, maximum=MAX_BUDGET)

@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from service.accounts.models import Tenant
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.leaders.models import CommunityGroup, GroupMember, Leader, LeaderStatus, PickupPoint
 from service.validation import phone_value, rate_value, text_value
 
@@ -147,7 +148,7 @@ async def reinstate_leader(session: AsyncSession, *, tenant_id: UUID, leader_id:
     """SUSPENDED → APPROVED with the rate it had: its active points take orders and show again."""
     leader = await _leader_for_update(session, tenant_id, leader_id)
     if leader.status != LeaderStatus.SUSPENDED:
-        raise fail(ErrorCode.CONFLICT, f"Only a suspended leader can be reinstated; this one is {leader.status}.",
+        raise fail(ErrorCode.CONFLICT, msg("leaders.reinstate_suspended", status=f"{leader.status}"),
                    ["id"])
     leader.status = LeaderStatus.APPROVED
     leader.status_reason = None
@@ -182,7 +183,7 @@ class PickupPointFields:
 
 def _coordinate(errors: Collector, value: float, field: str, limit: float) -> None:
     if value is None or not math.isfinite(value) or not -limit <= value <= limit:
-        errors.add(ErrorCode.INVALID, f"Must be between -{limit:g} and {limit:g}.", [field])
+        errors.add(ErrorCode.INVALID, msg("leaders.coordinate_between", limit=f"{limit:g}"), [field])
 
 
 def _clean_point(errors: Collector, fields: PickupPointFields) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from service.config import get_settings
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.notify.events import EVENT_NAMES
 from service.notify.models import Delivery, DeliveryStatus, WebhookSubscription
 from service.notify.netpolicy import Policy, Refused, current_policy, normalise_host
@@ -81,7 +82,7 @@ async def create_subscription(
     ).scalar_one()
     if count >= MAX_SUBSCRIPTIONS:
         errors.add(
-            ErrorCode.LIMIT_EXCEEDED, f"A tenant has at most {MAX_SUBSCRIPTIONS} webhook subscriptions."
+            ErrorCode.LIMIT_EXCEEDED, msg("webhooks.max_subscriptions", max=MAX_SUBSCRIPTIONS)
         )
     errors.raise_if_any()
     subscription_id = uuid4()
@@ -160,7 +161,7 @@ async def rotate_secret(
     if overlap_seconds is None:
         overlap_seconds = get_settings().webhook_secret_overlap_seconds
     if not 0 <= overlap_seconds <= MAX_OVERLAP_SECONDS:
-        raise fail(ErrorCode.INVALID, f"The overlap is between 0 and {MAX_OVERLAP_SECONDS} seconds.",
+        raise fail(ErrorCode.INVALID, msg("webhooks.overlap", max=MAX_OVERLAP_SECONDS),
                    ["overlapSeconds"])
     subscription = await _for_update(session, tenant_id, id)
     until = (await session.execute(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.batches.locks import pass_gate
 from service.errors import ErrorCode, fail
 from service.groupbuys import cancellation as group_buys
+from service.i18n import msg
 from service.orders.models import OPEN_ORDER_STATUSES, ORDERS_WITH_BATCH, OrderStatus, order_state_sql
 from service.orders.release import cancel_orders
 
@@ -31,7 +32,7 @@ async def cancel_own_order(
     if order.status == OrderStatus.CANCELLED.value:
         return order.id  # cancelling twice is harmless
     if order.status not in {s.value for s in OPEN_ORDER_STATUSES}:
-        raise fail(ErrorCode.CONFLICT, f"A {order.status} order can no longer be cancelled.", ["id"])
+        raise fail(ErrorCode.CONFLICT, msg("orders.cannot_cancel", status=f"{order.status}"), ["id"])
     # The gate and FOR SHARE, like placement: a close or batch cancellation waits for us, and a
     # close that began first is seen here.
     await pass_gate(session, order.batch_id)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.coupons.redemption import consume_for_order
 from service.errors import Collector, ErrorCode, fail
 from service.groupbuys import payment as group_buys
+from service.i18n import msg
 from service.notify.outbox import emit
 from service.orders.models import ORDERS_WITH_BATCH, order_state_sql
 from service.validation import text_value
@@ -77,4 +78,4 @@ async def mark_paid(
             "This order was cancelled (unpaid in time, or by its customer); refund the payment.",
             ["id"],
         )
-    raise fail(ErrorCode.CONFLICT, f"A {order.status} order does not take a prepayment.", ["id"])
+    raise fail(ErrorCode.CONFLICT, msg("orders.no_prepayment", status=f"{order.status}"), ["id"])

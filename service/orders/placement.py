@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,7 @@ from service.accounts.models import PaymentMode
 from service.accounts.roles import account_gone, token_expired
 from service.db import execute_prepared, execute_prepared_rows
 from service.errors import Collector, ErrorCode, FieldError, PermissionDenied, UserErrors, fail
+from service.i18n import msg
 from service.memo import MISSING, ByIdentity
 from service.orders.models import Order, OrderStatus
 from service.orders.numbers import new_pickup_code, next_order_number, take_order_number
@@ -108,7 +110,7 @@ def clean(
     if not lines:
         errors.add(ErrorCode.INVALID, "An order needs at least one line.", ["lines"])
     elif len(lines) > MAX_LINES:
-        errors.add(ErrorCode.INVALID, f"At most {MAX_LINES} lines.", ["lines"])
+        errors.add(ErrorCode.INVALID, msg("orders.max_lines", max=MAX_LINES), ["lines"])
     seen: set[UUID] = set()
     for i, line in enumerate(lines):
         if line.offer_id is None:
@@ -122,7 +124,7 @@ def clean(
         if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
             errors.add(
                 ErrorCode.INVALID,
-                f"The quantity must be between 1 and {MAX_LINE_QUANTITY}.",
+                msg("orders.quantity_range", max=MAX_LINE_QUANTITY),
                 ["lines", str(i), "quantity"],
             )
     errors.raise_if_any()
@@ -188,10 +190,25 @@ def refusal_of_error(error: BaseException | None) -> Exception | None:
     return _refusal(error)
 
 
+# place_order() formats these refusals with a number (service/orders/sql/place_order.sql): read back as
+# their catalog messages, so they are translated; the English stays the same.
+_FORMATTED = [(re.compile(r"At most (-?\d+) per customer\."), "orders.per_customer", "limit"),
+              (re.compile(r"At most (-?\d+) per customer, counting your other orders\."), "orders.per_customer_total",
+               "limit"),
+              (re.compile(r"Only (-?\d+) left\."), "orders.only_left", "left")]
+
+
+def _sql_message(text: str) -> str:
+    for pattern, id, name in _FORMATTED:
+        if (m := pattern.fullmatch(text)) is not None:
+            return msg(id, **{name: int(m.group(1))})
+    return text
+
+
 def _refusal_of(state: str | None, detail: str | None) -> Exception | None:
     if state == REFUSED_SQLSTATE:
         found = json.loads(detail or "[]")
-        return UserErrors([FieldError(ErrorCode(e["code"]), e["message"], e["field"]) for e in found])
+        return UserErrors([FieldError(ErrorCode(e["code"]), _sql_message(e["message"]), e["field"]) for e in found])
     if state == BATCH_CLOSED_SQLSTATE:
         return fail(ErrorCode.BATCH_NOT_OPEN, "The batch closed before the order went through.", ["batchId"])
     if state == ACCOUNT_GONE_SQLSTATE:

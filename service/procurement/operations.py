@@ -12,6 +12,7 @@ from sqlmodel import select
 from service.aftersales.models import RefundReason
 from service.aftersales.refunds import Actor, refund_order_lines
 from service.errors import Collector, ErrorCode, fail
+from service.i18n import msg
 from service.notify.outbox import emit_many
 from service.procurement.models import PickList, PurchaseOrder, PurchaseOrderStatus
 from service.tenants.principal import TenantInfo
@@ -38,7 +39,7 @@ async def advance_purchase_order(
     if current == to:
         return po
     if current not in _NEXT[to]:
-        raise fail(ErrorCode.CONFLICT, f"A {current.value} purchase order cannot become {to.value}.", ["id"])
+        raise fail(ErrorCode.CONFLICT, msg("procurement.transition", status=current.value, to=to.value), ["id"])
     column = "acknowledged_at" if to is PurchaseOrderStatus.ACKNOWLEDGED else "shipped_at"
     row = (
         await session.execute(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import global_id
 from service.errors import ErrorCode, fail
+from service.i18n import msg
 
 # The longest period: a year, leap day included.
 MAX_DAYS = 366
@@ -68,7 +69,7 @@ def check_period(day_from: date, day_to: date) -> None:
     if day_from > day_to:
         raise fail(ErrorCode.INVALID, "The period's start is after its end.", ["input", "from"])
     if (day_to - day_from).days + 1 > MAX_DAYS:
-        raise fail(ErrorCode.INVALID, f"The period is longer than {MAX_DAYS} days.", ["input", "to"])
+        raise fail(ErrorCode.INVALID, msg("reports.period_max", days=MAX_DAYS), ["input", "to"])
 
 
 async def sales_report(session: AsyncSession, *, tenant_id: UUID, timezone: str, day_from: date,

@@ -27,7 +27,7 @@ from service.accounts.models import Role
 from service.audit.hook import run_recorded
 from service.catalog import queries
 from service.errors import ErrorCode, FieldError, PermissionDenied, UserErrors
-from service.i18n import localize
+from service.i18n import localize, msg
 from service.pagination import BadPage, check_first, decode_cursor
 from service.schema.common import UserError
 from service.schema.context import ADMIN_ROLES, Context
@@ -369,5 +369,5 @@ async def existing(context: Context, loader: type[Any], value: str | None, type_
     key = decode(value, type_name)
     row = await get_loader(context, loader).load(key) if key is not None else None
     if row is None:
-        raise argument_error(argument, f"No such {type_name} (the argument {argument}).")
+        raise argument_error(argument, msg("input.no_such_id", type=type_name, argument=argument))
     return row

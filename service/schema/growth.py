@@ -20,6 +20,7 @@ from service.growth.exports import signed_path
 from service.growth.links import ShareTarget
 from service.growth.poster import poster_path
 from service.growth.queries import Earning
+from service.i18n import msg
 from service.reports.queries import check_period
 from service.schema.access import Caller, admins, check_page, decode, public, query_error, requires, serial_session
 from service.schema.common import Money, Node, UserError, describe_values
@@ -430,7 +431,7 @@ def offer_distribution_values(input: OfferDistributionInput, currency: str) -> d
     a1 = money_value(errors, input.level1_amount, ["input", "level1Amount"], currency=currency)
     a2 = money_value(errors, input.level2_amount, ["input", "level2Amount"], currency=currency)
     if r1 is not None and r2 is not None and r1 + r2 > MAX_OFFER_DISTRIBUTION_TOTAL:
-        errors.add(ErrorCode.INVALID, f"The two rates together must be at most {MAX_OFFER_DISTRIBUTION_TOTAL}.",
+        errors.add(ErrorCode.INVALID, msg("growth.rates_total", max=MAX_OFFER_DISTRIBUTION_TOTAL),
                    ["input", "level2Rate"])
     errors.raise_if_any()
     return {"r1": r1, "r2": r2, "a1": a1, "a2": a2}
@@ -458,8 +459,8 @@ async def offer_rates(session: AsyncSession, tenant: TenantInfo, offer_id: UUID,
                 "level2_rate = coalesce(:r2, offer_distribution.level2_rate)"),
                 {"t": tenant.id, "o": offer_id, "r1": r1, "r2": r2})
     except IntegrityError:
-        raise fail(ErrorCode.INVALID, f"The two distribution rates together must be at most "
-                   f"{MAX_OFFER_DISTRIBUTION_TOTAL}.", [*field, "distributionLevel2Rate"]) from None
+        raise fail(ErrorCode.INVALID, msg("accounts.distribution_total", max=MAX_OFFER_DISTRIBUTION_TOTAL),
+                   [*field, "distributionLevel2Rate"]) from None
 
 
 async def offer_rates_for_batch(session: AsyncSession, tenant: TenantInfo, batch_id: UUID,

@@ -22,6 +22,7 @@ from service.aftersales.refunds import actor_of
 from service.aftersales.reports import delivery_discrepancies
 from service.aftersales.shortage import ship_purchase_order
 from service.errors import ErrorCode, PermissionDenied, UserErrors, fail
+from service.i18n import msg
 from service.leaders.operations import approved_leader_of_user
 from service.procurement import models, operations, queries
 from service.procurement.close import close_batch
@@ -492,7 +493,7 @@ class ProcurementMutation:
             context.loaders.pop(BatchByIdLoader.__name__, None)
             row = await get_loader(context, BatchByIdLoader).load(bid)
             if row.status not in ("CLOSED", "COMPLETED"):
-                raise fail(ErrorCode.CONFLICT, f"A {row.status} batch cannot be closed.", ["id"])
+                raise fail(ErrorCode.CONFLICT, msg("batches.cannot_close", status=f"{row.status}"), ["id"])
             return {"batch": Batch.of(row)}
 
         return await run_mutation(context, BatchPayload, action)

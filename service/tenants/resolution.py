@@ -25,6 +25,7 @@ from service.accounts.roles import account_roles
 from service.config import get_settings
 from service.db import tenant_transaction
 from service.errors import AuthError
+from service.i18n import msg
 from service.tenants.principal import Principal, PrincipalKind, TenantInfo
 from service.validation import SLUG_RE
 
@@ -174,7 +175,7 @@ async def _named_tenant(headers: Mapping[str, str]) -> TenantInfo | None:
     tenant = await tenant_by_slug(slug) if slug else None
     if tenant is None:
         named = f" '{slug}'" if SLUG_RE.match(slug) else ""  # never echo junk back
-        raise AuthError("UNKNOWN_TENANT", f"No tenant{named}.", status=400)
+        raise AuthError("UNKNOWN_TENANT", msg("auth.no_tenant", named=named), status=400)
     return tenant
 
 
