@@ -7,10 +7,10 @@ so the schema can be distributed by tenant (Citus) and no join can cross tenants
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, overload
+from typing import Any, Literal, overload
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, text
+from sqlalchemy import ColumnElement, DateTime, Uuid, bindparam, or_, text
 from sqlmodel import Field
 
 
@@ -46,3 +46,16 @@ def timestamp(nullable: Literal[False]) -> datetime: ...
 def timestamp(nullable: bool = True) -> datetime | None: ...
 def timestamp(nullable: bool = True) -> datetime | None:
     return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)
+
+
+# The tenant of the session running a statement, as a parameter: on Citus, service.db supplies it
+# to every ORM statement. Citus sends a query to one shard only when every distributed table in it
+# is filtered to the tenant by a value: a subquery correlated on `s.tenant_id = o.tenant_id` alone
+# makes the whole statement run on every shard.
+SCOPE_TENANT = "scope_tenant"
+
+
+def in_scope(tenant_column: Any) -> ColumnElement[bool]:
+    """`tenant_column` is the session's tenant; no restriction when none is given (one node)."""
+    scope = bindparam(SCOPE_TENANT, None, type_=Uuid)
+    return or_(scope.is_(None), tenant_column == scope)

@@ -21,11 +21,12 @@ from psycopg.abc import Transformer as RowLoader
 from psycopg.adapt import Transformer
 from psycopg.types.json import Jsonb
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Result, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import SQLModel
 
+from service.columns import SCOPE_TENANT
 from service.config import get_settings
 
 _engines: dict[str, AsyncEngine] = {}
@@ -252,12 +253,34 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 
 
 
+def _supply_scope(state: ORMExecuteState) -> Result[Any] | None:
+    """On Citus, every ORM SELECT gets the session's tenant as the parameter `scope_tenant`
+    (service.columns.in_scope: the correlated subqueries of Offer.sold and Order.state name it, so
+    Citus routes a load of offers or orders to the tenant's shard)."""
+    params = state.parameters
+    if not state.is_select or not isinstance(params, dict | None) or SCOPE_TENANT in (params or {}):
+        return None
+    scope = {SCOPE_TENANT: state.session.info.get("tenant_id")}
+    if params is None:  # invoke_statement() merges into the statement's parameters: it needs some
+        return state.session.execute(state.statement, scope, execution_options=state.local_execution_options,
+                                     bind_arguments=state.bind_arguments)
+    return state.invoke_statement(params=scope)
+
+
+
+def scope_of(session: AsyncSession) -> dict[str, UUID | None]:
+    """The `scope_tenant` parameter for a Core statement run on the session's connection."""
+    return {SCOPE_TENANT: session.sync_session.info.get("tenant_id")}
+
+
 async def set_tenant(session: AsyncSession, tenant_id: UUID | None) -> None:
+    session.sync_session.info["tenant_id"] = tenant_id
     if get_settings().citus:
         sync = session.sync_session
         sync.info["citus_tenant_id"] = tenant_id
         if not event.contains(sync, "do_orm_execute", _scope_to_tenant):
             event.listen(sync, "do_orm_execute", _scope_to_tenant)
+            event.listen(sync, "do_orm_execute", _supply_scope)
         await session.execute(text(citus_set_tenant(tenant_id)))
         return
     await session.execute(SET_TENANT, {"tenant_id": str(tenant_id) if tenant_id else ""})

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, class_mapper, column_property
 from sqlalchemy.sql import literal_column
 from sqlmodel import Field, SQLModel, col
 
-from service.columns import created_at, tenant_key, timestamp
+from service.columns import created_at, in_scope, tenant_key, timestamp
 
 
 class BatchStatus(str, Enum):
@@ -148,10 +148,11 @@ class OfferStockSlot(SQLModel, table=True):
     sold: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
 
 
-# What an offer has sold: the sum of its slots, read with the offer.
+# What an offer has sold: the sum of its slots, read with the offer (in_scope: routed on Citus).
 class_mapper(Offer, configure=False).add_property("sold", column_property(
     select(func.coalesce(func.sum(col(OfferStockSlot.sold)), literal_column("0")))
-    .where(col(OfferStockSlot.tenant_id) == Offer.tenant_id, col(OfferStockSlot.offer_id) == Offer.id)
+    .where(col(OfferStockSlot.tenant_id) == Offer.tenant_id, col(OfferStockSlot.offer_id) == Offer.id,
+           in_scope(col(OfferStockSlot.tenant_id)))
     .correlate_except(OfferStockSlot)
     .scalar_subquery()
 ))

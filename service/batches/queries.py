@@ -14,6 +14,8 @@ from sqlmodel import col, select
 
 from service.batches.models import PUBLIC_BATCH_STATUSES, Batch, BatchStatus, Offer
 from service.catalog.models import Product, Supplier
+from service.columns import in_scope
+from service.db import scope_of
 from service.pagination import Page, fetch_page
 
 
@@ -105,7 +107,8 @@ def _storefront_json() -> Any:
         .select_from(Offer)
         .join(Product, (col(Product.tenant_id) == Offer.tenant_id) & (col(Product.id) == Offer.product_id))
         .join(Supplier, (col(Supplier.tenant_id) == Product.tenant_id) & (col(Supplier.id) == Product.supplier_id))
-        .where(Offer.tenant_id == Batch.tenant_id, Offer.batch_id == Batch.id)
+        .where(Offer.tenant_id == Batch.tenant_id, Offer.batch_id == Batch.id,
+               in_scope(col(Offer.tenant_id)), in_scope(col(Product.tenant_id)), in_scope(col(Supplier.tenant_id)))
         .correlate(Batch)
         .scalar_subquery()
     )
@@ -113,7 +116,7 @@ def _storefront_json() -> Any:
 
 # Built once: composing them cost more CPU than running them.
 _STOREFRONT_OFFERS = select(col(Batch.id), _storefront_json()).where(
-    col(Batch.id).in_(bindparam("ids", expanding=True))
+    col(Batch.id).in_(bindparam("ids", expanding=True)), in_scope(col(Batch.tenant_id))
 )
 _BATCH_WITH_STOREFRONT = (
     select(Batch, _storefront_json())
@@ -127,7 +130,7 @@ async def storefront_offers(session: AsyncSession, *, batch_ids: Sequence[UUID])
     STOREFRONT_COLUMNS order (ids as text): no ORM objects, whose construction cost more than the query."""
     # On the connection: a Core statement, without the ORM's per-statement set-up.
     connection = await session.connection()
-    rows = await connection.execute(_STOREFRONT_OFFERS, {"ids": list(batch_ids)})
+    rows = await connection.execute(_STOREFRONT_OFFERS, {"ids": list(batch_ids), **scope_of(session)})
     return {batch_id: offers for batch_id, offers in rows}
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, class_mapper, column_property
 from sqlmodel import Field, SQLModel
 
-from service.columns import created_at, tenant_key, timestamp
+from service.columns import created_at, in_scope, tenant_key, timestamp
 
 
 class OrderStatus(str, Enum):
@@ -279,7 +279,7 @@ def _order_state_property() -> None:
     state = (
         select(order_state_case(status, batch.c.status))
         .where(batch.c.tenant_id == order.local_table.c.tenant_id,
-               batch.c.id == order.local_table.c.batch_id)
+               batch.c.id == order.local_table.c.batch_id, in_scope(batch.c.tenant_id))  # routed on Citus
         .correlate(order.local_table)
         .scalar_subquery()
     )

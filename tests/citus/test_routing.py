@@ -1,5 +1,6 @@
 """Every request's own lookups go to one shard: the role check, the viewer, an API key's check, the
-message language, and a customer's coupons. A query that finds its tenant through row-level security
+message language, a customer's coupons, the storefront's offers (with what each has sold) and orders
+(with their status as read). A query that finds its tenant through row-level security
 alone runs on every shard (32 tasks here, and as many round trips per request); the coordinator logs
 each such query while `citus.multi_task_query_log_level` is set, and this reads its log."""
 
@@ -15,6 +16,7 @@ import pytest
 from service.config import get_settings
 from tests.conftest import sign_in
 from tests.coupon_fixtures import MY_COUPONS, make_shop
+from tests.test_orders_statements import BATCHES, ORDERS
 
 MULTI = "multi-task query about to be executed"
 
@@ -66,5 +68,12 @@ def test_a_requests_own_lookups_run_on_one_shard(gql, tenant, make_customer, own
     assert claimed["errors"] == [], claimed
     mine = gql.data(MY_COUPONS, {"usable": True}, token=customer.token)["myCoupons"]["edges"]
     assert [e["node"]["template"]["id"] for e in mine] == [template["id"]]
+    placed = shop.place(customer.token, [(0, 2), (1, 1)], coupon=mine[0]["node"]["id"])
+    assert placed["errors"] == [], placed
+    offers = gql.data(BATCHES, {"first": 5}, token=customer.token)["batches"]["edges"][0]["node"]["offers"]
+    assert len(offers) == 3 and all(o["remainingStock"] is None for o in offers)
+    orders = gql.data(ORDERS, {"first": 5}, token=tenant.admin_token)["orders"]["edges"]
+    assert [o["node"]["id"] for o in orders] == [placed["order"]["id"]]
+    assert sorted(ln["offer"]["soldQuantity"] for ln in orders[0]["node"]["lines"]) == [1, 2]
     statements = fan_out_log()[before:]
     assert statements == [], "\n".join(statements)
