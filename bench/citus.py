@@ -152,11 +152,13 @@ def tenant_worker(env: Env, world: World) -> dict[str, Any]:
 def scoped_storefront_sql(world: World) -> str:
     """The catalog's storefront statement as the API sends it with GROUPBUY_CITUS=true: every
     table named with the tenant (service/db.py's loader criteria), so Citus routes it to the
-    tenant's worker. Without them it would go to every shard."""
+    tenant's worker (the correlated subqueries too: the session's tenant as `scope_tenant`).
+    Without them it would go to every shard."""
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.orm import with_loader_criteria
 
     from service.batches.queries import _BATCH_WITH_STOREFRONT
+    from service.columns import SCOPE_TENANT
     from service.db import _tenant_entities
 
     tenant = world.tenant_id
@@ -164,8 +166,8 @@ def scoped_storefront_sql(world: World) -> str:
         with_loader_criteria(entity, lambda cls: cls.tenant_id == tenant, include_aliases=True)
         for entity in _tenant_entities()))
     compiled = statement.compile(dialect=postgresql.dialect())
-    values = {"id": f"'{world.catalog_batches[100]}'", **{k: f"'{v}'" for k, v in compiled.params.items()
-                                                          if k != "id"}}
+    values = {"id": f"'{world.catalog_batches[100]}'", SCOPE_TENANT: f"'{tenant}'",
+              **{k: f"'{v}'" for k, v in compiled.params.items() if k not in ("id", SCOPE_TENANT)}}
     return str(compiled) % values
 
 

@@ -34,6 +34,6 @@ def test_the_storefront_statement_names_the_tenant_on_every_table() -> None:
                   catalog_batches={100: batch})
     sql = scoped_storefront_sql(world)
     assert f"batch.id = '{batch}'" in sql
-    for table in ("batch", "offer", "product", "supplier"):
+    for table in ("batch", "offer", "product", "supplier", "offer_stock_slot"):
         assert f"{table}.tenant_id = '{tenant}'" in sql, table
     assert "%(" not in sql
