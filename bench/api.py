@@ -104,7 +104,8 @@ def storefront_sql(world: World) -> str:
     from service.batches.queries import _BATCH_WITH_STOREFRONT
 
     sql = str(_BATCH_WITH_STOREFRONT.compile(dialect=postgresql.dialect()))
-    return sql.replace("%(id)s", f"'{world.catalog_batches[100]}'::uuid")
+    # One node leaves the session's tenant out (service.columns.in_scope): NULL, no restriction.
+    return sql.replace("%(id)s", f"'{world.catalog_batches[100]}'::uuid").replace("%(scope_tenant)s", "NULL::uuid")
 
 
 def _pgbench_args(url: str, path: Path, *, clients: int, seconds: float) -> list[str]:
