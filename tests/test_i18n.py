@@ -81,6 +81,30 @@ def test_every_code_message_and_template_is_in_both_languages() -> None:
     assert catalog_problems() == []
 
 
+def test_a_status_named_in_a_chinese_refusal_is_in_chinese() -> None:
+    """A refusal that names a state ("A REJECTED withdrawal cannot be approved.") says it in the
+    reader's words: every state of the things refusals name, in every message that takes one."""
+    from service.aftersales.models import AfterSalesStatus
+    from service.batches.models import BatchStatus
+    from service.leaders.models import LeaderStatus
+    from service.ledger.models import WithdrawalStatus
+    from service.orders.models import OrderStatus
+    from service.procurement.models import PurchaseOrderStatus
+
+    states = [s.value for e in (AfterSalesStatus, BatchStatus, LeaderStatus, WithdrawalStatus, OrderStatus,
+                                PurchaseOrderStatus) for s in e]
+    taking = [id for id, texts in MESSAGES.items() if {"status", "to"} & _names(texts["en"])]
+    assert len(taking) >= 10, taking
+    mixed = []
+    for id in taking:
+        for state in states:
+            zh = localize(msg(id, status=state, to=state), lang="zh-CN")
+            en = localize(msg(id, status=state, to=state), lang="en")
+            if re.search(r"[A-Z]{3,}", zh) or state not in en:
+                mixed.append(f"{id} / {state}: {zh}")
+    assert mixed == [], "\n".join(mixed)
+
+
 def test_the_completeness_check_fails_on_a_missing_translation() -> None:
     MESSAGES["test.only_english"] = {"en": "Only English."}
     CODES.pop("NOT_ARRIVED")

@@ -480,7 +480,7 @@ def test_withdrawal_errors_say_what_is_wrong_in_the_callers_language(  # type: i
     assert errors("3.00", headers=zh) == [("LIMIT_EXCEEDED", "每天最多申请提现 1 次，请明天再试。")]
     assert errors("3.00") == [("LIMIT_EXCEEDED", "At most 1 withdrawal request(s) a day.")]
     again = gql.data(APPROVE, {"id": wid}, token=tenant.admin_token, headers=zh)["withdrawalApprove"]["errors"]
-    assert [(e["code"], e["message"]) for e in again] == [("CONFLICT", "这笔提现当前的状态（REJECTED）不能审核通过。")]
+    assert [(e["code"], e["message"]) for e in again] == [("CONFLICT", "这笔提现当前的状态（已驳回）不能审核通过。")]
 
 
 def test_the_scheduler_job_releases_every_due_commission_chunk_by_chunk_once(  # type: ignore[no-untyped-def]

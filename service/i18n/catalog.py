@@ -257,6 +257,18 @@ WORDS: dict[str, dict[str, str]] = {
     "READY_FOR_PICKUP": {"en": "READY_FOR_PICKUP", "zh-CN": "待取货"},
     "PICKED_UP": {"en": "PICKED_UP", "zh-CN": "已取货"},
     "REFUNDED": {"en": "REFUNDED", "zh-CN": "已退款"},
+    "PENDING_PAYMENT": {"en": "PENDING_PAYMENT", "zh-CN": "待付款"},
+    "CONFIRMED": {"en": "CONFIRMED", "zh-CN": "已确认"},
+    # leaders, withdrawals, after-sales requests and purchase orders, named in refusals
+    "PENDING": {"en": "PENDING", "zh-CN": "待审核"},
+    "REQUESTED": {"en": "REQUESTED", "zh-CN": "已申请"},
+    "APPROVED": {"en": "APPROVED", "zh-CN": "已通过"},
+    "REJECTED": {"en": "REJECTED", "zh-CN": "已驳回"},
+    "SUSPENDED": {"en": "SUSPENDED", "zh-CN": "已暂停"},
+    "FAILED": {"en": "FAILED", "zh-CN": "失败"},
+    "SENT": {"en": "SENT", "zh-CN": "已发送"},
+    "ACKNOWLEDGED": {"en": "ACKNOWLEDGED", "zh-CN": "已接单"},
+    "SHIPPED": {"en": "SHIPPED", "zh-CN": "已发货"},
 }
 
 # Notification templates: event (template id) -> language -> (title, body). Parameters: {number}
