@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.config import get_settings
+from service.i18n import msg
 
 R = TypeVar("R")
 
@@ -42,13 +43,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         created, _, id = raw.partition("|")
         return datetime.fromisoformat(created), UUID(id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as e:
-        raise BadPage("The cursor is not valid.") from e
+        raise BadPage(msg("page.bad_cursor")) from e
 
 
 def check_first(first: int) -> int:
     limit = get_settings().max_page_size
     if first < 1 or first > limit:
-        raise BadPage(f"'first' must be between 1 and {limit}.")
+        raise BadPage(msg("page.first_range", limit=limit))
     return first
 
 

@@ -185,6 +185,19 @@ def test_payload_errors_in_the_language_of_accept_language(gql, tenant, owner_db
     assert "Accept-Language" in bad.headers["vary"]
 
 
+def test_a_page_refused_in_the_callers_language(gql, tenant):  # type: ignore[no-untyped-def]
+    from service.config import get_settings
+
+    limit = get_settings().max_page_size
+    for query, code in ((f"{{ orders(first: {limit + 1}) {{ edges {{ node {{ id }} }} }} }}", "PAGE_SIZE_EXCEEDED"),
+                        ('{ orders(first: 5, after: "not-a-cursor") { edges { node { id } } } }', "INVALID")):
+        zh = gql(query, token=tenant.admin_token, headers={"Accept-Language": "zh-CN"})["errors"][0]
+        en = gql(query, token=tenant.admin_token, headers={"Accept-Language": "en"})["errors"][0]
+        assert zh["extensions"]["code"] == en["extensions"]["code"] == code, (zh, en)
+        assert CJK.search(zh["message"]) and not CJK.search(en["message"]), (zh, en)
+    assert en["message"] == "The cursor is not valid." and zh["message"] == "分页游标无效，请从第一页重新读取。"
+
+
 def test_notifications_render_in_the_readers_language(gql, tenant, owner_db):  # type: ignore[no-untyped-def]
     from service.notify.relay import relay_tenant
 

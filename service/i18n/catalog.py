@@ -454,6 +454,11 @@ MESSAGES.update({
     "input.longitude": {"en": "Must be between -180 and 180.", "zh-CN": "经度须在 -180 到 180 之间。"},
     "input.time_with_offset": {"en": "Give the time with its UTC offset (ISO 8601).",
                                "zh-CN": "请带上时区偏移填写时间（ISO 8601 格式）。"},
+    "page.size_exceeded": {"en": "'first' must be between 0 and {limit}; asked for {value}.",
+                           "zh-CN": "每页条数（first）必须在 0 到 {limit} 之间，请求的是 {value}。"},
+    "page.bad_cursor": {"en": "The cursor is not valid.", "zh-CN": "分页游标无效，请从第一页重新读取。"},
+    "page.first_range": {"en": "'first' must be between 1 and {limit}.",
+                         "zh-CN": "每页条数（first）必须在 1 到 {limit} 之间。"},
     "input.no_such_id": {"en": "No such {type} (the argument {argument}).",
                          "zh-CN": "找不到该 {type}（参数 {argument}）。"},
     # -- sign-in, accounts and tenants (service/accounts, service/tenants)

@@ -141,7 +141,7 @@ def check_page(first: int | None, after: str | None, *, default: int = 20) -> in
         if after:
             decode_cursor(after)
     except BadPage as e:
-        raise GraphQLError(str(e), extensions={"code": "INVALID"}) from None
+        raise GraphQLError(localize(e.args[0], "INVALID"), extensions={"code": "INVALID"}) from None
     return size
 
 

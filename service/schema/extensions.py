@@ -41,7 +41,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from service.config import get_settings
 from service.errors import AuthError, PermissionDenied
-from service.i18n import localize
+from service.i18n import localize, msg
 from service.logs import operation_var
 from service.memo import MISSING, ByIdentity
 from service.observability.graphql import Observability
@@ -102,7 +102,7 @@ def page_size_errors(document: DocumentNode, variables: dict[str, Any] | None) -
         if isinstance(value, int) and (value > limit or value < 0):
             errors.append(
                 GraphQLError(
-                    f"'first' must be between 0 and {limit}; asked for {value}.",
+                    localize(msg("page.size_exceeded", limit=limit, value=value), "PAGE_SIZE_EXCEEDED"),
                     nodes=[arg],
                     extensions={"code": "PAGE_SIZE_EXCEEDED"},
                 )

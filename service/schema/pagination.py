@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from graphql import GraphQLError
 
+from service.i18n import localize
 from service.pagination import BadPage, Page, count_of
 from service.schema.access import serial_session
 
@@ -96,4 +97,5 @@ class Connection(Generic[T]):
 
 
 def page_error(e: BadPage) -> GraphQLError:
-    return GraphQLError(str(e), extensions={"code": "INVALID"})
+    """In the caller's language: BadPage carries a catalog message."""
+    return GraphQLError(localize(e.args[0], "INVALID"), extensions={"code": "INVALID"})
