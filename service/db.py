@@ -241,7 +241,7 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
     the policies imply: the coordinator then routes it to the tenant's shards on one worker (a
     query whose tenant comes from the policy alone goes to every shard, and a FOR UPDATE there is
     refused). SQLAlchemy's documented way to add such criteria to every query."""
-    tenant_id = state.session.info.get("citus_tenant_id")
+    tenant_id = state.session.info.get("tenant_id")
     if tenant_id is None or not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
@@ -250,7 +250,6 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
         with_loader_criteria(entity, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
         for entity in _tenant_entities()
     ))
-
 
 
 def _supply_scope(state: ORMExecuteState) -> Result[Any] | None:
@@ -267,17 +266,15 @@ def _supply_scope(state: ORMExecuteState) -> Result[Any] | None:
     return state.invoke_statement(params=scope)
 
 
-
 def scope_of(session: AsyncSession) -> dict[str, UUID | None]:
     """The `scope_tenant` parameter for a Core statement run on the session's connection."""
     return {SCOPE_TENANT: session.sync_session.info.get("tenant_id")}
 
 
 async def set_tenant(session: AsyncSession, tenant_id: UUID | None) -> None:
-    session.sync_session.info["tenant_id"] = tenant_id
+    sync = session.sync_session
+    sync.info["tenant_id"] = tenant_id  # the session's tenant, for the hooks below and scope_of()
     if get_settings().citus:
-        sync = session.sync_session
-        sync.info["citus_tenant_id"] = tenant_id
         if not event.contains(sync, "do_orm_execute", _scope_to_tenant):
             event.listen(sync, "do_orm_execute", _scope_to_tenant)
             event.listen(sync, "do_orm_execute", _supply_scope)

@@ -29,7 +29,7 @@ _ON_THE_SHARD = " FROM batch WHERE tenant_id = CAST(:gate_tenant AS uuid) AND id
 
 
 async def _take(session: AsyncSession, function: str, batch_id: UUID) -> None:
-    tenant_id = session.sync_session.info.get("citus_tenant_id") if get_settings().citus else None
+    tenant_id = session.sync_session.info.get("tenant_id") if get_settings().citus else None
     if tenant_id is None:
         await session.execute(text(f"SELECT {function}({GATE_KEY_SQL})"), {"gate_batch": batch_id})
         return
